@@ -1,0 +1,102 @@
+# nlswitch - plain make (LMDB style): variables on top, one library, small mains.
+#
+#   make            build bin/nlswitchd, bin/nlagency, bin/nlstate, bin/nlbench
+#   make test       install missing deps, unit suites + integration tests
+#   make demo       install missing deps, run the scripted end-to-end scenario
+#   make bench      load generator against a real switch (figures, no asserts)
+#   make check-asan the whole test suite under AddressSanitizer + UBSan
+
+PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg
+CC      ?= cc
+OPT     ?= -O2
+SAN     ?=
+CFLAGS  ?=
+CFLAGS  += -DNLSWITCH_SCHEMADIR=\"$(CURDIR)/schemas\"
+CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(SAN) -Wall -Wextra -Wformat=2 -Wshadow \
+	   -Wno-unused-parameter -pthread -Iswitch -Iadapters \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS += $(SAN) -pthread
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+# Every switch/*.c except the daemon's main is archived into libswitch.a, which
+# the daemon, adapters, tools and tests all link. adapters/*.c that are not a
+# main (nl*.c) form libadapters.a.
+SW_SRCS  = $(filter-out switch/nlswitchd.c,$(wildcard switch/*.c))
+SW_OBJS  = $(SW_SRCS:.c=.o)
+AD_SRCS  = $(filter-out adapters/nl%.c,$(wildcard adapters/*.c))
+AD_OBJS  = $(AD_SRCS:.c=.o)
+LIBSW    = switch/libswitch.a
+LIBAD    = adapters/libadapters.a
+
+TOOLS    = $(patsubst tools/%.c,bin/%,$(wildcard tools/nl*.c))
+BINS     = bin/nlswitchd bin/nlagency bin/nlstate $(TOOLS)
+
+UNIT_SRCS = $(wildcard tests/test_*.c) tests/unit_main.c
+UNIT_OBJS = $(UNIT_SRCS:.c=.o)
+IT_SRCS   = $(filter-out tests/it_util.c,$(wildcard tests/it_*.c))
+IT_BINS   = $(IT_SRCS:.c=)
+
+HDRS     = $(wildcard switch/*.h adapters/*.h tests/*.h)
+
+.PHONY: all deps test check-unit check-it check-asan demo bench clean pki
+
+all: $(BINS) tests/unit_main $(IT_BINS)
+
+deps:
+	@./tools/install-deps
+
+%.o: %.c $(HDRS)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBSW): $(SW_OBJS)
+	$(AR) rcs $@ $^
+
+$(LIBAD): $(AD_OBJS)
+	$(AR) rcs $@ $^
+
+bin/nlswitchd: switch/nlswitchd.o $(LIBSW)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/%: adapters/%.o $(LIBAD) $(LIBSW)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/%: tools/%.o $(LIBAD) $(LIBSW)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/unit_main: $(UNIT_OBJS) $(LIBAD) $(LIBSW)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+
+tests/it_%: tests/it_%.o tests/it_util.o $(LIBAD) $(LIBSW)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+
+# The test target installs what is missing first, so a fresh Debian machine
+# needs nothing but `make test`.
+test: deps
+	@$(MAKE) --no-print-directory check-unit check-it
+
+check-unit: tests/unit_main
+	./tests/unit_main
+
+check-it: all
+	./tests/run-it
+
+check-asan: deps
+	$(MAKE) clean
+	$(MAKE) --no-print-directory OPT=-O1 SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' check-unit check-it
+	$(MAKE) clean
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./tools/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	./tools/bench
+
+clean:
+	rm -f switch/*.o adapters/*.o tools/*.o tests/*.o $(LIBSW) $(LIBAD) \
+	      tests/unit_main $(IT_BINS)
+	rm -rf bin

@@ -1,0 +1,327 @@
+/*
+ * client - see client.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "client.h"
+#include "frame.h"
+#include "util.h"
+
+enum client_state {
+	CLIENT_ST_IDLE = 0,
+	CLIENT_ST_CONNECTING,	/* TCP + TLS handshake */
+	CLIENT_ST_WAIT_HELLO,
+	CLIENT_ST_UP,
+	CLIENT_ST_CLOSED
+};
+
+struct client {
+	struct event_base	*base;
+	SSL_CTX			*ssl;
+	char			 host[64];
+	char			 port[16];
+	struct client_cb	 cb;
+	void			*arg;
+	struct bufferevent	*bev;
+	struct event		*ev_hb;
+	enum client_state	 state;
+	uint64_t		 next_tag;
+	int			 heartbeat;	/* seconds, from HELLO */
+	size_t			 max_frame;
+	uint64_t		 last_rx;
+	uint64_t		 last_tx;
+	char			 line[16];
+};
+
+static void	client_read_cb(struct bufferevent *, void *);
+static void	client_event_cb(struct bufferevent *, short, void *);
+static void	client_hb_cb(evutil_socket_t, short, void *);
+
+struct client *
+client_new(struct event_base *base, SSL_CTX *ssl, const char *host,
+    const char *port, const struct client_cb *cb, void *arg)
+{
+	struct client *c = xcalloc(1, sizeof *c);
+
+	c->base = base;
+	c->ssl = ssl;
+	util_strlcpy(c->host, host, sizeof c->host);
+	util_strlcpy(c->port, port, sizeof c->port);
+	c->cb = *cb;
+	c->arg = arg;
+	c->heartbeat = 10;
+	c->max_frame = 64u << 20;
+	c->ev_hb = event_new(base, -1, EV_PERSIST, client_hb_cb, c);
+	return c;
+}
+
+static void
+client_teardown(struct client *c, const char *why)
+{
+	enum client_state was = c->state;
+
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	event_del(c->ev_hb);
+	c->state = CLIENT_ST_CLOSED;
+	if (was != CLIENT_ST_CLOSED && why != NULL && c->cb.closed != NULL)
+		c->cb.closed(c, why, c->arg);
+}
+
+int
+client_connect(struct client *c)
+{
+	struct timeval	 tv = { 1, 0 };
+	SSL		*ssl;
+	int		 port = atoi(c->port);
+
+	if (c->bev != NULL)
+		client_teardown(c, NULL);
+	if ((ssl = SSL_new(c->ssl)) == NULL)
+		return -1;
+	SSL_set_tlsext_host_name(ssl, "localhost");
+	c->bev = bufferevent_openssl_socket_new(c->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
+	c->state = CLIENT_ST_CONNECTING;
+	c->line[0] = '\0';
+	if (bufferevent_socket_connect_hostname(c->bev, NULL, AF_UNSPEC,
+	    c->host, port) == -1) {
+		client_teardown(c, NULL);
+		return -1;
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->last_rx = c->last_tx = util_mono_us();
+	event_add(c->ev_hb, &tv);
+	return 0;
+}
+
+void
+client_close(struct client *c)
+{
+	client_teardown(c, NULL);
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	client_teardown(c, NULL);
+	event_free(c->ev_hb);
+	free(c);
+}
+
+int
+client_is_up(const struct client *c)
+{
+	return c->state == CLIENT_ST_UP;
+}
+
+const char *
+client_line(const struct client *c)
+{
+	return c->line;
+}
+
+static void
+client_frame_out(struct client *c, uint8_t type, uint16_t copy, uint64_t id,
+    const void *p, size_t len)
+{
+	if (c->bev == NULL)
+		return;
+	frame_add(bufferevent_get_output(c->bev), type, copy, id, p, len);
+	c->last_tx = util_mono_us();
+}
+
+uint64_t
+client_send(struct client *c, const char *xml, size_t len)
+{
+	if (c->state != CLIENT_ST_UP)
+		return 0;
+	client_frame_out(c, FRAME_MSG, 0, ++c->next_tag, xml, len);
+	return c->next_tag;
+}
+
+void
+client_send_raw(struct client *c, const void *p, size_t len)
+{
+	if (c->bev != NULL)
+		bufferevent_write(c->bev, p, len);
+}
+
+void
+client_dack(struct client *c, uint64_t msgid, uint16_t copy)
+{
+	if (c->state == CLIENT_ST_UP)
+		client_frame_out(c, FRAME_DACK, copy, msgid, NULL, 0);
+}
+
+size_t
+client_outlen(const struct client *c)
+{
+	if (c->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+static void
+client_hello(struct client *c, const char *text)
+{
+	const char *p;
+
+	if ((p = strstr(text, "line=")) != NULL)
+		sscanf(p, "line=%15s", c->line);
+	if ((p = strstr(text, "heartbeat=")) != NULL)
+		c->heartbeat = atoi(p + 10) > 0 ? atoi(p + 10) : 10;
+	c->state = CLIENT_ST_UP;
+	if (c->cb.hello != NULL)
+		c->cb.hello(c, text, c->arg);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+	struct frame	 f;
+	int		 r, err;
+	char		 why[96];
+
+	c->last_rx = util_mono_us();
+	while (c->bev == bev) {
+		r = frame_pull(bufferevent_get_input(bev), c->max_frame, &f,
+		    &err);
+		if (r == 0)
+			return;
+		if (r == -1) {
+			snprintf(why, sizeof why, "bad frame from switch: %s",
+			    frame_strerror(err));
+			client_teardown(c, why);
+			return;
+		}
+		switch (f.type) {
+		case FRAME_HELLO:
+			client_hello(c, f.payload ? f.payload : "");
+			break;
+		case FRAME_ACK:
+			if (c->cb.ack != NULL)
+				c->cb.ack(c, f.id, f.payload ? f.payload : "",
+				    c->arg);
+			break;
+		case FRAME_NAK:
+			if (c->cb.nak != NULL)
+				c->cb.nak(c, f.id, f.payload ? f.payload : "",
+				    f.len, c->arg);
+			break;
+		case FRAME_DLV:
+			if (c->cb.deliver != NULL)
+				c->cb.deliver(c, f.id, f.copy,
+				    f.payload ? f.payload : "", f.len, c->arg);
+			break;
+		case FRAME_HB:
+			break;
+		case FRAME_ERROR:
+			snprintf(why, sizeof why, "switch error: %.*s",
+			    (int)(f.len > 60 ? 60 : f.len),
+			    f.payload ? f.payload : "");
+			frame_clear(&f);
+			client_teardown(c, why);
+			return;
+		default:
+			break;
+		}
+		frame_clear(&f);
+	}
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client	*c = arg;
+	unsigned long	 e;
+	char		 why[200];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		c->state = CLIENT_ST_WAIT_HELLO;
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+		e = bufferevent_get_openssl_error(bev);
+		if (e != 0) {
+			snprintf(why, sizeof why, "TLS: ");
+			ERR_error_string_n(e, why + 5, sizeof why - 5);
+		} else if (what & BEV_EVENT_EOF)
+			snprintf(why, sizeof why, "connection closed by switch");
+		else
+			snprintf(why, sizeof why, "connection error: %s",
+			    strerror(EVUTIL_SOCKET_ERROR()));
+		client_teardown(c, why);
+	}
+}
+
+static void
+client_hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+	uint64_t	 now = util_mono_us();
+	uint64_t	 hb = (uint64_t)c->heartbeat * 1000000;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CLIENT_ST_CONNECTING || c->state == CLIENT_ST_WAIT_HELLO) {
+		if (now - c->last_rx > 3 * hb)
+			client_teardown(c, "timeout connecting to the switch");
+		return;
+	}
+	if (c->state != CLIENT_ST_UP)
+		return;
+	if (now - c->last_rx > 3 * hb) {
+		client_teardown(c, "heartbeat timeout");
+		return;
+	}
+	if (now - c->last_tx >= hb)
+		client_frame_out(c, FRAME_HB, 0, 0, NULL, 0);
+}
+
+int
+client_read_portfile(const char *path, int wait_ms, char *port, size_t sz)
+{
+	char	*data;
+	int	 waited = 0;
+
+	for (;;) {
+		if ((data = util_read_file(path, NULL)) != NULL) {
+			size_t n = strcspn(data, "\r\n");
+
+			if (n > 0 && n < sz) {
+				memcpy(port, data, n);
+				port[n] = '\0';
+				free(data);
+				return 0;
+			}
+			free(data);
+		}
+		if (waited >= wait_ms)
+			return -1;
+		usleep(20000);
+		waited += 20;
+	}
+}

@@ -1,0 +1,69 @@
+/*
+ * client - the endpoint side of the nlswitch protocol (docs/protocol.md)
+ * on libevent + OpenSSL, shared by nlagency, nlstate, nlbench and the
+ * integration tests.
+ *
+ * A client connects over mutual TLS, receives HELLO, sends messages (each
+ * tagged; the switch answers ACK with the message ID once it is durable, or
+ * NAK with an ER), receives deliveries (DLV, which the owner must
+ * acknowledge with client_dack() once it has dealt with them), and keeps
+ * heartbeats going both ways.
+ */
+#ifndef NLSWITCH_CLIENT_H
+#define NLSWITCH_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+struct event_base;
+struct client;
+
+struct client_cb {
+	/* The switch greeted us: "line=X window=N heartbeat=S max-frame=B". */
+	void	(*hello)(struct client *, const char *text, void *arg);
+	void	(*ack)(struct client *, uint64_t tag, const char *msgid,
+		    void *arg);
+	/* er: the ER document (NUL-terminated). */
+	void	(*nak)(struct client *, uint64_t tag, const char *er, size_t len,
+		    void *arg);
+	/* xml is NUL-terminated and valid during the call only. */
+	void	(*deliver)(struct client *, uint64_t msgid, uint16_t copy,
+		    const char *xml, size_t len, void *arg);
+	/* The connection is gone (or never came up); why is a short text. */
+	void	(*closed)(struct client *, const char *why, void *arg);
+};
+
+/**
+ * Create a client; nothing happens until client_connect().
+ * @param ssl context from tls_client_ctx (not owned).
+ */
+struct client	*client_new(struct event_base *, SSL_CTX *ssl, const char *host,
+		    const char *port, const struct client_cb *, void *arg);
+/** Start connecting (TLS handshake included). @return 0, -1 at once. */
+int		 client_connect(struct client *);
+/** Close the connection (no reconnect); callbacks stop. */
+void		 client_close(struct client *);
+void		 client_free(struct client *);
+/** 1 once HELLO arrived and until the connection closes. */
+int		 client_is_up(const struct client *);
+/** Send one message. @return its tag (1, 2, ...), 0 if not connected. */
+uint64_t	 client_send(struct client *, const char *xml, size_t len);
+/** Send arbitrary bytes (tests: garbage, truncated frames). */
+void		 client_send_raw(struct client *, const void *, size_t);
+/** Acknowledge a delivery. */
+void		 client_dack(struct client *, uint64_t msgid, uint16_t copy);
+/** Bytes not yet written to the socket. */
+size_t		 client_outlen(const struct client *);
+/** Line code from HELLO ("" before). */
+const char	*client_line(const struct client *);
+
+/**
+ * Read the first port of an nlswitchd port file, waiting up to wait_ms for
+ * it to appear. @return 0 and port filled, -1.
+ */
+int		 client_read_portfile(const char *path, int wait_ms, char *port,
+		    size_t sz);
+
+#endif

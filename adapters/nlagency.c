@@ -1,0 +1,455 @@
+/*
+ * nlagency - a simulated agency (or state CJIS) line: connects to the
+ * switch with its certificate, sends messages from files, prints every ACK,
+ * NAK and delivery, acknowledges deliveries, saves received photos, and
+ * waits for the replies it expects.
+ *
+ *   nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST] [-o DIR]
+ *            [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
+ *
+ * Expected replies: one response (DR, KR, DNR) per accepted inquiry (DQ,
+ * KQ, DNQ), unless -r gives the count. SMs are printed, not counted.
+ * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
+ * was NAKed (its ER printed); 3 replies missing at the timeout; 2 usage or
+ * connection failure.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libxml/parser.h>
+
+#include "client.h"
+#include "log.h"
+#include "msg.h"
+#include "tls.h"
+#include "util.h"
+
+#ifndef NLSWITCH_SCHEMADIR
+#define NLSWITCH_SCHEMADIR "schemas"
+#endif
+
+struct agency {
+	struct event_base	*base;
+	struct client		*client;
+	struct msg_schema	*schema;
+	char			**files;
+	int			 nfiles;
+	int			 sent;
+	int			 acked;
+	int			 nacked;
+	int			 expect;	/* replies expected */
+	int			 fixed_expect;	/* -r given */
+	int			 replies;
+	int			 photos;
+	const char		*photodir;
+	int			 interval_ms;	/* between sends */
+	int			 verbose;
+	int			 quiet;
+	int			 failed;	/* connection failure */
+	int			*file_key;	/* key of each sent file, by tag */
+	char			**file_ctl;	/* its control field, by tag */
+	int			*answered;	/* reply seen, by tag */
+	struct event		*ev_send;
+	struct event		*ev_timeout;
+};
+
+static void	agency_send_cb(evutil_socket_t, short, void *);
+static void	agency_timeout_cb(evutil_socket_t, short, void *);
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) "
+	    "[-H HOST] [-o PHOTODIR] [-r N] [-t SECONDS] [-i MS] [-qv] FILE...\n");
+	exit(2);
+}
+
+/* Leave once our acknowledgements are on the wire (bounded). */
+static void
+agency_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agency	*a = arg;
+	struct timeval	 tv = { 0, 20000 };
+	static int	 rounds;
+
+	(void)fd;
+	(void)what;
+	if (client_outlen(a->client) == 0 || ++rounds > 100) {
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	event_base_once(a->base, -1, EV_TIMEOUT, agency_flush_cb, a, &tv);
+}
+
+static void
+agency_check_done(struct agency *a)
+{
+	struct timeval tv = { 0, 20000 };
+
+	if (a->sent < a->nfiles || a->acked + a->nacked < a->nfiles)
+		return;
+	if (a->replies < a->expect)
+		return;
+	event_base_once(a->base, -1, EV_TIMEOUT, agency_flush_cb, a, &tv);
+}
+
+/* A reply counts once, for a message we sent with the same CTL. */
+static int
+agency_match(struct agency *a, const char *ctl)
+{
+	int i;
+
+	for (i = 1; i <= a->sent; i++)
+		if (!a->answered[i] && a->file_ctl[i] != NULL &&
+		    strcmp(a->file_ctl[i], ctl ? ctl : "") == 0) {
+			a->answered[i] = 1;
+			return 1;
+		}
+	return a->fixed_expect;	/* with -r, count every reply */
+}
+
+static void
+agency_hello_cb(struct client *c, const char *text, void *arg)
+{
+	struct agency	*a = arg;
+	struct timeval	 tv = { 0, 0 };
+
+	(void)c;
+	if (!a->quiet)
+		printf("CONNECTED %s\n", text);
+	fflush(stdout);
+	if (a->sent < a->nfiles)
+		event_add(a->ev_send, &tv);
+	else
+		agency_check_done(a);
+}
+
+static void
+agency_send_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agency	*a = arg;
+	struct msg	 m;
+	char		*data;
+	size_t		 len;
+	uint64_t	 tag;
+	struct timeval	 tv;
+
+	(void)fd;
+	(void)what;
+	if (!client_is_up(a->client) || a->sent >= a->nfiles)
+		return;
+	if ((data = util_read_file(a->files[a->sent], &len)) == NULL) {
+		fprintf(stderr, "nlagency: %s: %s\n", a->files[a->sent],
+		    strerror(errno));
+		a->failed = 1;
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	tag = client_send(a->client, data, len);
+	/* Learn the key to know whether a reply is due (if it parses). */
+	memset(&m, 0, sizeof m);
+	msg_parse(a->schema, data, len, (size_t)-1, &m, NULL);
+	a->file_key[tag] = m.key;
+	a->file_ctl[tag] = xstrdup(m.ctl);
+	if (!a->quiet)
+		printf("SENT tag=%llu file=%s mke=%s bytes=%zu\n",
+		    (unsigned long long)tag, a->files[a->sent],
+		    m.key ? msg_key_name(m.key) : "?", len);
+	fflush(stdout);
+	free(data);
+	a->sent++;
+	if (a->sent < a->nfiles) {
+		tv.tv_sec = a->interval_ms / 1000;
+		tv.tv_usec = (a->interval_ms % 1000) * 1000;
+		event_add(a->ev_send, &tv);
+	}
+}
+
+static void
+agency_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
+{
+	struct agency	*a = arg;
+	int		 k = tag <= (uint64_t)a->nfiles ? a->file_key[tag] : 0;
+
+	(void)c;
+	a->acked++;
+	if (!a->fixed_expect && (k == MSG_KEY_DQ || k == MSG_KEY_KQ ||
+	    k == MSG_KEY_DNQ))
+		a->expect++;
+	if (!a->quiet)
+		printf("ACK tag=%llu msgid=%s\n", (unsigned long long)tag, msgid);
+	fflush(stdout);
+	agency_check_done(a);
+}
+
+/* Pull one element's text out of an XML document (first match). */
+static char *
+agency_field(const char *xml, size_t len, const char *name)
+{
+	char		 open[64];
+	const char	*p, *e, *end = xml + len;
+
+	snprintf(open, sizeof open, "<%s>", name);
+	if ((p = memmem(xml, len, open, strlen(open))) == NULL)
+		return NULL;
+	p += strlen(open);
+	if ((e = memchr(p, '<', (size_t)(end - p))) == NULL)
+		return NULL;
+	return xstrndup(p, (size_t)(e - p));
+}
+
+static void
+agency_nak_cb(struct client *c, uint64_t tag, const char *er, size_t len,
+    void *arg)
+{
+	struct agency	*a = arg;
+	char		*code = agency_field(er, len, "ErrorCode");
+	char		*reason = agency_field(er, len, "ErrorReasonText");
+	char		*detail = agency_field(er, len, "ErrorDetailText");
+
+	(void)c;
+	a->nacked++;
+	printf("NAK tag=%llu ER code=%s reason=\"%s\"%s%s%s\n",
+	    (unsigned long long)tag, code ? code : "?",
+	    reason ? reason : "?", detail ? " detail=\"" : "",
+	    detail ? detail : "", detail ? "\"" : "");
+	if (a->verbose)
+		printf("%s\n", er);
+	fflush(stdout);
+	free(code);
+	free(reason);
+	free(detail);
+	agency_check_done(a);
+}
+
+/* Save every photo of a delivery; returns how many were saved. */
+static int
+agency_save_photos(struct agency *a, const char *xml, size_t len,
+    const char *name, struct ubuf *report)
+{
+	const char	*p = xml, *end = xml + len, *q;
+	const char	*open = "<BinaryBase64Object>";
+	int		 n = 0;
+
+	while ((p = memmem(p, (size_t)(end - p), open, strlen(open))) != NULL) {
+		uint8_t	*img;
+		size_t	 imglen;
+		char	*path;
+
+		p += strlen(open);
+		if ((q = memchr(p, '<', (size_t)(end - p))) == NULL)
+			break;
+		if ((img = util_b64_decode(p, (size_t)(q - p), &imglen)) == NULL)
+			break;
+		if (a->photodir != NULL) {
+			path = xasprintf("%s/%s%s%d.jpg", a->photodir, name,
+			    n ? "-" : "", n ? n : 0);
+			if (n == 0) {
+				free(path);
+				path = xasprintf("%s/%s.jpg", a->photodir, name);
+			}
+			if (util_write_file(path, img, imglen) == 0)
+				ubuf_printf(report, " photo=%s (%zu bytes)",
+				    path, imglen);
+			else
+				ubuf_printf(report, " photo=unsaved:%s",
+				    strerror(errno));
+			free(path);
+		} else
+			ubuf_printf(report, " photo=%zu bytes", imglen);
+		free(img);
+		n++;
+		p = q;
+	}
+	return n;
+}
+
+static void
+agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
+    const char *xml, size_t len, void *arg)
+{
+	struct agency	*a = arg;
+	struct ubuf	 line;
+	char		 id[32];
+	char		*mke, *ori, *ctl;
+	char		*scode, *stext, *ecode, *ereason;
+	int		 key;
+
+	ubuf_init(&line);
+	snprintf(id, sizeof id, "%016llx.%u", (unsigned long long)msgid, copy);
+	mke = agency_field(xml, len, "MessageKeyCodeText");
+	ori = agency_field(xml, len, "OriginatingORIID");
+	ctl = agency_field(xml, len, "DocumentControlFieldText");
+	key = mke ? msg_key_lookup(mke) : MSG_KEY_NONE;
+	ubuf_printf(&line, "DLV %s %s from=%s ctl=%s", id, mke ? mke : "?",
+	    ori ? ori : "?", ctl ? ctl : "");
+	if (key == MSG_KEY_SM) {
+		scode = agency_field(xml, len, "StatusCode");
+		stext = agency_field(xml, len, "StatusText");
+		ubuf_printf(&line, " status=.%02d. text=\"%s\"",
+		    scode ? atoi(scode) : 0, stext ? stext : "");
+		free(scode);
+		free(stext);
+	} else if (key == MSG_KEY_ER) {
+		ecode = agency_field(xml, len, "ErrorCode");
+		ereason = agency_field(xml, len, "ErrorReasonText");
+		ubuf_printf(&line, " code=%s reason=\"%s\"", ecode ? ecode : "?",
+		    ereason ? ereason : "");
+		free(ecode);
+		free(ereason);
+		a->replies += agency_match(a, ctl);
+	} else if (msg_key_is_response(key)) {
+		char *nof = agency_field(xml, len, "NotOnFileIndicator");
+		char *sur = agency_field(xml, len, "PersonSurName");
+
+		if (nof != NULL && strcmp(nof, "true") == 0)
+			ubuf_printf(&line, " NOT-ON-FILE");
+		else if (sur != NULL)
+			ubuf_printf(&line, " record=%s", sur);
+		free(nof);
+		free(sur);
+		a->photos += agency_save_photos(a, xml, len,
+		    ctl && *ctl ? ctl : id, &line);
+		a->replies += agency_match(a, ctl);
+	}
+	printf("%s\n", line.data);
+	if (a->verbose)
+		printf("%.*s\n", (int)(len > 4096 ? 4096 : len), xml);
+	fflush(stdout);
+	ubuf_free(&line);
+	free(mke);
+	free(ori);
+	free(ctl);
+	client_dack(c, msgid, copy);
+	agency_check_done(a);
+}
+
+static void
+agency_closed_cb(struct client *c, const char *why, void *arg)
+{
+	struct agency *a = arg;
+
+	(void)c;
+	fprintf(stderr, "nlagency: %s\n", why);
+	a->failed = 1;
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+agency_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agency *a = arg;
+
+	(void)fd;
+	(void)what;
+	printf("TIMEOUT replies=%d expected=%d acked=%d nacked=%d of %d\n",
+	    a->replies, a->expect, a->acked, a->nacked, a->nfiles);
+	fflush(stdout);
+	event_base_loopexit(a->base, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct agency	 a;
+	struct client_cb cb = { agency_hello_cb, agency_ack_cb, agency_nak_cb,
+	    agency_deliver_cb, agency_closed_cb };
+	const char	*pki = NULL, *name = NULL, *portfile = NULL, *host = "127.0.0.1";
+	const char	*sdir;
+	char		 port[16] = "", *ca, *cert, *key, *cause = NULL;
+	SSL_CTX		*ctx;
+	struct timeval	 tv;
+	int		 ch, timeout = 30, rc;
+
+	memset(&a, 0, sizeof a);
+	while ((ch = getopt(argc, argv, "H:i:k:l:o:P:p:qr:t:v")) != -1) {
+		switch (ch) {
+		case 'H': host = optarg; break;
+		case 'i': a.interval_ms = atoi(optarg); break;
+		case 'k': pki = optarg; break;
+		case 'l': name = optarg; break;
+		case 'o': a.photodir = optarg; break;
+		case 'P': portfile = optarg; break;
+		case 'p': util_strlcpy(port, optarg, sizeof port); break;
+		case 'q': a.quiet = 1; break;
+		case 'r': a.expect = atoi(optarg); a.fixed_expect = 1; break;
+		case 't': timeout = atoi(optarg); break;
+		case 'v': a.verbose = 1; break;
+		default: usage();
+		}
+	}
+	a.files = argv + optind;
+	a.nfiles = argc - optind;
+	if (pki == NULL || name == NULL || (portfile == NULL && port[0] == '\0'))
+		usage();
+	if (portfile != NULL && client_read_portfile(portfile, 10000, port,
+	    sizeof port) == -1) {
+		fprintf(stderr, "nlagency: %s: no port\n", portfile);
+		return 2;
+	}
+	log_init(1, 0, "nlagency");
+	if ((sdir = getenv("NLSWITCH_SCHEMADIR")) == NULL)
+		sdir = NLSWITCH_SCHEMADIR;
+	if ((a.schema = msg_schema_load(sdir, &cause)) == NULL) {
+		fprintf(stderr, "nlagency: %s\n", cause);
+		return 2;
+	}
+	if (a.photodir != NULL)
+		mkdir(a.photodir, 0755);
+	ca = xasprintf("%s/ca.pem", pki);
+	cert = xasprintf("%s/%s.pem", pki, name);
+	key = xasprintf("%s/%s.key", pki, name);
+	if ((ctx = tls_client_ctx(ca, cert, key, &cause)) == NULL) {
+		fprintf(stderr, "nlagency: %s\n", cause);
+		return 2;
+	}
+	a.file_key = xcalloc((size_t)a.nfiles + 2, sizeof *a.file_key);
+	a.file_ctl = xcalloc((size_t)a.nfiles + 2, sizeof *a.file_ctl);
+	a.answered = xcalloc((size_t)a.nfiles + 2, sizeof *a.answered);
+	a.base = event_base_new();
+	a.ev_send = evtimer_new(a.base, agency_send_cb, &a);
+	a.ev_timeout = evtimer_new(a.base, agency_timeout_cb, &a);
+	tv.tv_sec = timeout;
+	tv.tv_usec = 0;
+	evtimer_add(a.ev_timeout, &tv);
+	a.client = client_new(a.base, ctx, host, port, &cb, &a);
+	if (client_connect(a.client) == -1) {
+		fprintf(stderr, "nlagency: cannot connect to %s port %s\n", host,
+		    port);
+		return 2;
+	}
+	event_base_dispatch(a.base);
+
+	if (a.failed && a.acked + a.nacked < a.nfiles)
+		rc = 2;
+	else if (a.nacked > 0)
+		rc = 1;
+	else if (a.replies < a.expect || a.acked < a.nfiles)
+		rc = 3;
+	else
+		rc = 0;
+	if (!a.quiet)
+		printf("DONE sent=%d acked=%d nacked=%d replies=%d/%d photos=%d "
+		    "exit=%d\n", a.sent, a.acked, a.nacked, a.replies, a.expect,
+		    a.photos, rc);
+	client_free(a.client);
+	event_free(a.ev_send);
+	event_free(a.ev_timeout);
+	event_base_free(a.base);
+	SSL_CTX_free(ctx);
+	msg_schema_free(a.schema);
+	for (ch = 0; ch < a.nfiles + 2; ch++)
+		free(a.file_ctl[ch]);
+	free(a.file_ctl);
+	free(a.answered);
+	free(a.file_key);
+	free(ca);
+	free(cert);
+	free(key);
+	return rc;
+}

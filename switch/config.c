@@ -1,0 +1,635 @@
+/*
+ * config - load and check the nlswitchd configuration (see config.h).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+/* Defaults, documented in docs/configuration.md. */
+#define CONFIG_DEF_MAX_FRAME	(1024 * 1024)
+#define CONFIG_DEF_WINDOW	64
+#define CONFIG_DEF_HEARTBEAT	10
+#define CONFIG_DEF_ACK_TIMEOUT	30
+#define CONFIG_DEF_HELD_TTL	(24 * 3600)
+#define CONFIG_DEF_RETRY_MIN	1
+#define CONFIG_DEF_RETRY_MAX	60
+#define CONFIG_DEF_MAP_SIZE	((size_t)1 << 30)
+
+struct config_errs {
+	const char	*path;
+	char		*first;		/* "FILE:LINE: reason" */
+};
+
+static void
+config_xml_error(void *arg, xmlErrorPtr e)
+{
+	struct config_errs	*errs = arg;
+	char			*msg, *nl;
+
+	/* Warnings are not errors: a recorded warning would both mask the
+	 * real first error and leak on success. */
+	if (errs->first != NULL || e == NULL || e->level == XML_ERR_WARNING)
+		return;
+	msg = xstrdup(e->message ? e->message : "error");
+	if ((nl = strchr(msg, '\n')) != NULL)
+		*nl = '\0';
+	errs->first = xasprintf("%s:%d: %s", errs->path, e->line, msg);
+	free(msg);
+}
+
+/* 1-based line number of p inside data. */
+static int
+config_lineof(const char *data, const char *p)
+{
+	int line = 1;
+
+	for (; data < p; data++)
+		if (*data == '\n')
+			line++;
+	return line;
+}
+
+/* Resolve p against the config file's directory, unless absolute. */
+static char *
+config_path(const char *dir, const xmlChar *p)
+{
+	if (p == NULL)
+		return NULL;
+	if (p[0] == '/' || dir == NULL)
+		return xstrdup((const char *)p);
+	return xasprintf("%s/%s", dir, (const char *)p);
+}
+
+static char *
+config_text(xmlNodePtr n)
+{
+	xmlChar *t = xmlNodeGetContent(n);
+	char	*s, *b, *e;
+
+	if (t == NULL)
+		return xstrdup("");
+	/* Trim surrounding whitespace. */
+	for (b = (char *)t; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
+		;
+	e = b + strlen(b);
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+	    e[-1] == '\r'))
+		e--;
+	s = xstrndup(b, (size_t)(e - b));
+	xmlFree(t);
+	return s;
+}
+
+static int
+config_is(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE &&
+	    strcmp((const char *)n->name, name) == 0;
+}
+
+static int	config_fail(struct config_errs *, xmlNodePtr, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Read attribute attr of n into *val if present, checking lo <= value <=
+ * hi (the schema only says "positive integer", which may not fit the
+ * field). *val is left alone when the attribute is absent.
+ */
+static int
+config_num(struct config_errs *errs, xmlNodePtr n, const char *attr,
+    long long lo, long long hi, long long *val)
+{
+	xmlChar		*v = xmlGetProp(n, (const xmlChar *)attr);
+	long long	 r;
+	char		*end;
+
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	r = strtoll((const char *)v, &end, 10);
+	if (errno != 0 || end == (char *)v || *end != '\0' || r < lo ||
+	    r > hi) {
+		config_fail(errs, n, "%s must be between %lld and %lld",
+		    attr, lo, hi);
+		xmlFree(v);
+		return -1;
+	}
+	xmlFree(v);
+	*val = r;
+	return 0;
+}
+
+/* Parse a space-separated key list into a bit mask. */
+static uint32_t
+config_keys(const char *s)
+{
+	char		*dup = xstrdup(s), *tok, *save = NULL;
+	uint32_t	 mask = 0;
+	enum msg_key	 k;
+
+	for (tok = strtok_r(dup, " \t\r\n", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t\r\n", &save))
+		if ((k = msg_key_lookup(tok)) != MSG_KEY_NONE)
+			mask |= 1u << k;
+	free(dup);
+	return mask;
+}
+
+static int
+config_fail(struct config_errs *errs, xmlNodePtr n, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	if (errs->first != NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	errs->first = xasprintf("%s:%ld: %s", errs->path,
+	    n ? xmlGetLineNo(n) : 0L, msg);
+	free(msg);
+	return -1;
+}
+
+static int
+config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
+    struct config_errs *errs)
+{
+	xmlNodePtr	 c;
+	xmlChar		*v;
+	char		*t;
+	int		 k;
+
+	l->lineno = (int)xmlGetLineNo(n);
+	v = xmlGetProp(n, (const xmlChar *)"code");
+	util_strlcpy(l->code, v ? (const char *)v : "", sizeof l->code);
+	xmlFree(v);
+	v = xmlGetProp(n, (const xmlChar *)"cn");
+	l->cn = xstrdup(v ? (const char *)v : "");
+	xmlFree(v);
+	if ((v = xmlGetProp(n, (const xmlChar *)"member")) != NULL) {
+		util_strlcpy(l->member, (const char *)v, sizeof l->member);
+		xmlFree(v);
+	}
+	if ((v = xmlGetProp(n, (const xmlChar *)"format")) != NULL) {
+		l->format = strcmp((const char *)v, "legacy") == 0 ?
+		    CONFIG_FMT_LEGACY : CONFIG_FMT_XML;
+		xmlFree(v);
+	}
+	for (c = n->children; c != NULL; c = c->next) {
+		if (config_is(c, "ori")) {
+			t = config_text(c);
+			l->ori = xrealloc(l->ori, sizeof *l->ori *
+			    (size_t)(l->nori + 1));
+			util_strlcpy(l->ori[l->nori++], t, sizeof *l->ori);
+			free(t);
+		} else if (config_is(c, "accept")) {
+			t = config_text(c);
+			l->accept = config_keys(t);
+			free(t);
+		} else if (config_is(c, "service")) {
+			uint32_t	 mask = ~0u;
+			uint8_t		 st = CONFIG_SVC_IN;
+
+			if ((v = xmlGetProp(c, (const xmlChar *)"mke")) != NULL) {
+				mask = config_keys((const char *)v);
+				xmlFree(v);
+			}
+			v = xmlGetProp(c, (const xmlChar *)"state");
+			if (v != NULL && strcmp((const char *)v, "held") == 0)
+				st = CONFIG_SVC_HELD;
+			else if (v != NULL &&
+			    strcmp((const char *)v, "removed") == 0)
+				st = CONFIG_SVC_REMOVED;
+			xmlFree(v);
+			for (k = 1; k < MSG_KEY_MAX; k++)
+				if (mask & (1u << k))
+					l->service[k] = st;
+		}
+	}
+	(void)cfg;
+	(void)errs;
+	return 0;
+}
+
+/* Cross-checks the schema cannot express. */
+static int
+config_check(struct config *cfg, xmlNodePtr root, struct config_errs *errs)
+{
+	int		 i, j, a, b;
+	xmlNodePtr	 n;
+
+	for (i = 0; i < cfg->nline; i++) {
+		struct config_line *l = &cfg->lines[i];
+
+		for (j = 0; j < i; j++) {
+			struct config_line *o = &cfg->lines[j];
+
+			if (strcmp(l->code, o->code) == 0)
+				goto dup;
+			if (strcmp(l->cn, o->cn) == 0) {
+				errs->first = xasprintf("%s:%d: certificate "
+				    "name \"%s\" already used by line %s",
+				    errs->path, l->lineno, l->cn, o->code);
+				return -1;
+			}
+			if (l->member[0] != '\0' &&
+			    strcmp(l->member, o->member) == 0) {
+				errs->first = xasprintf("%s:%d: member %s "
+				    "already served by line %s", errs->path,
+				    l->lineno, l->member, o->code);
+				return -1;
+			}
+			for (a = 0; a < l->nori; a++)
+				for (b = 0; b < o->nori; b++)
+					if (strcmp(l->ori[a], o->ori[b]) == 0) {
+						errs->first = xasprintf("%s:%d: "
+						    "ORI %s already belongs to "
+						    "line %s", errs->path,
+						    l->lineno, l->ori[a], o->code);
+						return -1;
+					}
+			continue;
+dup:
+			errs->first = xasprintf("%s:%d: duplicate line code %s "
+			    "(first defined at line %d)", errs->path,
+			    l->lineno, l->code, o->lineno);
+			return -1;
+		}
+		if (strcmp(l->code, "NL") == 0 || strcmp(l->member, "NL") == 0) {
+			errs->first = xasprintf("%s:%d: NL is the switch itself",
+			    errs->path, l->lineno);
+			return -1;
+		}
+		for (a = 0; a < l->nori; a++)
+			if (strcmp(l->ori[a], MSG_SWITCH_ORI) == 0) {
+				errs->first = xasprintf("%s:%d: %s is the "
+				    "switch's own ORI", errs->path, l->lineno,
+				    MSG_SWITCH_ORI);
+				return -1;
+			}
+	}
+	i = 0;
+	for (n = root->children; n != NULL; n = n->next) {
+		struct config_region *r;
+
+		if (!config_is(n, "region"))
+			continue;
+		r = &cfg->regions[i++];
+		if (config_region(cfg, r->code) != r)
+			return config_fail(errs, n, "region %s defined twice",
+			    r->code);
+		if (strcmp(r->code, "NL") == 0 ||
+		    config_line_by_member(cfg, r->code) != NULL)
+			return config_fail(errs, n, "region code %s is also a "
+			    "member code", r->code);
+		for (j = 0; j < r->nmember; j++)
+			if (config_line_by_member(cfg, r->member[j]) == NULL)
+				return config_fail(errs, n, "region %s: no line "
+				    "serves member %s", r->code, r->member[j]);
+	}
+	return 0;
+}
+
+/* <limits>: every attribute range-checked, then retry-min <= retry-max. */
+static int
+config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
+{
+	long long	 mf = (long long)cfg->max_frame, ms = (long long)cfg->map_size;
+	long long	 win = cfg->window, hb = cfg->heartbeat;
+	long long	 at = cfg->ack_timeout, ttl = cfg->held_ttl;
+	long long	 rmin = cfg->retry_min, rmax = cfg->retry_max;
+
+	if (config_num(errs, n, "max-frame", 1024, 64LL << 20, &mf) == -1 ||
+	    config_num(errs, n, "window", 1, 65536, &win) == -1 ||
+	    config_num(errs, n, "heartbeat", 1, INT_MAX, &hb) == -1 ||
+	    config_num(errs, n, "ack-timeout", 1, INT_MAX, &at) == -1 ||
+	    config_num(errs, n, "held-ttl", 1, INT_MAX, &ttl) == -1 ||
+	    config_num(errs, n, "retry-min", 1, INT_MAX, &rmin) == -1 ||
+	    config_num(errs, n, "retry-max", 1, INT_MAX, &rmax) == -1 ||
+	    config_num(errs, n, "map-size", 1LL << 20,
+	    SIZE_MAX < LLONG_MAX ? (long long)SIZE_MAX : LLONG_MAX, &ms) == -1)
+		return -1;
+	if (rmin > rmax)
+		return config_fail(errs, n, "retry-min %lld exceeds retry-max "
+		    "%lld", rmin, rmax);
+	cfg->max_frame = (size_t)mf;
+	cfg->map_size = (size_t)ms;
+	cfg->window = (int)win;
+	cfg->heartbeat = (int)hb;
+	cfg->ack_timeout = (int)at;
+	cfg->held_ttl = (int)ttl;
+	cfg->retry_min = (int)rmin;
+	cfg->retry_max = (int)rmax;
+	return 0;
+}
+
+static int
+config_parse_region(struct config_region *r, xmlNodePtr n,
+    struct config_errs *errs)
+{
+	xmlChar	*v = xmlGetProp(n, (const xmlChar *)"code");
+	char	*t = config_text(n), *tok, *save = NULL;
+	int	 rc = 0;
+
+	util_strlcpy(r->code, v ? (const char *)v : "", sizeof r->code);
+	xmlFree(v);
+	for (tok = strtok_r(t, " \t\r\n,", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t\r\n,", &save)) {
+		/* The text is xs:string: check each member here, or a
+		 * "NVX" would be cut to "NV" and silently accepted. */
+		if (strlen(tok) != 2 || tok[0] < 'A' || tok[0] > 'Z' ||
+		    tok[1] < 'A' || tok[1] > 'Z') {
+			rc = config_fail(errs, n, "region %s: \"%s\" is not "
+			    "a member code", r->code, tok);
+			goto out;
+		}
+		r->member = xrealloc(r->member, sizeof *r->member *
+		    (size_t)(r->nmember + 1));
+		util_strlcpy(r->member[r->nmember++], tok, sizeof *r->member);
+	}
+	if (r->nmember == 0)
+		rc = config_fail(errs, n, "region %s has no members", r->code);
+out:
+	free(t);
+	return rc;
+}
+
+int
+config_load(const char *path, const char *schemadir, struct config **cfgp,
+    char **cause)
+{
+	struct config_errs	 errs = { path, NULL };
+	struct config		*cfg = NULL;
+	xmlDocPtr		 doc = NULL;
+	xmlSchemaParserCtxtPtr	 pctx = NULL;
+	xmlSchemaPtr		 schema = NULL;
+	xmlSchemaValidCtxtPtr	 vctx = NULL;
+	xmlNodePtr		 root, n;
+	char			*xsd = NULL, *dirbuf = NULL, *dir;
+	char			*data = NULL, *dt;
+	size_t			 len;
+	int			 nl = 0, nr = 0;
+
+	*cfgp = NULL;
+	if ((data = util_read_file(path, &len)) == NULL) {
+		*cause = xasprintf("%s:0: cannot read the config file: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	xsd = xasprintf("%s/config.xsd", schemadir);
+	if ((pctx = xmlSchemaNewParserCtxt(xsd)) == NULL ||
+	    (schema = xmlSchemaParse(pctx)) == NULL) {
+		*cause = xasprintf("%s: cannot load the config schema", xsd);
+		goto fail;
+	}
+	/* Refused before the parser sees it: no internal subset, no
+	 * entities, whatever they would expand to. */
+	if ((dt = strstr(data, "<!DOCTYPE")) != NULL) {
+		errs.first = xasprintf("%s:%d: DOCTYPE is not allowed", path,
+		    config_lineof(data, dt));
+		goto bad;
+	}
+	xmlSetStructuredErrorFunc(&errs, config_xml_error);
+	doc = xmlReadMemory(data, (int)len, path, NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL || errs.first != NULL) {
+		if (errs.first == NULL)
+			errs.first = xasprintf("%s:0: not well-formed XML",
+			    path);
+		goto bad;
+	}
+	vctx = xmlSchemaNewValidCtxt(schema);
+	xmlSchemaSetValidStructuredErrors(vctx, config_xml_error, &errs);
+	if (xmlSchemaValidateDoc(vctx, doc) != 0) {
+		if (errs.first == NULL)
+			errs.first = xasprintf("%s:0: does not match config.xsd",
+			    path);
+		goto bad;
+	}
+
+	cfg = xcalloc(1, sizeof *cfg);
+	cfg->path = xstrdup(path);
+	dirbuf = xstrdup(path);
+	dir = dirname(dirbuf);
+	cfg->max_frame = CONFIG_DEF_MAX_FRAME;
+	cfg->window = CONFIG_DEF_WINDOW;
+	cfg->heartbeat = CONFIG_DEF_HEARTBEAT;
+	cfg->ack_timeout = CONFIG_DEF_ACK_TIMEOUT;
+	cfg->held_ttl = CONFIG_DEF_HELD_TTL;
+	cfg->retry_min = CONFIG_DEF_RETRY_MIN;
+	cfg->retry_max = CONFIG_DEF_RETRY_MAX;
+	cfg->map_size = CONFIG_DEF_MAP_SIZE;
+
+	root = xmlDocGetRootElement(doc);
+	for (n = root->children; n != NULL; n = n->next) {
+		if (config_is(n, "line"))
+			nl++;
+		else if (config_is(n, "region"))
+			nr++;
+	}
+	cfg->lines = xcalloc((size_t)nl, sizeof *cfg->lines);
+	cfg->regions = xcalloc((size_t)nr ? (size_t)nr : 1, sizeof *cfg->regions);
+	for (n = root->children; n != NULL; n = n->next) {
+		xmlChar *a, *p;
+
+		if (config_is(n, "listen")) {
+			struct config_listen *ls = &cfg->listen[cfg->nlisten++];
+
+			a = xmlGetProp(n, (const xmlChar *)"address");
+			p = xmlGetProp(n, (const xmlChar *)"port");
+			if (util_strlcpy(ls->address, (const char *)a,
+			    sizeof ls->address) >= sizeof ls->address)
+				config_fail(&errs, n, "listen address longer "
+				    "than %zu bytes", sizeof ls->address - 1);
+			util_strlcpy(ls->port, (const char *)p, sizeof ls->port);
+			xmlFree(a);
+			xmlFree(p);
+			if (errs.first != NULL)
+				goto bad;
+		} else if (config_is(n, "portfile")) {
+			char *t = config_text(n);
+			cfg->portfile = config_path(dir, (xmlChar *)t);
+			free(t);
+		} else if (config_is(n, "datadir")) {
+			char *t = config_text(n);
+			cfg->datadir = config_path(dir, (xmlChar *)t);
+			free(t);
+		} else if (config_is(n, "schemas")) {
+			char *t = config_text(n);
+			cfg->schemadir = config_path(dir, (xmlChar *)t);
+			free(t);
+		} else if (config_is(n, "pki")) {
+			a = xmlGetProp(n, (const xmlChar *)"ca");
+			cfg->ca = config_path(dir, a);
+			xmlFree(a);
+			a = xmlGetProp(n, (const xmlChar *)"cert");
+			cfg->cert = config_path(dir, a);
+			xmlFree(a);
+			a = xmlGetProp(n, (const xmlChar *)"key");
+			cfg->key = config_path(dir, a);
+			xmlFree(a);
+		} else if (config_is(n, "limits")) {
+			if (config_parse_limits(cfg, n, &errs) == -1)
+				goto bad;
+		} else if (config_is(n, "line")) {
+			struct config_line *l = &cfg->lines[cfg->nline];
+
+			l->index = cfg->nline++;
+			if (config_parse_line(cfg, l, n, &errs) == -1)
+				goto bad;
+		} else if (config_is(n, "region")) {
+			if (config_parse_region(&cfg->regions[cfg->nregion++],
+			    n, &errs) == -1)
+				goto bad;
+		}
+	}
+	if (cfg->schemadir == NULL)
+		cfg->schemadir = xstrdup(schemadir);
+	if (config_check(cfg, root, &errs) == -1)
+		goto bad;
+
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	xmlSchemaFreeValidCtxt(vctx);
+	xmlSchemaFree(schema);
+	xmlSchemaFreeParserCtxt(pctx);
+	xmlFreeDoc(doc);
+	free(xsd);
+	free(dirbuf);
+	free(data);
+	*cfgp = cfg;
+	return 0;
+bad:
+	*cause = errs.first ? errs.first : xasprintf("%s:0: invalid", path);
+	errs.first = NULL;
+fail:
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	if (vctx != NULL)
+		xmlSchemaFreeValidCtxt(vctx);
+	if (schema != NULL)
+		xmlSchemaFree(schema);
+	if (pctx != NULL)
+		xmlSchemaFreeParserCtxt(pctx);
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	config_free(cfg);
+	free(errs.first);
+	free(xsd);
+	free(dirbuf);
+	free(data);
+	return -1;
+}
+
+void
+config_free(struct config *cfg)
+{
+	int i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nline; i++) {
+		free(cfg->lines[i].cn);
+		free(cfg->lines[i].ori);
+	}
+	for (i = 0; i < cfg->nregion; i++)
+		free(cfg->regions[i].member);
+	free(cfg->lines);
+	free(cfg->regions);
+	free(cfg->path);
+	free(cfg->portfile);
+	free(cfg->datadir);
+	free(cfg->schemadir);
+	free(cfg->ca);
+	free(cfg->cert);
+	free(cfg->key);
+	free(cfg);
+}
+
+const struct config_line *
+config_line_by_cn(const struct config *cfg, const char *cn)
+{
+	int i;
+
+	for (i = 0; i < cfg->nline; i++)
+		if (strcmp(cfg->lines[i].cn, cn) == 0)
+			return &cfg->lines[i];
+	return NULL;
+}
+
+const struct config_line *
+config_line_by_code(const struct config *cfg, const char *code)
+{
+	int i;
+
+	for (i = 0; i < cfg->nline; i++)
+		if (strcmp(cfg->lines[i].code, code) == 0)
+			return &cfg->lines[i];
+	return NULL;
+}
+
+int
+config_line_has_ori(const struct config_line *l, const char *ori)
+{
+	int i;
+
+	for (i = 0; i < l->nori; i++)
+		if (strcmp(l->ori[i], ori) == 0)
+			return 1;
+	return 0;
+}
+
+const struct config_line *
+config_line_by_ori(const struct config *cfg, const char *ori)
+{
+	int i;
+
+	for (i = 0; i < cfg->nline; i++)
+		if (config_line_has_ori(&cfg->lines[i], ori))
+			return &cfg->lines[i];
+	return NULL;
+}
+
+const struct config_line *
+config_line_by_member(const struct config *cfg, const char *member)
+{
+	int i;
+
+	for (i = 0; i < cfg->nline; i++)
+		if (cfg->lines[i].member[0] != '\0' &&
+		    strcmp(cfg->lines[i].member, member) == 0)
+			return &cfg->lines[i];
+	return NULL;
+}
+
+const struct config_region *
+config_region(const struct config *cfg, const char *code)
+{
+	int i;
+
+	for (i = 0; i < cfg->nregion; i++)
+		if (strcmp(cfg->regions[i].code, code) == 0)
+			return &cfg->regions[i];
+	return NULL;
+}
+
+int
+config_line_accepts(const struct config_line *l, int key)
+{
+	if (key == MSG_KEY_SM || key == MSG_KEY_ER)
+		return 1;
+	return (l->accept & (1u << key)) != 0;
+}

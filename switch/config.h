@@ -1,0 +1,104 @@
+/*
+ * config - the nlswitchd configuration, parsed once into a read-only
+ * struct config (reload builds a new one and swaps it).
+ *
+ * The file is XML validated against schemas/config.xsd, so every error is
+ * reported as "FILE:LINE: reason". Relative paths in the file are resolved
+ * against the directory of the file. docs/configuration.md documents it.
+ */
+#ifndef NLSWITCH_CONFIG_H
+#define NLSWITCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+#define CONFIG_MAXLISTEN	4
+#define CONFIG_LINE_LEN		8
+
+enum config_svc {
+	CONFIG_SVC_IN = 0,	/* in service */
+	CONFIG_SVC_HELD,	/* .02: stored, forwarded when service returns */
+	CONFIG_SVC_REMOVED	/* .04: not stored */
+};
+
+enum config_format {
+	CONFIG_FMT_XML = 0,
+	CONFIG_FMT_LEGACY
+};
+
+struct config_listen {
+	char	address[64];
+	char	port[8];
+};
+
+struct config_line {
+	char		 code[CONFIG_LINE_LEN + 1];	/* line code */
+	char		*cn;				/* certificate CN */
+	char		 member[3];			/* member code served, or "" */
+	int		 nori;
+	char		(*ori)[MSG_ORI_LEN + 1];	/* ORIs it originates/receives for */
+	uint32_t	 accept;			/* bit (1 << msg_key) per accepted key */
+	uint8_t		 service[MSG_KEY_MAX];		/* enum config_svc per key */
+	int		 format;			/* enum config_format */
+	int		 index;				/* position in config->lines */
+	int		 lineno;			/* where it is defined */
+};
+
+struct config_region {
+	char	 code[3];
+	int	 nmember;
+	char	(*member)[3];
+};
+
+struct config {
+	char			*path;
+	struct config_listen	 listen[CONFIG_MAXLISTEN];
+	int			 nlisten;
+	char			*portfile;	/* NULL: none */
+	char			*datadir;
+	char			*schemadir;
+	char			*ca;
+	char			*cert;
+	char			*key;
+
+	size_t			 max_frame;	/* bytes */
+	int			 window;	/* unacked deliveries per line */
+	int			 heartbeat;	/* seconds between heartbeats */
+	int			 ack_timeout;	/* seconds before redelivery */
+	int			 held_ttl;	/* seconds a queued copy lives */
+	int			 retry_min;	/* seconds, first redelivery backoff */
+	int			 retry_max;	/* seconds, backoff ceiling */
+	size_t			 map_size;	/* LMDB map size, bytes */
+
+	int			 nline;
+	struct config_line	*lines;
+	int			 nregion;
+	struct config_region	*regions;
+};
+
+/**
+ * Load, validate and cross-check a config file.
+ * @param schemadir where config.xsd lives (NLSWITCH_SCHEMADIR by default).
+ * @return 0 and *cfgp set, or -1 and *cause = "FILE:LINE: reason" (caller
+ *	frees).
+ */
+int	 config_load(const char *path, const char *schemadir,
+	    struct config **cfgp, char **cause);
+void	 config_free(struct config *);
+
+/** Lookups; NULL when there is none. */
+const struct config_line *config_line_by_cn(const struct config *, const char *cn);
+const struct config_line *config_line_by_code(const struct config *, const char *code);
+/** Line that serves exactly this 9-character ORI. */
+const struct config_line *config_line_by_ori(const struct config *, const char *ori);
+/** Line that is the switch entry of a member (state) code. */
+const struct config_line *config_line_by_member(const struct config *, const char *member);
+const struct config_region *config_region(const struct config *, const char *code);
+/** 1 if the line may originate messages for ori. */
+int	 config_line_has_ori(const struct config_line *, const char *ori);
+/** 1 if the line accepts deliveries of this key (SM and ER always). */
+int	 config_line_accepts(const struct config_line *, int key);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * line - the runtime side of one configured line: whether an endpoint is
+ * connected, the copies waiting for it (in memory, mirrored from the
+ * durable queue), the deliveries in flight, sequence numbers and the
+ * operator's service state per message key.
+ *
+ * Copies enter a line only after their commit; they leave it when the
+ * endpoint's DACK is committed (at-least-once). Unacknowledged deliveries
+ * go back to the front of their list on disconnect or ack timeout, with
+ * exponential backoff between retry-min and retry-max.
+ */
+#ifndef NLSWITCH_LINE_H
+#define NLSWITCH_LINE_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "config.h"
+#include "msg.h"
+#include "queue.h"
+
+struct server;
+struct session;
+
+struct line_pend {
+	TAILQ_ENTRY(line_pend)	 entry;
+	struct queue_copy	 c;
+	uint64_t		 not_before;	/* monotonic us; backoff */
+	uint64_t		 deadline;	/* monotonic us; ack timeout */
+	uint32_t		 attempts;
+	int			 inflight;
+};
+TAILQ_HEAD(line_plist, line_pend);
+
+struct line {
+	const struct config_line *cfg;
+	struct server		*srv;
+	struct session		*sess;		/* connected endpoint or NULL */
+	struct line_plist	 pending[MSG_KEY_MAX];	/* msgid order per key */
+	struct line_plist	 inflight;
+	int			 ninflight;
+	uint64_t		 npending;
+	uint8_t			 svc[MSG_KEY_MAX];	/* enum config_svc */
+	struct server_ctr	*in_seq;
+	struct server_ctr	*out_seq;
+};
+
+void	 line_init(struct line *, struct server *, const struct config_line *);
+void	 line_free(struct line *);
+/** Effective service state for routing (router_svc_cb). */
+int	 line_svc_cb(const struct config_line *, int key, void *arg);
+/** A committed copy is ready for this line. */
+void	 line_add(struct line *, const struct queue_copy *);
+/** An endpoint authenticated as this line (replaces an older one). */
+void	 line_attach(struct line *, struct session *);
+/** The line's session went away: in-flight copies go back to pending. */
+void	 line_detach(struct line *, struct session *);
+/** Deliver as much as the window allows. */
+void	 line_pump(struct line *);
+/** The endpoint acknowledged a delivery. */
+void	 line_dack(struct line *, uint64_t msgid, uint16_t copy);
+/** Periodic (1 s): ack timeouts and TTL expiry. */
+void	 line_tick(struct line *, uint64_t now_mono, uint64_t now_us);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * queue - the durable store-and-forward queue (DESIGN.md section 5).
+ *
+ * The event loop never blocks on fsync. It builds operations (put a
+ * message with its queued copies, delete a delivered copy, move an expired
+ * copy to the dead-letter area, ...) and hands them to queue_submit(). A
+ * commit thread takes everything submitted so far as one batch, applies it
+ * in ONE backend transaction and commits it durably (LMDB: fsync); ops
+ * submitted while a commit is in flight join the next batch (group commit).
+ * When the commit returns, each op's completion callback runs back in the
+ * loop thread, in submission order, with op->result set: only then may the
+ * switch acknowledge the message to its sender.
+ *
+ * Storage sits behind struct queue_backend: queue_lmdb.c ships, queue_ram.c
+ * is an in-memory backend for unit tests only.
+ *
+ * Data model (per backend):
+ *   message  msgid -> struct queue_msgrec + body bytes, stored once
+ *   copy     (line, prio, msgid, copy) -> struct queue_copy: one per
+ *            destination; key order is delivery order within a line
+ *   dead     (msgid, copy) -> struct queue_copy: expired copies; their
+ *            message stays stored until purged
+ *   audit    (time, seq) -> one text record (JSON line), same txn as the
+ *            change it describes
+ *   meta     counters (next message id, per-line sequence numbers)
+ * A message is deleted when its last copy (queued or dead) is deleted.
+ */
+#ifndef NLSWITCH_QUEUE_H
+#define NLSWITCH_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct event_base;
+
+#define QUEUE_LINE_LEN	8		/* line code, e.g. "CADMV" */
+#define QUEUE_DEST_LEN	9
+#define QUEUE_CTL_LEN	10
+#define QUEUE_ORI_LEN	9
+
+/* Error codes (op->result and return values of queue_* reads). */
+enum queue_err {
+	QUEUE_E_OK = 0,
+	QUEUE_E_FULL,		/* the store is full: NAK "queue full" */
+	QUEUE_E_IO,		/* the commit failed (disk error) */
+	QUEUE_E_NOTFOUND,	/* no such message / copy */
+	QUEUE_E_CORRUPT,	/* stored entry unreadable (quarantined) */
+	QUEUE_E_CLOSED,		/* queue shutting down */
+	QUEUE_E_INVAL,		/* malformed op (see queue_op_validate) */
+	QUEUE_E_EXISTS		/* PUT of a msgid that is already stored */
+};
+const char	*queue_strerror(int);
+
+/* Copy priority: lower is delivered first (SM/ER before traffic). */
+#define QUEUE_PRIO_HIGH	0
+#define QUEUE_PRIO_NORMAL 1
+
+/* Stored message metadata; the body follows it in the store. */
+struct queue_msgrec {
+	uint64_t	msgid;
+	uint64_t	recv_us;		/* receive time, us since epoch */
+	uint64_t	in_seq;			/* input sequence on from_line */
+	uint32_t	hdr_end;		/* msg.hdr_end of the body */
+	uint8_t		key;			/* enum msg_key */
+	uint8_t		flags;			/* QUEUE_MSG_* */
+	char		from_line[QUEUE_LINE_LEN + 1];
+	char		ori[QUEUE_ORI_LEN + 1];	/* originating ORI */
+	char		ctl[QUEUE_CTL_LEN + 1];
+};
+#define QUEUE_MSG_IMQ		0x01	/* request asked for a photo */
+#define QUEUE_MSG_PHOTO		0x02	/* body carries a photo */
+
+/* One queued (or dead) delivery copy. */
+struct queue_copy {
+	char		line[QUEUE_LINE_LEN + 1];	/* destination line */
+	uint8_t		prio;
+	uint64_t	msgid;
+	uint16_t	copy;				/* index within msgid */
+	char		dest[QUEUE_DEST_LEN + 1];	/* receiving ORI / code */
+	uint8_t		key;				/* enum msg_key (copied) */
+	uint64_t	enq_us;				/* enqueue time */
+	uint32_t	attempts;			/* deliveries tried */
+	uint32_t	size;				/* body bytes */
+};
+
+/*
+ * Op semantics, identical in every backend. copies[0] names the copy for
+ * DELETE/EXPIRE (line, prio, msgid, copy: the queued key) and for
+ * REQUEUE/PURGE (msgid, copy: the dead key).
+ *   PUT      ncopies >= 1 distinct copy numbers; copies[i].msgid is taken
+ *            from msg.msgid. QUEUE_E_EXISTS if msgid is stored already,
+ *            QUEUE_E_FULL if it does not fit (nothing of it is written).
+ *   DELETE   QUEUE_E_NOTFOUND if the copy is not queued.
+ *   EXPIRE   moves the stored copy to the dead area; attempts is taken
+ *            from copies[0] (the loop holds the live count).
+ *   REQUEUE  moves the dead copy back to its line with attempts = 0 and
+ *            enq_us = now (a fresh enqueue, so expiry starts again).
+ *   PURGE    deletes the dead copy (and the message at its last copy).
+ *   AUDIT    requires audit != NULL; refused with QUEUE_E_FULL like a PUT.
+ *   META     meta_key of 1..QUEUE_META_KEY_MAX bytes.
+ * The op's audit record is written, in the same transaction, only when the
+ * op itself succeeded.
+ */
+enum queue_op_type {
+	QUEUE_OP_PUT,		/* store msg + body + ncopies copies */
+	QUEUE_OP_DELETE,	/* delivered: delete copy, drop msg at ref 0 */
+	QUEUE_OP_EXPIRE,	/* copy -> dead-letter area */
+	QUEUE_OP_REQUEUE,	/* dead-letter -> queue (same line/copy) */
+	QUEUE_OP_PURGE,		/* delete a dead-letter copy */
+	QUEUE_OP_AUDIT,		/* audit record only */
+	QUEUE_OP_META		/* set a counter: meta_key = meta_value */
+};
+#define QUEUE_META_KEY_MAX	256	/* bytes, without the NUL */
+
+struct queue_op;
+/** Completion, called in the loop thread after the op's batch committed. */
+typedef void (*queue_done_cb)(struct queue_op *, void *arg);
+
+/*
+ * One operation. The submitter owns the struct and everything it points
+ * to until the completion callback runs (the callback may free it).
+ * done may be NULL (nobody waits for the result).
+ */
+struct queue_op {
+	enum queue_op_type	 type;
+	int			 result;	/* enum queue_err, set on completion */
+
+	/* PUT */
+	struct queue_msgrec	 msg;
+	const char		*body;
+	size_t			 bodylen;
+	struct queue_copy	*copies;	/* PUT: ncopies; other ops: 1 */
+	int			 ncopies;
+
+	/* AUDIT (any op may carry one; NULL = none), NUL-terminated. */
+	const char		*audit;
+
+	/* META */
+	const char		*meta_key;
+	uint64_t		 meta_value;
+
+	queue_done_cb		 done;
+	void			*arg;
+	struct queue_op		*next;		/* internal list link */
+};
+
+/* What queue_load() reports for each stored copy at start-up. */
+typedef void (*queue_load_cb)(const struct queue_copy *, void *arg);
+
+/*
+ * A storage backend. apply() runs in the commit thread; the read
+ * functions run in the loop thread concurrently with apply() and must be
+ * safe for that (LMDB: read transactions; RAM: a mutex).
+ */
+struct queue_backend {
+	const char	*name;
+	void		*(*open)(const char *path, size_t mapsize, char **cause);
+	void		 (*close)(void *);
+	/* Apply ops[0..n) in one durable transaction; set each op->result.
+	 * A full store fails only the ops that did not fit (PUTs), never
+	 * the deletes. Return -1 only if the whole transaction failed. */
+	int		 (*apply)(void *, struct queue_op **ops, int n);
+	/* Walk every queued copy in key order (start-up). Corrupt entries
+	 * are quarantined and skipped. */
+	int		 (*load)(void *, queue_load_cb, void *arg);
+	/* Read a message (metadata + body into *body; body may be NULL). */
+	int		 (*get)(void *, uint64_t msgid, struct queue_msgrec *,
+			    struct ubuf *body);
+	/* Walk dead-letter copies. */
+	int		 (*walk_dead)(void *, queue_load_cb, void *arg);
+	/* Read a counter (0 if never set). */
+	uint64_t	 (*meta_get)(void *, const char *key);
+	/* Walk audit records with time >= since_us; stops when cb != 0. */
+	int		 (*walk_audit)(void *, uint64_t since_us,
+			    int (*cb)(uint64_t t_us, const char *rec, size_t len,
+			    void *arg), void *arg);
+	/* Space: bytes used and bytes available in the store. */
+	int		 (*usage)(void *, uint64_t *used, uint64_t *size);
+};
+
+extern const struct queue_backend queue_backend_lmdb;
+extern const struct queue_backend queue_backend_ram;
+
+struct queue;
+
+/* Counters, read in the loop thread. */
+struct queue_stats {
+	uint64_t	commits;		/* transactions committed */
+	uint64_t	ops;			/* ops applied */
+	uint64_t	batch_max;		/* largest batch */
+	uint64_t	commit_us_total;	/* time spent in apply+commit */
+	uint64_t	failed;			/* ops completed with an error */
+};
+
+/**
+ * Open the store and start the commit thread. Completions are delivered
+ * on base (which must have been created after evthread_use_pthreads()).
+ * @return queue, or NULL with *cause set (caller frees).
+ */
+struct queue	*queue_open(const struct queue_backend *, const char *path,
+		    size_t mapsize, struct event_base *base, char **cause);
+/**
+ * Stop accepting ops, commit what is pending, run the remaining
+ * completions, stop the thread and close the store. Call it from the loop
+ * thread, never from a completion callback; ops that completions submit
+ * meanwhile complete with QUEUE_E_CLOSED.
+ */
+void		 queue_close(struct queue *);
+/** Submit one op (loop thread). Its completion runs after its commit. */
+void		 queue_submit(struct queue *, struct queue_op *);
+/** Ops submitted and not yet completed. */
+int		 queue_pending(struct queue *);
+
+/*
+ * Reads, loop thread, synchronous (no fsync involved). They return an
+ * enum queue_err (0 = QUEUE_E_OK); load and the walks return QUEUE_E_IO
+ * if the store cannot be read, and skip (and quarantine) corrupt entries.
+ */
+int		 queue_load(struct queue *, queue_load_cb, void *arg);
+int		 queue_get(struct queue *, uint64_t msgid, struct queue_msgrec *,
+		    struct ubuf *body);
+int		 queue_walk_dead(struct queue *, queue_load_cb, void *arg);
+uint64_t	 queue_meta_get(struct queue *, const char *key);
+int		 queue_walk_audit(struct queue *, uint64_t since_us,
+		    int (*cb)(uint64_t, const char *, size_t, void *), void *arg);
+int		 queue_usage(struct queue *, uint64_t *used, uint64_t *size);
+void		 queue_get_stats(struct queue *, struct queue_stats *);
+
+/**
+ * Check the parts of an op every backend relies on (used by backends).
+ * @return QUEUE_E_OK or QUEUE_E_INVAL.
+ */
+int		 queue_op_validate(const struct queue_op *);
+
+/** Message ID text "%016llx" and copy ID text "%016llx.%u". */
+void		 queue_msgid_fmt(char *buf, size_t sz, uint64_t msgid);
+void		 queue_copyid_fmt(char *buf, size_t sz, uint64_t msgid,
+		    uint16_t copy);
+
+#endif

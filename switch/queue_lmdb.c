@@ -1,0 +1,1515 @@
+/*
+ * queue_lmdb - the LMDB backend of the queue (queue.h); the only file that
+ * includes <lmdb.h>.
+ *
+ * Durability. The environment is opened with LMDB's default sync flags (no
+ * MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP, MDB_MAPASYNC): mdb_txn_commit()
+ * returns only after the data pages and then the new meta page have been
+ * written and fdatasync'd. queue.c completes an op (and the switch acks
+ * the message) only after that, so an acked message survives kill -9 and
+ * power loss. A batch is one write transaction: its ops and their audit
+ * records become durable together or not at all.
+ *
+ * Threads. MDB_NOTLS: the commit thread writes, the loop thread reads, and
+ * a read txn belongs to its handle rather than to a thread. get() and
+ * meta_get() reuse one read txn (reset after every read, so it never pins
+ * an old snapshot and stops page reuse); the walks open their own, so a
+ * walk callback may call get().
+ *
+ * Databases, in one environment (a directory):
+ *   msg         msgid BE64                          -> msg record + body
+ *   copy        line[8] prio[1] msgid BE64 copy BE16 -> copy record
+ *   dead        msgid BE64 copy BE16                -> copy record
+ *   ref         msgid BE64                          -> ref record
+ *   audit       t_us BE64 seq BE32                  -> audit record
+ *   meta        key bytes                           -> meta record
+ *   quarantine  t_us BE64 seq BE32                  -> removed corrupt entry
+ * A cursor walk over copy gives delivery order per line (prio, msgid,
+ * copy). ref holds the number of live copies (queued + dead) of a message:
+ * the body (up to ~50 KB) is written once by PUT and deleted with the last
+ * copy, and a decrement rewrites 12 bytes instead of the body.
+ *
+ * Records. Every value starts with a version byte and ends with a CRC-32
+ * (big-endian) over the key and the rest of the value; fields are
+ * big-endian at fixed offsets, strings NUL padded. No struct is stored
+ * raw, so the files do not depend on the compiler or the CPU, and a torn
+ * or scribbled record is detected. A record that does not decode is moved
+ * to quarantine (with its db name, key and value, for the operator) and
+ * skipped, never fatal. Readers cannot write, so what load() finds is
+ * quarantined by a short write txn at the end of load() (start-up), and
+ * what get() and the walks find is queued and moved by the next commit.
+ *
+ * Full map. Space is checked before a batch, cheaply: the high-water mark
+ * (mdb_env_info last_pgno) is exact enough while it is below the limit;
+ * only when a batch could cross it is LMDB's freelist summed (one cursor
+ * walk of the free DB, which reads LMDB's documented IDL layout: a count
+ * followed by page numbers). The count includes the pages freed by the
+ * last commit, which LMDB hands out only from the commit after next (MVCC):
+ * a PUT right after a big delete may briefly grow into the headroom, which
+ * is bounded by what was freed, and the MAP_FULL path below catches the
+ * rest. PUTs and audit-only ops that would take the
+ * map above QUEUE_LMDB_FULL_PCT (or into the last QUEUE_LMDB_HEADROOM
+ * pages) get QUEUE_E_FULL and are skipped, because deletes need free
+ * pages too (copy-on-write of the btree paths and the freelist itself):
+ * the headroom is what lets deliveries keep deleting on a full store. If
+ * the estimate is wrong and the batch still hits MDB_MAP_FULL, the batch
+ * is aborted and re-applied op by op, each op in a nested txn: first the
+ * ops that free or keep space (delete, expire, purge, requeue, meta), then
+ * the PUTs and audit-only ops; an op that hits MDB_MAP_FULL gets
+ * QUEUE_E_FULL and the rest commit. As a last resort the batch is applied
+ * without any PUT.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+#define QUEUE_LMDB_VERSION	1
+#define QUEUE_LMDB_MAPSIZE	((size_t)1 << 30)	/* default: 1 GiB */
+#define QUEUE_LMDB_MAXDBS	8
+/* Admission limit, percent of the map, and minimum free pages. */
+#ifndef QUEUE_LMDB_FULL_PCT
+#define QUEUE_LMDB_FULL_PCT	95
+#endif
+#ifndef QUEUE_LMDB_HEADROOM
+#define QUEUE_LMDB_HEADROOM	32
+#endif
+
+/* Key sizes. */
+#define QUEUE_LMDB_MSGKEY	8
+#define QUEUE_LMDB_COPYKEY	(QUEUE_LINE_LEN + 1 + 8 + 2)
+#define QUEUE_LMDB_DEADKEY	(8 + 2)
+#define QUEUE_LMDB_STAMPKEY	(8 + 4)
+
+/*
+ * msg record: header, body, CRC.
+ *   0 version  1 key  2 flags  3 zero  4 msgid  12 recv_us  20 in_seq
+ *   28 hdr_end  32 from_line[8]  40 ori[9]  49 ctl[10]  59 zero
+ *   60 body length  64 body  64+len CRC
+ */
+#define QUEUE_LMDB_MSGHDR	64
+/*
+ * copy record (copy and dead dbs; the key is derived from it):
+ *   0 version  1 prio  2 key  3 zero  4 line[8]  12 dest[9]  21 zero
+ *   22 copy  24 msgid  32 enq_us  40 attempts  44 size  48 CRC
+ */
+#define QUEUE_LMDB_COPYREC	52
+/* ref record: 0 version  1..3 zero  4 count  8 CRC */
+#define QUEUE_LMDB_REFREC	12
+/* meta record: 0 version  1..3 zero  4 value  12 CRC */
+#define QUEUE_LMDB_METAREC	16
+/* audit record: 0 version  1 text  n CRC */
+
+enum queue_lmdb_db {
+	QUEUE_LMDB_MSG,
+	QUEUE_LMDB_COPY,
+	QUEUE_LMDB_DEAD,
+	QUEUE_LMDB_REF,
+	QUEUE_LMDB_AUDIT,
+	QUEUE_LMDB_META,
+	QUEUE_LMDB_QUAR,
+	QUEUE_LMDB_NDB
+};
+
+static const char *const queue_lmdb_dbname[QUEUE_LMDB_NDB] = {
+	"msg", "copy", "dead", "ref", "audit", "meta", "quarantine"
+};
+
+/* Unique increasing (t_us, seq) keys for audit and quarantine. */
+struct queue_lmdb_stamp {
+	uint64_t	t_us;
+	uint32_t	seq;
+};
+
+/* A corrupt entry seen by a reader, to be quarantined by a writer. */
+struct queue_lmdb_bad {
+	struct queue_lmdb_bad	*next;
+	int			 db;
+	size_t			 klen;
+	uint8_t			 key[];
+};
+
+struct queue_lmdb {
+	MDB_env			*env;
+	MDB_dbi			 dbi[QUEUE_LMDB_NDB];
+	unsigned int		 psize;
+	char			*path;
+
+	pthread_mutex_t		 rlock;		/* rtxn */
+	MDB_txn			*rtxn;		/* cached, reset between reads */
+
+	pthread_mutex_t		 badlock;	/* bad */
+	struct queue_lmdb_bad	*bad;
+
+	/* Used inside write txns only (serialized by LMDB's writer lock). */
+	struct queue_lmdb_stamp	 audit_stamp;
+	struct queue_lmdb_stamp	 quar_stamp;
+};
+
+/* Space accounting of one batch, in pages. */
+struct queue_lmdb_budget {
+	uint64_t	used;
+	uint64_t	limit;
+};
+
+enum queue_lmdb_mode {
+	QUEUE_LMDB_BATCH,	/* all ops in one txn */
+	QUEUE_LMDB_EACH,	/* one nested txn per op, space freeing first */
+	QUEUE_LMDB_NOGROW	/* as EACH, but every PUT is refused */
+};
+
+static uint32_t		queue_lmdb_crctab[8][256];
+static pthread_once_t	queue_lmdb_crconce = PTHREAD_ONCE_INIT;
+
+/* CRC-32 (IEEE 802.3, reflected), slicing by 8: ~2 GB/s for the bodies. */
+static void
+queue_lmdb_crc_init(void)
+{
+	uint32_t	c;
+	int		i, j;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (j = 0; j < 8; j++)
+			c = c & 1 ? 0xedb88320U ^ (c >> 1) : c >> 1;
+		queue_lmdb_crctab[0][i] = c;
+	}
+	for (i = 0; i < 256; i++) {
+		c = queue_lmdb_crctab[0][i];
+		for (j = 1; j < 8; j++) {
+			c = queue_lmdb_crctab[0][c & 0xff] ^ (c >> 8);
+			queue_lmdb_crctab[j][i] = c;
+		}
+	}
+}
+
+static uint32_t
+queue_lmdb_crc(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	uint32_t	 a, b;
+
+	crc = ~crc;
+	while (len >= 8) {
+		a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		b = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+		crc = queue_lmdb_crctab[7][a & 0xff] ^
+		    queue_lmdb_crctab[6][(a >> 8) & 0xff] ^
+		    queue_lmdb_crctab[5][(a >> 16) & 0xff] ^
+		    queue_lmdb_crctab[4][a >> 24] ^
+		    queue_lmdb_crctab[3][b & 0xff] ^
+		    queue_lmdb_crctab[2][(b >> 8) & 0xff] ^
+		    queue_lmdb_crctab[1][(b >> 16) & 0xff] ^
+		    queue_lmdb_crctab[0][b >> 24];
+		p += 8;
+		len -= 8;
+	}
+	while (len-- > 0)
+		crc = queue_lmdb_crctab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* Seal a value: CRC over key + value[0 .. len-4) into its last 4 bytes. */
+static void
+queue_lmdb_seal(const MDB_val *k, uint8_t *v, size_t len)
+{
+	uint32_t crc;
+
+	crc = queue_lmdb_crc(0, k->mv_data, k->mv_size);
+	crc = queue_lmdb_crc(crc, v, len - 4);
+	util_put_be32(v + len - 4, crc);
+}
+
+/* Check version, minimum size and CRC of a stored value. */
+static int
+queue_lmdb_check(const MDB_val *k, const MDB_val *v, size_t minlen)
+{
+	const uint8_t	*p = v->mv_data;
+	uint32_t	 crc;
+
+	if (v->mv_size < minlen || v->mv_size < 5)
+		return -1;
+	if (p[0] != QUEUE_LMDB_VERSION)
+		return -1;
+	crc = queue_lmdb_crc(0, k->mv_data, k->mv_size);
+	crc = queue_lmdb_crc(crc, p, v->mv_size - 4);
+	if (crc != util_get_be32(p + v->mv_size - 4))
+		return -1;
+	return 0;
+}
+
+/* Fixed-width NUL-padded string field. */
+static void
+queue_lmdb_put_str(uint8_t *p, const char *s, size_t width)
+{
+	size_t n = strnlen(s, width);
+
+	memcpy(p, s, n);
+	memset(p + n, 0, width - n);
+}
+
+static void
+queue_lmdb_get_str(char *dst, const uint8_t *p, size_t width)
+{
+	memcpy(dst, p, width);
+	dst[width] = '\0';
+}
+
+static void
+queue_lmdb_copy_key(uint8_t *k, const struct queue_copy *c)
+{
+	queue_lmdb_put_str(k, c->line, QUEUE_LINE_LEN);
+	k[QUEUE_LINE_LEN] = c->prio;
+	util_put_be64(k + QUEUE_LINE_LEN + 1, c->msgid);
+	util_put_be16(k + QUEUE_LINE_LEN + 9, c->copy);
+}
+
+static void
+queue_lmdb_dead_key(uint8_t *k, uint64_t msgid, uint16_t copy)
+{
+	util_put_be64(k, msgid);
+	util_put_be16(k + 8, copy);
+}
+
+/* Encode c under key k into v (QUEUE_LMDB_COPYREC bytes). */
+static void
+queue_lmdb_copy_enc(uint8_t *v, const MDB_val *k, const struct queue_copy *c)
+{
+	memset(v, 0, QUEUE_LMDB_COPYREC);
+	v[0] = QUEUE_LMDB_VERSION;
+	v[1] = c->prio;
+	v[2] = c->key;
+	queue_lmdb_put_str(v + 4, c->line, QUEUE_LINE_LEN);
+	queue_lmdb_put_str(v + 12, c->dest, QUEUE_DEST_LEN);
+	util_put_be16(v + 22, c->copy);
+	util_put_be64(v + 24, c->msgid);
+	util_put_be64(v + 32, c->enq_us);
+	util_put_be32(v + 40, c->attempts);
+	util_put_be32(v + 44, c->size);
+	queue_lmdb_seal(k, v, QUEUE_LMDB_COPYREC);
+}
+
+/* Decode a copy or dead entry; the key must be the one derived from it. */
+static int
+queue_lmdb_copy_dec(int db, const MDB_val *k, const MDB_val *v,
+    struct queue_copy *c)
+{
+	const uint8_t	*p = v->mv_data;
+	uint8_t		 kk[QUEUE_LMDB_COPYKEY];
+	size_t		 klen;
+
+	if (v->mv_size != QUEUE_LMDB_COPYREC ||
+	    queue_lmdb_check(k, v, QUEUE_LMDB_COPYREC) == -1)
+		return -1;
+	memset(c, 0, sizeof *c);
+	c->prio = p[1];
+	c->key = p[2];
+	queue_lmdb_get_str(c->line, p + 4, QUEUE_LINE_LEN);
+	queue_lmdb_get_str(c->dest, p + 12, QUEUE_DEST_LEN);
+	c->copy = util_get_be16(p + 22);
+	c->msgid = util_get_be64(p + 24);
+	c->enq_us = util_get_be64(p + 32);
+	c->attempts = util_get_be32(p + 40);
+	c->size = util_get_be32(p + 44);
+	if (db == QUEUE_LMDB_COPY) {
+		queue_lmdb_copy_key(kk, c);
+		klen = QUEUE_LMDB_COPYKEY;
+	} else {
+		queue_lmdb_dead_key(kk, c->msgid, c->copy);
+		klen = QUEUE_LMDB_DEADKEY;
+	}
+	if (k->mv_size != klen || memcmp(k->mv_data, kk, klen) != 0)
+		return -1;
+	return 0;
+}
+
+/* Decode a msg record; *body and *bodylen point into v. */
+static int
+queue_lmdb_msg_dec(const MDB_val *k, const MDB_val *v, struct queue_msgrec *m,
+    const uint8_t **body, size_t *bodylen)
+{
+	const uint8_t	*p = v->mv_data;
+	uint32_t	 len;
+
+	if (k->mv_size != QUEUE_LMDB_MSGKEY ||
+	    queue_lmdb_check(k, v, QUEUE_LMDB_MSGHDR + 4) == -1)
+		return -1;
+	len = util_get_be32(p + 60);
+	if ((size_t)len != v->mv_size - QUEUE_LMDB_MSGHDR - 4)
+		return -1;
+	memset(m, 0, sizeof *m);
+	m->key = p[1];
+	m->flags = p[2];
+	m->msgid = util_get_be64(p + 4);
+	m->recv_us = util_get_be64(p + 12);
+	m->in_seq = util_get_be64(p + 20);
+	m->hdr_end = util_get_be32(p + 28);
+	queue_lmdb_get_str(m->from_line, p + 32, QUEUE_LINE_LEN);
+	queue_lmdb_get_str(m->ori, p + 40, QUEUE_ORI_LEN);
+	queue_lmdb_get_str(m->ctl, p + 49, QUEUE_CTL_LEN);
+	if (m->msgid != util_get_be64(k->mv_data))
+		return -1;
+	*body = p + QUEUE_LMDB_MSGHDR;
+	*bodylen = len;
+	return 0;
+}
+
+static int
+queue_lmdb_ref_dec(const MDB_val *k, const MDB_val *v, uint32_t *count)
+{
+	if (v->mv_size != QUEUE_LMDB_REFREC ||
+	    queue_lmdb_check(k, v, QUEUE_LMDB_REFREC) == -1)
+		return -1;
+	*count = util_get_be32((const uint8_t *)v->mv_data + 4);
+	return 0;
+}
+
+static int
+queue_lmdb_meta_dec(const MDB_val *k, const MDB_val *v, uint64_t *value)
+{
+	if (v->mv_size != QUEUE_LMDB_METAREC ||
+	    queue_lmdb_check(k, v, QUEUE_LMDB_METAREC) == -1)
+		return -1;
+	*value = util_get_be64((const uint8_t *)v->mv_data + 4);
+	return 0;
+}
+
+/* Does the entry decode? (What the quarantine mover re-checks.) */
+static int
+queue_lmdb_valid(int db, const MDB_val *k, const MDB_val *v)
+{
+	struct queue_msgrec	 m;
+	struct queue_copy	 c;
+	const uint8_t		*body;
+	size_t			 len;
+	uint32_t		 count;
+	uint64_t		 value;
+
+	switch (db) {
+	case QUEUE_LMDB_MSG:
+		return queue_lmdb_msg_dec(k, v, &m, &body, &len);
+	case QUEUE_LMDB_COPY:
+	case QUEUE_LMDB_DEAD:
+		return queue_lmdb_copy_dec(db, k, v, &c);
+	case QUEUE_LMDB_REF:
+		return queue_lmdb_ref_dec(k, v, &count);
+	case QUEUE_LMDB_META:
+		return queue_lmdb_meta_dec(k, v, &value);
+	case QUEUE_LMDB_AUDIT:
+		if (k->mv_size != QUEUE_LMDB_STAMPKEY)
+			return -1;
+		return queue_lmdb_check(k, v, 5);
+	}
+	return 0;
+}
+
+static void
+queue_lmdb_stamp_next(struct queue_lmdb_stamp *s, uint8_t *key)
+{
+	uint64_t now = util_now_us();
+
+	/* Never go back, even if the wall clock does: keys must increase. */
+	if (now > s->t_us) {
+		s->t_us = now;
+		s->seq = 0;
+	} else if (s->seq == UINT32_MAX) {
+		s->t_us++;
+		s->seq = 0;
+	} else
+		s->seq++;
+	util_put_be64(key, s->t_us);
+	util_put_be32(key + 8, s->seq);
+}
+
+/* Start a stamp generator after the last key of db. */
+static int
+queue_lmdb_stamp_init(struct queue_lmdb *ql, MDB_txn *txn, int db,
+    struct queue_lmdb_stamp *s)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int		 rc;
+
+	memset(s, 0, sizeof *s);
+	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size == QUEUE_LMDB_STAMPKEY) {
+		s->t_us = util_get_be64(k.mv_data);
+		s->seq = util_get_be32((const uint8_t *)k.mv_data + 8);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Remember an entry a reader could not decode (deduplicated). */
+static void
+queue_lmdb_bad_add(struct queue_lmdb *ql, int db, const MDB_val *k)
+{
+	struct queue_lmdb_bad *b;
+
+	pthread_mutex_lock(&ql->badlock);
+	for (b = ql->bad; b != NULL; b = b->next)
+		if (b->db == db && b->klen == k->mv_size &&
+		    memcmp(b->key, k->mv_data, b->klen) == 0)
+			break;
+	if (b == NULL) {
+		b = xmalloc(sizeof *b + k->mv_size);
+		b->db = db;
+		b->klen = k->mv_size;
+		memcpy(b->key, k->mv_data, k->mv_size);
+		b->next = ql->bad;
+		ql->bad = b;
+	}
+	pthread_mutex_unlock(&ql->badlock);
+}
+
+static struct queue_lmdb_bad *
+queue_lmdb_bad_take(struct queue_lmdb *ql)
+{
+	struct queue_lmdb_bad *b;
+
+	pthread_mutex_lock(&ql->badlock);
+	b = ql->bad;
+	ql->bad = NULL;
+	pthread_mutex_unlock(&ql->badlock);
+	return b;
+}
+
+/* Give back a list whose txn failed, to retry with the next one. */
+static void
+queue_lmdb_bad_return(struct queue_lmdb *ql, struct queue_lmdb_bad *b)
+{
+	struct queue_lmdb_bad *last;
+
+	if (b == NULL)
+		return;
+	for (last = b; last->next != NULL; last = last->next)
+		;
+	pthread_mutex_lock(&ql->badlock);
+	last->next = ql->bad;
+	ql->bad = b;
+	pthread_mutex_unlock(&ql->badlock);
+}
+
+static void
+queue_lmdb_bad_free(struct queue_lmdb_bad *b)
+{
+	struct queue_lmdb_bad *next;
+
+	for (; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+}
+
+/*
+ * Move the entry k/v of db to quarantine, in a write txn. The value is
+ * copied to the heap first: v may point into a page this txn changes.
+ * Quarantine value: version, db name length, db name, key length BE16,
+ * key, value length BE32, value.
+ */
+static int
+queue_lmdb_quarantine(struct queue_lmdb *ql, MDB_txn *txn, int db,
+    const MDB_val *k, const MDB_val *v)
+{
+	const char	*name = queue_lmdb_dbname[db];
+	uint8_t		 qk[QUEUE_LMDB_STAMPKEY], hdr[4];
+	struct ubuf	 b;
+	MDB_val		 key, val, dkey;
+	char		 hex[2 * 16 + 1];
+	size_t		 i;
+	int		 rc;
+
+	ubuf_init(&b);
+	hdr[0] = QUEUE_LMDB_VERSION;
+	hdr[1] = (uint8_t)strlen(name);
+	ubuf_add(&b, hdr, 2);
+	ubuf_add(&b, name, strlen(name));
+	util_put_be16(hdr, (uint16_t)k->mv_size);
+	ubuf_add(&b, hdr, 2);
+	ubuf_add(&b, k->mv_data, k->mv_size);
+	util_put_be32(hdr, (uint32_t)v->mv_size);
+	ubuf_add(&b, hdr, 4);
+	ubuf_add(&b, v->mv_data, v->mv_size);
+
+	/* The key too may point into the page about to change. */
+	dkey.mv_size = k->mv_size;
+	dkey.mv_data = b.data + 2 + strlen(name) + 2;
+
+	for (i = 0; i < k->mv_size && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)k->mv_data)[i]);
+	hex[2 * i] = '\0';
+
+	queue_lmdb_stamp_next(&ql->quar_stamp, qk);
+	key.mv_size = sizeof qk;
+	key.mv_data = qk;
+	val.mv_size = b.len;
+	val.mv_data = b.data;
+	if ((rc = mdb_put(txn, ql->dbi[QUEUE_LMDB_QUAR], &key, &val, 0)) != 0)
+		goto out;
+	rc = mdb_del(txn, ql->dbi[db], &dkey, NULL);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc == 0)
+		log_warnx("queue: %s: corrupt entry quarantined key=%s len=%zu",
+		    name, hex, (size_t)v->mv_size);
+out:
+	ubuf_free(&b);
+	return rc;
+}
+
+/* Quarantine the listed entries that are still there and still bad. */
+static int
+queue_lmdb_bad_flush(struct queue_lmdb *ql, MDB_txn *txn,
+    struct queue_lmdb_bad *list)
+{
+	struct queue_lmdb_bad	*b;
+	MDB_val			 k, v;
+	int			 rc;
+
+	for (b = list; b != NULL; b = b->next) {
+		k.mv_size = b->klen;
+		k.mv_data = b->key;
+		rc = mdb_get(txn, ql->dbi[b->db], &k, &v);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		if (queue_lmdb_valid(b->db, &k, &v) == 0)
+			continue;
+		if ((rc = queue_lmdb_quarantine(ql, txn, b->db, &k, &v)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Quarantine what readers found, in a write txn of its own. */
+static int
+queue_lmdb_bad_commit(struct queue_lmdb *ql)
+{
+	struct queue_lmdb_bad	*list;
+	MDB_txn			*txn;
+	int			 rc;
+
+	if ((list = queue_lmdb_bad_take(ql)) == NULL)
+		return 0;
+	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((rc = queue_lmdb_bad_flush(ql, txn, list)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	queue_lmdb_bad_free(list);
+	return 0;
+fail:
+	log_warnx("queue: quarantine failed: %s", mdb_strerror(rc));
+	queue_lmdb_bad_return(ql, list);
+	return -1;
+}
+
+/* Pages on LMDB's freelist (sum of the IDL counts of the free DB). */
+static int
+queue_lmdb_freepages(MDB_txn *txn, uint64_t *nfree)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 count;
+	int		 rc;
+
+	*nfree = 0;
+	/* dbi 0 is LMDB's free DB; each value is an IDL: count, pgnos. */
+	if ((rc = mdb_cursor_open(txn, 0, &cur)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (v.mv_size < sizeof count)
+			continue;
+		memcpy(&count, v.mv_data, sizeof count);
+		*nfree += count;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Pages a PUT (or an audit-only op) adds, roughly: overflow pages + nodes. */
+static uint64_t
+queue_lmdb_op_pages(struct queue_lmdb *ql, const struct queue_op *op)
+{
+	uint64_t bytes = 0;
+
+	if (op->type == QUEUE_OP_PUT)
+		bytes = QUEUE_LMDB_MSGHDR + op->bodylen + 4 + 16 +
+		    (uint64_t)op->ncopies * (QUEUE_LMDB_COPYKEY +
+		    QUEUE_LMDB_COPYREC + 8) + 64;
+	if (op->audit != NULL)
+		bytes += strlen(op->audit) + 32;
+	return (bytes + ql->psize - 1) / ql->psize;
+}
+
+static int
+queue_lmdb_is_growing(const struct queue_op *op)
+{
+	return op->type == QUEUE_OP_PUT || op->type == QUEUE_OP_AUDIT;
+}
+
+/*
+ * Measure the space a batch may use, before its write txn begins: LMDB
+ * lets only read txns open a cursor on the free DB. The snapshot is the
+ * one the write txn will start from (the commit thread is the writer; a
+ * concurrent quarantine txn at start-up only frees space).
+ */
+static int
+queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
+    struct queue_lmdb_budget *b)
+{
+	MDB_envinfo	 info;
+	MDB_txn		*rtxn;
+	uint64_t	 total, need = 0, nfree;
+	int		 i, rc;
+
+	if ((rc = mdb_env_info(ql->env, &info)) != 0)
+		return rc;
+	total = info.me_mapsize / ql->psize;
+	b->limit = total * QUEUE_LMDB_FULL_PCT / 100;
+	if (b->limit + QUEUE_LMDB_HEADROOM > total)
+		b->limit = total > QUEUE_LMDB_HEADROOM ?
+		    total - QUEUE_LMDB_HEADROOM : 0;
+	b->used = (uint64_t)info.me_last_pgno + 1;
+	for (i = 0; i < n; i++)
+		if (queue_lmdb_is_growing(ops[i]))
+			need += queue_lmdb_op_pages(ql, ops[i]);
+	/* The freelist walk only when the high-water mark says it matters. */
+	if (need == 0 || b->used + need <= b->limit)
+		return 0;
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &rtxn)) != 0)
+		return rc;
+	rc = queue_lmdb_freepages(rtxn, &nfree);
+	mdb_txn_abort(rtxn);
+	if (rc != 0)
+		return rc;
+	b->used = nfree < b->used ? b->used - nfree : 0;
+	return 0;
+}
+
+static int
+queue_lmdb_audit_put(struct queue_lmdb *ql, MDB_txn *txn, const char *text)
+{
+	uint8_t		 kb[QUEUE_LMDB_STAMPKEY];
+	MDB_val		 k, v;
+	size_t		 len = strlen(text);
+	int		 rc;
+
+	queue_lmdb_stamp_next(&ql->audit_stamp, kb);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	v.mv_size = 1 + len + 4;
+	v.mv_data = NULL;
+	rc = mdb_put(txn, ql->dbi[QUEUE_LMDB_AUDIT], &k, &v,
+	    MDB_RESERVE | MDB_NOOVERWRITE);
+	if (rc != 0)
+		return rc;
+	((uint8_t *)v.mv_data)[0] = QUEUE_LMDB_VERSION;
+	memcpy((uint8_t *)v.mv_data + 1, text, len);
+	queue_lmdb_seal(&k, v.mv_data, v.mv_size);
+	return 0;
+}
+
+static int
+queue_lmdb_ref_put(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid,
+    uint32_t count)
+{
+	uint8_t	kb[QUEUE_LMDB_MSGKEY], vb[QUEUE_LMDB_REFREC];
+	MDB_val	k, v;
+
+	util_put_be64(kb, msgid);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	memset(vb, 0, sizeof vb);
+	vb[0] = QUEUE_LMDB_VERSION;
+	util_put_be32(vb + 4, count);
+	queue_lmdb_seal(&k, vb, sizeof vb);
+	v.mv_size = sizeof vb;
+	v.mv_data = vb;
+	return mdb_put(txn, ql->dbi[QUEUE_LMDB_REF], &k, &v, 0);
+}
+
+/* Count the live copies of msgid the slow way (repairs a lost ref). */
+static int
+queue_lmdb_recount(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid,
+    uint32_t *count)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint8_t		 kb[QUEUE_LMDB_DEADKEY];
+	int		 rc;
+
+	*count = 0;
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_COPY], &cur)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+		if (k.mv_size == QUEUE_LMDB_COPYKEY && util_get_be64(
+		    (const uint8_t *)k.mv_data + QUEUE_LINE_LEN + 1) == msgid)
+			(*count)++;
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_DEAD], &cur)) != 0)
+		return rc;
+	queue_lmdb_dead_key(kb, msgid, 0);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != QUEUE_LMDB_DEADKEY ||
+		    util_get_be64(k.mv_data) != msgid)
+			break;
+		(*count)++;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * One copy of msgid is gone: decrement its ref and delete the message
+ * with the last one. A lost or corrupt ref is recounted from the copy and
+ * dead dbs rather than guessed: guessing low would delete a body that a
+ * queued copy still needs.
+ */
+static int
+queue_lmdb_unref(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid)
+{
+	uint8_t		kb[QUEUE_LMDB_MSGKEY];
+	MDB_val		k, v;
+	uint32_t	count;
+	char		id[32];
+	int		rc;
+
+	util_put_be64(kb, msgid);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_REF], &k, &v);
+	if (rc == 0 && queue_lmdb_ref_dec(&k, &v, &count) == 0 && count > 0)
+		count--;
+	else if (rc == 0 || rc == MDB_NOTFOUND) {
+		if (rc == 0 && (rc = queue_lmdb_quarantine(ql, txn,
+		    QUEUE_LMDB_REF, &k, &v)) != 0)
+			return rc;
+		if ((rc = queue_lmdb_recount(ql, txn, msgid, &count)) != 0)
+			return rc;
+		queue_msgid_fmt(id, sizeof id, msgid);
+		log_warnx("queue: %s: ref lost, recounted copies=%u", id,
+		    count);
+	} else
+		return rc;
+
+	if (count > 0)
+		return queue_lmdb_ref_put(ql, txn, msgid, count);
+	rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_REF], &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_MSG], &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+queue_lmdb_copy_put(struct queue_lmdb *ql, MDB_txn *txn, int db,
+    const struct queue_copy *c, unsigned int flags)
+{
+	uint8_t	kb[QUEUE_LMDB_COPYKEY], vb[QUEUE_LMDB_COPYREC];
+	MDB_val	k, v;
+
+	if (db == QUEUE_LMDB_COPY) {
+		queue_lmdb_copy_key(kb, c);
+		k.mv_size = QUEUE_LMDB_COPYKEY;
+	} else {
+		queue_lmdb_dead_key(kb, c->msgid, c->copy);
+		k.mv_size = QUEUE_LMDB_DEADKEY;
+	}
+	k.mv_data = kb;
+	queue_lmdb_copy_enc(vb, &k, c);
+	v.mv_size = sizeof vb;
+	v.mv_data = vb;
+	return mdb_put(txn, ql->dbi[db], &k, &v, flags);
+}
+
+static int
+queue_lmdb_op_put(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
+    struct queue_lmdb_budget *b)
+{
+	const struct queue_msgrec	*m = &op->msg;
+	struct queue_copy		 c;
+	uint8_t				 kb[QUEUE_LMDB_MSGKEY], *p;
+	uint64_t			 pages;
+	MDB_val				 k, v;
+	int				 i, rc;
+
+	util_put_be64(kb, m->msgid);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_MSG], &k, &v);
+	if (rc == 0) {
+		op->result = QUEUE_E_EXISTS;
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	pages = queue_lmdb_op_pages(ql, op);
+	if (b->used + pages > b->limit) {
+		op->result = QUEUE_E_FULL;
+		return 0;
+	}
+	b->used += pages;
+
+	/* MDB_RESERVE: encode the 50 KB body straight into its pages. */
+	v.mv_size = QUEUE_LMDB_MSGHDR + op->bodylen + 4;
+	v.mv_data = NULL;
+	rc = mdb_put(txn, ql->dbi[QUEUE_LMDB_MSG], &k, &v,
+	    MDB_RESERVE | MDB_NOOVERWRITE);
+	if (rc != 0)
+		return rc;
+	p = v.mv_data;
+	memset(p, 0, QUEUE_LMDB_MSGHDR);
+	p[0] = QUEUE_LMDB_VERSION;
+	p[1] = m->key;
+	p[2] = m->flags;
+	util_put_be64(p + 4, m->msgid);
+	util_put_be64(p + 12, m->recv_us);
+	util_put_be64(p + 20, m->in_seq);
+	util_put_be32(p + 28, m->hdr_end);
+	queue_lmdb_put_str(p + 32, m->from_line, QUEUE_LINE_LEN);
+	queue_lmdb_put_str(p + 40, m->ori, QUEUE_ORI_LEN);
+	queue_lmdb_put_str(p + 49, m->ctl, QUEUE_CTL_LEN);
+	util_put_be32(p + 60, (uint32_t)op->bodylen);
+	if (op->bodylen > 0)
+		memcpy(p + QUEUE_LMDB_MSGHDR, op->body, op->bodylen);
+	queue_lmdb_seal(&k, p, v.mv_size);
+
+	if ((rc = queue_lmdb_ref_put(ql, txn, m->msgid, op->ncopies)) != 0)
+		return rc;
+	for (i = 0; i < op->ncopies; i++) {
+		c = op->copies[i];
+		c.msgid = m->msgid;
+		if ((rc = queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_COPY, &c,
+		    0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* DELETE and EXPIRE: the queued copy named by copies[0]. */
+static int
+queue_lmdb_op_copy(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
+{
+	struct queue_copy	c;
+	uint8_t			kb[QUEUE_LMDB_COPYKEY];
+	MDB_val			k, v;
+	int			rc;
+
+	queue_lmdb_copy_key(kb, &op->copies[0]);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_COPY], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		op->result = QUEUE_E_NOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+
+	if (op->type == QUEUE_OP_DELETE) {
+		/* Delivered: the record's content does not matter any more. */
+		if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_COPY], &k, NULL)) != 0)
+			return rc;
+		return queue_lmdb_unref(ql, txn, op->copies[0].msgid);
+	}
+
+	if (queue_lmdb_copy_dec(QUEUE_LMDB_COPY, &k, &v, &c) == -1) {
+		op->result = QUEUE_E_CORRUPT;
+		return queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_COPY, &k, &v);
+	}
+	c.attempts = op->copies[0].attempts;
+	if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_COPY], &k, NULL)) != 0)
+		return rc;
+	return queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_DEAD, &c, 0);
+}
+
+/* REQUEUE and PURGE: the dead copy named by copies[0]. */
+static int
+queue_lmdb_op_dead(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
+{
+	struct queue_copy	c;
+	uint8_t			kb[QUEUE_LMDB_DEADKEY];
+	MDB_val			k, v;
+	int			rc;
+
+	queue_lmdb_dead_key(kb, op->copies[0].msgid, op->copies[0].copy);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		op->result = QUEUE_E_NOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+
+	if (op->type == QUEUE_OP_PURGE) {
+		if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, NULL)) != 0)
+			return rc;
+		return queue_lmdb_unref(ql, txn, op->copies[0].msgid);
+	}
+
+	if (queue_lmdb_copy_dec(QUEUE_LMDB_DEAD, &k, &v, &c) == -1) {
+		op->result = QUEUE_E_CORRUPT;
+		return queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_DEAD, &k, &v);
+	}
+	c.attempts = 0;
+	c.enq_us = util_now_us();
+	rc = queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_COPY, &c, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST) {
+		op->result = QUEUE_E_EXISTS;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	return mdb_del(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, NULL);
+}
+
+static int
+queue_lmdb_op_meta(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
+{
+	uint8_t	vb[QUEUE_LMDB_METAREC];
+	MDB_val	k, v;
+
+	k.mv_size = strlen(op->meta_key);
+	k.mv_data = (void *)(uintptr_t)op->meta_key;
+	memset(vb, 0, sizeof vb);
+	vb[0] = QUEUE_LMDB_VERSION;
+	util_put_be64(vb + 4, op->meta_value);
+	queue_lmdb_seal(&k, vb, sizeof vb);
+	v.mv_size = sizeof vb;
+	v.mv_data = vb;
+	return mdb_put(txn, ql->dbi[QUEUE_LMDB_META], &k, &v, 0);
+}
+
+/*
+ * Apply one op in txn and set op->result. The return value is an LMDB
+ * error that dooms the whole txn (MDB_MAP_FULL included); an op-level
+ * outcome (not found, full, ...) is only op->result. Every op checks
+ * before it writes, so an op that fails at op level wrote nothing.
+ */
+static int
+queue_lmdb_op(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
+    struct queue_lmdb_budget *b)
+{
+	uint64_t	pages;
+	int		rc = 0;
+
+	if ((op->result = queue_op_validate(op)) != QUEUE_E_OK)
+		return 0;
+	switch (op->type) {
+	case QUEUE_OP_PUT:
+		rc = queue_lmdb_op_put(ql, txn, op, b);
+		break;
+	case QUEUE_OP_DELETE:
+	case QUEUE_OP_EXPIRE:
+		rc = queue_lmdb_op_copy(ql, txn, op);
+		break;
+	case QUEUE_OP_REQUEUE:
+	case QUEUE_OP_PURGE:
+		rc = queue_lmdb_op_dead(ql, txn, op);
+		break;
+	case QUEUE_OP_AUDIT:
+		pages = queue_lmdb_op_pages(ql, op);
+		if (b->used + pages > b->limit)
+			op->result = QUEUE_E_FULL;
+		else
+			b->used += pages;
+		break;
+	case QUEUE_OP_META:
+		rc = queue_lmdb_op_meta(ql, txn, op);
+		break;
+	}
+	if (rc == 0 && op->result == QUEUE_E_OK && op->audit != NULL)
+		rc = queue_lmdb_audit_put(ql, txn, op->audit);
+	return rc;
+}
+
+/* Has an earlier op of the batch PUT the message this op works on? */
+static int
+queue_lmdb_after_put(struct queue_op **ops, int i)
+{
+	uint64_t	msgid;
+	int		j;
+
+	if (ops[i]->copies == NULL || ops[i]->type == QUEUE_OP_META ||
+	    ops[i]->type == QUEUE_OP_AUDIT)
+		return 0;
+	msgid = ops[i]->copies[0].msgid;
+	for (j = 0; j < i; j++)
+		if (ops[j]->type == QUEUE_OP_PUT && ops[j]->msg.msgid == msgid)
+			return 1;
+	return 0;
+}
+
+/* Apply op in a nested txn of parent; MDB_MAP_FULL fails only this op. */
+static int
+queue_lmdb_op_nested(struct queue_lmdb *ql, MDB_txn *parent,
+    struct queue_op *op, struct queue_lmdb_budget *b)
+{
+	struct queue_lmdb_budget	 saved = *b;
+	MDB_txn				*txn;
+	int				 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, parent, 0, &txn)) != 0)
+		return rc;
+	if ((rc = queue_lmdb_op(ql, txn, op, b)) == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == MDB_MAP_FULL) {
+		*b = saved;
+		op->result = QUEUE_E_FULL;
+		return 0;
+	}
+	return rc;
+}
+
+/* One attempt at the batch, in one write txn; returns an LMDB error. */
+static int
+queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
+    enum queue_lmdb_mode mode)
+{
+	struct queue_lmdb_budget	 b;
+	struct queue_lmdb_bad		*bad;
+	MDB_txn				*txn, *child;
+	char				*late = NULL;
+	int				 i, pass, rc;
+
+	bad = queue_lmdb_bad_take(ql);
+	if ((rc = queue_lmdb_budget_init(ql, ops, n, &b)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
+		goto fail;
+
+	if (mode == QUEUE_LMDB_BATCH) {
+		if (bad != NULL &&
+		    (rc = queue_lmdb_bad_flush(ql, txn, bad)) != 0)
+			goto abort;
+		for (i = 0; i < n; i++)
+			if ((rc = queue_lmdb_op(ql, txn, ops[i], &b)) != 0)
+				goto abort;
+	} else {
+		/* Quarantining is not worth a lost op: try it, keep going. */
+		if (bad != NULL) {
+			if ((rc = mdb_txn_begin(ql->env, txn, 0, &child)) != 0)
+				goto abort;
+			if ((rc = queue_lmdb_bad_flush(ql, child, bad)) == 0)
+				rc = mdb_txn_commit(child);
+			else
+				mdb_txn_abort(child);
+			if (rc == MDB_MAP_FULL) {
+				queue_lmdb_bad_return(ql, bad);
+				bad = NULL;
+			} else if (rc != 0)
+				goto abort;
+		}
+		/* Ops that free or keep space first, then those that grow. */
+		late = xcalloc(n, 1);
+		for (i = 0; i < n; i++)
+			late[i] = queue_lmdb_is_growing(ops[i]) ||
+			    queue_lmdb_after_put(ops, i);
+		for (pass = 0; pass < 2; pass++) {
+			for (i = 0; i < n; i++) {
+				if (late[i] != pass)
+					continue;
+				if (mode == QUEUE_LMDB_NOGROW &&
+				    queue_lmdb_is_growing(ops[i])) {
+					ops[i]->result = QUEUE_E_FULL;
+					continue;
+				}
+				rc = queue_lmdb_op_nested(ql, txn, ops[i], &b);
+				if (rc != 0)
+					goto abort;
+			}
+		}
+	}
+
+	/* The durable point: fsync of data, then of the meta page. */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	free(late);
+	queue_lmdb_bad_free(bad);
+	return 0;
+
+abort:
+	mdb_txn_abort(txn);
+fail:
+	free(late);
+	queue_lmdb_bad_return(ql, bad);
+	return rc;
+}
+
+static int
+queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
+{
+	struct queue_lmdb	*ql = arg;
+	int			 rc;
+
+	rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_BATCH);
+	if (rc == MDB_MAP_FULL) {
+		log_info("queue: map full, applying %d ops one by one", n);
+		rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_EACH);
+	}
+	if (rc == MDB_MAP_FULL) {
+		log_warnx("queue: map full, refusing every PUT of the batch");
+		rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_NOGROW);
+	}
+	if (rc != 0) {
+		log_warnx("queue: commit of %d ops failed: %s", n,
+		    mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The cached read txn, renewed (rlock held). */
+static int
+queue_lmdb_rbegin(struct queue_lmdb *ql, MDB_txn **txnp)
+{
+	int rc;
+
+	if (ql->rtxn != NULL) {
+		if ((rc = mdb_txn_renew(ql->rtxn)) == 0) {
+			*txnp = ql->rtxn;
+			return 0;
+		}
+		mdb_txn_abort(ql->rtxn);
+		ql->rtxn = NULL;
+	}
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &ql->rtxn)) != 0) {
+		ql->rtxn = NULL;
+		return rc;
+	}
+	*txnp = ql->rtxn;
+	return 0;
+}
+
+static int
+queue_lmdb_get(void *arg, uint64_t msgid, struct queue_msgrec *m,
+    struct ubuf *body)
+{
+	struct queue_lmdb	*ql = arg;
+	MDB_txn			*txn;
+	MDB_val			 k, v;
+	uint8_t			 kb[QUEUE_LMDB_MSGKEY];
+	const uint8_t		*p;
+	size_t			 len;
+	int			 rc, ret;
+
+	pthread_mutex_lock(&ql->rlock);
+	if ((rc = queue_lmdb_rbegin(ql, &txn)) != 0) {
+		log_warnx("queue: read txn: %s", mdb_strerror(rc));
+		pthread_mutex_unlock(&ql->rlock);
+		return QUEUE_E_IO;
+	}
+	util_put_be64(kb, msgid);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_MSG], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		ret = QUEUE_E_NOTFOUND;
+	else if (rc != 0) {
+		log_warnx("queue: get: %s", mdb_strerror(rc));
+		ret = QUEUE_E_IO;
+	} else if (queue_lmdb_msg_dec(&k, &v, m, &p, &len) == -1) {
+		queue_lmdb_bad_add(ql, QUEUE_LMDB_MSG, &k);
+		ret = QUEUE_E_CORRUPT;
+	} else {
+		if (body != NULL) {
+			ubuf_reset(body);
+			ubuf_add(body, p, len);
+		}
+		ret = QUEUE_E_OK;
+	}
+	/* Release the snapshot now: a pinned one stops page reuse. */
+	mdb_txn_reset(txn);
+	pthread_mutex_unlock(&ql->rlock);
+	return ret;
+}
+
+static uint64_t
+queue_lmdb_meta_get(void *arg, const char *key)
+{
+	struct queue_lmdb	*ql = arg;
+	MDB_txn			*txn;
+	MDB_val			 k, v;
+	uint64_t		 value = 0;
+	size_t			 len = strlen(key);
+
+	if (len == 0 || len > QUEUE_META_KEY_MAX)
+		return 0;
+	pthread_mutex_lock(&ql->rlock);
+	if (queue_lmdb_rbegin(ql, &txn) != 0) {
+		pthread_mutex_unlock(&ql->rlock);
+		return 0;
+	}
+	k.mv_size = len;
+	k.mv_data = (void *)(uintptr_t)key;
+	if (mdb_get(txn, ql->dbi[QUEUE_LMDB_META], &k, &v) == 0 &&
+	    queue_lmdb_meta_dec(&k, &v, &value) == -1) {
+		queue_lmdb_bad_add(ql, QUEUE_LMDB_META, &k);
+		value = 0;
+	}
+	mdb_txn_reset(txn);
+	pthread_mutex_unlock(&ql->rlock);
+	return value;
+}
+
+/* Walk the copy or dead db in key order with a read txn of its own. */
+static int
+queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
+{
+	struct queue_copy	 c;
+	MDB_txn			*txn;
+	MDB_cursor		*cur = NULL;
+	MDB_val			 k, v;
+	int			 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (queue_lmdb_copy_dec(db, &k, &v, &c) == -1) {
+			queue_lmdb_bad_add(ql, db, &k);
+			continue;
+		}
+		cb(&c, arg);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != MDB_NOTFOUND)
+		goto fail;
+	return QUEUE_E_OK;
+fail:
+	log_warnx("queue: walk %s: %s", queue_lmdb_dbname[db],
+	    mdb_strerror(rc));
+	return QUEUE_E_IO;
+}
+
+static int
+queue_lmdb_load(void *arg, queue_load_cb cb, void *arg2)
+{
+	struct queue_lmdb	*ql = arg;
+	int			 ret;
+
+	ret = queue_lmdb_walk(ql, QUEUE_LMDB_COPY, cb, arg2);
+	/* Start-up: quarantine now, nothing else waits for the writer. */
+	queue_lmdb_bad_commit(ql);
+	return ret;
+}
+
+static int
+queue_lmdb_walk_dead(void *arg, queue_load_cb cb, void *arg2)
+{
+	return queue_lmdb_walk(arg, QUEUE_LMDB_DEAD, cb, arg2);
+}
+
+static int
+queue_lmdb_walk_audit(void *arg, uint64_t since_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *arg2)
+{
+	struct queue_lmdb	*ql = arg;
+	MDB_txn			*txn;
+	MDB_cursor		*cur = NULL;
+	MDB_val			 k, v;
+	uint8_t			 kb[QUEUE_LMDB_STAMPKEY];
+	int			 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	util_put_be64(kb, since_us);
+	util_put_be32(kb + 8, 0);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (queue_lmdb_valid(QUEUE_LMDB_AUDIT, &k, &v) == -1) {
+			queue_lmdb_bad_add(ql, QUEUE_LMDB_AUDIT, &k);
+			continue;
+		}
+		if (cb(util_get_be64(k.mv_data), (const char *)v.mv_data + 1,
+		    v.mv_size - 5, arg2) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto fail;
+	return QUEUE_E_OK;
+fail:
+	log_warnx("queue: walk audit: %s", mdb_strerror(rc));
+	return QUEUE_E_IO;
+}
+
+/* Used = pages below the high-water mark that are not on the freelist. */
+static int
+queue_lmdb_usage(void *arg, uint64_t *used, uint64_t *size)
+{
+	struct queue_lmdb	*ql = arg;
+	MDB_envinfo		 info;
+	MDB_txn			*txn;
+	uint64_t		 nfree, pages;
+	int			 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	rc = mdb_env_info(ql->env, &info);
+	if (rc == 0)
+		rc = queue_lmdb_freepages(txn, &nfree);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		goto fail;
+	pages = (uint64_t)info.me_last_pgno + 1;
+	pages = nfree < pages ? pages - nfree : 0;
+	*used = pages * ql->psize;
+	*size = info.me_mapsize;
+	return QUEUE_E_OK;
+fail:
+	log_warnx("queue: usage: %s", mdb_strerror(rc));
+	return QUEUE_E_IO;
+}
+
+static void
+queue_lmdb_close(void *arg)
+{
+	struct queue_lmdb *ql = arg;
+
+	if (ql == NULL)
+		return;
+	if (ql->env != NULL) {
+		queue_lmdb_bad_commit(ql);
+		if (ql->rtxn != NULL)
+			mdb_txn_abort(ql->rtxn);
+		mdb_env_close(ql->env);
+	}
+	queue_lmdb_bad_free(ql->bad);
+	pthread_mutex_destroy(&ql->rlock);
+	pthread_mutex_destroy(&ql->badlock);
+	free(ql->path);
+	free(ql);
+}
+
+static void *
+queue_lmdb_open(const char *path, size_t mapsize, char **cause)
+{
+	struct queue_lmdb	*ql;
+	MDB_txn			*txn = NULL;
+	MDB_stat		 st;
+	const char		*what;
+	int			 rc, i, dead;
+
+	pthread_once(&queue_lmdb_crconce, queue_lmdb_crc_init);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		*cause = xasprintf("queue: mkdir %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+
+	ql = xcalloc(1, sizeof *ql);
+	ql->path = xstrdup(path);
+	pthread_mutex_init(&ql->rlock, NULL);
+	pthread_mutex_init(&ql->badlock, NULL);
+
+	what = "mdb_env_create";
+	if ((rc = mdb_env_create(&ql->env)) != 0) {
+		ql->env = NULL;
+		goto fail;
+	}
+	what = "mdb_env_set_mapsize";
+	if ((rc = mdb_env_set_mapsize(ql->env,
+	    mapsize ? mapsize : QUEUE_LMDB_MAPSIZE)) != 0)
+		goto fail;
+	what = "mdb_env_set_maxdbs";
+	if ((rc = mdb_env_set_maxdbs(ql->env, QUEUE_LMDB_MAXDBS)) != 0)
+		goto fail;
+	/*
+	 * No MDB_NOSYNC / MDB_NOMETASYNC: commits must be durable. MDB_NOTLS:
+	 * read txns are used by a thread that is not the writer.
+	 */
+	what = "mdb_env_open";
+	if ((rc = mdb_env_open(ql->env, path, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	/* Free reader slots left behind by a killed predecessor. */
+	what = "mdb_reader_check";
+	if ((rc = mdb_reader_check(ql->env, &dead)) != 0)
+		goto fail;
+	if (dead > 0)
+		log_info("queue: %s: cleared %d stale readers", path, dead);
+	what = "mdb_env_stat";
+	if ((rc = mdb_env_stat(ql->env, &st)) != 0)
+		goto fail;
+	ql->psize = st.ms_psize;
+
+	what = "mdb_txn_begin";
+	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	what = "mdb_dbi_open";
+	for (i = 0; i < QUEUE_LMDB_NDB; i++)
+		if ((rc = mdb_dbi_open(txn, queue_lmdb_dbname[i], MDB_CREATE,
+		    &ql->dbi[i])) != 0)
+			goto fail;
+	what = "mdb_cursor_get";
+	if ((rc = queue_lmdb_stamp_init(ql, txn, QUEUE_LMDB_AUDIT,
+	    &ql->audit_stamp)) != 0 ||
+	    (rc = queue_lmdb_stamp_init(ql, txn, QUEUE_LMDB_QUAR,
+	    &ql->quar_stamp)) != 0)
+		goto fail;
+	what = "mdb_txn_commit";
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	return ql;
+
+fail:
+	*cause = xasprintf("queue: %s: %s: %s", path, what, mdb_strerror(rc));
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	queue_lmdb_close(ql);
+	return NULL;
+}
+
+const struct queue_backend queue_backend_lmdb = {
+	.name = "lmdb",
+	.open = queue_lmdb_open,
+	.close = queue_lmdb_close,
+	.apply = queue_lmdb_apply,
+	.load = queue_lmdb_load,
+	.get = queue_lmdb_get,
+	.walk_dead = queue_lmdb_walk_dead,
+	.meta_get = queue_lmdb_meta_get,
+	.walk_audit = queue_lmdb_walk_audit,
+	.usage = queue_lmdb_usage
+};

@@ -1,0 +1,501 @@
+/*
+ * queue_ram - an in-memory queue backend (queue.h) for unit tests: the
+ * same op semantics as queue_lmdb.c, no durability at all.
+ *
+ * Sorted arrays under one mutex (apply runs in the commit thread, reads in
+ * the loop thread); correctness over speed. The capacity (mapsize, 1 GiB
+ * if 0) counts bodies, copies and audit text, so tests can provoke
+ * QUEUE_E_FULL. Unlike LMDB, deletes need no space here, so there is no
+ * headroom: a PUT is refused only when it does not fit.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+#define QUEUE_RAM_MAPSIZE	((size_t)1 << 30)
+#define QUEUE_RAM_MSGCOST	(sizeof(struct queue_ram_msg))
+#define QUEUE_RAM_COPYCOST	(sizeof(struct queue_copy))
+#define QUEUE_RAM_AUDITCOST	32
+
+struct queue_ram_msg {
+	struct queue_msgrec	 rec;
+	char			*body;
+	size_t			 bodylen;
+	uint32_t		 ref;		/* queued + dead copies */
+};
+
+struct queue_ram_audit {
+	uint64_t		 t_us;
+	uint32_t		 seq;
+	char			*text;
+	size_t			 len;
+};
+
+struct queue_ram_meta {
+	char			*key;
+	uint64_t		 value;
+};
+
+struct queue_ram {
+	pthread_mutex_t		 lock;
+	uint64_t		 cap;
+	uint64_t		 used;
+
+	struct queue_ram_msg	*msgs;		/* by msgid */
+	size_t			 nmsgs, msgcap;
+	struct queue_copy	*copies;	/* by line, prio, msgid, copy */
+	size_t			 ncopies, copycap;
+	struct queue_copy	*dead;		/* by msgid, copy */
+	size_t			 ndead, deadcap;
+	struct queue_ram_audit	*audit;		/* by t_us, seq (appended) */
+	size_t			 naudit, auditcap;
+	struct queue_ram_meta	*meta;		/* unsorted */
+	size_t			 nmeta, metacap;
+};
+
+static int
+queue_ram_cmp_copy(const struct queue_copy *a, const struct queue_copy *b)
+{
+	int c;
+
+	if ((c = strncmp(a->line, b->line, QUEUE_LINE_LEN)) != 0)
+		return c;
+	if (a->prio != b->prio)
+		return a->prio < b->prio ? -1 : 1;
+	if (a->msgid != b->msgid)
+		return a->msgid < b->msgid ? -1 : 1;
+	if (a->copy != b->copy)
+		return a->copy < b->copy ? -1 : 1;
+	return 0;
+}
+
+static int
+queue_ram_cmp_dead(const struct queue_copy *a, const struct queue_copy *b)
+{
+	if (a->msgid != b->msgid)
+		return a->msgid < b->msgid ? -1 : 1;
+	if (a->copy != b->copy)
+		return a->copy < b->copy ? -1 : 1;
+	return 0;
+}
+
+/* Lower bound of c in a sorted copy array; 1 if found at *pos. */
+static int
+queue_ram_find_copy(const struct queue_copy *arr, size_t n,
+    const struct queue_copy *c,
+    int (*cmp)(const struct queue_copy *, const struct queue_copy *),
+    size_t *pos)
+{
+	size_t	lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (cmp(&arr[mid], c) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return lo < n && cmp(&arr[lo], c) == 0;
+}
+
+static int
+queue_ram_find_msg(struct queue_ram *qr, uint64_t msgid, size_t *pos)
+{
+	size_t	lo = 0, hi = qr->nmsgs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (qr->msgs[mid].rec.msgid < msgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return lo < qr->nmsgs && qr->msgs[lo].rec.msgid == msgid;
+}
+
+/* Grow arr (n elements of sz) by one, opening a hole at pos; new arr. */
+static void *
+queue_ram_hole(void *arr, size_t *n, size_t *cap, size_t sz, size_t pos)
+{
+	char	*a = arr;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		a = xrealloc(a, *cap * sz);
+	}
+	memmove(a + (pos + 1) * sz, a + pos * sz, (*n - pos) * sz);
+	(*n)++;
+	return a;
+}
+
+static void
+queue_ram_remove(void *arr, size_t *n, size_t sz, size_t pos)
+{
+	char *a = arr;
+
+	memmove(a + pos * sz, a + (pos + 1) * sz, (*n - pos - 1) * sz);
+	(*n)--;
+}
+
+static void
+queue_ram_copy_insert(struct queue_copy **arr, size_t *n, size_t *cap,
+    const struct queue_copy *c,
+    int (*cmp)(const struct queue_copy *, const struct queue_copy *))
+{
+	size_t	pos;
+
+	if (!queue_ram_find_copy(*arr, *n, c, cmp, &pos))
+		*arr = queue_ram_hole(*arr, n, cap, sizeof **arr, pos);
+	(*arr)[pos] = *c;
+}
+
+/* One copy of msgid is gone; drop the message with the last one. */
+static void
+queue_ram_unref(struct queue_ram *qr, uint64_t msgid)
+{
+	struct queue_ram_msg	*m;
+	size_t			 pos;
+
+	if (!queue_ram_find_msg(qr, msgid, &pos))
+		return;
+	m = &qr->msgs[pos];
+	if (m->ref > 0)
+		m->ref--;
+	if (m->ref > 0)
+		return;
+	qr->used -= QUEUE_RAM_MSGCOST + m->bodylen;
+	free(m->body);
+	queue_ram_remove(qr->msgs, &qr->nmsgs, sizeof *qr->msgs, pos);
+}
+
+static uint64_t
+queue_ram_op_cost(const struct queue_op *op)
+{
+	uint64_t cost = 0;
+
+	if (op->type == QUEUE_OP_PUT)
+		cost = QUEUE_RAM_MSGCOST + op->bodylen +
+		    (uint64_t)op->ncopies * QUEUE_RAM_COPYCOST;
+	if (op->audit != NULL)
+		cost += strlen(op->audit) + QUEUE_RAM_AUDITCOST;
+	return cost;
+}
+
+static void
+queue_ram_audit_put(struct queue_ram *qr, const char *text)
+{
+	struct queue_ram_audit	*a, *last;
+	uint64_t		 now = util_now_us();
+
+	qr->audit = queue_ram_hole(qr->audit, &qr->naudit, &qr->auditcap,
+	    sizeof *qr->audit, qr->naudit);
+	a = &qr->audit[qr->naudit - 1];
+	a->len = strlen(text);
+	a->text = xstrndup(text, a->len);
+	a->t_us = now;
+	a->seq = 0;
+	if (qr->naudit > 1) {
+		/* Keys never go back, as in LMDB. */
+		last = a - 1;
+		if (now <= last->t_us) {
+			a->t_us = last->t_us;
+			a->seq = last->seq + 1;
+		}
+	}
+	qr->used += a->len + QUEUE_RAM_AUDITCOST;
+}
+
+static void
+queue_ram_op_put(struct queue_ram *qr, struct queue_op *op)
+{
+	struct queue_ram_msg	*m;
+	struct queue_copy	 c;
+	uint64_t		 cost;
+	size_t			 pos;
+	int			 i;
+
+	if (queue_ram_find_msg(qr, op->msg.msgid, &pos)) {
+		op->result = QUEUE_E_EXISTS;
+		return;
+	}
+	cost = queue_ram_op_cost(op);
+	if (qr->used + cost > qr->cap) {
+		op->result = QUEUE_E_FULL;
+		return;
+	}
+	qr->msgs = queue_ram_hole(qr->msgs, &qr->nmsgs, &qr->msgcap,
+	    sizeof *qr->msgs, pos);
+	m = &qr->msgs[pos];
+	m->rec = op->msg;
+	m->bodylen = op->bodylen;
+	m->body = xmalloc(op->bodylen);
+	if (op->bodylen > 0)
+		memcpy(m->body, op->body, op->bodylen);
+	m->ref = op->ncopies;
+	qr->used += QUEUE_RAM_MSGCOST + op->bodylen;
+	for (i = 0; i < op->ncopies; i++) {
+		c = op->copies[i];
+		c.msgid = op->msg.msgid;
+		queue_ram_copy_insert(&qr->copies, &qr->ncopies, &qr->copycap,
+		    &c, queue_ram_cmp_copy);
+		qr->used += QUEUE_RAM_COPYCOST;
+	}
+}
+
+static void
+queue_ram_op(struct queue_ram *qr, struct queue_op *op)
+{
+	struct queue_copy	 c;
+	size_t			 pos;
+
+	if ((op->result = queue_op_validate(op)) != QUEUE_E_OK)
+		return;
+	switch (op->type) {
+	case QUEUE_OP_PUT:
+		queue_ram_op_put(qr, op);
+		break;
+	case QUEUE_OP_DELETE:
+	case QUEUE_OP_EXPIRE:
+		if (!queue_ram_find_copy(qr->copies, qr->ncopies,
+		    &op->copies[0], queue_ram_cmp_copy, &pos)) {
+			op->result = QUEUE_E_NOTFOUND;
+			break;
+		}
+		c = qr->copies[pos];
+		queue_ram_remove(qr->copies, &qr->ncopies, sizeof c, pos);
+		if (op->type == QUEUE_OP_DELETE) {
+			qr->used -= QUEUE_RAM_COPYCOST;
+			queue_ram_unref(qr, c.msgid);
+			break;
+		}
+		c.attempts = op->copies[0].attempts;
+		queue_ram_copy_insert(&qr->dead, &qr->ndead, &qr->deadcap, &c,
+		    queue_ram_cmp_dead);
+		break;
+	case QUEUE_OP_REQUEUE:
+	case QUEUE_OP_PURGE:
+		if (!queue_ram_find_copy(qr->dead, qr->ndead, &op->copies[0],
+		    queue_ram_cmp_dead, &pos)) {
+			op->result = QUEUE_E_NOTFOUND;
+			break;
+		}
+		c = qr->dead[pos];
+		if (op->type == QUEUE_OP_PURGE) {
+			queue_ram_remove(qr->dead, &qr->ndead, sizeof c, pos);
+			qr->used -= QUEUE_RAM_COPYCOST;
+			queue_ram_unref(qr, c.msgid);
+			break;
+		}
+		c.attempts = 0;
+		c.enq_us = util_now_us();
+		if (queue_ram_find_copy(qr->copies, qr->ncopies, &c,
+		    queue_ram_cmp_copy, &pos)) {
+			op->result = QUEUE_E_EXISTS;
+			break;
+		}
+		queue_ram_find_copy(qr->dead, qr->ndead, &op->copies[0],
+		    queue_ram_cmp_dead, &pos);
+		queue_ram_remove(qr->dead, &qr->ndead, sizeof c, pos);
+		queue_ram_copy_insert(&qr->copies, &qr->ncopies, &qr->copycap,
+		    &c, queue_ram_cmp_copy);
+		break;
+	case QUEUE_OP_AUDIT:
+		if (qr->used + queue_ram_op_cost(op) > qr->cap)
+			op->result = QUEUE_E_FULL;
+		break;
+	case QUEUE_OP_META:
+		for (pos = 0; pos < qr->nmeta; pos++)
+			if (strcmp(qr->meta[pos].key, op->meta_key) == 0)
+				break;
+		if (pos == qr->nmeta) {
+			qr->meta = queue_ram_hole(qr->meta, &qr->nmeta,
+			    &qr->metacap, sizeof *qr->meta, pos);
+			qr->meta[pos].key = xstrdup(op->meta_key);
+		}
+		qr->meta[pos].value = op->meta_value;
+		break;
+	}
+	if (op->result == QUEUE_E_OK && op->audit != NULL)
+		queue_ram_audit_put(qr, op->audit);
+}
+
+static int
+queue_ram_apply(void *arg, struct queue_op **ops, int n)
+{
+	struct queue_ram	*qr = arg;
+	int			 i;
+
+	pthread_mutex_lock(&qr->lock);
+	for (i = 0; i < n; i++)
+		queue_ram_op(qr, ops[i]);
+	pthread_mutex_unlock(&qr->lock);
+	return 0;
+}
+
+/*
+ * The walks hand out a snapshot, so a callback may call back into the
+ * queue (get, submit) without the lock held.
+ */
+static int
+queue_ram_walk(struct queue_ram *qr, int dead, queue_load_cb cb, void *arg)
+{
+	struct queue_copy	*snap;
+	size_t			 i, n;
+
+	pthread_mutex_lock(&qr->lock);
+	n = dead ? qr->ndead : qr->ncopies;
+	snap = xcalloc(n, sizeof *snap);
+	if (n > 0)
+		memcpy(snap, dead ? qr->dead : qr->copies, n * sizeof *snap);
+	pthread_mutex_unlock(&qr->lock);
+	for (i = 0; i < n; i++)
+		cb(&snap[i], arg);
+	free(snap);
+	return QUEUE_E_OK;
+}
+
+static int
+queue_ram_load(void *arg, queue_load_cb cb, void *arg2)
+{
+	return queue_ram_walk(arg, 0, cb, arg2);
+}
+
+static int
+queue_ram_walk_dead(void *arg, queue_load_cb cb, void *arg2)
+{
+	return queue_ram_walk(arg, 1, cb, arg2);
+}
+
+static int
+queue_ram_get(void *arg, uint64_t msgid, struct queue_msgrec *m,
+    struct ubuf *body)
+{
+	struct queue_ram	*qr = arg;
+	size_t			 pos;
+	int			 ret = QUEUE_E_NOTFOUND;
+
+	pthread_mutex_lock(&qr->lock);
+	if (queue_ram_find_msg(qr, msgid, &pos)) {
+		*m = qr->msgs[pos].rec;
+		if (body != NULL) {
+			ubuf_reset(body);
+			ubuf_add(body, qr->msgs[pos].body,
+			    qr->msgs[pos].bodylen);
+		}
+		ret = QUEUE_E_OK;
+	}
+	pthread_mutex_unlock(&qr->lock);
+	return ret;
+}
+
+static uint64_t
+queue_ram_meta_get(void *arg, const char *key)
+{
+	struct queue_ram	*qr = arg;
+	uint64_t		 value = 0;
+	size_t			 i;
+
+	pthread_mutex_lock(&qr->lock);
+	for (i = 0; i < qr->nmeta; i++)
+		if (strcmp(qr->meta[i].key, key) == 0) {
+			value = qr->meta[i].value;
+			break;
+		}
+	pthread_mutex_unlock(&qr->lock);
+	return value;
+}
+
+static int
+queue_ram_walk_audit(void *arg, uint64_t since_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *arg2)
+{
+	struct queue_ram	*qr = arg;
+	struct queue_ram_audit	 a;
+	size_t			 i;
+	char			*text;
+	int			 stop = 0;
+
+	/* One record at a time, copied out: the callback runs unlocked. */
+	for (i = 0; !stop; i++) {
+		pthread_mutex_lock(&qr->lock);
+		while (i < qr->naudit && qr->audit[i].t_us < since_us)
+			i++;
+		if (i >= qr->naudit) {
+			pthread_mutex_unlock(&qr->lock);
+			break;
+		}
+		a = qr->audit[i];
+		text = xstrndup(a.text, a.len);
+		pthread_mutex_unlock(&qr->lock);
+		stop = cb(a.t_us, text, a.len, arg2) != 0;
+		free(text);
+	}
+	return QUEUE_E_OK;
+}
+
+static int
+queue_ram_usage(void *arg, uint64_t *used, uint64_t *size)
+{
+	struct queue_ram *qr = arg;
+
+	pthread_mutex_lock(&qr->lock);
+	*used = qr->used;
+	*size = qr->cap;
+	pthread_mutex_unlock(&qr->lock);
+	return QUEUE_E_OK;
+}
+
+static void *
+queue_ram_open(const char *path, size_t mapsize, char **cause)
+{
+	struct queue_ram *qr;
+
+	(void)path;
+	(void)cause;
+	qr = xcalloc(1, sizeof *qr);
+	pthread_mutex_init(&qr->lock, NULL);
+	qr->cap = mapsize ? mapsize : QUEUE_RAM_MAPSIZE;
+	return qr;
+}
+
+static void
+queue_ram_close(void *arg)
+{
+	struct queue_ram	*qr = arg;
+	size_t			 i;
+
+	if (qr == NULL)
+		return;
+	for (i = 0; i < qr->nmsgs; i++)
+		free(qr->msgs[i].body);
+	for (i = 0; i < qr->naudit; i++)
+		free(qr->audit[i].text);
+	for (i = 0; i < qr->nmeta; i++)
+		free(qr->meta[i].key);
+	free(qr->msgs);
+	free(qr->copies);
+	free(qr->dead);
+	free(qr->audit);
+	free(qr->meta);
+	pthread_mutex_destroy(&qr->lock);
+	free(qr);
+}
+
+const struct queue_backend queue_backend_ram = {
+	.name = "ram",
+	.open = queue_ram_open,
+	.close = queue_ram_close,
+	.apply = queue_ram_apply,
+	.load = queue_ram_load,
+	.get = queue_ram_get,
+	.walk_dead = queue_ram_walk_dead,
+	.meta_get = queue_ram_meta_get,
+	.walk_audit = queue_ram_walk_audit,
+	.usage = queue_ram_usage
+};

@@ -1,0 +1,66 @@
+/*
+ * session - one TLS connection from a line endpoint, as an explicit state
+ * machine:
+ *
+ *   HANDSHAKE --verified cert names a line--> ACTIVE --close/error--> CLOSED
+ *        \--no/invalid cert, unknown CN------------------------------^
+ *
+ * In ACTIVE the session reads frames (MSG, DACK, HB), hands messages to
+ * server_inbound(), and carries ACK/NAK/DLV/HB frames out. A session that
+ * is closed but still referenced by uncommitted operations stays allocated
+ * (refs) until the last completion releases it.
+ */
+#ifndef NLSWITCH_SESSION_H
+#define NLSWITCH_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct server;
+struct line;
+struct bufferevent;
+
+enum session_state {
+	SESSION_ST_HANDSHAKE = 0,
+	SESSION_ST_ACTIVE,
+	SESSION_ST_CLOSED
+};
+
+struct session {
+	uint64_t		 id;
+	struct server		*srv;
+	struct bufferevent	*bev;
+	enum session_state	 state;
+	struct line		*line;		/* set in ACTIVE */
+	char			 peer[64];	/* address:port */
+	char			 cn[65];
+	uint64_t		 last_rx_us;	/* monotonic */
+	uint64_t		 last_tx_us;
+	size_t			 discard;	/* payload bytes to skip */
+	int			 refs;		/* pending ops + the connection */
+	int			 uncommitted;	/* MSGs awaiting their commit */
+	int			 read_paused;
+	TAILQ_ENTRY(session)	 entry;
+};
+
+/** Start a session on an accepted socket (takes the fd). */
+struct session	*session_new(struct server *, int fd, const char *peer);
+/** Close the connection (idempotent); frees once refs drop to zero. */
+void		 session_close(struct session *, const char *why);
+/** Keep a session allocated across an asynchronous operation. */
+void		 session_ref(struct session *);
+void		 session_unref(struct session *);
+/** 1 if frames can still be sent. */
+int		 session_is_active(const struct session *);
+/** Queue one frame for output. */
+void		 session_send(struct session *, uint8_t type, uint16_t copy,
+		    uint64_t id, const void *payload, size_t len);
+/** Bytes waiting in the output buffer. */
+size_t		 session_outlen(const struct session *);
+/** Periodic check (1 s): heartbeats out, dead peers closed. */
+void		 session_tick(struct session *, uint64_t now_mono);
+/** A commit for one of this session's messages finished. */
+void		 session_committed(struct session *);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * tls - OpenSSL contexts for mutual TLS between the switch and its lines.
+ *
+ * TLS 1.2 is the floor; both sides present a certificate from the test CA
+ * and verify the other's. The switch maps the client certificate's common
+ * name to a line (config.c); a client without a certificate, or with one
+ * from another CA, fails the handshake.
+ */
+#ifndef NLSWITCH_TLS_H
+#define NLSWITCH_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/**
+ * Build a server context that requires and verifies client certificates.
+ * @return context, or NULL with *cause set (caller frees).
+ */
+SSL_CTX	*tls_server_ctx(const char *ca, const char *cert, const char *key,
+	    char **cause);
+/**
+ * Build a client context that presents cert/key (both may be NULL to
+ * connect without a certificate, for tests) and verifies the server.
+ */
+SSL_CTX	*tls_client_ctx(const char *ca, const char *cert, const char *key,
+	    char **cause);
+/**
+ * Common name of the verified peer certificate.
+ * @return 0 and buf filled, -1 if there is no verified certificate.
+ */
+int	 tls_peer_cn(SSL *, char *buf, size_t sz);
+/** One line describing the last OpenSSL error (drains the queue). */
+const char *tls_error(void);
+
+#endif

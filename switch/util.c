@@ -1,0 +1,444 @@
+/*
+ * util - see util.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		fatal("xmalloc %zu", n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (p == NULL)
+		fatal("xcalloc %zu*%zu", n, sz);
+	return p;
+}
+
+void *
+xrealloc(void *o, size_t n)
+{
+	void *p = realloc(o, n ? n : 1);
+
+	if (p == NULL)
+		fatal("xrealloc %zu", n);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("xstrdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		fatal("xstrndup");
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) == -1)
+		fatal("xasprintf");
+	va_end(ap);
+	return p;
+}
+
+size_t
+util_strlcpy(char *dst, const char *src, size_t dsz)
+{
+	size_t n = strlen(src);
+
+	if (dsz > 0) {
+		size_t c = n >= dsz ? dsz - 1 : n;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+uint64_t
+util_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+util_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+util_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+void
+util_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+void
+util_put_be64(uint8_t *p, uint64_t v)
+{
+	util_put_be32(p, (uint32_t)(v >> 32));
+	util_put_be32(p + 4, (uint32_t)v);
+}
+
+uint16_t
+util_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+uint32_t
+util_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t
+util_get_be64(const uint8_t *p)
+{
+	return (uint64_t)util_get_be32(p) << 32 | util_get_be32(p + 4);
+}
+
+char *
+util_read_file(const char *path, size_t *lenp)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	long	 sz;
+	size_t	 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == -1 || (sz = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1)
+		goto fail;
+	buf = xmalloc((size_t)sz + 1);
+	n = fread(buf, 1, (size_t)sz, f);
+	if (n != (size_t)sz) {
+		errno = EIO;
+		goto fail;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	if (lenp != NULL)
+		*lenp = n;
+	return buf;
+fail:
+	free(buf);
+	fclose(f);
+	return NULL;
+}
+
+int
+util_write_file(const char *path, const void *data, size_t len)
+{
+	char	*tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int	 fd, saved;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1)
+		goto fail;
+	if (write(fd, data, len) != (ssize_t)len) {
+		saved = errno;
+		close(fd);
+		errno = saved ? saved : EIO;
+		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1)
+		goto fail;
+	free(tmp);
+	return 0;
+fail:
+	saved = errno;
+	unlink(tmp);
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
+void
+ubuf_init(struct ubuf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+ubuf_free(struct ubuf *b)
+{
+	free(b->data);
+	ubuf_init(b);
+}
+
+void
+ubuf_reset(struct ubuf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static void
+ubuf_grow(struct ubuf *b, size_t need)
+{
+	size_t cap;
+
+	if (b->len + need + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void
+ubuf_add(struct ubuf *b, const void *p, size_t n)
+{
+	ubuf_grow(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+ubuf_adds(struct ubuf *b, const char *s)
+{
+	ubuf_add(b, s, strlen(s));
+}
+
+void
+ubuf_printf(struct ubuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ubuf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+ubuf_add_xml(struct ubuf *b, const char *s, size_t len)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		const char *rep = NULL;
+
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&apos;"; break;
+		default:
+			/* Drop control characters XML 1.0 cannot carry. */
+			if ((unsigned char)s[i] < 0x20 && s[i] != '\t' &&
+			    s[i] != '\n' && s[i] != '\r')
+				rep = "";
+			break;
+		}
+		if (rep != NULL) {
+			ubuf_add(b, s + start, i - start);
+			ubuf_adds(b, rep);
+			start = i + 1;
+		}
+	}
+	ubuf_add(b, s + start, len - start);
+}
+
+void
+ubuf_add_json(struct ubuf *b, const char *s)
+{
+	ubuf_add(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			ubuf_add(b, "\\", 1);
+			ubuf_add(b, s, 1);
+		} else if (c < 0x20)
+			ubuf_printf(b, "\\u%04x", c);
+		else
+			ubuf_add(b, s, 1);
+	}
+	ubuf_add(b, "\"", 1);
+}
+
+char *
+ubuf_take(struct ubuf *b, size_t *lenp)
+{
+	char *p;
+
+	if (b->data == NULL)
+		ubuf_add(b, "", 0);
+	p = b->data;
+	if (lenp != NULL)
+		*lenp = b->len;
+	ubuf_init(b);
+	return p;
+}
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* 0-63 value, 64 '=', 65 whitespace, 255 invalid */
+static unsigned char b64_table[256];
+static int b64_ready;
+
+static void
+b64_init(void)
+{
+	int i;
+
+	if (b64_ready)
+		return;
+	memset(b64_table, 255, sizeof b64_table);
+	for (i = 0; i < 64; i++)
+		b64_table[(unsigned char)b64_alphabet[i]] = (unsigned char)i;
+	b64_table['='] = 64;
+	b64_table[' '] = b64_table['\t'] = b64_table['\n'] = b64_table['\r'] = 65;
+	b64_ready = 1;
+}
+
+char *
+util_b64_encode(const uint8_t *in, size_t len, size_t *outlen)
+{
+	size_t	 n = 4 * ((len + 2) / 3), i, o = 0;
+	char	*out = xmalloc(n + 1);
+
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64_alphabet[v >> 18 & 63];
+		out[o++] = b64_alphabet[v >> 12 & 63];
+		out[o++] = b64_alphabet[v >> 6 & 63];
+		out[o++] = b64_alphabet[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		out[o++] = b64_alphabet[v >> 18 & 63];
+		out[o++] = b64_alphabet[v >> 12 & 63];
+		out[o++] = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
+	return out;
+}
+
+long
+util_b64_check(const char *in, size_t len)
+{
+	size_t	 i, chars = 0, pad = 0;
+
+	b64_init();
+	for (i = 0; i < len; i++) {
+		unsigned char v = b64_table[(unsigned char)in[i]];
+
+		if (v == 65)
+			continue;
+		if (v == 255)
+			return -1;
+		if (v == 64) {
+			pad++;
+			if (pad > 2)
+				return -1;
+		} else if (pad > 0)
+			return -1;	/* data after padding */
+		chars++;
+	}
+	if (chars == 0 || chars % 4 != 0)
+		return -1;
+	return (long)(chars / 4 * 3 - pad);
+}
+
+uint8_t *
+util_b64_decode(const char *in, size_t len, size_t *outlen)
+{
+	long	 n = util_b64_check(in, len);
+	uint8_t	*out;
+	uint32_t acc = 0;
+	size_t	 i, o = 0;
+	int	 bits = 0;
+
+	if (n < 0)
+		return NULL;
+	out = xmalloc((size_t)n + 1);
+	for (i = 0; i < len; i++) {
+		unsigned char v = b64_table[(unsigned char)in[i]];
+
+		if (v >= 64)
+			continue;
+		acc = acc << 6 | v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o < (size_t)n)
+				out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*outlen = o;
+	return out;
+}

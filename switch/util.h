@@ -1,0 +1,73 @@
+/*
+ * util - allocation that dies on OOM, bounded strings, time, a growable
+ * byte buffer, and small encoders shared by every nlswitch program.
+ */
+#ifndef NLSWITCH_UTIL_H
+#define NLSWITCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocators: fatal() on out-of-memory, never return NULL. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+/** asprintf that dies on OOM. */
+char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * Copy src into dst of size dsz, always NUL-terminated.
+ * @return strlen(src); truncation happened when the result is >= dsz.
+ */
+size_t	 util_strlcpy(char *dst, const char *src, size_t dsz);
+
+/** Wall clock in microseconds since the epoch. */
+uint64_t util_now_us(void);
+/** Monotonic clock in microseconds. */
+uint64_t util_mono_us(void);
+
+/** Big-endian load/store. */
+void	 util_put_be16(uint8_t *, uint16_t);
+void	 util_put_be32(uint8_t *, uint32_t);
+void	 util_put_be64(uint8_t *, uint64_t);
+uint16_t util_get_be16(const uint8_t *);
+uint32_t util_get_be32(const uint8_t *);
+uint64_t util_get_be64(const uint8_t *);
+
+/** Read a whole file into a NUL-terminated heap buffer; NULL + errno on failure. */
+char	*util_read_file(const char *path, size_t *lenp);
+/** Write a file atomically (tmp + rename); 0 or -1 with errno. */
+int	 util_write_file(const char *path, const void *data, size_t len);
+
+/* A growable byte buffer. */
+struct ubuf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 ubuf_init(struct ubuf *);
+void	 ubuf_free(struct ubuf *);
+void	 ubuf_reset(struct ubuf *);
+void	 ubuf_add(struct ubuf *, const void *, size_t);
+void	 ubuf_adds(struct ubuf *, const char *);
+void	 ubuf_printf(struct ubuf *, const char *, ...) __attribute__((format(printf, 2, 3)));
+/** Append s with XML character escaping (&, <, >, ", '). */
+void	 ubuf_add_xml(struct ubuf *, const char *s, size_t len);
+/** Append s as a JSON string literal (quotes included). */
+void	 ubuf_add_json(struct ubuf *, const char *s);
+/** Detach the NUL-terminated contents; the buffer is reset. */
+char	*ubuf_take(struct ubuf *, size_t *lenp);
+
+/** Base64 (RFC 4648, no line breaks) encode; the result is NUL-terminated. */
+char	*util_b64_encode(const uint8_t *in, size_t len, size_t *outlen);
+/**
+ * Fast base64 check for large payloads (a photo), ignoring XML whitespace.
+ * @return decoded length, or -1 when the text is not valid base64.
+ */
+long	 util_b64_check(const char *in, size_t len);
+/** Decode base64 (whitespace ignored) into a new buffer; NULL if invalid. */
+uint8_t	*util_b64_decode(const char *in, size_t len, size_t *outlen);
+
+#endif

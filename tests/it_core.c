@@ -1,0 +1,311 @@
+/*
+ * it_core - end-to-end tests of the core switch with real processes on
+ * 127.0.0.1: nlswitchd, nlstate simulators and TLS test clients.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "avatar.h"
+#include "client.h"
+#include "dmv.h"
+#include "frame.h"
+#include "it_util.h"
+#include "util.h"
+
+static struct it_env	*env;
+static pid_t		 ca_state;
+
+#define WAIT	15000	/* ms: generous bound for one exchange */
+
+static int
+suite_init(void)
+{
+	char *argv[] = { "bin/nlstate", "-s", "CA", "-k", NULL, "-l", "cadmv",
+	    "-P", NULL, "-n", "1000", NULL };
+
+	env = it_env_new("core", "max-frame=\"65536\" heartbeat=\"2\" "
+	    "ack-timeout=\"5\" retry-min=\"1\" retry-max=\"2\"");
+	if (env == NULL || it_switch_start(env) == -1)
+		return -1;
+	argv[4] = env->pki;
+	argv[8] = env->portfile;
+	ca_state = it_spawn(env, "nlstate-ca.log", argv);
+	return ca_state > 0 ? 0 : -1;
+}
+
+static int
+suite_clean(void)
+{
+	it_env_free(env);
+	return 0;
+}
+
+static char *
+oln(const char *state, uint32_t index)
+{
+	static char buf[16];
+
+	dmv_oln(state, index, buf, sizeof buf);
+	return buf;
+}
+
+/* Find the first delivery with this key and CTL. */
+static struct it_dlv *
+find_dlv(struct it_client *t, const char *mke, const char *ctl)
+{
+	size_t i;
+
+	for (i = 0; i < t->ndlv; i++) {
+		const char *x = t->dlv[i].xml;
+		char key[16], c[16];
+
+		util_strlcpy(key, it_field(x, "MessageKeyCodeText"), sizeof key);
+		util_strlcpy(c, it_field(x, "DocumentControlFieldText"), sizeof c);
+		if (strcmp(key, mke) == 0 && strcmp(c, ctl) == 0)
+			return &t->dlv[i];
+	}
+	return NULL;
+}
+
+static struct it_dlv *
+wait_for(struct it_client *t, const char *mke, const char *ctl, int ms)
+{
+	struct it_dlv	*d;
+	uint64_t	 end = util_mono_us() + (uint64_t)ms * 1000;
+
+	while ((d = find_dlv(t, mke, ctl)) == NULL && util_mono_us() < end)
+		it_pump(t->env, 20);
+	return d;
+}
+
+static void
+test_dq_photo(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_dlv		*d;
+	const char		*p, *q;
+	uint8_t			*img;
+	size_t			 n;
+	int			 w, h;
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, it_dq("WA0340000", "CA", "PHOTO1", oln("CA", 7), 1));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	d = wait_for(a, "DR", "PHOTO1", WAIT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	/* Output header stamped by the switch. */
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "ReceivingORIID"), "WA0340000");
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "OriginatingORIID"), "CAOLN0000");
+	CU_ASSERT(strlen(it_field(d->xml, "SwitchMessageID")) > 16);
+	CU_ASSERT(atoi(it_field(d->xml, "NLETSOutputSequenceNumeric")) > 0);
+	CU_ASSERT(strlen(it_field(d->xml, "NLETSReceiveTime")) == 8);
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "DriverLicenseID"), oln("CA", 7));
+	/* The photo decodes as the JPEG the state drew. */
+	p = strstr(d->xml, "<BinaryBase64Object>");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	p += strlen("<BinaryBase64Object>");
+	q = strchr(p, '<');
+	img = util_b64_decode(p, (size_t)(q - p), &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+	CU_ASSERT_EQUAL(avatar_is_jpeg(img, n, &w, &h), 1);
+	CU_ASSERT_EQUAL(w, AVATAR_WIDTH);
+	CU_ASSERT_EQUAL(h, AVATAR_HEIGHT);
+	CU_ASSERT_EQUAL((size_t)atoi(it_field(d->xml, "BinarySizeValue")), n);
+	free(img);
+
+	/* Unknown license: NOT ON FILE, no photo. */
+	tag = it_client_send(a, it_dq("WA0340000", "CAOLN0000", "NOF1", "C99999999", 1));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	d = wait_for(a, "DR", "NOF1", WAIT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "NotOnFileIndicator"), "true");
+	CU_ASSERT_PTR_NULL(strstr(d->xml, "BinaryBase64Object"));
+	it_client_free(a);
+}
+
+static void
+test_store_and_forward(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_dlv		*d;
+	uint64_t		 tag;
+	pid_t			 nv;
+	char *argv[] = { "bin/nlstate", "-s", "NV", "-k", env->pki, "-l",
+	    "nvdmv", "-P", env->portfile, "-n", "1000", NULL };
+
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	/* NV is down: the query is stored, the sender gets SM .02. */
+	tag = it_client_send(a, it_dq("WA0340000", "NV", "HELD1", oln("NV", 3), 0));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	d = wait_for(a, "SM", "HELD1", WAIT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(atoi(it_field(d->xml, "StatusCode")), 2);
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "AboutDestinationORIID"), "NV");
+	CU_ASSERT_PTR_NULL(find_dlv(a, "DR", "HELD1"));
+	/* NV comes up: the held query is delivered and answered. */
+	nv = it_spawn(env, "nlstate-nv.log", argv);
+	d = wait_for(a, "DR", "HELD1", WAIT);
+	CU_ASSERT_PTR_NOT_NULL(d);
+	if (d != NULL)
+		CU_ASSERT_STRING_EQUAL(it_field(d->xml, "DriverLicenseID"),
+		    oln("NV", 3));
+	it_kill(env, nv, SIGTERM);
+	it_client_free(a);
+}
+
+static void
+assert_nak(struct it_client *a, uint64_t tag, int code)
+{
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 2);
+	CU_ASSERT_EQUAL(atoi(it_field(a->reply[tag], "ErrorCode")), code);
+	CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag], "OriginatingORIID"),
+	    "NL0000000");
+}
+
+static void
+test_routing_errors(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, it_dq("WA0340000", "ZZ", "BAD1", "C00000001", 0));
+	assert_nak(a, tag, 106);
+	CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag], "ErrorReasonText"),
+	    "invalid destination ORI");
+	CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag],
+	    "DocumentControlFieldText"), "BAD1");
+	/* An ORI this line is not entitled to. */
+	tag = it_client_send(a, it_dq("OR0260000", "CA", "BAD2", "C00000001", 0));
+	assert_nak(a, tag, 108);
+	/* The session is still fine. */
+	tag = it_client_send(a, it_dq("WA0340000", "CA", "OK3", oln("CA", 1), 0));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_PTR_NOT_NULL(wait_for(a, "DR", "OK3", WAIT));
+	it_client_free(a);
+}
+
+static void
+test_tls_refusals(void)
+{
+	struct it_client *t;
+
+	t = it_client_new(env, "", WAIT);	/* no client certificate */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	it_client_wait_closed(t, WAIT);
+	CU_ASSERT_FALSE(t->up);
+	CU_ASSERT_TRUE(t->closed);
+	it_client_free(t);
+
+	t = it_client_new(env, "other", WAIT);	/* another CA's certificate */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	it_client_wait_closed(t, WAIT);
+	CU_ASSERT_FALSE(t->up);
+	CU_ASSERT_TRUE(t->closed);
+	it_client_free(t);
+}
+
+/* A second session must keep flowing while the first misbehaves. */
+static void
+check_flowing(struct it_client *b, const char *ctl)
+{
+	uint64_t tag = it_client_send(b, it_dq("OR0260000", "CA", ctl,
+	    oln("CA", 2), 0));
+
+	CU_ASSERT_EQUAL(it_client_wait(b, tag, WAIT), 1);
+	CU_ASSERT_PTR_NOT_NULL(wait_for(b, "DR", ctl, WAIT));
+}
+
+static void
+test_bad_input(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*b = it_client_new(env, "oragy", WAIT);
+	char			*big, *fix;
+	uint8_t			 hdr[FRAME_HDR_LEN];
+	uint64_t		 tag;
+	char			 path[512];
+
+	CU_ASSERT_FATAL(a != NULL && a->up && b != NULL && b->up);
+
+	/* Oversize: NAK 109, the payload is skipped, the session lives. */
+	big = xmalloc(70000);
+	memset(big, 'A', 69999);
+	big[69999] = '\0';
+	tag = it_client_send(a, big);
+	free(big);
+	assert_nak(a, tag, 109);
+	check_flowing(b, "FLOW1");
+
+	tag = it_client_send(a, "<NLETS><NLETSMessageHeader>");
+	assert_nak(a, tag, 103);
+	tag = it_client_send(a, "");
+	assert_nak(a, tag, 103);
+
+	snprintf(path, sizeof path, "%s/fixtures/msg/invalid/format-xxe.xml",
+	    env->root);
+	fix = util_read_file(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fix);
+	tag = it_client_send(a, fix);
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	CU_ASSERT_PTR_NULL(strstr(a->reply[tag], "root:"));
+	free(fix);
+	snprintf(path, sizeof path,
+	    "%s/fixtures/msg/invalid/format-billion-laughs.xml", env->root);
+	fix = util_read_file(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fix);
+	tag = it_client_send(a, fix);
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	free(fix);
+	CU_ASSERT_TRUE(a->up);
+	check_flowing(b, "FLOW2");
+
+	/* Garbage frame: unknown version -> the switch disconnects. */
+	memset(hdr, 0xEE, sizeof hdr);
+	client_send_raw(a->c, hdr, sizeof hdr);
+	CU_ASSERT_EQUAL(it_client_wait_closed(a, WAIT), 0);
+	it_client_free(a);
+	check_flowing(b, "FLOW3");
+
+	/* Truncated frame then close: nothing stored, no crash. */
+	a = it_client_new(env, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	frame_encode(hdr, FRAME_MSG, 0, 99, 1000);
+	client_send_raw(a->c, hdr, sizeof hdr);
+	client_send_raw(a->c, "<NLETS>", 7);
+	it_pump(env, 200);
+	it_client_free(a);
+	check_flowing(b, "FLOW4");
+	it_client_free(b);
+	/* The switch is still the same process. */
+	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	int failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("it_core", suite_init, suite_clean);
+	CU_ADD_TEST(s, test_dq_photo);
+	CU_ADD_TEST(s, test_store_and_forward);
+	CU_ADD_TEST(s, test_routing_errors);
+	CU_ADD_TEST(s, test_tls_refusals);
+	CU_ADD_TEST(s, test_bad_input);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() != 0 ||
+	    CU_get_number_of_suites_failed() != 0 ||
+	    CU_get_number_of_tests_failed() != 0;
+	CU_cleanup_registry();
+	return failed;
+}

@@ -1,0 +1,138 @@
+/*
+ * it_crash - "acked means durable", proven with kill -9: an agency streams
+ * messages at the switch; the switch is killed with SIGKILL mid-stream and
+ * restarted; every message the agency got an ACK for must then be
+ * delivered (duplicates allowed, identified by message ID).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "client.h"
+#include "it_util.h"
+#include "util.h"
+
+#define STREAM_MAX	20000	/* messages at most */
+#define STREAM_MS	2500	/* stream this long before the kill */
+#define INFLIGHT	256	/* unacked messages the agency keeps going */
+
+static const char *
+am(char *buf, size_t sz, unsigned n)
+{
+	snprintf(buf, sz,
+	    "<?xml version=\"1.0\"?>\n"
+	    "<NLETS version=\"1.0\"><NLETSMessageHeader>"
+	    "<MessageKeyCodeText>AM</MessageKeyCodeText>"
+	    "<OriginatingORIID>WA0340000</OriginatingORIID>"
+	    "<DestinationORIID>CA</DestinationORIID>"
+	    "<DocumentControlFieldText>K%u</DocumentControlFieldText>"
+	    "</NLETSMessageHeader><NLETSInquiryData><AdministrativeMessage>"
+	    "<MessageText>crash test message %u</MessageText>"
+	    "</AdministrativeMessage></NLETSInquiryData></NLETS>\n", n, n);
+	return buf;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+test_kill9(void)
+{
+	struct it_env		*env;
+	struct it_client	*a, *ca;
+	uint64_t		*acked, *got, end;
+	size_t			 nacked = 0, ngot = 0, i, j, missing = 0, dups = 0;
+	unsigned		 sent = 0;
+	uint64_t		 tag, next_check = 1;
+	char			 buf[1024];
+
+	env = it_env_new("crash", "heartbeat=\"2\"");
+	CU_ASSERT_FATAL(env != NULL);
+	CU_ASSERT_FATAL(it_switch_start(env) == 0);
+	a = it_client_new(env, "waagy", 10000);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+
+	/* Stream with a bounded number of unacked messages, then kill -9
+	 * while messages are still in flight. */
+	end = util_mono_us() + STREAM_MS * 1000ULL;
+	while (util_mono_us() < end && sent < STREAM_MAX && !a->closed) {
+		while (sent - (next_check - 1) < INFLIGHT && sent < STREAM_MAX) {
+			it_client_send(a, am(buf, sizeof buf, sent + 1));
+			sent++;
+		}
+		it_pump(env, 2);
+		while (next_check <= sent && next_check < a->ntags &&
+		    a->state[next_check] != 0)
+			next_check++;
+	}
+	it_switch_stop(env, SIGKILL);
+	it_pump(env, 50);
+
+	acked = xcalloc(a->ntags + 1, sizeof *acked);
+	for (tag = 1; tag < a->ntags; tag++)
+		if (a->state[tag] == 1)
+			acked[nacked++] = strtoull(a->reply[tag], NULL, 16);
+	CU_ASSERT(a->ntags > 0);
+	fprintf(stderr, "\n  it_crash: sent=%u acked=%zu before kill -9\n",
+	    sent, nacked);
+	CU_ASSERT_FATAL(nacked > 100);	/* the stream really ran */
+	it_client_free(a);
+
+	/* Restart: every acked message must reach the CA line. */
+	CU_ASSERT_FATAL(it_switch_start(env) == 0);
+	ca = it_client_new(env, "cadmv", 10000);
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	end = util_mono_us() + 60 * 1000000ULL;
+	while (ca->ndlv < nacked && util_mono_us() < end)
+		it_pump(env, 20);
+	it_pump(env, 300);	/* a few more, if unacked ones were stored */
+
+	got = xcalloc(ca->ndlv + 1, sizeof *got);
+	for (i = 0; i < ca->ndlv; i++)
+		got[ngot++] = ca->dlv[i].msgid;
+	qsort(acked, nacked, sizeof *acked, cmp_u64);
+	qsort(got, ngot, sizeof *got, cmp_u64);
+	for (i = 1; i < ngot; i++)
+		if (got[i] == got[i - 1])
+			dups++;
+	for (i = 0, j = 0; i < nacked; i++) {
+		while (j < ngot && got[j] < acked[i])
+			j++;
+		if (j == ngot || got[j] != acked[i])
+			missing++;
+	}
+	fprintf(stderr, "  it_crash: delivered=%zu (duplicates %zu) "
+	    "acked-but-missing=%zu\n", ngot, dups, missing);
+	CU_ASSERT_EQUAL(missing, 0);
+	free(acked);
+	free(got);
+	it_client_free(ca);
+	it_env_free(env);
+}
+
+int
+main(void)
+{
+	CU_pSuite	s;
+	int		failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("it_crash", NULL, NULL);
+	CU_ADD_TEST(s, test_kill9);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() != 0 ||
+	    CU_get_number_of_tests_failed() != 0;
+	CU_cleanup_registry();
+	return failed;
+}

@@ -1,0 +1,460 @@
+/*
+ * it_util - see it_util.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "client.h"
+#include "it_util.h"
+#include "tls.h"
+#include "util.h"
+
+static void
+it_root(char *buf, size_t sz)
+{
+	const char *r = getenv("NLSWITCH_ROOT");
+
+	if (r != NULL)
+		util_strlcpy(buf, r, sz);
+	else if (getcwd(buf, sz) == NULL)
+		util_strlcpy(buf, ".", sz);
+}
+
+static int
+it_system(const char *cmd)
+{
+	return system(cmd);
+}
+
+struct it_env *
+it_env_new(const char *name, const char *limits)
+{
+	struct it_env	*e = xcalloc(1, sizeof *e);
+	char		 tmpl[256], cmd[1024];
+	FILE		*f;
+
+	it_root(e->root, sizeof e->root);
+	snprintf(tmpl, sizeof tmpl, "/tmp/nlswitch-it-%s-XXXXXX", name);
+	if (mkdtemp(tmpl) == NULL) {
+		free(e);
+		return NULL;
+	}
+	util_strlcpy(e->dir, tmpl, sizeof e->dir);
+	snprintf(e->pki, sizeof e->pki, "%s/pki", e->dir);
+	snprintf(e->conf, sizeof e->conf, "%s/nlswitch.xml", e->dir);
+	snprintf(e->portfile, sizeof e->portfile, "%s/port", e->dir);
+	snprintf(cmd, sizeof cmd, "%s/tools/nlpki %s -o waagy oragy cadmv nvdmv "
+	    ">/dev/null", e->root, e->pki);
+	if (it_system(cmd) != 0) {
+		free(e);
+		return NULL;
+	}
+	if ((f = fopen(e->conf, "w")) == NULL) {
+		free(e);
+		return NULL;
+	}
+	fprintf(f,
+	    "<?xml version=\"1.0\"?>\n"
+	    "<nlswitch version=\"1\">\n"
+	    "  <listen address=\"127.0.0.1\" port=\"0\"/>\n"
+	    "  <portfile>port</portfile>\n"
+	    "  <datadir>data</datadir>\n"
+	    "  <pki ca=\"pki/ca.pem\" cert=\"pki/switch.pem\" key=\"pki/switch.key\"/>\n"
+	    "  <limits %s/>\n"
+	    "  <line code=\"WAAGY\" cn=\"waagy\">\n"
+	    "    <ori>WA0340000</ori><accept>DR KR DNR AM</accept>\n"
+	    "  </line>\n"
+	    "  <line code=\"ORAGY\" cn=\"oragy\">\n"
+	    "    <ori>OR0260000</ori><accept>DR KR DNR AM</accept>\n"
+	    "  </line>\n"
+	    "  <line code=\"CADMV\" cn=\"cadmv\" member=\"CA\">\n"
+	    "    <ori>CAOLN0000</ori><accept>DQ KQ DNQ AM</accept>\n"
+	    "  </line>\n"
+	    "  <line code=\"NVDMV\" cn=\"nvdmv\" member=\"NV\">\n"
+	    "    <ori>NVOLN0000</ori><accept>DQ KQ DNQ AM</accept>\n"
+	    "  </line>\n"
+	    "  <region code=\"W1\">CA NV</region>\n"
+	    "</nlswitch>\n", limits ? limits : "");
+	fclose(f);
+	if (evthread_use_pthreads() == -1)
+		return NULL;
+	e->base = event_base_new();
+	return e;
+}
+
+pid_t
+it_spawn(struct it_env *e, const char *log, char *const argv[])
+{
+	pid_t	 pid;
+	char	 path[PATH_MAX], logpath[PATH_MAX];
+	int	 fd;
+
+	snprintf(path, sizeof path, "%s/%s", e->root, argv[0]);
+	snprintf(logpath, sizeof logpath, "%s/%s", e->dir, log);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		if ((fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644)) != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(path, argv);
+		_exit(127);
+	}
+	if (e->nprocs < IT_MAXPROC)
+		e->procs[e->nprocs++] = pid;
+	return pid;
+}
+
+static void
+it_reap(pid_t pid, int wait_ms)
+{
+	int st, waited = 0;
+
+	while (waited < wait_ms) {
+		if (waitpid(pid, &st, WNOHANG) != 0)
+			return;
+		usleep(10000);
+		waited += 10;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+void
+it_kill(struct it_env *e, pid_t pid, int sig)
+{
+	int i;
+
+	if (pid <= 0)
+		return;
+	kill(pid, sig);
+	it_reap(pid, 10000);
+	for (i = 0; i < e->nprocs; i++)
+		if (e->procs[i] == pid)
+			e->procs[i] = 0;
+}
+
+int
+it_switch_start(struct it_env *e)
+{
+	char *argv[] = { "bin/nlswitchd", "-d", "-f", e->conf, NULL };
+
+	unlink(e->portfile);
+	if ((e->switch_pid = it_spawn(e, "nlswitchd.log", argv)) == -1)
+		return -1;
+	if (client_read_portfile(e->portfile, 15000, e->port,
+	    sizeof e->port) == -1) {
+		fprintf(stderr, "it: switch did not start (see %s/nlswitchd.log)\n",
+		    e->dir);
+		return -1;
+	}
+	return 0;
+}
+
+void
+it_switch_stop(struct it_env *e, int sig)
+{
+	it_kill(e, e->switch_pid, sig);
+	e->switch_pid = 0;
+}
+
+void
+it_env_free(struct it_env *e)
+{
+	int i;
+
+	if (e == NULL)
+		return;
+	if (e->switch_pid > 0)
+		it_switch_stop(e, SIGTERM);
+	for (i = 0; i < e->nprocs; i++)
+		if (e->procs[i] > 0)
+			it_kill(e, e->procs[i], SIGTERM);
+	if (getenv("NLSWITCH_KEEP") == NULL) {
+		char cmd[512];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+		it_system(cmd);
+	}
+	else
+		fprintf(stderr, "it: kept %s\n", e->dir);
+	event_base_free(e->base);
+	free(e);
+}
+
+static void
+it_grow(struct it_client *t, uint64_t tag)
+{
+	size_t n = t->ntags;
+
+	if (tag < n)
+		return;
+	t->ntags = tag + 64;
+	t->state = xrealloc(t->state, t->ntags * sizeof *t->state);
+	t->reply = xrealloc(t->reply, t->ntags * sizeof *t->reply);
+	memset(t->state + n, 0, (t->ntags - n) * sizeof *t->state);
+	memset(t->reply + n, 0, (t->ntags - n) * sizeof *t->reply);
+}
+
+static void
+it_hello_cb(struct client *c, const char *text, void *arg)
+{
+	struct it_client *t = arg;
+
+	(void)c;
+	(void)text;
+	t->up = 1;
+}
+
+static void
+it_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
+{
+	struct it_client *t = arg;
+
+	(void)c;
+	it_grow(t, tag);
+	t->state[tag] = 1;
+	free(t->reply[tag]);
+	t->reply[tag] = xstrdup(msgid);
+}
+
+static void
+it_nak_cb(struct client *c, uint64_t tag, const char *er, size_t len, void *arg)
+{
+	struct it_client *t = arg;
+
+	(void)c;
+	(void)len;
+	it_grow(t, tag);
+	t->state[tag] = 2;
+	free(t->reply[tag]);
+	t->reply[tag] = xstrdup(er);
+}
+
+static void
+it_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy, const char *xml,
+    size_t len, void *arg)
+{
+	struct it_client	*t = arg;
+	struct it_dlv		*d;
+
+	t->dlv = xrealloc(t->dlv, (t->ndlv + 1) * sizeof *t->dlv);
+	d = &t->dlv[t->ndlv++];
+	d->msgid = msgid;
+	d->copy = copy;
+	d->xml = xstrndup(xml, len);
+	d->len = len;
+	if (t->autodack)
+		client_dack(c, msgid, copy);
+}
+
+static void
+it_closed_cb(struct client *c, const char *why, void *arg)
+{
+	struct it_client *t = arg;
+
+	(void)c;
+	t->closed = 1;
+	t->up = 0;
+	util_strlcpy(t->why, why, sizeof t->why);
+}
+
+void
+it_pump(struct it_env *e, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(e->base, &tv);
+	event_base_dispatch(e->base);
+}
+
+/* Run the loop in small steps until *flag or the time is up. */
+static int
+it_until(struct it_env *e, int (*cond)(void *), void *arg, int wait_ms)
+{
+	uint64_t end = util_mono_us() + (uint64_t)wait_ms * 1000;
+
+	while (!cond(arg)) {
+		if (util_mono_us() >= end)
+			return -1;
+		it_pump(e, 5);
+	}
+	return 0;
+}
+
+static int
+it_cond_up(void *arg)
+{
+	struct it_client *t = arg;
+
+	return t->up || t->closed;
+}
+
+struct it_client *
+it_client_new(struct it_env *e, const char *name, int wait_ms)
+{
+	struct it_client	*t = xcalloc(1, sizeof *t);
+	struct client_cb	 cb = { it_hello_cb, it_ack_cb, it_nak_cb,
+	    it_deliver_cb, it_closed_cb };
+	char			 ca[400], cert[400], key[400], *cause = NULL;
+
+	t->env = e;
+	t->autodack = 1;
+	snprintf(ca, sizeof ca, "%s/ca.pem", e->pki);
+	snprintf(cert, sizeof cert, "%s/%s.pem", e->pki, name);
+	snprintf(key, sizeof key, "%s/%s.key", e->pki, name);
+	t->ssl = tls_client_ctx(ca, *name ? cert : NULL, *name ? key : NULL,
+	    &cause);
+	if (t->ssl == NULL) {
+		fprintf(stderr, "it: %s\n", cause);
+		free(cause);
+		free(t);
+		return NULL;
+	}
+	t->c = client_new(e->base, t->ssl, "127.0.0.1", e->port, &cb, t);
+	if (client_connect(t->c) == -1) {
+		t->closed = 1;
+		return t;
+	}
+	it_until(e, it_cond_up, t, wait_ms);
+	return t;
+}
+
+void
+it_client_free(struct it_client *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	client_free(t->c);
+	SSL_CTX_free(t->ssl);
+	for (i = 0; i < t->ntags; i++)
+		free(t->reply[i]);
+	for (i = 0; i < t->ndlv; i++)
+		free(t->dlv[i].xml);
+	free(t->state);
+	free(t->reply);
+	free(t->dlv);
+	free(t);
+}
+
+uint64_t
+it_client_send(struct it_client *t, const char *xml)
+{
+	uint64_t tag = client_send(t->c, xml, strlen(xml));
+
+	it_grow(t, tag);
+	return tag;
+}
+
+struct it_wait {
+	struct it_client	*t;
+	uint64_t		 tag;
+	size_t			 n;
+};
+
+static int
+it_cond_tag(void *arg)
+{
+	struct it_wait *w = arg;
+
+	return w->t->closed || (w->tag < w->t->ntags && w->t->state[w->tag]);
+}
+
+int
+it_client_wait(struct it_client *t, uint64_t tag, int wait_ms)
+{
+	struct it_wait w = { t, tag, 0 };
+
+	if (tag == 0)
+		return 0;
+	it_until(t->env, it_cond_tag, &w, wait_ms);
+	return tag < t->ntags ? t->state[tag] : 0;
+}
+
+static int
+it_cond_dlv(void *arg)
+{
+	struct it_wait *w = arg;
+
+	return w->t->ndlv >= w->n;
+}
+
+int
+it_client_wait_dlv(struct it_client *t, size_t n, int wait_ms)
+{
+	struct it_wait w = { t, 0, n };
+
+	return it_until(t->env, it_cond_dlv, &w, wait_ms);
+}
+
+static int
+it_cond_closed(void *arg)
+{
+	struct it_client *t = arg;
+
+	return t->closed;
+}
+
+int
+it_client_wait_closed(struct it_client *t, int wait_ms)
+{
+	return it_until(t->env, it_cond_closed, t, wait_ms);
+}
+
+const char *
+it_dq(const char *ori, const char *dest, const char *ctl, const char *oln,
+    int imq)
+{
+	static char buf[2048];
+
+	snprintf(buf, sizeof buf,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<NLETS version=\"1.0\">\n"
+	    "  <NLETSMessageHeader>\n"
+	    "    <MessageKeyCodeText>DQ</MessageKeyCodeText>\n"
+	    "    <OriginatingORIID>%s</OriginatingORIID>\n"
+	    "    <DestinationORIID>%s</DestinationORIID>\n"
+	    "    <DocumentControlFieldText>%s</DocumentControlFieldText>\n"
+	    "  </NLETSMessageHeader>\n"
+	    "  <NLETSInquiryData>\n"
+	    "    <DriverQuery>\n"
+	    "      <DriverLicenseID>%s</DriverLicenseID>\n"
+	    "      <ImageRequestIndicator>%s</ImageRequestIndicator>\n"
+	    "    </DriverQuery>\n"
+	    "  </NLETSInquiryData>\n"
+	    "</NLETS>\n", ori, dest, ctl, oln, imq ? "Y" : "N");
+	return buf;
+}
+
+const char *
+it_field(const char *xml, const char *name)
+{
+	static char	 buf[256];
+	char		 open[64];
+	const char	*p, *q;
+
+	buf[0] = '\0';
+	snprintf(open, sizeof open, "<%s>", name);
+	if ((p = strstr(xml, open)) == NULL)
+		return buf;
+	p += strlen(open);
+	if ((q = strchr(p, '<')) == NULL)
+		return buf;
+	snprintf(buf, sizeof buf, "%.*s", (int)(q - p), p);
+	return buf;
+}

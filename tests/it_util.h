@@ -1,0 +1,97 @@
+/*
+ * it_util - harness for integration tests: a private run directory with a
+ * throw-away PKI and config, the real nlswitchd (and simulators) started as
+ * processes on 127.0.0.1 port 0, and synchronous test clients on top of
+ * adapters/client.c with bounded waits.
+ *
+ * NLSWITCH_KEEP=1 keeps the run directory for post-mortem.
+ */
+#ifndef NLSWITCH_IT_UTIL_H
+#define NLSWITCH_IT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+struct event_base;
+
+#define IT_MAXPROC	8
+
+struct it_env {
+	char		 dir[256];
+	char		 pki[300];
+	char		 conf[300];
+	char		 portfile[300];
+	char		 port[16];
+	char		 root[256];	/* repo root */
+	pid_t		 switch_pid;
+	pid_t		 procs[IT_MAXPROC];
+	int		 nprocs;
+	struct event_base *base;
+};
+
+/**
+ * New run directory + PKI (lines waagy oragy cadmv nvdmv, and a cert from
+ * another CA) + config with the given <limits .../> attributes (may be "").
+ */
+struct it_env	*it_env_new(const char *name, const char *limits);
+/** Start nlswitchd and wait for its port file. @return 0 or -1. */
+int		 it_switch_start(struct it_env *);
+/** Send sig to the switch and reap it (bounded wait). */
+void		 it_switch_stop(struct it_env *, int sig);
+/** Start a helper process (argv[0] relative to the repo root). */
+pid_t		 it_spawn(struct it_env *, const char *log, char *const argv[]);
+void		 it_kill(struct it_env *, pid_t, int sig);
+/** Stop everything, remove the directory. */
+void		 it_env_free(struct it_env *);
+
+/* A received delivery. */
+struct it_dlv {
+	uint64_t	 msgid;
+	uint16_t	 copy;
+	char		*xml;
+	size_t		 len;
+};
+
+struct it_client {
+	struct it_env	*env;
+	struct client	*c;
+	SSL_CTX		*ssl;
+	int		 up;
+	int		 closed;
+	char		 why[200];
+	int		 autodack;
+	/* per tag: 0 waiting, 1 acked, 2 nacked */
+	int		*state;
+	char		**reply;	/* ACK msgid or NAK ER text */
+	size_t		 ntags;
+	struct it_dlv	*dlv;
+	size_t		 ndlv;
+};
+
+/**
+ * Connect as pki/NAME (cert NULL-able: name "" connects without a
+ * certificate; name "other" uses the other CA's cert) and wait until the
+ * switch greets or the connection fails.
+ */
+struct it_client *it_client_new(struct it_env *, const char *name, int wait_ms);
+void		 it_client_free(struct it_client *);
+uint64_t	 it_client_send(struct it_client *, const char *xml);
+/** Wait until tag is ACKed/NAKed. @return 1 acked, 2 nacked, 0 timeout/closed. */
+int		 it_client_wait(struct it_client *, uint64_t tag, int wait_ms);
+/** Wait until n deliveries have arrived. @return 0 or -1. */
+int		 it_client_wait_dlv(struct it_client *, size_t n, int wait_ms);
+/** Wait until the connection closes. @return 0 or -1. */
+int		 it_client_wait_closed(struct it_client *, int wait_ms);
+/** Run the loop for up to ms. */
+void		 it_pump(struct it_env *, int ms);
+
+/** A DQ by OLN from ori to dest with ctl (static buffer). */
+const char	*it_dq(const char *ori, const char *dest, const char *ctl,
+		    const char *oln, int imq);
+/** Text of the first <name> element, or "" (static buffer). */
+const char	*it_field(const char *xml, const char *name);
+
+#endif

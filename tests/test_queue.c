@@ -1,0 +1,1026 @@
+/*
+ * test_queue - the queue contract (queue.h) against both backends: the
+ * same behavioural tests run once on queue_backend_ram and once on
+ * queue_backend_lmdb (fresh mkdtemp directory per suite, removed after),
+ * plus LMDB-only tests for reopen durability and quarantine of corrupt
+ * records (those open the environment directly with <lmdb.h>).
+ *
+ * Completions need an event loop: each suite makes an event_base after
+ * evthread_use_pthreads() and runs it in bounded EVLOOP_ONCE steps until
+ * the ops it submitted have completed.
+ */
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <lmdb.h>
+
+#include "queue.h"
+#include "util.h"
+
+#define TQ_WAIT_US	(5 * 1000000ULL)
+#define TQ_MAXOPS	1024
+#define TQ_BIG		(50 * 1024)
+
+/* An op with room for its copies and audit text. */
+struct tq_op {
+	struct queue_op		 op;		/* first: cast from queue_op */
+	struct queue_copy	 copies[4];
+	char			 audit[64];
+	char			*body;
+	int			 idx;
+};
+
+/* What the completions saw. */
+struct tq_run {
+	int			 ndone;
+	int			 order[TQ_MAXOPS];
+	int			 result[TQ_MAXOPS];
+};
+
+static const struct queue_backend	*tq_be;
+static struct event_base		*tq_base;
+static struct event			*tq_tick;
+static char				 tq_dir[64];
+static char				 tq_path[PATH_MAX];
+static int				 tq_npath;
+
+static void
+tq_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+}
+
+static void
+tq_done_cb(struct queue_op *op, void *arg)
+{
+	struct tq_run	*r = arg;
+	struct tq_op	*t = (struct tq_op *)op;
+
+	if (r->ndone < TQ_MAXOPS) {
+		r->order[r->ndone] = t->idx;
+		r->result[r->ndone] = op->result;
+	}
+	r->ndone++;
+}
+
+static int
+tq_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+tq_suite_init(const struct queue_backend *be)
+{
+	static int threads;
+
+	if (!threads) {
+		if (evthread_use_pthreads() != 0)
+			return -1;
+		threads = 1;
+	}
+	tq_be = be;
+	snprintf(tq_dir, sizeof tq_dir, "/tmp/nlswitch-queue-XXXXXX");
+	if (mkdtemp(tq_dir) == NULL)
+		return -1;
+	if ((tq_base = event_base_new()) == NULL)
+		return -1;
+	/* A slow tick so EVLOOP_ONCE sleeps instead of spinning when idle. */
+	tq_tick = event_new(tq_base, -1, EV_PERSIST, tq_tick_cb, NULL);
+	if (tq_tick == NULL)
+		return -1;
+	event_add(tq_tick, &(struct timeval){ 0, 50000 });
+	return 0;
+}
+
+static int
+tq_suite_init_ram(void)
+{
+	return tq_suite_init(&queue_backend_ram);
+}
+
+static int
+tq_suite_init_lmdb(void)
+{
+	return tq_suite_init(&queue_backend_lmdb);
+}
+
+static int
+tq_suite_cleanup(void)
+{
+	if (tq_tick != NULL)
+		event_free(tq_tick);
+	tq_tick = NULL;
+	if (tq_base != NULL)
+		event_base_free(tq_base);
+	tq_base = NULL;
+	if (tq_dir[0] != '\0')
+		nftw(tq_dir, tq_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tq_dir[0] = '\0';
+	return 0;
+}
+
+/* Open a queue on a fresh path (or the last one again if reopen). */
+static struct queue *
+tq_open(size_t mapsize, int reopen)
+{
+	struct queue	*q;
+	char		*cause = NULL;
+
+	if (!reopen)
+		snprintf(tq_path, sizeof tq_path, "%s/q%d", tq_dir, tq_npath++);
+	q = queue_open(tq_be, tq_path, mapsize, tq_base, &cause);
+	if (q == NULL) {
+		fprintf(stderr, "queue_open: %s\n", cause ? cause : "?");
+		free(cause);
+	}
+	return q;
+}
+
+/* Run the loop until every submitted op completed (at most ~5 s). */
+static void
+tq_wait(struct queue *q)
+{
+	uint64_t deadline = util_mono_us() + TQ_WAIT_US;
+
+	while (queue_pending(q) > 0 && util_mono_us() < deadline)
+		event_base_loop(tq_base, EVLOOP_ONCE);
+	CU_ASSERT_EQUAL(queue_pending(q), 0);
+}
+
+static void
+tq_copy(struct queue_copy *c, const char *line, uint8_t prio, uint64_t msgid,
+    uint16_t copy)
+{
+	memset(c, 0, sizeof *c);
+	util_strlcpy(c->line, line, sizeof c->line);
+	util_strlcpy(c->dest, line, sizeof c->dest);
+	c->prio = prio;
+	c->msgid = msgid;
+	c->copy = copy;
+	c->key = 1;
+	c->enq_us = 1000 + msgid;
+	c->size = 100;
+}
+
+static struct tq_op *
+tq_op_new(enum queue_op_type type, int idx, struct tq_run *r)
+{
+	struct tq_op *t = xcalloc(1, sizeof *t);
+
+	t->op.type = type;
+	t->op.copies = t->copies;
+	t->op.ncopies = 1;
+	t->op.done = tq_done_cb;
+	t->op.arg = r;
+	t->idx = idx;
+	return t;
+}
+
+/* A PUT of msgid with nbody bytes and copies on lines[0..n). */
+static struct tq_op *
+tq_put(uint64_t msgid, size_t nbody, const char **lines, const uint8_t *prio,
+    int n, struct tq_run *r)
+{
+	struct tq_op	*t = tq_op_new(QUEUE_OP_PUT, (int)msgid, r);
+	size_t		 i;
+	int		 j;
+
+	t->op.msg.msgid = msgid;
+	t->op.msg.recv_us = 1700000000000000ULL + msgid;
+	t->op.msg.in_seq = msgid * 10;
+	t->op.msg.hdr_end = 77;
+	t->op.msg.key = 1;
+	t->op.msg.flags = 3;
+	util_strlcpy(t->op.msg.from_line, "WAAGENCY", sizeof t->op.msg.from_line);
+	util_strlcpy(t->op.msg.ori, "WA0340000", sizeof t->op.msg.ori);
+	util_strlcpy(t->op.msg.ctl, "CTL12345", sizeof t->op.msg.ctl);
+	t->body = xmalloc(nbody + 1);
+	for (i = 0; i < nbody; i++)
+		t->body[i] = (char)((msgid * 31 + i * 7) & 0xff);
+	t->op.body = t->body;
+	t->op.bodylen = nbody;
+	for (j = 0; j < n; j++)
+		tq_copy(&t->copies[j], lines[j], prio ? prio[j] : 1, msgid,
+		    (uint16_t)j);
+	t->op.ncopies = n;
+	return t;
+}
+
+static struct tq_op *
+tq_one(enum queue_op_type type, const char *line, uint8_t prio,
+    uint64_t msgid, uint16_t copy, int idx, struct tq_run *r)
+{
+	struct tq_op *t = tq_op_new(type, idx, r);
+
+	tq_copy(&t->copies[0], line, prio, msgid, copy);
+	return t;
+}
+
+static void
+tq_free(struct tq_op *t)
+{
+	free(t->body);
+	free(t);
+}
+
+/* Submit ops, wait for their completions, free them; return results. */
+static void
+tq_run(struct queue *q, struct tq_op **ops, int n, struct tq_run *r)
+{
+	int i;
+
+	memset(r, 0, sizeof *r);
+	for (i = 0; i < n; i++) {
+		ops[i]->op.arg = r;
+		queue_submit(q, &ops[i]->op);
+	}
+	tq_wait(q);
+	CU_ASSERT_EQUAL(r->ndone, n);
+	for (i = 0; i < n; i++)
+		tq_free(ops[i]);
+}
+
+/* Submit one op and return its result. */
+static int
+tq_run1(struct queue *q, struct tq_op *t)
+{
+	struct tq_run r;
+
+	tq_run(q, &t, 1, &r);
+	return r.ndone == 1 ? r.result[0] : -1;
+}
+
+/* Collect copies from load / walk_dead. */
+struct tq_list {
+	int			n;
+	struct queue_copy	c[64];
+};
+
+static void
+tq_list_cb(const struct queue_copy *c, void *arg)
+{
+	struct tq_list *l = arg;
+
+	if (l->n < 64)
+		l->c[l->n] = *c;
+	l->n++;
+}
+
+static int
+tq_load(struct queue *q, struct tq_list *l)
+{
+	memset(l, 0, sizeof *l);
+	return queue_load(q, tq_list_cb, l);
+}
+
+static int
+tq_dead(struct queue *q, struct tq_list *l)
+{
+	memset(l, 0, sizeof *l);
+	return queue_walk_dead(q, tq_list_cb, l);
+}
+
+static int
+tq_cmp_order(const struct queue_copy *a, const struct queue_copy *b)
+{
+	int c;
+
+	if ((c = strcmp(a->line, b->line)) != 0)
+		return c;
+	if (a->prio != b->prio)
+		return a->prio < b->prio ? -1 : 1;
+	if (a->msgid != b->msgid)
+		return a->msgid < b->msgid ? -1 : 1;
+	return a->copy < b->copy ? -1 : a->copy > b->copy;
+}
+
+static void
+test_queue_put_load_order(void)
+{
+	struct queue	*q;
+	struct tq_op	*ops[8];
+	struct tq_run	 r;
+	struct tq_list	 l;
+	const char	*l1[] = { "WADMV", "CADMV" };
+	const char	*l2[] = { "CADMV" };
+	const char	*l3[] = { "CADMV", "WADMV", "ORDMV" };
+	uint8_t		 p1[] = { 1, 1 }, p2[] = { 0 }, p3[] = { 1, 0, 1 };
+	int		 i;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	/* Submitted out of delivery order on purpose. */
+	ops[0] = tq_put(30, 100, l1, p1, 2, &r);
+	ops[1] = tq_put(10, 100, l3, p3, 3, &r);
+	ops[2] = tq_put(20, 100, l2, p2, 1, &r);
+	ops[3] = tq_put(5, 100, l2, NULL, 1, &r);
+	tq_run(q, ops, 4, &r);
+	for (i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(r.result[i], QUEUE_E_OK);
+
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 7);
+	for (i = 1; i < l.n; i++)
+		CU_ASSERT(tq_cmp_order(&l.c[i - 1], &l.c[i]) < 0);
+	/* CADMV: prio 0 first (msg 20), then msg 5, 10, 30. */
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
+	CU_ASSERT_EQUAL(l.c[0].msgid, 20);
+	CU_ASSERT_EQUAL(l.c[0].prio, 0);
+	CU_ASSERT_EQUAL(l.c[1].msgid, 5);
+	CU_ASSERT_EQUAL(l.c[2].msgid, 10);
+	CU_ASSERT_EQUAL(l.c[3].msgid, 30);
+	CU_ASSERT_EQUAL(l.c[3].copy, 1);
+	CU_ASSERT_STRING_EQUAL(l.c[4].line, "ORDMV");
+	CU_ASSERT_STRING_EQUAL(l.c[5].line, "WADMV");
+	CU_ASSERT_EQUAL(l.c[5].msgid, 10);	/* prio 0 */
+	CU_ASSERT_EQUAL(l.c[6].msgid, 30);
+	CU_ASSERT_EQUAL(l.c[6].enq_us, 1030);
+	CU_ASSERT_STRING_EQUAL(l.c[6].dest, "WADMV");
+	queue_close(q);
+}
+
+static void
+test_queue_get_intact(void)
+{
+	struct queue		*q;
+	struct tq_op		*t;
+	struct queue_msgrec	 m;
+	struct ubuf		 body;
+	struct tq_run		 r;
+	const char		*lines[] = { "CADMV" };
+	char			*expect;
+	uint64_t		 used, size;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	t = tq_put(42, TQ_BIG, lines, NULL, 1, &r);
+	t->body[10] = '\0';		/* binary safe */
+	expect = xmalloc(TQ_BIG);
+	memcpy(expect, t->body, TQ_BIG);
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+
+	ubuf_init(&body);
+	CU_ASSERT_EQUAL_FATAL(queue_get(q, 42, &m, &body), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(m.msgid, 42);
+	CU_ASSERT_EQUAL(m.recv_us, 1700000000000042ULL);
+	CU_ASSERT_EQUAL(m.in_seq, 420);
+	CU_ASSERT_EQUAL(m.hdr_end, 77);
+	CU_ASSERT_EQUAL(m.key, 1);
+	CU_ASSERT_EQUAL(m.flags, 3);
+	CU_ASSERT_STRING_EQUAL(m.from_line, "WAAGENCY");
+	CU_ASSERT_STRING_EQUAL(m.ori, "WA0340000");
+	CU_ASSERT_STRING_EQUAL(m.ctl, "CTL12345");
+	CU_ASSERT_EQUAL_FATAL(body.len, TQ_BIG);
+	CU_ASSERT(memcmp(body.data, expect, TQ_BIG) == 0);
+	/* Metadata only. */
+	CU_ASSERT_EQUAL(queue_get(q, 42, &m, NULL), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 43, &m, &body), QUEUE_E_NOTFOUND);
+
+	CU_ASSERT_EQUAL(queue_usage(q, &used, &size), QUEUE_E_OK);
+	CU_ASSERT(used >= TQ_BIG);
+	CU_ASSERT(used < size);
+	ubuf_free(&body);
+	free(expect);
+	queue_close(q);
+}
+
+static void
+test_queue_delete_refcount(void)
+{
+	struct queue		*q;
+	struct queue_msgrec	 m;
+	struct tq_run		 r;
+	struct tq_list		 l;
+	const char		*lines[] = { "CADMV", "WADMV" };
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(7, 2048, lines, NULL, 2, &r)),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 7, 0,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 7, &m, NULL), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 1);
+	/* Same copy again: gone already. Wrong prio: not that key. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 7, 0,
+	    0, &r)), QUEUE_E_NOTFOUND);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "WADMV", 0, 7, 1,
+	    0, &r)), QUEUE_E_NOTFOUND);
+	CU_ASSERT_EQUAL(queue_get(q, 7, &m, NULL), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "WADMV", 1, 7, 1,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 7, &m, NULL), QUEUE_E_NOTFOUND);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 0);
+	queue_close(q);
+}
+
+static void
+test_queue_expire_requeue_purge(void)
+{
+	struct queue		*q;
+	struct queue_msgrec	 m;
+	struct tq_op		*t;
+	struct tq_run		 r;
+	struct tq_list		 l;
+	const char		*lines[] = { "CADMV", "WADMV" };
+	uint64_t		 before;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(9, 1000, lines, NULL, 2, &r)),
+	    QUEUE_E_OK);
+
+	t = tq_one(QUEUE_OP_EXPIRE, "CADMV", 1, 9, 0, 0, &r);
+	t->copies[0].attempts = 5;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "WADMV");
+	CU_ASSERT_EQUAL(tq_dead(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
+	CU_ASSERT_EQUAL(l.c[0].msgid, 9);
+	CU_ASSERT_EQUAL(l.c[0].copy, 0);
+	CU_ASSERT_EQUAL(l.c[0].attempts, 5);
+	CU_ASSERT_EQUAL(l.c[0].size, 100);
+
+	/* Requeue: back on its line, as a fresh enqueue. */
+	before = util_now_us();
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_REQUEUE, "", 0, 9, 0, 0,
+	    &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_dead(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 0);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
+	CU_ASSERT_EQUAL(l.c[0].attempts, 0);
+	CU_ASSERT(l.c[0].enq_us >= before);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_REQUEUE, "", 0, 9, 0, 0,
+	    &r)), QUEUE_E_NOTFOUND);
+
+	/* Expire + purge one copy: the message stays for the other. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_EXPIRE, "CADMV", 1, 9, 0,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_PURGE, "", 0, 9, 0, 0,
+	    &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_dead(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 0);
+	CU_ASSERT_EQUAL(queue_get(q, 9, &m, NULL), QUEUE_E_OK);
+	/* Expire the other: a dead copy keeps the message too. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_EXPIRE, "WADMV", 1, 9, 1,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 0);
+	CU_ASSERT_EQUAL(queue_get(q, 9, &m, NULL), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_PURGE, "", 0, 9, 1, 0,
+	    &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 9, &m, NULL), QUEUE_E_NOTFOUND);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_PURGE, "", 0, 9, 1, 0,
+	    &r)), QUEUE_E_NOTFOUND);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_EXPIRE, "WADMV", 1, 9, 1,
+	    0, &r)), QUEUE_E_NOTFOUND);
+	queue_close(q);
+}
+
+static void
+test_queue_group_commit(void)
+{
+	struct queue		*q;
+	struct queue_stats	 st;
+	struct tq_op		*ops[500];
+	struct tq_run		*r;
+	struct tq_list		 l;
+	const char		*lines[] = { "CADMV" };
+	int			 i, n = 500;
+
+	r = xcalloc(1, sizeof *r);
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (i = 0; i < n; i++) {
+		if (i == 250) {
+			/* Fails alone; the rest of its batch commits. */
+			ops[i] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 99999, 0,
+			    i, r);
+			continue;
+		}
+		ops[i] = tq_put(1000 + i, 2048, lines, NULL, 1, r);
+		ops[i]->idx = i;
+	}
+	tq_run(q, ops, n, r);
+	CU_ASSERT_EQUAL_FATAL(r->ndone, n);
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(r->order[i], i);
+		CU_ASSERT_EQUAL(r->result[i], i == 250 ? QUEUE_E_NOTFOUND :
+		    QUEUE_E_OK);
+	}
+	queue_get_stats(q, &st);
+	CU_ASSERT_EQUAL(st.ops, (uint64_t)n);
+	CU_ASSERT(st.commits >= 1);
+	CU_ASSERT(st.commits <= 10);
+	CU_ASSERT(st.batch_max >= 100);
+	CU_ASSERT_EQUAL(st.failed, 1);
+	CU_ASSERT_EQUAL(queue_load(q, tq_list_cb, memset(&l, 0, sizeof l)),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, n - 1);
+	queue_close(q);
+	free(r);
+}
+
+struct tq_audit {
+	int		 n;
+	int		 stop_after;
+	uint64_t	 t[8];
+	char		 text[8][64];
+};
+
+static int
+tq_audit_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
+{
+	struct tq_audit *a = arg;
+
+	if (a->n < 8) {
+		a->t[a->n] = t_us;
+		snprintf(a->text[a->n], sizeof a->text[a->n], "%.*s", (int)len,
+		    rec);
+	}
+	a->n++;
+	return a->stop_after != 0 && a->n >= a->stop_after;
+}
+
+static void
+test_queue_audit(void)
+{
+	struct queue	*q;
+	struct tq_op	*ops[4], *t;
+	struct tq_run	 r;
+	struct tq_audit	 a;
+	const char	*lines[] = { "CADMV" };
+	uint64_t	 t0 = util_now_us();
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	ops[0] = tq_put(1, 10, lines, NULL, 1, &r);
+	ops[0]->op.audit = "{\"ev\":\"received\",\"id\":1}";
+	ops[1] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0, 1, &r);
+	ops[1]->op.audit = "{\"ev\":\"delivered\",\"id\":1}";
+	ops[2] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0, 2, &r);
+	ops[2]->op.audit = "{\"ev\":\"not written\"}";
+	ops[3] = tq_op_new(QUEUE_OP_AUDIT, 3, &r);
+	ops[3]->op.audit = "{\"ev\":\"note\"}";
+	tq_run(q, ops, 4, &r);
+	CU_ASSERT_EQUAL(r.result[2], QUEUE_E_NOTFOUND);
+
+	t = tq_op_new(QUEUE_OP_AUDIT, 0, &r);
+	t->op.audit = NULL;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_INVAL);
+
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(a.n, 3);
+	CU_ASSERT_STRING_EQUAL(a.text[0], "{\"ev\":\"received\",\"id\":1}");
+	CU_ASSERT_STRING_EQUAL(a.text[1], "{\"ev\":\"delivered\",\"id\":1}");
+	CU_ASSERT_STRING_EQUAL(a.text[2], "{\"ev\":\"note\"}");
+	CU_ASSERT(a.t[0] >= t0);
+	CU_ASSERT(a.t[0] <= a.t[1] && a.t[1] <= a.t[2]);
+
+	/* Stop early. */
+	memset(&a, 0, sizeof a);
+	a.stop_after = 1;
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(a.n, 1);
+
+	/* From a time: a later record only. */
+	usleep(2000);
+	t = tq_op_new(QUEUE_OP_AUDIT, 0, &r);
+	t->op.audit = "{\"ev\":\"later\"}";
+	t0 = util_now_us();
+	usleep(1000);
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, t0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(a.n, 1);
+	CU_ASSERT_STRING_EQUAL(a.text[0], "{\"ev\":\"later\"}");
+	queue_close(q);
+}
+
+static void
+test_queue_meta(void)
+{
+	struct queue	*q;
+	struct tq_op	*t;
+	struct tq_run	 r;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 0);
+	t = tq_op_new(QUEUE_OP_META, 0, &r);
+	t->op.meta_key = "msgid";
+	t->op.meta_value = 42;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	t = tq_op_new(QUEUE_OP_META, 0, &r);
+	t->op.meta_key = "seq.out.CADMV";
+	t->op.meta_value = UINT64_MAX - 1;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 42);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "seq.out.CADMV"), UINT64_MAX - 1);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "seq.out"), 0);
+
+	t = tq_op_new(QUEUE_OP_META, 0, &r);
+	t->op.meta_key = "msgid";
+	t->op.meta_value = 43;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 43);
+	t = tq_op_new(QUEUE_OP_META, 0, &r);
+	t->op.meta_key = "";
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_INVAL);
+	queue_close(q);
+}
+
+static void
+test_queue_invalid(void)
+{
+	struct queue	*q;
+	struct tq_op	*t;
+	struct tq_run	 r;
+	const char	*lines[] = { "CADMV", "WADMV" };
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1, 10, lines, NULL, 2, &r)),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1, 10, lines, NULL, 1, &r)),
+	    QUEUE_E_EXISTS);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(2, 10, lines, NULL, 0, &r)),
+	    QUEUE_E_INVAL);
+	t = tq_put(3, 10, lines, NULL, 2, &r);
+	t->copies[1].copy = 0;		/* duplicate copy number */
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_INVAL);
+	t = tq_put(4, 10, lines, NULL, 1, &r);
+	memset(t->copies[0].line, 'X', sizeof t->copies[0].line);
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_INVAL);
+	t = tq_op_new(QUEUE_OP_DELETE, 0, &r);
+	t->op.copies = NULL;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_INVAL);
+	CU_ASSERT_STRING_EQUAL(queue_strerror(QUEUE_E_FULL), "queue full");
+	CU_ASSERT_PTR_NOT_NULL(queue_strerror(12345));
+	queue_close(q);
+}
+
+static void
+test_queue_ids(void)
+{
+	char buf[64];
+
+	queue_msgid_fmt(buf, sizeof buf, 0xbadc0ffeeULL);
+	CU_ASSERT_STRING_EQUAL(buf, "0000000badc0ffee");
+	queue_copyid_fmt(buf, sizeof buf, 42, 3);
+	CU_ASSERT_STRING_EQUAL(buf, "000000000000002a.3");
+}
+
+/* A completion that submits during queue_close gets QUEUE_E_CLOSED. */
+struct tq_chain {
+	struct queue	*q;
+	struct tq_op	*next;
+	struct tq_run	*r;
+};
+
+static void
+tq_chain_cb(struct queue_op *op, void *arg)
+{
+	struct tq_chain *c = arg;
+
+	c->r->order[c->r->ndone] = op->result;
+	c->r->ndone++;
+	if (c->next != NULL) {
+		queue_submit(c->q, &c->next->op);
+		c->next = NULL;
+	}
+}
+
+static void
+test_queue_close_pending(void)
+{
+	struct queue		*q;
+	struct queue_msgrec	 m;
+	struct tq_op		*ops[20], *late;
+	struct tq_run		 r, r2;
+	struct tq_chain		 chain;
+	const char		*lines[] = { "CADMV" };
+	int			 i;
+
+	memset(&r, 0, sizeof r);
+	memset(&r2, 0, sizeof r2);
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (i = 0; i < 20; i++) {
+		ops[i] = tq_put(100 + i, 4096, lines, NULL, 1, &r);
+		ops[i]->idx = i;
+		queue_submit(q, &ops[i]->op);
+	}
+	late = tq_put(200, 10, lines, NULL, 1, &r2);
+	chain.q = q;
+	chain.next = late;
+	chain.r = &r2;
+	ops[19]->op.done = tq_chain_cb;
+	ops[19]->op.arg = &chain;
+	CU_ASSERT(queue_pending(q) == 20);
+	/* No loop run: close commits them and completes them itself. */
+	queue_close(q);
+	CU_ASSERT_EQUAL(r.ndone, 19);
+	for (i = 0; i < 19; i++) {
+		CU_ASSERT_EQUAL(r.order[i], i);
+		CU_ASSERT_EQUAL(r.result[i], QUEUE_E_OK);
+	}
+	CU_ASSERT_EQUAL(r2.ndone, 2);
+	CU_ASSERT_EQUAL(r2.order[0], QUEUE_E_OK);	/* ops[19] */
+	CU_ASSERT_EQUAL(r2.result[1], QUEUE_E_CLOSED);	/* late */
+	for (i = 0; i < 20; i++)
+		tq_free(ops[i]);
+	tq_free(late);
+
+	if (tq_be == &queue_backend_lmdb) {
+		CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+		CU_ASSERT_EQUAL(queue_get(q, 119, &m, NULL), QUEUE_E_OK);
+		CU_ASSERT_EQUAL(queue_get(q, 200, &m, NULL), QUEUE_E_NOTFOUND);
+		queue_close(q);
+	}
+}
+
+/*
+ * A full store: PUTs get QUEUE_E_FULL, deletes in the same batch still
+ * succeed, and after them PUTs fit again.
+ */
+static void
+test_queue_full(void)
+{
+	struct queue	*q;
+	struct tq_op	*ops[8];
+	struct tq_run	 r;
+	struct tq_list	 l;
+	const char	*lines[] = { "CADMV" };
+	uint64_t	 id, used, size;
+	int		 res = QUEUE_E_OK, i, nstored;
+
+	CU_ASSERT_FATAL((q = tq_open(1 << 20, 0)) != NULL);
+	for (id = 1; id < 100; id++) {
+		res = tq_run1(q, tq_put(id, TQ_BIG, lines, NULL, 1, &r));
+		if (res != QUEUE_E_OK)
+			break;
+	}
+	CU_ASSERT_EQUAL_FATAL(res, QUEUE_E_FULL);
+	nstored = (int)id - 1;
+	CU_ASSERT(nstored >= 8);
+	CU_ASSERT(nstored < 21);
+	CU_ASSERT_EQUAL(queue_usage(q, &used, &size), QUEUE_E_OK);
+	CU_ASSERT(used <= size);
+	CU_ASSERT_EQUAL(size, 1 << 20);
+
+	/* Full: the PUT fails, the deletes of the same batch succeed. */
+	ops[0] = tq_put(500, TQ_BIG, lines, NULL, 1, &r);
+	ops[0]->idx = 0;
+	for (i = 1; i <= 4; i++)
+		ops[i] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, (uint64_t)i, 0, i,
+		    &r);
+	ops[5] = tq_op_new(QUEUE_OP_META, 5, &r);
+	ops[5]->op.meta_key = "msgid";
+	ops[5]->op.meta_value = 501;
+	tq_run(q, ops, 6, &r);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_FULL);
+	for (i = 1; i <= 5; i++)
+		CU_ASSERT_EQUAL(r.result[i], QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 501);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, nstored - 4);
+
+	/* Space is back. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(500, TQ_BIG, lines, NULL, 1, &r)),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(501, TQ_BIG, lines, NULL, 1, &r)),
+	    QUEUE_E_OK);
+	/* Draining everything works on a full store. */
+	for (id = 5; id <= (uint64_t)nstored; id++)
+		CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1,
+		    id, 0, 0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 2);
+	queue_close(q);
+}
+
+/* LMDB: everything committed survives close + reopen. */
+static void
+test_queue_reopen(void)
+{
+	struct queue		*q;
+	struct queue_msgrec	 m;
+	struct tq_op		*t;
+	struct tq_run		 r;
+	struct tq_list		 l;
+	struct tq_audit		 a;
+	struct ubuf		 body;
+	const char		*lines[] = { "CADMV", "WADMV" };
+	char			*expect;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	t = tq_put(77, TQ_BIG, lines, NULL, 2, &r);
+	t->op.audit = "{\"ev\":\"received\",\"id\":77}";
+	expect = xmalloc(TQ_BIG);
+	memcpy(expect, t->body, TQ_BIG);
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_EXPIRE, "WADMV", 1, 77, 1,
+	    0, &r)), QUEUE_E_OK);
+	t = tq_op_new(QUEUE_OP_META, 0, &r);
+	t->op.meta_key = "msgid";
+	t->op.meta_value = 78;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	queue_close(q);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	ubuf_init(&body);
+	CU_ASSERT_EQUAL(queue_get(q, 77, &m, &body), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(body.len, TQ_BIG);
+	CU_ASSERT(body.len == TQ_BIG && memcmp(body.data, expect, TQ_BIG) == 0);
+	CU_ASSERT_STRING_EQUAL(m.ctl, "CTL12345");
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
+	CU_ASSERT_EQUAL(tq_dead(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "WADMV");
+	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 78);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(a.n, 1);
+
+	/* Audit keys keep increasing across a reopen. */
+	t = tq_op_new(QUEUE_OP_AUDIT, 0, &r);
+	t->op.audit = "{\"ev\":\"after reopen\"}";
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(a.n, 2);
+	CU_ASSERT_STRING_EQUAL(a.text[1], "{\"ev\":\"after reopen\"}");
+
+	/* The last copy after the reopen deletes the message. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 77, 0,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 77, &m, NULL), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_PURGE, "", 0, 77, 1, 0,
+	    &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 77, &m, NULL), QUEUE_E_NOTFOUND);
+	ubuf_free(&body);
+	free(expect);
+	queue_close(q);
+}
+
+/* Open the env directly (the queue must be closed); returns dbi of name. */
+static int
+tq_lmdb_open(MDB_env **env, MDB_txn **txn, const char *name, MDB_dbi *dbi)
+{
+	if (mdb_env_create(env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(*env, 8);
+	if (mdb_env_open(*env, tq_path, 0, 0600) != 0 ||
+	    mdb_txn_begin(*env, NULL, 0, txn) != 0 ||
+	    mdb_dbi_open(*txn, name, 0, dbi) != 0) {
+		mdb_env_close(*env);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tq_lmdb_count(const char *name)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_stat	 st;
+	int		 n = -1;
+
+	if (tq_lmdb_open(&env, &txn, name, &dbi) != 0)
+		return -1;
+	if (mdb_stat(txn, dbi, &st) == 0)
+		n = (int)st.ms_entries;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/* LMDB: garbage in the copy and msg dbs is quarantined, never fatal. */
+static void
+test_queue_corrupt(void)
+{
+	struct queue		*q;
+	struct queue_msgrec	 m;
+	struct tq_run		 r;
+	struct tq_list		 l;
+	struct tq_op		*ops[3];
+	const char		*lines[] = { "CADMV" };
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_cursor		*cur;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	uint8_t			 junk[52];
+	int			 i;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (i = 0; i < 3; i++)
+		ops[i] = tq_put(i + 1, 3000, lines, NULL, 1, &r);
+	tq_run(q, ops, 3, &r);
+	queue_close(q);
+
+	/* Scribble over the copy of message 2 (second key of the line). */
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "copy", &dbi) == 0);
+	CU_ASSERT_FATAL(mdb_cursor_open(txn, dbi, &cur) == 0);
+	CU_ASSERT_FATAL(mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0);
+	CU_ASSERT_FATAL(mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0);
+	memset(junk, 0xa5, sizeof junk);
+	v.mv_size = sizeof junk;
+	v.mv_data = junk;
+	CU_ASSERT(mdb_cursor_put(cur, &k, &v, MDB_CURRENT) == 0);
+	/* And a key of the wrong shape. */
+	k.mv_size = 3;
+	k.mv_data = "bad";
+	CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
+	mdb_cursor_close(cur);
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	/* Flip one body byte of message 3. */
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "msg", &dbi) == 0);
+	util_put_be64(junk, 3);
+	k.mv_size = 8;
+	k.mv_data = junk;
+	CU_ASSERT_FATAL(mdb_get(txn, dbi, &k, &v) == 0);
+	{
+		uint8_t *copy = xmalloc(v.mv_size);
+
+		memcpy(copy, v.mv_data, v.mv_size);
+		copy[100] ^= 1;
+		v.mv_data = copy;
+		CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
+		free(copy);
+	}
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_EQUAL(l.c[0].msgid, 1);
+	CU_ASSERT_EQUAL(l.c[1].msgid, 3);
+	/* Loading again: the bad entries are gone from copy. */
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 2);
+	CU_ASSERT_EQUAL(queue_get(q, 1, &m, NULL), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 3, &m, NULL), QUEUE_E_CORRUPT);
+	/* The next commit moves the msg to quarantine; deletes still work. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(queue_get(q, 3, &m, NULL), QUEUE_E_NOTFOUND);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 3, 0,
+	    0, &r)), QUEUE_E_OK);
+	queue_close(q);
+
+	CU_ASSERT_EQUAL(tq_lmdb_count("quarantine"), 3);
+	CU_ASSERT_EQUAL(tq_lmdb_count("copy"), 0);
+	/* Message 2 stays: its only copy is in quarantine, not delivered. */
+	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 1);
+}
+
+#define TQ_COMMON(s) \
+	(CU_ADD_TEST(s, test_queue_put_load_order) == NULL || \
+	CU_ADD_TEST(s, test_queue_get_intact) == NULL || \
+	CU_ADD_TEST(s, test_queue_delete_refcount) == NULL || \
+	CU_ADD_TEST(s, test_queue_expire_requeue_purge) == NULL || \
+	CU_ADD_TEST(s, test_queue_group_commit) == NULL || \
+	CU_ADD_TEST(s, test_queue_audit) == NULL || \
+	CU_ADD_TEST(s, test_queue_meta) == NULL || \
+	CU_ADD_TEST(s, test_queue_invalid) == NULL || \
+	CU_ADD_TEST(s, test_queue_ids) == NULL || \
+	CU_ADD_TEST(s, test_queue_close_pending) == NULL || \
+	CU_ADD_TEST(s, test_queue_full) == NULL)
+
+int
+test_queue_register(void)
+{
+	CU_pSuite s;
+
+	s = CU_add_suite("queue_ram", tq_suite_init_ram, tq_suite_cleanup);
+	if (s == NULL || TQ_COMMON(s))
+		return -1;
+	s = CU_add_suite("queue_lmdb", tq_suite_init_lmdb, tq_suite_cleanup);
+	if (s == NULL || TQ_COMMON(s))
+		return -1;
+	if (CU_ADD_TEST(s, test_queue_reopen) == NULL ||
+	    CU_ADD_TEST(s, test_queue_corrupt) == NULL)
+		return -1;
+	return 0;
+}
