@@ -14,6 +14,7 @@
  * connection failure.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(1, 0, "nlagency");
+	signal(SIGPIPE, SIG_IGN);
 	if ((sdir = getenv("NLSWITCH_SCHEMADIR")) == NULL)
 		sdir = NLSWITCH_SCHEMADIR;
 	if ((a.schema = msg_schema_load(sdir, &cause)) == NULL) {

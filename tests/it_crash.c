@@ -16,8 +16,8 @@
 #include "it_util.h"
 #include "util.h"
 
-#define STREAM_MAX	20000	/* messages at most */
-#define STREAM_MS	2500	/* stream this long before the kill */
+#define STREAM_MAX	200000	/* messages at most */
+#define STREAM_MS	1500	/* stream this long before the kill */
 #define INFLIGHT	256	/* unacked messages the agency keeps going */
 
 static const char *

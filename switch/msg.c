@@ -1,0 +1,1441 @@
+/*
+ * msg - parse, validate and build nlswitch XML messages (see msg.h).
+ *
+ * msg_parse runs in four stages and keeps going after an error so that an
+ * integrator sees every problem at once:
+ *
+ *   1. byte pre-scan: size limit, empty input, NUL bytes, something that
+ *      is not XML, any "<!DOCTYPE", an XML declaration naming another
+ *      encoding than UTF-8. A refusal here stops: nothing else runs.
+ *   2. libxml2 parse (no network, no entity substitution, no DTD loading,
+ *      declared encoding ignored, default size limits); errors go to a per-context
+ *      structured handler, never to stderr. Not well-formed stops here,
+ *      and so does nesting deeper than MSG_MAX_DEPTH.
+ *   3. XSD validation of the tree, every schema error kept as a diag.
+ *   4. the header and field rules the schema cannot express, skipping a
+ *      node the schema already complained about (no double reports).
+ *
+ * Schema errors get the ER code of where they happened: DestinationORIID
+ * 106, anything else in the header 101, PersonBirthDate 104, a missing
+ * body 103, a missing child element in the body 105, the rest 107.
+ *
+ * The validation context is created once per schema and is used by one
+ * msg_parse at a time; a concurrent call on the same schema (another
+ * thread) gets a private context for that call, correct but slower.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+
+#include "log.h"
+#include "msg.h"
+#include "util.h"
+
+/*
+ * Never XML_PARSE_NOENT (entity substitution), XML_PARSE_DTDLOAD or
+ * XML_PARSE_HUGE. The byte scan for "<!DOCTYPE" is authoritative because
+ * no other encoding than UTF-8 can be in effect: the pre-scan refuses NUL
+ * bytes (UTF-16/32), a first byte other than '<' (EBCDIC, UTF-16 BOMs)
+ * and a declaration naming another encoding, and IGNORE_ENC makes libxml2
+ * ignore the declaration anyway. (Passing "UTF-8" as the encoding instead
+ * costs a transcoding copy: +30% on a 50 KB photo response.)
+ */
+#define MSG_XML_OPTIONS	(XML_PARSE_NONET | XML_PARSE_NOBLANKS | \
+			 XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | \
+			 XML_PARSE_COMPACT)
+
+struct msg_schema {
+	xmlSchemaPtr		 schema;
+	xmlSchemaValidCtxtPtr	 vctxt;		/* used by the busy holder */
+	atomic_flag		 busy;
+};
+
+/* State of one msg_parse call; the libxml2 error handlers get it. */
+struct msg_pctx {
+	struct msg_diags	*diags;
+	int			 nparse;	/* parser errors */
+	int			 nbad;		/* schema-flagged nodes */
+	xmlNodePtr		 bad[MSG_MAXDIAG];
+	int			 flags;
+};
+
+/* Where each key's body lives. */
+struct msg_keyinfo {
+	const char	*name;
+	const char	*container;
+	const char	*body;
+};
+
+static const struct msg_keyinfo msg_keys[MSG_KEY_MAX] = {
+	[MSG_KEY_NONE] = { NULL, NULL, NULL },
+	[MSG_KEY_DQ] = { "DQ", "NLETSInquiryData", "DriverQuery" },
+	[MSG_KEY_DR] = { "DR", "NLETSResponseData", "DriverResponse" },
+	[MSG_KEY_KQ] = { "KQ", "NLETSInquiryData", "DriverQuery" },
+	[MSG_KEY_KR] = { "KR", "NLETSResponseData", "DriverHistoryResponse" },
+	[MSG_KEY_DNQ] = { "DNQ", "NLETSInquiryData", "DriverNameQuery" },
+	[MSG_KEY_DNR] = { "DNR", "NLETSResponseData", "DriverNameResponse" },
+	[MSG_KEY_AM] = { "AM", "NLETSInquiryData", "AdministrativeMessage" },
+	[MSG_KEY_SM] = { "SM", "NLETSResponseData", "StatusMessage" },
+	[MSG_KEY_ER] = { "ER", "NLETSResponseData", "ErrorMessage" },
+};
+
+/* Header elements only the switch writes, in schema order. */
+static const char *const msg_stamped[] = {
+	"SwitchMessageID", "NLETSReceiveDate", "NLETSReceiveTime",
+	"NLETSInputSequenceNumeric", "NLETSSendDate", "NLETSSendTime",
+	"NLETSOutputSequenceNumeric", "ReceivingORIID", NULL
+};
+
+static void	msg_parser_error_cb(void *, xmlErrorPtr);
+static void	msg_schema_error_cb(void *, xmlErrorPtr);
+static void	msg_load_error_cb(void *, xmlErrorPtr);
+
+/*
+ * Small string helpers.
+ */
+
+static int
+msg_is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Largest n' <= n that does not end inside a UTF-8 sequence of s. */
+static size_t
+msg_utf8_cut(const char *s, size_t len, size_t n)
+{
+	size_t	 k = n;
+
+	if (n >= len)
+		return len;
+	/* s[n] is the first byte left out; back off while it continues. */
+	while (k > 0 && n - k < 3 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	if (((unsigned char)s[k] & 0xc0) == 0x80)
+		return n;		/* not UTF-8 at all; cut anywhere */
+	return k;
+}
+
+/* Copy src (len bytes) into dst[dsz], NUL-terminated, cut on a UTF-8 boundary. */
+static void
+msg_cpy(char *dst, size_t dsz, const char *src, size_t len)
+{
+	size_t	 n;
+
+	if (dsz == 0)
+		return;
+	n = len < dsz - 1 ? len : msg_utf8_cut(src, len, dsz - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s that XML 1.0 may carry (no
+ * surrogates, no U+FFFE/U+FFFF, nothing past U+10FFFF), or 0.
+ */
+static size_t
+msg_utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (c == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))
+		return 0;		/* U+FFFE, U+FFFF */
+	return n;
+}
+
+/*
+ * Append s as XML character data: escaped, control characters dropped,
+ * invalid UTF-8 and characters XML cannot carry replaced by '?'. Whatever
+ * the input, the output is well-formed.
+ */
+static void
+msg_add_xml(struct ubuf *b, const char *s, size_t len)
+{
+	size_t	 i = 0, start = 0, n;
+
+	while (i < len) {
+		n = msg_utf8_len((const unsigned char *)s + i, len - i);
+		if (n == 0) {
+			ubuf_add_xml(b, s + start, i - start);
+			ubuf_add(b, "?", 1);
+			start = ++i;
+			continue;
+		}
+		i += n;
+	}
+	ubuf_add_xml(b, s + start, len - start);
+}
+
+/* Keep the bytes of s in [lo, hi], at most max of them, into dst[dsz]. */
+static void
+msg_filter(char *dst, size_t dsz, const char *s, int lo, int hi, size_t max)
+{
+	size_t	 o = 0;
+
+	for (; s != NULL && *s != '\0' && o < max && o + 1 < dsz; s++)
+		if ((unsigned char)*s >= lo && (unsigned char)*s <= hi)
+			dst[o++] = *s;
+	dst[o] = '\0';
+}
+
+/*
+ * Tables.
+ */
+
+const char *
+msg_key_name(enum msg_key key)
+{
+	if (key <= MSG_KEY_NONE || key >= MSG_KEY_MAX)
+		return NULL;
+	return msg_keys[key].name;
+}
+
+enum msg_key
+msg_key_lookup(const char *name)
+{
+	int	 k;
+
+	if (name == NULL)
+		return MSG_KEY_NONE;
+	for (k = MSG_KEY_NONE + 1; k < MSG_KEY_MAX; k++)
+		if (strcmp(msg_keys[k].name, name) == 0)
+			return (enum msg_key)k;
+	return MSG_KEY_NONE;
+}
+
+int
+msg_key_is_response(enum msg_key key)
+{
+	return key == MSG_KEY_DR || key == MSG_KEY_KR || key == MSG_KEY_DNR;
+}
+
+const char *
+msg_er_reason(int code)
+{
+	switch (code) {
+	case MSG_ER_HEADER:
+		return "invalid header";
+	case MSG_ER_NOT_ALLOWED:
+		return "message type not allowed to destination";
+	case MSG_ER_MALFORMED:
+		return "TXT missing or malformed XML";
+	case MSG_ER_DOB:
+		return "invalid or missing DOB";
+	case MSG_ER_REQUIRED:
+		return "required fields missing";
+	case MSG_ER_DEST:
+		return "invalid destination ORI";
+	case MSG_ER_FORMAT:
+		return "invalid message format";
+	case MSG_ER_ORI:
+		return "originating ORI not authorized for this line";
+	case MSG_ER_TOO_LARGE:
+		return "message too large";
+	case MSG_ER_QUEUE_FULL:
+		return "queue full";
+	case MSG_ER_UNAVAILABLE:
+		return "switch not accepting messages";
+	case MSG_ER_POLICY:
+		return "denied by photo-sharing policy";
+	}
+	return "unknown error";
+}
+
+const char *
+msg_sm_text(int status)
+{
+	switch (status) {
+	case MSG_SM_NOT_ACCEPTED:
+		return "destination does not accept this message key, "
+		    "message not forwarded";
+	case MSG_SM_HELD:
+		return "destination out of service, message held";
+	case MSG_SM_REMOVED:
+		return "destination removed from service, message not stored";
+	case MSG_SM_EXPIRED:
+		return "held message expired, message not delivered";
+	}
+	return "unknown status";
+}
+
+int
+msg_ori_is_valid(const char *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < MSG_ORI_LEN; i++) {
+		if (i < 2 ? !(s[i] >= 'A' && s[i] <= 'Z') :
+		    !((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	}
+	return s[MSG_ORI_LEN] == '\0';
+}
+
+int
+msg_dest_is_valid(const char *s)
+{
+	if (s == NULL)
+		return 0;
+	if (s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+	    s[2] == '\0')
+		return 1;
+	return msg_ori_is_valid(s);
+}
+
+/*
+ * Calendar check of a YYYY-MM-DD birth date: a real date (leap years),
+ * not before 1800, not after today (UTC).
+ * @return NULL if valid, else the English reason.
+ */
+static const char *
+msg_dob_check(const char *s)
+{
+	static const int mdays[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	struct tm	 tm;
+	time_t		 now;
+	int		 i, y, mo, d, dim;
+
+	for (i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			if (s[i] != '-')
+				return "not a YYYY-MM-DD date";
+		} else if (s[i] < '0' || s[i] > '9')
+			return "not a YYYY-MM-DD date";
+	}
+	if (s[10] != '\0')
+		return "not a YYYY-MM-DD date";
+	y = atoi(s);
+	mo = atoi(s + 5);
+	d = atoi(s + 8);
+	if (mo < 1 || mo > 12)
+		return "no such month";
+	dim = mdays[mo - 1];
+	if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		dim = 29;
+	if (d < 1 || d > dim)
+		return "no such day in that month";
+	if (y < 1800)
+		return "year before 1800";
+	now = time(NULL);
+	if (gmtime_r(&now, &tm) == NULL)
+		return NULL;
+	if (y > tm.tm_year + 1900 || (y == tm.tm_year + 1900 &&
+	    (mo > tm.tm_mon + 1 || (mo == tm.tm_mon + 1 && d > tm.tm_mday))))
+		return "date in the future";
+	return NULL;
+}
+
+/*
+ * Diagnostics.
+ */
+
+/* Record one diagnostic; node (may be NULL) gives the xpath and the line. */
+static void __attribute__((format(printf, 6, 7)))
+msg_diag(struct msg_pctx *pc, xmlNodePtr node, int line, int col, int code,
+    const char *fmt, ...)
+{
+	struct msg_diag	*d;
+	va_list		 ap;
+	char		 text[512];
+	xmlChar		*path;
+	int		 n;
+
+	if (pc->diags->n >= MSG_MAXDIAG) {
+		pc->diags->dropped++;
+		return;
+	}
+	d = &pc->diags->d[pc->diags->n++];
+	memset(d, 0, sizeof *d);
+	d->code = code;
+	d->col = col;
+	d->line = line;
+	if (node != NULL) {
+		if (d->line <= 0)
+			d->line = (int)xmlGetLineNo(node);
+		if ((path = xmlGetNodePath(node)) != NULL) {
+			msg_cpy(d->xpath, sizeof d->xpath, (char *)path,
+			    strlen((char *)path));
+			xmlFree(path);
+		}
+	}
+	if (d->line < 0)
+		d->line = 0;
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof text)
+		n = sizeof text - 1;
+	while (n > 0 && msg_is_ws((unsigned char)text[n - 1]))
+		n--;		/* libxml2 messages end with a newline */
+	msg_cpy(d->text, sizeof d->text, text, (size_t)n);
+}
+
+/* 1 if the schema flagged node itself. */
+static int
+msg_flagged(struct msg_pctx *pc, xmlNodePtr node)
+{
+	int	 i;
+
+	for (i = 0; i < pc->nbad; i++)
+		if (pc->bad[i] == node)
+			return 1;
+	return 0;
+}
+
+/* 1 if the schema flagged node or anything inside it. */
+static int
+msg_flagged_within(struct msg_pctx *pc, xmlNodePtr node)
+{
+	xmlNodePtr	 n;
+	int		 i;
+
+	for (i = 0; i < pc->nbad; i++)
+		for (n = pc->bad[i]; n != NULL; n = n->parent)
+			if (n == node)
+				return 1;
+	return 0;
+}
+
+/* Stable sort by line: the first diagnostic in document order decides. */
+static void
+msg_diag_sort(struct msg_diags *ds)
+{
+	struct msg_diag	 t;
+	int		 i, j;
+
+	for (i = 1; i < ds->n; i++) {
+		if (ds->d[i].line >= ds->d[i - 1].line)
+			continue;
+		t = ds->d[i];
+		for (j = i; j > 0 && ds->d[j - 1].line > t.line; j--)
+			ds->d[j] = ds->d[j - 1];
+		ds->d[j] = t;
+	}
+}
+
+static int
+msg_el_is(xmlNodePtr n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE &&
+	    strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNodePtr
+msg_el_next(xmlNodePtr n)
+{
+	for (; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE)
+			return n;
+	return NULL;
+}
+
+#define MSG_EL_FIRST(p)	msg_el_next((p)->children)
+#define MSG_EL_NEXT(n)	msg_el_next((n)->next)
+
+static xmlNodePtr
+msg_el_child(xmlNodePtr p, const char *name)
+{
+	xmlNodePtr	 c;
+
+	for (c = MSG_EL_FIRST(p); c != NULL; c = MSG_EL_NEXT(c))
+		if (msg_el_is(c, name))
+			return c;
+	return NULL;
+}
+
+/*
+ * Text content of element n (text and CDATA children), leading and
+ * trailing whitespace trimmed, into dst[dsz] (cut on a UTF-8 boundary).
+ * @return the untrimmed length of the whole content; >= dsz means cut.
+ */
+static size_t
+msg_text(xmlNodePtr n, char *dst, size_t dsz)
+{
+	xmlNodePtr	 c;
+	size_t		 total = 0, o = 0, l, s;
+
+	for (c = n->children; c != NULL; c = c->next) {
+		if ((c->type != XML_TEXT_NODE &&
+		    c->type != XML_CDATA_SECTION_NODE) || c->content == NULL)
+			continue;
+		l = strlen((const char *)c->content);
+		total += l;
+		if (o + 1 < dsz) {
+			msg_cpy(dst + o, dsz - o, (const char *)c->content, l);
+			o += strlen(dst + o);
+		}
+	}
+	dst[o] = '\0';
+	while (o > 0 && msg_is_ws((unsigned char)dst[o - 1]))
+		dst[--o] = '\0';
+	for (s = 0; s < o && msg_is_ws((unsigned char)dst[s]); s++)
+		;
+	if (s > 0)
+		memmove(dst, dst + s, o - s + 1);
+	return total;
+}
+
+/*
+ * libxml2 error handlers. Warnings are ignored; errors become diags.
+ */
+
+static void
+msg_parser_error_cb(void *arg, xmlErrorPtr e)
+{
+	xmlParserCtxtPtr	 ctxt = arg;
+	struct msg_pctx		*pc = ctxt->_private;
+
+	if (pc == NULL || e == NULL || e->level < XML_ERR_ERROR)
+		return;
+	pc->nparse++;
+	msg_diag(pc, NULL, e->line, e->int2, MSG_ER_MALFORMED,
+	    "malformed XML: %s", e->message != NULL ? e->message : "?");
+}
+
+/* ER code of a schema error at node (see the top of the file). */
+static int
+msg_schema_code(xmlNodePtr node, const char *text)
+{
+	xmlNodePtr	 n;
+	int		 in_hdr = 0, missing;
+
+	if (node == NULL || node->type != XML_ELEMENT_NODE)
+		return MSG_ER_FORMAT;
+	for (n = node; n != NULL && n->type == XML_ELEMENT_NODE; n = n->parent)
+		if (msg_el_is(n, "NLETSMessageHeader"))
+			in_hdr = 1;
+	/* A missing element shows either as "Missing child element(s)" on
+	 * the parent or as "not expected. Expected is ( X )" on whatever
+	 * came in its place. */
+	missing = strstr(text, "Missing child element") != NULL;
+	if (msg_el_is(node, "DestinationORIID") || (in_hdr &&
+	    strstr(text, "Expected is ( DestinationORIID )") != NULL))
+		return MSG_ER_DEST;
+	if (in_hdr || strstr(text, "Expected is ( NLETSMessageHeader )"))
+		return MSG_ER_HEADER;
+	if (msg_el_is(node, "PersonBirthDate"))
+		return MSG_ER_DOB;
+	if (node->parent != NULL && node->parent->type == XML_DOCUMENT_NODE) {
+		/* The root: no body at all (TXT missing). */
+		if (missing)
+			return MSG_ER_MALFORMED;
+		return MSG_ER_FORMAT;
+	}
+	if (missing && (msg_el_is(node, "NLETSInquiryData") ||
+	    msg_el_is(node, "NLETSResponseData")))
+		return MSG_ER_MALFORMED;
+	if (missing)
+		return MSG_ER_REQUIRED;
+	return MSG_ER_FORMAT;
+}
+
+static void
+msg_schema_error_cb(void *arg, xmlErrorPtr e)
+{
+	struct msg_pctx	*pc = arg;
+	xmlNodePtr	 node;
+	const char	*text;
+
+	if (e == NULL || e->level < XML_ERR_ERROR)
+		return;
+	node = e->node;
+	if (node != NULL && node->type == XML_ATTRIBUTE_NODE)
+		node = node->parent;
+	text = e->message != NULL ? e->message : "schema error";
+	if (node != NULL && pc->nbad < MSG_MAXDIAG)
+		pc->bad[pc->nbad++] = node;
+	msg_diag(pc, node, e->line, 0, msg_schema_code(node, text), "%s",
+	    text);
+}
+
+/* Collects the first error while loading the schemas. */
+struct msg_loaderr {
+	char	 text[512];
+};
+
+static void
+msg_load_error_cb(void *arg, xmlErrorPtr e)
+{
+	struct msg_loaderr	*le = arg;
+	size_t			 n;
+
+	if (e == NULL || e->level < XML_ERR_ERROR || le->text[0] != '\0')
+		return;
+	snprintf(le->text, sizeof le->text, "%s:%d: %s",
+	    e->file != NULL ? e->file : "?", e->line,
+	    e->message != NULL ? e->message : "error");
+	n = strlen(le->text);
+	while (n > 0 && msg_is_ws((unsigned char)le->text[n - 1]))
+		le->text[--n] = '\0';
+}
+
+/*
+ * Schema.
+ */
+
+struct msg_schema *
+msg_schema_load(const char *dir, char **cause)
+{
+	struct msg_schema	*s = NULL;
+	xmlSchemaParserCtxtPtr	 pctxt = NULL;
+	xmlStructuredErrorFunc	 oldf;
+	void			*oldc;
+	struct msg_loaderr	 le;
+	char			*path;
+
+	xmlInitParser();
+	memset(&le, 0, sizeof le);
+	path = xasprintf("%s/nlets.xsd", dir);
+	if (access(path, R_OK) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	s = xcalloc(1, sizeof *s);
+	atomic_flag_clear(&s->busy);
+	if ((pctxt = xmlSchemaNewParserCtxt(path)) == NULL) {
+		*cause = xasprintf("%s: cannot create schema parser", path);
+		goto fail;
+	}
+	xmlSchemaSetParserStructuredErrors(pctxt, msg_load_error_cb, &le);
+	/* The XSD files' own XML parse reports through the global handler. */
+	oldf = xmlStructuredError;
+	oldc = xmlStructuredErrorContext;
+	xmlSetStructuredErrorFunc(&le, msg_load_error_cb);
+	s->schema = xmlSchemaParse(pctxt);
+	xmlSetStructuredErrorFunc(oldc, oldf);
+	if (s->schema == NULL) {
+		*cause = xasprintf("%s", le.text[0] != '\0' ? le.text :
+		    "cannot compile the schema");
+		goto fail;
+	}
+	if ((s->vctxt = xmlSchemaNewValidCtxt(s->schema)) == NULL) {
+		*cause = xasprintf("%s: cannot create validation context",
+		    path);
+		goto fail;
+	}
+	xmlSchemaFreeParserCtxt(pctxt);
+	free(path);
+	return s;
+fail:
+	if (pctxt != NULL)
+		xmlSchemaFreeParserCtxt(pctxt);
+	msg_schema_free(s);
+	free(path);
+	return NULL;
+}
+
+void
+msg_schema_free(struct msg_schema *s)
+{
+	if (s == NULL)
+		return;
+	if (s->vctxt != NULL)
+		xmlSchemaFreeValidCtxt(s->vctxt);
+	if (s->schema != NULL)
+		xmlSchemaFree(s->schema);
+	free(s);
+}
+
+/*
+ * Header end scanner.
+ */
+
+size_t
+msg_find_hdr_end(const char *raw, size_t len)
+{
+	static const char	 name[] = "NLETSMessageHeader";
+	const char		*p = raw, *end = raw + len, *q, *s, *ne, *local;
+	size_t			 left;
+
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		left = (size_t)(end - p);
+		if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
+			q = memmem(p + 4, left - 4, "-->", 3);
+			if (q == NULL)
+				break;
+			p = q + 3;
+		} else if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
+			q = memmem(p + 9, left - 9, "]]>", 3);
+			if (q == NULL)
+				break;
+			p = q + 3;
+		} else if (left >= 2 && p[1] == '?') {
+			q = memmem(p + 2, left - 2, "?>", 2);
+			if (q == NULL)
+				break;
+			p = q + 2;
+		} else if (left >= 2 && p[1] == '/') {
+			s = p + 2;
+			for (ne = s; ne < end && !msg_is_ws((unsigned char)*ne) &&
+			    *ne != '>'; ne++)
+				;
+			local = memchr(s, ':', (size_t)(ne - s));
+			local = local != NULL ? local + 1 : s;
+			if ((size_t)(ne - local) == sizeof name - 1 &&
+			    memcmp(local, name, sizeof name - 1) == 0) {
+				while (ne < end && msg_is_ws((unsigned char)*ne))
+					ne++;
+				if (ne < end && *ne == '>')
+					return (size_t)(p - raw);
+			}
+			p = ne;
+		} else
+			p++;
+	}
+	return (size_t)-1;
+}
+
+/*
+ * Parsing.
+ */
+
+/* Line number (1-based) of offset off in buf. */
+static int
+msg_line_at(const char *buf, size_t off)
+{
+	const char	*p = buf, *end = buf + off;
+	int		 line = 1;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		line++;
+		p++;
+	}
+	return line;
+}
+
+/*
+ * Byte-level refusals before libxml2 sees the input.
+ * @return 0 to go on parsing, -1 when refused (diag recorded).
+ */
+static int
+msg_prescan(struct msg_pctx *pc, const char *buf, size_t len)
+{
+	const char	*p = buf, *end = buf + len, *q, *decl_end, *e;
+	char		 enc[32];
+	size_t		 n;
+
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;		/* UTF-8 byte order mark */
+	while (p < end && msg_is_ws((unsigned char)*p))
+		p++;
+	if (p == end) {
+		msg_diag(pc, NULL, 0, 0, MSG_ER_MALFORMED, "TXT missing");
+		return -1;
+	}
+	if ((q = memchr(buf, '\0', len)) != NULL) {
+		msg_diag(pc, NULL, msg_line_at(buf, (size_t)(q - buf)), 0,
+		    MSG_ER_MALFORMED, "NUL byte in the message (not UTF-8 XML)");
+		return -1;
+	}
+	if (*p != '<') {
+		msg_diag(pc, NULL, msg_line_at(buf, (size_t)(p - buf)), 0,
+		    MSG_ER_MALFORMED, "TXT is not XML");
+		return -1;
+	}
+	/* memchr for '<' rather than memmem: it strides over a photo
+	 * (base64 has no '<') several times faster. */
+	for (q = buf; (q = memchr(q, '<', (size_t)(end - q))) != NULL; q++) {
+		if ((size_t)(end - q) >= 9 && memcmp(q, "<!DOCTYPE", 9) == 0) {
+			msg_diag(pc, NULL, msg_line_at(buf, (size_t)(q - buf)),
+			    0, MSG_ER_FORMAT, "DOCTYPE is not allowed (no DTD, "
+			    "no entity declarations)");
+			return -1;
+		}
+	}
+	/* An XML declaration may only name UTF-8. */
+	if ((size_t)(end - p) >= 6 && memcmp(p, "<?xml", 5) == 0 &&
+	    msg_is_ws((unsigned char)p[5]) &&
+	    (decl_end = memmem(p, (size_t)(end - p), "?>", 2)) != NULL &&
+	    (q = memmem(p, (size_t)(decl_end - p), "encoding", 8)) != NULL) {
+		q += 8;
+		while (q < decl_end && (msg_is_ws((unsigned char)*q) ||
+		    *q == '='))
+			q++;
+		if (q < decl_end && (*q == '"' || *q == '\'') &&
+		    (e = memchr(q + 1, *q, (size_t)(decl_end - q - 1))) != NULL) {
+			n = (size_t)(e - q - 1);
+			msg_cpy(enc, sizeof enc, q + 1, n);
+			if (n >= sizeof enc || strcasecmp(enc, "UTF-8") != 0) {
+				msg_diag(pc, NULL, msg_line_at(buf,
+				    (size_t)(q - buf)), 0, MSG_ER_FORMAT,
+				    "encoding \"%s\" is not allowed, "
+				    "messages are UTF-8", enc);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The first element nested deeper than MSG_MAX_DEPTH, or NULL. */
+static xmlNodePtr
+msg_too_deep(xmlNodePtr root)
+{
+	xmlNodePtr	 n = root;
+	int		 depth = 1;
+
+	for (;;) {
+		if (n->type == XML_ELEMENT_NODE) {
+			if (depth > MSG_MAX_DEPTH)
+				return n;
+			if (n->children != NULL) {
+				n = n->children;
+				depth++;
+				continue;
+			}
+		}
+		while (n != root && n->next == NULL) {
+			n = n->parent;
+			depth--;
+		}
+		if (n == root)
+			return NULL;
+		n = n->next;
+	}
+}
+
+/* Header rules; fills key, ori, dest, ctl. */
+static void
+msg_check_header(struct msg_pctx *pc, xmlNodePtr hdr, struct msg *m)
+{
+	xmlNodePtr	 c, ori = NULL;
+	char		 t[128];
+	size_t		 n, i;
+	int		 nd = 0, k;
+
+	for (c = MSG_EL_FIRST(hdr); c != NULL; c = MSG_EL_NEXT(c)) {
+		n = msg_text(c, t, sizeof t);
+		if (msg_el_is(c, "MessageKeyCodeText")) {
+			m->key = n < sizeof t ? msg_key_lookup(t) : MSG_KEY_NONE;
+			if (m->key == MSG_KEY_NONE && !msg_flagged(pc, c))
+				msg_diag(pc, c, 0, 0, MSG_ER_HEADER,
+				    "unknown message key \"%.20s\"", t);
+		} else if (msg_el_is(c, "OriginatingORIID")) {
+			ori = c;
+			msg_cpy(m->ori, sizeof m->ori, t, strlen(t));
+			if ((n >= sizeof t || !msg_ori_is_valid(t)) &&
+			    !msg_flagged(pc, c))
+				msg_diag(pc, c, 0, 0, MSG_ER_HEADER,
+				    "originating ORI \"%.20s\" is not a valid "
+				    "ORI", t);
+		} else if (msg_el_is(c, "DestinationORIID")) {
+			if (nd < MSG_MAXDEST) {
+				msg_cpy(m->dest[nd], sizeof m->dest[nd], t,
+				    strlen(t));
+				m->ndest = nd + 1;
+			}
+			nd++;
+			if (msg_flagged(pc, c))
+				continue;
+			if (n >= sizeof t || !msg_dest_is_valid(t))
+				msg_diag(pc, c, 0, 0, MSG_ER_DEST,
+				    "destination \"%.20s\" is neither a member "
+				    "code nor an ORI", t);
+			else if (nd > MSG_MAXDEST)
+				msg_diag(pc, c, 0, 0, MSG_ER_DEST,
+				    "more than %d destinations", MSG_MAXDEST);
+		} else if (msg_el_is(c, "DocumentControlFieldText")) {
+			msg_cpy(m->ctl, sizeof m->ctl, t, strlen(t));
+			if (msg_flagged(pc, c))
+				continue;
+			for (i = 0; t[i] != '\0'; i++)
+				if (t[i] < ' ' || t[i] > '~')
+					break;
+			if (n > MSG_CTL_LEN || t[i] != '\0')
+				msg_diag(pc, c, 0, 0, MSG_ER_HEADER,
+				    "control field longer than %d characters "
+				    "or not printable ASCII", MSG_CTL_LEN);
+		} else if (!(pc->flags & MSG_PARSE_STAMPED)) {
+			for (k = 0; msg_stamped[k] != NULL; k++)
+				if (msg_el_is(c, msg_stamped[k]))
+					break;
+			if (msg_stamped[k] != NULL)
+				msg_diag(pc, c, 0, 0, MSG_ER_HEADER,
+				    "%s is stamped by the switch, a sender may "
+				    "not write it", msg_stamped[k]);
+		}
+	}
+	if (nd == 0 && !msg_flagged_within(pc, hdr))
+		msg_diag(pc, hdr, 0, 0, MSG_ER_DEST, "no destination");
+	if (m->key == MSG_KEY_ER && ori != NULL && msg_ori_is_valid(m->ori) &&
+	    strcmp(m->ori, MSG_SWITCH_ORI) != 0)
+		msg_diag(pc, ori, 0, 0, MSG_ER_HEADER,
+		    "only the switch (%s) sends ER messages", MSG_SWITCH_ORI);
+}
+
+/* Check a PersonBirthDate element. */
+static void
+msg_check_dob(struct msg_pctx *pc, xmlNodePtr c, const char *t, size_t n)
+{
+	const char	*why;
+
+	if (msg_flagged(pc, c))
+		return;
+	why = n >= 16 ? "not a YYYY-MM-DD date" : msg_dob_check(t);
+	if (why != NULL)
+		msg_diag(pc, c, 0, 0, MSG_ER_DOB, "birth date \"%.16s\": %s",
+		    t, why);
+}
+
+/*
+ * Person fields of a query or a driver record (children of el) into p
+ * when fill is set; every birth date is checked either way.
+ */
+static void
+msg_get_person(struct msg_pctx *pc, xmlNodePtr el, struct msg_person *p,
+    int fill)
+{
+	xmlNodePtr	 c, g;
+	char		 t[128];
+	size_t		 n;
+
+	for (c = MSG_EL_FIRST(el); c != NULL; c = MSG_EL_NEXT(c)) {
+		if (msg_el_is(c, "PersonName")) {
+			if (!fill)
+				continue;
+			for (g = MSG_EL_FIRST(c); g != NULL; g = MSG_EL_NEXT(g)) {
+				msg_text(g, t, sizeof t);
+				if (msg_el_is(g, "PersonGivenName"))
+					msg_cpy(p->given, sizeof p->given, t,
+					    strlen(t));
+				else if (msg_el_is(g, "PersonMiddleName"))
+					msg_cpy(p->middle, sizeof p->middle, t,
+					    strlen(t));
+				else if (msg_el_is(g, "PersonSurName"))
+					msg_cpy(p->surname, sizeof p->surname,
+					    t, strlen(t));
+			}
+			continue;
+		}
+		if (msg_el_is(c, "PersonBirthDate")) {
+			n = msg_text(c, t, sizeof t);
+			msg_check_dob(pc, c, t, n);
+			if (fill)
+				msg_cpy(p->dob, sizeof p->dob, t, strlen(t));
+			continue;
+		}
+		if (!fill)
+			continue;
+		if (msg_el_is(c, "PersonSexCode")) {
+			msg_text(c, t, sizeof t);
+			msg_cpy(p->sex, sizeof p->sex, t, strlen(t));
+		} else if (msg_el_is(c, "DriverLicenseID")) {
+			msg_text(c, t, sizeof t);
+			msg_cpy(p->oln, sizeof p->oln, t, strlen(t));
+		} else if (msg_el_is(c, "IssuingStateCode")) {
+			msg_text(c, t, sizeof t);
+			msg_cpy(p->olstate, sizeof p->olstate, t, strlen(t));
+		}
+	}
+}
+
+/* DQ/KQ (DriverQuery) and DNQ (DriverNameQuery) bodies. */
+static void
+msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
+{
+	struct msg_person	*p = &m->person;
+	xmlNodePtr		 c;
+	char			 t[128], miss[128];
+	int			 dnq = msg_el_is(body, "DriverNameQuery");
+
+	msg_get_person(pc, body, p, 1);
+	for (c = MSG_EL_FIRST(body); c != NULL; c = MSG_EL_NEXT(c)) {
+		if (msg_el_is(c, "ImageRequestIndicator")) {
+			msg_text(c, t, sizeof t);
+			m->imq = strcmp(t, "Y") == 0;
+		} else if (msg_el_is(c, "ReasonText")) {
+			msg_text(c, t, sizeof t);
+			msg_cpy(m->rsn, sizeof m->rsn, t, strlen(t));
+		} else if (msg_el_is(c, "AttentionText")) {
+			msg_text(c, t, sizeof t);
+			msg_cpy(m->atn, sizeof m->atn, t, strlen(t));
+		}
+	}
+	if (!dnq && p->oln[0] != '\0')
+		return;
+	miss[0] = '\0';
+	if (p->surname[0] == '\0')
+		strcat(miss, " PersonSurName");
+	if (p->given[0] == '\0')
+		strcat(miss, " PersonGivenName");
+	if (dnq) {
+		if (miss[0] != '\0')
+			msg_diag(pc, body, 0, 0, MSG_ER_REQUIRED,
+			    "a name query needs surname and given name; "
+			    "missing:%s", miss);
+		return;
+	}
+	if (p->sex[0] == '\0')
+		strcat(miss, " PersonSexCode");
+	if (miss[0] != '\0') {
+		if (p->dob[0] == '\0')
+			strcat(miss, " PersonBirthDate");
+		msg_diag(pc, body, 0, 0, MSG_ER_REQUIRED, "a driver query "
+		    "needs DriverLicenseID, or PersonName (surname and given "
+		    "name) with PersonBirthDate and PersonSexCode; missing:%s",
+		    miss);
+	} else if (p->dob[0] == '\0')
+		msg_diag(pc, body, 0, 0, MSG_ER_DOB, "a driver query by name "
+		    "needs PersonBirthDate");
+}
+
+/* One PersonDigitalImage: base64 valid, size consistent. */
+static void
+msg_check_photo(struct msg_pctx *pc, xmlNodePtr img, struct msg *m)
+{
+	xmlNodePtr	 b64, szn, c;
+	xmlChar		*content = NULL;
+	const char	*p;
+	char		 t[32], *ep;
+	size_t		 n;
+	long		 dec;
+	unsigned long	 sz;
+
+	if ((b64 = msg_el_child(img, "BinaryBase64Object")) == NULL)
+		return;		/* the schema said so */
+	c = b64->children;
+	if (c != NULL && c->next == NULL && c->type == XML_TEXT_NODE &&
+	    c->content != NULL)
+		p = (const char *)c->content;	/* the usual case: no copy */
+	else {
+		if ((content = xmlNodeGetContent(b64)) == NULL)
+			content = xmlStrdup((const xmlChar *)"");
+		p = (const char *)content;
+	}
+	n = p != NULL ? strlen(p) : 0;
+	dec = p != NULL ? util_b64_check(p, n) : -1;
+	if (dec < 0 && !msg_flagged(pc, b64))
+		msg_diag(pc, b64, 0, 0, MSG_ER_FORMAT,
+		    "BinaryBase64Object is not valid base64");
+	if (dec >= 0 && (szn = msg_el_child(img, "BinarySizeValue")) != NULL &&
+	    !msg_flagged(pc, szn) && msg_text(szn, t, sizeof t) < sizeof t) {
+		errno = 0;
+		sz = strtoul(t, &ep, 10);
+		if (errno != 0 || *ep != '\0' || sz != (unsigned long)dec)
+			msg_diag(pc, szn, 0, 0, MSG_ER_FORMAT,
+			    "BinarySizeValue %.20s is not the %ld bytes the "
+			    "image decodes to", t, dec);
+	}
+	if (!m->has_photo) {
+		m->has_photo = 1;
+		m->photo_len = dec > 0 ? (size_t)dec : 0;
+	}
+	if (content != NULL)
+		xmlFree(content);
+}
+
+/* DR, KR, DNR bodies. */
+static void
+msg_check_response(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
+{
+	xmlNodePtr	 c, img;
+	char		 t[16];
+
+	for (c = MSG_EL_FIRST(body); c != NULL; c = MSG_EL_NEXT(c)) {
+		if (msg_el_is(c, "NotOnFileIndicator")) {
+			msg_text(c, t, sizeof t);
+			m->not_on_file = strcmp(t, "true") == 0 ||
+			    strcmp(t, "1") == 0;
+		} else if (msg_el_is(c, "DriverRecord")) {
+			msg_get_person(pc, c, &m->person, m->nrecords == 0);
+			m->nrecords++;
+			if ((img = msg_el_child(c, "PersonDigitalImage")) != NULL)
+				msg_check_photo(pc, img, m);
+		}
+	}
+}
+
+/* SM / ER: the status or error code. */
+static void
+msg_get_status(xmlNodePtr body, const char *name, struct msg *m)
+{
+	xmlNodePtr	 c;
+	char		 t[16];
+
+	if ((c = msg_el_child(body, name)) != NULL &&
+	    msg_text(c, t, sizeof t) < sizeof t)
+		m->status = atoi(t);
+}
+
+/* Header and field rules over the whole (possibly schema-invalid) tree. */
+static void
+msg_check(struct msg_pctx *pc, xmlNodePtr root, struct msg *m)
+{
+	const struct msg_keyinfo	*ki;
+	xmlNodePtr			 c, hdr = NULL, data = NULL, body = NULL;
+
+	if (!msg_el_is(root, "NLETS"))
+		return;		/* the schema reported it */
+	for (c = MSG_EL_FIRST(root); c != NULL; c = MSG_EL_NEXT(c)) {
+		if (hdr == NULL && msg_el_is(c, "NLETSMessageHeader"))
+			hdr = c;
+		else if (data == NULL && (msg_el_is(c, "NLETSInquiryData") ||
+		    msg_el_is(c, "NLETSResponseData")))
+			data = c;
+	}
+	if (hdr != NULL)
+		msg_check_header(pc, hdr, m);
+	if (data == NULL || (body = MSG_EL_FIRST(data)) == NULL)
+		return;		/* TXT missing: the schema reported it */
+	if (m->key != MSG_KEY_NONE) {
+		ki = &msg_keys[m->key];
+		if (!msg_el_is(data, ki->container) ||
+		    !msg_el_is(body, ki->body))
+			msg_diag(pc, body, 0, 0, MSG_ER_FORMAT,
+			    "message key %s needs %s/%s, not %s/%s", ki->name,
+			    ki->container, ki->body, (const char *)data->name,
+			    (const char *)body->name);
+	}
+	/* Check the body for what it is, so that every error shows. */
+	if (msg_el_is(body, "DriverQuery") ||
+	    msg_el_is(body, "DriverNameQuery"))
+		msg_check_query(pc, body, m);
+	else if (msg_el_is(body, "DriverResponse") ||
+	    msg_el_is(body, "DriverHistoryResponse") ||
+	    msg_el_is(body, "DriverNameResponse"))
+		msg_check_response(pc, body, m);
+	else if (msg_el_is(body, "StatusMessage"))
+		msg_get_status(body, "StatusCode", m);
+	else if (msg_el_is(body, "ErrorMessage"))
+		msg_get_status(body, "ErrorCode", m);
+}
+
+int
+msg_parse(struct msg_schema *s, const char *buf, size_t len, size_t maxlen,
+    struct msg *m, struct msg_diags *diags)
+{
+	return msg_parse_flags(s, buf, len, maxlen, 0, m, diags);
+}
+
+int
+msg_parse_flags(struct msg_schema *s, const char *buf, size_t len,
+    size_t maxlen, int flags, struct msg *m, struct msg_diags *diags)
+{
+	struct msg_diags	 scratch;
+	struct msg_pctx		 pc;
+	xmlParserCtxtPtr	 ctxt = NULL;
+	xmlSchemaValidCtxtPtr	 vctxt = NULL;
+	xmlDocPtr		 doc = NULL;
+	xmlNodePtr		 root, deep;
+	int			 own = 0;
+
+	memset(&pc, 0, sizeof pc);
+	pc.diags = diags != NULL ? diags : &scratch;
+	pc.diags->n = pc.diags->dropped = 0;
+	pc.flags = flags;
+	memset(m, 0, sizeof *m);
+	m->raw = buf;
+	m->rawlen = len;
+
+	if (maxlen == 0 || maxlen > INT_MAX)
+		maxlen = INT_MAX;
+	if (len > maxlen) {
+		msg_diag(&pc, NULL, 0, 0, MSG_ER_TOO_LARGE, "message of %zu "
+		    "bytes exceeds the limit of %zu bytes", len, maxlen);
+		goto out;
+	}
+	if (buf == NULL || len == 0) {
+		msg_diag(&pc, NULL, 0, 0, MSG_ER_MALFORMED, "TXT missing");
+		goto out;
+	}
+	if (msg_prescan(&pc, buf, len) == -1)
+		goto out;
+
+	if ((ctxt = xmlNewParserCtxt()) == NULL)
+		fatalx("msg: xmlNewParserCtxt: out of memory");
+	ctxt->_private = &pc;
+	ctxt->sax->serror = msg_parser_error_cb;
+	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
+	    MSG_XML_OPTIONS);
+	if (doc == NULL || pc.nparse > 0) {
+		if (pc.diags->n == 0)
+			msg_diag(&pc, NULL, 0, 0, MSG_ER_MALFORMED,
+			    "malformed XML");
+		goto out;
+	}
+	if ((root = xmlDocGetRootElement(doc)) == NULL) {
+		msg_diag(&pc, NULL, 0, 0, MSG_ER_MALFORMED, "TXT missing");
+		goto out;
+	}
+	if ((deep = msg_too_deep(root)) != NULL) {
+		msg_diag(&pc, deep, 0, 0, MSG_ER_FORMAT, "elements nested "
+		    "deeper than %d", MSG_MAX_DEPTH);
+		goto out;
+	}
+
+	/* The shared context for the common case, a private one if busy. */
+	if (!atomic_flag_test_and_set_explicit(&s->busy,
+	    memory_order_acquire))
+		vctxt = s->vctxt;
+	else {
+		if ((vctxt = xmlSchemaNewValidCtxt(s->schema)) == NULL)
+			fatalx("msg: xmlSchemaNewValidCtxt: out of memory");
+		own = 1;
+	}
+	xmlSchemaSetValidStructuredErrors(vctxt, msg_schema_error_cb, &pc);
+	if (xmlSchemaValidateDoc(vctxt, doc) < 0 && pc.diags->n == 0)
+		msg_diag(&pc, root, 0, 0, MSG_ER_FORMAT,
+		    "schema validation failed (internal error)");
+	xmlSchemaSetValidStructuredErrors(vctxt, NULL, NULL);
+	if (own)
+		xmlSchemaFreeValidCtxt(vctxt);
+	else
+		atomic_flag_clear_explicit(&s->busy, memory_order_release);
+
+	msg_check(&pc, root, m);
+	if ((m->hdr_end = msg_find_hdr_end(buf, len)) == (size_t)-1) {
+		m->hdr_end = 0;
+		if (pc.diags->n == 0)
+			msg_diag(&pc, root, 0, 0, MSG_ER_HEADER,
+			    "no NLETSMessageHeader end tag");
+	}
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	if (ctxt != NULL)
+		xmlFreeParserCtxt(ctxt);
+	if (pc.diags->n == 0)
+		return pc.diags->dropped ? MSG_ER_FORMAT : 0;
+	msg_diag_sort(pc.diags);
+	return pc.diags->d[0].code;
+}
+
+/*
+ * Builders.
+ */
+
+void
+msg_add_text(struct ubuf *b, const char *name, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return;
+	ubuf_printf(b, "<%s>", name);
+	msg_add_xml(b, value, strlen(value));
+	ubuf_printf(b, "</%s>\n", name);
+}
+
+void
+msg_add_person(struct ubuf *b, const struct msg_person *p)
+{
+	if (p->given[0] != '\0' || p->middle[0] != '\0' ||
+	    p->surname[0] != '\0') {
+		ubuf_adds(b, "<PersonName>\n");
+		msg_add_text(b, "PersonGivenName", p->given);
+		msg_add_text(b, "PersonMiddleName", p->middle);
+		msg_add_text(b, "PersonSurName", p->surname);
+		ubuf_adds(b, "</PersonName>\n");
+	}
+	msg_add_text(b, "PersonBirthDate", p->dob);
+	msg_add_text(b, "PersonSexCode", p->sex);
+	msg_add_text(b, "DriverLicenseID", p->oln);
+	msg_add_text(b, "IssuingStateCode", p->olstate);
+}
+
+void
+msg_begin(struct ubuf *b, enum msg_key key, const char *ori,
+    const char *const *dests, int ndest, const char *ctl)
+{
+	const struct msg_keyinfo	*ki;
+	char				 c[MSG_CTL_LEN + 1];
+	int				 i;
+
+	if (key <= MSG_KEY_NONE || key >= MSG_KEY_MAX)
+		fatalx("msg_begin: bad message key %d", (int)key);
+	ki = &msg_keys[key];
+	ubuf_adds(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<NLETS version=\"1.0\">\n  <NLETSMessageHeader>\n");
+	ubuf_printf(b, "    <MessageKeyCodeText>%s</MessageKeyCodeText>\n",
+	    ki->name);
+	ubuf_adds(b, "    <OriginatingORIID>");
+	msg_add_xml(b, ori != NULL ? ori : "", ori != NULL ? strlen(ori) : 0);
+	ubuf_adds(b, "</OriginatingORIID>\n");
+	for (i = 0; i < ndest; i++) {
+		ubuf_adds(b, "    <DestinationORIID>");
+		msg_add_xml(b, dests[i], strlen(dests[i]));
+		ubuf_adds(b, "</DestinationORIID>\n");
+	}
+	msg_filter(c, sizeof c, ctl, ' ', '~', MSG_CTL_LEN);
+	if (c[0] != '\0') {
+		ubuf_adds(b, "    <DocumentControlFieldText>");
+		msg_add_xml(b, c, strlen(c));
+		ubuf_adds(b, "</DocumentControlFieldText>\n");
+	}
+	ubuf_printf(b, "  </NLETSMessageHeader>\n  <%s>\n    <%s>\n",
+	    ki->container, ki->body);
+}
+
+void
+msg_end(struct ubuf *b, enum msg_key key)
+{
+	const struct msg_keyinfo	*ki;
+
+	if (key <= MSG_KEY_NONE || key >= MSG_KEY_MAX)
+		fatalx("msg_end: bad message key %d", (int)key);
+	ki = &msg_keys[key];
+	ubuf_printf(b, "    </%s>\n  </%s>\n</NLETS>\n", ki->body,
+	    ki->container);
+}
+
+void
+msg_build_er(struct ubuf *b, const char *ori, const char *ctl, int code,
+    const char *detail, const char *input, size_t inlen)
+{
+	const char	*dest;
+	char		 num[16];
+	size_t		 n;
+
+	dest = msg_dest_is_valid(ori) ? ori : MSG_SWITCH_ORI;
+	msg_begin(b, MSG_KEY_ER, MSG_SWITCH_ORI, &dest, 1, ctl);
+	snprintf(num, sizeof num, "%d", code);
+	msg_add_text(b, "ErrorCode", num);
+	msg_add_text(b, "ErrorReasonText", msg_er_reason(code));
+	if (detail != NULL && detail[0] != '\0') {
+		n = msg_utf8_cut(detail, strlen(detail), 1000);
+		ubuf_adds(b, "<ErrorDetailText>");
+		msg_add_xml(b, detail, n);
+		ubuf_adds(b, "</ErrorDetailText>\n");
+	}
+	if (input != NULL && inlen > 0) {
+		n = msg_utf8_cut(input, inlen, MSG_ER_INPUT_LEN);
+		ubuf_adds(b, "<OffendingInputText>");
+		msg_add_xml(b, input, n);
+		ubuf_adds(b, "</OffendingInputText>\n");
+	}
+	msg_end(b, MSG_KEY_ER);
+}
+
+void
+msg_build_sm(struct ubuf *b, const char *ori, const char *ctl, int status,
+    const char *about_dest, enum msg_key about_key, const char *msgid)
+{
+	const char	*dest;
+	char		 num[16], id[41];
+
+	dest = msg_dest_is_valid(ori) ? ori : MSG_SWITCH_ORI;
+	msg_begin(b, MSG_KEY_SM, MSG_SWITCH_ORI, &dest, 1, ctl);
+	snprintf(num, sizeof num, "%d", status);
+	msg_add_text(b, "StatusCode", num);
+	msg_add_text(b, "StatusText", msg_sm_text(status));
+	if (msg_dest_is_valid(about_dest))
+		msg_add_text(b, "AboutDestinationORIID", about_dest);
+	msg_add_text(b, "AboutMessageKeyCodeText", msg_key_name(about_key));
+	msg_filter(id, sizeof id, msgid, '!', '~', sizeof id - 1);
+	msg_add_text(b, "ReferenceMessageID", id);
+	msg_end(b, MSG_KEY_SM);
+}
+
+/*
+ * Stamping.
+ */
+
+/* One stamped element, indented like its siblings when the input is. */
+static void
+msg_stamp_el(struct ubuf *b, const char *name, const char *value,
+    const char *ind, size_t il)
+{
+	ubuf_add(b, ind, il);
+	ubuf_printf(b, "<%s>", name);
+	msg_add_xml(b, value, strlen(value));
+	ubuf_printf(b, "</%s>", name);
+	if (il > 0) {
+		ubuf_add(b, "\n", 1);
+		ubuf_add(b, ind, il);
+	}
+}
+
+/* Date and time elements of a microsecond timestamp. */
+static void
+msg_stamp_time(struct ubuf *b, const char *dname, const char *tname,
+    uint64_t us, const char *ind, size_t il)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)(us / 1000000);
+	char		 d[32], h[32];
+
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);
+	snprintf(d, sizeof d, "%04d-%02d-%02d", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	snprintf(h, sizeof h, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min,
+	    tm.tm_sec);
+	msg_stamp_el(b, dname, d, ind, il);
+	msg_stamp_el(b, tname, h, ind, il);
+}
+
+void
+msg_stamp(struct ubuf *b, const char *raw, size_t len, size_t hdr_end,
+    const struct msg_stamp *st)
+{
+	char	 num[32], id[41];
+	size_t	 i, il = 0;
+
+	if (hdr_end >= len) {
+		ubuf_add(b, raw, len);
+		return;
+	}
+	/* The end tag's indentation, if it sits alone on its line. */
+	for (i = hdr_end; i > 0 && (raw[i - 1] == ' ' || raw[i - 1] == '\t');
+	    i--)
+		;
+	if (i > 0 && raw[i - 1] == '\n')
+		il = hdr_end - i;
+
+	ubuf_add(b, raw, hdr_end);
+	msg_filter(id, sizeof id, st->msgid, '!', '~', sizeof id - 1);
+	if (id[0] != '\0')
+		msg_stamp_el(b, "SwitchMessageID", id, raw + i, il);
+	msg_stamp_time(b, "NLETSReceiveDate", "NLETSReceiveTime", st->recv_us,
+	    raw + i, il);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)st->in_seq);
+	msg_stamp_el(b, "NLETSInputSequenceNumeric", num, raw + i, il);
+	msg_stamp_time(b, "NLETSSendDate", "NLETSSendTime", st->send_us,
+	    raw + i, il);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)st->out_seq);
+	msg_stamp_el(b, "NLETSOutputSequenceNumeric", num, raw + i, il);
+	if (msg_dest_is_valid(st->recv_ori))
+		msg_stamp_el(b, "ReceivingORIID", st->recv_ori, raw + i, il);
+	ubuf_add(b, raw + hdr_end, len - hdr_end);
+}
