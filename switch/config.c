@@ -119,6 +119,8 @@ config_num(struct config_errs *errs, xmlNodePtr n, const char *attr,
 		return 0;
 	errno = 0;
 	r = strtoll((const char *)v, &end, 10);
+	while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+		end++;			/* xs:positiveInteger collapses */
 	if (errno != 0 || end == (char *)v || *end != '\0' || r < lo ||
 	    r > hi) {
 		config_fail(errs, n, "%s must be between %lld and %lld",
@@ -309,7 +311,8 @@ dup:
 static int
 config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 {
-	long long	 mf = (long long)cfg->max_frame, ms = (long long)cfg->map_size;
+	long long	 mf = (long long)cfg->max_frame;
+	long long	 ms = (long long)cfg->map_size;
 	long long	 win = cfg->window, hb = cfg->heartbeat;
 	long long	 at = cfg->ack_timeout, ttl = cfg->held_ttl;
 	long long	 rmin = cfg->retry_min, rmax = cfg->retry_max;
@@ -373,7 +376,7 @@ int
 config_load(const char *path, const char *schemadir, struct config **cfgp,
     char **cause)
 {
-	struct config_errs	 errs = { path, NULL };
+	struct config_errs	 errs = { path, NULL }, sxerrs = { NULL, NULL };
 	struct config		*cfg = NULL;
 	xmlDocPtr		 doc = NULL;
 	xmlSchemaParserCtxtPtr	 pctx = NULL;
@@ -392,11 +395,17 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 		return -1;
 	}
 	xsd = xasprintf("%s/config.xsd", schemadir);
+	/* libxml2 would print schema loading errors on stderr: keep the
+	 * first one for the cause instead. */
+	sxerrs.path = xsd;
+	xmlSetStructuredErrorFunc(&sxerrs, config_xml_error);
 	if ((pctx = xmlSchemaNewParserCtxt(xsd)) == NULL ||
 	    (schema = xmlSchemaParse(pctx)) == NULL) {
-		*cause = xasprintf("%s: cannot load the config schema", xsd);
+		*cause = sxerrs.first != NULL ? sxerrs.first :
+		    xasprintf("%s: cannot load the config schema", xsd);
 		goto fail;
 	}
+	free(sxerrs.first);
 	/* Refused before the parser sees it: no internal subset, no
 	 * entities, whatever they would expand to. */
 	if ((dt = strstr(data, "<!DOCTYPE")) != NULL) {

@@ -1,0 +1,600 @@
+/*
+ * test_config - CUnit suite for switch/config.c: the example config loads
+ * into the expected struct (defaults, resolved paths, lines, masks,
+ * service states, regions), the lookups, and every invalid fixture fails
+ * with "FILE:LINE: reason" at the line that is wrong.
+ *
+ * Files are found under $NLSWITCH_ROOT (default "."): the fixtures in
+ * ROOT/fixtures/config, the schema in ROOT/schemas.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "config.h"
+#include "msg.h"
+#include "util.h"
+
+int	test_config_register(void);
+
+/* Defaults documented in docs/configuration.md (config.c). */
+#define TEST_DEF_MAX_FRAME	(1024 * 1024)
+#define TEST_DEF_WINDOW		64
+#define TEST_DEF_HEARTBEAT	10
+#define TEST_DEF_ACK_TIMEOUT	30
+#define TEST_DEF_HELD_TTL	(24 * 3600)
+#define TEST_DEF_RETRY_MIN	1
+#define TEST_DEF_RETRY_MAX	60
+#define TEST_DEF_MAP_SIZE	((size_t)1 << 30)
+
+#define K(k)	(1u << (k))
+
+static char	*test_config_root;
+static char	*test_config_schemas;
+static char	*test_config_tmp;	/* private scratch directory */
+
+static int
+test_config_init(void)
+{
+	const char	*root = getenv("NLSWITCH_ROOT");
+	const char	*tmp = getenv("TMPDIR");
+
+	if (root == NULL || *root == '\0')
+		root = ".";
+	test_config_root = xstrdup(root);
+	test_config_schemas = xasprintf("%s/schemas", root);
+	test_config_tmp = xasprintf("%s/nlswitch-test-config.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(test_config_tmp) == NULL) {
+		free(test_config_tmp);
+		test_config_tmp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+test_config_cleanup(void)
+{
+	if (test_config_tmp != NULL)
+		rmdir(test_config_tmp);
+	free(test_config_tmp);
+	free(test_config_schemas);
+	free(test_config_root);
+	test_config_tmp = test_config_schemas = test_config_root = NULL;
+	return 0;
+}
+
+/* ROOT/fixtures/config/<rel>; caller frees. */
+static char *
+test_config_fixture(const char *rel)
+{
+	return xasprintf("%s/fixtures/config/%s", test_config_root, rel);
+}
+
+/*
+ * Write text to a file in the scratch directory and load it.
+ * @return config_load's result; the file is removed again.
+ */
+static int
+test_config_load_text(const char *text, struct config **cfgp, char **cause,
+    char **pathp)
+{
+	char	*path = xasprintf("%s/nlswitch.xml", test_config_tmp);
+	FILE	*fp;
+	int	 rc;
+
+	*cfgp = NULL;
+	*cause = NULL;
+	if (pathp != NULL)
+		*pathp = NULL;
+	if ((fp = fopen(path, "w")) == NULL) {
+		CU_FAIL("cannot write the scratch config");
+		free(path);
+		return -2;
+	}
+	fputs(text, fp);
+	fclose(fp);
+	rc = config_load(path, test_config_schemas, cfgp, cause);
+	unlink(path);
+	if (pathp != NULL)
+		*pathp = path;
+	else
+		free(path);
+	return rc;
+}
+
+/* s equals dir + "/" + rel. */
+static int
+test_config_is_path(const char *s, const char *dir, const char *rel)
+{
+	char	*want = xasprintf("%s/%s", dir, rel);
+	int	 ok = s != NULL && strcmp(s, want) == 0;
+
+	free(want);
+	return ok;
+}
+
+/* The example config, field by field. */
+static void
+test_config_example(void)
+{
+	static const struct {
+		const char	*code, *cn, *member;
+		int		 lineno, nori;
+		const char	*ori[2];
+		uint32_t	 accept;
+	} lines[] = {
+		{ "WAAGY", "waagy", "", 20, 2, { "WA0340000", "WA0340100" },
+		    K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR) |
+		    K(MSG_KEY_AM) },
+		{ "ORAGY", "oragy", "", 25, 1, { "OR0260000", NULL },
+		    K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR) |
+		    K(MSG_KEY_AM) },
+		{ "CADMV", "cadmv", "CA", 31, 1, { "CAOLN0000", NULL },
+		    K(MSG_KEY_DQ) | K(MSG_KEY_KQ) | K(MSG_KEY_DNQ) |
+		    K(MSG_KEY_AM) },
+		{ "NVDMV", "nvdmv", "NV", 35, 1, { "NVOLN0000", NULL },
+		    K(MSG_KEY_DQ) | K(MSG_KEY_DNQ) | K(MSG_KEY_AM) },
+	};
+	struct config		*cfg;
+	const struct config_line *l;
+	char			*path = test_config_fixture("example.xml");
+	char			*dir = test_config_fixture("");
+	char			*cause = NULL;
+	size_t			 i;
+	int			 k, j;
+
+	dir[strlen(dir) - 1] = '\0';	/* no trailing slash */
+	if (config_load(path, test_config_schemas, &cfg, &cause) != 0) {
+		fprintf(stderr, "\n%s\n", cause);
+		free(cause);
+		free(dir);
+		free(path);
+		CU_FAIL_FATAL("example.xml does not load");
+	}
+	CU_ASSERT_PTR_NULL(cause);
+	CU_ASSERT_STRING_EQUAL(cfg->path, path);
+
+	CU_ASSERT_EQUAL(cfg->nlisten, 1);
+	CU_ASSERT_STRING_EQUAL(cfg->listen[0].address, "127.0.0.1");
+	CU_ASSERT_STRING_EQUAL(cfg->listen[0].port, "0");
+
+	/* Relative paths resolve against the file's directory. */
+	CU_ASSERT(test_config_is_path(cfg->portfile, dir,
+	    "run/nlswitchd.port"));
+	CU_ASSERT(test_config_is_path(cfg->datadir, dir, "data"));
+	CU_ASSERT(test_config_is_path(cfg->ca, dir, "pki/ca.pem"));
+	CU_ASSERT(test_config_is_path(cfg->cert, dir, "pki/switch.pem"));
+	CU_ASSERT(test_config_is_path(cfg->key, dir, "pki/switch.key"));
+	/* No <schemas>: the directory the caller gave. */
+	CU_ASSERT_STRING_EQUAL(cfg->schemadir, test_config_schemas);
+
+	/* Given limits, and defaults for the rest. */
+	CU_ASSERT_EQUAL(cfg->max_frame, 2097152);
+	CU_ASSERT_EQUAL(cfg->window, 32);
+	CU_ASSERT_EQUAL(cfg->heartbeat, 5);
+	CU_ASSERT_EQUAL(cfg->ack_timeout, 15);
+	CU_ASSERT_EQUAL(cfg->held_ttl, 3600);
+	CU_ASSERT_EQUAL(cfg->retry_min, TEST_DEF_RETRY_MIN);
+	CU_ASSERT_EQUAL(cfg->retry_max, TEST_DEF_RETRY_MAX);
+	CU_ASSERT_EQUAL(cfg->map_size, TEST_DEF_MAP_SIZE);
+
+	CU_ASSERT_EQUAL_FATAL(cfg->nline,
+	    (int)(sizeof lines / sizeof lines[0]));
+	for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		l = &cfg->lines[i];
+		CU_ASSERT_STRING_EQUAL(l->code, lines[i].code);
+		CU_ASSERT_STRING_EQUAL(l->cn, lines[i].cn);
+		CU_ASSERT_STRING_EQUAL(l->member, lines[i].member);
+		CU_ASSERT_EQUAL(l->index, (int)i);
+		CU_ASSERT_EQUAL(l->lineno, lines[i].lineno);
+		CU_ASSERT_EQUAL(l->format, CONFIG_FMT_XML);
+		CU_ASSERT_EQUAL(l->accept, lines[i].accept);
+		CU_ASSERT_EQUAL_FATAL(l->nori, lines[i].nori);
+		for (j = 0; j < l->nori; j++)
+			CU_ASSERT_STRING_EQUAL(l->ori[j], lines[i].ori[j]);
+		/* Every key in service, except KQ on NVDMV. */
+		for (k = MSG_KEY_NONE + 1; k < MSG_KEY_MAX; k++)
+			CU_ASSERT_EQUAL(l->service[k],
+			    strcmp(l->code, "NVDMV") == 0 && k == MSG_KEY_KQ ?
+			    CONFIG_SVC_REMOVED : CONFIG_SVC_IN);
+	}
+
+	CU_ASSERT_EQUAL_FATAL(cfg->nregion, 1);
+	CU_ASSERT_STRING_EQUAL(cfg->regions[0].code, "WR");
+	CU_ASSERT_EQUAL_FATAL(cfg->regions[0].nmember, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->regions[0].member[0], "CA");
+	CU_ASSERT_STRING_EQUAL(cfg->regions[0].member[1], "NV");
+
+	config_free(cfg);
+	free(dir);
+	free(path);
+}
+
+/* A minimal config: all defaults, absolute paths kept, <schemas> resolved,
+ * format, service without mke (every key), later service wins. */
+static void
+test_config_defaults(void)
+{
+	static const char text[] =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<nlswitch>\n"
+	    "  <listen address=\"127.0.0.1\" port=\"7000\"/>\n"
+	    "  <listen address=\"::1\" port=\"65535\"/>\n"
+	    "  <datadir>/var/lib/nlswitch</datadir>\n"
+	    "  <schemas>xsd</schemas>\n"
+	    "  <pki ca=\"/etc/pki/ca.pem\" cert=\"c.pem\" key=\"/k.key\"/>\n"
+	    "  <line code=\"TX01\" cn=\"tx line\" member=\"TX\"\n"
+	    "        format=\"legacy\">\n"
+	    "    <ori>TXOLN0000</ori>\n"
+	    "    <accept>DQ KQ</accept>\n"
+	    "    <service state=\"held\"/>\n"
+	    "    <service mke=\"KQ DQ\" state=\"removed\"/>\n"
+	    "    <service mke=\"DQ\" state=\"in\"/>\n"
+	    "  </line>\n"
+	    "</nlswitch>\n";
+	struct config		*cfg;
+	const struct config_line *l;
+	char			*cause, *path;
+	int			 k;
+
+	if (test_config_load_text(text, &cfg, &cause, &path) != 0) {
+		fprintf(stderr, "\n%s\n", cause ? cause : "?");
+		free(cause);
+		free(path);
+		CU_FAIL_FATAL("minimal config does not load");
+	}
+	CU_ASSERT_EQUAL(cfg->nlisten, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->listen[0].port, "7000");
+	CU_ASSERT_STRING_EQUAL(cfg->listen[1].address, "::1");
+	CU_ASSERT_STRING_EQUAL(cfg->listen[1].port, "65535");
+	CU_ASSERT_PTR_NULL(cfg->portfile);
+	CU_ASSERT_STRING_EQUAL(cfg->datadir, "/var/lib/nlswitch");
+	CU_ASSERT_STRING_EQUAL(cfg->ca, "/etc/pki/ca.pem");
+	CU_ASSERT(test_config_is_path(cfg->cert, test_config_tmp, "c.pem"));
+	CU_ASSERT_STRING_EQUAL(cfg->key, "/k.key");
+	CU_ASSERT(test_config_is_path(cfg->schemadir, test_config_tmp, "xsd"));
+
+	CU_ASSERT_EQUAL(cfg->max_frame, TEST_DEF_MAX_FRAME);
+	CU_ASSERT_EQUAL(cfg->window, TEST_DEF_WINDOW);
+	CU_ASSERT_EQUAL(cfg->heartbeat, TEST_DEF_HEARTBEAT);
+	CU_ASSERT_EQUAL(cfg->ack_timeout, TEST_DEF_ACK_TIMEOUT);
+	CU_ASSERT_EQUAL(cfg->held_ttl, TEST_DEF_HELD_TTL);
+	CU_ASSERT_EQUAL(cfg->retry_min, TEST_DEF_RETRY_MIN);
+	CU_ASSERT_EQUAL(cfg->retry_max, TEST_DEF_RETRY_MAX);
+	CU_ASSERT_EQUAL(cfg->map_size, TEST_DEF_MAP_SIZE);
+	CU_ASSERT_EQUAL(cfg->nregion, 0);
+
+	CU_ASSERT_EQUAL_FATAL(cfg->nline, 1);
+	l = &cfg->lines[0];
+	CU_ASSERT_STRING_EQUAL(l->cn, "tx line");
+	CU_ASSERT_EQUAL(l->format, CONFIG_FMT_LEGACY);
+	CU_ASSERT_EQUAL(l->accept, K(MSG_KEY_DQ) | K(MSG_KEY_KQ));
+	for (k = MSG_KEY_NONE + 1; k < MSG_KEY_MAX; k++) {
+		int want = CONFIG_SVC_HELD;
+
+		if (k == MSG_KEY_DQ)
+			want = CONFIG_SVC_IN;
+		else if (k == MSG_KEY_KQ)
+			want = CONFIG_SVC_REMOVED;
+		CU_ASSERT_EQUAL(l->service[k], want);
+	}
+	config_free(cfg);
+	free(path);
+}
+
+/* Limits at the edges of their ranges load. */
+static void
+test_config_limit_bounds(void)
+{
+	static const struct {
+		const char	*limits;
+		size_t		 max_frame;
+		int		 window, retry_min, retry_max;
+	} t[] = {
+		{ "max-frame=\"1024\" window=\"1\"", 1024, 1, 1, 60 },
+		{ "max-frame=\"67108864\" window=\"65536\"", 67108864, 65536,
+		    1, 60 },
+		{ "retry-min=\"60\"", TEST_DEF_MAX_FRAME, TEST_DEF_WINDOW,
+		    60, 60 },
+		{ "window=\" 7 \"", TEST_DEF_MAX_FRAME, 7, 1, 60 },
+		{ "retry-min=\"5\" retry-max=\"5\"", TEST_DEF_MAX_FRAME,
+		    TEST_DEF_WINDOW, 5, 5 },
+		{ "retry-max=\"2147483647\" held-ttl=\"2147483647\"",
+		    TEST_DEF_MAX_FRAME, TEST_DEF_WINDOW, 1, 2147483647 },
+	};
+	struct config	*cfg;
+	char		*text, *cause;
+	size_t		 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		text = xasprintf("<nlswitch>\n"
+		    "<listen address=\"127.0.0.1\" port=\"0\"/>\n"
+		    "<datadir>d</datadir>\n"
+		    "<pki ca=\"a\" cert=\"b\" key=\"c\"/>\n"
+		    "<limits %s/>\n"
+		    "<line code=\"AA\" cn=\"a\"><ori>WA0340000</ori>"
+		    "<accept>DR</accept></line>\n"
+		    "</nlswitch>\n", t[i].limits);
+		if (test_config_load_text(text, &cfg, &cause, NULL) != 0) {
+			fprintf(stderr, "\n%s: %s\n", t[i].limits,
+			    cause ? cause : "?");
+			CU_FAIL("valid limits refused");
+			free(cause);
+			free(text);
+			continue;
+		}
+		CU_ASSERT_EQUAL(cfg->max_frame, t[i].max_frame);
+		CU_ASSERT_EQUAL(cfg->window, t[i].window);
+		CU_ASSERT_EQUAL(cfg->retry_min, t[i].retry_min);
+		CU_ASSERT_EQUAL(cfg->retry_max, t[i].retry_max);
+		config_free(cfg);
+		free(text);
+	}
+}
+
+static void
+test_config_lookups(void)
+{
+	struct config		*cfg;
+	const struct config_line *wa, *or, *ca, *nv;
+	const struct config_region *reg;
+	char			*path = test_config_fixture("example.xml");
+	char			*cause = NULL;
+
+	if (config_load(path, test_config_schemas, &cfg, &cause) != 0) {
+		fprintf(stderr, "\n%s\n", cause);
+		free(cause);
+		free(path);
+		CU_FAIL_FATAL("example.xml does not load");
+	}
+	wa = &cfg->lines[0];
+	or = &cfg->lines[1];
+	ca = &cfg->lines[2];
+	nv = &cfg->lines[3];
+
+	CU_ASSERT_PTR_EQUAL(config_line_by_cn(cfg, "waagy"), wa);
+	CU_ASSERT_PTR_EQUAL(config_line_by_cn(cfg, "nvdmv"), nv);
+	CU_ASSERT_PTR_NULL(config_line_by_cn(cfg, "WAAGY"));	/* exact */
+	CU_ASSERT_PTR_NULL(config_line_by_cn(cfg, "waag"));
+	CU_ASSERT_PTR_NULL(config_line_by_cn(cfg, ""));
+
+	CU_ASSERT_PTR_EQUAL(config_line_by_code(cfg, "ORAGY"), or);
+	CU_ASSERT_PTR_EQUAL(config_line_by_code(cfg, "CADMV"), ca);
+	CU_ASSERT_PTR_NULL(config_line_by_code(cfg, "cadmv"));
+	CU_ASSERT_PTR_NULL(config_line_by_code(cfg, "CA"));
+
+	CU_ASSERT_PTR_EQUAL(config_line_by_ori(cfg, "WA0340000"), wa);
+	CU_ASSERT_PTR_EQUAL(config_line_by_ori(cfg, "WA0340100"), wa);
+	CU_ASSERT_PTR_EQUAL(config_line_by_ori(cfg, "OR0260000"), or);
+	CU_ASSERT_PTR_EQUAL(config_line_by_ori(cfg, "CAOLN0000"), ca);
+	CU_ASSERT_PTR_EQUAL(config_line_by_ori(cfg, "NVOLN0000"), nv);
+	CU_ASSERT_PTR_NULL(config_line_by_ori(cfg, "CA1234567"));
+	CU_ASSERT_PTR_NULL(config_line_by_ori(cfg, "WA034000"));
+	CU_ASSERT_PTR_NULL(config_line_by_ori(cfg, MSG_SWITCH_ORI));
+
+	CU_ASSERT_PTR_EQUAL(config_line_by_member(cfg, "CA"), ca);
+	CU_ASSERT_PTR_EQUAL(config_line_by_member(cfg, "NV"), nv);
+	CU_ASSERT_PTR_NULL(config_line_by_member(cfg, "WA"));	/* agency */
+	CU_ASSERT_PTR_NULL(config_line_by_member(cfg, "OR"));
+	CU_ASSERT_PTR_NULL(config_line_by_member(cfg, ""));	/* no member */
+	CU_ASSERT_PTR_NULL(config_line_by_member(cfg, "NL"));
+
+	reg = config_region(cfg, "WR");
+	CU_ASSERT_PTR_NOT_NULL(reg);
+	CU_ASSERT_PTR_EQUAL(reg, &cfg->regions[0]);
+	CU_ASSERT_PTR_NULL(config_region(cfg, "CA"));
+	CU_ASSERT_PTR_NULL(config_region(cfg, "NL"));
+	CU_ASSERT_PTR_NULL(config_region(cfg, ""));
+
+	CU_ASSERT_EQUAL(config_line_has_ori(wa, "WA0340000"), 1);
+	CU_ASSERT_EQUAL(config_line_has_ori(wa, "WA0340100"), 1);
+	CU_ASSERT_EQUAL(config_line_has_ori(wa, "WA0340200"), 0);
+	CU_ASSERT_EQUAL(config_line_has_ori(wa, "OR0260000"), 0);
+	CU_ASSERT_EQUAL(config_line_has_ori(ca, "CAOLN0000"), 1);
+	CU_ASSERT_EQUAL(config_line_has_ori(ca, "CA1234567"), 0);
+
+	config_free(cfg);
+	free(path);
+}
+
+/* config_line_accepts over every line and key: SM and ER always. */
+static void
+test_config_accepts(void)
+{
+	/* Columns: NONE DQ DR KQ KR DNQ DNR AM SM ER. */
+	static const struct {
+		const char	*code;
+		int		 acc[MSG_KEY_MAX];
+	} t[] = {
+		{ "WAAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1 } },
+		{ "ORAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1 } },
+		{ "CADMV", { 0, 1, 0, 1, 0, 1, 0, 1, 1, 1 } },
+		{ "NVDMV", { 0, 1, 0, 0, 0, 1, 0, 1, 1, 1 } },
+	};
+	struct config		*cfg;
+	const struct config_line *l;
+	char			*path = test_config_fixture("example.xml");
+	char			*cause = NULL;
+	size_t			 i;
+	int			 k;
+
+	if (config_load(path, test_config_schemas, &cfg, &cause) != 0) {
+		fprintf(stderr, "\n%s\n", cause);
+		free(cause);
+		free(path);
+		CU_FAIL_FATAL("example.xml does not load");
+	}
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		l = config_line_by_code(cfg, t[i].code);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+		for (k = MSG_KEY_DQ; k < MSG_KEY_MAX; k++)
+			if (config_line_accepts(l, k) != t[i].acc[k]) {
+				fprintf(stderr, "\n%s %s: want %d\n", t[i].code,
+				    msg_key_name((enum msg_key)k), t[i].acc[k]);
+				CU_FAIL("config_line_accepts");
+			}
+	}
+	config_free(cfg);
+	free(path);
+}
+
+/*
+ * Every invalid fixture: "FILE:LINE: reason". The line is where the
+ * problem is (the element; for cross-checks, the second of the two).
+ */
+static const struct {
+	const char	*file;
+	int		 line;
+	const char	*reason;
+} test_config_bad[] = {
+	{ "not-well-formed.xml", 9, "mismatch" },
+	{ "doctype.xml", 3, "DOCTYPE" },
+	{ "unknown-element.xml", 7, "'colour'" },
+	{ "bad-ori.xml", 8, "'WA034'" },
+	{ "bad-line-code.xml", 7, "'wa-agy'" },
+	{ "dup-line-code.xml", 11, "duplicate line code WAAGY" },
+	{ "dup-cn.xml", 11, "\"waagy\" already used by line WAAGY" },
+	{ "ori-two-lines.xml", 11, "WA0340000 already belongs to line WAAGY" },
+	{ "same-member.xml", 15, "member CA already served by line CADMV" },
+	{ "region-unknown-member.xml", 15, "no line serves member NV" },
+	{ "region-is-member.xml", 19, "region code CA is also a member" },
+	{ "region-bad-member.xml", 19, "\"NVX\" is not a member code" },
+	{ "region-empty.xml", 19, "region WR has no members" },
+	{ "region-dup.xml", 20, "region WR defined twice" },
+	{ "line-nl-ori.xml", 7, "NL0000000 is the switch's own ORI" },
+	{ "line-nl-code.xml", 7, "NL is the switch" },
+	{ "max-frame-small.xml", 7,
+	    "max-frame must be between 1024 and 67108864" },
+	{ "max-frame-large.xml", 7,
+	    "max-frame must be between 1024 and 67108864" },
+	{ "max-frame-zero.xml", 7, "positiveInteger" },
+	{ "window-overflow.xml", 7, "window must be between 1 and 65536" },
+	{ "retry-order.xml", 7, "retry-min 120 exceeds retry-max 60" },
+	{ "retry-min-default-max.xml", 7, "retry-min 61 exceeds retry-max 60" },
+	{ "listen-long.xml", 4, "listen address longer than 63" },
+};
+#define NTEST_CONFIG_BAD (sizeof test_config_bad / sizeof test_config_bad[0])
+
+static void
+test_config_invalid(void)
+{
+	struct config	*cfg;
+	char		*path, *rel, *prefix, *cause;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < NTEST_CONFIG_BAD; i++) {
+		rel = xasprintf("invalid/%s", test_config_bad[i].file);
+		path = test_config_fixture(rel);
+		prefix = xasprintf("%s:%d: ", path, test_config_bad[i].line);
+		cfg = (struct config *)&cfg;	/* must be reset */
+		cause = NULL;
+		rc = config_load(path, test_config_schemas, &cfg, &cause);
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_PTR_NULL(cfg);
+		if (rc == 0)
+			config_free(cfg);
+		if (cause == NULL) {
+			fprintf(stderr, "\n%s: no cause\n",
+			    test_config_bad[i].file);
+			CU_FAIL("invalid config without a cause");
+		} else if (strncmp(cause, prefix, strlen(prefix)) != 0 ||
+		    strstr(cause + strlen(prefix),
+		    test_config_bad[i].reason) == NULL) {
+			fprintf(stderr, "\nwant \"%s...%s...\"\ngot  \"%s\"\n",
+			    prefix, test_config_bad[i].reason, cause);
+			CU_FAIL("wrong FILE:LINE: reason");
+		}
+		free(cause);
+		free(prefix);
+		free(path);
+		free(rel);
+	}
+}
+
+/* Every file in fixtures/config/invalid has a row in the table. */
+static void
+test_config_invalid_all_listed(void)
+{
+	char		*dir = test_config_fixture("invalid");
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 i, n = 0;
+
+	d = opendir(dir);
+	free(dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		for (i = 0; i < NTEST_CONFIG_BAD; i++)
+			if (strcmp(de->d_name, test_config_bad[i].file) == 0)
+				break;
+		if (i == NTEST_CONFIG_BAD) {
+			fprintf(stderr, "\ninvalid/%s: not in the table\n",
+			    de->d_name);
+			CU_FAIL("fixture without a table row");
+		}
+	}
+	closedir(d);
+	CU_ASSERT_EQUAL(n, NTEST_CONFIG_BAD);
+}
+
+static void
+test_config_missing(void)
+{
+	struct config	*cfg = (struct config *)&cfg;
+	char		*path = test_config_fixture("no-such-file.xml");
+	char		*cause = NULL, *prefix = xasprintf("%s:", path);
+	char		*bad = xasprintf("%s/no-such-dir", test_config_tmp);
+
+	CU_ASSERT_EQUAL(config_load(path, test_config_schemas, &cfg, &cause),
+	    -1);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_EQUAL(strncmp(cause, prefix, strlen(prefix)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, strerror(ENOENT)));
+	free(cause);
+	free(path);
+
+	/* A good file with no schema next to it: the schema is named. */
+	path = test_config_fixture("example.xml");
+	cause = NULL;
+	cfg = (struct config *)&cfg;
+	CU_ASSERT_EQUAL(config_load(path, bad, &cfg, &cause), -1);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "config.xsd"));
+	free(cause);
+	free(path);
+	free(prefix);
+	free(bad);
+}
+
+int
+test_config_register(void)
+{
+	CU_pSuite s;
+
+	if ((s = CU_add_suite("config", test_config_init,
+	    test_config_cleanup)) == NULL)
+		return -1;
+	if (CU_ADD_TEST(s, test_config_example) == NULL ||
+	    CU_ADD_TEST(s, test_config_defaults) == NULL ||
+	    CU_ADD_TEST(s, test_config_limit_bounds) == NULL ||
+	    CU_ADD_TEST(s, test_config_lookups) == NULL ||
+	    CU_ADD_TEST(s, test_config_accepts) == NULL ||
+	    CU_ADD_TEST(s, test_config_invalid) == NULL ||
+	    CU_ADD_TEST(s, test_config_invalid_all_listed) == NULL ||
+	    CU_ADD_TEST(s, test_config_missing) == NULL)
+		return -1;
+	return 0;
+}
