@@ -187,9 +187,13 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	ubuf_init(&body);
 	ubuf_init(&out);
 	if ((rc = queue_get(srv->q, p->c.msgid, &rec, &body)) != QUEUE_E_OK) {
+		/* Unreadable (quarantined) or missing: the copy goes to the
+		 * dead-letter area where an operator can see it, instead of
+		 * coming back at every start. */
 		queue_copyid_fmt(id, sizeof id, p->c.msgid, p->c.copy);
-		log_warnx("line: %s: cannot read %s: %s", l->cfg->code, id,
-		    queue_strerror(rc));
+		log_warnx("line: %s: %s: cannot read message: %s -> dead letters",
+		    l->cfg->code, id, queue_strerror(rc));
+		server_expire(srv, l, &p->c);
 		ubuf_free(&body);
 		return -1;
 	}
@@ -282,6 +286,17 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	queue_submit(l->srv->q, op);
 	free(p);
 	line_pump(l);
+}
+
+int
+line_has_deliverable(struct line *l)
+{
+	int k;
+
+	for (k = 1; k < MSG_KEY_MAX; k++)
+		if (l->svc[k] == CONFIG_SVC_IN && !TAILQ_EMPTY(&l->pending[k]))
+			return 1;
+	return 0;
 }
 
 void

@@ -59,6 +59,8 @@ void	 line_detach(struct line *, struct session *);
 void	 line_pump(struct line *);
 /** The endpoint acknowledged a delivery. */
 void	 line_dack(struct line *, uint64_t msgid, uint16_t copy);
+/** 1 if a copy is waiting in a key that is in service. */
+int	 line_has_deliverable(struct line *);
 /** Periodic (1 s): ack timeouts and TTL expiry. */
 void	 line_tick(struct line *, uint64_t now_mono, uint64_t now_us);
 

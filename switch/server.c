@@ -662,8 +662,14 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		session_tick(s, now);
 	}
 	for (i = 0; i < srv->cfg->nline; i++) {
-		line_tick(&srv->lines[i], now, now_us);
-		busy += srv->lines[i].ninflight;
+		struct line *l = &srv->lines[i];
+
+		line_tick(l, now, now_us);
+		/* Draining waits for deliveries in flight and for what a
+		 * connected line can still take; the rest stays queued. */
+		busy += l->ninflight;
+		if (l->sess != NULL)
+			busy += line_has_deliverable(l);
 	}
 	if (srv->draining && ((busy == 0 && queue_pending(srv->q) == 0) ||
 	    now >= srv->drain_deadline_us)) {

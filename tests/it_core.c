@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <CUnit/Basic.h>
 
@@ -287,6 +288,41 @@ test_bad_input(void)
 	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
 }
 
+/* nlswitchd -n: the config check operators run before a start/reload. */
+static void
+test_config_check(void)
+{
+	char	cmd[1200], bad[400], out[400], *text;
+	FILE	*f;
+	int	rc;
+
+	snprintf(cmd, sizeof cmd, "%s/bin/nlswitchd -n -f %s 2>/dev/null",
+	    env->root, env->conf);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+
+	snprintf(bad, sizeof bad, "%s/bad.xml", env->dir);
+	snprintf(out, sizeof out, "%s/check.out", env->dir);
+	f = fopen(bad, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "<?xml version=\"1.0\"?>\n<nlswitch>\n"
+	    "  <listen address=\"127.0.0.1\" port=\"0\"/>\n"
+	    "  <datadir>d</datadir>\n"
+	    "  <pki ca=\"a\" cert=\"b\" key=\"c\"/>\n"
+	    "  <line code=\"WAAGY\" cn=\"x\"><ori>WA034</ori>"
+	    "<accept>DR</accept></line>\n</nlswitch>\n");
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s/bin/nlswitchd -n -f %s 2>%s", env->root,
+	    bad, out);
+	rc = system(cmd);
+	CU_ASSERT(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+	text = util_read_file(out, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	snprintf(cmd, sizeof cmd, "%s:6: ", bad);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, cmd));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "WA034"));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -301,11 +337,12 @@ main(void)
 	CU_ADD_TEST(s, test_routing_errors);
 	CU_ADD_TEST(s, test_tls_refusals);
 	CU_ADD_TEST(s, test_bad_input);
+	CU_ADD_TEST(s, test_config_check);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() != 0 ||
 	    CU_get_number_of_suites_failed() != 0 ||
 	    CU_get_number_of_tests_failed() != 0;
 	CU_cleanup_registry();
-	return failed;
+	return failed || it_log_errors != 0;
 }

@@ -134,5 +134,5 @@ main(void)
 	failed = CU_get_number_of_failures() != 0 ||
 	    CU_get_number_of_tests_failed() != 0;
 	CU_cleanup_registry();
-	return failed;
+	return failed || it_log_errors != 0;
 }

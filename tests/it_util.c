@@ -82,9 +82,11 @@ it_env_new(const char *name, const char *limits)
 	    "  </line>\n"
 	    "  <line code=\"CADMV\" cn=\"cadmv\" member=\"CA\">\n"
 	    "    <ori>CAOLN0000</ori><accept>DQ KQ DNQ AM</accept>\n"
+	    "    <service mke=\"DNQ\" state=\"held\"/>\n"
 	    "  </line>\n"
 	    "  <line code=\"NVDMV\" cn=\"nvdmv\" member=\"NV\">\n"
-	    "    <ori>NVOLN0000</ori><accept>DQ KQ DNQ AM</accept>\n"
+	    "    <ori>NVOLN0000</ori><accept>DQ KQ DNQ</accept>\n"
+	    "    <service mke=\"KQ\" state=\"removed\"/>\n"
 	    "  </line>\n"
 	    "  <region code=\"WR\">CA NV</region>\n"
 	    "</nlswitch>\n", limits ? limits : "");
@@ -173,6 +175,26 @@ it_switch_stop(struct it_env *e, int sig)
 	e->switch_pid = 0;
 }
 
+int	it_log_errors;
+
+/* Sanitizer reports in any process log fail the run (check-asan). */
+static void
+it_scan_logs(struct it_env *e)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof cmd, "grep -l -E 'Sanitizer|runtime error:' "
+	    "'%s'/*.log >/dev/null 2>&1", e->dir);
+	if (system(cmd) == 0) {
+		snprintf(cmd, sizeof cmd, "grep -h -B2 -A20 -E "
+		    "'Sanitizer|runtime error:' '%s'/*.log >&2", e->dir);
+		fprintf(stderr, "it: sanitizer report in %s:\n", e->dir);
+		if (system(cmd) == -1)
+			perror("system");
+		it_log_errors++;
+	}
+}
+
 void
 it_env_free(struct it_env *e)
 {
@@ -185,6 +207,7 @@ it_env_free(struct it_env *e)
 	for (i = 0; i < e->nprocs; i++)
 		if (e->procs[i] > 0)
 			it_kill(e, e->procs[i], SIGTERM);
+	it_scan_logs(e);
 	if (getenv("NLSWITCH_KEEP") == NULL) {
 		char cmd[512];
 

@@ -35,6 +35,10 @@ struct it_env {
 /**
  * New run directory + PKI (lines waagy oragy cadmv nvdmv, and a cert from
  * another CA) + config with the given <limits .../> attributes (may be "").
+ * Lines: WAAGY (WA0340000) and ORAGY (OR0260000) agencies accepting
+ * DR KR DNR AM; CADMV (member CA, CAOLN0000) accepting DQ KQ DNQ AM with
+ * DNQ held; NVDMV (member NV, NVOLN0000) accepting DQ KQ DNQ with KQ
+ * removed from service; region WR = CA NV.
  */
 struct it_env	*it_env_new(const char *name, const char *limits);
 /** Start nlswitchd and wait for its port file. @return 0 or -1. */
@@ -44,7 +48,10 @@ void		 it_switch_stop(struct it_env *, int sig);
 /** Start a helper process (argv[0] relative to the repo root). */
 pid_t		 it_spawn(struct it_env *, const char *log, char *const argv[]);
 void		 it_kill(struct it_env *, pid_t, int sig);
-/** Stop everything, remove the directory. */
+/** Sanitizer reports found in process logs so far (a failure). */
+extern int	 it_log_errors;
+/** Stop everything, scan the logs for sanitizer reports, remove the
+ * directory. */
 void		 it_env_free(struct it_env *);
 
 /* A received delivery. */

@@ -1,0 +1,412 @@
+/*
+ * it_queue - store-and-forward behaviour through the running switch:
+ * redelivery after ack timeout and after reconnect, per (destination,
+ * message key) service states (.01 .02 .04), NL and region fan-out, held
+ * message expiry into the dead-letter area, and a full store answered with
+ * NAK "queue full" while the switch keeps serving.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <event2/event.h>
+
+#include "client.h"
+#include "it_util.h"
+#include "queue.h"
+#include "util.h"
+
+#define WAIT	10000
+
+static struct it_env *env;
+
+static const char *
+msg(const char *mke, const char *ori, const char *dest, const char *ctl,
+    const char *body)
+{
+	static char buf[32768];
+
+	snprintf(buf, sizeof buf,
+	    "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\"><NLETSMessageHeader>"
+	    "<MessageKeyCodeText>%s</MessageKeyCodeText>"
+	    "<OriginatingORIID>%s</OriginatingORIID>"
+	    "<DestinationORIID>%s</DestinationORIID>"
+	    "<DocumentControlFieldText>%s</DocumentControlFieldText>"
+	    "</NLETSMessageHeader><NLETSInquiryData>%s</NLETSInquiryData>"
+	    "</NLETS>\n", mke, ori, dest, ctl, body);
+	return buf;
+}
+
+static const char *
+dq(const char *dest, const char *ctl)
+{
+	return msg("DQ", "WA0340000", dest, ctl, "<DriverQuery><DriverLicenseID>"
+	    "C00000018</DriverLicenseID></DriverQuery>");
+}
+
+/* Deliveries to t with this key and CTL. */
+static size_t
+count(struct it_client *t, const char *mke, const char *ctl)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->ndlv; i++) {
+		char k[8];
+
+		util_strlcpy(k, it_field(t->dlv[i].xml, "MessageKeyCodeText"),
+		    sizeof k);
+		if (strcmp(k, mke) == 0 && strcmp(it_field(t->dlv[i].xml,
+		    "DocumentControlFieldText"), ctl) == 0)
+			n++;
+	}
+	return n;
+}
+
+static struct it_dlv *
+find(struct it_client *t, const char *mke, const char *ctl, int ms)
+{
+	uint64_t	end = util_mono_us() + (uint64_t)ms * 1000;
+	size_t		i;
+
+	for (;;) {
+		for (i = 0; i < t->ndlv; i++)
+			if (strcmp(it_field(t->dlv[i].xml, "MessageKeyCodeText"),
+			    mke) == 0 && strcmp(it_field(t->dlv[i].xml,
+			    "DocumentControlFieldText"), ctl) == 0)
+				return &t->dlv[i];
+		if (util_mono_us() >= end)
+			return NULL;
+		it_pump(t->env, 20);
+	}
+}
+
+static int
+suite_init(void)
+{
+	env = it_env_new("queue", "heartbeat=\"2\" ack-timeout=\"2\" "
+	    "held-ttl=\"7\" retry-min=\"1\" retry-max=\"2\"");
+	return env != NULL && it_switch_start(env) == 0 ? 0 : -1;
+}
+
+static int
+suite_clean(void)
+{
+	it_env_free(env);
+	return 0;
+}
+
+static void
+test_redeliver_after_timeout(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up);
+	ca->autodack = 0;
+	tag = it_client_send(a, dq("CA", "TMO1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(ca, 1, WAIT), 0);
+	/* No DACK: after ack-timeout (2 s) plus backoff it comes again,
+	 * with the same message ID so the receiver can drop it. */
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(ca, 2, WAIT), 0);
+	CU_ASSERT_EQUAL(ca->dlv[0].msgid, ca->dlv[1].msgid);
+	CU_ASSERT_EQUAL(ca->dlv[0].copy, ca->dlv[1].copy);
+	CU_ASSERT_EQUAL(count(ca, "DQ", "TMO1"), 2);
+	/* Acknowledged: no further delivery. */
+	client_dack(ca->c, ca->dlv[1].msgid, ca->dlv[1].copy);
+	it_pump(env, 5000);
+	CU_ASSERT_EQUAL(count(ca, "DQ", "TMO1"), 2);
+	it_client_free(ca);
+	it_client_free(a);
+}
+
+static void
+test_redeliver_after_reconnect(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	uint64_t		 tag, id;
+
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up);
+	ca->autodack = 0;
+	tag = it_client_send(a, dq("CA", "RECON1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(find(ca, "DQ", "RECON1", WAIT));
+	id = find(ca, "DQ", "RECON1", 0)->msgid;
+	it_client_free(ca);		/* gone without acknowledging */
+	ca = it_client_new(env, "cadmv", WAIT);
+	CU_ASSERT_FATAL(ca && ca->up);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(find(ca, "DQ", "RECON1", WAIT));
+	CU_ASSERT_EQUAL(find(ca, "DQ", "RECON1", 0)->msgid, id);
+	it_client_free(ca);
+	it_client_free(a);
+}
+
+static int
+sm_status(struct it_client *a, const char *ctl, const char *dest, int ms)
+{
+	uint64_t	end = util_mono_us() + (uint64_t)ms * 1000;
+	size_t		i;
+
+	for (;;) {
+		for (i = 0; i < a->ndlv; i++) {
+			const char *x = a->dlv[i].xml;
+			char c[16], d[16];
+
+			if (strcmp(it_field(x, "MessageKeyCodeText"), "SM") != 0)
+				continue;
+			util_strlcpy(c, it_field(x, "DocumentControlFieldText"),
+			    sizeof c);
+			util_strlcpy(d, it_field(x, "AboutDestinationORIID"),
+			    sizeof d);
+			if (strcmp(c, ctl) == 0 && strcmp(d, dest) == 0)
+				return atoi(it_field(x, "StatusCode"));
+		}
+		if (util_mono_us() >= end)
+			return -1;
+		it_pump(env, 20);
+	}
+}
+
+static void
+test_service_states(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	struct it_client	*nv = it_client_new(env, "nvdmv", WAIT);
+	uint64_t		 tag;
+	static const struct {
+		const char	*mke, *dest, *ctl, *body;
+		int		 status;
+	} cases[] = {
+		/* NV does not accept AM: .01, not stored. */
+		{ "AM", "NV", "SVC01", "<AdministrativeMessage><MessageText>"
+		    "HELLO</MessageText></AdministrativeMessage>", 1 },
+		/* NV's KQ service is removed: .04, not stored. */
+		{ "KQ", "NV", "SVC04", "<DriverQuery><DriverLicenseID>N00000018"
+		    "</DriverLicenseID></DriverQuery>", 4 },
+		/* CA's DNQ service is held: .02, stored, not delivered. */
+		{ "DNQ", "CA", "SVC02", "<DriverNameQuery><PersonName>"
+		    "<PersonGivenName>ALEX</PersonGivenName><PersonSurName>"
+		    "SAMPLE</PersonSurName></PersonName></DriverNameQuery>", 2 },
+	};
+	size_t i;
+
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up && nv && nv->up);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tag = it_client_send(a, msg(cases[i].mke, "WA0340000",
+		    cases[i].dest, cases[i].ctl, cases[i].body));
+		CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+		CU_ASSERT_EQUAL(sm_status(a, cases[i].ctl, cases[i].dest, WAIT),
+		    cases[i].status);
+	}
+	it_pump(env, 1000);
+	CU_ASSERT_EQUAL(count(nv, "AM", "SVC01"), 0);
+	CU_ASSERT_EQUAL(count(nv, "KQ", "SVC04"), 0);
+	CU_ASSERT_EQUAL(count(ca, "DNQ", "SVC02"), 0);
+	it_client_free(nv);
+	it_client_free(ca);
+	it_client_free(a);
+}
+
+static void
+test_fanout(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	struct it_client	*nv = it_client_new(env, "nvdmv", WAIT);
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up && nv && nv->up);
+	tag = it_client_send(a, dq("NL", "FAN1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_PTR_NOT_NULL(find(ca, "DQ", "FAN1", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(find(nv, "DQ", "FAN1", WAIT));
+	tag = it_client_send(a, dq("WR", "FAN2"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_PTR_NOT_NULL(find(ca, "DQ", "FAN2", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(find(nv, "DQ", "FAN2", WAIT));
+	/* Each copy is stamped with its own receiving destination. */
+	if (find(nv, "DQ", "FAN2", 0) != NULL)
+		CU_ASSERT_STRING_EQUAL(it_field(find(nv, "DQ", "FAN2", 0)->xml,
+		    "ReceivingORIID"), "NV");
+	/* Five destinations, one copy per line. */
+	tag = it_client_send(a, msg("DQ", "WA0340000",
+	    "CA</DestinationORIID><DestinationORIID>NV</DestinationORIID>"
+	    "<DestinationORIID>CAOLN0000</DestinationORIID><DestinationORIID>"
+	    "NVOLN0000</DestinationORIID><DestinationORIID>CA1234567", "FAN5",
+	    "<DriverQuery><DriverLicenseID>C00000018</DriverLicenseID>"
+	    "</DriverQuery>"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_PTR_NOT_NULL(find(nv, "DQ", "FAN5", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(find(ca, "DQ", "FAN5", WAIT));
+	it_pump(env, 500);
+	CU_ASSERT_EQUAL(count(ca, "DQ", "FAN5"), 1);
+	CU_ASSERT_EQUAL(count(nv, "DQ", "FAN5"), 1);
+	it_client_free(nv);
+	it_client_free(ca);
+	it_client_free(a);
+}
+
+struct dead {
+	uint64_t	msgid;
+	int		found;
+};
+
+static void
+dead_cb(const struct queue_copy *c, void *arg)
+{
+	struct dead *d = arg;
+
+	if (c->msgid == d->msgid && strcmp(c->line, "NVDMV") == 0)
+		d->found++;
+}
+
+static void
+test_held_expiry(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct event_base	*base;
+	struct queue		*q;
+	struct dead		 d = { 0, 0 };
+	char			 path[400], *cause = NULL;
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a && a->up);
+	/* NV is down: held (.02), then expired after held-ttl (.08). */
+	tag = it_client_send(a, dq("NV", "TTL1"));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
+	d.msgid = strtoull(a->reply[tag], NULL, 16);
+	CU_ASSERT_EQUAL(sm_status(a, "TTL1", "NV", WAIT), 2);
+	CU_ASSERT_PTR_NOT_NULL(find(a, "SM", "TTL1", WAIT));
+	{
+		uint64_t end = util_mono_us() + 20000000ULL;
+		size_t n;
+
+		while ((n = count(a, "SM", "TTL1")) < 2 && util_mono_us() < end)
+			it_pump(env, 50);
+		CU_ASSERT_EQUAL(n, 2);
+		if (n == 2)
+			CU_ASSERT_EQUAL(atoi(it_field(a->dlv[a->ndlv - 1].xml,
+			    "StatusCode")), 8);
+	}
+	it_client_free(a);
+
+	/* The copy is in the dead-letter area of the store, and NV gets
+	 * nothing when it comes up. */
+	it_switch_stop(env, SIGTERM);
+	snprintf(path, sizeof path, "%s/data", env->dir);
+	base = event_base_new();
+	q = queue_open(&queue_backend_lmdb, path, 0, base, &cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	queue_walk_dead(q, dead_cb, &d);
+	CU_ASSERT_EQUAL(d.found, 1);
+	queue_close(q);
+	event_base_free(base);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(env), 0);
+	{
+		struct it_client *nv = it_client_new(env, "nvdmv", WAIT);
+
+		CU_ASSERT_FATAL(nv && nv->up);
+		it_pump(env, 1500);
+		CU_ASSERT_EQUAL(count(nv, "DQ", "TTL1"), 0);
+		it_client_free(nv);
+	}
+}
+
+/* A tiny store: fill it until NAK 110, then drain it and go on. */
+static void
+test_queue_full(void)
+{
+	struct it_env		*e = it_env_new("full", "map-size=\"2097152\" "
+	    "heartbeat=\"2\"");
+	struct it_client	*a, *ca, *b;
+	char			 body[12000], text[9001];
+	uint64_t		 tag;
+	int			 i, r, full = 0, acked = 0, later = 0;
+
+	CU_ASSERT_FATAL(e != NULL && it_switch_start(e) == 0);
+	a = it_client_new(e, "waagy", WAIT);
+	b = it_client_new(e, "oragy", WAIT);
+	CU_ASSERT_FATAL(a && a->up && b && b->up);
+	memset(text, 'X', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	snprintf(body, sizeof body, "<AdministrativeMessage><MessageText>%s"
+	    "</MessageText></AdministrativeMessage>", text);
+	for (i = 0; i < 2000 && !full; i++) {
+		char ctl[16];
+
+		snprintf(ctl, sizeof ctl, "F%d", i);
+		tag = it_client_send(a, msg("AM", "WA0340000", "CA", ctl, body));
+		r = it_client_wait(a, tag, WAIT);
+		if (r == 1)
+			acked++;
+		else if (r == 2) {
+			CU_ASSERT_EQUAL(atoi(it_field(a->reply[tag],
+			    "ErrorCode")), 110);
+			CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag],
+			    "ErrorReasonText"), "queue full");
+			full = 1;
+		} else
+			break;
+	}
+	CU_ASSERT_TRUE_FATAL(full);
+	CU_ASSERT(acked > 10);
+	/* Still serving: the other session gets a clear answer too. */
+	tag = it_client_send(b, msg("AM", "OR0260000", "CA", "B1", body));
+	CU_ASSERT(it_client_wait(b, tag, WAIT) != 0);
+	CU_ASSERT_EQUAL(kill(e->switch_pid, 0), 0);
+
+	/* CA drains the store: every acked message arrives... */
+	ca = it_client_new(e, "cadmv", WAIT);
+	CU_ASSERT_FATAL(ca && ca->up);
+	{
+		uint64_t end = util_mono_us() + 30000000ULL;
+
+		while (ca->ndlv < (size_t)acked && util_mono_us() < end)
+			it_pump(e, 20);
+	}
+	CU_ASSERT(ca->ndlv >= (size_t)acked);
+	/* ...and new messages are accepted again. */
+	for (i = 0; i < 50 && !later; i++) {
+		tag = it_client_send(a, msg("AM", "WA0340000", "CA", "AGAIN", body));
+		if (it_client_wait(a, tag, WAIT) == 1)
+			later = 1;
+		else
+			it_pump(e, 200);
+	}
+	CU_ASSERT_TRUE(later);
+	it_client_free(ca);
+	it_client_free(b);
+	it_client_free(a);
+	it_env_free(e);
+}
+
+int
+main(void)
+{
+	CU_pSuite	s;
+	int		failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("it_queue", suite_init, suite_clean);
+	CU_ADD_TEST(s, test_redeliver_after_timeout);
+	CU_ADD_TEST(s, test_redeliver_after_reconnect);
+	CU_ADD_TEST(s, test_service_states);
+	CU_ADD_TEST(s, test_fanout);
+	CU_ADD_TEST(s, test_held_expiry);
+	s = CU_add_suite("it_queue_full", NULL, NULL);
+	CU_ADD_TEST(s, test_queue_full);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() != 0 ||
+	    CU_get_number_of_suites_failed() != 0 ||
+	    CU_get_number_of_tests_failed() != 0;
+	CU_cleanup_registry();
+	return failed || it_log_errors != 0;
+}
