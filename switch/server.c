@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -188,9 +189,19 @@ server_listen(struct server *srv)
 		    port);
 	}
 	/* Written last, once everything is up: tests wait for this file. */
-	if (srv->cfg->portfile != NULL &&
-	    util_write_file(srv->cfg->portfile, ports.data, ports.len) == -1)
-		fatal("server: %s", srv->cfg->portfile);
+	if (srv->cfg->portfile != NULL) {
+		char *dir = xstrdup(srv->cfg->portfile), *slash;
+
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+				fatal("server: %s", dir);
+		}
+		free(dir);
+		if (util_write_file(srv->cfg->portfile, ports.data,
+		    ports.len) == -1)
+			fatal("server: %s", srv->cfg->portfile);
+	}
 	ubuf_free(&ports);
 }
 
