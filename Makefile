@@ -21,8 +21,9 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # Every switch/*.c except the daemon's main is archived into libswitch.a, which
 # the daemon, adapters, tools and tests all link. adapters/*.c that are not a
 # main (nl*.c) form libadapters.a.
-SW_SRCS  = $(filter-out switch/nlswitchd.c,$(wildcard switch/*.c))
-SW_OBJS  = $(SW_SRCS:.c=.o)
+SW_GEN   = switch/dashboard_html.c
+SW_SRCS  = $(filter-out switch/nlswitchd.c $(SW_GEN),$(wildcard switch/*.c))
+SW_OBJS  = $(SW_SRCS:.c=.o) $(SW_GEN:.c=.o)
 AD_SRCS  = $(filter-out adapters/nl%.c,$(wildcard adapters/*.c))
 AD_OBJS  = $(AD_SRCS:.c=.o)
 LIBSW    = switch/libswitch.a
@@ -38,15 +39,22 @@ IT_BINS   = $(IT_SRCS:.c=)
 
 HDRS     = $(wildcard switch/*.h adapters/*.h tests/*.h)
 
-.PHONY: all deps test check-unit check-it check-asan demo bench clean pki
+.PHONY: all deps deps-test test check-unit check-it check-asan demo bench clean pki
 
 all: $(BINS) tests/unit_main $(IT_BINS)
 
 deps:
 	@./tools/install-deps
 
+deps-test:
+	@./tools/install-deps --test
+
 %.o: %.c $(HDRS)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The dashboard is an ordinary HTML file, compiled in as a string.
+switch/dashboard_html.c: switch/www/dashboard.html tools/embed
+	./tools/embed switch/www/dashboard.html admin_dashboard_html > $@
 
 $(LIBSW): $(SW_OBJS)
 	$(AR) rcs $@ $^
@@ -74,7 +82,7 @@ tests/it_%: tests/it_%.o tests/it_util.o $(LIBAD) $(LIBSW)
 
 # The test target installs what is missing first, so a fresh Debian machine
 # needs nothing but `make test`.
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory check-unit check-it
 
 check-unit: tests/unit_main
@@ -83,7 +91,7 @@ check-unit: tests/unit_main
 check-it: all
 	./tests/run-it
 
-check-asan: deps
+check-asan: deps-test
 	$(MAKE) clean
 	$(MAKE) --no-print-directory OPT=-O1 SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' check-unit check-it
 	$(MAKE) clean
@@ -97,6 +105,6 @@ bench: deps
 	./tools/bench
 
 clean:
-	rm -f switch/*.o adapters/*.o tools/*.o tests/*.o $(LIBSW) $(LIBAD) \
+	rm -f switch/*.o adapters/*.o tools/*.o tests/*.o $(LIBSW) $(LIBAD) $(SW_GEN) \
 	      tests/unit_main $(IT_BINS)
 	rm -rf bin

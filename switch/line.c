@@ -276,6 +276,10 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	TAILQ_REMOVE(&l->inflight, p, entry);
 	l->ninflight--;
 	l->srv->stats.delivered++;
+	if (p->c.key < MSG_KEY_MAX)
+		l->srv->stats.delivered_key[p->c.key]++;
+	metrics_hist_add(&l->srv->stats.e2e_latency,
+	    (double)(util_now_us() - p->c.enq_us) / 1e6);
 
 	op = xcalloc(1, sizeof *op);
 	op->type = QUEUE_OP_DELETE;
@@ -286,6 +290,28 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	queue_submit(l->srv->q, op);
 	free(p);
 	line_pump(l);
+}
+
+void
+line_depth(struct line *l, uint64_t *n, uint64_t *bytes, uint64_t *oldest)
+{
+	struct line_pend	*p;
+	int			 k;
+
+	*n = *bytes = *oldest = 0;
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		TAILQ_FOREACH(p, &l->pending[k], entry) {
+			(*n)++;
+			*bytes += p->c.size;
+			if (*oldest == 0 || p->c.enq_us < *oldest)
+				*oldest = p->c.enq_us;
+		}
+	TAILQ_FOREACH(p, &l->inflight, entry) {
+		(*n)++;
+		*bytes += p->c.size;
+		if (*oldest == 0 || p->c.enq_us < *oldest)
+			*oldest = p->c.enq_us;
+	}
 }
 
 int

@@ -59,6 +59,9 @@ void	 line_detach(struct line *, struct session *);
 void	 line_pump(struct line *);
 /** The endpoint acknowledged a delivery. */
 void	 line_dack(struct line *, uint64_t msgid, uint16_t copy);
+/** Copies queued or in flight: count, bytes, oldest enqueue time (us). */
+void	 line_depth(struct line *, uint64_t *n, uint64_t *bytes,
+	    uint64_t *oldest);
 /** 1 if a copy is waiting in a key that is in service. */
 int	 line_has_deliverable(struct line *);
 /** Periodic (1 s): ack timeouts and TTL expiry. */

@@ -117,9 +117,8 @@ main(int argc, char **argv)
 	srv = server_new(base, cfg);
 	log_info("nlswitchd: started config=%s lines=%d", path, cfg->nline);
 	event_base_dispatch(base);
-	server_free(srv);
+	server_free(srv);	/* frees the (possibly reloaded) config too */
 	event_base_free(base);
-	config_free(cfg);
 	xmlCleanupParser();
 	log_info("nlswitchd: stopped");
 	return 0;

@@ -76,6 +76,8 @@ queue_open(const struct queue_backend *be, const char *path, size_t mapsize,
 
 	*cause = NULL;
 	q = xcalloc(1, sizeof *q);
+	metrics_hist_init(&q->stats.commit_latency, metrics_seconds);
+	metrics_hist_init(&q->stats.commit_batch, metrics_sizes);
 	q->be = be;
 	q->base = base;
 	q->pend_tail = &q->pend;
@@ -137,7 +139,8 @@ queue_close(struct queue *q)
 		pthread_join(q->thread, NULL);
 
 	/* The thread is gone: nobody activates ev_done any more. */
-	event_free(q->ev_done);
+	if (q->ev_done != NULL)
+		event_free(q->ev_done);
 	q->ev_done = NULL;
 
 	/* Completions may submit more; those come back QUEUE_E_CLOSED. */
@@ -151,6 +154,35 @@ queue_close(struct queue *q)
 	    (unsigned long long)q->stats.commits,
 	    (unsigned long long)q->stats.ops);
 	free(q);
+}
+
+struct queue *
+queue_open_rdonly(const struct queue_backend *be, const char *path,
+    char **cause)
+{
+	struct queue	*q;
+
+	*cause = NULL;
+	if (be->open_rdonly == NULL) {
+		*cause = xasprintf("%s: no read-only open", be->name);
+		return NULL;
+	}
+	q = xcalloc(1, sizeof *q);
+	q->be = be;
+	q->pend_tail = &q->pend;
+	q->done_tail = &q->done;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	q->stopping = 1;	/* a submit completes QUEUE_E_CLOSED at close */
+	if ((q->bh = be->open_rdonly(path, cause)) == NULL) {
+		if (*cause == NULL)
+			*cause = xasprintf("%s: cannot open %s", be->name, path);
+		pthread_cond_destroy(&q->cond);
+		pthread_mutex_destroy(&q->lock);
+		free(q);
+		return NULL;
+	}
+	return q;
 }
 
 void
@@ -237,6 +269,8 @@ queue_commit_main(void *arg)
 		if ((uint64_t)n > q->stats.batch_max)
 			q->stats.batch_max = n;
 		q->stats.commit_us_total += us;
+		metrics_hist_add(&q->stats.commit_latency, (double)us / 1e6);
+		metrics_hist_add(&q->stats.commit_batch, (double)n);
 		q->stats.failed += nfail;
 		*q->done_tail = batch;
 		q->done_tail = &last->next;
@@ -337,6 +371,8 @@ queue_op_validate(const struct queue_op *op)
 	case QUEUE_OP_AUDIT:
 		if (op->audit == NULL)
 			return QUEUE_E_INVAL;
+		break;
+	case QUEUE_OP_AUDIT_PRUNE:
 		break;
 	case QUEUE_OP_META:
 		if (op->meta_key == NULL)

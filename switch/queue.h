@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "util.h"
 
 struct event_base;
@@ -100,6 +101,15 @@ struct queue_copy {
  *   PURGE    deletes the dead copy (and the message at its last copy).
  *   AUDIT    requires audit != NULL; refused with QUEUE_E_FULL like a PUT.
  *   META     meta_key of 1..QUEUE_META_KEY_MAX bytes.
+ *   AUDIT_PRUNE deletes the audit records older than prune_before_us
+ *            (oldest first, at most QUEUE_PRUNE_MAX of them) and sets
+ *            pruned to how many it deleted; pruned == QUEUE_PRUNE_MAX
+ *            means there may be more (submit another). It frees space,
+ *            so it is never refused as full; its own audit record, if
+ *            any, is written after the deletion and survives it.
+ * A message body is wiped (overwritten with zeros in place) in the
+ * transaction that deletes it when its QUEUE_MSG_PHOTO flag is set: no
+ * image bytes stay behind in the store's free pages (docs/policy.md).
  * The op's audit record is written, in the same transaction, only when the
  * op itself succeeded.
  */
@@ -110,8 +120,10 @@ enum queue_op_type {
 	QUEUE_OP_REQUEUE,	/* dead-letter -> queue (same line/copy) */
 	QUEUE_OP_PURGE,		/* delete a dead-letter copy */
 	QUEUE_OP_AUDIT,		/* audit record only */
-	QUEUE_OP_META		/* set a counter: meta_key = meta_value */
+	QUEUE_OP_META,		/* set a counter: meta_key = meta_value */
+	QUEUE_OP_AUDIT_PRUNE	/* delete audit records before a time */
 };
+#define QUEUE_PRUNE_MAX		10000	/* audit records per AUDIT_PRUNE op */
 #define QUEUE_META_KEY_MAX	256	/* bytes, without the NUL */
 
 struct queue_op;
@@ -140,6 +152,10 @@ struct queue_op {
 	/* META */
 	const char		*meta_key;
 	uint64_t		 meta_value;
+
+	/* AUDIT_PRUNE: cutoff (us since the epoch); records deleted. */
+	uint64_t		 prune_before_us;
+	uint64_t		 pruned;
 
 	queue_done_cb		 done;
 	void			*arg;
@@ -178,6 +194,9 @@ struct queue_backend {
 			    void *arg), void *arg);
 	/* Space: bytes used and bytes available in the store. */
 	int		 (*usage)(void *, uint64_t *used, uint64_t *size);
+	/* Open an existing store for reading only, next to a running
+	 * writer (another process); NULL: not supported. */
+	void		*(*open_rdonly)(const char *path, char **cause);
 };
 
 extern const struct queue_backend queue_backend_lmdb;
@@ -192,6 +211,8 @@ struct queue_stats {
 	uint64_t	batch_max;		/* largest batch */
 	uint64_t	commit_us_total;	/* time spent in apply+commit */
 	uint64_t	failed;			/* ops completed with an error */
+	struct metrics_hist commit_latency;	/* seconds per apply+commit */
+	struct metrics_hist commit_batch;	/* ops per commit */
 };
 
 /**
@@ -208,6 +229,15 @@ struct queue	*queue_open(const struct queue_backend *, const char *path,
  * meanwhile complete with QUEUE_E_CLOSED.
  */
 void		 queue_close(struct queue *);
+/**
+ * Open an existing store read-only, without a commit thread or an event
+ * loop: for tools (bin/nlaudit) that read while nlswitchd runs. Only the
+ * reads below work; queue_submit must not be called. Close it with
+ * queue_close.
+ * @return queue, or NULL with *cause set (caller frees).
+ */
+struct queue	*queue_open_rdonly(const struct queue_backend *,
+		    const char *path, char **cause);
 /** Submit one op (loop thread). Its completion runs after its commit. */
 void		 queue_submit(struct queue *, struct queue_op *);
 /** Ops submitted and not yet completed. */

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "msg.h"
+#include "metrics.h"
 #include "queue.h"
 
 struct event_base;
@@ -23,6 +24,8 @@ struct event;
 struct evconnlistener;
 struct session;
 struct line;
+struct oridir;
+struct photo_table;
 
 /* A persistent counter handed out in blocks (hi/lo): a block reservation
  * is committed before any number from it is used, so numbers never repeat
@@ -31,6 +34,19 @@ struct server_ctr {
 	char		key[32];
 	uint64_t	next;
 	uint64_t	hi;
+};
+
+/* ER codes 100..(100 + SERVER_NCODES - 1) are counted per code. */
+#define SERVER_NCODES	32
+#define SERVER_NDENIAL	32	/* recent refusals kept for the dashboard */
+
+struct server_denial {
+	uint64_t	t_us;
+	char		line[CONFIG_LINE_LEN + 1];
+	char		ori[MSG_ORI_LEN + 1];
+	char		mke[4];
+	int		code;
+	char		reason[120];
 };
 
 struct server_stats {
@@ -42,6 +58,18 @@ struct server_stats {
 	uint64_t	expired;
 	uint64_t	tls_failures;
 	uint64_t	sessions;		/* accepted connections */
+	/* By message key (index enum msg_key; 0 = unparseable). */
+	uint64_t	received_key[MSG_KEY_MAX];
+	uint64_t	acked_key[MSG_KEY_MAX];
+	uint64_t	delivered_key[MSG_KEY_MAX];
+	uint64_t	nak_key_code[MSG_KEY_MAX][SERVER_NCODES];
+	struct metrics_hist ack_latency;	/* receive -> ACK, seconds */
+	struct metrics_hist e2e_latency;	/* receive -> DACK, seconds */
+	struct metrics_hist commit_latency;	/* copied from the queue */
+	struct metrics_hist commit_batch;
+	struct server_denial denials[SERVER_NDENIAL];	/* ring */
+	int		ndenial;		/* total ever, ring index = n % N */
+	struct metrics_ring ring;		/* per-second totals */
 };
 
 struct server {
@@ -55,6 +83,9 @@ struct server {
 	int			 nlisteners;
 	struct event		*ev_tick;
 	struct event		*ev_sig[4];
+	struct config		*retired[8];	/* old configs, freed when idle */
+	int			 nretired;
+	struct admin		*admin;		/* admin HTTP, or NULL */
 	TAILQ_HEAD(, session)	 sessions;
 	uint64_t		 next_sessid;
 	struct server_ctr	 msgid;
@@ -62,6 +93,10 @@ struct server {
 	uint64_t		 drain_deadline_us;
 	uint64_t		 started_us;
 	struct server_stats	 stats;
+	/* Photo-sharing policy (docs/policy.md). */
+	struct oridir		*oridir;	/* swapped by server_oridir_reload */
+	struct photo_table	*photos;	/* allowed photo requests in flight */
+	uint64_t		 audit_prune_us;	/* next audit pruning */
 };
 
 /**
@@ -92,7 +127,21 @@ uint64_t	 server_ctr_take(struct server *, struct server_ctr *);
  */
 void		 server_expire(struct server *, struct line *,
 		    const struct queue_copy *);
+/**
+ * Re-read the config file (and the certificates it names) without dropping
+ * connections: lines keep their sessions and queues by line code, new
+ * lines appear, removed lines are closed (their stored copies stay in the
+ * store). On any error the running configuration stays and *cause says
+ * "FILE:LINE: reason". *notes (may stay NULL) lists what needs a restart.
+ */
+int		 server_reload(struct server *, char **cause, char **notes);
 /** Line runtime state by config line. */
 struct line	*server_line(struct server *, const struct config_line *);
+/**
+ * Load the ORI directory the config names (or build the implicit one)
+ * and swap it in; on error the running directory stays and *cause says
+ * "FILE:LINE: reason" (caller frees). For the operator's reload.
+ */
+int		 server_oridir_reload(struct server *, char **cause);
 
 #endif

@@ -38,6 +38,8 @@ uint64_t util_get_be64(const uint8_t *);
 
 /** Read a whole file into a NUL-terminated heap buffer; NULL + errno on failure. */
 char	*util_read_file(const char *path, size_t *lenp);
+/** Create the directory holding path if it is missing (one level). */
+int	 util_mkdir_parent(const char *path);
 /** Write a file atomically (tmp + rename); 0 or -1 with errno. */
 int	 util_write_file(const char *path, const void *data, size_t len);
 

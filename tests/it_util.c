@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +59,7 @@ it_env_new(const char *name, const char *limits)
 	snprintf(e->pki, sizeof e->pki, "%s/pki", e->dir);
 	snprintf(e->conf, sizeof e->conf, "%s/nlswitch.xml", e->dir);
 	snprintf(e->portfile, sizeof e->portfile, "%s/port", e->dir);
+	snprintf(e->sock, sizeof e->sock, "%s/control.sock", e->dir);
 	snprintf(cmd, sizeof cmd, "%s/tools/nlpki %s -o waagy oragy cadmv nvdmv "
 	    ">/dev/null", e->root, e->pki);
 	if (it_system(cmd) != 0) {
@@ -74,6 +78,8 @@ it_env_new(const char *name, const char *limits)
 	    "  <datadir>data</datadir>\n"
 	    "  <pki ca=\"pki/ca.pem\" cert=\"pki/switch.pem\" key=\"pki/switch.key\"/>\n"
 	    "  <limits %s/>\n"
+	    "  <admin socket=\"control.sock\" address=\"127.0.0.1\" port=\"0\""
+	    " portfile=\"admin.port\"/>\n"
 	    "  <line code=\"WAAGY\" cn=\"waagy\">\n"
 	    "    <ori>WA0340000</ori><accept>DR KR DNR AM</accept>\n"
 	    "  </line>\n"
@@ -155,8 +161,11 @@ int
 it_switch_start(struct it_env *e)
 {
 	char *argv[] = { "bin/nlswitchd", "-d", "-f", e->conf, NULL };
+	char path[400];
 
 	unlink(e->portfile);
+	snprintf(path, sizeof path, "%s/admin.port", e->dir);
+	unlink(path);
 	if ((e->switch_pid = it_spawn(e, "nlswitchd.log", argv)) == -1)
 		return -1;
 	if (client_read_portfile(e->portfile, 15000, e->port,
@@ -165,6 +174,10 @@ it_switch_start(struct it_env *e)
 		    e->dir);
 		return -1;
 	}
+	snprintf(path, sizeof path, "%s/admin.port", e->dir);
+	if (client_read_portfile(path, 5000, e->admin_port,
+	    sizeof e->admin_port) == -1)
+		return -1;
 	return 0;
 }
 
@@ -482,4 +495,75 @@ it_field(const char *xml, const char *name)
 		return buf;
 	snprintf(buf, sizeof buf, "%.*s", (int)(q - p), p);
 	return buf;
+}
+
+int
+it_sh(struct it_env *e, const char *cmd, const char *input, char **output)
+{
+	char	 in[400], out[400], full[4096];
+	FILE	*f;
+	int	 rc;
+
+	snprintf(in, sizeof in, "%s/sh.in", e->dir);
+	snprintf(out, sizeof out, "%s/sh.out", e->dir);
+	if ((f = fopen(in, "w")) == NULL)
+		return -1;
+	if (input != NULL)
+		fputs(input, f);
+	fclose(f);
+	snprintf(full, sizeof full, "cd '%s' && NLSWITCH_CONTROL='%s' %s <'%s' "
+	    ">'%s' 2>&1", e->root, e->sock, cmd, in, out);
+	rc = system(full);
+	if (output != NULL) {
+		*output = util_read_file(out, NULL);
+		if (*output == NULL)
+			*output = xstrdup("");
+	}
+	if (rc == -1 || !WIFEXITED(rc))
+		return -1;
+	return WEXITSTATUS(rc);
+}
+
+int
+it_http(struct it_env *e, const char *method, const char *path,
+    const char *body, char **resp)
+{
+	struct sockaddr_in	 sin;
+	struct ubuf		 b;
+	char			 buf[8192], *p;
+	ssize_t			 n;
+	int			 fd, status = -1;
+
+	*resp = xstrdup("");
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)atoi(e->admin_port));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
+		close(fd);
+		return -1;
+	}
+	ubuf_init(&b);
+	ubuf_printf(&b, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", method, path,
+	    body ? strlen(body) : 0, body ? body : "");
+	if (write(fd, b.data, b.len) != (ssize_t)b.len) {
+		close(fd);
+		ubuf_free(&b);
+		return -1;
+	}
+	ubuf_reset(&b);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		ubuf_add(&b, buf, (size_t)n);
+	close(fd);
+	if (b.len > 12 && strncmp(b.data, "HTTP/1.", 7) == 0)
+		status = atoi(b.data + 9);
+	if (b.data != NULL && (p = strstr(b.data, "\r\n\r\n")) != NULL) {
+		free(*resp);
+		*resp = xstrdup(p + 4);
+	}
+	ubuf_free(&b);
+	return status;
 }

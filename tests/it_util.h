@@ -25,6 +25,8 @@ struct it_env {
 	char		 conf[300];
 	char		 portfile[300];
 	char		 port[16];
+	char		 admin_port[16];	/* admin HTTP */
+	char		 sock[300];		/* control socket */
 	char		 root[256];	/* repo root */
 	pid_t		 switch_pid;
 	pid_t		 procs[IT_MAXPROC];
@@ -94,6 +96,20 @@ int		 it_client_wait_dlv(struct it_client *, size_t n, int wait_ms);
 int		 it_client_wait_closed(struct it_client *, int wait_ms);
 /** Run the loop for up to ms. */
 void		 it_pump(struct it_env *, int ms);
+
+/**
+ * Run a shell command from the repo root with NLSWITCH_CONTROL set to the
+ * switch's control socket, input on stdin (may be NULL); *output gets
+ * stdout+stderr (caller frees). @return the exit status, -1 on failure.
+ */
+int		 it_sh(struct it_env *, const char *cmd, const char *input,
+		    char **output);
+/**
+ * One HTTP/1.0 request to the admin listener. *resp gets the body (caller
+ * frees). @return the status code, -1 if the request failed.
+ */
+int		 it_http(struct it_env *, const char *method, const char *path,
+		    const char *body, char **resp);
 
 /** A DQ by OLN from ori to dest with ctl (static buffer). */
 const char	*it_dq(const char *ori, const char *dest, const char *ctl,

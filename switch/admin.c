@@ -1,0 +1,391 @@
+/*
+ * admin - see admin.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "admin.h"
+#include "control.h"
+#include "line.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "util.h"
+
+struct admin {
+	struct server		*srv;
+	struct evhttp		*http;
+};
+
+static void	admin_request_cb(struct evhttp_request *, void *);
+
+extern const char admin_dashboard_html[];
+
+static void
+admin_count_dead_cb(const struct queue_copy *c, void *arg)
+{
+	(void)c;
+	(*(uint64_t *)arg)++;
+}
+
+void
+admin_metrics(struct server *srv, struct ubuf *b)
+{
+	struct server_stats	*st = &srv->stats;
+	struct queue_stats	 qs;
+	struct session		*s;
+	uint64_t		 now = util_now_us(), dead = 0, used = 0, size = 0;
+	int			 i, k, c, conns = 0;
+
+#define HELP(name, type, text) \
+	ubuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type)
+
+	HELP("nlswitch_up", "gauge", "1 while the switch runs.");
+	ubuf_printf(b, "nlswitch_up 1\n");
+	HELP("nlswitch_draining", "gauge", "1 while the switch drains.");
+	ubuf_printf(b, "nlswitch_draining %d\n", srv->draining);
+	HELP("nlswitch_start_time_seconds", "gauge", "Start time, unix seconds.");
+	ubuf_printf(b, "nlswitch_start_time_seconds %llu\n",
+	    (unsigned long long)(srv->started_us / 1000000));
+
+	HELP("nlswitch_messages_received_total", "counter",
+	    "Messages received, by message key (NONE: unparseable).");
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		ubuf_printf(b, "nlswitch_messages_received_total{mke=\"%s\"} "
+		    "%llu\n", k ? msg_key_name(k) : "NONE",
+		    (unsigned long long)st->received_key[k]);
+	HELP("nlswitch_messages_acked_total", "counter",
+	    "Messages committed and acknowledged, by message key.");
+	for (k = 1; k < MSG_KEY_MAX; k++)
+		ubuf_printf(b, "nlswitch_messages_acked_total{mke=\"%s\"} %llu\n",
+		    msg_key_name(k), (unsigned long long)st->acked_key[k]);
+	HELP("nlswitch_messages_delivered_total", "counter",
+	    "Deliveries acknowledged by their endpoint, by message key.");
+	for (k = 1; k < MSG_KEY_MAX; k++)
+		ubuf_printf(b, "nlswitch_messages_delivered_total{mke=\"%s\"} "
+		    "%llu\n", msg_key_name(k),
+		    (unsigned long long)st->delivered_key[k]);
+	HELP("nlswitch_messages_denied_total", "counter",
+	    "Messages refused with an ER, by message key, code and reason.");
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		for (c = 0; c < SERVER_NCODES; c++)
+			if (st->nak_key_code[k][c] > 0)
+				ubuf_printf(b, "nlswitch_messages_denied_total{"
+				    "mke=\"%s\",code=\"%d\",reason=\"%s\"} %llu\n",
+				    k ? msg_key_name(k) : "NONE", 100 + c,
+				    msg_er_reason(100 + c),
+				    (unsigned long long)st->nak_key_code[k][c]);
+	HELP("nlswitch_messages_redelivered_total", "counter",
+	    "Deliveries sent again after a timeout or a reconnect.");
+	ubuf_printf(b, "nlswitch_messages_redelivered_total %llu\n",
+	    (unsigned long long)st->redelivered);
+	HELP("nlswitch_messages_expired_total", "counter",
+	    "Copies expired after held-ttl into the dead-letter area.");
+	ubuf_printf(b, "nlswitch_messages_expired_total %llu\n",
+	    (unsigned long long)st->expired);
+
+	HELP("nlswitch_queue_depth", "gauge",
+	    "Copies queued or in flight, per destination line.");
+	for (i = 0; i < srv->cfg->nline; i++) {
+		uint64_t n, bytes, oldest;
+
+		line_depth(&srv->lines[i], &n, &bytes, &oldest);
+		ubuf_printf(b, "nlswitch_queue_depth{destination=\"%s\"} %llu\n",
+		    srv->lines[i].cfg->code, (unsigned long long)n);
+	}
+	HELP("nlswitch_queue_bytes", "gauge",
+	    "Bytes of the copies queued, per destination line.");
+	for (i = 0; i < srv->cfg->nline; i++) {
+		uint64_t n, bytes, oldest;
+
+		line_depth(&srv->lines[i], &n, &bytes, &oldest);
+		ubuf_printf(b, "nlswitch_queue_bytes{destination=\"%s\"} %llu\n",
+		    srv->lines[i].cfg->code, (unsigned long long)bytes);
+	}
+	HELP("nlswitch_queue_oldest_age_seconds", "gauge",
+	    "Age of the oldest queued copy, per destination line.");
+	for (i = 0; i < srv->cfg->nline; i++) {
+		uint64_t n, bytes, oldest;
+
+		line_depth(&srv->lines[i], &n, &bytes, &oldest);
+		ubuf_printf(b, "nlswitch_queue_oldest_age_seconds{destination="
+		    "\"%s\"} %.3f\n", srv->lines[i].cfg->code,
+		    oldest ? (double)(now - oldest) / 1e6 : 0.0);
+	}
+	HELP("nlswitch_queue_in_flight", "gauge",
+	    "Deliveries awaiting their DACK, per destination line.");
+	for (i = 0; i < srv->cfg->nline; i++)
+		ubuf_printf(b, "nlswitch_queue_in_flight{destination=\"%s\"} %d\n",
+		    srv->lines[i].cfg->code, srv->lines[i].ninflight);
+	HELP("nlswitch_line_up", "gauge", "1 when the line's endpoint is connected.");
+	for (i = 0; i < srv->cfg->nline; i++)
+		ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
+		    srv->lines[i].cfg->code, srv->lines[i].sess != NULL);
+	queue_walk_dead(srv->q, admin_count_dead_cb, &dead);
+	HELP("nlswitch_dead_letters", "gauge", "Copies in the dead-letter area.");
+	ubuf_printf(b, "nlswitch_dead_letters %llu\n", (unsigned long long)dead);
+	queue_usage(srv->q, &used, &size);
+	HELP("nlswitch_store_used_bytes", "gauge", "Bytes used in the store.");
+	ubuf_printf(b, "nlswitch_store_used_bytes %llu\n",
+	    (unsigned long long)used);
+	HELP("nlswitch_store_size_bytes", "gauge", "Capacity of the store.");
+	ubuf_printf(b, "nlswitch_store_size_bytes %llu\n",
+	    (unsigned long long)size);
+
+	queue_get_stats(srv->q, &qs);
+	HELP("nlswitch_commit_batch_size", "histogram",
+	    "Operations per durable commit (group commit).");
+	metrics_hist_render(b, "nlswitch_commit_batch_size", "", &qs.commit_batch);
+	HELP("nlswitch_commit_latency_seconds", "histogram",
+	    "Time to apply and fsync one batch.");
+	metrics_hist_render(b, "nlswitch_commit_latency_seconds", "",
+	    &qs.commit_latency);
+	HELP("nlswitch_ack_latency_seconds", "histogram",
+	    "From receiving a message to its ACK (durable).");
+	metrics_hist_render(b, "nlswitch_ack_latency_seconds", "",
+	    &st->ack_latency);
+	HELP("nlswitch_end_to_end_latency_seconds", "histogram",
+	    "From receiving a message to its endpoint's DACK.");
+	metrics_hist_render(b, "nlswitch_end_to_end_latency_seconds", "",
+	    &st->e2e_latency);
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (session_is_active(s))
+			conns++;
+	HELP("nlswitch_connections", "gauge", "Authenticated endpoint connections.");
+	ubuf_printf(b, "nlswitch_connections %d\n", conns);
+	HELP("nlswitch_connections_accepted_total", "counter",
+	    "TCP connections accepted.");
+	ubuf_printf(b, "nlswitch_connections_accepted_total %llu\n",
+	    (unsigned long long)st->sessions);
+	HELP("nlswitch_tls_handshake_failures_total", "counter",
+	    "Handshakes refused (no or bad certificate, unknown line).");
+	ubuf_printf(b, "nlswitch_tls_handshake_failures_total %llu\n",
+	    (unsigned long long)st->tls_failures);
+#undef HELP
+}
+
+static void
+admin_send(struct evhttp_request *req, int code, const char *reason,
+    const char *type, const char *body, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", type);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+static void
+admin_denials(struct server *srv, struct ubuf *b)
+{
+	struct server_stats	*st = &srv->stats;
+	int			 i, n = st->ndenial < SERVER_NDENIAL ?
+				    st->ndenial : SERVER_NDENIAL;
+
+	ubuf_adds(b, "{\"denials\":[");
+	for (i = 0; i < n; i++) {
+		struct server_denial *d =
+		    &st->denials[(st->ndenial - 1 - i) % SERVER_NDENIAL];
+
+		ubuf_printf(b, "%s{\"t\":%llu,\"line\":", i ? "," : "",
+		    (unsigned long long)(d->t_us / 1000));
+		ubuf_add_json(b, d->line);
+		ubuf_adds(b, ",\"ori\":");
+		ubuf_add_json(b, d->ori);
+		ubuf_adds(b, ",\"mke\":");
+		ubuf_add_json(b, d->mke);
+		ubuf_printf(b, ",\"code\":%d,\"reason\":", d->code);
+		ubuf_add_json(b, d->reason);
+		ubuf_adds(b, "}");
+	}
+	ubuf_adds(b, "]}\n");
+}
+
+static void
+admin_throughput(struct server *srv, struct ubuf *b)
+{
+	struct metrics_ring	*r = &srv->stats.ring;
+	int			 i, first = 1;
+
+	ubuf_adds(b, "{\"series\":[");
+	for (i = 1; i < r->n; i++) {
+		int cur = (r->head - r->n + i + METRICS_RING) % METRICS_RING;
+		int prev = (cur - 1 + METRICS_RING) % METRICS_RING;
+
+		ubuf_printf(b, "%s[%llu,%llu,%llu,%llu]", first ? "" : ",",
+		    (unsigned long long)r->t[cur],
+		    (unsigned long long)(r->v[cur][0] - r->v[prev][0]),
+		    (unsigned long long)(r->v[cur][1] - r->v[prev][1]),
+		    (unsigned long long)(r->v[cur][2] - r->v[prev][2]));
+		first = 0;
+	}
+	ubuf_adds(b, "]}\n");
+}
+
+/* Map /api/a/b/c?x=y to argv; query parameters become --x y. */
+static int
+admin_api(struct server *srv, struct evhttp_request *req, const char *path,
+    struct ubuf *out)
+{
+	static const char *const mutating[] = { "hold", "release", "remove",
+	    "restore", "purge", "reload", "drain", NULL };
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*query = evhttp_uri_get_query(uri);
+	struct evkeyvalq	 params;
+	struct evkeyval		*kv;
+	struct evbuffer		*inbuf;
+	char			*copy, *tok, *save = NULL, *argv[24], *input = NULL;
+	int			 argc = 0, i, post, mut = 0, rc;
+	size_t			 inlen;
+
+	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	copy = xstrdup(path);
+	for (tok = strtok_r(copy, "/", &save); tok != NULL && argc < 16;
+	    tok = strtok_r(NULL, "/", &save))
+		argv[argc++] = evhttp_decode_uri(tok);
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) == 0)
+		TAILQ_FOREACH(kv, &params, next) {
+			if (argc > 20)
+				break;
+			argv[argc++] = xasprintf("--%s", kv->key);
+			argv[argc++] = xstrdup(kv->value);
+		}
+	argv[argc] = NULL;
+	if (argc > 0) {
+		for (i = 0; mutating[i] != NULL; i++)
+			if (strcmp(argv[0], mutating[i]) == 0)
+				mut = 1;
+		if (strcmp(argv[0], "deadletters") == 0 && argc > 1 &&
+		    strcmp(argv[1], "list") != 0)
+			mut = 1;
+	}
+	if (mut && !post) {
+		ubuf_adds(out, "{\"ok\":false,\"error\":\"use POST for this "
+		    "command\"}\n");
+		rc = -1;
+		goto out;
+	}
+	inbuf = evhttp_request_get_input_buffer(req);
+	if ((inlen = evbuffer_get_length(inbuf)) > 0) {
+		input = xmalloc(inlen + 1);
+		evbuffer_remove(inbuf, input, inlen);
+		input[inlen] = '\0';
+	}
+	rc = control_exec(srv, argc, argv, input, 1, out);
+	if (mut)
+		log_info("admin: %s via HTTP exit=%d", argv[0], rc);
+out:
+	for (i = 0; i < argc; i++)
+		free(argv[i]);
+	evhttp_clear_headers(&params);
+	free(copy);
+	free(input);
+	return rc;
+}
+
+static void
+admin_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct admin		*a = arg;
+	struct server		*srv = a->srv;
+	const char		*path = evhttp_uri_get_path(
+				    evhttp_request_get_evhttp_uri(req));
+	struct ubuf		 b;
+	int			 rc, get;
+
+	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+	ubuf_init(&b);
+	if (path == NULL)
+		path = "/";
+	if (strcmp(path, "/healthz") == 0 && get) {
+		admin_send(req, 200, "OK", "text/plain", "ok\n", 3);
+	} else if (strcmp(path, "/readyz") == 0 && get) {
+		if (srv->draining)
+			admin_send(req, 503, "Service Unavailable", "text/plain",
+			    "draining\n", 9);
+		else
+			admin_send(req, 200, "OK", "text/plain", "ready\n", 6);
+	} else if (strcmp(path, "/metrics") == 0 && get) {
+		admin_metrics(srv, &b);
+		admin_send(req, 200, "OK", "text/plain; version=0.0.4", b.data,
+		    b.len);
+	} else if (strcmp(path, "/api/denials") == 0 && get) {
+		admin_denials(srv, &b);
+		admin_send(req, 200, "OK", "application/json", b.data, b.len);
+	} else if (strcmp(path, "/api/throughput") == 0 && get) {
+		admin_throughput(srv, &b);
+		admin_send(req, 200, "OK", "application/json", b.data, b.len);
+	} else if (strncmp(path, "/api/", 5) == 0) {
+		rc = admin_api(srv, req, path + 5, &b);
+		admin_send(req, rc == CONTROL_OK ? 200 : rc == CONTROL_ENOTFOUND ?
+		    404 : rc == -1 ? 405 : 400, rc == CONTROL_OK ? "OK" : "Error",
+		    "application/json", b.data, b.len);
+	} else if ((strcmp(path, "/") == 0 || strcmp(path, "/dashboard") == 0) &&
+	    get) {
+		admin_send(req, 200, "OK", "text/html; charset=utf-8",
+		    admin_dashboard_html, strlen(admin_dashboard_html));
+	} else
+		admin_send(req, 404, "Not Found", "text/plain", "not found\n", 10);
+	ubuf_free(&b);
+}
+
+struct admin *
+admin_new(struct server *srv, const char *address, const char *port,
+    const char *portfile)
+{
+	struct admin			*a = xcalloc(1, sizeof *a);
+	struct evhttp_bound_socket	*h;
+	struct sockaddr_storage		 ss;
+	socklen_t			 sl = sizeof ss;
+	char				 buf[16];
+	unsigned			 p;
+
+	a->srv = srv;
+	if ((a->http = evhttp_new(srv->base)) == NULL)
+		fatalx("admin: evhttp_new");
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_max_body_size(a->http, 4 << 20);
+	evhttp_set_timeout(a->http, 30);
+	evhttp_set_gencb(a->http, admin_request_cb, a);
+	if ((h = evhttp_bind_socket_with_handle(a->http, address,
+	    (ev_uint16_t)atoi(port))) == NULL)
+		fatal("admin: cannot listen on %s port %s", address, port);
+	if (getsockname(evhttp_bound_socket_get_fd(h), (struct sockaddr *)&ss,
+	    &sl) == -1)
+		fatal("admin: getsockname");
+	p = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(buf, sizeof buf, "%u\n", p);
+	if (portfile != NULL && (util_mkdir_parent(portfile) == -1 ||
+	    util_write_file(portfile, buf, strlen(buf)) == -1))
+		fatal("admin: %s", portfile);
+	log_info("admin: http listening address=%s port=%u", address, p);
+	return a;
+}
+
+void
+admin_free(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	evhttp_free(a->http);
+	free(a);
+}

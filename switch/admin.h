@@ -1,0 +1,32 @@
+/*
+ * admin - the admin HTTP listener (libevent evhttp), loopback only and off
+ * the message path:
+ *
+ *   GET  /healthz        liveness: 200 while the process runs (cheap)
+ *   GET  /readyz         200 when recovery is done and listeners are up
+ *                        and the switch is not draining, else 503
+ *   GET  /metrics        Prometheus text format
+ *   GET  /api/CMD[/ARG]  JSON of the nlctl command (status, lines,
+ *                        queues, show/ID, deadletters, audit?ori=..)
+ *   POST /api/CMD[/ARG]  mutating commands (hold, release, remove,
+ *                        restore, purge, deadletters/requeue|purge,
+ *                        reload, drain); the body carries IDs
+ *   GET  /api/denials, /api/throughput   recent refusals, per-second totals
+ *   GET  /               the live dashboard
+ */
+#ifndef NLSWITCH_ADMIN_H
+#define NLSWITCH_ADMIN_H
+
+#include "util.h"
+
+struct server;
+struct admin;
+
+/** Start listening; fatal() on failure (start-up only). */
+struct admin	*admin_new(struct server *, const char *address,
+		    const char *port, const char *portfile);
+void		 admin_free(struct admin *);
+/** Render every metric in the Prometheus text format. */
+void		 admin_metrics(struct server *, struct ubuf *);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * metrics - see metrics.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "metrics.h"
+
+const double metrics_seconds[METRICS_NBUCKET] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10
+};
+
+const double metrics_sizes[METRICS_NBUCKET] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+	16384, 32768
+};
+
+void
+metrics_hist_init(struct metrics_hist *h, const double *bounds)
+{
+	memset(h, 0, sizeof *h);
+	h->bounds = bounds;
+}
+
+void
+metrics_hist_add(struct metrics_hist *h, double v)
+{
+	int i;
+
+	for (i = 0; i < METRICS_NBUCKET; i++)
+		if (v <= h->bounds[i]) {
+			h->bucket[i]++;
+			break;
+		}
+	/* Above the last bound: only in +Inf (count). */
+	h->count++;
+	h->sum += v;
+}
+
+double
+metrics_hist_quantile(const struct metrics_hist *h, double q)
+{
+	uint64_t	want, seen = 0;
+	int		i;
+
+	if (h->count == 0)
+		return 0;
+	want = (uint64_t)(q * (double)h->count + 0.5);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < METRICS_NBUCKET; i++) {
+		seen += h->bucket[i];
+		if (seen >= want)
+			return h->bounds[i];
+	}
+	return h->bounds[METRICS_NBUCKET - 1];
+}
+
+void
+metrics_hist_render(struct ubuf *b, const char *name, const char *labels,
+    const struct metrics_hist *h)
+{
+	uint64_t	cum = 0;
+	int		i;
+	const char	*sep = labels[0] ? "," : "";
+
+	for (i = 0; i < METRICS_NBUCKET; i++) {
+		cum += h->bucket[i];
+		ubuf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels,
+		    sep, h->bounds[i], (unsigned long long)cum);
+	}
+	ubuf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+	    (unsigned long long)h->count);
+	if (labels[0]) {
+		ubuf_printf(b, "%s_sum{%s} %.6f\n", name, labels, h->sum);
+		ubuf_printf(b, "%s_count{%s} %llu\n", name, labels,
+		    (unsigned long long)h->count);
+	} else {
+		ubuf_printf(b, "%s_sum %.6f\n", name, h->sum);
+		ubuf_printf(b, "%s_count %llu\n", name,
+		    (unsigned long long)h->count);
+	}
+}
+
+void
+metrics_ring_push(struct metrics_ring *r, uint64_t t, uint64_t a, uint64_t b,
+    uint64_t c)
+{
+	r->t[r->head] = t;
+	r->v[r->head][0] = a;
+	r->v[r->head][1] = b;
+	r->v[r->head][2] = c;
+	r->head = (r->head + 1) % METRICS_RING;
+	if (r->n < METRICS_RING)
+		r->n++;
+}

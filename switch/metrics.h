@@ -1,0 +1,48 @@
+/*
+ * metrics - latency/size histograms with Prometheus-style cumulative
+ * buckets, and a ring of per-second counts for the dashboard. Loop thread
+ * only (the commit thread's figures are copied in by the caller).
+ */
+#ifndef NLSWITCH_METRICS_H
+#define NLSWITCH_METRICS_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+#define METRICS_NBUCKET	16
+
+struct metrics_hist {
+	const double	*bounds;		/* METRICS_NBUCKET upper bounds */
+	uint64_t	 bucket[METRICS_NBUCKET];	/* non-cumulative */
+	uint64_t	 count;
+	double		 sum;
+};
+
+/* Bucket sets: seconds (latencies) and counts (batch sizes). */
+extern const double metrics_seconds[METRICS_NBUCKET];
+extern const double metrics_sizes[METRICS_NBUCKET];
+
+void	 metrics_hist_init(struct metrics_hist *, const double *bounds);
+void	 metrics_hist_add(struct metrics_hist *, double v);
+/** Approximate quantile (0..1) from the buckets; 0 when empty. */
+double	 metrics_hist_quantile(const struct metrics_hist *, double q);
+/**
+ * Append a histogram in the Prometheus text format: name_bucket{le=...},
+ * name_sum, name_count; labels ("" or `key="v"`) go into every sample.
+ */
+void	 metrics_hist_render(struct ubuf *, const char *name,
+	    const char *labels, const struct metrics_hist *);
+
+#define METRICS_RING	300	/* seconds of history */
+
+struct metrics_ring {
+	uint64_t	t[METRICS_RING];	/* unix seconds */
+	uint64_t	v[METRICS_RING][3];	/* received, acked, delivered */
+	int		head;			/* next slot */
+	int		n;
+};
+void	 metrics_ring_push(struct metrics_ring *, uint64_t t, uint64_t a,
+	    uint64_t b, uint64_t c);
+
+#endif

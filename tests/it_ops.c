@@ -1,0 +1,605 @@
+/*
+ * it_ops - the operator interface against a running switch: every nlctl
+ * command (text and --json, exit codes), the admin HTTP endpoints
+ * (health, readiness, Prometheus metrics, JSON API, dashboard), reload
+ * without dropping connections, and drain.
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <CUnit/Basic.h>
+
+#include "client.h"
+#include "it_util.h"
+#include "util.h"
+
+#define WAIT	10000
+
+static struct it_env *env;
+
+static const char *
+dq(const char *dest, const char *ctl)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof buf, "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\">"
+	    "<NLETSMessageHeader><MessageKeyCodeText>DQ</MessageKeyCodeText>"
+	    "<OriginatingORIID>WA0340000</OriginatingORIID><DestinationORIID>%s"
+	    "</DestinationORIID><DocumentControlFieldText>%s"
+	    "</DocumentControlFieldText></NLETSMessageHeader><NLETSInquiryData>"
+	    "<DriverQuery><DriverLicenseID>C00000018</DriverLicenseID>"
+	    "</DriverQuery></NLETSInquiryData></NLETS>\n", dest, ctl);
+	return buf;
+}
+
+static size_t
+count(struct it_client *t, const char *mke, const char *ctl)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->ndlv; i++)
+		if (strcmp(it_field(t->dlv[i].xml, "MessageKeyCodeText"), mke) == 0 &&
+		    strcmp(it_field(t->dlv[i].xml, "DocumentControlFieldText"),
+		    ctl) == 0)
+			n++;
+	return n;
+}
+
+static int
+wait_count(struct it_client *t, const char *mke, const char *ctl, size_t n,
+    int ms)
+{
+	uint64_t end = util_mono_us() + (uint64_t)ms * 1000;
+
+	while (count(t, mke, ctl) < n && util_mono_us() < end)
+		it_pump(env, 20);
+	return count(t, mke, ctl) >= n;
+}
+
+/* The SM status the agency got about ctl, or -1. */
+static int
+sm_status(struct it_client *a, const char *ctl, int ms)
+{
+	uint64_t	end = util_mono_us() + (uint64_t)ms * 1000;
+	size_t		i;
+
+	for (;;) {
+		for (i = 0; i < a->ndlv; i++)
+			if (strcmp(it_field(a->dlv[i].xml, "MessageKeyCodeText"),
+			    "SM") == 0 && strcmp(it_field(a->dlv[i].xml,
+			    "DocumentControlFieldText"), ctl) == 0)
+				return atoi(it_field(a->dlv[i].xml, "StatusCode"));
+		if (util_mono_us() >= end)
+			return -1;
+		it_pump(env, 20);
+	}
+}
+
+static int
+nlctl(const char *args, const char *input, char **out)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof cmd, "bin/nlctl %s", args);
+	return it_sh(env, cmd, input, out);
+}
+
+static int
+suite_init(void)
+{
+	env = it_env_new("ops", "heartbeat=\"2\" held-ttl=\"4\" ack-timeout=\"3\"");
+	return env != NULL && it_switch_start(env) == 0 ? 0 : -1;
+}
+
+static int
+suite_clean(void)
+{
+	it_env_free(env);
+	return 0;
+}
+
+static void
+test_status_lines_queues(void)
+{
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	char			*out = NULL;
+
+	CU_ASSERT_FATAL(ca && ca->up);
+	CU_ASSERT_EQUAL(nlctl("status", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "state: running"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "lines_total: 4"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("--json status", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\"running\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"ok\":true"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("lines", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "line=CADMV cn=cadmv member=CA "
+	    "connected=true"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "line=NVDMV cn=nvdmv member=NV "
+	    "connected=false"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "KQ=removed"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("--json queues", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"destination\":\"CADMV\",\"depth\":0"));
+	free(out);
+	/* Usage errors and an unreachable switch have their own codes. */
+	CU_ASSERT_EQUAL(nlctl("frobnicate", NULL, &out), 2);
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("hold NOSUCH", NULL, &out), 3);
+	free(out);
+	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl -s /nonexistent/sock status",
+	    NULL, &out), 4);
+	free(out);
+	it_client_free(ca);
+}
+
+static void
+test_hold_release_remove_restore(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	char			*out = NULL;
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up);
+	CU_ASSERT_EQUAL(nlctl("hold CADMV DQ", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DQ=held"));
+	free(out);
+	tag = it_client_send(a, dq("CA", "HOLD1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_EQUAL(sm_status(a, "HOLD1", WAIT), 2);
+	it_pump(env, 800);
+	CU_ASSERT_EQUAL(count(ca, "DQ", "HOLD1"), 0);
+	CU_ASSERT_EQUAL(nlctl("release CADMV DQ", NULL, &out), 0);
+	free(out);
+	CU_ASSERT_TRUE(wait_count(ca, "DQ", "HOLD1", 1, WAIT));
+
+	CU_ASSERT_EQUAL(nlctl("remove CADMV DQ", NULL, &out), 0);
+	free(out);
+	tag = it_client_send(a, dq("CA", "REM1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_EQUAL(sm_status(a, "REM1", WAIT), 4);
+	CU_ASSERT_EQUAL(nlctl("restore CADMV DQ", NULL, &out), 0);
+	free(out);
+	it_pump(env, 500);
+	CU_ASSERT_EQUAL(count(ca, "DQ", "REM1"), 0);	/* never stored */
+	tag = it_client_send(a, dq("CA", "REST1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_TRUE(wait_count(ca, "DQ", "REST1", 1, WAIT));
+	it_client_free(ca);
+	it_client_free(a);
+}
+
+static void
+test_hold_survives_restart(void)
+{
+	char *out = NULL;
+
+	CU_ASSERT_EQUAL(nlctl("hold CADMV KQ", NULL, &out), 0);
+	free(out);
+	it_pump(env, 200);
+	it_switch_stop(env, SIGTERM);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(env), 0);
+	CU_ASSERT_EQUAL(nlctl("lines", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "KQ=held"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("release CADMV", NULL, &out), 0);
+	free(out);
+}
+
+static void
+test_show_purge(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	char			*out = NULL, id[64], arg[128];
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a && a->up);
+	/* CA is down: the copies wait in its queue. */
+	tag = it_client_send(a, dq("CA", "SHOW1"));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
+	util_strlcpy(id, a->reply[tag], sizeof id);
+	snprintf(arg, sizeof arg, "show %s", id);
+	CU_ASSERT_EQUAL(nlctl(arg, NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ori: WA0340000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ctl: SHOW1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "line=CADMV"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "state=waiting-for-line"));
+	CU_ASSERT_PTR_NULL(strstr(out, "<NLETS"));	/* never the body */
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("show ffffffffffff0000", NULL, &out), 3);
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("--json queues", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"destination\":\"CADMV\",\"depth\":1"));
+	free(out);
+
+	tag = it_client_send(a, dq("CA", "SHOW2"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	/* Purge one by ID on stdin, then ALL. */
+	snprintf(arg, sizeof arg, "%s.0\n", id);
+	CU_ASSERT_EQUAL(nlctl("purge CADMV", arg, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "purged: 1"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("purge CADMV ALL", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "purged: 1"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("purge CADMV", "", &out), 2);
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("--json queues", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"destination\":\"CADMV\",\"depth\":0"));
+	free(out);
+	it_client_free(a);
+}
+
+static void
+test_deadletters(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*nv;
+	char			*out = NULL;
+	uint64_t		 tag, end;
+	int			 found = 0;
+
+	CU_ASSERT_FATAL(a && a->up);
+	tag = it_client_send(a, dq("NV", "DEAD1"));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
+	/* held-ttl is 4 s: wait for the copy to reach the dead letters. */
+	end = util_mono_us() + 15000000ULL;
+	while (!found && util_mono_us() < end) {
+		it_pump(env, 500);
+		if (nlctl("deadletters", NULL, &out) == 0 &&
+		    strstr(out, "line=NVDMV") != NULL)
+			found = 1;
+		free(out);
+	}
+	CU_ASSERT_TRUE_FATAL(found);
+	CU_ASSERT_EQUAL(nlctl("--json status", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"dead_letters\":1"));
+	free(out);
+	/* Requeue all: back to NV, delivered when NV connects. */
+	CU_ASSERT_EQUAL(nlctl("deadletters requeue ALL", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "requeued: 1"));
+	free(out);
+	nv = it_client_new(env, "nvdmv", WAIT);
+	CU_ASSERT_FATAL(nv && nv->up);
+	CU_ASSERT_TRUE(wait_count(nv, "DQ", "DEAD1", 1, WAIT));
+	it_client_free(nv);
+	CU_ASSERT_EQUAL(nlctl("deadletters", NULL, &out), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "line=NVDMV"));
+	free(out);
+
+	/* Another one, purged for good. */
+	tag = it_client_send(a, dq("NV", "DEAD2"));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
+	found = 0;
+	end = util_mono_us() + 15000000ULL;
+	while (!found && util_mono_us() < end) {
+		it_pump(env, 500);
+		if (nlctl("deadletters list", NULL, &out) == 0 &&
+		    strstr(out, "line=NVDMV") != NULL)
+			found = 1;
+		free(out);
+	}
+	CU_ASSERT_TRUE_FATAL(found);
+	CU_ASSERT_EQUAL(nlctl("deadletters purge ALL", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "purged: 1"));
+	free(out);
+	it_pump(env, 300);
+	CU_ASSERT_EQUAL(nlctl("deadletters", NULL, &out), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "line=NVDMV"));
+	free(out);
+	it_client_free(a);
+}
+
+static void
+test_audit(void)
+{
+	char *out = NULL;
+
+	CU_ASSERT_EQUAL(nlctl("audit --mke DQ --limit 500", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"event\":\"accepted\""));
+	CU_ASSERT_PTR_NULL(strstr(out, "\"mke\":\"AM\""));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("audit --ori ZZ0000000", NULL, &out), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "\"event\""));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("audit --since -1d --limit 3 --json", NULL, &out), 2);
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("--json audit --since -1d --limit 3", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"audit\":[{"));
+	free(out);
+}
+
+/* Every non-comment line of the exposition format is NAME{LABELS} VALUE. */
+static int
+metrics_well_formed(const char *text, int *samples)
+{
+	const char *p = text;
+
+	*samples = 0;
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n'), *q = p;
+
+		if (nl == NULL)
+			return 0;
+		if (*p != '#') {
+			if (!islower((unsigned char)*q))
+				return 0;
+			while (islower((unsigned char)*q) || *q == '_')
+				q++;
+			if (*q == '{') {
+				q = memchr(q, '}', (size_t)(nl - q));
+				if (q == NULL)
+					return 0;
+				q++;
+			}
+			if (*q != ' ')
+				return 0;
+			(*samples)++;
+		}
+		p = nl + 1;
+	}
+	return 1;
+}
+
+static void
+test_http(void)
+{
+	char	*body = NULL, cmd[600], path[400];
+	int	 samples;
+	FILE	*f;
+
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/healthz", NULL, &body), 200);
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/readyz", NULL, &body), 200);
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/metrics", NULL, &body), 200);
+	CU_ASSERT_TRUE(metrics_well_formed(body, &samples));
+	CU_ASSERT(samples > 50);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch_messages_acked_total{mke=\"DQ\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch_queue_depth{destination=\"CADMV\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch_commit_latency_seconds_bucket{le=\"+Inf\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch_tls_handshake_failures_total"));
+	/* promtool, when the prometheus package is installed. */
+	snprintf(path, sizeof path, "%s/metrics.txt", env->dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(body, f);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof cmd, "sh -c 'if command -v promtool >/dev/null; "
+	    "then promtool check metrics < \"%s\"; else echo promtool: not "
+	    "installed, skipped; fi'", path);
+	CU_ASSERT_EQUAL(it_sh(env, cmd, NULL, NULL), 0);
+	free(body);
+
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/status", NULL, &body), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"state\":\"running\""));
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/lines", NULL, &body), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"line\":\"CADMV\""));
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/show/ffffffffffff0000", NULL,
+	    &body), 404);
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/hold/CADMV", NULL, &body), 405);
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "POST", "/api/hold/NVDMV/DNQ", NULL, &body),
+	    200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"DNQ\":\"held\""));
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "POST", "/api/release/NVDMV", NULL, &body),
+	    200);
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/audit?mke=DQ&limit=2", NULL,
+	    &body), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"audit\":["));
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/denials", NULL, &body), 200);
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/", NULL, &body), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch dashboard"));
+	free(body);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/nope", NULL, &body), 404);
+	free(body);
+}
+
+/* The dashboard in headless Chromium shows the live numbers. */
+static void
+test_dashboard_browser(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	char			*status = NULL, *dom = NULL, cmd[1600], want[64];
+	const char		*p;
+	uint64_t		 tag;
+	int			 rc;
+
+	CU_ASSERT_FATAL(a && a->up);
+	/* A refusal, so the denials table has a row. */
+	tag = it_client_send(a, dq("ZZ", "DASH1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	it_client_free(a);
+	it_pump(env, 1200);	/* a tick: quiet counters, throughput point */
+	if (it_sh(env, "command -v chromium", NULL, NULL) != 0) {
+		fprintf(stderr, "\n  dashboard: chromium not installed, "
+		    "browser test skipped\n");
+		CU_FAIL("chromium is required for the dashboard test "
+		    "(tools/install-deps installs it)");
+		return;
+	}
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/status", NULL, &status), 200);
+	snprintf(cmd, sizeof cmd, "mkdir -p tests/artifacts && "
+	    "timeout 60 chromium --headless --no-sandbox --disable-gpu "
+	    "--disable-quic --no-first-run --disable-background-networking "
+	    "--disable-component-update --disable-sync --user-data-dir=%s/chrome "
+	    "--virtual-time-budget=4000 --window-size=1280,900 "
+	    "--screenshot=tests/artifacts/dashboard.png "
+	    "http://127.0.0.1:%s/ >/dev/null 2>&1; "
+	    "timeout 60 chromium --headless --no-sandbox --disable-gpu "
+	    "--disable-quic --no-first-run --disable-background-networking "
+	    "--disable-component-update --disable-sync --user-data-dir=%s/chrome "
+	    "--virtual-time-budget=4000 --dump-dom http://127.0.0.1:%s/ "
+	    "2>/dev/null", env->dir, env->admin_port, env->dir, env->admin_port);
+	rc = it_sh(env, cmd, NULL, &dom);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-loaded=\"1\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-line=\"CADMV\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-dest=\"NVDMV\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "invalid destination ORI"));
+	/* The page shows the same received count as the API. */
+	if ((p = strstr(status, "\"received\":")) != NULL) {
+		snprintf(want, sizeof want, "id=\"stat-received\">%d<",
+		    atoi(p + 11));
+		CU_ASSERT_PTR_NOT_NULL(strstr(dom, want));
+	}
+	CU_ASSERT_EQUAL(access("tests/artifacts/dashboard.png", R_OK), 0);
+	free(status);
+	free(dom);
+}
+
+static void
+test_reload(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	char			*conf, *bad, *out = NULL, cmd[800];
+	size_t			 len;
+	uint64_t		 tag;
+	FILE			*f;
+
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up);
+	conf = util_read_file(env->conf, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+
+	/* A broken file: the running config stays, FILE:LINE: reason. */
+	bad = xstrdup(conf);
+	memcpy(strstr(bad, "<ori>OR0260000</ori>"), "<ori>OR02600!0</ori>", 20);
+	f = fopen(env->conf, "w");
+	fputs(bad, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(nlctl("reload", NULL, &out), 1);
+	snprintf(cmd, sizeof cmd, "%s:", env->conf);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, cmd));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "kept the running configuration"));
+	free(out);
+	free(bad);
+
+	/* A new line: added without dropping the connected ones. */
+	bad = xstrdup(conf);
+	{
+		char *p = strstr(bad, "  <region");
+		struct ubuf b;
+
+		ubuf_init(&b);
+		ubuf_add(&b, bad, (size_t)(p - bad));
+		ubuf_adds(&b, "  <line code=\"TXAGY\" cn=\"txagy\"><ori>TX0000000"
+		    "</ori><accept>DR</accept></line>\n");
+		ubuf_adds(&b, p);
+		f = fopen(env->conf, "w");
+		fputs(b.data, f);
+		fclose(f);
+		ubuf_free(&b);
+	}
+	free(bad);
+	/* SIGHUP reloads as well as nlctl reload. */
+	kill(env->switch_pid, SIGHUP);
+	it_pump(env, 500);
+	CU_ASSERT_EQUAL(nlctl("lines", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "line=TXAGY"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "line=CADMV cn=cadmv member=CA "
+	    "connected=true"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("reload", NULL, &out), 0);
+	free(out);
+	CU_ASSERT_TRUE(a->up);
+	CU_ASSERT_TRUE(ca->up);
+	tag = it_client_send(a, dq("CA", "RELOAD1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_TRUE(wait_count(ca, "DQ", "RELOAD1", 1, WAIT));
+
+	f = fopen(env->conf, "w");
+	fputs(conf, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(nlctl("reload", NULL, &out), 0);
+	free(out);
+	free(conf);
+	it_client_free(ca);
+	it_client_free(a);
+}
+
+static void
+test_drain(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	char			*out = NULL, *body = NULL;
+	uint64_t		 tag, end;
+	int			 st, gone = 0;
+
+	CU_ASSERT_FATAL(a && a->up);
+	tag = it_client_send(a, dq("CA", "KEEP1"));	/* CA down: stays queued */
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	CU_ASSERT_EQUAL(nlctl("drain 3", NULL, &out), 0);
+	free(out);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/readyz", NULL, &body), 503);
+	free(body);
+	tag = it_client_send(a, dq("CA", "LATE1"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	CU_ASSERT_EQUAL(atoi(it_field(a->reply[tag], "ErrorCode")), 111);
+	/* It exits 0 by itself after the grace period. */
+	end = util_mono_us() + 15000000ULL;
+	while (util_mono_us() < end) {
+		if (waitpid(env->switch_pid, &st, WNOHANG) == env->switch_pid) {
+			gone = 1;
+			break;
+		}
+		it_pump(env, 100);
+	}
+	CU_ASSERT_TRUE_FATAL(gone);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	env->switch_pid = 0;
+	it_client_free(a);
+	/* What was queued is there after the restart. */
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(env), 0);
+	{
+		struct it_client *ca = it_client_new(env, "cadmv", WAIT);
+
+		CU_ASSERT_FATAL(ca && ca->up);
+		CU_ASSERT_TRUE(wait_count(ca, "DQ", "KEEP1", 1, WAIT));
+		CU_ASSERT_EQUAL(count(ca, "DQ", "LATE1"), 0);
+		it_client_free(ca);
+	}
+}
+
+int
+main(void)
+{
+	CU_pSuite	s;
+	int		failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("it_ops", suite_init, suite_clean);
+	CU_ADD_TEST(s, test_status_lines_queues);
+	CU_ADD_TEST(s, test_hold_release_remove_restore);
+	CU_ADD_TEST(s, test_hold_survives_restart);
+	CU_ADD_TEST(s, test_show_purge);
+	CU_ADD_TEST(s, test_deadletters);
+	CU_ADD_TEST(s, test_audit);
+	CU_ADD_TEST(s, test_http);
+	CU_ADD_TEST(s, test_dashboard_browser);
+	CU_ADD_TEST(s, test_reload);
+	CU_ADD_TEST(s, test_drain);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() != 0 ||
+	    CU_get_number_of_suites_failed() != 0 ||
+	    CU_get_number_of_tests_failed() != 0;
+	CU_cleanup_registry();
+	return failed || it_log_errors != 0;
+}

@@ -1,0 +1,156 @@
+/*
+ * nlctl - the operator's command line for a running nlswitchd, over its
+ * control socket.
+ *
+ *   nlctl [-j|--json] [-s SOCKET | -f CONFIG] COMMAND [ARGS...]
+ *
+ * Commands: status, lines, queues, show MSGID, hold|release|remove|restore
+ * LINE [MKE...], purge LINE (ALL | IDs on stdin), deadletters [list],
+ * deadletters requeue|purge (ALL | IDs on stdin), audit [--ori ORI]
+ * [--mke MKE] [--decision D] [--since T] [--until T] [--limit N], reload,
+ * drain [GRACE_SECONDS].
+ *
+ * Exit codes: 0 ok, 1 the command failed, 2 usage, 3 not found, 4 the
+ * switch cannot be reached.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "config.h"
+#include "control.h"
+#include "util.h"
+
+#ifndef NLSWITCH_SCHEMADIR
+#define NLSWITCH_SCHEMADIR "schemas"
+#endif
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: nlctl [-j] [-s SOCKET | -f CONFIG] COMMAND [ARGS...]\n"
+	    "  status | lines | queues | show MSGID\n"
+	    "  hold|release|remove|restore LINE [MKE...]\n"
+	    "  purge LINE ALL            (or IDs on standard input)\n"
+	    "  deadletters [list]\n"
+	    "  deadletters requeue|purge ALL   (or IDs on standard input)\n"
+	    "  audit [--ori ORI] [--mke MKE] [--decision D] [--since T] "
+	    "[--until T] [--limit N]\n"
+	    "  reload | drain [GRACE_SECONDS]\n");
+	exit(CONTROL_EUSAGE);
+}
+
+/* Mass operations without ALL read their IDs from standard input. */
+static int
+nlctl_wants_input(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[0], "purge") == 0)
+		return 1;
+	if (argc == 2 && strcmp(argv[0], "deadletters") == 0 &&
+	    (strcmp(argv[1], "requeue") == 0 || strcmp(argv[1], "purge") == 0))
+		return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_un	 sun;
+	struct ubuf		 req, resp;
+	const char		*sock = getenv("NLSWITCH_CONTROL"), *conf = NULL;
+	char			 buf[65536], *p, *cause = NULL;
+	int			 i, fd, json = 0, rc;
+	ssize_t			 n;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			usage();
+		else
+			break;
+	}
+	argc -= i;
+	argv += i;
+	if (argc < 1)
+		usage();
+	if (conf != NULL) {
+		struct config	*cfg;
+		const char	*sdir = getenv("NLSWITCH_SCHEMADIR");
+
+		if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
+		    &cause) == -1) {
+			fprintf(stderr, "nlctl: %s\n", cause);
+			return CONTROL_EUSAGE;
+		}
+		sock = xstrdup(cfg->control_socket);
+		config_free(cfg);
+	}
+	if (sock == NULL) {
+		fprintf(stderr, "nlctl: give the control socket (-s SOCKET, -f "
+		    "CONFIG or NLSWITCH_CONTROL)\n");
+		return CONTROL_EUSAGE;
+	}
+
+	ubuf_init(&req);
+	ubuf_printf(&req, "NLCTL/1 %s\n", json ? "json" : "text");
+	for (i = 0; i < argc; i++) {
+		if (strchr(argv[i], '\n') != NULL)
+			usage();
+		ubuf_printf(&req, "%s\n", argv[i]);
+	}
+	ubuf_adds(&req, "\n");
+	if (nlctl_wants_input(argc, argv)) {
+		if (isatty(0))
+			fprintf(stderr, "nlctl: reading IDs from standard input "
+			    "(one per line, end with ^D)\n");
+		while ((n = read(0, buf, sizeof buf)) > 0)
+			ubuf_add(&req, buf, (size_t)n);
+	}
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof sun.sun_path) {
+		fprintf(stderr, "nlctl: socket path too long\n");
+		return CONTROL_EUSAGE;
+	}
+	memcpy(sun.sun_path, sock, strlen(sock));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		fprintf(stderr, "nlctl: cannot reach the switch at %s: %s\n",
+		    sock, strerror(errno));
+		return CONTROL_ECONNECT;
+	}
+	for (p = req.data; p < req.data + req.len; p += n)
+		if ((n = write(fd, p, (size_t)(req.data + req.len - p))) <= 0) {
+			fprintf(stderr, "nlctl: write: %s\n", strerror(errno));
+			return CONTROL_ECONNECT;
+		}
+	shutdown(fd, SHUT_WR);
+	ubuf_init(&resp);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		ubuf_add(&resp, buf, (size_t)n);
+	close(fd);
+	if (resp.len < 6 || strncmp(resp.data, "EXIT ", 5) != 0 ||
+	    (p = strchr(resp.data, '\n')) == NULL) {
+		fprintf(stderr, "nlctl: no answer from the switch\n");
+		return CONTROL_ECONNECT;
+	}
+	rc = atoi(resp.data + 5);
+	fwrite(p + 1, 1, resp.len - (size_t)(p + 1 - resp.data),
+	    rc == CONTROL_OK ? stdout : stderr);
+	ubuf_free(&req);
+	ubuf_free(&resp);
+	return rc;
+}
