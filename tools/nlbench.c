@@ -1,0 +1,1061 @@
+/*
+ * nlbench - closed-loop load generator for nlswitch (make bench).
+ *
+ *   nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] [-r RECEIVERS]
+ *           [-b BYTES] [-d SECONDS | -n MESSAGES] [-w WINDOW] [-W WARMUP_S]
+ *           [-p SWITCH_PID] [-j JSON_OUT] [-q]
+ *   nlbench -L [-c CONNS] [-r RECEIVERS]     config <line> elements
+ *   nlbench -N [-c CONNS] [-r RECEIVERS]     certificate names for nlpki
+ *
+ * CONNS sender lines (certificates benchI, line BENCHI, ORI BNxxxxxxx) each
+ * keep WINDOW AMs of BYTES bytes unacknowledged; RECEIVERS receiver lines
+ * (benchrx / line BENCHRX / member ZZ when there is one, else benchrxJ /
+ * BRXJ / member ZA, ZB, ...) acknowledge every delivery at once. Sender I
+ * sends to receiver (I - 1) mod RECEIVERS. Every connection runs in this
+ * one process and one libevent loop.
+ *
+ * RECEIVERS defaults to CONNS (at most 26): measured with 4 senders, one
+ * receiver line falls behind (2 KB: 46K/s acked but 26K/s delivered, the
+ * backlog and the end-to-end latency growing without bound), while one
+ * receiver per sender delivers as fast as messages are acked.
+ *
+ * The CTL of each message is its global sequence number (10 hex digits),
+ * which is how a receiver finds the send time of a delivery. Measured
+ * after the warm-up, over -d seconds or until -n messages were acked:
+ * acked messages/s, ACK latency (send -> ACK), end-to-end latency (send ->
+ * DLV at the receiver), deliveries/s, NAKs, this process's CPU and, with
+ * -p, the switch's CPU (all threads and the busiest one). Then sending
+ * stops and the run drains (every ACK and DLV in, bounded).
+ *
+ * Latencies go into a log-linear histogram (64 sub-buckets per power of
+ * two: +-0.8 %), so memory does not grow with the run.
+ *
+ * An AM's MessageText holds at most 10000 characters (schemas/am.xsd): for
+ * larger BYTES the text is 10000 ASCII characters and the rest of the size
+ * is an XML comment inside AdministrativeMessage, which the switch parses,
+ * stores and forwards like any other byte of the message.
+ *
+ * Exit: 0, 1 a connection failed or closed during the run, 2 usage.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "client.h"
+#include "tls.h"
+#include "util.h"
+
+#define BENCH_MAXCONN		999	/* line codes BENCH1..BENCH999 */
+#define BENCH_MAXRX		26	/* members ZA..ZZ */
+#define BENCH_TEXT_MAX		10000	/* am.xsd MessageText maxLength */
+#define BENCH_CTL_LEN		10
+#define BENCH_CONNECT_S		15
+#define BENCH_DRAIN_S		30
+#define BENCH_SENDT_SLOTS	(1u << 20)	/* send times by sequence */
+
+/* Histogram: values below 128 exact, then 64 sub-buckets per octave. */
+#define BENCH_HIST_SUB		64
+#define BENCH_HIST_OCT		40
+#define BENCH_HIST_N		(2 * BENCH_HIST_SUB + \
+				 BENCH_HIST_OCT * BENCH_HIST_SUB)
+
+enum bench_phase {
+	BENCH_PH_CONNECT_RX = 0,
+	BENCH_PH_CONNECT_TX,
+	BENCH_PH_WARMUP,
+	BENCH_PH_MEASURE,
+	BENCH_PH_DRAIN,
+	BENCH_PH_DONE
+};
+
+struct bench_hist {
+	uint64_t	 n;
+	uint64_t	 max;
+	uint64_t	 b[BENCH_HIST_N];
+};
+
+struct bench_slot {
+	uint64_t	 key;		/* tag or sequence; 0 = empty */
+	uint64_t	 t;		/* send time, monotonic us */
+};
+
+struct bench;
+
+struct bench_conn {
+	struct bench		*b;
+	struct client		*c;
+	SSL_CTX			*ssl;
+	char			 name[24];	/* certificate name */
+	int			 rx;		/* receiver */
+	int			 up;
+	int			 closed;
+	char			*msg;		/* sender: template */
+	size_t			 msglen;
+	size_t			 ctl_off;
+	int			 inflight;
+	struct bench_slot	*ring;		/* sender: tag -> send time */
+	uint64_t		 ringmask;
+	uint64_t		 sent;
+	uint64_t		 acked;
+	uint64_t		 naks;
+	uint64_t		 dlv;
+};
+
+struct bench_cpu {
+	uint64_t	 wall_us;
+	uint64_t	 self_us;	/* this process, user + sys */
+	uint64_t	 sw_us;		/* switch, all threads */
+	int		 sw_ntask;
+	int		 sw_pid[64];
+	uint64_t	 sw_task_us[64];
+};
+
+struct bench {
+	struct event_base	*base;
+	struct event		*ev_tick;
+	struct event		*ev_phase;
+	const char		*pki;
+	const char		*host;
+	char			 port[16];
+	int			 nconn;
+	int			 nrx;
+	size_t			 bytes;
+	double			 duration;
+	uint64_t		 nmsg;
+	int			 window;
+	double			 warmup;
+	int			 swpid;
+	int			 quiet;
+	const char		*json;
+
+	struct bench_conn	*tx;
+	struct bench_conn	*rx;
+	enum bench_phase	 phase;
+	int			 failed;
+	uint64_t		 deadline;	/* connect / drain, mono us */
+	uint64_t		 seq;
+	struct bench_slot	*sendt;		/* sequence -> send time */
+
+	uint64_t		 t_meas;
+	uint64_t		 t_end;
+	struct bench_cpu	 cpu0;
+	struct bench_cpu	 cpu1;
+
+	/* Measurement window. */
+	uint64_t		 m_acked;
+	uint64_t		 m_naks;
+	uint64_t		 m_dlv;
+	uint64_t		 m_sm;
+	uint64_t		 m_unmatched;	/* DLV without a send time */
+	struct bench_hist	 h_ack;
+	struct bench_hist	 h_e2e;
+
+	/* Whole run. */
+	uint64_t		 acked;
+	uint64_t		 naks;
+	uint64_t		 dlv;
+	int			 nak_shown;
+};
+
+static void	bench_hello_cb(struct client *, const char *, void *);
+static void	bench_ack_cb(struct client *, uint64_t, const char *, void *);
+static void	bench_nak_cb(struct client *, uint64_t, const char *, size_t,
+		    void *);
+static void	bench_deliver_cb(struct client *, uint64_t, uint16_t,
+		    const char *, size_t, void *);
+static void	bench_closed_cb(struct client *, const char *, void *);
+static void	bench_tick_cb(evutil_socket_t, short, void *);
+static void	bench_phase_cb(evutil_socket_t, short, void *);
+
+static const struct client_cb bench_cb = {
+	bench_hello_cb, bench_ack_cb, bench_nak_cb, bench_deliver_cb,
+	bench_closed_cb
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] "
+	    "[-r RECEIVERS] [-b BYTES]\n"
+	    "               [-d SECONDS | -n MESSAGES] [-w WINDOW] "
+	    "[-W WARMUP_S] [-p SWITCH_PID]\n"
+	    "               [-j JSON_OUT] [-q]\n"
+	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n");
+	exit(2);
+}
+
+/*
+ * Names. Senders: cert benchI, line BENCHI, ORI BN + I in 7 digits.
+ * Receivers: one is benchrx / BENCHRX / member ZZ; several are benchrxJ /
+ * BRXJ / members ZA, ZB, ... Receiver ORIs are MEMBER0000000.
+ */
+static void
+bench_rx_names(int nrx, int j, char *cn, size_t cnsz, char *code,
+    size_t codesz, char *member)
+{
+	if (nrx == 1) {
+		snprintf(cn, cnsz, "benchrx");
+		snprintf(code, codesz, "BENCHRX");
+		memcpy(member, "ZZ", 3);
+	} else {
+		snprintf(cn, cnsz, "benchrx%d", j + 1);
+		snprintf(code, codesz, "BRX%d", j + 1);
+		member[0] = 'Z';
+		member[1] = (char)('A' + j);
+		member[2] = '\0';
+	}
+}
+
+static void
+bench_print_lines(int nconn, int nrx)
+{
+	char	 cn[24], code[24], member[3];
+	int	 i;
+
+	for (i = 1; i <= nconn; i++)
+		printf("  <line code=\"BENCH%d\" cn=\"bench%d\"><ori>BN%07d</ori>"
+		    "<accept>AM</accept></line>\n", i, i, i);
+	for (i = 0; i < nrx; i++) {
+		bench_rx_names(nrx, i, cn, sizeof cn, code, sizeof code,
+		    member);
+		printf("  <line code=\"%s\" cn=\"%s\" member=\"%s\"><ori>%s0000000"
+		    "</ori><accept>AM</accept></line>\n", code, cn, member,
+		    member);
+	}
+}
+
+static void
+bench_print_names(int nconn, int nrx)
+{
+	char	 cn[24], code[24], member[3];
+	int	 i;
+
+	for (i = 1; i <= nconn; i++)
+		printf("bench%d\n", i);
+	for (i = 0; i < nrx; i++) {
+		bench_rx_names(nrx, i, cn, sizeof cn, code, sizeof code,
+		    member);
+		printf("%s\n", cn);
+	}
+}
+
+/*
+ * Histogram.
+ */
+
+static unsigned
+bench_hist_idx(uint64_t v)
+{
+	unsigned msb, shift;
+
+	if (v < 2 * BENCH_HIST_SUB)
+		return (unsigned)v;
+	msb = 63u - (unsigned)__builtin_clzll(v);	/* >= 7 */
+	shift = msb - 6;
+	if (msb - 7 >= BENCH_HIST_OCT)
+		return BENCH_HIST_N - 1;
+	return 2 * BENCH_HIST_SUB + (msb - 7) * BENCH_HIST_SUB +
+	    (unsigned)((v >> shift) & (BENCH_HIST_SUB - 1));
+}
+
+/* Middle of bucket i. */
+static uint64_t
+bench_hist_val(unsigned i)
+{
+	unsigned	oct, sub;
+	uint64_t	lo;
+
+	if (i < 2 * BENCH_HIST_SUB)
+		return i;
+	oct = (i - 2 * BENCH_HIST_SUB) / BENCH_HIST_SUB;
+	sub = (i - 2 * BENCH_HIST_SUB) % BENCH_HIST_SUB;
+	lo = (uint64_t)(BENCH_HIST_SUB + sub) << (oct + 1);
+	return lo + ((1ull << (oct + 1)) >> 1);
+}
+
+static void
+bench_hist_add(struct bench_hist *h, uint64_t v)
+{
+	h->b[bench_hist_idx(v)]++;
+	h->n++;
+	if (v > h->max)
+		h->max = v;
+}
+
+/* The q-quantile (0 < q <= 1) in us; 0 if empty. */
+static uint64_t
+bench_hist_q(const struct bench_hist *h, double q)
+{
+	uint64_t	 want, seen = 0, v;
+	unsigned	 i;
+
+	if (h->n == 0)
+		return 0;
+	want = (uint64_t)(q * (double)h->n + 0.5);
+	if (want < 1)
+		want = 1;
+	for (i = 0; i < BENCH_HIST_N; i++) {
+		seen += h->b[i];
+		if (seen >= want) {
+			v = bench_hist_val(i);
+			return v < h->max ? v : h->max;
+		}
+	}
+	return h->max;
+}
+
+/*
+ * CPU accounting: this process by getrusage, the switch by /proc.
+ */
+
+static uint64_t
+bench_proc_stat_us(const char *path)
+{
+	char			 buf[1024], *p;
+	unsigned long long	 ut = 0, st = 0;
+	FILE			*f;
+	size_t			 n;
+	long			 hz = sysconf(_SC_CLK_TCK);
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after "(comm)": state is field 3, utime 14, stime 15. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+	    "%llu", &ut, &st) != 2)
+		return 0;
+	if (hz <= 0)
+		hz = 100;
+	return (ut + st) * 1000000ull / (unsigned long long)hz;
+}
+
+static void
+bench_cpu_sample(struct bench *b, struct bench_cpu *c)
+{
+	struct rusage	 ru;
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[64];
+
+	memset(c, 0, sizeof *c);
+	c->wall_us = util_mono_us();
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		c->self_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 +
+		    (uint64_t)ru.ru_utime.tv_usec +
+		    (uint64_t)ru.ru_stime.tv_sec * 1000000 +
+		    (uint64_t)ru.ru_stime.tv_usec;
+	if (b->swpid <= 0)
+		return;
+	snprintf(path, sizeof path, "/proc/%d/task", b->swpid);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && c->sw_ntask < 64) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", b->swpid,
+		    tid);
+		c->sw_pid[c->sw_ntask] = tid;
+		c->sw_task_us[c->sw_ntask] = bench_proc_stat_us(path);
+		c->sw_us += c->sw_task_us[c->sw_ntask];
+		c->sw_ntask++;
+	}
+	closedir(d);
+}
+
+/* Busiest switch thread between two samples, in us of CPU. */
+static uint64_t
+bench_cpu_sw_max(const struct bench_cpu *a, const struct bench_cpu *z)
+{
+	uint64_t	 best = 0, d;
+	int		 i, j;
+
+	for (j = 0; j < z->sw_ntask; j++)
+		for (i = 0; i < a->sw_ntask; i++)
+			if (a->sw_pid[i] == z->sw_pid[j]) {
+				d = z->sw_task_us[j] - a->sw_task_us[i];
+				if (d > best)
+					best = d;
+			}
+	return best;
+}
+
+/*
+ * Messages.
+ */
+
+/* The AM sender conn sends, BYTES long, with a 10-character CTL slot. */
+static int
+bench_template(struct bench *b, struct bench_conn *t, int i)
+{
+	static const char pattern[] =
+	    "NLBENCH ADMINISTRATIVE MESSAGE PADDING TEXT 0123456789 ABCDEFGHIJ";
+	char		 ori[16], member[3], cn[24], code[24];
+	char		*head = NULL, *tail;
+	size_t		 hl, tl, pad, text, comment, k, o;
+	int		 n;
+
+	bench_rx_names(b->nrx, (i - 1) % b->nrx, cn, sizeof cn, code,
+	    sizeof code, member);
+	snprintf(ori, sizeof ori, "BN%07d", i);
+	n = asprintf(&head,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<NLETS version=\"1.0\">\n"
+	    "  <NLETSMessageHeader>\n"
+	    "    <MessageKeyCodeText>AM</MessageKeyCodeText>\n"
+	    "    <OriginatingORIID>%s</OriginatingORIID>\n"
+	    "    <DestinationORIID>%s</DestinationORIID>\n"
+	    "    <DocumentControlFieldText>0000000000</DocumentControlFieldText>\n"
+	    "  </NLETSMessageHeader>\n"
+	    "  <NLETSInquiryData>\n"
+	    "    <AdministrativeMessage>\n"
+	    "      <MessageText>", ori, member);
+	if (n < 0)
+		return -1;
+	tail = "</MessageText>\n"
+	    "    </AdministrativeMessage>\n"
+	    "  </NLETSInquiryData>\n"
+	    "</NLETS>\n";
+	hl = (size_t)n;
+	tl = strlen(tail);
+	if (b->bytes < hl + tl + 1) {
+		fprintf(stderr, "nlbench: -b must be at least %zu\n",
+		    hl + tl + 1);
+		free(head);
+		return -1;
+	}
+	pad = b->bytes - hl - tl;
+	text = pad;
+	comment = 0;
+	if (pad > BENCH_TEXT_MAX) {
+		comment = pad - BENCH_TEXT_MAX < 8 ? 8 : pad - BENCH_TEXT_MAX;
+		text = pad - comment;
+	}
+	t->msglen = b->bytes;
+	t->msg = xmalloc(t->msglen + 1);
+	memcpy(t->msg, head, hl);
+	t->ctl_off = (size_t)(strstr(head, "0000000000<") - head);
+	o = hl;
+	/* Lines of printable text (no markup characters). */
+	for (k = 0; k < text; k++)
+		t->msg[o++] = (k % 72 == 71) ? '\n' :
+		    pattern[k % 72 % (sizeof pattern - 1)];
+	memcpy(t->msg + o, tail, 14);		/* "</MessageText>" */
+	o += 14;
+	if (comment > 0) {
+		memcpy(t->msg + o, "<!--", 4);
+		for (k = 4; k < comment - 3; k++)
+			t->msg[o + k] = (k % 72 == 71) ? '\n' :
+			    pattern[k % 72 % (sizeof pattern - 1)];
+		memcpy(t->msg + o + comment - 3, "-->", 3);
+		o += comment;
+	}
+	memcpy(t->msg + o, tail + 14, tl - 14);
+	o += tl - 14;
+	t->msg[o] = '\0';
+	free(head);
+	if (o != b->bytes) {
+		fprintf(stderr, "nlbench: template is %zu bytes, not %zu\n", o,
+		    b->bytes);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+bench_send(struct bench_conn *t)
+{
+	struct bench		*b = t->b;
+	struct bench_slot	*s;
+	uint64_t		 seq = ++b->seq, tag, now;
+	static const char	 hex[] = "0123456789abcdef";
+	int			 i;
+
+	for (i = 0; i < BENCH_CTL_LEN; i++)
+		t->msg[t->ctl_off + i] =
+		    hex[(seq >> (4 * (BENCH_CTL_LEN - 1 - i))) & 0xf];
+	now = util_mono_us();
+	if ((tag = client_send(t->c, t->msg, t->msglen)) == 0)
+		return;
+	s = &t->ring[tag & t->ringmask];
+	s->key = tag;
+	s->t = now;
+	s = &b->sendt[seq & (BENCH_SENDT_SLOTS - 1)];
+	s->key = seq;
+	s->t = now;
+	t->inflight++;
+	t->sent++;
+}
+
+static void
+bench_fill(struct bench_conn *t)
+{
+	while (t->b->phase == BENCH_PH_WARMUP ||
+	    t->b->phase == BENCH_PH_MEASURE) {
+		if (t->inflight >= t->b->window || !t->up)
+			return;
+		bench_send(t);
+	}
+}
+
+/*
+ * Phases.
+ */
+
+static void
+bench_arm(struct bench *b, double seconds)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	evtimer_add(b->ev_phase, &tv);
+}
+
+static void
+bench_measure_begin(struct bench *b)
+{
+	b->phase = BENCH_PH_MEASURE;
+	b->m_acked = b->m_naks = b->m_dlv = b->m_sm = b->m_unmatched = 0;
+	memset(&b->h_ack, 0, sizeof b->h_ack);
+	memset(&b->h_e2e, 0, sizeof b->h_e2e);
+	bench_cpu_sample(b, &b->cpu0);
+	b->t_meas = b->cpu0.wall_us;
+	if (b->nmsg == 0)
+		bench_arm(b, b->duration);
+}
+
+static void
+bench_measure_end(struct bench *b)
+{
+	bench_cpu_sample(b, &b->cpu1);
+	b->t_end = b->cpu1.wall_us;
+	b->phase = BENCH_PH_DRAIN;
+	b->deadline = b->t_end + BENCH_DRAIN_S * 1000000ull;
+	evtimer_del(b->ev_phase);
+}
+
+static void
+bench_start(struct bench *b)
+{
+	int i;
+
+	if (b->warmup > 0) {
+		b->phase = BENCH_PH_WARMUP;
+		bench_arm(b, b->warmup);
+	} else
+		bench_measure_begin(b);
+	for (i = 0; i < b->nconn; i++)
+		bench_fill(&b->tx[i]);
+}
+
+static void
+bench_phase_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench *b = arg;
+
+	if (b->phase == BENCH_PH_WARMUP)
+		bench_measure_begin(b);
+	else if (b->phase == BENCH_PH_MEASURE)
+		bench_measure_end(b);
+}
+
+static int
+bench_all_up(struct bench_conn *v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!v[i].up)
+			return 0;
+	return 1;
+}
+
+static void
+bench_connect(struct bench *b, struct bench_conn *v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (client_connect(v[i].c) == -1) {
+			fprintf(stderr, "nlbench: %s: cannot connect\n",
+			    v[i].name);
+			b->failed = 1;
+		}
+}
+
+static void
+bench_done(struct bench *b)
+{
+	b->phase = BENCH_PH_DONE;
+	event_base_loopbreak(b->base);
+}
+
+static void
+bench_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench	*b = arg;
+	uint64_t	 now = util_mono_us();
+	int		 i, busy = 0;
+
+	if (b->failed) {
+		bench_done(b);
+		return;
+	}
+	switch (b->phase) {
+	case BENCH_PH_CONNECT_RX:
+		if (bench_all_up(b->rx, b->nrx)) {
+			b->phase = BENCH_PH_CONNECT_TX;
+			bench_connect(b, b->tx, b->nconn);
+		}
+		break;
+	case BENCH_PH_CONNECT_TX:
+		if (bench_all_up(b->tx, b->nconn))
+			bench_start(b);
+		break;
+	case BENCH_PH_DRAIN:
+		for (i = 0; i < b->nconn; i++)
+			busy += b->tx[i].inflight;
+		if ((busy == 0 && b->dlv >= b->acked) || now >= b->deadline) {
+			if (busy > 0 || b->dlv < b->acked)
+				fprintf(stderr, "nlbench: drain timeout: "
+				    "unacked=%d undelivered=%llu\n", busy,
+				    (unsigned long long)(b->acked - b->dlv));
+			bench_done(b);
+		}
+		return;
+	default:
+		return;
+	}
+	if (b->phase <= BENCH_PH_CONNECT_TX && now >= b->deadline) {
+		fprintf(stderr, "nlbench: connections not up after %d s\n",
+		    BENCH_CONNECT_S);
+		b->failed = 1;
+		bench_done(b);
+	}
+}
+
+/*
+ * Client callbacks.
+ */
+
+static void
+bench_hello_cb(struct client *c, const char *text, void *arg)
+{
+	struct bench_conn	*t = arg;
+	const char		*p;
+
+	t->up = 1;
+	if (!t->rx && (p = strstr(text, "window=")) != NULL &&
+	    atoi(p + 7) < t->b->window && !t->b->quiet)
+		fprintf(stderr, "nlbench: %s: switch window %d < -w %d\n",
+		    t->name, atoi(p + 7), t->b->window);
+}
+
+static void
+bench_complete(struct bench_conn *t, uint64_t tag, int ok)
+{
+	struct bench		*b = t->b;
+	struct bench_slot	*s = &t->ring[tag & t->ringmask];
+
+	t->inflight--;
+	if (ok) {
+		t->acked++;
+		b->acked++;
+	} else {
+		t->naks++;
+		b->naks++;
+	}
+	if (b->phase == BENCH_PH_MEASURE) {
+		if (ok)
+			b->m_acked++;
+		else
+			b->m_naks++;
+		if (ok && s->key == tag)
+			bench_hist_add(&b->h_ack, util_mono_us() - s->t);
+		if (b->nmsg > 0 && b->m_acked >= b->nmsg)
+			bench_measure_end(b);
+	}
+	bench_fill(t);
+}
+
+static void
+bench_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
+{
+	bench_complete(arg, tag, 1);
+}
+
+static void
+bench_nak_cb(struct client *c, uint64_t tag, const char *er, size_t len,
+    void *arg)
+{
+	struct bench_conn *t = arg;
+
+	if (!t->b->nak_shown) {
+		t->b->nak_shown = 1;
+		fprintf(stderr, "nlbench: %s: first NAK: %.*s\n", t->name,
+		    (int)(len > 400 ? 400 : len), er);
+	}
+	bench_complete(t, tag, 0);
+}
+
+static void
+bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
+    const char *xml, size_t len, void *arg)
+{
+	static const char	 tagname[] = "<DocumentControlFieldText>";
+	struct bench_conn	*t = arg;
+	struct bench		*b = t->b;
+	struct bench_slot	*s;
+	const char		*p;
+	uint64_t		 seq = 0;
+	size_t			 lim = len < 4096 ? len : 4096;
+	int			 i, ok = 1;
+
+	client_dack(c, msgid, copy);
+	if (!t->rx) {
+		/* An SM back to a sender (e.g. receiver not connected). */
+		if (b->phase == BENCH_PH_MEASURE)
+			b->m_sm++;
+		return;
+	}
+	t->dlv++;
+	b->dlv++;
+	if (b->phase != BENCH_PH_MEASURE)
+		return;
+	b->m_dlv++;
+	if ((p = memmem(xml, lim, tagname, sizeof tagname - 1)) == NULL ||
+	    (size_t)(p - xml) + sizeof tagname - 1 + BENCH_CTL_LEN > len) {
+		b->m_unmatched++;
+		return;
+	}
+	p += sizeof tagname - 1;
+	for (i = 0; i < BENCH_CTL_LEN; i++) {
+		int ch = (unsigned char)p[i], v;
+
+		if (ch >= '0' && ch <= '9')
+			v = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v = ch - 'a' + 10;
+		else {
+			ok = 0;
+			break;
+		}
+		seq = (seq << 4) | (uint64_t)v;
+	}
+	s = &b->sendt[seq & (BENCH_SENDT_SLOTS - 1)];
+	if (!ok || seq == 0 || s->key != seq) {
+		b->m_unmatched++;
+		return;
+	}
+	bench_hist_add(&b->h_e2e, util_mono_us() - s->t);
+}
+
+static void
+bench_closed_cb(struct client *c, const char *why, void *arg)
+{
+	struct bench_conn *t = arg;
+
+	t->up = 0;
+	t->closed = 1;
+	if (t->b->phase != BENCH_PH_DONE) {
+		fprintf(stderr, "nlbench: %s: connection closed: %s\n",
+		    t->name, why);
+		t->b->failed = 1;
+	}
+}
+
+/*
+ * Set-up and report.
+ */
+
+static int
+bench_conn_init(struct bench *b, struct bench_conn *t, const char *name,
+    int rx)
+{
+	char	 ca[512], cert[512], key[512], *cause = NULL;
+	size_t	 ring = 256;
+
+	t->b = b;
+	t->rx = rx;
+	util_strlcpy(t->name, name, sizeof t->name);
+	snprintf(ca, sizeof ca, "%s/ca.pem", b->pki);
+	snprintf(cert, sizeof cert, "%s/%s.pem", b->pki, name);
+	snprintf(key, sizeof key, "%s/%s.key", b->pki, name);
+	if ((t->ssl = tls_client_ctx(ca, cert, key, &cause)) == NULL) {
+		fprintf(stderr, "nlbench: %s: %s\n", name, cause);
+		free(cause);
+		return -1;
+	}
+	if ((t->c = client_new(b->base, t->ssl, b->host, b->port, &bench_cb,
+	    t)) == NULL)
+		return -1;
+	if (!rx) {
+		while (ring < 4 * (size_t)b->window)
+			ring *= 2;
+		t->ring = xcalloc(ring, sizeof *t->ring);
+		t->ringmask = ring - 1;
+	}
+	return 0;
+}
+
+static void
+bench_report(struct bench *b)
+{
+	double		 dt = (double)(b->t_end - b->t_meas) / 1e6;
+	double		 rate, dlvrate, mbs, self, sw = 0, swmax = 0;
+	uint64_t	 a50, a99, a999, e50, e99, e999;
+	FILE		*f;
+	char		 swbuf[64] = "";
+
+	if (dt <= 0)
+		dt = 1e-6;
+	rate = (double)b->m_acked / dt;
+	dlvrate = (double)b->m_dlv / dt;
+	mbs = rate * (double)b->bytes / 1e6;
+	self = 100.0 * (double)(b->cpu1.self_us - b->cpu0.self_us) /
+	    (double)(b->t_end - b->t_meas);
+	if (b->swpid > 0) {
+		sw = 100.0 * (double)(b->cpu1.sw_us - b->cpu0.sw_us) /
+		    (double)(b->t_end - b->t_meas);
+		swmax = 100.0 * (double)bench_cpu_sw_max(&b->cpu0, &b->cpu1) /
+		    (double)(b->t_end - b->t_meas);
+		snprintf(swbuf, sizeof swbuf, " switch-cpu=%.0f%%(max-thread "
+		    "%.0f%%)", sw, swmax);
+	}
+	a50 = bench_hist_q(&b->h_ack, 0.50);
+	a99 = bench_hist_q(&b->h_ack, 0.99);
+	a999 = bench_hist_q(&b->h_ack, 0.999);
+	e50 = bench_hist_q(&b->h_e2e, 0.50);
+	e99 = bench_hist_q(&b->h_e2e, 0.99);
+	e999 = bench_hist_q(&b->h_e2e, 0.999);
+
+	printf("nlbench: conns=%d rx=%d bytes=%zu window=%d time=%.2fs "
+	    "acked=%llu rate=%.0f/s (%.1f MB/s) naks=%llu dlv=%.0f/s "
+	    "ack-lat p50=%.3fms p99=%.3fms p99.9=%.3fms "
+	    "e2e-lat p50=%.3fms p99=%.3fms cpu=%.0f%%%s\n",
+	    b->nconn, b->nrx, b->bytes, b->window, dt,
+	    (unsigned long long)b->m_acked, rate, mbs,
+	    (unsigned long long)b->m_naks, dlvrate, a50 / 1e3, a99 / 1e3,
+	    a999 / 1e3, e50 / 1e3, e99 / 1e3, self, swbuf);
+	if (b->json == NULL)
+		return;
+	if (strcmp(b->json, "-") == 0)
+		f = stdout;
+	else if ((f = fopen(b->json, "w")) == NULL) {
+		fprintf(stderr, "nlbench: %s: %s\n", b->json, strerror(errno));
+		return;
+	}
+	fprintf(f, "{\"conns\":%d,\"receivers\":%d,\"bytes\":%zu,\"window\":%d,"
+	    "\"warmup_s\":%.3f,\"duration_s\":%.3f,\"acked\":%llu,"
+	    "\"naks\":%llu,\"delivered\":%llu,\"sm\":%llu,\"unmatched\":%llu,"
+	    "\"acked_per_s\":%.1f,\"delivered_per_s\":%.1f,\"mb_per_s\":%.2f,"
+	    "\"ack_us\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
+	    "\"e2e_us\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
+	    "\"cpu_pct\":%.1f,\"switch_cpu_pct\":%.1f,"
+	    "\"switch_thread_max_pct\":%.1f}\n",
+	    b->nconn, b->nrx, b->bytes, b->window, b->warmup, dt,
+	    (unsigned long long)b->m_acked, (unsigned long long)b->m_naks,
+	    (unsigned long long)b->m_dlv, (unsigned long long)b->m_sm,
+	    (unsigned long long)b->m_unmatched, rate, dlvrate, mbs,
+	    (unsigned long long)a50, (unsigned long long)a99,
+	    (unsigned long long)a999, (unsigned long long)b->h_ack.max,
+	    (unsigned long long)e50, (unsigned long long)e99,
+	    (unsigned long long)e999, (unsigned long long)b->h_e2e.max,
+	    self, sw, swmax);
+	if (f != stdout)
+		fclose(f);
+}
+
+static int
+bench_num(const char *s, long long lo, long long hi, long long *v)
+{
+	char	*end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *v < lo || *v > hi)
+		return -1;
+	return 0;
+}
+
+static double
+bench_seconds(const char *s)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 86400)
+		usage();
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench	 b;
+	struct timeval	 tick = { 0, 20000 };
+	const char	*portfile = NULL;
+	char		 cn[24], code[24], member[3], name[24];
+	long long	 v;
+	int		 ch, i, lines = 0, names = 0, status;
+
+	memset(&b, 0, sizeof b);
+	b.host = "127.0.0.1";
+	b.nconn = 4;
+	b.bytes = 2048;
+	b.duration = 10;
+	b.window = 64;
+	b.warmup = 2;
+	while ((ch = getopt(argc, argv, "b:c:d:H:j:k:LNn:P:p:qr:W:w:")) != -1) {
+		switch (ch) {
+		case 'b':
+			if (bench_num(optarg, 1, 64 << 20, &v) == -1)
+				usage();
+			b.bytes = (size_t)v;
+			break;
+		case 'c':
+			if (bench_num(optarg, 1, BENCH_MAXCONN, &v) == -1)
+				usage();
+			b.nconn = (int)v;
+			break;
+		case 'd':
+			b.duration = bench_seconds(optarg);
+			break;
+		case 'H':
+			b.host = optarg;
+			break;
+		case 'j':
+			b.json = optarg;
+			break;
+		case 'k':
+			b.pki = optarg;
+			break;
+		case 'L':
+			lines = 1;
+			break;
+		case 'N':
+			names = 1;
+			break;
+		case 'n':
+			if (bench_num(optarg, 1, 1LL << 40, &v) == -1)
+				usage();
+			b.nmsg = (uint64_t)v;
+			break;
+		case 'P':
+			portfile = optarg;
+			break;
+		case 'p':
+			if (bench_num(optarg, 1, 1 << 30, &v) == -1)
+				usage();
+			b.swpid = (int)v;
+			break;
+		case 'q':
+			b.quiet = 1;
+			break;
+		case 'r':
+			if (bench_num(optarg, 1, BENCH_MAXRX, &v) == -1)
+				usage();
+			b.nrx = (int)v;
+			break;
+		case 'W':
+			b.warmup = bench_seconds(optarg);
+			break;
+		case 'w':
+			if (bench_num(optarg, 1, 65536, &v) == -1)
+				usage();
+			b.window = (int)v;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (b.nrx == 0)
+		b.nrx = b.nconn < BENCH_MAXRX ? b.nconn : BENCH_MAXRX;
+	if (lines || names) {
+		if (lines)
+			bench_print_lines(b.nconn, b.nrx);
+		if (names)
+			bench_print_names(b.nconn, b.nrx);
+		return 0;
+	}
+	if (b.pki == NULL || portfile == NULL || (b.nmsg == 0 &&
+	    b.duration <= 0))
+		usage();
+
+	/* A switch that goes away mid-write must not kill the report. */
+	signal(SIGPIPE, SIG_IGN);
+	if (client_read_portfile(portfile, 15000, b.port, sizeof b.port) == -1) {
+		fprintf(stderr, "nlbench: no port in %s\n", portfile);
+		return 1;
+	}
+	if ((b.base = event_base_new()) == NULL) {
+		fprintf(stderr, "nlbench: event_base_new failed\n");
+		return 1;
+	}
+	b.sendt = xcalloc(BENCH_SENDT_SLOTS, sizeof *b.sendt);
+	b.tx = xcalloc((size_t)b.nconn, sizeof *b.tx);
+	b.rx = xcalloc((size_t)b.nrx, sizeof *b.rx);
+	status = 0;
+	for (i = 0; i < b.nrx && status == 0; i++) {
+		bench_rx_names(b.nrx, i, cn, sizeof cn, code, sizeof code,
+		    member);
+		if (bench_conn_init(&b, &b.rx[i], cn, 1) == -1)
+			status = 1;
+	}
+	for (i = 0; i < b.nconn && status == 0; i++) {
+		snprintf(name, sizeof name, "bench%d", i + 1);
+		if (bench_conn_init(&b, &b.tx[i], name, 0) == -1 ||
+		    bench_template(&b, &b.tx[i], i + 1) == -1)
+			status = 1;
+	}
+	if (status == 0) {
+		b.ev_tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, &b);
+		b.ev_phase = evtimer_new(b.base, bench_phase_cb, &b);
+		event_add(b.ev_tick, &tick);
+		b.deadline = util_mono_us() + BENCH_CONNECT_S * 1000000ull;
+		b.phase = BENCH_PH_CONNECT_RX;
+		/* Receivers first: a sender's AM to a line that is down
+		 * would be held (and answered with an SM). */
+		bench_connect(&b, b.rx, b.nrx);
+		event_base_dispatch(b.base);
+		if (b.failed)
+			status = 1;
+		if (b.t_end > b.t_meas)
+			bench_report(&b);
+		event_free(b.ev_tick);
+		event_free(b.ev_phase);
+	}
+	for (i = 0; i < b.nconn; i++) {
+		client_free(b.tx[i].c);
+		SSL_CTX_free(b.tx[i].ssl);
+		free(b.tx[i].msg);
+		free(b.tx[i].ring);
+	}
+	for (i = 0; i < b.nrx; i++) {
+		client_free(b.rx[i].c);
+		SSL_CTX_free(b.rx[i].ssl);
+	}
+	free(b.tx);
+	free(b.rx);
+	free(b.sendt);
+	event_base_free(b.base);
+	return status;
+}
