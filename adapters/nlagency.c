@@ -188,6 +188,34 @@ agency_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 	agency_check_done(a);
 }
 
+/* The five predefined XML entities back to characters. */
+static char *
+agency_unescape(const char *p, size_t n)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+		{ "&quot;", '"' }, { "&apos;", '\'' }
+	};
+	char	*out = xmalloc(n + 1), *o = out;
+	size_t	 i, k;
+
+	for (i = 0; i < n; ) {
+		for (k = 0; k < sizeof ents / sizeof ents[0]; k++) {
+			size_t l = strlen(ents[k].ent);
+
+			if (n - i >= l && strncmp(p + i, ents[k].ent, l) == 0) {
+				*o++ = ents[k].c;
+				i += l;
+				break;
+			}
+		}
+		if (k == sizeof ents / sizeof ents[0])
+			*o++ = p[i++];
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Pull one element's text out of an XML document (first match). */
 static char *
 agency_field(const char *xml, size_t len, const char *name)
@@ -201,7 +229,7 @@ agency_field(const char *xml, size_t len, const char *name)
 	p += strlen(open);
 	if ((e = memchr(p, '<', (size_t)(end - p))) == NULL)
 		return NULL;
-	return xstrndup(p, (size_t)(e - p));
+	return agency_unescape(p, (size_t)(e - p));
 }
 
 static void
