@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,21 @@ fail:
 }
 
 int
+util_mkdir_parent(const char *path)
+{
+	char	*dir = xstrdup(path), *slash;
+	int	 rc = 0;
+
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+int
 util_write_file(const char *path, const void *data, size_t len)
 {
 	char	*tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
@@ -258,21 +274,31 @@ ubuf_adds(struct ubuf *b, const char *s)
 	ubuf_add(b, s, strlen(s));
 }
 
+/* Format into the free space first; only a result that does not fit is
+ * formatted a second time (the audit and stamping paths call this per
+ * message). */
 void
 ubuf_printf(struct ubuf *b, const char *fmt, ...)
 {
 	va_list	 ap;
+	size_t	 room;
 	int	 n;
 
+	room = b->cap > b->len ? b->cap - b->len : 0;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		if (room > 0)
+			b->data[b->len] = '\0';
 		return;
-	ubuf_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= room) {
+		ubuf_grow(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -343,21 +369,25 @@ static const char b64_alphabet[] =
 
 /* 0-63 value, 64 '=', 65 whitespace, 255 invalid */
 static unsigned char b64_table[256];
-static int b64_ready;
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
 
 static void
-b64_init(void)
+b64_fill(void)
 {
 	int i;
 
-	if (b64_ready)
-		return;
 	memset(b64_table, 255, sizeof b64_table);
 	for (i = 0; i < 64; i++)
 		b64_table[(unsigned char)b64_alphabet[i]] = (unsigned char)i;
 	b64_table['='] = 64;
 	b64_table[' '] = b64_table['\t'] = b64_table['\n'] = b64_table['\r'] = 65;
-	b64_ready = 1;
+}
+
+/* Parsers may run in several threads: fill the table exactly once. */
+static void
+b64_init(void)
+{
+	pthread_once(&b64_once, b64_fill);
 }
 
 char *
@@ -391,17 +421,46 @@ util_b64_encode(const uint8_t *in, size_t len, size_t *outlen)
 long
 util_b64_check(const char *in, size_t len)
 {
-	size_t	 i, chars = 0, pad = 0;
+	const unsigned char	*p = (const unsigned char *)in;
+	size_t			 i = 0, chars = 0, pad = 0;
 
 	b64_init();
-	for (i = 0; i < len; i++) {
-		unsigned char v = b64_table[(unsigned char)in[i]];
+	/* Fast path: runs of 8 alphabet characters (the bulk of a photo)
+	 * need one OR and one compare; anything else takes the slow path
+	 * below, one character at a time. */
+	while (pad == 0 && i + 8 <= len) {
+		unsigned v = b64_table[p[i]] | b64_table[p[i + 1]] |
+		    b64_table[p[i + 2]] | b64_table[p[i + 3]] |
+		    b64_table[p[i + 4]] | b64_table[p[i + 5]] |
+		    b64_table[p[i + 6]] | b64_table[p[i + 7]];
 
-		if (v == 65)
+		if (v < 64) {
+			i += 8;
+			chars += 8;
 			continue;
-		if (v == 255)
+		}
+		for (size_t e = i + 8; i < e; i++) {
+			unsigned char c = b64_table[p[i]];
+
+			if (c == 65)
+				continue;
+			if (c == 255)
+				return -1;
+			if (c == 64)
+				pad++;
+			else if (pad > 0)
+				return -1;	/* data after padding */
+			chars++;
+		}
+	}
+	for (; i < len; i++) {
+		unsigned char c = b64_table[p[i]];
+
+		if (c == 65)
+			continue;
+		if (c == 255)
 			return -1;
-		if (v == 64) {
+		if (c == 64) {
 			pad++;
 			if (pad > 2)
 				return -1;
@@ -409,7 +468,7 @@ util_b64_check(const char *in, size_t len)
 			return -1;	/* data after padding */
 		chars++;
 	}
-	if (chars == 0 || chars % 4 != 0)
+	if (pad > 2 || chars == 0 || chars % 4 != 0)
 		return -1;
 	return (long)(chars / 4 * 3 - pad);
 }
