@@ -60,12 +60,14 @@
  * without any PUT.
  */
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -143,6 +145,9 @@ struct queue_lmdb {
 	MDB_dbi			 dbi[QUEUE_LMDB_NDB];
 	unsigned int		 psize;
 	char			*path;
+	int			 rdonly;	/* open_rdonly: never writes */
+	const uint8_t		*map;		/* LMDB's map of data.mdb, */
+	size_t			 maplen;	/* found by queue_lmdb_map_find */
 
 	pthread_mutex_t		 rlock;		/* rtxn */
 	MDB_txn			*rtxn;		/* cached, reset between reads */
@@ -603,7 +608,7 @@ queue_lmdb_bad_commit(struct queue_lmdb *ql)
 	MDB_txn			*txn;
 	int			 rc;
 
-	if ((list = queue_lmdb_bad_take(ql)) == NULL)
+	if (ql->rdonly || (list = queue_lmdb_bad_take(ql)) == NULL)
 		return 0;
 	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
 		goto fail;
@@ -746,6 +751,98 @@ queue_lmdb_ref_put(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid,
 	return mdb_put(txn, ql->dbi[QUEUE_LMDB_REF], &k, &v, 0);
 }
 
+/*
+ * Before a message carrying a photo is deleted, overwrite its stored
+ * value with zeros where it lies. mdb_del only unlinks the value: its
+ * pages go to LMDB's freelist with the image still in them, and stay in
+ * data.mdb until reused. Without MDB_WRITEMAP the map is read-only, so
+ * a page of the last committed snapshot (the usual case: the body was
+ * written by an earlier txn) is overwritten through the environment's
+ * file descriptor; the commit's fdatasync then makes the wipe durable
+ * together with the delete. A page dirty in this txn is LMDB's private
+ * copy and is wiped in memory. Crash between the wipe and the commit:
+ * the message stays with a zeroed body, fails its CRC at the next read
+ * and is quarantined; it had been delivered and acknowledged already.
+ */
+static int
+queue_lmdb_wipe(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k)
+{
+	MDB_val		 v;
+	const uint8_t	*p;
+	static const uint8_t zero[4096];
+	size_t		 off, n, done;
+	ssize_t		 w;
+	int		 rc, fd;
+
+	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_MSG], (MDB_val *)k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	p = v.mv_data;
+	if (v.mv_size < QUEUE_LMDB_MSGHDR || !(p[2] & QUEUE_MSG_PHOTO))
+		return 0;
+	if (ql->map == NULL) {
+		log_warnx("queue: cannot wipe a photo message: map of %s/"
+		    "data.mdb not found", ql->path);
+		return 0;
+	}
+	if (p < ql->map || p + v.mv_size > ql->map + ql->maplen) {
+		memset(v.mv_data, 0, v.mv_size);	/* dirty: in memory */
+		return 0;
+	}
+	if ((rc = mdb_env_get_fd(ql->env, &fd)) != 0)
+		return rc;
+	off = (size_t)(p - ql->map);
+	for (done = 0; done < v.mv_size; done += (size_t)w) {
+		n = v.mv_size - done;
+		if (n > sizeof zero)
+			n = sizeof zero;
+		if ((w = pwrite(fd, zero, n, (off_t)(off + done))) <= 0) {
+			if (w == -1 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			log_warn("queue: wipe of a photo message");
+			return EIO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Where LMDB mapped data.mdb: mdb_env_info reports the map address only
+ * for MDB_FIXEDMAP, so look the mapping of the file (same device and
+ * inode, offset 0) up in /proc/self/maps. Linux only; elsewhere photo
+ * bodies are not wiped (logged at the first delete).
+ */
+static void
+queue_lmdb_map_find(struct queue_lmdb *ql)
+{
+	struct stat	 st;
+	FILE		*f;
+	char		 line[512];
+	unsigned long long lo, hi, off, ino;
+	unsigned int	 maj, min;
+	int		 fd;
+
+	if (mdb_env_get_fd(ql->env, &fd) != 0 || fstat(fd, &st) == -1 ||
+	    (f = fopen("/proc/self/maps", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &lo, &hi,
+		    &off, &maj, &min, &ino) != 6)
+			continue;
+		if (off == 0 && ino == (unsigned long long)st.st_ino &&
+		    makedev(maj, min) == st.st_dev) {
+			ql->map = (const uint8_t *)(uintptr_t)lo;
+			ql->maplen = (size_t)(hi - lo);
+			break;
+		}
+	}
+	fclose(f);
+}
+
 /* Count the live copies of msgid the slow way (repairs a lost ref). */
 static int
 queue_lmdb_recount(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid,
@@ -820,6 +917,8 @@ queue_lmdb_unref(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid)
 		return queue_lmdb_ref_put(ql, txn, msgid, count);
 	rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_REF], &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = queue_lmdb_wipe(ql, txn, &k)) != 0)
 		return rc;
 	rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_MSG], &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -989,6 +1088,31 @@ queue_lmdb_op_dead(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	return mdb_del(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, NULL);
 }
 
+/* AUDIT_PRUNE: delete the oldest audit records before the cutoff. */
+static int
+queue_lmdb_op_prune(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	int		 rc;
+
+	op->pruned = 0;
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0)
+		return rc;
+	while (op->pruned < QUEUE_PRUNE_MAX &&
+	    (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		/* A malformed key sorts by its bytes like any other. */
+		if (k.mv_size >= 8 &&
+		    util_get_be64(k.mv_data) >= op->prune_before_us)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		op->pruned++;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int
 queue_lmdb_op_meta(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 {
@@ -1043,6 +1167,9 @@ queue_lmdb_op(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 	case QUEUE_OP_META:
 		rc = queue_lmdb_op_meta(ql, txn, op);
 		break;
+	case QUEUE_OP_AUDIT_PRUNE:
+		rc = queue_lmdb_op_prune(ql, txn, op);
+		break;
 	}
 	if (rc == 0 && op->result == QUEUE_E_OK && op->audit != NULL)
 		rc = queue_lmdb_audit_put(ql, txn, op->audit);
@@ -1057,7 +1184,8 @@ queue_lmdb_after_put(struct queue_op **ops, int i)
 	int		j;
 
 	if (ops[i]->copies == NULL || ops[i]->type == QUEUE_OP_META ||
-	    ops[i]->type == QUEUE_OP_AUDIT)
+	    ops[i]->type == QUEUE_OP_AUDIT ||
+	    ops[i]->type == QUEUE_OP_AUDIT_PRUNE)
 		return 0;
 	msgid = ops[i]->copies[0].msgid;
 	for (j = 0; j < i; j++)
@@ -1467,6 +1595,7 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 		goto fail;
 	if (dead > 0)
 		log_info("queue: %s: cleared %d stale readers", path, dead);
+	queue_lmdb_map_find(ql);
 	what = "mdb_env_stat";
 	if ((rc = mdb_env_stat(ql->env, &st)) != 0)
 		goto fail;
@@ -1501,6 +1630,67 @@ fail:
 	return NULL;
 }
 
+/*
+ * Read-only open for tools: the environment must exist (nothing is
+ * created), MDB_RDONLY takes no writer lock, so nlswitchd keeps running;
+ * the map size comes from the environment itself.
+ */
+static void *
+queue_lmdb_open_rdonly(const char *path, char **cause)
+{
+	struct queue_lmdb	*ql;
+	MDB_txn			*txn = NULL;
+	MDB_stat		 st;
+	const char		*what;
+	int			 rc, i;
+
+	pthread_once(&queue_lmdb_crconce, queue_lmdb_crc_init);
+	ql = xcalloc(1, sizeof *ql);
+	ql->path = xstrdup(path);
+	ql->rdonly = 1;
+	pthread_mutex_init(&ql->rlock, NULL);
+	pthread_mutex_init(&ql->badlock, NULL);
+
+	what = "mdb_env_create";
+	if ((rc = mdb_env_create(&ql->env)) != 0) {
+		ql->env = NULL;
+		goto fail;
+	}
+	what = "mdb_env_set_maxdbs";
+	if ((rc = mdb_env_set_maxdbs(ql->env, QUEUE_LMDB_MAXDBS)) != 0)
+		goto fail;
+	what = "mdb_env_open";
+	if ((rc = mdb_env_open(ql->env, path, MDB_RDONLY | MDB_NOTLS,
+	    0600)) != 0)
+		goto fail;
+	what = "mdb_env_stat";
+	if ((rc = mdb_env_stat(ql->env, &st)) != 0)
+		goto fail;
+	ql->psize = st.ms_psize;
+	what = "mdb_txn_begin";
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	what = "mdb_dbi_open";
+	for (i = 0; i < QUEUE_LMDB_NDB; i++)
+		if ((rc = mdb_dbi_open(txn, queue_lmdb_dbname[i], 0,
+		    &ql->dbi[i])) != 0)
+			goto fail;
+	/* Handles opened in a read txn stay valid after it commits. */
+	what = "mdb_txn_commit";
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	return ql;
+
+fail:
+	*cause = xasprintf("queue: %s: %s: %s", path, what, mdb_strerror(rc));
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	queue_lmdb_close(ql);
+	return NULL;
+}
+
 const struct queue_backend queue_backend_lmdb = {
 	.name = "lmdb",
 	.open = queue_lmdb_open,
@@ -1511,5 +1701,6 @@ const struct queue_backend queue_backend_lmdb = {
 	.walk_dead = queue_lmdb_walk_dead,
 	.meta_get = queue_lmdb_meta_get,
 	.walk_audit = queue_lmdb_walk_audit,
-	.usage = queue_lmdb_usage
+	.usage = queue_lmdb_usage,
+	.open_rdonly = queue_lmdb_open_rdonly
 };

@@ -170,6 +170,8 @@ queue_ram_unref(struct queue_ram *qr, uint64_t msgid)
 	if (m->ref > 0)
 		return;
 	qr->used -= QUEUE_RAM_MSGCOST + m->bodylen;
+	if (m->rec.flags & QUEUE_MSG_PHOTO)
+		explicit_bzero(m->body, m->bodylen);	/* as queue_lmdb */
 	free(m->body);
 	queue_ram_remove(qr->msgs, &qr->nmsgs, sizeof *qr->msgs, pos);
 }
@@ -308,6 +310,22 @@ queue_ram_op(struct queue_ram *qr, struct queue_op *op)
 	case QUEUE_OP_AUDIT:
 		if (qr->used + queue_ram_op_cost(op) > qr->cap)
 			op->result = QUEUE_E_FULL;
+		break;
+	case QUEUE_OP_AUDIT_PRUNE:
+		op->pruned = 0;
+		while (op->pruned < QUEUE_PRUNE_MAX &&
+		    op->pruned < qr->naudit &&
+		    qr->audit[op->pruned].t_us < op->prune_before_us) {
+			qr->used -= qr->audit[op->pruned].len +
+			    QUEUE_RAM_AUDITCOST;
+			free(qr->audit[op->pruned].text);
+			op->pruned++;
+		}
+		if (op->pruned > 0) {
+			memmove(qr->audit, qr->audit + op->pruned,
+			    (qr->naudit - op->pruned) * sizeof *qr->audit);
+			qr->naudit -= op->pruned;
+		}
 		break;
 	case QUEUE_OP_META:
 		for (pos = 0; pos < qr->nmeta; pos++)

@@ -612,6 +612,75 @@ test_queue_audit(void)
 	queue_close(q);
 }
 
+/* AUDIT_PRUNE: oldest first, before the cutoff only, own record kept. */
+static void
+test_queue_audit_prune(void)
+{
+	struct queue	*q;
+	struct tq_op	*t;
+	struct tq_run	 r;
+	struct tq_audit	 a;
+	uint64_t	 cut = 0;
+	int		 i;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (i = 0; i < 3; i++) {
+		t = tq_op_new(QUEUE_OP_AUDIT, i, &r);
+		t->op.audit = i == 0 ? "{\"n\":0}" : i == 1 ? "{\"n\":1}" :
+		    "{\"n\":2}";
+		CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+		usleep(2000);
+		if (i == 1)
+			cut = util_now_us();
+		usleep(2000);
+	}
+
+	/* Nothing older than the epoch: nothing pruned. */
+	memset(&r, 0, sizeof r);
+	t = tq_op_new(QUEUE_OP_AUDIT_PRUNE, 0, &r);
+	t->op.ncopies = 0;
+	t->op.copies = NULL;
+	t->op.prune_before_us = 1;
+	queue_submit(q, &t->op);
+	tq_wait(q);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_OK);
+	CU_ASSERT_EQUAL(t->op.pruned, 0);
+	tq_free(t);
+
+	/* The two records before the cutoff go; the prune's own stays. */
+	memset(&r, 0, sizeof r);
+	t = tq_op_new(QUEUE_OP_AUDIT_PRUNE, 0, &r);
+	t->op.ncopies = 0;
+	t->op.copies = NULL;
+	t->op.prune_before_us = cut;
+	t->op.audit = "{\"event\":\"audit-pruned\"}";
+	queue_submit(q, &t->op);
+	tq_wait(q);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_OK);
+	CU_ASSERT_EQUAL(t->op.pruned, 2);
+	tq_free(t);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(a.n, 2);
+	CU_ASSERT_STRING_EQUAL(a.text[0], "{\"n\":2}");
+	CU_ASSERT_STRING_EQUAL(a.text[1], "{\"event\":\"audit-pruned\"}");
+
+	/* Everything up to now, the previous prune record included. */
+	memset(&r, 0, sizeof r);
+	t = tq_op_new(QUEUE_OP_AUDIT_PRUNE, 0, &r);
+	t->op.ncopies = 0;
+	t->op.copies = NULL;
+	t->op.prune_before_us = UINT64_MAX;
+	queue_submit(q, &t->op);
+	tq_wait(q);
+	CU_ASSERT_EQUAL(t->op.pruned, 2);
+	tq_free(t);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(a.n, 0);
+	queue_close(q);
+}
+
 static void
 test_queue_meta(void)
 {
@@ -995,6 +1064,67 @@ test_queue_corrupt(void)
 	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 1);
 }
 
+/* 1 if the file at path contains needle[0..n). */
+static int
+tq_file_has(const char *path, const void *needle, size_t n)
+{
+	size_t	 len;
+	char	*data = util_read_file(path, &len);
+	int	 found;
+
+	if (data == NULL)
+		return -1;
+	found = memmem(data, len, needle, n) != NULL;
+	free(data);
+	return found;
+}
+
+/*
+ * LMDB: the body of a photo message does not survive its deletion in
+ * data.mdb (not even in free pages), and a read-only open next to the
+ * writer sees the audit trail.
+ */
+static void
+test_queue_wipe_rdonly(void)
+{
+	struct queue	*q, *ro;
+	struct tq_op	*t;
+	struct tq_run	 r;
+	struct tq_audit	 a;
+	const char	*lines[] = { "CADMV", "ORAGY" };
+	char		 file[PATH_MAX + 16], *cause = NULL;
+	uint8_t		 needle[64];
+	size_t		 i;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	snprintf(file, sizeof file, "%s/data.mdb", tq_path);
+	t = tq_put(5, TQ_BIG, lines, NULL, 2, &r);
+	t->op.msg.flags = QUEUE_MSG_PHOTO;
+	t->op.audit = "{\"event\":\"accepted\"}";
+	for (i = 0; i < sizeof needle; i++)
+		needle[i] = (uint8_t)t->body[TQ_BIG / 2 + i];
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_file_has(file, needle, sizeof needle), 1);
+
+	/* A tool opens it read-only while the writer keeps it open. */
+	ro = queue_open_rdonly(tq_be, tq_path, &cause);
+	CU_ASSERT_FATAL(ro != NULL);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(ro, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(a.n, 1);
+	queue_close(ro);
+
+	/* One copy delivered: the body is still needed. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 5, 0,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_file_has(file, needle, sizeof needle), 1);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "ORAGY", 1, 5, 1,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_file_has(file, needle, sizeof needle), 0);
+	queue_close(q);
+	CU_ASSERT_EQUAL(tq_file_has(file, needle, sizeof needle), 0);
+}
+
 #define TQ_COMMON(s) \
 	(CU_ADD_TEST(s, test_queue_put_load_order) == NULL || \
 	CU_ADD_TEST(s, test_queue_get_intact) == NULL || \
@@ -1002,6 +1132,7 @@ test_queue_corrupt(void)
 	CU_ADD_TEST(s, test_queue_expire_requeue_purge) == NULL || \
 	CU_ADD_TEST(s, test_queue_group_commit) == NULL || \
 	CU_ADD_TEST(s, test_queue_audit) == NULL || \
+	CU_ADD_TEST(s, test_queue_audit_prune) == NULL || \
 	CU_ADD_TEST(s, test_queue_meta) == NULL || \
 	CU_ADD_TEST(s, test_queue_invalid) == NULL || \
 	CU_ADD_TEST(s, test_queue_ids) == NULL || \
@@ -1020,7 +1151,8 @@ test_queue_register(void)
 	if (s == NULL || TQ_COMMON(s))
 		return -1;
 	if (CU_ADD_TEST(s, test_queue_reopen) == NULL ||
-	    CU_ADD_TEST(s, test_queue_corrupt) == NULL)
+	    CU_ADD_TEST(s, test_queue_corrupt) == NULL ||
+	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL)
 		return -1;
 	return 0;
 }
