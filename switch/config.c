@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "oridir.h"
 #include "util.h"
 
 /* Defaults, documented in docs/configuration.md. */
@@ -26,6 +27,8 @@
 #define CONFIG_DEF_RETRY_MIN	1
 #define CONFIG_DEF_RETRY_MAX	60
 #define CONFIG_DEF_MAP_SIZE	((size_t)1 << 30)
+#define CONFIG_DEF_AUDIT_DAYS	365
+#define CONFIG_DEF_AUDIT_PRUNE	86400
 
 struct config_errs {
 	const char	*path;
@@ -177,6 +180,8 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 	int		 k;
 
 	l->lineno = (int)xmlGetLineNo(n);
+	l->photo_share = 1;
+	l->photo_public = 1;
 	v = xmlGetProp(n, (const xmlChar *)"code");
 	util_strlcpy(l->code, v ? (const char *)v : "", sizeof l->code);
 	xmlFree(v);
@@ -221,10 +226,28 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 			for (k = 1; k < MSG_KEY_MAX; k++)
 				if (mask & (1u << k))
 					l->service[k] = st;
+		} else if (config_is(c, "photo-policy")) {
+			if (l->member[0] == '\0')
+				return config_fail(errs, c, "line %s: photo-policy "
+				    "needs a line that serves a member (state)",
+				    l->code);
+			if ((v = xmlGetProp(c, (const xmlChar *)"share")) != NULL) {
+				l->photo_share = strcmp((const char *)v, "no") != 0;
+				xmlFree(v);
+			}
+			if ((v = xmlGetProp(c,
+			    (const xmlChar *)"public-disclosure")) != NULL) {
+				l->photo_public = strcmp((const char *)v, "no") != 0;
+				xmlFree(v);
+			}
+			if ((v = xmlGetProp(c, (const xmlChar *)"retention")) != NULL) {
+				l->photo_noretain =
+				    strcmp((const char *)v, "precluded") == 0;
+				xmlFree(v);
+			}
 		}
 	}
 	(void)cfg;
-	(void)errs;
 	return 0;
 }
 
@@ -443,6 +466,8 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 	cfg->retry_min = CONFIG_DEF_RETRY_MIN;
 	cfg->retry_max = CONFIG_DEF_RETRY_MAX;
 	cfg->map_size = CONFIG_DEF_MAP_SIZE;
+	cfg->audit_retention_days = CONFIG_DEF_AUDIT_DAYS;
+	cfg->audit_prune_interval = CONFIG_DEF_AUDIT_PRUNE;
 
 	root = xmlDocGetRootElement(doc);
 	for (n = root->children; n != NULL; n = n->next) {
@@ -505,12 +530,36 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 			if (config_parse_region(&cfg->regions[cfg->nregion++],
 			    n, &errs) == -1)
 				goto bad;
+		} else if (config_is(n, "oridir")) {
+			char *t = config_text(n);
+			cfg->oridir = config_path(dir, (xmlChar *)t);
+			free(t);
+		} else if (config_is(n, "audit")) {
+			long long days = cfg->audit_retention_days;
+			long long every = cfg->audit_prune_interval;
+
+			if (config_num(&errs, n, "retention-days", 1, 36500,
+			    &days) == -1 || config_num(&errs, n,
+			    "prune-interval", 60, INT_MAX, &every) == -1)
+				goto bad;
+			cfg->audit_retention_days = (int)days;
+			cfg->audit_prune_interval = (int)every;
 		}
 	}
 	if (cfg->schemadir == NULL)
 		cfg->schemadir = xstrdup(schemadir);
 	if (config_check(cfg, root, &errs) == -1)
 		goto bad;
+	/* The directory is reloaded on its own (oridir.h); checking it here
+	 * makes nlswitchd -n report its errors too. */
+	if (cfg->oridir != NULL) {
+		struct oridir *od;
+
+		if (oridir_load(cfg->oridir, cfg->schemadir, &od,
+		    &errs.first) == -1)
+			goto bad;
+		oridir_free(od);
+	}
 
 	xmlSetStructuredErrorFunc(NULL, NULL);
 	xmlSchemaFreeValidCtxt(vctx);
@@ -558,6 +607,7 @@ config_free(struct config *cfg)
 		free(cfg->regions[i].member);
 	free(cfg->lines);
 	free(cfg->regions);
+	free(cfg->oridir);
 	free(cfg->path);
 	free(cfg->portfile);
 	free(cfg->datadir);

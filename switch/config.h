@@ -44,6 +44,10 @@ struct config_line {
 	int		 format;			/* enum config_format */
 	int		 index;				/* position in config->lines */
 	int		 lineno;			/* where it is defined */
+	/* Photo rules of the state served (<photo-policy>, member lines). */
+	int		 photo_share;			/* 1: shares photos */
+	int		 photo_public;			/* 1: allows public disclosure */
+	int		 photo_noretain;		/* 1: precludes retention */
 };
 
 struct config_region {
@@ -76,6 +80,10 @@ struct config {
 	struct config_line	*lines;
 	int			 nregion;
 	struct config_region	*regions;
+
+	char			*oridir;	/* ORI directory file, NULL: implicit */
+	int			 audit_retention_days;
+	int			 audit_prune_interval;	/* seconds */
 };
 
 /**

@@ -25,6 +25,7 @@
  */
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -729,6 +730,108 @@ msg_find_hdr_end(const char *raw, size_t len)
 }
 
 /*
+ * Photo rewriting (response side of the photo-sharing policy).
+ */
+
+/*
+ * Next start tag (closing 0) or end tag (closing 1) of element name in
+ * [p, end), skipping comments, CDATA sections and processing
+ * instructions. @return the '<' of the tag, or NULL.
+ */
+static const char *
+msg_find_tag(const char *p, const char *end, const char *name, int closing)
+{
+	const char	*q;
+	size_t		 nl = strlen(name), left, off = closing ? 2 : 1;
+
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		left = (size_t)(end - p);
+		if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
+			if ((q = memmem(p + 4, left - 4, "-->", 3)) == NULL)
+				return NULL;
+			p = q + 3;
+		} else if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
+			if ((q = memmem(p + 9, left - 9, "]]>", 3)) == NULL)
+				return NULL;
+			p = q + 3;
+		} else if (left >= 2 && p[1] == '?') {
+			if ((q = memmem(p + 2, left - 2, "?>", 2)) == NULL)
+				return NULL;
+			p = q + 2;
+		} else if (left > off + nl && (closing ? p[1] == '/' :
+		    p[1] != '/') && memcmp(p + off, name, nl) == 0 &&
+		    (msg_is_ws((unsigned char)p[off + nl]) ||
+		    p[off + nl] == '>' || p[off + nl] == '/'))
+			return p;
+		else
+			p++;
+	}
+	return NULL;
+}
+
+int
+msg_photo_rewrite(struct ubuf *out, const char *raw, size_t len, int mode)
+{
+	static const char img[] = "PersonDigitalImage";
+	static const char dnr[] = "DoNotRetainIndicator";
+	const char	*p = raw, *end = raw + len, *s, *e, *gt, *d, *de;
+	char		 val[16];
+	size_t		 n;
+	int		 changed = 0;
+
+	ubuf_reset(out);
+	if (msg_find_hdr_end(raw, len) == (size_t)-1)
+		return -1;
+	while ((s = msg_find_tag(p, end, img, 0)) != NULL) {
+		if ((e = msg_find_tag(s, end, img, 1)) == NULL ||
+		    (gt = memchr(e, '>', (size_t)(end - e))) == NULL) {
+			ubuf_reset(out);
+			return -1;
+		}
+		gt++;
+		if (mode == MSG_PHOTO_STRIP) {
+			ubuf_add(out, p, (size_t)(s - p));
+			p = gt;
+			changed++;
+			continue;
+		}
+		/* NORETAIN: the indicator is the last child of the image. */
+		d = msg_find_tag(s, e, dnr, 0);
+		if (d == NULL) {
+			ubuf_add(out, p, (size_t)(e - p));
+			ubuf_adds(out, "<DoNotRetainIndicator>true"
+			    "</DoNotRetainIndicator>");
+			ubuf_add(out, e, (size_t)(gt - e));
+			changed++;
+		} else if ((d = memchr(d, '>', (size_t)(e - d))) != NULL &&
+		    d[-1] != '/' && (de = msg_find_tag(d, e, dnr, 1)) != NULL) {
+			d++;
+			n = (size_t)(de - d);
+			msg_cpy(val, sizeof val, d, n < sizeof val ? n : 0);
+			n = strlen(val);
+			while (n > 0 && msg_is_ws((unsigned char)val[n - 1]))
+				val[--n] = '\0';
+			if (strcmp(val + strspn(val, " \t\r\n"), "true") == 0 ||
+			    strcmp(val + strspn(val, " \t\r\n"), "1") == 0)
+				ubuf_add(out, p, (size_t)(gt - p));
+			else {
+				ubuf_add(out, p, (size_t)(d - p));
+				ubuf_adds(out, "true");
+				ubuf_add(out, de, (size_t)(gt - de));
+				changed++;
+			}
+		} else {
+			/* <DoNotRetainIndicator/>: not schema-valid as a
+			 * boolean, so not seen here; keep it as it is. */
+			ubuf_add(out, p, (size_t)(gt - p));
+		}
+		p = gt;
+	}
+	ubuf_add(out, p, (size_t)(end - p));
+	return changed;
+}
+
+/*
  * Parsing.
  */
 
@@ -972,6 +1075,46 @@ msg_get_person(struct msg_pctx *pc, xmlNodePtr el, struct msg_person *p,
 	}
 }
 
+/* PhotoPurpose: the fields the photo-sharing policy decides on. */
+static void
+msg_get_purpose(xmlNodePtr el, struct msg_purpose *pp)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;
+		size_t		 size;
+	} fields[] = {
+#define MSG_PF(n, f) { n, offsetof(struct msg_purpose, f), \
+	sizeof(((struct msg_purpose *)0)->f) }
+		MSG_PF("PurposeCategoryCode", category),
+		MSG_PF("PurposeUseCode", use),
+		MSG_PF("CircumstanceText", circumstance),
+		MSG_PF("CaseNumberText", case_number),
+		MSG_PF("VerifierName", verifier),
+		MSG_PF("ArrestWarrantNumber", warrant),
+#undef MSG_PF
+	};
+	xmlNodePtr	 c;
+	char		 t[MSG_PURPOSE_TEXT_LEN + 8];
+	size_t		 i;
+
+	memset(pp, 0, sizeof *pp);
+	pp->present = 1;
+	pp->suspect = -1;
+	for (c = MSG_EL_FIRST(el); c != NULL; c = MSG_EL_NEXT(c)) {
+		msg_text(c, t, sizeof t);
+		if (msg_el_is(c, "SubjectSuspectIndicator")) {
+			pp->suspect = strcmp(t, "true") == 0 ||
+			    strcmp(t, "1") == 0;
+			continue;
+		}
+		for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
+			if (msg_el_is(c, fields[i].name))
+				msg_cpy((char *)pp + fields[i].off,
+				    fields[i].size, t, strlen(t));
+	}
+}
+
 /* DQ/KQ (DriverQuery) and DNQ (DriverNameQuery) bodies. */
 static void
 msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
@@ -992,7 +1135,8 @@ msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 		} else if (msg_el_is(c, "AttentionText")) {
 			msg_text(c, t, sizeof t);
 			msg_cpy(m->atn, sizeof m->atn, t, strlen(t));
-		}
+		} else if (msg_el_is(c, "PhotoPurpose"))
+			msg_get_purpose(c, &m->purpose);
 	}
 	if (!dnq && p->oln[0] != '\0')
 		return;
@@ -1063,6 +1207,11 @@ msg_check_photo(struct msg_pctx *pc, xmlNodePtr img, struct msg *m)
 		m->has_photo = 1;
 		m->photo_len = dec > 0 ? (size_t)dec : 0;
 	}
+	m->nphotos++;
+	if ((szn = msg_el_child(img, "DoNotRetainIndicator")) != NULL &&
+	    msg_text(szn, t, sizeof t) < sizeof t &&
+	    (strcmp(t, "true") == 0 || strcmp(t, "1") == 0))
+		m->nphotos_noretain++;
 	if (content != NULL)
 		xmlFree(content);
 }

@@ -94,6 +94,23 @@ struct msg_person {
 };
 
 /*
+ * The stated purpose of a photo request (DriverQuery/PhotoPurpose; legacy
+ * PUR/ CIR/ CAS/ VER/ WAR/ SUS/, docs/policy.md). Empty string = absent.
+ * The texts are cut at MSG_PURPOSE_TEXT_LEN bytes (the schema allows 200).
+ */
+#define MSG_PURPOSE_TEXT_LEN	200
+struct msg_purpose {
+	int	present;		/* 1: a PhotoPurpose element was sent */
+	char	category[24];		/* IDENTIFICATION, SUSPECT, ... */
+	char	use[33];		/* TRAFFIC-STOP, WANTED-POSTER, ... */
+	char	circumstance[MSG_PURPOSE_TEXT_LEN + 1];
+	char	case_number[MSG_PURPOSE_TEXT_LEN + 1];
+	char	verifier[MSG_PURPOSE_TEXT_LEN + 1];
+	char	warrant[MSG_PURPOSE_TEXT_LEN + 1];
+	int	suspect;		/* -1 absent, 0 false, 1 true */
+};
+
+/*
  * A parsed message. Fixed-size fields are NUL-terminated; raw points into
  * the caller's buffer (not owned), which must outlive the struct.
  */
@@ -109,12 +126,16 @@ struct msg {
 	int		imq;			/* 1: photo requested (IMQ/Y) */
 	char		rsn[81];		/* reason */
 	char		atn[81];		/* attention */
+	struct msg_purpose purpose;		/* DQ/KQ PhotoPurpose */
 
 	/* Responses (DR KR DNR). */
 	int		not_on_file;		/* 1: NOT ON FILE response */
 	int		nrecords;		/* driver records carried */
 	int		has_photo;		/* at least one PersonDigitalImage */
 	size_t		photo_len;		/* decoded bytes of the first photo */
+	int		nphotos;		/* PersonDigitalImage elements */
+	int		nphotos_noretain;	/* of them with DoNotRetainIndicator
+						   true */
 
 	/* SM / ER. */
 	int		status;			/* SM status or ER code */
@@ -272,6 +293,30 @@ struct msg_stamp {
  */
 void	 msg_stamp(struct ubuf *b, const char *raw, size_t len, size_t hdr_end,
 	    const struct msg_stamp *st);
+
+/* msg_photo_rewrite modes. */
+#define MSG_PHOTO_STRIP		1	/* remove every PersonDigitalImage */
+#define MSG_PHOTO_NORETAIN	2	/* DoNotRetainIndicator true in each */
+
+/**
+ * Rewrite the photos of a response that msg_parse accepted: remove every
+ * PersonDigitalImage (MSG_PHOTO_STRIP), or make each one carry
+ * DoNotRetainIndicator true, inserting it where the state left it out or
+ * said false (MSG_PHOTO_NORETAIN). Everything else is kept byte for
+ * byte, so the result validates and its header end moves only if a
+ * photo came before it (never: photos are in the body).
+ * @return the number of photos changed (0: out is a plain copy), or -1
+ *	if raw does not look like a parsed message (out is then empty).
+ */
+int	 msg_photo_rewrite(struct ubuf *out, const char *raw, size_t len,
+	    int mode);
+
+/**
+ * Only the elements msg_stamp inserts (for writers that send the body's
+ * two halves by reference around them).
+ */
+void	 msg_stamp_elements(struct ubuf *b, const char *raw, size_t len,
+	    size_t hdr_end, const struct msg_stamp *st);
 
 /**
  * Find the header end offset in a document msg_parse already accepted

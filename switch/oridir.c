@@ -1,0 +1,288 @@
+/*
+ * oridir - load and look up the ORI directory (see oridir.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+
+#include "config.h"
+#include "log.h"
+#include "oridir.h"
+#include "util.h"
+
+/* The first error of a load, "FILE:LINE: reason". */
+struct oridir_errs {
+	const char	*path;
+	char		*first;
+};
+
+static void
+oridir_xml_error(void *arg, xmlErrorPtr e)
+{
+	struct oridir_errs	*errs = arg;
+	char			*msg, *nl;
+
+	if (errs->first != NULL || e == NULL || e->level == XML_ERR_WARNING)
+		return;
+	msg = xstrdup(e->message ? e->message : "error");
+	if ((nl = strchr(msg, '\n')) != NULL)
+		*nl = '\0';
+	errs->first = xasprintf("%s:%d: %s", errs->path, e->line, msg);
+	free(msg);
+}
+
+static int
+oridir_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct oridir_entry *)a)->ori,
+	    ((const struct oridir_entry *)b)->ori);
+}
+
+static unsigned int
+oridir_auth_parse(const char *s)
+{
+	char		*dup = xstrdup(s), *tok, *save = NULL;
+	unsigned int	 auth = 0;
+
+	for (tok = strtok_r(dup, " \t\r\n", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (strcmp(tok, "admin") == 0)
+			auth |= ORIDIR_AUTH_ADMIN;
+		else if (strcmp(tok, "criminal-history") == 0)
+			auth |= ORIDIR_AUTH_CHRI;
+		else if (strcmp(tok, "dmv") == 0)
+			auth |= ORIDIR_AUTH_DMV;
+	}
+	free(dup);
+	return auth;
+}
+
+/* Attribute value into dst (empty when absent). */
+static void
+oridir_attr(xmlNodePtr n, const char *name, char *dst, size_t sz)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+
+	util_strlcpy(dst, v != NULL ? (const char *)v : "", sz);
+	xmlFree(v);
+}
+
+int
+oridir_load(const char *path, const char *schemadir, struct oridir **dirp,
+    char **cause)
+{
+	struct oridir_errs	 errs = { path, NULL }, sxerrs = { NULL, NULL };
+	struct oridir		*dir = NULL;
+	xmlDocPtr		 doc = NULL;
+	xmlSchemaParserCtxtPtr	 pctx = NULL;
+	xmlSchemaPtr		 schema = NULL;
+	xmlSchemaValidCtxtPtr	 vctx = NULL;
+	xmlNodePtr		 root, n;
+	char			*xsd, *data = NULL, auth[128];
+	size_t			 len;
+	int			 i, nagency = 0;
+
+	*dirp = NULL;
+	*cause = NULL;
+	xsd = xasprintf("%s/oridir.xsd", schemadir);
+	if ((data = util_read_file(path, &len)) == NULL) {
+		*cause = xasprintf("%s:0: cannot read the ORI directory: %s",
+		    path, strerror(errno));
+		goto fail;
+	}
+	sxerrs.path = xsd;
+	xmlSetStructuredErrorFunc(&sxerrs, oridir_xml_error);
+	if ((pctx = xmlSchemaNewParserCtxt(xsd)) == NULL ||
+	    (schema = xmlSchemaParse(pctx)) == NULL) {
+		*cause = sxerrs.first != NULL ? sxerrs.first :
+		    xasprintf("%s: cannot load the ORI directory schema", xsd);
+		sxerrs.first = NULL;
+		goto fail;
+	}
+	free(sxerrs.first);
+	/* No DTD, no entities: refused before the parser sees them. */
+	if (strstr(data, "<!DOCTYPE") != NULL) {
+		errs.first = xasprintf("%s:1: DOCTYPE is not allowed", path);
+		goto fail;
+	}
+	xmlSetStructuredErrorFunc(&errs, oridir_xml_error);
+	doc = xmlReadMemory(data, (int)len, path, NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL || errs.first != NULL) {
+		if (errs.first == NULL)
+			errs.first = xasprintf("%s:0: not well-formed XML", path);
+		goto fail;
+	}
+	vctx = xmlSchemaNewValidCtxt(schema);
+	xmlSchemaSetValidStructuredErrors(vctx, oridir_xml_error, &errs);
+	if (xmlSchemaValidateDoc(vctx, doc) != 0) {
+		if (errs.first == NULL)
+			errs.first = xasprintf("%s:0: does not match oridir.xsd",
+			    path);
+		goto fail;
+	}
+
+	root = xmlDocGetRootElement(doc);
+	for (n = root->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE)
+			nagency++;
+	dir = xcalloc(1, sizeof *dir);
+	dir->path = xstrdup(path);
+	dir->e = xcalloc(nagency > 0 ? (size_t)nagency : 1, sizeof *dir->e);
+	for (n = root->children; n != NULL; n = n->next) {
+		struct oridir_entry *e;
+
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		e = &dir->e[dir->n++];
+		e->lineno = (int)xmlGetLineNo(n);
+		oridir_attr(n, "ori", e->ori, sizeof e->ori);
+		oridir_attr(n, "name", e->name, sizeof e->name);
+		oridir_attr(n, "state", e->state, sizeof e->state);
+		oridir_attr(n, "type", auth, sizeof auth);
+		e->type = strcmp(auth, "criminal-justice") == 0 ? ORIDIR_CJ :
+		    ORIDIR_NONCJ;
+		oridir_attr(n, "auth", auth, sizeof auth);
+		e->auth = oridir_auth_parse(auth);
+		if (e->state[0] == '\0')
+			memcpy(e->state, e->ori, 2);
+		else if (memcmp(e->state, e->ori, 2) != 0) {
+			errs.first = xasprintf("%s:%d: ORI %s: state %s is not "
+			    "the ORI's state %.2s", path, e->lineno, e->ori,
+			    e->state, e->ori);
+			goto fail;
+		}
+	}
+	qsort(dir->e, (size_t)dir->n, sizeof *dir->e, oridir_cmp);
+	for (i = 1; i < dir->n; i++)
+		if (strcmp(dir->e[i].ori, dir->e[i - 1].ori) == 0) {
+			struct oridir_entry *a = &dir->e[i - 1], *b = &dir->e[i];
+
+			if (a->lineno > b->lineno) {
+				struct oridir_entry *t = a;
+				a = b;
+				b = t;
+			}
+			errs.first = xasprintf("%s:%d: ORI %s listed twice "
+			    "(first at line %d)", path, b->lineno, b->ori,
+			    a->lineno);
+			goto fail;
+		}
+
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	xmlSchemaFreeValidCtxt(vctx);
+	xmlSchemaFree(schema);
+	xmlSchemaFreeParserCtxt(pctx);
+	xmlFreeDoc(doc);
+	free(data);
+	free(xsd);
+	*dirp = dir;
+	return 0;
+
+fail:
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	if (*cause == NULL)
+		*cause = errs.first != NULL ? errs.first :
+		    xasprintf("%s:0: invalid ORI directory", path);
+	else
+		free(errs.first);
+	if (vctx != NULL)
+		xmlSchemaFreeValidCtxt(vctx);
+	if (schema != NULL)
+		xmlSchemaFree(schema);
+	if (pctx != NULL)
+		xmlSchemaFreeParserCtxt(pctx);
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	oridir_free(dir);
+	free(data);
+	free(xsd);
+	return -1;
+}
+
+struct oridir *
+oridir_from_config(const struct config *cfg)
+{
+	struct oridir	*dir = xcalloc(1, sizeof *dir);
+	int		 i, j, k, total = 0;
+
+	for (i = 0; i < cfg->nline; i++)
+		total += cfg->lines[i].nori;
+	dir->e = xcalloc(total > 0 ? (size_t)total : 1, sizeof *dir->e);
+	for (i = 0; i < cfg->nline; i++) {
+		const struct config_line *l = &cfg->lines[i];
+
+		for (j = 0; j < l->nori; j++) {
+			struct oridir_entry *e;
+
+			/* config_load refuses an ORI on two lines. */
+			for (k = 0; k < dir->n; k++)
+				if (strcmp(dir->e[k].ori, l->ori[j]) == 0)
+					break;
+			if (k < dir->n)
+				continue;
+			e = &dir->e[dir->n++];
+			util_strlcpy(e->ori, l->ori[j], sizeof e->ori);
+			snprintf(e->name, sizeof e->name, "line %s", l->code);
+			memcpy(e->state, e->ori, 2);
+			if (l->member[0] == '\0') {
+				e->type = ORIDIR_CJ;
+				e->auth = ORIDIR_AUTH_ADMIN | ORIDIR_AUTH_CHRI |
+				    ORIDIR_AUTH_DMV;
+			} else {
+				e->type = ORIDIR_NONCJ;
+				e->auth = ORIDIR_AUTH_ADMIN | ORIDIR_AUTH_DMV;
+			}
+		}
+	}
+	qsort(dir->e, (size_t)dir->n, sizeof *dir->e, oridir_cmp);
+	return dir;
+}
+
+void
+oridir_free(struct oridir *dir)
+{
+	if (dir == NULL)
+		return;
+	free(dir->e);
+	free(dir->path);
+	free(dir);
+}
+
+const struct oridir_entry *
+oridir_lookup(const struct oridir *dir, const char *ori)
+{
+	struct oridir_entry key;
+
+	if (dir == NULL || ori == NULL || dir->n == 0)
+		return NULL;
+	if (util_strlcpy(key.ori, ori, sizeof key.ori) >= sizeof key.ori)
+		return NULL;
+	return bsearch(&key, dir->e, (size_t)dir->n, sizeof *dir->e,
+	    oridir_cmp);
+}
+
+const char *
+oridir_type_name(int type)
+{
+	return type == ORIDIR_CJ ? "criminal-justice" : "non-criminal-justice";
+}
+
+const char *
+oridir_auth_text(unsigned int auth, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s%s%s%s%s",
+	    auth & ORIDIR_AUTH_ADMIN ? "admin" : "",
+	    (auth & ORIDIR_AUTH_ADMIN) && (auth & ~ORIDIR_AUTH_ADMIN &
+	    (ORIDIR_AUTH_CHRI | ORIDIR_AUTH_DMV)) ? " " : "",
+	    auth & ORIDIR_AUTH_CHRI ? "criminal-history" : "",
+	    (auth & ORIDIR_AUTH_CHRI) && (auth & ORIDIR_AUTH_DMV) ? " " : "",
+	    auth & ORIDIR_AUTH_DMV ? "dmv" : "");
+	return buf;
+}
