@@ -1,0 +1,173 @@
+/*
+ * nlaudit - export the switch's audit trail as JSON lines.
+ *
+ *   nlaudit (-d DATADIR | -f CONFIG) [--since TIME] [--until TIME]
+ *           [--ori ORI] [--mke KEY] [--decision allow|deny|strip]
+ *           [--event EVENT] [--count]
+ *
+ * Reads the LMDB store read-only (queue_open_rdonly): it works while
+ * nlswitchd runs, and never changes anything. Every record is one JSON
+ * object on one line (docs/policy.md lists the events and fields); the
+ * filters select on the record's top-level fields. TIME is UTC,
+ * YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], or seconds since the epoch;
+ * --since is inclusive, --until exclusive.
+ *
+ * Exit: 0 (records printed, possibly none), 1 store unreadable, 2 usage.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "config.h"
+#include "queue.h"
+#include "util.h"
+
+struct nlaudit {
+	uint64_t	 until_us;
+	const char	*ori;
+	const char	*mke;
+	const char	*decision;
+	const char	*event;
+	int		 count_only;
+	unsigned long	 n;
+};
+
+static void
+nlaudit_usage(void)
+{
+	fprintf(stderr, "usage: nlaudit (-d DATADIR | -f CONFIG) "
+	    "[--since TIME] [--until TIME]\n"
+	    "               [--ori ORI] [--mke KEY] [--decision "
+	    "allow|deny|strip] [--event EVENT] [--count]\n"
+	    "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) or epoch seconds\n");
+	exit(2);
+}
+
+/* TIME -> us since the epoch; exits on a bad value. */
+static uint64_t
+nlaudit_time(const char *s)
+{
+	struct tm	 tm;
+	char		*end;
+	unsigned long long secs;
+
+	memset(&tm, 0, sizeof tm);
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL &&
+	    *end == '\0')
+		return (uint64_t)timegm(&tm) * 1000000;
+	memset(&tm, 0, sizeof tm);
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M", &tm)) != NULL && *end == '\0')
+		return (uint64_t)timegm(&tm) * 1000000;
+	memset(&tm, 0, sizeof tm);
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) != NULL && *end == '\0')
+		return (uint64_t)timegm(&tm) * 1000000;
+	secs = strtoull(s, &end, 10);
+	if (*s != '\0' && *end == '\0')
+		return (uint64_t)secs * 1000000;
+	fprintf(stderr, "nlaudit: bad time \"%s\"\n", s);
+	exit(2);
+}
+
+/* 1 if the record's field name equals want (no filter: 1). */
+static int
+nlaudit_match(const char *rec, size_t len, const char *name,
+    const char *want)
+{
+	char v[64];
+
+	if (want == NULL)
+		return 1;
+	return audit_field(rec, len, name, v, sizeof v) &&
+	    strcmp(v, want) == 0;
+}
+
+static int
+nlaudit_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
+{
+	struct nlaudit *a = arg;
+
+	if (a->until_us != 0 && t_us >= a->until_us)
+		return 1;		/* records come in time order */
+	if (!nlaudit_match(rec, len, "ori", a->ori) ||
+	    !nlaudit_match(rec, len, "mke", a->mke) ||
+	    !nlaudit_match(rec, len, "decision", a->decision) ||
+	    !nlaudit_match(rec, len, "event", a->event))
+		return 0;
+	a->n++;
+	if (!a->count_only) {
+		fwrite(rec, 1, len, stdout);
+		putchar('\n');
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "ori", required_argument, NULL, 'o' },
+		{ "mke", required_argument, NULL, 'm' },
+		{ "decision", required_argument, NULL, 'D' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "count", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct nlaudit	 a;
+	struct config	*cfg = NULL;
+	struct queue	*q;
+	const char	*datadir = NULL, *conf = NULL;
+	char		*cause = NULL, *dir = NULL;
+	uint64_t	 since = 0;
+	int		 ch, rc;
+
+	memset(&a, 0, sizeof a);
+	while ((ch = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': datadir = optarg; break;
+		case 'f': conf = optarg; break;
+		case 's': since = nlaudit_time(optarg); break;
+		case 'u': a.until_us = nlaudit_time(optarg); break;
+		case 'o': a.ori = optarg; break;
+		case 'm': a.mke = optarg; break;
+		case 'D':
+			if (strcmp(optarg, "allow") != 0 &&
+			    strcmp(optarg, "deny") != 0 &&
+			    strcmp(optarg, "strip") != 0)
+				nlaudit_usage();
+			a.decision = optarg;
+			break;
+		case 'e': a.event = optarg; break;
+		case 'c': a.count_only = 1; break;
+		default: nlaudit_usage();
+		}
+	}
+	if ((datadir == NULL) == (conf == NULL) || optind != argc)
+		nlaudit_usage();
+	if (conf != NULL) {
+		if (config_load(conf, NLSWITCH_SCHEMADIR, &cfg, &cause) == -1) {
+			fprintf(stderr, "nlaudit: %s\n", cause);
+			return 1;
+		}
+		dir = xstrdup(cfg->datadir);
+		config_free(cfg);
+	} else
+		dir = xstrdup(datadir);
+	if ((q = queue_open_rdonly(&queue_backend_lmdb, dir, &cause)) == NULL) {
+		fprintf(stderr, "nlaudit: %s\n", cause);
+		free(dir);
+		return 1;
+	}
+	rc = queue_walk_audit(q, since, nlaudit_cb, &a);
+	queue_close(q);
+	free(dir);
+	if (a.count_only)
+		printf("%lu\n", a.n);
+	fflush(stdout);
+	return rc == QUEUE_E_OK ? 0 : 1;
+}
