@@ -29,6 +29,7 @@
 #define CONFIG_DEF_MAP_SIZE	((size_t)1 << 30)
 #define CONFIG_DEF_AUDIT_DAYS	365
 #define CONFIG_DEF_AUDIT_PRUNE	86400
+#define CONFIG_DEF_RECORD_BYTES	((size_t)64 << 20)
 
 struct config_errs {
 	const char	*path;
@@ -517,6 +518,29 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 			a = xmlGetProp(n, (const xmlChar *)"key");
 			cfg->key = config_path(dir, a);
 			xmlFree(a);
+		} else if (config_is(n, "admin")) {
+			a = xmlGetProp(n, (const xmlChar *)"socket");
+			cfg->control_socket = config_path(dir, a);
+			xmlFree(a);
+			a = xmlGetProp(n, (const xmlChar *)"portfile");
+			cfg->admin_portfile = config_path(dir, a);
+			xmlFree(a);
+			if ((a = xmlGetProp(n, (const xmlChar *)"address")) != NULL) {
+				cfg->admin_address = xstrdup((const char *)a);
+				xmlFree(a);
+				if (strcmp(cfg->admin_address, "127.0.0.1") != 0 &&
+				    strcmp(cfg->admin_address, "::1") != 0 &&
+				    strcmp(cfg->admin_address, "localhost") != 0) {
+					config_fail(&errs, n, "admin address %s is "
+					    "not a loopback address",
+					    cfg->admin_address);
+					goto bad;
+				}
+			}
+			p = xmlGetProp(n, (const xmlChar *)"port");
+			util_strlcpy(cfg->admin_port, p ? (const char *)p : "0",
+			    sizeof cfg->admin_port);
+			xmlFree(p);
 		} else if (config_is(n, "limits")) {
 			if (config_parse_limits(cfg, n, &errs) == -1)
 				goto bad;
@@ -544,10 +568,28 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 				goto bad;
 			cfg->audit_retention_days = (int)days;
 			cfg->audit_prune_interval = (int)every;
+		} else if (config_is(n, "record")) {
+			long long bytes = CONFIG_DEF_RECORD_BYTES, files = 0;
+
+			a = xmlGetProp(n, (const xmlChar *)"path");
+			cfg->record_path = config_path(dir, a);
+			xmlFree(a);
+			a = xmlGetProp(n, (const xmlChar *)"images");
+			cfg->record_images = a != NULL &&
+			    strcmp((const char *)a, "yes") == 0;
+			xmlFree(a);
+			if (config_num(&errs, n, "max-bytes", 4096, LLONG_MAX,
+			    &bytes) == -1 || config_num(&errs, n, "max-files",
+			    0, 100000, &files) == -1)
+				goto bad;
+			cfg->record_max_bytes = (size_t)bytes;
+			cfg->record_max_files = (int)files;
 		}
 	}
 	if (cfg->schemadir == NULL)
 		cfg->schemadir = xstrdup(schemadir);
+	if (cfg->control_socket == NULL)
+		cfg->control_socket = xasprintf("%s/control.sock", cfg->datadir);
 	if (config_check(cfg, root, &errs) == -1)
 		goto bad;
 	/* The directory is reloaded on its own (oridir.h); checking it here
@@ -608,6 +650,7 @@ config_free(struct config *cfg)
 	free(cfg->lines);
 	free(cfg->regions);
 	free(cfg->oridir);
+	free(cfg->record_path);
 	free(cfg->path);
 	free(cfg->portfile);
 	free(cfg->datadir);
@@ -615,6 +658,9 @@ config_free(struct config *cfg)
 	free(cfg->ca);
 	free(cfg->cert);
 	free(cfg->key);
+	free(cfg->control_socket);
+	free(cfg->admin_address);
+	free(cfg->admin_portfile);
 	free(cfg);
 }
 

@@ -66,6 +66,10 @@ struct config {
 	char			*ca;
 	char			*cert;
 	char			*key;
+	char			*control_socket;	/* nlctl's Unix socket */
+	char			*admin_address;		/* NULL: no admin HTTP */
+	char			 admin_port[8];
+	char			*admin_portfile;	/* NULL: none */
 
 	size_t			 max_frame;	/* bytes */
 	int			 window;	/* unacked deliveries per line */
@@ -84,6 +88,12 @@ struct config {
 	char			*oridir;	/* ORI directory file, NULL: implicit */
 	int			 audit_retention_days;
 	int			 audit_prune_interval;	/* seconds */
+
+	/* Traffic capture (<record>, docs/capture.md); path NULL: off. */
+	char			*record_path;
+	size_t			 record_max_bytes;	/* rotate at, 0: never */
+	int			 record_max_files;	/* rotated kept, 0: all */
+	int			 record_images;		/* 1: photo bytes kept */
 };
 
 /**

@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
+#include "audit.h"
 #include "frame.h"
 #include "line.h"
 #include "log.h"
+#include "recorder.h"
 #include "server.h"
 #include "session.h"
 #include "util.h"
@@ -16,6 +20,58 @@ static const int line_prio_keys[] = { MSG_KEY_SM, MSG_KEY_ER };
 
 /* Stop filling a session's output past this many bytes. */
 #define LINE_MAX_OUTBUF	(8u << 20)
+/* Bodies kept in memory for delivery, at most (the rest is read back). */
+#define LINE_BODY_CACHE	((size_t)256 << 20)
+
+struct line_body *
+line_body_new(struct server *srv, char *data, size_t len, uint32_t hdr_end,
+    uint64_t recv_us, uint64_t in_seq)
+{
+	struct line_body *b;
+
+	b = xcalloc(1, sizeof *b);
+	b->refs = 1;
+	b->data = data;
+	b->len = len;
+	b->hdr_end = hdr_end;
+	b->recv_us = recv_us;
+	b->in_seq = in_seq;
+	b->srv = srv;
+	srv->body_bytes += len;
+	return b;
+}
+
+void
+line_body_ref(struct line_body *b)
+{
+	b->refs++;
+}
+
+void
+line_body_unref(struct line_body *b)
+{
+	if (b == NULL || --b->refs > 0)
+		return;
+	b->srv->body_bytes -= b->len;
+	free(b->data);
+	free(b);
+}
+
+/* evbuffer cleanup of a body sent by reference. */
+static void
+line_body_release_cb(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	line_body_unref(arg);
+}
+
+void
+line_pend_free(struct line_pend *p)
+{
+	line_body_unref(p->body);
+	free(p);
+}
 
 void
 line_init(struct line *l, struct server *srv, const struct config_line *cl)
@@ -41,11 +97,11 @@ line_free(struct line *l)
 	for (k = 0; k < MSG_KEY_MAX; k++)
 		while ((p = TAILQ_FIRST(&l->pending[k])) != NULL) {
 			TAILQ_REMOVE(&l->pending[k], p, entry);
-			free(p);
+			line_pend_free(p);
 		}
 	while ((p = TAILQ_FIRST(&l->inflight)) != NULL) {
 		TAILQ_REMOVE(&l->inflight, p, entry);
-		free(p);
+		line_pend_free(p);
 	}
 	free(l->in_seq);
 	free(l->out_seq);
@@ -89,9 +145,23 @@ line_insert(struct line_plist *list, struct line_pend *p)
 void
 line_add(struct line *l, const struct queue_copy *c)
 {
+	line_add_body(l, c, NULL);
+}
+
+void
+line_add_body(struct line *l, const struct queue_copy *c,
+    struct line_body *body)
+{
 	struct line_pend *p = xcalloc(1, sizeof *p);
 
 	p->c = *c;
+	/* Keep the body only for a line that can take it soon, and only
+	 * up to the cache's size; the store has it anyway. */
+	if (body != NULL && l->sess != NULL &&
+	    l->srv->body_bytes <= LINE_BODY_CACHE) {
+		line_body_ref(body);
+		p->body = body;
+	}
 	p->attempts = c->attempts;
 	line_insert(&l->pending[c->key < MSG_KEY_MAX ? c->key : 0], p);
 	l->npending++;
@@ -104,6 +174,7 @@ line_attach(struct line *l, struct session *s)
 	if (l->sess != NULL && l->sess != s)
 		session_close(l->sess, "replaced by a new connection");
 	l->sess = s;
+	recorder_line(l, s, 1);
 	line_pump(l);
 }
 
@@ -134,15 +205,24 @@ line_detach(struct line *l, struct session *s)
 {
 	struct line_pend	*p;
 	uint64_t		 now = util_mono_us();
+	int			 k;
 
 	if (l->sess != s)
 		return;
+	recorder_line(l, s, 0);
 	l->sess = NULL;
 	while ((p = TAILQ_FIRST(&l->inflight)) != NULL) {
 		line_requeue(l, p, now);
 		/* Reconnect is the retry trigger here, not the timer. */
 		p->not_before = 0;
 	}
+	/* A line that is down may stay down: its copies wait in the store,
+	 * not in memory. */
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		TAILQ_FOREACH(p, &l->pending[k], entry) {
+			line_body_unref(p->body);
+			p->body = NULL;
+		}
 }
 
 /* Next deliverable copy: SM/ER first, then the oldest message among the
@@ -172,51 +252,86 @@ line_next(struct line *l, uint64_t now)
 	return best;
 }
 
-/* Send one copy. @return 0, or -1 if it cannot be read (it is dropped
- * from memory; the store keeps or has quarantined it). */
+/* Send one copy: frame header, the body's two halves by reference around
+ * the stamped output header. @return 0, or -1 if it cannot be read (it
+ * went to the dead letters). */
 static int
 line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 {
 	struct server		*srv = l->srv;
 	struct queue_msgrec	 rec;
-	struct ubuf		 body, out;
+	struct line_body	*b = p->body;
+	struct ubuf		 raw, stamp;
 	struct msg_stamp	 st;
+	struct evbuffer		*out;
+	uint8_t			 hdr[FRAME_HDR_LEN];
 	char			 id[32];
 	int			 rc;
 
-	ubuf_init(&body);
-	ubuf_init(&out);
-	if ((rc = queue_get(srv->q, p->c.msgid, &rec, &body)) != QUEUE_E_OK) {
-		/* Unreadable (quarantined) or missing: the copy goes to the
-		 * dead-letter area where an operator can see it, instead of
-		 * coming back at every start. */
-		queue_copyid_fmt(id, sizeof id, p->c.msgid, p->c.copy);
-		log_warnx("line: %s: %s: cannot read message: %s -> dead letters",
-		    l->cfg->code, id, queue_strerror(rc));
-		server_expire(srv, l, &p->c);
-		ubuf_free(&body);
-		return -1;
-	}
 	queue_copyid_fmt(id, sizeof id, p->c.msgid, p->c.copy);
+	if (b == NULL) {
+		ubuf_init(&raw);
+		if ((rc = queue_get(srv->q, p->c.msgid, &rec, &raw)) !=
+		    QUEUE_E_OK) {
+			/* Unreadable (quarantined) or missing: the copy goes
+			 * to the dead-letter area where an operator can see
+			 * it, instead of coming back at every start. */
+			log_warnx("line: %s: %s: cannot read message: %s -> "
+			    "dead letters", l->cfg->code, id,
+			    queue_strerror(rc));
+			server_expire(srv, l, &p->c);
+			ubuf_free(&raw);
+			return -1;
+		}
+		b = line_body_new(srv, NULL, 0, rec.hdr_end, rec.recv_us,
+		    rec.in_seq);
+		b->data = ubuf_take(&raw, &b->len);
+		util_strlcpy(b->ori, rec.ori, sizeof b->ori);
+		util_strlcpy(b->ctl, rec.ctl, sizeof b->ctl);
+		b->flags = rec.flags;
+		srv->body_bytes += b->len;
+		p->body = b;
+	}
 	memset(&st, 0, sizeof st);
 	st.msgid = id;
-	st.recv_us = rec.recv_us;
-	st.in_seq = rec.in_seq;
+	st.recv_us = b->recv_us;
+	st.in_seq = b->in_seq;
 	st.send_us = util_now_us();
 	st.out_seq = server_ctr_take(srv, l->out_seq);
 	st.recv_ori = p->c.dest;
-	msg_stamp(&out, body.data, body.len, rec.hdr_end, &st);
-	session_send(l->sess, FRAME_DLV, p->c.copy, p->c.msgid, out.data,
-	    out.len);
+	ubuf_init(&stamp);
+	msg_stamp_elements(&stamp, b->data, b->len, b->hdr_end, &st);
+
+	out = session_outbuf(l->sess);
+	frame_encode(hdr, FRAME_DLV, p->c.copy, p->c.msgid,
+	    (uint32_t)(b->len + stamp.len));
+	evbuffer_add(out, hdr, sizeof hdr);
+	if (b->hdr_end < b->len) {
+		line_body_ref(b);
+		evbuffer_add_reference(out, b->data, b->hdr_end,
+		    line_body_release_cb, b);
+		evbuffer_add(out, stamp.data, stamp.len);
+		line_body_ref(b);
+		evbuffer_add_reference(out, b->data + b->hdr_end,
+		    b->len - b->hdr_end, line_body_release_cb, b);
+	} else {
+		line_body_ref(b);
+		evbuffer_add_reference(out, b->data, b->len,
+		    line_body_release_cb, b);
+	}
+	session_sent(l->sess);
+	recorder_dlv(l, p->c.msgid, p->c.copy, b->data, b->len, b->hdr_end,
+	    stamp.data, stamp.len);
+	/* Delivered once from memory; a redelivery reads the store again
+	 * only if the line went down meanwhile (line_detach). */
 	p->attempts++;
 	p->inflight = 1;
 	p->deadline = now + (uint64_t)srv->cfg->ack_timeout * 1000000;
 	TAILQ_INSERT_TAIL(&l->inflight, p, entry);
 	l->ninflight++;
 	log_trace(TRACE_QUEUE, "line: %s: deliver %s attempt=%u size=%zu",
-	    l->cfg->code, id, p->attempts, out.len);
-	ubuf_free(&body);
-	ubuf_free(&out);
+	    l->cfg->code, id, p->attempts, b->len + stamp.len);
+	ubuf_free(&stamp);
 	return 0;
 }
 
@@ -235,7 +350,7 @@ line_pump(struct line *l)
 		TAILQ_REMOVE(&l->pending[p->c.key], p, entry);
 		l->npending--;
 		if (line_deliver(l, p, now) == -1)
-			free(p);
+			line_pend_free(p);
 		if (l->sess == NULL)
 			break;
 	}
@@ -255,7 +370,32 @@ line_delete_done_cb(struct queue_op *op, void *arg)
 		    op->copies[0].line, id, queue_strerror(op->result));
 	}
 	free(op->copies);
+	free((char *)op->audit);
 	free(op);
+}
+
+/* The "delivered" record, committed with the delete of the copy. */
+static char *
+line_audit_delivered(struct line *l, const struct line_pend *p)
+{
+	struct ubuf	 b;
+	char		 id[32];
+
+	queue_copyid_fmt(id, sizeof id, p->c.msgid, p->c.copy);
+	ubuf_init(&b);
+	audit_begin(&b, util_now_us(), "line", "delivered");
+	audit_str(&b, "msgid", id);
+	audit_str(&b, "line", l->cfg->code);
+	audit_str(&b, "ori", p->body != NULL ? p->body->ori : NULL);
+	audit_str(&b, "ctl", p->body != NULL ? p->body->ctl : NULL);
+	audit_str(&b, "mke", msg_key_name((enum msg_key)p->c.key));
+	audit_str(&b, "dest", p->c.dest);
+	if (p->body != NULL && (p->body->flags & QUEUE_MSG_PHOTO))
+		audit_str(&b, "photo", "delivered; the switch keeps no copy");
+	audit_num(&b, "attempts", p->attempts);
+	audit_str(&b, "outcome", "acknowledged");
+	audit_num(&b, "size", p->c.size);
+	return audit_end(&b);
 }
 
 void
@@ -286,9 +426,10 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	op->copies = xmalloc(sizeof *op->copies);
 	op->copies[0] = p->c;
 	op->ncopies = 1;
+	op->audit = line_audit_delivered(l, p);
 	op->done = line_delete_done_cb;
 	queue_submit(l->srv->q, op);
-	free(p);
+	line_pend_free(p);
 	line_pump(l);
 }
 
@@ -343,7 +484,7 @@ line_tick(struct line *l, uint64_t now, uint64_t now_us)
 			TAILQ_REMOVE(&l->pending[k], p, entry);
 			l->npending--;
 			server_expire(l->srv, l, &p->c);
-			free(p);
+			line_pend_free(p);
 		}
 	}
 	line_pump(l);

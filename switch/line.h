@@ -22,9 +22,36 @@
 struct server;
 struct session;
 
+/*
+ * A committed message body kept in memory for delivery, shared by the
+ * copies of one message (reference counted). Deliveries send it by
+ * reference, so it is never copied or read back from the store while the
+ * destination is connected; a copy without one is read from the store.
+ */
+struct line_body {
+	int		 refs;
+	uint64_t	 recv_us;
+	uint64_t	 in_seq;
+	uint32_t	 hdr_end;
+	size_t		 len;
+	char		*data;
+	struct server	*srv;
+	/* Of the stored message, for the audit record of the delivery. */
+	char		 ori[MSG_ORI_LEN + 1];
+	char		 ctl[MSG_CTL_LEN + 1];
+	uint8_t		 flags;		/* QUEUE_MSG_* */
+};
+
+/** Wrap a committed body (takes data); one reference. */
+struct line_body *line_body_new(struct server *, char *data, size_t len,
+	    uint32_t hdr_end, uint64_t recv_us, uint64_t in_seq);
+void	 line_body_ref(struct line_body *);
+void	 line_body_unref(struct line_body *);
+
 struct line_pend {
 	TAILQ_ENTRY(line_pend)	 entry;
 	struct queue_copy	 c;
+	struct line_body	*body;		/* or NULL: read from the store */
 	uint64_t		 not_before;	/* monotonic us; backoff */
 	uint64_t		 deadline;	/* monotonic us; ack timeout */
 	uint32_t		 attempts;
@@ -49,8 +76,12 @@ void	 line_init(struct line *, struct server *, const struct config_line *);
 void	 line_free(struct line *);
 /** Effective service state for routing (router_svc_cb). */
 int	 line_svc_cb(const struct config_line *, int key, void *arg);
-/** A committed copy is ready for this line. */
+/** A committed copy is ready for this line (body may be NULL). */
 void	 line_add(struct line *, const struct queue_copy *);
+void	 line_add_body(struct line *, const struct queue_copy *,
+	    struct line_body *);
+/** Free a pending copy and its body reference. */
+void	 line_pend_free(struct line_pend *);
 /** An endpoint authenticated as this line (replaces an older one). */
 void	 line_attach(struct line *, struct session *);
 /** The line's session went away: in-flight copies go back to pending. */

@@ -1525,10 +1525,17 @@ static void
 msg_stamp_el(struct ubuf *b, const char *name, const char *value,
     const char *ind, size_t il)
 {
+	size_t	 nl = strlen(name);
+
+	/* Runs for every element of every delivery: no printf. */
 	ubuf_add(b, ind, il);
-	ubuf_printf(b, "<%s>", name);
+	ubuf_add(b, "<", 1);
+	ubuf_add(b, name, nl);
+	ubuf_add(b, ">", 1);
 	msg_add_xml(b, value, strlen(value));
-	ubuf_printf(b, "</%s>", name);
+	ubuf_add(b, "</", 2);
+	ubuf_add(b, name, nl);
+	ubuf_add(b, ">", 1);
 	if (il > 0) {
 		ubuf_add(b, "\n", 1);
 		ubuf_add(b, ind, il);
@@ -1558,13 +1565,24 @@ void
 msg_stamp(struct ubuf *b, const char *raw, size_t len, size_t hdr_end,
     const struct msg_stamp *st)
 {
-	char	 num[32], id[41];
-	size_t	 i, il = 0;
-
 	if (hdr_end >= len) {
 		ubuf_add(b, raw, len);
 		return;
 	}
+	ubuf_add(b, raw, hdr_end);
+	msg_stamp_elements(b, raw, len, hdr_end, st);
+	ubuf_add(b, raw + hdr_end, len - hdr_end);
+}
+
+void
+msg_stamp_elements(struct ubuf *b, const char *raw, size_t len,
+    size_t hdr_end, const struct msg_stamp *st)
+{
+	char	 num[32], id[41];
+	size_t	 i, il = 0;
+
+	if (hdr_end >= len)
+		return;
 	/* The end tag's indentation, if it sits alone on its line. */
 	for (i = hdr_end; i > 0 && (raw[i - 1] == ' ' || raw[i - 1] == '\t');
 	    i--)
@@ -1572,7 +1590,6 @@ msg_stamp(struct ubuf *b, const char *raw, size_t len, size_t hdr_end,
 	if (i > 0 && raw[i - 1] == '\n')
 		il = hdr_end - i;
 
-	ubuf_add(b, raw, hdr_end);
 	msg_filter(id, sizeof id, st->msgid, '!', '~', sizeof id - 1);
 	if (id[0] != '\0')
 		msg_stamp_el(b, "SwitchMessageID", id, raw + i, il);
@@ -1586,5 +1603,4 @@ msg_stamp(struct ubuf *b, const char *raw, size_t len, size_t hdr_end,
 	msg_stamp_el(b, "NLETSOutputSequenceNumeric", num, raw + i, il);
 	if (msg_dest_is_valid(st->recv_ori))
 		msg_stamp_el(b, "ReceivingORIID", st->recv_ori, raw + i, il);
-	ubuf_add(b, raw + hdr_end, len - hdr_end);
 }

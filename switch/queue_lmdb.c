@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <zlib.h>
 
 #include "log.h"
 #include "queue.h"
@@ -172,57 +173,21 @@ enum queue_lmdb_mode {
 	QUEUE_LMDB_NOGROW	/* as EACH, but every PUT is refused */
 };
 
-static uint32_t		queue_lmdb_crctab[8][256];
-static pthread_once_t	queue_lmdb_crconce = PTHREAD_ONCE_INIT;
-
-/* CRC-32 (IEEE 802.3, reflected), slicing by 8: ~2 GB/s for the bodies. */
-static void
-queue_lmdb_crc_init(void)
-{
-	uint32_t	c;
-	int		i, j;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (j = 0; j < 8; j++)
-			c = c & 1 ? 0xedb88320U ^ (c >> 1) : c >> 1;
-		queue_lmdb_crctab[0][i] = c;
-	}
-	for (i = 0; i < 256; i++) {
-		c = queue_lmdb_crctab[0][i];
-		for (j = 1; j < 8; j++) {
-			c = queue_lmdb_crctab[0][c & 0xff] ^ (c >> 8);
-			queue_lmdb_crctab[j][i] = c;
-		}
-	}
-}
-
+/* CRC-32 (IEEE, as in zlib and gzip): zlib's is table-sliced and about
+ * twice as fast as a plain byte table on 50 KB bodies. */
 static uint32_t
 queue_lmdb_crc(uint32_t crc, const void *buf, size_t len)
 {
-	const uint8_t	*p = buf;
-	uint32_t	 a, b;
+	const unsigned char	*p = buf;
 
-	crc = ~crc;
-	while (len >= 8) {
-		a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-		b = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
-		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-		crc = queue_lmdb_crctab[7][a & 0xff] ^
-		    queue_lmdb_crctab[6][(a >> 8) & 0xff] ^
-		    queue_lmdb_crctab[5][(a >> 16) & 0xff] ^
-		    queue_lmdb_crctab[4][a >> 24] ^
-		    queue_lmdb_crctab[3][b & 0xff] ^
-		    queue_lmdb_crctab[2][(b >> 8) & 0xff] ^
-		    queue_lmdb_crctab[1][(b >> 16) & 0xff] ^
-		    queue_lmdb_crctab[0][b >> 24];
-		p += 8;
-		len -= 8;
+	while (len > 0) {
+		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
+
+		crc = (uint32_t)crc32((uLong)crc, p, n);
+		p += n;
+		len -= n;
 	}
-	while (len-- > 0)
-		crc = queue_lmdb_crctab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return crc;
 }
 
 /* Seal a value: CRC over key + value[0 .. len-4) into its last 4 bytes. */
@@ -1558,7 +1523,6 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	const char		*what;
 	int			 rc, i, dead;
 
-	pthread_once(&queue_lmdb_crconce, queue_lmdb_crc_init);
 	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
 		*cause = xasprintf("queue: mkdir %s: %s", path,
 		    strerror(errno));
@@ -1644,7 +1608,6 @@ queue_lmdb_open_rdonly(const char *path, char **cause)
 	const char		*what;
 	int			 rc, i;
 
-	pthread_once(&queue_lmdb_crconce, queue_lmdb_crc_init);
 	ql = xcalloc(1, sizeof *ql);
 	ql->path = xstrdup(path);
 	ql->rdonly = 1;

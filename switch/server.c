@@ -24,9 +24,16 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "admin.h"
+#include "control.h"
 #include "frame.h"
 #include "line.h"
 #include "log.h"
+#include "audit.h"
+#include "oridir.h"
+#include "photo.h"
+#include "policy.h"
+#include "recorder.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
@@ -66,6 +73,21 @@ struct server_inbound {
 	char			 ctl[MSG_CTL_LEN + 1];
 	const struct config_line *from;
 	char			 msgid[24];
+	char			*await;		/* lines owing a photo answer */
+};
+
+/* A denial on its way into the audit trail; the NAK follows its commit. */
+struct server_deny {
+	struct queue_op		 op;
+	struct server		*srv;
+	struct session		*sess;
+	uint64_t		 tag;
+	int			 er;
+	char			 ori[MSG_ORI_LEN + 1];
+	char			 ctl[MSG_CTL_LEN + 1];
+	char			 detail[400];
+	char			*input;		/* the start of it, for the ER */
+	size_t			 inlen;
 };
 
 /* One SM on its way into the store. */
@@ -76,6 +98,22 @@ struct server_sm {
 	struct server_inbound	*owner;		/* ACK waits on it, or NULL */
 	struct server		*srv;
 };
+
+/* Apply the operator's persisted service states (nlctl hold/remove/...). */
+static void
+server_svc_restore(struct server *srv, struct line *l)
+{
+	char		key[64];
+	uint64_t	v;
+	int		k;
+
+	for (k = 1; k < MSG_KEY_MAX; k++) {
+		snprintf(key, sizeof key, "svc.%s.%s", l->cfg->code,
+		    msg_key_name(k));
+		if ((v = queue_meta_get(srv->q, key)) > 0 && v <= 3)
+			l->svc[k] = (uint8_t)(v - 1);
+	}
+}
 
 struct line *
 server_line(struct server *srv, const struct config_line *cl)
@@ -189,19 +227,10 @@ server_listen(struct server *srv)
 		    port);
 	}
 	/* Written last, once everything is up: tests wait for this file. */
-	if (srv->cfg->portfile != NULL) {
-		char *dir = xstrdup(srv->cfg->portfile), *slash;
-
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-			*slash = '\0';
-			if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-				fatal("server: %s", dir);
-		}
-		free(dir);
-		if (util_write_file(srv->cfg->portfile, ports.data,
-		    ports.len) == -1)
-			fatal("server: %s", srv->cfg->portfile);
-	}
+	if (srv->cfg->portfile != NULL &&
+	    (util_mkdir_parent(srv->cfg->portfile) == -1 ||
+	    util_write_file(srv->cfg->portfile, ports.data, ports.len) == -1))
+		fatal("server: %s", srv->cfg->portfile);
 	ubuf_free(&ports);
 }
 
@@ -211,13 +240,15 @@ server_new(struct event_base *base, struct config *cfg)
 	struct server	*srv;
 	char		*cause = NULL;
 	int		 i;
-	static const int sigs[] = { SIGTERM, SIGINT };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 
 	srv = xcalloc(1, sizeof *srv);
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->started_us = util_now_us();
 	TAILQ_INIT(&srv->sessions);
+	metrics_hist_init(&srv->stats.ack_latency, metrics_seconds);
+	metrics_hist_init(&srv->stats.e2e_latency, metrics_seconds);
 
 	if ((srv->ssl = tls_server_ctx(cfg->ca, cfg->cert, cfg->key,
 	    &cause)) == NULL)
@@ -227,6 +258,15 @@ server_new(struct event_base *base, struct config *cfg)
 	if ((srv->q = queue_open(&queue_backend_lmdb, cfg->datadir,
 	    cfg->map_size, base, &cause)) == NULL)
 		fatalx("server: queue %s: %s", cfg->datadir, cause);
+	if (server_oridir_reload(srv, &cause) == -1)
+		fatalx("server: %s", cause);
+	/* Photo requests in flight survive a restart through the audit
+	 * trail (photo.h); they live held-ttl + 1 hour. */
+	srv->photos = photo_table_new();
+	if (photo_table_rebuild(srv->photos, srv->q, util_now_us(),
+	    server_photo_ttl(srv)) > 0)
+		log_info("server: photo requests awaiting an answer=%zu",
+		    photo_table_count(srv->photos));
 
 	snprintf(srv->msgid.key, sizeof srv->msgid.key, "msgid");
 	srv->msgid.next = srv->msgid.hi = queue_meta_get(srv->q, "msgid");
@@ -235,6 +275,7 @@ server_new(struct event_base *base, struct config *cfg)
 		struct line *l = &srv->lines[i];
 
 		line_init(l, srv, &cfg->lines[i]);
+		server_svc_restore(srv, l);
 		l->in_seq = server_ctr_new(srv, "in", cfg->lines[i].code);
 		l->out_seq = server_ctr_new(srv, "out", cfg->lines[i].code);
 	}
@@ -246,7 +287,7 @@ server_new(struct event_base *base, struct config *cfg)
 			    cfg->lines[i].code,
 			    (unsigned long long)srv->lines[i].npending);
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		srv->ev_sig[i] = evsignal_new(base, sigs[i], server_signal_cb,
 		    srv);
 		evsignal_add(srv->ev_sig[i], NULL);
@@ -257,7 +298,13 @@ server_new(struct event_base *base, struct config *cfg)
 		struct timeval tv = { 1, 0 };
 		event_add(srv->ev_tick, &tv);
 	}
-	server_listen(srv);
+	if (recorder_configure(base, cfg, &cause) == -1)
+		fatalx("server: %s", cause);
+	control_init(srv, cfg->control_socket);
+	if (cfg->admin_address != NULL)
+		srv->admin = admin_new(srv, cfg->admin_address, cfg->admin_port,
+		    cfg->admin_portfile);
+	server_listen(srv);	/* last: its port file says "ready" */
 	return srv;
 }
 
@@ -269,17 +316,25 @@ server_free(struct server *srv)
 
 	for (i = 0; i < srv->nlisteners; i++)
 		evconnlistener_free(srv->listeners[i]);
+	control_shutdown(srv);
+	admin_free(srv->admin);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s, "switch stopping");
 	queue_close(srv->q);	/* commits what is pending, runs completions */
 	for (i = 0; i < srv->cfg->nline; i++)
 		line_free(&srv->lines[i]);
 	free(srv->lines);
-	for (i = 0; i < 2; i++)
+	recorder_shutdown();
+	for (i = 0; i < 3; i++)
 		event_free(srv->ev_sig[i]);
 	event_free(srv->ev_tick);
 	msg_schema_free(srv->schema);
+	oridir_free(srv->oridir);
+	photo_table_free(srv->photos);
 	SSL_CTX_free(srv->ssl);
+	for (i = 0; i < srv->nretired; i++)
+		config_free(srv->retired[i]);
+	config_free(srv->cfg);
 	free(srv);
 }
 
@@ -315,6 +370,45 @@ server_accept_error_cb(struct evconnlistener *lev, void *arg)
 	log_warn("server: accept");
 }
 
+/* Count a refusal by key and code, and keep it for the dashboard. The
+ * key comes from the input's header when it has one. */
+static void
+server_count_nak(struct server *srv, struct session *s, const char *ori,
+    int code, const char *detail, const char *input, size_t inlen)
+{
+	struct server_denial	*d;
+	const char		*p, *tagname = "<MessageKeyCodeText>";
+	char			 mke[4] = "";
+	int			 key = MSG_KEY_NONE;
+	size_t			 scan = inlen < 2048 ? inlen : 2048;
+
+	if (input != NULL &&
+	    (p = memmem(input, scan, tagname, strlen(tagname))) != NULL) {
+		p += strlen(tagname);
+		if ((size_t)(p - input) + 3 <= inlen) {
+			size_t n = strcspn(p, "<");
+
+			if (n < sizeof mke && (size_t)(p - input) + n <= inlen) {
+				memcpy(mke, p, n);
+				mke[n] = '\0';
+				key = msg_key_lookup(mke);
+			}
+		}
+	}
+	srv->stats.nacked++;
+	if (code >= 100 && code < 100 + SERVER_NCODES)
+		srv->stats.nak_key_code[key][code - 100]++;
+	d = &srv->stats.denials[srv->stats.ndenial++ % SERVER_NDENIAL];
+	memset(d, 0, sizeof *d);
+	d->t_us = util_now_us();
+	util_strlcpy(d->line, s->line ? s->line->cfg->code : "-", sizeof d->line);
+	util_strlcpy(d->ori, ori, sizeof d->ori);
+	util_strlcpy(d->mke, key ? msg_key_name(key) : "?", sizeof d->mke);
+	d->code = code;
+	snprintf(d->reason, sizeof d->reason, "%s%s%s", msg_er_reason(code),
+	    detail ? ": " : "", detail ? detail : "");
+}
+
 void
 server_nak(struct server *srv, struct session *s, uint64_t tag,
     const char *ori, const char *ctl, int code, const char *detail,
@@ -328,28 +422,222 @@ server_nak(struct server *srv, struct session *s, uint64_t tag,
 	ubuf_init(&b);
 	msg_build_er(&b, ori, ctl ? ctl : "", code, detail, input, inlen);
 	session_send(s, FRAME_NAK, 0, tag, b.data, b.len);
+	recorder_nak(s, tag, b.data, b.len);
 	ubuf_free(&b);
-	srv->stats.nacked++;
-	log_info("server: %llu: nak line=%s code=%d reason=\"%s\"%s%s",
+	server_count_nak(srv, s, ori, code, detail, input, inlen);
+	/* The detail can quote field values (a DOB, a name): debug only. */
+	log_info("server: %llu: nak line=%s code=%d reason=\"%s\"",
 	    (unsigned long long)s->id, s->line ? s->line->cfg->code : "-",
-	    code, msg_er_reason(code), detail ? " detail=" : "",
-	    detail ? detail : "");
+	    code, msg_er_reason(code));
+	if (detail != NULL)
+		log_debug("server: %llu: nak detail=\"%s\"",
+		    (unsigned long long)s->id, detail);
+}
+
+/* ORI directory, photo reply lifetime. */
+uint64_t
+server_photo_ttl(struct server *srv)
+{
+	return ((uint64_t)srv->cfg->held_ttl + 3600) * 1000000;
+}
+
+int
+server_oridir_reload(struct server *srv, char **cause)
+{
+	struct oridir *dir;
+
+	*cause = NULL;
+	if (srv->cfg->oridir == NULL) {
+		dir = oridir_from_config(srv->cfg);
+		log_info("server: no ORI directory configured: the %d ORIs of "
+		    "the lines are the directory (docs/policy.md)", dir->n);
+	} else if (oridir_load(srv->cfg->oridir, srv->cfg->schemadir, &dir,
+	    cause) == -1)
+		return -1;
+	else
+		log_info("server: ORI directory %s agencies=%d",
+		    srv->cfg->oridir, dir->n);
+	oridir_free(srv->oridir);
+	srv->oridir = dir;
+	return 0;
+}
+
+/*
+ * The audit record of a message entering the store (docs/policy.md):
+ * who sent what where, the policy decision and what became of it.
+ */
+static void
+server_audit(struct ubuf *b, const char *event, const struct server_inbound *in,
+    const struct msg *m, size_t size, const struct policy_decision *pd,
+    const struct photo_decision *ph, size_t stored_size)
+{
+	const char	*outcome = "queued";
+	int		 i, held = 0;
+
+	for (i = 0; i < in->nsm; i++)
+		if (in->sm[i].status == MSG_SM_HELD)
+			held = 1;
+	if (held)
+		outcome = in->stored > 1 ? "queued, held" : "held";
+	audit_begin(b, util_now_us(), "server", event);
+	audit_str(b, "msgid", in->msgid);
+	audit_str(b, "line", in->from->code);
+	audit_str(b, "ori", m->ori);
+	audit_str(b, "ctl", m->ctl);
+	audit_str(b, "mke", msg_key_name(m->key));
+	audit_dests(b, m);
+	if (m->imq)
+		audit_str(b, "imq", "Y");
+	audit_purpose(b, &m->purpose);
+	if (ph != NULL && ph->code != NULL) {
+		audit_str(b, "decision", ph->action == PHOTO_STRIP ? "strip" :
+		    "allow");
+		audit_str(b, "code", ph->code);
+		audit_str(b, "reason", ph->reason);
+	} else {
+		audit_str(b, "decision", "allow");
+		audit_str(b, "code", pd->code);
+		if (pd->photo)
+			audit_str(b, "reason", pd->noretain ? "photo request "
+			    "allowed; the state precludes retention" :
+			    "photo request allowed");
+	}
+	if (in->await != NULL)
+		audit_str(b, "await", in->await);
+	if (ph != NULL && ph->answers[0] != '\0')
+		audit_str(b, "answers", ph->answers);
+	if (m->has_photo)
+		audit_str(b, "photo", ph == NULL ? "present" :
+		    ph->action == PHOTO_STRIP ? "removed" :
+		    ph->action == PHOTO_NORETAIN ? "delivered, do-not-retain "
+		    "added" : "delivered");
+	audit_num(b, "copies", (unsigned long long)in->stored);
+	audit_str(b, "outcome", outcome);
+	audit_num(b, "size", size);
+	if (stored_size != size)
+		audit_num(b, "size_stored", stored_size);
+	if (m->has_photo)
+		audit_num(b, "photo_bytes", m->photo_len);
 }
 
 static void
-server_audit(struct ubuf *b, const char *event, const struct server_inbound *in,
-    const struct msg *m, size_t size)
+server_deny_done_cb(struct queue_op *op, void *arg)
 {
-	int i;
+	struct server_deny *d = arg;
 
-	ubuf_printf(b, "{\"t\":%llu,\"event\":\"%s\",\"msgid\":\"%s\","
-	    "\"line\":", (unsigned long long)util_now_us(), event, in->msgid);
-	ubuf_add_json(b, in->from->code);
-	ubuf_printf(b, ",\"ori\":\"%s\",\"mke\":\"%s\",\"dest\":[", m->ori,
-	    msg_key_name(m->key));
-	for (i = 0; i < m->ndest; i++)
-		ubuf_printf(b, "%s\"%s\"", i ? "," : "", m->dest[i]);
-	ubuf_printf(b, "],\"size\":%zu}", size);
+	/* The denial is durable (or the store refused it): answer now. A
+	 * denial stands even when its record could not be written. */
+	if (op->result != QUEUE_E_OK)
+		log_warnx("server: audit of a denial not stored: %s",
+		    queue_strerror(op->result));
+	if (session_is_active(d->sess))
+		server_nak(d->srv, d->sess, d->tag, d->ori, d->ctl, d->er,
+		    d->detail, d->input, d->inlen);
+	session_committed(d->sess);
+	session_unref(d->sess);
+	free((char *)op->audit);
+	free(d->input);
+	free(d);
+}
+
+/*
+ * Refuse m by policy: the denial is audited (a QUEUE_OP_AUDIT, durable
+ * like an ACK), then the NAK carries the ER with the policy code and
+ * reason. Nothing of the message is stored. Takes nothing over.
+ */
+static void
+server_deny(struct server *srv, struct session *s, uint64_t tag,
+    const struct msg *m, const char *payload, size_t len,
+    const struct policy_decision *pd, const char *dest)
+{
+	struct server_deny	*d = xcalloc(1, sizeof *d);
+	struct ubuf		 b;
+
+	d->srv = srv;
+	d->sess = s;
+	d->tag = tag;
+	d->er = pd->er;
+	util_strlcpy(d->ori, m->ori, sizeof d->ori);
+	util_strlcpy(d->ctl, m->ctl, sizeof d->ctl);
+	util_strlcpy(d->detail, pd->reason, sizeof d->detail);
+	/* Enough for the ER's quote and the NAK statistics; a request
+	 * carries no photo. */
+	d->inlen = len < 2048 ? len : 2048;
+	d->input = xmalloc(d->inlen + 1);
+	memcpy(d->input, payload, d->inlen);
+	d->input[d->inlen] = '\0';
+
+	ubuf_init(&b);
+	audit_begin(&b, util_now_us(), "server", "denied");
+	audit_str(&b, "line", s->line->cfg->code);
+	audit_str(&b, "ori", m->ori);
+	audit_str(&b, "ctl", m->ctl);
+	audit_str(&b, "mke", msg_key_name(m->key));
+	audit_dests(&b, m);
+	if (dest != NULL)
+		audit_str(&b, "denied_dest", dest);
+	if (m->imq)
+		audit_str(&b, "imq", "Y");
+	audit_purpose(&b, &m->purpose);
+	audit_str(&b, "decision", "deny");
+	audit_str(&b, "code", pd->code);
+	audit_num(&b, "er", (unsigned long long)pd->er);
+	audit_str(&b, "reason", pd->reason);
+	audit_str(&b, "outcome", "nak");
+	audit_num(&b, "size", len);
+	d->op.type = QUEUE_OP_AUDIT;
+	d->op.audit = audit_end(&b);
+	d->op.done = server_deny_done_cb;
+	d->op.arg = d;
+	session_ref(s);
+	log_info("server: policy deny line=%s ori=%s mke=%s code=%s",
+	    s->line->cfg->code, m->ori, msg_key_name(m->key), pd->code);
+	queue_submit(srv->q, &d->op);
+}
+
+/*
+ * The admission and photo-sharing policy for m from line from, and the
+ * photo rules of every state a stored copy goes to (rr NULL: before
+ * routing, no state). @return 0, or the ER code with *pd filled and
+ * *dest the state that refused.
+ */
+static int
+server_policy(struct server *srv, const struct config_line *from,
+    const struct msg *m, const struct router_result *rr,
+    struct policy_decision *pd, const char **dest)
+{
+	struct policy_request	 r;
+	struct policy_state	 st;
+	const struct config_line *l;
+	int			 i, er;
+
+	memset(&r, 0, sizeof r);
+	r.line_entitled = config_line_has_ori(from, m->ori);
+	r.agency = oridir_lookup(srv->oridir, m->ori);
+	r.ori = m->ori;
+	r.key = m->key;
+	r.imq = m->imq;
+	r.purpose = m->purpose.present ? &m->purpose : NULL;
+	*dest = NULL;
+	if (rr == NULL || !policy_is_photo_request(m->key, m->imq))
+		return policy_decide(&r, pd);
+	for (i = 0; i < rr->ncopy; i++) {
+		if (rr->copy[i].status != 0 &&
+		    rr->copy[i].status != MSG_SM_HELD)
+			continue;	/* never reaches the state */
+		l = rr->copy[i].line;
+		memset(&st, 0, sizeof st);
+		util_strlcpy(st.member, l->member, sizeof st.member);
+		st.share = l->photo_share;
+		st.public_ok = l->photo_public;
+		st.noretain = l->photo_noretain;
+		r.state = &st;
+		if ((er = policy_decide(&r, pd)) != 0) {
+			*dest = rr->copy[i].dest;
+			return er;
+		}
+	}
+	return 0;
 }
 
 /* Build and submit one SM to the sender of a message. */
@@ -389,6 +677,24 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 	sm->op.ncopies = 1;
 	sm->op.done = server_sm_done_cb;
 	sm->op.arg = sm;
+	if (status != MSG_SM_EXPIRED) {
+		/* The disposition of that destination, with the SM that
+		 * tells the sender (the expiry op audits .08 itself). */
+		ubuf_init(&b);
+		audit_begin(&b, sm->op.msg.recv_us, "server",
+		    status == MSG_SM_HELD ? "held" : "not-forwarded");
+		audit_str(&b, "msgid", msgid);
+		audit_str(&b, "line", to->code);
+		audit_str(&b, "ori", ori);
+		audit_str(&b, "ctl", ctl);
+		audit_str(&b, "mke", msg_key_name(about_key));
+		audit_str(&b, "about_dest", about_dest);
+		audit_num(&b, "sm", (unsigned long long)status);
+		audit_str(&b, "reason", msg_sm_text(status));
+		audit_str(&b, "outcome", status == MSG_SM_HELD ? "held" :
+		    "not stored");
+		sm->op.audit = audit_end(&b);
+	}
 	if (owner != NULL)
 		owner->waiting++;
 	queue_submit(srv->q, &sm->op);
@@ -404,7 +710,11 @@ server_inbound_finish(struct server_inbound *in)
 	if (in->failed == QUEUE_E_OK) {
 		session_send(s, FRAME_ACK, 0, in->tag, in->msgid,
 		    strlen(in->msgid));
+		recorder_ack(s, in->tag, in->msgid);
 		srv->stats.acked++;
+		srv->stats.acked_key[in->key]++;
+		metrics_hist_add(&srv->stats.ack_latency,
+		    (double)(util_now_us() - in->op.msg.recv_us) / 1e6);
 	} else {
 		code = in->failed == QUEUE_E_FULL ? MSG_ER_QUEUE_FULL :
 		    MSG_ER_UNAVAILABLE;
@@ -416,6 +726,7 @@ server_inbound_finish(struct server_inbound *in)
 	free(in->op.copies);
 	free((char *)in->op.body);
 	free((char *)in->op.audit);
+	free(in->await);
 	free(in);
 }
 
@@ -438,6 +749,7 @@ server_sm_done_cb(struct queue_op *op, void *arg)
 		if (--in->waiting == 0)
 			server_inbound_finish(in);
 	}
+	free((char *)sm->op.audit);
 	free(sm->body);
 	free(sm);
 }
@@ -454,10 +766,27 @@ server_put_done_cb(struct queue_op *op, void *arg)
 		in->failed = op->result;
 		in->nsm = 0;		/* nothing stored: no SM either */
 	} else {
+		/* The committed body goes to the lines in memory: delivery
+		 * sends it by reference instead of reading it back. */
+		struct line_body *body = line_body_new(srv, (char *)op->body,
+		    op->bodylen, op->msg.hdr_end, op->msg.recv_us,
+		    op->msg.in_seq);
+
+		util_strlcpy(body->ori, op->msg.ori, sizeof body->ori);
+		util_strlcpy(body->ctl, op->msg.ctl, sizeof body->ctl);
+		body->flags = op->msg.flags;
+		op->body = NULL;
 		for (i = 0; i < op->ncopies; i++)
 			if ((cl = config_line_by_code(srv->cfg,
 			    op->copies[i].line)) != NULL)
-				line_add(server_line(srv, cl), &op->copies[i]);
+				line_add_body(server_line(srv, cl),
+				    &op->copies[i], body);
+		line_body_unref(body);
+		/* Committed: the answers may carry the photo. */
+		if (in->await != NULL)
+			photo_table_add(srv->photos, in->msgid, in->ori,
+			    in->ctl, in->await, op->msg.recv_us +
+			    server_photo_ttl(srv));
 	}
 	/* The message is durable: SMs follow; the ACK does not wait. */
 	for (i = 0; i < in->nsm; i++)
@@ -475,11 +804,16 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	struct msg		 m;
 	struct msg_diags	 diags;
 	struct router_result	*rr = NULL;
-	struct ubuf		 audit;
+	struct ubuf		 audit, await;
+	struct policy_decision	 pd;
+	struct photo_decision	 ph;
+	const char		*pdest;
+	size_t			 inlen = len;
 	uint64_t		 now = util_now_us();
 	int			 code, i;
 
 	srv->stats.received++;
+	recorder_msg(s, tag, payload, len);
 	if (srv->draining) {
 		server_nak(srv, s, tag, NULL, NULL, MSG_ER_UNAVAILABLE,
 		    "switch is draining", payload, len);
@@ -487,11 +821,19 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	}
 	memset(&m, 0, sizeof m);
 	diags.n = 0;
-	if ((code = msg_parse(srv->schema, payload, len, srv->cfg->max_frame,
-	    &m, &diags)) != 0) {
+	code = msg_parse(srv->schema, payload, len, srv->cfg->max_frame, &m,
+	    &diags);
+	srv->stats.received_key[m.key < MSG_KEY_MAX ? m.key : 0]++;
+	if (code != 0) {
 		server_nak(srv, s, tag, m.ori, m.ctl, code,
 		    diags.n > 0 ? diags.d[0].text : NULL, payload, len);
 		goto drop;
+	}
+	/* Who may send what (ORI directory), before routing says where. */
+	if (server_policy(srv, s->line->cfg, &m, NULL, &pd, &pdest) != 0) {
+		server_deny(srv, s, tag, &m, payload, len, &pd, NULL);
+		free(payload);
+		return;			/* committed when the NAK is sent */
 	}
 	rr = xmalloc(sizeof *rr);
 	if ((code = router_route(srv->cfg, &m, s->line->cfg, line_svc_cb, srv,
@@ -500,6 +842,45 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 		    payload, len);
 		goto drop;
 	}
+	/* A photo request is decided per state before it reaches one. */
+	if (server_policy(srv, s->line->cfg, &m, rr, &pd, &pdest) != 0) {
+		server_deny(srv, s, tag, &m, payload, len, &pd, pdest);
+		free(rr);
+		free(payload);
+		return;
+	}
+	/* A response's photo goes only to the ORI that asked for it. */
+	memset(&ph, 0, sizeof ph);
+	if (msg_key_is_response(m.key)) {
+		photo_response(srv->photos, &m, s->line->cfg->code,
+		    s->line->cfg->photo_noretain, now, &ph);
+		if (ph.action == PHOTO_STRIP || ph.action == PHOTO_NORETAIN) {
+			struct ubuf	 nb;
+			char		*np;
+			size_t		 nlen;
+
+			ubuf_init(&nb);
+			if (msg_photo_rewrite(&nb, payload, len,
+			    ph.action == PHOTO_STRIP ? MSG_PHOTO_STRIP :
+			    MSG_PHOTO_NORETAIN) < 0) {
+				ubuf_free(&nb);
+				server_nak(srv, s, tag, m.ori, m.ctl,
+				    MSG_ER_FORMAT, "photo not found in the "
+				    "response", payload, len);
+				goto drop;
+			}
+			np = ubuf_take(&nb, &nlen);
+			/* The photo must not linger in freed memory. */
+			explicit_bzero(payload, len);
+			free(payload);
+			payload = np;
+			len = nlen;
+			log_info("server: photo %s line=%s ori=%s to=%s code=%s",
+			    ph.action == PHOTO_STRIP ? "removed" :
+			    "marked do-not-retain", s->line->cfg->code, m.ori,
+			    m.ndest > 0 ? m.dest[0] : "-", ph.code);
+		}
+	}
 
 	in = xcalloc(1, sizeof *in);
 	in->srv = srv;
@@ -507,6 +888,7 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	in->tag = tag;
 	in->key = m.key;
 	in->from = s->line->cfg;
+	in->op.msg.recv_us = now;
 	util_strlcpy(in->ori, m.ori, sizeof in->ori);
 	util_strlcpy(in->ctl, m.ctl, sizeof in->ctl);
 	session_ref(s);
@@ -519,7 +901,7 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	in->op.msg.hdr_end = (uint32_t)m.hdr_end;
 	in->op.msg.key = (uint8_t)m.key;
 	in->op.msg.flags = (m.imq ? QUEUE_MSG_IMQ : 0) |
-	    (m.has_photo ? QUEUE_MSG_PHOTO : 0);
+	    (m.has_photo && ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0);
 	util_strlcpy(in->op.msg.from_line, s->line->cfg->code,
 	    sizeof in->op.msg.from_line);
 	util_strlcpy(in->op.msg.ori, m.ori, sizeof in->op.msg.ori);
@@ -547,6 +929,13 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 		qc->size = (uint32_t)len;
 	}
 	in->op.ncopies = in->stored;
+	if (pd.photo && in->stored > 0) {
+		ubuf_init(&await);
+		for (i = 0; i < in->stored; i++)
+			ubuf_printf(&await, "%s%s", i ? " " : "",
+			    in->op.copies[i].line);
+		in->await = ubuf_take(&await, NULL);
+	}
 	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
 	    "sm=%d size=%zu", in->msgid, in->from->code, msg_key_name(m.key),
 	    in->stored, in->nsm, len);
@@ -566,8 +955,9 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 		return;
 	}
 	ubuf_init(&audit);
-	server_audit(&audit, "accepted", in, &m, len);
-	in->op.audit = ubuf_take(&audit, NULL);
+	server_audit(&audit, ph.action == PHOTO_STRIP ? "photo-stripped" :
+	    "accepted", in, &m, inlen, &pd, ph.code != NULL ? &ph : NULL, len);
+	in->op.audit = audit_end(&audit);
 	in->op.body = payload;
 	in->op.bodylen = len;
 	in->op.done = server_put_done_cb;
@@ -596,10 +986,15 @@ server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 	op->copies[0] = *c;
 	op->ncopies = 1;
 	ubuf_init(&audit);
-	ubuf_printf(&audit, "{\"t\":%llu,\"event\":\"expired\",\"msgid\":\"%s\","
-	    "\"line\":\"%s\",\"dest\":\"%s\"}", (unsigned long long)util_now_us(),
-	    id, l->cfg->code, c->dest);
-	op->audit = ubuf_take(&audit, NULL);
+	audit_begin(&audit, util_now_us(), "server", "expired");
+	audit_str(&audit, "msgid", id);
+	audit_str(&audit, "line", l->cfg->code);
+	audit_str(&audit, "dest", c->dest);
+	audit_str(&audit, "mke", msg_key_name((enum msg_key)c->key));
+	audit_num(&audit, "attempts", c->attempts);
+	audit_num(&audit, "size", c->size);
+	audit_str(&audit, "outcome", "dead-lettered");
+	op->audit = audit_end(&audit);
 	op->done = server_expire_done_cb;
 	queue_submit(srv->q, op);
 	srv->stats.expired++;
@@ -648,14 +1043,70 @@ server_drain(struct server *srv, int grace)
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct server *srv = arg;
+	struct server	*srv = arg;
+	char		*cause = NULL, *notes = NULL;
 
 	(void)what;
 	log_info("server: signal %d", (int)sig);
+	if (sig == SIGHUP) {
+		if (server_reload(srv, &cause, &notes) == -1) {
+			log_warnx("server: reload failed, running configuration "
+			    "kept: %s", cause);
+			free(cause);
+		}
+		free(notes);
+		return;
+	}
 	if (srv->draining)
 		event_base_loopexit(srv->base, NULL);	/* second signal */
 	else
 		server_drain(srv, 5);
+}
+
+static void
+server_prune_done_cb(struct queue_op *op, void *arg)
+{
+	struct server *srv = arg;
+
+	if (op->result != QUEUE_E_OK)
+		log_warnx("server: audit pruning failed: %s",
+		    queue_strerror(op->result));
+	else if (op->pruned > 0)
+		log_info("server: audit pruned records=%llu",
+		    (unsigned long long)op->pruned);
+	/* A full batch: there may be more, go on at the next tick. */
+	if (op->result == QUEUE_E_OK && op->pruned == QUEUE_PRUNE_MAX)
+		srv->audit_prune_us = 0;
+	free((char *)op->audit);
+	free(op);
+}
+
+/*
+ * Delete audit records older than the retention (<audit retention-days>)
+ * in batches; at start-up (the first tick) and every prune-interval.
+ * The pruning itself is audited.
+ */
+static void
+server_audit_prune(struct server *srv, uint64_t now_us)
+{
+	struct queue_op	*op = xcalloc(1, sizeof *op);
+	struct ubuf	 b;
+	uint64_t	 keep = (uint64_t)srv->cfg->audit_retention_days *
+			    86400 * 1000000;
+
+	srv->audit_prune_us = now_us +
+	    (uint64_t)srv->cfg->audit_prune_interval * 1000000;
+	op->type = QUEUE_OP_AUDIT_PRUNE;
+	op->prune_before_us = now_us > keep ? now_us - keep : 0;
+	ubuf_init(&b);
+	audit_begin(&b, now_us, "server", "audit-pruned");
+	audit_num(&b, "before", op->prune_before_us);
+	audit_num(&b, "retention_days",
+	    (unsigned long long)srv->cfg->audit_retention_days);
+	op->audit = audit_end(&b);
+	op->done = server_prune_done_cb;
+	op->arg = srv;
+	queue_submit(srv->q, op);
 }
 
 static void
@@ -672,6 +1123,9 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		next = TAILQ_NEXT(s, entry);
 		session_tick(s, now);
 	}
+	photo_table_expire(srv->photos, now_us);
+	if (now_us >= srv->audit_prune_us && !srv->draining)
+		server_audit_prune(srv, now_us);
 	for (i = 0; i < srv->cfg->nline; i++) {
 		struct line *l = &srv->lines[i];
 
@@ -682,9 +1136,152 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (l->sess != NULL)
 			busy += line_has_deliverable(l);
 	}
+	/* Retired configs may still be referenced by operations in flight. */
+	if (srv->nretired > 0 && queue_pending(srv->q) == 0) {
+		for (i = 0; i < srv->nretired; i++)
+			config_free(srv->retired[i]);
+		srv->nretired = 0;
+	}
+	metrics_ring_push(&srv->stats.ring, now_us / 1000000,
+	    srv->stats.received, srv->stats.acked, srv->stats.delivered);
 	if (srv->draining && ((busy == 0 && queue_pending(srv->q) == 0) ||
 	    now >= srv->drain_deadline_us)) {
 		log_info("server: drained in-flight=%d", busy);
 		event_base_loopexit(srv->base, NULL);
 	}
+}
+
+static int
+server_same_listen(const struct config *a, const struct config *b)
+{
+	int i;
+
+	if (a->nlisten != b->nlisten)
+		return 0;
+	for (i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].address, b->listen[i].address) != 0 ||
+		    strcmp(a->listen[i].port, b->listen[i].port) != 0)
+			return 0;
+	return 1;
+}
+
+int
+server_reload(struct server *srv, char **cause, char **notes)
+{
+	struct config		*ncfg = NULL, *ocfg = srv->cfg;
+	struct line		*nlines, *ol;
+	struct msg_schema	*schema;
+	struct session		*s;
+	SSL_CTX			*ssl;
+	struct ubuf		 nb;
+	int			 i, j, k;
+
+	*notes = NULL;
+	if (config_load(ocfg->path, ocfg->schemadir, &ncfg, cause) == -1)
+		return -1;
+	if ((ssl = tls_server_ctx(ncfg->ca, ncfg->cert, ncfg->key,
+	    cause)) == NULL) {
+		config_free(ncfg);
+		return -1;
+	}
+	if ((schema = msg_schema_load(ncfg->schemadir, cause)) == NULL) {
+		SSL_CTX_free(ssl);
+		config_free(ncfg);
+		return -1;
+	}
+	if (srv->nretired == (int)(sizeof srv->retired / sizeof srv->retired[0])) {
+		*cause = xasprintf("%s:0: too many reloads while operations are "
+		    "in flight; try again", ocfg->path);
+		msg_schema_free(schema);
+		SSL_CTX_free(ssl);
+		config_free(ncfg);
+		return -1;
+	}
+
+	/* Carry each line's runtime (session, queues, counters) over by
+	 * line code. */
+	nlines = xcalloc((size_t)ncfg->nline, sizeof *nlines);
+	for (i = 0; i < ncfg->nline; i++) {
+		struct line *nl = &nlines[i];
+
+		line_init(nl, srv, &ncfg->lines[i]);
+		server_svc_restore(srv, nl);
+		ol = NULL;
+		for (j = 0; j < ocfg->nline; j++)
+			if (strcmp(srv->lines[j].cfg->code,
+			    ncfg->lines[i].code) == 0)
+				ol = &srv->lines[j];
+		if (ol == NULL) {
+			nl->in_seq = server_ctr_new(srv, "in", nl->cfg->code);
+			nl->out_seq = server_ctr_new(srv, "out", nl->cfg->code);
+			continue;
+		}
+		for (k = 0; k < MSG_KEY_MAX; k++)
+			TAILQ_CONCAT(&nl->pending[k], &ol->pending[k], entry);
+		TAILQ_CONCAT(&nl->inflight, &ol->inflight, entry);
+		nl->ninflight = ol->ninflight;
+		nl->npending = ol->npending;
+		nl->in_seq = ol->in_seq;
+		nl->out_seq = ol->out_seq;
+		ol->in_seq = ol->out_seq = NULL;
+		ol->npending = 0;
+		ol->ninflight = 0;
+		nl->sess = ol->sess;
+		ol->sess = NULL;
+		if (nl->sess != NULL)
+			nl->sess->line = nl;
+	}
+	ubuf_init(&nb);
+	/* Sessions of removed lines, or whose certificate no longer names
+	 * their line, are closed. */
+	for (i = 0; i < ocfg->nline; i++) {
+		ol = &srv->lines[i];
+		if (ol->sess != NULL) {
+			s = ol->sess;
+			line_detach(ol, s);
+			s->line = NULL;
+			session_close(s, "line removed by reload");
+		}
+		if (ol->npending > 0)
+			ubuf_printf(&nb, "line %s removed with %llu copies kept "
+			    "in the store; ", ol->cfg->code,
+			    (unsigned long long)ol->npending);
+		line_free(ol);
+	}
+	free(srv->lines);
+	srv->lines = nlines;
+	srv->retired[srv->nretired++] = ocfg;
+	srv->cfg = ncfg;
+	SSL_CTX_free(srv->ssl);
+	srv->ssl = ssl;
+	msg_schema_free(srv->schema);
+	srv->schema = schema;
+	for (i = 0; i < ncfg->nline; i++) {
+		s = nlines[i].sess;
+		if (s != NULL && strcmp(s->cn, ncfg->lines[i].cn) != 0) {
+			line_detach(&nlines[i], s);
+			s->line = NULL;
+			session_close(s, "certificate no longer names this line");
+		}
+	}
+	if (!server_same_listen(ocfg, ncfg))
+		ubuf_adds(&nb, "listen addresses change at the next restart; ");
+	if (strcmp(ocfg->datadir, ncfg->datadir) != 0)
+		ubuf_adds(&nb, "datadir changes at the next restart; ");
+	if (nb.len > 0)
+		*notes = ubuf_take(&nb, NULL);
+	ubuf_free(&nb);
+	log_info("server: reloaded config=%s lines=%d%s%s", ncfg->path,
+	    ncfg->nline, *notes ? " notes=" : "", *notes ? *notes : "");
+	for (i = 0; i < ncfg->nline; i++)
+		line_pump(&nlines[i]);
+	{
+		char *rcause = NULL;
+
+		if (recorder_configure(srv->base, ncfg, &rcause) == -1) {
+			log_warnx("server: %s", rcause);
+			free(rcause);
+		}
+	}
+	return 0;
 }

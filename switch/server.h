@@ -92,6 +92,7 @@ struct server {
 	int			 draining;	/* no new messages */
 	uint64_t		 drain_deadline_us;
 	uint64_t		 started_us;
+	size_t			 body_bytes;	/* line_body cache, bytes */
 	struct server_stats	 stats;
 	/* Photo-sharing policy (docs/policy.md). */
 	struct oridir		*oridir;	/* swapped by server_oridir_reload */
@@ -143,5 +144,7 @@ struct line	*server_line(struct server *, const struct config_line *);
  * "FILE:LINE: reason" (caller frees). For the operator's reload.
  */
 int		 server_oridir_reload(struct server *, char **cause);
+/** How long an allowed photo request awaits its answer (us). */
+uint64_t	 server_photo_ttl(struct server *);
 
 #endif

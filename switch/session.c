@@ -147,6 +147,18 @@ session_send(struct session *s, uint8_t type, uint16_t copy, uint64_t id,
 	s->last_tx_us = util_mono_us();
 }
 
+struct evbuffer *
+session_outbuf(struct session *s)
+{
+	return bufferevent_get_output(s->bev);
+}
+
+void
+session_sent(struct session *s)
+{
+	s->last_tx_us = util_mono_us();
+}
+
 size_t
 session_outlen(const struct session *s)
 {

@@ -20,6 +20,7 @@
 struct server;
 struct line;
 struct bufferevent;
+struct evbuffer;
 
 enum session_state {
 	SESSION_ST_HANDSHAKE = 0,
@@ -56,6 +57,10 @@ int		 session_is_active(const struct session *);
 /** Queue one frame for output. */
 void		 session_send(struct session *, uint8_t type, uint16_t copy,
 		    uint64_t id, const void *payload, size_t len);
+/** The output buffer, for writers that add by reference (deliveries);
+ * call session_sent() after adding a frame. */
+struct evbuffer	*session_outbuf(struct session *);
+void		 session_sent(struct session *);
 /** Bytes waiting in the output buffer. */
 size_t		 session_outlen(const struct session *);
 /** Periodic check (1 s): heartbeats out, dead peers closed. */

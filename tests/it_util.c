@@ -473,9 +473,16 @@ it_dq(const char *ori, const char *dest, const char *ctl, const char *oln,
 	    "    <DriverQuery>\n"
 	    "      <DriverLicenseID>%s</DriverLicenseID>\n"
 	    "      <ImageRequestIndicator>%s</ImageRequestIndicator>\n"
+	    "%s"
 	    "    </DriverQuery>\n"
 	    "  </NLETSInquiryData>\n"
-	    "</NLETS>\n", ori, dest, ctl, oln, imq ? "Y" : "N");
+	    "</NLETS>\n", ori, dest, ctl, oln, imq ? "Y" : "N",
+	    /* A photo request states an allowed purpose (docs/policy.md). */
+	    imq ? "      <PhotoPurpose>\n"
+	    "        <PurposeCategoryCode>IDENTIFICATION</PurposeCategoryCode>\n"
+	    "        <PurposeUseCode>TRAFFIC-STOP</PurposeUseCode>\n"
+	    "        <CircumstanceText>NO PHOTO ID OFFERED</CircumstanceText>\n"
+	    "      </PhotoPurpose>\n" : "");
 	return buf;
 }
 

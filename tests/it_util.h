@@ -111,7 +111,8 @@ int		 it_sh(struct it_env *, const char *cmd, const char *input,
 int		 it_http(struct it_env *, const char *method, const char *path,
 		    const char *body, char **resp);
 
-/** A DQ by OLN from ori to dest with ctl (static buffer). */
+/** A DQ by OLN from ori to dest with ctl (static buffer); with imq it
+ * also states an allowed photo purpose (identification, traffic stop). */
 const char	*it_dq(const char *ori, const char *dest, const char *ctl,
 		    const char *oln, int imq);
 /** Text of the first <name> element, or "" (static buffer). */

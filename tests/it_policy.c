@@ -1,0 +1,545 @@
+/*
+ * it_policy - the photo-sharing policy through the running switch
+ * (docs/policy.md): every denial is an ER with the policy code and reason
+ * and the state receives nothing; every allowed request gets its photo;
+ * an unsolicited photo, or one answering a request without IMQ/Y, is
+ * removed; a precluding state's photo carries the do-not-retain
+ * indicator; an allowed request survives a restart; bin/nlaudit shows
+ * the decisions; and after delivery no photo is left in data.mdb.
+ *
+ * The states are test clients (not nlstate) so the test sees exactly
+ * what reached them and can answer with any photo it likes.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "it_util.h"
+#include "msg.h"
+#include "util.h"
+
+#define WAIT		15000
+#define TP_PHOTO	24000		/* photo bytes: LMDB overflow pages */
+
+static struct it_env	*env;
+static struct it_client	*agy, *ca, *nv, *tx;
+static char		*photo_b64[16];	/* every photo a state sent */
+static int		 nphoto;
+
+/* Lines: WAAGY (a criminal-justice ORI, a non-criminal-justice one, one
+ * missing from the directory), ORAGY, and three states: CA shares
+ * photos freely, NV refuses public disclosure and precludes retention,
+ * TX shares no photos. */
+static const char tp_conf[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<nlswitch version=\"1\">\n"
+    "  <listen address=\"127.0.0.1\" port=\"0\"/>\n"
+    "  <portfile>port</portfile>\n"
+    "  <datadir>data</datadir>\n"
+    "  <pki ca=\"pki/ca.pem\" cert=\"pki/switch.pem\" key=\"pki/switch.key\"/>\n"
+    "  <limits heartbeat=\"2\" ack-timeout=\"5\"/>\n"
+    "  <admin socket=\"control.sock\" address=\"127.0.0.1\" port=\"0\""
+    " portfile=\"admin.port\"/>\n"
+    "  <line code=\"WAAGY\" cn=\"waagy\">\n"
+    "    <ori>WA0340000</ori><ori>WA034015Y</ori><ori>WA0349999</ori>\n"
+    "    <accept>DR KR DNR AM</accept>\n"
+    "  </line>\n"
+    "  <line code=\"ORAGY\" cn=\"oragy\">\n"
+    "    <ori>OR0260000</ori><accept>DR KR DNR AM</accept>\n"
+    "  </line>\n"
+    "  <line code=\"CADMV\" cn=\"cadmv\" member=\"CA\">\n"
+    "    <ori>CAOLN0000</ori><accept>DQ KQ DNQ AM</accept>\n"
+    "  </line>\n"
+    "  <line code=\"NVDMV\" cn=\"nvdmv\" member=\"NV\">\n"
+    "    <ori>NVOLN0000</ori><accept>DQ KQ DNQ</accept>\n"
+    "    <photo-policy public-disclosure=\"no\" retention=\"precluded\"/>\n"
+    "  </line>\n"
+    "  <line code=\"TXDMV\" cn=\"txdmv\" member=\"TX\">\n"
+    "    <ori>TXOLN0000</ori><accept>DQ KQ DNQ</accept>\n"
+    "    <photo-policy share=\"no\"/>\n"
+    "  </line>\n"
+    "  <oridir>oridir.xml</oridir>\n"
+    "</nlswitch>\n";
+
+static const char tp_oridir[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<oridir version=\"1\">\n"
+    "  <agency ori=\"WA0340000\" name=\"SEATTLE PD\" type=\"criminal-justice\""
+    " auth=\"admin criminal-history dmv\"/>\n"
+    "  <agency ori=\"WA034015Y\" name=\"WA LICENSING AUDIT\""
+    " type=\"non-criminal-justice\" auth=\"admin dmv\"/>\n"
+    "  <agency ori=\"OR0260000\" name=\"PORTLAND PB\" type=\"criminal-justice\""
+    " auth=\"admin dmv\"/>\n"
+    "  <agency ori=\"CAOLN0000\" name=\"CA DMV\" type=\"non-criminal-justice\""
+    " auth=\"admin dmv\"/>\n"
+    "  <agency ori=\"NVOLN0000\" name=\"NV DMV\" type=\"non-criminal-justice\""
+    " auth=\"admin dmv\"/>\n"
+    "  <agency ori=\"TXOLN0000\" name=\"TX DMV\" type=\"non-criminal-justice\""
+    " auth=\"admin dmv\"/>\n"
+    "</oridir>\n";
+
+static int
+tp_write(const char *name, const char *text)
+{
+	char	 path[400];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/%s", env->dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	return 0;
+}
+
+static int
+tp_connect(void)
+{
+	agy = it_client_new(env, "waagy", WAIT);
+	ca = it_client_new(env, "cadmv", WAIT);
+	nv = it_client_new(env, "nvdmv", WAIT);
+	tx = it_client_new(env, "txdmv", WAIT);
+	if (!(agy->up && ca->up && nv->up && tx->up))
+		fprintf(stderr, "it_policy: connect: %d%d%d%d %s %s\n", agy->up,
+		    ca->up, nv->up, tx->up, agy->why, tx->why);
+	return agy->up && ca->up && nv->up && tx->up ? 0 : -1;
+}
+
+static void
+tp_disconnect(void)
+{
+	it_client_free(agy);
+	it_client_free(ca);
+	it_client_free(nv);
+	it_client_free(tx);
+	agy = ca = nv = tx = NULL;
+}
+
+static int
+suite_init(void)
+{
+	char cmd[800];
+
+	if ((env = it_env_new("policy", "")) == NULL)
+		return -1;
+	snprintf(cmd, sizeof cmd, "%s/tools/nlpki %s txdmv >/dev/null",
+	    env->root, env->pki);
+	if (system(cmd) != 0 || tp_write("nlswitch.xml", tp_conf) == -1 ||
+	    tp_write("oridir.xml", tp_oridir) == -1)
+		return -1;
+	if (it_switch_start(env) == -1)
+		return -1;
+	return tp_connect();
+}
+
+static int
+suite_clean(void)
+{
+	int i;
+
+	tp_disconnect();
+	it_env_free(env);
+	for (i = 0; i < nphoto; i++)
+		free(photo_b64[i]);
+	return 0;
+}
+
+/* A DQ from ori to dest; purpose is the PhotoPurpose body or NULL. */
+static const char *
+tp_dq(const char *ori, const char *dest, const char *ctl, int imq,
+    const char *purpose)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof buf,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<NLETS version=\"1.0\"><NLETSMessageHeader>"
+	    "<MessageKeyCodeText>DQ</MessageKeyCodeText>"
+	    "<OriginatingORIID>%s</OriginatingORIID>"
+	    "<DestinationORIID>%s</DestinationORIID>"
+	    "<DocumentControlFieldText>%s</DocumentControlFieldText>"
+	    "</NLETSMessageHeader><NLETSInquiryData><DriverQuery>"
+	    "<DriverLicenseID>X1234567</DriverLicenseID>"
+	    "<ImageRequestIndicator>%s</ImageRequestIndicator>%s%s%s"
+	    "</DriverQuery></NLETSInquiryData></NLETS>\n", ori, dest, ctl,
+	    imq ? "Y" : "N", purpose ? "<PhotoPurpose>" : "",
+	    purpose ? purpose : "", purpose ? "</PhotoPurpose>" : "");
+	return buf;
+}
+
+#define P(cat, use) "<PurposeCategoryCode>" cat "</PurposeCategoryCode>" \
+	"<PurposeUseCode>" use "</PurposeUseCode>"
+
+/* A DR from state sori to ori with CTL; photo adds a new photo. */
+static char *
+tp_dr(const char *sori, const char *ori, const char *ctl, int photo)
+{
+	struct ubuf	 b;
+	uint8_t		*img;
+	char		*b64;
+	size_t		 i, n;
+
+	ubuf_init(&b);
+	msg_begin(&b, MSG_KEY_DR, sori, &ori, 1, ctl);
+	ubuf_adds(&b, "<DriverRecord><PersonName><PersonGivenName>ANA"
+	    "</PersonGivenName><PersonSurName>TEST</PersonSurName></PersonName>"
+	    "<PersonBirthDate>1980-01-02</PersonBirthDate><PersonSexCode>F"
+	    "</PersonSexCode><DriverLicenseID>X1234567</DriverLicenseID>"
+	    "<IssuingStateCode>CA</IssuingStateCode>");
+	if (photo && nphoto < 16) {
+		img = xmalloc(TP_PHOTO);
+		for (i = 0; i < TP_PHOTO; i++)
+			img[i] = (uint8_t)(random() >> 7);
+		b64 = util_b64_encode(img, TP_PHOTO, &n);
+		free(img);
+		ubuf_printf(&b, "<PersonDigitalImage><BinaryBase64Object>%s"
+		    "</BinaryBase64Object><BinaryFormatID>jpeg</BinaryFormatID>"
+		    "<BinarySizeValue>%d</BinarySizeValue></PersonDigitalImage>",
+		    b64, TP_PHOTO);
+		photo_b64[nphoto++] = b64;
+	}
+	ubuf_adds(&b, "</DriverRecord>");
+	msg_end(&b, MSG_KEY_DR);
+	return ubuf_take(&b, NULL);
+}
+
+/* Send a request; expect a NAK with ER code er naming policy code. */
+static void
+tp_denied(const char *xml, int er, const char *code, const char *words)
+{
+	size_t		 nca = ca->ndlv, nnv = nv->ndlv, ntx = tx->ndlv;
+	uint64_t	 tag = it_client_send(agy, xml);
+	const char	*reply;
+	char		 want[8];
+
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(agy, tag, WAIT), 2);
+	reply = agy->reply[tag];
+	snprintf(want, sizeof want, "%d", er);
+	CU_ASSERT_STRING_EQUAL(it_field(reply, "ErrorCode"), want);
+	if (strstr(reply, code) == NULL || strstr(reply, words) == NULL)
+		fprintf(stderr, "\nER for %s: %s\n", code, reply);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply, code));
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply, words));
+	/* The request never reached a state. */
+	it_pump(env, 150);
+	CU_ASSERT_EQUAL(ca->ndlv, nca);
+	CU_ASSERT_EQUAL(nv->ndlv, nnv);
+	CU_ASSERT_EQUAL(tx->ndlv, ntx);
+}
+
+/*
+ * Send a request to state st (answering as sori); the state answers with
+ * a photo when photo; return the DR the agency got (static copy).
+ */
+static const char *
+tp_exchange(const char *xml, struct it_client *st, const char *sori,
+    const char *ctl, int photo)
+{
+	static char	*got;
+	size_t		 nst = st->ndlv, nagy = agy->ndlv;
+	uint64_t	 tag = it_client_send(agy, xml);
+	char		*dr;
+
+	free(got);
+	got = NULL;
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(agy, tag, WAIT), 1);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(st, nst + 1, WAIT), 0);
+	CU_ASSERT_STRING_EQUAL(it_field(st->dlv[nst].xml,
+	    "DocumentControlFieldText"), ctl);
+	dr = tp_dr(sori, "WA0340000", ctl, photo);
+	tag = it_client_send(st, dr);
+	free(dr);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(st, tag, WAIT), 1);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(agy, nagy + 1, WAIT), 0);
+	got = xstrdup(agy->dlv[nagy].xml);
+	return got;
+}
+
+static void
+test_policy_denials(void)
+{
+	tp_denied(tp_dq("WA0340000", "CA", "FISH", 1, NULL), 120, "P110",
+	    "fishing expedition");
+	tp_denied(tp_dq("WA0340000", "CA", "FISH2", 1,
+	    P("IDENTIFICATION", "TRAFFIC-STOP")), 120, "P120",
+	    "fishing expedition");
+	tp_denied(tp_dq("WA0340000", "CA", "WANT1", 1,
+	    P("PUBLIC-DISCLOSURE", "WANTED-POSTER")
+	    "<VerifierName>DET. J. SMITH</VerifierName>"
+	    "<SubjectSuspectIndicator>true</SubjectSuspectIndicator>"), 120,
+	    "P142", "arrest warrant");
+	tp_denied(tp_dq("WA0340000", "CA", "WANT2", 1,
+	    P("PUBLIC-DISCLOSURE", "WANTED-POSTER")
+	    "<ArrestWarrantNumber>W-1</ArrestWarrantNumber>"), 120, "P141",
+	    "VerifierName");
+	tp_denied(tp_dq("WA0340000", "CA", "FILL", 1,
+	    P("PHOTO-LINEUP", "LINEUP-FILLER")), 120, "P150", "fillers");
+	tp_denied(tp_dq("WA034015Y", "CA", "NONCJ", 1,
+	    P("IDENTIFICATION", "AMNESIA")
+	    "<CircumstanceText>FOUND</CircumstanceText>"), 120, "P101",
+	    "only criminal-justice agencies");
+	tp_denied(tp_dq("WA0349999", "CA", "UNK", 0, NULL), 120, "P001",
+	    "not in the ORI directory");
+	tp_denied(tp_dq("OR0260000", "CA", "LINE", 0, NULL), 108, "P002",
+	    "may not originate");
+	tp_denied(tp_dq("WA0340000", "TX", "TXNO", 1,
+	    P("IDENTIFICATION", "TRAFFIC-STOP")
+	    "<CircumstanceText>NO ID</CircumstanceText>"), 120, "P102",
+	    "state TX does not share driver photos");
+	tp_denied(tp_dq("WA0340000", "NV", "NVPUB", 1,
+	    P("PUBLIC-DISCLOSURE", "MISSING-PERSON")
+	    "<VerifierName>SISTER</VerifierName>"), 120, "P140",
+	    "state NV does not allow public-disclosure");
+	tp_denied(tp_dq("WA0340000", "NV", "NVREC", 1,
+	    P("SUSPECT", "RECORD-RMS")), 120, "P131", "precludes retention");
+	/* A fan-out photo request is refused as a whole. */
+	tp_denied(tp_dq("WA0340000", "NL", "ALL", 1,
+	    P("IDENTIFICATION", "TRAFFIC-STOP")
+	    "<CircumstanceText>NO ID</CircumstanceText>"), 120, "P102",
+	    "TX");
+}
+
+static void
+test_policy_allowed(void)
+{
+	const char *dr;
+
+	dr = tp_exchange(tp_dq("WA0340000", "CA", "ID1", 1,
+	    P("IDENTIFICATION", "TRAFFIC-STOP")
+	    "<CircumstanceText>NO PHOTO ID OFFERED</CircumstanceText>"
+	    "<CaseNumberText>24-1</CaseNumberText>"), ca, "CAOLN0000", "ID1",
+	    1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
+	CU_ASSERT_PTR_NULL(strstr(dr, "DoNotRetainIndicator"));
+
+	dr = tp_exchange(tp_dq("WA0340000", "CA", "WANT3", 1,
+	    P("PUBLIC-DISCLOSURE", "WANTED-POSTER")
+	    "<VerifierName>DET. J. SMITH</VerifierName>"
+	    "<ArrestWarrantNumber>W-2024-42</ArrestWarrantNumber>"
+	    "<SubjectSuspectIndicator>true</SubjectSuspectIndicator>"), ca,
+	    "CAOLN0000", "WANT3", 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
+
+	dr = tp_exchange(tp_dq("WA0340000", "CA", "REC1", 1,
+	    P("SUSPECT", "RECORD-RMS")), ca, "CAOLN0000", "REC1", 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
+
+	dr = tp_exchange(tp_dq("WA0340000", "CA", "LINE1", 1,
+	    P("PHOTO-LINEUP", "LINEUP-SUSPECT")
+	    "<SubjectSuspectIndicator>true</SubjectSuspectIndicator>"), ca,
+	    "CAOLN0000", "LINE1", 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
+
+	/* A precluding state: the switch adds the do-not-retain indicator. */
+	dr = tp_exchange(tp_dq("WA0340000", "NV", "NVLOC", 1,
+	    P("SUSPECT", "LOCATE-SUSPECT")), nv, "NVOLN0000", "NVLOC", 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr,
+	    "<DoNotRetainIndicator>true</DoNotRetainIndicator>"));
+}
+
+static void
+test_policy_strip(void)
+{
+	const char	*dr;
+	char		*x;
+	uint64_t	 tag;
+	size_t		 n;
+
+	/* Answer to a request without IMQ/Y: the photo is removed. */
+	dr = tp_exchange(tp_dq("WA0340000", "CA", "NOIMQ", 0, NULL), ca,
+	    "CAOLN0000", "NOIMQ", 1);
+	CU_ASSERT_PTR_NULL(strstr(dr, "PersonDigitalImage"));
+	CU_ASSERT_PTR_NULL(strstr(dr, photo_b64[nphoto - 1]));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, "<DriverLicenseID>X1234567"));
+
+	/* Unsolicited: nobody asked. */
+	n = agy->ndlv;
+	x = tp_dr("CAOLN0000", "WA0340000", "UNSOL", 1);
+	tag = it_client_send(ca, x);
+	free(x);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ca, tag, WAIT), 1);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(agy, n + 1, WAIT), 0);
+	CU_ASSERT_PTR_NULL(strstr(agy->dlv[n].xml, "PersonDigitalImage"));
+	CU_ASSERT_STRING_EQUAL(it_field(agy->dlv[n].xml,
+	    "DocumentControlFieldText"), "UNSOL");
+
+	/* A second answer to an answered request: unsolicited too. */
+	n = agy->ndlv;
+	x = tp_dr("CAOLN0000", "WA0340000", "ID1", 1);
+	tag = it_client_send(ca, x);
+	free(x);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ca, tag, WAIT), 1);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(agy, n + 1, WAIT), 0);
+	CU_ASSERT_PTR_NULL(strstr(agy->dlv[n].xml, "PersonDigitalImage"));
+}
+
+/* An allowed request still gets its photo when the switch restarted
+ * between the request and the answer. */
+static void
+test_policy_restart(void)
+{
+	uint64_t	 tag;
+	size_t		 n;
+	char		*x;
+
+	n = ca->ndlv;
+	tag = it_client_send(agy, tp_dq("WA0340000", "CA", "RST1", 1,
+	    P("IDENTIFICATION", "UNIDENTIFIED-BODY")
+	    "<CircumstanceText>BODY AT PIER 4</CircumstanceText>"));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(agy, tag, WAIT), 1);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(ca, n + 1, WAIT), 0);
+	it_pump(env, 300);
+	tp_disconnect();
+	it_switch_stop(env, SIGTERM);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(env), 0);
+	CU_ASSERT_EQUAL_FATAL(tp_connect(), 0);
+	n = agy->ndlv;
+	x = tp_dr("CAOLN0000", "WA0340000", "RST1", 1);
+	tag = it_client_send(ca, x);
+	free(x);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ca, tag, WAIT), 1);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(agy, n + 1, WAIT), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(agy->dlv[n].xml,
+	    photo_b64[nphoto - 1]));
+}
+
+/* Run bin/nlaudit with args; its output (caller frees). */
+static char *
+tp_nlaudit(const char *args)
+{
+	char	 cmd[1200], *out, path[400];
+	size_t	 len;
+
+	snprintf(path, sizeof path, "%s/nlaudit.out", env->dir);
+	snprintf(cmd, sizeof cmd, "%s/bin/nlaudit -d %s/data %s >%s 2>&1",
+	    env->root, env->dir, args, path);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	out = util_read_file(path, &len);
+	return out != NULL ? out : xstrdup("");
+}
+
+static int
+tp_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void
+test_policy_audit(void)
+{
+	char	*out;
+	int	 i;
+
+	/* While the switch runs: LMDB readers do not block the writer. */
+	out = tp_nlaudit("--decision deny");
+	CU_ASSERT_EQUAL(tp_lines(out), 12);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"code\":\"P110\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"code\":\"P142\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"reason\":\"P102 state-no-photos"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"outcome\":\"nak\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out,
+	    "\"purpose\":{\"category\":\"PUBLIC-DISCLOSURE\""));
+	free(out);
+
+	out = tp_nlaudit("--event accepted --mke DQ --decision allow");
+	CU_ASSERT(tp_lines(out) >= 6);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"await\":\"CADMV\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"use\":\"WANTED-POSTER\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"warrant\":\"W-2024-42\""));
+	free(out);
+
+	out = tp_nlaudit("--event photo-stripped");
+	CU_ASSERT_EQUAL(tp_lines(out), 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "P201 photo-unsolicited"));
+	free(out);
+
+	/* The requests reached the states, the answers the agency. */
+	out = tp_nlaudit("--ori WA0340000 --event delivered --mke DQ");
+	CU_ASSERT(tp_lines(out) >= 7);
+	free(out);
+	out = tp_nlaudit("--event delivered --mke DR");
+	CU_ASSERT(tp_lines(out) >= 9);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "the switch keeps no copy"));
+	free(out);
+
+	/* The whole trail: no image bytes anywhere. */
+	out = tp_nlaudit("--since 2000-01-01");
+	CU_ASSERT(tp_lines(out) > 30);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"event\":\"audit-pruned\""));
+	for (i = 0; i < nphoto; i++)
+		CU_ASSERT_PTR_NULL(strstr(out, photo_b64[i] + 1000));
+	free(out);
+	out = tp_nlaudit("--until 2000-01-01");
+	CU_ASSERT_EQUAL(tp_lines(out), 0);
+	free(out);
+}
+
+/* 1 if the file holds any 64-byte piece of any photo (base64 text). */
+static int
+tp_file_has_photo(const char *name)
+{
+	char	 path[400], *data;
+	size_t	 len, off;
+	int	 i, found = 0;
+
+	snprintf(path, sizeof path, "%s/%s", env->dir, name);
+	if ((data = util_read_file(path, &len)) == NULL)
+		return -1;
+	for (i = 0; i < nphoto && !found; i++)
+		for (off = 0; off + 64 <= strlen(photo_b64[i]) && !found;
+		    off += 4096)
+			found = memmem(data, len, photo_b64[i] + off, 64) !=
+			    NULL;
+	free(data);
+	return found;
+}
+
+static void
+test_policy_no_photo_left(void)
+{
+	/* Every delivery was acknowledged; let the deletes commit. */
+	it_pump(env, 500);
+	CU_ASSERT_EQUAL(tp_file_has_photo("data/data.mdb"), 0);
+	CU_ASSERT_EQUAL(tp_file_has_photo("nlswitchd.log"), 0);
+	tp_disconnect();
+	it_switch_stop(env, SIGTERM);
+	CU_ASSERT_EQUAL(tp_file_has_photo("data/data.mdb"), 0);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("it_policy", suite_init, suite_clean);
+	if (s == NULL ||
+	    CU_ADD_TEST(s, test_policy_denials) == NULL ||
+	    CU_ADD_TEST(s, test_policy_allowed) == NULL ||
+	    CU_ADD_TEST(s, test_policy_strip) == NULL ||
+	    CU_ADD_TEST(s, test_policy_restart) == NULL ||
+	    CU_ADD_TEST(s, test_policy_audit) == NULL ||
+	    CU_ADD_TEST(s, test_policy_no_photo_left) == NULL)
+		return 1;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	s = NULL;
+	{
+		unsigned int nfail = CU_get_number_of_failures() +
+		    CU_get_number_of_tests_failed() +
+		    CU_get_number_of_suites_failed();
+
+		CU_cleanup_registry();
+		return nfail != 0 || it_log_errors != 0;
+	}
+}
