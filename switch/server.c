@@ -718,8 +718,9 @@ server_inbound_finish(struct server_inbound *in)
 	} else {
 		code = in->failed == QUEUE_E_FULL ? MSG_ER_QUEUE_FULL :
 		    MSG_ER_UNAVAILABLE;
+		/* Not stored: the body is still ours to quote. */
 		server_nak(srv, s, in->tag, in->ori, in->ctl, code,
-		    queue_strerror(in->failed), NULL, 0);
+		    queue_strerror(in->failed), in->op.body, in->op.bodylen);
 	}
 	session_committed(s);
 	session_unref(s);

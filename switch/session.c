@@ -303,12 +303,20 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		if (r == 0)
 			goto out;
 		if (r == -1 && err == FRAME_E_SIZE && f.type == FRAME_MSG) {
-			/* Oversize message: NAK it, skip its payload, and
-			 * keep the session. */
+			/* Oversize message: NAK it quoting its start, skip
+			 * the rest of its payload, and keep the session. */
+			char	quote[MSG_ER_INPUT_LEN], detail[96];
+			size_t	n = f.len < sizeof quote ? f.len : sizeof quote;
+
+			if (evbuffer_get_length(in) < FRAME_HDR_LEN + n)
+				goto out;	/* wait for the part to quote */
 			evbuffer_remove(in, hdr, sizeof hdr);
-			s->discard = f.len;
+			evbuffer_remove(in, quote, n);
+			s->discard = f.len - n;
+			snprintf(detail, sizeof detail, "message of %u bytes, the "
+			    "limit is %zu", f.len, s->srv->cfg->max_frame);
 			server_nak(s->srv, s, f.id, NULL, NULL,
-			    MSG_ER_TOO_LARGE, NULL, NULL, 0);
+			    MSG_ER_TOO_LARGE, detail, quote, n);
 			continue;
 		}
 		if (r == -1) {

@@ -242,6 +242,11 @@ test_bad_input(void)
 	tag = it_client_send(a, big);
 	free(big);
 	assert_nak(a, tag, 109);
+	/* Even this one quotes the input and says why. */
+	CU_ASSERT_EQUAL(strncmp(it_field(a->reply[tag], "OffendingInputText"),
+	    "AAAAAAAAAA", 10), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(it_field(a->reply[tag], "ErrorDetailText"),
+	    "the limit is 65536"));
 	check_flowing(b, "FLOW1");
 
 	tag = it_client_send(a, "<NLETS><NLETSMessageHeader>");

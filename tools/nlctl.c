@@ -65,7 +65,7 @@ main(int argc, char **argv)
 	struct sockaddr_un	 sun;
 	struct ubuf		 req, resp;
 	const char		*sock = getenv("NLSWITCH_CONTROL"), *conf = NULL;
-	char			 buf[65536], *p, *cause = NULL;
+	char			 buf[65536], *p, *cause = NULL, *owned = NULL;
 	int			 i, fd, json = 0, rc;
 	ssize_t			 n;
 
@@ -92,9 +92,10 @@ main(int argc, char **argv)
 		if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
 		    &cause) == -1) {
 			fprintf(stderr, "nlctl: %s\n", cause);
+			free(cause);
 			return CONTROL_EUSAGE;
 		}
-		sock = xstrdup(cfg->control_socket);
+		sock = owned = xstrdup(cfg->control_socket);
 		config_free(cfg);
 	}
 	if (sock == NULL) {
@@ -119,38 +120,44 @@ main(int argc, char **argv)
 			ubuf_add(&req, buf, (size_t)n);
 	}
 
+	ubuf_init(&resp);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
+	rc = CONTROL_ECONNECT;
+	fd = -1;
 	if (strlen(sock) >= sizeof sun.sun_path) {
 		fprintf(stderr, "nlctl: socket path too long\n");
-		return CONTROL_EUSAGE;
+		rc = CONTROL_EUSAGE;
+		goto out;
 	}
 	memcpy(sun.sun_path, sock, strlen(sock));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		fprintf(stderr, "nlctl: cannot reach the switch at %s: %s\n",
 		    sock, strerror(errno));
-		return CONTROL_ECONNECT;
+		goto out;
 	}
 	for (p = req.data; p < req.data + req.len; p += n)
 		if ((n = write(fd, p, (size_t)(req.data + req.len - p))) <= 0) {
 			fprintf(stderr, "nlctl: write: %s\n", strerror(errno));
-			return CONTROL_ECONNECT;
+			goto out;
 		}
 	shutdown(fd, SHUT_WR);
-	ubuf_init(&resp);
 	while ((n = read(fd, buf, sizeof buf)) > 0)
 		ubuf_add(&resp, buf, (size_t)n);
-	close(fd);
 	if (resp.len < 6 || strncmp(resp.data, "EXIT ", 5) != 0 ||
 	    (p = strchr(resp.data, '\n')) == NULL) {
 		fprintf(stderr, "nlctl: no answer from the switch\n");
-		return CONTROL_ECONNECT;
+		goto out;
 	}
 	rc = atoi(resp.data + 5);
 	fwrite(p + 1, 1, resp.len - (size_t)(p + 1 - resp.data),
 	    rc == CONTROL_OK ? stdout : stderr);
+out:
+	if (fd != -1)
+		close(fd);
 	ubuf_free(&req);
 	ubuf_free(&resp);
+	free(owned);
 	return rc;
 }
