@@ -25,6 +25,7 @@
 #include <libxml/parser.h>
 
 #include "client.h"
+#include "legacy.h"
 #include "log.h"
 #include "msg.h"
 #include "tls.h"
@@ -60,6 +61,8 @@ struct agency {
 };
 
 static void	agency_send_cb(evutil_socket_t, short, void *);
+static const char *agency_as_xml(struct agency *, const char *, size_t *,
+		    struct ubuf *);
 static void	agency_timeout_cb(evutil_socket_t, short, void *);
 
 static void __attribute__((noreturn))
@@ -233,10 +236,12 @@ agency_field(const char *xml, size_t len, const char *name)
 }
 
 static void
-agency_nak_cb(struct client *c, uint64_t tag, const char *er, size_t len,
+agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
     void *arg)
 {
 	struct agency	*a = arg;
+	struct ubuf	 conv;
+	const char	*er = agency_as_xml(a, er0, &len, &conv);
 	char		*code = agency_field(er, len, "ErrorCode");
 	char		*reason = agency_field(er, len, "ErrorReasonText");
 	char		*detail = agency_field(er, len, "ErrorDetailText");
@@ -253,6 +258,7 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er, size_t len,
 	free(code);
 	free(reason);
 	free(detail);
+	ubuf_free(&conv);
 	agency_check_done(a);
 }
 
@@ -298,11 +304,37 @@ agency_save_photos(struct agency *a, const char *xml, size_t len,
 	return n;
 }
 
+/*
+ * A legacy line receives text: read it through the legacy parser so the
+ * rest of nlagency sees the same XML either way. Returns the XML to use
+ * (xml itself, or the converted text in *conv).
+ */
+static const char *
+agency_as_xml(struct agency *a, const char *xml, size_t *len,
+    struct ubuf *conv)
+{
+	struct msg m;
+
+	ubuf_init(conv);
+	if (!legacy_is_text(xml, *len))
+		return xml;
+	if (a->verbose)
+		printf("%.*s\n", (int)*len, xml);
+	memset(&m, 0, sizeof m);
+	legacy_parse(a->schema, xml, *len, 0, MSG_PARSE_STAMPED, conv, &m, NULL);
+	if (conv->data == NULL)
+		return xml;
+	*len = conv->len;
+	return conv->data;
+}
+
 static void
 agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
-    const char *xml, size_t len, void *arg)
+    const char *xml0, size_t len, void *arg)
 {
 	struct agency	*a = arg;
+	struct ubuf	 conv;
+	const char	*xml = agency_as_xml(a, xml0, &len, &conv);
 	struct ubuf	 line;
 	char		 id[32];
 	char		*mke, *ori, *ctl;
@@ -355,6 +387,7 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	free(ori);
 	free(ctl);
 	client_dack(c, msgid, copy);
+	ubuf_free(&conv);
 	agency_check_done(a);
 }
 

@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "frame.h"
+#include "legacy.h"
 #include "line.h"
 #include "log.h"
 #include "recorder.h"
@@ -252,6 +253,52 @@ line_next(struct line *l, uint64_t now)
 	return best;
 }
 
+/* Account a copy as sent and waiting for its DACK. */
+static void
+line_sent(struct line *l, struct line_pend *p, uint64_t now)
+{
+	p->attempts++;
+	p->inflight = 1;
+	p->deadline = now + (uint64_t)l->srv->cfg->ack_timeout * 1000000;
+	TAILQ_INSERT_TAIL(&l->inflight, p, entry);
+	l->ninflight++;
+}
+
+/*
+ * A legacy line gets the stamped message rendered as text. A photo cannot
+ * travel in text: the rendering carries a note instead of it.
+ */
+static int
+line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
+    const struct msg_stamp *st, const char *id, uint64_t now)
+{
+	struct ubuf	 xml, text;
+	char		*cause = NULL;
+
+	ubuf_init(&xml);
+	ubuf_init(&text);
+	msg_stamp(&xml, b->data, b->len, b->hdr_end, st);
+	if (legacy_from_xml(l->srv->schema, xml.data, xml.len, &text,
+	    &cause) == -1) {
+		/* Cannot happen for a message the switch accepted; do not
+		 * lose it: it goes to the dead letters for an operator. */
+		log_warnx("line: %s: %s: cannot render as text: %s -> dead "
+		    "letters", l->cfg->code, id, cause);
+		free(cause);
+		ubuf_free(&xml);
+		server_expire(l->srv, l, &p->c);
+		return -1;
+	}
+	session_send(l->sess, FRAME_DLV, p->c.copy, p->c.msgid, text.data,
+	    text.len);
+	recorder_dlv(l, p->c.msgid, p->c.copy, text.data, text.len, text.len,
+	    NULL, 0);
+	line_sent(l, p, now);
+	ubuf_free(&xml);
+	ubuf_free(&text);
+	return 0;
+}
+
 /* Send one copy: frame header, the body's two halves by reference around
  * the stamped output header. @return 0, or -1 if it cannot be read (it
  * went to the dead letters). */
@@ -299,6 +346,8 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	st.send_us = util_now_us();
 	st.out_seq = server_ctr_take(srv, l->out_seq);
 	st.recv_ori = p->c.dest;
+	if (l->cfg->format == CONFIG_FMT_LEGACY)
+		return line_deliver_text(l, p, b, &st, id, now);
 	ubuf_init(&stamp);
 	msg_stamp_elements(&stamp, b->data, b->len, b->hdr_end, &st);
 
@@ -324,11 +373,7 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	    stamp.data, stamp.len);
 	/* Delivered once from memory; a redelivery reads the store again
 	 * only if the line went down meanwhile (line_detach). */
-	p->attempts++;
-	p->inflight = 1;
-	p->deadline = now + (uint64_t)srv->cfg->ack_timeout * 1000000;
-	TAILQ_INSERT_TAIL(&l->inflight, p, entry);
-	l->ninflight++;
+	line_sent(l, p, now);
 	log_trace(TRACE_QUEUE, "line: %s: deliver %s attempt=%u size=%zu",
 	    l->cfg->code, id, p->attempts, b->len + stamp.len);
 	ubuf_free(&stamp);

@@ -27,6 +27,7 @@
 #include "admin.h"
 #include "control.h"
 #include "frame.h"
+#include "legacy.h"
 #include "line.h"
 #include "log.h"
 #include "audit.h"
@@ -421,6 +422,22 @@ server_nak(struct server *srv, struct session *s, uint64_t tag,
 		    s->line->cfg->ori[0] : MSG_SWITCH_ORI;
 	ubuf_init(&b);
 	msg_build_er(&b, ori, ctl ? ctl : "", code, detail, input, inlen);
+	if (s->line != NULL && s->line->cfg->format == CONFIG_FMT_LEGACY) {
+		/* A legacy line reads its ERs as text too. */
+		struct ubuf	 t;
+		char		*cause = NULL;
+
+		ubuf_init(&t);
+		if (legacy_from_xml(srv->schema, b.data, b.len, &t, &cause) == 0) {
+			ubuf_free(&b);
+			b = t;
+		} else {
+			log_warnx("server: %llu: ER not renderable as text: %s",
+			    (unsigned long long)s->id, cause);
+			free(cause);
+			ubuf_free(&t);
+		}
+	}
 	session_send(s, FRAME_NAK, 0, tag, b.data, b.len);
 	recorder_nak(s, tag, b.data, b.len);
 	ubuf_free(&b);
@@ -812,6 +829,11 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	size_t			 inlen = len;
 	uint64_t		 now = util_now_us();
 	int			 code, i;
+	/* What an ER quotes: the input as the sender wrote it (legacy text
+	 * for a legacy line, while payload becomes its XML). */
+	char			*text = NULL;
+	const char		*q;
+	size_t			 qlen;
 
 	srv->stats.received++;
 	recorder_msg(s, tag, payload, len);
@@ -822,32 +844,48 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	}
 	memset(&m, 0, sizeof m);
 	diags.n = 0;
-	code = msg_parse(srv->schema, payload, len, srv->cfg->max_frame, &m,
-	    &diags);
+	if (s->line->cfg->format == CONFIG_FMT_LEGACY) {
+		struct ubuf xml;
+
+		ubuf_init(&xml);
+		code = legacy_parse(srv->schema, payload, len,
+		    srv->cfg->max_frame, 0, &xml, &m, &diags);
+		text = payload;
+		q = text;
+		qlen = len;
+		payload = ubuf_take(&xml, &len);	/* m.raw points here */
+	} else {
+		code = msg_parse(srv->schema, payload, len, srv->cfg->max_frame,
+		    &m, &diags);
+		q = payload;
+		qlen = len;
+	}
 	srv->stats.received_key[m.key < MSG_KEY_MAX ? m.key : 0]++;
 	if (code != 0) {
 		server_nak(srv, s, tag, m.ori, m.ctl, code,
-		    diags.n > 0 ? diags.d[0].text : NULL, payload, len);
+		    diags.n > 0 ? diags.d[0].text : NULL, q, qlen);
 		goto drop;
 	}
 	/* Who may send what (ORI directory), before routing says where. */
 	if (server_policy(srv, s->line->cfg, &m, NULL, &pd, &pdest) != 0) {
-		server_deny(srv, s, tag, &m, payload, len, &pd, NULL);
+		server_deny(srv, s, tag, &m, q, qlen, &pd, NULL);
 		free(payload);
+		free(text);
 		return;			/* committed when the NAK is sent */
 	}
 	rr = xmalloc(sizeof *rr);
 	if ((code = router_route(srv->cfg, &m, s->line->cfg, line_svc_cb, srv,
 	    rr)) != 0) {
 		server_nak(srv, s, tag, m.ori, m.ctl, code, rr->detail,
-		    payload, len);
+		    q, qlen);
 		goto drop;
 	}
 	/* A photo request is decided per state before it reaches one. */
 	if (server_policy(srv, s->line->cfg, &m, rr, &pd, &pdest) != 0) {
-		server_deny(srv, s, tag, &m, payload, len, &pd, pdest);
+		server_deny(srv, s, tag, &m, q, qlen, &pd, pdest);
 		free(rr);
 		free(payload);
+		free(text);
 		return;
 	}
 	/* A response's photo goes only to the ORI that asked for it. */
@@ -867,7 +905,7 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 				ubuf_free(&nb);
 				server_nak(srv, s, tag, m.ori, m.ctl,
 				    MSG_ER_FORMAT, "photo not found in the "
-				    "response", payload, len);
+				    "response", q, qlen);
 				goto drop;
 			}
 			np = ubuf_take(&nb, &nlen);
@@ -876,6 +914,10 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 			free(payload);
 			payload = np;
 			len = nlen;
+			if (text == NULL) {
+				q = payload;
+				qlen = len;
+			}
 			log_info("server: photo %s line=%s ori=%s to=%s code=%s",
 			    ph.action == PHOTO_STRIP ? "removed" :
 			    "marked do-not-retain", s->line->cfg->code, m.ori,
@@ -948,6 +990,7 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 		free(in->op.copies);
 		in->op.copies = NULL;
 		free(payload);
+		free(text);
 		for (i = 0; i < in->nsm; i++)
 			server_submit_sm(srv, in->from, in->ori, in->ctl,
 			    in->sm[i].status, in->sm[i].dest, in->key,
@@ -965,10 +1008,12 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	in->op.arg = in;
 	in->waiting = 1;
 	queue_submit(srv->q, &in->op);
+	free(text);
 	return;
 drop:
 	free(rr);
 	free(payload);
+	free(text);
 	session_committed(s);
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_legacy - CUnit suite for adapters/legacy.c: XML -> legacy -> XML
+ * test_legacy - CUnit suite for switch/legacy.c: XML -> legacy -> XML
  * round trips of every valid fixture (both formats), every field prefix,
  * the output header, malformed headers and fields with their positions,
  * the field terminator rule, ER fidelity in the legacy rendering, and
