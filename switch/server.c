@@ -1217,6 +1217,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 	struct config		*ncfg = NULL, *ocfg = srv->cfg;
 	struct line		*nlines, *ol;
 	struct msg_schema	*schema;
+	struct oridir		*dir;
 	struct session		*s;
 	SSL_CTX			*ssl;
 	struct ubuf		 nb;
@@ -1235,9 +1236,19 @@ server_reload(struct server *srv, char **cause, char **notes)
 		config_free(ncfg);
 		return -1;
 	}
+	/* The ORI directory is part of the configuration: all or nothing. */
+	if (ncfg->oridir == NULL)
+		dir = oridir_from_config(ncfg);
+	else if (oridir_load(ncfg->oridir, ncfg->schemadir, &dir, cause) == -1) {
+		msg_schema_free(schema);
+		SSL_CTX_free(ssl);
+		config_free(ncfg);
+		return -1;
+	}
 	if (srv->nretired == (int)(sizeof srv->retired / sizeof srv->retired[0])) {
 		*cause = xasprintf("%s:0: too many reloads while operations are "
 		    "in flight; try again", ocfg->path);
+		oridir_free(dir);
 		msg_schema_free(schema);
 		SSL_CTX_free(ssl);
 		config_free(ncfg);
@@ -1302,6 +1313,8 @@ server_reload(struct server *srv, char **cause, char **notes)
 	srv->ssl = ssl;
 	msg_schema_free(srv->schema);
 	srv->schema = schema;
+	oridir_free(srv->oridir);
+	srv->oridir = dir;
 	for (i = 0; i < ncfg->nline; i++) {
 		s = nlines[i].sess;
 		if (s != NULL && strcmp(s->cn, ncfg->lines[i].cn) != 0) {

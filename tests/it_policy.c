@@ -303,6 +303,46 @@ test_policy_denials(void)
 	    "TX");
 }
 
+/* The ORI directory reloads with the config, all or nothing. */
+static void
+test_policy_oridir_reload(void)
+{
+	char		*with, *p, *out = NULL;
+	struct ubuf	 b;
+	uint64_t	 tag;
+	size_t		 nca;
+
+	tp_denied(tp_dq("WA0349999", "CA", "UNK2", 0, NULL), 120, "P001",
+	    "not in the ORI directory");
+	/* A broken directory: refused with its FILE:LINE, nothing changes. */
+	CU_ASSERT_EQUAL(tp_write("oridir.xml", "<?xml version=\"1.0\"?>\n"
+	    "<oridir version=\"1\">\n  <agency ori=\"WA03\"/>\n</oridir>\n"), 0);
+	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl reload", NULL, &out), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "oridir.xml:3:"));
+	free(out);
+	tp_denied(tp_dq("WA0349999", "CA", "UNK3", 0, NULL), 120, "P001",
+	    "not in the ORI directory");
+	/* The agency joins the directory: its queries now pass. */
+	with = xstrdup(tp_oridir);
+	p = strstr(with, "</oridir>");
+	ubuf_init(&b);
+	ubuf_add(&b, with, (size_t)(p - with));
+	ubuf_adds(&b, "  <agency ori=\"WA0349999\" name=\"NEW UNIT\" "
+	    "type=\"criminal-justice\" auth=\"admin dmv\"/>\n</oridir>\n");
+	CU_ASSERT_EQUAL(tp_write("oridir.xml", b.data), 0);
+	ubuf_free(&b);
+	free(with);
+	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl reload", NULL, &out), 0);
+	free(out);
+	nca = ca->ndlv;
+	tag = it_client_send(agy, tp_dq("WA0349999", "CA", "NEW1", 0, NULL));
+	CU_ASSERT_EQUAL(it_client_wait(agy, tag, WAIT), 1);
+	CU_ASSERT_EQUAL(it_client_wait_dlv(ca, nca + 1, WAIT), 0);
+	CU_ASSERT_EQUAL(tp_write("oridir.xml", tp_oridir), 0);
+	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl reload", NULL, &out), 0);
+	free(out);
+}
+
 static void
 test_policy_allowed(void)
 {
@@ -440,8 +480,9 @@ test_policy_audit(void)
 	int	 i;
 
 	/* While the switch runs: LMDB readers do not block the writer. */
+	/* 12 denials of test_policy_denials, 2 of the reload test. */
 	out = tp_nlaudit("--decision deny");
-	CU_ASSERT_EQUAL(tp_lines(out), 12);
+	CU_ASSERT_EQUAL(tp_lines(out), 14);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"code\":\"P110\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"code\":\"P142\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"reason\":\"P102 state-no-photos"));
@@ -525,6 +566,7 @@ main(void)
 	s = CU_add_suite("it_policy", suite_init, suite_clean);
 	if (s == NULL ||
 	    CU_ADD_TEST(s, test_policy_denials) == NULL ||
+	    CU_ADD_TEST(s, test_policy_oridir_reload) == NULL ||
 	    CU_ADD_TEST(s, test_policy_allowed) == NULL ||
 	    CU_ADD_TEST(s, test_policy_strip) == NULL ||
 	    CU_ADD_TEST(s, test_policy_restart) == NULL ||
