@@ -355,6 +355,9 @@ rp_load(struct rp *rp, char **files, int nfiles)
 		if ((rd = recorder_reader_open(files[f], &cause)) == NULL) {
 			fprintf(stderr, "nlreplay: %s\n", cause);
 			free(cause);
+			for (i = 0; i < nraw; i++)
+				free(raw[i].data);
+			free(raw);
 			return -1;
 		}
 		if (!(recorder_reader_flags(rd) & RECORDER_F_IMAGES))
@@ -1468,6 +1471,45 @@ rp_print_lat(const char *name, const struct rp_lat *l)
 	    rp_pct(l->v, l->n, 90), rp_pct(l->v, l->n, 99), l->v[l->n - 1]);
 }
 
+/* Everything the replay allocated (LeakSanitizer runs in the tests). */
+static void
+rp_free(struct rp *rp)
+{
+	size_t	i;
+	int	n;
+
+	for (i = 0; i < rp->nmsg; i++) {
+		free(rp->msg[i].xml);
+		free(rp->msg[i].ansdata);
+	}
+	for (i = 0; i < rp->ndlv; i++)
+		free(rp->dlv[i].xml);
+	for (i = 0; i < rp->nres; i++) {
+		free(rp->res[i]->detail);
+		free(rp->res[i]);
+	}
+	for (n = 0; n < rp->nline; n++) {
+		if (rp->line[n].c != NULL)
+			client_free(rp->line[n].c);
+		if (rp->line[n].ssl != NULL)
+			SSL_CTX_free(rp->line[n].ssl);
+		free(rp->line[n].bytag);
+		free(rp->line[n].seen);
+	}
+	free(rp->msg);
+	free(rp->dlv);
+	free(rp->res);
+	free(rp->ev);
+	free(rp->line);
+	if (rp->ev_step != NULL)
+		event_free(rp->ev_step);
+	if (rp->ev_progress != NULL)
+		event_free(rp->ev_progress);
+	if (rp->base != NULL)
+		event_base_free(rp->base);
+	xmlCleanupParser();
+}
+
 /* --dump: every record, one line each, then the message. */
 static int
 rp_dump(char **files, int n)
@@ -1646,8 +1688,10 @@ main(int argc, char *argv[])
 	}
 	rp->tty = !rp->quiet && isatty(1);
 	xmlInitParser();
-	if (rp_load(rp, argv, argc) == -1)
+	if (rp_load(rp, argv, argc) == -1) {
+		rp_free(rp);
 		return 3;
+	}
 	rp_plan(rp);
 	if (!rp->quiet) {
 		printf("nlreplay: %zu messages, %zu deliveries recorded; "
@@ -1748,7 +1792,8 @@ main(int argc, char *argv[])
 		if ((f = fopen(report_file[k], "w")) == NULL) {
 			fprintf(stderr, "nlreplay: %s: %s\n", report_file[k],
 			    strerror(errno));
-			return 3;
+			rc = 3;
+			goto out;
 		}
 		if (strcmp(report_fmt[k], "json") == 0)
 			rp_report_json(rp, &s, f);
@@ -1758,5 +1803,9 @@ main(int argc, char *argv[])
 	}
 	rc = rp->fatal ? 3 : (s.n[RP_DIFFERING] + s.n[RP_MISSING] +
 	    s.n[RP_UNEXPECTED]) > 0 ? 1 : 0;
+out:
+	free(s.ans.v);
+	free(s.dlv.v);
+	rp_free(rp);
 	return rc;
 }
