@@ -29,6 +29,7 @@
 #include "frame.h"
 #include "legacy.h"
 #include "line.h"
+#include "parser.h"
 #include "log.h"
 #include "audit.h"
 #include "oridir.h"
@@ -50,6 +51,9 @@ static void	server_accept_error_cb(struct evconnlistener *, void *);
 static void	server_tick_cb(evutil_socket_t, short, void *);
 static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_put_done_cb(struct queue_op *, void *);
+static void	server_parsed_cb(struct parser_job *, void *);
+static void	server_accept(struct server *, struct session *,
+		    struct parser_job *);
 static void	server_sm_done_cb(struct queue_op *, void *);
 static void	server_meta_done_cb(struct queue_op *, void *);
 static void	server_expire_done_cb(struct queue_op *, void *);
@@ -256,6 +260,14 @@ server_new(struct event_base *base, struct config *cfg)
 		fatalx("server: %s", cause);
 	if ((srv->schema = msg_schema_load(cfg->schemadir, &cause)) == NULL)
 		fatalx("server: %s", cause);
+	{
+		/* The parser thread compiles its own copy of the schema. */
+		struct msg_schema *ps = msg_schema_load(cfg->schemadir, &cause);
+
+		if (ps == NULL)
+			fatalx("server: %s", cause);
+		srv->parser = parser_new(base, ps, server_parsed_cb, srv);
+	}
 	if ((srv->q = queue_open(&queue_backend_lmdb, cfg->datadir,
 	    cfg->map_size, base, &cause)) == NULL)
 		fatalx("server: queue %s: %s", cfg->datadir, cause);
@@ -321,6 +333,7 @@ server_free(struct server *srv)
 	admin_free(srv->admin);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s, "switch stopping");
+	parser_free(srv->parser);	/* their sessions are closed: dropped */
 	queue_close(srv->q);	/* commits what is pending, runs completions */
 	for (i = 0; i < srv->cfg->nline; i++)
 		line_free(&srv->lines[i]);
@@ -818,52 +831,89 @@ void
 server_inbound(struct server *srv, struct session *s, uint64_t tag,
     char *payload, size_t len)
 {
-	struct server_inbound	*in;
-	struct msg		 m;
-	struct msg_diags	 diags;
-	struct router_result	*rr = NULL;
-	struct ubuf		 audit, await;
-	struct policy_decision	 pd;
-	struct photo_decision	 ph;
-	const char		*pdest;
-	size_t			 inlen = len;
-	uint64_t		 now = util_now_us();
-	int			 code, i;
-	/* What an ER quotes: the input as the sender wrote it (legacy text
-	 * for a legacy line, while payload becomes its XML). */
-	char			*text = NULL;
-	const char		*q;
-	size_t			 qlen;
+	struct parser_job *j;
 
 	srv->stats.received++;
 	recorder_msg(s, tag, payload, len);
 	if (srv->draining) {
 		server_nak(srv, s, tag, NULL, NULL, MSG_ER_UNAVAILABLE,
 		    "switch is draining", payload, len);
-		goto drop;
+		free(payload);
+		session_committed(s);
+		return;
 	}
-	memset(&m, 0, sizeof m);
-	diags.n = 0;
-	if (s->line->cfg->format == CONFIG_FMT_LEGACY) {
-		struct ubuf xml;
+	/* Parsing and validation happen in the parser thread; the rest of
+	 * the acceptance path goes on in server_parsed_cb, in order. */
+	j = xcalloc(1, sizeof *j);
+	j->sess = s;
+	session_ref(s);
+	j->tag = tag;
+	j->payload = payload;
+	j->len = len;
+	j->maxlen = srv->cfg->max_frame;
+	j->legacy = s->line->cfg->format == CONFIG_FMT_LEGACY;
+	parser_submit(srv->parser, j);
+}
 
-		ubuf_init(&xml);
-		code = legacy_parse(srv->schema, payload, len,
-		    srv->cfg->max_frame, 0, &xml, &m, &diags);
+static void
+server_parsed_cb(struct parser_job *j, void *arg)
+{
+	struct server	*srv = arg;
+	struct session	*s = j->sess;
+
+	if (session_is_active(s))
+		server_accept(srv, s, j);
+	else {
+		/* The sender is gone: no ACK could reach it, so nothing is
+		 * stored (it sends again when it reconnects). */
+		free(j->payload);
+		ubuf_free(&j->xml);
+		session_committed(s);
+	}
+	session_unref(s);
+	free(j);
+}
+
+/*
+ * The acceptance path after parsing: policy, routing, the durable PUT.
+ * Takes over j->payload and j->xml.
+ */
+static void
+server_accept(struct server *srv, struct session *s, struct parser_job *j)
+{
+	struct server_inbound	*in;
+	struct msg		 m = j->m;
+	struct msg_diags	*dg = &j->diags;
+	struct router_result	*rr = NULL;
+	struct ubuf		 audit, await;
+	struct policy_decision	 pd;
+	struct photo_decision	 ph;
+	const char		*pdest;
+	char			*payload = j->payload;
+	size_t			 len = j->len;
+	size_t			 inlen = len;
+	uint64_t		 tag = j->tag;
+	uint64_t		 now = util_now_us();
+	int			 code = j->code, i;
+	/* What an ER quotes: the input as the sender wrote it (legacy text
+	 * for a legacy line, while payload becomes its XML). */
+	char			*text = NULL;
+	const char		*q;
+	size_t			 qlen;
+
+	if (j->legacy) {
 		text = payload;
 		q = text;
 		qlen = len;
-		payload = ubuf_take(&xml, &len);	/* m.raw points here */
+		payload = ubuf_take(&j->xml, &len);	/* m.raw points here */
 	} else {
-		code = msg_parse(srv->schema, payload, len, srv->cfg->max_frame,
-		    &m, &diags);
 		q = payload;
 		qlen = len;
 	}
 	srv->stats.received_key[m.key < MSG_KEY_MAX ? m.key : 0]++;
 	if (code != 0) {
 		server_nak(srv, s, tag, m.ori, m.ctl, code,
-		    diags.n > 0 ? diags.d[0].text : NULL, q, qlen);
+		    dg->n > 0 ? dg->d[0].text : NULL, q, qlen);
 		goto drop;
 	}
 	/* Who may send what (ORI directory), before routing says where. */
@@ -1190,7 +1240,8 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	metrics_ring_push(&srv->stats.ring, now_us / 1000000,
 	    srv->stats.received, srv->stats.acked, srv->stats.delivered);
-	if (srv->draining && ((busy == 0 && queue_pending(srv->q) == 0) ||
+	if (srv->draining && ((busy == 0 && queue_pending(srv->q) == 0 &&
+	    parser_pending(srv->parser) == 0) ||
 	    now >= srv->drain_deadline_us)) {
 		log_info("server: drained in-flight=%d", busy);
 		event_base_loopexit(srv->base, NULL);
@@ -1313,6 +1364,14 @@ server_reload(struct server *srv, char **cause, char **notes)
 	srv->ssl = ssl;
 	msg_schema_free(srv->schema);
 	srv->schema = schema;
+	if ((schema = msg_schema_load(ncfg->schemadir, cause)) != NULL)
+		parser_set_schema(srv->parser, schema);
+	else {
+		/* The same files just compiled; keep the thread's schema. */
+		log_warnx("server: parser schema not reloaded: %s", *cause);
+		free(*cause);
+		*cause = NULL;
+	}
 	oridir_free(srv->oridir);
 	srv->oridir = dir;
 	for (i = 0; i < ncfg->nline; i++) {

@@ -24,6 +24,7 @@ struct event;
 struct evconnlistener;
 struct session;
 struct line;
+struct parser;
 struct oridir;
 struct photo_table;
 
@@ -77,6 +78,7 @@ struct server {
 	struct config		*cfg;
 	SSL_CTX			*ssl;
 	struct queue		*q;
+	struct parser		*parser;	/* the parser thread */
 	struct msg_schema	*schema;
 	struct line		*lines;		/* parallel to cfg->lines */
 	struct evconnlistener	*listeners[CONFIG_MAXLISTEN];

@@ -1,0 +1,190 @@
+/*
+ * parser - see parser.h.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "legacy.h"
+#include "log.h"
+#include "parser.h"
+#include "util.h"
+
+struct parser {
+	pthread_t		 thread;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct parser_job	*todo, **todo_tail;	/* submitted */
+	struct parser_job	*done, **done_tail;	/* parsed, to complete */
+	struct msg_schema	*schema;		/* the thread's own */
+	int			 stopping;
+	int			 pending;		/* loop thread only */
+	struct event		*ev_done;
+	parser_done_cb		 cb;
+	void			*arg;
+};
+
+static void	parser_done_cb_ev(evutil_socket_t, short, void *);
+
+static void
+parser_run_job(struct msg_schema *schema, struct parser_job *j)
+{
+	memset(&j->m, 0, sizeof j->m);
+	j->diags.n = 0;
+	j->diags.dropped = 0;
+	ubuf_init(&j->xml);
+	if (j->legacy)
+		j->code = legacy_parse(schema, j->payload, j->len, j->maxlen, 0,
+		    &j->xml, &j->m, &j->diags);
+	else
+		j->code = msg_parse(schema, j->payload, j->len, j->maxlen,
+		    &j->m, &j->diags);
+}
+
+static void *
+parser_thread(void *arg)
+{
+	struct parser		*p = arg;
+	struct parser_job	*batch, *j;
+
+	pthread_mutex_lock(&p->mtx);
+	for (;;) {
+		while (p->todo == NULL && !p->stopping)
+			pthread_cond_wait(&p->cond, &p->mtx);
+		if (p->todo == NULL && p->stopping)
+			break;
+		batch = p->todo;
+		p->todo = NULL;
+		p->todo_tail = &p->todo;
+		pthread_mutex_unlock(&p->mtx);
+
+		for (j = batch; j != NULL; j = j->next) {
+			if (j->swap != NULL) {
+				/* Only this thread uses its schema: the old one
+				 * can go at once. */
+				msg_schema_free(p->schema);
+				p->schema = j->swap;
+				j->swap = NULL;
+				continue;
+			}
+			parser_run_job(p->schema, j);
+		}
+
+		pthread_mutex_lock(&p->mtx);
+		*p->done_tail = batch;
+		for (j = batch; j->next != NULL; j = j->next)
+			;
+		p->done_tail = &j->next;
+		event_active(p->ev_done, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&p->mtx);
+	return NULL;
+}
+
+struct parser *
+parser_new(struct event_base *base, struct msg_schema *schema,
+    parser_done_cb cb, void *arg)
+{
+	struct parser *p = xcalloc(1, sizeof *p);
+
+	p->schema = schema;
+	p->cb = cb;
+	p->arg = arg;
+	p->todo_tail = &p->todo;
+	p->done_tail = &p->done;
+	pthread_mutex_init(&p->mtx, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if ((p->ev_done = event_new(base, -1, EV_PERSIST, parser_done_cb_ev,
+	    p)) == NULL)
+		fatalx("parser: event_new");
+	event_add(p->ev_done, NULL);
+	if (pthread_create(&p->thread, NULL, parser_thread, p) != 0)
+		fatalx("parser: cannot start the parser thread");
+	return p;
+}
+
+static void
+parser_enqueue(struct parser *p, struct parser_job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&p->mtx);
+	*p->todo_tail = j;
+	p->todo_tail = &j->next;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->mtx);
+}
+
+void
+parser_submit(struct parser *p, struct parser_job *j)
+{
+	p->pending++;
+	parser_enqueue(p, j);
+}
+
+void
+parser_set_schema(struct parser *p, struct msg_schema *schema)
+{
+	struct parser_job *marker = xcalloc(1, sizeof *marker);
+
+	/* The swap travels in the job list, so jobs submitted before it
+	 * are parsed with the old schema and later ones with the new. */
+	marker->swap = schema;
+	p->pending++;
+	parser_enqueue(p, marker);
+}
+
+int
+parser_pending(struct parser *p)
+{
+	return p->pending;
+}
+
+/* Run the completions of everything parsed so far (loop thread). */
+static void
+parser_complete(struct parser *p)
+{
+	struct parser_job	*list, *j, *next;
+
+	pthread_mutex_lock(&p->mtx);
+	list = p->done;
+	p->done = NULL;
+	p->done_tail = &p->done;
+	pthread_mutex_unlock(&p->mtx);
+	for (j = list; j != NULL; j = next) {
+		next = j->next;
+		p->pending--;
+		if (j->sess == NULL) {
+			free(j);	/* a schema swap marker, done */
+			continue;
+		}
+		p->cb(j, p->arg);
+	}
+}
+
+static void
+parser_done_cb_ev(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	parser_complete(arg);
+}
+
+void
+parser_free(struct parser *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mtx);
+	p->stopping = 1;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->mtx);
+	pthread_join(p->thread, NULL);
+	parser_complete(p);
+	event_free(p->ev_done);
+	msg_schema_free(p->schema);
+	pthread_mutex_destroy(&p->mtx);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
