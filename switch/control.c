@@ -269,6 +269,8 @@ control_status(struct server *srv, struct emit *e)
 	emit_u64(e, "expired", srv->stats.expired);
 	emit_u64(e, "tls_failures", srv->stats.tls_failures);
 	emit_u64(e, "commits", qs.commits);
+	emit_dbl(e, "commit_rate_per_s", (double)qs.commits /
+	    ((double)(util_now_us() - srv->started_us) / 1e6 + 1e-9));
 	emit_dbl(e, "ops_per_commit", qs.commits ?
 	    (double)qs.ops / (double)qs.commits : 0);
 	emit_dbl(e, "commit_ms_avg", qs.commits ?
