@@ -463,12 +463,30 @@ test_dashboard_browser(void)
 	free(dom);
 }
 
+/* s with the first from replaced by to (new string). */
+static char *
+replace(const char *s, const char *from, const char *to)
+{
+	const char	*p = strstr(s, from);
+	struct ubuf	 b;
+
+	ubuf_init(&b);
+	if (p == NULL) {
+		ubuf_adds(&b, s);
+		return ubuf_take(&b, NULL);
+	}
+	ubuf_add(&b, s, (size_t)(p - s));
+	ubuf_adds(&b, to);
+	ubuf_adds(&b, p + strlen(from));
+	return ubuf_take(&b, NULL);
+}
+
 static void
 test_reload(void)
 {
 	struct it_client	*a = it_client_new(env, "waagy", WAIT);
 	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
-	char			*conf, *bad, *out = NULL, cmd[800];
+	char			*conf, *bad, *out = NULL, cmd[2048];
 	size_t			 len;
 	uint64_t		 tag;
 	FILE			*f;
@@ -522,6 +540,38 @@ test_reload(void)
 	tag = it_client_send(a, dq("CA", "RELOAD1"));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 	CU_ASSERT_TRUE(wait_count(ca, "DQ", "RELOAD1", 1, WAIT));
+
+	/* A renewed switch certificate: new connections get it, the
+	 * connected lines keep their sessions. */
+	snprintf(cmd, sizeof cmd, "cd '%s' && openssl ecparam -name prime256v1 "
+	    "-genkey -noout -out renewed.key && openssl req -new -key renewed.key "
+	    "-subj '/O=nlswitch test/CN=nlswitch-renewed' -out renewed.csr && "
+	    "printf 'subjectAltName=IP:127.0.0.1\\n' > renewed.ext && "
+	    "openssl x509 -req -in renewed.csr -CA ca.pem -CAkey ca.key "
+	    "-CAcreateserial -days 2 -extfile renewed.ext -out renewed.pem",
+	    env->pki);
+	CU_ASSERT_EQUAL(it_sh(env, cmd, NULL, NULL), 0);
+	bad = replace(conf, "pki/switch.pem", "pki/renewed.pem");
+	{
+		char *twice = replace(bad, "pki/switch.key", "pki/renewed.key");
+
+		free(bad);
+		bad = twice;
+	}
+	f = fopen(env->conf, "w");
+	fputs(bad, f);
+	fclose(f);
+	free(bad);
+	CU_ASSERT_EQUAL(nlctl("reload", NULL, &out), 0);
+	free(out);
+	snprintf(cmd, sizeof cmd, "echo | timeout 10 openssl s_client -connect "
+	    "127.0.0.1:%s -CAfile %s/ca.pem -cert %s/oragy.pem -key %s/oragy.key "
+	    "2>/dev/null | grep -c 'CN = nlswitch-renewed'", env->port, env->pki,
+	    env->pki, env->pki);
+	CU_ASSERT_EQUAL(it_sh(env, cmd, NULL, &out), 0);
+	free(out);
+	CU_ASSERT_TRUE(a->up);
+	CU_ASSERT_TRUE(ca->up);
 
 	f = fopen(env->conf, "w");
 	fputs(conf, f);

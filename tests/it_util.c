@@ -518,8 +518,8 @@ it_sh(struct it_env *e, const char *cmd, const char *input, char **output)
 	if (input != NULL)
 		fputs(input, f);
 	fclose(f);
-	snprintf(full, sizeof full, "cd '%s' && NLSWITCH_CONTROL='%s' %s <'%s' "
-	    ">'%s' 2>&1", e->root, e->sock, cmd, in, out);
+	snprintf(full, sizeof full, "cd '%s' && export NLSWITCH_CONTROL='%s' && "
+	    "{ %s\n} <'%s' >'%s' 2>&1", e->root, e->sock, cmd, in, out);
 	rc = system(full);
 	if (output != NULL) {
 		*output = util_read_file(out, NULL);
