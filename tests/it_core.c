@@ -55,35 +55,6 @@ oln(const char *state, uint32_t index)
 	return buf;
 }
 
-/* Find the first delivery with this key and CTL. */
-static struct it_dlv *
-find_dlv(struct it_client *t, const char *mke, const char *ctl)
-{
-	size_t i;
-
-	for (i = 0; i < t->ndlv; i++) {
-		const char *x = t->dlv[i].xml;
-		char key[16], c[16];
-
-		util_strlcpy(key, it_field(x, "MessageKeyCodeText"), sizeof key);
-		util_strlcpy(c, it_field(x, "DocumentControlFieldText"), sizeof c);
-		if (strcmp(key, mke) == 0 && strcmp(c, ctl) == 0)
-			return &t->dlv[i];
-	}
-	return NULL;
-}
-
-static struct it_dlv *
-wait_for(struct it_client *t, const char *mke, const char *ctl, int ms)
-{
-	struct it_dlv	*d;
-	uint64_t	 end = util_mono_us() + (uint64_t)ms * 1000;
-
-	while ((d = find_dlv(t, mke, ctl)) == NULL && util_mono_us() < end)
-		it_pump(t->env, 20);
-	return d;
-}
-
 static void
 test_dq_photo(void)
 {
@@ -98,7 +69,7 @@ test_dq_photo(void)
 	CU_ASSERT_FATAL(a != NULL && a->up);
 	tag = it_client_send(a, it_dq("WA0340000", "CA", "PHOTO1", oln("CA", 7), 1));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	d = wait_for(a, "DR", "PHOTO1", WAIT);
+	d = it_find(a, "DR", "PHOTO1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	/* Output header stamped by the switch. */
 	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "ReceivingORIID"), "WA0340000");
@@ -123,7 +94,7 @@ test_dq_photo(void)
 	/* Unknown license: NOT ON FILE, no photo. */
 	tag = it_client_send(a, it_dq("WA0340000", "CAOLN0000", "NOF1", "C99999999", 1));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	d = wait_for(a, "DR", "NOF1", WAIT);
+	d = it_find(a, "DR", "NOF1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "NotOnFileIndicator"), "true");
 	CU_ASSERT_PTR_NULL(strstr(d->xml, "BinaryBase64Object"));
@@ -144,14 +115,14 @@ test_store_and_forward(void)
 	/* NV is down: the query is stored, the sender gets SM .02. */
 	tag = it_client_send(a, it_dq("WA0340000", "NV", "HELD1", oln("NV", 3), 0));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	d = wait_for(a, "SM", "HELD1", WAIT);
+	d = it_find(a, "SM", "HELD1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_EQUAL(atoi(it_field(d->xml, "StatusCode")), 2);
 	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "AboutDestinationORIID"), "NV");
-	CU_ASSERT_PTR_NULL(find_dlv(a, "DR", "HELD1"));
+	CU_ASSERT_PTR_NULL(it_find(a, "DR", "HELD1", 0));
 	/* NV comes up: the held query is delivered and answered. */
 	nv = it_spawn(env, "nlstate-nv.log", argv);
-	d = wait_for(a, "DR", "HELD1", WAIT);
+	d = it_find(a, "DR", "HELD1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL(d);
 	if (d != NULL)
 		CU_ASSERT_STRING_EQUAL(it_field(d->xml, "DriverLicenseID"),
@@ -188,7 +159,7 @@ test_routing_errors(void)
 	/* The session is still fine. */
 	tag = it_client_send(a, it_dq("WA0340000", "CA", "OK3", oln("CA", 1), 0));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	CU_ASSERT_PTR_NOT_NULL(wait_for(a, "DR", "OK3", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(a, "DR", "OK3", WAIT));
 	it_client_free(a);
 }
 
@@ -220,7 +191,7 @@ check_flowing(struct it_client *b, const char *ctl)
 	    oln("CA", 2), 0));
 
 	CU_ASSERT_EQUAL(it_client_wait(b, tag, WAIT), 1);
-	CU_ASSERT_PTR_NOT_NULL(wait_for(b, "DR", ctl, WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(b, "DR", ctl, WAIT));
 }
 
 static void
@@ -332,7 +303,6 @@ int
 main(void)
 {
 	CU_pSuite s;
-	int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -343,11 +313,5 @@ main(void)
 	CU_ADD_TEST(s, test_tls_refusals);
 	CU_ADD_TEST(s, test_bad_input);
 	CU_ADD_TEST(s, test_config_check);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 ||
-	    CU_get_number_of_suites_failed() != 0 ||
-	    CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed || it_log_errors != 0;
+	return it_run_suites();
 }

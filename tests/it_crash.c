@@ -123,16 +123,10 @@ int
 main(void)
 {
 	CU_pSuite	s;
-	int		failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("it_crash", NULL, NULL);
 	CU_ADD_TEST(s, test_kill9);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 ||
-	    CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed || it_log_errors != 0;
+	return it_run_suites();
 }

@@ -154,7 +154,6 @@ int
 main(void)
 {
 	CU_pSuite	s;
-	int		failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -162,11 +161,5 @@ main(void)
 	CU_ADD_TEST(s, test_legacy_query_and_photo_note);
 	CU_ADD_TEST(s, test_legacy_er_is_text);
 	CU_ADD_TEST(s, test_xml_to_legacy);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 ||
-	    CU_get_number_of_suites_failed() != 0 ||
-	    CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed || it_log_errors != 0;
+	return it_run_suites();
 }

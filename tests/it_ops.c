@@ -38,47 +38,13 @@ dq(const char *dest, const char *ctl)
 	return buf;
 }
 
-static size_t
-count(struct it_client *t, const char *mke, const char *ctl)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < t->ndlv; i++)
-		if (strcmp(it_field(t->dlv[i].xml, "MessageKeyCodeText"), mke) == 0 &&
-		    strcmp(it_field(t->dlv[i].xml, "DocumentControlFieldText"),
-		    ctl) == 0)
-			n++;
-	return n;
-}
-
-static int
-wait_count(struct it_client *t, const char *mke, const char *ctl, size_t n,
-    int ms)
-{
-	uint64_t end = util_mono_us() + (uint64_t)ms * 1000;
-
-	while (count(t, mke, ctl) < n && util_mono_us() < end)
-		it_pump(env, 20);
-	return count(t, mke, ctl) >= n;
-}
-
 /* The SM status the agency got about ctl, or -1. */
 static int
 sm_status(struct it_client *a, const char *ctl, int ms)
 {
-	uint64_t	end = util_mono_us() + (uint64_t)ms * 1000;
-	size_t		i;
+	struct it_dlv *d = it_find(a, "SM", ctl, ms);
 
-	for (;;) {
-		for (i = 0; i < a->ndlv; i++)
-			if (strcmp(it_field(a->dlv[i].xml, "MessageKeyCodeText"),
-			    "SM") == 0 && strcmp(it_field(a->dlv[i].xml,
-			    "DocumentControlFieldText"), ctl) == 0)
-				return atoi(it_field(a->dlv[i].xml, "StatusCode"));
-		if (util_mono_us() >= end)
-			return -1;
-		it_pump(env, 20);
-	}
+	return d != NULL ? atoi(it_field(d->xml, "StatusCode")) : -1;
 }
 
 static int
@@ -156,10 +122,10 @@ test_hold_release_remove_restore(void)
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 	CU_ASSERT_EQUAL(sm_status(a, "HOLD1", WAIT), 2);
 	it_pump(env, 800);
-	CU_ASSERT_EQUAL(count(ca, "DQ", "HOLD1"), 0);
+	CU_ASSERT_EQUAL(it_count(ca, "DQ", "HOLD1"), 0);
 	CU_ASSERT_EQUAL(nlctl("release CADMV DQ", NULL, &out), 0);
 	free(out);
-	CU_ASSERT_TRUE(wait_count(ca, "DQ", "HOLD1", 1, WAIT));
+	CU_ASSERT_TRUE(it_find(ca, "DQ", "HOLD1", WAIT) != NULL);
 
 	CU_ASSERT_EQUAL(nlctl("remove CADMV DQ", NULL, &out), 0);
 	free(out);
@@ -169,10 +135,10 @@ test_hold_release_remove_restore(void)
 	CU_ASSERT_EQUAL(nlctl("restore CADMV DQ", NULL, &out), 0);
 	free(out);
 	it_pump(env, 500);
-	CU_ASSERT_EQUAL(count(ca, "DQ", "REM1"), 0);	/* never stored */
+	CU_ASSERT_EQUAL(it_count(ca, "DQ", "REM1"), 0);	/* never stored */
 	tag = it_client_send(a, dq("CA", "REST1"));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	CU_ASSERT_TRUE(wait_count(ca, "DQ", "REST1", 1, WAIT));
+	CU_ASSERT_TRUE(it_find(ca, "DQ", "REST1", WAIT) != NULL);
 	it_client_free(ca);
 	it_client_free(a);
 }
@@ -269,7 +235,7 @@ test_deadletters(void)
 	free(out);
 	nv = it_client_new(env, "nvdmv", WAIT);
 	CU_ASSERT_FATAL(nv && nv->up);
-	CU_ASSERT_TRUE(wait_count(nv, "DQ", "DEAD1", 1, WAIT));
+	CU_ASSERT_TRUE(it_find(nv, "DQ", "DEAD1", WAIT) != NULL);
 	it_client_free(nv);
 	CU_ASSERT_EQUAL(nlctl("deadletters", NULL, &out), 0);
 	CU_ASSERT_PTR_NULL(strstr(out, "line=NVDMV"));
@@ -539,7 +505,7 @@ test_reload(void)
 	CU_ASSERT_TRUE(ca->up);
 	tag = it_client_send(a, dq("CA", "RELOAD1"));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	CU_ASSERT_TRUE(wait_count(ca, "DQ", "RELOAD1", 1, WAIT));
+	CU_ASSERT_TRUE(it_find(ca, "DQ", "RELOAD1", WAIT) != NULL);
 
 	/* A renewed switch certificate: new connections get it, the
 	 * connected lines keep their sessions. */
@@ -620,8 +586,8 @@ test_drain(void)
 		struct it_client *ca = it_client_new(env, "cadmv", WAIT);
 
 		CU_ASSERT_FATAL(ca && ca->up);
-		CU_ASSERT_TRUE(wait_count(ca, "DQ", "KEEP1", 1, WAIT));
-		CU_ASSERT_EQUAL(count(ca, "DQ", "LATE1"), 0);
+		CU_ASSERT_TRUE(it_find(ca, "DQ", "KEEP1", WAIT) != NULL);
+		CU_ASSERT_EQUAL(it_count(ca, "DQ", "LATE1"), 0);
 		it_client_free(ca);
 	}
 }
@@ -630,7 +596,6 @@ int
 main(void)
 {
 	CU_pSuite	s;
-	int		failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -645,11 +610,5 @@ main(void)
 	CU_ADD_TEST(s, test_dashboard_browser);
 	CU_ADD_TEST(s, test_reload);
 	CU_ADD_TEST(s, test_drain);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 ||
-	    CU_get_number_of_suites_failed() != 0 ||
-	    CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed || it_log_errors != 0;
+	return it_run_suites();
 }

@@ -573,15 +573,5 @@ main(void)
 	    CU_ADD_TEST(s, test_policy_audit) == NULL ||
 	    CU_ADD_TEST(s, test_policy_no_photo_left) == NULL)
 		return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	s = NULL;
-	{
-		unsigned int nfail = CU_get_number_of_failures() +
-		    CU_get_number_of_tests_failed() +
-		    CU_get_number_of_suites_failed();
-
-		CU_cleanup_registry();
-		return nfail != 0 || it_log_errors != 0;
-	}
+	return it_run_suites();
 }

@@ -47,42 +47,6 @@ dq(const char *dest, const char *ctl)
 	    "C00000018</DriverLicenseID></DriverQuery>");
 }
 
-/* Deliveries to t with this key and CTL. */
-static size_t
-count(struct it_client *t, const char *mke, const char *ctl)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < t->ndlv; i++) {
-		char k[8];
-
-		util_strlcpy(k, it_field(t->dlv[i].xml, "MessageKeyCodeText"),
-		    sizeof k);
-		if (strcmp(k, mke) == 0 && strcmp(it_field(t->dlv[i].xml,
-		    "DocumentControlFieldText"), ctl) == 0)
-			n++;
-	}
-	return n;
-}
-
-static struct it_dlv *
-find(struct it_client *t, const char *mke, const char *ctl, int ms)
-{
-	uint64_t	end = util_mono_us() + (uint64_t)ms * 1000;
-	size_t		i;
-
-	for (;;) {
-		for (i = 0; i < t->ndlv; i++)
-			if (strcmp(it_field(t->dlv[i].xml, "MessageKeyCodeText"),
-			    mke) == 0 && strcmp(it_field(t->dlv[i].xml,
-			    "DocumentControlFieldText"), ctl) == 0)
-				return &t->dlv[i];
-		if (util_mono_us() >= end)
-			return NULL;
-		it_pump(t->env, 20);
-	}
-}
-
 static int
 suite_init(void)
 {
@@ -115,11 +79,11 @@ test_redeliver_after_timeout(void)
 	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(ca, 2, WAIT), 0);
 	CU_ASSERT_EQUAL(ca->dlv[0].msgid, ca->dlv[1].msgid);
 	CU_ASSERT_EQUAL(ca->dlv[0].copy, ca->dlv[1].copy);
-	CU_ASSERT_EQUAL(count(ca, "DQ", "TMO1"), 2);
+	CU_ASSERT_EQUAL(it_count(ca, "DQ", "TMO1"), 2);
 	/* Acknowledged: no further delivery. */
 	client_dack(ca->c, ca->dlv[1].msgid, ca->dlv[1].copy);
 	it_pump(env, 5000);
-	CU_ASSERT_EQUAL(count(ca, "DQ", "TMO1"), 2);
+	CU_ASSERT_EQUAL(it_count(ca, "DQ", "TMO1"), 2);
 	it_client_free(ca);
 	it_client_free(a);
 }
@@ -135,13 +99,13 @@ test_redeliver_after_reconnect(void)
 	ca->autodack = 0;
 	tag = it_client_send(a, dq("CA", "RECON1"));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(find(ca, "DQ", "RECON1", WAIT));
-	id = find(ca, "DQ", "RECON1", 0)->msgid;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(it_find(ca, "DQ", "RECON1", WAIT));
+	id = it_find(ca, "DQ", "RECON1", 0)->msgid;
 	it_client_free(ca);		/* gone without acknowledging */
 	ca = it_client_new(env, "cadmv", WAIT);
 	CU_ASSERT_FATAL(ca && ca->up);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(find(ca, "DQ", "RECON1", WAIT));
-	CU_ASSERT_EQUAL(find(ca, "DQ", "RECON1", 0)->msgid, id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(it_find(ca, "DQ", "RECON1", WAIT));
+	CU_ASSERT_EQUAL(it_find(ca, "DQ", "RECON1", 0)->msgid, id);
 	it_client_free(ca);
 	it_client_free(a);
 }
@@ -205,9 +169,9 @@ test_service_states(void)
 		    cases[i].status);
 	}
 	it_pump(env, 1000);
-	CU_ASSERT_EQUAL(count(nv, "AM", "SVC01"), 0);
-	CU_ASSERT_EQUAL(count(nv, "KQ", "SVC04"), 0);
-	CU_ASSERT_EQUAL(count(ca, "DNQ", "SVC02"), 0);
+	CU_ASSERT_EQUAL(it_count(nv, "AM", "SVC01"), 0);
+	CU_ASSERT_EQUAL(it_count(nv, "KQ", "SVC04"), 0);
+	CU_ASSERT_EQUAL(it_count(ca, "DNQ", "SVC02"), 0);
 	it_client_free(nv);
 	it_client_free(ca);
 	it_client_free(a);
@@ -224,15 +188,15 @@ test_fanout(void)
 	CU_ASSERT_FATAL(a && a->up && ca && ca->up && nv && nv->up);
 	tag = it_client_send(a, dq("NL", "FAN1"));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	CU_ASSERT_PTR_NOT_NULL(find(ca, "DQ", "FAN1", WAIT));
-	CU_ASSERT_PTR_NOT_NULL(find(nv, "DQ", "FAN1", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", "FAN1", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(nv, "DQ", "FAN1", WAIT));
 	tag = it_client_send(a, dq("WR", "FAN2"));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	CU_ASSERT_PTR_NOT_NULL(find(ca, "DQ", "FAN2", WAIT));
-	CU_ASSERT_PTR_NOT_NULL(find(nv, "DQ", "FAN2", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", "FAN2", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(nv, "DQ", "FAN2", WAIT));
 	/* Each copy is stamped with its own receiving destination. */
-	if (find(nv, "DQ", "FAN2", 0) != NULL)
-		CU_ASSERT_STRING_EQUAL(it_field(find(nv, "DQ", "FAN2", 0)->xml,
+	if (it_find(nv, "DQ", "FAN2", 0) != NULL)
+		CU_ASSERT_STRING_EQUAL(it_field(it_find(nv, "DQ", "FAN2", 0)->xml,
 		    "ReceivingORIID"), "NV");
 	/* Five destinations, one copy per line. */
 	tag = it_client_send(a, msg("DQ", "WA0340000",
@@ -242,11 +206,11 @@ test_fanout(void)
 	    "<DriverQuery><DriverLicenseID>C00000018</DriverLicenseID>"
 	    "</DriverQuery>"));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
-	CU_ASSERT_PTR_NOT_NULL(find(nv, "DQ", "FAN5", WAIT));
-	CU_ASSERT_PTR_NOT_NULL(find(ca, "DQ", "FAN5", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(nv, "DQ", "FAN5", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", "FAN5", WAIT));
 	it_pump(env, 500);
-	CU_ASSERT_EQUAL(count(ca, "DQ", "FAN5"), 1);
-	CU_ASSERT_EQUAL(count(nv, "DQ", "FAN5"), 1);
+	CU_ASSERT_EQUAL(it_count(ca, "DQ", "FAN5"), 1);
+	CU_ASSERT_EQUAL(it_count(nv, "DQ", "FAN5"), 1);
 	it_client_free(nv);
 	it_client_free(ca);
 	it_client_free(a);
@@ -282,12 +246,12 @@ test_held_expiry(void)
 	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
 	d.msgid = strtoull(a->reply[tag], NULL, 16);
 	CU_ASSERT_EQUAL(sm_status(a, "TTL1", "NV", WAIT), 2);
-	CU_ASSERT_PTR_NOT_NULL(find(a, "SM", "TTL1", WAIT));
+	CU_ASSERT_PTR_NOT_NULL(it_find(a, "SM", "TTL1", WAIT));
 	{
 		uint64_t end = util_mono_us() + 20000000ULL;
 		size_t n;
 
-		while ((n = count(a, "SM", "TTL1")) < 2 && util_mono_us() < end)
+		while ((n = it_count(a, "SM", "TTL1")) < 2 && util_mono_us() < end)
 			it_pump(env, 50);
 		CU_ASSERT_EQUAL(n, 2);
 		if (n == 2)
@@ -313,7 +277,7 @@ test_held_expiry(void)
 
 		CU_ASSERT_FATAL(nv && nv->up);
 		it_pump(env, 1500);
-		CU_ASSERT_EQUAL(count(nv, "DQ", "TTL1"), 0);
+		CU_ASSERT_EQUAL(it_count(nv, "DQ", "TTL1"), 0);
 		it_client_free(nv);
 	}
 }
@@ -390,7 +354,6 @@ int
 main(void)
 {
 	CU_pSuite	s;
-	int		failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -402,11 +365,5 @@ main(void)
 	CU_ADD_TEST(s, test_held_expiry);
 	s = CU_add_suite("it_queue_full", NULL, NULL);
 	CU_ADD_TEST(s, test_queue_full);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 ||
-	    CU_get_number_of_suites_failed() != 0 ||
-	    CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed || it_log_errors != 0;
+	return it_run_suites();
 }

@@ -401,7 +401,6 @@ int
 main(void)
 {
 	CU_pSuite	su;
-	int		failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -411,10 +410,5 @@ main(void)
 	    CU_ADD_TEST(su, test_live_latency_rate) == NULL ||
 	    CU_ADD_TEST(su, test_damaged_capture) == NULL)
 		return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 ||
-	    CU_get_number_of_tests_failed() != 0 || it_log_errors > 0;
-	CU_cleanup_registry();
-	return failed;
+	return it_run_suites();
 }

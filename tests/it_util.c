@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <CUnit/Basic.h>
 
 #include "client.h"
 #include "it_util.h"
@@ -573,4 +574,53 @@ it_http(struct it_env *e, const char *method, const char *path,
 	}
 	ubuf_free(&b);
 	return status;
+}
+
+int
+it_run_suites(void)
+{
+	unsigned int nfail;
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	nfail = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+	    CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return nfail != 0 || it_log_errors != 0;
+}
+
+static int
+it_dlv_is(const struct it_dlv *d, const char *mke, const char *ctl)
+{
+	char key[8];
+
+	util_strlcpy(key, it_field(d->xml, "MessageKeyCodeText"), sizeof key);
+	return strcmp(key, mke) == 0 &&
+	    strcmp(it_field(d->xml, "DocumentControlFieldText"), ctl) == 0;
+}
+
+size_t
+it_count(struct it_client *t, const char *mke, const char *ctl)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->ndlv; i++)
+		n += it_dlv_is(&t->dlv[i], mke, ctl);
+	return n;
+}
+
+struct it_dlv *
+it_find(struct it_client *t, const char *mke, const char *ctl, int wait_ms)
+{
+	uint64_t	end = util_mono_us() + (uint64_t)wait_ms * 1000;
+	size_t		i;
+
+	for (;;) {
+		for (i = 0; i < t->ndlv; i++)
+			if (it_dlv_is(&t->dlv[i], mke, ctl))
+				return &t->dlv[i];
+		if (util_mono_us() >= end)
+			return NULL;
+		it_pump(t->env, 20);
+	}
 }

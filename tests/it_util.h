@@ -111,6 +111,19 @@ int		 it_sh(struct it_env *, const char *cmd, const char *input,
 int		 it_http(struct it_env *, const char *method, const char *path,
 		    const char *body, char **resp);
 
+/**
+ * Run the registered CUnit suites (verbose) and clean the registry up.
+ * @return the exit status: 1 on any failed assertion, test or suite
+ *	set-up, or a sanitizer report in a process log; else 0.
+ */
+int		 it_run_suites(void);
+/** Deliveries t received with this message key and control field. */
+size_t		 it_count(struct it_client *, const char *mke, const char *ctl);
+/** The first delivery with this key and control field, waiting up to
+ * wait_ms for it; NULL if none came. */
+struct it_dlv	*it_find(struct it_client *, const char *mke, const char *ctl,
+		    int wait_ms);
+
 /** A DQ by OLN from ori to dest with ctl (static buffer); with imq it
  * also states an allowed photo purpose (identification, traffic stop). */
 const char	*it_dq(const char *ori, const char *dest, const char *ctl,

@@ -537,7 +537,6 @@ main(void)
 {
 	CU_pSuite	 su;
 	const char	*r = getenv("NLSWITCH_ROOT");
-	int		 failed;
 
 	snprintf(root, sizeof root, "%s", r != NULL && *r ? r : ".");
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -549,10 +548,5 @@ main(void)
 	    CU_ADD_TEST(su, test_convert) == NULL ||
 	    CU_ADD_TEST(su, test_er_fidelity) == NULL)
 		return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 ||
-	    CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return it_run_suites();
 }
