@@ -16,7 +16,7 @@ struct parser {
 	pthread_t		 thread;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
-	struct parser_job	*todo, **todo_tail;	/* submitted */
+	struct parser_job	*inbox, **inbox_tail;	/* submitted */
 	struct parser_job	*done, **done_tail;	/* parsed, to complete */
 	struct msg_schema	*schema;		/* the thread's own */
 	int			 stopping;
@@ -51,13 +51,13 @@ parser_thread(void *arg)
 
 	pthread_mutex_lock(&p->mtx);
 	for (;;) {
-		while (p->todo == NULL && !p->stopping)
+		while (p->inbox == NULL && !p->stopping)
 			pthread_cond_wait(&p->cond, &p->mtx);
-		if (p->todo == NULL && p->stopping)
+		if (p->inbox == NULL && p->stopping)
 			break;
-		batch = p->todo;
-		p->todo = NULL;
-		p->todo_tail = &p->todo;
+		batch = p->inbox;
+		p->inbox = NULL;
+		p->inbox_tail = &p->inbox;
 		pthread_mutex_unlock(&p->mtx);
 
 		for (j = batch; j != NULL; j = j->next) {
@@ -92,7 +92,7 @@ parser_new(struct event_base *base, struct msg_schema *schema,
 	p->schema = schema;
 	p->cb = cb;
 	p->arg = arg;
-	p->todo_tail = &p->todo;
+	p->inbox_tail = &p->inbox;
 	p->done_tail = &p->done;
 	pthread_mutex_init(&p->mtx, NULL);
 	pthread_cond_init(&p->cond, NULL);
@@ -110,8 +110,8 @@ parser_enqueue(struct parser *p, struct parser_job *j)
 {
 	j->next = NULL;
 	pthread_mutex_lock(&p->mtx);
-	*p->todo_tail = j;
-	p->todo_tail = &j->next;
+	*p->inbox_tail = j;
+	p->inbox_tail = &j->next;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->mtx);
 }
