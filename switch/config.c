@@ -11,12 +11,12 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlschemas.h>
 
 #include "config.h"
 #include "log.h"
 #include "oridir.h"
 #include "util.h"
+#include "xmlfile.h"
 
 /* Defaults, documented in docs/configuration.md. */
 #define CONFIG_DEF_MAX_FRAME	(1024 * 1024)
@@ -35,35 +35,6 @@ struct config_errs {
 	const char	*path;
 	char		*first;		/* "FILE:LINE: reason" */
 };
-
-static void
-config_xml_error(void *arg, xmlErrorPtr e)
-{
-	struct config_errs	*errs = arg;
-	char			*msg, *nl;
-
-	/* Warnings are not errors: a recorded warning would both mask the
-	 * real first error and leak on success. */
-	if (errs->first != NULL || e == NULL || e->level == XML_ERR_WARNING)
-		return;
-	msg = xstrdup(e->message ? e->message : "error");
-	if ((nl = strchr(msg, '\n')) != NULL)
-		*nl = '\0';
-	errs->first = xasprintf("%s:%d: %s", errs->path, e->line, msg);
-	free(msg);
-}
-
-/* 1-based line number of p inside data. */
-static int
-config_lineof(const char *data, const char *p)
-{
-	int line = 1;
-
-	for (; data < p; data++)
-		if (*data == '\n')
-			line++;
-	return line;
-}
 
 /* Resolve p against the config file's directory, unless absolute. */
 static char *
@@ -400,59 +371,18 @@ int
 config_load(const char *path, const char *schemadir, struct config **cfgp,
     char **cause)
 {
-	struct config_errs	 errs = { path, NULL }, sxerrs = { NULL, NULL };
+	struct config_errs	 errs = { path, NULL };
 	struct config		*cfg = NULL;
 	xmlDocPtr		 doc = NULL;
-	xmlSchemaParserCtxtPtr	 pctx = NULL;
-	xmlSchemaPtr		 schema = NULL;
-	xmlSchemaValidCtxtPtr	 vctx = NULL;
 	xmlNodePtr		 root, n;
 	char			*xsd = NULL, *dirbuf = NULL, *dir;
-	char			*data = NULL, *dt;
-	size_t			 len;
 	int			 nl = 0, nr = 0;
 
 	*cfgp = NULL;
-	if ((data = util_read_file(path, &len)) == NULL) {
-		*cause = xasprintf("%s:0: cannot read the config file: %s",
-		    path, strerror(errno));
-		return -1;
-	}
 	xsd = xasprintf("%s/config.xsd", schemadir);
-	/* libxml2 would print schema loading errors on stderr: keep the
-	 * first one for the cause instead. */
-	sxerrs.path = xsd;
-	xmlSetStructuredErrorFunc(&sxerrs, config_xml_error);
-	if ((pctx = xmlSchemaNewParserCtxt(xsd)) == NULL ||
-	    (schema = xmlSchemaParse(pctx)) == NULL) {
-		*cause = sxerrs.first != NULL ? sxerrs.first :
-		    xasprintf("%s: cannot load the config schema", xsd);
-		goto fail;
-	}
-	free(sxerrs.first);
-	/* Refused before the parser sees it: no internal subset, no
-	 * entities, whatever they would expand to. */
-	if ((dt = strstr(data, "<!DOCTYPE")) != NULL) {
-		errs.first = xasprintf("%s:%d: DOCTYPE is not allowed", path,
-		    config_lineof(data, dt));
-		goto bad;
-	}
-	xmlSetStructuredErrorFunc(&errs, config_xml_error);
-	doc = xmlReadMemory(data, (int)len, path, NULL, XML_PARSE_NONET |
-	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (doc == NULL || errs.first != NULL) {
-		if (errs.first == NULL)
-			errs.first = xasprintf("%s:0: not well-formed XML",
-			    path);
-		goto bad;
-	}
-	vctx = xmlSchemaNewValidCtxt(schema);
-	xmlSchemaSetValidStructuredErrors(vctx, config_xml_error, &errs);
-	if (xmlSchemaValidateDoc(vctx, doc) != 0) {
-		if (errs.first == NULL)
-			errs.first = xasprintf("%s:0: does not match config.xsd",
-			    path);
-		goto bad;
+	if ((doc = xmlfile_load(path, xsd, "config file", cause)) == NULL) {
+		free(xsd);
+		return -1;
 	}
 
 	cfg = xcalloc(1, sizeof *cfg);
@@ -603,34 +533,18 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 		oridir_free(od);
 	}
 
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	xmlSchemaFreeValidCtxt(vctx);
-	xmlSchemaFree(schema);
-	xmlSchemaFreeParserCtxt(pctx);
 	xmlFreeDoc(doc);
 	free(xsd);
 	free(dirbuf);
-	free(data);
 	*cfgp = cfg;
 	return 0;
 bad:
 	*cause = errs.first ? errs.first : xasprintf("%s:0: invalid", path);
 	errs.first = NULL;
-fail:
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (vctx != NULL)
-		xmlSchemaFreeValidCtxt(vctx);
-	if (schema != NULL)
-		xmlSchemaFree(schema);
-	if (pctx != NULL)
-		xmlSchemaFreeParserCtxt(pctx);
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	xmlFreeDoc(doc);
 	config_free(cfg);
-	free(errs.first);
 	free(xsd);
 	free(dirbuf);
-	free(data);
 	return -1;
 }
 

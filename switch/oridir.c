@@ -9,34 +9,14 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlschemas.h>
 
 #include "config.h"
 #include "log.h"
 #include "oridir.h"
 #include "util.h"
+#include "xmlfile.h"
 
 /* The first error of a load, "FILE:LINE: reason". */
-struct oridir_errs {
-	const char	*path;
-	char		*first;
-};
-
-static void
-oridir_xml_error(void *arg, xmlErrorPtr e)
-{
-	struct oridir_errs	*errs = arg;
-	char			*msg, *nl;
-
-	if (errs->first != NULL || e == NULL || e->level == XML_ERR_WARNING)
-		return;
-	msg = xstrdup(e->message ? e->message : "error");
-	if ((nl = strchr(msg, '\n')) != NULL)
-		*nl = '\0';
-	errs->first = xasprintf("%s:%d: %s", errs->path, e->line, msg);
-	free(msg);
-}
-
 static int
 oridir_cmp(const void *a, const void *b)
 {
@@ -77,55 +57,19 @@ int
 oridir_load(const char *path, const char *schemadir, struct oridir **dirp,
     char **cause)
 {
-	struct oridir_errs	 errs = { path, NULL }, sxerrs = { NULL, NULL };
+	char			*err = NULL;	/* "FILE:LINE: reason" */
 	struct oridir		*dir = NULL;
 	xmlDocPtr		 doc = NULL;
-	xmlSchemaParserCtxtPtr	 pctx = NULL;
-	xmlSchemaPtr		 schema = NULL;
-	xmlSchemaValidCtxtPtr	 vctx = NULL;
 	xmlNodePtr		 root, n;
-	char			*xsd, *data = NULL, auth[128];
-	size_t			 len;
+	char			*xsd, auth[128];
 	int			 i, nagency = 0;
 
 	*dirp = NULL;
 	*cause = NULL;
 	xsd = xasprintf("%s/oridir.xsd", schemadir);
-	if ((data = util_read_file(path, &len)) == NULL) {
-		*cause = xasprintf("%s:0: cannot read the ORI directory: %s",
-		    path, strerror(errno));
-		goto fail;
-	}
-	sxerrs.path = xsd;
-	xmlSetStructuredErrorFunc(&sxerrs, oridir_xml_error);
-	if ((pctx = xmlSchemaNewParserCtxt(xsd)) == NULL ||
-	    (schema = xmlSchemaParse(pctx)) == NULL) {
-		*cause = sxerrs.first != NULL ? sxerrs.first :
-		    xasprintf("%s: cannot load the ORI directory schema", xsd);
-		sxerrs.first = NULL;
-		goto fail;
-	}
-	free(sxerrs.first);
-	/* No DTD, no entities: refused before the parser sees them. */
-	if (strstr(data, "<!DOCTYPE") != NULL) {
-		errs.first = xasprintf("%s:1: DOCTYPE is not allowed", path);
-		goto fail;
-	}
-	xmlSetStructuredErrorFunc(&errs, oridir_xml_error);
-	doc = xmlReadMemory(data, (int)len, path, NULL, XML_PARSE_NONET |
-	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (doc == NULL || errs.first != NULL) {
-		if (errs.first == NULL)
-			errs.first = xasprintf("%s:0: not well-formed XML", path);
-		goto fail;
-	}
-	vctx = xmlSchemaNewValidCtxt(schema);
-	xmlSchemaSetValidStructuredErrors(vctx, oridir_xml_error, &errs);
-	if (xmlSchemaValidateDoc(vctx, doc) != 0) {
-		if (errs.first == NULL)
-			errs.first = xasprintf("%s:0: does not match oridir.xsd",
-			    path);
-		goto fail;
+	if ((doc = xmlfile_load(path, xsd, "ORI directory", cause)) == NULL) {
+		free(xsd);
+		return -1;
 	}
 
 	root = xmlDocGetRootElement(doc);
@@ -153,7 +97,7 @@ oridir_load(const char *path, const char *schemadir, struct oridir **dirp,
 		if (e->state[0] == '\0')
 			memcpy(e->state, e->ori, 2);
 		else if (memcmp(e->state, e->ori, 2) != 0) {
-			errs.first = xasprintf("%s:%d: ORI %s: state %s is not "
+			err = xasprintf("%s:%d: ORI %s: state %s is not "
 			    "the ORI's state %.2s", path, e->lineno, e->ori,
 			    e->state, e->ori);
 			goto fail;
@@ -169,39 +113,22 @@ oridir_load(const char *path, const char *schemadir, struct oridir **dirp,
 				a = b;
 				b = t;
 			}
-			errs.first = xasprintf("%s:%d: ORI %s listed twice "
+			err = xasprintf("%s:%d: ORI %s listed twice "
 			    "(first at line %d)", path, b->lineno, b->ori,
 			    a->lineno);
 			goto fail;
 		}
 
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	xmlSchemaFreeValidCtxt(vctx);
-	xmlSchemaFree(schema);
-	xmlSchemaFreeParserCtxt(pctx);
 	xmlFreeDoc(doc);
-	free(data);
 	free(xsd);
 	*dirp = dir;
 	return 0;
 
 fail:
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (*cause == NULL)
-		*cause = errs.first != NULL ? errs.first :
-		    xasprintf("%s:0: invalid ORI directory", path);
-	else
-		free(errs.first);
-	if (vctx != NULL)
-		xmlSchemaFreeValidCtxt(vctx);
-	if (schema != NULL)
-		xmlSchemaFree(schema);
-	if (pctx != NULL)
-		xmlSchemaFreeParserCtxt(pctx);
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	*cause = err != NULL ? err :
+	    xasprintf("%s:0: invalid ORI directory", path);
+	xmlFreeDoc(doc);
 	oridir_free(dir);
-	free(data);
 	free(xsd);
 	return -1;
 }

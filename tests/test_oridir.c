@@ -96,7 +96,7 @@ static const struct {
 	{ "bad-auth.xml", 4, "photos" },
 	{ "bad-ori.xml", 4, "wa0340000" },
 	{ "not-well-formed.xml", 4, "" },
-	{ "doctype.xml", 1, "DOCTYPE is not allowed" },
+	{ "doctype.xml", 2, "DOCTYPE is not allowed" },
 	{ "no-such-file.xml", 0, "cannot read the ORI directory" },
 };
 
