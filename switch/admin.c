@@ -95,39 +95,43 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	ubuf_printf(b, "nlswitch_messages_expired_total %llu\n",
 	    (unsigned long long)st->expired);
 
-	HELP("nlswitch_queue_depth", "gauge",
-	    "Copies queued or in flight, per destination line.");
-	for (i = 0; i < srv->cfg->nline; i++) {
-		uint64_t n, bytes, oldest;
+	/* Per destination line: one pass over the queues, four families. */
+	{
+		static const struct {
+			const char	*name, *help;
+			int		 prec;		/* decimals */
+		} fam[] = {
+			{ "nlswitch_queue_depth", "Copies queued or in flight, "
+			    "per destination line.", 0 },
+			{ "nlswitch_queue_bytes", "Bytes of the copies queued, "
+			    "per destination line.", 0 },
+			{ "nlswitch_queue_oldest_age_seconds", "Age of the oldest "
+			    "queued copy, per destination line.", 3 },
+			{ "nlswitch_queue_in_flight", "Deliveries awaiting their "
+			    "DACK, per destination line.", 0 },
+		};
+		size_t	 f;
+		double	*v = xcalloc((size_t)srv->cfg->nline * 4, sizeof *v);
 
-		line_depth(&srv->lines[i], &n, &bytes, &oldest);
-		ubuf_printf(b, "nlswitch_queue_depth{destination=\"%s\"} %llu\n",
-		    srv->lines[i].cfg->code, (unsigned long long)n);
-	}
-	HELP("nlswitch_queue_bytes", "gauge",
-	    "Bytes of the copies queued, per destination line.");
-	for (i = 0; i < srv->cfg->nline; i++) {
-		uint64_t n, bytes, oldest;
+		for (i = 0; i < srv->cfg->nline; i++) {
+			uint64_t n, bytes, oldest;
 
-		line_depth(&srv->lines[i], &n, &bytes, &oldest);
-		ubuf_printf(b, "nlswitch_queue_bytes{destination=\"%s\"} %llu\n",
-		    srv->lines[i].cfg->code, (unsigned long long)bytes);
+			line_depth(&srv->lines[i], &n, &bytes, &oldest);
+			v[i * 4] = (double)n;
+			v[i * 4 + 1] = (double)bytes;
+			v[i * 4 + 2] = oldest ? (double)(now - oldest) / 1e6 : 0;
+			v[i * 4 + 3] = srv->lines[i].ninflight;
+		}
+		for (f = 0; f < 4; f++) {
+			HELP(fam[f].name, "gauge", fam[f].help);
+			for (i = 0; i < srv->cfg->nline; i++) {
+				ubuf_printf(b, "%s{destination=\"%s\"} %.*f\n",
+				    fam[f].name, srv->lines[i].cfg->code,
+				    fam[f].prec, v[i * 4 + f]);
+			}
+		}
+		free(v);
 	}
-	HELP("nlswitch_queue_oldest_age_seconds", "gauge",
-	    "Age of the oldest queued copy, per destination line.");
-	for (i = 0; i < srv->cfg->nline; i++) {
-		uint64_t n, bytes, oldest;
-
-		line_depth(&srv->lines[i], &n, &bytes, &oldest);
-		ubuf_printf(b, "nlswitch_queue_oldest_age_seconds{destination="
-		    "\"%s\"} %.3f\n", srv->lines[i].cfg->code,
-		    oldest ? (double)(now - oldest) / 1e6 : 0.0);
-	}
-	HELP("nlswitch_queue_in_flight", "gauge",
-	    "Deliveries awaiting their DACK, per destination line.");
-	for (i = 0; i < srv->cfg->nline; i++)
-		ubuf_printf(b, "nlswitch_queue_in_flight{destination=\"%s\"} %d\n",
-		    srv->lines[i].cfg->code, srv->lines[i].ninflight);
 	HELP("nlswitch_line_up", "gauge", "1 when the line's endpoint is connected.");
 	for (i = 0; i < srv->cfg->nline; i++)
 		ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
