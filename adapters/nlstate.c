@@ -98,16 +98,6 @@ state_rand(struct state *st)
 }
 
 static void
-state_add_text(struct ubuf *b, const char *el, const char *v)
-{
-	if (v == NULL || *v == '\0')
-		return;
-	ubuf_printf(b, "<%s>", el);
-	ubuf_add_xml(b, v, strlen(v));
-	ubuf_printf(b, "</%s>", el);
-}
-
-static void
 state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
     int photo, int history)
 {
@@ -117,23 +107,23 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	int	 i, n;
 
 	ubuf_adds(b, "<DriverRecord><PersonName>");
-	state_add_text(b, "PersonGivenName", r->given);
-	state_add_text(b, "PersonMiddleName", r->middle);
-	state_add_text(b, "PersonSurName", r->surname);
+	msg_add_text(b, "PersonGivenName", r->given);
+	msg_add_text(b, "PersonMiddleName", r->middle);
+	msg_add_text(b, "PersonSurName", r->surname);
 	ubuf_adds(b, "</PersonName>");
-	state_add_text(b, "PersonBirthDate", r->dob);
-	state_add_text(b, "PersonSexCode", r->sex);
-	state_add_text(b, "DriverLicenseID", r->oln);
-	state_add_text(b, "IssuingStateCode", st->code);
+	msg_add_text(b, "PersonBirthDate", r->dob);
+	msg_add_text(b, "PersonSexCode", r->sex);
+	msg_add_text(b, "DriverLicenseID", r->oln);
+	msg_add_text(b, "IssuingStateCode", st->code);
 	ubuf_adds(b, "<LocationAddress>");
-	state_add_text(b, "LocationStreetText", r->street);
-	state_add_text(b, "LocationCityName", r->city);
-	state_add_text(b, "LocationStateCode", r->state);
-	state_add_text(b, "LocationPostalCode", r->zip);
+	msg_add_text(b, "LocationStreetText", r->street);
+	msg_add_text(b, "LocationCityName", r->city);
+	msg_add_text(b, "LocationStateCode", r->state);
+	msg_add_text(b, "LocationPostalCode", r->zip);
 	ubuf_adds(b, "</LocationAddress>");
-	state_add_text(b, "LicenseClassCode", r->lic_class);
-	state_add_text(b, "LicenseStatusCode", r->status);
-	state_add_text(b, "LicenseExpirationDate", r->expires);
+	msg_add_text(b, "LicenseClassCode", r->lic_class);
+	msg_add_text(b, "LicenseStatusCode", r->status);
+	msg_add_text(b, "LicenseExpirationDate", r->expires);
 	if (photo && avatar_jpeg(r->photo_seed, AVATAR_WIDTH, AVATAR_HEIGHT,
 	    AVATAR_QUALITY, &jpg, &jlen) == 0) {
 		b64 = util_b64_encode(jpg, jlen, &blen);
