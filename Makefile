@@ -39,7 +39,7 @@ IT_BINS   = $(IT_SRCS:.c=)
 
 HDRS     = $(wildcard switch/*.h adapters/*.h tests/*.h)
 
-.PHONY: all deps deps-test test check-unit check-it check-asan demo bench clean pki
+.PHONY: all deps deps-test fuzz test check-unit check-it check-asan demo bench clean pki
 
 all: $(BINS) tests/unit_main $(IT_BINS)
 
@@ -100,11 +100,30 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	./tools/demo
 
+# Coverage-guided fuzzing of the input parsers (libFuzzer, clang), seeded
+# with the fixtures; FUZZ_SECONDS bounds the run.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
+	     -DNLSWITCH_SCHEMADIR=\"$(CURDIR)/schemas\" -Iswitch -Iadapters \
+	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+tests/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(SW_SRCS) $(SW_GEN) $(HDRS)
+	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_msg.c $(SW_SRCS) $(SW_GEN) \
+	    $(LDLIBS) -pthread
+
+fuzz: deps
+	@$(MAKE) --no-print-directory tests/fuzz/fuzz_msg
+	mkdir -p tests/fuzz/run
+	NLSWITCH_SCHEMADIR=schemas ./tests/fuzz/fuzz_msg \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    tests/fuzz/run fixtures/msg/valid fixtures/msg/invalid \
+	    fixtures/legacy/valid fixtures/legacy/invalid
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	./tools/bench
 
 clean:
 	rm -f switch/*.o adapters/*.o tools/*.o tests/*.o $(LIBSW) $(LIBAD) $(SW_GEN) \
-	      tests/unit_main $(IT_BINS)
+	      tests/unit_main $(IT_BINS) tests/fuzz/fuzz_msg
 	rm -rf bin
