@@ -69,10 +69,10 @@ struct server_inbound {
 	int			 failed;	/* first failing queue result */
 	/* SMs owed to the sender, queued after the message committed. */
 	int			 nsm;
-	struct {
+	struct server_smreq {
 		char	dest[MSG_ORI_LEN + 1];
 		int	status;
-	}			 sm[ROUTER_MAXCOPY];
+	}			*sm;		/* nsm entries, or NULL */
 	enum msg_key		 key;
 	char			 ori[MSG_ORI_LEN + 1];
 	char			 ctl[MSG_CTL_LEN + 1];
@@ -758,6 +758,7 @@ server_inbound_finish(struct server_inbound *in)
 	free((char *)in->op.body);
 	free((char *)in->op.audit);
 	free(in->await);
+	free(in->sm);
 	free(in);
 }
 
@@ -844,7 +845,11 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	}
 	/* Parsing and validation happen in the parser thread; the rest of
 	 * the acceptance path goes on in server_parsed_cb, in order. */
-	j = xcalloc(1, sizeof *j);
+	/* Not calloc: the job's diagnostics are 13 KB that msg_parse
+	 * resets itself (parser_run_job); only the inputs are set here. */
+	j = xmalloc(sizeof *j);
+	j->swap = NULL;
+	j->next = NULL;
 	j->sess = s;
 	session_ref(s);
 	j->tag = tag;
@@ -1005,6 +1010,10 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		struct queue_copy	*qc;
 
 		if (rc->status != 0) {
+			/* Allocated on first need: most messages owe none. */
+			if (in->sm == NULL)
+				in->sm = xcalloc((size_t)rr->ncopy,
+				    sizeof *in->sm);
 			util_strlcpy(in->sm[in->nsm].dest, rc->dest,
 			    sizeof in->sm[0].dest);
 			in->sm[in->nsm++].status = rc->status;
