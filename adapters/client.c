@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "frame.h"
+#include "tls.h"
 #include "util.h"
 
 enum client_state {
@@ -45,6 +46,7 @@ struct client {
 };
 
 static void	client_read_cb(struct bufferevent *, void *);
+static void	client_read_frames(struct client *, struct bufferevent *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_hb_cb(evutil_socket_t, short, void *);
 
@@ -161,6 +163,27 @@ client_send(struct client *c, const char *xml, size_t len)
 	return c->next_tag;
 }
 
+uint64_t
+client_send_ref(struct client *c, const char *head, size_t headlen,
+    const char *tail, size_t taillen)
+{
+	struct evbuffer	*out;
+	uint8_t		 hdr[FRAME_HDR_LEN];
+
+	if (c->state != CLIENT_ST_UP || c->bev == NULL ||
+	    headlen + taillen > UINT32_MAX)
+		return 0;
+	out = bufferevent_get_output(c->bev);
+	frame_encode(hdr, FRAME_MSG, 0, ++c->next_tag,
+	    (uint32_t)(headlen + taillen));
+	evbuffer_add(out, hdr, sizeof hdr);
+	evbuffer_add(out, head, headlen);
+	if (taillen > 0)
+		evbuffer_add_reference(out, tail, taillen, NULL, NULL);
+	c->last_tx = util_mono_us();
+	return c->next_tag;
+}
+
 void
 client_send_raw(struct client *c, const void *p, size_t len)
 {
@@ -201,6 +224,16 @@ static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*c = arg;
+
+	client_read_frames(c, bev);
+	if (c->bev == bev)
+		tls_bev_pending(bev);
+}
+
+/* Every whole frame in the input; stops when the client is torn down. */
+static void
+client_read_frames(struct client *c, struct bufferevent *bev)
+{
 	struct frame	 f;
 	int		 r, err;
 	char		 why[96];
@@ -261,9 +294,17 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		c->state = CLIENT_ST_WAIT_HELLO;
+		tls_bev_pending(bev);
 		return;
 	}
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+		/* What arrived before the close is still read (the switch's
+		 * ERROR frame says why it closed). */
+		if (c->state != CLIENT_ST_CONNECTING) {
+			client_read_frames(c, bev);
+			if (c->bev != bev)
+				return;		/* torn down meanwhile */
+		}
 		e = bufferevent_get_openssl_error(bev);
 		if (e != 0) {
 			snprintf(why, sizeof why, "TLS: ");

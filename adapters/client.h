@@ -50,6 +50,13 @@ void		 client_free(struct client *);
 int		 client_is_up(const struct client *);
 /** Send one message. @return its tag (1, 2, ...), 0 if not connected. */
 uint64_t	 client_send(struct client *, const char *xml, size_t len);
+/**
+ * Send one message in two parts: head is copied, tail is sent by
+ * reference and must stay unchanged until client_outlen() drops to 0 (a
+ * load generator's constant template). @return as client_send.
+ */
+uint64_t	 client_send_ref(struct client *, const char *head,
+		    size_t headlen, const char *tail, size_t taillen);
 /** Send arbitrary bytes (tests: garbage, truncated frames). */
 void		 client_send_raw(struct client *, const void *, size_t);
 /** Acknowledge a delivery. */

@@ -35,6 +35,10 @@
 #include <unistd.h>
 #include <errno.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
@@ -63,6 +67,24 @@ struct msg_schema {
 	atomic_flag		 busy;
 };
 
+/*
+ * Spans of the input that libxml2 never sees (msg_elide_scan): the text of
+ * a long comment, and the base64 text of every BinaryBase64Object. Both
+ * are most of a large message's bytes and neither needs a tree: a comment
+ * means nothing, and the photo text is checked by util_b64_check on the
+ * input bytes. libxml2 then parses and validates a copy with those texts
+ * cut out. Any diagnostic on that copy sends msg_parse back to the input
+ * itself, so what is reported (and its line and column) never depends on
+ * the cut.
+ */
+#define MSG_ELIDE_MIN	256	/* shorter comments are left in */
+#define MSG_MAXELIDE	64	/* spans cut from one message */
+struct msg_span {
+	size_t		 off;		/* in the input */
+	size_t		 len;
+	int		 photo;		/* 1 BinaryBase64Object text, 0 comment */
+};
+
 /* State of one msg_parse call; the libxml2 error handlers get it. */
 struct msg_pctx {
 	struct msg_diags	*diags;
@@ -70,6 +92,11 @@ struct msg_pctx {
 	int			 nbad;		/* schema-flagged nodes */
 	xmlNodePtr		 bad[MSG_MAXDIAG];
 	int			 flags;
+	/* Photo texts kept out of libxml2 (msg_elide_scan): the parsed
+	 * copy holds "#k" where the input has raw[photo[k].off..+len). */
+	const char		*raw;
+	const struct msg_span	*photo;
+	int			 nphoto;
 };
 
 /* Where each key's body lives. */
@@ -913,6 +940,185 @@ msg_prescan(struct msg_pctx *pc, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Length of the plain comment text at the start of s[0..n): printable
+ * ASCII, tab, CR and LF, up to the first "--" or the first other byte
+ * (n if none). Such text is well-formed comment content; anything else is
+ * left for libxml2 to judge.
+ */
+static size_t
+msg_plain_run(const char *s, size_t n)
+{
+	size_t		 i = 0;
+	unsigned char	 c;
+
+#ifdef __SSE2__
+	const __m128i	 sp = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+			 dash = _mm_set1_epi8('-'), lf = _mm_set1_epi8('\n'),
+			 cr = _mm_set1_epi8('\r'), tab = _mm_set1_epi8('\t');
+
+	/* 16 bytes at a time; a block holding a '-' or a byte outside
+	 * 0x20-0x7e other than tab, CR, LF goes one byte at a time. */
+	while (i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+		__m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, lf),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)));
+		/* signed: bytes 0x80-0xff count as below 0x20 */
+		__m128i bad = _mm_or_si128(_mm_andnot_si128(ws,
+		    _mm_cmplt_epi8(v, sp)), _mm_or_si128(_mm_cmpeq_epi8(v, del),
+		    _mm_cmpeq_epi8(v, dash)));
+		size_t e;
+
+		if (_mm_movemask_epi8(bad) == 0) {
+			i += 16;
+			continue;
+		}
+		for (e = i + 16; i < e; i++) {
+			c = (unsigned char)s[i];
+			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+			    c > 0x7e || (c == '-' && i + 1 < n && s[i + 1] == '-'))
+				return i;
+		}
+	}
+#endif
+	for (; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+		    c > 0x7e || (c == '-' && i + 1 < n && s[i + 1] == '-'))
+			return i;
+	}
+	return n;
+}
+
+/*
+ * Find what msg_parse keeps out of libxml2 (struct msg_span): the text of
+ * every comment of MSG_ELIDE_MIN bytes or more that is plain (see
+ * msg_plain_run), and the text of every BinaryBase64Object, all of them
+ * or none: each must be written <BinaryBase64Object>TEXT</Binary...>
+ * (no prefix, no attribute) with TEXT free of '<' and '&'. A tokenizer,
+ * not a parser: CDATA sections, processing instructions and quoted
+ * attribute values are stepped over so that their bytes are never taken
+ * for markup; at anything it cannot follow it gives up and cuts nothing.
+ * @return the number of spans written to sp (in input order), 0 for none.
+ */
+static int
+msg_elide_scan(const char *buf, size_t len, struct msg_span *sp, int max)
+{
+	static const char	 b64el[] = "BinaryBase64Object";
+	const size_t		 b64len = sizeof b64el - 1;
+	const char		*p = buf, *end = buf + len, *q, *e, *t, *name;
+	const char		*ne, *ln;
+	size_t			 r;
+	int			 n = 0, i, k, photo_ok = 1, attrs, closing;
+
+	while ((q = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		if ((size_t)(end - q) >= 4 && memcmp(q, "<!--", 4) == 0) {
+			r = msg_plain_run(q + 4, (size_t)(end - q - 4));
+			e = q + 4 + r;
+			if ((size_t)(end - e) >= 3 && memcmp(e, "-->", 3) == 0) {
+				if (r >= MSG_ELIDE_MIN && n < max) {
+					sp[n].off = (size_t)(q + 4 - buf);
+					sp[n].len = r;
+					sp[n++].photo = 0;
+				}
+			} else if ((e = memmem(e, (size_t)(end - e), "-->",
+			    3)) == NULL)
+				return 0;
+			p = e + 3;
+			continue;
+		}
+		if ((size_t)(end - q) >= 9 && memcmp(q, "<![CDATA[", 9) == 0) {
+			if ((e = memmem(q + 9, (size_t)(end - q - 9), "]]>",
+			    3)) == NULL)
+				return 0;
+			p = e + 3;
+			continue;
+		}
+		if ((size_t)(end - q) >= 2 && q[1] == '?') {
+			if ((e = memmem(q + 2, (size_t)(end - q - 2), "?>",
+			    2)) == NULL)
+				return 0;
+			p = e + 2;
+			continue;
+		}
+		if ((size_t)(end - q) >= 2 && q[1] == '!')
+			return 0;	/* DOCTYPE is refused before this */
+		/* A start or end tag. */
+		t = q + 1;
+		closing = t < end && *t == '/';
+		if (closing)
+			t++;
+		name = t;
+		while (t < end && !msg_is_ws((unsigned char)*t) && *t != '>' &&
+		    *t != '/' && *t != '<')
+			t++;
+		ne = t;
+		attrs = 0;
+		while (t < end && *t != '>') {
+			if (*t == '"' || *t == '\'') {
+				if ((e = memchr(t + 1, *t,
+				    (size_t)(end - t - 1))) == NULL)
+					return 0;
+				t = e + 1;
+				attrs = 1;
+				continue;
+			}
+			if (*t == '<')
+				return 0;
+			if (!msg_is_ws((unsigned char)*t))
+				attrs = 1;
+			t++;
+		}
+		if (t == end)
+			return 0;
+		p = t + 1;
+		if (closing)
+			continue;
+		for (ln = ne; ln > name && ln[-1] != ':'; ln--)
+			;
+		if ((size_t)(ne - ln) != b64len || memcmp(ln, b64el, b64len))
+			continue;
+		/* A BinaryBase64Object start tag. */
+		if (ln != name || attrs || t != ne || n >= max ||
+		    (e = memchr(p, '<', (size_t)(end - p))) == NULL ||
+		    memchr(p, '&', (size_t)(e - p)) != NULL ||
+		    (size_t)(end - e) < b64len + 3 || e[1] != '/' ||
+		    memcmp(e + 2, b64el, b64len) != 0 || e[2 + b64len] != '>') {
+			photo_ok = 0;
+			continue;
+		}
+		sp[n].off = (size_t)(p - buf);
+		sp[n].len = (size_t)(e - p);
+		sp[n++].photo = 1;
+		p = e;
+	}
+	if (!photo_ok) {
+		for (i = k = 0; i < n; i++)
+			if (!sp[i].photo)
+				sp[k++] = sp[i];
+		n = k;
+	}
+	return n;
+}
+
+/* The input with the spans cut: a comment's text goes, the k-th photo
+ * text becomes "#k". */
+static void
+msg_elide_build(struct ubuf *out, const char *buf, size_t len,
+    const struct msg_span *sp, int n)
+{
+	size_t	at = 0;
+	int	i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		ubuf_add(out, buf + at, sp[i].off - at);
+		if (sp[i].photo)
+			ubuf_printf(out, "#%d", k++);
+		at = sp[i].off + sp[i].len;
+	}
+	ubuf_add(out, buf + at, len - at);
+}
+
 /* The first element nested deeper than MSG_MAX_DEPTH, or NULL. */
 static xmlNodePtr
 msg_too_deep(xmlNodePtr root)
@@ -1190,6 +1396,17 @@ msg_check_photo(struct msg_pctx *pc, xmlNodePtr img, struct msg *m)
 		p = (const char *)content;
 	}
 	n = p != NULL ? strlen(p) : 0;
+	if (pc->nphoto > 0) {
+		/* Every photo text was cut: p is the "#k" put in its place. */
+		errno = 0;
+		sz = p != NULL && p[0] == '#' ? strtoul(p + 1, &ep, 10) : 0;
+		if (p != NULL && p[0] == '#' && errno == 0 && *ep == '\0' &&
+		    sz < (unsigned long)pc->nphoto) {
+			p = pc->raw + pc->photo[sz].off;
+			n = pc->photo[sz].len;
+		} else
+			p = NULL;	/* cannot be: reported, then reparsed */
+	}
 	dec = p != NULL ? util_b64_check(p, n) : -1;
 	if (dec < 0 && !msg_flagged(pc, b64))
 		msg_diag(pc, b64, 0, 0, MSG_ER_FORMAT,
@@ -1299,17 +1516,84 @@ msg_parse(struct msg_schema *s, const char *buf, size_t len, size_t maxlen,
 	return msg_parse_flags(s, buf, len, maxlen, 0, m, diags);
 }
 
+/*
+ * Parse and check xbuf, which is buf itself or buf with spans cut
+ * (pc->nphoto photo texts among them). m->raw and the header end are
+ * always about buf.
+ */
+static void
+msg_parse_doc(struct msg_schema *s, struct msg_pctx *pc, const char *xbuf,
+    size_t xlen, const char *buf, size_t len, struct msg *m)
+{
+	xmlParserCtxtPtr	 ctxt;
+	xmlSchemaValidCtxtPtr	 vctxt = NULL;
+	xmlDocPtr		 doc;
+	xmlNodePtr		 root, deep;
+	int			 own = 0;
+
+	if ((ctxt = xmlNewParserCtxt()) == NULL)
+		fatalx("msg: xmlNewParserCtxt: out of memory");
+	ctxt->_private = pc;
+	ctxt->sax->serror = msg_parser_error_cb;
+	doc = xmlCtxtReadMemory(ctxt, xbuf, (int)xlen, NULL, NULL,
+	    MSG_XML_OPTIONS);
+	if (doc == NULL || pc->nparse > 0) {
+		if (pc->diags->n == 0)
+			msg_diag(pc, NULL, 0, 0, MSG_ER_MALFORMED,
+			    "malformed XML");
+		goto out;
+	}
+	if ((root = xmlDocGetRootElement(doc)) == NULL) {
+		msg_diag(pc, NULL, 0, 0, MSG_ER_MALFORMED, "TXT missing");
+		goto out;
+	}
+	if ((deep = msg_too_deep(root)) != NULL) {
+		msg_diag(pc, deep, 0, 0, MSG_ER_FORMAT, "elements nested "
+		    "deeper than %d", MSG_MAX_DEPTH);
+		goto out;
+	}
+
+	/* The shared context for the common case, a private one if busy. */
+	if (!atomic_flag_test_and_set_explicit(&s->busy,
+	    memory_order_acquire))
+		vctxt = s->vctxt;
+	else {
+		if ((vctxt = xmlSchemaNewValidCtxt(s->schema)) == NULL)
+			fatalx("msg: xmlSchemaNewValidCtxt: out of memory");
+		own = 1;
+	}
+	xmlSchemaSetValidStructuredErrors(vctxt, msg_schema_error_cb, pc);
+	if (xmlSchemaValidateDoc(vctxt, doc) < 0 && pc->diags->n == 0)
+		msg_diag(pc, root, 0, 0, MSG_ER_FORMAT,
+		    "schema validation failed (internal error)");
+	xmlSchemaSetValidStructuredErrors(vctxt, NULL, NULL);
+	if (own)
+		xmlSchemaFreeValidCtxt(vctxt);
+	else
+		atomic_flag_clear_explicit(&s->busy, memory_order_release);
+
+	msg_check(pc, root, m);
+	if ((m->hdr_end = msg_find_hdr_end(buf, len)) == (size_t)-1) {
+		m->hdr_end = 0;
+		if (pc->diags->n == 0)
+			msg_diag(pc, root, 0, 0, MSG_ER_HEADER,
+			    "no NLETSMessageHeader end tag");
+	}
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+}
+
 int
 msg_parse_flags(struct msg_schema *s, const char *buf, size_t len,
     size_t maxlen, int flags, struct msg *m, struct msg_diags *diags)
 {
 	struct msg_diags	 scratch;
 	struct msg_pctx		 pc;
-	xmlParserCtxtPtr	 ctxt = NULL;
-	xmlSchemaValidCtxtPtr	 vctxt = NULL;
-	xmlDocPtr		 doc = NULL;
-	xmlNodePtr		 root, deep;
-	int			 own = 0;
+	struct msg_span		 sp[MSG_MAXELIDE], photo[MSG_MAXELIDE];
+	struct ubuf		 cut;
+	int			 i, nsp;
 
 	memset(&pc, 0, sizeof pc);
 	pc.diags = diags != NULL ? diags : &scratch;
@@ -1333,59 +1617,30 @@ msg_parse_flags(struct msg_schema *s, const char *buf, size_t len,
 	if (msg_prescan(&pc, buf, len) == -1)
 		goto out;
 
-	if ((ctxt = xmlNewParserCtxt()) == NULL)
-		fatalx("msg: xmlNewParserCtxt: out of memory");
-	ctxt->_private = &pc;
-	ctxt->sax->serror = msg_parser_error_cb;
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
-	    MSG_XML_OPTIONS);
-	if (doc == NULL || pc.nparse > 0) {
-		if (pc.diags->n == 0)
-			msg_diag(&pc, NULL, 0, 0, MSG_ER_MALFORMED,
-			    "malformed XML");
-		goto out;
+	if ((flags & MSG_PARSE_WHOLE) == 0 &&
+	    (nsp = msg_elide_scan(buf, len, sp, MSG_MAXELIDE)) > 0) {
+		pc.raw = buf;
+		pc.photo = photo;
+		for (i = 0; i < nsp; i++)
+			if (sp[i].photo)
+				photo[pc.nphoto++] = sp[i];
+		ubuf_init(&cut);
+		msg_elide_build(&cut, buf, len, sp, nsp);
+		msg_parse_doc(s, &pc, cut.data, cut.len, buf, len, m);
+		ubuf_free(&cut);
+		if (pc.diags->n == 0 && pc.diags->dropped == 0)
+			return 0;
+		/* Report on what the sender wrote, not on the cut copy. */
+		pc.diags->n = pc.diags->dropped = 0;
+		pc.nparse = pc.nbad = pc.nphoto = 0;
+		pc.raw = NULL;
+		pc.photo = NULL;
+		memset(m, 0, sizeof *m);
+		m->raw = buf;
+		m->rawlen = len;
 	}
-	if ((root = xmlDocGetRootElement(doc)) == NULL) {
-		msg_diag(&pc, NULL, 0, 0, MSG_ER_MALFORMED, "TXT missing");
-		goto out;
-	}
-	if ((deep = msg_too_deep(root)) != NULL) {
-		msg_diag(&pc, deep, 0, 0, MSG_ER_FORMAT, "elements nested "
-		    "deeper than %d", MSG_MAX_DEPTH);
-		goto out;
-	}
-
-	/* The shared context for the common case, a private one if busy. */
-	if (!atomic_flag_test_and_set_explicit(&s->busy,
-	    memory_order_acquire))
-		vctxt = s->vctxt;
-	else {
-		if ((vctxt = xmlSchemaNewValidCtxt(s->schema)) == NULL)
-			fatalx("msg: xmlSchemaNewValidCtxt: out of memory");
-		own = 1;
-	}
-	xmlSchemaSetValidStructuredErrors(vctxt, msg_schema_error_cb, &pc);
-	if (xmlSchemaValidateDoc(vctxt, doc) < 0 && pc.diags->n == 0)
-		msg_diag(&pc, root, 0, 0, MSG_ER_FORMAT,
-		    "schema validation failed (internal error)");
-	xmlSchemaSetValidStructuredErrors(vctxt, NULL, NULL);
-	if (own)
-		xmlSchemaFreeValidCtxt(vctxt);
-	else
-		atomic_flag_clear_explicit(&s->busy, memory_order_release);
-
-	msg_check(&pc, root, m);
-	if ((m->hdr_end = msg_find_hdr_end(buf, len)) == (size_t)-1) {
-		m->hdr_end = 0;
-		if (pc.diags->n == 0)
-			msg_diag(&pc, root, 0, 0, MSG_ER_HEADER,
-			    "no NLETSMessageHeader end tag");
-	}
+	msg_parse_doc(s, &pc, buf, len, buf, len, m);
 out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	if (ctxt != NULL)
-		xmlFreeParserCtxt(ctxt);
 	if (pc.diags->n == 0)
 		return pc.diags->dropped ? MSG_ER_FORMAT : 0;
 	msg_diag_sort(pc.diags);

@@ -196,12 +196,19 @@ int	 msg_parse(struct msg_schema *, const char *buf, size_t len,
 /* msg_parse_flags flags. */
 #define MSG_PARSE_STAMPED	0x01	/* accept switch-stamped header
 					   elements: a delivered message */
+#define MSG_PARSE_WHOLE		0x02	/* give libxml2 the whole input,
+					   long comments and photo texts
+					   included (tests compare) */
 
 /**
  * msg_parse with flags: msg_parse(...) is msg_parse_flags(..., 0, ...).
  * MSG_PARSE_STAMPED is for endpoints reading what the switch delivered
  * (and tools reading captures); the switch itself parses with 0.
  * maxlen 0 means no limit of ours (libxml2's still apply).
+ * Long comment texts and photo base64 texts are cut out of what libxml2
+ * parses (the photo is checked on the input bytes); any error sends the
+ * parse back to the whole input, so results never depend on the cut.
+ * MSG_PARSE_WHOLE skips the cut: same results, slower.
  * Schema errors carry the ER code of where they are: DestinationORIID
  * MSG_ER_DEST, elsewhere in the header MSG_ER_HEADER, PersonBirthDate
  * MSG_ER_DOB, no body MSG_ER_MALFORMED, a missing child element in the

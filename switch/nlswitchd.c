@@ -64,6 +64,7 @@ main(int argc, char **argv)
 	char			*cause = NULL;
 	int			 ch, check = 0, fg = 0, verbose = 0, trace = 0;
 
+	util_malloc_tune();
 	while ((ch = getopt(argc, argv, "df:nT:v")) != -1) {
 		switch (ch) {
 		case 'd':

@@ -24,6 +24,7 @@
 #define SESSION_MAX_UNCOMMITTED	4096
 
 static void	session_read_cb(struct bufferevent *, void *);
+static void	session_read_frames(struct session *);
 static void	session_event_cb(struct bufferevent *, short, void *);
 
 static const char *const session_state_names[] = {
@@ -204,12 +205,27 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session	*s = arg;
 	unsigned long	 e;
+	int		 closed;
 	char		 buf[160];
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		session_identify(s);
+		if (s->state == SESSION_ST_ACTIVE)
+			tls_bev_pending(s->bev);
 		return;
+	}
+	/* Frames that arrived before the close or the error (OpenSSL may
+	 * have read them in the same read as the alert) still count: the
+	 * last DACK of a peer that hangs up must not cause a redelivery. */
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) &&
+	    s->state == SESSION_ST_ACTIVE && !s->read_paused) {
+		session_ref(s);
+		session_read_frames(s);
+		closed = s->state == SESSION_ST_CLOSED;
+		session_unref(s);
+		if (closed)
+			return;
 	}
 	if (what & BEV_EVENT_ERROR) {
 		if (s->state == SESSION_ST_HANDSHAKE) {
@@ -273,6 +289,19 @@ static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session	*s = arg;
+
+	session_ref(s);
+	session_read_frames(s);
+	if (s->state == SESSION_ST_ACTIVE && !s->read_paused)
+		tls_bev_pending(bev);
+	session_unref(s);
+}
+
+/* Every whole frame in the input, while the session is active. */
+static void
+session_read_frames(struct session *s)
+{
+	struct bufferevent *bev = s->bev;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 f;
 	uint8_t		 hdr[FRAME_HDR_LEN];

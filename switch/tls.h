@@ -33,4 +33,15 @@ int	 tls_peer_cn(SSL *, char *buf, size_t sz);
 /** One line describing the last OpenSSL error (drains the queue). */
 const char *tls_error(void);
 
+struct bufferevent;
+/**
+ * Read-ahead (set on every context here) lets OpenSSL take all the bytes
+ * the socket has in one read, several records at once; but
+ * bufferevent_openssl asks OpenSSL for more only when the socket turns
+ * readable again, so records already read would wait there. Call this at
+ * the end of every read callback, on BEV_EVENT_CONNECTED and whenever
+ * reading is enabled again: it schedules a read if OpenSSL holds bytes.
+ */
+void	 tls_bev_pending(struct bufferevent *);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -500,4 +501,12 @@ util_b64_decode(const char *in, size_t len, size_t *outlen)
 	}
 	*outlen = o;
 	return out;
+}
+
+void
+util_malloc_tune(void)
+{
+	/* A fixed mmap threshold also stops glibc raising it on its own. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }

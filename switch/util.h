@@ -69,6 +69,14 @@ char	*util_b64_encode(const uint8_t *in, size_t len, size_t *outlen);
  * @return decoded length, or -1 when the text is not valid base64.
  */
 long	 util_b64_check(const char *in, size_t len);
+
+/**
+ * Tune malloc for a process that allocates and frees message-sized
+ * buffers (up to 1 MB) at a high rate: they come from the heap, not from
+ * mmap, and freed memory stays in the heap instead of going back to the
+ * kernel to be faulted in again a moment later. Call once, first thing.
+ */
+void	 util_malloc_tune(void);
 /** Decode base64 (whitespace ignored) into a new buffer; NULL if invalid. */
 uint8_t	*util_b64_decode(const char *in, size_t len, size_t *outlen);
 

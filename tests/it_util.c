@@ -375,10 +375,16 @@ it_client_new(struct it_env *e, const char *name, int wait_ms)
 void
 it_client_free(struct it_client *t)
 {
-	size_t i;
+	uint64_t	end;
+	size_t		i;
 
 	if (t == NULL)
 		return;
+	/* What the client queued (the DACK of the delivery just found)
+	 * goes out first, as a real endpoint's would: bounded to 1 s. */
+	end = util_mono_us() + 1000000;
+	while (client_outlen(t->c) > 0 && util_mono_us() < end)
+		it_pump(t->env, 5);
 	client_free(t->c);
 	SSL_CTX_free(t->ssl);
 	for (i = 0; i < t->ntags; i++)

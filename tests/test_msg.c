@@ -1094,6 +1094,254 @@ test_schema_load_errors(void)
 	rmdir(dir);
 }
 
+/*
+ * Cutting long comments and photo texts out of what libxml2 parses must
+ * never change a result: each case is parsed as is and with
+ * MSG_PARSE_WHOLE, and code, every diagnostic (line, column, code, XPath,
+ * text) and the photo fields must agree, and the code must be the one
+ * the table expects.
+ */
+
+struct tm_elide {
+	const char	*name;
+	const char	*from;		/* replace this in dr-photo.xml ... */
+	const char	*to;		/* ... by this; "%C" is a 600-byte
+					   plain comment text */
+	int		 code;
+	size_t		 photo_len;	/* when code is 0 */
+};
+
+#define TM_PHOTO	"/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA0JCgsKCA0LCgsODg0PEyAVExISEyccHhcgLikxMC4p"
+#define TM_B64OPEN	"<BinaryBase64Object>\n          " TM_PHOTO
+
+static const struct tm_elide tm_elide[] = {
+	{ "as is", "", "", 0, 178 },
+	{ "long comment in the body", "<DriverRecord>",
+	    "<DriverRecord><!--%C-->", 0, 178 },
+	{ "long comment before the root", "<NLETS version",
+	    "<!--%C-->\n<NLETS version", 0, 178 },
+	{ "long comment with --", "<DriverRecord>",
+	    "<DriverRecord><!--%C -- %C-->", MSG_ER_MALFORMED, 0 },
+	{ "long comment ending in -", "<DriverRecord>",
+	    "<DriverRecord><!--%C--->", MSG_ER_MALFORMED, 0 },
+	{ "long comment with UTF-8", "<DriverRecord>",
+	    "<DriverRecord><!--%C \xc3\xa9 %C-->", 0, 178 },
+	{ "long comment with a bad byte", "<DriverRecord>",
+	    "<DriverRecord><!--%C \xff %C-->", MSG_ER_MALFORMED, 0 },
+	{ "unterminated long comment", "<DriverRecord>",
+	    "<DriverRecord><!--%C", MSG_ER_MALFORMED, 0 },
+	{ "photo not base64", "ZLosl0//2Q==", "ZLosl0*/2Q==", MSG_ER_FORMAT,
+	    0 },
+	{ "photo with a character reference", "ZLosl0//2Q==",
+	    "ZLosl0/&#47;2Q==", 0, 178 },
+	{ "photo with CDATA", "ZLosl0//2Q==", "<![CDATA[ZLosl0//2Q==]]>", 0,
+	    178 },
+	{ "photo with an attribute", "<BinaryBase64Object>",
+	    "<BinaryBase64Object a=\"1\">", MSG_ER_FORMAT, 0 },
+	{ "photo size wrong", "<BinarySizeValue>178<",
+	    "<BinarySizeValue>179<", MSG_ER_FORMAT, 0 },
+	{ "photo text is a placeholder", TM_B64OPEN, "<BinaryBase64Object>#0",
+	    MSG_ER_FORMAT, 0 },
+	{ "photo then a bad element", "<BinaryFormatID>jpeg",
+	    "<BinaryFormatID>gif", MSG_ER_FORMAT, 0 },
+	{ "photo then a long comment and a bad date", "<DoNotRetainIndicator>"
+	    "false", "<!--%C--><DoNotRetainIndicator>maybe", MSG_ER_FORMAT,
+	    0 },
+	{ "comment-like text in CDATA", "<ResponseText>SYNTHETIC",
+	    "<ResponseText><![CDATA[<!--%C-->]]>SYNTHETIC", 0, 178 },
+	{ "comment-like text in an attribute", "<DriverRecord>",
+	    "<DriverRecord x=\"<!--%C-->\">", MSG_ER_MALFORMED, 0 },
+	{ "photo-like text in a PI", "<DriverRecord>",
+	    "<DriverRecord><?pi <BinaryBase64Object>AAAA</BinaryBase64Object>"
+	    "?>", 0, 178 },
+	{ "prefixed photo element", "<BinaryBase64Object>",
+	    "<x:BinaryBase64Object xmlns:x=\"urn:x\">", MSG_ER_MALFORMED, 0 },
+};
+
+/* s with every "%C" replaced by a 600-byte plain comment text. */
+static char *
+tm_elide_expand(const char *s)
+{
+	struct ubuf	 b;
+	const char	*p;
+	int		 i;
+
+	ubuf_init(&b);
+	for (p = s; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 'C') {
+			for (i = 0; i < 10; i++)
+				ubuf_adds(&b, "PADDING TEXT FOR A LONG COMMENT, "
+				    "LINE OF SIXTY CHARACTERS 0123\n");
+			p++;
+		} else
+			ubuf_add(&b, p, 1);
+	}
+	return ubuf_take(&b, NULL);
+}
+
+static void
+tm_elide_compare(const char *name, const char *doc, size_t len, int want,
+    size_t photo_len, int nphotos)
+{
+	static struct msg_diags	 d1, d2;
+	struct msg		 m1, m2;
+	int			 r1, r2, i;
+
+	r1 = msg_parse_flags(tm_schema, doc, len, TM_MAXLEN, 0, &m1, &d1);
+	r2 = msg_parse_flags(tm_schema, doc, len, TM_MAXLEN, MSG_PARSE_WHOLE,
+	    &m2, &d2);
+	if (r1 != want || r2 != want || d1.n != d2.n) {
+		fprintf(stderr, "\n  %s: code %d/%d, want %d", name, r1, r2,
+		    want);
+		tm_dump("cut", &d1);
+		tm_dump("whole", &d2);
+	}
+	CU_ASSERT_EQUAL(r1, want);
+	CU_ASSERT_EQUAL(r2, want);
+	CU_ASSERT_EQUAL_FATAL(d1.n, d2.n);
+	CU_ASSERT_EQUAL(d1.dropped, d2.dropped);
+	for (i = 0; i < d1.n; i++) {
+		CU_ASSERT_EQUAL(d1.d[i].line, d2.d[i].line);
+		CU_ASSERT_EQUAL(d1.d[i].col, d2.d[i].col);
+		CU_ASSERT_EQUAL(d1.d[i].code, d2.d[i].code);
+		CU_ASSERT_STRING_EQUAL(d1.d[i].xpath, d2.d[i].xpath);
+		CU_ASSERT_STRING_EQUAL(d1.d[i].text, d2.d[i].text);
+	}
+	CU_ASSERT_EQUAL(m1.has_photo, m2.has_photo);
+	CU_ASSERT_EQUAL(m1.photo_len, m2.photo_len);
+	CU_ASSERT_EQUAL(m1.nphotos, m2.nphotos);
+	CU_ASSERT_EQUAL(m1.nphotos_noretain, m2.nphotos_noretain);
+	CU_ASSERT_EQUAL(m1.hdr_end, m2.hdr_end);
+	CU_ASSERT(m1.raw == doc && m2.raw == doc);
+	if (want == 0) {
+		CU_ASSERT_EQUAL(m1.photo_len, photo_len);
+		CU_ASSERT_EQUAL(m1.nphotos, nphotos);
+		CU_ASSERT_STRING_EQUAL(m1.ori, m2.ori);
+		CU_ASSERT_STRING_EQUAL(m1.person.oln, m2.person.oln);
+	}
+}
+
+static void
+test_elide(void)
+{
+	char		*base, *from, *to, *doc;
+	const char	*at;
+	size_t		 blen, i, n = sizeof tm_elide / sizeof tm_elide[0];
+	struct ubuf	 b;
+
+	base = util_read_file(tm_path("fixtures/msg/valid/dr-photo.xml"),
+	    &blen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+	for (i = 0; i < n; i++) {
+		from = tm_elide_expand(tm_elide[i].from);
+		to = tm_elide_expand(tm_elide[i].to);
+		ubuf_init(&b);
+		if (from[0] == '\0')
+			ubuf_add(&b, base, blen);
+		else {
+			at = strstr(base, from);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+			ubuf_add(&b, base, (size_t)(at - base));
+			ubuf_adds(&b, to);
+			ubuf_adds(&b, at + strlen(from));
+		}
+		doc = ubuf_take(&b, &blen);
+		tm_elide_compare(tm_elide[i].name, doc, strlen(doc),
+		    tm_elide[i].code, tm_elide[i].photo_len, 1);
+		free(doc);
+		free(from);
+		free(to);
+		free(base);
+		base = util_read_file(
+		    tm_path("fixtures/msg/valid/dr-photo.xml"), &blen);
+	}
+	free(base);
+}
+
+/*
+ * Two records with photos (the second one broken in several ways), and a
+ * 40 KB comment in an AM: the comment is cut, the MessageText limit still
+ * holds.
+ */
+static void
+test_elide_more(void)
+{
+	static const char head[] =
+	    "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\">\n"
+	    "<NLETSMessageHeader>\n<MessageKeyCodeText>DR</MessageKeyCodeText>\n"
+	    "<OriginatingORIID>CAOLN0000</OriginatingORIID>\n"
+	    "<DestinationORIID>WA0340000</DestinationORIID>\n"
+	    "</NLETSMessageHeader>\n<NLETSResponseData><DriverResponse>\n";
+	static const char rec[] =
+	    "<DriverRecord><PersonName><PersonGivenName>A</PersonGivenName>"
+	    "<PersonSurName>B</PersonSurName></PersonName>\n"
+	    "<PersonBirthDate>1980-01-01</PersonBirthDate>"
+	    "<PersonSexCode>F</PersonSexCode>"
+	    "<DriverLicenseID>X1</DriverLicenseID>"
+	    "<IssuingStateCode>CA</IssuingStateCode>\n"
+	    "<LicenseClassCode>C</LicenseClassCode>"
+	    "<LicenseStatusCode>VALID</LicenseStatusCode>\n"
+	    "<PersonDigitalImage><BinaryBase64Object>\n%s\n"
+	    "</BinaryBase64Object>\n<BinaryFormatID>jpeg</BinaryFormatID>"
+	    "<BinarySizeValue>%s</BinarySizeValue>%s"
+	    "</PersonDigitalImage></DriverRecord>\n";
+	static const char tail[] =
+	    "</DriverResponse></NLETSResponseData>\n</NLETS>\n";
+	static const struct {
+		const char	*b64, *size, *nr;
+		int		 code;
+	} second[] = {
+		{ "AAAA\nAAAA", "6", "", 0 },
+		{ "AAAA\nAA=A", "6", "", MSG_ER_FORMAT },
+		{ "AAAA\nAAAA", "7", "", MSG_ER_FORMAT },
+		{ "AAAA\nAAAA", "6", "<DoNotRetainIndicator>true"
+		    "</DoNotRetainIndicator>", 0 },
+		{ "AAAA&amp;", "3", "", MSG_ER_FORMAT },
+		{ "", "0", "", MSG_ER_FORMAT },	/* no image at all */
+	};
+	struct ubuf	 b;
+	char		*doc, name[64];
+	size_t		 i, k;
+
+	for (i = 0; i < sizeof second / sizeof second[0]; i++) {
+		ubuf_init(&b);
+		ubuf_adds(&b, head);
+		ubuf_printf(&b, rec, "QUJD", "3", "");
+		ubuf_printf(&b, rec, second[i].b64, second[i].size,
+		    second[i].nr);
+		ubuf_adds(&b, tail);
+		doc = ubuf_take(&b, NULL);
+		snprintf(name, sizeof name, "second photo #%zu", i);
+		tm_elide_compare(name, doc, strlen(doc), second[i].code, 3, 2);
+		free(doc);
+	}
+
+	/* An AM of 50 KB: 9000 characters of text and a 40 KB comment. */
+	for (k = 0; k < 2; k++) {
+		ubuf_init(&b);
+		ubuf_adds(&b, "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\">\n"
+		    "<NLETSMessageHeader><MessageKeyCodeText>AM"
+		    "</MessageKeyCodeText>\n<OriginatingORIID>WA0340000"
+		    "</OriginatingORIID><DestinationORIID>ORPDX0000"
+		    "</DestinationORIID></NLETSMessageHeader>\n"
+		    "<NLETSInquiryData><AdministrativeMessage><MessageText>");
+		/* k = 1: 11000 characters, over the schema's 10000 */
+		for (i = 0; i < (k == 0 ? 9000u : 11000u) / 50; i++)
+			ubuf_adds(&b, "ADMINISTRATIVE MESSAGE TEXT 0123456789 "
+			    "ABCDEFGHIJ\n");
+		ubuf_adds(&b, "</MessageText><!--");
+		for (i = 0; i < 40000 / 50; i++)
+			ubuf_adds(&b, "A LONG COMMENT, NOTHING BUT PLAIN TEXT 012"
+			    "3456789\n");
+		ubuf_adds(&b, "--></AdministrativeMessage></NLETSInquiryData>"
+		    "</NLETS>\n");
+		doc = ubuf_take(&b, NULL);
+		tm_elide_compare(k == 0 ? "AM 50 KB" : "AM text too long", doc,
+		    strlen(doc), k == 0 ? 0 : MSG_ER_FORMAT, 0, 0);
+		free(doc);
+	}
+}
+
 int
 test_msg_register(void)
 {
@@ -1116,7 +1364,9 @@ test_msg_register(void)
 	    CU_ADD_TEST(s, test_prescan) == NULL ||
 	    CU_ADD_TEST(s, test_many_errors) == NULL ||
 	    CU_ADD_TEST(s, test_threads) == NULL ||
-	    CU_ADD_TEST(s, test_schema_load_errors) == NULL)
+	    CU_ADD_TEST(s, test_schema_load_errors) == NULL ||
+	    CU_ADD_TEST(s, test_elide) == NULL ||
+	    CU_ADD_TEST(s, test_elide_more) == NULL)
 		return -1;
 	return 0;
 }

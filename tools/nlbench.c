@@ -488,7 +488,10 @@ bench_send(struct bench_conn *t)
 		t->msg[t->ctl_off + i] =
 		    hex[(seq >> (4 * (BENCH_CTL_LEN - 1 - i))) & 0xf];
 	now = util_mono_us();
-	if ((tag = client_send(t->c, t->msg, t->msglen)) == 0)
+	/* Up to the CTL copied, the rest (constant) by reference. */
+	if ((tag = client_send_ref(t->c, t->msg, t->ctl_off + BENCH_CTL_LEN,
+	    t->msg + t->ctl_off + BENCH_CTL_LEN,
+	    t->msglen - t->ctl_off - BENCH_CTL_LEN)) == 0)
 		return;
 	s = &t->ring[tag & t->ringmask];
 	s->key = tag;
@@ -915,6 +918,7 @@ main(int argc, char **argv)
 	long long	 v;
 	int		 ch, i, lines = 0, names = 0, status;
 
+	util_malloc_tune();
 	memset(&b, 0, sizeof b);
 	b.host = "127.0.0.1";
 	b.nconn = 4;
