@@ -6,7 +6,7 @@
 #   make bench      load generator against a real switch (figures, no asserts)
 #   make check-asan the whole test suite under AddressSanitizer + UBSan
 
-PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib
+PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <lmdb.h>
+#include <zlib.h>
 
 #include "queue.h"
 #include "util.h"
@@ -1064,6 +1065,71 @@ test_queue_corrupt(void)
 	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 1);
 }
 
+/*
+ * Records of version 1 (CRC-32 checksums, older stores) are still read;
+ * a version byte changed without its checksum is caught either way.
+ */
+static void
+test_queue_v1(void)
+{
+	struct queue		*q;
+	struct queue_msgrec	 m;
+	struct tq_run		 r;
+	struct tq_op		*ops[3];
+	struct ubuf		 body1, body2;
+	const char		*lines[] = { "CADMV" };
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	uint8_t			 kb[8], *copy;
+	uint32_t		 crc;
+	uint64_t		 id;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (id = 1; id <= 3; id++)
+		ops[id - 1] = tq_put(id, 3000, lines, NULL, 1, &r);
+	tq_run(q, ops, 3, &r);
+	ubuf_init(&body1);
+	CU_ASSERT_EQUAL(queue_get(q, 1, &m, &body1), QUEUE_E_OK);
+	queue_close(q);
+
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "msg", &dbi) == 0);
+	for (id = 1; id <= 2; id++) {
+		util_put_be64(kb, id);
+		k.mv_size = sizeof kb;
+		k.mv_data = kb;
+		CU_ASSERT_FATAL(mdb_get(txn, dbi, &k, &v) == 0);
+		CU_ASSERT_EQUAL(((uint8_t *)v.mv_data)[0], 2);
+		copy = xmalloc(v.mv_size);
+		memcpy(copy, v.mv_data, v.mv_size);
+		copy[0] = 1;
+		if (id == 1) {
+			/* 1: rewritten as version 1 would have sealed it. */
+			crc = (uint32_t)crc32(0L, kb, sizeof kb);
+			crc = (uint32_t)crc32(crc, copy, (uInt)v.mv_size - 4);
+			util_put_be32(copy + v.mv_size - 4, crc);
+		}			/* 2: version byte only */
+		v.mv_data = copy;
+		CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
+		free(copy);
+	}
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	ubuf_init(&body2);
+	CU_ASSERT_EQUAL(queue_get(q, 1, &m, &body2), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(m.msgid, 1);
+	CU_ASSERT_EQUAL_FATAL(body2.len, body1.len);
+	CU_ASSERT(memcmp(body1.data, body2.data, body1.len) == 0);
+	CU_ASSERT_EQUAL(queue_get(q, 2, &m, NULL), QUEUE_E_CORRUPT);
+	CU_ASSERT_EQUAL(queue_get(q, 3, &m, NULL), QUEUE_E_OK);
+	queue_close(q);
+	ubuf_free(&body1);
+	ubuf_free(&body2);
+}
+
 /* 1 if the file at path contains needle[0..n). */
 static int
 tq_file_has(const char *path, const void *needle, size_t n)
@@ -1152,6 +1218,7 @@ test_queue_register(void)
 		return -1;
 	if (CU_ADD_TEST(s, test_queue_reopen) == NULL ||
 	    CU_ADD_TEST(s, test_queue_corrupt) == NULL ||
+	    CU_ADD_TEST(s, test_queue_v1) == NULL ||
 	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL)
 		return -1;
 	return 0;
