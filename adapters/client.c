@@ -43,10 +43,12 @@ struct client {
 	uint64_t		 last_rx;
 	uint64_t		 last_tx;
 	char			 line[16];
+	size_t			 peek;		/* client_set_peek */
 };
 
 static void	client_read_cb(struct bufferevent *, void *);
 static void	client_read_frames(struct client *, struct bufferevent *);
+static int	client_peek_dlv(struct client *, struct bufferevent *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_hb_cb(evutil_socket_t, short, void *);
 
@@ -230,6 +232,42 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		tls_bev_pending(bev);
 }
 
+/*
+ * With client_set_peek: a whole DLV longer than c->peek at the head of
+ * the input goes to the deliver callback cut to its first c->peek bytes,
+ * the rest dropped without a copy. @return 1 if one was, else 0 (the
+ * caller pulls the frame as usual).
+ */
+static int
+client_peek_dlv(struct client *c, struct bufferevent *bev)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct frame	 f;
+	uint8_t		 hdr[FRAME_HDR_LEN];
+	char		*head;
+
+	if (evbuffer_copyout(in, hdr, sizeof hdr) != (ev_ssize_t)sizeof hdr ||
+	    frame_decode(hdr, c->max_frame, &f) != FRAME_E_OK ||
+	    f.type != FRAME_DLV || f.len <= c->peek ||
+	    evbuffer_get_length(in) < FRAME_HDR_LEN + (size_t)f.len)
+		return 0;
+	evbuffer_drain(in, FRAME_HDR_LEN);
+	head = xmalloc(c->peek + 1);
+	evbuffer_remove(in, head, c->peek);
+	head[c->peek] = '\0';
+	evbuffer_drain(in, f.len - c->peek);
+	if (c->cb.deliver != NULL)
+		c->cb.deliver(c, f.id, f.copy, head, c->peek, c->arg);
+	free(head);
+	return 1;
+}
+
+void
+client_set_peek(struct client *c, size_t n)
+{
+	c->peek = n;
+}
+
 /* Every whole frame in the input; stops when the client is torn down. */
 static void
 client_read_frames(struct client *c, struct bufferevent *bev)
@@ -240,6 +278,8 @@ client_read_frames(struct client *c, struct bufferevent *bev)
 
 	c->last_rx = util_mono_us();
 	while (c->bev == bev) {
+		if (c->peek > 0 && client_peek_dlv(c, bev) == 1)
+			continue;
 		r = frame_pull(bufferevent_get_input(bev), c->max_frame, &f,
 		    &err);
 		if (r == 0)

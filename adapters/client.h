@@ -57,6 +57,12 @@ uint64_t	 client_send(struct client *, const char *xml, size_t len);
  */
 uint64_t	 client_send_ref(struct client *, const char *head,
 		    size_t headlen, const char *tail, size_t taillen);
+/**
+ * Deliveries longer than n bytes reach the deliver callback cut to their
+ * first n bytes (len n), the rest dropped unread: for a load generator
+ * that only needs the header. 0 (the default) passes them whole.
+ */
+void		 client_set_peek(struct client *, size_t n);
 /** Send arbitrary bytes (tests: garbage, truncated frames). */
 void		 client_send_raw(struct client *, const void *, size_t);
 /** Acknowledge a delivery. */
