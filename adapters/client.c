@@ -76,7 +76,7 @@ client_teardown(struct client *c, const char *why)
 	enum client_state was = c->state;
 
 	if (c->bev != NULL) {
-		bufferevent_free(c->bev);
+		tls_bev_free(c->bev);
 		c->bev = NULL;
 	}
 	event_del(c->ev_hb);
@@ -205,7 +205,7 @@ client_outlen(const struct client *c)
 {
 	if (c->bev == NULL)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return tls_bev_outlen(c->bev);
 }
 
 static void
@@ -334,6 +334,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		c->state = CLIENT_ST_WAIT_HELLO;
+		tls_bev_combine(bev);
 		tls_bev_pending(bev);
 		return;
 	}

@@ -127,7 +127,7 @@ session_close(struct session *s, const char *why)
 		/* Best effort close_notify; the socket closes with the bev. */
 		if (ssl != NULL)
 			SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
-		bufferevent_free(s->bev);
+		tls_bev_free(s->bev);
 		s->bev = NULL;
 	}
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
@@ -165,7 +165,7 @@ session_outlen(const struct session *s)
 {
 	if (s->bev == NULL)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(s->bev));
+	return tls_bev_outlen(s->bev);
 }
 
 /* Handshake done: the verified certificate must name a configured line. */
@@ -211,8 +211,12 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		session_identify(s);
-		if (s->state == SESSION_ST_ACTIVE)
+		if (s->state == SESSION_ST_ACTIVE) {
+			if (tls_bev_combine(s->bev) == -1)
+				log_debug("session: %llu: records written one "
+				    "by one", (unsigned long long)s->id);
 			tls_bev_pending(s->bev);
+		}
 		return;
 	}
 	/* Frames that arrived before the close or the error (OpenSSL may

@@ -1,8 +1,12 @@
 /*
  * tls - see tls.h.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
@@ -142,4 +146,258 @@ tls_bev_pending(struct bufferevent *bev)
 	 * bufferevent_openssl's read path as if the socket were readable. */
 	if (SSL_has_pending(ssl) && (bufferevent_get_enabled(bev) & EV_READ))
 		event_active(&bev->ev_read, EV_READ, 1);
+}
+
+/*
+ * The write-combining BIO (tls_bev_combine). Writes are copied into buf.
+ * They go to the socket when the bufferevent's output buffer has been
+ * emptied (everything queued is encrypted: an evbuffer callback), in one
+ * write(2); a write that does not come from the output buffer (an alert)
+ * makes the flush event active, which runs later in the same loop pass.
+ * A socket that takes less keeps the rest in buf and the event waits for
+ * it to be writable. A failed write is remembered: every later write
+ * fails with it, and the bufferevent reports the error.
+ */
+#define TLS_WCOMB_MAX	(1024 * 1024)
+
+struct tls_wcomb {
+	evutil_socket_t	 fd;
+	struct evbuffer	*buf;
+	struct event	*ev;
+	int		 err;		/* errno of a failed write, or 0 */
+	int		 dead;		/* tls_bev_free: drop what comes */
+	struct evbuffer_cb_entry *outcb;	/* on the bufferevent's output */
+};
+
+static BIO_METHOD	*tls_wcomb_meth;
+static int		 tls_wcomb_type;
+static pthread_once_t	 tls_wcomb_once = PTHREAD_ONCE_INIT;
+
+/* Write what fits now. @return -1 on a write error (buf emptied). */
+static int
+tls_wcomb_flush(struct tls_wcomb *w)
+{
+	int	n;
+
+	while (evbuffer_get_length(w->buf) > 0) {
+		if ((n = evbuffer_write(w->buf, w->fd)) > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return 0;
+		w->err = n < 0 ? errno : EPIPE;
+		evbuffer_drain(w->buf, evbuffer_get_length(w->buf));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tls_wcomb_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_wcomb	*w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->dead)
+		return;
+	if (tls_wcomb_flush(w) == 0 && evbuffer_get_length(w->buf) > 0)
+		event_add(w->ev, NULL);		/* until writable */
+}
+
+/* The bufferevent's output buffer: emptied into the BIO, flush now. */
+static void
+tls_wcomb_outbuf_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct tls_wcomb	*w = arg;
+
+	if (info->n_deleted > 0 && evbuffer_get_length(out) == 0 &&
+	    evbuffer_get_length(w->buf) > 0)
+		tls_wcomb_cb(w->fd, EV_WRITE, w);
+}
+
+static int
+tls_wcomb_write(BIO *b, const char *data, int n)
+{
+	struct tls_wcomb	*w = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	if (w->dead)
+		return n;
+	if (w->err != 0) {
+		errno = w->err;
+		return -1;
+	}
+	if (evbuffer_get_length(w->buf) >= TLS_WCOMB_MAX) {
+		if (tls_wcomb_flush(w) == -1) {
+			errno = w->err;
+			return -1;
+		}
+		if (evbuffer_get_length(w->buf) >= TLS_WCOMB_MAX) {
+			BIO_set_retry_write(b);
+			return -1;
+		}
+	}
+	if (n <= 0)
+		return 0;
+	if (evbuffer_add(w->buf, data, (size_t)n) == -1)
+		return -1;
+	if (!event_pending(w->ev, EV_WRITE, NULL))
+		event_active(w->ev, EV_WRITE, 1);
+	return n;
+}
+
+static int
+tls_wcomb_puts(BIO *b, const char *s)
+{
+	return tls_wcomb_write(b, s, (int)strlen(s));
+}
+
+static long
+tls_wcomb_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct tls_wcomb	*w = BIO_get_data(b);
+
+	switch (cmd) {
+	case BIO_C_GET_FD:
+		if (ptr != NULL)
+			*(int *)ptr = w->fd;
+		return w->fd;
+	case BIO_CTRL_FLUSH:
+		/* What the socket does not take now follows from the event. */
+		if (!w->dead)
+			tls_wcomb_flush(w);
+		return w->err == 0;
+	case BIO_CTRL_WPENDING:
+		return (long)evbuffer_get_length(w->buf);
+	case BIO_CTRL_PENDING:
+		return 0;
+	case BIO_CTRL_GET_CLOSE:
+		return BIO_get_shutdown(b);
+	case BIO_CTRL_SET_CLOSE:
+		BIO_set_shutdown(b, (int)num);
+		return 1;
+	case BIO_CTRL_DUP:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+tls_wcomb_destroy(BIO *b)
+{
+	struct tls_wcomb	*w = BIO_get_data(b);
+
+	if (w == NULL)
+		return 1;
+	event_free(w->ev);
+	evbuffer_free(w->buf);
+	free(w);
+	BIO_set_data(b, NULL);
+	return 1;
+}
+
+static void
+tls_wcomb_init_meth(void)
+{
+	BIO_METHOD	*m;
+
+	tls_wcomb_type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+	    BIO_TYPE_DESCRIPTOR;
+	if ((m = BIO_meth_new(tls_wcomb_type,
+	    "nlswitch write-combining socket")) == NULL)
+		return;
+	BIO_meth_set_write(m, tls_wcomb_write);
+	BIO_meth_set_puts(m, tls_wcomb_puts);
+	BIO_meth_set_ctrl(m, tls_wcomb_ctrl);
+	BIO_meth_set_destroy(m, tls_wcomb_destroy);
+	tls_wcomb_meth = m;
+}
+
+int
+tls_bev_combine(struct bufferevent *bev)
+{
+	struct tls_wcomb	*w;
+	SSL			*ssl;
+	BIO			*b;
+	evutil_socket_t		 fd;
+
+	pthread_once(&tls_wcomb_once, tls_wcomb_init_meth);
+	if (tls_wcomb_meth == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    (fd = bufferevent_getfd(bev)) == -1 ||
+	    BIO_wpending(SSL_get_wbio(ssl)) != 0)
+		return -1;
+	w = xcalloc(1, sizeof *w);
+	w->fd = fd;
+	if ((w->buf = evbuffer_new()) == NULL ||
+	    (w->ev = event_new(bufferevent_get_base(bev), fd, EV_WRITE,
+	    tls_wcomb_cb, w)) == NULL || (b = BIO_new(tls_wcomb_meth)) == NULL) {
+		if (w->buf != NULL)
+			evbuffer_free(w->buf);
+		if (w->ev != NULL)
+			event_free(w->ev);
+		free(w);
+		return -1;
+	}
+	if ((w->outcb = evbuffer_add_cb(bufferevent_get_output(bev),
+	    tls_wcomb_outbuf_cb, w)) == NULL) {
+		BIO_free(b);	/* not set up: frees nothing of w */
+		evbuffer_free(w->buf);
+		event_free(w->ev);
+		free(w);
+		return -1;
+	}
+	BIO_set_data(b, w);
+	BIO_set_init(b, 1);
+	BIO_set_shutdown(b, BIO_NOCLOSE);	/* the bufferevent closes fd */
+	/* Same read BIO, new write BIO: one reference taken, for b. */
+	SSL_set_bio(ssl, SSL_get_rbio(ssl), b);
+	return 0;
+}
+
+/* The combining BIO of bev, or NULL. */
+static struct tls_wcomb *
+tls_bev_wcomb(struct bufferevent *bev)
+{
+	SSL	*ssl;
+	BIO	*b;
+
+	if (tls_wcomb_meth == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    (b = SSL_get_wbio(ssl)) == NULL ||
+	    BIO_method_type(b) != tls_wcomb_type)
+		return NULL;
+	return BIO_get_data(b);
+}
+
+size_t
+tls_bev_outlen(struct bufferevent *bev)
+{
+	struct tls_wcomb	*w = tls_bev_wcomb(bev);
+	size_t			 n;
+
+	n = evbuffer_get_length(bufferevent_get_output(bev));
+	if (w != NULL)
+		n += evbuffer_get_length(w->buf);
+	return n;
+}
+
+void
+tls_bev_free(struct bufferevent *bev)
+{
+	struct tls_wcomb	*w;
+
+	if (bev == NULL)
+		return;
+	if ((w = tls_bev_wcomb(bev)) != NULL) {
+		if (!w->dead)
+			tls_wcomb_flush(w);
+		w->dead = 1;
+		event_del(w->ev);
+		evbuffer_remove_cb_entry(bufferevent_get_output(bev), w->outcb);
+	}
+	bufferevent_free(bev);
 }
