@@ -218,6 +218,10 @@ int	 msg_parse(struct msg_schema *, const char *buf, size_t len,
 int	 msg_parse_flags(struct msg_schema *, const char *buf, size_t len,
 	    size_t maxlen, int flags, struct msg *m, struct msg_diags *diags);
 
+/* 1 (default): scan comment texts with AVX2 where the CPU has it; 0: one
+ * byte at a time (tests run both). */
+extern int	 msg_plain_simd;
+
 /** Message key <-> name ("DQ"); MSG_KEY_NONE if unknown. */
 const char	*msg_key_name(enum msg_key);
 enum msg_key	 msg_key_lookup(const char *name);

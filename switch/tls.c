@@ -1,6 +1,10 @@
 /*
  * tls - see tls.h.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -323,11 +327,16 @@ tls_bev_combine(struct bufferevent *bev)
 	SSL			*ssl;
 	BIO			*b;
 	evutil_socket_t		 fd;
+	int			 one = 1;
 
 	pthread_once(&tls_wcomb_once, tls_wcomb_init_meth);
+	if ((fd = bufferevent_getfd(bev)) == -1)
+		return -1;
+	/* Writes are combined here: Nagle's algorithm would only hold the
+	 * last small one (an ACK) until the peer's delayed ACK, 40 ms. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (tls_wcomb_meth == NULL ||
 	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
-	    (fd = bufferevent_getfd(bev)) == -1 ||
 	    BIO_wpending(SSL_get_wbio(ssl)) != 0)
 		return -1;
 	w = xcalloc(1, sizeof *w);

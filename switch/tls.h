@@ -51,8 +51,8 @@ void	 tls_bev_pending(struct bufferevent *);
  * end of the pass, instead of one write(2) per record: a 50 KB message is
  * four records, and on loopback four writes cost 1.6 times the CPU of
  * one, sender and receiver together. Up to 1 MB is kept; beyond, OpenSSL
- * is told to retry, as with a full socket. @return 0, -1 (the plain
- * socket BIO stays).
+ * is told to retry, as with a full socket. Sets TCP_NODELAY: the
+ * combining is done here. @return 0, -1 (the plain socket BIO stays).
  */
 int	 tls_bev_combine(struct bufferevent *);
 /** Bytes not yet on the socket: the bufferevent's and the BIO's. */

@@ -1221,8 +1221,9 @@ tm_elide_compare(const char *name, const char *doc, size_t len, int want,
 	}
 }
 
+/* Every tm_elide case. */
 static void
-test_elide(void)
+tm_elide_all(void)
 {
 	char		*base, *from, *to, *doc;
 	const char	*at;
@@ -1256,6 +1257,17 @@ test_elide(void)
 		    tm_path("fixtures/msg/valid/dr-photo.xml"), &blen);
 	}
 	free(base);
+}
+
+/* The cases with the comment scan in both of its forms. */
+static void
+test_elide(void)
+{
+	msg_plain_simd = 1;
+	tm_elide_all();
+	msg_plain_simd = 0;
+	tm_elide_all();
+	msg_plain_simd = 1;
 }
 
 /*
