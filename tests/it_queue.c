@@ -50,7 +50,7 @@ dq(const char *dest, const char *ctl)
 static int
 suite_init(void)
 {
-	env = it_env_new("queue", "heartbeat=\"2\" ack-timeout=\"2\" "
+	env = it_env_new("queue", "window=\"256\" heartbeat=\"2\" ack-timeout=\"2\" "
 	    "held-ttl=\"7\" retry-min=\"1\" retry-max=\"2\"");
 	return env != NULL && it_switch_start(env) == 0 ? 0 : -1;
 }
@@ -216,6 +216,90 @@ test_fanout(void)
 	it_client_free(a);
 }
 
+/*
+ * A receiver that does not read while 10 MB are sent to it (this suite's
+ * window of 256 lets the switch push them): the switch's write path fills
+ * the socket, keeps what does not fit (the combining BIO up to 1 MB, then
+ * the bufferevent), waits for the socket, and once the receiver reads
+ * again every message arrives whole. The receiver runs on its own event
+ * base, which is not run while it "sleeps".
+ */
+#define SLOW_N		200
+#define SLOW_PAD	48000
+
+static void
+test_slow_receiver(void)
+{
+	struct it_env		 slow = *env;
+	struct it_client	*a, *ca;
+	struct ubuf		 b;
+	char			 ctl[16], *doc;
+	uint64_t		 tag = 0;
+	size_t			 i, k, whole = 0;
+	int			 seen[SLOW_N], nseen = 0, acked = 1;
+
+	slow.base = event_base_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(slow.base);
+	a = it_client_new(env, "waagy", WAIT);
+	ca = it_client_new(&slow, "cadmv", WAIT);
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up);
+
+	for (i = 0; i < SLOW_N; i++) {
+		snprintf(ctl, sizeof ctl, "SLOW%03zu", i);
+		ubuf_init(&b);
+		ubuf_printf(&b, "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\">"
+		    "<NLETSMessageHeader><MessageKeyCodeText>AM"
+		    "</MessageKeyCodeText><OriginatingORIID>WA0340000"
+		    "</OriginatingORIID><DestinationORIID>CAOLN0000"
+		    "</DestinationORIID><DocumentControlFieldText>%s"
+		    "</DocumentControlFieldText></NLETSMessageHeader>"
+		    "<NLETSInquiryData><AdministrativeMessage><MessageText>"
+		    "SLOW RECEIVER TEST</MessageText><!--\n", ctl);
+		for (k = 0; k < SLOW_PAD / 50; k++)
+			ubuf_adds(&b, "PADDING FOR THE SLOW RECEIVER TEST 0123456"
+			    "789 XYZ\n");
+		ubuf_adds(&b, "--></AdministrativeMessage></NLETSInquiryData>"
+		    "</NLETS>\n");
+		doc = ubuf_take(&b, NULL);
+		tag = it_client_send(a, doc);
+		free(doc);
+		if (i % 16 == 15)
+			it_pump(env, 20);
+	}
+	for (i = 1; i <= tag; i++)
+		if (it_client_wait(a, i, WAIT) != 1)
+			acked = 0;
+	CU_ASSERT_TRUE(acked);
+	/* The switch keeps trying while the receiver sleeps. */
+	it_pump(env, 800);
+	CU_ASSERT_TRUE(ca->ndlv < SLOW_N);
+
+	/* Awake: everything arrives, each message whole (duplicates from
+	 * redelivery allowed). */
+	memset(seen, 0, sizeof seen);
+	for (k = 0; k < 2000 && nseen < SLOW_N; k++) {
+		it_pump(&slow, 20);
+		it_pump(env, 1);
+		for (; whole < ca->ndlv; whole++) {
+			const char *x = ca->dlv[whole].xml;
+			const char *c = it_field(x, "DocumentControlFieldText");
+			unsigned n;
+
+			CU_ASSERT(ca->dlv[whole].len > SLOW_PAD);
+			CU_ASSERT_PTR_NOT_NULL(strstr(x, "</NLETS>"));
+			if (c != NULL && sscanf(c, "SLOW%u", &n) == 1 &&
+			    n < SLOW_N && !seen[n]) {
+				seen[n] = 1;
+				nseen++;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(nseen, SLOW_N);
+	it_client_free(ca);
+	it_client_free(a);
+	event_base_free(slow.base);
+}
+
 struct dead {
 	uint64_t	msgid;
 	int		found;
@@ -362,6 +446,7 @@ main(void)
 	CU_ADD_TEST(s, test_redeliver_after_reconnect);
 	CU_ADD_TEST(s, test_service_states);
 	CU_ADD_TEST(s, test_fanout);
+	CU_ADD_TEST(s, test_slow_receiver);
 	CU_ADD_TEST(s, test_held_expiry);
 	s = CU_add_suite("it_queue_full", NULL, NULL);
 	CU_ADD_TEST(s, test_queue_full);
