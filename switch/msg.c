@@ -62,9 +62,21 @@
 			 XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | \
 			 XML_PARSE_COMPACT)
 
+/*
+ * The parser context is kept from one message to the next (its
+ * allocations and its dictionary of names are reused); it is replaced
+ * after MSG_PCTXT_USES messages or once its dictionary holds
+ * MSG_PCTXT_NAMES names, so that senders inventing element names cannot
+ * make it grow without bound.
+ */
+#define MSG_PCTXT_USES	10000
+#define MSG_PCTXT_NAMES	4096
+
 struct msg_schema {
 	xmlSchemaPtr		 schema;
 	xmlSchemaValidCtxtPtr	 vctxt;		/* used by the busy holder */
+	xmlParserCtxtPtr	 pctxt;		/* used by the busy holder */
+	int			 puses;		/* messages parsed with pctxt */
 	atomic_flag		 busy;
 };
 
@@ -703,6 +715,8 @@ msg_schema_free(struct msg_schema *s)
 		return;
 	if (s->vctxt != NULL)
 		xmlSchemaFreeValidCtxt(s->vctxt);
+	if (s->pctxt != NULL)
+		xmlFreeParserCtxt(s->pctxt);
 	if (s->schema != NULL)
 		xmlSchemaFree(s->schema);
 	free(s);
@@ -1547,13 +1561,35 @@ msg_parse_doc(struct msg_schema *s, struct msg_pctx *pc, const char *xbuf,
     size_t xlen, const char *buf, size_t len, struct msg *m)
 {
 	xmlParserCtxtPtr	 ctxt;
-	xmlSchemaValidCtxtPtr	 vctxt = NULL;
+	xmlSchemaValidCtxtPtr	 vctxt;
 	xmlDocPtr		 doc;
 	xmlNodePtr		 root, deep;
 	int			 own = 0;
 
-	if ((ctxt = xmlNewParserCtxt()) == NULL)
-		fatalx("msg: xmlNewParserCtxt: out of memory");
+	/* The shared contexts for the common case, private ones if busy. */
+	if (!atomic_flag_test_and_set_explicit(&s->busy,
+	    memory_order_acquire)) {
+		if (s->pctxt != NULL && (s->puses >= MSG_PCTXT_USES ||
+		    (s->pctxt->dict != NULL &&
+		    xmlDictSize(s->pctxt->dict) >= MSG_PCTXT_NAMES))) {
+			xmlFreeParserCtxt(s->pctxt);
+			s->pctxt = NULL;
+		}
+		if (s->pctxt == NULL) {
+			if ((s->pctxt = xmlNewParserCtxt()) == NULL)
+				fatalx("msg: xmlNewParserCtxt: out of memory");
+			s->puses = 0;
+		}
+		s->puses++;
+		ctxt = s->pctxt;
+		vctxt = s->vctxt;
+	} else {
+		if ((ctxt = xmlNewParserCtxt()) == NULL)
+			fatalx("msg: xmlNewParserCtxt: out of memory");
+		if ((vctxt = xmlSchemaNewValidCtxt(s->schema)) == NULL)
+			fatalx("msg: xmlSchemaNewValidCtxt: out of memory");
+		own = 1;
+	}
 	ctxt->_private = pc;
 	ctxt->sax->serror = msg_parser_error_cb;
 	doc = xmlCtxtReadMemory(ctxt, xbuf, (int)xlen, NULL, NULL,
@@ -1574,24 +1610,11 @@ msg_parse_doc(struct msg_schema *s, struct msg_pctx *pc, const char *xbuf,
 		goto out;
 	}
 
-	/* The shared context for the common case, a private one if busy. */
-	if (!atomic_flag_test_and_set_explicit(&s->busy,
-	    memory_order_acquire))
-		vctxt = s->vctxt;
-	else {
-		if ((vctxt = xmlSchemaNewValidCtxt(s->schema)) == NULL)
-			fatalx("msg: xmlSchemaNewValidCtxt: out of memory");
-		own = 1;
-	}
 	xmlSchemaSetValidStructuredErrors(vctxt, msg_schema_error_cb, pc);
 	if (xmlSchemaValidateDoc(vctxt, doc) < 0 && pc->diags->n == 0)
 		msg_diag(pc, root, 0, 0, MSG_ER_FORMAT,
 		    "schema validation failed (internal error)");
 	xmlSchemaSetValidStructuredErrors(vctxt, NULL, NULL);
-	if (own)
-		xmlSchemaFreeValidCtxt(vctxt);
-	else
-		atomic_flag_clear_explicit(&s->busy, memory_order_release);
 
 	msg_check(pc, root, m);
 	if ((m->hdr_end = msg_find_hdr_end(buf, len)) == (size_t)-1) {
@@ -1603,7 +1626,12 @@ msg_parse_doc(struct msg_schema *s, struct msg_pctx *pc, const char *xbuf,
 out:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
+	ctxt->_private = NULL;
+	if (own) {
+		xmlFreeParserCtxt(ctxt);
+		xmlSchemaFreeValidCtxt(vctxt);
+	} else
+		atomic_flag_clear_explicit(&s->busy, memory_order_release);
 }
 
 int

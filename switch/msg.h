@@ -169,11 +169,11 @@ struct msg_schema;
  * compiled schema is read-only and may be shared by threads that each use
  * their own msg_parse call.
  *
- * Threads: the schema keeps one validation context, created here, that
- * msg_parse reuses; it is meant to be used by one thread (load one schema
- * per parsing thread). A msg_parse that finds the context busy (another
- * thread parsing with the same schema) builds a private one for that call:
- * still correct, but slower.
+ * Threads: the schema keeps one parser context and one validation
+ * context that msg_parse reuses; they are meant to be used by one thread
+ * (load one schema per parsing thread). A msg_parse that finds them busy
+ * (another thread parsing with the same schema) builds private ones for
+ * that call: still correct, but slower.
  * @return schema, or NULL with *cause set (caller frees).
  */
 struct msg_schema *msg_schema_load(const char *dir, char **cause);

@@ -1354,6 +1354,41 @@ test_elide_more(void)
 	}
 }
 
+/*
+ * The parser context is reused from message to message: 6000 messages
+ * with element names nobody else uses (each one a schema error) go
+ * through the replacement of a context whose dictionary grew, and every
+ * verdict stays what it is on a fresh context.
+ */
+static void
+test_parser_reuse(void)
+{
+	struct msg_diags	*d = xmalloc(sizeof *d);
+	struct msg		 m;
+	char			 doc[512], *buf;
+	size_t			 len;
+	int			 i, bad = 0;
+
+	buf = util_read_file(tm_path("fixtures/msg/valid/dq-oln.xml"), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	for (i = 0; i < 6000; i++) {
+		snprintf(doc, sizeof doc, "<NLETS version=\"1.0\">"
+		    "<NLETSMessageHeader><Invented%dName/>"
+		    "</NLETSMessageHeader></NLETS>", i);
+		if (msg_parse(tm_schema, doc, strlen(doc), TM_MAXLEN, &m,
+		    d) == 0)
+			bad++;
+		if (i % 1000 == 999 &&
+		    msg_parse(tm_schema, buf, len, TM_MAXLEN, &m, d) != 0)
+			bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(msg_parse(tm_schema, buf, len, TM_MAXLEN, &m, d), 0);
+	CU_ASSERT_STRING_EQUAL(m.ori, "WA0340000");
+	free(buf);
+	free(d);
+}
+
 int
 test_msg_register(void)
 {
@@ -1378,7 +1413,8 @@ test_msg_register(void)
 	    CU_ADD_TEST(s, test_threads) == NULL ||
 	    CU_ADD_TEST(s, test_schema_load_errors) == NULL ||
 	    CU_ADD_TEST(s, test_elide) == NULL ||
-	    CU_ADD_TEST(s, test_elide_more) == NULL)
+	    CU_ADD_TEST(s, test_elide_more) == NULL ||
+	    CU_ADD_TEST(s, test_parser_reuse) == NULL)
 		return -1;
 	return 0;
 }
