@@ -101,20 +101,22 @@ static void
 state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
     int photo, int history)
 {
-	uint8_t	*jpg = NULL;
-	size_t	 jlen = 0, blen;
-	char	*b64;
-	int	 i, n;
+	struct msg_person	 p;
+	uint8_t			*jpg = NULL;
+	size_t			 jlen = 0, blen;
+	char			*b64;
+	int			 i, n;
 
-	ubuf_adds(b, "<DriverRecord><PersonName>");
-	msg_add_text(b, "PersonGivenName", r->given);
-	msg_add_text(b, "PersonMiddleName", r->middle);
-	msg_add_text(b, "PersonSurName", r->surname);
-	ubuf_adds(b, "</PersonName>");
-	msg_add_text(b, "PersonBirthDate", r->dob);
-	msg_add_text(b, "PersonSexCode", r->sex);
-	msg_add_text(b, "DriverLicenseID", r->oln);
-	msg_add_text(b, "IssuingStateCode", st->code);
+	memset(&p, 0, sizeof p);
+	util_strlcpy(p.given, r->given, sizeof p.given);
+	util_strlcpy(p.middle, r->middle, sizeof p.middle);
+	util_strlcpy(p.surname, r->surname, sizeof p.surname);
+	util_strlcpy(p.dob, r->dob, sizeof p.dob);
+	util_strlcpy(p.sex, r->sex, sizeof p.sex);
+	util_strlcpy(p.oln, r->oln, sizeof p.oln);
+	util_strlcpy(p.olstate, st->code, sizeof p.olstate);
+	ubuf_adds(b, "<DriverRecord>");
+	msg_add_person(b, &p);
 	ubuf_adds(b, "<LocationAddress>");
 	msg_add_text(b, "LocationStreetText", r->street);
 	msg_add_text(b, "LocationCityName", r->city);

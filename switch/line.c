@@ -357,8 +357,8 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	evbuffer_add(out, hdr, sizeof hdr);
 	if (b->hdr_end < b->len) {
 		/* Frame header, message header and stamp are copied into one
-		 * piece (a few hundred bytes): one TLS record and one write
-		 * instead of three. The body goes by reference. */
+		 * piece of a few hundred bytes, one TLS record instead of
+		 * three. The body goes by reference. */
 		evbuffer_add(out, b->data, b->hdr_end);
 		evbuffer_add(out, stamp.data, stamp.len);
 		line_body_ref(b);

@@ -955,14 +955,33 @@ msg_prescan(struct msg_pctx *pc, const char *buf, size_t len)
 	return 0;
 }
 
-/*
- * Length of the plain comment text at the start of s[0..n): printable
- * ASCII, tab, CR and LF, up to the first "--" or the first other byte
- * (n if none). Such text is well-formed comment content; anything else is
- * left for libxml2 to judge.
- */
+/* 1 if s[i] (of s[0..n)) is plain comment text: not "--" either. */
+static inline int
+msg_plain_at(const char *s, size_t i, size_t n)
+{
+	unsigned char	c = (unsigned char)s[i];
+
+	if (c < 0x20)
+		return c == '\t' || c == '\n' || c == '\r';
+	if (c > 0x7e)
+		return 0;
+	return c != '-' || i + 1 == n || s[i + 1] != '-';
+}
+
+/* The first i in [from, to) where s[0..n) is not plain, or to. */
+static inline size_t
+msg_plain_from(const char *s, size_t from, size_t to, size_t n)
+{
+	for (; from < to; from++)
+		if (!msg_plain_at(s, from, n))
+			return from;
+	return to;
+}
+
 #ifdef MSG_HAVE_AVX2
-/* msg_plain_run, 32 bytes at a time (CPUs with AVX2). */
+/* msg_plain_run, 32 bytes at a time (CPUs with AVX2); a block with a
+ * '-' or a byte outside 0x20-0x7e other than tab, CR, LF is looked at
+ * byte by byte. */
 __attribute__((target("avx2")))
 static size_t
 msg_plain_run_avx2(const char *s, size_t n)
@@ -970,10 +989,9 @@ msg_plain_run_avx2(const char *s, size_t n)
 	const __m256i	 sp = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7f),
 			 dash = _mm256_set1_epi8('-'), lf = _mm256_set1_epi8('\n'),
 			 cr = _mm256_set1_epi8('\r'), tab = _mm256_set1_epi8('\t');
-	size_t		 i = 0, e;
-	unsigned char	 c;
+	size_t		 i, e;
 
-	while (i + 32 <= n) {
+	for (i = 0; i + 32 <= n; i += 32) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(s + i));
 		__m256i ws = _mm256_or_si256(_mm256_cmpeq_epi8(v, lf),
 		    _mm256_or_si256(_mm256_cmpeq_epi8(v, cr),
@@ -983,46 +1001,30 @@ msg_plain_run_avx2(const char *s, size_t n)
 		    _mm256_cmpgt_epi8(sp, v)), _mm256_or_si256(
 		    _mm256_cmpeq_epi8(v, del), _mm256_cmpeq_epi8(v, dash)));
 
-		if (_mm256_movemask_epi8(bad) == 0) {
-			i += 32;
-			continue;
-		}
-		for (e = i + 32; i < e; i++) {
-			c = (unsigned char)s[i];
-			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
-			    c > 0x7e || (c == '-' && i + 1 < n && s[i + 1] == '-'))
-				return i;
-		}
+		if (_mm256_movemask_epi8(bad) != 0 &&
+		    (e = msg_plain_from(s, i, i + 32, n)) < i + 32)
+			return e;
 	}
-	for (; i < n; i++) {
-		c = (unsigned char)s[i];
-		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
-		    c > 0x7e || (c == '-' && i + 1 < n && s[i + 1] == '-'))
-			return i;
-	}
-	return n;
+	return msg_plain_from(s, i, n, n);
 }
 #endif
 
 int	msg_plain_simd = 1;
 
+/*
+ * Length of the plain comment text at the start of s[0..n): printable
+ * ASCII, tab, CR and LF, up to the first "--" or the first other byte
+ * (n if none). Such text is well-formed comment content; anything else is
+ * left for libxml2 to judge.
+ */
 static size_t
 msg_plain_run(const char *s, size_t n)
 {
-	size_t		 i;
-	unsigned char	 c;
-
 #ifdef MSG_HAVE_AVX2
 	if (msg_plain_simd && __builtin_cpu_supports("avx2"))
 		return msg_plain_run_avx2(s, n);
 #endif
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
-		    c > 0x7e || (c == '-' && i + 1 < n && s[i + 1] == '-'))
-			return i;
-	}
-	return n;
+	return msg_plain_from(s, 0, n, n);
 }
 
 /*

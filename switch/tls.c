@@ -49,19 +49,19 @@ tls_ctx(const SSL_METHOD *method, const char *ca, const char *cert,
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	/*
-	 * TLS 1.3 suites in this order on both ends: AES-128-GCM first, 15%
-	 * faster than AES-256-GCM here, and 128-bit keys are what the CJIS
-	 * policy asks of links like these. No SSL_MODE_RELEASE_BUFFERS: a
-	 * busy line would free and allocate its 16 KB record buffers on
-	 * every record; a few dozen lines keep them for 34 KB each.
-	 */
-	/*
 	 * Read-ahead with a 64 KB buffer: one read(2) takes a whole 50 KB
-	 * message instead of two per 16 KB record (header, then body).
-	 * tls_bev_pending covers what it needs from the bufferevent users.
+	 * message instead of two per 16 KB record (header, then body);
+	 * tls_bev_pending covers what it asks of the bufferevent users. No
+	 * SSL_MODE_RELEASE_BUFFERS: a busy line would free and allocate its
+	 * record buffers on every record.
 	 */
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
+	/*
+	 * TLS 1.3 suites in this order on both ends: AES-128-GCM first, 15%
+	 * faster than AES-256-GCM here, and 128-bit keys are what the CJIS
+	 * policy asks of links like these.
+	 */
 	if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:"
 	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1) {
 		*cause = xasprintf("SSL_CTX_set_ciphersuites: %s",
@@ -343,21 +343,13 @@ tls_bev_combine(struct bufferevent *bev)
 	w->fd = fd;
 	if ((w->buf = evbuffer_new()) == NULL ||
 	    (w->ev = event_new(bufferevent_get_base(bev), fd, EV_WRITE,
-	    tls_wcomb_cb, w)) == NULL || (b = BIO_new(tls_wcomb_meth)) == NULL) {
-		if (w->buf != NULL)
-			evbuffer_free(w->buf);
-		if (w->ev != NULL)
-			event_free(w->ev);
-		free(w);
-		return -1;
-	}
+	    tls_wcomb_cb, w)) == NULL ||
+	    (b = BIO_new(tls_wcomb_meth)) == NULL)
+		goto fail;
 	if ((w->outcb = evbuffer_add_cb(bufferevent_get_output(bev),
 	    tls_wcomb_outbuf_cb, w)) == NULL) {
-		BIO_free(b);	/* not set up: frees nothing of w */
-		evbuffer_free(w->buf);
-		event_free(w->ev);
-		free(w);
-		return -1;
+		BIO_free(b);	/* no data set yet: frees nothing of w */
+		goto fail;
 	}
 	BIO_set_data(b, w);
 	BIO_set_init(b, 1);
@@ -365,6 +357,13 @@ tls_bev_combine(struct bufferevent *bev)
 	/* Same read BIO, new write BIO: one reference taken, for b. */
 	SSL_set_bio(ssl, SSL_get_rbio(ssl), b);
 	return 0;
+fail:
+	if (w->buf != NULL)
+		evbuffer_free(w->buf);
+	if (w->ev != NULL)
+		event_free(w->ev);
+	free(w);
+	return -1;
 }
 
 /* The combining BIO of bev, or NULL. */
