@@ -101,7 +101,7 @@ demo: deps
 	./tools/demo
 
 # Coverage-guided fuzzing of the input parsers (libFuzzer, clang), seeded
-# with the fixtures; FUZZ_SECONDS bounds the run.
+# with the fixtures and tests/fuzz/seeds; FUZZ_SECONDS bounds the run.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
 	     -DNLSWITCH_SCHEMADIR=\"$(CURDIR)/schemas\" -Iswitch -Iadapters \
@@ -116,8 +116,8 @@ fuzz: deps
 	mkdir -p tests/fuzz/run
 	NLSWITCH_SCHEMADIR=schemas ./tests/fuzz/fuzz_msg \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
-	    tests/fuzz/run fixtures/msg/valid fixtures/msg/invalid \
-	    fixtures/legacy/valid fixtures/legacy/invalid
+	    tests/fuzz/run tests/fuzz/seeds fixtures/msg/valid \
+	    fixtures/msg/invalid fixtures/legacy/valid fixtures/legacy/invalid
 
 bench: deps
 	@$(MAKE) --no-print-directory all

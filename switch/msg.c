@@ -78,24 +78,42 @@ struct msg_schema {
 	xmlParserCtxtPtr	 pctxt;		/* used by the busy holder */
 	int			 puses;		/* messages parsed with pctxt */
 	atomic_flag		 busy;
+	/* MessageText's length facets, read from MSG_TEXT_XSD by
+	 * msg_schema_text_facets; text_cut 0: its text is never cut. A cut
+	 * text is replaced by "#0" and '#'s, text_ph characters in all:
+	 * the least the schema accepts. */
+	int			 text_cut;
+	size_t			 text_min;
+	size_t			 text_max;
+	size_t			 text_ph;
 };
 
 /*
  * Spans of the input that libxml2 never sees (msg_elide_scan): the text of
- * a long comment, and the base64 text of every BinaryBase64Object. Both
- * are most of a large message's bytes and neither needs a tree: a comment
- * means nothing, and the photo text is checked by util_b64_check on the
- * input bytes. libxml2 then parses and validates a copy with those texts
- * cut out. Any diagnostic on that copy sends msg_parse back to the input
+ * a long comment, the base64 text of every BinaryBase64Object, and the
+ * long plain text of an AM's MessageText. They are most of a large
+ * message's bytes and none needs a tree: a comment means nothing, the
+ * photo text is checked by util_b64_check on the input bytes, and the
+ * MessageText's only rules are the schema's length facets, which
+ * msg_check_text applies to the input bytes with the limits read from the
+ * schema. libxml2 then parses and validates a copy with those texts cut
+ * out. Any diagnostic on that copy sends msg_parse back to the input
  * itself, so what is reported (and its line and column) never depends on
  * the cut.
  */
-#define MSG_ELIDE_MIN	256	/* shorter comments are left in */
+#define MSG_ELIDE_MIN	256	/* shorter comments and texts are left in */
 #define MSG_MAXELIDE	64	/* spans cut from one message */
+#define MSG_TEXT_EL	"MessageText"
+#define MSG_TEXT_XSD	"am.xsd"	/* the schema file that declares it */
+enum msg_spankind {
+	MSG_SPAN_COMMENT,		/* comment text: dropped */
+	MSG_SPAN_PHOTO,			/* BinaryBase64Object text: "#k" */
+	MSG_SPAN_TEXT			/* MessageText text: "#0###..." */
+};
 struct msg_span {
-	size_t		 off;		/* in the input */
-	size_t		 len;
-	int		 photo;		/* 1 BinaryBase64Object text, 0 comment */
+	size_t			 off;	/* in the input */
+	size_t			 len;
+	enum msg_spankind	 kind;
 };
 
 /* State of one msg_parse call; the libxml2 error handlers get it. */
@@ -110,6 +128,15 @@ struct msg_pctx {
 	const char		*raw;
 	const struct msg_span	*photo;
 	int			 nphoto;
+	/* The MessageText text kept out (at most one): the parsed copy
+	 * holds "#0" and '#'s (text_ph characters) where the input has
+	 * raw[text->off..+len), and the schema allows text_min to
+	 * text_max characters. */
+	const struct msg_span	*text;
+	int			 text_seen;	/* msg_check_text found it */
+	size_t			 text_min;
+	size_t			 text_max;
+	size_t			 text_ph;
 };
 
 /* Where each key's body lives. */
@@ -657,6 +684,150 @@ msg_load_error_cb(void *arg, xmlErrorPtr e)
  * Schema.
  */
 
+#define MSG_XSD_NS	"http://www.w3.org/2001/XMLSchema"
+
+/* 1 if n is the XSD element xs:name. */
+static int
+msg_xsd_is(xmlNodePtr n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+	    xmlStrEqual(n->ns->href, (const xmlChar *)MSG_XSD_NS) &&
+	    xmlStrEqual(n->name, (const xmlChar *)name);
+}
+
+/* The only XSD child of n other than xs:annotation, or NULL (none, more
+ * than one, or any other child element). */
+static xmlNodePtr
+msg_xsd_only_child(xmlNodePtr n)
+{
+	xmlNodePtr	 c, one = NULL;
+
+	for (c = n->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || msg_xsd_is(c, "annotation"))
+			continue;
+		if (one != NULL)
+			return NULL;
+		one = c;
+	}
+	return one;
+}
+
+/* Count the xs:element declarations named name under n; *found gets one. */
+static int
+msg_xsd_find_el(xmlNodePtr n, const char *name, xmlNodePtr *found)
+{
+	xmlNodePtr	 c;
+	xmlChar		*v;
+	int		 count = 0;
+
+	for (c = n->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (msg_xsd_is(c, "element") &&
+		    (v = xmlGetNoNsProp(c, (const xmlChar *)"name")) != NULL) {
+			if (xmlStrEqual(v, (const xmlChar *)name)) {
+				*found = c;
+				count++;
+			}
+			xmlFree(v);
+		}
+		count += msg_xsd_find_el(c, name, found);
+	}
+	return count;
+}
+
+/* A facet's value attribute as a count, or -1. */
+static long
+msg_xsd_count(xmlNodePtr facet)
+{
+	xmlChar		*v;
+	char		*ep;
+	long		 n = -1;
+
+	if ((v = xmlGetNoNsProp(facet, (const xmlChar *)"value")) == NULL)
+		return -1;
+	errno = 0;
+	if (v[0] >= '0' && v[0] <= '9') {
+		n = strtol((const char *)v, &ep, 10);
+		if (errno != 0 || *ep != '\0')
+			n = -1;
+	}
+	xmlFree(v);
+	return n;
+}
+
+/*
+ * Read MessageText's length facets from MSG_TEXT_XSD, so that
+ * msg_check_text applies the schema's own limits to a cut text. The cut
+ * stays off (s->text_cut 0) unless the file declares exactly one
+ * MessageText, without type, fixed, default or nillable, as an anonymous
+ * restriction of xs:string whose only facets are minLength and maxLength:
+ * anything else (a pattern, an enumeration, a named type) is left for
+ * libxml2 to check on the whole text.
+ */
+static void
+msg_schema_text_facets(struct msg_schema *s, const char *dir)
+{
+	static const char *const	 no[] = { "type", "fixed", "default",
+					    "nillable", "ref" };
+	xmlDocPtr			 doc;
+	xmlNodePtr			 el = NULL, r, c;
+	xmlNsPtr			 ns;
+	xmlChar				*base = NULL, *prefix = NULL;
+	const xmlChar			*local;
+	char				*path;
+	long				 v, min = 0, max = LONG_MAX;
+	size_t				 i;
+
+	path = xasprintf("%s/%s", dir, MSG_TEXT_XSD);
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+	    XML_PARSE_NOWARNING);
+	free(path);
+	if (doc == NULL)
+		return;
+	if (xmlDocGetRootElement(doc) == NULL ||
+	    msg_xsd_find_el(xmlDocGetRootElement(doc), MSG_TEXT_EL, &el) != 1)
+		goto out;
+	for (i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (xmlHasProp(el, (const xmlChar *)no[i]) != NULL)
+			goto out;
+	if (!msg_xsd_is(r = msg_xsd_only_child(el), "simpleType") ||
+	    !msg_xsd_is(r = msg_xsd_only_child(r), "restriction") ||
+	    (base = xmlGetNoNsProp(r, (const xmlChar *)"base")) == NULL)
+		goto out;
+	if ((local = xmlSplitQName2(base, &prefix)) == NULL)
+		local = xmlStrdup(base);	/* no prefix: default namespace */
+	ns = xmlSearchNs(doc, r, prefix);
+	if (ns == NULL || !xmlStrEqual(ns->href, (const xmlChar *)MSG_XSD_NS) ||
+	    !xmlStrEqual(local, (const xmlChar *)"string")) {
+		xmlFree((xmlChar *)local);
+		goto out;
+	}
+	xmlFree((xmlChar *)local);
+	for (c = r->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || msg_xsd_is(c, "annotation"))
+			continue;
+		if (msg_xsd_is(c, "minLength") && (v = msg_xsd_count(c)) >= 0)
+			min = v;
+		else if (msg_xsd_is(c, "maxLength") &&
+		    (v = msg_xsd_count(c)) >= 0)
+			max = v;
+		else
+			goto out;
+	}
+	/* A text short enough for the maximum is too short to cut. */
+	if ((size_t)max < MSG_ELIDE_MIN || min > max)
+		goto out;
+	s->text_min = (size_t)min;
+	s->text_max = (size_t)max;
+	s->text_ph = min > 2 ? (size_t)min : 2;
+	s->text_cut = 1;
+out:
+	xmlFree(base);
+	xmlFree(prefix);
+	xmlFreeDoc(doc);
+}
+
 struct msg_schema *
 msg_schema_load(const char *dir, char **cause)
 {
@@ -699,6 +870,7 @@ msg_schema_load(const char *dir, char **cause)
 	}
 	xmlSchemaFreeParserCtxt(pctxt);
 	free(path);
+	msg_schema_text_facets(s, dir);
 	return s;
 fail:
 	if (pctxt != NULL)
@@ -955,108 +1127,149 @@ msg_prescan(struct msg_pctx *pc, const char *buf, size_t len)
 	return 0;
 }
 
-/* 1 if s[i] (of s[0..n)) is plain comment text: not "--" either. */
+/*
+ * Plain text: bytes that certainly mean themselves where they stand, so
+ * that a run of them can be cut without libxml2 looking. Comment text:
+ * printable ASCII, tab, CR and LF, but no "--". Element text: printable
+ * ASCII, tab and LF, but no '<', no '&' and no "]]>" (no CR: the parser
+ * turns CR LF into LF, and then bytes would no longer count characters).
+ */
+enum msg_plain {
+	MSG_PLAIN_COMMENT,
+	MSG_PLAIN_TEXT
+};
+
+/* 1 if s[i] (of s[0..n)) is plain text of kind k. */
 static inline int
-msg_plain_at(const char *s, size_t i, size_t n)
+msg_plain_at(const char *s, size_t i, size_t n, enum msg_plain k)
 {
 	unsigned char	c = (unsigned char)s[i];
 
 	if (c < 0x20)
-		return c == '\t' || c == '\n' || c == '\r';
+		return c == '\t' || c == '\n' ||
+		    (c == '\r' && k == MSG_PLAIN_COMMENT);
 	if (c > 0x7e)
 		return 0;
-	return c != '-' || i + 1 == n || s[i + 1] != '-';
+	if (k == MSG_PLAIN_COMMENT)
+		return c != '-' || i + 1 == n || s[i + 1] != '-';
+	if (c == '<' || c == '&')
+		return 0;
+	return c != '>' || i < 2 || s[i - 1] != ']' || s[i - 2] != ']';
 }
 
 /* The first i in [from, to) where s[0..n) is not plain, or to. */
 static inline size_t
-msg_plain_from(const char *s, size_t from, size_t to, size_t n)
+msg_plain_from(const char *s, size_t from, size_t to, size_t n,
+    enum msg_plain k)
 {
 	for (; from < to; from++)
-		if (!msg_plain_at(s, from, n))
+		if (!msg_plain_at(s, from, n, k))
 			return from;
 	return to;
 }
 
 #ifdef MSG_HAVE_AVX2
-/* msg_plain_run, 32 bytes at a time (CPUs with AVX2); a block with a
- * '-' or a byte outside 0x20-0x7e other than tab, CR, LF is looked at
+/* msg_plain_run, 32 bytes at a time (CPUs with AVX2); a block with a byte
+ * that may end the run ('-' in a comment, '<' '&' '>' or CR in element
+ * text, any byte outside 0x20-0x7e other than tab and LF) is looked at
  * byte by byte. */
 __attribute__((target("avx2")))
 static size_t
-msg_plain_run_avx2(const char *s, size_t n)
+msg_plain_run_avx2(const char *s, size_t n, enum msg_plain k)
 {
+	const int	 com = k == MSG_PLAIN_COMMENT;
 	const __m256i	 sp = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7f),
-			 dash = _mm256_set1_epi8('-'), lf = _mm256_set1_epi8('\n'),
-			 cr = _mm256_set1_epi8('\r'), tab = _mm256_set1_epi8('\t');
+			 lf = _mm256_set1_epi8('\n'), tab = _mm256_set1_epi8('\t'),
+			 ws3 = _mm256_set1_epi8(com ? '\r' : '\n'),
+			 s1 = _mm256_set1_epi8(com ? '-' : '<'),
+			 s2 = _mm256_set1_epi8(com ? '-' : '&'),
+			 s3 = _mm256_set1_epi8(com ? '-' : '>');
 	size_t		 i, e;
 
 	for (i = 0; i + 32 <= n; i += 32) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(s + i));
 		__m256i ws = _mm256_or_si256(_mm256_cmpeq_epi8(v, lf),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v, cr),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v, ws3),
 		    _mm256_cmpeq_epi8(v, tab)));
 		/* signed: bytes 0x80-0xff count as below 0x20 */
-		__m256i bad = _mm256_or_si256(_mm256_andnot_si256(ws,
-		    _mm256_cmpgt_epi8(sp, v)), _mm256_or_si256(
-		    _mm256_cmpeq_epi8(v, del), _mm256_cmpeq_epi8(v, dash)));
+		__m256i bad = _mm256_or_si256(
+		    _mm256_andnot_si256(ws, _mm256_cmpgt_epi8(sp, v)),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v, del),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v, s1),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v, s2),
+		    _mm256_cmpeq_epi8(v, s3)))));
 
 		if (_mm256_movemask_epi8(bad) != 0 &&
-		    (e = msg_plain_from(s, i, i + 32, n)) < i + 32)
+		    (e = msg_plain_from(s, i, i + 32, n, k)) < i + 32)
 			return e;
 	}
-	return msg_plain_from(s, i, n, n);
+	return msg_plain_from(s, i, n, n, k);
 }
 #endif
 
 int	msg_plain_simd = 1;
 
-/*
- * Length of the plain comment text at the start of s[0..n): printable
- * ASCII, tab, CR and LF, up to the first "--" or the first other byte
- * (n if none). Such text is well-formed comment content; anything else is
- * left for libxml2 to judge.
- */
+/* Length of the plain text of kind k at the start of s[0..n): up to the
+ * first byte that is not plain (n if none). */
 static size_t
-msg_plain_run(const char *s, size_t n)
+msg_plain_run(const char *s, size_t n, enum msg_plain k)
 {
 #ifdef MSG_HAVE_AVX2
 	if (msg_plain_simd && __builtin_cpu_supports("avx2"))
-		return msg_plain_run_avx2(s, n);
+		return msg_plain_run_avx2(s, n, k);
 #endif
-	return msg_plain_from(s, 0, n, n);
+	return msg_plain_from(s, 0, n, n, k);
+}
+
+/* 1 if e starts the end tag </name> (no prefix, no space). */
+static int
+msg_is_end_tag(const char *e, const char *end, const char *name, size_t nlen)
+{
+	return (size_t)(end - e) >= nlen + 3 && e[0] == '<' && e[1] == '/' &&
+	    memcmp(e + 2, name, nlen) == 0 && e[2 + nlen] == '>';
 }
 
 /*
- * Find what msg_parse keeps out of libxml2 (struct msg_span): the text of
- * every comment of MSG_ELIDE_MIN bytes or more that is plain (see
- * msg_plain_run), and the text of every BinaryBase64Object, all of them
- * or none: each must be written <BinaryBase64Object>TEXT</Binary...>
- * (no prefix, no attribute) with TEXT free of '<' and '&'. A tokenizer,
- * not a parser: CDATA sections, processing instructions and quoted
- * attribute values are stepped over so that their bytes are never taken
- * for markup; at anything it cannot follow it gives up and cuts nothing.
+ * Find what msg_parse keeps out of libxml2 (struct msg_span):
+ *  - the text of every comment of MSG_ELIDE_MIN bytes or more that is
+ *    plain (MSG_PLAIN_COMMENT);
+ *  - the text of every BinaryBase64Object, all of them or none: each must
+ *    be written <BinaryBase64Object>TEXT</BinaryBase64Object> (no prefix,
+ *    no attribute) with TEXT free of '<' and '&';
+ *  - when texts is set, the text of the one MessageText, written the same
+ *    way, if it is MSG_ELIDE_MIN bytes or more of plain element text
+ *    (MSG_PLAIN_TEXT); with a second MessageText, none.
+ * A tokenizer, not a parser: CDATA sections, processing instructions and
+ * quoted attribute values are stepped over so that their bytes are never
+ * taken for markup; at anything it cannot follow it gives up and cuts
+ * nothing.
  * @return the number of spans written to sp (in input order), 0 for none.
  */
 static int
-msg_elide_scan(const char *buf, size_t len, struct msg_span *sp, int max)
+msg_elide_scan(const char *buf, size_t len, int texts, struct msg_span *sp,
+    int max)
 {
 	static const char	 b64el[] = "BinaryBase64Object";
+	static const char	 txtel[] = MSG_TEXT_EL;
 	const size_t		 b64len = sizeof b64el - 1;
+	const size_t		 txtlen = sizeof txtel - 1;
 	const char		*p = buf, *end = buf + len, *q, *e, *t, *name;
 	const char		*ne, *ln;
 	size_t			 r;
-	int			 n = 0, i, k, photo_ok = 1, attrs, closing;
+	enum msg_spankind	 kind;
+	int			 n = 0, i, k, photo_ok = 1, text_ok = 1;
+	int			 ntext = 0, attrs, closing, bare;
 
 	while ((q = memchr(p, '<', (size_t)(end - p))) != NULL) {
 		if ((size_t)(end - q) >= 4 && memcmp(q, "<!--", 4) == 0) {
-			r = msg_plain_run(q + 4, (size_t)(end - q - 4));
+			r = msg_plain_run(q + 4, (size_t)(end - q - 4),
+			    MSG_PLAIN_COMMENT);
 			e = q + 4 + r;
 			if ((size_t)(end - e) >= 3 && memcmp(e, "-->", 3) == 0) {
 				if (r >= MSG_ELIDE_MIN && n < max) {
 					sp[n].off = (size_t)(q + 4 - buf);
 					sp[n].len = r;
-					sp[n++].photo = 0;
+					sp[n++].kind = MSG_SPAN_COMMENT;
 				}
 			} else if ((e = memmem(e, (size_t)(end - e), "-->",
 			    3)) == NULL)
@@ -1113,25 +1326,41 @@ msg_elide_scan(const char *buf, size_t len, struct msg_span *sp, int max)
 			continue;
 		for (ln = ne; ln > name && ln[-1] != ':'; ln--)
 			;
-		if ((size_t)(ne - ln) != b64len || memcmp(ln, b64el, b64len))
+		if ((size_t)(ne - ln) == b64len && memcmp(ln, b64el, b64len) == 0)
+			kind = MSG_SPAN_PHOTO;
+		else if (texts && (size_t)(ne - ln) == txtlen &&
+		    memcmp(ln, txtel, txtlen) == 0)
+			kind = MSG_SPAN_TEXT;
+		else
 			continue;
-		/* A BinaryBase64Object start tag. */
-		if (ln != name || attrs || t != ne || n >= max ||
-		    (e = memchr(p, '<', (size_t)(end - p))) == NULL ||
-		    memchr(p, '&', (size_t)(e - p)) != NULL ||
-		    (size_t)(end - e) < b64len + 3 || e[1] != '/' ||
-		    memcmp(e + 2, b64el, b64len) != 0 || e[2 + b64len] != '>') {
-			photo_ok = 0;
-			continue;
+		bare = ln == name && !attrs && t == ne && n < max;
+		if (kind == MSG_SPAN_PHOTO) {
+			if (!bare ||
+			    (e = memchr(p, '<', (size_t)(end - p))) == NULL ||
+			    memchr(p, '&', (size_t)(e - p)) != NULL ||
+			    !msg_is_end_tag(e, end, b64el, b64len)) {
+				photo_ok = 0;
+				continue;
+			}
+		} else {
+			e = p + msg_plain_run(p, (size_t)(end - p),
+			    MSG_PLAIN_TEXT);
+			if (!bare || ntext++ > 0 ||
+			    (size_t)(e - p) < MSG_ELIDE_MIN ||
+			    !msg_is_end_tag(e, end, txtel, txtlen)) {
+				text_ok = 0;
+				continue;
+			}
 		}
 		sp[n].off = (size_t)(p - buf);
 		sp[n].len = (size_t)(e - p);
-		sp[n++].photo = 1;
+		sp[n++].kind = kind;
 		p = e;
 	}
-	if (!photo_ok) {
+	if (!photo_ok || !text_ok) {
 		for (i = k = 0; i < n; i++)
-			if (!sp[i].photo)
+			if ((sp[i].kind != MSG_SPAN_PHOTO || photo_ok) &&
+			    (sp[i].kind != MSG_SPAN_TEXT || text_ok))
 				sp[k++] = sp[i];
 		n = k;
 	}
@@ -1139,18 +1368,23 @@ msg_elide_scan(const char *buf, size_t len, struct msg_span *sp, int max)
 }
 
 /* The input with the spans cut: a comment's text goes, the k-th photo
- * text becomes "#k". */
+ * text becomes "#k", the MessageText text "#0" and '#'s, ph characters. */
 static void
 msg_elide_build(struct ubuf *out, const char *buf, size_t len,
-    const struct msg_span *sp, int n)
+    const struct msg_span *sp, int n, size_t ph)
 {
-	size_t	at = 0;
+	size_t	at = 0, j;
 	int	i, k = 0;
 
 	for (i = 0; i < n; i++) {
 		ubuf_add(out, buf + at, sp[i].off - at);
-		if (sp[i].photo)
+		if (sp[i].kind == MSG_SPAN_PHOTO)
 			ubuf_printf(out, "#%d", k++);
+		else if (sp[i].kind == MSG_SPAN_TEXT) {
+			ubuf_adds(out, "#0");
+			for (j = 2; j < ph; j++)
+				ubuf_adds(out, "#");
+		}
 		at = sp[i].off + sp[i].len;
 	}
 	ubuf_add(out, buf + at, len - at);
@@ -1470,6 +1704,31 @@ msg_check_photo(struct msg_pctx *pc, xmlNodePtr img, struct msg *m)
 		xmlFree(content);
 }
 
+/*
+ * AM: when the MessageText text was cut (pc->text), the length facets the
+ * schema gives it, applied to the input bytes (plain text: one byte, one
+ * character). Out of range is reported here and then again by libxml2 on
+ * the whole input (msg_parse_flags); so is a cut text not found here.
+ */
+static void
+msg_check_text(struct msg_pctx *pc, xmlNodePtr body)
+{
+	xmlNodePtr	el, c;
+
+	if (pc->text == NULL || (el = msg_el_child(body, MSG_TEXT_EL)) == NULL)
+		return;
+	c = el->children;
+	if (c == NULL || c->next != NULL || c->type != XML_TEXT_NODE ||
+	    c->content == NULL || strncmp((const char *)c->content, "#0", 2) ||
+	    strlen((const char *)c->content) != pc->text_ph)
+		return;
+	pc->text_seen = 1;
+	if (pc->text->len < pc->text_min || pc->text->len > pc->text_max)
+		msg_diag(pc, el, 0, 0, MSG_ER_FORMAT, "MessageText has %zu "
+		    "characters, not %zu to %zu", pc->text->len, pc->text_min,
+		    pc->text_max);
+}
+
 /* DR, KR, DNR bodies. */
 static void
 msg_check_response(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
@@ -1544,6 +1803,8 @@ msg_check(struct msg_pctx *pc, xmlNodePtr root, struct msg *m)
 		msg_get_status(body, "StatusCode", m);
 	else if (msg_el_is(body, "ErrorMessage"))
 		msg_get_status(body, "ErrorCode", m);
+	else if (msg_el_is(body, "AdministrativeMessage"))
+		msg_check_text(pc, body);
 }
 
 int
@@ -1619,6 +1880,9 @@ msg_parse_doc(struct msg_schema *s, struct msg_pctx *pc, const char *xbuf,
 	xmlSchemaSetValidStructuredErrors(vctxt, NULL, NULL);
 
 	msg_check(pc, root, m);
+	if (pc->text != NULL && !pc->text_seen && pc->diags->n == 0)
+		msg_diag(pc, root, 0, 0, MSG_ER_FORMAT, "the cut MessageText "
+		    "is not the AM's");
 	if ((m->hdr_end = msg_find_hdr_end(buf, len)) == (size_t)-1) {
 		m->hdr_end = 0;
 		if (pc->diags->n == 0)
@@ -1644,6 +1908,7 @@ msg_parse_flags(struct msg_schema *s, const char *buf, size_t len,
 	struct msg_pctx		 pc;
 	struct msg_span		 sp[MSG_MAXELIDE], photo[MSG_MAXELIDE];
 	struct ubuf		 cut;
+	size_t			 ncut = 0;
 	int			 i, nsp;
 
 	memset(&pc, 0, sizeof pc);
@@ -1668,24 +1933,34 @@ msg_parse_flags(struct msg_schema *s, const char *buf, size_t len,
 	if (msg_prescan(&pc, buf, len) == -1)
 		goto out;
 
-	if ((flags & MSG_PARSE_WHOLE) == 0 &&
-	    (nsp = msg_elide_scan(buf, len, sp, MSG_MAXELIDE)) > 0) {
+	if ((flags & MSG_PARSE_WHOLE) == 0 && (nsp = msg_elide_scan(buf, len,
+	    s->text_cut, sp, MSG_MAXELIDE)) > 0) {
 		pc.raw = buf;
 		pc.photo = photo;
-		for (i = 0; i < nsp; i++)
-			if (sp[i].photo)
+		pc.text_min = s->text_min;
+		pc.text_max = s->text_max;
+		pc.text_ph = s->text_ph;
+		for (i = 0; i < nsp; i++) {
+			ncut += sp[i].len;
+			if (sp[i].kind == MSG_SPAN_PHOTO)
 				photo[pc.nphoto++] = sp[i];
+			else if (sp[i].kind == MSG_SPAN_TEXT)
+				pc.text = &sp[i];
+		}
 		ubuf_init(&cut);
-		msg_elide_build(&cut, buf, len, sp, nsp);
+		msg_elide_build(&cut, buf, len, sp, nsp, s->text_ph);
 		msg_parse_doc(s, &pc, cut.data, cut.len, buf, len, m);
 		ubuf_free(&cut);
-		if (pc.diags->n == 0 && pc.diags->dropped == 0)
+		if (pc.diags->n == 0 && pc.diags->dropped == 0) {
+			m->cut = ncut;
 			return 0;
+		}
 		/* Report on what the sender wrote, not on the cut copy. */
 		pc.diags->n = pc.diags->dropped = 0;
-		pc.nparse = pc.nbad = pc.nphoto = 0;
+		pc.nparse = pc.nbad = pc.nphoto = pc.text_seen = 0;
 		pc.raw = NULL;
 		pc.photo = NULL;
+		pc.text = NULL;
 		memset(m, 0, sizeof *m);
 		m->raw = buf;
 		m->rawlen = len;

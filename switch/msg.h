@@ -145,6 +145,9 @@ struct msg {
 	const char	*raw;
 	size_t		 rawlen;
 	size_t		 hdr_end;
+	/* Input bytes msg_parse kept out of libxml2 (comment, photo and
+	 * MessageText texts); 0 when libxml2 parsed the whole input. */
+	size_t		 cut;
 };
 
 /* One diagnostic; msg_parse keeps them all (up to MSG_MAXDIAG). */
@@ -197,17 +200,19 @@ int	 msg_parse(struct msg_schema *, const char *buf, size_t len,
 #define MSG_PARSE_STAMPED	0x01	/* accept switch-stamped header
 					   elements: a delivered message */
 #define MSG_PARSE_WHOLE		0x02	/* give libxml2 the whole input,
-					   long comments and photo texts
-					   included (tests compare) */
+					   long comments, photo and
+					   MessageText texts included
+					   (tests compare) */
 
 /**
  * msg_parse with flags: msg_parse(...) is msg_parse_flags(..., 0, ...).
  * MSG_PARSE_STAMPED is for endpoints reading what the switch delivered
  * (and tools reading captures); the switch itself parses with 0.
  * maxlen 0 means no limit of ours (libxml2's still apply).
- * Long comment texts and photo base64 texts are cut out of what libxml2
- * parses (the photo is checked on the input bytes); any error sends the
- * parse back to the whole input, so results never depend on the cut.
+ * Long comment texts, photo base64 texts and a long plain MessageText
+ * are cut out of what libxml2 parses (the photo and the text's length are
+ * checked on the input bytes); any error sends the parse back to the
+ * whole input, so results never depend on the cut.
  * MSG_PARSE_WHOLE skips the cut: same results, slower.
  * Schema errors carry the ER code of where they are: DestinationORIID
  * MSG_ER_DEST, elsewhere in the header MSG_ER_HEADER, PersonBirthDate
@@ -218,8 +223,8 @@ int	 msg_parse(struct msg_schema *, const char *buf, size_t len,
 int	 msg_parse_flags(struct msg_schema *, const char *buf, size_t len,
 	    size_t maxlen, int flags, struct msg *m, struct msg_diags *diags);
 
-/* 1 (default): scan comment texts with AVX2 where the CPU has it; 0: one
- * byte at a time (tests run both). */
+/* 1 (default): scan comment and element texts with AVX2 where the CPU
+ * has it; 0: one byte at a time (tests run both). */
 extern int	 msg_plain_simd;
 
 /** Message key <-> name ("DQ"); MSG_KEY_NONE if unknown. */

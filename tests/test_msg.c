@@ -1179,7 +1179,8 @@ tm_elide_expand(const char *s)
 	return ubuf_take(&b, NULL);
 }
 
-static void
+/* Returns the bytes the first parse kept out of libxml2 (struct msg cut). */
+static size_t
 tm_elide_compare(const char *name, const char *doc, size_t len, int want,
     size_t photo_len, int nphotos)
 {
@@ -1213,12 +1214,15 @@ tm_elide_compare(const char *name, const char *doc, size_t len, int want,
 	CU_ASSERT_EQUAL(m1.nphotos_noretain, m2.nphotos_noretain);
 	CU_ASSERT_EQUAL(m1.hdr_end, m2.hdr_end);
 	CU_ASSERT(m1.raw == doc && m2.raw == doc);
+	CU_ASSERT_EQUAL(m2.cut, 0);
 	if (want == 0) {
 		CU_ASSERT_EQUAL(m1.photo_len, photo_len);
 		CU_ASSERT_EQUAL(m1.nphotos, nphotos);
 		CU_ASSERT_STRING_EQUAL(m1.ori, m2.ori);
 		CU_ASSERT_STRING_EQUAL(m1.person.oln, m2.person.oln);
-	}
+	} else
+		CU_ASSERT_EQUAL(m1.cut, 0);
+	return m1.cut;
 }
 
 /* Every tm_elide case. */
@@ -1355,6 +1359,294 @@ test_elide_more(void)
 }
 
 /*
+ * The MessageText of an AM: a long plain text is cut and its length
+ * checked against the schema's facets on the input bytes; anything else
+ * is left to libxml2. Each case is compared with MSG_PARSE_WHOLE
+ * (tm_elide_compare), and the table says whether the text was cut.
+ */
+
+#define TM_AM_HEAD \
+	"<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\">\n" \
+	"<NLETSMessageHeader><MessageKeyCodeText>%s</MessageKeyCodeText>\n" \
+	"<OriginatingORIID>WA0340000</OriginatingORIID>\n" \
+	"<DestinationORIID>ORPDX0000</DestinationORIID>\n" \
+	"</NLETSMessageHeader>\n<NLETSInquiryData>%s\n"
+#define TM_AM_TAIL \
+	"\n%s</NLETSInquiryData>\n</NLETS>\n"
+
+struct tm_text {
+	const char	*name;
+	const char	*key;		/* "AM", or "DQ" for a wrong place */
+	const char	*pre;		/* before the text */
+	size_t		 n;		/* bytes of generated plain text */
+	const char	*mid;		/* put in the middle of the text */
+	const char	*post;		/* after the text */
+	int		 code;
+	int		 cut;		/* 1: the text is kept out of libxml2 */
+};
+
+#define TM_AMO	"<AdministrativeMessage><MessageText>"
+#define TM_AMC	"</MessageText></AdministrativeMessage>"
+
+static const struct tm_text tm_text[] = {
+	{ "300 characters", "AM", TM_AMO, 300, "", TM_AMC, 0, 1 },
+	{ "255 characters", "AM", TM_AMO, 255, "", TM_AMC, 0, 0 },
+	{ "256 characters", "AM", TM_AMO, 256, "", TM_AMC, 0, 1 },
+	{ "10000 characters", "AM", TM_AMO, 10000, "", TM_AMC, 0, 1 },
+	{ "10001 characters", "AM", TM_AMO, 10001, "", TM_AMC,
+	    MSG_ER_FORMAT, 0 },
+	{ "30000 characters", "AM", TM_AMO, 30000, "", TM_AMC,
+	    MSG_ER_FORMAT, 0 },
+	{ "9995 characters and a 6-byte reference", "AM", TM_AMO, 9995,
+	    "&amp;", TM_AMC, 0, 0 },
+	{ "9995 characters and 6 of UTF-8", "AM", TM_AMO, 9994,
+	    "\xc3\xa9\xc3\xa9\xc3\xa9", TM_AMC, 0, 0 },
+	{ "10001 bytes, 9998 characters of UTF-8", "AM", TM_AMO, 9995,
+	    "\xc3\xa9\xc3\xa9\xc3\xa9", TM_AMC, 0, 0 },
+	{ "CR LF counted as one", "AM", TM_AMO, 9998, "\r\n\r\n", TM_AMC, 0,
+	    0 },
+	{ "tab and '>'", "AM", TM_AMO, 9000, "\t> ]>]]", TM_AMC, 0, 1 },
+	{ "]]> in the text", "AM", TM_AMO, 9000, "]]>", TM_AMC,
+	    MSG_ER_MALFORMED, 0 },
+	{ "a control character", "AM", TM_AMO, 9000, "\x01", TM_AMC,
+	    MSG_ER_MALFORMED, 0 },
+	{ "DEL (allowed in XML)", "AM", TM_AMO, 9000, "\x7f", TM_AMC, 0, 0 },
+	{ "a child element", "AM", TM_AMO, 9000, "<B>x</B>", TM_AMC,
+	    MSG_ER_FORMAT, 0 },
+	{ "CDATA in the text", "AM", TM_AMO, 9000, "<![CDATA[x]]>", TM_AMC, 0,
+	    0 },
+	{ "a comment in the text", "AM", TM_AMO, 9000, "<!--x-->", TM_AMC, 0,
+	    0 },
+	{ "an attribute", "AM", "<AdministrativeMessage><MessageText a=\"1\">",
+	    9000, "", TM_AMC, MSG_ER_FORMAT, 0 },
+	{ "a space in the start tag", "AM",
+	    "<AdministrativeMessage><MessageText >", 9000, "", TM_AMC, 0, 0 },
+	{ "a prefix", "AM", "<AdministrativeMessage><x:MessageText "
+	    "xmlns:x=\"urn:x\">", 9000, "", "</x:MessageText>"
+	    "</AdministrativeMessage>", MSG_ER_FORMAT, 0 },
+	{ "two MessageTexts", "AM", TM_AMO, 9000, "",
+	    "</MessageText><MessageText>x" TM_AMC, MSG_ER_FORMAT, 0 },
+	{ "two long MessageTexts", "AM", TM_AMO "%T</MessageText>"
+	    "<MessageText>", 9000, "", TM_AMC, MSG_ER_FORMAT, 0 },
+	{ "text that is the placeholder", "AM", TM_AMO, 0, "#0", TM_AMC, 0,
+	    0 },
+	{ "placeholder after a long comment", "AM", "<!--%T-->" TM_AMO, 0,
+	    "#0", TM_AMC, 0, 0 },
+	{ "empty", "AM", TM_AMO, 0, "", TM_AMC, MSG_ER_FORMAT, 0 },
+	{ "in a DQ body", "DQ", "<DriverQuery><DriverLicenseID>X1"
+	    "</DriverLicenseID><IssuingStateCode>OR</IssuingStateCode>"
+	    "<MessageText>", 9000, "", "</MessageText></DriverQuery>",
+	    MSG_ER_FORMAT, 0 },
+	{ "AM key, DQ body", "AM", "<DriverQuery><MessageText>", 9000, "",
+	    "</MessageText></DriverQuery>", MSG_ER_FORMAT, 0 },
+	{ "in a comment (the comment is cut)", "AM", "<!--<MessageText>",
+	    9000, "", "</MessageText>-->" TM_AMO "x" TM_AMC, 0, 1 },
+	{ "unterminated", "AM", TM_AMO, 9000, "", "</AdministrativeMessage>",
+	    MSG_ER_MALFORMED, 0 },
+	{ "then a long comment", "AM", TM_AMO, 9000, "", TM_AMC "<!--%T-->", 0,
+	    1 },
+};
+
+/* Plain text of n bytes with mid in its middle; "%T" in s is 400 bytes
+ * of it. */
+static void
+tm_text_add(struct ubuf *b, const char *s, size_t n, const char *mid)
+{
+	static const char	 unit[] = "ADMINISTRATIVE MESSAGE TEXT 0123 "
+	    "abcdefghij !\"#$%'()*+,-./:;=?@[\\]^_`{|}~\n";
+	const char		*p;
+	size_t			 i, half = n / 2;
+
+	if (s != NULL) {
+		for (p = s; *p != '\0'; p++) {
+			if (p[0] == '%' && p[1] == 'T') {
+				tm_text_add(b, NULL, 400, "");
+				p++;
+			} else
+				ubuf_add(b, p, 1);
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (i == half)
+			ubuf_adds(b, mid);
+		ubuf_add(b, &unit[i % (sizeof unit - 1)], 1);
+	}
+	if (n == 0)
+		ubuf_adds(b, mid);
+}
+
+static char *
+tm_text_doc(const struct tm_text *c)
+{
+	struct ubuf	 b;
+
+	ubuf_init(&b);
+	ubuf_printf(&b, TM_AM_HEAD, c->key, "");
+	tm_text_add(&b, c->pre, 0, "");
+	tm_text_add(&b, NULL, c->n, c->mid);
+	tm_text_add(&b, c->post, 0, "");
+	ubuf_printf(&b, TM_AM_TAIL, "");
+	return ubuf_take(&b, NULL);
+}
+
+static void
+tm_text_all(struct msg_schema *schema, const struct tm_text *tab, size_t n)
+{
+	struct msg_schema	*keep = tm_schema;
+	char			*doc;
+	size_t			 i, cut;
+
+	tm_schema = schema;
+	for (i = 0; i < n; i++) {
+		doc = tm_text_doc(&tab[i]);
+		cut = tm_elide_compare(tab[i].name, doc, strlen(doc),
+		    tab[i].code, 0, 0);
+		if ((cut >= tab[i].n && tab[i].n > 0) != tab[i].cut)
+			fprintf(stderr, "\n  %s: cut %zu bytes", tab[i].name,
+			    cut);
+		CU_ASSERT_EQUAL(cut >= tab[i].n && tab[i].n > 0, tab[i].cut);
+		free(doc);
+	}
+	tm_schema = keep;
+}
+
+static void
+test_elide_text(void)
+{
+	size_t	n = sizeof tm_text / sizeof tm_text[0];
+
+	msg_plain_simd = 1;
+	tm_text_all(tm_schema, tm_text, n);
+	msg_plain_simd = 0;
+	tm_text_all(tm_schema, tm_text, n);
+	msg_plain_simd = 1;
+}
+
+/*
+ * A copy of schemas/ with "from" replaced by "to" in am.xsd, loaded.
+ * dir (a mkdtemp template) is left for tm_schema_rm.
+ */
+static struct msg_schema *
+tm_schema_variant(char *dir, const char *from, const char *to)
+{
+	struct msg_schema	*s;
+	struct dirent		*de;
+	struct ubuf		 b;
+	DIR			*d;
+	char			 sdir[2048], src[2560], dst[2560], *data, *at;
+	char			*cause = NULL;
+	size_t			 len;
+
+	snprintf(sdir, sizeof sdir, "%s", tm_path("schemas"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d = opendir(sdir));
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ".xsd") == NULL)
+			continue;
+		snprintf(src, sizeof src, "%s/%s", sdir, de->d_name);
+		snprintf(dst, sizeof dst, "%s/%s", dir, de->d_name);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(data = util_read_file(src, &len));
+		ubuf_init(&b);
+		if (strcmp(de->d_name, "am.xsd") == 0) {
+			CU_ASSERT_PTR_NOT_NULL_FATAL(at = strstr(data, from));
+			ubuf_add(&b, data, (size_t)(at - data));
+			ubuf_adds(&b, to);
+			ubuf_adds(&b, at + strlen(from));
+		} else
+			ubuf_add(&b, data, len);
+		CU_ASSERT_EQUAL(util_write_file(dst, b.data, b.len), 0);
+		ubuf_free(&b);
+		free(data);
+	}
+	closedir(d);
+	s = msg_schema_load(dir, &cause);
+	if (s == NULL)
+		fprintf(stderr, "\n  schema variant: %s", cause);
+	free(cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	return s;
+}
+
+static void
+tm_schema_rm(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 p[2048];
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if (de->d_name[0] != '.')
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/*
+ * The limits of a cut MessageText come from the schema: with maxLength
+ * 500 in am.xsd, 501 characters are refused and 400 are cut; with
+ * minLength 300, 299 are refused and 300 cut (the placeholder is long
+ * enough for the schema); with another facet, nillable, or a second
+ * declaration, nothing is cut and libxml2 judges the whole text.
+ */
+static void
+test_elide_text_schema(void)
+{
+	static const struct tm_text max500[] = {
+		{ "400 under maxLength 500", "AM", TM_AMO, 400, "", TM_AMC, 0, 1 },
+		{ "500 under maxLength 500", "AM", TM_AMO, 500, "", TM_AMC, 0, 1 },
+		{ "501 under maxLength 500", "AM", TM_AMO, 501, "", TM_AMC,
+		    MSG_ER_FORMAT, 0 },
+	};
+	static const struct tm_text min300[] = {
+		{ "299 under minLength 300", "AM", TM_AMO, 299, "", TM_AMC,
+		    MSG_ER_FORMAT, 0 },
+		{ "300 under minLength 300", "AM", TM_AMO, 300, "", TM_AMC, 0, 1 },
+	};
+	static const struct tm_text pattern[] = {
+		{ "pattern facet, valid", "AM", TM_AMO, 9000, "", TM_AMC, 0, 0 },
+		{ "pattern facet, invalid", "AM", TM_AMO, 9000, "\t", TM_AMC,
+		    MSG_ER_FORMAT, 0 },
+	};
+	static const struct tm_text plain[] = {
+		{ "not cut", "AM", TM_AMO, 9000, "", TM_AMC, 0, 0 },
+	};
+	static const struct {
+		const char		*from, *to;
+		const struct tm_text	*tab;
+		size_t			 n;
+	} v[] = {
+		{ "\"10000\"", "\"500\"", max500, 3 },
+		{ "<xs:minLength value=\"1\"/>", "<xs:minLength value=\"300\"/>",
+		    min300, 2 },
+		{ "<xs:maxLength value=\"10000\"/>", "<xs:maxLength value="
+		    "\"10000\"/><xs:pattern value=\"[ -~\\n]*\"/>", pattern, 2 },
+		{ "<xs:minLength value=\"1\"/>", "<xs:whiteSpace "
+		    "value=\"preserve\"/>", plain, 1 },
+		{ "<xs:element name=\"MessageText\">", "<xs:element "
+		    "name=\"MessageText\" nillable=\"true\">", plain, 1 },
+		{ "</xs:schema>", "<xs:complexType name=\"Other\"><xs:sequence>"
+		    "<xs:element name=\"MessageText\" type=\"xs:string\"/>"
+		    "</xs:sequence></xs:complexType></xs:schema>", plain, 1 },
+	};
+	struct msg_schema	*s;
+	char			 dir[64];
+	size_t			 i;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		snprintf(dir, sizeof dir, "/tmp/test_msg.XXXXXX");
+		s = tm_schema_variant(dir, v[i].from, v[i].to);
+		tm_text_all(s, v[i].tab, v[i].n);
+		msg_schema_free(s);
+		tm_schema_rm(dir);
+	}
+}
+
+/*
  * The parser context is reused from message to message: 6000 messages
  * with element names nobody else uses (each one a schema error) go
  * through the replacement of a context whose dictionary grew, and every
@@ -1414,6 +1706,8 @@ test_msg_register(void)
 	    CU_ADD_TEST(s, test_schema_load_errors) == NULL ||
 	    CU_ADD_TEST(s, test_elide) == NULL ||
 	    CU_ADD_TEST(s, test_elide_more) == NULL ||
+	    CU_ADD_TEST(s, test_elide_text) == NULL ||
+	    CU_ADD_TEST(s, test_elide_text_schema) == NULL ||
 	    CU_ADD_TEST(s, test_parser_reuse) == NULL)
 		return -1;
 	return 0;
