@@ -1169,40 +1169,60 @@ msg_plain_from(const char *s, size_t from, size_t to, size_t n,
 }
 
 #ifdef MSG_HAVE_AVX2
-/* msg_plain_run, 32 bytes at a time (CPUs with AVX2); a block with a byte
- * that may end the run ('-' in a comment, '<' '&' '>' or CR in element
- * text, any byte outside 0x20-0x7e other than tab and LF) is looked at
- * byte by byte. */
+/*
+ * msg_plain_run, 32 bytes at a time (CPUs with AVX2). Each byte is
+ * classified by its two nibbles: lo[c & 15] & hi[c >> 4] is not 0 for a
+ * byte that may end the run: a control character other than tab and LF
+ * (and CR in a comment), 0x7f, a byte above 0x7f, '-' in a comment, '<'
+ * '&' '>' in element text. A block holding one is looked at byte by byte.
+ */
 __attribute__((target("avx2")))
 static size_t
 msg_plain_run_avx2(const char *s, size_t n, enum msg_plain k)
 {
 	const int	 com = k == MSG_PLAIN_COMMENT;
-	const __m256i	 sp = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7f),
-			 lf = _mm256_set1_epi8('\n'), tab = _mm256_set1_epi8('\t'),
-			 ws3 = _mm256_set1_epi8(com ? '\r' : '\n'),
-			 s1 = _mm256_set1_epi8(com ? '-' : '<'),
-			 s2 = _mm256_set1_epi8(com ? '-' : '&'),
-			 s3 = _mm256_set1_epi8(com ? '-' : '>');
+	uint8_t		 lo[32], hi[32];
+	__m256i		 vlo, vhi, v, w, bad;
+	const __m256i	 nib = _mm256_set1_epi8(0x0f);
 	size_t		 i, e;
+	int		 c;
 
-	for (i = 0; i + 32 <= n; i += 32) {
-		__m256i v = _mm256_loadu_si256((const __m256i *)(s + i));
-		__m256i ws = _mm256_or_si256(_mm256_cmpeq_epi8(v, lf),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v, ws3),
-		    _mm256_cmpeq_epi8(v, tab)));
-		/* signed: bytes 0x80-0xff count as below 0x20 */
-		__m256i bad = _mm256_or_si256(
-		    _mm256_andnot_si256(ws, _mm256_cmpgt_epi8(sp, v)),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v, del),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v, s1),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(v, s2),
-		    _mm256_cmpeq_epi8(v, s3)))));
-
-		if (_mm256_movemask_epi8(bad) != 0 &&
-		    (e = msg_plain_from(s, i, i + 32, n, k)) < i + 32)
+	for (c = 0; c < 16; c++) {
+		lo[c] = (uint8_t)((c != '\t' && c != '\n' &&
+		    (c != '\r' || !com) ? 0x01 : 0) |	/* controls */
+		    0x02 |				/* 0x10-0x1f, 0x80- */
+		    (c == 0x0f ? 0x04 : 0) |		/* 0x7f */
+		    (c == (com ? 0x0d : 0x06) ? 0x08 : 0) |	/* '-' '&' */
+		    (!com && (c == 0x0c || c == 0x0e) ? 0x10 : 0)); /* '<' '>' */
+		hi[c] = (uint8_t)((c == 0 ? 0x01 : 0) |
+		    (c == 1 || c >= 8 ? 0x02 : 0) | (c == 7 ? 0x04 : 0) |
+		    (c == 2 ? 0x08 : 0) | (c == 3 ? 0x10 : 0));
+		lo[c + 16] = lo[c];
+		hi[c + 16] = hi[c];
+	}
+	vlo = _mm256_loadu_si256((const __m256i *)lo);
+	vhi = _mm256_loadu_si256((const __m256i *)hi);
+#define MSG_PLAIN_BAD(v) _mm256_and_si256(				\
+	_mm256_shuffle_epi8(vlo, _mm256_and_si256((v), nib)),		\
+	_mm256_shuffle_epi8(vhi, _mm256_and_si256(_mm256_srli_epi16((v), 4), nib)))
+	/* 64 bytes a turn: two independent blocks keep the CPU busy. */
+	for (i = 0; i + 64 <= n; i += 64) {
+		v = _mm256_loadu_si256((const __m256i *)(s + i));
+		w = _mm256_loadu_si256((const __m256i *)(s + i + 32));
+		bad = _mm256_or_si256(MSG_PLAIN_BAD(v), MSG_PLAIN_BAD(w));
+		if (!_mm256_testz_si256(bad, bad) &&
+		    (e = msg_plain_from(s, i, i + 64, n, k)) < i + 64)
 			return e;
 	}
+	if (i + 32 <= n) {
+		v = _mm256_loadu_si256((const __m256i *)(s + i));
+		bad = MSG_PLAIN_BAD(v);
+		if (!_mm256_testz_si256(bad, bad) &&
+		    (e = msg_plain_from(s, i, i + 32, n, k)) < i + 32)
+			return e;
+		i += 32;
+	}
+#undef MSG_PLAIN_BAD
 	return msg_plain_from(s, i, n, n, k);
 }
 #endif
