@@ -8,9 +8,9 @@
  *      is not XML, any "<!DOCTYPE", an XML declaration naming another
  *      encoding than UTF-8. A refusal here stops: nothing else runs.
  *   2. libxml2 parse (no network, no entity substitution, no DTD loading,
- *      declared encoding ignored, default size limits); errors go to a per-context
- *      structured handler, never to stderr. Not well-formed stops here,
- *      and so does nesting deeper than MSG_MAX_DEPTH.
+ *      declared encoding ignored, default size limits); errors go to a
+ *      per-context structured handler, never to stderr. Not well-formed
+ *      stops here, and so does nesting deeper than MSG_MAX_DEPTH.
  *   3. XSD validation of the tree, every schema error kept as a diag.
  *   4. the header and field rules the schema cannot express, skipping a
  *      node the schema already complained about (no double reports).
@@ -196,7 +196,8 @@ msg_utf8_cut(const char *s, size_t len, size_t n)
 	return k;
 }
 
-/* Copy src (len bytes) into dst[dsz], NUL-terminated, cut on a UTF-8 boundary. */
+/* Copy src (len bytes) into dst[dsz], NUL-terminated, cut on a UTF-8
+ * boundary. */
 static void
 msg_cpy(char *dst, size_t dsz, const char *src, size_t len)
 {
@@ -795,8 +796,9 @@ msg_schema_text_facets(struct msg_schema *s, const char *dir)
 	    !msg_xsd_is(r = msg_xsd_only_child(r), "restriction") ||
 	    (base = xmlGetNoNsProp(r, (const xmlChar *)"base")) == NULL)
 		goto out;
+	/* No prefix: the default namespace. */
 	if ((local = xmlSplitQName2(base, &prefix)) == NULL)
-		local = xmlStrdup(base);	/* no prefix: default namespace */
+		local = xmlStrdup(base);
 	ns = xmlSearchNs(doc, r, prefix);
 	if (ns == NULL || !xmlStrEqual(ns->href, (const xmlChar *)MSG_XSD_NS) ||
 	    !xmlStrEqual(local, (const xmlChar *)"string")) {
@@ -1170,8 +1172,8 @@ msg_plain_from(const char *s, size_t from, size_t to, size_t n,
 
 #ifdef MSG_HAVE_AVX2
 /*
- * msg_plain_run, 32 bytes at a time (CPUs with AVX2). Each byte is
- * classified by its two nibbles: lo[c & 15] & hi[c >> 4] is not 0 for a
+ * msg_plain_run with AVX2, 64 bytes a turn. Each byte is classified by
+ * its two nibbles: lo[c & 15] & hi[c >> 4] is not 0 for a
  * byte that may end the run: a control character other than tab and LF
  * (and CR in a comment), 0x7f, a byte above 0x7f, '-' in a comment, '<'
  * '&' '>' in element text. A block holding one is looked at byte by byte.
@@ -1193,7 +1195,8 @@ msg_plain_run_avx2(const char *s, size_t n, enum msg_plain k)
 		    0x02 |				/* 0x10-0x1f, 0x80- */
 		    (c == 0x0f ? 0x04 : 0) |		/* 0x7f */
 		    (c == (com ? 0x0d : 0x06) ? 0x08 : 0) |	/* '-' '&' */
-		    (!com && (c == 0x0c || c == 0x0e) ? 0x10 : 0)); /* '<' '>' */
+		    (!com && (c == 0x0c || c == 0x0e) ?		/* '<' '>' */
+		    0x10 : 0));
 		hi[c] = (uint8_t)((c == 0 ? 0x01 : 0) |
 		    (c == 1 || c >= 8 ? 0x02 : 0) | (c == 7 ? 0x04 : 0) |
 		    (c == 2 ? 0x08 : 0) | (c == 3 ? 0x10 : 0));
@@ -1204,8 +1207,9 @@ msg_plain_run_avx2(const char *s, size_t n, enum msg_plain k)
 	vhi = _mm256_loadu_si256((const __m256i *)hi);
 #define MSG_PLAIN_BAD(v) _mm256_and_si256(				\
 	_mm256_shuffle_epi8(vlo, _mm256_and_si256((v), nib)),		\
-	_mm256_shuffle_epi8(vhi, _mm256_and_si256(_mm256_srli_epi16((v), 4), nib)))
-	/* 64 bytes a turn: two independent blocks keep the CPU busy. */
+	_mm256_shuffle_epi8(vhi,					\
+	    _mm256_and_si256(_mm256_srli_epi16((v), 4), nib)))
+	/* Two independent blocks a turn keep the CPU busy. */
 	for (i = 0; i + 64 <= n; i += 64) {
 		v = _mm256_loadu_si256((const __m256i *)(s + i));
 		w = _mm256_loadu_si256((const __m256i *)(s + i + 32));
@@ -1346,7 +1350,8 @@ msg_elide_scan(const char *buf, size_t len, int texts, struct msg_span *sp,
 			continue;
 		for (ln = ne; ln > name && ln[-1] != ':'; ln--)
 			;
-		if ((size_t)(ne - ln) == b64len && memcmp(ln, b64el, b64len) == 0)
+		if ((size_t)(ne - ln) == b64len &&
+		    memcmp(ln, b64el, b64len) == 0)
 			kind = MSG_SPAN_PHOTO;
 		else if (texts && (size_t)(ne - ln) == txtlen &&
 		    memcmp(ln, txtel, txtlen) == 0)
