@@ -129,14 +129,11 @@ struct msg_pctx {
 	const struct msg_span	*photo;
 	int			 nphoto;
 	/* The MessageText text kept out (at most one): the parsed copy
-	 * holds "#0" and '#'s (text_ph characters) where the input has
-	 * raw[text->off..+len), and the schema allows text_min to
-	 * text_max characters. */
+	 * holds "#0" and '#'s (schema->text_ph characters) where the input
+	 * has raw[text->off..+len). */
 	const struct msg_span	*text;
 	int			 text_seen;	/* msg_check_text found it */
-	size_t			 text_min;
-	size_t			 text_max;
-	size_t			 text_ph;
+	const struct msg_schema	*schema;	/* its length facets */
 };
 
 /* Where each key's body lives. */
@@ -1745,13 +1742,14 @@ msg_check_text(struct msg_pctx *pc, xmlNodePtr body)
 	c = el->children;
 	if (c == NULL || c->next != NULL || c->type != XML_TEXT_NODE ||
 	    c->content == NULL || strncmp((const char *)c->content, "#0", 2) ||
-	    strlen((const char *)c->content) != pc->text_ph)
+	    strlen((const char *)c->content) != pc->schema->text_ph)
 		return;
 	pc->text_seen = 1;
-	if (pc->text->len < pc->text_min || pc->text->len > pc->text_max)
+	if (pc->text->len < pc->schema->text_min ||
+	    pc->text->len > pc->schema->text_max)
 		msg_diag(pc, el, 0, 0, MSG_ER_FORMAT, "MessageText has %zu "
-		    "characters, not %zu to %zu", pc->text->len, pc->text_min,
-		    pc->text_max);
+		    "characters, not %zu to %zu", pc->text->len,
+		    pc->schema->text_min, pc->schema->text_max);
 }
 
 /* DR, KR, DNR bodies. */
@@ -1962,9 +1960,7 @@ msg_parse_flags(struct msg_schema *s, const char *buf, size_t len,
 	    s->text_cut, sp, MSG_MAXELIDE)) > 0) {
 		pc.raw = buf;
 		pc.photo = photo;
-		pc.text_min = s->text_min;
-		pc.text_max = s->text_max;
-		pc.text_ph = s->text_ph;
+		pc.schema = s;
 		for (i = 0; i < nsp; i++) {
 			ncut += sp[i].len;
 			if (sp[i].kind == MSG_SPAN_PHOTO)
