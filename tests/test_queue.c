@@ -964,6 +964,35 @@ tq_lmdb_open(MDB_env **env, MDB_txn **txn, const char *name, MDB_dbi *dbi)
 	return 0;
 }
 
+/*
+ * Rewrite the stored msg record of msgid in place (the queue must be
+ * closed): edit gets a copy of the record and its 8-byte key.
+ */
+static void
+tq_msg_rewrite(uint64_t msgid, void (*edit)(uint8_t *, size_t,
+    const uint8_t *))
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k, v;
+	uint8_t		 kb[8], *copy;
+
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "msg", &dbi) == 0);
+	util_put_be64(kb, msgid);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	CU_ASSERT_FATAL(mdb_get(txn, dbi, &k, &v) == 0);
+	copy = xmalloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	edit(copy, v.mv_size, kb);
+	v.mv_data = copy;
+	CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
+	free(copy);
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+}
+
 static int
 tq_lmdb_count(const char *name)
 {
@@ -983,6 +1012,37 @@ tq_lmdb_count(const char *name)
 }
 
 /* LMDB: garbage in the copy and msg dbs is quarantined, never fatal. */
+/* tq_msg_rewrite edits: one body byte flipped; version 1 resealed with
+ * its CRC-32; the version byte alone changed. */
+static void
+tq_edit_flip(uint8_t *rec, size_t len, const uint8_t *key)
+{
+	(void)len;
+	(void)key;
+	rec[100] ^= 1;
+}
+
+static void
+tq_edit_v1(uint8_t *rec, size_t len, const uint8_t *key)
+{
+	uint32_t	crc;
+
+	CU_ASSERT_EQUAL(rec[0], 2);
+	rec[0] = 1;
+	crc = (uint32_t)crc32(0L, key, 8);
+	crc = (uint32_t)crc32(crc, rec, (uInt)len - 4);
+	util_put_be32(rec + len - 4, crc);
+}
+
+static void
+tq_edit_version(uint8_t *rec, size_t len, const uint8_t *key)
+{
+	(void)len;
+	(void)key;
+	CU_ASSERT_EQUAL(rec[0], 2);
+	rec[0] = 1;
+}
+
 static void
 test_queue_corrupt(void)
 {
@@ -1024,22 +1084,7 @@ test_queue_corrupt(void)
 	mdb_env_close(env);
 
 	/* Flip one body byte of message 3. */
-	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "msg", &dbi) == 0);
-	util_put_be64(junk, 3);
-	k.mv_size = 8;
-	k.mv_data = junk;
-	CU_ASSERT_FATAL(mdb_get(txn, dbi, &k, &v) == 0);
-	{
-		uint8_t *copy = xmalloc(v.mv_size);
-
-		memcpy(copy, v.mv_data, v.mv_size);
-		copy[100] ^= 1;
-		v.mv_data = copy;
-		CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
-		free(copy);
-	}
-	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
-	mdb_env_close(env);
+	tq_msg_rewrite(3, tq_edit_flip);
 
 	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
 	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
@@ -1078,12 +1123,6 @@ test_queue_v1(void)
 	struct tq_op		*ops[3];
 	struct ubuf		 body1, body2;
 	const char		*lines[] = { "CADMV" };
-	MDB_env			*env;
-	MDB_txn			*txn;
-	MDB_dbi			 dbi;
-	MDB_val			 k, v;
-	uint8_t			 kb[8], *copy;
-	uint32_t		 crc;
 	uint64_t		 id;
 
 	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
@@ -1094,28 +1133,10 @@ test_queue_v1(void)
 	CU_ASSERT_EQUAL(queue_get(q, 1, &m, &body1), QUEUE_E_OK);
 	queue_close(q);
 
-	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "msg", &dbi) == 0);
-	for (id = 1; id <= 2; id++) {
-		util_put_be64(kb, id);
-		k.mv_size = sizeof kb;
-		k.mv_data = kb;
-		CU_ASSERT_FATAL(mdb_get(txn, dbi, &k, &v) == 0);
-		CU_ASSERT_EQUAL(((uint8_t *)v.mv_data)[0], 2);
-		copy = xmalloc(v.mv_size);
-		memcpy(copy, v.mv_data, v.mv_size);
-		copy[0] = 1;
-		if (id == 1) {
-			/* 1: rewritten as version 1 would have sealed it. */
-			crc = (uint32_t)crc32(0L, kb, sizeof kb);
-			crc = (uint32_t)crc32(crc, copy, (uInt)v.mv_size - 4);
-			util_put_be32(copy + v.mv_size - 4, crc);
-		}			/* 2: version byte only */
-		v.mv_data = copy;
-		CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
-		free(copy);
-	}
-	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
-	mdb_env_close(env);
+	/* 1: rewritten as version 1 would have sealed it; 2: the version
+	 * byte only. */
+	tq_msg_rewrite(1, tq_edit_v1);
+	tq_msg_rewrite(2, tq_edit_version);
 
 	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
 	ubuf_init(&body2);
