@@ -230,7 +230,7 @@ test_bad_input(void)
 	fix = util_read_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fix);
 	tag = it_client_send(a, fix);
-	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 2);
 	CU_ASSERT_PTR_NULL(strstr(a->reply[tag], "root:"));
 	free(fix);
 	snprintf(path, sizeof path,

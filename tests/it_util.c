@@ -501,6 +501,8 @@ it_field(const char *xml, const char *name)
 	const char	*p, *q;
 
 	buf[0] = '\0';
+	if (xml == NULL)	/* a reply that never came: no field */
+		return buf;
 	snprintf(open, sizeof open, "<%s>", name);
 	if ((p = strstr(xml, open)) == NULL)
 		return buf;
