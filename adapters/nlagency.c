@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "tls.h"
 #include "util.h"
+#include "xscan.h"
 
 #ifndef NLSWITCH_SCHEMADIR
 #define NLSWITCH_SCHEMADIR "schemas"
@@ -267,18 +268,23 @@ static int
 agency_save_photos(struct agency *a, const char *xml, size_t len,
     const char *name, struct ubuf *report)
 {
-	const char	*p = xml, *end = xml + len, *q;
-	const char	*open = "<BinaryBase64Object>";
+	struct xscan	 sc;
+	struct xscan_tok t;
+	const char	*p, *q;
 	int		 n = 0;
 
-	while ((p = memmem(p, (size_t)(end - p), open, strlen(open))) != NULL) {
+	xscan_init(&sc, xml, len);
+	while (xscan_find(&sc, "BinaryBase64Object", 0, &t) == 0) {
 		uint8_t	*img;
 		size_t	 imglen;
 		char	*path;
 
-		p += strlen(open);
-		if ((q = memchr(p, '<', (size_t)(end - p))) == NULL)
+		if (t.kind == XSCAN_EMPTY)
+			continue;
+		p = t.p + t.len;
+		if (xscan_find(&sc, "BinaryBase64Object", 1, &t) == -1)
 			break;
+		q = t.p;
 		if ((img = util_b64_decode(p, (size_t)(q - p), &imglen)) == NULL)
 			break;
 		if (a->photodir != NULL) {
@@ -299,7 +305,6 @@ agency_save_photos(struct agency *a, const char *xml, size_t len,
 			ubuf_printf(report, " photo=%zu bytes", imglen);
 		free(img);
 		n++;
-		p = q;
 	}
 	return n;
 }

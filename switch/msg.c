@@ -48,6 +48,7 @@
 #include "log.h"
 #include "msg.h"
 #include "util.h"
+#include "xscan.h"
 
 /*
  * Never XML_PARSE_NOENT (entity substitution), XML_PARSE_DTDLOAD or
@@ -900,46 +901,15 @@ msg_schema_free(struct msg_schema *s)
 size_t
 msg_find_hdr_end(const char *raw, size_t len)
 {
-	static const char	 name[] = "NLETSMessageHeader";
-	const char		*p = raw, *end = raw + len, *q, *s, *ne, *local;
-	size_t			 left;
+	struct xscan		 sc;
+	struct xscan_tok	 t;
 
-	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		left = (size_t)(end - p);
-		if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
-			q = memmem(p + 4, left - 4, "-->", 3);
-			if (q == NULL)
-				break;
-			p = q + 3;
-		} else if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
-			q = memmem(p + 9, left - 9, "]]>", 3);
-			if (q == NULL)
-				break;
-			p = q + 3;
-		} else if (left >= 2 && p[1] == '?') {
-			q = memmem(p + 2, left - 2, "?>", 2);
-			if (q == NULL)
-				break;
-			p = q + 2;
-		} else if (left >= 2 && p[1] == '/') {
-			s = p + 2;
-			for (ne = s; ne < end && !msg_is_ws((unsigned char)*ne) &&
-			    *ne != '>'; ne++)
-				;
-			local = memchr(s, ':', (size_t)(ne - s));
-			local = local != NULL ? local + 1 : s;
-			if ((size_t)(ne - local) == sizeof name - 1 &&
-			    memcmp(local, name, sizeof name - 1) == 0) {
-				while (ne < end && msg_is_ws((unsigned char)*ne))
-					ne++;
-				if (ne < end && *ne == '>')
-					return (size_t)(p - raw);
-			}
-			p = ne;
-		} else
-			p++;
-	}
-	return (size_t)-1;
+	if (raw == NULL)
+		return (size_t)-1;
+	xscan_init(&sc, raw, len);
+	if (xscan_find(&sc, "NLETSMessageHeader", 1, &t) == -1)
+		return (size_t)-1;
+	return xscan_off(&sc, &t);
 }
 
 /*
@@ -947,100 +917,91 @@ msg_find_hdr_end(const char *raw, size_t len)
  */
 
 /*
- * Next start tag (closing 0) or end tag (closing 1) of element name in
- * [p, end), skipping comments, CDATA sections and processing
- * instructions. @return the '<' of the tag, or NULL.
+ * The value of the DoNotRetainIndicator in raw[from..to), if there is one
+ * written <X>value</X>: *vfrom and *vto get the value's offsets.
+ * @return 1 found, 0 none, -1 an empty <X/> element.
  */
-static const char *
-msg_find_tag(const char *p, const char *end, const char *name, int closing)
+static int
+msg_noretain_at(const char *raw, size_t to, size_t from, size_t *vfrom,
+    size_t *vto)
 {
-	const char	*q;
-	size_t		 nl = strlen(name), left, off = closing ? 2 : 1;
+	static const char	 dnr[] = "DoNotRetainIndicator";
+	struct xscan		 sc;
+	struct xscan_tok	 t;
 
-	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		left = (size_t)(end - p);
-		if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
-			if ((q = memmem(p + 4, left - 4, "-->", 3)) == NULL)
-				return NULL;
-			p = q + 3;
-		} else if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
-			if ((q = memmem(p + 9, left - 9, "]]>", 3)) == NULL)
-				return NULL;
-			p = q + 3;
-		} else if (left >= 2 && p[1] == '?') {
-			if ((q = memmem(p + 2, left - 2, "?>", 2)) == NULL)
-				return NULL;
-			p = q + 2;
-		} else if (left > off + nl && (closing ? p[1] == '/' :
-		    p[1] != '/') && memcmp(p + off, name, nl) == 0 &&
-		    (msg_is_ws((unsigned char)p[off + nl]) ||
-		    p[off + nl] == '>' || p[off + nl] == '/'))
-			return p;
-		else
-			p++;
-	}
-	return NULL;
+	xscan_init_at(&sc, raw, to, from);
+	if (xscan_find(&sc, dnr, 0, &t) == -1)
+		return 0;
+	if (t.kind == XSCAN_EMPTY)
+		return -1;
+	*vfrom = xscan_off(&sc, &t) + t.len;
+	if (xscan_find(&sc, dnr, 1, &t) == -1)
+		return 0;
+	*vto = xscan_off(&sc, &t);
+	return 1;
 }
 
 int
 msg_photo_rewrite(struct ubuf *out, const char *raw, size_t len, int mode)
 {
-	static const char img[] = "PersonDigitalImage";
-	static const char dnr[] = "DoNotRetainIndicator";
-	const char	*p = raw, *end = raw + len, *s, *e, *gt, *d, *de;
-	char		 val[16];
-	size_t		 n;
-	int		 changed = 0;
+	static const char	 img[] = "PersonDigitalImage";
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	size_t			 at = 0, s, e, gt, vf = 0, vt = 0;
+	char			 val[16];
+	const char		*v;
+	int			 changed = 0, r;
 
 	ubuf_reset(out);
 	if (msg_find_hdr_end(raw, len) == (size_t)-1)
 		return -1;
-	while ((s = msg_find_tag(p, end, img, 0)) != NULL) {
-		if ((e = msg_find_tag(s, end, img, 1)) == NULL ||
-		    (gt = memchr(e, '>', (size_t)(end - e))) == NULL) {
+	xscan_init(&sc, raw, len);
+	while (xscan_find(&sc, img, 0, &t) == 0) {
+		s = xscan_off(&sc, &t);
+		if (xscan_find(&sc, img, 1, &t) == -1) {
 			ubuf_reset(out);
 			return -1;
 		}
-		gt++;
+		e = xscan_off(&sc, &t);
+		gt = e + t.len;
 		if (mode == MSG_PHOTO_STRIP) {
-			ubuf_add(out, p, (size_t)(s - p));
-			p = gt;
+			ubuf_add(out, raw + at, s - at);
+			at = gt;
 			changed++;
 			continue;
 		}
 		/* NORETAIN: the indicator is the last child of the image. */
-		d = msg_find_tag(s, e, dnr, 0);
-		if (d == NULL) {
-			ubuf_add(out, p, (size_t)(e - p));
+		r = msg_noretain_at(raw, e, s, &vf, &vt);
+		if (r == 0) {
+			ubuf_add(out, raw + at, e - at);
 			ubuf_adds(out, "<DoNotRetainIndicator>true"
 			    "</DoNotRetainIndicator>");
-			ubuf_add(out, e, (size_t)(gt - e));
+			ubuf_add(out, raw + e, gt - e);
 			changed++;
-		} else if ((d = memchr(d, '>', (size_t)(e - d))) != NULL &&
-		    d[-1] != '/' && (de = msg_find_tag(d, e, dnr, 1)) != NULL) {
-			d++;
-			n = (size_t)(de - d);
-			msg_cpy(val, sizeof val, d, n < sizeof val ? n : 0);
-			n = strlen(val);
-			while (n > 0 && msg_is_ws((unsigned char)val[n - 1]))
-				val[--n] = '\0';
-			if (strcmp(val + strspn(val, " \t\r\n"), "true") == 0 ||
-			    strcmp(val + strspn(val, " \t\r\n"), "1") == 0)
-				ubuf_add(out, p, (size_t)(gt - p));
+		} else if (r == 1) {
+			msg_cpy(val, sizeof val, raw + vf, vt - vf < sizeof val ?
+			    vt - vf : 0);
+			v = val + strspn(val, " \t\r\n");
+			r = (int)strlen(v);
+			while (r > 0 && msg_is_ws((unsigned char)v[r - 1]))
+				r--;
+			if ((r == 4 && strncmp(v, "true", 4) == 0) ||
+			    (r == 1 && v[0] == '1'))
+				ubuf_add(out, raw + at, gt - at);
 			else {
-				ubuf_add(out, p, (size_t)(d - p));
+				ubuf_add(out, raw + at, vf - at);
 				ubuf_adds(out, "true");
-				ubuf_add(out, de, (size_t)(gt - de));
+				ubuf_add(out, raw + vt, gt - vt);
 				changed++;
 			}
 		} else {
 			/* <DoNotRetainIndicator/>: not schema-valid as a
 			 * boolean, so not seen here; keep it as it is. */
-			ubuf_add(out, p, (size_t)(gt - p));
+			ubuf_add(out, raw + at, gt - at);
 		}
-		p = gt;
+		at = gt;
 	}
-	ubuf_add(out, p, (size_t)(end - p));
+	ubuf_add(out, raw + at, len - at);
 	return changed;
 }
 
@@ -1242,12 +1203,31 @@ msg_plain_run(const char *s, size_t n, enum msg_plain k)
 	return msg_plain_from(s, 0, n, n, k);
 }
 
-/* 1 if e starts the end tag </name> (no prefix, no space). */
+/*
+ * 1 if the element opened by t (bare: no prefix, no attribute, nothing
+ * after the name) has character data only, free of '<' and '&', and
+ * ends with its own end tag; *text gets the text token (len 0 if empty).
+ */
 static int
-msg_is_end_tag(const char *e, const char *end, const char *name, size_t nlen)
+msg_elide_el(struct xscan *sc, const struct xscan_tok *t,
+    struct xscan_tok *text)
 {
-	return (size_t)(end - e) >= nlen + 3 && e[0] == '<' && e[1] == '/' &&
-	    memcmp(e + 2, name, nlen) == 0 && e[2 + nlen] == '>';
+	struct xscan_tok	 e;
+
+	if (t->kind != XSCAN_START || t->local != t->name || t->datalen != 0)
+		return 0;
+	if (xscan_next(sc, text) == XSCAN_TEXT) {
+		if (memchr(text->data, '&', text->datalen) != NULL)
+			return 0;
+		xscan_next(sc, &e);
+	} else {
+		e = *text;
+		text->kind = XSCAN_TEXT;
+		text->data = e.p;
+		text->datalen = 0;
+	}
+	return e.kind == XSCAN_END && e.namelen == t->namelen &&
+	    memcmp(e.name, t->name, t->namelen) == 0 && e.datalen == 0;
 }
 
 /*
@@ -1260,125 +1240,67 @@ msg_is_end_tag(const char *e, const char *end, const char *name, size_t nlen)
  *  - when texts is set, the text of the one MessageText, written the same
  *    way, if it is MSG_ELIDE_MIN bytes or more of plain element text
  *    (MSG_PLAIN_TEXT); with a second MessageText, none.
- * A tokenizer, not a parser: CDATA sections, processing instructions and
- * quoted attribute values are stepped over so that their bytes are never
- * taken for markup; at anything it cannot follow it gives up and cuts
- * nothing.
+ * The tokens come from xscan; at anything it cannot follow nothing is cut.
  * @return the number of spans written to sp (in input order), 0 for none.
  */
 static int
 msg_elide_scan(const char *buf, size_t len, int texts, struct msg_span *sp,
     int max)
 {
-	static const char	 b64el[] = "BinaryBase64Object";
-	static const char	 txtel[] = MSG_TEXT_EL;
-	const size_t		 b64len = sizeof b64el - 1;
-	const size_t		 txtlen = sizeof txtel - 1;
-	const char		*p = buf, *end = buf + len, *q, *e, *t, *name;
-	const char		*ne, *ln;
-	size_t			 r;
+	struct xscan		 sc;
+	struct xscan_tok	 t, x;
 	enum msg_spankind	 kind;
 	int			 n = 0, i, k, photo_ok = 1, text_ok = 1;
-	int			 ntext = 0, attrs, closing, bare;
+	int			 ntext = 0;
 
-	while ((q = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		if ((size_t)(end - q) >= 4 && memcmp(q, "<!--", 4) == 0) {
-			r = msg_plain_run(q + 4, (size_t)(end - q - 4),
-			    MSG_PLAIN_COMMENT);
-			e = q + 4 + r;
-			if ((size_t)(end - e) >= 3 && memcmp(e, "-->", 3) == 0) {
-				if (r >= MSG_ELIDE_MIN && n < max) {
-					sp[n].off = (size_t)(q + 4 - buf);
-					sp[n].len = r;
-					sp[n++].kind = MSG_SPAN_COMMENT;
-				}
-			} else if ((e = memmem(e, (size_t)(end - e), "-->",
-			    3)) == NULL)
-				return 0;
-			p = e + 3;
-			continue;
-		}
-		if ((size_t)(end - q) >= 9 && memcmp(q, "<![CDATA[", 9) == 0) {
-			if ((e = memmem(q + 9, (size_t)(end - q - 9), "]]>",
-			    3)) == NULL)
-				return 0;
-			p = e + 3;
-			continue;
-		}
-		if ((size_t)(end - q) >= 2 && q[1] == '?') {
-			if ((e = memmem(q + 2, (size_t)(end - q - 2), "?>",
-			    2)) == NULL)
-				return 0;
-			p = e + 2;
-			continue;
-		}
-		if ((size_t)(end - q) >= 2 && q[1] == '!')
-			return 0;	/* DOCTYPE is refused before this */
-		/* A start or end tag. */
-		t = q + 1;
-		closing = t < end && *t == '/';
-		if (closing)
-			t++;
-		name = t;
-		while (t < end && !msg_is_ws((unsigned char)*t) && *t != '>' &&
-		    *t != '/' && *t != '<')
-			t++;
-		ne = t;
-		attrs = 0;
-		while (t < end && *t != '>') {
-			if (*t == '"' || *t == '\'') {
-				if ((e = memchr(t + 1, *t,
-				    (size_t)(end - t - 1))) == NULL)
-					return 0;
-				t = e + 1;
-				attrs = 1;
-				continue;
-			}
-			if (*t == '<')
-				return 0;
-			if (!msg_is_ws((unsigned char)*t))
-				attrs = 1;
-			t++;
-		}
-		if (t == end)
+	xscan_init(&sc, buf, len);
+	for (;;) {
+		switch (xscan_next(&sc, &t)) {
+		case XSCAN_EOF:
+			goto done;
+		case XSCAN_BAD:
+		case XSCAN_DECL:
 			return 0;
-		p = t + 1;
-		if (closing)
+		case XSCAN_COMMENT:
+			/* A '-' just before "-->" makes "--": not plain. */
+			if (t.datalen >= MSG_ELIDE_MIN && n < max &&
+			    t.data[t.datalen - 1] != '-' &&
+			    msg_plain_run(t.data, t.datalen,
+			    MSG_PLAIN_COMMENT) == t.datalen) {
+				sp[n].off = (size_t)(t.data - buf);
+				sp[n].len = t.datalen;
+				sp[n++].kind = MSG_SPAN_COMMENT;
+			}
 			continue;
-		for (ln = ne; ln > name && ln[-1] != ':'; ln--)
-			;
-		if ((size_t)(ne - ln) == b64len &&
-		    memcmp(ln, b64el, b64len) == 0)
+		case XSCAN_START:
+			break;
+		default:
+			continue;
+		}
+		if (xscan_is(&t, "BinaryBase64Object"))
 			kind = MSG_SPAN_PHOTO;
-		else if (texts && (size_t)(ne - ln) == txtlen &&
-		    memcmp(ln, txtel, txtlen) == 0)
+		else if (texts && xscan_is(&t, MSG_TEXT_EL))
 			kind = MSG_SPAN_TEXT;
 		else
 			continue;
-		bare = ln == name && !attrs && t == ne && n < max;
-		if (kind == MSG_SPAN_PHOTO) {
-			if (!bare ||
-			    (e = memchr(p, '<', (size_t)(end - p))) == NULL ||
-			    memchr(p, '&', (size_t)(e - p)) != NULL ||
-			    !msg_is_end_tag(e, end, b64el, b64len)) {
+		if (n >= max || !msg_elide_el(&sc, &t, &x)) {
+			if (kind == MSG_SPAN_PHOTO)
 				photo_ok = 0;
-				continue;
-			}
-		} else {
-			e = p + msg_plain_run(p, (size_t)(end - p),
-			    MSG_PLAIN_TEXT);
-			if (!bare || ntext++ > 0 ||
-			    (size_t)(e - p) < MSG_ELIDE_MIN ||
-			    !msg_is_end_tag(e, end, txtel, txtlen)) {
+			else
 				text_ok = 0;
-				continue;
-			}
+			continue;
 		}
-		sp[n].off = (size_t)(p - buf);
-		sp[n].len = (size_t)(e - p);
+		if (kind == MSG_SPAN_TEXT && (ntext++ > 0 ||
+		    x.datalen < MSG_ELIDE_MIN || msg_plain_run(x.data,
+		    x.datalen, MSG_PLAIN_TEXT) != x.datalen)) {
+			text_ok = 0;
+			continue;
+		}
+		sp[n].off = (size_t)(x.data - buf);
+		sp[n].len = x.datalen;
 		sp[n++].kind = kind;
-		p = e;
 	}
+done:
 	if (!photo_ok || !text_ok) {
 		for (i = k = 0; i < n; i++)
 			if ((sp[i].kind != MSG_SPAN_PHOTO || photo_ok) &&

@@ -33,6 +33,10 @@
 #include "recorder.h"
 #include "session.h"
 #include "util.h"
+#include "xscan.h"
+
+/* The photo element: its text is redacted unless images="yes". */
+#define RECORDER_B64_EL		"BinaryBase64Object"
 
 #define RECORDER_BUF_FLUSH	(64 * 1024)	/* write out at this much */
 #define RECORDER_PH_MAGIC	"NLREPLAY"	/* replay placeholder photo */
@@ -323,7 +327,7 @@ recorder_put_body(enum recorder_type type, uint16_t copy, uint64_t sess,
 	struct ubuf	b;
 
 	if (!rec->images && xml != NULL &&
-	    memmem(xml, len, "<BinaryBase64Object", 19) != NULL) {
+	    memmem(xml, len, RECORDER_B64_EL, strlen(RECORDER_B64_EL)) != NULL) {
 		ubuf_init(&b);
 		recorder_redact(&b, xml, len);
 		recorder_put(type, RECORDER_R_REDACTED, copy, sess, id, line,
@@ -383,7 +387,8 @@ recorder_dlv(const struct line *l, uint64_t msgid, uint16_t copy,
 		return;
 	if (hdr_end > len)
 		hdr_end = len;
-	if (!rec->images && memmem(body, len, "<BinaryBase64Object", 19)) {
+	if (!rec->images && memmem(body, len, RECORDER_B64_EL,
+	    strlen(RECORDER_B64_EL)) != NULL) {
 		ubuf_init(&b);
 		ubuf_add(&b, body, hdr_end);
 		ubuf_add(&b, stamp, stamplen);
@@ -410,8 +415,6 @@ recorder_line(const struct line *l, const struct session *s, int up)
  * Photo privacy.
  */
 
-#define RECORDER_B64_OPEN	"<BinaryBase64Object>"
-#define RECORDER_B64_CLOSE	"</BinaryBase64Object>"
 #define RECORDER_REDACTED	"redacted len="
 
 static void
@@ -432,21 +435,24 @@ static int
 recorder_photos(struct ubuf *out, const char *xml, size_t len,
     int (*fn)(struct ubuf *, const char *, size_t))
 {
-	const char	*p = xml, *end = xml + len, *o, *c;
-	size_t		 ol = strlen(RECORDER_B64_OPEN);
-	int		 n = 0;
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	size_t			 at = 0, o, c;
+	int			 n = 0;
 
-	while (p < end && (o = memmem(p, (size_t)(end - p), RECORDER_B64_OPEN,
-	    ol)) != NULL) {
-		o += ol;
-		if ((c = memmem(o, (size_t)(end - o), RECORDER_B64_CLOSE,
-		    strlen(RECORDER_B64_CLOSE))) == NULL)
+	xscan_init(&sc, xml, len);
+	while (xscan_find(&sc, RECORDER_B64_EL, 0, &t) == 0) {
+		if (t.kind == XSCAN_EMPTY)
+			continue;
+		o = xscan_off(&sc, &t) + t.len;
+		if (xscan_find(&sc, RECORDER_B64_EL, 1, &t) == -1)
 			break;
-		ubuf_add(out, p, (size_t)(o - p));
-		n += fn(out, o, (size_t)(c - o));
-		p = c;
+		c = xscan_off(&sc, &t);
+		ubuf_add(out, xml + at, o - at);
+		n += fn(out, xml + o, c - o);
+		at = c;
 	}
-	ubuf_add(out, p, (size_t)(end - p));
+	ubuf_add(out, xml + at, len - at);
 	return n;
 }
 

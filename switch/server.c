@@ -41,6 +41,7 @@
 #include "session.h"
 #include "tls.h"
 #include "util.h"
+#include "xscan.h"
 
 /* Numbers reserved per committed block of a counter. */
 #define SERVER_CTR_BLOCK	4096
@@ -391,23 +392,13 @@ server_count_nak(struct server *srv, struct session *s, const char *ori,
     int code, const char *detail, const char *input, size_t inlen)
 {
 	struct server_denial	*d;
-	const char		*p, *tagname = "<MessageKeyCodeText>";
-	char			 mke[4] = "";
+	char			 mke[8];
 	int			 key = MSG_KEY_NONE;
-	size_t			 scan = inlen < 2048 ? inlen : 2048;
 
-	if (input != NULL &&
-	    (p = memmem(input, scan, tagname, strlen(tagname))) != NULL) {
-		p += strlen(tagname);
-		if ((size_t)(p - input) + 3 <= inlen) {
-			size_t n = strcspn(p, "<");
-
-			if (n < sizeof mke && (size_t)(p - input) + n <= inlen) {
-				memcpy(mke, p, n);
-				mke[n] = '\0';
-				key = msg_key_lookup(mke);
-			}
-		}
+	if (input != NULL) {
+		xscan_text(input, inlen < 2048 ? inlen : 2048,
+		    "MessageKeyCodeText", mke, sizeof mke);
+		key = msg_key_lookup(mke);
 	}
 	srv->stats.nacked++;
 	if (code >= 100 && code < 100 + SERVER_NCODES)

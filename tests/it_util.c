@@ -23,6 +23,7 @@
 #include "it_util.h"
 #include "tls.h"
 #include "util.h"
+#include "xscan.h"
 
 static void
 it_root(char *buf, size_t sz)
@@ -497,20 +498,10 @@ const char *
 it_field(const char *xml, const char *name)
 {
 	static char	 buf[256];
-	char		 open[64];
-	const char	*p, *q;
 
-	buf[0] = '\0';
-	if (xml == NULL)	/* a reply that never came: no field */
-		return buf;
-	snprintf(open, sizeof open, "<%s>", name);
-	if ((p = strstr(xml, open)) == NULL)
-		return buf;
-	p += strlen(open);
-	if ((q = strchr(p, '<')) == NULL)
-		return buf;
-	snprintf(buf, sizeof buf, "%.*s", (int)(q - p), p);
-	return buf;
+	/* A reply that never came (NULL) has no field. */
+	return xscan_text(xml, xml != NULL ? strlen(xml) : 0, name, buf,
+	    sizeof buf);
 }
 
 int

@@ -12,7 +12,7 @@
 #include <CUnit/Basic.h>
 
 #define SUITES(X) \
-	X(util) X(frame) X(msg) X(config) X(router) X(queue) X(dmv) \
+	X(util) X(xscan) X(frame) X(msg) X(config) X(router) X(queue) X(dmv) \
 	X(avatar) X(policy) X(oridir) X(legacy) X(parser)
 
 #define DECLARE(name) int test_##name##_register(void) __attribute__((weak));

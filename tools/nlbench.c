@@ -52,6 +52,7 @@
 #include "client.h"
 #include "tls.h"
 #include "util.h"
+#include "xscan.h"
 
 #define BENCH_MAXCONN		999	/* line codes BENCH1..BENCH999 */
 #define BENCH_MAXRX		26	/* members ZA..ZZ */
@@ -720,11 +721,10 @@ static void
 bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
     const char *xml, size_t len, void *arg)
 {
-	static const char	 tagname[] = "<DocumentControlFieldText>";
 	struct bench_conn	*t = arg;
 	struct bench		*b = t->b;
 	struct bench_slot	*s;
-	const char		*p;
+	char			 p[BENCH_CTL_LEN + 2];
 	uint64_t		 seq = 0;
 	size_t			 lim = len < BENCH_PEEK ? len : BENCH_PEEK;
 	int			 i, ok = 1;
@@ -741,12 +741,11 @@ bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	if (b->phase != BENCH_PH_MEASURE)
 		return;
 	b->m_dlv++;
-	if ((p = memmem(xml, lim, tagname, sizeof tagname - 1)) == NULL ||
-	    (size_t)(p - xml) + sizeof tagname - 1 + BENCH_CTL_LEN > len) {
+	if (strlen(xscan_text(xml, lim, "DocumentControlFieldText", p,
+	    sizeof p)) != BENCH_CTL_LEN) {
 		b->m_unmatched++;
 		return;
 	}
-	p += sizeof tagname - 1;
 	for (i = 0; i < BENCH_CTL_LEN; i++) {
 		int ch = (unsigned char)p[i], v;
 

@@ -345,8 +345,7 @@ nv_file(struct nv *nv, const char *path)
 		nv_warn(r, 0, "", 0, num);
 	}
 	/* The photo policy denies a photo request without a purpose. */
-	if (r->code == 0 && nv->cfg == NULL && m.imq && doc != NULL &&
-	    memmem(doc, doclen, "<PhotoPurpose>", 14) == NULL)
+	if (r->code == 0 && nv->cfg == NULL && m.imq && !m.purpose.present)
 		nv_warn(r, r->legacy ? 1 + nskip : 0, "", MSG_ER_POLICY,
 		    "photo requested (IMQ/Y) without a photo purpose: "
 		    "the switch's photo-sharing policy will deny it");
