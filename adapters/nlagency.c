@@ -28,6 +28,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "msg.h"
+#include "msgparse.h"
 #include "tls.h"
 #include "util.h"
 #include "xscan.h"
@@ -39,7 +40,7 @@
 struct agency {
 	struct event_base	*base;
 	struct client		*client;
-	struct msg_schema	*schema;
+	struct msgparse_schema	*schema;
 	char			**files;
 	int			 nfiles;
 	int			 sent;
@@ -158,7 +159,14 @@ agency_send_cb(evutil_socket_t fd, short what, void *arg)
 	tag = client_send(a->client, data, len);
 	/* Learn the key to know whether a reply is due (if it parses). */
 	memset(&m, 0, sizeof m);
-	msg_parse(a->schema, data, len, (size_t)-1, &m, NULL);
+	if (legacy_is_text(data, len)) {
+		struct ubuf x;
+
+		ubuf_init(&x);
+		legacy_parse(a->schema, data, len, 0, 0, &x, &m, NULL);
+		ubuf_free(&x);
+	} else
+		msgparse_message(a->schema, data, len, 0, 0, &m, NULL);
 	a->file_key[tag] = m.key;
 	a->file_ctl[tag] = xstrdup(m.ctl);
 	if (!a->quiet)
@@ -220,20 +228,54 @@ agency_unescape(const char *p, size_t n)
 	return out;
 }
 
-/* Pull one element's text out of an XML document (first match). */
+/*
+ * Pull one element's text out of an XML document (first match, by local
+ * name): its character data with the five entities decoded, and its
+ * CDATA sections as they are. NULL when there is no such element.
+ */
 static char *
 agency_field(const char *xml, size_t len, const char *name)
 {
-	char		 open[64];
-	const char	*p, *e, *end = xml + len;
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	struct ubuf		 b;
+	char			*u, *out;
 
-	snprintf(open, sizeof open, "<%s>", name);
-	if ((p = memmem(xml, len, open, strlen(open))) == NULL)
+	xscan_init(&sc, xml, len);
+	if (xscan_find(&sc, name, 0, &t) == -1)
 		return NULL;
-	p += strlen(open);
-	if ((e = memchr(p, '<', (size_t)(end - p))) == NULL)
-		return NULL;
-	return agency_unescape(p, (size_t)(e - p));
+	ubuf_init(&b);
+	if (t.kind == XSCAN_START)
+		while (xscan_next(&sc, &t) == XSCAN_TEXT ||
+		    t.kind == XSCAN_CDATA) {
+			if (t.kind == XSCAN_CDATA) {
+				ubuf_add(&b, t.data, t.datalen);
+				continue;
+			}
+			u = agency_unescape(t.data, t.datalen);
+			ubuf_adds(&b, u);
+			free(u);
+		}
+	out = xstrndup(b.data != NULL ? b.data : "", b.len);
+	ubuf_free(&b);
+	return out;
+}
+
+/* " code=NN reason="..." detail="..."" of an ER's text. */
+static void
+agency_er_line(struct ubuf *line, const char *text)
+{
+	struct msg_er_parts	 p;
+
+	if (text == NULL || msg_er_split(text, strlen(text), &p) == -1) {
+		ubuf_printf(line, " code=? text=\"%s\"", text ? text : "");
+		return;
+	}
+	ubuf_printf(line, " code=%02d reason=\"%.*s\"", p.code,
+	    (int)p.reasonlen, p.reason);
+	if (p.detail != NULL)
+		ubuf_printf(line, " detail=\"%.*s\"", (int)p.detaillen,
+		    p.detail);
 }
 
 static void
@@ -243,22 +285,20 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
 	struct agency	*a = arg;
 	struct ubuf	 conv;
 	const char	*er = agency_as_xml(a, er0, &len, &conv);
-	char		*code = agency_field(er, len, "ErrorCode");
-	char		*reason = agency_field(er, len, "ErrorReasonText");
-	char		*detail = agency_field(er, len, "ErrorDetailText");
+	char		*text = agency_field(er, len, "ResponseText");
+	struct ubuf	 line;
 
 	(void)c;
 	a->nacked++;
-	printf("NAK tag=%llu ER code=%s reason=\"%s\"%s%s%s\n",
-	    (unsigned long long)tag, code ? code : "?",
-	    reason ? reason : "?", detail ? " detail=\"" : "",
-	    detail ? detail : "", detail ? "\"" : "");
+	ubuf_init(&line);
+	ubuf_printf(&line, "NAK tag=%llu ER", (unsigned long long)tag);
+	agency_er_line(&line, text);
+	printf("%s\n", line.data);
 	if (a->verbose)
-		printf("%s\n", er);
+		printf("%.*s\n", (int)len, er);
 	fflush(stdout);
-	free(code);
-	free(reason);
-	free(detail);
+	ubuf_free(&line);
+	free(text);
 	ubuf_free(&conv);
 	agency_check_done(a);
 }
@@ -326,7 +366,7 @@ agency_as_xml(struct agency *a, const char *xml, size_t *len,
 	if (a->verbose)
 		printf("%.*s\n", (int)*len, xml);
 	memset(&m, 0, sizeof m);
-	legacy_parse(a->schema, xml, *len, 0, MSG_PARSE_STAMPED, conv, &m, NULL);
+	legacy_parse(a->schema, xml, *len, 0, LEGACY_STAMPED, conv, &m, NULL);
 	if (conv->data == NULL)
 		return xml;
 	*len = conv->len;
@@ -342,8 +382,7 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	const char	*xml = agency_as_xml(a, xml0, &len, &conv);
 	struct ubuf	 line;
 	char		 id[32];
-	char		*mke, *ori, *ctl;
-	char		*scode, *stext, *ecode, *ereason;
+	char		*mke, *ori, *ctl, *stext, *p;
 	int		 key;
 
 	ubuf_init(&line);
@@ -355,29 +394,31 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	ubuf_printf(&line, "DLV %s %s from=%s ctl=%s", id, mke ? mke : "?",
 	    ori ? ori : "?", ctl ? ctl : "");
 	if (key == MSG_KEY_SM) {
-		scode = agency_field(xml, len, "StatusCode");
-		stext = agency_field(xml, len, "StatusText");
-		ubuf_printf(&line, " status=.%02d. text=\"%s\"",
-		    scode ? atoi(scode) : 0, stext ? stext : "");
-		free(scode);
+		stext = agency_field(xml, len, "StatusMessageText");
+		/* One output line: the text's line breaks become " / ". */
+		ubuf_printf(&line, " status=.%02d. text=\"",
+		    stext ? msg_text_number(stext) : 0);
+		for (p = stext; p != NULL && *p != '\0'; p++)
+			if (*p == '\n')
+				ubuf_adds(&line, " / ");
+			else if (*p != '\r')
+				ubuf_add(&line, p, 1);
+		ubuf_adds(&line, "\"");
 		free(stext);
 	} else if (key == MSG_KEY_ER) {
-		ecode = agency_field(xml, len, "ErrorCode");
-		ereason = agency_field(xml, len, "ErrorReasonText");
-		ubuf_printf(&line, " code=%s reason=\"%s\"", ecode ? ecode : "?",
-		    ereason ? ereason : "");
-		free(ecode);
-		free(ereason);
+		stext = agency_field(xml, len, "ResponseText");
+		agency_er_line(&line, stext);
+		free(stext);
 		a->replies += agency_match(a, ctl);
 	} else if (msg_key_is_response(key)) {
-		char *nof = agency_field(xml, len, "NotOnFileIndicator");
+		char *txt = agency_field(xml, len, "ResponseText");
 		char *sur = agency_field(xml, len, "PersonSurName");
 
-		if (nof != NULL && strcmp(nof, "true") == 0)
+		if (txt != NULL && strncmp(txt, "NOT ON FILE", 11) == 0)
 			ubuf_printf(&line, " NOT-ON-FILE");
 		else if (sur != NULL)
 			ubuf_printf(&line, " record=%s", sur);
-		free(nof);
+		free(txt);
 		free(sur);
 		a->photos += agency_save_photos(a, xml, len,
 		    ctl && *ctl ? ctl : id, &line);
@@ -463,7 +504,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((sdir = getenv("NLSWITCH_SCHEMADIR")) == NULL)
 		sdir = NLSWITCH_SCHEMADIR;
-	if ((a.schema = msg_schema_load(sdir, &cause)) == NULL) {
+	if ((a.schema = msgparse_schema_load(sdir, &cause)) == NULL) {
 		fprintf(stderr, "nlagency: %s\n", cause);
 		return 2;
 	}
@@ -510,7 +551,7 @@ main(int argc, char **argv)
 	event_free(a.ev_timeout);
 	event_base_free(a.base);
 	SSL_CTX_free(ctx);
-	msg_schema_free(a.schema);
+	msgparse_schema_free(a.schema);
 	for (ch = 0; ch < a.nfiles + 2; ch++)
 		free(a.file_ctl[ch]);
 	free(a.file_ctl);

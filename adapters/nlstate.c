@@ -30,6 +30,8 @@
 #include "dmv.h"
 #include "log.h"
 #include "msg.h"
+#include "msgbuild.h"
+#include "msgparse.h"
 #include "tls.h"
 #include "util.h"
 
@@ -42,7 +44,7 @@
 struct state {
 	struct event_base	*base;
 	struct client		*client;
-	struct msg_schema	*schema;
+	struct msgparse_schema	*schema;
 	char			 code[3];	/* "CA" */
 	char			 ori[MSG_ORI_LEN + 1];
 	uint32_t		 nrecords;
@@ -101,56 +103,53 @@ static void
 state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
     int photo, int history)
 {
-	struct msg_person	 p;
+	struct msgbuild_driver	 d;
+	struct msgbuild_event	 ev[2];
+	char			 dates[2][11];
 	uint8_t			*jpg = NULL;
-	size_t			 jlen = 0, blen;
-	char			*b64;
-	int			 i, n;
+	size_t			 jlen = 0, blen = 0;
+	char			*b64 = NULL;
+	int			 i;
 
-	memset(&p, 0, sizeof p);
-	util_strlcpy(p.given, r->given, sizeof p.given);
-	util_strlcpy(p.middle, r->middle, sizeof p.middle);
-	util_strlcpy(p.surname, r->surname, sizeof p.surname);
-	util_strlcpy(p.dob, r->dob, sizeof p.dob);
-	util_strlcpy(p.sex, r->sex, sizeof p.sex);
-	util_strlcpy(p.oln, r->oln, sizeof p.oln);
-	util_strlcpy(p.olstate, st->code, sizeof p.olstate);
-	ubuf_adds(b, "<DriverRecord>");
-	msg_add_person(b, &p);
-	ubuf_adds(b, "<LocationAddress>");
-	msg_add_text(b, "LocationStreetText", r->street);
-	msg_add_text(b, "LocationCityName", r->city);
-	msg_add_text(b, "LocationStateCode", r->state);
-	msg_add_text(b, "LocationPostalCode", r->zip);
-	ubuf_adds(b, "</LocationAddress>");
-	msg_add_text(b, "LicenseClassCode", r->lic_class);
-	msg_add_text(b, "LicenseStatusCode", r->status);
-	msg_add_text(b, "LicenseExpirationDate", r->expires);
+	memset(&d, 0, sizeof d);
+	d.person.given = r->given;
+	d.person.middle = r->middle;
+	d.person.surname = r->surname;
+	d.person.dob = r->dob;
+	d.person.sex = r->sex;
+	d.person.oln = r->oln;
+	d.person.olstate = st->code;
+	d.street = r->street;
+	d.city = r->city;
+	d.state = r->state;
+	d.zip = r->zip;
+	d.lic_class = r->lic_class;
+	d.lic_status = r->status;
+	d.lic_expires = r->expires;
 	if (photo && avatar_jpeg(r->photo_seed, AVATAR_WIDTH, AVATAR_HEIGHT,
 	    AVATAR_QUALITY, &jpg, &jlen) == 0) {
 		b64 = util_b64_encode(jpg, jlen, &blen);
-		ubuf_adds(b, "<PersonDigitalImage><BinaryBase64Object>");
-		ubuf_add(b, b64, blen);
-		ubuf_printf(b, "</BinaryBase64Object><BinaryFormatID>jpeg"
-		    "</BinaryFormatID><BinarySizeValue>%zu</BinarySizeValue>"
-		    "</PersonDigitalImage>", jlen);
-		free(b64);
-		free(jpg);
+		d.photo_b64 = b64;
+		d.photo_b64len = blen;
+		d.photo_bytes = jlen;
 	}
 	if (history) {
 		/* A short synthetic history derived from the record. */
-		ubuf_adds(b, "<DriverHistory>");
-		n = (int)(r->index % 3);
-		for (i = 0; i < n; i++)
-			ubuf_printf(b, "<HistoryEntry><EventDate>%.4s-0%d-1%d"
-			    "</EventDate><EventCode>%s</EventCode>"
-			    "<EventDescriptionText>%s</EventDescriptionText>"
-			    "</HistoryEntry>", r->issued, 1 + i, i,
-			    i == 0 ? "SPD" : "FTA", i == 0 ?
-			    "SPEEDING 1-10 OVER" : "FAILURE TO APPEAR");
-		ubuf_adds(b, "</DriverHistory>");
+		d.nevents = (int)(r->index % 3);
+		for (i = 0; i < d.nevents; i++) {
+			snprintf(dates[i], sizeof dates[i], "%.4s-0%d-1%d",
+			    r->issued, 1 + i, i);
+			ev[i].date = dates[i];
+			ev[i].code = i == 0 ? "SPD" : "FTA";
+			ev[i].state = st->code;
+			ev[i].text = i == 0 ? "SPEEDING 1-10 OVER" :
+			    "FAILURE TO APPEAR";
+		}
+		d.events = ev;
 	}
-	ubuf_adds(b, "</DriverRecord>");
+	msgbuild_driver(b, &d);
+	free(b64);
+	free(jpg);
 }
 
 /* Build the answer to an inquiry; NULL for anything that needs none. */
@@ -190,10 +189,9 @@ state_build(struct state *st, const struct msg *m, size_t *lenp, char *what,
 	if (n < 0)
 		n = 0;
 	ubuf_init(&b);
-	msg_begin(&b, rkey, st->ori, dest, 1, m->ctl);
+	msgbuild_begin(&b, rkey, st->ori, dest, 1, m->ctl);
 	if (n == 0) {
-		ubuf_adds(&b, "<NotOnFileIndicator>true</NotOnFileIndicator>"
-		    "<ResponseText>NOT ON FILE</ResponseText>");
+		msgbuild_text(&b, "n2:ResponseText", "NOT ON FILE");
 		snprintf(what, wsz, "NOT ON FILE");
 	} else {
 		for (i = 0; i < n; i++)
@@ -203,7 +201,7 @@ state_build(struct state *st, const struct msg *m, size_t *lenp, char *what,
 		snprintf(what, wsz, "%d record(s)%s", n,
 		    m->imq && m->key != MSG_KEY_DNQ ? " +photo" : "");
 	}
-	msg_end(&b, rkey);
+	msgbuild_end(&b, rkey);
 	return ubuf_take(&b, lenp);
 }
 
@@ -275,8 +273,7 @@ state_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 		return;
 	}
 	memset(&m, 0, sizeof m);
-	if (msg_parse_flags(st->schema, xml, len, (size_t)-1, MSG_PARSE_STAMPED, &m,
-	    &diags) != 0) {
+	if (msgparse_message(st->schema, xml, len, 0, 0, &m, &diags) != 0) {
 		printf("nlstate %s: unparseable delivery %016llx.%u: %s\n",
 		    st->code, (unsigned long long)msgid, copy,
 		    diags.n > 0 ? diags.d[0].text : "?");
@@ -483,7 +480,7 @@ main(int argc, char **argv)
 	}
 	if ((sdir = getenv("NLSWITCH_SCHEMADIR")) == NULL)
 		sdir = NLSWITCH_SCHEMADIR;
-	if ((st.schema = msg_schema_load(sdir, &cause)) == NULL) {
+	if ((st.schema = msgparse_schema_load(sdir, &cause)) == NULL) {
 		fprintf(stderr, "nlstate: %s\n", cause);
 		return 2;
 	}
@@ -515,7 +512,7 @@ main(int argc, char **argv)
 	event_free(sig2);
 	event_base_free(st.base);
 	SSL_CTX_free(ctx);
-	msg_schema_free(st.schema);
+	msgparse_schema_free(st.schema);
 	free(st.pend);
 	free(ca);
 	free(cert);

@@ -82,9 +82,9 @@ admin_metrics(struct server *srv, struct ubuf *b)
 		for (c = 0; c < SERVER_NCODES; c++)
 			if (st->nak_key_code[k][c] > 0)
 				ubuf_printf(b, "nlswitch_messages_denied_total{"
-				    "mke=\"%s\",code=\"%d\",reason=\"%s\"} %llu\n",
-				    k ? msg_key_name(k) : "NONE", 100 + c,
-				    msg_er_reason(100 + c),
+				    "mke=\"%s\",code=\"%02d\",reason=\"%s\"} %llu\n",
+				    k ? msg_key_name(k) : "NONE", c,
+				    msg_er_reason(c),
 				    (unsigned long long)st->nak_key_code[k][c]);
 	HELP("nlswitch_messages_redelivered_total", "counter",
 	    "Deliveries sent again after a timeout or a reconnect.");

@@ -1,19 +1,21 @@
 /*
- * legacy - legacy text <-> XML (see legacy.h and docs/legacy.md).
+ * legacy - legacy text <-> Nlets XML (see legacy.h and docs/legacy.md).
  *
  * Text to XML runs in two steps: legacy_scan() reads the header and the
  * fields into a struct legacy_doc (slices of the input with their
  * offsets, every syntax error recorded with its position), then
- * legacy_emit() writes the XML with the msg.h builders. legacy_locate()
- * scans again to map an xpath from msg_parse back to the text.
+ * legacy_emit() writes the XML with the msgbuild.h builders.
+ * legacy_locate() scans again to map an xpath from msgparse back to the
+ * text.
  *
- * XML to text reads the document with libxml2 after msg_parse_flags has
- * validated it, so element order is the schema's.
+ * XML to text reads the document with libxml2 (xtree.h) after msgparse
+ * has validated it, so element order is the schema's.
  *
- * Field terminator: a value ends at the first '.' that is followed, after
- * optional blanks, by the end of the line, the end of the text or another
- * PREFIX/ (2 to 4 capital letters and a slash). So "100 EXAMPLE ST."
- * and "ST. LOUIS" are both fine, and "OLN/X1.OLS/CA." needs no blank.
+ * Field terminator: a value ends at the end of its line, or earlier at
+ * the first '.' that is followed, after optional blanks, by the end of
+ * the line, the end of the text or another PREFIX/ (2 to 4 capital
+ * letters and a slash). So "100 EXAMPLE ST." and "ST. LOUIS" are both
+ * fine, "OLN/X1.OLS/CA" needs no blank and the last field no period.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -27,111 +29,100 @@
 
 #include "legacy.h"
 #include "msg.h"
+#include "msgbuild.h"
+#include "msgparse.h"
 #include "util.h"
+#include "xtree.h"
 
 #define K(k)		(1u << (k))
-#define LK_Q		(K(MSG_KEY_DQ) | K(MSG_KEY_KQ))
-#define LK_N		K(MSG_KEY_DNQ)
+#define LK_DQKQ		(K(MSG_KEY_DQ) | K(MSG_KEY_KQ))
+#define LK_Q		(LK_DQKQ | K(MSG_KEY_DNQ))
 #define LK_R		(K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR))
 #define LK_KR		K(MSG_KEY_KR)
-#define LK_SM		K(MSG_KEY_SM)
-#define LK_ER		K(MSG_KEY_ER)
+#define LK_TEXT		(K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) | \
+			 K(MSG_KEY_SM) | K(MSG_KEY_ER))
 
 #define LEGACY_MAXTOK	16		/* header destinations kept */
 #define LEGACY_IMG_NOTE	"NOT AVAILABLE IN TEXT FORMAT"
+#define LEGACY_LIC	"j:PersonAugmentation/nc:DriverLicense/"
+#define LEGACY_ADR	"nc:ContactInformation/nc:ContactMailingAddress/" \
+			"nc:StructuredAddress/"
+#define LEGACY_PSP	"psp:PhotoPurpose/"
 
 /*
  * The field table. Order matters twice: it is the order legacy_from_xml
  * writes fields in, and the element paths are what legacy_locate matches
- * msg_parse's xpaths against.
+ * msgparse's xpaths against (the prefixes are the ones msgbuild writes).
  *
- * Photo purpose (DESIGN.md section 4, PhotoPurpose in schemas/dq.xsd,
- * docs/policy.md): PUR/CATEGORY,USE carries PurposeCategoryCode and
- * PurposeUseCode; CIR/ CAS/ VER/ WAR/ SUS/ the rest of PhotoPurpose.
- * Renaming a prefix is a change to its row here (and to docs/legacy.md).
+ * Photo purpose (psp:PhotoPurpose, schemas/photo-sharing.xsd,
+ * docs/policy.md): IPU/CATEGORY,USE carries PurposeCategoryCode and
+ * PurposeUseCode; ICI/ ICN/ IVF/ IWN/ ISP/ the rest. Renaming a prefix is
+ * a change to its row here (and to docs/legacy.md).
  */
 static const struct legacy_field legacy_fields[] = {
-	{ "NAM", LK_Q | LK_N | LK_R, LEGACY_F_DOT, 1, "PersonName",
-	    "name: SURNAME,GIVEN MIDDLE" },
-	{ "DOB", LK_Q | LK_N | LK_R, LEGACY_F_DOT, 1, "PersonBirthDate",
-	    "date of birth YYYYMMDD (YYYY-MM-DD accepted)" },
-	{ "SEX", LK_Q | LK_N | LK_R, LEGACY_F_DOT, 1, "PersonSexCode",
+	{ "NAM", LK_Q | LK_R, LEGACY_F_DOT, 1, 30, "nc:PersonName",
+	    "name: LAST,FIRST MIDDLE SUFFIX (30 at most)" },
+	{ "DOB", LK_Q | LK_R, LEGACY_F_DOT, 1, 10, "nc:PersonBirthDate",
+	    "date of birth: ccyymmdd or mmddyy" },
+	{ "SEX", LK_Q | LK_R, LEGACY_F_DOT, 1, 0, "nc:PersonSexCode",
 	    "sex: M, F or U" },
-	{ "OLN", LK_Q | LK_R, LEGACY_F_DOT, 1, "DriverLicenseID",
-	    "operator license number" },
-	{ "OLS", LK_Q | LK_R, LEGACY_F_DOT, 1, "IssuingStateCode",
-	    "operator license state" },
-	{ "IMQ", LK_Q, LEGACY_F_DOT, 0, "ImageRequestIndicator",
+	{ "OLN", LK_DQKQ | LK_R, LEGACY_F_DOT, 1, 20,
+	    LEGACY_LIC "nc:DriverLicenseIdentification/nc:IdentificationID",
+	    "operator license number (20 at most)" },
+	{ "OLS", LK_DQKQ | LK_R, LEGACY_F_DOT, 1, 2,
+	    LEGACY_LIC "nc:DriverLicenseIdentification/"
+	    "nc:IdentificationJurisdictionText", "operator license state" },
+	{ "RSN", LK_Q, LEGACY_F_DOT, 0, 0, "n2:ReasonCode",
+	    "reason code: N F V T S H I" },
+	{ "PUR", LK_Q, LEGACY_F_DOT, 0, 0, "n2:PurposeCode",
+	    "III purpose code: C F E D J S" },
+	{ "ATN", LK_Q, LEGACY_F_DOT, 0, 0,
+	    "n2:ResponseAttentionDescriptionText",
+	    "attention: who the answer is for (30 at most)" },
+	{ "IMQ", LK_DQKQ, LEGACY_F_DOT, 0, 1, "n2:ImageRequestIndicator",
 	    "image request: Y asks for the photo" },
-	{ "PUR", LK_Q, LEGACY_F_DOT, 0, "PhotoPurpose/PurposeCategoryCode",
+	{ "IPU", LK_DQKQ, LEGACY_F_DOT, 0, 0,
+	    LEGACY_PSP "psp:PurposeCategoryCode",
 	    "photo purpose: CATEGORY,USE (IDENTIFICATION,TRAFFIC-STOP)" },
-	{ "CIR", LK_Q, LEGACY_F_DOT, 0, "PhotoPurpose/CircumstanceText",
-	    "circumstance justifying the photo request" },
-	{ "CAS", LK_Q, LEGACY_F_DOT, 0, "PhotoPurpose/CaseNumberText",
-	    "case number" },
-	{ "VER", LK_Q, LEGACY_F_DOT, 0, "PhotoPurpose/VerifierName",
-	    "who verifies the identity (public disclosure)" },
-	{ "WAR", LK_Q, LEGACY_F_DOT, 0, "PhotoPurpose/ArrestWarrantNumber",
-	    "arrest warrant number (public disclosure of a suspect)" },
-	{ "SUS", LK_Q, LEGACY_F_DOT, 0,
-	    "PhotoPurpose/SubjectSuspectIndicator",
-	    "Y: the subject is the identified suspect (photo lineup)" },
-	{ "RSN", LK_Q | LK_N, LEGACY_F_DOT, 0, "ReasonText",
-	    "reason for the inquiry" },
-	{ "ATN", LK_Q | LK_N, LEGACY_F_DOT, 0, "AttentionText",
-	    "attention: who the answer is for" },
-	{ "ADR", LK_R, LEGACY_F_DOT, 1, "LocationAddress/LocationStreetText",
-	    "street address" },
-	{ "CTY", LK_R, LEGACY_F_DOT, 1, "LocationAddress/LocationCityName",
+	{ "ICI", LK_DQKQ, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:CircumstanceText",
+	    "photo: the circumstance that justifies the request" },
+	{ "ICN", LK_DQKQ, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:CaseNumberText",
+	    "photo: the case number" },
+	{ "IVF", LK_DQKQ, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:VerifierName",
+	    "photo: who verifies the identity (public disclosure)" },
+	{ "IWN", LK_DQKQ, LEGACY_F_DOT, 0, 0,
+	    LEGACY_PSP "psp:ArrestWarrantNumber",
+	    "photo: arrest warrant number (public disclosure of a suspect)" },
+	{ "ISP", LK_DQKQ, LEGACY_F_DOT, 0, 1,
+	    LEGACY_PSP "psp:SubjectSuspectIndicator",
+	    "photo: Y, the subject is a suspect" },
+	{ "ADR", LK_R, LEGACY_F_DOT, 1, 0,
+	    LEGACY_ADR "nc:LocationStreet/nc:StreetFullText", "street address" },
+	{ "CTY", LK_R, LEGACY_F_DOT, 1, 0, LEGACY_ADR "nc:LocationCityName",
 	    "city" },
-	{ "STA", LK_R, LEGACY_F_DOT, 1, "LocationAddress/LocationStateCode",
+	{ "STA", LK_R, LEGACY_F_DOT, 1, 0,
+	    LEGACY_ADR "nc:LocationStateUSPostalServiceCode",
 	    "state of the address" },
-	{ "ZIP", LK_R, LEGACY_F_DOT, 1, "LocationAddress/LocationPostalCode",
+	{ "ZIP", LK_R, LEGACY_F_DOT, 1, 0, LEGACY_ADR "nc:LocationPostalCode",
 	    "postal code" },
-	{ "CLS", LK_R, LEGACY_F_DOT, 1, "LicenseClassCode",
+	{ "CLS", LK_R, LEGACY_F_DOT, 1, 0,
+	    LEGACY_LIC "nc:DriverLicenseNonCommercialClassText",
 	    "license class" },
-	{ "LST", LK_R, LEGACY_F_DOT, 1, "LicenseStatusCode",
+	{ "LST", LK_R, LEGACY_F_DOT, 1, 0,
+	    LEGACY_LIC "nc:DriverLicenseNonCommercialStatusText",
 	    "license status (VALID, SUSPENDED, ...)" },
-	{ "EXP", LK_R, LEGACY_F_DOT, 1, "LicenseExpirationDate",
-	    "license expiration date YYYYMMDD" },
-	{ "IMG", LK_R, LEGACY_F_DOT, 1, "PersonDigitalImage",
+	{ "EXP", LK_R, LEGACY_F_DOT, 1, 10,
+	    LEGACY_LIC "nc:DriverLicenseExpirationDate",
+	    "license expiration date ccyymmdd" },
+	{ "IMG", LK_R, LEGACY_F_DOT, 1, 0, "nc:PersonDigitalImage",
 	    "photo note: the image itself never travels in text" },
-	{ "HST", LK_KR, LEGACY_F_DOT, 1, "DriverHistory/HistoryEntry",
-	    "history entry: YYYYMMDD,CODE,STATE,DESCRIPTION (or NONE)" },
-	{ "MIS", LK_R, LEGACY_F_TAIL, 0, "ResponseText",
+	{ "HST", LK_KR, LEGACY_F_DOT, 1, 0,
+	    "j:PersonAugmentation/j:PersonDrivingIncident",
+	    "history event: ccyymmdd,CODE,STATE,DESCRIPTION (or NONE)" },
+	{ "MIS", LK_R, LEGACY_F_TAIL, 0, 0, "n2:ResponseText",
 	    "free text from the state, to the end of the message" },
-	{ "STS", LK_SM, LEGACY_F_DOT, 0, "StatusCode",
-	    "status code (01 02 04 08)" },
-	{ "DST", LK_SM, LEGACY_F_DOT, 0, "AboutDestinationORIID",
-	    "the destination the status is about" },
-	{ "MKE", LK_SM, LEGACY_F_DOT, 0, "AboutMessageKeyCodeText",
-	    "the message key the status is about" },
-	{ "REF", LK_SM, LEGACY_F_DOT, 0, "ReferenceMessageID",
-	    "switch message ID of the message it is about" },
-	{ "MIS", LK_SM, LEGACY_F_TAIL, 0, "StatusText",
-	    "status text, to the end of the message" },
-	{ "ERR", LK_ER, LEGACY_F_DOT, 0, "ErrorCode", "error code" },
-	{ "RSN", LK_ER, LEGACY_F_DOT, 0, "ErrorReasonText",
-	    "English reason for the code" },
-	{ "DTL", LK_ER, LEGACY_F_DOT, 0, "ErrorDetailText",
-	    "detail: which field, which rule" },
-	{ "INP", LK_ER, LEGACY_F_TAIL, 0, "OffendingInputText",
-	    "first 100 characters of the input, to the end of the message" },
 };
 #define LEGACY_NFIELDS	(sizeof legacy_fields / sizeof legacy_fields[0])
-
-/* Where each key's body lives (msg.c's table is private). */
-static const char *const legacy_bodies[MSG_KEY_MAX][2] = {
-	[MSG_KEY_DQ] = { "NLETSInquiryData", "DriverQuery" },
-	[MSG_KEY_DR] = { "NLETSResponseData", "DriverResponse" },
-	[MSG_KEY_KQ] = { "NLETSInquiryData", "DriverQuery" },
-	[MSG_KEY_KR] = { "NLETSResponseData", "DriverHistoryResponse" },
-	[MSG_KEY_DNQ] = { "NLETSInquiryData", "DriverNameQuery" },
-	[MSG_KEY_DNR] = { "NLETSResponseData", "DriverNameResponse" },
-	[MSG_KEY_AM] = { "NLETSInquiryData", "AdministrativeMessage" },
-	[MSG_KEY_SM] = { "NLETSResponseData", "StatusMessage" },
-	[MSG_KEY_ER] = { "NLETSResponseData", "ErrorMessage" },
-};
 
 /* A slice of the input. */
 struct legacy_tok {
@@ -146,13 +137,14 @@ struct legacy_fld {
 	struct legacy_tok	 val;
 	size_t			 off;	/* offset of the prefix */
 	int			 rec;	/* record number, 1-based; 0 outside */
-	int			 nth;	/* HST: entry number in the record */
+	int			 nth;	/* HST: event number in the record */
 };
 
 /* A scanned legacy message. */
 struct legacy_doc {
 	const char		*text;
 	size_t			 len;
+	int			 flags;
 	struct msg_diags	*diags;
 	int			 first_code;	/* code of the first diag */
 	int			 hdr_errors;
@@ -165,14 +157,14 @@ struct legacy_doc {
 	size_t			 hdr_eol;	/* end of the header line */
 
 	int			 stamped;	/* output header present */
-	struct legacy_tok	 in, out, mid;
+	struct legacy_tok	 in, out;	/* its two lines */
+	struct legacy_tok	 rori;		/* receiving ORI (out line) */
 
 	int			 has_txt;
 	size_t			 txt_off;
-	struct legacy_tok	 body;		/* after TXT (AM text) */
+	struct legacy_tok	 body;		/* after TXT */
+	int			 freetext;	/* the body is free text */
 
-	int			 notonfile;
-	size_t			 nof_off;
 	struct legacy_fld	*f;
 	int			 nf, fcap;
 	int			 nrec;
@@ -188,10 +180,11 @@ legacy_is_blank(int c)
 	return c == ' ' || c == '\t';
 }
 
+/* Whitespace, and DEL, which the format ignores like CR and LF. */
 static int
 legacy_is_ws(int c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0x7f;
 }
 
 /* Line and column (1-based) of offset off. */
@@ -267,7 +260,7 @@ legacy_is_text(const char *buf, size_t len)
 	return !(i < len && buf[i] == '<');
 }
 
-/* Trim blanks (and CR/LF) around a token. */
+/* Trim blanks (and CR/LF/DEL) around a token. */
 static void
 legacy_trim(struct legacy_tok *t)
 {
@@ -280,29 +273,56 @@ legacy_trim(struct legacy_tok *t)
 		t->len--;
 }
 
+/* A token as a new string, without CR and DEL. */
 static char *
 legacy_tokdup(const struct legacy_tok *t)
 {
-	return xstrndup(t->s != NULL ? t->s : "", t->len);
+	char	*s = xstrndup(t->s != NULL ? t->s : "", t->len), *p, *q;
+
+	for (p = q = s; *p != '\0'; p++)
+		if (*p != '\r' && *p != 0x7f)
+			*q++ = *p;
+	*q = '\0';
+	return s;
 }
 
 /*
- * XPaths, in the shape libxml2's xmlGetNodePath gives them (an index only
- * when there are several siblings of that name).
+ * XPaths, in the shape msgparse reports them for the XML legacy_emit
+ * writes (an index only when there are several siblings of that name).
  */
 
+#define LEGACY_ROOT	"/n2:NLETS"
+#define LEGACY_HDR	LEGACY_ROOT "/n2:NLETSMessageHeader"
+
 static void
-legacy_hdr_xpath(char *dst, size_t dsz, const char *el, int idx, int n)
+legacy_hdr_xpath(char *dst, size_t dsz, const char *el)
 {
 	if (el == NULL)
-		snprintf(dst, dsz, "/NLETS/NLETSMessageHeader");
-	else if (n > 1)
-		snprintf(dst, dsz, "/NLETS/NLETSMessageHeader/%s[%d]", el, idx);
+		snprintf(dst, dsz, "%s", LEGACY_HDR);
 	else
-		snprintf(dst, dsz, "/NLETS/NLETSMessageHeader/%s", el);
+		snprintf(dst, dsz, "%s/nh2:%s", LEGACY_HDR, el);
 }
 
-/* HST/ entries in record rec. */
+/* The element a query's person travels in. */
+static const char *
+legacy_person_el(enum msg_key key)
+{
+	return key == MSG_KEY_KQ ? "n2c:Driver" : "n2:Person";
+}
+
+/* The body container of a key ("/n2:NLETS/n2:NLETSInquiryData"). */
+static void
+legacy_body_xpath(enum msg_key key, char *dst, size_t dsz)
+{
+	const char *b = msg_body_name(msg_key_body(key));
+
+	if (b == NULL)
+		snprintf(dst, dsz, "%s", LEGACY_ROOT);
+	else
+		snprintf(dst, dsz, "%s/n2:%s", LEGACY_ROOT, b);
+}
+
+/* HST/ events in record rec. */
 static int
 legacy_nhst(const struct legacy_doc *d, int rec)
 {
@@ -320,32 +340,25 @@ static void
 legacy_fld_xpath(const struct legacy_doc *d, const struct legacy_fld *f,
     char *dst, size_t dsz)
 {
-	const char	*cont, *body;
-	char		 el[96], path[320];
+	char	 body[64], el[200], rec[32];
 
-	if (d->key <= MSG_KEY_NONE || d->key >= MSG_KEY_MAX) {
-		snprintf(dst, dsz, "/NLETS");
-		return;
-	}
-	cont = legacy_bodies[d->key][0];
-	body = legacy_bodies[d->key][1];
+	legacy_body_xpath(d->key, body, sizeof body);
 	if (f == NULL || f->def == NULL) {
-		snprintf(dst, dsz, "/NLETS/%s/%s", cont, body);
+		snprintf(dst, dsz, "%s", body);
 		return;
 	}
 	snprintf(el, sizeof el, "%s", f->def->element);
 	if (strcmp(f->def->prefix, "HST") == 0 && legacy_nhst(d, f->rec) > 1)
-		snprintf(el, sizeof el, "DriverHistory/HistoryEntry[%d]",
-		    f->nth);
-	if (f->def->record && f->rec > 0 && d->nrec > 1)
-		snprintf(path, sizeof path, "/NLETS/%s/%s/DriverRecord[%d]/%s",
-		    cont, body, f->rec, el);
+		snprintf(el, sizeof el, "j:PersonAugmentation/"
+		    "j:PersonDrivingIncident[%d]", f->nth);
+	rec[0] = '\0';
+	if (f->def->record && msg_key_is_query(d->key))
+		snprintf(rec, sizeof rec, "/%s", legacy_person_el(d->key));
+	else if (f->def->record && f->rec > 0 && d->nrec > 1)
+		snprintf(rec, sizeof rec, "/n2c:Driver[%d]", f->rec);
 	else if (f->def->record && f->rec > 0)
-		snprintf(path, sizeof path, "/NLETS/%s/%s/DriverRecord/%s",
-		    cont, body, el);
-	else
-		snprintf(path, sizeof path, "/NLETS/%s/%s/%s", cont, body, el);
-	util_strlcpy(dst, path, dsz);
+		snprintf(rec, sizeof rec, "/n2c:Driver");
+	snprintf(dst, dsz, "%s%s/%s", body, rec, el);
 }
 
 /* Record one diagnostic at offset off. */
@@ -381,7 +394,7 @@ legacy_hdr_diag(struct legacy_doc *d, size_t off, int code, const char *el,
 	char		 xp[128], text[256];
 	va_list		 ap;
 
-	legacy_hdr_xpath(xp, sizeof xp, el, 0, 0);
+	legacy_hdr_xpath(xp, sizeof xp, el);
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
@@ -393,11 +406,11 @@ legacy_hdr_diag(struct legacy_doc *d, size_t off, int code, const char *el,
  * Header.
  */
 
-/* "HH:MM:SS MM/DD/YYYY SEQ [ORI]": 1 if line looks like a stamp line. */
+/* "HH:MM MM/DD/CCYY NNNNN[ ORI]": 1 if the line has that shape. */
 static int
 legacy_is_stamp(const char *s, size_t n)
 {
-	static const char	 shape[] = "99:99:99 99/99/9999 9";
+	static const char	 shape[] = "99:99 99/99/9999 99999";
 	size_t			 i;
 
 	if (n < sizeof shape - 1)
@@ -407,7 +420,7 @@ legacy_is_stamp(const char *s, size_t n)
 		    s[i] != shape[i])
 			return 0;
 	}
-	return 1;
+	return n == sizeof shape - 1 || s[sizeof shape - 1] == ' ';
 }
 
 /* The line after off that is not blank; its [start, end) trimmed. */
@@ -433,34 +446,201 @@ legacy_next_line(const char *t, size_t len, size_t *off, size_t *s,
 	return 0;
 }
 
-/* 1 if t[s..e) starts with the word TXT. */
+/* TXT found at s: the body follows it (on its line or the next ones). */
+static void
+legacy_set_txt(struct legacy_doc *d, size_t s)
+{
+	d->has_txt = 1;
+	d->txt_off = s;
+	d->body.s = d->text + s + 3;
+	d->body.off = s + 3;
+	d->body.len = d->len - (s + 3);
+}
+
+/* The message key token. */
+static void
+legacy_hdr_key(struct legacy_doc *d, const struct legacy_tok *tok)
+{
+	char	 name[8];
+
+	d->mke = *tok;
+	snprintf(name, sizeof name, "%.*s", (int)(tok->len < 7 ? tok->len : 7),
+	    tok->s);
+	d->key = tok->len <= 3 ? msg_key_lookup(name) : MSG_KEY_NONE;
+	if (d->key == MSG_KEY_NONE)
+		legacy_hdr_diag(d, tok->off, MSG_ER_HEADER, "MessageKeyCodeText",
+		    "unknown message key \"%.*s\" (the header starts with "
+		    "MKE.ORI.)", (int)(tok->len > 20 ? 20 : tok->len), tok->s);
+}
+
+/* The originating ORI token. */
+static void
+legacy_hdr_ori(struct legacy_doc *d, const struct legacy_tok *tok)
+{
+	char	 id[MSG_ORI_LEN + 2];
+
+	d->ori = *tok;
+	d->has_ori = 1;
+	snprintf(id, sizeof id, "%.*s", (int)(tok->len < sizeof id ?
+	    tok->len : sizeof id - 1), tok->s);
+	if (tok->len != MSG_ORI_LEN || !msg_ori_is_valid(id))
+		legacy_hdr_diag(d, tok->off, MSG_ER_HEADER, "OriginatingORIID",
+		    "originating ORI \"%.*s\" is not a 9-character ORI",
+		    (int)(tok->len > 20 ? 20 : tok->len), tok->s);
+}
+
+/* A control field token ("*CTL"). */
+static void
+legacy_hdr_ctl(struct legacy_doc *d, const struct legacy_tok *tok)
+{
+	size_t	 q;
+
+	if (d->has_ctl) {
+		legacy_hdr_diag(d, tok->off, MSG_ER_HEADER,
+		    "DocumentControlFieldText", "a second control field");
+		return;
+	}
+	d->ctl = *tok;
+	d->ctl.s++;
+	d->ctl.len--;
+	d->ctl.off++;
+	d->has_ctl = 1;
+	for (q = 0; q < d->ctl.len; q++)
+		if (d->ctl.s[q] < ' ' || d->ctl.s[q] > '~')
+			break;
+	if (d->ctl.len == 0 || d->ctl.len > MSG_CTL_LEN || q < d->ctl.len)
+		legacy_hdr_diag(d, tok->off, MSG_ER_HEADER,
+		    "DocumentControlFieldText", "control field \"*%.*s\" is "
+		    "not 1 to %d printable characters", (int)(d->ctl.len > 20 ?
+		    20 : d->ctl.len), d->ctl.s, MSG_CTL_LEN);
+}
+
+/* A destination token. */
+static void
+legacy_hdr_dest(struct legacy_doc *d, const struct legacy_tok *tok)
+{
+	char	 id[MSG_ORI_LEN + 2];
+
+	if (d->ndest < LEGACY_MAXTOK)
+		d->dest[d->ndest] = *tok;
+	d->ndest++;
+	if (d->has_ctl)
+		legacy_hdr_diag(d, tok->off, MSG_ER_HEADER, "DestinationORIID",
+		    "destination after the control field");
+	else if (tok->len == 0)
+		legacy_hdr_diag(d, tok->off, MSG_ER_DEST, "DestinationORIID",
+		    "empty destination");
+	else if ((tok->len != 2 && tok->len != MSG_ORI_LEN) ||
+	    (snprintf(id, sizeof id, "%.*s", (int)tok->len, tok->s),
+	    !msg_dest_is_valid(id)))
+		legacy_hdr_diag(d, tok->off, MSG_ER_DEST, "DestinationORIID",
+		    "destination \"%.*s\" is neither a member or region code "
+		    "nor an ORI", (int)(tok->len > 20 ? 20 : tok->len), tok->s);
+	else if (d->ndest == MSG_MAXDEST + 1)
+		legacy_hdr_diag(d, tok->off, MSG_ER_DEST, "DestinationORIID",
+		    "more than %d destinations", MSG_MAXDEST);
+}
+
+/* 1 if the token at t[s..e) is TXT (what follows it is the text). */
 static int
 legacy_is_txt(const char *t, size_t s, size_t e)
 {
-	return e - s >= 3 && memcmp(t + s, "TXT", 3) == 0 &&
-	    (e - s == 3 || legacy_is_ws((unsigned char)t[s + 3]));
+	return e - s >= 3 && memcmp(t + s, "TXT", 3) == 0;
+}
+
+/* The tokens of the first line: MKE.ORI.DEST...[.*CTL][.TXT]. */
+static void
+legacy_scan_hdr_line(struct legacy_doc *d, size_t p, size_t end)
+{
+	const char		*t = d->text;
+	struct legacy_tok	 tok;
+	size_t			 s, e;
+	int			 idx = 0;
+
+	for (s = p; s <= end; s = e + 1, idx++) {
+		for (e = s; e < end && t[e] != '.'; e++)
+			;
+		tok.s = t + s;
+		tok.len = e - s;
+		tok.off = s;
+		if (idx == 0)
+			legacy_hdr_key(d, &tok);
+		else if (idx == 1)
+			legacy_hdr_ori(d, &tok);
+		else if (legacy_is_txt(t, s, e)) {
+			legacy_set_txt(d, s);
+			return;
+		} else if (tok.len > 0 && tok.s[0] == '*')
+			legacy_hdr_ctl(d, &tok);
+		else if (!(tok.len == 0 && e >= end))	/* a final '.' */
+			legacy_hdr_dest(d, &tok);
+	}
 }
 
 /*
- * Read MKE.ORI.DEST[.DEST...][.*CTL].TXT, or the delivered form (the same
- * line without .TXT, the output header lines, then TXT).
+ * After a first line without TXT: TXT alone on the next line, or the
+ * output header's two stamp lines and then TXT (a delivered message).
+ */
+static void
+legacy_scan_stamps(struct legacy_doc *d, size_t q)
+{
+	const char	*t = d->text;
+	size_t		 ls, le, o;
+	int		 nstamp = 0;
+
+	while (legacy_next_line(t, d->len, &q, &ls, &le)) {
+		if (legacy_is_txt(t, ls, le)) {
+			legacy_set_txt(d, ls);
+			break;
+		}
+		if (!legacy_is_stamp(t + ls, le - ls) || nstamp == 2)
+			break;
+		if (nstamp++ == 0) {
+			d->in.s = t + ls;
+			d->in.len = le - ls;
+			d->in.off = ls;
+			continue;
+		}
+		d->out.s = t + ls;
+		d->out.len = le - ls;
+		d->out.off = ls;
+		o = ls + 22;
+		d->rori.s = t + o;
+		d->rori.len = le - o;
+		d->rori.off = o;
+		legacy_trim(&d->rori);
+	}
+	if (nstamp == 0)
+		return;
+	d->stamped = 1;
+	if (!(d->flags & LEGACY_STAMPED))
+		legacy_hdr_diag(d, d->in.off, MSG_ER_HEADER,
+		    "MessageReceiveDate", "the output header (receive and send "
+		    "lines) is the switch's: a sender writes MKE.ORI.DEST.TXT");
+	else if (nstamp != 2 || d->rori.len != MSG_ORI_LEN)
+		legacy_hdr_diag(d, d->in.off, MSG_ER_HEADER,
+		    "MessageReceiveDate", "an output header is two lines: "
+		    "HH:MM MM/DD/CCYY NNNNN, then the same and the receiving "
+		    "ORI");
+}
+
+/*
+ * Read the header: MKE.ORI.DEST[.DEST...][.*CTL].TXT, or the delivered
+ * form (MKE.ORI[.*CTL], the output header lines, then TXT).
  * @return 0, or -1 when there is no body to read.
  */
 static int
 legacy_scan_header(struct legacy_doc *d)
 {
-	const char		*t = d->text;
-	size_t			 len = d->len, p = 0, eol, end, s, e, q, ls, le;
-	struct legacy_tok	 tok;
-	char			 name[8], id[MSG_ORI_LEN + 2];
-	int			 idx = 0, nstamp = 0, ctl_seen = 0;
+	const char	*t = d->text;
+	size_t		 len = d->len, p = 0, eol, end;
 
 	if (len >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
 		p = 3;
 	while (p < len && legacy_is_ws((unsigned char)t[p]))
 		p++;
 	if (p >= len) {
-		legacy_diag(d, 0, MSG_ER_MALFORMED, "/NLETS", "TXT missing "
+		legacy_diag(d, 0, MSG_ER_MALFORMED, LEGACY_ROOT, "TXT missing "
 		    "(empty message)");
 		return -1;
 	}
@@ -469,142 +649,21 @@ legacy_scan_header(struct legacy_doc *d)
 	while (end > p && legacy_is_ws((unsigned char)t[end - 1]))
 		end--;
 	d->hdr_eol = end;
-
-	for (s = p; s <= end; s = e + 1, idx++) {
-		for (e = s; e < end && t[e] != '.'; e++)
-			;
-		tok.s = t + s;
-		tok.len = e - s;
-		tok.off = s;
-		if (idx == 0) {
-			d->mke = tok;
-			snprintf(name, sizeof name, "%.*s",
-			    (int)(tok.len < 7 ? tok.len : 7), tok.s);
-			d->key = tok.len <= 3 ? msg_key_lookup(name) :
-			    MSG_KEY_NONE;
-			if (d->key == MSG_KEY_NONE)
-				legacy_hdr_diag(d, s, MSG_ER_HEADER,
-				    "MessageKeyCodeText", "unknown message "
-				    "key \"%.*s\" (the header starts with "
-				    "MKE.ORI.)", (int)(tok.len > 20 ? 20 :
-				    tok.len), tok.s);
-		} else if (idx == 1) {
-			d->ori = tok;
-			d->has_ori = 1;
-			snprintf(id, sizeof id, "%.*s", (int)(tok.len <
-			    sizeof id ? tok.len : sizeof id - 1), tok.s);
-			if (tok.len != MSG_ORI_LEN || !msg_ori_is_valid(id)) {
-				legacy_hdr_diag(d, s, MSG_ER_HEADER,
-				    "OriginatingORIID", "originating ORI "
-				    "\"%.*s\" is not a 9-character ORI",
-				    (int)(tok.len > 20 ? 20 : tok.len), tok.s);
-			}
-		} else if (legacy_is_txt(t, s, e)) {
-			d->has_txt = 1;
-			d->txt_off = s;
-			d->body.s = t + s + 3;
-			d->body.off = s + 3;
-			d->body.len = len - (s + 3);
-			break;
-		} else if (tok.len > 0 && tok.s[0] == '*') {
-			if (ctl_seen++) {
-				legacy_hdr_diag(d, s, MSG_ER_HEADER,
-				    "DocumentControlFieldText", "a second "
-				    "control field");
-				continue;
-			}
-			d->ctl = tok;
-			d->ctl.s++;
-			d->ctl.len--;
-			d->ctl.off++;
-			d->has_ctl = 1;
-			for (q = 0; q < d->ctl.len; q++)
-				if (d->ctl.s[q] < ' ' || d->ctl.s[q] > '~')
-					break;
-			if (d->ctl.len == 0 || d->ctl.len > MSG_CTL_LEN ||
-			    q < d->ctl.len)
-				legacy_hdr_diag(d, s, MSG_ER_HEADER,
-				    "DocumentControlFieldText", "control "
-				    "field \"*%.*s\" is not 1 to %d printable "
-				    "characters", (int)(d->ctl.len > 20 ? 20 :
-				    d->ctl.len), d->ctl.s, MSG_CTL_LEN);
-		} else if (tok.len == 0 && e >= end) {
-			/* The line ends with '.': nothing more. */
-		} else {
-			if (d->ndest < LEGACY_MAXTOK)
-				d->dest[d->ndest] = tok;
-			d->ndest++;
-			if (ctl_seen)
-				legacy_hdr_diag(d, s, MSG_ER_HEADER,
-				    "DestinationORIID", "destination after "
-				    "the control field");
-			else if (tok.len == 0)
-				legacy_hdr_diag(d, s, MSG_ER_DEST,
-				    "DestinationORIID", "empty destination");
-			else if ((tok.len != 2 && tok.len != MSG_ORI_LEN) ||
-			    (snprintf(id, sizeof id, "%.*s", (int)tok.len,
-			    tok.s), !msg_dest_is_valid(id)))
-				legacy_hdr_diag(d, s, MSG_ER_DEST,
-				    "DestinationORIID", "destination \"%.*s\" "
-				    "is neither a member code nor an ORI",
-				    (int)(tok.len > 20 ? 20 : tok.len), tok.s);
-			else if (d->ndest == MSG_MAXDEST + 1)
-				legacy_hdr_diag(d, s, MSG_ER_DEST,
-				    "DestinationORIID", "more than %d "
-				    "destinations", MSG_MAXDEST);
-		}
-	}
+	legacy_scan_hdr_line(d, p, end);
+	if (!d->has_txt)
+		legacy_scan_stamps(d, eol < len ? eol + 1 : len);
 	if (!d->has_ori && d->key != MSG_KEY_NONE)
 		legacy_hdr_diag(d, end, MSG_ER_HEADER, "OriginatingORIID",
 		    "no originating ORI (MKE.ORI.DEST...)");
-	else if (d->ndest == 0 && d->has_ori)
+	else if (d->ndest == 0 && d->has_ori && !d->stamped)
 		legacy_hdr_diag(d, d->ori.off + d->ori.len, MSG_ER_DEST,
 		    "DestinationORIID", "no destination (1 to %d after the "
 		    "ORI)", MSG_MAXDEST);
 	if (d->has_txt)
 		return 0;
-
-	/* Delivered form: output header lines, then TXT on its own. */
-	q = eol < len ? eol + 1 : len;
-	while (legacy_next_line(t, len, &q, &ls, &le)) {
-		if (legacy_is_txt(t, ls, le)) {
-			d->has_txt = 1;
-			d->txt_off = ls;
-			d->body.s = t + ls + 3;
-			d->body.off = ls + 3;
-			d->body.len = len - (ls + 3);
-			break;
-		}
-		tok.s = t + ls;
-		tok.len = le - ls;
-		tok.off = ls;
-		if (le - ls > 4 && memcmp(t + ls, "MID/", 4) == 0) {
-			d->mid = tok;
-			d->mid.s += 4;
-			d->mid.len -= 4;
-			d->mid.off += 4;
-		} else if (legacy_is_stamp(t + ls, le - ls) && nstamp < 2) {
-			if (nstamp++ == 0)
-				d->in = tok;
-			else
-				d->out = tok;
-		} else
-			break;
-	}
-	if (!d->has_txt) {
-		legacy_hdr_diag(d, end, MSG_ER_MALFORMED, NULL, "TXT missing: "
-		    "the header line ends with .TXT");
-		return -1;
-	}
-	if (nstamp > 0 || d->mid.s != NULL) {
-		d->stamped = 1;
-		if (nstamp != 2)
-			legacy_hdr_diag(d, d->hdr_eol, MSG_ER_HEADER,
-			    "NLETSReceiveDate", "an output header needs the "
-			    "input line and the output line "
-			    "(HH:MM:SS MM/DD/YYYY SEQ [ORI])");
-	}
-	return 0;
+	legacy_hdr_diag(d, end, MSG_ER_MALFORMED, NULL, "TXT missing: the "
+	    "header ends with .TXT");
+	return -1;
 }
 
 /*
@@ -634,30 +693,13 @@ legacy_value_end(const char *t, size_t eol, size_t v)
 	for (r = v; r < eol; r++) {
 		if (t[r] != '.')
 			continue;
-		for (a = r + 1; a < eol && legacy_is_blank((unsigned char)t[a]);
+		for (a = r + 1; a < eol && legacy_is_ws((unsigned char)t[a]);
 		    a++)
 			;
-		if (a >= eol || t[a] == '\r' || legacy_prefix_at(t, eol, a) > 0)
+		if (a >= eol || legacy_prefix_at(t, eol, a) > 0)
 			return r;
 	}
 	return eol;
-}
-
-/* 1 if "NOT ON FILE" (optional '.') is all there is on the line at p. */
-static int
-legacy_is_nof(const char *t, size_t eol, size_t p)
-{
-	static const char	 nof[] = "NOT ON FILE";
-	size_t			 n = sizeof nof - 1;
-
-	if (eol - p < n || memcmp(t + p, nof, n) != 0)
-		return 0;
-	p += n;
-	if (p < eol && t[p] == '.')
-		p++;
-	while (p < eol && legacy_is_ws((unsigned char)t[p]))
-		p++;
-	return p == eol;
 }
 
 /* Is another field with def already in this scope (record or message)? */
@@ -673,121 +715,183 @@ legacy_dup(const struct legacy_doc *d, const struct legacy_field *def,
 	return 0;
 }
 
+/*
+ * The checks of one dot field's value (its length, its form), on the
+ * value as legacy_emit carries it over: without CR and DEL.
+ */
 static void
-legacy_scan_body(struct legacy_doc *d)
+legacy_check_value(struct legacy_doc *d, const struct legacy_fld *f)
+{
+	const char	*p = f->def->prefix, *v;
+	char		*clean, xp[320];
+	size_t		 n, i;
+
+	legacy_fld_xpath(d, f, xp, sizeof xp);
+	v = clean = legacy_tokdup(&f->val);
+	n = strlen(clean);
+	if (n == 0) {
+		legacy_diag(d, f->off, strcmp(p, "DOB") == 0 ? MSG_ER_DOB :
+		    MSG_ER_FORMAT, xp, "empty field %s/", p);
+		free(clean);
+		return;
+	}
+	if (strcmp(p, "DOB") == 0) {
+		for (i = 0; i < n && isdigit((unsigned char)v[i]); i++)
+			;
+		if (!(i == n && (n == 6 || n == 8)) && !(n == 10 &&
+		    v[4] == '-' && v[7] == '-'))
+			legacy_diag(d, f->off, MSG_ER_DOB, xp, "DOB/%.*s: a "
+			    "date of birth is ccyymmdd or mmddyy", (int)(n > 20 ?
+			    20 : n), v);
+	} else if (strcmp(p, "ATN") == 0 && n > MSG_ATN_LEN)
+		legacy_diag(d, f->off, MSG_ER_ATN, xp, "ATN/ has %zu "
+		    "characters, %d at most", n, MSG_ATN_LEN);
+	else if ((strcmp(p, "IMQ") == 0 || strcmp(p, "ISP") == 0) &&
+	    !(n == 1 && (v[0] == 'Y' || v[0] == 'N')))
+		legacy_diag(d, f->off, MSG_ER_FORMAT, xp, "%s/ is Y or N", p);
+	else if (f->def->max > 0 && n > f->def->max)
+		legacy_diag(d, f->off, MSG_ER_FORMAT, xp, "%s/ has %zu "
+		    "characters, %zu at most", p, n, f->def->max);
+	free(clean);
+}
+
+/*
+ * A response's body is fields when it starts with one of the key's
+ * prefixes, else it is free text (NOT ON FILE, a state's own layout).
+ */
+static int
+legacy_is_freetext(const struct legacy_doc *d)
+{
+	const struct legacy_field	*def;
+	const char			*t = d->text;
+	size_t				 p = d->body.off, pl;
+
+	if (K(d->key) & LK_TEXT)
+		return 1;
+	if (!(K(d->key) & LK_R))
+		return 0;
+	while (p < d->len && legacy_is_ws((unsigned char)t[p]))
+		p++;
+	pl = legacy_prefix_at(t, d->len, p);
+	if (pl == 0 ||
+	    (def = legacy_field_lookup(t + p, pl - 1, d->key)) == NULL)
+		return 1;
+	/* The photo note of a free-text answer that has no text (what
+	 * legacy_response_out writes for it): no record to belong to. */
+	return strcmp(def->prefix, "IMG") == 0;
+}
+
+/* One PREFIX/value at p (pl: the prefix's length); the next offset. */
+static size_t
+legacy_scan_field(struct legacy_doc *d, size_t p, size_t pl, size_t eol)
 {
 	const char			*t = d->text;
 	const struct legacy_field	*def;
 	struct legacy_fld		*f;
-	size_t				 p, eol, pl, r;
-	char				 xp[128];
-	int				 resp, nhst = 0;
+	size_t				 r;
+	char				 xp[320];
+	int				 resp = (K(d->key) & LK_R) != 0;
 
-	if (d->key == MSG_KEY_AM) {
-		d->body.len = d->len - d->body.off;
+	def = legacy_field_lookup(t + p, pl - 1, d->key);
+	if (def == NULL) {
+		legacy_fld_xpath(d, NULL, xp, sizeof xp);
+		legacy_diag(d, p, MSG_ER_FORMAT, xp, "field %.*s is not part "
+		    "of a %s", (int)pl, t + p, msg_key_name(d->key));
+		r = legacy_value_end(t, eol, p + pl);
+		return r < eol ? r + 1 : eol;
+	}
+	f = legacy_fld_add(d);
+	f->def = def;
+	f->off = p;
+	if (def->record && resp) {
+		if (strcmp(def->prefix, "NAM") == 0)
+			d->nrec++;
+		f->rec = d->nrec;
+		if (strcmp(def->prefix, "HST") == 0)
+			f->nth = legacy_nhst(d, f->rec);
+	}
+	f->val.s = t + p + pl;
+	f->val.off = p + pl;
+	if (def->kind == LEGACY_F_TAIL) {
+		f->val.len = d->len - f->val.off;
+		legacy_trim(&f->val);
+		r = d->len;
+	} else {
+		r = legacy_value_end(t, eol, p + pl);
+		f->val.len = r - (p + pl);
+		legacy_trim(&f->val);
+		r = r < eol ? r + 1 : eol;
+	}
+	legacy_fld_xpath(d, f, xp, sizeof xp);
+	if (def->record && resp && f->rec == 0) {
+		legacy_diag(d, f->off, MSG_ER_FORMAT, LEGACY_ROOT
+		    "/n2:NLETSResponseData", "%s/ before the first NAM/ "
+		    "(every record starts with NAM/)", def->prefix);
+		d->nf--;
+		return r;
+	}
+	if (strcmp(def->prefix, "HST") != 0 && legacy_dup(d, def, f->rec))
+		legacy_diag(d, f->off, MSG_ER_FORMAT, xp, "field %s/ given "
+		    "twice%s", def->prefix, f->rec ? " in one record" : "");
+	else if (def->kind == LEGACY_F_DOT)
+		legacy_check_value(d, f);
+	return r;
+}
+
+static void
+legacy_scan_body(struct legacy_doc *d)
+{
+	const char	*t = d->text;
+	size_t		 p, eol, pl;
+	char		 xp[128];
+	int		 any = 0;
+
+	if ((d->freetext = legacy_is_freetext(d))) {
 		legacy_trim(&d->body);
-		if (d->body.len == 0)
-			legacy_diag(d, d->txt_off, MSG_ER_MALFORMED,
-			    "/NLETS/NLETSInquiryData/AdministrativeMessage",
-			    "TXT missing: an AM carries its text after TXT");
+		if (d->body.len == 0) {
+			legacy_body_xpath(d->key, xp, sizeof xp);
+			legacy_diag(d, d->txt_off, MSG_ER_MALFORMED, xp, "TXT "
+			    "missing: nothing after TXT");
+		}
 		return;
 	}
-	resp = (K(d->key) & LK_R) != 0;
 	p = d->body.off;
 	for (;;) {
-		while (p < d->len && legacy_is_ws((unsigned char)t[p]))
+		while (p < d->len && (legacy_is_ws((unsigned char)t[p]) ||
+		    t[p] == '.'))
 			p++;
 		if (p >= d->len)
 			break;
+		any = 1;
 		eol = legacy_eol(t, d->len, p);
-		if (resp && legacy_is_nof(t, eol, p)) {
-			if (d->notonfile++)
-				legacy_diag(d, p, MSG_ER_FORMAT, NULL,
-				    "NOT ON FILE twice");
-			d->nof_off = p;
-			p = eol;
-			continue;
-		}
 		if ((pl = legacy_prefix_at(t, eol, p)) == 0) {
 			legacy_fld_xpath(d, NULL, xp, sizeof xp);
 			legacy_diag(d, p, MSG_ER_FORMAT, xp, "expected a "
-			    "PREFIX/value. field, found \"%.*s\"",
+			    "PREFIX/value field, found \"%.*s\"",
 			    (int)(eol - p > 20 ? 20 : eol - p), t + p);
 			p = eol;
 			continue;
 		}
-		def = legacy_field_lookup(t + p, pl - 1, d->key);
-		if (def == NULL) {
-			legacy_fld_xpath(d, NULL, xp, sizeof xp);
-			legacy_diag(d, p, MSG_ER_FORMAT, xp, "field %.*s "
-			    "is not part of a %s", (int)pl, t + p,
-			    msg_key_name(d->key));
-			r = legacy_value_end(t, eol, p + pl);
-			p = r < eol ? r + 1 : eol;
-			continue;
-		}
-		f = legacy_fld_add(d);
-		f->def = def;
-		f->off = p;
-		if (def->record) {
-			if (strcmp(def->prefix, "NAM") == 0 && resp) {
-				d->nrec++;
-				nhst = 0;
-			}
-			f->rec = resp ? d->nrec : 0;
-			if (strcmp(def->prefix, "HST") == 0)
-				f->nth = ++nhst;
-		}
-		f->val.s = t + p + pl;
-		f->val.off = p + pl;
-		if (def->kind == LEGACY_F_TAIL) {
-			f->val.len = d->len - f->val.off;
-			legacy_trim(&f->val);
-			if (legacy_dup(d, def, f->rec))
-				goto dup;
-			break;
-		}
-		r = legacy_value_end(t, eol, p + pl);
-		f->val.len = r - (p + pl);
-		legacy_trim(&f->val);
-		p = r < eol ? r + 1 : eol;
-		if (def->record && resp && f->rec == 0) {
-			legacy_diag(d, f->off, MSG_ER_FORMAT,
-			    "/NLETS/NLETSResponseData", "%s/ before the first "
-			    "NAM/ (every record starts with NAM/)",
-			    def->prefix);
-			d->nf--;
-			continue;
-		}
-		legacy_fld_xpath(d, f, xp, sizeof xp);
-		if (r >= eol)
-			legacy_diag(d, f->off, MSG_ER_FORMAT, xp, "unterminated "
-			    "field %s/: no '.' before the end of the line",
-			    def->prefix);
-		else if (f->val.len == 0)
-			legacy_diag(d, f->off, MSG_ER_FORMAT, xp, "empty field "
-			    "%s/", def->prefix);
-		if (strcmp(def->prefix, "HST") != 0 &&
-		    legacy_dup(d, def, f->rec))
-			goto dup;
-		continue;
-dup:
-		legacy_fld_xpath(d, f, xp, sizeof xp);
-		legacy_diag(d, f->off, MSG_ER_FORMAT, xp, "field %s/ given "
-		    "twice%s", def->prefix, f->rec ? " in one record" : "");
-		if (def->kind == LEGACY_F_TAIL)
-			break;
+		p = legacy_scan_field(d, p, pl, eol);
+	}
+	/* Text that is no field is an invalid format (reported above),
+	 * not a missing TXT. */
+	if (!any) {
+		legacy_body_xpath(d->key, xp, sizeof xp);
+		legacy_diag(d, d->txt_off, MSG_ER_MALFORMED, xp, "TXT missing: "
+		    "no field after TXT");
 	}
 }
 
 /* Scan the whole text; d->diags set by the caller. */
 static void
-legacy_scan(struct legacy_doc *d, const char *text, size_t len,
+legacy_scan(struct legacy_doc *d, const char *text, size_t len, int flags,
     struct msg_diags *diags)
 {
 	memset(d, 0, sizeof *d);
 	d->text = text != NULL ? text : "";
 	d->len = text != NULL ? len : 0;
+	d->flags = flags;
 	d->diags = diags;
 	if (diags != NULL)
 		diags->n = diags->dropped = 0;
@@ -828,6 +932,171 @@ legacy_val(const struct legacy_doc *d, const char *prefix, int rec)
 	return f != NULL ? legacy_tokdup(&f->val) : xstrdup("");
 }
 
+/*
+ * ccyymmdd and mmddyy become YYYY-MM-DD; anything else is left to the
+ * schema. The century of a 2-digit year: for a birth date (past) the
+ * latest date not in the future; for any other date (an expiration, a
+ * history event) the year nearest to this one.
+ */
+static char *
+legacy_date_in(const char *v, int past)
+{
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	size_t		 i, n = strlen(v);
+	int		 yy, cy, md, today, older;
+
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)v[i]))
+			return xstrdup(v);
+	if (n == 8)
+		return xasprintf("%.4s-%.2s-%.2s", v, v + 4, v + 6);
+	if (n != 6)
+		return xstrdup(v);
+	memset(&tm, 0, sizeof tm);
+	if (gmtime_r(&now, &tm) == NULL)
+		tm.tm_year = 100;
+	cy = (tm.tm_year + 1900) % 100;
+	today = (tm.tm_mon + 1) * 100 + tm.tm_mday;
+	yy = atoi(v + 4);
+	md = atoi(v) / 100;
+	if (past)
+		older = yy > cy || (yy == cy && md > today);
+	else
+		older = yy - cy > 50;
+	return xasprintf("%s%.2s-%.2s-%.2s", older ? "19" : "20", v + 4, v,
+	    v + 2);
+}
+
+/* Y/N in legacy, true/false in an xs:boolean. */
+static const char *
+legacy_bool_in(const char *v)
+{
+	return strcmp(v, "Y") == 0 ? "true" : strcmp(v, "N") == 0 ? "false" :
+	    v;
+}
+
+/* The parts of NAM/LAST,FIRST MIDDLE SUFFIX (pointers into nam). */
+struct legacy_name {
+	char	*surname;
+	char	*given;
+	char	*middle;
+	char	*suffix;
+};
+
+static int
+legacy_is_suffix(const char *w)
+{
+	static const char *const sfx[] = {
+		"JR", "SR", "II", "III", "IV", "V", NULL
+	};
+	int	 i;
+
+	for (i = 0; sfx[i] != NULL; i++)
+		if (strcmp(w, sfx[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+legacy_word(char **p)
+{
+	char	*w;
+
+	while (legacy_is_blank((unsigned char)**p))
+		(*p)++;
+	if (**p == '\0')
+		return NULL;
+	w = *p;
+	*p += strcspn(*p, " \t");
+	if (**p != '\0')
+		*(*p)++ = '\0';
+	return w;
+}
+
+/*
+ * Split nam in place. Without a comma it is all surname; after it the
+ * given name, then every middle name, then a suffix if the last word is
+ * one ("VAN DYKE,MARY ANN LOU JR").
+ */
+static void
+legacy_split_name(char *nam, struct legacy_name *n)
+{
+	char	*comma, *rest, *e, *last;
+
+	memset(n, 0, sizeof *n);
+	n->surname = nam;
+	if ((comma = strchr(nam, ',')) == NULL)
+		return;
+	*comma = '\0';
+	for (e = comma; e > nam && legacy_is_blank((unsigned char)e[-1]); e--)
+		e[-1] = '\0';
+	rest = comma + 1;
+	if ((n->given = legacy_word(&rest)) == NULL)
+		return;
+	while (legacy_is_blank((unsigned char)*rest))
+		rest++;
+	e = rest + strlen(rest);
+	while (e > rest && legacy_is_blank((unsigned char)e[-1]))
+		*--e = '\0';
+	if (*rest == '\0')
+		return;
+	for (last = e; last > rest &&
+	    !legacy_is_blank((unsigned char)last[-1]); last--)
+		;
+	if (legacy_is_suffix(last)) {
+		n->suffix = last;
+		if (last == rest)
+			return;
+		for (e = last; e > rest &&
+		    legacy_is_blank((unsigned char)e[-1]); e--)
+			e[-1] = '\0';
+	}
+	n->middle = rest;
+}
+
+/* The person of a query (rec 0) or of record rec: NAM DOB SEX OLN OLS. */
+struct legacy_person {
+	char			*nam, *dob, *sex, *oln, *ols;
+	struct legacy_name	 name;
+	struct msgbuild_person	 p;
+};
+
+static void
+legacy_person_get(const struct legacy_doc *d, int rec,
+    struct legacy_person *lp)
+{
+	char	*dob;
+
+	lp->nam = legacy_val(d, "NAM", rec);
+	dob = legacy_val(d, "DOB", rec);
+	lp->dob = legacy_date_in(dob, 1);
+	free(dob);
+	lp->sex = legacy_val(d, "SEX", rec);
+	lp->oln = legacy_val(d, "OLN", rec);
+	lp->ols = legacy_val(d, "OLS", rec);
+	legacy_split_name(lp->nam, &lp->name);
+	memset(&lp->p, 0, sizeof lp->p);
+	lp->p.surname = lp->name.surname;
+	lp->p.given = lp->name.given;
+	lp->p.middle = lp->name.middle;
+	lp->p.suffix = lp->name.suffix;
+	lp->p.dob = lp->dob;
+	lp->p.sex = lp->sex;
+	lp->p.oln = lp->oln;
+	lp->p.olstate = lp->ols;
+}
+
+static void
+legacy_person_free(struct legacy_person *lp)
+{
+	free(lp->nam);
+	free(lp->dob);
+	free(lp->sex);
+	free(lp->oln);
+	free(lp->ols);
+}
+
 /* <name>value</name> of a field. */
 static void
 legacy_put(struct ubuf *b, const struct legacy_doc *d, const char *prefix,
@@ -835,186 +1104,8 @@ legacy_put(struct ubuf *b, const struct legacy_doc *d, const char *prefix,
 {
 	char	*v = legacy_val(d, prefix, rec);
 
-	msg_add_text(b, name, v);
+	msgbuild_text(b, name, v);
 	free(v);
-}
-
-/* YYYYMMDD becomes YYYY-MM-DD; anything else is left to the schema. */
-static char *
-legacy_date_in(const char *v)
-{
-	size_t	 i;
-
-	if (strlen(v) != 8)
-		return xstrdup(v);
-	for (i = 0; i < 8; i++)
-		if (!isdigit((unsigned char)v[i]))
-			return xstrdup(v);
-	return xasprintf("%.4s-%.2s-%.2s", v, v + 4, v + 6);
-}
-
-static void
-legacy_put_date(struct ubuf *b, const struct legacy_doc *d,
-    const char *prefix, int rec, const char *name)
-{
-	char	*v = legacy_val(d, prefix, rec), *iso;
-
-	iso = legacy_date_in(v);
-	msg_add_text(b, name, iso);
-	free(iso);
-	free(v);
-}
-
-/* Y/N in legacy, true/false in an xs:boolean. */
-static void
-legacy_put_bool(struct ubuf *b, const struct legacy_doc *d,
-    const char *prefix, int rec, const char *name)
-{
-	char	*v = legacy_val(d, prefix, rec);
-
-	msg_add_text(b, name, strcmp(v, "Y") == 0 ? "true" :
-	    strcmp(v, "N") == 0 ? "false" : v);
-	free(v);
-}
-
-/* A number without leading zeros when it is one ("02" -> "2"). */
-static void
-legacy_put_num(struct ubuf *b, const struct legacy_doc *d,
-    const char *prefix, int rec, const char *name)
-{
-	char	*v = legacy_val(d, prefix, rec), *s = v;
-
-	if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
-		while (s[0] == '0' && s[1] != '\0')
-			s++;
-	}
-	msg_add_text(b, name, s);
-	free(v);
-}
-
-/* NAM/SURNAME,GIVEN MIDDLE + DOB SEX [OLN OLS] of a query or record. */
-static void
-legacy_put_person(struct ubuf *b, const struct legacy_doc *d, int rec,
-    int license)
-{
-	char	*nam = legacy_val(d, "NAM", rec), *comma, *given, *mid;
-
-	if (nam[0] != '\0') {
-		ubuf_adds(b, "<PersonName>\n");
-		if ((comma = strchr(nam, ',')) != NULL) {
-			*comma = '\0';
-			given = comma + 1;
-			while (legacy_is_blank((unsigned char)*given))
-				given++;
-			mid = given + strcspn(given, " \t");
-			if (*mid != '\0') {
-				*mid++ = '\0';
-				while (legacy_is_blank((unsigned char)*mid))
-					mid++;
-			}
-			msg_add_text(b, "PersonGivenName", given);
-			msg_add_text(b, "PersonMiddleName", mid);
-		}
-		comma = nam + strlen(nam);
-		while (comma > nam && legacy_is_blank((unsigned char)comma[-1]))
-			*--comma = '\0';
-		msg_add_text(b, "PersonSurName", nam);
-		ubuf_adds(b, "</PersonName>\n");
-	}
-	free(nam);
-	legacy_put_date(b, d, "DOB", rec, "PersonBirthDate");
-	legacy_put(b, d, "SEX", rec, "PersonSexCode");
-	if (license) {
-		legacy_put(b, d, "OLN", rec, "DriverLicenseID");
-		legacy_put(b, d, "OLS", rec, "IssuingStateCode");
-	}
-}
-
-/* One HST/date,code,state,description. as a HistoryEntry. */
-static void
-legacy_put_history(struct ubuf *b, const struct legacy_fld *f)
-{
-	char	*v = legacy_tokdup(&f->val), *part[4], *p = v, *date;
-	int	 i;
-
-	if (strcmp(v, "NONE") == 0) {
-		free(v);
-		return;
-	}
-	for (i = 0; i < 3; i++) {
-		part[i] = p;
-		p += strcspn(p, ",");
-		if (*p == ',')
-			*p++ = '\0';
-	}
-	part[3] = p;
-	ubuf_adds(b, "<HistoryEntry>\n");
-	date = legacy_date_in(part[0]);
-	/* EventDate and EventCode are required: an empty one still gets an
-	 * element so that the schema names what is missing. */
-	ubuf_adds(b, "<EventDate>");
-	ubuf_add_xml(b, date, strlen(date));
-	ubuf_adds(b, "</EventDate>\n<EventCode>");
-	ubuf_add_xml(b, part[1], strlen(part[1]));
-	ubuf_adds(b, "</EventCode>\n");
-	msg_add_text(b, "EventDescriptionText", part[3]);
-	msg_add_text(b, "EventStateCode", part[2]);
-	ubuf_adds(b, "</HistoryEntry>\n");
-	free(date);
-	free(v);
-}
-
-static void
-legacy_put_record(struct ubuf *b, const struct legacy_doc *d, int rec)
-{
-	int	 i, hist = 0;
-
-	ubuf_adds(b, "<DriverRecord>\n");
-	legacy_put_person(b, d, rec, 1);
-	if (legacy_get(d, "ADR", rec) || legacy_get(d, "CTY", rec) ||
-	    legacy_get(d, "STA", rec) || legacy_get(d, "ZIP", rec)) {
-		ubuf_adds(b, "<LocationAddress>\n");
-		legacy_put(b, d, "ADR", rec, "LocationStreetText");
-		legacy_put(b, d, "CTY", rec, "LocationCityName");
-		legacy_put(b, d, "STA", rec, "LocationStateCode");
-		legacy_put(b, d, "ZIP", rec, "LocationPostalCode");
-		ubuf_adds(b, "</LocationAddress>\n");
-	}
-	legacy_put(b, d, "CLS", rec, "LicenseClassCode");
-	legacy_put(b, d, "LST", rec, "LicenseStatusCode");
-	legacy_put_date(b, d, "EXP", rec, "LicenseExpirationDate");
-	/* IMG/ is a note only: the image never travels in text. */
-	for (i = 0; i < d->nf; i++) {
-		if (d->f[i].rec != rec || strcmp(d->f[i].def->prefix, "HST"))
-			continue;
-		if (!hist++)
-			ubuf_adds(b, "<DriverHistory>\n");
-		legacy_put_history(b, &d->f[i]);
-	}
-	if (hist)
-		ubuf_adds(b, "</DriverHistory>\n");
-	ubuf_adds(b, "</DriverRecord>\n");
-}
-
-/* Microseconds of "HH:MM:SS MM/DD/YYYY"; 0 when it is no such time. */
-static uint64_t
-legacy_stamp_us(const char *s)
-{
-	struct tm	 tm;
-	time_t		 t;
-
-	memset(&tm, 0, sizeof tm);
-	tm.tm_hour = atoi(s);
-	tm.tm_min = atoi(s + 3);
-	tm.tm_sec = atoi(s + 6);
-	tm.tm_mon = atoi(s + 9) - 1;
-	tm.tm_mday = atoi(s + 12);
-	tm.tm_year = atoi(s + 15) - 1900;
-	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59 ||
-	    tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || (t = timegm(&tm)) == (time_t)-1)
-		return 0;
-	return (uint64_t)t * 1000000;
 }
 
 /* 1 if v is a photo purpose category (PurposeCategoryType). */
@@ -1027,122 +1118,230 @@ legacy_is_category(const char *v)
 	    strcmp(v, "PHOTO-LINEUP") == 0;
 }
 
+/* IPU/ ICI/ ICN/ IVF/ IWN/ ISP/ as psp:PhotoPurpose. */
+static void
+legacy_put_purpose(struct ubuf *b, const struct legacy_doc *d)
+{
+	char		*v, *use;
+	const char	*cat;
+
+	if (!legacy_get(d, "IPU", 0) && !legacy_get(d, "ICI", 0) &&
+	    !legacy_get(d, "ICN", 0) && !legacy_get(d, "IVF", 0) &&
+	    !legacy_get(d, "IWN", 0) && !legacy_get(d, "ISP", 0))
+		return;
+	msgbuild_open(b, "psp:PhotoPurpose");
+	/* CATEGORY,USE; a lone value that is no category is the use
+	 * (IPU/AMNESIA, docs/policy.md). */
+	v = legacy_val(d, "IPU", 0);
+	cat = v;
+	if ((use = strchr(v, ',')) != NULL)
+		*use++ = '\0';
+	else if (!legacy_is_category(v)) {
+		use = v;
+		cat = "";
+	}
+	msgbuild_text(b, "psp:PurposeCategoryCode", cat);
+	msgbuild_text(b, "psp:PurposeUseCode", use);
+	free(v);
+	legacy_put(b, d, "ICI", 0, "psp:CircumstanceText");
+	legacy_put(b, d, "ICN", 0, "psp:CaseNumberText");
+	legacy_put(b, d, "IVF", 0, "psp:VerifierName");
+	legacy_put(b, d, "IWN", 0, "psp:ArrestWarrantNumber");
+	v = legacy_val(d, "ISP", 0);
+	msgbuild_text(b, "psp:SubjectSuspectIndicator", legacy_bool_in(v));
+	free(v);
+	msgbuild_close(b, "psp:PhotoPurpose");
+}
+
+/* A query body (DQ KQ DNQ). */
+static void
+legacy_put_query(struct ubuf *b, const struct legacy_doc *d)
+{
+	struct legacy_person	 lp;
+	char			*v;
+
+	legacy_put(b, d, "RSN", 0, "n2:ReasonCode");
+	legacy_put(b, d, "PUR", 0, "n2:PurposeCode");
+	legacy_put(b, d, "ATN", 0, "n2:ResponseAttentionDescriptionText");
+	legacy_person_get(d, 0, &lp);
+	msgbuild_person(b, legacy_person_el(d->key), &lp.p);
+	legacy_person_free(&lp);
+	v = legacy_val(d, "IMQ", 0);
+	msgbuild_text(b, "n2:ImageRequestIndicator", legacy_bool_in(v));
+	free(v);
+	legacy_put_purpose(b, d);
+}
+
+/* HST/ccyymmdd,CODE,STATE,DESCRIPTION of record rec; NONE means none. */
+static int
+legacy_events(const struct legacy_doc *d, int rec,
+    struct msgbuild_event *ev, char **keep, int max)
+{
+	char	*v, *part[4], *p;
+	int	 i, k, n = 0;
+
+	for (i = 0; i < d->nf && n < max; i++) {
+		if (d->f[i].rec != rec || strcmp(d->f[i].def->prefix, "HST"))
+			continue;
+		v = legacy_tokdup(&d->f[i].val);
+		if (strcmp(v, "NONE") == 0) {
+			free(v);
+			continue;
+		}
+		for (p = v, k = 0; k < 3; k++) {
+			part[k] = p;
+			p += strcspn(p, ",");
+			if (*p == ',')
+				*p++ = '\0';
+		}
+		part[3] = p;
+		keep[2 * n] = v;
+		keep[2 * n + 1] = legacy_date_in(part[0], 0);
+		ev[n].date = keep[2 * n + 1];
+		ev[n].code = part[1];
+		ev[n].state = part[2];
+		ev[n].text = part[3];
+		n++;
+	}
+	return n;
+}
+
+#define LEGACY_MAXEV	64
+
+static void
+legacy_put_record(struct ubuf *b, const struct legacy_doc *d, int rec)
+{
+	struct legacy_person	 lp;
+	struct msgbuild_driver	 drv;
+	struct msgbuild_event	 ev[LEGACY_MAXEV];
+	char			*keep[2 * LEGACY_MAXEV], *adr, *cty, *sta, *zip;
+	char			*cls, *lst, *exp, *e;
+	int			 i, nev;
+
+	memset(&drv, 0, sizeof drv);
+	legacy_person_get(d, rec, &lp);
+	drv.person = lp.p;
+	drv.street = adr = legacy_val(d, "ADR", rec);
+	drv.city = cty = legacy_val(d, "CTY", rec);
+	drv.state = sta = legacy_val(d, "STA", rec);
+	drv.zip = zip = legacy_val(d, "ZIP", rec);
+	drv.lic_class = cls = legacy_val(d, "CLS", rec);
+	drv.lic_status = lst = legacy_val(d, "LST", rec);
+	e = legacy_val(d, "EXP", rec);
+	drv.lic_expires = exp = legacy_date_in(e, 0);
+	free(e);
+	/* IMG/ is a note only: the image never travels in text. */
+	nev = legacy_events(d, rec, ev, keep, LEGACY_MAXEV);
+	drv.events = ev;
+	drv.nevents = nev;
+	msgbuild_driver(b, &drv);
+	for (i = 0; i < 2 * nev; i++)
+		free(keep[i]);
+	free(adr);
+	free(cty);
+	free(sta);
+	free(zip);
+	free(cls);
+	free(lst);
+	free(exp);
+	legacy_person_free(&lp);
+}
+
+/* The body of the scanned message into b (between begin and end). */
+static void
+legacy_emit_body(struct ubuf *b, const struct legacy_doc *d)
+{
+	const char	*el = NULL;
+	char		*v;
+	int		 i;
+
+	if (d->freetext) {
+		switch (d->key) {
+		case MSG_KEY_SM:
+			el = "n2:StatusMessageText";
+			break;
+		case MSG_KEY_AM:
+		case MSG_KEY_AML:
+		case MSG_KEY_AA:
+			el = "n2:MailMessageText";
+			break;
+		default:
+			el = "n2:ResponseText";
+			break;
+		}
+		v = legacy_tokdup(&d->body);
+		msgbuild_text(b, el, v);
+		free(v);
+		return;
+	}
+	if (msg_key_is_query(d->key)) {
+		legacy_put_query(b, d);
+		return;
+	}
+	legacy_put(b, d, "MIS", 0, "n2:ResponseText");
+	for (i = 1; i <= d->nrec; i++)
+		legacy_put_record(b, d, i);
+}
+
+/* Insert the output header's six stamps, as written in the text. */
+static void
+legacy_emit_stamps(struct ubuf *xml, const char *doc, size_t len,
+    const struct legacy_doc *d)
+{
+	static const char *const el[] = {
+		"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
+		"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric"
+	};
+	const char	*v[6];
+	size_t		 so, he, n[6];
+	int		 i;
+
+	/* HH:MM MM/DD/CCYY NNNNN */
+	v[0] = d->in.s + 6;	n[0] = 10;
+	v[1] = d->in.s;		n[1] = 5;
+	v[2] = d->out.s + 6;	n[2] = 10;
+	v[3] = d->out.s;	n[3] = 5;
+	v[4] = d->in.s + 17;	n[4] = 5;
+	v[5] = d->out.s + 17;	n[5] = 5;
+	if (msg_hdr_span(doc, len, 0, &so, &he) == -1) {
+		ubuf_add(xml, doc, len);
+		return;
+	}
+	ubuf_add(xml, doc, so);
+	for (i = 0; i < 6; i++) {
+		ubuf_printf(xml, "\n<nh2:%s>", el[i]);
+		ubuf_add(xml, v[i], n[i]);
+		ubuf_printf(xml, "</nh2:%s>", el[i]);
+	}
+	ubuf_add(xml, doc + so, len - so);
+}
+
 /* The document of a scanned message (header known, TXT found). */
 static void
 legacy_emit(const struct legacy_doc *d, struct ubuf *xml)
 {
-	struct ubuf		 b;
-	struct msg_stamp	 st;
-	const char		*dests[LEGACY_MAXTOK];
-	char			*ori, *ctl, *dv[LEGACY_MAXTOK], *v, *id = NULL;
-	char			*rori = NULL, *seq, *use;
-	const char		*cat;
-	int			 i, nd, key = d->key;
-	size_t			 hend;
+	struct ubuf	 b;
+	const char	*dests[LEGACY_MAXTOK];
+	char		*ori, *ctl, *dv[LEGACY_MAXTOK];
+	int		 i, nd;
 
 	ubuf_init(&b);
 	ori = legacy_tokdup(&d->ori);
 	ctl = d->has_ctl ? legacy_tokdup(&d->ctl) : xstrdup("");
 	nd = d->ndest < LEGACY_MAXTOK ? d->ndest : LEGACY_MAXTOK;
-	for (i = 0; i < nd; i++) {
-		dv[i] = legacy_tokdup(&d->dest[i]);
-		dests[i] = dv[i];
+	for (i = 0; i < nd; i++)
+		dests[i] = dv[i] = legacy_tokdup(&d->dest[i]);
+	if (nd == 0 && d->stamped && d->rori.len > 0) {
+		dests[0] = dv[0] = legacy_tokdup(&d->rori);
+		nd = 1;
 	}
-	msg_begin(&b, key, ori, dests, nd, ctl);
-	switch (key) {
-	case MSG_KEY_DQ:
-	case MSG_KEY_KQ:
-		legacy_put_person(&b, d, 0, 1);
-		legacy_put(&b, d, "IMQ", 0, "ImageRequestIndicator");
-		if (legacy_get(d, "PUR", 0) || legacy_get(d, "CIR", 0) ||
-		    legacy_get(d, "CAS", 0) || legacy_get(d, "VER", 0) ||
-		    legacy_get(d, "WAR", 0) || legacy_get(d, "SUS", 0)) {
-			ubuf_adds(&b, "<PhotoPurpose>\n");
-			/* CATEGORY,USE; a lone value that is no category is
-			 * the use (PUR/AMNESIA., docs/policy.md). */
-			v = legacy_val(d, "PUR", 0);
-			cat = v;
-			if ((use = strchr(v, ',')) != NULL)
-				*use++ = '\0';
-			else if (!legacy_is_category(v)) {
-				use = v;
-				cat = "";
-			}
-			msg_add_text(&b, "PurposeCategoryCode", cat);
-			msg_add_text(&b, "PurposeUseCode", use);
-			free(v);
-			legacy_put(&b, d, "CIR", 0, "CircumstanceText");
-			legacy_put(&b, d, "CAS", 0, "CaseNumberText");
-			legacy_put(&b, d, "VER", 0, "VerifierName");
-			legacy_put(&b, d, "WAR", 0, "ArrestWarrantNumber");
-			legacy_put_bool(&b, d, "SUS", 0,
-			    "SubjectSuspectIndicator");
-			ubuf_adds(&b, "</PhotoPurpose>\n");
-		}
-		legacy_put(&b, d, "RSN", 0, "ReasonText");
-		legacy_put(&b, d, "ATN", 0, "AttentionText");
-		break;
-	case MSG_KEY_DNQ:
-		legacy_put_person(&b, d, 0, 0);
-		legacy_put(&b, d, "RSN", 0, "ReasonText");
-		legacy_put(&b, d, "ATN", 0, "AttentionText");
-		break;
-	case MSG_KEY_AM:
-		v = legacy_tokdup(&d->body);
-		msg_add_text(&b, "MessageText", v);
-		free(v);
-		break;
-	case MSG_KEY_DR:
-	case MSG_KEY_KR:
-	case MSG_KEY_DNR:
-		if (d->notonfile)
-			msg_add_text(&b, "NotOnFileIndicator", "true");
-		for (i = 1; i <= d->nrec; i++)
-			legacy_put_record(&b, d, i);
-		legacy_put(&b, d, "MIS", 0, "ResponseText");
-		break;
-	case MSG_KEY_SM:
-		legacy_put_num(&b, d, "STS", 0, "StatusCode");
-		legacy_put(&b, d, "MIS", 0, "StatusText");
-		legacy_put(&b, d, "DST", 0, "AboutDestinationORIID");
-		legacy_put(&b, d, "MKE", 0, "AboutMessageKeyCodeText");
-		legacy_put(&b, d, "REF", 0, "ReferenceMessageID");
-		break;
-	case MSG_KEY_ER:
-		legacy_put_num(&b, d, "ERR", 0, "ErrorCode");
-		legacy_put(&b, d, "RSN", 0, "ErrorReasonText");
-		legacy_put(&b, d, "DTL", 0, "ErrorDetailText");
-		legacy_put(&b, d, "INP", 0, "OffendingInputText");
-		break;
-	default:
-		break;
-	}
-	msg_end(&b, key);
-
-	if (d->stamped && d->in.s != NULL && d->out.s != NULL &&
-	    (hend = msg_find_hdr_end(b.data, b.len)) != (size_t)-1) {
-		memset(&st, 0, sizeof st);
-		v = legacy_tokdup(&d->in);
-		st.recv_us = legacy_stamp_us(v);
-		seq = v + 20;
-		st.in_seq = strtoull(seq, NULL, 10);
-		free(v);
-		v = legacy_tokdup(&d->out);
-		st.send_us = legacy_stamp_us(v);
-		seq = v + 20;
-		st.out_seq = strtoull(seq, &seq, 10);
-		while (legacy_is_blank((unsigned char)*seq))
-			seq++;
-		rori = xstrdup(seq);
-		free(v);
-		st.recv_ori = rori;
-		id = d->mid.s != NULL ? legacy_tokdup(&d->mid) : NULL;
-		st.msgid = id;
-		msg_stamp(xml, b.data, b.len, hend, &st);
-	} else
+	msgbuild_begin(&b, d->key, ori, dests, nd, ctl);
+	legacy_emit_body(&b, d);
+	msgbuild_end(&b, d->key);
+	if (d->stamped && d->in.s != NULL && d->out.s != NULL)
+		legacy_emit_stamps(xml, b.data, b.len, d);
+	else
 		ubuf_add(xml, b.data, b.len);
-	free(id);
-	free(rori);
 	for (i = 0; i < nd; i++)
 		free(dv[i]);
 	free(ori);
@@ -1151,13 +1350,13 @@ legacy_emit(const struct legacy_doc *d, struct ubuf *xml)
 }
 
 int
-legacy_to_xml(const char *text, size_t len, struct ubuf *xml,
+legacy_to_xml(const char *text, size_t len, int flags, struct ubuf *xml,
     struct msg_diags *diags)
 {
 	struct legacy_doc	 d;
 	int			 code;
 
-	legacy_scan(&d, text, len, diags);
+	legacy_scan(&d, text, len, flags, diags);
 	if (d.key != MSG_KEY_NONE && d.has_txt)
 		legacy_emit(&d, xml);
 	code = d.first_code;
@@ -1171,8 +1370,7 @@ legacy_to_xml(const char *text, size_t len, struct ubuf *xml,
  * Locating an xpath in the text.
  */
 
-/* Copy xpath without "[n]" indexes; return the index of component comp
- * (1 when it has none). */
+/* Copy xpath without "[n]" indexes. */
 static void
 legacy_xpath_plain(const char *xp, char *dst, size_t dsz)
 {
@@ -1191,7 +1389,7 @@ legacy_xpath_plain(const char *xp, char *dst, size_t dsz)
 	dst[o] = '\0';
 }
 
-/* The index written after component name in xp ("DriverRecord[3]"). */
+/* The index written after component name in xp ("n2c:Driver[3]"). */
 static int
 legacy_xpath_index(const char *xp, const char *name)
 {
@@ -1203,90 +1401,107 @@ legacy_xpath_index(const char *xp, const char *name)
 	return *p == '[' ? atoi(p + 1) : 1;
 }
 
+/* A header xpath: the token of the first line (or a stamp line). */
+static void
+legacy_locate_hdr(const struct legacy_doc *d, const char *xpath,
+    const char *rel, size_t *off)
+{
+	int	 idx;
+
+	*off = d->mke.off;
+	if (strcmp(rel, "/nh2:OriginatingORIID") == 0 && d->has_ori)
+		*off = d->ori.off;
+	else if (strcmp(rel, "/nh2:DestinationORIID") == 0 && d->ndest > 0) {
+		idx = legacy_xpath_index(xpath, "DestinationORIID");
+		if (idx < 1 || idx > d->ndest || idx > LEGACY_MAXTOK)
+			idx = 1;
+		*off = d->dest[idx - 1].off;
+	} else if (strcmp(rel, "/nh2:DocumentControlFieldText") == 0 &&
+	    d->has_ctl)
+		*off = d->ctl.off;
+	else if ((strncmp(rel, "/nh2:MessageReceive", 19) == 0 ||
+	    strcmp(rel, "/nh2:ReceiveMessageNumeric") == 0) && d->in.s)
+		*off = d->in.off;
+	else if ((strncmp(rel, "/nh2:MessageSend", 16) == 0 ||
+	    strcmp(rel, "/nh2:SendMessageNumeric") == 0) && d->out.s)
+		*off = d->out.off;
+}
+
+/* The field of rec (and event nth) whose element rel is or contains. */
+static int
+legacy_locate_field(const struct legacy_doc *d, const char *rel, int rec,
+    int nth, size_t *off)
+{
+	const char	*el;
+	size_t		 n;
+	int		 i;
+
+	for (i = 0; i < d->nf; i++) {
+		if (d->f[i].rec != rec)
+			continue;
+		el = d->f[i].def->element;
+		n = strlen(el);
+		if (strncmp(rel, el, n) == 0 && (rel[n] == '\0' ||
+		    rel[n] == '/') && (nth == 0 || d->f[i].nth == nth)) {
+			*off = d->f[i].off;
+			return 0;
+		}
+		/* "psp:PhotoPurpose" or an address: its first field. */
+		if (strncmp(el, rel, strlen(rel)) == 0 &&
+		    el[strlen(rel)] == '/') {
+			*off = d->f[i].off;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int
 legacy_locate_doc(const struct legacy_doc *d, const char *xpath,
     size_t *off)
 {
-	const char	*rel, *hdr = "/NLETS/NLETSMessageHeader";
-	char		 plain[256];
-	int		 i, idx, rec = 0, nth = 0;
-	size_t		 n;
+	const char	*rel;
+	char		 plain[320], body[96];
+	int		 i, rec = 0, nth = 0;
 
 	legacy_xpath_plain(xpath, plain, sizeof plain);
-	if (strncmp(plain, hdr, strlen(hdr)) == 0) {
-		rel = plain + strlen(hdr);
-		*off = d->mke.off;
-		if (strcmp(rel, "/OriginatingORIID") == 0 && d->has_ori)
-			*off = d->ori.off;
-		else if (strcmp(rel, "/DestinationORIID") == 0 &&
-		    d->ndest > 0) {
-			idx = legacy_xpath_index(xpath, "DestinationORIID");
-			if (idx < 1 || idx > d->ndest || idx > LEGACY_MAXTOK)
-				idx = 1;
-			*off = d->dest[idx - 1].off;
-		} else if (strcmp(rel, "/DocumentControlFieldText") == 0 &&
-		    d->has_ctl)
-			*off = d->ctl.off;
-		else if (strcmp(rel, "/SwitchMessageID") == 0 && d->mid.s)
-			*off = d->mid.off;
-		else if (strncmp(rel, "/NLETSReceive", 13) == 0 && d->in.s)
-			*off = d->in.off;
-		else if (strncmp(rel, "/NLETSInput", 11) == 0 && d->in.s)
-			*off = d->in.off;
-		else if ((strncmp(rel, "/NLETSSend", 10) == 0 ||
-		    strncmp(rel, "/NLETSOutput", 12) == 0 ||
-		    strcmp(rel, "/ReceivingORIID") == 0) && d->out.s)
-			*off = d->out.off;
+	if (strncmp(plain, LEGACY_HDR, strlen(LEGACY_HDR)) == 0) {
+		legacy_locate_hdr(d, xpath, plain + strlen(LEGACY_HDR), off);
 		return 0;
 	}
 	if (d->key == MSG_KEY_NONE || !d->has_txt)
 		return -1;
 	*off = d->txt_off;
-	/* Strip /NLETS/<container>/<body>/ and an optional DriverRecord. */
-	rel = plain;
-	for (i = 0; i < 3 && rel != NULL; i++)
-		rel = strchr(rel + 1, '/');
-	if (rel == NULL)
+	legacy_body_xpath(d->key, body, sizeof body);
+	if (strncmp(plain, body, strlen(body)) != 0 ||
+	    plain[strlen(body)] != '/')
 		return 0;
-	rel++;
-	if (strncmp(rel, "DriverRecord", 12) == 0) {
-		rec = legacy_xpath_index(xpath, "DriverRecord");
-		if (rec < 1)
-			rec = 1;
-		/* The record's NAM/ if nothing better. */
-		for (i = 0; i < d->nf; i++)
-			if (d->f[i].rec == rec) {
-				*off = d->f[i].off;
-				break;
-			}
-		rel = strchr(rel, '/');
-		if (rel == NULL)
+	rel = plain + strlen(body) + 1;
+	if (strncmp(rel, "n2c:Driver", 10) == 0 ||
+	    strncmp(rel, "n2:Person", 9) == 0) {
+		if (!msg_key_is_query(d->key)) {
+			rec = legacy_xpath_index(xpath, "n2c:Driver");
+			if (rec < 1)
+				rec = 1;
+			/* The record's NAM/ if nothing better. */
+			for (i = 0; i < d->nf; i++)
+				if (d->f[i].rec == rec) {
+					*off = d->f[i].off;
+					break;
+				}
+		}
+		if ((rel = strchr(rel, '/')) == NULL)
 			return 0;
 		rel++;
-		if (strncmp(rel, "DriverHistory/HistoryEntry", 26) == 0)
-			nth = legacy_xpath_index(xpath, "HistoryEntry");
+		if (strstr(rel, "PersonDrivingIncident") != NULL)
+			nth = legacy_xpath_index(xpath,
+			    "PersonDrivingIncident");
 	}
-	if (*rel == '\0')
-		return 0;
-	for (i = 0; i < d->nf; i++) {
-		if (d->f[i].rec != rec)
-			continue;
-		n = strlen(d->f[i].def->element);
-		if (strncmp(rel, d->f[i].def->element, n) == 0 &&
-		    (rel[n] == '\0' || rel[n] == '/') &&
-		    (nth == 0 || d->f[i].nth == nth)) {
-			*off = d->f[i].off;
-			return 0;
-		}
-		/* "PhotoPurpose" or "LocationAddress": its first field. */
-		if (strncmp(d->f[i].def->element, rel, strlen(rel)) == 0 &&
-		    d->f[i].def->element[strlen(rel)] == '/') {
-			*off = d->f[i].off;
-			return 0;
-		}
-	}
-	if (strcmp(rel, "NotOnFileIndicator") == 0 && d->notonfile)
-		*off = d->nof_off;
+	/* IPU/CATEGORY,USE carries the use code too. */
+	if (strcmp(rel, LEGACY_PSP "psp:PurposeUseCode") == 0)
+		rel = LEGACY_PSP "psp:PurposeCategoryCode";
+	if (*rel != '\0')
+		legacy_locate_field(d, rel, rec, nth, off);
 	return 0;
 }
 
@@ -1297,7 +1512,7 @@ legacy_locate(const char *text, size_t len, const char *xpath, int *line,
 	struct legacy_doc	 d;
 	size_t			 off = 0;
 
-	legacy_scan(&d, text, len, NULL);
+	legacy_scan(&d, text, len, LEGACY_STAMPED, NULL);
 	if (xpath == NULL || legacy_locate_doc(&d, xpath, &off) == -1)
 		off = d.mke.off;
 	legacy_pos(d.text, d.len, off, line, col);
@@ -1310,8 +1525,8 @@ legacy_locate(const char *text, size_t len, const char *xpath, int *line,
 
 /*
  * 1 if a is b or an element inside b. Only element-level paths count
- * (/NLETS/container/body/element...): a legacy complaint about the body
- * as a whole must not hide msg_parse's findings inside it.
+ * (below the body or the header): a legacy complaint about the body as a
+ * whole must not hide msgparse's findings inside it.
  */
 static int
 legacy_xpath_within(const char *a, const char *b)
@@ -1321,9 +1536,8 @@ legacy_xpath_within(const char *a, const char *b)
 
 	for (i = 0; i < n; i++)
 		depth += b[i] == '/';
-	if (depth < 4 && strcmp(b, "/NLETS/NLETSMessageHeader") != 0)
+	if (depth < 3 && strcmp(b, LEGACY_HDR) != 0)
 		return 0;
-
 	return n > 0 && strncmp(a, b, n) == 0 &&
 	    (a[n] == '\0' || a[n] == '/' || a[n] == '[');
 }
@@ -1345,16 +1559,45 @@ legacy_diag_sort(struct msg_diags *ds, int from)
 	}
 }
 
+/* Add msgparse's diagnostics md to diags, at their places in the text. */
+static void
+legacy_merge(const struct legacy_doc *d, struct msg_diags *diags,
+    struct msg_diags *md)
+{
+	struct msg_diag	*g;
+	size_t		 off;
+	int		 i, j, keep, hdr = d->hdr_errors > 0, nsyn = diags->n;
+
+	for (i = 0; i < md->n; i++) {
+		g = &md->d[i];
+		keep = !(hdr && legacy_xpath_within(g->xpath, LEGACY_HDR));
+		for (j = 0; keep && j < nsyn; j++)
+			if (diags->d[j].xpath[0] != '\0' &&
+			    legacy_xpath_within(g->xpath, diags->d[j].xpath))
+				keep = 0;
+		if (!keep)
+			continue;
+		off = d->mke.off;
+		legacy_locate_doc(d, g->xpath, &off);
+		legacy_pos(d->text, d->len, off, &g->line, &g->col);
+		if (diags->n < MSG_MAXDIAG)
+			diags->d[diags->n++] = *g;
+		else
+			diags->dropped++;
+	}
+	diags->dropped += md->dropped;
+	legacy_diag_sort(diags, nsyn);
+}
+
 int
-legacy_parse(struct msg_schema *s, const char *text, size_t len,
+legacy_parse(struct msgparse_schema *s, const char *text, size_t len,
     size_t maxlen, int flags, struct ubuf *xml, struct msg *m,
     struct msg_diags *diags)
 {
 	struct legacy_doc	 d;
 	struct msg_diags	 scratch, md;
 	struct msg_diag		*g;
-	size_t			 off, start = xml->len;
-	int			 i, j, keep, hdr, nsyn = 0;
+	size_t			 start = xml->len;
 
 	if (diags == NULL)
 		diags = &scratch;
@@ -1369,39 +1612,17 @@ legacy_parse(struct msg_schema *s, const char *text, size_t len,
 		    "exceeds the limit of %zu bytes", len, maxlen);
 		return MSG_ER_TOO_LARGE;
 	}
-	legacy_scan(&d, text, len, diags);
-	if (d.key == MSG_KEY_NONE || !d.has_txt)
-		goto out;
-	legacy_diag_sort(diags, 0);
-	nsyn = diags->n;
-	legacy_emit(&d, xml);
-	msg_parse_flags(s, xml->data + start, xml->len - start, 0, flags, m,
-	    &md);
-	hdr = d.hdr_errors > 0;
-	for (i = 0; i < md.n; i++) {
-		g = &md.d[i];
-		keep = !(hdr && legacy_xpath_within(g->xpath,
-		    "/NLETS/NLETSMessageHeader"));
-		for (j = 0; keep && j < diags->n; j++)
-			if (diags->d[j].xpath[0] != '\0' &&
-			    legacy_xpath_within(g->xpath, diags->d[j].xpath))
-				keep = 0;
-		if (!keep)
-			continue;
-		off = d.mke.off;
-		legacy_locate_doc(&d, g->xpath, &off);
-		legacy_pos(d.text, d.len, off, &g->line, &g->col);
-		if (diags->n < MSG_MAXDIAG)
-			diags->d[diags->n++] = *g;
-		else
-			diags->dropped++;
+	legacy_scan(&d, text, len, flags, diags);
+	if (d.key != MSG_KEY_NONE && d.has_txt) {
+		legacy_diag_sort(diags, 0);
+		legacy_emit(&d, xml);
+		msgparse_message(s, xml->data + start, xml->len - start, 0, 0,
+		    m, &md);
+		legacy_merge(&d, diags, &md);
 	}
-	diags->dropped += md.dropped;
-out:
 	legacy_doc_free(&d);
 	if (diags->n == 0)
 		return diags->dropped ? MSG_ER_FORMAT : 0;
-	legacy_diag_sort(diags, nsyn);
 	return diags->d[0].code;
 }
 
@@ -1409,37 +1630,14 @@ out:
  * XML to text.
  */
 
-static int
-legacy_el_is(xmlNodePtr n, const char *name)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE &&
-	    strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNodePtr
-legacy_el_next(xmlNodePtr n)
-{
-	for (; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE)
-			return n;
-	return NULL;
-}
-
-#define LEGACY_EL_FIRST(p)	legacy_el_next((p)->children)
-#define LEGACY_EL_NEXT(n)	legacy_el_next((n)->next)
-
-static xmlNodePtr
-legacy_el_child(xmlNodePtr p, const char *name)
-{
-	xmlNodePtr	 c;
-
-	if (p == NULL)
-		return NULL;
-	for (c = LEGACY_EL_FIRST(p); c != NULL; c = LEGACY_EL_NEXT(c))
-		if (legacy_el_is(c, name))
-			return c;
-	return NULL;
-}
+#define LX_N2	MSG_NS_ID_N2
+#define LX_NH2	MSG_NS_ID_NH2
+#define LX_NC	MSG_NS_ID_NC
+#define LX_J	MSG_NS_ID_J
+#define LX_N2C	MSG_NS_ID_N2C
+#define LX_PSP	MSG_NS_ID_PSP
+#define LX_AA	MSG_NS_ID_AA
+#define LX_END	MSG_NS_OTHER
 
 /* Trimmed text of element n (new string, "" when n is NULL). */
 static char *
@@ -1458,13 +1656,6 @@ legacy_text(xmlNodePtr n)
 	s = xstrndup(p, (size_t)(e - p));
 	xmlFree(c);
 	return s;
-}
-
-/* Text of child name of p. */
-static char *
-legacy_child_text(xmlNodePtr p, const char *name)
-{
-	return legacy_text(legacy_el_child(p, name));
 }
 
 /* A line of fields being written: blanks between fields. */
@@ -1511,7 +1702,7 @@ legacy_line_end(struct legacy_line *l)
 	l->n = 0;
 }
 
-/* YYYY-MM-DD -> YYYYMMDD (anything else unchanged). */
+/* YYYY-MM-DD -> ccyymmdd (anything else unchanged). */
 static char *
 legacy_date_out(char *v)
 {
@@ -1522,280 +1713,352 @@ legacy_date_out(char *v)
 	return v;
 }
 
-/* Write field prefix with the text of child name of p. */
+/* Write field prefix with the text of n (a NIEM date when date). */
 static void
-legacy_child_out(struct legacy_line *l, const char *prefix, xmlNodePtr p,
-    const char *name, int date)
+legacy_el_out(struct legacy_line *l, const char *prefix, xmlNodePtr n,
+    int date)
 {
-	char	*v = legacy_child_text(p, name);
+	char	*v;
 
+	if (date && n != NULL)
+		n = xtree_child(n, LX_NC, "Date");
+	v = legacy_text(n);
 	legacy_field_out(l, prefix, date ? legacy_date_out(v) : v);
 	free(v);
 }
 
-/* NAM/ DOB/ SEX/ (OLN/ OLS/ on their own line) of a query or record. */
+/* NAM/LAST,FIRST MIDDLE SUFFIX of an nc:PersonName. */
+static void
+legacy_name_out(struct legacy_line *l, xmlNodePtr pn)
+{
+	char	*sur, *giv, *mid, *sfx, *full, *nam;
+
+	sur = legacy_text(xtree_child(pn, LX_NC, "PersonSurName"));
+	giv = legacy_text(xtree_child(pn, LX_NC, "PersonGivenName"));
+	mid = legacy_text(xtree_child(pn, LX_NC, "PersonMiddleName"));
+	sfx = legacy_text(xtree_child(pn, LX_NC, "PersonNameSuffixText"));
+	full = legacy_text(xtree_child(pn, LX_NC, "PersonFullName"));
+	if (sur[0] == '\0' && giv[0] == '\0' && full[0] != '\0')
+		nam = xstrdup(full);
+	else
+		nam = xasprintf("%s%s%s%s%s%s%s", sur, giv[0] || mid[0] ?
+		    "," : "", giv, mid[0] ? " " : "", mid, sfx[0] ? " " : "",
+		    sfx);
+	legacy_field_out(l, "NAM", nam);
+	free(nam);
+	free(full);
+	free(sfx);
+	free(mid);
+	free(giv);
+	free(sur);
+}
+
+/* NAM/ DOB/ SEX/ (OLN/ OLS/ on their own line) of a person or record. */
 static void
 legacy_person_out(struct legacy_line *l, xmlNodePtr p)
 {
-	xmlNodePtr	 pn = legacy_el_child(p, "PersonName");
-	char		*sur, *giv, *mid, *nam;
+	xmlNodePtr	 pn, id;
 
-	if (pn != NULL) {
-		sur = legacy_child_text(pn, "PersonSurName");
-		giv = legacy_child_text(pn, "PersonGivenName");
-		mid = legacy_child_text(pn, "PersonMiddleName");
-		nam = xasprintf("%s%s%s%s%s", sur,
-		    giv[0] || mid[0] ? "," : "", giv, mid[0] ? " " : "", mid);
-		legacy_field_out(l, "NAM", nam);
-		free(nam);
-		free(sur);
-		free(giv);
-		free(mid);
+	if ((pn = xtree_child(p, LX_NC, "PersonName")) != NULL)
+		legacy_name_out(l, pn);
+	legacy_el_out(l, "DOB", xtree_child(p, LX_NC, "PersonBirthDate"), 1);
+	legacy_el_out(l, "SEX", xtree_child(p, LX_NC, "PersonSexCode"), 0);
+	legacy_line_end(l);
+	id = xtree_path(p, LX_J, "PersonAugmentation", LX_NC, "DriverLicense",
+	    LX_NC, "DriverLicenseIdentification", LX_END);
+	legacy_el_out(l, "OLN", xtree_child(id, LX_NC, "IdentificationID"), 0);
+	legacy_el_out(l, "OLS", xtree_child(id, LX_NC,
+	    "IdentificationJurisdictionText"), 0);
+	legacy_line_end(l);
+}
+
+/* IMG/NOT AVAILABLE IN TEXT FORMAT - N BYTES JPEG. */
+static void
+legacy_img_out(struct legacy_line *l, xmlNodePtr img)
+{
+	char	*b64, *v;
+	long	 n;
+
+	b64 = legacy_text(xtree_child(img, LX_NC, "BinaryBase64Object"));
+	n = util_b64_check(b64, strlen(b64));
+	free(b64);
+	v = xasprintf(LEGACY_IMG_NOTE " - %ld BYTES JPEG", n < 0 ? 0 : n);
+	legacy_field_out(l, "IMG", v);
+	legacy_line_end(l);
+	free(v);
+}
+
+/* HST/ lines of a record's driving incidents. */
+static void
+legacy_events_out(struct legacy_line *l, xmlNodePtr aug)
+{
+	xmlNodePtr	 e;
+	char		*date, *code, *st, *desc, *v;
+
+	for (e = xtree_first(aug); e != NULL; e = xtree_next(e)) {
+		if (!xtree_is(e, LX_J, "PersonDrivingIncident"))
+			continue;
+		date = legacy_text(xtree_path(e, LX_NC, "ActivityDate", LX_NC,
+		    "Date", LX_END));
+		code = legacy_text(xtree_child(e, LX_NC,
+		    "ActivityCategoryText"));
+		st = legacy_text(xtree_path(e, LX_J,
+		    "DrivingIncidentJurisdiction", LX_NC,
+		    "LocationStateUSPostalServiceCode", LX_END));
+		desc = legacy_text(xtree_child(e, LX_NC,
+		    "ActivityDescriptionText"));
+		v = xasprintf("%s,%s,%s,%s", legacy_date_out(date), code, st,
+		    desc);
+		legacy_field_out(l, "HST", v);
+		legacy_line_end(l);
+		free(v);
+		free(desc);
+		free(st);
+		free(code);
+		free(date);
 	}
-	legacy_child_out(l, "DOB", p, "PersonBirthDate", 1);
-	legacy_child_out(l, "SEX", p, "PersonSexCode", 0);
-	legacy_line_end(l);
-	legacy_child_out(l, "OLN", p, "DriverLicenseID", 0);
-	legacy_child_out(l, "OLS", p, "IssuingStateCode", 0);
-	legacy_line_end(l);
 }
 
 static void
 legacy_record_out(struct legacy_line *l, xmlNodePtr r)
 {
-	xmlNodePtr	 a, img, h, e;
-	char		*fmt, *sz, *b64, *v, *code, *st, *desc;
-	long		 n;
-	size_t		 i;
+	xmlNodePtr	 a, lic, img;
 
 	legacy_person_out(l, r);
-	if ((a = legacy_el_child(r, "LocationAddress")) != NULL) {
-		legacy_child_out(l, "ADR", a, "LocationStreetText", 0);
-		legacy_child_out(l, "CTY", a, "LocationCityName", 0);
-		legacy_child_out(l, "STA", a, "LocationStateCode", 0);
-		legacy_child_out(l, "ZIP", a, "LocationPostalCode", 0);
+	a = xtree_path(r, LX_NC, "ContactInformation", LX_NC,
+	    "ContactMailingAddress", LX_NC, "StructuredAddress", LX_END);
+	if (a != NULL) {
+		legacy_el_out(l, "ADR", xtree_path(a, LX_NC, "LocationStreet",
+		    LX_NC, "StreetFullText", LX_END), 0);
+		legacy_el_out(l, "CTY", xtree_child(a, LX_NC,
+		    "LocationCityName"), 0);
+		legacy_el_out(l, "STA", xtree_child(a, LX_NC,
+		    "LocationStateUSPostalServiceCode"), 0);
+		legacy_el_out(l, "ZIP", xtree_child(a, LX_NC,
+		    "LocationPostalCode"), 0);
 		legacy_line_end(l);
 	}
-	legacy_child_out(l, "CLS", r, "LicenseClassCode", 0);
-	legacy_child_out(l, "LST", r, "LicenseStatusCode", 0);
-	legacy_child_out(l, "EXP", r, "LicenseExpirationDate", 1);
+	lic = xtree_path(r, LX_J, "PersonAugmentation", LX_NC,
+	    "DriverLicense", LX_END);
+	legacy_el_out(l, "CLS", xtree_child(lic, LX_NC,
+	    "DriverLicenseNonCommercialClassText"), 0);
+	legacy_el_out(l, "LST", xtree_child(lic, LX_NC,
+	    "DriverLicenseNonCommercialStatusText"), 0);
+	legacy_el_out(l, "EXP", xtree_child(lic, LX_NC,
+	    "DriverLicenseExpirationDate"), 1);
 	legacy_line_end(l);
-	if ((img = legacy_el_child(r, "PersonDigitalImage")) != NULL) {
-		fmt = legacy_child_text(img, "BinaryFormatID");
-		sz = legacy_child_text(img, "BinarySizeValue");
-		if (sz[0] != '\0')
-			n = atol(sz);
-		else {
-			b64 = legacy_child_text(img, "BinaryBase64Object");
-			n = util_b64_check(b64, strlen(b64));
-			free(b64);
-		}
-		for (i = 0; fmt[i] != '\0'; i++)
-			fmt[i] = (char)toupper((unsigned char)fmt[i]);
-		v = xasprintf(LEGACY_IMG_NOTE " - %ld BYTES %s", n < 0 ? 0 : n,
-		    fmt);
-		legacy_field_out(l, "IMG", v);
-		legacy_line_end(l);
-		free(v);
-		free(fmt);
-		free(sz);
-	}
-	if ((h = legacy_el_child(r, "DriverHistory")) != NULL) {
-		if (LEGACY_EL_FIRST(h) == NULL)
-			legacy_field_out(l, "HST", "NONE");
-		legacy_line_end(l);
-		for (e = LEGACY_EL_FIRST(h); e != NULL; e = LEGACY_EL_NEXT(e)) {
-			v = legacy_date_out(legacy_child_text(e, "EventDate"));
-			code = legacy_child_text(e, "EventCode");
-			st = legacy_child_text(e, "EventStateCode");
-			desc = legacy_child_text(e, "EventDescriptionText");
-			sz = xasprintf("%s,%s,%s,%s", v, code, st, desc);
-			legacy_field_out(l, "HST", sz);
-			legacy_line_end(l);
-			free(sz);
-			free(v);
-			free(code);
-			free(st);
-			free(desc);
-		}
-	}
+	if ((img = xtree_child(r, LX_NC, "PersonDigitalImage")) != NULL)
+		legacy_img_out(l, img);
+	legacy_events_out(l, xtree_child(r, LX_J, "PersonAugmentation"));
 }
 
-/* A tail field: PREFIX/ then the text as it is, to the end. */
+/* The fields of a query body. */
 static void
-legacy_tail_out(struct ubuf *b, const char *prefix, const char *v)
+legacy_query_out(struct legacy_line *l, xmlNodePtr body)
 {
-	if (v == NULL || v[0] == '\0')
-		return;
-	ubuf_printf(b, "%s/", prefix);
-	ubuf_adds(b, v);
-	ubuf_adds(b, "\n");
+	xmlNodePtr	 p, c;
+	char		*v, *w, *u;
+
+	if ((p = xtree_child(body, LX_N2, "Person")) == NULL)
+		p = xtree_child(body, LX_N2C, "Driver");
+	if (p != NULL)
+		legacy_person_out(l, p);
+	v = legacy_text(xtree_child(body, LX_N2, "ImageRequestIndicator"));
+	legacy_field_out(l, "IMQ", strcmp(v, "true") == 0 ||
+	    strcmp(v, "1") == 0 ? "Y" : v[0] != '\0' ? "N" : "");
+	free(v);
+	if ((c = xtree_child(body, LX_PSP, "PhotoPurpose")) != NULL) {
+		v = legacy_text(xtree_child(c, LX_PSP, "PurposeCategoryCode"));
+		w = legacy_text(xtree_child(c, LX_PSP, "PurposeUseCode"));
+		u = xasprintf("%s%s%s", v, v[0] && w[0] ? "," : "", w);
+		legacy_field_out(l, "IPU", u);
+		free(u);
+		free(w);
+		free(v);
+		legacy_el_out(l, "ICI", xtree_child(c, LX_PSP,
+		    "CircumstanceText"), 0);
+		legacy_el_out(l, "ICN", xtree_child(c, LX_PSP,
+		    "CaseNumberText"), 0);
+		legacy_el_out(l, "IVF", xtree_child(c, LX_PSP, "VerifierName"),
+		    0);
+		legacy_el_out(l, "IWN", xtree_child(c, LX_PSP,
+		    "ArrestWarrantNumber"), 0);
+		v = legacy_text(xtree_child(c, LX_PSP,
+		    "SubjectSuspectIndicator"));
+		legacy_field_out(l, "ISP", strcmp(v, "true") == 0 ||
+		    strcmp(v, "1") == 0 ? "Y" : v[0] ? "N" : "");
+		free(v);
+	}
+	legacy_line_end(l);
+	legacy_el_out(l, "RSN", xtree_child(body, LX_N2, "ReasonCode"), 0);
+	legacy_el_out(l, "PUR", xtree_child(body, LX_N2, "PurposeCode"), 0);
+	legacy_el_out(l, "ATN", xtree_child(body, LX_N2,
+	    "ResponseAttentionDescriptionText"), 0);
+	legacy_line_end(l);
 }
 
-/* "HH:MM:SS MM/DD/YYYY SEQ" from the stamped elements (0 if absent). */
+/* The records (and free text) of a response body. @return 1 if the
+ * text ends with a field (records and no free text). */
 static int
-legacy_stamp_out(struct ubuf *b, xmlNodePtr hdr, const char *dname,
-    const char *tname, const char *sname, const char *oname)
+legacy_response_out(struct legacy_line *l, xmlNodePtr body)
 {
-	char	*d = legacy_child_text(hdr, dname);
-	char	*t = legacy_child_text(hdr, tname);
-	char	*s = legacy_child_text(hdr, sname);
-	char	*o = oname ? legacy_child_text(hdr, oname) : xstrdup("");
-	int	 ok = strlen(d) == 10 && strlen(t) == 8 && s[0] != '\0';
+	xmlNodePtr	 c;
+	char		*v;
+	int		 nrec = 0, fields;
 
-	if (ok)
-		ubuf_printf(b, "%s %.2s/%.2s/%.4s %s%s%s\n", t, d + 5, d + 8,
-		    d, s, o[0] ? " " : "", o);
-	free(d);
-	free(t);
-	free(s);
-	free(o);
-	return ok;
+	for (c = xtree_first(body); c != NULL; c = xtree_next(c)) {
+		if (!xtree_is(c, LX_N2C, "Driver"))
+			continue;
+		if (nrec++ > 0)
+			ubuf_adds(l->b, "\n");
+		legacy_record_out(l, c);
+	}
+	v = legacy_text(xtree_child(body, LX_N2, "ResponseText"));
+	fields = nrec > 0 && v[0] == '\0';
+	if (v[0] != '\0')
+		ubuf_printf(l->b, "%s%s\n", nrec > 0 ? "MIS/" : "", v);
+	free(v);
+	if (nrec == 0 && (c = xtree_child(body, LX_NC, "PersonDigitalImage")))
+		legacy_img_out(l, c);
+	return fields;
+}
+
+/* The free text of mail data (AM AML AA SM). */
+static void
+legacy_mail_out(struct legacy_line *l, xmlNodePtr body)
+{
+	xmlNodePtr	 c;
+	char		*v;
+
+	for (c = xtree_first(body); c != NULL; c = xtree_next(c)) {
+		if (xtree_is(c, LX_N2, "StatusMessageText") ||
+		    xtree_is(c, LX_N2, "AmberAlertCategoryText") ||
+		    xtree_is(c, LX_N2, "MailMessageText")) {
+			v = legacy_text(c);
+			ubuf_printf(l->b, "%s\n", v);
+			free(v);
+		} else if (xtree_is(c, LX_NC, "PersonDigitalImage") ||
+		    xtree_is(c, LX_NC, "Image"))
+			legacy_img_out(l, c);
+		else if (xtree_is(c, LX_AA, "AmberAlert"))
+			ubuf_adds(l->b, "STANDARDIZED AMBER ALERT "
+			    LEGACY_IMG_NOTE "\n");
+	}
+}
+
+/* The header lines, with the output header when the XML is stamped. */
+static void
+legacy_header_out(struct ubuf *text, xmlNodePtr hdr, enum msg_key key,
+    const char *recv_ori)
+{
+	xmlNodePtr	 c;
+	char		*v, *ctl = NULL, *rd, *rt, *sd, *st, *rn, *sn, *dest0;
+
+	ubuf_adds(text, msg_key_name(key));
+	c = xtree_child(hdr, LX_NH2, "OriginatingORIID");
+	v = legacy_text(c);
+	ubuf_printf(text, ".%s", v);
+	free(v);
+	rd = legacy_text(xtree_child(hdr, LX_NH2, "MessageReceiveDate"));
+	rt = legacy_text(xtree_child(hdr, LX_NH2, "MessageReceiveTime"));
+	sd = legacy_text(xtree_child(hdr, LX_NH2, "MessageSendDate"));
+	st = legacy_text(xtree_child(hdr, LX_NH2, "MessageSendTime"));
+	rn = legacy_text(xtree_child(hdr, LX_NH2, "ReceiveMessageNumeric"));
+	sn = legacy_text(xtree_child(hdr, LX_NH2, "SendMessageNumeric"));
+	dest0 = legacy_text(xtree_child(hdr, LX_NH2, "DestinationORIID"));
+	if ((c = xtree_child(hdr, LX_NH2, "DocumentControlFieldText")))
+		ctl = legacy_text(c);
+	if (rd[0] && rt[0] && sd[0] && st[0] && rn[0] && sn[0]) {
+		if (ctl != NULL && ctl[0] != '\0')
+			ubuf_printf(text, ".*%s", ctl);
+		ubuf_printf(text, "\n%s %s %s\n%s %s %s %s\nTXT\n", rt, rd,
+		    rn, st, sd, sn, recv_ori != NULL ? recv_ori : dest0);
+	} else {
+		for (c = xtree_first(hdr); c != NULL; c = xtree_next(c))
+			if (xtree_is(c, LX_NH2, "DestinationORIID")) {
+				v = legacy_text(c);
+				ubuf_printf(text, ".%s", v);
+				free(v);
+			}
+		if (ctl != NULL && ctl[0] != '\0')
+			ubuf_printf(text, ".*%s", ctl);
+		ubuf_adds(text, ".TXT\n");
+	}
+	free(ctl);
+	free(dest0);
+	free(sn);
+	free(rn);
+	free(st);
+	free(sd);
+	free(rt);
+	free(rd);
+}
+
+/*
+ * Nlets: the last character of a message should not be a period. Drop
+ * the one that ends the last field (not the second of a value's own
+ * "..": that one is part of the value).
+ */
+static void
+legacy_last_period(struct ubuf *text)
+{
+	size_t	 n = text->len;
+
+	while (n > 0 && text->data[n - 1] == '\n')
+		n--;
+	if (n >= 2 && text->data[n - 1] == '.' && text->data[n - 2] != '.') {
+		memmove(text->data + n - 1, text->data + n, text->len - n);
+		text->len--;
+		text->data[text->len] = '\0';
+	}
 }
 
 int
-legacy_from_xml(struct msg_schema *s, const char *xml, size_t len,
-    struct ubuf *text, char **cause)
+legacy_from_xml(struct msgparse_schema *s, const char *xml, size_t len,
+    const char *recv_ori, struct ubuf *text, char **cause)
 {
 	struct msg		 m;
 	struct msg_diags	 md;
 	struct legacy_line	 l;
 	xmlDocPtr		 doc = NULL;
-	xmlNodePtr		 root, hdr, data, body, c;
-	char			*v, *w, *u;
-	int			 rc = -1, code, stamped = 0, nrec = 0;
+	xmlNodePtr		 root, hdr, body;
+	int			 code;
 
 	l.b = text;
 	l.n = 0;
-	if ((code = msg_parse_flags(s, xml, len, 0, MSG_PARSE_STAMPED, &m,
-	    &md)) != 0) {
-		*cause = xasprintf("not a valid message: ER %d (%s): %d:%d: %s",
-		    code, msg_er_reason(code), md.n ? md.d[0].line : 0,
-		    md.n ? md.d[0].col : 0, md.n ? md.d[0].text : "");
+	if ((code = msgparse_message(s, xml, len, 0, 0, &m, &md)) != 0) {
+		*cause = xasprintf("not a valid message: ER .%02d. (%s): "
+		    "%d:%d: %s", code, msg_er_reason(code), md.n ?
+		    md.d[0].line : 0, md.n ? md.d[0].col : 0, md.n ?
+		    md.d[0].text : "");
 		return -1;
 	}
 	/* Validated above: no DOCTYPE, UTF-8, well-formed. */
 	doc = xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET |
 	    XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOERROR |
-	    XML_PARSE_NOWARNING);
+	    XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
 	if (doc == NULL || (root = xmlDocGetRootElement(doc)) == NULL) {
 		*cause = xstrdup("cannot read the XML");
-		goto out;
+		if (doc != NULL)
+			xmlFreeDoc(doc);
+		return -1;
 	}
-	hdr = legacy_el_child(root, "NLETSMessageHeader");
-	data = legacy_el_next(hdr->next);
-	body = data != NULL ? LEGACY_EL_FIRST(data) : NULL;
-
-	/* Header line: MKE.ORI.DEST... */
-	ubuf_adds(text, msg_key_name(m.key));
-	for (c = LEGACY_EL_FIRST(hdr); c != NULL; c = LEGACY_EL_NEXT(c)) {
-		if (legacy_el_is(c, "OriginatingORIID") ||
-		    legacy_el_is(c, "DestinationORIID")) {
-			v = legacy_text(c);
-			ubuf_printf(text, ".%s", v);
-			free(v);
-		} else if (legacy_el_is(c, "DocumentControlFieldText")) {
-			v = legacy_text(c);
-			ubuf_printf(text, ".*%s", v);
-			free(v);
-		} else if (!legacy_el_is(c, "MessageKeyCodeText"))
-			stamped = 1;
-	}
-	if (stamped) {
-		ubuf_adds(text, "\n");
-		legacy_stamp_out(text, hdr, "NLETSReceiveDate",
-		    "NLETSReceiveTime", "NLETSInputSequenceNumeric", NULL);
-		legacy_stamp_out(text, hdr, "NLETSSendDate", "NLETSSendTime",
-		    "NLETSOutputSequenceNumeric", "ReceivingORIID");
-		v = legacy_child_text(hdr, "SwitchMessageID");
-		if (v[0] != '\0')
-			ubuf_printf(text, "MID/%s\n", v);
-		free(v);
-		ubuf_adds(text, "TXT\n");
-	} else
-		ubuf_adds(text, ".TXT\n");
-
-	switch (m.key) {
-	case MSG_KEY_DQ:
-	case MSG_KEY_KQ:
-	case MSG_KEY_DNQ:
-		legacy_person_out(&l, body);
-		legacy_child_out(&l, "IMQ", body, "ImageRequestIndicator", 0);
-		if ((c = legacy_el_child(body, "PhotoPurpose")) != NULL) {
-			v = legacy_child_text(c, "PurposeCategoryCode");
-			w = legacy_child_text(c, "PurposeUseCode");
-			u = xasprintf("%s%s%s", v, w[0] ? "," : "", w);
-			legacy_field_out(&l, "PUR", u);
-			free(u);
-			free(w);
-			free(v);
-			legacy_child_out(&l, "CIR", c, "CircumstanceText", 0);
-			legacy_child_out(&l, "CAS", c, "CaseNumberText", 0);
-			legacy_child_out(&l, "VER", c, "VerifierName", 0);
-			legacy_child_out(&l, "WAR", c, "ArrestWarrantNumber", 0);
-			v = legacy_child_text(c, "SubjectSuspectIndicator");
-			legacy_field_out(&l, "SUS", strcmp(v, "true") == 0 ||
-			    strcmp(v, "1") == 0 ? "Y" : v[0] ? "N" : "");
-			free(v);
-		}
-		legacy_line_end(&l);
-		legacy_child_out(&l, "RSN", body, "ReasonText", 0);
-		legacy_child_out(&l, "ATN", body, "AttentionText", 0);
-		legacy_line_end(&l);
+	hdr = xtree_child(root, LX_N2, "NLETSMessageHeader");
+	body = xtree_next(hdr);
+	legacy_header_out(text, hdr, m.key, recv_ori);
+	switch (msg_key_body(m.key)) {
+	case MSG_BODY_INQUIRY:
+		legacy_query_out(&l, body);
+		legacy_last_period(text);
 		break;
-	case MSG_KEY_AM:
-		v = legacy_child_text(body, "MessageText");
-		ubuf_printf(text, "%s\n", v);
-		free(v);
-		break;
-	case MSG_KEY_DR:
-	case MSG_KEY_KR:
-	case MSG_KEY_DNR:
-		if (m.not_on_file)
-			ubuf_adds(text, "NOT ON FILE\n");
-		for (c = LEGACY_EL_FIRST(body); c != NULL;
-		    c = LEGACY_EL_NEXT(c)) {
-			if (!legacy_el_is(c, "DriverRecord"))
-				continue;
-			if (nrec++ > 0)
-				ubuf_adds(text, "\n");
-			legacy_record_out(&l, c);
-		}
-		v = legacy_child_text(body, "ResponseText");
-		legacy_tail_out(text, "MIS", v);
-		free(v);
-		break;
-	case MSG_KEY_SM:
-		v = legacy_child_text(body, "StatusCode");
-		w = xasprintf("%02d", atoi(v));
-		legacy_field_out(&l, "STS", w);
-		free(w);
-		free(v);
-		legacy_child_out(&l, "DST", body, "AboutDestinationORIID", 0);
-		legacy_child_out(&l, "MKE", body, "AboutMessageKeyCodeText",
-		    0);
-		legacy_child_out(&l, "REF", body, "ReferenceMessageID", 0);
-		legacy_line_end(&l);
-		v = legacy_child_text(body, "StatusText");
-		legacy_tail_out(text, "MIS", v);
-		free(v);
-		break;
-	case MSG_KEY_ER:
-		legacy_child_out(&l, "ERR", body, "ErrorCode", 0);
-		legacy_child_out(&l, "RSN", body, "ErrorReasonText", 0);
-		legacy_line_end(&l);
-		legacy_child_out(&l, "DTL", body, "ErrorDetailText", 0);
-		legacy_line_end(&l);
-		v = legacy_child_text(body, "OffendingInputText");
-		legacy_tail_out(text, "INP", v);
-		free(v);
+	case MSG_BODY_RESPONSE:
+		if (legacy_response_out(&l, body))
+			legacy_last_period(text);
 		break;
 	default:
+		legacy_mail_out(&l, body);
 		break;
 	}
-	rc = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	return rc;
+	xmlFreeDoc(doc);
+	return 0;
 }

@@ -1,17 +1,32 @@
 /*
- * legacy - the network's legacy text format <-> nlswitch XML messages.
+ * legacy - the network's legacy text format <-> Nlets NIEM XML.
  *
- * A legacy message is a header line and PREFIX/value. fields:
+ * A message a sender writes is a header line and PREFIX/value fields,
+ * separated by periods; the last field needs no period, CR, LF and DEL
+ * are not part of any value:
  *
  *   DQ.WA0340000.CA.OR.*T42.TXT
- *   NAM/SAMPLE,ALEX J. DOB/19800229. SEX/F. RSN/TRAFFIC STOP.
+ *   NAM/SAMPLE,ALEX J.DOB/19800229.SEX/F.RSN/T
  *
- * legacy_to_xml turns it into the XML document the rest of the switch
- * handles (msg_parse validates it); legacy_from_xml renders any valid
- * message, delivered (switch-stamped) ones included, back to text. A
- * photo cannot travel in legacy text: a record that carries one renders
- * as "IMG/NOT AVAILABLE IN TEXT FORMAT - <N> BYTES JPEG." docs/legacy.md
- * is the full grammar, the field table and examples of every key.
+ * What a line receives carries the output header the switch stamps:
+ *
+ *   DR.CAOLN0000.*T42
+ *   14:02 05/01/2024 00123
+ *   14:02 05/01/2024 00045 WA0340000
+ *   TXT
+ *   NAM/SAMPLE,ALEX J. DOB/19800229. SEX/F.
+ *
+ * (receive time and date with the input sequence number, send time and
+ * date with the output sequence number and the receiving ORI). AM, AML,
+ * AA, SM and ER carry free text after TXT; a response whose text does
+ * not start with a field is free text too ("NOT ON FILE").
+ *
+ * legacy_to_xml turns text into the XML document the rest of the switch
+ * handles (msgparse validates it); legacy_from_xml renders any valid
+ * message, delivered ones included, back to text. A photo cannot travel
+ * in legacy text: a record that carries one renders as
+ * "IMG/NOT AVAILABLE IN TEXT FORMAT - <N> BYTES JPEG." docs/legacy.md is
+ * the full grammar, the field table and examples of every key.
  */
 #ifndef NLSWITCH_LEGACY_H
 #define NLSWITCH_LEGACY_H
@@ -20,6 +35,8 @@
 
 #include "msg.h"
 #include "util.h"
+
+struct msgparse_schema;
 
 /* Field kinds. */
 #define LEGACY_F_DOT	1	/* PREFIX/value. */
@@ -30,16 +47,16 @@ struct legacy_field {
 	const char	*prefix;	/* "OLN" */
 	unsigned int	 keys;		/* 1 << enum msg_key, per key allowed */
 	int		 kind;		/* LEGACY_F_* */
-	int		 record;	/* 1: belongs to a DriverRecord */
+	int		 record;	/* 1: belongs to the person (query) or
+					   to a driver record (response) */
+	size_t		 max;		/* longest value, 0: the schema's */
 	const char	*element;	/* XML element, relative to the body
-					   (or to the DriverRecord) */
+					   (or to the person / n2c:Driver) */
 	const char	*doc;		/* one line for docs and --help */
 };
 
 /**
  * The field table: every prefix, for which keys, which XML element.
- * A prefix may appear twice with different keys (RSN/ is ReasonText in a
- * query and ErrorReasonText in an ER).
  * @param n set to the number of entries.
  */
 const struct legacy_field *legacy_field_table(size_t *n);
@@ -50,60 +67,65 @@ const struct legacy_field *legacy_field_table(size_t *n);
  */
 int	 legacy_is_text(const char *buf, size_t len);
 
-/**
- * Convert legacy text to an nlswitch XML document (appended to xml).
- * Checks the legacy syntax only: the header (known key, 9-character ORI,
- * 1 to 5 destinations, control field of 1 to 10 printable characters,
- * TXT), field prefixes allowed for the key, '.'-terminated values, no
- * duplicate field, records starting with NAM/. Values are carried over
- * as written (DOB/YYYYMMDD becomes YYYY-MM-DD) and the XML is meant to
- * be checked by msg_parse, which judges their content; legacy_parse does
- * both.
- * A document is produced whenever the key is known and TXT was found,
- * even when other errors were recorded (best effort, so that msg_parse
- * can report the rest); nothing is appended otherwise.
- * @param diags every legacy syntax error, with the line and column in
- *	text, the xpath of the XML element it concerns, and its ER code
- *	(may be NULL).
- * @return 0 if the syntax is valid, else the ER code of the first error.
- */
-int	 legacy_to_xml(const char *text, size_t len, struct ubuf *xml,
-	    struct msg_diags *diags);
+/* legacy_to_xml / legacy_parse flags. */
+#define LEGACY_STAMPED	0x01	/* accept the output header (a delivered
+				   message); a sender may not write it */
 
 /**
- * legacy_to_xml + msg_parse_flags on the result: the legacy counterpart
- * of msg_parse, for the switch and for nlvalidate. Diagnostics from both
- * are merged (a msg_parse complaint about an element the legacy parser
- * already reported is dropped) and carry positions in text (not in the
- * generated XML). Legacy syntax errors come first, then the content
- * errors, each sorted by position: text the switch could not read
- * decides the ER before what it says.
- * m->raw points into xml, which must outlive m. An ER sent for a legacy
- * input should quote text (the input), not xml.
- * @param maxlen refuse text longer than this (ER 109); 0: no limit.
- * @param flags MSG_PARSE_* (MSG_PARSE_STAMPED accepts an output header).
- * @return 0 if valid, else the ER code of the first error.
+ * Convert legacy text to an Nlets XML document (appended to xml).
+ * Checks the legacy syntax only: the header (known key, 9-character ORI,
+ * 1 to 5 destinations, control field of 1 to 10 printable characters,
+ * TXT), field prefixes allowed for the key, value lengths, no duplicate
+ * field, records starting with NAM/. Values are carried over as written
+ * (DOB/mmddyy and ccyymmdd become YYYY-MM-DD) and the XML is meant to be
+ * checked by msgparse, which judges their content; legacy_parse does
+ * both.
+ * A document is produced whenever the key is known and TXT was found,
+ * even when other errors were recorded (best effort, so that msgparse
+ * can report the rest); nothing is appended otherwise.
+ * @param diags every legacy syntax error, with the line and column in
+ *	text, the xpath of the XML element it concerns, and its ER number
+ *	(may be NULL).
+ * @return 0 if the syntax is valid, else the ER number of the first error.
  */
-int	 legacy_parse(struct msg_schema *, const char *text, size_t len,
+int	 legacy_to_xml(const char *text, size_t len, int flags,
+	    struct ubuf *xml, struct msg_diags *diags);
+
+/**
+ * legacy_to_xml + msgparse_message on the result: the legacy counterpart
+ * of msgparse_message, for the switch and for nlvalidate. Diagnostics
+ * from both are merged (a msgparse complaint about an element the legacy
+ * reader already reported is dropped) and carry positions in text (not
+ * in the generated XML). Legacy syntax errors come first, then the
+ * content errors, each sorted by position: text the switch could not
+ * read decides the ER before what it says.
+ * m->raw points into xml, which must outlive m. An ER sent for a legacy
+ * input quotes the text (the input), not the xml.
+ * @param maxlen refuse text longer than this (ER .91.); 0: no limit.
+ * @return 0 if valid, else the ER number of the first error.
+ */
+int	 legacy_parse(struct msgparse_schema *, const char *text, size_t len,
 	    size_t maxlen, int flags, struct ubuf *xml, struct msg *m,
 	    struct msg_diags *diags);
 
 /**
- * Render an XML message (validated first with msg_parse_flags and
- * MSG_PARSE_STAMPED, so delivered messages render with their output
- * header) as legacy text, appended to text. Lossy only where the text
- * format cannot carry something: a photo becomes an IMG/ note, an empty
- * NotOnFileIndicator false disappears, line breaks inside a short field
- * become spaces.
+ * Render an XML message (validated first with msgparse_message) as
+ * legacy text, appended to text: with the output header when the XML
+ * carries the switch's stamps (recv_ori on its third line; NULL: the
+ * first destination), else as a sender writes it. Lossy only where the
+ * text format cannot carry something: a photo becomes an IMG/ note, the
+ * category of an Amber Alert a first text line, line breaks inside a
+ * short field become spaces.
  * @return 0, or -1 with *cause set (caller frees) when the XML is not a
  *	valid message.
  */
-int	 legacy_from_xml(struct msg_schema *, const char *xml, size_t len,
-	    struct ubuf *text, char **cause);
+int	 legacy_from_xml(struct msgparse_schema *, const char *xml, size_t len,
+	    const char *recv_ori, struct ubuf *text, char **cause);
 
 /**
- * Where in legacy text the element named by xpath (as msg_parse reports
- * it, e.g. /NLETS/NLETSInquiryData/DriverQuery/PersonBirthDate) was
+ * Where in legacy text the element named by xpath (as msgparse reports
+ * it for the XML legacy_to_xml made, e.g.
+ * /n2:NLETS/n2:NLETSInquiryData/n2:Person/nc:PersonBirthDate) was
  * written: the field, the header token, or the start of the body.
  * Sets *line and *col (1-based); 1:1 when nothing better is known.
  */

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "frame.h"
 #include "legacy.h"
+#include "msgbuild.h"
 #include "line.h"
 #include "log.h"
 #include "recorder.h"
@@ -25,7 +26,7 @@ static const int line_prio_keys[] = { MSG_KEY_SM, MSG_KEY_ER };
 #define LINE_BODY_CACHE	((size_t)256 << 20)
 
 struct line_body *
-line_body_new(struct server *srv, char *data, size_t len, uint32_t hdr_end,
+line_body_new(struct server *srv, char *data, size_t len, uint32_t stamp_off,
     uint64_t recv_us, uint64_t in_seq)
 {
 	struct line_body *b;
@@ -34,7 +35,7 @@ line_body_new(struct server *srv, char *data, size_t len, uint32_t hdr_end,
 	b->refs = 1;
 	b->data = data;
 	b->len = len;
-	b->hdr_end = hdr_end;
+	b->stamp_off = stamp_off;
 	b->recv_us = recv_us;
 	b->in_seq = in_seq;
 	b->srv = srv;
@@ -265,21 +266,34 @@ line_sent(struct line *l, struct line_pend *p, uint64_t now)
 }
 
 /*
+ * The receiving ORI a delivery names (the legacy output header's third
+ * line, the XML DestinationORIID): the ORI it was addressed to, else the
+ * line's own first ORI (a copy routed to a member or region code).
+ */
+static const char *
+line_recv_ori(const struct line *l, const struct line_pend *p)
+{
+	if (msg_ori_is_valid(p->c.dest))
+		return p->c.dest;
+	return l->cfg->nori > 0 ? l->cfg->ori[0] : NULL;
+}
+
+/*
  * A legacy line gets the stamped message rendered as text. A photo cannot
  * travel in text: the rendering carries a note instead of it.
  */
 static int
 line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
-    const struct msg_stamp *st, const char *id, uint64_t now)
+    const struct msgbuild_stamp *st, const char *id, uint64_t now)
 {
 	struct ubuf	 xml, text;
 	char		*cause = NULL;
 
 	ubuf_init(&xml);
 	ubuf_init(&text);
-	msg_stamp(&xml, b->data, b->len, b->hdr_end, st);
-	if (legacy_from_xml(l->srv->schema, xml.data, xml.len, &text,
-	    &cause) == -1) {
+	msgbuild_stamp(&xml, b->data, b->len, b->stamp_off, st);
+	if (legacy_from_xml(l->srv->schema, xml.data, xml.len, st->recv_ori,
+	    &text, &cause) == -1) {
 		/* Cannot happen for a message the switch accepted; do not
 		 * lose it: it goes to the dead letters for an operator. */
 		log_warnx("line: %s: %s: cannot render as text: %s -> dead "
@@ -291,17 +305,16 @@ line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
 	}
 	session_send(l->sess, FRAME_DLV, p->c.copy, p->c.msgid, text.data,
 	    text.len);
-	recorder_dlv(l, p->c.msgid, p->c.copy, text.data, text.len, text.len,
-	    NULL, 0);
+	recorder_dlv(l, p->c.msgid, p->c.copy, text.data, text.len, NULL, 0);
 	line_sent(l, p, now);
 	ubuf_free(&xml);
 	ubuf_free(&text);
 	return 0;
 }
 
-/* Send one copy: frame header, the body's two halves by reference around
- * the stamped output header. @return 0, or -1 if it cannot be read (it
- * went to the dead letters). */
+/* Send one copy: frame header and the stamped head copied, the rest of
+ * the body by reference. @return 0, or -1 if it cannot be read (it went
+ * to the dead letters). */
 static int
 line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 {
@@ -309,10 +322,11 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	struct queue_msgrec	 rec;
 	struct line_body	*b = p->body;
 	struct ubuf		 raw, stamp;
-	struct msg_stamp	 st;
+	struct msgbuild_stamp	 st;
 	struct evbuffer		*out;
 	uint8_t			 hdr[FRAME_HDR_LEN];
 	char			 id[32];
+	size_t			 resume;
 	int			 rc;
 
 	queue_copyid_fmt(id, sizeof id, p->c.msgid, p->c.copy);
@@ -330,7 +344,7 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 			ubuf_free(&raw);
 			return -1;
 		}
-		b = line_body_new(srv, NULL, 0, rec.hdr_end, rec.recv_us,
+		b = line_body_new(srv, NULL, 0, rec.stamp_off, rec.recv_us,
 		    rec.in_seq);
 		b->data = ubuf_take(&raw, &b->len);
 		util_strlcpy(b->ori, rec.ori, sizeof b->ori);
@@ -340,43 +354,39 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 		p->body = b;
 	}
 	memset(&st, 0, sizeof st);
-	st.msgid = id;
 	st.recv_us = b->recv_us;
 	st.in_seq = b->in_seq;
 	st.send_us = util_now_us();
 	st.out_seq = server_ctr_take(srv, l->out_seq);
-	st.recv_ori = p->c.dest;
+	st.recv_ori = line_recv_ori(l, p);
 	if (l->cfg->format == CONFIG_FMT_LEGACY)
 		return line_deliver_text(l, p, b, &st, id, now);
+	st.recv_ori = line_recv_ori(l, p);
 	ubuf_init(&stamp);
-	msg_stamp_elements(&stamp, b->data, b->len, b->hdr_end, &st);
+	if (b->stamp_off > b->len)
+		b->stamp_off = b->len;
+	msgbuild_stamp_head(&stamp, b->data, b->len, b->stamp_off, &st,
+	    &resume);
 
+	/* Frame header and the stamped message header are copied into one
+	 * piece of a few hundred bytes, one TLS record; the body goes by
+	 * reference. */
 	out = session_outbuf(l->sess);
 	frame_encode(hdr, FRAME_DLV, p->c.copy, p->c.msgid,
-	    (uint32_t)(b->len + stamp.len));
+	    (uint32_t)(stamp.len + (b->len - resume)));
 	evbuffer_add(out, hdr, sizeof hdr);
-	if (b->hdr_end < b->len) {
-		/* Frame header, message header and stamp are copied into one
-		 * piece of a few hundred bytes, one TLS record instead of
-		 * three. The body goes by reference. */
-		evbuffer_add(out, b->data, b->hdr_end);
-		evbuffer_add(out, stamp.data, stamp.len);
-		line_body_ref(b);
-		evbuffer_add_reference(out, b->data + b->hdr_end,
-		    b->len - b->hdr_end, line_body_release_cb, b);
-	} else {
-		line_body_ref(b);
-		evbuffer_add_reference(out, b->data, b->len,
-		    line_body_release_cb, b);
-	}
+	evbuffer_add(out, stamp.data, stamp.len);
+	line_body_ref(b);
+	evbuffer_add_reference(out, b->data + resume, b->len - resume,
+	    line_body_release_cb, b);
 	session_sent(l->sess);
-	recorder_dlv(l, p->c.msgid, p->c.copy, b->data, b->len, b->hdr_end,
-	    stamp.data, stamp.len);
+	recorder_dlv(l, p->c.msgid, p->c.copy, stamp.data, stamp.len,
+	    b->data + resume, b->len - resume);
 	/* Delivered once from memory; a redelivery reads the store again
 	 * only if the line went down meanwhile (line_detach). */
 	line_sent(l, p, now);
 	log_trace(TRACE_QUEUE, "line: %s: deliver %s attempt=%u size=%zu",
-	    l->cfg->code, id, p->attempts, b->len + stamp.len);
+	    l->cfg->code, id, p->attempts, stamp.len + (b->len - resume));
 	ubuf_free(&stamp);
 	return 0;
 }

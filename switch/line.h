@@ -32,7 +32,7 @@ struct line_body {
 	int		 refs;
 	uint64_t	 recv_us;
 	uint64_t	 in_seq;
-	uint32_t	 hdr_end;
+	uint32_t	 stamp_off;
 	size_t		 len;
 	char		*data;
 	struct server	*srv;
@@ -44,7 +44,7 @@ struct line_body {
 
 /** Wrap a committed body (takes data); one reference. */
 struct line_body *line_body_new(struct server *, char *data, size_t len,
-	    uint32_t hdr_end, uint64_t recv_us, uint64_t in_seq);
+	    uint32_t stamp_off, uint64_t recv_us, uint64_t in_seq);
 void	 line_body_ref(struct line_body *);
 void	 line_body_unref(struct line_body *);
 

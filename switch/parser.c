@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "legacy.h"
+#include "msgparse.h"
 #include "log.h"
 #include "parser.h"
 #include "util.h"
@@ -18,7 +19,7 @@ struct parser {
 	pthread_cond_t		 cond;
 	struct parser_job	*inbox, **inbox_tail;	/* submitted */
 	struct parser_job	*done, **done_tail;	/* parsed, to complete */
-	struct msg_schema	*schema;		/* the thread's own */
+	struct msgparse_schema	*schema;		/* the thread's own */
 	int			 stopping;
 	int			 pending;		/* loop thread only */
 	struct event		*ev_done;
@@ -29,7 +30,7 @@ struct parser {
 static void	parser_done_cb_ev(evutil_socket_t, short, void *);
 
 static void
-parser_run_job(struct msg_schema *schema, struct parser_job *j)
+parser_run_job(struct msgparse_schema *schema, struct parser_job *j)
 {
 	memset(&j->m, 0, sizeof j->m);
 	j->diags.n = 0;
@@ -39,8 +40,8 @@ parser_run_job(struct msg_schema *schema, struct parser_job *j)
 		j->code = legacy_parse(schema, j->payload, j->len, j->maxlen, 0,
 		    &j->xml, &j->m, &j->diags);
 	else
-		j->code = msg_parse(schema, j->payload, j->len, j->maxlen,
-		    &j->m, &j->diags);
+		j->code = msgparse_message(schema, j->payload, j->len,
+		    j->maxlen, 0, &j->m, &j->diags);
 }
 
 static void *
@@ -64,7 +65,7 @@ parser_thread(void *arg)
 			if (j->swap != NULL) {
 				/* Only this thread uses its schema: the old one
 				 * can go at once. */
-				msg_schema_free(p->schema);
+				msgparse_schema_free(p->schema);
 				p->schema = j->swap;
 				j->swap = NULL;
 				continue;
@@ -84,7 +85,7 @@ parser_thread(void *arg)
 }
 
 struct parser *
-parser_new(struct event_base *base, struct msg_schema *schema,
+parser_new(struct event_base *base, struct msgparse_schema *schema,
     parser_done_cb cb, void *arg)
 {
 	struct parser *p = xcalloc(1, sizeof *p);
@@ -124,7 +125,7 @@ parser_submit(struct parser *p, struct parser_job *j)
 }
 
 void
-parser_set_schema(struct parser *p, struct msg_schema *schema)
+parser_set_schema(struct parser *p, struct msgparse_schema *schema)
 {
 	struct parser_job *marker = xcalloc(1, sizeof *marker);
 
@@ -183,7 +184,7 @@ parser_free(struct parser *p)
 	pthread_join(p->thread, NULL);
 	parser_complete(p);
 	event_free(p->ev_done);
-	msg_schema_free(p->schema);
+	msgparse_schema_free(p->schema);
 	pthread_mutex_destroy(&p->mtx);
 	pthread_cond_destroy(&p->cond);
 	free(p);

@@ -3,8 +3,8 @@
  *
  * At 50 KB a message costs the loop thread more to parse than anything
  * else it does for it. A parser thread takes inbound messages in arrival
- * order (one thread: per-line order is kept), runs msg_parse or, for a
- * legacy line, legacy_parse, and hands each job back to the loop thread
+ * order (one thread: per-line order is kept), runs msgparse_message or,
+ * for a message in legacy text, legacy_parse, and hands each job back to the loop thread
  * through an event, where the acceptance path goes on (routing, policy,
  * the durable PUT). The thread owns its compiled schema; a reload hands
  * it a new one with parser_set_schema().
@@ -21,6 +21,7 @@
 struct event_base;
 struct session;
 struct parser;
+struct msgparse_schema;
 
 struct parser_job {
 	/* In: what arrived. */
@@ -31,14 +32,14 @@ struct parser_job {
 	size_t		 maxlen;
 	int		 legacy;	/* 1: payload is legacy text */
 
-	/* Out: msg_parse's answer. For legacy input xml holds the XML made
+	/* Out: the parser's answer. For legacy input xml holds the XML made
 	 * of the text (m.raw points into it). */
 	int		 code;
 	struct msg	 m;
 	struct msg_diags diags;
 	struct ubuf	 xml;
 
-	struct msg_schema *swap;	/* internal: a schema swap marker */
+	struct msgparse_schema *swap;	/* internal: a schema swap marker */
 	struct parser_job *next;	/* internal */
 };
 
@@ -49,12 +50,12 @@ typedef void (*parser_done_cb)(struct parser_job *, void *arg);
  * Start the parser thread with schema (taken over). Completions arrive on
  * base, which must be thread-aware (evthread_use_pthreads()).
  */
-struct parser	*parser_new(struct event_base *, struct msg_schema *,
+struct parser	*parser_new(struct event_base *, struct msgparse_schema *,
 		    parser_done_cb, void *arg);
 /** Queue one job (loop thread). */
 void		 parser_submit(struct parser *, struct parser_job *);
 /** Use this schema (taken over) for the jobs submitted from now on. */
-void		 parser_set_schema(struct parser *, struct msg_schema *);
+void		 parser_set_schema(struct parser *, struct msgparse_schema *);
 /** Jobs submitted and not yet completed. */
 int		 parser_pending(struct parser *);
 /**

@@ -20,6 +20,8 @@ static const struct {
 	{ MSG_KEY_KQ,  ORIDIR_AUTH_DMV,   "DMV data" },
 	{ MSG_KEY_DNQ, ORIDIR_AUTH_DMV,   "DMV data" },
 	{ MSG_KEY_AM,  ORIDIR_AUTH_ADMIN, "administrative message" },
+	{ MSG_KEY_AML, ORIDIR_AUTH_ADMIN, "administrative message" },
+	{ MSG_KEY_AA,  ORIDIR_AUTH_ADMIN, "Amber Alert" },
 };
 
 enum policy_rule_id {
@@ -64,25 +66,28 @@ static const struct {
 	[PR_NO_PHOTOS] = { "P102", "state-no-photos", MSG_ER_POLICY,
 	    "state %s does not share driver photos" },
 	[PR_FISHING] = { "P110", "fishing-expedition", MSG_ER_POLICY,
-	    "a photo request must state its purpose (PhotoPurpose: category "
-	    "and use); a request without one is a fishing expedition" },
+	    "a photo request must state its purpose (psp:PhotoPurpose, "
+	    "legacy IPU/: category and use); a request without one is a "
+	    "fishing expedition" },
 	[PR_UNKNOWN] = { "P111", "purpose-unknown", MSG_ER_POLICY,
 	    "unknown photo purpose %s" },
 	[PR_MISMATCH] = { "P112", "purpose-mismatch", MSG_ER_POLICY,
 	    "use %s is a %s purpose, not %s" },
 	[PR_USE_MISSING] = { "P113", "purpose-use-missing", MSG_ER_POLICY,
 	    "a %s photo request must name its specific use "
-	    "(PurposeUseCode)" },
+	    "(psp:PurposeUseCode, legacy IPU/CATEGORY,USE)" },
 	[PR_ID_CIRCUMSTANCE] = { "P120", "identification-circumstance",
 	    MSG_ER_POLICY,
 	    "identification requires the circumstance or the suspicion of "
-	    "criminal activity that justifies it (CircumstanceText); "
+	    "criminal activity that justifies it (psp:CircumstanceText, "
+	    "legacy ICI/); "
 	    "without one the request is a fishing expedition" },
 	[PR_ID_USE] = { "P121", "identification-use", MSG_ER_POLICY,
 	    "identification requires one of the listed circumstances "
 	    "(traffic stop without photo ID, suspected false ID, border or "
 	    "immigration check, unidentified body, amnesia) or a stated "
-	    "suspicion of criminal activity (SubjectSuspectIndicator true)" },
+	    "suspicion of criminal activity (psp:SubjectSuspectIndicator "
+	    "true, legacy ISP/Y)" },
 	[PR_SUSPECT_CJ] = { "P130", "suspect-cj-only", MSG_ER_POLICY,
 	    "suspect purposes are for criminal-justice personnel only, never "
 	    "the public; %s is a non-criminal-justice agency" },
@@ -95,16 +100,17 @@ static const struct {
 	[PR_VERIFIER] = { "P141", "verifier-required", MSG_ER_POLICY,
 	    "public disclosure requires the identity to be verified by "
 	    "someone who can identify the person: name the verifier "
-	    "(VerifierName)" },
+	    "(psp:VerifierName, legacy IVF/)" },
 	[PR_WARRANT] = { "P142", "warrant-required", MSG_ER_POLICY,
 	    "public disclosure of a suspect requires an issued arrest "
-	    "warrant: give its number (ArrestWarrantNumber)" },
+	    "warrant: give its number (psp:ArrestWarrantNumber, legacy "
+	    "IWN/)" },
 	[PR_FILLER] = { "P150", "lineup-filler", MSG_ER_POLICY,
 	    "driver photos may never be used as photo-lineup fillers" },
 	[PR_LINEUP_SUSPECT] = { "P151", "lineup-suspect", MSG_ER_POLICY,
 	    "only the one identified suspect may be placed in a photo "
-	    "lineup (SubjectSuspectIndicator true), not people picked at "
-	    "random" },
+	    "lineup (psp:SubjectSuspectIndicator true, legacy ISP/Y), not "
+	    "people picked at random" },
 };
 
 static const char *const policy_cat_names[] = {

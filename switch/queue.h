@@ -63,7 +63,7 @@ struct queue_msgrec {
 	uint64_t	msgid;
 	uint64_t	recv_us;		/* receive time, us since epoch */
 	uint64_t	in_seq;			/* input sequence on from_line */
-	uint32_t	hdr_end;		/* msg.hdr_end of the body */
+	uint32_t	stamp_off;		/* msg.stamp_off of the body */
 	uint8_t		key;			/* enum msg_key */
 	uint8_t		flags;			/* QUEUE_MSG_* */
 	char		from_line[QUEUE_LINE_LEN + 1];

@@ -100,7 +100,7 @@
 /*
  * msg record: header, body, CRC.
  *   0 version  1 key  2 flags  3 zero  4 msgid  12 recv_us  20 in_seq
- *   28 hdr_end  32 from_line[8]  40 ori[9]  49 ctl[10]  59 zero
+ *   28 stamp_off  32 from_line[8]  40 ori[9]  49 ctl[10]  59 zero
  *   60 body length  64 body  64+len CRC
  */
 #define QUEUE_LMDB_MSGHDR	64
@@ -338,7 +338,7 @@ queue_lmdb_msg_dec(const MDB_val *k, const MDB_val *v, struct queue_msgrec *m,
 	m->msgid = util_get_be64(p + 4);
 	m->recv_us = util_get_be64(p + 12);
 	m->in_seq = util_get_be64(p + 20);
-	m->hdr_end = util_get_be32(p + 28);
+	m->stamp_off = util_get_be32(p + 28);
 	queue_lmdb_get_str(m->from_line, p + 32, QUEUE_LINE_LEN);
 	queue_lmdb_get_str(m->ori, p + 40, QUEUE_ORI_LEN);
 	queue_lmdb_get_str(m->ctl, p + 49, QUEUE_CTL_LEN);
@@ -967,7 +967,7 @@ queue_lmdb_op_put(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 	util_put_be64(p + 4, m->msgid);
 	util_put_be64(p + 12, m->recv_us);
 	util_put_be64(p + 20, m->in_seq);
-	util_put_be32(p + 28, m->hdr_end);
+	util_put_be32(p + 28, m->stamp_off);
 	queue_lmdb_put_str(p + 32, m->from_line, QUEUE_LINE_LEN);
 	queue_lmdb_put_str(p + 40, m->ori, QUEUE_ORI_LEN);
 	queue_lmdb_put_str(p + 49, m->ctl, QUEUE_CTL_LEN);

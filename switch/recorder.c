@@ -376,8 +376,7 @@ recorder_nak(const struct session *s, uint64_t tag, const char *er,
 
 void
 recorder_dlv(const struct line *l, uint64_t msgid, uint16_t copy,
-    const char *body, size_t len, size_t hdr_end, const char *stamp,
-    size_t stamplen)
+    const char *head, size_t headlen, const char *tail, size_t taillen)
 {
 	struct ubuf	b;
 	uint64_t	sess = l->sess != NULL ? l->sess->id : 0;
@@ -385,21 +384,18 @@ recorder_dlv(const struct line *l, uint64_t msgid, uint16_t copy,
 
 	if (rec == NULL)
 		return;
-	if (hdr_end > len)
-		hdr_end = len;
-	if (!rec->images && memmem(body, len, RECORDER_B64_EL,
+	if (!rec->images && tail != NULL && memmem(tail, taillen, RECORDER_B64_EL,
 	    strlen(RECORDER_B64_EL)) != NULL) {
 		ubuf_init(&b);
-		ubuf_add(&b, body, hdr_end);
-		ubuf_add(&b, stamp, stamplen);
-		ubuf_add(&b, body + hdr_end, len - hdr_end);
+		ubuf_add(&b, head, headlen);
+		ubuf_add(&b, tail, taillen);
 		recorder_put_body(RECORDER_DLV, copy, sess, msgid, l->cfg->code,
 		    cn, b.data, b.len);
 		ubuf_free(&b);
 		return;
 	}
 	recorder_put(RECORDER_DLV, 0, copy, sess, msgid, l->cfg->code, cn,
-	    body, hdr_end, stamp, stamplen, body + hdr_end, len - hdr_end);
+	    head, headlen, tail, taillen, NULL, 0);
 }
 
 void

@@ -93,12 +93,12 @@ void	 recorder_ack(const struct session *, uint64_t tag, const char *msgid);
 void	 recorder_nak(const struct session *, uint64_t tag, const char *er,
 	    size_t len);
 /**
- * A delivery: the stored body with the stamped elements inserted at
- * hdr_end (as line_deliver sends it, in three parts).
+ * A delivery as line_deliver sends it, in two parts: the stamped head and
+ * the stored body's tail (tail may be NULL, taillen 0: head is all).
  */
 void	 recorder_dlv(const struct line *, uint64_t msgid, uint16_t copy,
-	    const char *body, size_t len, size_t hdr_end, const char *stamp,
-	    size_t stamplen);
+	    const char *head, size_t headlen, const char *tail,
+	    size_t taillen);
 void	 recorder_line(const struct line *, const struct session *, int up);
 
 /*

@@ -67,7 +67,7 @@ router_route(const struct config *cfg, const struct msg *m,
 	if (m->key <= MSG_KEY_NONE || m->key >= MSG_KEY_MAX)
 		return router_fail(r, MSG_ER_HEADER, "unknown message key %d",
 		    (int)m->key);
-	if (m->key == MSG_KEY_ER || m->key == MSG_KEY_SM)
+	if (m->key == MSG_KEY_ER)
 		return router_fail(r, MSG_ER_NOT_ALLOWED, "%s messages come "
 		    "from the switch only", msg_key_name(m->key));
 	if (from != NULL && !config_line_has_ori(from, m->ori))

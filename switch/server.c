@@ -3,7 +3,7 @@
  *
  * The acceptance path of one message, all in the loop thread:
  *
- *   MSG frame -> msg_parse (XSD + header rules) -> router_route
+ *   MSG frame -> msgparse (XSD + header rules) -> router_route
  *     -> one QUEUE_OP_PUT with a copy per stored destination
  *     -> (commit thread: group commit, fsync)
  *     -> server_put_done_cb: ACK to the sender, copies join their lines,
@@ -28,6 +28,8 @@
 #include "control.h"
 #include "frame.h"
 #include "legacy.h"
+#include "msgbuild.h"
+#include "msgparse.h"
 #include "line.h"
 #include "parser.h"
 #include "log.h"
@@ -259,11 +261,11 @@ server_new(struct event_base *base, struct config *cfg)
 	if ((srv->ssl = tls_server_ctx(cfg->ca, cfg->cert, cfg->key,
 	    &cause)) == NULL)
 		fatalx("server: %s", cause);
-	if ((srv->schema = msg_schema_load(cfg->schemadir, &cause)) == NULL)
+	if ((srv->schema = msgparse_schema_load(cfg->schemadir, &cause)) == NULL)
 		fatalx("server: %s", cause);
 	{
 		/* The parser thread compiles its own copy of the schema. */
-		struct msg_schema *ps = msg_schema_load(cfg->schemadir, &cause);
+		struct msgparse_schema *ps = msgparse_schema_load(cfg->schemadir, &cause);
 
 		if (ps == NULL)
 			fatalx("server: %s", cause);
@@ -343,7 +345,7 @@ server_free(struct server *srv)
 	for (i = 0; i < 3; i++)
 		event_free(srv->ev_sig[i]);
 	event_free(srv->ev_tick);
-	msg_schema_free(srv->schema);
+	msgparse_schema_free(srv->schema);
 	oridir_free(srv->oridir);
 	photo_table_free(srv->photos);
 	SSL_CTX_free(srv->ssl);
@@ -385,6 +387,33 @@ server_accept_error_cb(struct evconnlistener *lev, void *arg)
 	log_warn("server: accept");
 }
 
+/*
+ * The message key a (perhaps refused) input names: the first token of
+ * legacy text, MessageKeyCodeText of XML; MSG_KEY_NONE if none.
+ */
+static int
+server_input_key(const char *input, size_t inlen)
+{
+	char	 mke[8];
+	size_t	 i = 0, n;
+
+	if (input == NULL || inlen == 0)
+		return MSG_KEY_NONE;
+	if (inlen > 2048)
+		inlen = 2048;
+	if (!legacy_is_text(input, inlen)) {
+		xscan_text(input, inlen, "MessageKeyCodeText", mke, sizeof mke);
+		return msg_key_lookup(mke);
+	}
+	while (i < inlen && strchr(" \t\r\n", input[i]) != NULL)
+		i++;
+	for (n = 0; i + n < inlen && n + 1 < sizeof mke && input[i + n] >= 'A'
+	    && input[i + n] <= 'Z'; n++)
+		mke[n] = input[i + n];
+	mke[n] = '\0';
+	return msg_key_lookup(mke);
+}
+
 /* Count a refusal by key and code, and keep it for the dashboard. The
  * key comes from the input's header when it has one. */
 static void
@@ -392,17 +421,10 @@ server_count_nak(struct server *srv, struct session *s, const char *ori,
     int code, const char *detail, const char *input, size_t inlen)
 {
 	struct server_denial	*d;
-	char			 mke[8];
-	int			 key = MSG_KEY_NONE;
-
-	if (input != NULL) {
-		xscan_text(input, inlen < 2048 ? inlen : 2048,
-		    "MessageKeyCodeText", mke, sizeof mke);
-		key = msg_key_lookup(mke);
-	}
+	int			 key = server_input_key(input, inlen);
 	srv->stats.nacked++;
-	if (code >= 100 && code < 100 + SERVER_NCODES)
-		srv->stats.nak_key_code[key][code - 100]++;
+	if (code > 0 && code < SERVER_NCODES)
+		srv->stats.nak_key_code[key][code]++;
 	d = &srv->stats.denials[srv->stats.ndenial++ % SERVER_NDENIAL];
 	memset(d, 0, sizeof *d);
 	d->t_us = util_now_us();
@@ -419,20 +441,39 @@ server_nak(struct server *srv, struct session *s, uint64_t tag,
     const char *ori, const char *ctl, int code, const char *detail,
     const char *input, size_t inlen)
 {
-	struct ubuf b;
+	struct msgbuild_stamp	 st;
+	struct ubuf		 b, x;
+	size_t			 so, he;
+	int			 legacy;
 
 	if (ori == NULL || !msg_ori_is_valid(ori))
 		ori = (s->line != NULL && s->line->cfg->nori > 0) ?
 		    s->line->cfg->ori[0] : MSG_SWITCH_ORI;
+	/* The ER comes in the format the offending message came in (the
+	 * line's own format when nothing of it could be read). */
+	legacy = input != NULL && inlen > 0 ? legacy_is_text(input, inlen) :
+	    s->line != NULL && s->line->cfg->format == CONFIG_FMT_LEGACY;
+	ubuf_init(&x);
+	msgbuild_er(&x, ori, ctl ? ctl : "", code,
+	    server_input_key(input, inlen), detail, input, inlen);
+	/* The standard output header: sent now, on the sender's line. */
+	memset(&st, 0, sizeof st);
+	st.recv_us = st.send_us = util_now_us();
+	if (s->line != NULL)
+		st.out_seq = server_ctr_take(srv, s->line->out_seq);
 	ubuf_init(&b);
-	msg_build_er(&b, ori, ctl ? ctl : "", code, detail, input, inlen);
-	if (s->line != NULL && s->line->cfg->format == CONFIG_FMT_LEGACY) {
-		/* A legacy line reads its ERs as text too. */
+	if (msg_hdr_span(x.data, x.len, 0, &so, &he) == 0)
+		msgbuild_stamp(&b, x.data, x.len, so, &st);
+	else
+		ubuf_add(&b, x.data, x.len);
+	ubuf_free(&x);
+	if (legacy) {
 		struct ubuf	 t;
 		char		*cause = NULL;
 
 		ubuf_init(&t);
-		if (legacy_from_xml(srv->schema, b.data, b.len, &t, &cause) == 0) {
+		if (legacy_from_xml(srv->schema, b.data, b.len, ori, &t,
+		    &cause) == 0) {
 			ubuf_free(&b);
 			b = t;
 		} else {
@@ -669,17 +710,18 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 {
 	struct server_sm	*sm = xcalloc(1, sizeof *sm);
 	struct ubuf		 b;
-	size_t			 len;
+	size_t			 len, so, he;
 
 	ubuf_init(&b);
-	msg_build_sm(&b, ori, ctl, status, about_dest, about_key, msgid);
+	msgbuild_sm(&b, ori, ctl, status, about_dest, about_key, msgid);
 	sm->body = ubuf_take(&b, &len);
 	sm->srv = srv;
 	sm->owner = owner;
 	sm->op.type = QUEUE_OP_PUT;
 	sm->op.msg.msgid = server_ctr_take(srv, &srv->msgid);
 	sm->op.msg.recv_us = util_now_us();
-	sm->op.msg.hdr_end = (uint32_t)msg_find_hdr_end(sm->body, len);
+	if (msg_hdr_span(sm->body, len, 0, &so, &he) == 0)
+		sm->op.msg.stamp_off = (uint32_t)so;
 	sm->op.msg.key = MSG_KEY_SM;
 	util_strlcpy(sm->op.msg.from_line, "NL", sizeof sm->op.msg.from_line);
 	util_strlcpy(sm->op.msg.ori, MSG_SWITCH_ORI, sizeof sm->op.msg.ori);
@@ -792,7 +834,7 @@ server_put_done_cb(struct queue_op *op, void *arg)
 		/* The committed body goes to the lines in memory: delivery
 		 * sends it by reference instead of reading it back. */
 		struct line_body *body = line_body_new(srv, (char *)op->body,
-		    op->bodylen, op->msg.hdr_end, op->msg.recv_us,
+		    op->bodylen, op->msg.stamp_off, op->msg.recv_us,
 		    op->msg.in_seq);
 
 		util_strlcpy(body->ori, op->msg.ori, sizeof body->ori);
@@ -836,7 +878,7 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	}
 	/* Parsing and validation happen in the parser thread; the rest of
 	 * the acceptance path goes on in server_parsed_cb, in order. */
-	/* Not calloc: the job's diagnostics are 13 KB that msg_parse
+	/* Not calloc: the job's diagnostics are 16 KB that the parser
 	 * resets itself (parser_run_job); only the inputs are set here. */
 	j = xmalloc(sizeof *j);
 	j->swap = NULL;
@@ -847,7 +889,8 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	j->payload = payload;
 	j->len = len;
 	j->maxlen = srv->cfg->max_frame;
-	j->legacy = s->line->cfg->format == CONFIG_FMT_LEGACY;
+	/* XML or legacy text, message by message, whatever the line. */
+	j->legacy = legacy_is_text(payload, len);
 	parser_submit(srv->parser, j);
 }
 
@@ -892,7 +935,7 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	uint64_t		 now = util_now_us();
 	int			 code = j->code, i;
 	/* What an ER quotes: the input as the sender wrote it (legacy text
-	 * for a legacy line, while payload becomes its XML). */
+	 * for a legacy message, while payload becomes its XML). */
 	char			*text = NULL;
 	const char		*q;
 	size_t			 qlen;
@@ -945,9 +988,9 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 			size_t		 nlen;
 
 			ubuf_init(&nb);
-			if (msg_photo_rewrite(&nb, payload, len,
-			    ph.action == PHOTO_STRIP ? MSG_PHOTO_STRIP :
-			    MSG_PHOTO_NORETAIN) < 0) {
+			if (msgbuild_photo_rewrite(&nb, payload, len,
+			    ph.action == PHOTO_STRIP ? MSGBUILD_PHOTO_STRIP :
+			    MSGBUILD_PHOTO_NORETAIN) < 0) {
 				ubuf_free(&nb);
 				server_nak(srv, s, tag, m.ori, m.ctl,
 				    MSG_ER_FORMAT, "photo not found in the "
@@ -987,7 +1030,7 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	queue_msgid_fmt(in->msgid, sizeof in->msgid, in->op.msg.msgid);
 	in->op.msg.recv_us = now;
 	in->op.msg.in_seq = server_ctr_take(srv, s->line->in_seq);
-	in->op.msg.hdr_end = (uint32_t)m.hdr_end;
+	in->op.msg.stamp_off = (uint32_t)m.stamp_off;
 	in->op.msg.key = (uint8_t)m.key;
 	in->op.msg.flags = (m.imq ? QUEUE_MSG_IMQ : 0) |
 	    (m.has_photo && ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0);
@@ -1267,7 +1310,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 {
 	struct config		*ncfg = NULL, *ocfg = srv->cfg;
 	struct line		*nlines, *ol;
-	struct msg_schema	*schema;
+	struct msgparse_schema	*schema;
 	struct oridir		*dir;
 	struct session		*s;
 	SSL_CTX			*ssl;
@@ -1282,7 +1325,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 		config_free(ncfg);
 		return -1;
 	}
-	if ((schema = msg_schema_load(ncfg->schemadir, cause)) == NULL) {
+	if ((schema = msgparse_schema_load(ncfg->schemadir, cause)) == NULL) {
 		SSL_CTX_free(ssl);
 		config_free(ncfg);
 		return -1;
@@ -1291,7 +1334,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 	if (ncfg->oridir == NULL)
 		dir = oridir_from_config(ncfg);
 	else if (oridir_load(ncfg->oridir, ncfg->schemadir, &dir, cause) == -1) {
-		msg_schema_free(schema);
+		msgparse_schema_free(schema);
 		SSL_CTX_free(ssl);
 		config_free(ncfg);
 		return -1;
@@ -1300,7 +1343,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 		*cause = xasprintf("%s:0: too many reloads while operations are "
 		    "in flight; try again", ocfg->path);
 		oridir_free(dir);
-		msg_schema_free(schema);
+		msgparse_schema_free(schema);
 		SSL_CTX_free(ssl);
 		config_free(ncfg);
 		return -1;
@@ -1362,9 +1405,9 @@ server_reload(struct server *srv, char **cause, char **notes)
 	srv->cfg = ncfg;
 	SSL_CTX_free(srv->ssl);
 	srv->ssl = ssl;
-	msg_schema_free(srv->schema);
+	msgparse_schema_free(srv->schema);
 	srv->schema = schema;
-	if ((schema = msg_schema_load(ncfg->schemadir, cause)) != NULL)
+	if ((schema = msgparse_schema_load(ncfg->schemadir, cause)) != NULL)
 		parser_set_schema(srv->parser, schema);
 	else {
 		/* The same files just compiled; keep the thread's schema. */

@@ -37,8 +37,8 @@ struct server_ctr {
 	uint64_t	hi;
 };
 
-/* ER codes 100..(100 + SERVER_NCODES - 1) are counted per code. */
-#define SERVER_NCODES	32
+/* ER numbers 1..(SERVER_NCODES - 1) are counted per number. */
+#define SERVER_NCODES	MSG_ER_CODES
 #define SERVER_NDENIAL	32	/* recent refusals kept for the dashboard */
 
 struct server_denial {
@@ -79,7 +79,7 @@ struct server {
 	SSL_CTX			*ssl;
 	struct queue		*q;
 	struct parser		*parser;	/* the parser thread */
-	struct msg_schema	*schema;
+	struct msgparse_schema	*schema;
 	struct line		*lines;		/* parallel to cfg->lines */
 	struct evconnlistener	*listeners[CONFIG_MAXLISTEN];
 	int			 nlisteners;

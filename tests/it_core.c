@@ -17,6 +17,7 @@
 #include "frame.h"
 #include "it_util.h"
 #include "util.h"
+#include "xscan.h"
 
 static struct it_env	*env;
 static pid_t		 ca_state;
@@ -60,7 +61,9 @@ test_dq_photo(void)
 {
 	struct it_client	*a = it_client_new(env, "waagy", WAIT);
 	struct it_dlv		*d;
-	const char		*p, *q;
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	const char		*p;
 	uint8_t			*img;
 	size_t			 n;
 	int			 w, h;
@@ -71,24 +74,33 @@ test_dq_photo(void)
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 	d = it_find(a, "DR", "PHOTO1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	/* Output header stamped by the switch. */
-	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "ReceivingORIID"), "WA0340000");
+	/* Output header stamped by the switch: the receiving ORI, dates
+	 * MM/DD/CCYY, times HH:MM, 5-digit sequence numbers. */
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "DestinationORIID"), "WA0340000");
 	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "OriginatingORIID"), "CAOLN0000");
-	CU_ASSERT(strlen(it_field(d->xml, "SwitchMessageID")) > 16);
-	CU_ASSERT(atoi(it_field(d->xml, "NLETSOutputSequenceNumeric")) > 0);
-	CU_ASSERT(strlen(it_field(d->xml, "NLETSReceiveTime")) == 8);
-	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "DriverLicenseID"), oln("CA", 7));
+	CU_ASSERT_EQUAL(strlen(it_field(d->xml, "SendMessageNumeric")), 5);
+	CU_ASSERT(atoi(it_field(d->xml, "SendMessageNumeric")) > 0);
+	CU_ASSERT_EQUAL(strlen(it_field(d->xml, "ReceiveMessageNumeric")), 5);
+	CU_ASSERT_EQUAL(strlen(it_field(d->xml, "MessageReceiveTime")), 5);
+	CU_ASSERT_EQUAL(strlen(it_field(d->xml, "MessageSendDate")), 10);
+	CU_ASSERT_EQUAL(it_field(d->xml, "MessageSendDate")[2], '/');
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "IdentificationID"),
+	    oln("CA", 7));
 	/* The photo decodes as the JPEG the state drew. */
-	p = strstr(d->xml, "<BinaryBase64Object>");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	p += strlen("<BinaryBase64Object>");
-	q = strchr(p, '<');
-	img = util_b64_decode(p, (size_t)(q - p), &n);
+	xscan_init(&sc, d->xml, d->len);
+	CU_ASSERT_EQUAL_FATAL(xscan_find(&sc, "BinaryBase64Object", 0, &t), 0);
+	p = t.p + t.len;
+	CU_ASSERT_EQUAL_FATAL(xscan_find(&sc, "BinaryBase64Object", 1, &t), 0);
+	img = util_b64_decode(p, (size_t)(t.p - p), &n);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
 	CU_ASSERT_EQUAL(avatar_is_jpeg(img, n, &w, &h), 1);
 	CU_ASSERT_EQUAL(w, AVATAR_WIDTH);
 	CU_ASSERT_EQUAL(h, AVATAR_HEIGHT);
-	CU_ASSERT_EQUAL((size_t)atoi(it_field(d->xml, "BinarySizeValue")), n);
+	/* Its size in kilobytes, as NIEM has it. */
+	CU_ASSERT(strtod(it_field(d->xml, "BinarySizeValue"), NULL) * 1024 -
+	    (double)n < 10.24);
+	CU_ASSERT((double)n - strtod(it_field(d->xml, "BinarySizeValue"),
+	    NULL) * 1024 < 10.24);
 	free(img);
 
 	/* Unknown license: NOT ON FILE, no photo. */
@@ -96,7 +108,7 @@ test_dq_photo(void)
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 	d = it_find(a, "DR", "NOF1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "NotOnFileIndicator"), "true");
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "ResponseText"), "NOT ON FILE");
 	CU_ASSERT_PTR_NULL(strstr(d->xml, "BinaryBase64Object"));
 	it_client_free(a);
 }
@@ -117,15 +129,15 @@ test_store_and_forward(void)
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 	d = it_find(a, "SM", "HELD1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	CU_ASSERT_EQUAL(atoi(it_field(d->xml, "StatusCode")), 2);
-	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "AboutDestinationORIID"), "NV");
+	CU_ASSERT_EQUAL(it_sm(d->xml), MSG_SM_HELD);
+	CU_ASSERT_STRING_EQUAL(it_sm_dest(d->xml), "NV");
 	CU_ASSERT_PTR_NULL(it_find(a, "DR", "HELD1", 0));
 	/* NV comes up: the held query is delivered and answered. */
 	nv = it_spawn(env, "nlstate-nv.log", argv);
 	d = it_find(a, "DR", "HELD1", WAIT);
 	CU_ASSERT_PTR_NOT_NULL(d);
 	if (d != NULL)
-		CU_ASSERT_STRING_EQUAL(it_field(d->xml, "DriverLicenseID"),
+		CU_ASSERT_STRING_EQUAL(it_field(d->xml, "IdentificationID"),
 		    oln("NV", 3));
 	it_kill(env, nv, SIGTERM);
 	it_client_free(a);
@@ -135,9 +147,9 @@ static void
 assert_nak(struct it_client *a, uint64_t tag, int code)
 {
 	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 2);
-	CU_ASSERT_EQUAL(atoi(it_field(a->reply[tag], "ErrorCode")), code);
-	CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag], "OriginatingORIID"),
-	    "NL0000000");
+	CU_ASSERT_EQUAL(it_er(a->reply[tag]), code);
+	CU_ASSERT_STRING_EQUAL(it_field(it_xml(a->reply[tag]),
+	    "OriginatingORIID"), "NL0000000");
 }
 
 static void
@@ -148,14 +160,14 @@ test_routing_errors(void)
 
 	CU_ASSERT_FATAL(a != NULL && a->up);
 	tag = it_client_send(a, it_dq("WA0340000", "ZZ", "BAD1", "C00000001", 0));
-	assert_nak(a, tag, 106);
-	CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag], "ErrorReasonText"),
-	    "invalid destination ORI");
+	assert_nak(a, tag, MSG_ER_DEST);
+	CU_ASSERT_EQUAL(strncmp(it_er_text(a->reply[tag]),
+	    ".19. INVALID DESTINATION ORIs\n", 30), 0);
 	CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag],
 	    "DocumentControlFieldText"), "BAD1");
 	/* An ORI this line is not entitled to. */
 	tag = it_client_send(a, it_dq("OR0260000", "CA", "BAD2", "C00000001", 0));
-	assert_nak(a, tag, 108);
+	assert_nak(a, tag, MSG_ER_ORI);
 	/* The session is still fine. */
 	tag = it_client_send(a, it_dq("WA0340000", "CA", "OK3", oln("CA", 1), 0));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
@@ -206,24 +218,31 @@ test_bad_input(void)
 
 	CU_ASSERT_FATAL(a != NULL && a->up && b != NULL && b->up);
 
-	/* Oversize: NAK 109, the payload is skipped, the session lives. */
+	/* Oversize: ER .91., the payload is skipped, the session lives. */
 	big = xmalloc(70000);
 	memset(big, 'A', 69999);
 	big[69999] = '\0';
 	tag = it_client_send(a, big);
 	free(big);
-	assert_nak(a, tag, 109);
+	assert_nak(a, tag, MSG_ER_TOO_LARGE);
 	/* Even this one quotes the input and says why. */
-	CU_ASSERT_EQUAL(strncmp(it_field(a->reply[tag], "OffendingInputText"),
-	    "AAAAAAAAAA", 10), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(it_field(a->reply[tag], "ErrorDetailText"),
-	    "the limit is 65536"));
+	{
+		const char		*t = it_er_text(a->reply[tag]);
+		struct msg_er_parts	 ep;
+
+		CU_ASSERT_EQUAL_FATAL(msg_er_split(t, strlen(t), &ep), 0);
+		CU_ASSERT_EQUAL(ep.inputlen, MSG_ER_INPUT_LEN);
+		CU_ASSERT_EQUAL(strncmp(ep.input, "AAAAAAAAAA", 10), 0);
+		CU_ASSERT_PTR_NOT_NULL(ep.detail);
+		CU_ASSERT_PTR_NOT_NULL(memmem(ep.detail, ep.detaillen,
+		    "the limit is 65536", 18));
+	}
 	check_flowing(b, "FLOW1");
 
-	tag = it_client_send(a, "<NLETS><NLETSMessageHeader>");
-	assert_nak(a, tag, 103);
+	tag = it_client_send(a, "<n2:NLETS><n2:NLETSMessageHeader>");
+	assert_nak(a, tag, MSG_ER_MALFORMED);
 	tag = it_client_send(a, "");
-	assert_nak(a, tag, 103);
+	assert_nak(a, tag, MSG_ER_MALFORMED);
 
 	snprintf(path, sizeof path, "%s/fixtures/msg/invalid/format-xxe.xml",
 	    env->root);

@@ -23,16 +23,12 @@
 static const char *
 am(char *buf, size_t sz, unsigned n)
 {
-	snprintf(buf, sz,
-	    "<?xml version=\"1.0\"?>\n"
-	    "<NLETS version=\"1.0\"><NLETSMessageHeader>"
-	    "<MessageKeyCodeText>AM</MessageKeyCodeText>"
-	    "<OriginatingORIID>WA0340000</OriginatingORIID>"
-	    "<DestinationORIID>CA</DestinationORIID>"
-	    "<DocumentControlFieldText>K%u</DocumentControlFieldText>"
-	    "</NLETSMessageHeader><NLETSInquiryData><AdministrativeMessage>"
-	    "<MessageText>crash test message %u</MessageText>"
-	    "</AdministrativeMessage></NLETSInquiryData></NLETS>\n", n, n);
+	char	 ctl[16], text[96];
+
+	snprintf(ctl, sizeof ctl, "K%u", n);
+	snprintf(text, sizeof text, "<n2:MailMessageText>crash test message %u"
+	    "</n2:MailMessageText>", n);
+	util_strlcpy(buf, it_msg("AM", "WA0340000", "CA", ctl, text), sz);
 	return buf;
 }
 

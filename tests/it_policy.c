@@ -20,6 +20,7 @@
 
 #include "it_util.h"
 #include "msg.h"
+#include "msgbuild.h"
 #include "util.h"
 
 #define WAIT		15000
@@ -148,62 +149,56 @@ suite_clean(void)
 	return 0;
 }
 
-/* A DQ from ori to dest; purpose is the PhotoPurpose body or NULL. */
+/* A DQ from ori to dest; purpose is the psp:PhotoPurpose body or NULL. */
 static const char *
 tp_dq(const char *ori, const char *dest, const char *ctl, int imq,
     const char *purpose)
 {
 	static char buf[4096];
 
-	snprintf(buf, sizeof buf,
-	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<NLETS version=\"1.0\"><NLETSMessageHeader>"
-	    "<MessageKeyCodeText>DQ</MessageKeyCodeText>"
-	    "<OriginatingORIID>%s</OriginatingORIID>"
-	    "<DestinationORIID>%s</DestinationORIID>"
-	    "<DocumentControlFieldText>%s</DocumentControlFieldText>"
-	    "</NLETSMessageHeader><NLETSInquiryData><DriverQuery>"
-	    "<DriverLicenseID>X1234567</DriverLicenseID>"
-	    "<ImageRequestIndicator>%s</ImageRequestIndicator>%s%s%s"
-	    "</DriverQuery></NLETSInquiryData></NLETS>\n", ori, dest, ctl,
-	    imq ? "Y" : "N", purpose ? "<PhotoPurpose>" : "",
-	    purpose ? purpose : "", purpose ? "</PhotoPurpose>" : "");
-	return buf;
+	snprintf(buf, sizeof buf, "%s<n2:ImageRequestIndicator>%s"
+	    "</n2:ImageRequestIndicator>%s%s%s", it_oln("X1234567"),
+	    imq ? "true" : "false", purpose ? "<psp:PhotoPurpose>" : "",
+	    purpose ? purpose : "", purpose ? "</psp:PhotoPurpose>" : "");
+	return it_msg("DQ", ori, dest, ctl, buf);
 }
 
-#define P(cat, use) "<PurposeCategoryCode>" cat "</PurposeCategoryCode>" \
-	"<PurposeUseCode>" use "</PurposeUseCode>"
+#define P(cat, use) "<psp:PurposeCategoryCode>" cat \
+	"</psp:PurposeCategoryCode><psp:PurposeUseCode>" use \
+	"</psp:PurposeUseCode>"
 
 /* A DR from state sori to ori with CTL; photo adds a new photo. */
 static char *
 tp_dr(const char *sori, const char *ori, const char *ctl, int photo)
 {
-	struct ubuf	 b;
-	uint8_t		*img;
-	char		*b64;
-	size_t		 i, n;
+	struct msgbuild_driver	 d;
+	struct ubuf		 b;
+	uint8_t			*img;
+	char			*b64;
+	size_t			 i, n;
 
-	ubuf_init(&b);
-	msg_begin(&b, MSG_KEY_DR, sori, &ori, 1, ctl);
-	ubuf_adds(&b, "<DriverRecord><PersonName><PersonGivenName>ANA"
-	    "</PersonGivenName><PersonSurName>TEST</PersonSurName></PersonName>"
-	    "<PersonBirthDate>1980-01-02</PersonBirthDate><PersonSexCode>F"
-	    "</PersonSexCode><DriverLicenseID>X1234567</DriverLicenseID>"
-	    "<IssuingStateCode>CA</IssuingStateCode>");
+	memset(&d, 0, sizeof d);
+	d.person.given = "ANA";
+	d.person.surname = "TEST";
+	d.person.dob = "1980-01-02";
+	d.person.sex = "F";
+	d.person.oln = "X1234567";
+	d.person.olstate = "CA";
 	if (photo && nphoto < 16) {
 		img = xmalloc(TP_PHOTO);
 		for (i = 0; i < TP_PHOTO; i++)
 			img[i] = (uint8_t)(random() >> 7);
 		b64 = util_b64_encode(img, TP_PHOTO, &n);
 		free(img);
-		ubuf_printf(&b, "<PersonDigitalImage><BinaryBase64Object>%s"
-		    "</BinaryBase64Object><BinaryFormatID>jpeg</BinaryFormatID>"
-		    "<BinarySizeValue>%d</BinarySizeValue></PersonDigitalImage>",
-		    b64, TP_PHOTO);
+		d.photo_b64 = b64;
+		d.photo_b64len = n;
+		d.photo_bytes = TP_PHOTO;
 		photo_b64[nphoto++] = b64;
 	}
-	ubuf_adds(&b, "</DriverRecord>");
-	msg_end(&b, MSG_KEY_DR);
+	ubuf_init(&b);
+	msgbuild_begin(&b, MSG_KEY_DR, sori, &ori, 1, ctl);
+	msgbuild_driver(&b, &d);
+	msgbuild_end(&b, MSG_KEY_DR);
 	return ubuf_take(&b, NULL);
 }
 
@@ -214,12 +209,10 @@ tp_denied(const char *xml, int er, const char *code, const char *words)
 	size_t		 nca = ca->ndlv, nnv = nv->ndlv, ntx = tx->ndlv;
 	uint64_t	 tag = it_client_send(agy, xml);
 	const char	*reply;
-	char		 want[8];
 
 	CU_ASSERT_EQUAL_FATAL(it_client_wait(agy, tag, WAIT), 2);
 	reply = agy->reply[tag];
-	snprintf(want, sizeof want, "%d", er);
-	CU_ASSERT_STRING_EQUAL(it_field(reply, "ErrorCode"), want);
+	CU_ASSERT_EQUAL(it_er(reply), er);
 	if (strstr(reply, code) == NULL || strstr(reply, words) == NULL)
 		fprintf(stderr, "\nER for %s: %s\n", code, reply);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reply, code));
@@ -262,44 +255,44 @@ tp_exchange(const char *xml, struct it_client *st, const char *sori,
 static void
 test_policy_denials(void)
 {
-	tp_denied(tp_dq("WA0340000", "CA", "FISH", 1, NULL), 120, "P110",
+	tp_denied(tp_dq("WA0340000", "CA", "FISH", 1, NULL), MSG_ER_POLICY, "P110",
 	    "fishing expedition");
 	tp_denied(tp_dq("WA0340000", "CA", "FISH2", 1,
-	    P("IDENTIFICATION", "TRAFFIC-STOP")), 120, "P120",
+	    P("IDENTIFICATION", "TRAFFIC-STOP")), MSG_ER_POLICY, "P120",
 	    "fishing expedition");
 	tp_denied(tp_dq("WA0340000", "CA", "WANT1", 1,
 	    P("PUBLIC-DISCLOSURE", "WANTED-POSTER")
-	    "<VerifierName>DET. J. SMITH</VerifierName>"
-	    "<SubjectSuspectIndicator>true</SubjectSuspectIndicator>"), 120,
+	    "<psp:VerifierName>DET. J. SMITH</psp:VerifierName>"
+	    "<psp:SubjectSuspectIndicator>true</psp:SubjectSuspectIndicator>"), MSG_ER_POLICY,
 	    "P142", "arrest warrant");
 	tp_denied(tp_dq("WA0340000", "CA", "WANT2", 1,
 	    P("PUBLIC-DISCLOSURE", "WANTED-POSTER")
-	    "<ArrestWarrantNumber>W-1</ArrestWarrantNumber>"), 120, "P141",
+	    "<psp:ArrestWarrantNumber>W-1</psp:ArrestWarrantNumber>"), MSG_ER_POLICY, "P141",
 	    "VerifierName");
 	tp_denied(tp_dq("WA0340000", "CA", "FILL", 1,
-	    P("PHOTO-LINEUP", "LINEUP-FILLER")), 120, "P150", "fillers");
+	    P("PHOTO-LINEUP", "LINEUP-FILLER")), MSG_ER_POLICY, "P150", "fillers");
 	tp_denied(tp_dq("WA034015Y", "CA", "NONCJ", 1,
 	    P("IDENTIFICATION", "AMNESIA")
-	    "<CircumstanceText>FOUND</CircumstanceText>"), 120, "P101",
+	    "<psp:CircumstanceText>FOUND</psp:CircumstanceText>"), MSG_ER_POLICY, "P101",
 	    "only criminal-justice agencies");
-	tp_denied(tp_dq("WA0349999", "CA", "UNK", 0, NULL), 120, "P001",
+	tp_denied(tp_dq("WA0349999", "CA", "UNK", 0, NULL), MSG_ER_POLICY, "P001",
 	    "not in the ORI directory");
-	tp_denied(tp_dq("OR0260000", "CA", "LINE", 0, NULL), 108, "P002",
+	tp_denied(tp_dq("OR0260000", "CA", "LINE", 0, NULL), MSG_ER_ORI, "P002",
 	    "may not originate");
 	tp_denied(tp_dq("WA0340000", "TX", "TXNO", 1,
 	    P("IDENTIFICATION", "TRAFFIC-STOP")
-	    "<CircumstanceText>NO ID</CircumstanceText>"), 120, "P102",
+	    "<psp:CircumstanceText>NO ID</psp:CircumstanceText>"), MSG_ER_POLICY, "P102",
 	    "state TX does not share driver photos");
 	tp_denied(tp_dq("WA0340000", "NV", "NVPUB", 1,
 	    P("PUBLIC-DISCLOSURE", "MISSING-PERSON")
-	    "<VerifierName>SISTER</VerifierName>"), 120, "P140",
+	    "<psp:VerifierName>SISTER</psp:VerifierName>"), MSG_ER_POLICY, "P140",
 	    "state NV does not allow public-disclosure");
 	tp_denied(tp_dq("WA0340000", "NV", "NVREC", 1,
-	    P("SUSPECT", "RECORD-RMS")), 120, "P131", "precludes retention");
+	    P("SUSPECT", "RECORD-RMS")), MSG_ER_POLICY, "P131", "precludes retention");
 	/* A fan-out photo request is refused as a whole. */
 	tp_denied(tp_dq("WA0340000", "NL", "ALL", 1,
 	    P("IDENTIFICATION", "TRAFFIC-STOP")
-	    "<CircumstanceText>NO ID</CircumstanceText>"), 120, "P102",
+	    "<psp:CircumstanceText>NO ID</psp:CircumstanceText>"), MSG_ER_POLICY, "P102",
 	    "TX");
 }
 
@@ -312,7 +305,7 @@ test_policy_oridir_reload(void)
 	uint64_t	 tag;
 	size_t		 nca;
 
-	tp_denied(tp_dq("WA0349999", "CA", "UNK2", 0, NULL), 120, "P001",
+	tp_denied(tp_dq("WA0349999", "CA", "UNK2", 0, NULL), MSG_ER_POLICY, "P001",
 	    "not in the ORI directory");
 	/* A broken directory: refused with its FILE:LINE, nothing changes. */
 	CU_ASSERT_EQUAL(tp_write("oridir.xml", "<?xml version=\"1.0\"?>\n"
@@ -320,7 +313,7 @@ test_policy_oridir_reload(void)
 	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl reload", NULL, &out), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "oridir.xml:3:"));
 	free(out);
-	tp_denied(tp_dq("WA0349999", "CA", "UNK3", 0, NULL), 120, "P001",
+	tp_denied(tp_dq("WA0349999", "CA", "UNK3", 0, NULL), MSG_ER_POLICY, "P001",
 	    "not in the ORI directory");
 	/* The agency joins the directory: its queries now pass. */
 	with = xstrdup(tp_oridir);
@@ -350,17 +343,17 @@ test_policy_allowed(void)
 
 	dr = tp_exchange(tp_dq("WA0340000", "CA", "ID1", 1,
 	    P("IDENTIFICATION", "TRAFFIC-STOP")
-	    "<CircumstanceText>NO PHOTO ID OFFERED</CircumstanceText>"
-	    "<CaseNumberText>24-1</CaseNumberText>"), ca, "CAOLN0000", "ID1",
+	    "<psp:CircumstanceText>NO PHOTO ID OFFERED</psp:CircumstanceText>"
+	    "<psp:CaseNumberText>24-1</psp:CaseNumberText>"), ca, "CAOLN0000", "ID1",
 	    1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
 	CU_ASSERT_PTR_NULL(strstr(dr, "DoNotRetainIndicator"));
 
 	dr = tp_exchange(tp_dq("WA0340000", "CA", "WANT3", 1,
 	    P("PUBLIC-DISCLOSURE", "WANTED-POSTER")
-	    "<VerifierName>DET. J. SMITH</VerifierName>"
-	    "<ArrestWarrantNumber>W-2024-42</ArrestWarrantNumber>"
-	    "<SubjectSuspectIndicator>true</SubjectSuspectIndicator>"), ca,
+	    "<psp:VerifierName>DET. J. SMITH</psp:VerifierName>"
+	    "<psp:ArrestWarrantNumber>W-2024-42</psp:ArrestWarrantNumber>"
+	    "<psp:SubjectSuspectIndicator>true</psp:SubjectSuspectIndicator>"), ca,
 	    "CAOLN0000", "WANT3", 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
 
@@ -370,7 +363,7 @@ test_policy_allowed(void)
 
 	dr = tp_exchange(tp_dq("WA0340000", "CA", "LINE1", 1,
 	    P("PHOTO-LINEUP", "LINEUP-SUSPECT")
-	    "<SubjectSuspectIndicator>true</SubjectSuspectIndicator>"), ca,
+	    "<psp:SubjectSuspectIndicator>true</psp:SubjectSuspectIndicator>"), ca,
 	    "CAOLN0000", "LINE1", 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
 
@@ -378,8 +371,9 @@ test_policy_allowed(void)
 	dr = tp_exchange(tp_dq("WA0340000", "NV", "NVLOC", 1,
 	    P("SUSPECT", "LOCATE-SUSPECT")), nv, "NVOLN0000", "NVLOC", 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
-	CU_ASSERT_PTR_NOT_NULL(strstr(dr,
-	    "<DoNotRetainIndicator>true</DoNotRetainIndicator>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, "</nc:PersonDigitalImage>"
+	    "<psp:DoNotRetainIndicator xmlns:psp=\"" MSG_NS_PSP "\">true"
+	    "</psp:DoNotRetainIndicator>"));
 }
 
 static void
@@ -395,7 +389,7 @@ test_policy_strip(void)
 	    "CAOLN0000", "NOIMQ", 1);
 	CU_ASSERT_PTR_NULL(strstr(dr, "PersonDigitalImage"));
 	CU_ASSERT_PTR_NULL(strstr(dr, photo_b64[nphoto - 1]));
-	CU_ASSERT_PTR_NOT_NULL(strstr(dr, "<DriverLicenseID>X1234567"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dr, "<nc:IdentificationID>X1234567"));
 
 	/* Unsolicited: nobody asked. */
 	n = agy->ndlv;
@@ -430,7 +424,7 @@ test_policy_restart(void)
 	n = ca->ndlv;
 	tag = it_client_send(agy, tp_dq("WA0340000", "CA", "RST1", 1,
 	    P("IDENTIFICATION", "UNIDENTIFIED-BODY")
-	    "<CircumstanceText>BODY AT PIER 4</CircumstanceText>"));
+	    "<psp:CircumstanceText>BODY AT PIER 4</psp:CircumstanceText>"));
 	CU_ASSERT_EQUAL_FATAL(it_client_wait(agy, tag, WAIT), 1);
 	CU_ASSERT_EQUAL_FATAL(it_client_wait_dlv(ca, n + 1, WAIT), 0);
 	it_pump(env, 300);

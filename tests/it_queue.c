@@ -24,27 +24,9 @@
 static struct it_env *env;
 
 static const char *
-msg(const char *mke, const char *ori, const char *dest, const char *ctl,
-    const char *body)
-{
-	static char buf[32768];
-
-	snprintf(buf, sizeof buf,
-	    "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\"><NLETSMessageHeader>"
-	    "<MessageKeyCodeText>%s</MessageKeyCodeText>"
-	    "<OriginatingORIID>%s</OriginatingORIID>"
-	    "<DestinationORIID>%s</DestinationORIID>"
-	    "<DocumentControlFieldText>%s</DocumentControlFieldText>"
-	    "</NLETSMessageHeader><NLETSInquiryData>%s</NLETSInquiryData>"
-	    "</NLETS>\n", mke, ori, dest, ctl, body);
-	return buf;
-}
-
-static const char *
 dq(const char *dest, const char *ctl)
 {
-	return msg("DQ", "WA0340000", dest, ctl, "<DriverQuery><DriverLicenseID>"
-	    "C00000018</DriverLicenseID></DriverQuery>");
+	return it_dq("WA0340000", dest, ctl, "C00000018", 0);
 }
 
 static int
@@ -121,14 +103,13 @@ sm_status(struct it_client *a, const char *ctl, const char *dest, int ms)
 			const char *x = a->dlv[i].xml;
 			char c[16], d[16];
 
-			if (strcmp(it_field(x, "MessageKeyCodeText"), "SM") != 0)
+			if (it_sm(x) < 0)
 				continue;
 			util_strlcpy(c, it_field(x, "DocumentControlFieldText"),
 			    sizeof c);
-			util_strlcpy(d, it_field(x, "AboutDestinationORIID"),
-			    sizeof d);
+			util_strlcpy(d, it_sm_dest(x), sizeof d);
 			if (strcmp(c, ctl) == 0 && strcmp(d, dest) == 0)
-				return atoi(it_field(x, "StatusCode"));
+				return it_sm(x);
 		}
 		if (util_mono_us() >= end)
 			return -1;
@@ -148,21 +129,25 @@ test_service_states(void)
 		int		 status;
 	} cases[] = {
 		/* NV does not accept AM: .01, not stored. */
-		{ "AM", "NV", "SVC01", "<AdministrativeMessage><MessageText>"
-		    "HELLO</MessageText></AdministrativeMessage>", 1 },
+		{ "AM", "NV", "SVC01",
+		    "<n2:MailMessageText>HELLO</n2:MailMessageText>", 1 },
 		/* NV's KQ service is removed: .04, not stored. */
-		{ "KQ", "NV", "SVC04", "<DriverQuery><DriverLicenseID>N00000018"
-		    "</DriverLicenseID></DriverQuery>", 4 },
+		{ "KQ", "NV", "SVC04", "<n2c:Driver><j:PersonAugmentation>"
+		    "<nc:DriverLicense><nc:DriverLicenseIdentification>"
+		    "<nc:IdentificationID>N00000018</nc:IdentificationID>"
+		    "</nc:DriverLicenseIdentification></nc:DriverLicense>"
+		    "</j:PersonAugmentation></n2c:Driver>", 4 },
 		/* CA's DNQ service is held: .02, stored, not delivered. */
-		{ "DNQ", "CA", "SVC02", "<DriverNameQuery><PersonName>"
-		    "<PersonGivenName>ALEX</PersonGivenName><PersonSurName>"
-		    "SAMPLE</PersonSurName></PersonName></DriverNameQuery>", 2 },
+		{ "DNQ", "CA", "SVC02", "<n2:Person><nc:PersonName>"
+		    "<nc:PersonGivenName>ALEX</nc:PersonGivenName>"
+		    "<nc:PersonSurName>SAMPLE</nc:PersonSurName>"
+		    "</nc:PersonName></n2:Person>", 2 },
 	};
 	size_t i;
 
 	CU_ASSERT_FATAL(a && a->up && ca && ca->up && nv && nv->up);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		tag = it_client_send(a, msg(cases[i].mke, "WA0340000",
+		tag = it_client_send(a, it_msg(cases[i].mke, "WA0340000",
 		    cases[i].dest, cases[i].ctl, cases[i].body));
 		CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 		CU_ASSERT_EQUAL(sm_status(a, cases[i].ctl, cases[i].dest, WAIT),
@@ -194,17 +179,15 @@ test_fanout(void)
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", "FAN2", WAIT));
 	CU_ASSERT_PTR_NOT_NULL(it_find(nv, "DQ", "FAN2", WAIT));
-	/* Each copy is stamped with its own receiving destination. */
+	/* Each copy names its own receiving ORI: the line's ORI for a copy
+	 * routed to a member or region code. */
 	if (it_find(nv, "DQ", "FAN2", 0) != NULL)
 		CU_ASSERT_STRING_EQUAL(it_field(it_find(nv, "DQ", "FAN2", 0)->xml,
-		    "ReceivingORIID"), "NV");
+		    "DestinationORIID"), "NVOLN0000");
 	/* Five destinations, one copy per line. */
-	tag = it_client_send(a, msg("DQ", "WA0340000",
-	    "CA</DestinationORIID><DestinationORIID>NV</DestinationORIID>"
-	    "<DestinationORIID>CAOLN0000</DestinationORIID><DestinationORIID>"
-	    "NVOLN0000</DestinationORIID><DestinationORIID>CA1234567", "FAN5",
-	    "<DriverQuery><DriverLicenseID>C00000018</DriverLicenseID>"
-	    "</DriverQuery>"));
+	tag = it_client_send(a, it_msg("DQ", "WA0340000",
+	    "CA NV CAOLN0000 NVOLN0000 CA1234567", "FAN5",
+	    it_oln("C00000018")));
 	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
 	CU_ASSERT_PTR_NOT_NULL(it_find(nv, "DQ", "FAN5", WAIT));
 	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", "FAN5", WAIT));
@@ -232,7 +215,7 @@ test_slow_receiver(void)
 {
 	struct it_env		 slow = *env;
 	struct it_client	*a, *ca;
-	struct ubuf		 b;
+	struct ubuf		 b, body;
 	char			 ctl[16], *doc;
 	uint64_t		 tag = 0;
 	size_t			 i, k, whole = 0;
@@ -247,19 +230,15 @@ test_slow_receiver(void)
 	for (i = 0; i < SLOW_N; i++) {
 		snprintf(ctl, sizeof ctl, "SLOW%03zu", i);
 		ubuf_init(&b);
-		ubuf_printf(&b, "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\">"
-		    "<NLETSMessageHeader><MessageKeyCodeText>AM"
-		    "</MessageKeyCodeText><OriginatingORIID>WA0340000"
-		    "</OriginatingORIID><DestinationORIID>CAOLN0000"
-		    "</DestinationORIID><DocumentControlFieldText>%s"
-		    "</DocumentControlFieldText></NLETSMessageHeader>"
-		    "<NLETSInquiryData><AdministrativeMessage><MessageText>"
-		    "SLOW RECEIVER TEST</MessageText><!--\n", ctl);
+		ubuf_init(&body);
+		ubuf_adds(&body, "<n2:MailMessageText>SLOW RECEIVER TEST"
+		    "</n2:MailMessageText><!--\n");
 		for (k = 0; k < SLOW_PAD / 50; k++)
-			ubuf_adds(&b, "PADDING FOR THE SLOW RECEIVER TEST 0123456"
-			    "789 XYZ\n");
-		ubuf_adds(&b, "--></AdministrativeMessage></NLETSInquiryData>"
-		    "</NLETS>\n");
+			ubuf_adds(&body, "PADDING FOR THE SLOW RECEIVER TEST "
+			    "0123456789 XYZ\n");
+		ubuf_adds(&body, "-->");
+		it_msg_buf(&b, "AM", "WA0340000", "CAOLN0000", ctl, body.data);
+		ubuf_free(&body);
 		doc = ubuf_take(&b, NULL);
 		tag = it_client_send(a, doc);
 		free(doc);
@@ -286,7 +265,7 @@ test_slow_receiver(void)
 			unsigned n;
 
 			CU_ASSERT(ca->dlv[whole].len > SLOW_PAD);
-			CU_ASSERT_PTR_NOT_NULL(strstr(x, "</NLETS>"));
+			CU_ASSERT_PTR_NOT_NULL(strstr(x, "</n2:NLETS>"));
 			if (c != NULL && sscanf(c, "SLOW%u", &n) == 1 &&
 			    n < SLOW_N && !seen[n]) {
 				seen[n] = 1;
@@ -339,8 +318,7 @@ test_held_expiry(void)
 			it_pump(env, 50);
 		CU_ASSERT_EQUAL(n, 2);
 		if (n == 2)
-			CU_ASSERT_EQUAL(atoi(it_field(a->dlv[a->ndlv - 1].xml,
-			    "StatusCode")), 8);
+			CU_ASSERT_EQUAL(it_sm(a->dlv[a->ndlv - 1].xml), 8);
 	}
 	it_client_free(a);
 
@@ -366,7 +344,7 @@ test_held_expiry(void)
 	}
 }
 
-/* A tiny store: fill it until NAK 110, then drain it and go on. */
+/* A tiny store: fill it until ER .92., then drain it and go on. */
 static void
 test_queue_full(void)
 {
@@ -383,21 +361,21 @@ test_queue_full(void)
 	CU_ASSERT_FATAL(a && a->up && b && b->up);
 	memset(text, 'X', sizeof text - 1);
 	text[sizeof text - 1] = '\0';
-	snprintf(body, sizeof body, "<AdministrativeMessage><MessageText>%s"
-	    "</MessageText></AdministrativeMessage>", text);
+	snprintf(body, sizeof body, "<n2:MailMessageText>%s"
+	    "</n2:MailMessageText>", text);
 	for (i = 0; i < 2000 && !full; i++) {
 		char ctl[16];
 
 		snprintf(ctl, sizeof ctl, "F%d", i);
-		tag = it_client_send(a, msg("AM", "WA0340000", "CA", ctl, body));
+		tag = it_client_send(a, it_msg("AM", "WA0340000", "CA", ctl,
+		    body));
 		r = it_client_wait(a, tag, WAIT);
 		if (r == 1)
 			acked++;
 		else if (r == 2) {
-			CU_ASSERT_EQUAL(atoi(it_field(a->reply[tag],
-			    "ErrorCode")), 110);
-			CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag],
-			    "ErrorReasonText"), "queue full");
+			CU_ASSERT_EQUAL(it_er(a->reply[tag]), MSG_ER_QUEUE_FULL);
+			CU_ASSERT_PTR_NOT_NULL(strstr(it_field(a->reply[tag],
+			    "ResponseText"), msg_er_reason(MSG_ER_QUEUE_FULL)));
 			full = 1;
 		} else
 			break;
@@ -405,7 +383,7 @@ test_queue_full(void)
 	CU_ASSERT_TRUE_FATAL(full);
 	CU_ASSERT(acked > 10);
 	/* Still serving: the other session gets a clear answer too. */
-	tag = it_client_send(b, msg("AM", "OR0260000", "CA", "B1", body));
+	tag = it_client_send(b, it_msg("AM", "OR0260000", "CA", "B1", body));
 	CU_ASSERT(it_client_wait(b, tag, WAIT) != 0);
 	CU_ASSERT_EQUAL(kill(e->switch_pid, 0), 0);
 
@@ -421,7 +399,8 @@ test_queue_full(void)
 	CU_ASSERT(ca->ndlv >= (size_t)acked);
 	/* ...and new messages are accepted again. */
 	for (i = 0; i < 50 && !later; i++) {
-		tag = it_client_send(a, msg("AM", "WA0340000", "CA", "AGAIN", body));
+		tag = it_client_send(a, it_msg("AM", "WA0340000", "CA", "AGAIN",
+		    body));
 		if (it_client_wait(a, tag, WAIT) == 1)
 			later = 1;
 		else

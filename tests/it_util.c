@@ -20,6 +20,9 @@
 #include <CUnit/Basic.h>
 
 #include "client.h"
+#include "legacy.h"
+#include "msg.h"
+#include "msgbuild.h"
 #include "it_util.h"
 #include "tls.h"
 #include "util.h"
@@ -83,13 +86,13 @@ it_env_new(const char *name, const char *limits)
 	    "  <admin socket=\"control.sock\" address=\"127.0.0.1\" port=\"0\""
 	    " portfile=\"admin.port\"/>\n"
 	    "  <line code=\"WAAGY\" cn=\"waagy\">\n"
-	    "    <ori>WA0340000</ori><accept>DR KR DNR AM</accept>\n"
+	    "    <ori>WA0340000</ori><accept>DR KR DNR AM AML AA</accept>\n"
 	    "  </line>\n"
 	    "  <line code=\"ORAGY\" cn=\"oragy\">\n"
-	    "    <ori>OR0260000</ori><accept>DR KR DNR AM</accept>\n"
+	    "    <ori>OR0260000</ori><accept>DR KR DNR AM AML AA</accept>\n"
 	    "  </line>\n"
 	    "  <line code=\"CADMV\" cn=\"cadmv\" member=\"CA\">\n"
-	    "    <ori>CAOLN0000</ori><accept>DQ KQ DNQ AM</accept>\n"
+	    "    <ori>CAOLN0000</ori><accept>DQ KQ DNQ AM AML AA</accept>\n"
 	    "    <service mke=\"DNQ\" state=\"held\"/>\n"
 	    "  </line>\n"
 	    "  <line code=\"NVDMV\" cn=\"nvdmv\" member=\"NV\">\n"
@@ -462,42 +465,124 @@ it_client_wait_closed(struct it_client *t, int wait_ms)
 	return it_until(t->env, it_cond_closed, t, wait_ms);
 }
 
+void
+it_msg_buf(struct ubuf *b, const char *mke, const char *ori,
+    const char *dests, const char *ctl, const char *body)
+{
+	enum msg_key	 key = msg_key_lookup(mke);
+	const char	*dv[MSG_MAXDEST + 2];
+	char		 list[128], *p, *w;
+	int		 n = 0;
+
+	util_strlcpy(list, dests, sizeof list);
+	for (p = list; n < MSG_MAXDEST + 2 && (w = strsep(&p, " ")) != NULL;)
+		if (*w != '\0')
+			dv[n++] = w;
+	msgbuild_begin(b, key, ori, dv, n, ctl);
+	ubuf_adds(b, body);
+	msgbuild_end(b, key);
+}
+
+const char *
+it_msg(const char *mke, const char *ori, const char *dests, const char *ctl,
+    const char *body)
+{
+	static struct ubuf	 b;
+
+	ubuf_reset(&b);
+	it_msg_buf(&b, mke, ori, dests, ctl, body);
+	return b.data;
+}
+
+const char *
+it_oln(const char *oln)
+{
+	static char	 buf[512];
+
+	snprintf(buf, sizeof buf, "<n2:Person><j:PersonAugmentation>"
+	    "<nc:DriverLicense><nc:DriverLicenseIdentification>"
+	    "<nc:IdentificationID>%s</nc:IdentificationID>"
+	    "</nc:DriverLicenseIdentification></nc:DriverLicense>"
+	    "</j:PersonAugmentation></n2:Person>\n", oln);
+	return buf;
+}
+
 const char *
 it_dq(const char *ori, const char *dest, const char *ctl, const char *oln,
     int imq)
 {
-	static char buf[2048];
+	static char	 body[2048];
 
-	snprintf(buf, sizeof buf,
-	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<NLETS version=\"1.0\">\n"
-	    "  <NLETSMessageHeader>\n"
-	    "    <MessageKeyCodeText>DQ</MessageKeyCodeText>\n"
-	    "    <OriginatingORIID>%s</OriginatingORIID>\n"
-	    "    <DestinationORIID>%s</DestinationORIID>\n"
-	    "    <DocumentControlFieldText>%s</DocumentControlFieldText>\n"
-	    "  </NLETSMessageHeader>\n"
-	    "  <NLETSInquiryData>\n"
-	    "    <DriverQuery>\n"
-	    "      <DriverLicenseID>%s</DriverLicenseID>\n"
-	    "      <ImageRequestIndicator>%s</ImageRequestIndicator>\n"
-	    "%s"
-	    "    </DriverQuery>\n"
-	    "  </NLETSInquiryData>\n"
-	    "</NLETS>\n", ori, dest, ctl, oln, imq ? "Y" : "N",
+	snprintf(body, sizeof body, "%s%s", it_oln(oln),
 	    /* A photo request states an allowed purpose (docs/policy.md). */
-	    imq ? "      <PhotoPurpose>\n"
-	    "        <PurposeCategoryCode>IDENTIFICATION</PurposeCategoryCode>\n"
-	    "        <PurposeUseCode>TRAFFIC-STOP</PurposeUseCode>\n"
-	    "        <CircumstanceText>NO PHOTO ID OFFERED</CircumstanceText>\n"
-	    "      </PhotoPurpose>\n" : "");
+	    imq ? "<n2:ImageRequestIndicator>true</n2:ImageRequestIndicator>\n"
+	    "<psp:PhotoPurpose>\n"
+	    "<psp:PurposeCategoryCode>IDENTIFICATION</psp:PurposeCategoryCode>\n"
+	    "<psp:PurposeUseCode>TRAFFIC-STOP</psp:PurposeUseCode>\n"
+	    "<psp:CircumstanceText>NO PHOTO ID OFFERED</psp:CircumstanceText>\n"
+	    "</psp:PhotoPurpose>\n" : "");
+	return it_msg("DQ", ori, dest, ctl, body);
+}
+
+const char *
+it_xml(const char *msg)
+{
+	static struct ubuf	 x;
+
+	if (msg == NULL || !legacy_is_text(msg, strlen(msg)))
+		return msg;
+	ubuf_reset(&x);
+	legacy_to_xml(msg, strlen(msg), LEGACY_STAMPED, &x, NULL);
+	ubuf_add(&x, "", 1);
+	return x.data;
+}
+
+const char *
+it_er_text(const char *reply)
+{
+	if ((reply = it_xml(reply)) == NULL ||
+	    strcmp(it_field(reply, "MessageKeyCodeText"), "ER") != 0)
+		return "";
+	return it_field(reply, "ResponseText");
+}
+
+int
+it_er(const char *reply)
+{
+	return msg_text_number(it_er_text(reply));
+}
+
+int
+it_sm(const char *xml)
+{
+	char	 t[16];
+
+	if (xml == NULL || strcmp(it_field(xml, "MessageKeyCodeText"),
+	    "SM") != 0)
+		return -1;
+	util_strlcpy(t, it_field(xml, "StatusMessageText"), sizeof t);
+	return msg_text_number(t);
+}
+
+const char *
+it_sm_dest(const char *xml)
+{
+	static char	 buf[16];
+	char		 t[512];
+	const char	*p;
+
+	buf[0] = '\0';
+	xscan_text(xml, xml != NULL ? strlen(xml) : 0, "StatusMessageText", t,
+	    sizeof t);
+	if ((p = strstr(t, "DESTINATION ")) != NULL)
+		sscanf(p + 12, "%9[A-Z0-9]", buf);
 	return buf;
 }
 
 const char *
 it_field(const char *xml, const char *name)
 {
-	static char	 buf[256];
+	static char	 buf[8192];
 
 	/* A reply that never came (NULL) has no field. */
 	return xscan_text(xml, xml != NULL ? strlen(xml) : 0, name, buf,

@@ -15,6 +15,8 @@
 
 #include <openssl/ssl.h>
 
+#include "msg.h"
+
 struct event_base;
 
 #define IT_MAXPROC	8
@@ -124,11 +126,36 @@ size_t		 it_count(struct it_client *, const char *mke, const char *ctl);
 struct it_dlv	*it_find(struct it_client *, const char *mke, const char *ctl,
 		    int wait_ms);
 
+/**
+ * A message of key mke from ori to dests (space-separated) with ctl (may
+ * be ""), its body element holding body (inner XML with the prefixes
+ * msgbuild declares: n2 nh2 n2c nc j psp). it_msg: static buffer;
+ * it_msg_buf appends to b.
+ */
+const char	*it_msg(const char *mke, const char *ori, const char *dests,
+		    const char *ctl, const char *body);
+struct ubuf;
+void		 it_msg_buf(struct ubuf *b, const char *mke, const char *ori,
+		    const char *dests, const char *ctl, const char *body);
+/** The n2:Person of a query by license number (static buffer). */
+const char	*it_oln(const char *oln);
 /** A DQ by OLN from ori to dest with ctl (static buffer); with imq it
  * also states an allowed photo purpose (identification, traffic stop). */
 const char	*it_dq(const char *ori, const char *dest, const char *ctl,
 		    const char *oln, int imq);
-/** Text of the first <name> element, or "" (static buffer). */
+/** Text of the first element with local name name, or "" (static
+ * buffer; a NULL xml has none). */
 const char	*it_field(const char *xml, const char *name);
+/** The XML of a message (legacy text converted; static buffer). */
+const char	*it_xml(const char *msg);
+/** The ER number of a reply (XML or legacy text), -1 if it is no ER. */
+int		 it_er(const char *reply);
+/** The text of an ER reply (XML or legacy text; "" if it is no ER;
+ * static buffer, split it with msg_er_split). */
+const char	*it_er_text(const char *reply);
+/** The status number of an SM, -1 if it is no SM. */
+int		 it_sm(const char *xml);
+/** The destination the switch's SM names ("" if none; static buffer). */
+const char	*it_sm_dest(const char *xml);
 
 #endif

@@ -6,11 +6,13 @@
  * docs/messages.md names every fixture and every ER code. The three
  * report formats are checked the way a consumer reads them (JUnit against
  * schemas/junit.xsd with libxml2, JSON with a strict syntax check), and
- * the ERs of a real nlswitchd carry code, reason, detail and the first
- * 100 characters of the input, in XML and in their legacy rendering.
+ * the ERs of a real nlswitchd carry Nlets' number and words, a detail and
+ * the first 100 characters of the input, in XML and in their legacy
+ * rendering.
  *
- * Fixture expectations: XML "<!-- expect: NNN [maxlen: N] -->" in the
- * first 200 bytes, legacy "# expect: NNN|valid [maxlen: N]" on line 1.
+ * Fixture expectations: XML "<!-- expect: NN [maxlen: N] -->" in the
+ * first 200 bytes, legacy "# expect: NN|valid [maxlen: N]" on line 1
+ * (NN: the ER number, e.g. 05).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -27,6 +29,7 @@
 #include "it_util.h"
 #include "legacy.h"
 #include "msg.h"
+#include "msgparse.h"
 #include "util.h"
 
 #define WAIT	15000
@@ -193,8 +196,10 @@ test_catalogue(void)
 	    "fixtures/msg/invalid", "fixtures/legacy/valid",
 	    "fixtures/legacy/invalid", "fixtures/legacy/delivered",
 	    "fixtures/legacy/policy" };
-	static const int codes[] = { 101, 102, 103, 104, 105, 106, 107, 108,
-	    109, 110, 111, 120 };
+	static const int codes[] = { MSG_ER_HEADER, MSG_ER_NOT_ALLOWED,
+	    MSG_ER_MALFORMED, MSG_ER_DOB, MSG_ER_REQUIRED, MSG_ER_ATN,
+	    MSG_ER_DEST, MSG_ER_FORMAT, MSG_ER_ORI, MSG_ER_TOO_LARGE,
+	    MSG_ER_QUEUE_FULL, MSG_ER_UNAVAILABLE, MSG_ER_POLICY };
 	char	*path, *doc, **files, *name, want[1200];
 	size_t	 len, n, i, k;
 
@@ -215,15 +220,15 @@ test_catalogue(void)
 		list_free(files);
 	}
 	for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-		snprintf(want, sizeof want, "| %d |", codes[i]);
+		snprintf(want, sizeof want, "| .%02d. |", codes[i]);
 		if (strstr(doc, want) == NULL) {
 			fprintf(stderr, "\n  docs/messages.md: no row %s", want);
 			CU_FAIL("ER code missing from the catalogue");
 		}
-		snprintf(want, sizeof want, "%s/fixtures/legacy/valid/er-%d.txt",
-		    root, codes[i]);
+		snprintf(want, sizeof want,
+		    "%s/fixtures/legacy/valid/er-%02d.txt", root, codes[i]);
 		CU_ASSERT(access(want, R_OK) == 0 || seen_codes[codes[i]] > 0);
-		CU_ASSERT(strcmp(msg_er_reason(codes[i]), "unknown error") != 0);
+		CU_ASSERT(strcmp(msg_er_reason(codes[i]), "UNKNOWN ERROR") != 0);
 	}
 	for (i = MSG_KEY_NONE + 1; i < MSG_KEY_MAX; i++) {
 		snprintf(want, sizeof want, "### %s", msg_key_name(i));
@@ -455,39 +460,34 @@ static void
 test_er_fidelity(void)
 {
 	static const struct {
-		const char	*xml;
+		const char	*body;
+		const char	*dest;
 		int		 code;
 	} t[] = {
-		{ "<NLETS version=\"1.0\"><NLETSMessageHeader>"
-		  "<MessageKeyCodeText>DQ</MessageKeyCodeText>"
-		  "<OriginatingORIID>WA0340000</OriginatingORIID>"
-		  "<DestinationORIID>CA</DestinationORIID>"
-		  "<DocumentControlFieldText>FID1</DocumentControlFieldText>"
-		  "</NLETSMessageHeader><NLETSInquiryData><DriverQuery>"
-		  "<PersonName><PersonGivenName>ALEX</PersonGivenName>"
-		  "<PersonSurName>SAMPLE</PersonSurName></PersonName>"
-		  "<PersonBirthDate>1981-02-29</PersonBirthDate>"
-		  "<PersonSexCode>M</PersonSexCode></DriverQuery>"
-		  "</NLETSInquiryData></NLETS>", 104 },
-		{ "<NLETS version=\"1.0\"><NLETSMessageHeader>"
-		  "<MessageKeyCodeText>DQ</MessageKeyCodeText>"
-		  "<OriginatingORIID>WA0340000</OriginatingORIID>"
-		  "<DestinationORIID>ZZ</DestinationORIID>"
-		  "<DocumentControlFieldText>FID2</DocumentControlFieldText>"
-		  "</NLETSMessageHeader><NLETSInquiryData><DriverQuery>"
-		  "<DriverLicenseID>S1234567</DriverLicenseID></DriverQuery>"
-		  "</NLETSInquiryData></NLETS>", 106 },
+		{ "<n2:Person><nc:PersonBirthDate><nc:Date>1981-02-29</nc:Date>"
+		  "</nc:PersonBirthDate><nc:PersonName><nc:PersonGivenName>ALEX"
+		  "</nc:PersonGivenName><nc:PersonSurName>SAMPLE"
+		  "</nc:PersonSurName></nc:PersonName><nc:PersonSexCode>M"
+		  "</nc:PersonSexCode></n2:Person>", "CA", MSG_ER_DOB },
+		{ "<n2:Person><j:PersonAugmentation><nc:DriverLicense>"
+		  "<nc:DriverLicenseIdentification><nc:IdentificationID>S1234567"
+		  "</nc:IdentificationID></nc:DriverLicenseIdentification>"
+		  "</nc:DriverLicense></j:PersonAugmentation></n2:Person>", "ZZ",
+		  MSG_ER_DEST },
+		{ "<n2:Person><nc:PersonName><nc:PersonGivenName>ALEX"
+		  "</nc:PersonGivenName></nc:PersonName></n2:Person>", "CA",
+		  MSG_ER_REQUIRED },
 	};
 	struct it_env		*env;
 	struct it_client	*a;
-	struct msg_schema	*s;
+	struct msgparse_schema	*s;
 	struct ubuf		 txt;
 	char			*cause = NULL, *path, want[160];
 	uint64_t		 tag;
 	size_t			 i;
 
 	path = xasprintf("%s/schemas", root);
-	s = msg_schema_load(path, &cause);
+	s = msgparse_schema_load(path, &cause);
 	free(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	env = it_env_new("validate", "max-frame=\"65536\"");
@@ -499,37 +499,54 @@ test_er_fidelity(void)
 	a = it_client_new(env, "waagy", WAIT);
 	CU_ASSERT_FATAL(a != NULL && a->up);
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		CU_ASSERT(strlen(t[i].xml) > MSG_ER_INPUT_LEN);
-		tag = it_client_send(a, t[i].xml);
+		const char		*xml, *text;
+		struct msg_er_parts	 p;
+		char			 ctl[8];
+
+		snprintf(ctl, sizeof ctl, "FID%zu", i);
+		xml = it_msg("DQ", "WA0340000", t[i].dest, ctl, t[i].body);
+		CU_ASSERT(strlen(xml) > MSG_ER_INPUT_LEN);
+		tag = it_client_send(a, xml);
 		CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 2);
-		CU_ASSERT_EQUAL(atoi(it_field(a->reply[tag], "ErrorCode")),
-		    t[i].code);
+		/* The XML ER: Nlets' header from NL0000000, the CTL echoed,
+		 * the output header stamped, then the text. */
 		CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag],
-		    "ErrorReasonText"), msg_er_reason(t[i].code));
-		CU_ASSERT(it_field(a->reply[tag], "ErrorDetailText")[0] !=
-		    '\0');
-		/* The legacy rendering: the same four things, the input
-		 * quoted verbatim (it_field would show it XML-escaped). */
+		    "OriginatingORIID"), MSG_SWITCH_ORI);
+		CU_ASSERT_STRING_EQUAL(it_field(a->reply[tag],
+		    "DocumentControlFieldText"), ctl);
+		CU_ASSERT_EQUAL(strlen(it_field(a->reply[tag],
+		    "SendMessageNumeric")), 5);
+		text = it_er_text(a->reply[tag]);
+		CU_ASSERT_EQUAL_FATAL(msg_er_split(text, strlen(text), &p), 0);
+		CU_ASSERT_EQUAL(p.code, t[i].code);
+		CU_ASSERT_EQUAL(p.reasonlen, strlen(msg_er_reason(t[i].code)));
+		CU_ASSERT_EQUAL(strncmp(p.reason, msg_er_reason(t[i].code),
+		    p.reasonlen), 0);
+		CU_ASSERT(p.detail != NULL && p.detaillen > 0);
+		CU_ASSERT_EQUAL(p.inputlen, MSG_ER_INPUT_LEN);
+		CU_ASSERT_EQUAL(memcmp(p.input, xml, MSG_ER_INPUT_LEN), 0);
+		/* The legacy rendering: the output header and the same
+		 * text, the input quoted verbatim. */
 		ubuf_init(&txt);
 		CU_ASSERT_EQUAL_FATAL(legacy_from_xml(s, a->reply[tag],
-		    strlen(a->reply[tag]), &txt, &cause), 0);
-		snprintf(want, sizeof want, "ERR/%d. RSN/%s.\nDTL/", t[i].code,
+		    strlen(a->reply[tag]), NULL, &txt, &cause), 0);
+		snprintf(want, sizeof want, "ER.NL0000000.*%s\n", ctl);
+		CU_ASSERT_EQUAL(strncmp(txt.data, want, strlen(want)), 0);
+		snprintf(want, sizeof want, "TXT\n.%02d. %s", t[i].code,
 		    msg_er_reason(t[i].code));
 		CU_ASSERT_PTR_NOT_NULL(strstr(txt.data, want));
-		snprintf(want, sizeof want, "\nINP/%.*s\n", MSG_ER_INPUT_LEN,
-		    t[i].xml);
+		snprintf(want, sizeof want, "\nORIGINAL MESSAGE\n%.*s",
+		    MSG_ER_INPUT_LEN, xml);
 		if (strstr(txt.data, want) == NULL)
 			fprintf(stderr, "\n  ER without the input quote:\n%s",
 			    txt.data);
 		CU_ASSERT_PTR_NOT_NULL(strstr(txt.data, want));
-		CU_ASSERT_PTR_NOT_NULL(strstr(txt.data,
-		    "ER.NL0000000.WA0340000.*FID"));
 		ubuf_free(&txt);
 	}
 	it_client_free(a);
 out:
 	it_env_free(env);
-	msg_schema_free(s);
+	msgparse_schema_free(s);
 }
 
 int

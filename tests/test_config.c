@@ -132,13 +132,13 @@ test_config_example(void)
 	} lines[] = {
 		{ "WAAGY", "waagy", "", 20, 2, { "WA0340000", "WA0340100" },
 		    K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR) |
-		    K(MSG_KEY_AM) },
+		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) },
 		{ "ORAGY", "oragy", "", 25, 1, { "OR0260000", NULL },
 		    K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR) |
-		    K(MSG_KEY_AM) },
+		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) },
 		{ "CADMV", "cadmv", "CA", 31, 1, { "CAOLN0000", NULL },
 		    K(MSG_KEY_DQ) | K(MSG_KEY_KQ) | K(MSG_KEY_DNQ) |
-		    K(MSG_KEY_AM) },
+		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) },
 		{ "NVDMV", "nvdmv", "NV", 35, 1, { "NVOLN0000", NULL },
 		    K(MSG_KEY_DQ) | K(MSG_KEY_DNQ) | K(MSG_KEY_AM) },
 	};
@@ -408,15 +408,15 @@ test_config_lookups(void)
 static void
 test_config_accepts(void)
 {
-	/* Columns: NONE DQ DR KQ KR DNQ DNR AM SM ER. */
+	/* Columns: NONE DQ DR KQ KR DNQ DNR AM AML AA SM ER. */
 	static const struct {
 		const char	*code;
 		int		 acc[MSG_KEY_MAX];
 	} t[] = {
-		{ "WAAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1 } },
-		{ "ORAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1 } },
-		{ "CADMV", { 0, 1, 0, 1, 0, 1, 0, 1, 1, 1 } },
-		{ "NVDMV", { 0, 1, 0, 0, 0, 1, 0, 1, 1, 1 } },
+		{ "WAAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1 } },
+		{ "ORAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1 } },
+		{ "CADMV", { 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1 } },
+		{ "NVDMV", { 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1 } },
 	};
 	struct config		*cfg;
 	const struct config_line *l;

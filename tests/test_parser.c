@@ -1,6 +1,6 @@
 /*
  * test_parser - the parser thread: jobs come back in submission order with
- * msg_parse's answer, a schema swap applies to the jobs submitted after
+ * the parser's answer, a schema swap applies to the jobs submitted after
  * it, and parser_free completes what is still queued.
  */
 #include <stdlib.h>
@@ -10,6 +10,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "msg.h"
+#include "msgparse.h"
 #include "parser.h"
 #include "util.h"
 
@@ -21,12 +23,19 @@ struct seen {
 
 static char		 dummy_session;		/* jobs need a non-NULL one */
 static const char	*valid_dq =
-    "<?xml version=\"1.0\"?>\n<NLETS version=\"1.0\"><NLETSMessageHeader>"
-    "<MessageKeyCodeText>DQ</MessageKeyCodeText><OriginatingORIID>WA0340000"
-    "</OriginatingORIID><DestinationORIID>CA</DestinationORIID>"
-    "<DocumentControlFieldText>P1</DocumentControlFieldText>"
-    "</NLETSMessageHeader><NLETSInquiryData><DriverQuery><DriverLicenseID>"
-    "C00000018</DriverLicenseID></DriverQuery></NLETSInquiryData></NLETS>\n";
+    "<?xml version=\"1.0\"?>\n<n2:NLETS xmlns:n2=\"" MSG_NS_N2 "\" "
+    "xmlns:nh2=\"" MSG_NS_NH2 "\" xmlns:nc=\"" MSG_NS_NC "\" "
+    "xmlns:j=\"" MSG_NS_J "\" n2:version=\"4.00\"><n2:NLETSMessageHeader>"
+    "<nh2:MessageKeyCodeText>DQ</nh2:MessageKeyCodeText>"
+    "<nh2:OriginatingORIID>WA0340000</nh2:OriginatingORIID>"
+    "<nh2:DestinationORIID>CA</nh2:DestinationORIID>"
+    "<nh2:DocumentControlFieldText>P1</nh2:DocumentControlFieldText>"
+    "</n2:NLETSMessageHeader><n2:NLETSInquiryData><n2:Person>"
+    "<j:PersonAugmentation><nc:DriverLicense>"
+    "<nc:DriverLicenseIdentification><nc:IdentificationID>C00000018"
+    "</nc:IdentificationID></nc:DriverLicenseIdentification>"
+    "</nc:DriverLicense></j:PersonAugmentation></n2:Person>"
+    "</n2:NLETSInquiryData></n2:NLETS>\n";
 
 static const char *
 schema_dir(void)
@@ -80,7 +89,7 @@ test_parser_order_and_codes(void)
 {
 	struct event_base	*base;
 	struct parser		*p;
-	struct msg_schema	*schema;
+	struct msgparse_schema	*schema;
 	struct seen		 s;
 	char			*cause = NULL;
 	uint64_t		 t;
@@ -88,7 +97,7 @@ test_parser_order_and_codes(void)
 	memset(&s, 0, sizeof s);
 	CU_ASSERT_EQUAL_FATAL(evthread_use_pthreads(), 0);
 	base = event_base_new();
-	schema = msg_schema_load(schema_dir(), &cause);
+	schema = msgparse_schema_load(schema_dir(), &cause);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
 	p = parser_new(base, schema, done_cb, &s);
 	for (t = 1; t <= 100; t++)
@@ -103,7 +112,7 @@ test_parser_order_and_codes(void)
 	}
 
 	/* A new schema: later jobs parse with it, nothing is lost. */
-	schema = msg_schema_load(schema_dir(), &cause);
+	schema = msgparse_schema_load(schema_dir(), &cause);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
 	parser_submit(p, job(101, valid_dq));
 	parser_set_schema(p, schema);

@@ -203,7 +203,7 @@ tq_put(uint64_t msgid, size_t nbody, const char **lines, const uint8_t *prio,
 	t->op.msg.msgid = msgid;
 	t->op.msg.recv_us = 1700000000000000ULL + msgid;
 	t->op.msg.in_seq = msgid * 10;
-	t->op.msg.hdr_end = 77;
+	t->op.msg.stamp_off = 77;
 	t->op.msg.key = 1;
 	t->op.msg.flags = 3;
 	util_strlcpy(t->op.msg.from_line, "WAAGENCY", sizeof t->op.msg.from_line);
@@ -377,7 +377,7 @@ test_queue_get_intact(void)
 	CU_ASSERT_EQUAL(m.msgid, 42);
 	CU_ASSERT_EQUAL(m.recv_us, 1700000000000042ULL);
 	CU_ASSERT_EQUAL(m.in_seq, 420);
-	CU_ASSERT_EQUAL(m.hdr_end, 77);
+	CU_ASSERT_EQUAL(m.stamp_off, 77);
 	CU_ASSERT_EQUAL(m.key, 1);
 	CU_ASSERT_EQUAL(m.flags, 3);
 	CU_ASSERT_STRING_EQUAL(m.from_line, "WAAGENCY");

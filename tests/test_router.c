@@ -1,7 +1,7 @@
 /*
  * test_router - CUnit suite for switch/router.c, table-driven over the
  * example config (fixtures/config/example.xml) and hand-filled struct msg
- * values (no msg_parse): member, ORI and region destinations, NL fan-out,
+ * values (no parsing): member, ORI and region destinations, NL fan-out,
  * duplicates, .01/.02/.04 statuses, and the ER refusals.
  *
  * The example has agencies WAAGY (WA0340000, WA0340100) and ORAGY
@@ -225,8 +225,9 @@ static const struct test_router_case {
 	    "CA", NULL, 0, MSG_ER_ORI, MSG_SWITCH_ORI },
 	{ "no line: no ORI check", NULL, MSG_KEY_DQ, "OR0260000", "CA", NULL,
 	    0, 0, "CADMV/CA/0" },
+	/* A state's own SM (Nlets' example is one) goes like an AM. */
 	{ "SM from an endpoint", "CADMV", MSG_KEY_SM, "CAOLN0000",
-	    "WA0340000", NULL, 0, MSG_ER_NOT_ALLOWED, "SM" },
+	    "WA0340000", NULL, 0, 0, "WAAGY/WA0340000/0" },
 	{ "ER from an endpoint", "WAAGY", MSG_KEY_ER, "WA0340000", "CA",
 	    NULL, 0, MSG_ER_NOT_ALLOWED, "ER" },
 	{ "ER checked before the ORI", "WAAGY", MSG_KEY_ER, MSG_SWITCH_ORI,

@@ -30,9 +30,9 @@
  * Latencies go into a log-linear histogram (64 sub-buckets per power of
  * two: +-0.8 %), so memory does not grow with the run.
  *
- * An AM's MessageText holds at most 10000 characters (schemas/am.xsd): for
+ * An AM's MailMessageText holds at most 10000 characters (nlets.xsd): for
  * larger BYTES the text is 10000 ASCII characters and the rest of the size
- * is an XML comment inside AdministrativeMessage, which the switch parses,
+ * is an XML comment inside n2:NLETSMailData, which the switch parses,
  * stores and forwards like any other byte of the message.
  *
  * Exit: 0, 1 a connection failed or closed during the run, 2 usage.
@@ -50,13 +50,14 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "msg.h"
 #include "tls.h"
 #include "util.h"
 #include "xscan.h"
 
 #define BENCH_MAXCONN		999	/* line codes BENCH1..BENCH999 */
 #define BENCH_MAXRX		26	/* members ZA..ZZ */
-#define BENCH_TEXT_MAX		10000	/* am.xsd MessageText maxLength */
+#define BENCH_TEXT_MAX		10000	/* nlets.xsd MailMessageText maxLength */
 #define BENCH_CTL_LEN		10
 #define BENCH_PEEK		4096	/* bytes of a delivery looked at */
 #define BENCH_CONNECT_S		15
@@ -399,6 +400,9 @@ bench_cpu_sw_max(const struct bench_cpu *a, const struct bench_cpu *z)
  * Messages.
  */
 
+/* The length of "</n2:MailMessageText>", where the comment goes after. */
+#define BENCH_TAIL_EL	21
+
 /* The AM sender conn sends, BYTES long, with a 10-character CTL slot. */
 static int
 bench_template(struct bench *b, struct bench_conn *t, int i)
@@ -415,22 +419,23 @@ bench_template(struct bench *b, struct bench_conn *t, int i)
 	snprintf(ori, sizeof ori, "BN%07d", i);
 	n = asprintf(&head,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<NLETS version=\"1.0\">\n"
-	    "  <NLETSMessageHeader>\n"
-	    "    <MessageKeyCodeText>AM</MessageKeyCodeText>\n"
-	    "    <OriginatingORIID>%s</OriginatingORIID>\n"
-	    "    <DestinationORIID>%s</DestinationORIID>\n"
-	    "    <DocumentControlFieldText>0000000000</DocumentControlFieldText>\n"
-	    "  </NLETSMessageHeader>\n"
-	    "  <NLETSInquiryData>\n"
-	    "    <AdministrativeMessage>\n"
-	    "      <MessageText>", ori, member);
+	    "<n2:NLETS xmlns:n2=\"" MSG_NS_N2 "\"\n"
+	    "    xmlns:nh2=\"" MSG_NS_NH2 "\" n2:version=\"" MSG_VERSION
+	    "\">\n"
+	    "  <n2:NLETSMessageHeader>\n"
+	    "    <nh2:MessageKeyCodeText>AM</nh2:MessageKeyCodeText>\n"
+	    "    <nh2:OriginatingORIID>%s</nh2:OriginatingORIID>\n"
+	    "    <nh2:DestinationORIID>%s</nh2:DestinationORIID>\n"
+	    "    <nh2:DocumentControlFieldText>0000000000"
+	    "</nh2:DocumentControlFieldText>\n"
+	    "  </n2:NLETSMessageHeader>\n"
+	    "  <n2:NLETSMailData n2:key=\"AM\">\n"
+	    "    <n2:MailMessageText>", ori, member);
 	if (n < 0)
 		return -1;
-	tail = "</MessageText>\n"
-	    "    </AdministrativeMessage>\n"
-	    "  </NLETSInquiryData>\n"
-	    "</NLETS>\n";
+	tail = "</n2:MailMessageText>\n"
+	    "  </n2:NLETSMailData>\n"
+	    "</n2:NLETS>\n";
 	hl = (size_t)n;
 	tl = strlen(tail);
 	if (b->bytes < hl + tl + 1) {
@@ -455,8 +460,8 @@ bench_template(struct bench *b, struct bench_conn *t, int i)
 	for (k = 0; k < text; k++)
 		t->msg[o++] = (k % 72 == 71) ? '\n' :
 		    pattern[k % 72 % (sizeof pattern - 1)];
-	memcpy(t->msg + o, tail, 14);		/* "</MessageText>" */
-	o += 14;
+	memcpy(t->msg + o, tail, BENCH_TAIL_EL);	/* "</n2:MailMessageText>" */
+	o += BENCH_TAIL_EL;
 	if (comment > 0) {
 		memcpy(t->msg + o, "<!--", 4);
 		for (k = 4; k < comment - 3; k++)
@@ -465,8 +470,8 @@ bench_template(struct bench *b, struct bench_conn *t, int i)
 		memcpy(t->msg + o + comment - 3, "-->", 3);
 		o += comment;
 	}
-	memcpy(t->msg + o, tail + 14, tl - 14);
-	o += tl - 14;
+	memcpy(t->msg + o, tail + BENCH_TAIL_EL, tl - BENCH_TAIL_EL);
+	o += tl - BENCH_TAIL_EL;
 	t->msg[o] = '\0';
 	free(head);
 	if (o != b->bytes) {

@@ -31,9 +31,10 @@
  * replayed message (through message IDs: ACK -> DLV -> response -> ...).
  * A live delivery is matched to the recorded one with the same line,
  * control field, message key and originating ORI, in recorded order.
- * Compared as XML without the volatile elements (SwitchMessageID, the
- * NLETS receive/send dates, times and sequence numbers,
- * ReferenceMessageID) and without the nodes of every --ignore XPath.
+ * Compared as XML (legacy text as the XML it stands for) without the
+ * volatile parts (the output header's receive and send dates, times and
+ * sequence numbers, the message ID an SM's text names) and without the
+ * nodes of every --ignore XPath.
  *
  * Exit: 0 every reply matched; 1 a reply differed, was missing or was
  * unexpected; 2 usage; 3 the capture or the connection failed.
@@ -54,10 +55,12 @@
 #include <libxml/xpath.h>
 
 #include "client.h"
+#include "legacy.h"
 #include "msg.h"
 #include "recorder.h"
 #include "tls.h"
 #include "util.h"
+#include "xscan.h"
 
 #define RP_MAXFILTER	32
 #define RP_PROGRESS_MS	200
@@ -207,10 +210,10 @@ static void	rp_closed_cb(struct client *, const char *, void *);
 
 static struct rp *rpg;	/* for the client callbacks' line -> rp */
 
+/* The output header the switch stamps: different in every run. */
 static const char *const rp_volatile[] = {
-	"SwitchMessageID", "NLETSReceiveDate", "NLETSReceiveTime",
-	"NLETSInputSequenceNumeric", "NLETSSendDate", "NLETSSendTime",
-	"NLETSOutputSequenceNumeric", "ReferenceMessageID", NULL
+	"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
+	"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric", NULL
 };
 
 static void
@@ -242,31 +245,52 @@ rp_in(char *const *set, int n, const char *s)
 	return 0;
 }
 
-/* Text of the first element called name (no namespace), into buf. */
+/*
+ * Text of the first element with local name name, into buf (trimmed, cut
+ * to fit). Legacy text is read as the XML it stands for.
+ */
 static void
 rp_field(const char *xml, size_t len, const char *name, char *buf, size_t sz)
 {
-	char		 open[64];
-	const char	*p, *e;
-	size_t		 n;
+	struct ubuf	 x;
 
-	buf[0] = '\0';
-	snprintf(open, sizeof open, "<%s>", name);
-	if ((p = memmem(xml, len, open, strlen(open))) == NULL)
+	if (!legacy_is_text(xml, len)) {
+		xscan_text(xml, len, name, buf, sz);
 		return;
-	p += strlen(open);
-	if ((e = memchr(p, '<', len - (size_t)(p - xml))) == NULL)
-		return;
-	while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
-		p++;
-	n = (size_t)(e - p);
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\n' ||
-	    p[n - 1] == '\t' || p[n - 1] == '\r'))
-		n--;
-	if (n >= sz)
-		n = sz - 1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
+	}
+	ubuf_init(&x);
+	legacy_to_xml(xml, len, LEGACY_STAMPED, &x, NULL);
+	xscan_text(x.data, x.len, name, buf, sz);
+	ubuf_free(&x);
+}
+
+/* The number an ER's or SM's text starts with ("05"), "?" if none. */
+static void
+rp_number(const char *xml, size_t len, char *buf, size_t sz)
+{
+	char	 t[64];
+	int	 n;
+
+	rp_field(xml, len, "ResponseText", t, sizeof t);
+	if (t[0] == '\0')
+		rp_field(xml, len, "StatusMessageText", t, sizeof t);
+	if ((n = msg_text_number(t)) < 0)
+		snprintf(buf, sz, "?");
+	else
+		snprintf(buf, sz, "%02u", (unsigned)n % 100);
+}
+
+/* The message ID an SM's text names ("... MESSAGE 2a.0"), 0 if none. */
+static uint64_t
+rp_sm_ref(const char *xml, size_t len)
+{
+	char		 t[512];
+	const char	*p;
+
+	rp_field(xml, len, "StatusMessageText", t, sizeof t);
+	if ((p = strstr(t, "MESSAGE ")) == NULL)
+		return 0;
+	return strtoull(p + 8, NULL, 16);
 }
 
 static void
@@ -453,7 +477,6 @@ rp_load(struct rp *rp, char **files, int nfiles)
 			break;
 		case RECORDER_DLV: {
 			struct rp_dlv	*d;
-			char		 ref[24];
 
 			/* A redelivery is the same reply again. */
 			for (j = 0; j < rp->ndlv; j++)
@@ -473,9 +496,7 @@ rp_load(struct rp *rp, char **files, int nfiles)
 			d->len = r->len;
 			d->redacted = r->flags & RECORDER_R_REDACTED;
 			rp_header(d->xml, d->len, d->mke, d->ori, d->ctl);
-			rp_field(d->xml, d->len, "ReferenceMessageID", ref,
-			    sizeof ref);
-			d->ref = strtoull(ref, NULL, 16);
+			d->ref = rp_sm_ref(d->xml, d->len);
 			break;
 		}
 		default:
@@ -573,8 +594,8 @@ rp_plan(struct rp *rp)
 			else {
 				char code[8];
 
-				rp_field(m->ansdata, m->anslen, "ErrorCode",
-				    code, sizeof code);
+				rp_number(m->ansdata, m->anslen, code,
+				    sizeof code);
 				snprintf(r->recorded, sizeof r->recorded,
 				    "NAK %s", code);
 			}
@@ -593,10 +614,9 @@ rp_plan(struct rp *rp)
 			if (strcmp(d->mke, "SM") == 0) {
 				char st[8];
 
-				rp_field(d->xml, d->len, "StatusCode", st,
-				    sizeof st);
+				rp_number(d->xml, d->len, st, sizeof st);
 				snprintf(r->recorded, sizeof r->recorded,
-				    "SM .%02d.", atoi(st));
+				    "SM .%s.", st);
 			}
 		}
 		r->latency_ms = -1;
@@ -635,6 +655,24 @@ rp_plan(struct rp *rp)
  * Comparing two messages as XML.
  */
 
+/* An SM's text without the message ID it names (", MESSAGE ..."). */
+static void
+rp_strip_ref(xmlNodePtr n)
+{
+	xmlChar	*c = xmlNodeGetContent(n);
+	char	*p, *e;
+
+	if (c == NULL)
+		return;
+	if ((p = strstr((char *)c, ", MESSAGE ")) != NULL) {
+		e = p + strcspn(p, "\n");
+		memmove(p, e, strlen(e) + 1);
+		xmlNodeSetContent(n, NULL);
+		xmlNodeAddContent(n, c);
+	}
+	xmlFree(c);
+}
+
 static void
 rp_strip(xmlDocPtr doc, char *const *ignore, int nignore)
 {
@@ -659,7 +697,10 @@ rp_strip(xmlDocPtr doc, char *const *ignore, int nignore)
 			if (rp_volatile[k] != NULL) {
 				xmlUnlinkNode(n);
 				xmlFreeNode(n);
-			} else if (sp < (int)(sizeof stack / sizeof stack[0]))
+			} else if (xmlStrcmp(n->name, (const xmlChar *)
+			    "StatusMessageText") == 0)
+				rp_strip_ref(n);
+			else if (sp < (int)(sizeof stack / sizeof stack[0]))
 				stack[sp++] = n;
 		}
 	}
@@ -812,13 +853,27 @@ static char *
 rp_compare(struct rp *rp, const char *rec, size_t rlen, int redacted,
     const char *live, size_t llen)
 {
-	struct ubuf	 b;
+	struct ubuf	 b, lx, rx;
 	xmlDocPtr	 da, db;
 	xmlNodePtr	 ra, rb;
 	char		*r;
 	int		 opts = XML_PARSE_NONET | XML_PARSE_NOBLANKS;
 
 	ubuf_init(&b);
+	ubuf_init(&lx);
+	ubuf_init(&rx);
+	/* Legacy text is compared as the XML it stands for, so that its
+	 * output header's volatile lines are left out like XML's. */
+	if (legacy_is_text(live, llen) && legacy_to_xml(live, llen,
+	    LEGACY_STAMPED, &lx, NULL) >= 0 && lx.len > 0) {
+		live = lx.data;
+		llen = lx.len;
+	}
+	if (legacy_is_text(rec, rlen) && legacy_to_xml(rec, rlen,
+	    LEGACY_STAMPED, &rx, NULL) >= 0 && rx.len > 0) {
+		rec = rx.data;
+		rlen = rx.len;
+	}
 	if (redacted || !rp->images)
 		recorder_redact(&b, live, llen);
 	else
@@ -848,6 +903,8 @@ out:
 	if (db != NULL)
 		xmlFreeDoc(db);
 	ubuf_free(&b);
+	ubuf_free(&lx);
+	ubuf_free(&rx);
 	return r;
 }
 
@@ -1111,7 +1168,7 @@ rp_answer(struct rp_line *l, uint64_t tag, int ack, const char *data,
 	if (ack)
 		snprintf(r->replayed, sizeof r->replayed, "ACK");
 	else {
-		rp_field(data, len, "ErrorCode", code, sizeof code);
+		rp_number(data, len, code, sizeof code);
 		snprintf(r->replayed, sizeof r->replayed, "NAK %s", code);
 	}
 	if (ack && m->ans == RECORDER_ACK)
@@ -1127,7 +1184,8 @@ rp_answer(struct rp_line *l, uint64_t tag, int ack, const char *data,
 		else {
 			char reason[120];
 
-			rp_field(data, len, "ErrorText", reason, sizeof reason);
+			rp_field(data, len, "ResponseText", reason,
+			    sizeof reason);
 			r->detail = xasprintf("recorded ACK, replayed NAK ER %s%s%s",
 			    code, reason[0] ? ": " : "", reason);
 		}
@@ -1225,16 +1283,17 @@ rp_dlv_cb(struct client *c, uint64_t msgid, uint16_t copy, const char *xml,
 		if (strcmp(mke, "SM") == 0) {
 			char st[8];
 
-			rp_field(xml, len, "StatusCode", st, sizeof st);
-			snprintf(r->replayed, sizeof r->replayed, "SM .%02d.",
-			    atoi(st));
+			rp_number(xml, len, st, sizeof st);
+			snprintf(r->replayed, sizeof r->replayed, "SM .%s.",
+			    st);
 		}
 		{
 			char text[120];
 
-			rp_field(xml, len, "StatusText", text, sizeof text);
+			rp_field(xml, len, "StatusMessageText", text,
+			    sizeof text);
 			if (text[0] == '\0')
-				rp_field(xml, len, "ErrorText", text,
+				rp_field(xml, len, "ResponseText", text,
 				    sizeof text);
 			r->detail = xasprintf("not recorded: %s%s%s",
 			    r->replayed, text[0] ? " " : "", text);

@@ -7,13 +7,13 @@
  *              [--to-xml | --to-legacy] FILE... | DIR...
  *
  * Every file gets the checks the switch makes before it accepts a
- * message: XSD, then the header and field rules (msg_parse_flags), and for
- * legacy text the legacy syntax first (legacy_parse). Every problem is
- * reported, not the first one:
+ * message: XSD, then the header and field rules (msgparse_message), and
+ * for legacy text the legacy syntax first (legacy_parse). Every problem
+ * is reported, not the first one:
  *
- *   FILE:LINE:COL: XPATH: error: MESSAGE [ER nnn]
+ *   FILE:LINE:COL: XPATH: error: MESSAGE [ER .NN.]
  *
- * then a verdict line per file. The ER code is the one the switch would
+ * then a verdict line per file. The ER number is the one the switch would
  * answer with (the first error in the file decides). A DIR stands for its
  * *.xml and *.txt files, in name order; "-" is stdin. Lines starting with '#' at the top
  * of a legacy file are comments (the fixtures' "# expect: NNN"), skipped
@@ -25,9 +25,10 @@
  * --policy CONFIG is the dry-run of what the switch decides after a
  * message is valid, against that config (lines, routes, service states,
  * photo rules) and its ORI directory (or --oridir FILE): the sending line
- * (the config line that may originate for the ORI; ER 108 if none),
- * routing (router_route: ER 102, 106; SM .01 .02 .04 as warnings) and the
- * photo-sharing policy (policy_decide, per destination state: ER 120).
+ * (the config line that may originate for the ORI; ER .90. if none),
+ * routing (router_route: ER .02., .19.; SM .01. .02. .04. as warnings) and
+ * the photo-sharing policy (policy_decide, per destination state: ER
+ * .94.).
  *
  * Exit: 0 every file valid, 1 some file invalid, 2 usage error, schema,
  * config or ORI directory error, or a file that cannot be read.
@@ -44,10 +45,12 @@
 #include "config.h"
 #include "legacy.h"
 #include "msg.h"
+#include "msgparse.h"
 #include "oridir.h"
 #include "policy.h"
 #include "router.h"
 #include "util.h"
+#include "xscan.h"
 
 #ifndef NLSWITCH_SCHEMADIR
 #define NLSWITCH_SCHEMADIR "schemas"
@@ -81,12 +84,12 @@ struct nv_result {
 };
 
 struct nv {
-	struct msg_schema	*schema;
+	struct msgparse_schema	*schema;
 	struct config		*cfg;		/* --policy, else NULL */
 	struct oridir		*dir;
 	enum nv_format		 format;
 	enum nv_convert		 convert;
-	int			 flags;		/* MSG_PARSE_* */
+	int			 flags;		/* LEGACY_* */
 	size_t			 maxlen;
 	struct nv_result	*res;
 	size_t			 nres, cap;
@@ -162,9 +165,10 @@ static void
 nv_add(struct nv_result *r, const char *text, size_t len, int skip,
     const char *xpath, int code, const char *why)
 {
-	struct msg_diag	*d;
-	const char	*el, *p;
-	char		 tag[80];
+	struct msg_diag		*d;
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	const char		*el, *p;
 
 	if (r->diags.n >= MSG_MAXDIAG) {
 		r->diags.dropped++;
@@ -179,9 +183,12 @@ nv_add(struct nv_result *r, const char *text, size_t len, int skip,
 		legacy_locate(text, len, xpath, &d->line, &d->col);
 		d->line += skip;
 	} else if ((el = strrchr(xpath, '/')) != NULL) {
-		/* The first start tag of that element. */
-		snprintf(tag, sizeof tag, "<%s>", el + 1);
-		if ((p = memmem(text, len, tag, strlen(tag))) != NULL) {
+		/* The first start tag of that element (by local name). */
+		if ((p = strchr(el, ':')) != NULL)
+			el = p;
+		xscan_init(&sc, text, len);
+		if (xscan_find(&sc, el + 1, 0, &t) == 0) {
+			p = t.p;
 			d->line = 1;
 			for (el = text; el < p; el++)
 				d->line += *el == '\n';
@@ -209,10 +216,10 @@ static void
 nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
     const char *text, size_t len, int skip)
 {
-	static const char	*ori_xp = "/NLETS/NLETSMessageHeader/"
-				    "OriginatingORIID";
-	static const char	*dst_xp = "/NLETS/NLETSMessageHeader/"
-				    "DestinationORIID";
+	static const char	*ori_xp = "/n2:NLETS/n2:NLETSMessageHeader/"
+				    "nh2:OriginatingORIID";
+	static const char	*dst_xp = "/n2:NLETS/n2:NLETSMessageHeader/"
+				    "nh2:DestinationORIID";
 	const struct config_line *from = NULL, *l;
 	struct router_result	*rr;
 	struct policy_request	 req;
@@ -271,10 +278,10 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 			if (strncmp(pd.code, "P00", 3) == 0)
 				snprintf(xp, sizeof xp, "%s", ori_xp);
 			else
-				snprintf(xp, sizeof xp, "/NLETS/"
-				    "NLETSInquiryData/DriverQuery/%s",
-				    m->purpose.present ? "PhotoPurpose" :
-				    "ImageRequestIndicator");
+				snprintf(xp, sizeof xp, "/n2:NLETS/"
+				    "n2:NLETSInquiryData/%s",
+				    m->purpose.present ? "psp:PhotoPurpose" :
+				    "n2:ImageRequestIndicator");
 			snprintf(why, sizeof why, "policy dry-run%s%s: %s",
 			    l != NULL ? ", to " : "", l != NULL ?
 			    rr->copy[i].dest : "", pd.reason);
@@ -284,7 +291,7 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 		if (pd.noretain) {
 			snprintf(why, sizeof why, "policy dry-run: %s allowed; "
 			    "%s precludes retention, the answer carries "
-			    "DoNotRetainIndicator", pd.code, l != NULL ?
+			    "psp:DoNotRetainIndicator", pd.code, l != NULL ?
 			    l->member : "the state");
 			nv_warn(r, 0, "", 0, why);
 		}
@@ -331,8 +338,8 @@ nv_file(struct nv *nv, const char *path)
 		doc = xml.data;
 		doclen = xml.len;
 	} else {
-		r->code = msg_parse_flags(nv->schema, buf, len, nv->maxlen,
-		    nv->flags, &m, &r->diags);
+		r->code = msgparse_message(nv->schema, buf, len, nv->maxlen, 0,
+		    &m, &r->diags);
 		doc = buf;
 		doclen = len;
 	}
@@ -355,7 +362,8 @@ nv_file(struct nv *nv, const char *path)
 	else if (nv->convert == NV_CONV_LEGACY && r->legacy)
 		fwrite(buf + skip, 1, len - skip, stdout);
 	else if (nv->convert == NV_CONV_LEGACY && r->code == 0) {
-		if (legacy_from_xml(nv->schema, doc, doclen, &out, &cause) == 0)
+		if (legacy_from_xml(nv->schema, doc, doclen, NULL, &out,
+		    &cause) == 0)
 			fwrite(out.data, 1, out.len, stdout);
 		else {
 			fprintf(stderr, "%s: %s\n", path, cause);
@@ -435,7 +443,7 @@ nv_diag_line(FILE *f, const char *path, const struct msg_diag *d,
 	fprintf(f, "%s:%d:%d: %s: %s: %s", path, d->line, d->col,
 	    d->xpath[0] != '\0' ? d->xpath : "-", severity, d->text);
 	if (d->code != 0)
-		fprintf(f, " [ER %d]", d->code);
+		fprintf(f, " [ER .%02d.]", d->code);
 	fputc('\n', f);
 }
 
@@ -463,7 +471,7 @@ nv_out_text(struct nv *nv, FILE *f)
 			    nv_key_name(r), nv_fmt_name(r));
 		} else
 			fprintf(f, "%s: INVALID (%s, %s): %d error%s; the "
-			    "switch answers ER %d (%s)\n", r->path,
+			    "switch answers ER .%02d. (%s)\n", r->path,
 			    nv_key_name(r), nv_fmt_name(r),
 			    r->diags.n + r->diags.dropped,
 			    r->diags.n + r->diags.dropped == 1 ? "" : "s",
@@ -596,15 +604,15 @@ nv_out_junit(struct nv *nv, FILE *f)
 		for (j = 0; j < r->diags.n; j++) {
 			const struct msg_diag *d = &r->diags.d[j];
 
-			ubuf_printf(&t, "%s:%d:%d: %s: error: %s [ER %d]\n",
+			ubuf_printf(&t, "%s:%d:%d: %s: error: %s [ER .%02d.]\n",
 			    r->path, d->line, d->col, d->xpath[0] ? d->xpath :
 			    "-", d->text, d->code);
 		}
 		if (r->code != 0) {
-			ubuf_printf(&b, "      <failure message=\"ER %d: ",
+			ubuf_printf(&b, "      <failure message=\"ER .%02d.: ",
 			    r->code);
 			nv_xml(&b, msg_er_reason(r->code));
-			ubuf_printf(&b, "\" type=\"ER%d\">", r->code);
+			ubuf_printf(&b, "\" type=\"ER%02d\">", r->code);
 			ubuf_add_xml(&b, t.data ? t.data : "", t.len);
 			ubuf_adds(&b, "</failure>\n");
 		}
@@ -674,7 +682,7 @@ main(int argc, char **argv)
 			oridir = optarg;
 			break;
 		case 's':
-			nv.flags |= MSG_PARSE_STAMPED;
+			nv.flags |= LEGACY_STAMPED;
 			break;
 		case 'm':
 			errno = 0;
@@ -726,7 +734,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((nv.schema = msg_schema_load(schemadir, &cause)) == NULL) {
+	if ((nv.schema = msgparse_schema_load(schemadir, &cause)) == NULL) {
 		fprintf(stderr, "nlvalidate: schema: %s\n", cause);
 		free(cause);
 		return 2;
@@ -753,7 +761,7 @@ main(int argc, char **argv)
 		free(nv.res[i].path);
 	}
 	free(nv.res);
-	msg_schema_free(nv.schema);
+	msgparse_schema_free(nv.schema);
 	if (nv.dir != NULL)
 		oridir_free(nv.dir);
 	if (nv.cfg != NULL)

@@ -1,0 +1,728 @@
+/*
+ * msgbuild - write Nlets NIEM XML (see msgbuild.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "msg.h"
+#include "msgbuild.h"
+#include "util.h"
+#include "xscan.h"
+
+#define MSGBUILD_ROOT	"<n2:NLETS xmlns:n2=\"" MSG_NS_N2 "\"\n" \
+	"    xmlns:nh2=\"" MSG_NS_NH2 "\"\n" \
+	"    xmlns:n2c=\"" MSG_NS_N2C "\"\n" \
+	"    xmlns:nc=\"" MSG_NS_NC "\"\n" \
+	"    xmlns:j=\"" MSG_NS_J "\"\n" \
+	"    xmlns:psp=\"" MSG_NS_PSP "\"\n" \
+	"    n2:version=\"" MSG_VERSION "\">\n"
+
+/* The stamped header elements, in order (local names). */
+static const char *const msgbuild_stamped[] = {
+	"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
+	"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric"
+};
+
+/*
+ * Length of the valid UTF-8 sequence at s that XML 1.0 may carry (no
+ * surrogates, no U+FFFE/U+FFFF, nothing past U+10FFFF), or 0.
+ */
+static size_t
+msgbuild_utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (c == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))
+		return 0;		/* U+FFFE, U+FFFF */
+	return n;
+}
+
+/*
+ * Append s as XML character data: escaped, control characters other than
+ * tab, LF and CR dropped, invalid UTF-8 and characters XML cannot carry
+ * replaced by '?'. Whatever the input, the output is well-formed.
+ */
+static void
+msgbuild_xml(struct ubuf *b, const char *s, size_t len)
+{
+	size_t	 i = 0, start = 0, n;
+	unsigned char c;
+
+	while (i < len) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			ubuf_add_xml(b, s + start, i - start);
+			start = ++i;
+			continue;
+		}
+		n = msgbuild_utf8_len((const unsigned char *)s + i, len - i);
+		if (n == 0) {
+			ubuf_add_xml(b, s + start, i - start);
+			ubuf_add(b, "?", 1);
+			start = ++i;
+			continue;
+		}
+		i += n;
+	}
+	ubuf_add_xml(b, s + start, len - start);
+}
+
+/*
+ * Plain text for a legacy or free-text body: control characters other
+ * than tab and LF dropped, invalid UTF-8 replaced by '?'.
+ */
+static void
+msgbuild_plain(struct ubuf *b, const char *s, size_t len)
+{
+	size_t	 i = 0, start = 0, n;
+	unsigned char c;
+
+	while (i < len) {
+		c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+			ubuf_add(b, s + start, i - start);
+			start = ++i;
+			continue;
+		}
+		n = msgbuild_utf8_len((const unsigned char *)s + i, len - i);
+		if (n == 0) {
+			ubuf_add(b, s + start, i - start);
+			ubuf_add(b, "?", 1);
+			start = ++i;
+			continue;
+		}
+		i += n;
+	}
+	ubuf_add(b, s + start, len - start);
+}
+
+/*
+ * Elements.
+ */
+
+void
+msgbuild_open(struct ubuf *b, const char *name)
+{
+	ubuf_add(b, "<", 1);
+	ubuf_adds(b, name);
+	ubuf_add(b, ">\n", 2);
+}
+
+void
+msgbuild_close(struct ubuf *b, const char *name)
+{
+	ubuf_add(b, "</", 2);
+	ubuf_adds(b, name);
+	ubuf_add(b, ">\n", 2);
+}
+
+void
+msgbuild_text_len(struct ubuf *b, const char *name, const char *value,
+    size_t len)
+{
+	if (value == NULL || len == 0)
+		return;
+	ubuf_add(b, "<", 1);
+	ubuf_adds(b, name);
+	ubuf_add(b, ">", 1);
+	msgbuild_xml(b, value, len);
+	ubuf_add(b, "</", 2);
+	ubuf_adds(b, name);
+	ubuf_add(b, ">\n", 2);
+}
+
+void
+msgbuild_text(struct ubuf *b, const char *name, const char *value)
+{
+	if (value != NULL)
+		msgbuild_text_len(b, name, value, strlen(value));
+}
+
+void
+msgbuild_date(struct ubuf *b, const char *name, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return;
+	ubuf_add(b, "<", 1);
+	ubuf_adds(b, name);
+	ubuf_adds(b, "><nc:Date>");
+	msgbuild_xml(b, value, strlen(value));
+	ubuf_adds(b, "</nc:Date></");
+	ubuf_adds(b, name);
+	ubuf_add(b, ">\n", 2);
+}
+
+/*
+ * Messages.
+ */
+
+void
+msgbuild_begin(struct ubuf *b, enum msg_key key, const char *ori,
+    const char *const *dests, int ndest, const char *ctl)
+{
+	const char	*name = msg_key_name(key);
+	enum msg_body	 body = msg_key_body(key);
+	char		 c[MSG_CTL_LEN + 1], t[256];
+	const char	*p;
+	size_t		 n;
+	int		 i;
+
+	if (name == NULL)
+		fatalx("msgbuild_begin: bad message key %d", (int)key);
+	ubuf_adds(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    MSGBUILD_ROOT "<n2:NLETSMessageHeader>\n");
+	msgbuild_text(b, "nh2:MessageKeyCodeText", name);
+	msgbuild_text(b, "nh2:OriginatingORIID", ori);
+	for (i = 0; i < ndest; i++)
+		msgbuild_text(b, "nh2:DestinationORIID", dests[i]);
+	/* The control field as msgparse reads it back: printable, without
+	 * the blanks around it (all blanks would not validate), 10 at most. */
+	msg_filter(t, sizeof t, ctl, ' ', '~', sizeof t - 1);
+	p = t + strspn(t, " ");
+	msg_cpy(c, sizeof c, p, strlen(p));
+	for (n = strlen(c); n > 0 && c[n - 1] == ' '; n--)
+		c[n - 1] = '\0';
+	msgbuild_text(b, "nh2:DocumentControlFieldText", c);
+	ubuf_adds(b, "</n2:NLETSMessageHeader>\n<n2:");
+	ubuf_adds(b, msg_body_name(body));
+	if (body == MSG_BODY_MAIL)
+		ubuf_printf(b, " n2:key=\"%s\"", name);
+	ubuf_adds(b, ">\n");
+}
+
+void
+msgbuild_end(struct ubuf *b, enum msg_key key)
+{
+	const char	*body = msg_body_name(msg_key_body(key));
+
+	if (body == NULL)
+		fatalx("msgbuild_end: bad message key %d", (int)key);
+	ubuf_printf(b, "</n2:%s>\n</n2:NLETS>\n", body);
+}
+
+static int
+msgbuild_set(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+void
+msgbuild_person_of(const struct msg_person *p, struct msgbuild_person *out)
+{
+	out->given = p->given;
+	out->middle = p->middle;
+	out->surname = p->surname;
+	out->suffix = p->suffix;
+	out->dob = p->dob;
+	out->sex = p->sex;
+	out->oln = p->oln;
+	out->olstate = p->olstate;
+}
+
+/* The license number and its state: j:PersonAugmentation/nc:DriverLicense
+ * opened (the caller adds the rest and closes). */
+static void
+msgbuild_license_open(struct ubuf *b, const struct msgbuild_person *p)
+{
+	msgbuild_open(b, "j:PersonAugmentation");
+	msgbuild_open(b, "nc:DriverLicense");
+	if (msgbuild_set(p->oln) || msgbuild_set(p->olstate)) {
+		msgbuild_open(b, "nc:DriverLicenseIdentification");
+		msgbuild_text(b, "nc:IdentificationID", p->oln);
+		msgbuild_text(b, "nc:IdentificationJurisdictionText",
+		    p->olstate);
+		msgbuild_close(b, "nc:DriverLicenseIdentification");
+	}
+}
+
+static void
+msgbuild_name(struct ubuf *b, const struct msgbuild_person *p)
+{
+	if (!msgbuild_set(p->given) && !msgbuild_set(p->middle) &&
+	    !msgbuild_set(p->surname) && !msgbuild_set(p->suffix))
+		return;
+	msgbuild_open(b, "nc:PersonName");
+	msgbuild_text(b, "nc:PersonGivenName", p->given);
+	msgbuild_text(b, "nc:PersonMiddleName", p->middle);
+	msgbuild_text(b, "nc:PersonSurName", p->surname);
+	msgbuild_text(b, "nc:PersonNameSuffixText", p->suffix);
+	msgbuild_close(b, "nc:PersonName");
+}
+
+void
+msgbuild_person(struct ubuf *b, const char *el,
+    const struct msgbuild_person *p)
+{
+	msgbuild_open(b, el);
+	msgbuild_date(b, "nc:PersonBirthDate", p->dob);
+	msgbuild_name(b, p);
+	msgbuild_text(b, "nc:PersonSexCode", p->sex);
+	if (msgbuild_set(p->oln) || msgbuild_set(p->olstate)) {
+		msgbuild_license_open(b, p);
+		msgbuild_close(b, "nc:DriverLicense");
+		msgbuild_close(b, "j:PersonAugmentation");
+	}
+	msgbuild_close(b, el);
+}
+
+static void
+msgbuild_photo(struct ubuf *b, const struct msgbuild_driver *d)
+{
+	char	 kb[32];
+
+	msgbuild_open(b, "nc:PersonDigitalImage");
+	ubuf_adds(b, "<nc:BinaryBase64Object>");
+	ubuf_add(b, d->photo_b64, d->photo_b64len);
+	ubuf_adds(b, "</nc:BinaryBase64Object>\n");
+	msgbuild_text(b, "nc:BinaryFormatID", "image/jpeg");
+	snprintf(kb, sizeof kb, "%.2f", (double)d->photo_bytes / 1024.0);
+	msgbuild_text(b, "nc:BinarySizeValue", kb);
+	msgbuild_close(b, "nc:PersonDigitalImage");
+	if (d->noretain)
+		msgbuild_text(b, "psp:DoNotRetainIndicator", "true");
+}
+
+static void
+msgbuild_address(struct ubuf *b, const struct msgbuild_driver *d)
+{
+	if (!msgbuild_set(d->street) && !msgbuild_set(d->city) &&
+	    !msgbuild_set(d->state) && !msgbuild_set(d->zip))
+		return;
+	msgbuild_open(b, "nc:ContactInformation");
+	msgbuild_open(b, "nc:ContactMailingAddress");
+	msgbuild_open(b, "nc:StructuredAddress");
+	if (msgbuild_set(d->street)) {
+		msgbuild_open(b, "nc:LocationStreet");
+		msgbuild_text(b, "nc:StreetFullText", d->street);
+		msgbuild_close(b, "nc:LocationStreet");
+	}
+	msgbuild_text(b, "nc:LocationCityName", d->city);
+	msgbuild_text(b, "nc:LocationStateUSPostalServiceCode", d->state);
+	msgbuild_text(b, "nc:LocationPostalCode", d->zip);
+	msgbuild_close(b, "nc:StructuredAddress");
+	msgbuild_close(b, "nc:ContactMailingAddress");
+	msgbuild_close(b, "nc:ContactInformation");
+}
+
+static void
+msgbuild_event(struct ubuf *b, const struct msgbuild_event *e)
+{
+	msgbuild_open(b, "j:PersonDrivingIncident");
+	msgbuild_text(b, "nc:ActivityCategoryText", e->code);
+	msgbuild_date(b, "nc:ActivityDate", e->date);
+	msgbuild_text(b, "nc:ActivityDescriptionText", e->text);
+	if (msgbuild_set(e->state)) {
+		msgbuild_open(b, "j:DrivingIncidentJurisdiction");
+		msgbuild_text(b, "nc:LocationStateUSPostalServiceCode",
+		    e->state);
+		msgbuild_close(b, "j:DrivingIncidentJurisdiction");
+	}
+	msgbuild_close(b, "j:PersonDrivingIncident");
+}
+
+void
+msgbuild_driver(struct ubuf *b, const struct msgbuild_driver *d)
+{
+	const struct msgbuild_person	*p = &d->person;
+	int				 i;
+
+	msgbuild_open(b, "n2c:Driver");
+	msgbuild_date(b, "nc:PersonBirthDate", p->dob);
+	if (d->photo_b64 != NULL)
+		msgbuild_photo(b, d);
+	msgbuild_name(b, p);
+	msgbuild_text(b, "nc:PersonSexCode", p->sex);
+	msgbuild_address(b, d);
+	msgbuild_license_open(b, p);
+	msgbuild_date(b, "nc:DriverLicenseExpirationDate", d->lic_expires);
+	msgbuild_text(b, "nc:DriverLicenseNonCommercialClassText",
+	    d->lic_class);
+	msgbuild_text(b, "nc:DriverLicenseNonCommercialStatusText",
+	    d->lic_status);
+	msgbuild_close(b, "nc:DriverLicense");
+	for (i = 0; i < d->nevents; i++)
+		msgbuild_event(b, &d->events[i]);
+	msgbuild_close(b, "j:PersonAugmentation");
+	msgbuild_close(b, "n2c:Driver");
+}
+
+/*
+ * ER and SM.
+ */
+
+/*
+ * A text element, as CDATA when the text allows (Nlets' habit): not when
+ * it holds "]]>", nor "<!DOCTYPE", which msgparse refuses wherever it
+ * stands (an ER quoting such an input would not validate).
+ */
+static void
+msgbuild_cdata(struct ubuf *b, const char *name, const char *text,
+    size_t len)
+{
+	ubuf_printf(b, "<%s>", name);
+	if (memmem(text, len, "]]>", 3) == NULL &&
+	    memmem(text, len, "<!DOCTYPE", 9) == NULL) {
+		ubuf_adds(b, "<![CDATA[");
+		ubuf_add(b, text, len);
+		ubuf_adds(b, "]]>");
+	} else
+		msgbuild_xml(b, text, len);
+	ubuf_printf(b, "</%s>\n", name);
+}
+
+void
+msgbuild_er_text(struct ubuf *b, int code, enum msg_key key,
+    const char *detail, const char *input, size_t inlen)
+{
+	const char	*opt = code == MSG_ER_FORMAT ? msg_er_options(key) :
+			    NULL;
+	size_t		 n, i;
+
+	ubuf_printf(b, ".%02d. %s", code, msg_er_reason(code));
+	if (opt != NULL)
+		ubuf_printf(b, " - REFER TO %s MKE OPTIONS BELOW\n%s",
+		    msg_key_name(key), opt);
+	ubuf_adds(b, "\n");
+	if (detail != NULL && detail[0] != '\0') {
+		n = msg_utf8_cut(detail, strlen(detail), 1000);
+		for (i = 0; i < n; i++)
+			if (detail[i] == '\n' || detail[i] == '\r')
+				break;
+		msgbuild_plain(b, detail, i);
+		ubuf_adds(b, "\n");
+	}
+	ubuf_adds(b, "ORIGINAL MESSAGE\n");
+	if (input != NULL && inlen > 0) {
+		n = msg_utf8_chars(input, inlen, MSG_ER_INPUT_LEN);
+		msgbuild_plain(b, input, n);
+	}
+}
+
+void
+msgbuild_er(struct ubuf *b, const char *ori, const char *ctl, int code,
+    enum msg_key key, const char *detail, const char *input, size_t inlen)
+{
+	const char	*dest;
+	struct ubuf	 t;
+
+	dest = msg_dest_is_valid(ori) ? ori : MSG_SWITCH_ORI;
+	msgbuild_begin(b, MSG_KEY_ER, MSG_SWITCH_ORI, &dest, 1, ctl);
+	ubuf_init(&t);
+	msgbuild_er_text(&t, code, key, detail, input, inlen);
+	msgbuild_cdata(b, "n2:ResponseText", t.data, t.len);
+	ubuf_free(&t);
+	msgbuild_end(b, MSG_KEY_ER);
+}
+
+void
+msgbuild_sm_text(struct ubuf *b, int status, const char *about_dest,
+    enum msg_key about_key, const char *msgid)
+{
+	const char	*sep = "\n";
+	char		 id[41];
+
+	/* The second line lists the parts there are, ", " between them. */
+	ubuf_printf(b, ".%02d. %s", status, msg_sm_text(status));
+	if (msg_dest_is_valid(about_dest)) {
+		ubuf_printf(b, "%sDESTINATION %s", sep, about_dest);
+		sep = ", ";
+	}
+	if (msg_key_name(about_key) != NULL) {
+		ubuf_printf(b, "%sMSG TYPE %s", sep, msg_key_name(about_key));
+		sep = ", ";
+	}
+	msg_filter(id, sizeof id, msgid, '!', '~', sizeof id - 1);
+	if (id[0] != '\0')
+		ubuf_printf(b, "%sMESSAGE %s", sep, id);
+}
+
+void
+msgbuild_sm(struct ubuf *b, const char *ori, const char *ctl, int status,
+    const char *about_dest, enum msg_key about_key, const char *msgid)
+{
+	const char	*dest;
+	struct ubuf	 t;
+
+	dest = msg_dest_is_valid(ori) ? ori : MSG_SWITCH_ORI;
+	msgbuild_begin(b, MSG_KEY_SM, MSG_SWITCH_ORI, &dest, 1, ctl);
+	ubuf_init(&t);
+	msgbuild_sm_text(&t, status, about_dest, about_key, msgid);
+	msgbuild_cdata(b, "n2:StatusMessageText", t.data, t.len);
+	ubuf_free(&t);
+	msgbuild_end(b, MSG_KEY_SM);
+}
+
+/*
+ * Stamping.
+ */
+
+void
+msgbuild_stamp_time(uint64_t us, char date[11], char hhmm[6])
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)(us / 1000000);
+
+	if (localtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);
+	snprintf(date, 11, "%02u/%02u/%04u", (unsigned)(tm.tm_mon + 1) % 100,
+	    (unsigned)tm.tm_mday % 100, (unsigned)(tm.tm_year + 1900) % 10000);
+	snprintf(hhmm, 6, "%02u:%02u", (unsigned)tm.tm_hour % 100,
+	    (unsigned)tm.tm_min % 100);
+}
+
+/*
+ * The prefix the header's elements use, taken from the sender's element
+ * t ("nh2:" in "<nh2:...>"). *local is set when that element carried
+ * attributes (perhaps its own namespace declaration): the elements the
+ * switch writes then declare theirs.
+ */
+static void
+msgbuild_hdr_prefix(const struct xscan_tok *t, char *pfx, size_t psz,
+    int *local)
+{
+	/* No prefix: the default namespace in scope is the header's. */
+	*local = t == NULL || t->attrs;
+	if (*local)
+		snprintf(pfx, psz, "nh2:");
+	else
+		msg_cpy(pfx, psz, t->name, (size_t)(t->local - t->name));
+}
+
+/* <PFX:name[ xmlns:nh2=...]>value</PFX:name> */
+static void
+msgbuild_hdr_el(struct ubuf *out, const char *pfx, int local,
+    const char *name, const char *value)
+{
+	ubuf_printf(out, "<%s%s", pfx, name);
+	if (local)
+		ubuf_adds(out, " xmlns:nh2=\"" MSG_NS_NH2 "\"");
+	ubuf_printf(out, ">%s</%s%s>", value, pfx, name);
+}
+
+/*
+ * raw[0..stamp_off) into out with the destinations replaced by one naming
+ * recv_ori. The last sender element's token goes to *last (for the
+ * prefix of the stamps).
+ */
+static void
+msgbuild_head_dests(struct ubuf *out, const char *raw, size_t stamp_off,
+    const char *recv_ori, struct xscan_tok *last, int *havelast)
+{
+	struct xscan		 sc;
+	struct xscan_tok	 t, first;
+	size_t			 from = 0, to = 0;
+	char			 pfx[64];
+	int			 local, n = 0;
+
+	memset(&first, 0, sizeof first);
+	*havelast = 0;
+	xscan_init(&sc, raw, stamp_off);
+	while (xscan_next(&sc, &t) != XSCAN_EOF) {
+		if (t.kind == XSCAN_START || t.kind == XSCAN_EMPTY) {
+			*last = t;
+			*havelast = 1;
+		}
+		if (!xscan_is(&t, "DestinationORIID"))
+			continue;
+		if (t.kind != XSCAN_END && n++ == 0) {
+			first = t;
+			from = xscan_off(&sc, &t);
+		}
+		if (t.kind != XSCAN_START)
+			to = xscan_off(&sc, &t) + t.len;
+	}
+	if (recv_ori == NULL || !msg_ori_is_valid(recv_ori) || n == 0 ||
+	    to <= from) {
+		ubuf_add(out, raw, stamp_off);
+		return;
+	}
+	msgbuild_hdr_prefix(&first, pfx, sizeof pfx, &local);
+	ubuf_add(out, raw, from);
+	msgbuild_hdr_el(out, pfx, local, "DestinationORIID", recv_ori);
+	ubuf_add(out, raw + to, stamp_off - to);
+}
+
+int
+msgbuild_stamp_head(struct ubuf *out, const char *raw, size_t len,
+    size_t stamp_off, const struct msgbuild_stamp *st, size_t *resume)
+{
+	struct xscan_tok last;
+	char		 v[6][16], pfx[64], sep[64];
+	size_t		 hdr_end, so, i, nl, k;
+	int		 local, havelast;
+
+	memset(&last, 0, sizeof last);
+	*resume = stamp_off;
+	if (msg_hdr_span(raw, len, stamp_off, &so, &hdr_end) == -1) {
+		ubuf_add(out, raw, stamp_off);
+		return -1;
+	}
+	msgbuild_stamp_time(st->recv_us, v[0], v[1]);
+	msgbuild_stamp_time(st->send_us, v[2], v[3]);
+	snprintf(v[4], sizeof v[4], "%05llu",
+	    (unsigned long long)(st->in_seq % 100000));
+	snprintf(v[5], sizeof v[5], "%05llu",
+	    (unsigned long long)(st->out_seq % 100000));
+	msgbuild_head_dests(out, raw, stamp_off, st->recv_ori, &last,
+	    &havelast);
+	msgbuild_hdr_prefix(havelast ? &last : NULL, pfx, sizeof pfx, &local);
+	/* Each element on a line of its own when the header is laid out
+	 * so: the blanks that follow the sender's part, repeated. */
+	for (i = stamp_off, k = 0; i < hdr_end && k + 1 < sizeof sep &&
+	    (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' ||
+	    raw[i] == '\r'); i++)
+		sep[k++] = raw[i];
+	sep[k] = '\0';
+	if (memchr(sep, '\n', k) == NULL)
+		sep[0] = '\0';
+	for (nl = hdr_end; nl > stamp_off && raw[nl - 1] != '\n'; nl--)
+		;
+	*resume = sep[0] != '\0' && nl > stamp_off ? nl - 1 : hdr_end;
+	for (i = 0; i < 6; i++) {
+		ubuf_adds(out, sep);
+		msgbuild_hdr_el(out, pfx, local, msgbuild_stamped[i], v[i]);
+	}
+	return 0;
+}
+
+void
+msgbuild_stamp(struct ubuf *b, const char *raw, size_t len, size_t stamp_off,
+    const struct msgbuild_stamp *st)
+{
+	size_t	 resume;
+
+	if (stamp_off > len)
+		stamp_off = len;
+	msgbuild_stamp_head(b, raw, len, stamp_off, st, &resume);
+	ubuf_add(b, raw + resume, len - resume);
+}
+
+/*
+ * Photo rewriting (response side of the photo-sharing policy).
+ */
+
+/*
+ * After the end tag of a photo at off: the psp:DoNotRetainIndicator
+ * that follows it, if any (only blanks and comments between). *s and
+ * *e get its start and end (after its end tag), *vs and *ve its value.
+ * @return 1 found, 0 none.
+ */
+static int
+msgbuild_noretain_after(const char *raw, size_t len, size_t off, size_t *s,
+    size_t *e, size_t *vs, size_t *ve)
+{
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	size_t			 i;
+
+	xscan_init_at(&sc, raw, len, off);
+	for (;;) {
+		switch (xscan_next(&sc, &t)) {
+		case XSCAN_TEXT:
+			for (i = 0; i < t.datalen; i++)
+				if (strchr(" \t\r\n", t.data[i]) == NULL)
+					return 0;
+			continue;
+		case XSCAN_COMMENT:
+			continue;
+		case XSCAN_START:
+			if (!xscan_is(&t, "DoNotRetainIndicator"))
+				return 0;
+			*s = xscan_off(&sc, &t);
+			*vs = *s + t.len;
+			if (xscan_find(&sc, "DoNotRetainIndicator", 1, &t) == -1)
+				return 0;
+			*ve = xscan_off(&sc, &t);
+			*e = *ve + t.len;
+			return 1;
+		default:
+			return 0;
+		}
+	}
+}
+
+/* 1 if raw[vs..ve) says true. */
+static int
+msgbuild_is_true(const char *raw, size_t vs, size_t ve)
+{
+	while (vs < ve && strchr(" \t\r\n", raw[vs]) != NULL)
+		vs++;
+	while (ve > vs && strchr(" \t\r\n", raw[ve - 1]) != NULL)
+		ve--;
+	return (ve - vs == 4 && memcmp(raw + vs, "true", 4) == 0) ||
+	    (ve - vs == 1 && raw[vs] == '1');
+}
+
+int
+msgbuild_photo_rewrite(struct ubuf *out, const char *raw, size_t len,
+    int mode)
+{
+	static const char	 img[] = "PersonDigitalImage";
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	size_t			 at = 0, s, gt, ds, de, vs, ve, so, he;
+	int			 changed = 0, dnr;
+
+	ubuf_reset(out);
+	if (msg_hdr_span(raw, len, 0, &so, &he) == -1)
+		return -1;
+	xscan_init_at(&sc, raw, len, he);
+	while (xscan_find(&sc, img, 0, &t) == 0) {
+		s = xscan_off(&sc, &t);
+		if (t.kind == XSCAN_EMPTY)
+			gt = s + t.len;
+		else if (xscan_find(&sc, img, 1, &t) == -1) {
+			ubuf_reset(out);
+			return -1;
+		} else
+			gt = xscan_off(&sc, &t) + t.len;
+		dnr = msgbuild_noretain_after(raw, len, gt, &ds, &de, &vs, &ve);
+		if (mode == MSGBUILD_PHOTO_STRIP) {
+			ubuf_add(out, raw + at, s - at);
+			at = dnr ? de : gt;
+			changed++;
+		} else if (!dnr) {
+			ubuf_add(out, raw + at, gt - at);
+			ubuf_adds(out, "<psp:DoNotRetainIndicator xmlns:psp=\""
+			    MSG_NS_PSP "\">true</psp:DoNotRetainIndicator>");
+			at = gt;
+			changed++;
+		} else if (!msgbuild_is_true(raw, vs, ve)) {
+			ubuf_add(out, raw + at, vs - at);
+			ubuf_adds(out, "true");
+			at = ve;
+			changed++;
+		}
+		if (dnr)
+			xscan_init_at(&sc, raw, len, de);
+	}
+	ubuf_add(out, raw + at, len - at);
+	return changed;
+}
