@@ -307,6 +307,30 @@ msgparse_where(xmlNodePtr node)
 	return MSG_ER_FORMAT;
 }
 
+/*
+ * A birth date xs:date refuses is told in the switch's own words ("no
+ * such day in that month") rather than libxml2's, when they say more.
+ * @return 1 if the diagnostic was recorded here.
+ */
+static int
+msgparse_dob_words(struct msg_pctx *pc, xmlNodePtr node, int line)
+{
+	const char	*why;
+	char		 t[32];
+	size_t		 n;
+
+	if (!xtree_is(node, MP_NC, "Date") ||
+	    !xtree_is(node->parent, MP_NC, "PersonBirthDate"))
+		return 0;
+	n = xtree_text(node, t, sizeof t);
+	why = n >= 16 ? "not a YYYY-MM-DD date" : msg_dob_check(t);
+	if (why == NULL)
+		return 0;
+	msg_diag(pc, node, line, 0, MSG_ER_DOB, "birth date \"%.16s\": %s", t,
+	    why);
+	return 1;
+}
+
 static void
 msgparse_schema_error_cb(void *arg, xmlErrorPtr e)
 {
@@ -320,6 +344,8 @@ msgparse_schema_error_cb(void *arg, xmlErrorPtr e)
 		node = node->parent;
 	if (node != NULL)
 		msg_flag(node);
+	if (msgparse_dob_words(pc, node, e->line))
+		return;
 	msg_diag(pc, node, e->line, 0, msgparse_where(node), "%s",
 	    e->message != NULL ? e->message : "schema error");
 }
@@ -985,7 +1011,8 @@ msg_check_header(struct msg_pctx *pc, xmlNodePtr hdr, struct msg *m)
 			    !msg_ctl_is_valid(t)))
 				msg_diag(pc, c, 0, 0, MSG_ER_HEADER,
 				    "control field \"%.20s\" is not 1 to %d "
-				    "printable characters", t, MSG_CTL_LEN);
+				    "printable characters other than '.'", t,
+				    MSG_CTL_LEN);
 		}
 	}
 	if (msg_flagged_within(pc, hdr))
