@@ -7,7 +7,7 @@
  *
  * Rules, in the order they are checked (the first that fails decides):
  *   P002 line-not-entitled           the line may not originate for the
- *                                    ORI (ER 108, also the router's check)
+ *                                    ORI (ER .90., also the router's check)
  *   P001 ori-unknown                 the ORI is not in the ORI directory
  *   P003 not-authorized              the agency lacks the authorization
  *                                    the message key needs (DMV data for
@@ -34,7 +34,7 @@
  *   P151 lineup-suspect              lineup subject not the identified
  *                                    suspect
  *   P000 allowed
- * Every denial is ER 120 except P002 (ER 108).
+ * Every denial is ER .94. except P002 (ER .90.).
  */
 #ifndef NLSWITCH_POLICY_H
 #define NLSWITCH_POLICY_H

@@ -567,7 +567,7 @@ switch_exits(int wait_ms)
 }
 
 /*
- * Drain: refuse new messages with ER 111, wait for what is in flight, exit
+ * Drain: refuse new messages with ER .93., wait for what is in flight, exit
  * 0; keep what is queued. Nothing here depends on timing: a delivery the
  * line never acknowledges holds the drain open (grace 600 s) for as long
  * as the checks take, and ends only when the test lets it.

@@ -394,6 +394,14 @@ test_damaged_capture(void)
 	CU_ASSERT_EQUAL(rc, 3);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "not an nlswitch capture"));
 	free(out);
+	/* An --ignore XPath uses the catalogue's prefixes; another prefix
+	 * is a usage error, before anything is sent. */
+	rc = it_sh(e, "bin/nlreplay -p 1 --ignore '//x:DriverLicense' "
+	    "fixtures/capture/demo.nlcap", NULL, &out);
+	CU_ASSERT_EQUAL(rc, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "--ignore //x:DriverLicense: not "
+	    "an XPath over the prefixes n2 nh2 n2c n2-aa nc j j40 psp"));
+	free(out);
 	it_env_free(e);
 }
 

@@ -558,7 +558,7 @@ static const struct tm_invalid tm_invalid[] = {
 	{ "header-er-not-from-switch.xml", MSG_ER_HEADER,
 	    "only the switch" },
 	{ "header-missing.xml", MSG_ER_HEADER, "no n2:NLETSMessageHeader" },
-	{ "header-stamped-by-sender.xml", MSG_ER_HEADER,
+	{ "header-stamps-bad.xml", MSG_ER_HEADER,
 	    "MessageReceiveDate: " },
 	{ "header-unknown-key.xml", MSG_ER_HEADER, "unknown message key" },
 	{ "malformed-not-xml.xml", MSG_ER_MALFORMED, "malformed XML" },

@@ -23,7 +23,7 @@
  *    arrives).
  *
  * Before a line connects every message sent so far must be answered, so
- * "the destination is not connected" decisions (SM .02) replay as
+ * "the destination is not connected" decisions (SM .02.) replay as
  * recorded.
  *
  * Replies compared: the answer to each sent message (ACK, or NAK with its
@@ -53,6 +53,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 
 #include "client.h"
 #include "legacy.h"
@@ -214,6 +215,16 @@ static struct rp *rpg;	/* for the client callbacks' line -> rp */
 static const char *const rp_volatile[] = {
 	"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
 	"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric", NULL
+};
+
+/* Prefixes an --ignore XPath may use. */
+static const struct {
+	const char	*prefix;
+	const char	*uri;
+} rp_ns[] = {
+	{ "n2", MSG_NS_N2 }, { "nh2", MSG_NS_NH2 }, { "n2c", MSG_NS_N2C },
+	{ "n2-aa", MSG_NS_AA }, { "nc", MSG_NS_NC }, { "j", MSG_NS_J },
+	{ "j40", MSG_NS_J40 }, { "psp", MSG_NS_PSP }, { NULL, NULL }
 };
 
 static void
@@ -673,6 +684,41 @@ rp_strip_ref(xmlNodePtr n)
 	xmlFree(c);
 }
 
+/* An XPath context on doc that knows the catalogue's prefixes
+ * (docs/messages.md), whatever prefixes the message itself used. */
+static xmlXPathContextPtr
+rp_xpath_ctx(xmlDocPtr doc)
+{
+	xmlXPathContextPtr	 ctx;
+	int			 i;
+
+	if ((ctx = xmlXPathNewContext(doc)) == NULL)
+		return NULL;
+	for (i = 0; rp_ns[i].prefix != NULL; i++)
+		xmlXPathRegisterNs(ctx, (const xmlChar *)rp_ns[i].prefix,
+		    (const xmlChar *)rp_ns[i].uri);
+	return ctx;
+}
+
+/* 0 if xpath evaluates (its syntax and its prefixes), else -1 (libxml2
+ * says why on stderr). */
+static int
+rp_xpath_check(const char *xpath)
+{
+	xmlDocPtr		 doc;
+	xmlXPathContextPtr	 ctx = NULL;
+	xmlXPathObjectPtr	 obj = NULL;
+
+	if ((doc = xmlReadMemory("<x/>", 4, NULL, NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) != NULL &&
+	    (ctx = rp_xpath_ctx(doc)) != NULL)
+		obj = xmlXPathEvalExpression((const xmlChar *)xpath, ctx);
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return obj != NULL ? 0 : -1;
+}
+
 static void
 rp_strip(xmlDocPtr doc, char *const *ignore, int nignore)
 {
@@ -704,7 +750,7 @@ rp_strip(xmlDocPtr doc, char *const *ignore, int nignore)
 				stack[sp++] = n;
 		}
 	}
-	if (nignore == 0 || (ctx = xmlXPathNewContext(doc)) == NULL)
+	if (nignore == 0 || (ctx = rp_xpath_ctx(doc)) == NULL)
 		return;
 	for (i = 0; i < nignore; i++) {
 		if ((obj = xmlXPathEvalExpression((const xmlChar *)ignore[i],
@@ -1729,17 +1775,13 @@ main(int argc, char *argv[])
 	if (argc < 1 || modes > 1 || (rp->rate > 0 && rp->max_sleep >= 0) ||
 	    (portfile == NULL && rp->port[0] == '\0'))
 		usage();
-	for (i = 0; i < (size_t)rp->nignore; i++) {
-		xmlXPathCompExprPtr e;
-
-		if ((e = xmlXPathCompile((const xmlChar *)rp->ignore[i])) ==
-		    NULL) {
-			fprintf(stderr, "nlreplay: --ignore %s: not an XPath\n",
+	for (i = 0; i < (size_t)rp->nignore; i++)
+		if (rp_xpath_check(rp->ignore[i]) == -1) {
+			fprintf(stderr, "nlreplay: --ignore %s: not an XPath "
+			    "over the prefixes n2 nh2 n2c n2-aa nc j j40 psp\n",
 			    rp->ignore[i]);
 			return 2;
 		}
-		xmlXPathFreeCompExpr(e);
-	}
 	if (portfile != NULL && client_read_portfile(portfile, 5000, rp->port,
 	    sizeof rp->port) == -1) {
 		fprintf(stderr, "nlreplay: %s: no port\n", portfile);
