@@ -466,6 +466,7 @@ static const struct {
 	{ "region-unknown-member.xml", 15, "no line serves member NV" },
 	{ "region-is-member.xml", 19, "region code CA is also a member" },
 	{ "region-bad-member.xml", 19, "\"NVX\" is not a member code" },
+	{ "region-bad-code.xml", 19, "The value '1W' is not accepted" },
 	{ "region-empty.xml", 19, "region WR has no members" },
 	{ "region-dup.xml", 20, "region WR defined twice" },
 	{ "line-nl-ori.xml", 7, "NL0000000 is the switch's own ORI" },

@@ -1360,8 +1360,8 @@ rp_dlv_cb(struct client *c, uint64_t msgid, uint16_t copy, const char *xml,
 	if (r->status == RP_DIFFERING && strcmp(mke, "SM") == 0) {
 		char st[8];
 
-		rp_field(xml, len, "StatusCode", st, sizeof st);
-		snprintf(r->replayed, sizeof r->replayed, "SM .%02d.", atoi(st));
+		rp_number(xml, len, st, sizeof st);
+		snprintf(r->replayed, sizeof r->replayed, "SM .%s.", st);
 	}
 	rp_children(rp, d);
 }
