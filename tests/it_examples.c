@@ -8,7 +8,8 @@
  * destination state, delivered with Nlets' output header stamps to the
  * sender's ORI; the mail-type messages are delivered to each destination
  * state (its nlstate says so in its log); an SM from a state reaches the
- * agency.
+ * agency, and so do responses (DR with a photo, NOT ON FILE, DNR, KR)
+ * written as a state's own system would, from the public examples.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -280,10 +281,39 @@ test_mail(void)
 	}
 }
 
+/* A response fixture sent by a state's line: ACKed, and delivered to
+ * the agency with Nlets' stamps. 0, or -1 with a CUnit failure. */
+static int
+send_answer(struct it_client *st, const char *file, const char *mke,
+    const char *ctl)
+{
+	size_t		 before = it_count(agy, mke, ctl);
+	uint64_t	 tag;
+	char		*msg;
+	int		 rc;
+
+	if ((msg = fixture(file)) == NULL)
+		return -1;
+	tag = it_client_send(st, msg);
+	free(msg);
+	if ((rc = it_client_wait(st, tag, WAIT)) != 1) {
+		fprintf(stderr, "\n  %s: %s", file, st->reply[tag] ?
+		    st->reply[tag] : "no reply");
+		return -1;
+	}
+	if (wait_count(mke, ctl, before + 1) == -1) {
+		fprintf(stderr, "\n  %s: not delivered", file);
+		return -1;
+	}
+	check_stamps(agy->dlv[agy->ndlv - 1].xml);
+	return 0;
+}
+
 /* SMs from a state, as the public SM example: routed like an AM to the
- * agency, which receives them stamped. */
+ * agency, which receives them stamped; then the responses shaped like
+ * the public examples, from the states' lines. */
 static void
-test_sm_from_state(void)
+test_from_states(void)
 {
 	struct it_client	*oradm, *ca;
 	struct it_dlv		*d;
@@ -305,6 +335,9 @@ test_sm_from_state(void)
 	    "TEMPORARILY OUT OF SERVICE"));
 	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "OriginatingORIID"),
 	    "ORDMV0000");
+	/* The public KR example's shape, from the same ORI. */
+	CU_ASSERT_EQUAL(send_answer(oradm, "msg/valid/nlets-kr.xml", "KR",
+	    "KQNAME0001"), 0);
 	it_client_free(oradm);
 
 	/* The legacy one comes from CA's own ORI: CA's line, so its nlstate
@@ -324,6 +357,14 @@ test_sm_from_state(void)
 	    "CAOLN0000");
 	CU_ASSERT_PTR_NOT_NULL(strstr(d->xml, "CA DMV DRIVER FILES OUT OF "
 	    "SERVICE"));
+	/* And the responses shaped like the public DR and DNR examples,
+	 * as a state's own system would write them. */
+	CU_ASSERT_EQUAL(send_answer(ca, "msg/valid/nlets-dr-photo.xml", "DR",
+	    "DQIMQ00001"), 0);
+	CU_ASSERT_EQUAL(send_answer(ca, "msg/valid/nlets-dr-notonfile.xml",
+	    "DR", "DQNAME0001"), 0);
+	CU_ASSERT_EQUAL(send_answer(ca, "msg/valid/nlets-dnr.xml", "DNR",
+	    "DNQ0000001"), 0);
 	it_client_free(ca);
 }
 
@@ -337,7 +378,7 @@ main(void)
 	su = CU_add_suite("examples", setup, teardown);
 	if (su == NULL || CU_ADD_TEST(su, test_queries) == NULL ||
 	    CU_ADD_TEST(su, test_mail) == NULL ||
-	    CU_ADD_TEST(su, test_sm_from_state) == NULL)
+	    CU_ADD_TEST(su, test_from_states) == NULL)
 		return 1;
 	return it_run_suites();
 }
