@@ -210,6 +210,8 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		/* session_identify may close (and so free) the session. */
+		session_ref(s);
 		session_identify(s);
 		if (s->state == SESSION_ST_ACTIVE) {
 			if (tls_bev_combine(s->bev) == -1)
@@ -217,6 +219,7 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 				    "by one", (unsigned long long)s->id);
 			tls_bev_pending(s->bev);
 		}
+		session_unref(s);
 		return;
 	}
 	/* Frames that arrived before the close or the error (OpenSSL may

@@ -193,6 +193,19 @@ test_tls_refusals(void)
 	CU_ASSERT_FALSE(t->up);
 	CU_ASSERT_TRUE(t->closed);
 	it_client_free(t);
+
+	/* Our CA, a name no line has: the handshake succeeds, then the
+	 * switch closes the session (under check-asan this also proves the
+	 * close does not touch the freed session), and keeps serving. */
+	t = it_client_new(env, "stranger", WAIT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	it_client_wait_closed(t, WAIT);
+	CU_ASSERT_FALSE(t->up);
+	CU_ASSERT_TRUE(t->closed);
+	it_client_free(t);
+	t = it_client_new(env, "waagy", WAIT);
+	CU_ASSERT_FATAL(t != NULL && t->up);
+	it_client_free(t);
 }
 
 /* A second session must keep flowing while the first misbehaves. */

@@ -65,7 +65,7 @@ it_env_new(const char *name, const char *limits)
 	snprintf(e->conf, sizeof e->conf, "%s/nlswitch.xml", e->dir);
 	snprintf(e->portfile, sizeof e->portfile, "%s/port", e->dir);
 	snprintf(e->sock, sizeof e->sock, "%s/control.sock", e->dir);
-	snprintf(cmd, sizeof cmd, "%s/tools/nlpki %s -o waagy oragy cadmv nvdmv "
+	snprintf(cmd, sizeof cmd, "%s/tools/nlpki %s -o waagy oragy cadmv nvdmv stranger "
 	    ">/dev/null", e->root, e->pki);
 	if (it_system(cmd) != 0) {
 		free(e);
