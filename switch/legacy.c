@@ -1288,12 +1288,8 @@ static void
 legacy_emit_stamps(struct ubuf *xml, const char *doc, size_t len,
     const struct legacy_doc *d)
 {
-	static const char *const el[] = {
-		"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
-		"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric"
-	};
-	const char	*v[6];
-	size_t		 so, he, n[6];
+	const char	*v[MSG_NSTAMPS];
+	size_t		 so, he, n[MSG_NSTAMPS];
 	int		 i;
 
 	/* HH:MM MM/DD/CCYY NNNNN */
@@ -1308,10 +1304,10 @@ legacy_emit_stamps(struct ubuf *xml, const char *doc, size_t len,
 		return;
 	}
 	ubuf_add(xml, doc, so);
-	for (i = 0; i < 6; i++) {
-		ubuf_printf(xml, "\n<nh2:%s>", el[i]);
+	for (i = 0; i < MSG_NSTAMPS; i++) {
+		ubuf_printf(xml, "\n<nh2:%s>", msg_stamp_name(i));
 		ubuf_add(xml, v[i], n[i]);
-		ubuf_printf(xml, "</nh2:%s>", el[i]);
+		ubuf_printf(xml, "</nh2:%s>", msg_stamp_name(i));
 	}
 	ubuf_add(xml, doc + so, len - so);
 }

@@ -361,10 +361,7 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	st.recv_ori = line_recv_ori(l, p);
 	if (l->cfg->format == CONFIG_FMT_LEGACY)
 		return line_deliver_text(l, p, b, &st, id, now);
-	st.recv_ori = line_recv_ori(l, p);
 	ubuf_init(&stamp);
-	if (b->stamp_off > b->len)
-		b->stamp_off = b->len;
 	msgbuild_stamp_head(&stamp, b->data, b->len, b->stamp_off, &st,
 	    &resume);
 

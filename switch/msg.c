@@ -60,6 +60,11 @@ static const struct {
 	{ MSG_NS_AA, MSG_NS_ID_AA },
 };
 
+static const char *const msg_stamps[MSG_NSTAMPS] = {
+	"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
+	"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric"
+};
+
 /* The header elements a sender writes, in order. */
 static const char *const msg_hdr_sender[] = {
 	"MessageKeyCodeText", "OriginatingORIID", "DestinationORIID",
@@ -157,6 +162,12 @@ msg_er_reason(int code)
 		return "DENIED BY PHOTO-SHARING POLICY";
 	}
 	return "UNKNOWN ERROR";
+}
+
+const char *
+msg_stamp_name(int i)
+{
+	return i >= 0 && i < MSG_NSTAMPS ? msg_stamps[i] : NULL;
 }
 
 const char *

@@ -286,6 +286,11 @@ void	 msg_cpy(char *dst, size_t dsz, const char *src, size_t len);
 void	 msg_filter(char *dst, size_t dsz, const char *s, int lo, int hi,
 	    size_t max);
 
+/** The six header elements the switch stamps on delivery, in their order
+ * (nh2 local names): i from 0 to MSG_NSTAMPS - 1; NULL past them. */
+#define MSG_NSTAMPS	6
+const char	*msg_stamp_name(int i);
+
 /**
  * The stamping offsets of a document msgparse accepted (stored messages
  * keep only stamp_off): the end of the sender's part of the header and

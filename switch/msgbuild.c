@@ -20,12 +20,6 @@
 	"    xmlns:psp=\"" MSG_NS_PSP "\"\n" \
 	"    n2:version=\"" MSG_VERSION "\">\n"
 
-/* The stamped header elements, in order (local names). */
-static const char *const msgbuild_stamped[] = {
-	"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
-	"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric"
-};
-
 /*
  * Length of the valid UTF-8 sequence at s that XML 1.0 may carry (no
  * surrogates, no U+FFFE/U+FFFF, nothing past U+10FFFF), or 0.
@@ -574,11 +568,13 @@ msgbuild_stamp_head(struct ubuf *out, const char *raw, size_t len,
     size_t stamp_off, const struct msgbuild_stamp *st, size_t *resume)
 {
 	struct xscan_tok last;
-	char		 v[6][16], pfx[64], sep[64];
+	char		 v[MSG_NSTAMPS][16], pfx[64], sep[64];
 	size_t		 hdr_end, so, i, nl, k;
 	int		 local, havelast;
 
 	memset(&last, 0, sizeof last);
+	if (stamp_off > len)
+		stamp_off = len;
 	*resume = stamp_off;
 	if (msg_hdr_span(raw, len, stamp_off, &so, &hdr_end) == -1) {
 		ubuf_add(out, raw, stamp_off);
@@ -605,9 +601,9 @@ msgbuild_stamp_head(struct ubuf *out, const char *raw, size_t len,
 	for (nl = hdr_end; nl > stamp_off && raw[nl - 1] != '\n'; nl--)
 		;
 	*resume = sep[0] != '\0' && nl > stamp_off ? nl - 1 : hdr_end;
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < MSG_NSTAMPS; i++) {
 		ubuf_adds(out, sep);
-		msgbuild_hdr_el(out, pfx, local, msgbuild_stamped[i], v[i]);
+		msgbuild_hdr_el(out, pfx, local, msg_stamp_name((int)i), v[i]);
 	}
 	return 0;
 }
@@ -618,8 +614,6 @@ msgbuild_stamp(struct ubuf *b, const char *raw, size_t len, size_t stamp_off,
 {
 	size_t	 resume;
 
-	if (stamp_off > len)
-		stamp_off = len;
 	msgbuild_stamp_head(b, raw, len, stamp_off, st, &resume);
 	ubuf_add(b, raw + resume, len - resume);
 }

@@ -163,7 +163,8 @@ struct msgbuild_stamp {
  * local time (TZ), sequence numbers modulo 100000 in 5 digits. Stamps the
  * sender wrote are replaced. Everything from *resume on, the body, is
  * the stored bytes unchanged.
- * @param stamp_off the offset msgparse reported (struct msg).
+ * @param stamp_off the offset msgparse reported (struct msg; past len it
+ *	counts as len).
  * @return 0, or -1 if raw has no header end after stamp_off (out is then
  *	raw[0..stamp_off) and *resume stamp_off: the message goes as it is).
  */

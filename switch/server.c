@@ -414,14 +414,14 @@ server_input_key(const char *input, size_t inlen)
 	return msg_key_lookup(mke);
 }
 
-/* Count a refusal by key and code, and keep it for the dashboard. The
- * key comes from the input's header when it has one. */
+/* Count a refusal by key and code, and keep it for the dashboard. key
+ * is the one the input names (server_input_key). */
 static void
 server_count_nak(struct server *srv, struct session *s, const char *ori,
-    int code, const char *detail, const char *input, size_t inlen)
+    int key, int code, const char *detail)
 {
 	struct server_denial	*d;
-	int			 key = server_input_key(input, inlen);
+
 	srv->stats.nacked++;
 	if (code > 0 && code < SERVER_NCODES)
 		srv->stats.nak_key_code[key][code]++;
@@ -444,7 +444,7 @@ server_nak(struct server *srv, struct session *s, uint64_t tag,
 	struct msgbuild_stamp	 st;
 	struct ubuf		 b, x;
 	size_t			 so, he;
-	int			 legacy;
+	int			 legacy, key = server_input_key(input, inlen);
 
 	if (ori == NULL || !msg_ori_is_valid(ori))
 		ori = (s->line != NULL && s->line->cfg->nori > 0) ?
@@ -454,8 +454,7 @@ server_nak(struct server *srv, struct session *s, uint64_t tag,
 	legacy = input != NULL && inlen > 0 ? legacy_is_text(input, inlen) :
 	    s->line != NULL && s->line->cfg->format == CONFIG_FMT_LEGACY;
 	ubuf_init(&x);
-	msgbuild_er(&x, ori, ctl ? ctl : "", code,
-	    server_input_key(input, inlen), detail, input, inlen);
+	msgbuild_er(&x, ori, ctl ? ctl : "", code, key, detail, input, inlen);
 	/* The standard output header: sent now, on the sender's line. */
 	memset(&st, 0, sizeof st);
 	st.recv_us = st.send_us = util_now_us();
@@ -486,7 +485,7 @@ server_nak(struct server *srv, struct session *s, uint64_t tag,
 	session_send(s, FRAME_NAK, 0, tag, b.data, b.len);
 	recorder_nak(s, tag, b.data, b.len);
 	ubuf_free(&b);
-	server_count_nak(srv, s, ori, code, detail, input, inlen);
+	server_count_nak(srv, s, ori, key, code, detail);
 	/* The detail can quote field values (a DOB, a name): debug only. */
 	log_info("server: %llu: nak line=%s code=%d reason=\"%s\"",
 	    (unsigned long long)s->id, s->line ? s->line->cfg->code : "-",

@@ -211,12 +211,6 @@ static void	rp_closed_cb(struct client *, const char *, void *);
 
 static struct rp *rpg;	/* for the client callbacks' line -> rp */
 
-/* The output header the switch stamps: different in every run. */
-static const char *const rp_volatile[] = {
-	"MessageReceiveDate", "MessageReceiveTime", "MessageSendDate",
-	"MessageSendTime", "ReceiveMessageNumeric", "SendMessageNumeric", NULL
-};
-
 /* Prefixes an --ignore XPath may use. */
 static const struct {
 	const char	*prefix;
@@ -736,11 +730,13 @@ rp_strip(xmlDocPtr doc, char *const *ignore, int nignore)
 			next = n->next;
 			if (n->type != XML_ELEMENT_NODE)
 				continue;
-			for (k = 0; rp_volatile[k] != NULL; k++)
+			/* The output header's stamps: different in every
+			 * run. */
+			for (k = 0; msg_stamp_name(k) != NULL; k++)
 				if (xmlStrcmp(n->name, (const xmlChar *)
-				    rp_volatile[k]) == 0)
+				    msg_stamp_name(k)) == 0)
 					break;
-			if (rp_volatile[k] != NULL) {
+			if (msg_stamp_name(k) != NULL) {
 				xmlUnlinkNode(n);
 				xmlFreeNode(n);
 			} else if (xmlStrcmp(n->name, (const xmlChar *)
