@@ -29,6 +29,11 @@
 #define CONFIG_DEF_MAP_SIZE	((size_t)1 << 30)
 #define CONFIG_DEF_AUDIT_DAYS	365
 #define CONFIG_DEF_AUDIT_PRUNE	86400
+/* Shares of the store, in thousandths of map-size (docs/configuration.md). */
+#define CONFIG_DEF_RESERVE	20	/* 2 % */
+#define CONFIG_DEF_DEST_QUOTA	250	/* 25 % */
+#define CONFIG_DEF_AUDIT_BUDGET	250	/* 25 % */
+#define CONFIG_DEF_AUDIT_ALARM	80	/* percent of the budget */
 #define CONFIG_DEF_RECORD_BYTES	((size_t)64 << 20)
 
 struct config_errs {
@@ -76,6 +81,9 @@ config_is(xmlNodePtr n, const char *name)
 
 static int	config_fail(struct config_errs *, xmlNodePtr, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static int	config_size(struct config_errs *, xmlNodePtr, const char *,
+		    uint64_t *, int *);
+static uint64_t	config_share(const struct config *, uint64_t, int);
 
 /*
  * Read attribute attr of n into *val if present, checking lo <= value <=
@@ -168,6 +176,17 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 		l->format = strcmp((const char *)v, "legacy") == 0 ?
 		    CONFIG_FMT_LEGACY : CONFIG_FMT_XML;
 		xmlFree(v);
+	}
+	{
+		uint64_t	bytes = 0;
+		int		pm = -1;
+		long long	msgs = 0;
+
+		if (config_size(errs, n, "quota", &bytes, &pm) == -1 ||
+		    config_num(errs, n, "quota-msgs", 0, LLONG_MAX, &msgs) == -1)
+			return -1;
+		l->quota_bytes = config_share(cfg, bytes, pm);
+		l->quota_msgs = (uint64_t)msgs;
 	}
 	for (c = n->children; c != NULL; c = c->next) {
 		if (config_is(c, "ori")) {
@@ -302,6 +321,172 @@ dup:
 	return 0;
 }
 
+/*
+ * A size attribute: bytes ("1048576", "64M", "2G", K M G binary) or a
+ * share of the store ("25%", "2.5%"). A share is returned in *permille
+ * (thousandths of map-size, resolved once map-size is known) and *val is
+ * left alone; bytes go to *val and *permille is set to -1. Nothing set
+ * when the attribute is absent.
+ */
+static int
+config_size(struct config_errs *errs, xmlNodePtr n, const char *attr,
+    uint64_t *val, int *permille)
+{
+	xmlChar			*v = xmlGetProp(n, (const xmlChar *)attr);
+	char			*end;
+	double			 d;
+	unsigned long long	 r;
+	int			 shift = 0;
+
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	if (strchr((const char *)v, '%') != NULL) {
+		d = strtod((const char *)v, &end);
+		if (errno != 0 || end == (char *)v || strcmp(end, "%") != 0 ||
+		    d < 0 || d > 100)
+			goto bad;
+		*permille = (int)(d * 10 + 0.5);
+		xmlFree(v);
+		return 0;
+	}
+	r = strtoull((const char *)v, &end, 10);
+	if (*end == 'K')
+		shift = 10;
+	else if (*end == 'M')
+		shift = 20;
+	else if (*end == 'G')
+		shift = 30;
+	if (shift != 0)
+		end++;
+	if (errno != 0 || end == (char *)v || *end != '\0' ||
+	    r > (UINT64_MAX >> shift))
+		goto bad;
+	*val = (uint64_t)r << shift;
+	*permille = -1;
+	xmlFree(v);
+	return 0;
+bad:
+	config_fail(errs, n, "%s must be a size (bytes, or with K, M or G) or "
+	    "a share of the store (for example 25%%), not \"%s\"", attr,
+	    (const char *)v);
+	xmlFree(v);
+	return -1;
+}
+
+/* A duration attribute: seconds, or with s, m, h or d ("36h", "90d"). */
+static int
+config_duration(struct config_errs *errs, xmlNodePtr n, const char *attr,
+    uint64_t lo, uint64_t *val)
+{
+	xmlChar			*v = xmlGetProp(n, (const xmlChar *)attr);
+	char			*end;
+	unsigned long long	 r, mul = 1;
+
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	r = strtoull((const char *)v, &end, 10);
+	switch (*end) {
+	case 's':
+		end++;
+		break;
+	case 'm':
+		mul = 60;
+		end++;
+		break;
+	case 'h':
+		mul = 3600;
+		end++;
+		break;
+	case 'd':
+		mul = 86400;
+		end++;
+		break;
+	}
+	if (errno != 0 || end == (char *)v || *end != '\0' ||
+	    r > 100ULL * 365 * 86400 / mul || r * mul < lo) {
+		config_fail(errs, n, "%s must be a duration of at least %llu "
+		    "seconds (seconds, or with s, m, h or d: \"36h\"), not "
+		    "\"%s\"", attr, (unsigned long long)lo, (const char *)v);
+		xmlFree(v);
+		return -1;
+	}
+	*val = r * mul;
+	xmlFree(v);
+	return 0;
+}
+
+/* A size that config_size() read: bytes, or permille of the store. */
+static uint64_t
+config_share(const struct config *cfg, uint64_t bytes, int permille)
+{
+	if (permille < 0)
+		return bytes;
+	return (uint64_t)cfg->map_size / 1000 * (uint64_t)permille;
+}
+
+/* The <limits> shares of the store (defaults when n is NULL). */
+static int
+config_shares(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
+{
+	uint64_t	 res = 0, qb = 0, qm = 0;
+	int		 pres = CONFIG_DEF_RESERVE, pq = CONFIG_DEF_DEST_QUOTA;
+	long long	 msgs = 0;
+
+	if (n != NULL && (config_size(errs, n, "reserve", &res, &pres) == -1 ||
+	    config_size(errs, n, "dest-quota", &qb, &pq) == -1 ||
+	    config_num(errs, n, "dest-quota-msgs", 0, LLONG_MAX, &msgs) == -1))
+		return -1;
+	qm = (uint64_t)msgs;
+	cfg->reserve = config_share(cfg, res, pres);
+	cfg->dest_quota_bytes = config_share(cfg, qb, pq);
+	cfg->dest_quota_msgs = qm;
+	if (n != NULL && cfg->reserve * 2 > cfg->map_size)
+		return config_fail(errs, n, "reserve must be at most half of "
+		    "map-size");
+	return 0;
+}
+
+/*
+ * <audit>: retention (a duration; retention-days is the older spelling),
+ * prune-interval, the budget, its alarm and the archive directory.
+ */
+static int
+config_parse_audit(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	long long	 days = 0, every = cfg->audit_prune_interval;
+	long long	 alarm = cfg->audit_alarm_pct;
+	uint64_t	 bytes = 0;
+	int		 pm = CONFIG_DEF_AUDIT_BUDGET;
+	xmlChar		*a;
+
+	if (config_num(errs, n, "retention-days", 1, 36500, &days) == -1 ||
+	    config_duration(errs, n, "retention", 3600,
+	    &cfg->audit_retention) == -1 ||
+	    config_num(errs, n, "prune-interval", 60, INT_MAX, &every) == -1 ||
+	    config_num(errs, n, "alarm", 1, 100, &alarm) == -1 ||
+	    config_size(errs, n, "budget", &bytes, &pm) == -1)
+		return -1;
+	if (days > 0)
+		cfg->audit_retention = (uint64_t)days * 86400;
+	cfg->audit_prune_interval = (int)every;
+	cfg->audit_alarm_pct = (int)alarm;
+	cfg->audit_budget = config_share(cfg, bytes, pm);
+	if (cfg->audit_budget > 0 && cfg->audit_budget < (1 << 20))
+		return config_fail(errs, n, "budget must be at least 1M (or "
+		    "0 for none)");
+	if (cfg->audit_budget * 2 > cfg->map_size)
+		return config_fail(errs, n, "budget must be at most half of "
+		    "map-size");
+	if ((a = xmlGetProp(n, (const xmlChar *)"archive")) != NULL) {
+		cfg->audit_archive = config_path(dir, a);
+		xmlFree(a);
+	}
+	return 0;
+}
+
 /* <limits>: every attribute range-checked, then retry-min <= retry-max. */
 static int
 config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
@@ -327,6 +512,8 @@ config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 		    "%lld", rmin, rmax);
 	cfg->max_frame = (size_t)mf;
 	cfg->map_size = (size_t)ms;
+	if (config_shares(cfg, n, errs) == -1)
+		return -1;
 	cfg->window = (int)win;
 	cfg->heartbeat = (int)hb;
 	cfg->ack_timeout = (int)at;
@@ -397,8 +584,11 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 	cfg->retry_min = CONFIG_DEF_RETRY_MIN;
 	cfg->retry_max = CONFIG_DEF_RETRY_MAX;
 	cfg->map_size = CONFIG_DEF_MAP_SIZE;
-	cfg->audit_retention_days = CONFIG_DEF_AUDIT_DAYS;
+	cfg->audit_retention = (uint64_t)CONFIG_DEF_AUDIT_DAYS * 86400;
 	cfg->audit_prune_interval = CONFIG_DEF_AUDIT_PRUNE;
+	cfg->audit_alarm_pct = CONFIG_DEF_AUDIT_ALARM;
+	config_shares(cfg, NULL, NULL);
+	cfg->audit_budget = config_share(cfg, 0, CONFIG_DEF_AUDIT_BUDGET);
 
 	root = xmlDocGetRootElement(doc);
 	for (n = root->children; n != NULL; n = n->next) {
@@ -489,15 +679,8 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 			cfg->oridir = config_path(dir, (xmlChar *)t);
 			free(t);
 		} else if (config_is(n, "audit")) {
-			long long days = cfg->audit_retention_days;
-			long long every = cfg->audit_prune_interval;
-
-			if (config_num(&errs, n, "retention-days", 1, 36500,
-			    &days) == -1 || config_num(&errs, n,
-			    "prune-interval", 60, INT_MAX, &every) == -1)
+			if (config_parse_audit(cfg, n, dir, &errs) == -1)
 				goto bad;
-			cfg->audit_retention_days = (int)days;
-			cfg->audit_prune_interval = (int)every;
 		} else if (config_is(n, "record")) {
 			long long bytes = CONFIG_DEF_RECORD_BYTES, files = 0;
 
@@ -565,6 +748,7 @@ config_free(struct config *cfg)
 	free(cfg->regions);
 	free(cfg->oridir);
 	free(cfg->record_path);
+	free(cfg->audit_archive);
 	free(cfg->path);
 	free(cfg->portfile);
 	free(cfg->datadir);

@@ -48,6 +48,10 @@ struct config_line {
 	int		 photo_share;			/* 1: shares photos */
 	int		 photo_public;			/* 1: allows public disclosure */
 	int		 photo_noretain;		/* 1: precludes retention */
+	/* Fair share of the store (<line quota= quota-msgs=>); 0: the
+	 * <limits> default. */
+	uint64_t	 quota_bytes;
+	uint64_t	 quota_msgs;
 };
 
 struct config_region {
@@ -79,6 +83,11 @@ struct config {
 	int			 retry_min;	/* seconds, first redelivery backoff */
 	int			 retry_max;	/* seconds, backoff ceiling */
 	size_t			 map_size;	/* LMDB map size, bytes */
+	/* Fair share (docs/configuration.md, "Space"): bytes left to
+	 * notices and deletes; what one destination line may hold. */
+	uint64_t		 reserve;	/* bytes */
+	uint64_t		 dest_quota_bytes;	/* 0: none */
+	uint64_t		 dest_quota_msgs;	/* 0: none */
 
 	int			 nline;
 	struct config_line	*lines;
@@ -86,8 +95,11 @@ struct config {
 	struct config_region	*regions;
 
 	char			*oridir;	/* ORI directory file, NULL: implicit */
-	int			 audit_retention_days;
+	uint64_t		 audit_retention;	/* seconds */
 	int			 audit_prune_interval;	/* seconds */
+	uint64_t		 audit_budget;		/* bytes, 0: none */
+	int			 audit_alarm_pct;	/* of the budget */
+	char			*audit_archive;		/* dir, NULL: none */
 
 	/* Traffic capture (<record>, docs/capture.md); path NULL: off. */
 	char			*record_path;

@@ -607,7 +607,7 @@ control_purge(struct server *srv, struct emit *e, int argc, char **argv,
 			l->npending--;
 			queue_submit(srv->q, control_copy_op(QUEUE_OP_DELETE,
 			    &p->c, "purged"));
-			line_pend_free(p);
+			line_pend_drop(l, p);
 			n++;
 		}
 	log_info("control: purge line=%s copies=%d", cl->code, n);

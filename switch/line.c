@@ -76,6 +76,14 @@ line_pend_free(struct line_pend *p)
 }
 
 void
+line_pend_drop(struct line *l, struct line_pend *p)
+{
+	l->qmsgs--;
+	l->qbytes -= p->c.size;
+	line_pend_free(p);
+}
+
+void
 line_init(struct line *l, struct server *srv, const struct config_line *cl)
 {
 	int k;
@@ -167,6 +175,8 @@ line_add_body(struct line *l, const struct queue_copy *c,
 	p->attempts = c->attempts;
 	line_insert(&l->pending[c->key < MSG_KEY_MAX ? c->key : 0], p);
 	l->npending++;
+	l->qmsgs++;
+	l->qbytes += c->size;
 	line_pump(l);
 }
 
@@ -403,7 +413,7 @@ line_pump(struct line *l)
 		TAILQ_REMOVE(&l->pending[p->c.key], p, entry);
 		l->npending--;
 		if (line_deliver(l, p, now) == -1)
-			line_pend_free(p);
+			line_pend_drop(l, p);
 		if (l->sess == NULL)
 			break;
 	}
@@ -482,7 +492,7 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	op->audit = line_audit_delivered(l, p);
 	op->done = line_delete_done_cb;
 	queue_submit(l->srv->q, op);
-	line_pend_free(p);
+	line_pend_drop(l, p);
 	line_pump(l);
 }
 
@@ -537,7 +547,7 @@ line_tick(struct line *l, uint64_t now, uint64_t now_us)
 			TAILQ_REMOVE(&l->pending[k], p, entry);
 			l->npending--;
 			server_expire(l->srv, l, &p->c);
-			line_pend_free(p);
+			line_pend_drop(l, p);
 		}
 	}
 	line_pump(l);

@@ -67,6 +67,9 @@ struct line {
 	struct line_plist	 inflight;
 	int			 ninflight;
 	uint64_t		 npending;
+	/* Copies held for the line (pending + in flight): the quota's. */
+	uint64_t		 qmsgs;
+	uint64_t		 qbytes;
 	uint8_t			 svc[MSG_KEY_MAX];	/* enum config_svc */
 	struct server_ctr	*in_seq;
 	struct server_ctr	*out_seq;
@@ -82,6 +85,9 @@ void	 line_add_body(struct line *, const struct queue_copy *,
 	    struct line_body *);
 /** Free a pending copy and its body reference. */
 void	 line_pend_free(struct line_pend *);
+/** A copy leaves the line for good (delivered, expired, purged): free it
+ * and take it off the line's held count. */
+void	 line_pend_drop(struct line *, struct line_pend *);
 /** An endpoint authenticated as this line (replaces an older one). */
 void	 line_attach(struct line *, struct session *);
 /** The line's session went away: in-flight copies go back to pending. */

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "log.h"
 #include "photo.h"
 #include "queue.h"
@@ -111,54 +110,112 @@ photo_table_take(struct photo_table *t, const char *ori, const char *ctl,
 	return 0;
 }
 
-/* Entry of reqid for line, consumed (rebuild). */
-static void
-photo_table_take_id(struct photo_table *t, const char *reqid,
-    const char *line)
-{
-	size_t i;
+/*
+ * The table's durable copy: one state record per (request, line) that
+ * owes an answer, key "photo/REQID/LINE", value "UNTIL_US ORI CTL".
+ */
+#define PHOTO_STATE_PREFIX	"photo/"
 
-	for (i = 0; i < t->n; i++)
-		if (strcmp(t->e[i].reqid, reqid) == 0 &&
-		    strcmp(t->e[i].line, line) == 0) {
-			photo_table_del(t, i);
-			return;
-		}
+static void
+photo_state_push(struct photo_states *ps, char *key, char *val)
+{
+	struct queue_state *st;
+
+	ps->st = xrealloc(ps->st, (size_t)(ps->n + 1) * sizeof *ps->st);
+	st = &ps->st[ps->n++];
+	st->key = key;
+	st->val = val;
+	st->len = val != NULL ? strlen(val) : 0;
 }
 
-struct photo_rebuild {
+void
+photo_states_add(struct photo_states *ps, const char *reqid, const char *ori,
+    const char *ctl, const char *lines, uint64_t until_us)
+{
+	char	*dup = xstrdup(lines), *tok, *save = NULL;
+
+	for (tok = strtok_r(dup, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save))
+		photo_state_push(ps, xasprintf(PHOTO_STATE_PREFIX "%s/%s",
+		    reqid, tok), xasprintf("%llu %s %s",
+		    (unsigned long long)until_us, ori, ctl));
+	free(dup);
+}
+
+void
+photo_states_del(struct photo_states *ps, const char *reqid, const char *line)
+{
+	photo_state_push(ps, xasprintf(PHOTO_STATE_PREFIX "%s/%s", reqid,
+	    line), NULL);
+}
+
+void
+photo_states_free(struct photo_states *ps)
+{
+	int i;
+
+	for (i = 0; i < ps->n; i++) {
+		free((char *)ps->st[i].key);
+		free((char *)ps->st[i].val);
+	}
+	free(ps->st);
+	ps->st = NULL;
+	ps->n = 0;
+}
+
+struct photo_load {
 	struct photo_table	*t;
-	uint64_t		 ttl_us;
+	struct photo_states	*expired;
+	uint64_t		 now_us;
 };
 
 static int
-photo_rebuild_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
+photo_load_cb(const char *key, size_t klen, const void *val, size_t len,
+    void *arg)
 {
-	struct photo_rebuild	*rb = arg;
-	char			 id[24], ori[16], ctl[32], lines[512], line[16];
+	struct photo_load	*pl = arg;
+	char			 k[128], v[128], ori[16], ctl[32];
+	char			*reqid, *line;
+	unsigned long long	 until;
 
-	if (audit_field(rec, len, "await", lines, sizeof lines) &&
-	    audit_field(rec, len, "msgid", id, sizeof id) &&
-	    audit_field(rec, len, "ori", ori, sizeof ori)) {
-		if (!audit_field(rec, len, "ctl", ctl, sizeof ctl))
-			ctl[0] = '\0';
-		photo_table_add(rb->t, id, ori, ctl, lines, t_us + rb->ttl_us);
-	} else if (audit_field(rec, len, "answers", id, sizeof id) &&
-	    audit_field(rec, len, "line", line, sizeof line))
-		photo_table_take_id(rb->t, id, line);
+	if (klen >= sizeof k || len >= sizeof v)
+		return 0;
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	memcpy(v, val, len);
+	v[len] = '\0';
+	ctl[0] = '\0';
+	reqid = k + strlen(PHOTO_STATE_PREFIX);
+	if ((line = strchr(reqid, '/')) == NULL ||
+	    sscanf(v, "%llu %15s %31s", &until, ori, ctl) < 2) {
+		log_warnx("photo: unreadable state record %s, dropped", k);
+		if (pl->expired != NULL)
+			photo_state_push(pl->expired, xstrdup(k), NULL);
+		return 0;
+	}
+	*line++ = '\0';
+	if (until <= pl->now_us) {
+		if (pl->expired != NULL)
+			photo_states_del(pl->expired, reqid, line);
+		return 0;
+	}
+	if (pl->t != NULL)
+		photo_table_add(pl->t, reqid, ori, ctl, line, until);
 	return 0;
 }
 
 size_t
-photo_table_rebuild(struct photo_table *t, struct queue *q, uint64_t now_us,
-    uint64_t ttl_us)
+photo_table_load(struct photo_table *t, struct queue *q, uint64_t now_us,
+    struct photo_states *expired)
 {
-	struct photo_rebuild rb = { t, ttl_us };
+	struct photo_load pl = { t, expired, now_us };
 
-	if (queue_walk_audit(q, now_us > ttl_us ? now_us - ttl_us : 0,
-	    photo_rebuild_cb, &rb) != QUEUE_E_OK)
-		log_warnx("photo: audit trail unreadable, photo requests in "
-		    "flight before the restart are forgotten");
+	if (queue_walk_state(q, PHOTO_STATE_PREFIX, photo_load_cb, &pl) !=
+	    QUEUE_E_OK)
+		log_warnx("photo: the store's photo requests are unreadable; "
+		    "those in flight before the restart are forgotten");
+	if (t == NULL)
+		return 0;
 	photo_table_expire(t, now_us);
 	return t->n;
 }

@@ -13,10 +13,12 @@
  * addressed to several destinations - has its photo removed before it is
  * stored; the rest of the response is delivered.
  *
- * The table lives in memory and is rebuilt at start-up from the audit
- * trail (the "accepted" records of allowed photo requests name the lines
- * that owe an answer, the records of responses name the request they
- * answered), so it survives a restart without a store of its own.
+ * The table lives in memory; its durable copy is a state record per
+ * (request, line) in the queue (queue.h, state), written in the
+ * transaction of the message that changes it: the request's PUT adds its
+ * records, the answer's PUT deletes one. Start-up reads those records
+ * back (photo_table_load), so start-up time follows the requests in
+ * flight, not the size of the audit trail.
  */
 #ifndef NLSWITCH_PHOTO_H
 #define NLSWITCH_PHOTO_H
@@ -25,6 +27,7 @@
 #include <stdint.h>
 
 #include "msg.h"
+#include "queue.h"
 
 struct queue;
 struct photo_table;
@@ -58,12 +61,26 @@ void		 photo_table_add(struct photo_table *, const char *reqid,
 void		 photo_table_expire(struct photo_table *, uint64_t now_us);
 /** Entries awaiting an answer. */
 size_t		 photo_table_count(const struct photo_table *);
+/* State records for an op (queue_op.states); the strings are owned. */
+struct photo_states {
+	struct queue_state	*st;
+	int			 n;
+};
+/** The records of an allowed photo request (see photo_table_add). */
+void		 photo_states_add(struct photo_states *, const char *reqid,
+		    const char *ori, const char *ctl, const char *lines,
+		    uint64_t until_us);
+/** The record deleted when line answered reqid. */
+void		 photo_states_del(struct photo_states *, const char *reqid,
+		    const char *line);
+void		 photo_states_free(struct photo_states *);
 /**
- * Rebuild from the audit trail of the last ttl_us (start-up).
- * @return the number of entries restored.
+ * Read the stored records into t (start-up; t may be NULL), and add the
+ * expired or unreadable ones to *expired as deletions (may be NULL).
+ * @return the number of entries in t.
  */
-size_t		 photo_table_rebuild(struct photo_table *, struct queue *,
-		    uint64_t now_us, uint64_t ttl_us);
+size_t		 photo_table_load(struct photo_table *, struct queue *,
+		    uint64_t now_us, struct photo_states *expired);
 
 /**
  * Decide on a response m (DR KR DNR) from line (code), whose state

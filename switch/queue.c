@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -41,6 +42,10 @@
  * immediately, so the bound costs nothing under normal load.
  */
 #define QUEUE_BATCH_MAX	1024
+/* Between attempts at a batch that failed for lack of disk space, and
+ * between space re-checks while the store is not healthy. */
+#define QUEUE_RETRY_MS	200
+#define QUEUE_RECHECK_MS 1000
 
 struct queue {
 	const struct queue_backend	*be;
@@ -58,6 +63,8 @@ struct queue {
 	struct queue_op		       **done_tail;
 	int				 stopping;
 	struct queue_stats		 stats;
+	struct queue_conf		 conf;		/* strings owned */
+	int				 conf_dirty;
 
 	int				 inflight;	/* loop thread only */
 };
@@ -148,6 +155,7 @@ queue_close(struct queue *q)
 		queue_run_done(q);
 
 	q->be->close(q->bh);
+	free((char *)q->conf.archive);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->lock);
 	log_debug("queue: closed commits=%llu ops=%llu",
@@ -208,6 +216,25 @@ queue_submit(struct queue *q, struct queue_op *op)
 	pthread_mutex_unlock(&q->lock);
 }
 
+void
+queue_configure(struct queue *q, const struct queue_conf *conf)
+{
+	pthread_mutex_lock(&q->lock);
+	free((char *)q->conf.archive);
+	q->conf = *conf;
+	q->conf.archive = conf->archive != NULL ? xstrdup(conf->archive) :
+	    NULL;
+	q->conf_dirty = 1;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+int
+queue_is_growing(const struct queue_op *op)
+{
+	return op->type == QUEUE_OP_PUT || op->type == QUEUE_OP_AUDIT;
+}
+
 int
 queue_pending(struct queue *q)
 {
@@ -218,48 +245,191 @@ queue_pending(struct queue *q)
  * The commit thread: take the pending list (up to QUEUE_BATCH_MAX ops) as
  * one batch, apply it in one backend transaction, hand it to the loop.
  */
+/* Wait on q->cond (q->lock held) for at most ms milliseconds. */
+static void
+queue_timedwait(struct queue *q, int ms)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&q->cond, &q->lock, &ts);
+}
+
+/* Commit thread, q->lock held: hand new budgets to the backend. */
+static void
+queue_apply_conf(struct queue *q)
+{
+	struct queue_conf	conf;
+
+	if (!q->conf_dirty || q->be->configure == NULL)
+		return;
+	q->conf_dirty = 0;
+	conf = q->conf;
+	conf.archive = conf.archive != NULL ? xstrdup(conf.archive) : NULL;
+	pthread_mutex_unlock(&q->lock);
+	q->be->configure(q->bh, &conf);
+	free((char *)conf.archive);
+	pthread_mutex_lock(&q->lock);
+}
+
+/* Commit thread, q->lock held: the backend's space report into stats. */
+static void
+queue_update_space(struct queue *q)
+{
+	struct queue_stats	st;
+
+	if (q->be->space == NULL)
+		return;
+	st = q->stats;
+	pthread_mutex_unlock(&q->lock);
+	q->be->space(q->bh, &st);
+	pthread_mutex_lock(&q->lock);
+	q->stats.health = st.health;
+	memcpy(q->stats.health_cause, st.health_cause,
+	    sizeof st.health_cause);
+	q->stats.audit_bytes = st.audit_bytes;
+	q->stats.audit_records = st.audit_records;
+	q->stats.audit_budget = st.audit_budget;
+	q->stats.audit_pruned_size = st.audit_pruned_size;
+	q->stats.audit_archived = st.audit_archived;
+}
+
+/* Commit thread, q->lock held: ops[0..n) to the done list, in order. */
+static void
+queue_done_add(struct queue *q, struct queue_op **ops, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		ops[i]->next = NULL;
+		*q->done_tail = ops[i];
+		q->done_tail = &ops[i]->next;
+		if (ops[i]->result != QUEUE_E_OK)
+			q->stats.failed++;
+	}
+}
+
+/*
+ * Apply one batch (q->lock not held) and move it to the done list. A
+ * batch refused for lack of disk space (QUEUE_APPLY_RETRY) completes its
+ * growing ops at once (QUEUE_E_FULL: the sender gets "queue full" now)
+ * and is applied again, after a pause, with the others: a delete must
+ * never be lost, or the copy it removes is delivered again after the next
+ * restart. While the queue is stopping it gives up after a few attempts
+ * (QUEUE_E_IO). Returns the number of ops that did not succeed; the ops
+ * still to complete are ops[0..*left).
+ */
+static int
+queue_apply_batch(struct queue *q, struct queue_op **ops, int n, int *left)
+{
+	int	i, m, rc, tries = 0, nfail = 0;
+
+	for (;;) {
+		rc = q->be->apply(q->bh, ops, n);
+		if (rc != QUEUE_APPLY_RETRY)
+			break;
+		pthread_mutex_lock(&q->lock);
+		q->stats.nospace_events++;
+		q->stats.retries++;
+		/* The growing ops complete now, in order, as FULL. */
+		for (i = 0; i < n; i++)
+			if (queue_is_growing(ops[i])) {
+				if (ops[i]->result == QUEUE_E_OK)
+					ops[i]->result = QUEUE_E_FULL;
+				nfail++;
+				queue_done_add(q, &ops[i], 1);
+			}
+		queue_update_space(q);
+		pthread_mutex_unlock(&q->lock);
+		event_active(q->ev_done, EV_READ, 0);
+		for (i = m = 0; i < n; i++)
+			if (!queue_is_growing(ops[i]))
+				ops[m++] = ops[i];
+		n = m;
+		if (n == 0) {
+			*left = 0;
+			return nfail;
+		}
+		pthread_mutex_lock(&q->lock);
+		if (q->stopping && ++tries >= 5) {
+			pthread_mutex_unlock(&q->lock);
+			rc = -1;
+			break;
+		}
+		queue_timedwait(q, QUEUE_RETRY_MS);
+		pthread_mutex_unlock(&q->lock);
+	}
+	/* Nothing of the batch is stored: fail every op. */
+	for (i = 0; i < n; i++) {
+		if (rc == -1)
+			ops[i]->result = QUEUE_E_IO;
+		if (ops[i]->result != QUEUE_E_OK)
+			nfail++;
+	}
+	*left = n;
+	return nfail;
+}
+
+/*
+ * The commit thread: take the pending list (up to QUEUE_BATCH_MAX ops) as
+ * one batch, apply it in one backend transaction, hand it to the loop.
+ * While the store is not healthy it re-checks the space every
+ * QUEUE_RECHECK_MS, so that it turns healthy again without traffic.
+ */
 static void *
 queue_commit_main(void *arg)
 {
 	struct queue	 *q = arg;
-	struct queue_op	**ops = NULL, *batch, *last, *op;
-	int		  n, i, cap = 0, nfail;
+	struct queue_op	**ops = NULL, *op;
+	int		  n, i, cap = 0, nfail, left;
 	uint64_t	  t0, us;
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		while (q->pend == NULL && !q->stopping)
-			pthread_cond_wait(&q->cond, &q->lock);
+		queue_apply_conf(q);
+		while (q->pend == NULL && !q->stopping && !q->conf_dirty) {
+			if (q->stats.health == QUEUE_HEALTH_OK) {
+				pthread_cond_wait(&q->cond, &q->lock);
+				continue;
+			}
+			queue_timedwait(q, QUEUE_RECHECK_MS);
+			if (q->pend != NULL || q->stopping || q->conf_dirty)
+				break;
+			pthread_mutex_unlock(&q->lock);
+			q->be->apply(q->bh, NULL, 0);	/* space re-check */
+			pthread_mutex_lock(&q->lock);
+			queue_update_space(q);
+		}
+		if (q->conf_dirty)
+			continue;
 		if (q->pend == NULL)
 			break;		/* stopping, and everything committed */
 
 		/* Detach the head of the pending list as the batch. */
-		batch = last = q->pend;
-		for (n = 1; n < QUEUE_BATCH_MAX && last->next != NULL; n++)
-			last = last->next;
-		q->pend = last->next;
-		if (q->pend == NULL)
-			q->pend_tail = &q->pend;
-		last->next = NULL;
-		pthread_mutex_unlock(&q->lock);
-
+		for (n = 0, op = q->pend; op != NULL && n < QUEUE_BATCH_MAX;
+		    op = op->next)
+			n++;
 		if (n > cap) {
 			cap = n;
 			ops = xrealloc(ops, cap * sizeof *ops);
 		}
-		for (i = 0, op = batch; op != NULL; op = op->next)
-			ops[i++] = op;
+		for (i = 0; i < n; i++) {
+			ops[i] = q->pend;
+			q->pend = q->pend->next;
+		}
+		if (q->pend == NULL)
+			q->pend_tail = &q->pend;
+		pthread_mutex_unlock(&q->lock);
 
 		t0 = util_mono_us();
-		if (q->be->apply(q->bh, ops, n) == -1) {
-			/* Nothing of the batch is stored: fail every op. */
-			for (i = 0; i < n; i++)
-				ops[i]->result = QUEUE_E_IO;
-		}
+		nfail = queue_apply_batch(q, ops, n, &left);
 		us = util_mono_us() - t0;
-		for (i = nfail = 0; i < n; i++)
-			if (ops[i]->result != QUEUE_E_OK)
-				nfail++;
 		log_trace(TRACE_QUEUE, "queue: commit ops=%d failed=%d us=%llu",
 		    n, nfail, (unsigned long long)us);
 
@@ -271,9 +441,9 @@ queue_commit_main(void *arg)
 		q->stats.commit_us_total += us;
 		metrics_hist_add(&q->stats.commit_latency, (double)us / 1e6);
 		metrics_hist_add(&q->stats.commit_batch, (double)n);
-		q->stats.failed += nfail;
-		*q->done_tail = batch;
-		q->done_tail = &last->next;
+		/* Stats first: a completion may read them. */
+		queue_update_space(q);
+		queue_done_add(q, ops, left);
 		pthread_mutex_unlock(&q->lock);
 
 		/* Outside q->lock: event_active takes the base lock. */
@@ -373,6 +543,7 @@ queue_op_validate(const struct queue_op *op)
 			return QUEUE_E_INVAL;
 		break;
 	case QUEUE_OP_AUDIT_PRUNE:
+	case QUEUE_OP_STATE:
 		break;
 	case QUEUE_OP_META:
 		if (op->meta_key == NULL)
@@ -383,6 +554,15 @@ queue_op_validate(const struct queue_op *op)
 		break;
 	default:
 		return QUEUE_E_INVAL;
+	}
+	if (op->nstates < 0 || (op->nstates > 0 && op->states == NULL))
+		return QUEUE_E_INVAL;
+	for (i = 0; i < op->nstates; i++) {
+		len = op->states[i].key != NULL ? strlen(op->states[i].key) : 0;
+		if (len == 0 || len > QUEUE_META_KEY_MAX ||
+		    op->states[i].len > QUEUE_STATE_MAX ||
+		    (op->states[i].val == NULL && op->states[i].len != 0))
+			return QUEUE_E_INVAL;
 	}
 	return QUEUE_E_OK;
 }
@@ -425,6 +605,15 @@ queue_usage(struct queue *q, uint64_t *used, uint64_t *size)
 	return q->be->usage(q->bh, used, size);
 }
 
+int
+queue_walk_state(struct queue *q, const char *prefix,
+    int (*cb)(const char *, size_t, const void *, size_t, void *), void *arg)
+{
+	if (q->be->walk_state == NULL)
+		return QUEUE_E_OK;
+	return q->be->walk_state(q->bh, prefix, cb, arg);
+}
+
 void
 queue_get_stats(struct queue *q, struct queue_stats *st)
 {
@@ -453,8 +642,24 @@ queue_strerror(int e)
 		return "invalid queue operation";
 	case QUEUE_E_EXISTS:
 		return "message id already stored";
+	case QUEUE_E_AUDIT:
+		return "audit trail cannot be written";
 	}
 	return "unknown queue error";
+}
+
+const char *
+queue_health_name(int h)
+{
+	switch (h) {
+	case QUEUE_HEALTH_OK:
+		return "ok";
+	case QUEUE_HEALTH_NOSPACE:
+		return "no-space";
+	case QUEUE_HEALTH_AUDIT:
+		return "audit-full";
+	}
+	return "unknown";
 }
 
 void

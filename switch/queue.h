@@ -23,7 +23,20 @@
  *   audit    (time, seq) -> one text record (JSON line), same txn as the
  *            change it describes
  *   meta     counters (next message id, per-line sequence numbers)
+ *   state    key -> small value: switch state that must survive a restart
+ *            with the message that changes it (the photo requests that
+ *            await an answer), written in the op's transaction
  * A message is deleted when its last copy (queued or dead) is deleted.
+ *
+ * Space (queue_conf). The store is shared by three budgets, so that one
+ * kind of data never takes the others' room: the audit trail has a budget
+ * of its own (when it is over it, the oldest records are pruned in the
+ * same transaction, archived first when an archive directory is set);
+ * traffic (PUT) may use the rest of the store but a reserve; the reserve
+ * is left to notices (a PUT whose copies are all QUEUE_PRIO_HIGH: SM/ER)
+ * and to the pages that deletes need. A full file system is a full store:
+ * PUTs get QUEUE_E_FULL, deletes still commit, and the queue reports
+ * QUEUE_HEALTH_NOSPACE until space returns (queue_get_stats).
  */
 #ifndef NLSWITCH_QUEUE_H
 #define NLSWITCH_QUEUE_H
@@ -50,7 +63,8 @@ enum queue_err {
 	QUEUE_E_CORRUPT,	/* stored entry unreadable (quarantined) */
 	QUEUE_E_CLOSED,		/* queue shutting down */
 	QUEUE_E_INVAL,		/* malformed op (see queue_op_validate) */
-	QUEUE_E_EXISTS		/* PUT of a msgid that is already stored */
+	QUEUE_E_EXISTS,		/* PUT of a msgid that is already stored */
+	QUEUE_E_AUDIT		/* the audit record cannot be written */
 };
 const char	*queue_strerror(int);
 
@@ -107,6 +121,10 @@ struct queue_copy {
  *            means there may be more (submit another). It frees space,
  *            so it is never refused as full; its own audit record, if
  *            any, is written after the deletion and survives it.
+ *   STATE    only writes op->states (which any op may carry).
+ * Any op may carry state records (op->states, nstates): each sets key to
+ * val (len bytes) or, with val NULL, deletes key; they are written in the
+ * op's transaction only when the op itself succeeded.
  * A message body is wiped (overwritten with zeros in place) in the
  * transaction that deletes it when its QUEUE_MSG_PHOTO flag is set: no
  * image bytes stay behind in the store's free pages (docs/policy.md).
@@ -121,10 +139,38 @@ enum queue_op_type {
 	QUEUE_OP_PURGE,		/* delete a dead-letter copy */
 	QUEUE_OP_AUDIT,		/* audit record only */
 	QUEUE_OP_META,		/* set a counter: meta_key = meta_value */
-	QUEUE_OP_AUDIT_PRUNE	/* delete audit records before a time */
+	QUEUE_OP_AUDIT_PRUNE,	/* delete audit records before a time */
+	QUEUE_OP_STATE		/* state records only (op->states) */
 };
 #define QUEUE_PRUNE_MAX		10000	/* audit records per AUDIT_PRUNE op */
 #define QUEUE_META_KEY_MAX	256	/* bytes, without the NUL */
+
+/* One state record of an op: key = val, or delete key (val NULL). */
+struct queue_state {
+	const char	*key;		/* 1..QUEUE_META_KEY_MAX bytes */
+	const void	*val;
+	size_t		 len;		/* at most QUEUE_STATE_MAX */
+};
+#define QUEUE_STATE_MAX		1024
+
+/*
+ * Space budgets (see Space above), set with queue_configure. Bytes; the
+ * backend rounds to pages.
+ */
+struct queue_conf {
+	uint64_t	audit_budget;	/* 0: the audit shares traffic's room */
+	uint64_t	reserve;	/* left to notices and deletes */
+	const char	*archive;	/* directory for pruned audit records,
+					   or NULL: pruned records are gone */
+};
+
+/* What the store says of itself (queue_stats.health). */
+enum queue_health {
+	QUEUE_HEALTH_OK = 0,
+	QUEUE_HEALTH_NOSPACE,	/* file system full: PUTs refused */
+	QUEUE_HEALTH_AUDIT	/* audit over budget, cannot be pruned */
+};
+const char	*queue_health_name(int);
 
 struct queue_op;
 /** Completion, called in the loop thread after the op's batch committed. */
@@ -157,10 +203,16 @@ struct queue_op {
 	uint64_t		 prune_before_us;
 	uint64_t		 pruned;
 
+	/* State records (any op; see above). */
+	const struct queue_state *states;
+	int			 nstates;
+
 	queue_done_cb		 done;
 	void			*arg;
 	struct queue_op		*next;		/* internal list link */
 };
+
+struct queue_stats;
 
 /* What queue_load() reports for each stored copy at start-up. */
 typedef void (*queue_load_cb)(const struct queue_copy *, void *arg);
@@ -176,7 +228,10 @@ struct queue_backend {
 	void		 (*close)(void *);
 	/* Apply ops[0..n) in one durable transaction; set each op->result.
 	 * A full store fails only the ops that did not fit (PUTs), never
-	 * the deletes. Return -1 only if the whole transaction failed. */
+	 * the deletes. Return -1 if the whole transaction failed, and
+	 * QUEUE_APPLY_RETRY if it failed for lack of disk space even
+	 * without the growing ops: queue_is_growing() ops then have their
+	 * result set, the others are to be applied again later. */
 	int		 (*apply)(void *, struct queue_op **ops, int n);
 	/* Walk every queued copy in key order (start-up). Corrupt entries
 	 * are quarantined and skipped. */
@@ -194,10 +249,25 @@ struct queue_backend {
 			    void *arg), void *arg);
 	/* Space: bytes used and bytes available in the store. */
 	int		 (*usage)(void *, uint64_t *used, uint64_t *size);
+	/* Walk state records whose key starts with prefix; stops when
+	 * cb != 0. */
+	int		 (*walk_state)(void *, const char *prefix,
+			    int (*cb)(const char *key, size_t klen,
+			    const void *val, size_t len, void *arg), void *arg);
+	/* Commit thread, before a batch: the budgets to apply from now. */
+	void		 (*configure)(void *, const struct queue_conf *);
+	/* Commit thread, after a batch: fill the space fields of st
+	 * (audit_*, health, cause). */
+	void		 (*space)(void *, struct queue_stats *st);
 	/* Open an existing store for reading only, next to a running
 	 * writer (another process); NULL: not supported. */
 	void		*(*open_rdonly)(const char *path, char **cause);
 };
+
+#define QUEUE_APPLY_RETRY	1
+
+/** Does op add data to the store (PUT, AUDIT) rather than free or keep? */
+int		 queue_is_growing(const struct queue_op *);
 
 extern const struct queue_backend queue_backend_lmdb;
 extern const struct queue_backend queue_backend_ram;
@@ -213,6 +283,17 @@ struct queue_stats {
 	uint64_t	failed;			/* ops completed with an error */
 	struct metrics_hist commit_latency;	/* seconds per apply+commit */
 	struct metrics_hist commit_batch;	/* ops per commit */
+
+	/* Space, as of the last commit (backend's space()). */
+	int		 health;		/* enum queue_health */
+	char		 health_cause[400];	/* why, when not OK */
+	uint64_t	 audit_bytes;		/* the audit trail's pages */
+	uint64_t	 audit_records;
+	uint64_t	 audit_budget;		/* bytes; 0 = none */
+	uint64_t	 audit_pruned_size;	/* records pruned for size */
+	uint64_t	 audit_archived;	/* records written to archive */
+	uint64_t	 nospace_events;	/* commits refused for ENOSPC */
+	uint64_t	 retries;		/* batches retried (ENOSPC) */
 };
 
 /**
@@ -238,6 +319,11 @@ void		 queue_close(struct queue *);
  */
 struct queue	*queue_open_rdonly(const struct queue_backend *,
 		    const char *path, char **cause);
+/**
+ * Set the space budgets (loop thread, any time): the commit thread takes
+ * them from its next batch. The strings are copied.
+ */
+void		 queue_configure(struct queue *, const struct queue_conf *);
 /** Submit one op (loop thread). Its completion runs after its commit. */
 void		 queue_submit(struct queue *, struct queue_op *);
 /** Ops submitted and not yet completed. */
@@ -256,6 +342,9 @@ uint64_t	 queue_meta_get(struct queue *, const char *key);
 int		 queue_walk_audit(struct queue *, uint64_t since_us,
 		    int (*cb)(uint64_t, const char *, size_t, void *), void *arg);
 int		 queue_usage(struct queue *, uint64_t *used, uint64_t *size);
+int		 queue_walk_state(struct queue *, const char *prefix,
+		    int (*cb)(const char *, size_t, const void *, size_t,
+		    void *), void *arg);
 void		 queue_get_stats(struct queue *, struct queue_stats *);
 
 /**

@@ -24,6 +24,7 @@
  *   audit       t_us BE64 seq BE32                  -> audit record
  *   meta        key bytes                           -> meta record
  *   quarantine  t_us BE64 seq BE32                  -> removed corrupt entry
+ *   state       key bytes                           -> state record
  * A cursor walk over copy gives delivery order per line (prio, msgid,
  * copy). ref holds the number of live copies (queued + dead) of a message:
  * the body (up to ~50 KB) is written once by PUT and deleted with the last
@@ -65,6 +66,8 @@
 #include <sys/sysmacros.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +85,7 @@
 #define QUEUE_LMDB_VERSION	2	/* written; see Records above */
 #define QUEUE_LMDB_VERSION_CRC	1	/* read: CRC-32 checksums */
 #define QUEUE_LMDB_MAPSIZE	((size_t)1 << 30)	/* default: 1 GiB */
-#define QUEUE_LMDB_MAXDBS	8
+#define QUEUE_LMDB_MAXDBS	12
 /* Admission limit, percent of the map, and minimum free pages. */
 #ifndef QUEUE_LMDB_FULL_PCT
 #define QUEUE_LMDB_FULL_PCT	95
@@ -90,6 +93,12 @@
 #ifndef QUEUE_LMDB_HEADROOM
 #define QUEUE_LMDB_HEADROOM	32
 #endif
+/* Disk space allocated ahead of the data file (queue_lmdb_allocate). */
+#define QUEUE_LMDB_FALLOC_CHUNK	((uint64_t)8 << 20)
+/* A full disk is reported while less than this many pages fit. */
+#define QUEUE_LMDB_NOSPACE_ROOM	16
+/* Audit records pruned for size in one transaction, at most. */
+#define QUEUE_LMDB_TRIM_MAX	20000
 
 /* Key sizes. */
 #define QUEUE_LMDB_MSGKEY	8
@@ -115,6 +124,7 @@
 /* meta record: 0 version  1..3 zero  4 value  12 CRC */
 #define QUEUE_LMDB_METAREC	16
 /* audit record: 0 version  1 text  n CRC */
+/* state record: 0 version  1 value  n CRC */
 
 enum queue_lmdb_db {
 	QUEUE_LMDB_MSG,
@@ -124,11 +134,12 @@ enum queue_lmdb_db {
 	QUEUE_LMDB_AUDIT,
 	QUEUE_LMDB_META,
 	QUEUE_LMDB_QUAR,
+	QUEUE_LMDB_STATE,
 	QUEUE_LMDB_NDB
 };
 
 static const char *const queue_lmdb_dbname[QUEUE_LMDB_NDB] = {
-	"msg", "copy", "dead", "ref", "audit", "meta", "quarantine"
+	"msg", "copy", "dead", "ref", "audit", "meta", "quarantine", "state"
 };
 
 /* Unique increasing (t_us, seq) keys for audit and quarantine. */
@@ -163,12 +174,36 @@ struct queue_lmdb {
 	/* Used inside write txns only (serialized by LMDB's writer lock). */
 	struct queue_lmdb_stamp	 audit_stamp;
 	struct queue_lmdb_stamp	 quar_stamp;
+
+	/* Commit thread only: budgets (configure) and space state. */
+	uint64_t		 audit_budget;	/* pages; 0 = none */
+	uint64_t		 reserve;	/* pages */
+	char			*archive;	/* directory or NULL */
+	int			 fd;		/* data.mdb, for fallocate */
+	int			 falloc;	/* fallocate works here */
+	uint64_t		 alloc_end;	/* bytes allocated on disk */
+	int			 nospace;	/* disk full (health) */
+	int			 audit_blocked;	/* over budget, cannot prune */
+	char			 cause[300];	/* of nospace */
+	char			 audit_cause[300]; /* of audit_blocked */
+	uint64_t		 audit_pages;	/* as of the last commit */
+	uint64_t		 audit_records;
+	uint64_t		 pruned_size;
+	uint64_t		 archived;
 };
 
-/* Space accounting of one batch, in pages. */
+/*
+ * Space accounting of one batch, in pages. Traffic (PUT) and audit
+ * records have budgets of their own (queue.h, Space): used counts every
+ * page in use, audit the audit trail's share of it at the batch's start.
+ */
 struct queue_lmdb_budget {
-	uint64_t	used;
-	uint64_t	limit;
+	uint64_t	used;		/* all pages in use (upper bound) */
+	uint64_t	audit;		/* of which the audit trail's */
+	uint64_t	traffic;	/* limit of used - audit for a PUT */
+	uint64_t	notice;		/* the same for a notice PUT */
+	uint64_t	disk;		/* limit of used on a full disk */
+	uint64_t	disk_audit;	/* the same for audit records */
 };
 
 enum queue_lmdb_mode {
@@ -393,6 +428,8 @@ queue_lmdb_valid(int db, const MDB_val *k, const MDB_val *v)
 	case QUEUE_LMDB_AUDIT:
 		if (k->mv_size != QUEUE_LMDB_STAMPKEY)
 			return -1;
+		return queue_lmdb_check(k, v, 5);
+	case QUEUE_LMDB_STATE:
 		return queue_lmdb_check(k, v, 5);
 	}
 	return 0;
@@ -628,7 +665,7 @@ queue_lmdb_freepages(MDB_txn *txn, uint64_t *nfree)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Pages a PUT (or an audit-only op) adds, roughly: overflow pages + nodes. */
+/* Pages an op adds, roughly: body overflow pages + nodes + audit. */
 static uint64_t
 queue_lmdb_op_pages(struct queue_lmdb *ql, const struct queue_op *op)
 {
@@ -643,49 +680,144 @@ queue_lmdb_op_pages(struct queue_lmdb *ql, const struct queue_op *op)
 	return (bytes + ql->psize - 1) / ql->psize;
 }
 
+/* A notice: a PUT whose every copy is QUEUE_PRIO_HIGH (SM, ER). */
 static int
-queue_lmdb_is_growing(const struct queue_op *op)
+queue_lmdb_is_notice(const struct queue_op *op)
 {
-	return op->type == QUEUE_OP_PUT || op->type == QUEUE_OP_AUDIT;
+	int i;
+
+	for (i = 0; i < op->ncopies; i++)
+		if (op->copies[i].prio != QUEUE_PRIO_HIGH)
+			return 0;
+	return op->ncopies > 0;
+}
+
+/*
+ * Make sure the file system holds the data file up to end bytes:
+ * fallocate with FALLOC_FL_KEEP_SIZE allocates the blocks ahead of LMDB
+ * (which writes pages with pwrite, past the end of the file as it grows)
+ * without changing the file size LMDB sees, QUEUE_LMDB_FALLOC_CHUNK at a
+ * time. A commit then never meets ENOSPC in the allocated part, and the
+ * store sees a full disk coming as a limit instead of a failed commit.
+ * @return 0, or -1 when the file system has no room for end.
+ */
+static int
+queue_lmdb_allocate(struct queue_lmdb *ql, uint64_t end)
+{
+	uint64_t	want;
+
+	if (!ql->falloc || end <= ql->alloc_end)
+		return 0;
+	want = end + QUEUE_LMDB_FALLOC_CHUNK;
+	if (fallocate(ql->fd, FALLOC_FL_KEEP_SIZE, (off_t)ql->alloc_end,
+	    (off_t)(want - ql->alloc_end)) == 0) {
+		ql->alloc_end = want;
+		return 0;
+	}
+	if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
+		if (fallocate(ql->fd, FALLOC_FL_KEEP_SIZE,
+		    (off_t)ql->alloc_end, (off_t)(end - ql->alloc_end)) == 0) {
+			ql->alloc_end = end;
+			return 0;
+		}
+		return -1;
+	}
+	/* Not supported here: a full disk shows as ENOSPC at commit. */
+	log_info("queue: %s: fallocate: %s; disk space is not reserved "
+	    "ahead", ql->path, strerror(errno));
+	ql->falloc = 0;
+	return 0;
+}
+
+/* Pages the audit trail uses, and its records. */
+static int
+queue_lmdb_audit_stat(struct queue_lmdb *ql, MDB_txn *txn, uint64_t *pages,
+    uint64_t *records)
+{
+	MDB_stat	st;
+	int		rc;
+
+	if ((rc = mdb_stat(txn, ql->dbi[QUEUE_LMDB_AUDIT], &st)) != 0)
+		return rc;
+	*pages = (uint64_t)st.ms_branch_pages + st.ms_leaf_pages +
+	    st.ms_overflow_pages;
+	if (records != NULL)
+		*records = st.ms_entries;
+	return 0;
 }
 
 /*
  * Measure the space a batch may use, before its write txn begins: LMDB
  * lets only read txns open a cursor on the free DB. The snapshot is the
  * one the write txn will start from (the commit thread is the writer; a
- * concurrent quarantine txn at start-up only frees space).
+ * concurrent quarantine txn at start-up only frees space). probe is the
+ * growth to check for when there are no ops (the space re-check).
  */
 static int
 queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
-    struct queue_lmdb_budget *b)
+    uint64_t probe, struct queue_lmdb_budget *b)
 {
 	MDB_envinfo	 info;
 	MDB_txn		*rtxn;
-	uint64_t	 total, need = 0, nfree;
-	int		 i, rc;
+	uint64_t	 total, limit, abud, need = probe, nfree, hw, dpages;
+	int		 i, rc, walked = 0;
 
 	if ((rc = mdb_env_info(ql->env, &info)) != 0)
 		return rc;
 	total = info.me_mapsize / ql->psize;
-	b->limit = total * QUEUE_LMDB_FULL_PCT / 100;
-	if (b->limit + QUEUE_LMDB_HEADROOM > total)
-		b->limit = total > QUEUE_LMDB_HEADROOM ?
+	limit = total * QUEUE_LMDB_FULL_PCT / 100;
+	if (limit + QUEUE_LMDB_HEADROOM > total)
+		limit = total > QUEUE_LMDB_HEADROOM ?
 		    total - QUEUE_LMDB_HEADROOM : 0;
-	b->used = (uint64_t)info.me_last_pgno + 1;
+	abud = ql->audit_budget < limit / 2 ? ql->audit_budget : limit / 2;
+	b->traffic = limit > abud + ql->reserve ? limit - abud - ql->reserve :
+	    0;
+	b->notice = limit > abud + ql->reserve / 2 ?
+	    limit - abud - ql->reserve / 2 : 0;
+	b->disk = b->disk_audit = UINT64_MAX;
+	hw = (uint64_t)info.me_last_pgno + 1;
+	b->used = hw;
 	for (i = 0; i < n; i++)
-		if (queue_lmdb_is_growing(ops[i]))
-			need += queue_lmdb_op_pages(ql, ops[i]);
-	/* The freelist walk only when the high-water mark says it matters. */
-	if (need == 0 || b->used + need <= b->limit)
-		return 0;
+		need += queue_lmdb_op_pages(ql, ops[i]);
+
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &rtxn)) != 0)
 		return rc;
-	rc = queue_lmdb_freepages(rtxn, &nfree);
+	b->audit = 0;
+	if (ql->audit_budget > 0 &&
+	    (rc = queue_lmdb_audit_stat(ql, rtxn, &b->audit, NULL)) != 0)
+		goto done;
+	/* The freelist walk only when the high-water mark says it matters. */
+	if (need > 0 && b->used - b->audit + need > b->traffic) {
+		if ((rc = queue_lmdb_freepages(rtxn, &nfree)) != 0)
+			goto done;
+		b->used = nfree < hw ? hw - nfree : 0;
+		walked = 1;
+	}
+	/* The file system: a full one is a limit like the map's. */
+	if (queue_lmdb_allocate(ql, (hw + need + ql->reserve) *
+	    ql->psize) == 0) {
+		ql->nospace = 0;
+		goto done;
+	}
+	if (!walked) {
+		if ((rc = queue_lmdb_freepages(rtxn, &nfree)) != 0)
+			goto done;
+		b->used = nfree < hw ? hw - nfree : 0;
+	}
+	dpages = ql->alloc_end / ql->psize;
+	b->disk = dpages > ql->reserve ? dpages - ql->reserve : 0;
+	b->disk_audit = dpages > ql->reserve / 4 ? dpages - ql->reserve / 4 :
+	    0;
+	ql->nospace = b->used + QUEUE_LMDB_NOSPACE_ROOM > b->disk;
+	if (ql->nospace)
+		snprintf(ql->cause, sizeof ql->cause, "the file system of %s "
+		    "is full (%llu MB allocated to the store): new messages "
+		    "are refused until deliveries free space or the disk "
+		    "grows", ql->path,
+		    (unsigned long long)(ql->alloc_end >> 20));
+done:
 	mdb_txn_abort(rtxn);
-	if (rc != 0)
-		return rc;
-	b->used = nfree < b->used ? b->used - nfree : 0;
-	return 0;
+	return rc;
 }
 
 static int
@@ -946,8 +1078,18 @@ queue_lmdb_op_put(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 	if (rc != MDB_NOTFOUND)
 		return rc;
 	pages = queue_lmdb_op_pages(ql, op);
-	if (b->used + pages > b->limit) {
+	if (b->used - b->audit + pages > (queue_lmdb_is_notice(op) ?
+	    b->notice : b->traffic)) {
 		op->result = QUEUE_E_FULL;
+		return 0;
+	}
+	if (b->used + pages > b->disk) {
+		ql->nospace = 1;
+		op->result = QUEUE_E_FULL;
+		return 0;
+	}
+	if (op->audit != NULL && ql->audit_blocked) {
+		op->result = QUEUE_E_AUDIT;
 		return 0;
 	}
 	b->used += pages;
@@ -1067,29 +1209,205 @@ queue_lmdb_op_dead(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	return mdb_del(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, NULL);
 }
 
+/*
+ * Append pruned audit records to today's archive file (DIR/audit-
+ * YYYYMMDD.jsonl, UTC), the JSON lines bin/nlaudit prints, and make them
+ * durable before the transaction that deletes them commits. A crash
+ * between the two leaves a record in both places (the archive is
+ * at-least-once), never in neither.
+ */
+static int
+queue_lmdb_archive(struct queue_lmdb *ql, const struct ubuf *lines)
+{
+	char		 path[4096];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	size_t		 off = 0;
+	ssize_t		 w;
+	int		 fd, created;
+
+	gmtime_r(&now, &tm);
+	snprintf(path, sizeof path, "%s/audit-%04d%02d%02d.jsonl",
+	    ql->archive, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	created = access(path, F_OK) == -1;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) == -1)
+		goto fail;
+	while (off < lines->len) {
+		if ((w = write(fd, lines->data + off, lines->len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fdatasync(fd) == -1) {
+		close(fd);
+		goto fail;
+	}
+	close(fd);
+	if (created && (fd = open(ql->archive, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+fail:
+	snprintf(ql->audit_cause, sizeof ql->audit_cause,
+	    "audit archive %.200s: %s", path, strerror(errno));
+	return -1;
+}
+
+/*
+ * Delete the oldest audit records before before_us, at most max of them,
+ * archiving them first when an archive directory is set; *deleted says
+ * how many. In a nested txn, so that an archive that cannot be written
+ * deletes nothing: then -1 with ql->cause set. Otherwise an LMDB error.
+ */
+static int
+queue_lmdb_audit_delete(struct queue_lmdb *ql, MDB_txn *parent,
+    uint64_t before_us, uint64_t max, uint64_t *deleted)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	struct ubuf	 lines;
+	int		 rc;
+
+	*deleted = 0;
+	if ((rc = mdb_txn_begin(ql->env, parent, 0, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	ubuf_init(&lines);
+	while (*deleted < max &&
+	    (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		/* A malformed key sorts by its bytes like any other. */
+		if (k.mv_size >= 8 && util_get_be64(k.mv_data) >= before_us)
+			break;
+		if (ql->archive != NULL && v.mv_size >= 5) {
+			ubuf_add(&lines, (const char *)v.mv_data + 1,
+			    v.mv_size - 5);
+			ubuf_add(&lines, "\n", 1);
+		}
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		(*deleted)++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		ubuf_free(&lines);
+		*deleted = 0;
+		return rc;
+	}
+	if (lines.len > 0 && queue_lmdb_archive(ql, &lines) == -1) {
+		mdb_txn_abort(txn);
+		ubuf_free(&lines);
+		*deleted = 0;
+		return -1;
+	}
+	if (lines.len > 0)
+		ql->archived += *deleted;
+	ubuf_free(&lines);
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		*deleted = 0;
+	return rc;
+}
+
 /* AUDIT_PRUNE: delete the oldest audit records before the cutoff. */
 static int
 queue_lmdb_op_prune(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 {
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	int		 rc;
+	int	rc;
 
-	op->pruned = 0;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0)
-		return rc;
-	while (op->pruned < QUEUE_PRUNE_MAX &&
-	    (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-		/* A malformed key sorts by its bytes like any other. */
-		if (k.mv_size >= 8 &&
-		    util_get_be64(k.mv_data) >= op->prune_before_us)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		op->pruned++;
+	rc = queue_lmdb_audit_delete(ql, txn, op->prune_before_us,
+	    QUEUE_PRUNE_MAX, &op->pruned);
+	if (rc == -1) {
+		log_warnx("queue: audit prune: %s", ql->audit_cause);
+		op->result = QUEUE_E_AUDIT;
+		return 0;
 	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+	return rc;
+}
+
+/*
+ * Keep the audit trail within its budget: when it is over, delete the
+ * oldest records (archived first) down to 90 % of it, at most
+ * QUEUE_LMDB_TRIM_MAX per transaction. An archive that cannot be written
+ * blocks the audit (ql->audit_blocked): the switch must not run without
+ * the audit trail, and must not drop records the operator keeps.
+ */
+static int
+queue_lmdb_audit_trim(struct queue_lmdb *ql, MDB_txn *txn)
+{
+	uint64_t	pages, records, target, want, deleted;
+	int		rc;
+
+	if ((rc = queue_lmdb_audit_stat(ql, txn, &pages, &records)) != 0)
+		return rc;
+	if (ql->audit_budget > 0 && pages > ql->audit_budget &&
+	    records > 0) {
+		target = ql->audit_budget * 9 / 10;
+		want = (pages - target) * records / pages + 1;
+		if (want > QUEUE_LMDB_TRIM_MAX)
+			want = QUEUE_LMDB_TRIM_MAX;
+		rc = queue_lmdb_audit_delete(ql, txn, UINT64_MAX, want,
+		    &deleted);
+		if (rc == -1) {
+			if (!ql->audit_blocked)
+				log_warnx("queue: audit over its budget and "
+				    "cannot be pruned: %s", ql->audit_cause);
+			ql->audit_blocked = 1;
+		} else if (rc != 0)
+			return rc;
+		else {
+			ql->audit_blocked = 0;
+			ql->pruned_size += deleted;
+			if ((rc = queue_lmdb_audit_stat(ql, txn, &pages,
+			    &records)) != 0)
+				return rc;
+		}
+	} else
+		ql->audit_blocked = 0;
+	ql->audit_pages = pages;
+	ql->audit_records = records;
+	return 0;
+}
+
+/* The op's state records: put or delete (deleting nothing is fine). */
+static int
+queue_lmdb_states_put(struct queue_lmdb *ql, MDB_txn *txn,
+    const struct queue_op *op)
+{
+	const struct queue_state	*st;
+	MDB_val				 k, v;
+	int				 i, rc;
+
+	for (i = 0; i < op->nstates; i++) {
+		st = &op->states[i];
+		k.mv_size = strlen(st->key);
+		k.mv_data = (void *)(uintptr_t)st->key;
+		if (st->val == NULL) {
+			rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_STATE], &k, NULL);
+			if (rc != 0 && rc != MDB_NOTFOUND)
+				return rc;
+			continue;
+		}
+		v.mv_size = 1 + st->len + 4;
+		v.mv_data = NULL;
+		if ((rc = mdb_put(txn, ql->dbi[QUEUE_LMDB_STATE], &k, &v,
+		    MDB_RESERVE)) != 0)
+			return rc;
+		((uint8_t *)v.mv_data)[0] = QUEUE_LMDB_VERSION;
+		if (st->len > 0)
+			memcpy((uint8_t *)v.mv_data + 1, st->val, st->len);
+		queue_lmdb_seal(&k, v.mv_data, v.mv_size);
+	}
+	return 0;
 }
 
 static int
@@ -1138,7 +1456,11 @@ queue_lmdb_op(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 		break;
 	case QUEUE_OP_AUDIT:
 		pages = queue_lmdb_op_pages(ql, op);
-		if (b->used + pages > b->limit)
+		if (ql->audit_blocked)
+			op->result = QUEUE_E_AUDIT;
+		else if (b->used + pages > b->disk_audit ||
+		    (ql->audit_budget == 0 &&
+		    b->used + pages > b->notice))
 			op->result = QUEUE_E_FULL;
 		else
 			b->used += pages;
@@ -1149,9 +1471,13 @@ queue_lmdb_op(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 	case QUEUE_OP_AUDIT_PRUNE:
 		rc = queue_lmdb_op_prune(ql, txn, op);
 		break;
+	case QUEUE_OP_STATE:
+		break;
 	}
 	if (rc == 0 && op->result == QUEUE_E_OK && op->audit != NULL)
 		rc = queue_lmdb_audit_put(ql, txn, op->audit);
+	if (rc == 0 && op->result == QUEUE_E_OK && op->nstates > 0)
+		rc = queue_lmdb_states_put(ql, txn, op);
 	return rc;
 }
 
@@ -1208,7 +1534,7 @@ queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
 	int				 i, pass, rc;
 
 	bad = queue_lmdb_bad_take(ql);
-	if ((rc = queue_lmdb_budget_init(ql, ops, n, &b)) != 0)
+	if ((rc = queue_lmdb_budget_init(ql, ops, n, 0, &b)) != 0)
 		goto fail;
 	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
 		goto fail;
@@ -1238,14 +1564,14 @@ queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
 		/* Ops that free or keep space first, then those that grow. */
 		late = xcalloc(n, 1);
 		for (i = 0; i < n; i++)
-			late[i] = queue_lmdb_is_growing(ops[i]) ||
+			late[i] = queue_is_growing(ops[i]) ||
 			    queue_lmdb_after_put(ops, i);
 		for (pass = 0; pass < 2; pass++) {
 			for (i = 0; i < n; i++) {
 				if (late[i] != pass)
 					continue;
 				if (mode == QUEUE_LMDB_NOGROW &&
-				    queue_lmdb_is_growing(ops[i])) {
+				    queue_is_growing(ops[i])) {
 					ops[i]->result = QUEUE_E_FULL;
 					continue;
 				}
@@ -1255,6 +1581,16 @@ queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
 			}
 		}
 	}
+
+	/* The audit trail back within its budget (frees, never fails ops). */
+	if ((rc = mdb_txn_begin(ql->env, txn, 0, &child)) != 0)
+		goto abort;
+	if ((rc = queue_lmdb_audit_trim(ql, child)) == 0)
+		rc = mdb_txn_commit(child);
+	else
+		mdb_txn_abort(child);
+	if (rc != 0 && rc != MDB_MAP_FULL)
+		goto abort;
 
 	/* The durable point: fsync of data, then of the meta page. */
 	if ((rc = mdb_txn_commit(txn)) != 0)
@@ -1271,20 +1607,49 @@ fail:
 	return rc;
 }
 
+/* The errors of a file system without room. */
+static int
+queue_lmdb_is_nospace(int rc)
+{
+	return rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+}
+
 static int
 queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
 {
-	struct queue_lmdb	*ql = arg;
-	int			 rc;
+	struct queue_lmdb		*ql = arg;
+	struct queue_lmdb_budget	 b;
+	int				 rc, i;
 
+	if (n == 0)	/* the space re-check of an unhealthy store */
+		return queue_lmdb_budget_init(ql, NULL, 0,
+		    QUEUE_LMDB_NOSPACE_ROOM, &b) == 0 ? 0 : -1;
 	rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_BATCH);
 	if (rc == MDB_MAP_FULL) {
 		log_info("queue: map full, applying %d ops one by one", n);
 		rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_EACH);
 	}
-	if (rc == MDB_MAP_FULL) {
-		log_warnx("queue: map full, refusing every PUT of the batch");
+	if (rc == MDB_MAP_FULL || queue_lmdb_is_nospace(rc)) {
+		if (queue_lmdb_is_nospace(rc)) {
+			ql->nospace = 1;
+			snprintf(ql->cause, sizeof ql->cause, "the file "
+			    "system of %s is full (%s): new messages are "
+			    "refused until deliveries free space or the disk "
+			    "grows", ql->path, strerror(rc));
+		}
+		log_warnx("queue: %s, refusing every PUT of the batch",
+		    mdb_strerror(rc));
 		rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_NOGROW);
+	}
+	if (queue_lmdb_is_nospace(rc)) {
+		/* Not even the deletes fit: the caller tries them again. */
+		ql->nospace = 1;
+		for (i = 0; i < n; i++)
+			if (queue_is_growing(ops[i]))
+				ops[i]->result = QUEUE_E_FULL;
+		log_warnx("queue: commit of %d ops failed: %s; retrying the "
+		    "deletes", n, mdb_strerror(rc));
+		return QUEUE_APPLY_RETRY;
 	}
 	if (rc != 0) {
 		log_warnx("queue: commit of %d ops failed: %s", n,
@@ -1292,6 +1657,47 @@ queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
 		return -1;
 	}
 	return 0;
+}
+
+/* Commit thread: new budgets, in pages. */
+static void
+queue_lmdb_configure(void *arg, const struct queue_conf *conf)
+{
+	struct queue_lmdb	*ql = arg;
+
+	ql->audit_budget = (conf->audit_budget + ql->psize - 1) / ql->psize;
+	ql->reserve = (conf->reserve + ql->psize - 1) / ql->psize;
+	free(ql->archive);
+	ql->archive = conf->archive != NULL && conf->archive[0] != '\0' ?
+	    xstrdup(conf->archive) : NULL;
+}
+
+/* Commit thread: the space state after a batch. */
+static void
+queue_lmdb_space(void *arg, struct queue_stats *st)
+{
+	struct queue_lmdb	*ql = arg;
+
+	if (ql->nospace)
+		st->health = QUEUE_HEALTH_NOSPACE;
+	else if (ql->audit_blocked)
+		st->health = QUEUE_HEALTH_AUDIT;
+	else
+		st->health = QUEUE_HEALTH_OK;
+	if (st->health == QUEUE_HEALTH_OK)
+		st->health_cause[0] = '\0';
+	else if (st->health == QUEUE_HEALTH_AUDIT)
+		snprintf(st->health_cause, sizeof st->health_cause,
+		    "the audit trail is over its budget and cannot be "
+		    "pruned: %s", ql->audit_cause);
+	else
+		util_strlcpy(st->health_cause, ql->cause,
+		    sizeof st->health_cause);
+	st->audit_bytes = ql->audit_pages * ql->psize;
+	st->audit_records = ql->audit_records;
+	st->audit_budget = ql->audit_budget * ql->psize;
+	st->audit_pruned_size = ql->pruned_size;
+	st->audit_archived = ql->archived;
 }
 
 /* The cached read txn, renewed (rlock held). */
@@ -1480,6 +1886,51 @@ fail:
 	return QUEUE_E_IO;
 }
 
+static int
+queue_lmdb_walk_state(void *arg, const char *prefix,
+    int (*cb)(const char *, size_t, const void *, size_t, void *),
+    void *arg2)
+{
+	struct queue_lmdb	*ql = arg;
+	MDB_txn			*txn;
+	MDB_cursor		*cur = NULL;
+	MDB_val			 k, v;
+	size_t			 plen = strlen(prefix);
+	int			 rc;
+
+	if (ql->dbi[QUEUE_LMDB_STATE] == 0)
+		return QUEUE_E_OK;	/* read-only, a store from before */
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_STATE], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	k.mv_size = plen;
+	k.mv_data = (void *)(uintptr_t)prefix;
+	for (rc = plen > 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if (queue_lmdb_valid(QUEUE_LMDB_STATE, &k, &v) == -1) {
+			queue_lmdb_bad_add(ql, QUEUE_LMDB_STATE, &k);
+			continue;
+		}
+		if (cb(k.mv_data, k.mv_size, (const uint8_t *)v.mv_data + 1,
+		    v.mv_size - 5, arg2) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto fail;
+	return QUEUE_E_OK;
+fail:
+	log_warnx("queue: walk state: %s", mdb_strerror(rc));
+	return QUEUE_E_IO;
+}
+
 /* Used = pages below the high-water mark that are not on the freelist. */
 static int
 queue_lmdb_usage(void *arg, uint64_t *used, uint64_t *size)
@@ -1522,6 +1973,7 @@ queue_lmdb_close(void *arg)
 		mdb_env_close(ql->env);
 	}
 	queue_lmdb_bad_free(ql->bad);
+	free(ql->archive);
 	pthread_mutex_destroy(&ql->rlock);
 	pthread_mutex_destroy(&ql->badlock);
 	free(ql->path);
@@ -1593,11 +2045,18 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	    (rc = queue_lmdb_stamp_init(ql, txn, QUEUE_LMDB_QUAR,
 	    &ql->quar_stamp)) != 0)
 		goto fail;
+	if ((rc = queue_lmdb_audit_stat(ql, txn, &ql->audit_pages,
+	    &ql->audit_records)) != 0)
+		goto fail;
 	what = "mdb_txn_commit";
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
+	what = "mdb_env_get_fd";
+	if ((rc = mdb_env_get_fd(ql->env, &ql->fd)) != 0)
+		goto fail;
+	ql->falloc = 1;
 	return ql;
 
 fail:
@@ -1650,8 +2109,14 @@ queue_lmdb_open_rdonly(const char *path, char **cause)
 	what = "mdb_dbi_open";
 	for (i = 0; i < QUEUE_LMDB_NDB; i++)
 		if ((rc = mdb_dbi_open(txn, queue_lmdb_dbname[i], 0,
-		    &ql->dbi[i])) != 0)
+		    &ql->dbi[i])) != 0) {
+			/* A store from before the state db: none to read. */
+			if (rc == MDB_NOTFOUND && i == QUEUE_LMDB_STATE) {
+				ql->dbi[i] = 0;
+				continue;
+			}
 			goto fail;
+		}
 	/* Handles opened in a read txn stay valid after it commits. */
 	what = "mdb_txn_commit";
 	rc = mdb_txn_commit(txn);
@@ -1679,5 +2144,8 @@ const struct queue_backend queue_backend_lmdb = {
 	.meta_get = queue_lmdb_meta_get,
 	.walk_audit = queue_lmdb_walk_audit,
 	.usage = queue_lmdb_usage,
-	.open_rdonly = queue_lmdb_open_rdonly
+	.open_rdonly = queue_lmdb_open_rdonly,
+	.walk_state = queue_lmdb_walk_state,
+	.configure = queue_lmdb_configure,
+	.space = queue_lmdb_space
 };

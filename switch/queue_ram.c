@@ -40,6 +40,12 @@ struct queue_ram_meta {
 	uint64_t		 value;
 };
 
+struct queue_ram_state {
+	char			*key;
+	char			*val;
+	size_t			 len;
+};
+
 struct queue_ram {
 	pthread_mutex_t		 lock;
 	uint64_t		 cap;
@@ -55,6 +61,8 @@ struct queue_ram {
 	size_t			 naudit, auditcap;
 	struct queue_ram_meta	*meta;		/* unsorted */
 	size_t			 nmeta, metacap;
+	struct queue_ram_state	*state;		/* unsorted */
+	size_t			 nstate;
 };
 
 static int
@@ -250,6 +258,36 @@ queue_ram_op_put(struct queue_ram *qr, struct queue_op *op)
 	}
 }
 
+/* The op's state records (see queue.h). */
+static void
+queue_ram_states_put(struct queue_ram *qr, const struct queue_op *op)
+{
+	const struct queue_state	*st;
+	size_t				 j;
+	int				 i;
+
+	for (i = 0; i < op->nstates; i++) {
+		st = &op->states[i];
+		for (j = 0; j < qr->nstate; j++)
+			if (strcmp(qr->state[j].key, st->key) == 0)
+				break;
+		if (j < qr->nstate) {
+			free(qr->state[j].key);
+			free(qr->state[j].val);
+			qr->state[j] = qr->state[--qr->nstate];
+		}
+		if (st->val == NULL)
+			continue;
+		qr->state = xrealloc(qr->state, (qr->nstate + 1) *
+		    sizeof *qr->state);
+		qr->state[qr->nstate].key = xstrdup(st->key);
+		qr->state[qr->nstate].val = xmalloc(st->len + 1);
+		memcpy(qr->state[qr->nstate].val, st->val, st->len);
+		qr->state[qr->nstate].len = st->len;
+		qr->nstate++;
+	}
+}
+
 static void
 queue_ram_op(struct queue_ram *qr, struct queue_op *op)
 {
@@ -327,6 +365,8 @@ queue_ram_op(struct queue_ram *qr, struct queue_op *op)
 			qr->naudit -= op->pruned;
 		}
 		break;
+	case QUEUE_OP_STATE:
+		break;
 	case QUEUE_OP_META:
 		for (pos = 0; pos < qr->nmeta; pos++)
 			if (strcmp(qr->meta[pos].key, op->meta_key) == 0)
@@ -341,6 +381,8 @@ queue_ram_op(struct queue_ram *qr, struct queue_op *op)
 	}
 	if (op->result == QUEUE_E_OK && op->audit != NULL)
 		queue_ram_audit_put(qr, op->audit);
+	if (op->result == QUEUE_E_OK)
+		queue_ram_states_put(qr, op);
 }
 
 static int
@@ -457,6 +499,39 @@ queue_ram_walk_audit(void *arg, uint64_t since_us,
 	return QUEUE_E_OK;
 }
 
+/* A snapshot of the matching records; the callback runs unlocked. */
+static int
+queue_ram_walk_state(void *arg, const char *prefix,
+    int (*cb)(const char *, size_t, const void *, size_t, void *),
+    void *arg2)
+{
+	struct queue_ram	*qr = arg;
+	struct queue_ram_state	*snap;
+	size_t			 i, n = 0, plen = strlen(prefix);
+
+	pthread_mutex_lock(&qr->lock);
+	snap = xcalloc(qr->nstate + 1, sizeof *snap);
+	for (i = 0; i < qr->nstate; i++)
+		if (strncmp(qr->state[i].key, prefix, plen) == 0) {
+			snap[n].key = xstrdup(qr->state[i].key);
+			snap[n].val = xmalloc(qr->state[i].len + 1);
+			memcpy(snap[n].val, qr->state[i].val, qr->state[i].len);
+			snap[n].len = qr->state[i].len;
+			n++;
+		}
+	pthread_mutex_unlock(&qr->lock);
+	for (i = 0; i < n; i++)
+		if (cb(snap[i].key, strlen(snap[i].key), snap[i].val,
+		    snap[i].len, arg2) != 0)
+			break;
+	for (i = 0; i < n; i++) {
+		free(snap[i].key);
+		free(snap[i].val);
+	}
+	free(snap);
+	return QUEUE_E_OK;
+}
+
 static int
 queue_ram_usage(void *arg, uint64_t *used, uint64_t *size)
 {
@@ -496,6 +571,11 @@ queue_ram_close(void *arg)
 		free(qr->audit[i].text);
 	for (i = 0; i < qr->nmeta; i++)
 		free(qr->meta[i].key);
+	for (i = 0; i < qr->nstate; i++) {
+		free(qr->state[i].key);
+		free(qr->state[i].val);
+	}
+	free(qr->state);
 	free(qr->msgs);
 	free(qr->copies);
 	free(qr->dead);
@@ -515,5 +595,6 @@ const struct queue_backend queue_backend_ram = {
 	.walk_dead = queue_ram_walk_dead,
 	.meta_get = queue_ram_meta_get,
 	.walk_audit = queue_ram_walk_audit,
-	.usage = queue_ram_usage
+	.usage = queue_ram_usage,
+	.walk_state = queue_ram_walk_state
 };

@@ -60,6 +60,8 @@ static void	server_accept(struct server *, struct session *,
 static void	server_sm_done_cb(struct queue_op *, void *);
 static void	server_meta_done_cb(struct queue_op *, void *);
 static void	server_expire_done_cb(struct queue_op *, void *);
+static void	server_queue_configure(struct server *);
+static size_t	server_photo_load(struct server *, struct photo_table *);
 
 /* A message between its arrival and its commit. */
 struct server_inbound {
@@ -82,6 +84,7 @@ struct server_inbound {
 	const struct config_line *from;
 	char			 msgid[24];
 	char			*await;		/* lines owing a photo answer */
+	struct photo_states	 states;	/* their durable records */
 };
 
 /* A denial on its way into the audit trail; the NAK follows its commit. */
@@ -274,13 +277,13 @@ server_new(struct event_base *base, struct config *cfg)
 	if ((srv->q = queue_open(&queue_backend_lmdb, cfg->datadir,
 	    cfg->map_size, base, &cause)) == NULL)
 		fatalx("server: queue %s: %s", cfg->datadir, cause);
+	server_queue_configure(srv);
 	if (server_oridir_reload(srv, &cause) == -1)
 		fatalx("server: %s", cause);
-	/* Photo requests in flight survive a restart through the audit
-	 * trail (photo.h); they live held-ttl + 1 hour. */
+	/* Photo requests in flight survive a restart through their state
+	 * records (photo.h); they live held-ttl + 1 hour. */
 	srv->photos = photo_table_new();
-	if (photo_table_rebuild(srv->photos, srv->q, util_now_us(),
-	    server_photo_ttl(srv)) > 0)
+	if (server_photo_load(srv, srv->photos) > 0)
 		log_info("server: photo requests awaiting an answer=%zu",
 		    photo_table_count(srv->photos));
 
@@ -500,6 +503,58 @@ uint64_t
 server_photo_ttl(struct server *srv)
 {
 	return ((uint64_t)srv->cfg->held_ttl + 3600) * 1000000;
+}
+
+/* The space budgets of the config, to the queue (start-up, reload). */
+static void
+server_queue_configure(struct server *srv)
+{
+	struct queue_conf	qc;
+
+	memset(&qc, 0, sizeof qc);
+	qc.audit_budget = srv->cfg->audit_budget;
+	qc.reserve = srv->cfg->reserve;
+	qc.archive = srv->cfg->audit_archive;
+	queue_configure(srv->q, &qc);
+}
+
+static void
+server_photo_sweep_done_cb(struct queue_op *op, void *arg)
+{
+	struct photo_states	*ps = arg;
+
+	if (op->result != QUEUE_E_OK)
+		log_warnx("server: expired photo requests not deleted: %s",
+		    queue_strerror(op->result));
+	photo_states_free(ps);
+	free(ps);
+	free(op);
+}
+
+/*
+ * Read the photo requests in flight into t (NULL: only sweep) and delete
+ * the expired ones from the store. @return entries in t.
+ */
+static size_t
+server_photo_load(struct server *srv, struct photo_table *t)
+{
+	struct photo_states	*ps = xcalloc(1, sizeof *ps);
+	struct queue_op		*op;
+	size_t			 n;
+
+	n = photo_table_load(t, srv->q, util_now_us(), ps);
+	if (ps->n == 0) {
+		free(ps);
+		return n;
+	}
+	op = xcalloc(1, sizeof *op);
+	op->type = QUEUE_OP_STATE;
+	op->states = ps->st;
+	op->nstates = ps->n;
+	op->done = server_photo_sweep_done_cb;
+	op->arg = ps;
+	queue_submit(srv->q, op);
+	return n;
 }
 
 int
@@ -780,6 +835,9 @@ server_inbound_finish(struct server_inbound *in)
 	} else {
 		code = in->failed == QUEUE_E_FULL ? MSG_ER_QUEUE_FULL :
 		    MSG_ER_UNAVAILABLE;
+		if (in->failed == QUEUE_E_AUDIT)
+			log_warnx("server: message refused: %s",
+			    queue_strerror(in->failed));
 		/* Not stored: the body is still ours to quote. */
 		server_nak(srv, s, in->tag, in->ori, in->ctl, code,
 		    queue_strerror(in->failed), in->op.body, in->op.bodylen);
@@ -790,6 +848,7 @@ server_inbound_finish(struct server_inbound *in)
 	free((char *)in->op.body);
 	free((char *)in->op.audit);
 	free(in->await);
+	photo_states_free(&in->states);
 	free(in->sm);
 	free(in);
 }
@@ -913,6 +972,49 @@ server_parsed_cb(struct parser_job *j, void *arg)
 }
 
 /*
+ * Fair share of the store: a message is refused with "queue full for
+ * destination" when a line it would be stored for already holds its
+ * quota (<line quota quota-msgs>, else <limits dest-quota
+ * dest-quota-msgs>), so that one destination that is down or does not
+ * read cannot take the room of every other line. Copies not stored
+ * (.01/.04) do not count. @return 0, or -1 with why set.
+ */
+static int
+server_quota_check(struct server *srv, const struct router_result *rr,
+    size_t len, char *why, size_t sz)
+{
+	const struct config_line	*cl;
+	const struct line		*l;
+	uint64_t			 qb, qm;
+	int				 i;
+
+	for (i = 0; i < rr->ncopy; i++) {
+		if (rr->copy[i].status != 0 &&
+		    rr->copy[i].status != MSG_SM_HELD)
+			continue;
+		cl = rr->copy[i].line;
+		l = server_line(srv, cl);
+		qb = cl->quota_bytes ? cl->quota_bytes :
+		    srv->cfg->dest_quota_bytes;
+		qm = cl->quota_msgs ? cl->quota_msgs :
+		    srv->cfg->dest_quota_msgs;
+		if ((qb > 0 && l->qbytes + len > qb) ||
+		    (qm > 0 && l->qmsgs + 1 > qm)) {
+			srv->stats.quota_refused++;
+			snprintf(why, sz, "queue full for destination %s: "
+			    "it holds %llu messages, %llu KB, its quota is "
+			    "%llu KB%s", cl->code,
+			    (unsigned long long)l->qmsgs,
+			    (unsigned long long)(l->qbytes >> 10),
+			    (unsigned long long)(qb >> 10),
+			    qm > 0 ? " or the message count" : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * The acceptance path after parsing: policy, routing, the durable PUT.
  * Takes over j->payload and j->xml.
  */
@@ -938,6 +1040,7 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	char			*text = NULL;
 	const char		*q;
 	size_t			 qlen;
+	char			 why[200];
 
 	if (j->legacy) {
 		text = payload;
@@ -1013,6 +1116,12 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		}
 	}
 
+	if (server_quota_check(srv, rr, len, why, sizeof why) == -1) {
+		server_nak(srv, s, tag, m.ori, m.ctl, MSG_ER_QUEUE_FULL, why,
+		    q, qlen);
+		goto drop;
+	}
+
 	in = xcalloc(1, sizeof *in);
 	in->srv = srv;
 	in->sess = s;
@@ -1070,7 +1179,13 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 			ubuf_printf(&await, "%s%s", i ? " " : "",
 			    in->op.copies[i].line);
 		in->await = ubuf_take(&await, NULL);
+		photo_states_add(&in->states, in->msgid, in->ori, in->ctl,
+		    in->await, now + server_photo_ttl(srv));
 	}
+	if (ph.answers[0] != '\0')
+		photo_states_del(&in->states, ph.answers, s->line->cfg->code);
+	in->op.states = in->states.st;
+	in->op.nstates = in->states.n;
 	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
 	    "sm=%d size=%zu", in->msgid, in->from->code, msg_key_name(m.key),
 	    in->stored, in->nsm, len);
@@ -1229,8 +1344,7 @@ server_audit_prune(struct server *srv, uint64_t now_us)
 {
 	struct queue_op	*op = xcalloc(1, sizeof *op);
 	struct ubuf	 b;
-	uint64_t	 keep = (uint64_t)srv->cfg->audit_retention_days *
-			    86400 * 1000000;
+	uint64_t	 keep = srv->cfg->audit_retention * 1000000;
 
 	srv->audit_prune_us = now_us +
 	    (uint64_t)srv->cfg->audit_prune_interval * 1000000;
@@ -1239,12 +1353,67 @@ server_audit_prune(struct server *srv, uint64_t now_us)
 	ubuf_init(&b);
 	audit_begin(&b, now_us, "server", "audit-pruned");
 	audit_num(&b, "before", op->prune_before_us);
-	audit_num(&b, "retention_days",
-	    (unsigned long long)srv->cfg->audit_retention_days);
+	audit_num(&b, "retention_s",
+	    (unsigned long long)srv->cfg->audit_retention);
 	op->audit = audit_end(&b);
 	op->done = server_prune_done_cb;
 	op->arg = srv;
 	queue_submit(srv->q, op);
+	/* And the photo requests that will never be answered. */
+	server_photo_load(srv, NULL);
+}
+
+int
+server_ready(struct server *srv, char *why, size_t sz, char *warn,
+    size_t wsz)
+{
+	struct queue_stats	qs;
+
+	queue_get_stats(srv->q, &qs);
+	warn[0] = '\0';
+	if (qs.audit_budget > 0 && qs.audit_bytes * 100 >=
+	    qs.audit_budget * (uint64_t)srv->cfg->audit_alarm_pct)
+		snprintf(warn, wsz, "audit trail at %llu%% of its budget "
+		    "(%llu of %llu MB): the oldest records are pruned at "
+		    "100%%%s", (unsigned long long)(qs.audit_bytes * 100 /
+		    qs.audit_budget), (unsigned long long)(qs.audit_bytes >> 20),
+		    (unsigned long long)(qs.audit_budget >> 20),
+		    srv->cfg->audit_archive != NULL ? " into the archive" :
+		    " (no archive directory: they are gone)");
+	if (srv->draining) {
+		snprintf(why, sz, "draining");
+		return 0;
+	}
+	if (qs.health != QUEUE_HEALTH_OK) {
+		snprintf(why, sz, "store %s: %s", queue_health_name(qs.health),
+		    qs.health_cause);
+		return 0;
+	}
+	why[0] = '\0';
+	return 1;
+}
+
+/* Log the audit alarm and the store's health when they change. */
+static void
+server_watch_space(struct server *srv)
+{
+	char	why[512], warn[300];
+	int	alarm;
+
+	server_ready(srv, why, sizeof why, warn, sizeof warn);
+	alarm = warn[0] != '\0';
+	if (alarm && !srv->audit_alarm)
+		log_warnx("server: %s", warn);
+	else if (!alarm && srv->audit_alarm)
+		log_info("server: audit trail back under its alarm level");
+	srv->audit_alarm = alarm;
+	if (strcmp(why, srv->not_ready) != 0) {
+		if (why[0] != '\0' && !srv->draining)
+			log_warnx("server: not ready: %s", why);
+		else if (why[0] == '\0')
+			log_info("server: ready again");
+		util_strlcpy(srv->not_ready, why, sizeof srv->not_ready);
+	}
 }
 
 static void
@@ -1264,6 +1433,7 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	photo_table_expire(srv->photos, now_us);
 	if (now_us >= srv->audit_prune_us && !srv->draining)
 		server_audit_prune(srv, now_us);
+	server_watch_space(srv);
 	for (i = 0; i < srv->cfg->nline; i++) {
 		struct line *l = &srv->lines[i];
 
@@ -1371,6 +1541,9 @@ server_reload(struct server *srv, char **cause, char **notes)
 		TAILQ_CONCAT(&nl->inflight, &ol->inflight, entry);
 		nl->ninflight = ol->ninflight;
 		nl->npending = ol->npending;
+		nl->qmsgs = ol->qmsgs;
+		nl->qbytes = ol->qbytes;
+		ol->qmsgs = ol->qbytes = 0;
 		nl->in_seq = ol->in_seq;
 		nl->out_seq = ol->out_seq;
 		ol->in_seq = ol->out_seq = NULL;
@@ -1402,6 +1575,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 	srv->lines = nlines;
 	srv->retired[srv->nretired++] = ocfg;
 	srv->cfg = ncfg;
+	server_queue_configure(srv);
 	SSL_CTX_free(srv->ssl);
 	srv->ssl = ssl;
 	msgparse_schema_free(srv->schema);

@@ -59,6 +59,7 @@ struct server_stats {
 	uint64_t	expired;
 	uint64_t	tls_failures;
 	uint64_t	sessions;		/* accepted connections */
+	uint64_t	quota_refused;		/* "queue full for destination" */
 	/* By message key (index enum msg_key; 0 = unparseable). */
 	uint64_t	received_key[MSG_KEY_MAX];
 	uint64_t	acked_key[MSG_KEY_MAX];
@@ -100,6 +101,8 @@ struct server {
 	struct oridir		*oridir;	/* swapped by server_oridir_reload */
 	struct photo_table	*photos;	/* allowed photo requests in flight */
 	uint64_t		 audit_prune_us;	/* next audit pruning */
+	int			 audit_alarm;	/* over the alarm level */
+	char			 not_ready[512];	/* last reason logged */
 };
 
 /**
@@ -122,6 +125,13 @@ void		 server_inbound(struct server *, struct session *, uint64_t tag,
 void		 server_nak(struct server *, struct session *, uint64_t tag,
 		    const char *ori, const char *ctl, int code,
 		    const char *detail, const char *input, size_t inlen);
+/**
+ * Is the switch ready to take messages? 1, or 0 with why set (draining,
+ * store disk full, audit trail cannot be written). A warning that does
+ * not stop it (the audit trail near its budget) goes to warn ("" none).
+ */
+int		 server_ready(struct server *, char *why, size_t sz, char *warn,
+		    size_t wsz);
 /** Take the next number of a counter (loop thread). */
 uint64_t	 server_ctr_take(struct server *, struct server_ctr *);
 /**

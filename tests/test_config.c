@@ -580,6 +580,87 @@ test_config_missing(void)
 	free(bad);
 }
 
+/*
+ * The shares of the store (<limits reserve dest-quota>, <line quota>,
+ * <audit budget retention archive>): sizes in bytes, K/M/G or percent of
+ * map-size, durations in s/m/h/d, and the errors that name what to fix.
+ */
+static void
+test_config_space(void)
+{
+	static const struct {
+		const char	*limits, *line, *audit;
+		uint64_t	 reserve, quota, quota_msgs, budget, retention;
+		uint64_t	 line_quota;
+		const char	*error;		/* substring, or NULL: loads */
+	} t[] = {
+		/* Defaults: 2 %, 25 %, 25 % of a 64 MB map, 365 days. */
+		{ "map-size=\"67108864\"", "", "",
+		  67108864 / 1000 * 20, 67108864 / 1000 * 250, 0,
+		  67108864 / 1000 * 250, 365ULL * 86400, 0, NULL },
+		{ "map-size=\"67108864\" reserve=\"1M\" dest-quota=\"10%\" "
+		  "dest-quota-msgs=\"5000\"", "quota=\"2M\" quota-msgs=\"7\"",
+		  "budget=\"8M\" retention=\"36h\"",
+		  1 << 20, 67108864 / 1000 * 100, 5000, 8 << 20,
+		  36 * 3600, 2 << 20, NULL },
+		{ "map-size=\"67108864\" dest-quota=\"2.5%\"", "quota=\"50%\"",
+		  "retention-days=\"2\" budget=\"0\"",
+		  67108864 / 1000 * 20, 67108864 / 1000 * 25, 0, 0,
+		  2 * 86400, 67108864 / 1000 * 500, NULL },
+		{ "", "", "retention=\"90d\" budget=\"1G\"", 0, 0, 0, 0, 0, 0,
+		  "budget must be at most half of map-size" },
+		{ "", "", "retention=\"30m\"", 0, 0, 0, 0, 0, 0,
+		  "retention must be a duration of at least 3600 seconds" },
+		{ "", "", "budget=\"512K\"", 0, 0, 0, 0, 0, 0,
+		  "budget must be at least 1M" },
+		{ "reserve=\"60%\"", "", "", 0, 0, 0, 0, 0, 0,
+		  "reserve must be at most half of map-size" },
+		{ "", "quota=\"12X\"", "", 0, 0, 0, 0, 0, 0,
+		  "attribute 'quota'" },
+		{ "", "", "retention=\"1w\"", 0, 0, 0, 0, 0, 0,
+		  "attribute 'retention'" },
+	};
+	struct config	*cfg;
+	char		*text, *cause;
+	size_t		 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		text = xasprintf("<?xml version=\"1.0\"?>\n<nlswitch>\n"
+		    "  <listen address=\"127.0.0.1\" port=\"7000\"/>\n"
+		    "  <datadir>/var/lib/nlswitch</datadir>\n"
+		    "  <pki ca=\"ca.pem\" cert=\"c.pem\" key=\"k.key\"/>\n"
+		    "  <limits %s/>\n"
+		    "  <line code=\"TX01\" cn=\"tx\" member=\"TX\" %s>\n"
+		    "    <ori>TXOLN0000</ori><accept>DQ</accept>\n"
+		    "  </line>\n"
+		    "  <audit %s/>\n</nlswitch>\n", t[i].limits, t[i].line,
+		    t[i].audit);
+		if (test_config_load_text(text, &cfg, &cause, NULL) != 0) {
+			if (t[i].error == NULL || cause == NULL ||
+			    strstr(cause, t[i].error) == NULL)
+				fprintf(stderr, "\nrow %zu: %s\n", i,
+				    cause ? cause : "?");
+			CU_ASSERT_PTR_NOT_NULL(t[i].error);
+			CU_ASSERT(cause != NULL && t[i].error != NULL &&
+			    strstr(cause, t[i].error) != NULL);
+			free(cause);
+			free(text);
+			continue;
+		}
+		CU_ASSERT_PTR_NULL(t[i].error);
+		if (t[i].error != NULL)
+			fprintf(stderr, "\nrow %zu loaded\n", i);
+		CU_ASSERT_EQUAL(cfg->reserve, t[i].reserve);
+		CU_ASSERT_EQUAL(cfg->dest_quota_bytes, t[i].quota);
+		CU_ASSERT_EQUAL(cfg->dest_quota_msgs, t[i].quota_msgs);
+		CU_ASSERT_EQUAL(cfg->audit_budget, t[i].budget);
+		CU_ASSERT_EQUAL(cfg->audit_retention, t[i].retention);
+		CU_ASSERT_EQUAL(cfg->lines[0].quota_bytes, t[i].line_quota);
+		config_free(cfg);
+		free(text);
+	}
+}
+
 int
 test_config_register(void)
 {
@@ -591,6 +672,7 @@ test_config_register(void)
 	if (CU_ADD_TEST(s, test_config_example) == NULL ||
 	    CU_ADD_TEST(s, test_config_defaults) == NULL ||
 	    CU_ADD_TEST(s, test_config_limit_bounds) == NULL ||
+	    CU_ADD_TEST(s, test_config_space) == NULL ||
 	    CU_ADD_TEST(s, test_config_lookups) == NULL ||
 	    CU_ADD_TEST(s, test_config_accepts) == NULL ||
 	    CU_ADD_TEST(s, test_config_invalid) == NULL ||

@@ -150,7 +150,7 @@ test_oridir_config(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->oridir);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cfg->oridir,
 	    "fixtures/config/../oridir/example.xml"));
-	CU_ASSERT_EQUAL(cfg->audit_retention_days, 90);
+	CU_ASSERT_EQUAL(cfg->audit_retention, 90ULL * 86400);
 	CU_ASSERT_EQUAL(cfg->audit_prune_interval, 86400);
 	l = config_line_by_code(cfg, "CADMV");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
@@ -165,7 +165,12 @@ test_oridir_config(void)
 	path = xasprintf("%s/fixtures/config/example.xml", to_root);
 	CU_ASSERT_EQUAL_FATAL(config_load(path, to_schemas, &cfg, &cause), 0);
 	CU_ASSERT_PTR_NULL(cfg->oridir);
-	CU_ASSERT_EQUAL(cfg->audit_retention_days, 365);
+	CU_ASSERT_EQUAL(cfg->audit_retention, 365ULL * 86400);
+	/* The shares of the store, by default (docs/configuration.md). */
+	CU_ASSERT_EQUAL(cfg->audit_budget, (uint64_t)cfg->map_size / 1000 * 250);
+	CU_ASSERT_EQUAL(cfg->reserve, (uint64_t)cfg->map_size / 1000 * 20);
+	CU_ASSERT_EQUAL(cfg->dest_quota_bytes, (uint64_t)cfg->map_size / 1000 * 250);
+	CU_ASSERT_EQUAL(cfg->dest_quota_msgs, 0);
 	dir = oridir_from_config(cfg);
 	CU_ASSERT_EQUAL(dir->n, 5);
 	CU_ASSERT_PTR_NULL(dir->path);

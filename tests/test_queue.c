@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
@@ -1267,6 +1269,303 @@ test_queue_wipe_rdonly(void)
 	CU_ASSERT_EQUAL(tq_file_has(file, needle, sizeof needle), 0);
 }
 
+/* Collect state records. */
+struct tq_state {
+	int	n;
+	char	key[8][64];
+	char	val[8][64];
+};
+
+static int
+tq_state_cb(const char *key, size_t klen, const void *val, size_t len,
+    void *arg)
+{
+	struct tq_state *st = arg;
+
+	if (st->n < 8) {
+		snprintf(st->key[st->n], sizeof st->key[0], "%.*s", (int)klen,
+		    key);
+		snprintf(st->val[st->n], sizeof st->val[0], "%.*s", (int)len,
+		    (const char *)val);
+	}
+	st->n++;
+	return 0;
+}
+
+/* State records go with their op: written when it succeeds, not else. */
+static void
+test_queue_state(void)
+{
+	struct queue		*q;
+	struct tq_op		*t;
+	struct tq_run		 r;
+	struct tq_state		 st;
+	const char		*lines[] = { "CADMV" };
+	struct queue_state	 put[] = {
+		{ "photo/1/CADMV", "100 WA0340000 C1", 16 },
+		{ "photo/1/NVDMV", "100 WA0340000 C1", 16 },
+		{ "other/x", "y", 1 }
+	};
+	struct queue_state	 del[] = { { "photo/1/CADMV", NULL, 0 } };
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	t = tq_put(1, 10, lines, NULL, 1, &r);
+	t->op.states = put;
+	t->op.nstates = 3;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	memset(&st, 0, sizeof st);
+	CU_ASSERT_EQUAL(queue_walk_state(q, "photo/", tq_state_cb, &st),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(st.n, 2);
+	CU_ASSERT_STRING_EQUAL(st.val[0], "100 WA0340000 C1");
+
+	/* A DELETE that finds nothing writes no state either. */
+	t = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 99, 0, 0, &r);
+	t->op.states = del;
+	t->op.nstates = 1;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_NOTFOUND);
+	memset(&st, 0, sizeof st);
+	queue_walk_state(q, "photo/", tq_state_cb, &st);
+	CU_ASSERT_EQUAL(st.n, 2);
+
+	t = tq_op_new(QUEUE_OP_STATE, 0, &r);
+	t->op.ncopies = 0;
+	t->op.copies = NULL;
+	t->op.states = del;
+	t->op.nstates = 1;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	memset(&st, 0, sizeof st);
+	queue_walk_state(q, "photo/", tq_state_cb, &st);
+	CU_ASSERT_EQUAL_FATAL(st.n, 1);
+	CU_ASSERT_STRING_EQUAL(st.key[0], "photo/1/NVDMV");
+	memset(&st, 0, sizeof st);
+	queue_walk_state(q, "", tq_state_cb, &st);
+	CU_ASSERT_EQUAL(st.n, 2);
+	queue_close(q);
+}
+
+/* Lines in a file (0 if it cannot be read). */
+static int
+tq_count_lines(const char *path)
+{
+	FILE	*fp = fopen(path, "r");
+	int	 c, n = 0;
+
+	if (fp == NULL)
+		return 0;
+	while ((c = fgetc(fp)) != EOF)
+		n += c == '\n';
+	fclose(fp);
+	return n;
+}
+
+/* The archive file of today (UTC), as queue_lmdb names it. */
+static void
+tq_archive_path(char *buf, size_t sz, const char *dir)
+{
+	struct tm	tm;
+	time_t		now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	snprintf(buf, sz, "%s/audit-%04d%02d%02d.jsonl", dir,
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/*
+ * The audit trail has a budget of its own: far more audit than the store
+ * holds is written, the oldest records are pruned (into the archive) and
+ * traffic is never refused for it; an archive that cannot be written
+ * stops the audit (QUEUE_E_AUDIT, health audit-full) but not deletes.
+ */
+static void
+test_queue_audit_budget(void)
+{
+	struct queue		*q;
+	struct queue_conf	 qc;
+	struct queue_stats	 qs;
+	struct tq_op		*ops[64];
+	struct tq_run		 r;
+	const char		*lines[] = { "CADMV" };
+	char			 archive[PATH_MAX - 64], file[PATH_MAX];
+	char			 rec[300];
+	int			 i, j, round, bad = 0;
+
+	snprintf(archive, sizeof archive, "%s/archive", tq_dir);
+	CU_ASSERT_FATAL(mkdir(archive, 0700) == 0);
+	CU_ASSERT_FATAL((q = tq_open(4 << 20, 0)) != NULL);
+	memset(&qc, 0, sizeof qc);
+	qc.audit_budget = 1 << 20;
+	qc.archive = archive;
+	queue_configure(q, &qc);
+	memset(rec, 'a', sizeof rec);
+	rec[sizeof rec - 1] = '\0';
+
+	/* 48,000 records of 300 bytes: 14 MB of audit in a 4 MB store. */
+	for (round = 0; round < 750; round++) {
+		for (j = 0; j < 64; j++) {
+			ops[j] = tq_op_new(QUEUE_OP_AUDIT, j, &r);
+			ops[j]->op.audit = rec;
+		}
+		tq_run(q, ops, 64, &r);
+		for (j = 0; j < 64; j++)
+			bad += r.result[j] != QUEUE_E_OK;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	queue_get_stats(q, &qs);
+	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	CU_ASSERT(qs.audit_bytes <= qs.audit_budget + (64 << 10));
+	CU_ASSERT(qs.audit_budget == 1 << 20);
+	CU_ASSERT(qs.audit_pruned_size > 40000);
+	CU_ASSERT_EQUAL(qs.audit_archived, qs.audit_pruned_size);
+	tq_archive_path(file, sizeof file, archive);
+	CU_ASSERT_EQUAL((uint64_t)tq_count_lines(file), qs.audit_archived);
+	CU_ASSERT_EQUAL(qs.audit_pruned_size + qs.audit_records, 48000);
+
+	/* Traffic still has its room: 2 MB of 50 KB bodies. */
+	for (i = 1; i <= 40; i++)
+		CU_ASSERT_EQUAL(tq_run1(q, tq_put((uint64_t)i, TQ_BIG, lines,
+		    NULL, 1, &r)), QUEUE_E_OK);
+
+	/* An archive that cannot be written: the audit stops. */
+	snprintf(file, sizeof file, "%s/not-a-dir", tq_dir);
+	fclose(fopen(file, "w"));
+	qc.archive = file;
+	queue_configure(q, &qc);
+	for (round = 0, bad = 0; round < 100 && !bad; round++) {
+		for (j = 0; j < 64; j++) {
+			ops[j] = tq_op_new(QUEUE_OP_AUDIT, j, &r);
+			ops[j]->op.audit = rec;
+		}
+		tq_run(q, ops, 64, &r);
+		bad = r.result[63] == QUEUE_E_AUDIT;
+	}
+	CU_ASSERT_EQUAL(bad, 1);
+	queue_get_stats(q, &qs);
+	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_AUDIT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(qs.health_cause, "not-a-dir"));
+	ops[0] = tq_put(100, 10, lines, NULL, 1, &r);
+	ops[0]->op.audit = "{\"ev\":\"put\"}";
+	tq_run(q, ops, 1, &r);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_AUDIT);
+	/* Deletes (with their audit) still commit. */
+	ops[0] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0, 0, &r);
+	ops[0]->op.audit = "{\"ev\":\"delivered\"}";
+	tq_run(q, ops, 1, &r);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_OK);
+
+	/* No archive: pruning resumes, the audit is back. */
+	qc.archive = NULL;
+	queue_configure(q, &qc);
+	ops[0] = tq_op_new(QUEUE_OP_AUDIT, 0, &r);
+	ops[0]->op.audit = rec;
+	tq_run(q, ops, 1, &r);
+	ops[0] = tq_op_new(QUEUE_OP_AUDIT, 0, &r);
+	ops[0]->op.audit = rec;
+	tq_run(q, ops, 1, &r);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_OK);
+	queue_get_stats(q, &qs);
+	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	queue_close(q);
+}
+
+/* The reserve is left to notices (SM/ER: QUEUE_PRIO_HIGH copies). */
+static void
+test_queue_reserve(void)
+{
+	struct queue		*q;
+	struct queue_conf	 qc;
+	struct tq_run		 r;
+	const char		*lines[] = { "CADMV" };
+	const uint8_t		 high[] = { QUEUE_PRIO_HIGH };
+	uint64_t		 id;
+	int			 res = QUEUE_E_OK;
+
+	CU_ASSERT_FATAL((q = tq_open(2 << 20, 0)) != NULL);
+	memset(&qc, 0, sizeof qc);
+	qc.reserve = 256 << 10;
+	queue_configure(q, &qc);
+	for (id = 1; id < 100 && res == QUEUE_E_OK; id++)
+		res = tq_run1(q, tq_put(id, TQ_BIG, lines, NULL, 1, &r));
+	CU_ASSERT_EQUAL_FATAL(res, QUEUE_E_FULL);
+	CU_ASSERT(id > 20);
+	for (res = QUEUE_E_OK; id < 1000 && res == QUEUE_E_OK; id++)
+		res = tq_run1(q, tq_put(id, 2000, lines, NULL, 1, &r));
+	CU_ASSERT_EQUAL_FATAL(res, QUEUE_E_FULL);
+	/* Traffic is full; notices still fit, a few of them. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1000, 2000, lines, NULL, 1, &r)),
+	    QUEUE_E_FULL);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1001, 2000, lines, high, 1, &r)),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1002, 2000, lines, high, 1, &r)),
+	    QUEUE_E_OK);
+	queue_close(q);
+}
+
+/*
+ * A full file system is a full store, and heals: a tmpfs of 3 MB under a
+ * 64 MB map fills with 50 KB messages; PUTs are refused (QUEUE_E_FULL,
+ * health no-space), deletes still commit, and once they freed space the
+ * store is healthy and takes messages again, with nothing failed as I/O.
+ * Needs root for the mount; skipped with a message otherwise.
+ */
+static void
+test_queue_nospace(void)
+{
+	struct queue		*q;
+	struct queue_conf	 qc;
+	struct queue_stats	 qs;
+	struct tq_run		 r;
+	const char		*lines[] = { "CADMV" };
+	char			 mnt[PATH_MAX - 64], cmd[PATH_MAX];
+	uint64_t		 id, n, stored = 0, deadline;
+	int			 res = QUEUE_E_OK;
+
+	snprintf(mnt, sizeof mnt, "%s/small", tq_dir);
+	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=3m tmpfs %s "
+	    "2>/dev/null", mnt);
+	if (geteuid() != 0 || system(cmd) != 0) {
+		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
+		    "(needs root)\n");
+		return;
+	}
+	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
+	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
+	CU_ASSERT_FATAL(q != NULL);
+	memset(&qc, 0, sizeof qc);
+	qc.reserve = 256 << 10;
+	queue_configure(q, &qc);
+	for (id = 1; id < 200 && res == QUEUE_E_OK; id++) {
+		res = tq_run1(q, tq_put(id, TQ_BIG, lines, NULL, 1, &r));
+		if (res == QUEUE_E_OK)
+			stored++;
+	}
+	CU_ASSERT_EQUAL(res, QUEUE_E_FULL);
+	CU_ASSERT(stored >= 10 && stored < 60);
+	queue_get_stats(q, &qs);
+	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_NOSPACE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(qs.health_cause, "file system"));
+	/* Deliveries free the space: every delete commits. */
+	for (n = 1; n <= stored; n++)
+		CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1,
+		    n, 0, 0, &r)), QUEUE_E_OK);
+	/* Healthy again on its own (the re-check), then takes messages. */
+	deadline = util_mono_us() + TQ_WAIT_US;
+	do {
+		event_base_loop(tq_base, EVLOOP_ONCE);
+		queue_get_stats(q, &qs);
+	} while (qs.health != QUEUE_HEALTH_OK && util_mono_us() < deadline);
+	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	for (n = 0; n < stored / 2; n++)
+		CU_ASSERT_EQUAL(tq_run1(q, tq_put(1000 + n, TQ_BIG, lines, NULL,
+		    1, &r)), QUEUE_E_OK);
+	queue_get_stats(q, &qs);
+	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	queue_close(q);
+	snprintf(cmd, sizeof cmd, "umount %s", mnt);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 #define TQ_COMMON(s) \
 	(CU_ADD_TEST(s, test_queue_put_load_order) == NULL || \
 	CU_ADD_TEST(s, test_queue_get_intact) == NULL || \
@@ -1279,7 +1578,8 @@ test_queue_wipe_rdonly(void)
 	CU_ADD_TEST(s, test_queue_invalid) == NULL || \
 	CU_ADD_TEST(s, test_queue_ids) == NULL || \
 	CU_ADD_TEST(s, test_queue_close_pending) == NULL || \
-	CU_ADD_TEST(s, test_queue_full) == NULL)
+	CU_ADD_TEST(s, test_queue_full) == NULL || \
+	CU_ADD_TEST(s, test_queue_state) == NULL)
 
 int
 test_queue_register(void)
@@ -1295,7 +1595,10 @@ test_queue_register(void)
 	if (CU_ADD_TEST(s, test_queue_reopen) == NULL ||
 	    CU_ADD_TEST(s, test_queue_corrupt) == NULL ||
 	    CU_ADD_TEST(s, test_queue_v1) == NULL ||
-	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL)
+	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL ||
+	    CU_ADD_TEST(s, test_queue_audit_budget) == NULL ||
+	    CU_ADD_TEST(s, test_queue_reserve) == NULL ||
+	    CU_ADD_TEST(s, test_queue_nospace) == NULL)
 		return -1;
 	return 0;
 }
