@@ -148,6 +148,38 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	    (unsigned long long)size);
 
 	queue_get_stats(srv->q, &qs);
+	HELP("nlswitch_store_healthy", "gauge",
+	    "1 when the store takes messages; 0 when its disk is full or "
+	    "the audit trail cannot be written (see /readyz).");
+	ubuf_printf(b, "nlswitch_store_healthy %d\n",
+	    qs.health == QUEUE_HEALTH_OK);
+	HELP("nlswitch_store_nospace_total", "counter",
+	    "Commits refused by a full file system (deletes retried).");
+	ubuf_printf(b, "nlswitch_store_nospace_total %llu\n",
+	    (unsigned long long)qs.nospace_events);
+	HELP("nlswitch_audit_bytes", "gauge",
+	    "Bytes of the store the audit trail uses.");
+	ubuf_printf(b, "nlswitch_audit_bytes %llu\n",
+	    (unsigned long long)qs.audit_bytes);
+	HELP("nlswitch_audit_budget_bytes", "gauge",
+	    "The audit trail's budget (<audit budget>), 0 if none.");
+	ubuf_printf(b, "nlswitch_audit_budget_bytes %llu\n",
+	    (unsigned long long)qs.audit_budget);
+	HELP("nlswitch_audit_records", "gauge", "Audit records in the store.");
+	ubuf_printf(b, "nlswitch_audit_records %llu\n",
+	    (unsigned long long)qs.audit_records);
+	HELP("nlswitch_audit_pruned_for_size_total", "counter",
+	    "Oldest audit records pruned to keep the budget.");
+	ubuf_printf(b, "nlswitch_audit_pruned_for_size_total %llu\n",
+	    (unsigned long long)qs.audit_pruned_size);
+	HELP("nlswitch_audit_archived_total", "counter",
+	    "Pruned audit records written to the archive directory.");
+	ubuf_printf(b, "nlswitch_audit_archived_total %llu\n",
+	    (unsigned long long)qs.audit_archived);
+	HELP("nlswitch_quota_refused_total", "counter",
+	    "Messages refused because a destination held its quota.");
+	ubuf_printf(b, "nlswitch_quota_refused_total %llu\n",
+	    (unsigned long long)st->quota_refused);
 	HELP("nlswitch_commit_batch_size", "histogram",
 	    "Operations per durable commit (group commit).");
 	metrics_hist_render(b, "nlswitch_commit_batch_size", "", &qs.commit_batch);
@@ -193,6 +225,28 @@ admin_send(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_add(out, body, len);
 	evhttp_send_reply(req, code, reason, out);
 	evbuffer_free(out);
+}
+
+/*
+ * /readyz: 200 "ready" or 503 with the reason (draining, store full,
+ * audit trail not writable); a warning that does not stop the switch
+ * (the audit trail near its budget) follows on a line of its own.
+ */
+static void
+admin_readyz(struct server *srv, struct evhttp_request *req, struct ubuf *b)
+{
+	char	why[512], warn[300];
+	int	ready;
+
+	ready = server_ready(srv, why, sizeof why, warn, sizeof warn);
+	ubuf_printf(b, "%s\n", ready ? "ready" : why);
+	if (warn[0] != '\0')
+		ubuf_printf(b, "warning: %s\n", warn);
+	if (ready)
+		admin_send(req, 200, "OK", "text/plain", b->data, b->len);
+	else
+		admin_send(req, 503, "Service Unavailable", "text/plain",
+		    b->data, b->len);
 }
 
 static void
@@ -321,11 +375,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	if (strcmp(path, "/healthz") == 0 && get) {
 		admin_send(req, 200, "OK", "text/plain", "ok\n", 3);
 	} else if (strcmp(path, "/readyz") == 0 && get) {
-		if (srv->draining)
-			admin_send(req, 503, "Service Unavailable", "text/plain",
-			    "draining\n", 9);
-		else
-			admin_send(req, 200, "OK", "text/plain", "ready\n", 6);
+		admin_readyz(srv, req, &b);
 	} else if (strcmp(path, "/metrics") == 0 && get) {
 		admin_metrics(srv, &b);
 		admin_send(req, 200, "OK", "text/plain; version=0.0.4", b.data,

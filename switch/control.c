@@ -235,7 +235,8 @@ control_status(struct server *srv, struct emit *e)
 	struct session		*s;
 	uint64_t		 queued = 0, inflight = 0, dead = 0, used = 0,
 				 size = 0;
-	int			 i, conns = 0, up = 0;
+	int			 i, conns = 0, up = 0, ready;
+	char			 why[512], warn[300];
 
 	queue_get_stats(srv->q, &qs);
 	TAILQ_FOREACH(s, &srv->sessions, entry)
@@ -253,7 +254,14 @@ control_status(struct server *srv, struct emit *e)
 	emit_u64(e, "pid", (uint64_t)getpid());
 	emit_time(e, "started", srv->started_us);
 	emit_u64(e, "uptime_s", (util_now_us() - srv->started_us) / 1000000);
-	emit_str(e, "state", srv->draining ? "draining" : "running");
+	ready = server_ready(srv, why, sizeof why, warn, sizeof warn);
+	emit_str(e, "state", srv->draining ? "draining" : ready ? "running" :
+	    "not-ready");
+	if (!ready && !srv->draining)
+		emit_str(e, "not_ready", why);
+	if (warn[0] != '\0')
+		emit_str(e, "warning", warn);
+	emit_str(e, "store_health", queue_health_name(qs.health));
 	emit_str(e, "recovery", "done");
 	emit_u64(e, "connections", (uint64_t)conns);
 	emit_u64(e, "lines_up", (uint64_t)up);
@@ -277,6 +285,11 @@ control_status(struct server *srv, struct emit *e)
 	    (double)qs.commit_us_total / (double)qs.commits / 1000 : 0);
 	emit_u64(e, "store_used_bytes", used);
 	emit_u64(e, "store_size_bytes", size);
+	emit_u64(e, "audit_bytes", qs.audit_bytes);
+	emit_u64(e, "audit_budget_bytes", qs.audit_budget);
+	emit_u64(e, "audit_records", qs.audit_records);
+	emit_u64(e, "audit_pruned_for_size", qs.audit_pruned_size);
+	emit_u64(e, "quota_refused", srv->stats.quota_refused);
 	return CONTROL_OK;
 }
 

@@ -95,6 +95,8 @@
 #endif
 /* Disk space allocated ahead of the data file (queue_lmdb_allocate). */
 #define QUEUE_LMDB_FALLOC_CHUNK	((uint64_t)8 << 20)
+/* Of the reserve, what a full disk keeps for deletes, at most (pages). */
+#define QUEUE_LMDB_DISK_RESERVE	256
 /* A full disk is reported while less than this many pages fit. */
 #define QUEUE_LMDB_NOSPACE_ROOM	16
 /* Audit records pruned for size in one transaction, at most. */
@@ -760,6 +762,7 @@ queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
 	MDB_envinfo	 info;
 	MDB_txn		*rtxn;
 	uint64_t	 total, limit, abud, need = probe, nfree, hw, dpages;
+	uint64_t	 dres;
 	int		 i, rc, walked = 0;
 
 	if ((rc = mdb_env_info(ql->env, &info)) != 0)
@@ -794,8 +797,9 @@ queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
 		walked = 1;
 	}
 	/* The file system: a full one is a limit like the map's. */
-	if (queue_lmdb_allocate(ql, (hw + need + ql->reserve) *
-	    ql->psize) == 0) {
+	dres = ql->reserve < QUEUE_LMDB_DISK_RESERVE ? ql->reserve :
+	    QUEUE_LMDB_DISK_RESERVE;
+	if (queue_lmdb_allocate(ql, (hw + need + dres) * ql->psize) == 0) {
 		ql->nospace = 0;
 		goto done;
 	}
@@ -805,9 +809,8 @@ queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
 		b->used = nfree < hw ? hw - nfree : 0;
 	}
 	dpages = ql->alloc_end / ql->psize;
-	b->disk = dpages > ql->reserve ? dpages - ql->reserve : 0;
-	b->disk_audit = dpages > ql->reserve / 4 ? dpages - ql->reserve / 4 :
-	    0;
+	b->disk = dpages > dres ? dpages - dres : 0;
+	b->disk_audit = dpages > dres / 4 ? dpages - dres / 4 : 0;
 	ql->nospace = b->used + QUEUE_LMDB_NOSPACE_ROOM > b->disk;
 	if (ql->nospace)
 		snprintf(ql->cause, sizeof ql->cause, "the file system of %s "

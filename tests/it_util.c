@@ -48,6 +48,13 @@ it_system(const char *cmd)
 struct it_env *
 it_env_new(const char *name, const char *limits)
 {
+	return it_env_new_conf(name, limits, "", "");
+}
+
+struct it_env *
+it_env_new_conf(const char *name, const char *limits, const char *ca_attrs,
+    const char *tail)
+{
 	struct it_env	*e = xcalloc(1, sizeof *e);
 	char		 tmpl[256], cmd[1024];
 	FILE		*f;
@@ -91,7 +98,7 @@ it_env_new(const char *name, const char *limits)
 	    "  <line code=\"ORAGY\" cn=\"oragy\">\n"
 	    "    <ori>OR0260000</ori><accept>DR KR DNR AM AML AA</accept>\n"
 	    "  </line>\n"
-	    "  <line code=\"CADMV\" cn=\"cadmv\" member=\"CA\">\n"
+	    "  <line code=\"CADMV\" cn=\"cadmv\" member=\"CA\"%s>\n"
 	    "    <ori>CAOLN0000</ori><accept>DQ KQ DNQ AM AML AA</accept>\n"
 	    "    <service mke=\"DNQ\" state=\"held\"/>\n"
 	    "  </line>\n"
@@ -100,7 +107,8 @@ it_env_new(const char *name, const char *limits)
 	    "    <service mke=\"KQ\" state=\"removed\"/>\n"
 	    "  </line>\n"
 	    "  <region code=\"WR\">CA NV</region>\n"
-	    "</nlswitch>\n", limits ? limits : "");
+	    "%s"
+	    "</nlswitch>\n", limits ? limits : "", ca_attrs, tail);
 	fclose(f);
 	if (evthread_use_pthreads() == -1)
 		return NULL;
@@ -226,6 +234,15 @@ it_env_free(struct it_env *e)
 		if (e->procs[i] > 0)
 			it_kill(e, e->procs[i], SIGTERM);
 	it_scan_logs(e);
+	{
+		char cmd[600];
+
+		/* A test that mounted a small file system on the data
+		 * directory and failed before it unmounted it. */
+		snprintf(cmd, sizeof cmd, "mountpoint -q '%s/data' && "
+		    "umount '%s/data'", e->dir, e->dir);
+		it_system(cmd);
+	}
 	if (getenv("NLSWITCH_KEEP") == NULL) {
 		char cmd[512];
 

@@ -45,6 +45,10 @@ struct it_env {
  * removed from service; region WR = CA NV.
  */
 struct it_env	*it_env_new(const char *name, const char *limits);
+/** The same, with attributes for the CADMV <line> (" quota=\"1M\"") and
+ * elements after the regions ("<audit .../>"); both may be "". */
+struct it_env	*it_env_new_conf(const char *name, const char *limits,
+		    const char *ca_attrs, const char *tail);
 /** Start nlswitchd and wait for its port file. @return 0 or -1. */
 int		 it_switch_start(struct it_env *);
 /** Send sig to the switch and reap it (bounded wait). */
