@@ -185,7 +185,7 @@ test_audit_budget(void)
 	struct it_env		*e;
 	struct it_client	*wa, *or;
 	char			*resp = NULL, *out = NULL, cmd[512];
-	double			 pruned, archived;
+	double			 pruned, archived, records;
 	int			 acked = 0, nacked = 0, rc;
 
 	e = it_env_new_conf("audit", "map-size=\"16777216\" heartbeat=\"2\"",
@@ -226,6 +226,15 @@ test_audit_budget(void)
 	rc = it_sh(e, cmd, NULL, &out);
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT(out != NULL && (double)atol(out) == archived);
+	free(out);
+	/* nlaudit reads the archive and the store as one trail. */
+	snprintf(cmd, sizeof cmd, "bin/nlaudit -f %s --archive --count",
+	    e->conf);
+	rc = it_sh(e, cmd, NULL, &out);
+	CU_ASSERT_EQUAL(rc, 0);
+	records = metric(e, "nlswitch_audit_records");
+	CU_ASSERT(out != NULL && (double)atol(out) >= archived + records -
+	    10 && (double)atol(out) <= archived + records + 10);
 	free(out);
 	snprintf(cmd, sizeof cmd, "head -1 %s/archive/audit-*.jsonl", e->dir);
 	rc = it_sh(e, cmd, NULL, &out);

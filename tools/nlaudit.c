@@ -3,7 +3,12 @@
  *
  *   nlaudit (-d DATADIR | -f CONFIG) [--since TIME] [--until TIME]
  *           [--ori ORI] [--mke KEY] [--decision allow|deny|strip]
- *           [--event EVENT] [--count]
+ *           [--event EVENT] [--count] [--archive[=DIR]]
+ *
+ * With --archive the records pruned into the archive directory (DIR, or
+ * the config's <audit archive>) come first, in time order, then the
+ * store's; a record in both (archived, then the switch stopped before
+ * the prune committed) is printed once.
  *
  * Reads the LMDB store read-only (queue_open_rdonly): it works while
  * nlswitchd runs, and never changes anything. Every record is one JSON
@@ -15,6 +20,7 @@
  * Exit: 0 (records printed, possibly none), 1 store unreadable, 2 usage.
  */
 #include <getopt.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +39,8 @@ struct nlaudit {
 	const char	*event;
 	int		 count_only;
 	unsigned long	 n;
+	uint64_t	 archived_to;	/* last archived record's time */
+	int		 stop;
 };
 
 static void
@@ -42,6 +50,7 @@ nlaudit_usage(void)
 	    "[--since TIME] [--until TIME]\n"
 	    "               [--ori ORI] [--mke KEY] [--decision "
 	    "allow|deny|strip] [--event EVENT] [--count]\n"
+	    "               [--archive[=DIR]]\n"
 	    "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) or epoch seconds\n");
 	exit(2);
 }
@@ -89,8 +98,12 @@ nlaudit_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
 {
 	struct nlaudit *a = arg;
 
-	if (a->until_us != 0 && t_us >= a->until_us)
+	if (a->until_us != 0 && t_us >= a->until_us) {
+		a->stop = 1;
 		return 1;		/* records come in time order */
+	}
+	if (t_us <= a->archived_to)
+		return 0;		/* printed from the archive */
 	if (!nlaudit_match(rec, len, "ori", a->ori) ||
 	    !nlaudit_match(rec, len, "mke", a->mke) ||
 	    !nlaudit_match(rec, len, "decision", a->decision) ||
@@ -101,6 +114,54 @@ nlaudit_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
 		fwrite(rec, 1, len, stdout);
 		putchar('\n');
 	}
+	return 0;
+}
+
+/* The archive files, oldest first; @return 0, or -1 if unreadable. */
+static int
+nlaudit_archive(const char *dir, uint64_t since, struct nlaudit *a)
+{
+	glob_t		 g;
+	FILE		*fp;
+	char		*line = NULL, *pat, v[32];
+	size_t		 cap = 0, i;
+	ssize_t		 len;
+	uint64_t	 t, last = 0;
+	int		 rc;
+
+	pat = xasprintf("%s/audit-*.jsonl", dir);
+	rc = glob(pat, 0, NULL, &g);
+	free(pat);
+	if (rc == GLOB_NOMATCH)
+		return 0;
+	if (rc != 0) {
+		fprintf(stderr, "nlaudit: %s: cannot list the archive\n", dir);
+		return -1;
+	}
+	for (i = 0; i < g.gl_pathc && !a->stop; i++) {
+		if ((fp = fopen(g.gl_pathv[i], "r")) == NULL) {
+			fprintf(stderr, "nlaudit: %s: cannot read\n",
+			    g.gl_pathv[i]);
+			globfree(&g);
+			free(line);
+			return -1;
+		}
+		while (!a->stop && (len = getline(&line, &cap, fp)) > 0) {
+			if (line[len - 1] == '\n')
+				line[--len] = '\0';
+			if (!audit_field(line, (size_t)len, "t", v, sizeof v))
+				continue;
+			t = strtoull(v, NULL, 10);
+			if (t < since || t <= last)
+				continue;
+			nlaudit_cb(t, line, (size_t)len, a);
+			last = t;
+		}
+		fclose(fp);
+	}
+	globfree(&g);
+	free(line);
+	a->archived_to = last;
 	return 0;
 }
 
@@ -115,14 +176,16 @@ main(int argc, char **argv)
 		{ "decision", required_argument, NULL, 'D' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "count", no_argument, NULL, 'c' },
+		{ "archive", optional_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct nlaudit	 a;
 	struct config	*cfg = NULL;
 	struct queue	*q;
-	const char	*datadir = NULL, *conf = NULL;
-	char		*cause = NULL, *dir = NULL;
+	const char	*datadir = NULL, *conf = NULL, *archive = NULL;
+	char		*cause = NULL, *dir = NULL, *adir = NULL;
+	int		 want_archive = 0;
 	uint64_t	 since = 0;
 	int		 ch, rc;
 
@@ -144,6 +207,10 @@ main(int argc, char **argv)
 			break;
 		case 'e': a.event = optarg; break;
 		case 'c': a.count_only = 1; break;
+		case 'A':
+			want_archive = 1;
+			archive = optarg;
+			break;
 		default: nlaudit_usage();
 		}
 	}
@@ -155,15 +222,33 @@ main(int argc, char **argv)
 			return 1;
 		}
 		dir = xstrdup(cfg->datadir);
+		if (cfg->audit_archive != NULL)
+			adir = xstrdup(cfg->audit_archive);
 		config_free(cfg);
 	} else
 		dir = xstrdup(datadir);
+	if (archive != NULL) {
+		free(adir);
+		adir = xstrdup(archive);
+	}
+	if (want_archive && adir == NULL) {
+		fprintf(stderr, "nlaudit: --archive needs a directory (or a "
+		    "config with <audit archive>)\n");
+		free(dir);
+		return 2;
+	}
+	if (want_archive && nlaudit_archive(adir, since, &a) == -1) {
+		free(adir);
+		free(dir);
+		return 1;
+	}
+	free(adir);
 	if ((q = queue_open_rdonly(&queue_backend_lmdb, dir, &cause)) == NULL) {
 		fprintf(stderr, "nlaudit: %s\n", cause);
 		free(dir);
 		return 1;
 	}
-	rc = queue_walk_audit(q, since, nlaudit_cb, &a);
+	rc = a.stop ? QUEUE_E_OK : queue_walk_audit(q, since, nlaudit_cb, &a);
 	queue_close(q);
 	free(dir);
 	if (a.count_only)
