@@ -72,7 +72,7 @@ struct it_client {
 	SSL_CTX		*ssl;
 	int		 up;
 	int		 closed;
-	char		 why[200];
+	char		 why[256];	/* the closed callback's text */
 	int		 autodack;
 	/* per tag: 0 waiting, 1 acked, 2 nacked */
 	int		*state;
