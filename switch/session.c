@@ -197,21 +197,22 @@ session_error(struct session *s, const char *why)
 	evtimer_add(s->ev_linger, &tv);
 }
 
-/* CLOSING: close as soon as the ERROR is on the socket. */
+/* CLOSING: close as soon as the ERROR is on the socket, or at the end of
+ * the linger (what is still queued, the ERROR with it, is dropped). */
 static void
 session_closing_check(struct session *s)
 {
-	char why[sizeof s->error + 40];
+	size_t	left = tls_bev_outlen(s->bev);
 
-	if (tls_bev_outlen(s->bev) == 0) {
+	if (left == 0) {
 		session_close(s, s->error);
 		return;
 	}
 	if (util_mono_us() >= s->linger_end_us) {
-		snprintf(why, sizeof why, "%s (ERROR not taken by the peer)",
-		    s->error);
-		session_close(s, why);
-		return;
+		log_info("session: %llu: ERROR not taken by the peer, closing "
+		    "peer=%s unsent=%zu", (unsigned long long)s->id, s->peer,
+		    left);
+		session_close(s, s->error);
 	}
 }
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <CUnit/Basic.h>
+#include <event2/event.h>
 
 #include "avatar.h"
 #include "client.h"
@@ -408,6 +409,32 @@ test_protocol_errors(void)
 	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
 }
 
+/*
+ * An endpoint that falls silent (here: its loop does not run, so it sends
+ * no heartbeat) is refused after three heartbeat intervals, with an ERROR
+ * saying so, which it reads when it wakes.
+ */
+static void
+test_heartbeat_timeout(void)
+{
+	struct it_env		 quiet = *env;
+	struct it_client	*t;
+	int			 k;
+
+	quiet.base = event_base_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(quiet.base);
+	t = it_client_new(&quiet, "oragy", WAIT);
+	CU_ASSERT_FATAL(t != NULL && t->up);
+	CU_ASSERT_EQUAL(it_log_wait(env, "nlswitchd.log", "reason=\""
+	    "heartbeat timeout", WAIT), 0);
+	for (k = 0; k < WAIT / 20 && !t->closed; k++)
+		it_pump(&quiet, 20);
+	CU_ASSERT_STRING_EQUAL(t->why, "switch closed the connection: "
+	    "heartbeat timeout: no frame read for 6 s");
+	it_client_free(t);
+	event_base_free(quiet.base);
+}
+
 /* nlswitchd -n: the config check operators run before a start/reload. */
 static void
 test_config_check(void)
@@ -457,6 +484,7 @@ main(void)
 	CU_ADD_TEST(s, test_tls_refusals);
 	CU_ADD_TEST(s, test_bad_input);
 	CU_ADD_TEST(s, test_protocol_errors);
+	CU_ADD_TEST(s, test_heartbeat_timeout);
 	CU_ADD_TEST(s, test_config_check);
 	return it_run_suites();
 }
