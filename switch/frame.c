@@ -47,10 +47,11 @@ frame_reason(int err, const struct frame *f, size_t maxlen, char *buf,
 	switch (err) {
 	case FRAME_E_VERSION:
 		n = snprintf(buf, sz, "bad protocol version %u, expected %u",
-		    f->version, FRAME_VERSION);
+		    (unsigned)f->version, (unsigned)FRAME_VERSION);
 		break;
 	case FRAME_E_TYPE:
-		n = snprintf(buf, sz, "unknown frame type %u", f->type);
+		n = snprintf(buf, sz, "unknown frame type %u",
+		    (unsigned)f->type);
 		break;
 	case FRAME_E_SIZE:
 		n = snprintf(buf, sz, "%s length %lu exceeds max-frame %zu",

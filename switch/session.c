@@ -424,7 +424,7 @@ session_frame(struct session *s, struct frame *f)
 	default:
 		/* HELLO, ACK, NAK, DLV: only the switch sends those. */
 		snprintf(why, sizeof why, "unexpected frame type %u (%s) from "
-		    "an endpoint", f->type, frame_type_name(f->type));
+		    "an endpoint", (unsigned)f->type, frame_type_name(f->type));
 		session_error(s, why);
 		break;
 	}
