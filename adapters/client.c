@@ -19,6 +19,8 @@
 #include "tls.h"
 #include "util.h"
 
+#define CLIENT_WHY_MAX	256	/* the closed callback's text */
+
 enum client_state {
 	CLIENT_ST_IDLE = 0,
 	CLIENT_ST_CONNECTING,	/* TCP + TLS handshake */
@@ -48,6 +50,7 @@ struct client {
 
 static void	client_read_cb(struct bufferevent *, void *);
 static void	client_read_frames(struct client *, struct bufferevent *);
+static void	client_error_why(const struct frame *, char *, size_t);
 static int	client_peek_dlv(struct client *, struct bufferevent *);
 static void	client_event_cb(struct bufferevent *, short, void *);
 static void	client_hb_cb(evutil_socket_t, short, void *);
@@ -268,13 +271,35 @@ client_set_peek(struct client *c, size_t n)
 	c->peek = n;
 }
 
+/*
+ * The closed callback's text for an ERROR frame: "switch closed the
+ * connection: " and the switch's reason, cut to fit, with anything but
+ * printable ASCII shown as '?' (the text goes to terminals and logs).
+ */
+static void
+client_error_why(const struct frame *f, char *why, size_t sz)
+{
+	static const char	 prefix[] = "switch closed the connection: ";
+	size_t			 n = sizeof prefix - 1, i;
+
+	util_strlcpy(why, prefix, sz);
+	if (f->len == 0 || f->payload == NULL) {
+		util_strlcpy(why + n, "(no reason given)", sz - n);
+		return;
+	}
+	for (i = 0; i < f->len && n + 1 < sz; i++, n++)
+		why[n] = f->payload[i] >= 0x20 && f->payload[i] < 0x7f ?
+		    f->payload[i] : '?';
+	why[n] = '\0';
+}
+
 /* Every whole frame in the input; stops when the client is torn down. */
 static void
 client_read_frames(struct client *c, struct bufferevent *bev)
 {
 	struct frame	 f;
-	int		 r, err;
-	char		 why[96];
+	int		 r, err, n;
+	char		 why[CLIENT_WHY_MAX];
 
 	c->last_rx = util_mono_us();
 	while (c->bev == bev) {
@@ -285,8 +310,9 @@ client_read_frames(struct client *c, struct bufferevent *bev)
 		if (r == 0)
 			return;
 		if (r == -1) {
-			snprintf(why, sizeof why, "bad frame from switch: %s",
-			    frame_strerror(err));
+			n = snprintf(why, sizeof why, "bad frame from switch: ");
+			frame_reason(err, &f, c->max_frame, why + n,
+			    sizeof why - n);
 			client_teardown(c, why);
 			return;
 		}
@@ -312,9 +338,7 @@ client_read_frames(struct client *c, struct bufferevent *bev)
 		case FRAME_HB:
 			break;
 		case FRAME_ERROR:
-			snprintf(why, sizeof why, "switch error: %.*s",
-			    (int)(f.len > 60 ? 60 : f.len),
-			    f.payload ? f.payload : "");
+			client_error_why(&f, why, sizeof why);
 			frame_clear(&f);
 			client_teardown(c, why);
 			return;

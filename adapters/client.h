@@ -31,7 +31,13 @@ struct client_cb {
 	/* xml is NUL-terminated and valid during the call only. */
 	void	(*deliver)(struct client *, uint64_t msgid, uint16_t copy,
 		    const char *xml, size_t len, void *arg);
-	/* The connection is gone (or never came up); why is a short text. */
+	/*
+	 * The connection is gone (or never came up); why is a short text.
+	 * When the switch sent ERROR before it closed, why is "switch
+	 * closed the connection: " and the ERROR's reason (e.g. "unknown
+	 * frame type 42"); a close without one reads otherwise (the TLS or
+	 * socket error, "connection closed by switch").
+	 */
 	void	(*closed)(struct client *, const char *why, void *arg);
 };
 

@@ -1,6 +1,7 @@
 /*
  * frame - see frame.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,32 @@ frame_type_name(int t)
 	if (t <= 0 || t >= FRAME_TYPE_MAX)
 		return "?";
 	return frame_names[t];
+}
+
+int
+frame_reason(int err, const struct frame *f, size_t maxlen, char *buf,
+    size_t sz)
+{
+	int	n;
+
+	switch (err) {
+	case FRAME_E_VERSION:
+		n = snprintf(buf, sz, "bad protocol version %u, expected %u",
+		    (unsigned)f->version, (unsigned)FRAME_VERSION);
+		break;
+	case FRAME_E_TYPE:
+		n = snprintf(buf, sz, "unknown frame type %u",
+		    (unsigned)f->type);
+		break;
+	case FRAME_E_SIZE:
+		n = snprintf(buf, sz, "%s length %lu exceeds max-frame %zu",
+		    frame_type_name(f->type), (unsigned long)f->len, maxlen);
+		break;
+	default:
+		n = snprintf(buf, sz, "%s", frame_strerror(err));
+		break;
+	}
+	return n < 0 || (size_t)n >= sz ? -1 : 0;
 }
 
 void

@@ -52,6 +52,18 @@ enum frame_err {
 };
 const char	*frame_strerror(int);
 const char	*frame_type_name(int);
+/**
+ * Say why a header was refused, naming the field and its value: "bad
+ * protocol version 7, expected 1", "unknown frame type 42", "MSG length
+ * 4294967295 exceeds max-frame 1048576". This is the text of the ERROR
+ * frame a receiver sends before it closes (docs/protocol.md).
+ * @param err what frame_decode or frame_pull returned (FRAME_E_*)
+ * @param f the header as frame_decode filled it
+ * @param maxlen the maximum the header was checked against
+ * @return 0, -1 if buf is too small (the text is cut, NUL-terminated)
+ */
+int	 frame_reason(int err, const struct frame *f, size_t maxlen, char *buf,
+	    size_t sz);
 
 /** Encode a header into hdr[FRAME_HDR_LEN]. */
 void	 frame_encode(uint8_t *hdr, uint8_t type, uint16_t copy, uint64_t id,

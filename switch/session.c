@@ -22,23 +22,36 @@
 
 /* Stop reading a session while this many of its messages await a commit. */
 #define SESSION_MAX_UNCOMMITTED	4096
+/*
+ * A session that sent ERROR closes when the frame has left for the socket;
+ * checked on every emptied output buffer and every SESSION_LINGER_POLL_US,
+ * and given up after SESSION_LINGER_US: a peer that does not read cannot
+ * keep the connection.
+ */
+#define SESSION_LINGER_US	(2 * 1000000)
+#define SESSION_LINGER_POLL_US	10000
 
 static void	session_read_cb(struct bufferevent *, void *);
+static void	session_write_cb(struct bufferevent *, void *);
 static void	session_read_frames(struct session *);
 static void	session_event_cb(struct bufferevent *, short, void *);
+static void	session_linger_cb(evutil_socket_t, short, void *);
+static void	session_error(struct session *, const char *);
+static void	session_closing_check(struct session *);
 
 static const char *const session_state_names[] = {
-	"HANDSHAKE", "ACTIVE", "CLOSED"
+	"HANDSHAKE", "ACTIVE", "CLOSING", "CLOSED"
 };
 
 static void
 session_set_state(struct session *s, enum session_state st)
 {
-	static const int ok[3][3] = {
-		/* to: HANDSHAKE ACTIVE CLOSED */
-		{ 0, 1, 1 },	/* from HANDSHAKE */
-		{ 0, 0, 1 },	/* from ACTIVE */
-		{ 0, 0, 0 }	/* from CLOSED */
+	static const int ok[4][4] = {
+		/* to: HANDSHAKE ACTIVE CLOSING CLOSED */
+		{ 0, 1, 0, 1 },	/* from HANDSHAKE */
+		{ 0, 0, 1, 1 },	/* from ACTIVE */
+		{ 0, 0, 0, 1 },	/* from CLOSING */
+		{ 0, 0, 0, 0 }	/* from CLOSED */
 	};
 
 	if (!ok[s->state][st])
@@ -114,10 +127,19 @@ session_close(struct session *s, const char *why)
 {
 	if (s->state == SESSION_ST_CLOSED)
 		return;
-	log_info("session: %llu: closed line=%s peer=%s reason=\"%s\"",
-	    (unsigned long long)s->id, s->line ? s->line->cfg->code : "-",
-	    s->peer, why);
+	/* A CLOSING session's error was logged when it was found. */
+	if (s->state == SESSION_ST_CLOSING)
+		log_debug("session: %llu: closed peer=%s reason=\"%s\"",
+		    (unsigned long long)s->id, s->peer, why);
+	else
+		log_info("session: %llu: closed line=%s peer=%s "
+		    "reason=\"%s\"", (unsigned long long)s->id,
+		    s->line ? s->line->cfg->code : "-", s->peer, why);
 	session_set_state(s, SESSION_ST_CLOSED);
+	if (s->ev_linger != NULL) {
+		event_free(s->ev_linger);
+		s->ev_linger = NULL;
+	}
 	if (s->line != NULL)
 		line_detach(s->line, s);
 	s->line = NULL;
@@ -131,6 +153,92 @@ session_close(struct session *s, const char *why)
 		s->bev = NULL;
 	}
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
+	session_unref(s);
+}
+
+/*
+ * Refuse the peer for a protocol error (docs/protocol.md): queue an ERROR
+ * frame with the reason and go to CLOSING. The line is released at once
+ * (its deliveries wait for the next connection); nothing else is sent;
+ * the connection closes once the ERROR has left (session_write_cb,
+ * session_linger_cb), at the latest SESSION_LINGER_US later.
+ */
+static void
+session_error(struct session *s, const char *why)
+{
+	struct timeval	tv = { 0, SESSION_LINGER_POLL_US };
+
+	if (s->state != SESSION_ST_ACTIVE) {
+		session_close(s, why);
+		return;
+	}
+	log_info("session: %llu: protocol error line=%s peer=%s "
+	    "reason=\"%s\"", (unsigned long long)s->id,
+	    s->line ? s->line->cfg->code : "-", s->peer, why);
+	util_strlcpy(s->error, why, sizeof s->error);
+	if ((s->ev_linger = evtimer_new(s->srv->base, session_linger_cb,
+	    s)) == NULL || frame_add(bufferevent_get_output(s->bev),
+	    FRAME_ERROR, 0, 0, why, strlen(why)) == -1) {
+		session_close(s, why);
+		return;
+	}
+	s->last_tx_us = util_mono_us();
+	session_set_state(s, SESSION_ST_CLOSING);
+	if (s->line != NULL)
+		line_detach(s->line, s);
+	s->line = NULL;
+	s->linger_end_us = util_mono_us() + SESSION_LINGER_US;
+	/* Reading goes on only to drop what comes (a close with unread
+	 * input would reset the connection and could lose the ERROR). */
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->read_paused = 0;
+	evtimer_add(s->ev_linger, &tv);
+}
+
+/* CLOSING: close as soon as the ERROR is on the socket, or at the end of
+ * the linger (what is still queued, the ERROR with it, is dropped). */
+static void
+session_closing_check(struct session *s)
+{
+	size_t	left = tls_bev_outlen(s->bev);
+
+	if (left == 0) {
+		session_close(s, s->error);
+		return;
+	}
+	if (util_mono_us() >= s->linger_end_us) {
+		log_info("session: %llu: ERROR not taken by the peer, closing "
+		    "peer=%s unsent=%zu", (unsigned long long)s->id, s->peer,
+		    left);
+		session_close(s, s->error);
+	}
+}
+
+/* The output buffer emptied (only set in CLOSING). */
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)bev;
+	if (s->state == SESSION_ST_CLOSING)
+		session_closing_check(s);
+}
+
+static void
+session_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	struct timeval	 tv = { 0, SESSION_LINGER_POLL_US };
+
+	(void)fd;
+	(void)what;
+	session_ref(s);		/* the check may close the session */
+	session_closing_check(s);
+	if (s->state == SESSION_ST_CLOSING)
+		evtimer_add(s->ev_linger, &tv);
 	session_unref(s);
 }
 
@@ -234,6 +342,17 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (closed)
 			return;
 	}
+	if (s->state == SESSION_ST_CLOSING) {
+		/* The peer broke after our ERROR, or stopped sending: then
+		 * the ERROR may still reach it (bounded by the linger). */
+		if (what & BEV_EVENT_ERROR) {
+			session_close(s, s->error);
+			return;
+		}
+		bufferevent_disable(bev, EV_READ);	/* EOF stays readable */
+		session_closing_check(s);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		if (s->state == SESSION_ST_HANDSHAKE) {
 			s->srv->stats.tls_failures++;
@@ -266,9 +385,27 @@ session_committed(struct session *s)
 	}
 }
 
+/* The peer closes after its ERROR (docs/protocol.md): so do we, no reply. */
+static void
+session_peer_error(struct session *s, const struct frame *f)
+{
+	char	why[128];
+	size_t	i, n;
+
+	/* Its text goes to the log: printable ASCII only, cut to fit. */
+	n = (size_t)snprintf(why, sizeof why, "peer sent ERROR: ");
+	for (i = 0; i < f->len && n + 1 < sizeof why; i++, n++)
+		why[n] = f->payload[i] >= 0x20 && f->payload[i] < 0x7f &&
+		    f->payload[i] != '"' ? f->payload[i] : '?';
+	why[n] = '\0';
+	session_close(s, why);
+}
+
 static void
 session_frame(struct session *s, struct frame *f)
 {
+	char	why[96];
+
 	switch (f->type) {
 	case FRAME_MSG:
 		s->uncommitted++;
@@ -282,12 +419,13 @@ session_frame(struct session *s, struct frame *f)
 	case FRAME_HB:
 		break;
 	case FRAME_ERROR:
-		session_close(s, "peer sent ERROR");
+		session_peer_error(s, f);
 		break;
 	default:
-		session_send(s, FRAME_ERROR, 0, 0, "unexpected frame type",
-		    strlen("unexpected frame type"));
-		session_close(s, "unexpected frame type");
+		/* HELLO, ACK, NAK, DLV: only the switch sends those. */
+		snprintf(why, sizeof why, "unexpected frame type %u (%s) from "
+		    "an endpoint", (unsigned)f->type, frame_type_name(f->type));
+		session_error(s, why);
 		break;
 	}
 }
@@ -296,12 +434,46 @@ static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session	*s = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
 
+	if (s->state == SESSION_ST_CLOSING) {
+		/* The stream is lost: what still comes is dropped. */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	session_ref(s);
 	session_read_frames(s);
 	if (s->state == SESSION_ST_ACTIVE && !s->read_paused)
 		tls_bev_pending(bev);
 	session_unref(s);
+}
+
+/*
+ * A header that cannot be read on from (bad version, unknown type, too
+ * long): where the next frame starts is unknown, so the session ends with
+ * ERROR. An oversize MSG is refused as soon as its header is in, not when
+ * its payload is: it is first NAKed with ER .91. quoting what of it has
+ * arrived, so that its sender knows not to send it again.
+ */
+static void
+session_refuse(struct session *s, const struct frame *f, int err)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	size_t		 max = s->srv->cfg->max_frame;
+	char		 why[128], detail[96], quote[MSG_ER_INPUT_LEN];
+	ev_ssize_t	 n = 0;
+
+	frame_reason(err, f, max, why, sizeof why);
+	if (err == FRAME_E_SIZE && f->type == FRAME_MSG) {
+		evbuffer_drain(in, FRAME_HDR_LEN);
+		n = evbuffer_copyout(in, quote,
+		    f->len < sizeof quote ? f->len : sizeof quote);
+		snprintf(detail, sizeof detail, "message of %lu bytes, the "
+		    "limit is %zu", (unsigned long)f->len, max);
+		server_nak(s->srv, s, f->id, NULL, NULL, MSG_ER_TOO_LARGE,
+		    detail, quote, n > 0 ? (size_t)n : 0);
+	}
+	session_error(s, why);
 }
 
 /* Every whole frame in the input, while the session is active. */
@@ -311,24 +483,11 @@ session_read_frames(struct session *s)
 	struct bufferevent *bev = s->bev;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct frame	 f;
-	uint8_t		 hdr[FRAME_HDR_LEN];
 	int		 r, err;
-	char		 why[128];
 
 	s->last_rx_us = util_mono_us();
 	session_ref(s);		/* a frame may close the session */
 	while (s->state == SESSION_ST_ACTIVE) {
-		if (s->discard > 0) {
-			size_t n = evbuffer_get_length(in);
-
-			if (n == 0)
-				goto out;
-			if (n > s->discard)
-				n = s->discard;
-			evbuffer_drain(in, n);
-			s->discard -= n;
-			continue;
-		}
 		if (s->uncommitted >= SESSION_MAX_UNCOMMITTED) {
 			/* Back-pressure: the commit thread is behind. */
 			s->read_paused = 1;
@@ -338,30 +497,8 @@ session_read_frames(struct session *s)
 		r = frame_pull(in, s->srv->cfg->max_frame, &f, &err);
 		if (r == 0)
 			goto out;
-		if (r == -1 && err == FRAME_E_SIZE && f.type == FRAME_MSG) {
-			/* Oversize message: NAK it quoting its start, skip
-			 * the rest of its payload, and keep the session. */
-			char	quote[MSG_ER_INPUT_LEN], detail[96];
-			size_t	n = f.len < sizeof quote ? f.len : sizeof quote;
-
-			if (evbuffer_get_length(in) < FRAME_HDR_LEN + n)
-				goto out;	/* wait for the part to quote */
-			evbuffer_remove(in, hdr, sizeof hdr);
-			evbuffer_remove(in, quote, n);
-			s->discard = f.len - n;
-			snprintf(detail, sizeof detail, "message of %u bytes, the "
-			    "limit is %zu", f.len, s->srv->cfg->max_frame);
-			server_nak(s->srv, s, f.id, NULL, NULL,
-			    MSG_ER_TOO_LARGE, detail, quote, n);
-			continue;
-		}
 		if (r == -1) {
-			snprintf(why, sizeof why, "bad frame: %s",
-			    frame_strerror(err));
-			session_send(s, FRAME_ERROR, 0, 0, why, strlen(why));
-			if (s->bev != NULL)
-				bufferevent_flush(s->bev, EV_WRITE, BEV_FLUSH);
-			session_close(s, why);
+			session_refuse(s, &f, err);
 			goto out;
 		}
 		session_frame(s, &f);
@@ -384,7 +521,11 @@ session_tick(struct session *s, uint64_t now)
 	if (s->state != SESSION_ST_ACTIVE)
 		return;
 	if (now - s->last_rx_us > 3 * hb) {
-		session_close(s, "heartbeat timeout");
+		char why[96];
+
+		snprintf(why, sizeof why, "heartbeat timeout: no frame read "
+		    "for %d s", 3 * s->srv->cfg->heartbeat);
+		session_error(s, why);
 		return;
 	}
 	if (now - s->last_tx_us >= hb)

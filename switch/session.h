@@ -4,11 +4,18 @@
  *
  *   HANDSHAKE --verified cert names a line--> ACTIVE --close/error--> CLOSED
  *        \--no/invalid cert, unknown CN------------------------------^
+ *                                  ACTIVE --protocol error--> CLOSING --^
+ *                                         (ERROR queued)  (ERROR sent or
+ *                                                          linger timeout)
  *
  * In ACTIVE the session reads frames (MSG, DACK, HB), hands messages to
- * server_inbound(), and carries ACK/NAK/DLV/HB frames out. A session that
- * is closed but still referenced by uncommitted operations stays allocated
- * (refs) until the last completion releases it.
+ * server_inbound(), and carries ACK/NAK/DLV/HB frames out. A protocol error
+ * of the peer (a header that cannot be read on from, a frame an endpoint
+ * does not send, no heartbeat) queues an ERROR frame naming it; in CLOSING
+ * the line is released, nothing else is sent, input is discarded, and the
+ * connection closes once the ERROR has left or after a short linger. A
+ * session that is closed but still referenced by uncommitted operations
+ * stays allocated (refs) until the last completion releases it.
  */
 #ifndef NLSWITCH_SESSION_H
 #define NLSWITCH_SESSION_H
@@ -21,10 +28,12 @@ struct server;
 struct line;
 struct bufferevent;
 struct evbuffer;
+struct event;
 
 enum session_state {
 	SESSION_ST_HANDSHAKE = 0,
 	SESSION_ST_ACTIVE,
+	SESSION_ST_CLOSING,	/* ERROR queued, waiting for it to leave */
 	SESSION_ST_CLOSED
 };
 
@@ -38,7 +47,9 @@ struct session {
 	char			 cn[65];
 	uint64_t		 last_rx_us;	/* monotonic */
 	uint64_t		 last_tx_us;
-	size_t			 discard;	/* payload bytes to skip */
+	struct event		*ev_linger;	/* CLOSING: drain check */
+	uint64_t		 linger_end_us;	/* CLOSING: close by then */
+	char			 error[128];	/* CLOSING: the ERROR's text */
 	int			 refs;		/* pending ops + the connection */
 	int			 uncommitted;	/* MSGs awaiting their commit */
 	int			 read_paused;
@@ -52,7 +63,7 @@ void		 session_close(struct session *, const char *why);
 /** Keep a session allocated across an asynchronous operation. */
 void		 session_ref(struct session *);
 void		 session_unref(struct session *);
-/** 1 if frames can still be sent. */
+/** 1 if frames can still be sent (ACTIVE; not once CLOSING). */
 int		 session_is_active(const struct session *);
 /** Queue one frame for output. */
 void		 session_send(struct session *, uint8_t type, uint16_t copy,

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <CUnit/Basic.h>
+#include <event2/event.h>
 
 #include "avatar.h"
 #include "client.h"
@@ -231,14 +232,16 @@ test_bad_input(void)
 
 	CU_ASSERT_FATAL(a != NULL && a->up && b != NULL && b->up);
 
-	/* Oversize: ER .91., the payload is skipped, the session lives. */
+	/* Oversize: ER .91., then ERROR and the switch closes (the rest of
+	 * the stream cannot be trusted). */
 	big = xmalloc(70000);
 	memset(big, 'A', 69999);
 	big[69999] = '\0';
 	tag = it_client_send(a, big);
 	free(big);
 	assert_nak(a, tag, MSG_ER_TOO_LARGE);
-	/* Even this one quotes the input and says why. */
+	/* Even this one quotes the input that came with the header (the
+	 * first TLS record) and says why. */
 	{
 		const char		*t = it_er_text(a->reply[tag]);
 		struct msg_er_parts	 ep;
@@ -250,7 +253,14 @@ test_bad_input(void)
 		CU_ASSERT_PTR_NOT_NULL(memmem(ep.detail, ep.detaillen,
 		    "the limit is 65536", 18));
 	}
+	CU_ASSERT_EQUAL(it_client_wait_closed(a, WAIT), 0);
+	CU_ASSERT_STRING_EQUAL(a->why, "switch closed the connection: "
+	    "MSG length 69999 exceeds max-frame 65536");
+	it_client_free(a);
 	check_flowing(b, "FLOW1");
+
+	a = it_client_new(env, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
 
 	tag = it_client_send(a, "<n2:NLETS><n2:NLETSMessageHeader>");
 	assert_nak(a, tag, MSG_ER_MALFORMED);
@@ -275,10 +285,12 @@ test_bad_input(void)
 	CU_ASSERT_TRUE(a->up);
 	check_flowing(b, "FLOW2");
 
-	/* Garbage frame: unknown version -> the switch disconnects. */
+	/* Garbage frame: unknown version -> ERROR, the switch disconnects. */
 	memset(hdr, 0xEE, sizeof hdr);
 	client_send_raw(a->c, hdr, sizeof hdr);
 	CU_ASSERT_EQUAL(it_client_wait_closed(a, WAIT), 0);
+	CU_ASSERT_STRING_EQUAL(a->why, "switch closed the connection: "
+	    "bad protocol version 238, expected 1");
 	it_client_free(a);
 	check_flowing(b, "FLOW3");
 
@@ -294,6 +306,133 @@ test_bad_input(void)
 	it_client_free(b);
 	/* The switch is still the same process. */
 	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
+}
+
+/*
+ * Send bytes on a new session of WAAGY and nothing more: the switch must
+ * answer an ERROR frame with this reason before it closes (the client
+ * reports "switch closed the connection: " and the ERROR's text only for
+ * an ERROR frame; a bare close is an EOF or TLS error).
+ * @return the client, closed, for more checks (caller frees).
+ */
+static struct it_client *
+assert_refused(const void *bytes, size_t len, const char *reason)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	char			 want[256];
+
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	client_send_raw(a->c, bytes, len);
+	CU_ASSERT_EQUAL(it_client_wait_closed(a, WAIT), 0);
+	CU_ASSERT_FALSE(a->up);
+	snprintf(want, sizeof want, "switch closed the connection: %s",
+	    reason);
+	CU_ASSERT_STRING_EQUAL(a->why, want);
+	return a;
+}
+
+/* A raw frame header: any type, version and length. */
+static const uint8_t *
+raw_hdr(uint8_t type, uint8_t version, uint64_t id, uint32_t len)
+{
+	static uint8_t hdr[FRAME_HDR_LEN];
+
+	frame_encode(hdr, type, 0, id, len);
+	hdr[5] = version;
+	return hdr;
+}
+
+/*
+ * Protocol errors end the session with an ERROR frame naming the fault
+ * (docs/protocol.md), sent before the close; the switch keeps serving.
+ */
+static void
+test_protocol_errors(void)
+{
+	static const char	 http[] = "GET / HTTP/1.1\r\nHost: nlswitch\r\n\r\n";
+	struct it_client	*a, *b = it_client_new(env, "oragy", WAIT);
+	struct msg_er_parts	 ep;
+	const char		*t;
+
+	CU_ASSERT_FATAL(b != NULL && b->up);
+
+	/* (a) Garbage: an HTTP request is no frame ("GET " a length, '/'
+	 * a type, ' ' a version). */
+	it_client_free(assert_refused(http, sizeof http - 1,
+	    "bad protocol version 32, expected 1"));
+	/* (b) A version this switch does not speak. */
+	it_client_free(assert_refused(raw_hdr(FRAME_MSG, 7, 1, 10),
+	    FRAME_HDR_LEN, "bad protocol version 7, expected 1"));
+	/* (c) An unknown type; a known one only the switch sends. */
+	it_client_free(assert_refused(raw_hdr(42, FRAME_VERSION, 0, 0),
+	    FRAME_HDR_LEN, "unknown frame type 42"));
+	it_client_free(assert_refused(raw_hdr(FRAME_ACK, FRAME_VERSION, 1, 0),
+	    FRAME_HDR_LEN, "unexpected frame type 3 (ACK) from an endpoint"));
+	check_flowing(b, "PROTO1");
+
+	/*
+	 * (d) A MSG header declaring 4 GB, and not one byte more: refused
+	 * at once (the switch does not wait for a payload it would refuse),
+	 * with a NAK for its tag, ER .91. quoting nothing, then ERROR.
+	 */
+	a = assert_refused(raw_hdr(FRAME_MSG, FRAME_VERSION, 1, UINT32_MAX),
+	    FRAME_HDR_LEN, "MSG length 4294967295 exceeds max-frame 65536");
+	CU_ASSERT_FATAL(a->ntags > 1 && a->state[1] == 2);
+	CU_ASSERT_EQUAL(it_er(a->reply[1]), MSG_ER_TOO_LARGE);
+	t = it_er_text(a->reply[1]);
+	CU_ASSERT_EQUAL_FATAL(msg_er_split(t, strlen(t), &ep), 0);
+	CU_ASSERT_EQUAL(ep.inputlen, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ep.detail);
+	CU_ASSERT_PTR_NOT_NULL(memmem(ep.detail, ep.detaillen,
+	    "message of 4294967295 bytes, the limit is 65536", 47));
+	it_client_free(a);
+	/* A new connection of the same line is served. */
+	a = it_client_new(env, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	CU_ASSERT_EQUAL(it_client_wait(a, it_client_send(a, it_dq("WA0340000",
+	    "CA", "PROTO2", oln("CA", 4), 0)), WAIT), 1);
+	CU_ASSERT_PTR_NOT_NULL(it_find(a, "DR", "PROTO2", WAIT));
+	it_client_free(a);
+
+	/* The peer's own ERROR: the switch closes without answering. */
+	a = it_client_new(env, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	client_send_raw(a->c, raw_hdr(FRAME_ERROR, FRAME_VERSION, 0, 3),
+	    FRAME_HDR_LEN);
+	client_send_raw(a->c, "bye", 3);
+	CU_ASSERT_EQUAL(it_client_wait_closed(a, WAIT), 0);
+	CU_ASSERT_PTR_NULL(strstr(a->why, "switch closed the connection"));
+	it_client_free(a);
+
+	check_flowing(b, "PROTO3");
+	it_client_free(b);
+	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
+}
+
+/*
+ * An endpoint that falls silent (here: its loop does not run, so it sends
+ * no heartbeat) is refused after three heartbeat intervals, with an ERROR
+ * saying so, which it reads when it wakes.
+ */
+static void
+test_heartbeat_timeout(void)
+{
+	struct it_env		 quiet = *env;
+	struct it_client	*t;
+	int			 k;
+
+	quiet.base = event_base_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(quiet.base);
+	t = it_client_new(&quiet, "oragy", WAIT);
+	CU_ASSERT_FATAL(t != NULL && t->up);
+	CU_ASSERT_EQUAL(it_log_wait(env, "nlswitchd.log", "reason=\""
+	    "heartbeat timeout", WAIT), 0);
+	for (k = 0; k < WAIT / 20 && !t->closed; k++)
+		it_pump(&quiet, 20);
+	CU_ASSERT_STRING_EQUAL(t->why, "switch closed the connection: "
+	    "heartbeat timeout: no frame read for 6 s");
+	it_client_free(t);
+	event_base_free(quiet.base);
 }
 
 /* nlswitchd -n: the config check operators run before a start/reload. */
@@ -344,6 +483,8 @@ main(void)
 	CU_ADD_TEST(s, test_routing_errors);
 	CU_ADD_TEST(s, test_tls_refusals);
 	CU_ADD_TEST(s, test_bad_input);
+	CU_ADD_TEST(s, test_protocol_errors);
+	CU_ADD_TEST(s, test_heartbeat_timeout);
 	CU_ADD_TEST(s, test_config_check);
 	return it_run_suites();
 }

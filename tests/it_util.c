@@ -355,6 +355,35 @@ it_until(struct it_env *e, int (*cond)(void *), void *arg, int wait_ms)
 	return 0;
 }
 
+struct it_logw {
+	char		 path[PATH_MAX];
+	const char	*text;
+};
+
+static int
+it_cond_log(void *arg)
+{
+	struct it_logw	*w = arg;
+	char		*data;
+	int		 found;
+
+	if ((data = util_read_file(w->path, NULL)) == NULL)
+		return 0;
+	found = strstr(data, w->text) != NULL;
+	free(data);
+	return found;
+}
+
+int
+it_log_wait(struct it_env *e, const char *log, const char *text, int wait_ms)
+{
+	struct it_logw w;
+
+	snprintf(w.path, sizeof w.path, "%s/%s", e->dir, log);
+	w.text = text;
+	return it_until(e, it_cond_log, &w, wait_ms);
+}
+
 static int
 it_cond_up(void *arg)
 {

@@ -76,7 +76,7 @@ struct it_client {
 	SSL_CTX		*ssl;
 	int		 up;
 	int		 closed;
-	char		 why[200];
+	char		 why[256];	/* the closed callback's text */
 	int		 autodack;
 	/* per tag: 0 waiting, 1 acked, 2 nacked */
 	int		*state;
@@ -102,6 +102,13 @@ int		 it_client_wait_dlv(struct it_client *, size_t n, int wait_ms);
 int		 it_client_wait_closed(struct it_client *, int wait_ms);
 /** Run the loop for up to ms. */
 void		 it_pump(struct it_env *, int ms);
+/**
+ * Wait until the process log named log (in the run directory, e.g.
+ * "nlswitchd.log") contains text, running the loop meanwhile.
+ * @return 0, -1 if it did not within wait_ms.
+ */
+int		 it_log_wait(struct it_env *, const char *log, const char *text,
+		    int wait_ms);
 
 /**
  * Run a shell command from the repo root with NLSWITCH_CONTROL set to the

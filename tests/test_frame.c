@@ -151,6 +151,59 @@ test_frame_names(void)
 	}
 }
 
+/* The ERROR text names the field at fault and its value. */
+static void
+test_frame_reason(void)
+{
+	static const struct {
+		uint8_t		 type;
+		uint8_t		 version;
+		uint32_t	 len;
+		size_t		 max;
+		const char	*want;
+	} t[] = {
+		{ FRAME_MSG, 7, 0, 1024, "bad protocol version 7, expected 1" },
+		{ FRAME_MSG, 0, 0, 1024, "bad protocol version 0, expected 1" },
+		{ 42, FRAME_VERSION, 0, 1024, "unknown frame type 42" },
+		{ 0, FRAME_VERSION, 0, 1024, "unknown frame type 0" },
+		{ 255, FRAME_VERSION, 0, 1024, "unknown frame type 255" },
+		{ FRAME_MSG, FRAME_VERSION, UINT32_MAX, 1048576,
+		    "MSG length 4294967295 exceeds max-frame 1048576" },
+		{ FRAME_DACK, FRAME_VERSION, 1025, 1024,
+		    "DACK length 1025 exceeds max-frame 1024" },
+	};
+	uint8_t		 hdr[FRAME_HDR_LEN];
+	struct frame	 f;
+	char		 buf[128];
+	size_t		 i;
+	int		 err;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		frame_encode(hdr, t[i].type, 0, 1, t[i].len);
+		hdr[5] = t[i].version;
+		err = frame_decode(hdr, t[i].max, &f);
+		CU_ASSERT_NOT_EQUAL_FATAL(err, FRAME_E_OK);
+		memset(buf, 'x', sizeof buf);
+		CU_ASSERT_EQUAL(frame_reason(err, &f, t[i].max, buf,
+		    sizeof buf), 0);
+		CU_ASSERT_STRING_EQUAL(buf, t[i].want);
+	}
+	/* Bytes that are no frame at all: the version is checked first. */
+	memset(hdr, 0xee, sizeof hdr);
+	err = frame_decode(hdr, 1024, &f);
+	CU_ASSERT_EQUAL(frame_reason(err, &f, 1024, buf, sizeof buf), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "bad protocol version 238, expected 1");
+	/* Other codes fall back to frame_strerror. */
+	CU_ASSERT_EQUAL(frame_reason(FRAME_E_OK, &f, 1024, buf, sizeof buf),
+	    0);
+	CU_ASSERT_STRING_EQUAL(buf, frame_strerror(FRAME_E_OK));
+	CU_ASSERT_EQUAL(frame_reason(-1, &f, 1024, buf, sizeof buf), 0);
+	CU_ASSERT_STRING_EQUAL(buf, frame_strerror(-1));
+	/* A short buffer: -1, the text cut and terminated. */
+	CU_ASSERT_EQUAL(frame_reason(FRAME_E_VERSION, &f, 1024, buf, 8), -1);
+	CU_ASSERT_STRING_EQUAL(buf, "bad pro");
+}
+
 /* frame_add writes the header then the payload, nothing else. */
 static void
 test_frame_add(void)
@@ -319,6 +372,7 @@ test_frame_register(void)
 	    CU_ADD_TEST(s, test_frame_layout) == NULL ||
 	    CU_ADD_TEST(s, test_frame_decode_errors) == NULL ||
 	    CU_ADD_TEST(s, test_frame_names) == NULL ||
+	    CU_ADD_TEST(s, test_frame_reason) == NULL ||
 	    CU_ADD_TEST(s, test_frame_add) == NULL ||
 	    CU_ADD_TEST(s, test_frame_pull_partial) == NULL ||
 	    CU_ADD_TEST(s, test_frame_pull_sequence) == NULL ||
