@@ -1601,9 +1601,8 @@ tort_corrupt(const char *path, const char *kind, char *what, size_t sz)
 	}
 	dbrec = tort_lm_db(&lm, "copy", cp);
 	tort_lm_db(&lm, "msg", ms);
-	snprintf(what, sz, "copy db: %zu records, %zu leaf + %zu branch pages"
-	    "; msg db: %zu leaf pages", cp->nrec, cp->nleaf, cp->nbranch,
-	    ms->nleaf);
+	snprintf(what, sz, "copy db %zu records in %zu+%zu pages", cp->nrec,
+	    cp->nleaf, cp->nbranch);
 	k = strlen(what);
 	if (dbrec == 0 || cp->nrec == 0 || ms->nleaf == 0)
 		goto out;
@@ -1810,13 +1809,15 @@ tort_corrupt_account(struct tort_row *r, struct tort_book *bk)
 			lost++;
 	}
 	r->lost = (long long)lost;
-	tort_note(r, "accounted for: %llu by an SM, %llu dead letters, %llu "
-	    "listed in quarantine, %llu by a quarantine metric (%s)",
-	    (unsigned long long)bk->sm_acc, (unsigned long long)dead,
-	    (unsigned long long)quar, (unsigned long long)bymetric,
-	    qm0 < 0 ? "there is none" : "its value");
-	if (qm0 >= 0)
-		tort_note(r, "quarantine metric %lld", qm0);
+	if (bk->sm_acc + dead + quar + bymetric > 0)
+		tort_note(r, "accounted for: %llu by an SM, %llu dead letters, "
+		    "%llu in a quarantine listing, %llu by a quarantine metric",
+		    (unsigned long long)bk->sm_acc, (unsigned long long)dead,
+		    (unsigned long long)quar, (unsigned long long)bymetric);
+	if (lost > 0)
+		tort_note(r, "SILENT LOSS: %llu held messages neither delivered "
+		    "nor accounted for%s", (unsigned long long)lost, qm0 < 0 ?
+		    " (no quarantine metric or listing exists)" : "");
 }
 
 /* Hold nmsg messages for an offline destination; stop the switch. */
@@ -2096,7 +2097,7 @@ tort_hres_count(struct tort_hres *h, enum tort_answer a, int ok,
     const char *what)
 {
 	static const char *const names[] = { "ACK", "NAK", "ERROR frame",
-	    "closed", "no answer in 5 s" };
+	    "closed", "no answer in time" };
 
 	h->attempts++;
 	switch (a) {
@@ -2123,7 +2124,9 @@ tort_atk_garbage_tcp(struct tort_hres *h)
 
 	for (i = 0; i < sizeof buf; i++)
 		buf[i] = (uint8_t)tort_rand();
-	if ((fd = tort_tcp(5000)) == -1)
+	/* Bytes that look like the start of a long record are waited for
+	 * until the handshake times out: three heartbeats (2 s here). */
+	if ((fd = tort_tcp(9000)) == -1)
 		return;
 	n = write(fd, buf, sizeof buf);
 	while (n >= 0 && (n = read(fd, buf, sizeof buf)) > 0)
@@ -2384,7 +2387,7 @@ tort_good_connect(struct tort_good *g)
 	}
 	if (g->tx == NULL || !g->tx->up) {
 		tort_ep_free(g->tx);
-		g->tx = tort_ep_new(&g->bk, "oragy", "OR0260000", 300, 16, 0);
+		g->tx = tort_ep_new(&g->bk, "oragy", "OR0260000", 300, 32, 0);
 	}
 }
 
@@ -2440,7 +2443,7 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 	rate = (double)(g->bk.dlv - dlv) / secs;
 	if (cls < 0)
 		g->base_rate = rate;
-	r->runs = cls < 0 ? 0 : (long long)h.attempts;
+	r->runs = cls < 0 ? -1 : (long long)h.attempts;
 	r->acked = (long long)(g->bk.acked - acked);
 	r->delivered = (long long)(g->bk.dlv - dlv);
 	tort_note(r, "good stream %.0f msg/s", rate);
@@ -2495,9 +2498,9 @@ tort_cycle_hostile(void)
 
 	memset(&g, 0, sizeof g);
 	g.bk.pfx = 'G';
-	sum = tort_row_new("hostile/good-stream");
 	if (tort_setup("hostile", "heartbeat=\"2\"", NULL) == -1 ||
 	    tort_switch_start(why, sizeof why) == -1) {
+		sum = tort_row_new("hostile/good-stream");
 		sum->result = TORT_FAIL;
 		tort_note(sum, "%s", why);
 		return;
@@ -2525,6 +2528,7 @@ tort_cycle_hostile(void)
 	g.tx->streaming = 0;
 	tort_wait_answers(g.tx, 5000);
 	tort_drain(&g.bk, 5000, 20000);
+	sum = tort_row_new("hostile/good-stream");
 	sum->runs = (long long)TORT_NCLASSES;
 	sum->acked = (long long)g.bk.acked;
 	sum->delivered = (long long)g.bk.dlv;
