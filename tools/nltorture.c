@@ -274,11 +274,22 @@ tort_proc_add(pid_t pid)
 		}
 }
 
+/* A process we started is gone (reaped). */
+static void
+tort_proc_forget(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < TORT_MAXPROCS; i++)
+		if (T.procs[i] == pid)
+			T.procs[i] = 0;
+}
+
 /* Stop one process we started: sig, then SIGKILL after wait_ms. */
 static int
 tort_proc_stop(pid_t pid, int sig, int wait_ms)
 {
-	int	 st = 0, i;
+	int	 st = 0;
 	uint64_t end = util_mono_us() + (uint64_t)wait_ms * 1000;
 
 	if (pid <= 0)
@@ -292,9 +303,7 @@ tort_proc_stop(pid_t pid, int sig, int wait_ms)
 		}
 		usleep(10000);
 	}
-	for (i = 0; i < TORT_MAXPROCS; i++)
-		if (T.procs[i] == pid)
-			T.procs[i] = 0;
+	tort_proc_forget(pid);
 	return st;
 }
 
@@ -409,15 +418,14 @@ tort_setup(const char *name, const char *limits, const char *data)
 	return fclose(f);
 }
 
-/* The last non-empty line of the switch's log (for a note). */
+/* The last non-empty line of a file (for a note). */
 static const char *
-tort_log_tail(char *buf, size_t sz)
+tort_file_tail(const char *path, char *buf, size_t sz)
 {
-	char	 path[PATH_MAX], *data, *end, *p;
+	char	*data, *end, *p;
 	size_t	 len;
 
 	buf[0] = '\0';
-	tort_path(path, sizeof path, "nlswitchd.log");
 	if ((data = util_read_file(path, &len)) == NULL)
 		return buf;
 	end = data + len;
@@ -428,6 +436,16 @@ tort_log_tail(char *buf, size_t sz)
 	util_strlcpy(buf, p != NULL ? p + 1 : data, sz);
 	free(data);
 	return buf;
+}
+
+/* The last line of the switch's log. */
+static const char *
+tort_log_tail(char *buf, size_t sz)
+{
+	char	 path[PATH_MAX];
+
+	tort_path(path, sizeof path, "nlswitchd.log");
+	return tort_file_tail(path, buf, sz);
 }
 
 static const char *
@@ -1086,11 +1104,11 @@ tort_cycle_powerloss(struct tort_row *r, int max_kills)
 	const char	*bin = tort_lazyfs_bin();
 	char		 root[PATH_MAX], mnt[PATH_MAX], fifo[PATH_MAX];
 	char		 cfg[PATH_MAX], data[PATH_MAX + 8], log[PATH_MAX];
-	char		 subdir[PATH_MAX + 8];
+	char		 subdir[PATH_MAX + 8], tail[200];
 	uint64_t	 end;
 	pid_t		 pid;
 	FILE		*f;
-	int		 fd;
+	int		 fd, st, exited = 0;
 
 	if (bin == NULL) {
 		r->result = TORT_SKIP;
@@ -1126,13 +1144,20 @@ tort_cycle_powerloss(struct tort_row *r, int max_kills)
 		_exit(127);
 	}
 	tort_proc_add(pid);
-	end = util_mono_us() + 15000000;
-	while (!tort_is_mounted(mnt) && util_mono_us() < end)
+	/* LazyFS allocates its whole cache before it mounts. */
+	end = util_mono_us() + 60000000;
+	while (!tort_is_mounted(mnt) && util_mono_us() < end &&
+	    (exited = waitpid(pid, &st, WNOHANG) == pid) == 0)
 		usleep(50000);
 	if (!tort_is_mounted(mnt)) {
 		r->result = TORT_FAIL;
-		tort_note(r, "%s did not mount %s (see %s)", bin, mnt, log);
-		tort_proc_stop(pid, SIGTERM, 5000);
+		tort_note(r, "%s did not mount %s%s: %s", bin, mnt, exited ?
+		    " (it exited)" : " in 60 s", tort_file_tail(log, tail,
+		    sizeof tail));
+		if (exited)
+			tort_proc_forget(pid);
+		else
+			tort_proc_stop(pid, SIGTERM, 5000);
 		return;
 	}
 	util_strlcpy(T.mounts[1], mnt, sizeof T.mounts[1]);
