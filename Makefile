@@ -5,6 +5,8 @@
 #   make demo       install missing deps, run the scripted end-to-end scenario
 #   make bench      load generator against a real switch (figures, no asserts)
 #   make check-asan the whole test suite under AddressSanitizer + UBSan
+#   make torture    the reliability suite (kill -9, full disk, corruption,
+#                   hostile input, power loss); not part of make test
 
 PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash
 CC      ?= cc
@@ -39,7 +41,8 @@ IT_BINS   = $(IT_SRCS:.c=)
 
 HDRS     = $(wildcard switch/*.h adapters/*.h tests/*.h)
 
-.PHONY: all deps deps-test fuzz test check-unit check-it check-asan demo bench clean pki
+.PHONY: all deps deps-test fuzz test check-unit check-it check-asan demo bench \
+	torture clean pki
 
 all: $(BINS) tests/unit_main $(IT_BINS)
 
@@ -122,6 +125,16 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	./tools/bench
+
+# The standing reliability suite (docs/durability.md): bounded by
+# TORTURE_SECONDS (default 600, shared by the cycles); TORTURE_KILLS,
+# TORTURE_CORRUPTIONS bound runs by count; TORTURE_CYCLES picks cycles
+# (kill9 diskfull corrupt hostile powerloss). Exit 1 on any failure, a
+# lost ACKed message first of all. The disk-full cycle needs root.
+TORTURE_SECONDS ?= 600
+TORTURE_CYCLES  ?=
+torture: all
+	./bin/nltorture -s $(TORTURE_SECONDS) $(TORTURE_CYCLES)
 
 clean:
 	rm -f switch/*.o adapters/*.o tools/*.o tests/*.o $(LIBSW) $(LIBAD) $(SW_GEN) \
