@@ -2073,7 +2073,7 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	what = "mdb_env_get_fd";
 	if ((rc = mdb_env_get_fd(ql->env, &ql->fd)) != 0)
 		goto fail;
-	ql->falloc = getenv("NLSWITCH_NO_FALLOCATE") == NULL;
+	ql->falloc = 1;
 	return ql;
 
 fail:
