@@ -98,6 +98,8 @@
  * once the file system has less than QUEUE_LMDB_DISK_SLACK free. */
 #define QUEUE_LMDB_FALLOC_CHUNK	((uint64_t)8 << 20)
 #define QUEUE_LMDB_DISK_SLACK	((uint64_t)256 << 20)
+/* An EIO at commit with less than this free is a full disk. */
+#define QUEUE_LMDB_NOSPACE_EIO	((uint64_t)16 << 20)
 /* Of the reserve, what a full disk keeps for deletes, at most (pages). */
 #define QUEUE_LMDB_DISK_RESERVE	256
 /* A full disk is reported while less than this many pages fit. */
@@ -182,6 +184,7 @@ struct queue_lmdb {
 
 	/* Commit thread only: budgets (configure) and space state. */
 	uint64_t		 audit_budget;	/* pages; 0 = none */
+	uint64_t		 audit_eff;	/* the same, on this disk */
 	uint64_t		 reserve;	/* pages */
 	char			*archive;	/* directory or NULL */
 	int			 fd;		/* data.mdb, for fallocate */
@@ -745,6 +748,22 @@ queue_lmdb_allocate(struct queue_lmdb *ql, uint64_t end)
 	return 0;
 }
 
+/*
+ * Pages the file system can hold for the store: the data file's blocks
+ * and what is free (UINT64_MAX if unknown).
+ */
+static uint64_t
+queue_lmdb_capacity(struct queue_lmdb *ql)
+{
+	struct stat	st;
+	struct statvfs	sv;
+
+	if (fstat(ql->fd, &st) == -1 || fstatvfs(ql->fd, &sv) == -1)
+		return UINT64_MAX;
+	return ((uint64_t)st.st_blocks * 512 + (uint64_t)sv.f_bavail *
+	    sv.f_frsize) / ql->psize;
+}
+
 /* Pages the audit trail uses, and its records. */
 static int
 queue_lmdb_audit_stat(struct queue_lmdb *ql, MDB_txn *txn, uint64_t *pages,
@@ -776,7 +795,7 @@ queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
 	MDB_envinfo	 info;
 	MDB_txn		*rtxn;
 	uint64_t	 total, limit, abud, need = probe, nfree, hw, dpages;
-	uint64_t	 dres;
+	uint64_t	 dres, cap, res;
 	int		 i, rc, walked = 0;
 
 	if ((rc = mdb_env_info(ql->env, &info)) != 0)
@@ -786,11 +805,21 @@ queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
 	if (limit + QUEUE_LMDB_HEADROOM > total)
 		limit = total > QUEUE_LMDB_HEADROOM ?
 		    total - QUEUE_LMDB_HEADROOM : 0;
-	abud = ql->audit_budget < limit / 2 ? ql->audit_budget : limit / 2;
-	b->traffic = limit > abud + ql->reserve ? limit - abud - ql->reserve :
-	    0;
-	b->notice = limit > abud + ql->reserve / 2 ?
-	    limit - abud - ql->reserve / 2 : 0;
+	/*
+	 * The budgets are shares of the store; on a file system that holds
+	 * less than the map they are shares of what it holds, or the audit
+	 * trail alone could fill the disk.
+	 */
+	cap = queue_lmdb_capacity(ql);
+	ql->audit_eff = ql->audit_budget;
+	res = ql->reserve;
+	if (cap < total && total > 0) {
+		ql->audit_eff = ql->audit_budget * cap / total;
+		res = ql->reserve * cap / total;
+	}
+	abud = ql->audit_eff < limit / 2 ? ql->audit_eff : limit / 2;
+	b->traffic = limit > abud + res ? limit - abud - res : 0;
+	b->notice = limit > abud + res / 2 ? limit - abud - res / 2 : 0;
 	b->disk = b->disk_audit = UINT64_MAX;
 	hw = (uint64_t)info.me_last_pgno + 1;
 	b->used = hw;
@@ -811,8 +840,7 @@ queue_lmdb_budget_init(struct queue_lmdb *ql, struct queue_op **ops, int n,
 		walked = 1;
 	}
 	/* The file system: a full one is a limit like the map's. */
-	dres = ql->reserve < QUEUE_LMDB_DISK_RESERVE ? ql->reserve :
-	    QUEUE_LMDB_DISK_RESERVE;
+	dres = res < QUEUE_LMDB_DISK_RESERVE ? res : QUEUE_LMDB_DISK_RESERVE;
 	if (queue_lmdb_allocate(ql, (hw + need + dres) * ql->psize) == 0) {
 		ql->nospace = 0;
 		goto done;
@@ -1366,9 +1394,9 @@ queue_lmdb_audit_trim(struct queue_lmdb *ql, MDB_txn *txn)
 
 	if ((rc = queue_lmdb_audit_stat(ql, txn, &pages, &records)) != 0)
 		return rc;
-	if (ql->audit_budget > 0 && pages > ql->audit_budget &&
+	if (ql->audit_budget > 0 && pages > ql->audit_eff &&
 	    records > 0) {
-		target = ql->audit_budget * 9 / 10;
+		target = ql->audit_eff * 9 / 10;
 		want = (pages - target) * records / pages + 1;
 		if (want > QUEUE_LMDB_TRIM_MAX)
 			want = QUEUE_LMDB_TRIM_MAX;
@@ -1624,11 +1652,20 @@ fail:
 	return rc;
 }
 
-/* The errors of a file system without room. */
+/*
+ * The errors of a file system without room. LMDB reports a short write
+ * (part of the pages fitted) as EIO: on a file system with almost nothing
+ * left, that is a full disk too.
+ */
 static int
-queue_lmdb_is_nospace(int rc)
+queue_lmdb_is_nospace(struct queue_lmdb *ql, int rc)
 {
-	return rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+	struct statvfs	sv;
+
+	if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
+		return 1;
+	return rc == EIO && fstatvfs(ql->fd, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < QUEUE_LMDB_NOSPACE_EIO;
 }
 
 static int
@@ -1646,19 +1683,20 @@ queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
 		log_info("queue: map full, applying %d ops one by one", n);
 		rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_EACH);
 	}
-	if (rc == MDB_MAP_FULL || queue_lmdb_is_nospace(rc)) {
-		if (queue_lmdb_is_nospace(rc)) {
+	if (rc == MDB_MAP_FULL || queue_lmdb_is_nospace(ql, rc)) {
+		if (queue_lmdb_is_nospace(ql, rc)) {
 			ql->nospace = 1;
 			snprintf(ql->cause, sizeof ql->cause, "the file "
 			    "system of %s is full (%s): new messages are "
 			    "refused until deliveries free space or the disk "
-			    "grows", ql->path, strerror(rc));
+			    "grows", ql->path, strerror(ENOSPC));
 		}
 		log_warnx("queue: %s, refusing every PUT of the batch",
+		    queue_lmdb_is_nospace(ql, rc) ? strerror(ENOSPC) :
 		    mdb_strerror(rc));
 		rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_NOGROW);
 	}
-	if (queue_lmdb_is_nospace(rc)) {
+	if (queue_lmdb_is_nospace(ql, rc)) {
 		/* Not even the deletes fit: the caller tries them again. */
 		ql->nospace = 1;
 		for (i = 0; i < n; i++)
@@ -1683,6 +1721,7 @@ queue_lmdb_configure(void *arg, const struct queue_conf *conf)
 	struct queue_lmdb	*ql = arg;
 
 	ql->audit_budget = (conf->audit_budget + ql->psize - 1) / ql->psize;
+	ql->audit_eff = ql->audit_budget;
 	ql->reserve = (conf->reserve + ql->psize - 1) / ql->psize;
 	free(ql->archive);
 	ql->archive = conf->archive != NULL && conf->archive[0] != '\0' ?
@@ -1712,7 +1751,7 @@ queue_lmdb_space(void *arg, struct queue_stats *st)
 		    sizeof st->health_cause);
 	st->audit_bytes = ql->audit_pages * ql->psize;
 	st->audit_records = ql->audit_records;
-	st->audit_budget = ql->audit_budget * ql->psize;
+	st->audit_budget = ql->audit_eff * ql->psize;
 	st->audit_pruned_size = ql->pruned_size;
 	st->audit_archived = ql->archived;
 }

@@ -1566,6 +1566,128 @@ test_queue_nospace(void)
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/*
+ * Fill and drain a full file system again and again, with new messages
+ * arriving while the destination drains (as senders do): every round
+ * must find its room again. 8 MB tmpfs, 8 KB messages, batches of 32.
+ */
+static void
+test_queue_nospace_rounds(void)
+{
+	struct queue		*q;
+	struct queue_conf	 qc;
+	struct queue_stats	 qs;
+	struct tq_op		*ops[64];
+	struct tq_run		 r;
+	const char		*lines[] = { "CADMV" };
+	char			 mnt[PATH_MAX - 64], cmd[PATH_MAX];
+	uint64_t		 next = 1, lo = 1, deadline;
+	int			 round, i, n, stored, full, io = 0;
+
+	snprintf(mnt, sizeof mnt, "%s/rounds", tq_dir);
+	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=8m tmpfs %s "
+	    "2>/dev/null", mnt);
+	if (geteuid() != 0 || system(cmd) != 0) {
+		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
+		    "(needs root)\n");
+		return;
+	}
+	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
+	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
+	CU_ASSERT_FATAL(q != NULL);
+	memset(&qc, 0, sizeof qc);
+	qc.reserve = 256 << 10;
+	queue_configure(q, &qc);
+	for (round = 0; round < 5; round++) {
+		/* Fill until a whole batch is refused. */
+		for (stored = 0, full = 0; !full && next < 100000; ) {
+			for (n = 0; n < 32; n++)
+				ops[n] = tq_put(next + n, 9500, lines, NULL, 1,
+				    &r);
+			tq_run(q, ops, 32, &r);
+			for (n = 0, full = 1; n < 32; n++) {
+				io += r.result[n] == QUEUE_E_IO;
+				if (r.result[n] == QUEUE_E_OK) {
+					stored++;
+					full = 0;
+				}
+			}
+			/* Refused ones leave a gap in the ids: fine. */
+			next += 32;
+		}
+		if (stored < 50)
+			fprintf(stderr, "\nround %d: only %d stored\n", round,
+			    stored);
+		CU_ASSERT(stored >= 50);
+		/* Drain everything, 32 deletes and 8 new PUTs a batch. */
+		for (; lo < next; lo += 32) {
+			for (i = 0; i < 32; i++)
+				ops[i] = tq_one(QUEUE_OP_DELETE, "CADMV", 1,
+				    lo + (uint64_t)i, 0, i, &r);
+			for (i = 32; i < 64; i++)
+				ops[i] = tq_put(1000000 * (uint64_t)(round + 1)
+				    + lo + (uint64_t)i, 9500, lines, NULL, 1,
+				    &r);
+			tq_run(q, ops, 64, &r);
+			for (i = 0; i < 64; i++)
+				io += r.result[i] == QUEUE_E_IO;
+		}
+		/* The drain's own PUTs: delete what got in, then 20 new
+		 * messages must all be taken. */
+		{
+			struct tq_list l;
+			int k, ok = 0;
+
+			for (k = 0; k < 100; k++) {
+				tq_load(q, &l);
+				if (l.n == 0)
+					break;
+				for (i = 0; i < l.n && i < 64; i++)
+					tq_run1(q, tq_one(QUEUE_OP_DELETE,
+					    "CADMV", 1, l.c[i].msgid, 0, 0,
+					    &r));
+			}
+			for (i = 0; i < 20; i++)
+				ops[i] = tq_put(5000000 * (uint64_t)(round + 1)
+				    + (uint64_t)i, 9500, lines, NULL, 1, &r);
+			tq_run(q, ops, 20, &r);
+			for (i = 0; i < 20; i++)
+				ok += r.result[i] == QUEUE_E_OK;
+			if (ok != 20)
+				fprintf(stderr, "\nround %d: after the drain "
+				    "%d of 20 taken\n", round, ok);
+			CU_ASSERT_EQUAL(ok, 20);
+			for (i = 0; i < 20; i++)
+				tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1,
+				    5000000 * (uint64_t)(round + 1) +
+				    (uint64_t)i, 0, 0, &r));
+		}
+		deadline = util_mono_us() + TQ_WAIT_US;
+		do {
+			event_base_loop(tq_base, EVLOOP_ONCE);
+			queue_get_stats(q, &qs);
+		} while (qs.health != QUEUE_HEALTH_OK &&
+		    util_mono_us() < deadline);
+		{
+			struct tq_list l;
+
+			tq_load(q, &l);
+			for (i = 0; i < l.n && i < 64; i++)
+				CU_ASSERT_EQUAL(tq_run1(q, tq_one(
+				    QUEUE_OP_DELETE, "CADMV", 1, l.c[i].msgid,
+				    0, 0, &r)), QUEUE_E_OK);
+		}
+	}
+	CU_ASSERT_EQUAL(io, 0);
+	queue_close(q);
+	if (getenv("TQ_KEEP_MOUNT") == NULL) {
+		snprintf(cmd, sizeof cmd, "umount %s", mnt);
+		CU_ASSERT_EQUAL(system(cmd), 0);
+	} else
+		fprintf(stderr, "\nkept %s\n", mnt);
+}
+
 #define TQ_COMMON(s) \
 	(CU_ADD_TEST(s, test_queue_put_load_order) == NULL || \
 	CU_ADD_TEST(s, test_queue_get_intact) == NULL || \
@@ -1598,7 +1720,8 @@ test_queue_register(void)
 	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL ||
 	    CU_ADD_TEST(s, test_queue_audit_budget) == NULL ||
 	    CU_ADD_TEST(s, test_queue_reserve) == NULL ||
-	    CU_ADD_TEST(s, test_queue_nospace) == NULL)
+	    CU_ADD_TEST(s, test_queue_nospace) == NULL ||
+	    CU_ADD_TEST(s, test_queue_nospace_rounds) == NULL)
 		return -1;
 	return 0;
 }
