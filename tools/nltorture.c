@@ -2200,8 +2200,12 @@ tort_atk_frame(struct tort_hres *h, const char *what, uint8_t type,
 	if (root && h->unexpected == 1)
 		snprintf(h->first, sizeof h->first, "%s: the ER quotes a "
 		    "local file", what);
-	/* A session the switch closed, or one left mid-frame, is done. */
+	/* A session the switch closed, or one left mid-frame, is done; so
+	 * is one after a MSG above max-frame (NAK .91., then ERROR and
+	 * close: docs/protocol.md). */
 	if (a != TORT_A_NAK && a != TORT_A_ACK)
+		tort_ssl_close(&ssl);
+	else if (a == TORT_A_NAK && code == MSG_ER_TOO_LARGE)
 		tort_ssl_close(&ssl);
 	else if (len > plen)
 		tort_ssl_close(&ssl);
@@ -2232,6 +2236,30 @@ tort_deep(size_t depth, size_t *len)
 		ubuf_add(&b, "<n2:a>", 6);
 	for (i = 0; i < depth; i++)
 		ubuf_add(&b, "</n2:a>", 7);
+	msgbuild_end(&b, msg_key_lookup("AM"));
+	return ubuf_take(&b, len);
+}
+
+/*
+ * An AM of 9 KB to the attacker's own line (WAAGY), which is connected
+ * and reads but never acknowledges a delivery: everything past the
+ * window stays queued for it, the way a state line that stopped reading
+ * fills the store.
+ */
+static char *
+tort_flood_msg(size_t *len)
+{
+	static const char *const dests[] = { "WA0340000" };
+	struct ubuf	 b;
+	size_t		 i;
+
+	ubuf_init(&b);
+	msgbuild_begin(&b, msg_key_lookup("AM"), "WA0340000", dests, 1,
+	    "FLOOD");
+	ubuf_adds(&b, "<n2:MailMessageText>");
+	for (i = 0; i < 9000; i++)
+		ubuf_add(&b, (i % 64) == 63 ? " " : "f", 1);
+	ubuf_adds(&b, "</n2:MailMessageText>");
 	msgbuild_end(&b, msg_key_lookup("AM"));
 	return ubuf_take(&b, len);
 }
@@ -2327,7 +2355,7 @@ tort_atk_slowloris(struct tort_hres *h, uint64_t end, int n, int hb)
 static const char *const tort_hostile_classes[] = {
 	"garbage-tcp", "garbage-frames", "bad-version", "bad-type",
 	"len-ffffffff", "xxe", "billion-laughs", "deep-nesting", "oversized",
-	"bad-certs", "slowloris"
+	"bad-certs", "slowloris", "flood-nonreader"
 };
 #define TORT_NCLASSES \
 	(sizeof tort_hostile_classes / sizeof tort_hostile_classes[0])
@@ -2351,6 +2379,8 @@ tort_attack(int cls, uint64_t end, int hb, struct tort_hres *h)
 		fix = tort_fixture("format-billion-laughs.xml", &len);
 	else if (strcmp(name, "deep-nesting") == 0)
 		fix = tort_deep(100000, &len);
+	else if (strcmp(name, "flood-nonreader") == 0)
+		fix = tort_flood_msg(&len);
 	else if (strcmp(name, "oversized") == 0 ||
 	    strcmp(name, "garbage-frames") == 0 ||
 	    strcmp(name, "len-ffffffff") == 0) {
@@ -2379,12 +2409,21 @@ tort_attack(int cls, uint64_t end, int hb, struct tort_hres *h)
 			    0xFFFFFFFFu, junk, len, TORT_OK(TORT_A_NAK) | closes,
 			    MSG_ER_TOO_LARGE);
 		else if (strcmp(name, "oversized") == 0)
+			/* Refused at the header: NAK .91., ERROR, close;
+			 * the rest of the payload may meet the close. */
 			tort_atk_frame(h, name, FRAME_MSG, FRAME_VERSION,
-			    (uint32_t)len, junk, len, TORT_OK(TORT_A_NAK),
-			    MSG_ER_TOO_LARGE);
+			    (uint32_t)len, junk, len, TORT_OK(TORT_A_NAK) |
+			    closes, MSG_ER_TOO_LARGE);
+		else if (strcmp(name, "flood-nonreader") == 0)
+			/* ACKed until the line holds its quota, then
+			 * "queue full for destination" (.92.). */
+			tort_atk_frame(h, name, FRAME_MSG, FRAME_VERSION,
+			    (uint32_t)len, fix, len, TORT_OK(TORT_A_ACK) |
+			    TORT_OK(TORT_A_NAK), MSG_ER_QUEUE_FULL);
 		else if (fix != NULL)
 			tort_atk_frame(h, name, FRAME_MSG, FRAME_VERSION,
-			    (uint32_t)len, fix, len, TORT_OK(TORT_A_NAK), -1);
+			    (uint32_t)len, fix, len, TORT_OK(TORT_A_NAK) |
+			    (len > (1u << 20) ? closes : 0), -1);
 		else if (strcmp(name, "bad-certs") == 0)
 			tort_atk_cert(h);
 		else
@@ -2425,6 +2464,7 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 {
 	struct tort_hres h;
 	uint64_t	 t0 = util_mono_us(), end = t0 + ms * 1000, acked, dlv;
+	uint64_t	 naked;
 	double		 secs, rate;
 	char		 why[300], st[64];
 	int		 pfd[2] = { -1, -1 };
@@ -2433,6 +2473,7 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 	memset(&h, 0, sizeof h);
 	tort_good_connect(g);
 	acked = g->bk.acked;
+	naked = g->bk.naked;
 	dlv = g->bk.dlv;
 	g->bk.max_gap_us = 0;
 	g->bk.last_dlv_us = t0;
@@ -2489,6 +2530,14 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 		    (unsigned long long)h.error, (unsigned long long)h.closed,
 		    (unsigned long long)h.refused, (unsigned long long)h.ack +
 		    h.hello, (unsigned long long)h.timeout);
+	if (g->bk.naked > naked) {
+		tort_note(r, "the good stream got %llu NAK",
+		    (unsigned long long)(g->bk.naked - naked));
+		/* One flooded line must not cost the others anything. */
+		if (cls >= 0 &&
+		    strcmp(tort_hostile_classes[cls], "flood-nonreader") == 0)
+			r->result = TORT_FAIL;
+	}
 	if (h.unexpected > 0) {
 		r->result = TORT_FAIL;
 		tort_note(r, "%llu UNEXPECTED, first: %s",
@@ -2525,7 +2574,9 @@ tort_cycle_hostile(void)
 
 	memset(&g, 0, sizeof g);
 	g.bk.pfx = 'G';
-	if (tort_setup("hostile", "heartbeat=\"2\"", NULL) == -1 ||
+	/* A destination quota the flood reaches within its phase. */
+	if (tort_setup("hostile", "heartbeat=\"2\" dest-quota=\"600K\"",
+	    NULL) == -1 ||
 	    tort_switch_start(why, sizeof why) == -1) {
 		sum = tort_row_new("hostile/good-stream");
 		sum->result = TORT_FAIL;
