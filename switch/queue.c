@@ -223,7 +223,7 @@ queue_commit_main(void *arg)
 {
 	struct queue	 *q = arg;
 	struct queue_op	**ops = NULL, *batch, *last, *op;
-	int		  n, i, cap = 0, nfail;
+	int		  n, i, cap = 0, nfail, err;
 	uint64_t	  t0, us;
 
 	pthread_mutex_lock(&q->lock);
@@ -252,9 +252,13 @@ queue_commit_main(void *arg)
 
 		t0 = util_mono_us();
 		if (q->be->apply(q->bh, ops, n) == -1) {
-			/* Nothing of the batch is stored: fail every op. */
+			/* Nothing of the batch is stored: fail every op, with
+			 * the reason the switch must stop taking messages
+			 * for if the store is damaged. */
+			err = queue_health(q, NULL) ? QUEUE_E_DAMAGED :
+			    QUEUE_E_IO;
 			for (i = 0; i < n; i++)
-				ops[i]->result = QUEUE_E_IO;
+				ops[i]->result = err;
 		}
 		us = util_mono_us() - t0;
 		for (i = nfail = 0; i < n; i++)
@@ -433,6 +437,40 @@ queue_get_stats(struct queue *q, struct queue_stats *st)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Any thread: the backend guards its own health state. */
+int
+queue_health(struct queue *q, struct queue_health *h)
+{
+	struct queue_health	tmp;
+
+	if (h == NULL)
+		h = &tmp;
+	memset(h, 0, sizeof *h);
+	if (q->be->health == NULL)
+		return 0;
+	q->be->health(q->bh, h);
+	return h->damaged != 0;
+}
+
+int
+queue_walk_quarantine(struct queue *q, uint64_t since_us, queue_quar_cb cb,
+    void *arg)
+{
+	if (q->be->walk_quarantine == NULL)
+		return QUEUE_E_OK;
+	return q->be->walk_quarantine(q->bh, since_us, cb, arg);
+}
+
+const char *
+queue_db_name(int db)
+{
+	static const char *const names[QUEUE_DB_MAX] = {
+		"msg", "copy", "dead", "ref", "audit", "meta"
+	};
+
+	return db >= 0 && db < QUEUE_DB_MAX ? names[db] : NULL;
+}
+
 const char *
 queue_strerror(int e)
 {
@@ -453,6 +491,8 @@ queue_strerror(int e)
 		return "invalid queue operation";
 	case QUEUE_E_EXISTS:
 		return "message id already stored";
+	case QUEUE_E_DAMAGED:
+		return "store damaged";
 	}
 	return "unknown queue error";
 }

@@ -50,7 +50,9 @@ enum queue_err {
 	QUEUE_E_CORRUPT,	/* stored entry unreadable (quarantined) */
 	QUEUE_E_CLOSED,		/* queue shutting down */
 	QUEUE_E_INVAL,		/* malformed op (see queue_op_validate) */
-	QUEUE_E_EXISTS		/* PUT of a msgid that is already stored */
+	QUEUE_E_EXISTS,		/* PUT of a msgid that is already stored */
+	QUEUE_E_DAMAGED		/* the store's structure is damaged (see
+				   queue_health): nothing of the op stored */
 };
 const char	*queue_strerror(int);
 
@@ -165,6 +167,70 @@ struct queue_op {
 /* What queue_load() reports for each stored copy at start-up. */
 typedef void (*queue_load_cb)(const struct queue_copy *, void *arg);
 
+/* The parts of the store, as quarantine entries name them. */
+enum queue_db {
+	QUEUE_DB_MSG,
+	QUEUE_DB_COPY,
+	QUEUE_DB_DEAD,
+	QUEUE_DB_REF,
+	QUEUE_DB_AUDIT,
+	QUEUE_DB_META,
+	QUEUE_DB_MAX
+};
+/** "msg", "copy", "dead", "ref", "audit", "meta"; NULL if out of range. */
+const char	*queue_db_name(int);
+
+/*
+ * A stored entry that did not decode, as it sits in quarantine: moved
+ * there whole (key and value, for an operator or a salvage) by the
+ * transaction that found it, with why and what the store did instead.
+ *   reason  "short", "version", "checksum" (the key and value do not
+ *           match their checksum), "content" (sealed right, but fields
+ *           or key do not agree), "key" (the key was damaged and the
+ *           value was intact)
+ *   action  "rebuilt" (a copy written again from its key and message,
+ *           or under its right key; it is delivered), "dead-lettered" (a
+ *           copy whose message is unreadable or gone: its key names it,
+ *           it goes to the dead letters and the sender gets SM .09),
+ *           "recounted" (a ref), "none" (nothing more could be done:
+ *           the key is unreadable too, or the entry is a dead letter, a
+ *           message - its copies are dead-lettered when delivered - an
+ *           audit record or a counter)
+ * msgid is 0 and copy -1 where the key does not name them; line is ""
+ * unless the key names one (copy db).
+ */
+struct queue_quar {
+	uint64_t	 t_us;		/* when it was quarantined */
+	int		 db;		/* enum queue_db, -1 if unknown */
+	const uint8_t	*key;
+	size_t		 keylen;
+	size_t		 vallen;	/* bytes of the value kept */
+	const char	*reason;
+	const char	*action;
+	uint64_t	 msgid;
+	int		 copy;
+	char		 line[QUEUE_LINE_LEN + 1];
+};
+/* A quarantine walk's callback; a non-zero return stops the walk. */
+typedef int (*queue_quar_cb)(const struct queue_quar *, void *arg);
+
+/*
+ * The store's health, read in the loop thread. damaged is set (and
+ * stays set until the store is reopened) when LMDB reports damage to the
+ * B-tree itself on a read or a commit - MDB_CORRUPTED, MDB_PAGE_NOTFOUND,
+ * MDB_BAD_TXN, MDB_PANIC, MDB_INVALID, EINVAL from a call whose
+ * arguments are known good - as opposed to one record failing its
+ * checksum (quarantined, counted below). What the page held cannot be
+ * read any more, and commits that touch it fail: the switch must stop
+ * taking messages and an operator must rebuild the store
+ * (docs/durability.md).
+ */
+struct queue_health {
+	int		damaged;
+	char		damage[200];	/* LMDB's words and where */
+	uint64_t	quarantined[QUEUE_DB_MAX];	/* entries, per db */
+};
+
 /*
  * A storage backend. apply() runs in the commit thread; the read
  * functions run in the loop thread concurrently with apply() and must be
@@ -178,8 +244,9 @@ struct queue_backend {
 	 * A full store fails only the ops that did not fit (PUTs), never
 	 * the deletes. Return -1 only if the whole transaction failed. */
 	int		 (*apply)(void *, struct queue_op **ops, int n);
-	/* Walk every queued copy in key order (start-up). Corrupt entries
-	 * are quarantined and skipped. */
+	/* Walk every queued copy in key order (start-up). A copy whose
+	 * record is corrupt is quarantined and rebuilt (reported) or
+	 * dead-lettered (not reported): see struct queue_quar. */
 	int		 (*load)(void *, queue_load_cb, void *arg);
 	/* Read a message (metadata + body into *body; body may be NULL). */
 	int		 (*get)(void *, uint64_t msgid, struct queue_msgrec *,
@@ -197,6 +264,12 @@ struct queue_backend {
 	/* Open an existing store for reading only, next to a running
 	 * writer (another process); NULL: not supported. */
 	void		*(*open_rdonly)(const char *path, char **cause);
+	/* Health and quarantine counts; NULL: always healthy, none. */
+	int		 (*health)(void *, struct queue_health *);
+	/* Walk quarantine entries with time >= since_us in time order;
+	 * stops when cb != 0. NULL: there is no quarantine. */
+	int		 (*walk_quarantine)(void *, uint64_t since_us,
+			    queue_quar_cb, void *arg);
 };
 
 extern const struct queue_backend queue_backend_lmdb;
@@ -247,6 +320,9 @@ int		 queue_pending(struct queue *);
  * Reads, loop thread, synchronous (no fsync involved). They return an
  * enum queue_err (0 = QUEUE_E_OK); load and the walks return QUEUE_E_IO
  * if the store cannot be read, and skip (and quarantine) corrupt entries.
+ * queue_load quarantines what it found before it returns: a caller
+ * that walks the quarantine from just before the load on sees every
+ * copy the load rebuilt or dead-lettered.
  */
 int		 queue_load(struct queue *, queue_load_cb, void *arg);
 int		 queue_get(struct queue *, uint64_t msgid, struct queue_msgrec *,
@@ -257,6 +333,18 @@ int		 queue_walk_audit(struct queue *, uint64_t since_us,
 		    int (*cb)(uint64_t, const char *, size_t, void *), void *arg);
 int		 queue_usage(struct queue *, uint64_t *used, uint64_t *size);
 void		 queue_get_stats(struct queue *, struct queue_stats *);
+/**
+ * The store's health (queue_health above); cheap enough for every
+ * message (a lock, and a short quarantine count after a quarantine).
+ * @return 1 if the store is damaged, else 0.
+ */
+int		 queue_health(struct queue *, struct queue_health *);
+/**
+ * Walk the quarantine (struct queue_quar) from since_us on.
+ * @return QUEUE_E_OK, or QUEUE_E_IO if the store cannot be read.
+ */
+int		 queue_walk_quarantine(struct queue *, uint64_t since_us,
+		    queue_quar_cb, void *arg);
 
 /**
  * Check the parts of an op every backend relies on (used by backends).
