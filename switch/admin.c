@@ -29,6 +29,8 @@ struct admin {
 };
 
 static void	admin_request_cb(struct evhttp_request *, void *);
+static void	admin_send(struct evhttp_request *, int, const char *,
+		    const char *, const char *, size_t);
 
 extern const char admin_dashboard_html[];
 
@@ -37,6 +39,50 @@ admin_count_dead_cb(const struct queue_copy *c, void *arg)
 {
 	(void)c;
 	(*(uint64_t *)arg)++;
+}
+
+/*
+ * The store's health: B-tree damage (the switch is not ready) and the
+ * entries found corrupt, per db. The quarantine keeps every entry, so
+ * the count never goes down: a counter.
+ */
+static void
+admin_metrics_store(struct server *srv, struct ubuf *b)
+{
+	struct queue_health	h;
+	int			i;
+
+	queue_health(srv->q, &h);
+	ubuf_printf(b, "# HELP nlswitch_store_damaged 1 when the store's "
+	    "B-tree is damaged: not ready, new messages refused (/readyz).\n"
+	    "# TYPE nlswitch_store_damaged gauge\n"
+	    "nlswitch_store_damaged %d\n", server_store_damage(srv, NULL) !=
+	    NULL);
+	ubuf_printf(b, "# HELP nlswitch_store_quarantined_total Stored entries "
+	    "found corrupt and moved to quarantine, by db (nlctl quarantine)."
+	    "\n# TYPE nlswitch_store_quarantined_total counter\n");
+	for (i = 0; i < QUEUE_DB_MAX; i++)
+		ubuf_printf(b, "nlswitch_store_quarantined_total{db=\"%s\"} "
+		    "%llu\n", queue_db_name(i),
+		    (unsigned long long)h.quarantined[i]);
+}
+
+/*
+ * Not ready because of the store: 503 with the reason and the way out
+ * (server_store_damage). @return 1 if answered, 0 if the store is fine.
+ */
+static int
+admin_readyz_store(struct server *srv, struct evhttp_request *req,
+    struct ubuf *b)
+{
+	const char	*why, *recovery;
+
+	if ((why = server_store_damage(srv, &recovery)) == NULL)
+		return 0;
+	ubuf_printf(b, "not ready: %s\nrecovery: %s\n", why, recovery);
+	admin_send(req, 503, "Service Unavailable", "text/plain", b->data,
+	    b->len);
+	return 1;
 }
 
 void
@@ -146,6 +192,7 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	HELP("nlswitch_store_size_bytes", "gauge", "Capacity of the store.");
 	ubuf_printf(b, "nlswitch_store_size_bytes %llu\n",
 	    (unsigned long long)size);
+	admin_metrics_store(srv, b);
 
 	queue_get_stats(srv->q, &qs);
 	HELP("nlswitch_commit_batch_size", "histogram",
@@ -324,7 +371,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		if (srv->draining)
 			admin_send(req, 503, "Service Unavailable", "text/plain",
 			    "draining\n", 9);
-		else
+		else if (!admin_readyz_store(srv, req, &b))
 			admin_send(req, 200, "OK", "text/plain", "ready\n", 6);
 	} else if (strcmp(path, "/metrics") == 0 && get) {
 		admin_metrics(srv, &b);
