@@ -187,13 +187,17 @@ const char	*queue_db_name(int);
  *   reason  "short", "version", "checksum" (the key and value do not
  *           match their checksum), "content" (sealed right, but fields
  *           or key do not agree), "key" (the key was damaged and the
- *           value was intact)
+ *           value was intact); for a ref that load() found counting
+ *           more copies than there are, "copies-lost" (the sender must
+ *           be told), or fewer, "count"
  *   action  "rebuilt" (a copy written again from its key and message,
  *           or under its right key; it is delivered), "dead-lettered" (a
  *           copy whose message is unreadable or gone: its key names it,
  *           it goes to the dead letters and the sender gets SM .09),
- *           "recounted" (a ref), "none" (nothing more could be done:
- *           the key is unreadable too, or the entry is a dead letter, a
+ *           "recounted" (a ref), "deleted" (a ref whose message has
+ *           no copy left: the message went too), "none" (nothing more
+ *           could be done: the key is unreadable too - load() then finds
+ *           the message's copies lost - or the entry is a dead letter, a
  *           message - its copies are dead-lettered when delivered - an
  *           audit record or a counter)
  * msgid is 0 and copy -1 where the key does not name them; line is ""

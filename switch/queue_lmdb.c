@@ -768,7 +768,7 @@ queue_lmdb_quarantine(struct queue_lmdb *ql, MDB_txn *txn, int db,
 		    action);
 	if (rc == 0) {
 		ql->quar_in_txn = 1;
-		log_warnx("queue: %s: corrupt entry quarantined key=%s len=%zu "
+		log_warnx("queue: %s: entry quarantined key=%s len=%zu "
 		    "reason=%s action=%s", name, hex, vlen, reason, action);
 	}
 out:
@@ -1893,6 +1893,160 @@ fail:
 }
 
 static int
+queue_lmdb_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Append the msgid of every key of db (copy or dead) to *ids. */
+static int
+queue_lmdb_ids(struct queue_lmdb *ql, MDB_txn *txn, int db, uint64_t **ids,
+    size_t *n, size_t *cap)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 off = db == QUEUE_LMDB_COPY ? QUEUE_LINE_LEN + 1 : 0;
+	size_t		 klen = db == QUEUE_LMDB_COPY ? QUEUE_LMDB_COPYKEY :
+			    QUEUE_LMDB_DEADKEY;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (k.mv_size != klen)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? 2 * *cap : 1024;
+			*ids = xrealloc(*ids, *cap * sizeof **ids);
+		}
+		(*ids)[(*n)++] = util_get_be64((const uint8_t *)k.mv_data + off);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* How many times msgid is in the sorted ids[0 .. n). */
+static uint32_t
+queue_lmdb_ids_count(const uint64_t *ids, size_t n, uint64_t msgid)
+{
+	size_t		lo = 0, hi = n, mid;
+	uint32_t	c = 0;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ids[mid] < msgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && ids[lo] == msgid; lo++)
+		c++;
+	return c;
+}
+
+/*
+ * Does every message's ref count the copies, queued and dead, that are
+ * there? A copy can be gone without its message knowing: quarantined
+ * with a key too damaged to name it, or lost with a page a salvage of
+ * the store could not copy. Such a message would never be delivered nor
+ * expire: its ref goes to quarantine (reason "copies-lost", for the
+ * switch to tell the sender) and the count is set to what is there; at
+ * 0 the message is deleted (a photo wiped) - its copies are gone. A ref
+ * that is damaged or counts too few (the body would go too early) is set
+ * right the same way without a word to anyone.
+ */
+static int
+queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn)
+{
+	MDB_cursor	*cur = NULL;
+	MDB_val		 k, v;
+	uint64_t	*ids = NULL, *fix = NULL, msgid;
+	size_t		 n = 0, cap = 0, nfix = 0, fcap = 0, i;
+	uint32_t	 count, found;
+	uint8_t		 kb[QUEUE_LMDB_MSGKEY];
+	const char	*reason;
+	int		 rc;
+
+	if ((rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_COPY, &ids, &n,
+	    &cap)) != 0 ||
+	    (rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_DEAD, &ids, &n,
+	    &cap)) != 0)
+		goto out;
+	qsort(ids, n, sizeof *ids, queue_lmdb_cmp_u64);
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_REF], &cur)) != 0)
+		goto out;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (k.mv_size != QUEUE_LMDB_MSGKEY)
+			continue;
+		msgid = util_get_be64(k.mv_data);
+		found = queue_lmdb_ids_count(ids, n, msgid);
+		if (queue_lmdb_ref_dec(&k, &v, &count) == 0 && count == found)
+			continue;
+		if (nfix == fcap) {
+			fcap = fcap ? 2 * fcap : 64;
+			fix = xrealloc(fix, fcap * sizeof *fix);
+		}
+		fix[nfix++] = msgid;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto out;
+	rc = 0;
+	for (i = 0; i < nfix && rc == 0; i++) {
+		util_put_be64(kb, fix[i]);
+		k.mv_size = sizeof kb;
+		k.mv_data = kb;
+		if ((rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_REF], &k, &v)) != 0)
+			break;
+		found = queue_lmdb_ids_count(ids, n, fix[i]);
+		if (queue_lmdb_ref_dec(&k, &v, &count) == -1)
+			reason = NULL;		/* queue_lmdb_why's */
+		else
+			reason = count > found ? "copies-lost" : "count";
+		if ((rc = queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_REF, NULL,
+		    &k, &v, reason, found > 0 ? "recounted" : "deleted")) != 0)
+			break;
+		if (found > 0)
+			rc = queue_lmdb_ref_put(ql, txn, fix[i], found);
+		else if ((rc = queue_lmdb_wipe(ql, txn, &k)) == 0 &&
+		    (rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_MSG], &k, NULL)) ==
+		    MDB_NOTFOUND)
+			rc = 0;
+	}
+out:
+	free(ids);
+	free(fix);
+	return rc;
+}
+
+/* The ref check in a write txn of its own (start-up). */
+static int
+queue_lmdb_refcheck_commit(struct queue_lmdb *ql)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	ql->quar_in_txn = 0;
+	if ((rc = queue_lmdb_refcheck(ql, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	queue_lmdb_quar_committed(ql);
+	return 0;
+fail:
+	log_warnx("queue: check of the copy counts failed: %s",
+	    mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "check of the copy counts");
+	return -1;
+}
+
+static int
 queue_lmdb_load(void *arg, queue_load_cb cb, void *arg2)
 {
 	struct queue_lmdb	*ql = arg;
@@ -1902,7 +2056,9 @@ queue_lmdb_load(void *arg, queue_load_cb cb, void *arg2)
 	if (queue_lmdb_check_tree(ql) == -1)
 		ret = QUEUE_E_IO;
 	/* Start-up: quarantine now, nothing else waits for the writer. */
-	queue_lmdb_bad_commit(ql);
+	if (queue_lmdb_bad_commit(ql) == 0 && ret == QUEUE_E_OK &&
+	    queue_lmdb_refcheck_commit(ql) == -1)
+		ret = QUEUE_E_IO;
 	return ret;
 }
 

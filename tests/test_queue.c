@@ -1386,6 +1386,92 @@ test_queue_salvage(void)
 }
 
 /*
+ * LMDB: copies gone without a trace in their message (a page a salvage
+ * could not copy; a copy quarantined with its key unreadable). The load
+ * finds their messages' counts too high: each ref is quarantined as
+ * copies-lost, the count set to what is there, a message left with no
+ * copy deleted.
+ */
+static void
+test_queue_copies_lost(void)
+{
+	struct queue		*q;
+	struct queue_health	 h;
+	struct tq_run		 r;
+	struct tq_list		 l;
+	struct tq_quar		 qu;
+	struct tq_op		*ops[3];
+	const char		*one[] = { "CADMV" }, *two[] = { "CADMV", "WADMV" };
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	uint8_t			 kb[19], junk[52];
+	int			 i;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	ops[0] = tq_put(1, 300, two, NULL, 2, &r);
+	ops[1] = tq_put(2, 300, one, NULL, 1, &r);
+	ops[2] = tq_put(3, 300, one, NULL, 1, &r);
+	tq_run(q, ops, 3, &r);
+	queue_close(q);
+
+	/* 1's CADMV copy and 2's copy are gone; 3's has a junk key. */
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "copy", &dbi) == 0);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	tq_copy_key(kb, "CADMV", 1, 1, 0);
+	CU_ASSERT(mdb_del(txn, dbi, &k, NULL) == 0);
+	tq_copy_key(kb, "CADMV", 1, 2, 0);
+	CU_ASSERT(mdb_del(txn, dbi, &k, NULL) == 0);
+	tq_copy_key(kb, "CADMV", 1, 3, 0);
+	CU_ASSERT(mdb_del(txn, dbi, &k, NULL) == 0);
+	kb[0] = 0xc3;
+	memset(junk, 0x5a, sizeof junk);
+	v.mv_size = sizeof junk;
+	v.mv_data = junk;
+	CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "WADMV");
+	memset(&qu, 0, sizeof qu);
+	CU_ASSERT_EQUAL(queue_walk_quarantine(q, 0, tq_quar_cb, &qu),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(qu.n, 4);
+	CU_ASSERT_FATAL((i = tq_quar_find(&qu, QUEUE_DB_COPY, 3)) >= 0);
+	CU_ASSERT_STRING_EQUAL(qu.action[i], "none");
+	CU_ASSERT_FATAL((i = tq_quar_find(&qu, QUEUE_DB_REF, 1)) >= 0);
+	CU_ASSERT_STRING_EQUAL(qu.reason[i], "copies-lost");
+	CU_ASSERT_STRING_EQUAL(qu.action[i], "recounted");
+	for (i = 2; i <= 3; i++) {
+		int j = tq_quar_find(&qu, QUEUE_DB_REF, (uint64_t)i);
+
+		CU_ASSERT_FATAL(j >= 0);
+		CU_ASSERT_STRING_EQUAL(qu.reason[j], "copies-lost");
+		CU_ASSERT_STRING_EQUAL(qu.action[j], "deleted");
+	}
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_REF], 3);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_COPY], 1);
+	/* Consistent now: a second load finds nothing more. */
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	memset(&qu, 0, sizeof qu);
+	CU_ASSERT_EQUAL(queue_walk_quarantine(q, 0, tq_quar_cb, &qu),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(qu.n, 4);
+	/* The last copy of 1 takes its message with it. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "WADMV", 1, 1, 1,
+	    0, &r)), QUEUE_E_OK);
+	queue_close(q);
+	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 0);
+	CU_ASSERT_EQUAL(tq_lmdb_count("ref"), 0);
+}
+
+/*
  * LMDB: an EXPIRE that finds its copy's record damaged moves the copy
  * the loop holds to the dead letters (and quarantines the record).
  */
@@ -1629,6 +1715,7 @@ test_queue_register(void)
 	if (CU_ADD_TEST(s, test_queue_reopen) == NULL ||
 	    CU_ADD_TEST(s, test_queue_corrupt) == NULL ||
 	    CU_ADD_TEST(s, test_queue_salvage) == NULL ||
+	    CU_ADD_TEST(s, test_queue_copies_lost) == NULL ||
 	    CU_ADD_TEST(s, test_queue_expire_damaged) == NULL ||
 	    CU_ADD_TEST(s, test_queue_damage) == NULL ||
 	    CU_ADD_TEST(s, test_queue_v1) == NULL ||
