@@ -633,6 +633,7 @@ struct control_dead_sel {
 	const char	*input;
 	int		 requeue;
 	int		 n;
+	int		 unreadable;	/* not requeued: message unreadable */
 };
 
 static void
@@ -654,10 +655,18 @@ static void
 control_dead_sel_cb(const struct queue_copy *c, void *arg)
 {
 	struct control_dead_sel	*d = arg;
+	struct queue_msgrec	 rec;
 	struct queue_op		*op;
 
 	if (!control_selects(d->all, d->input, c->msgid, c->copy))
 		return;
+	/* A copy dead-lettered because its message is damaged or gone
+	 * would only come back here (its sender had SM .09). */
+	if (d->requeue && queue_get(d->srv->q, c->msgid, &rec, NULL) !=
+	    QUEUE_E_OK) {
+		d->unreadable++;
+		return;
+	}
 	op = control_copy_op(d->requeue ? QUEUE_OP_REQUEUE : QUEUE_OP_PURGE, c,
 	    d->requeue ? "requeued" : "dead-letter-purged");
 	if (d->requeue) {
@@ -703,6 +712,8 @@ control_deadletters(struct server *srv, struct emit *e, int argc, char **argv,
 	queue_walk_dead(srv->q, control_dead_sel_cb, &d);
 	log_info("control: deadletters %s copies=%d", argv[1], d.n);
 	emit_u64(e, d.requeue ? "requeued" : "purged", (uint64_t)d.n);
+	if (d.unreadable > 0)
+		emit_u64(e, "unreadable_not_requeued", (uint64_t)d.unreadable);
 	return CONTROL_OK;
 }
 

@@ -1294,14 +1294,15 @@ server_lost_cb(const struct queue_quar *e, void *arg)
 	struct server_lost	*lost = arg;
 	struct queue_copy	*c;
 
-	if (e->db != QUEUE_DB_COPY || strcmp(e->action, "rebuilt") == 0) {
-		if (e->db == QUEUE_DB_COPY)
-			lost->rebuilt++;
-		else
-			lost->other++;
+	if (e->db == QUEUE_DB_COPY && strcmp(e->action, "rebuilt") == 0) {
+		lost->rebuilt++;
 		return 0;
 	}
-	if (strcmp(e->action, "dead-lettered") != 0) {
+	/* A copy dead-lettered, or copies gone that only the message's
+	 * count remembered (for those the destination is not known). */
+	if (!(e->db == QUEUE_DB_COPY &&
+	    strcmp(e->action, "dead-lettered") == 0) &&
+	    !(e->db == QUEUE_DB_REF && strcmp(e->reason, "copies-lost") == 0)) {
 		lost->other++;
 		return 0;
 	}
@@ -1315,15 +1316,17 @@ server_lost_cb(const struct queue_quar *e, void *arg)
 	c->prio = e->keylen > QUEUE_LINE_LEN ? e->key[QUEUE_LINE_LEN] :
 	    QUEUE_PRIO_NORMAL;
 	c->msgid = e->msgid;
-	c->copy = (uint16_t)e->copy;
+	c->copy = e->copy >= 0 ? (uint16_t)e->copy : 0;
 	return 0;
 }
 
 /*
  * After the load: what it quarantined (entries from since_us on). The
  * copies it could not rebuild went to the dead letters because their
- * message is unreadable; each sender gets SM .09, as for one found at
- * delivery (server_unreadable). Their audit records the queue wrote.
+ * message is unreadable, or are gone with nothing but their message's
+ * count to show for them (reason copies-lost); each sender gets SM .09,
+ * as for one found at delivery (server_unreadable). Their audit records
+ * the queue wrote.
  */
 static void
 server_load_quarantined(struct server *srv, uint64_t since_us)
@@ -1338,8 +1341,8 @@ server_load_quarantined(struct server *srv, uint64_t since_us)
 	if (lost.rebuilt + lost.n + lost.other == 0)
 		return;
 	log_errorx("server: store: corrupt entries quarantined at start-up: "
-	    "copies rebuilt=%llu dead-lettered=%zu other=%llu "
-	    "(nlctl quarantine)", (unsigned long long)lost.rebuilt, lost.n,
+	    "copies rebuilt=%llu lost=%zu other=%llu (nlctl quarantine)",
+	    (unsigned long long)lost.rebuilt, lost.n,
 	    (unsigned long long)lost.other);
 	for (i = 0; i < lost.n; i++)
 		server_sm_damaged(srv, config_line_by_code(srv->cfg,

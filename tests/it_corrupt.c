@@ -8,8 +8,10 @@
  *                  delivered; a copy record and its message hit: a dead
  *                  letter and SM .09 to the sender; a message hit (its
  *                  copy intact): a dead letter and SM .09 when its line
- *                  comes up. The rest is delivered; the quarantine shows
- *                  in nlctl quarantine, the metrics and the audit trail.
+ *                  comes up; a copy's key and value hit: gone, but its
+ *                  message's count says so: SM .09. The rest is
+ *                  delivered; the quarantine shows in nlctl quarantine,
+ *                  the metrics and the audit trail.
  *   page damage    the copy db's page made the wrong type: the switch
  *                  runs but is not ready (/readyz 503 naming mdb_copy),
  *                  nlctl status says so, new messages get NAK ER .93.
@@ -159,19 +161,26 @@ test_record_damage(void)
 	/* R5: its message only: a dead letter when CA comes up. */
 	util_put_be64(mk, ids[5]);
 	CU_ASSERT(file_flip(path, mk, sizeof mk, 8 + 64 + 10, 0x01, 1) >= 1);
+	/* R11: its copy's key (the line code) and value: nothing names it
+	 * any more but its message's count. */
+	copy_key(kb, "CADMV", 1, ids[11], 0);
+	CU_ASSERT(file_flip(path, kb, sizeof kb, 19 + 35, 0x10, 0) >= 1);
+	CU_ASSERT(file_flip(path, kb, sizeof kb, 0, 0x80, 0) >= 1);
 
 	CU_ASSERT_FATAL(it_switch_start(env) == 0);
 	CU_ASSERT_EQUAL(it_http(env, "GET", "/readyz", NULL, &out), 200);
 	free(out);
 	a = it_client_new(env, "waagy", WAIT);
 	CU_ASSERT_FATAL(a != NULL && a->up);
-	/* R7's sender hears at once; R5's when delivery finds it. */
+	/* R7's and R11's sender hears at once; R5's when delivery finds
+	 * it. */
 	CU_ASSERT(sm_seen(env, a, "R7", 9));
+	CU_ASSERT(sm_seen(env, a, "R11", 9));
 
 	ca = it_client_new(env, "cadmv", WAIT);
 	CU_ASSERT_FATAL(ca != NULL && ca->up);
 	end = util_mono_us() + (uint64_t)WAIT * 1000;
-	while (ca->ndlv < NMSG - 2 && util_mono_us() < end)
+	while (ca->ndlv < NMSG - 3 && util_mono_us() < end)
 		it_pump(env, 20);
 	CU_ASSERT(sm_seen(env, a, "R5", 9));
 	memset(seen, 0, sizeof seen);
@@ -180,14 +189,14 @@ test_record_damage(void)
 			if (ca->dlv[i].msgid == ids[j])
 				seen[j]++;
 	for (j = 0, got = 0; j < NMSG; j++) {
-		if (j == 5 || j == 7) {
+		if (j == 5 || j == 7 || j == 11) {
 			CU_ASSERT_EQUAL(seen[j], 0);
 		} else {
 			CU_ASSERT_EQUAL(seen[j], 1);
 			got += seen[j] == 1;
 		}
 	}
-	CU_ASSERT_EQUAL(got, NMSG - 2);
+	CU_ASSERT_EQUAL(got, NMSG - 3);
 	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "AM", "R3", 0));
 
 	/* The two lost ones are dead letters an operator can see. */
@@ -200,17 +209,26 @@ test_record_damage(void)
 	    (unsigned long long)ids[7]);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
 	free(out);
+	/* Their messages are gone: requeueing them would only bring them
+	 * back to the dead letters. */
+	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl deadletters requeue ALL", NULL,
+	    &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "requeued: 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "unreadable_not_requeued: 2"));
+	free(out);
 
-	/* nlctl quarantine: both copy records, both messages. */
+	/* nlctl quarantine: three copy records, two messages, a count. */
 	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl quarantine", NULL, &out), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "db=copy"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "action=rebuilt"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "action=dead-lettered"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reason=copies-lost"));
 	free(out);
 	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl --json quarantine", NULL, &out),
 	    0);
-	CU_ASSERT_EQUAL(count(out, "\"db\":\"copy\""), 2);
+	CU_ASSERT_EQUAL(count(out, "\"db\":\"copy\""), 3);
 	CU_ASSERT_EQUAL(count(out, "\"db\":\"msg\""), 2);
+	CU_ASSERT_EQUAL(count(out, "\"db\":\"ref\""), 1);
 	snprintf(want, sizeof want, "\"msgid\":\"%016llx.0\"",
 	    (unsigned long long)ids[3]);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
@@ -219,7 +237,9 @@ test_record_damage(void)
 	/* The metric, promtool-clean. */
 	CU_ASSERT_EQUAL(it_http(env, "GET", "/metrics", NULL, &out), 200);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out,
-	    "nlswitch_store_quarantined_total{db=\"copy\"} 2\n"));
+	    "nlswitch_store_quarantined_total{db=\"copy\"} 3\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out,
+	    "nlswitch_store_quarantined_total{db=\"ref\"} 1\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out,
 	    "nlswitch_store_quarantined_total{db=\"msg\"} 2\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "nlswitch_store_damaged 0\n"));
@@ -233,7 +253,7 @@ test_record_damage(void)
 	/* And the audit trail: one record per quarantined entry. */
 	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl --json audit --limit 100000",
 	    NULL, &out), 0);
-	CU_ASSERT_EQUAL(count(out, "\"event\":\"quarantined\""), 4);
+	CU_ASSERT_EQUAL(count(out, "\"event\":\"quarantined\""), 6);
 	CU_ASSERT(count(out, "\"event\":\"dead-lettered\"") >= 1);
 	free(out);
 
