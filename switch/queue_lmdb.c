@@ -948,16 +948,22 @@ queue_lmdb_bad_flush(struct queue_lmdb *ql, MDB_txn *txn,
 	return 0;
 }
 
-/* A write txn committed: recount the quarantine if it added to it. */
-static void
-queue_lmdb_quar_committed(struct queue_lmdb *ql)
+/*
+ * Commit a top-level write txn; if it quarantined anything the counts
+ * are stale. quar_in_txn is read before the commit, while the writer
+ * lock still keeps the next writer from resetting it.
+ */
+static int
+queue_lmdb_commit(struct queue_lmdb *ql, MDB_txn *txn)
 {
-	if (!ql->quar_in_txn)
-		return;
-	ql->quar_in_txn = 0;
-	pthread_mutex_lock(&ql->healthlock);
-	ql->quar_dirty = 1;
-	pthread_mutex_unlock(&ql->healthlock);
+	int quar = ql->quar_in_txn, rc;
+
+	if ((rc = mdb_txn_commit(txn)) == 0 && quar) {
+		pthread_mutex_lock(&ql->healthlock);
+		ql->quar_dirty = 1;
+		pthread_mutex_unlock(&ql->healthlock);
+	}
+	return rc;
 }
 
 /* Quarantine what readers found, in a write txn of its own. */
@@ -977,9 +983,8 @@ queue_lmdb_bad_commit(struct queue_lmdb *ql)
 		mdb_txn_abort(txn);
 		goto fail;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = queue_lmdb_commit(ql, txn)) != 0)
 		goto fail;
-	queue_lmdb_quar_committed(ql);
 	queue_lmdb_bad_free(list);
 	return 0;
 fail:
@@ -1656,9 +1661,8 @@ queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
 	}
 
 	/* The durable point: fsync of data, then of the meta page. */
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = queue_lmdb_commit(ql, txn)) != 0)
 		goto fail;
-	queue_lmdb_quar_committed(ql);
 	free(late);
 	queue_lmdb_bad_free(bad);
 	return 0;
@@ -2035,9 +2039,8 @@ queue_lmdb_refcheck_commit(struct queue_lmdb *ql)
 		mdb_txn_abort(txn);
 		goto fail;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = queue_lmdb_commit(ql, txn)) != 0)
 		goto fail;
-	queue_lmdb_quar_committed(ql);
 	return 0;
 fail:
 	log_warnx("queue: check of the copy counts failed: %s",
