@@ -1978,7 +1978,8 @@ queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn)
 	    (rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_DEAD, &ids, &n,
 	    &cap)) != 0)
 		goto out;
-	qsort(ids, n, sizeof *ids, queue_lmdb_cmp_u64);
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, queue_lmdb_cmp_u64);
 	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_REF], &cur)) != 0)
 		goto out;
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
