@@ -29,6 +29,8 @@ struct admin {
 };
 
 static void	admin_request_cb(struct evhttp_request *, void *);
+static void	admin_send(struct evhttp_request *, int, const char *,
+		    const char *, const char *, size_t);
 
 extern const char admin_dashboard_html[];
 
@@ -37,6 +39,32 @@ admin_count_dead_cb(const struct queue_copy *c, void *arg)
 {
 	(void)c;
 	(*(uint64_t *)arg)++;
+}
+
+/*
+ * The store's health: B-tree damage (the switch is not ready) and the
+ * entries found corrupt, per db. The quarantine keeps every entry, so
+ * the count never goes down: a counter.
+ */
+static void
+admin_metrics_store(struct server *srv, struct ubuf *b)
+{
+	struct queue_health	h;
+	int			i;
+
+	queue_health(srv->q, &h);
+	ubuf_printf(b, "# HELP nlswitch_store_damaged 1 when the store's "
+	    "B-tree is damaged: not ready, new messages refused (/readyz).\n"
+	    "# TYPE nlswitch_store_damaged gauge\n"
+	    "nlswitch_store_damaged %d\n", server_store_damage(srv, NULL) !=
+	    NULL);
+	ubuf_printf(b, "# HELP nlswitch_store_quarantined_total Stored entries "
+	    "found corrupt and moved to quarantine, by db (nlctl quarantine)."
+	    "\n# TYPE nlswitch_store_quarantined_total counter\n");
+	for (i = 0; i < QUEUE_DB_MAX; i++)
+		ubuf_printf(b, "nlswitch_store_quarantined_total{db=\"%s\"} "
+		    "%llu\n", queue_db_name(i),
+		    (unsigned long long)h.quarantined[i]);
 }
 
 void
@@ -146,13 +174,14 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	HELP("nlswitch_store_size_bytes", "gauge", "Capacity of the store.");
 	ubuf_printf(b, "nlswitch_store_size_bytes %llu\n",
 	    (unsigned long long)size);
+	admin_metrics_store(srv, b);
 
 	queue_get_stats(srv->q, &qs);
 	HELP("nlswitch_store_healthy", "gauge",
 	    "1 when the store takes messages; 0 when its disk is full or "
 	    "the audit trail cannot be written (see /readyz).");
 	ubuf_printf(b, "nlswitch_store_healthy %d\n",
-	    qs.health == QUEUE_HEALTH_OK);
+	    qs.space == QUEUE_SPACE_OK);
 	HELP("nlswitch_store_nospace_total", "counter",
 	    "Commits refused by a full file system (deletes retried).");
 	ubuf_printf(b, "nlswitch_store_nospace_total %llu\n",
@@ -228,18 +257,25 @@ admin_send(struct evhttp_request *req, int code, const char *reason,
 }
 
 /*
- * /readyz: 200 "ready" or 503 with the reason (draining, store full,
- * audit trail not writable); a warning that does not stop the switch
- * (the audit trail near its budget) follows on a line of its own.
+ * /readyz: 200 "ready", or 503 "draining" or "not ready: REASON" (the
+ * store's disk full, its audit trail not writable, its structure damaged
+ * with the recovery on a line of its own); a warning that does not stop
+ * the switch (the audit trail near its budget) follows on a line
+ * "warning: ...".
  */
 static void
 admin_readyz(struct server *srv, struct evhttp_request *req, struct ubuf *b)
 {
-	char	why[512], warn[300];
+	char	why[1024], warn[300];
 	int	ready;
 
 	ready = server_ready(srv, why, sizeof why, warn, sizeof warn);
-	ubuf_printf(b, "%s\n", ready ? "ready" : why);
+	if (ready)
+		ubuf_printf(b, "ready\n");
+	else if (srv->draining)
+		ubuf_printf(b, "draining\n");
+	else
+		ubuf_printf(b, "not ready: %s\n", why);
 	if (warn[0] != '\0')
 		ubuf_printf(b, "warning: %s\n", warn);
 	if (ready)

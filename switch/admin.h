@@ -4,7 +4,8 @@
  *
  *   GET  /healthz        liveness: 200 while the process runs (cheap)
  *   GET  /readyz         200 when recovery is done and listeners are up
- *                        and the switch is not draining, else 503
+ *                        and the switch is not draining and its store is
+ *                        not damaged, else 503 with the reason
  *   GET  /metrics        Prometheus text format
  *   GET  /api/CMD[/ARG]  JSON of the nlctl command (status, lines,
  *                        queues, show/ID, deadletters, audit?ori=..)

@@ -8,7 +8,7 @@
  * A record holds metadata only - never a message body, never image
  * bytes. Every record starts with
  *   {"t":<us since the epoch>,"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ",
- *    "component":"server|line","event":"..."
+ *    "component":"server|line|queue","event":"..."
  * and the fields of its event follow (docs/policy.md lists them).
  * Field names are unique at the top level of a record, so a reader can
  * pick one with audit_field() without a JSON parser.

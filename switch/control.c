@@ -232,9 +232,11 @@ static int
 control_status(struct server *srv, struct emit *e)
 {
 	struct queue_stats	 qs;
+	struct queue_health	 h;
 	struct session		*s;
+	const char		*damage, *fix = NULL;
 	uint64_t		 queued = 0, inflight = 0, dead = 0, used = 0,
-				 size = 0;
+				 size = 0, quar = 0;
 	int			 i, conns = 0, up = 0, ready;
 	char			 why[512], warn[300];
 
@@ -250,19 +252,27 @@ control_status(struct server *srv, struct emit *e)
 	}
 	queue_walk_dead(srv->q, control_count_dead_cb, &dead);
 	queue_usage(srv->q, &used, &size);
+	damage = server_store_damage(srv, &fix);
+	queue_health(srv->q, &h);
+	for (i = 0; i < QUEUE_DB_MAX; i++)
+		quar += h.quarantined[i];
 	emit_str(e, "version", CONTROL_VERSION);
 	emit_u64(e, "pid", (uint64_t)getpid());
 	emit_time(e, "started", srv->started_us);
 	emit_u64(e, "uptime_s", (util_now_us() - srv->started_us) / 1000000);
 	ready = server_ready(srv, why, sizeof why, warn, sizeof warn);
-	emit_str(e, "state", srv->draining ? "draining" : ready ? "running" :
-	    "not-ready");
+	emit_str(e, "state", srv->draining ? "draining" : damage != NULL ?
+	    "store-damaged" : ready ? "running" : "not-ready");
 	if (!ready && !srv->draining)
 		emit_str(e, "not_ready", why);
 	if (warn[0] != '\0')
 		emit_str(e, "warning", warn);
-	emit_str(e, "store_health", queue_health_name(qs.health));
+	emit_str(e, "store_space", queue_space_name(qs.space));
 	emit_str(e, "recovery", "done");
+	emit_str(e, "store", damage != NULL ? damage : "ok");
+	if (fix != NULL)
+		emit_str(e, "store_recovery", fix);
+	emit_u64(e, "quarantined", quar);
 	emit_u64(e, "connections", (uint64_t)conns);
 	emit_u64(e, "lines_up", (uint64_t)up);
 	emit_u64(e, "lines_total", (uint64_t)srv->cfg->nline);
@@ -635,6 +645,7 @@ struct control_dead_sel {
 	const char	*input;
 	int		 requeue;
 	int		 n;
+	int		 unreadable;	/* not requeued: message unreadable */
 };
 
 static void
@@ -656,10 +667,18 @@ static void
 control_dead_sel_cb(const struct queue_copy *c, void *arg)
 {
 	struct control_dead_sel	*d = arg;
+	struct queue_msgrec	 rec;
 	struct queue_op		*op;
 
 	if (!control_selects(d->all, d->input, c->msgid, c->copy))
 		return;
+	/* A copy dead-lettered because its message is damaged or gone
+	 * would only come back here (its sender had SM .09). */
+	if (d->requeue && queue_get(d->srv->q, c->msgid, &rec, NULL) !=
+	    QUEUE_E_OK) {
+		d->unreadable++;
+		return;
+	}
 	op = control_copy_op(d->requeue ? QUEUE_OP_REQUEUE : QUEUE_OP_PURGE, c,
 	    d->requeue ? "requeued" : "dead-letter-purged");
 	if (d->requeue) {
@@ -705,6 +724,8 @@ control_deadletters(struct server *srv, struct emit *e, int argc, char **argv,
 	queue_walk_dead(srv->q, control_dead_sel_cb, &d);
 	log_info("control: deadletters %s copies=%d", argv[1], d.n);
 	emit_u64(e, d.requeue ? "requeued" : "purged", (uint64_t)d.n);
+	if (d.unreadable > 0)
+		emit_u64(e, "unreadable_not_requeued", (uint64_t)d.unreadable);
 	return CONTROL_OK;
 }
 
@@ -815,6 +836,83 @@ usage:
 	return CONTROL_EUSAGE;
 }
 
+struct control_quar {
+	struct emit	*e;
+	int		 limit;
+	int		 n;
+};
+
+static int
+control_quar_cb(const struct queue_quar *q, void *arg)
+{
+	struct control_quar	*cq = arg;
+	struct emit		*e = cq->e;
+	char			 hex[2 * 64 + 4], id[32];
+	size_t			 i;
+
+	for (i = 0; i < q->keylen && i < 64; i++)
+		snprintf(hex + 2 * i, 3, "%02x", q->key[i]);
+	hex[2 * i] = '\0';
+	if (i < q->keylen)
+		util_strlcpy(hex + 2 * i, "...", 4);
+	if (q->copy >= 0)
+		queue_copyid_fmt(id, sizeof id, q->msgid, (uint16_t)q->copy);
+	else
+		queue_msgid_fmt(id, sizeof id, q->msgid);
+	emit_open(e, NULL, 0);
+	emit_time(e, "time", q->t_us);
+	emit_str(e, "db", q->db >= 0 ? queue_db_name(q->db) : "?");
+	emit_str(e, "key", hex);
+	emit_str(e, "msgid", q->msgid != 0 ? id : "");
+	emit_str(e, "line", q->line);
+	emit_str(e, "reason", q->reason);
+	emit_str(e, "action", q->action);
+	emit_u64(e, "size", q->vallen);
+	emit_close(e);
+	return ++cq->n >= cq->limit;
+}
+
+/*
+ * The store's quarantine: every entry found corrupt, when, why and what
+ * the switch did instead (queue.h struct queue_quar); read only.
+ */
+static int
+control_quarantine(struct server *srv, struct emit *e, int argc, char **argv)
+{
+	struct control_quar	cq;
+	uint64_t		since = 0;
+	int			i;
+
+	memset(&cq, 0, sizeof cq);
+	cq.e = e;
+	cq.limit = 1000;
+	for (i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			goto usage;
+		if (strcmp(argv[i], "--since") == 0) {
+			if (control_parse_time(argv[i + 1], &since) == -1)
+				goto usage;
+		} else if (strcmp(argv[i], "--limit") == 0) {
+			if ((cq.limit = atoi(argv[i + 1])) <= 0)
+				goto usage;
+		} else
+			goto usage;
+		i++;
+	}
+	emit_open(e, "quarantine", 1);
+	i = queue_walk_quarantine(srv->q, since, control_quar_cb, &cq);
+	emit_close(e);
+	if (i != QUEUE_E_OK) {
+		emit_error(e, "quarantine: %s", queue_strerror(i));
+		return CONTROL_EFAIL;
+	}
+	return CONTROL_OK;
+usage:
+	emit_error(e, "usage: quarantine [--since T] [--limit N]  "
+	    "(T: epoch seconds or -N[smhd])");
+	return CONTROL_EUSAGE;
+}
+
 static int
 control_reload(struct server *srv, struct emit *e)
 {
@@ -880,6 +978,8 @@ control_exec(struct server *srv, int argc, char **argv, const char *input,
 		rc = control_deadletters(srv, &e, argc, argv, input);
 	else if (strcmp(argv[0], "audit") == 0)
 		rc = control_audit(srv, &e, argc, argv);
+	else if (strcmp(argv[0], "quarantine") == 0)
+		rc = control_quarantine(srv, &e, argc, argv);
 	else if (strcmp(argv[0], "reload") == 0)
 		rc = control_reload(srv, &e);
 	else if (strcmp(argv[0], "drain") == 0)

@@ -1,7 +1,7 @@
 /*
  * control - the operator's control channel: a command set (status, lines,
  * queues, show, hold/release, remove/restore, purge, deadletters, audit,
- * reload, drain) executed in the loop thread, reached through a Unix
+ * quarantine, reload, drain) executed in the loop thread, reached through a Unix
  * socket (bin/nlctl) and through the admin HTTP listener's JSON API
  * (admin.c). Both are off the message path: a busy switch still answers.
  *

@@ -346,11 +346,9 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 		    QUEUE_E_OK) {
 			/* Unreadable (quarantined) or missing: the copy goes
 			 * to the dead-letter area where an operator can see
-			 * it, instead of coming back at every start. */
-			log_warnx("line: %s: %s: cannot read message: %s -> "
-			    "dead letters", l->cfg->code, id,
-			    queue_strerror(rc));
-			server_expire(srv, l, &p->c);
+			 * it, instead of coming back at every start, and its
+			 * sender is told (SM .09). */
+			server_unreadable(srv, l, &p->c, rc);
 			ubuf_free(&raw);
 			return -1;
 		}

@@ -31,6 +31,9 @@ void	log_libevent(void);
 
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** An error the switch keeps running with but an operator must act on
+ * (syslog LOG_ERR): a damaged store. */
+void	log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_trace(int mask, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -290,9 +290,9 @@ queue_update_space(struct queue *q)
 	pthread_mutex_unlock(&q->lock);
 	q->be->space(q->bh, &st);
 	pthread_mutex_lock(&q->lock);
-	q->stats.health = st.health;
-	memcpy(q->stats.health_cause, st.health_cause,
-	    sizeof st.health_cause);
+	q->stats.space = st.space;
+	memcpy(q->stats.space_cause, st.space_cause,
+	    sizeof st.space_cause);
 	q->stats.audit_bytes = st.audit_bytes;
 	q->stats.audit_records = st.audit_records;
 	q->stats.audit_budget = st.audit_budget;
@@ -328,7 +328,7 @@ queue_done_add(struct queue *q, struct queue_op **ops, int n)
 static int
 queue_apply_batch(struct queue *q, struct queue_op **ops, int n, int *left)
 {
-	int	i, m, rc, tries = 0, nfail = 0;
+	int	i, m, rc, err, tries = 0, nfail = 0;
 
 	for (;;) {
 		rc = q->be->apply(q->bh, ops, n);
@@ -365,10 +365,13 @@ queue_apply_batch(struct queue *q, struct queue_op **ops, int n, int *left)
 		queue_timedwait(q, QUEUE_RETRY_MS);
 		pthread_mutex_unlock(&q->lock);
 	}
-	/* Nothing of the batch is stored: fail every op. */
+	/* Nothing of the batch is stored: fail every op, with the reason
+	 * the switch must stop taking messages for if the store is
+	 * damaged. */
+	err = rc == -1 && queue_health(q, NULL) ? QUEUE_E_DAMAGED : QUEUE_E_IO;
 	for (i = 0; i < n; i++) {
 		if (rc == -1)
-			ops[i]->result = QUEUE_E_IO;
+			ops[i]->result = err;
 		if (ops[i]->result != QUEUE_E_OK)
 			nfail++;
 	}
@@ -394,7 +397,7 @@ queue_commit_main(void *arg)
 	for (;;) {
 		queue_apply_conf(q);
 		while (q->pend == NULL && !q->stopping && !q->conf_dirty) {
-			if (q->stats.health == QUEUE_HEALTH_OK) {
+			if (q->stats.space == QUEUE_SPACE_OK) {
 				pthread_cond_wait(&q->cond, &q->lock);
 				continue;
 			}
@@ -622,6 +625,40 @@ queue_get_stats(struct queue *q, struct queue_stats *st)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Any thread: the backend guards its own health state. */
+int
+queue_health(struct queue *q, struct queue_health *h)
+{
+	struct queue_health	tmp;
+
+	if (h == NULL)
+		h = &tmp;
+	memset(h, 0, sizeof *h);
+	if (q->be->health == NULL)
+		return 0;
+	q->be->health(q->bh, h);
+	return h->damaged != 0;
+}
+
+int
+queue_walk_quarantine(struct queue *q, uint64_t since_us, queue_quar_cb cb,
+    void *arg)
+{
+	if (q->be->walk_quarantine == NULL)
+		return QUEUE_E_OK;
+	return q->be->walk_quarantine(q->bh, since_us, cb, arg);
+}
+
+const char *
+queue_db_name(int db)
+{
+	static const char *const names[QUEUE_DB_MAX] = {
+		"msg", "copy", "dead", "ref", "audit", "meta"
+	};
+
+	return db >= 0 && db < QUEUE_DB_MAX ? names[db] : NULL;
+}
+
 const char *
 queue_strerror(int e)
 {
@@ -644,19 +681,21 @@ queue_strerror(int e)
 		return "message id already stored";
 	case QUEUE_E_AUDIT:
 		return "audit trail cannot be written";
+	case QUEUE_E_DAMAGED:
+		return "store damaged";
 	}
 	return "unknown queue error";
 }
 
 const char *
-queue_health_name(int h)
+queue_space_name(int h)
 {
 	switch (h) {
-	case QUEUE_HEALTH_OK:
+	case QUEUE_SPACE_OK:
 		return "ok";
-	case QUEUE_HEALTH_NOSPACE:
+	case QUEUE_SPACE_NOSPACE:
 		return "no-space";
-	case QUEUE_HEALTH_AUDIT:
+	case QUEUE_SPACE_AUDIT:
 		return "audit-full";
 	}
 	return "unknown";

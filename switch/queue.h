@@ -36,7 +36,7 @@
  * is left to notices (a PUT whose copies are all QUEUE_PRIO_HIGH: SM/ER)
  * and to the pages that deletes need. A full file system is a full store:
  * PUTs get QUEUE_E_FULL, deletes still commit, and the queue reports
- * QUEUE_HEALTH_NOSPACE until space returns (queue_get_stats).
+ * QUEUE_SPACE_NOSPACE until space returns (queue_get_stats).
  */
 #ifndef NLSWITCH_QUEUE_H
 #define NLSWITCH_QUEUE_H
@@ -64,7 +64,9 @@ enum queue_err {
 	QUEUE_E_CLOSED,		/* queue shutting down */
 	QUEUE_E_INVAL,		/* malformed op (see queue_op_validate) */
 	QUEUE_E_EXISTS,		/* PUT of a msgid that is already stored */
-	QUEUE_E_AUDIT		/* the audit record cannot be written */
+	QUEUE_E_AUDIT,		/* the audit record cannot be written */
+	QUEUE_E_DAMAGED		/* the store's structure is damaged (see
+				   queue_health): nothing of the op stored */
 };
 const char	*queue_strerror(int);
 
@@ -165,12 +167,12 @@ struct queue_conf {
 };
 
 /* What the store says of itself (queue_stats.health). */
-enum queue_health {
-	QUEUE_HEALTH_OK = 0,
-	QUEUE_HEALTH_NOSPACE,	/* file system full: PUTs refused */
-	QUEUE_HEALTH_AUDIT	/* audit over budget, cannot be pruned */
+enum queue_space {
+	QUEUE_SPACE_OK = 0,
+	QUEUE_SPACE_NOSPACE,	/* file system full: PUTs refused */
+	QUEUE_SPACE_AUDIT	/* audit over budget, cannot be pruned */
 };
-const char	*queue_health_name(int);
+const char	*queue_space_name(int);
 
 struct queue_op;
 /** Completion, called in the loop thread after the op's batch committed. */
@@ -217,6 +219,74 @@ struct queue_stats;
 /* What queue_load() reports for each stored copy at start-up. */
 typedef void (*queue_load_cb)(const struct queue_copy *, void *arg);
 
+/* The parts of the store, as quarantine entries name them. */
+enum queue_db {
+	QUEUE_DB_MSG,
+	QUEUE_DB_COPY,
+	QUEUE_DB_DEAD,
+	QUEUE_DB_REF,
+	QUEUE_DB_AUDIT,
+	QUEUE_DB_META,
+	QUEUE_DB_MAX
+};
+/** "msg", "copy", "dead", "ref", "audit", "meta"; NULL if out of range. */
+const char	*queue_db_name(int);
+
+/*
+ * A stored entry that did not decode, as it sits in quarantine: moved
+ * there whole (key and value, for an operator or a salvage) by the
+ * transaction that found it, with why and what the store did instead.
+ *   reason  "short", "version", "checksum" (the key and value do not
+ *           match their checksum), "content" (sealed right, but fields
+ *           or key do not agree), "key" (the key was damaged and the
+ *           value was intact); for a ref that load() found counting
+ *           more copies than there are, "copies-lost" (the sender must
+ *           be told), or fewer, "count"
+ *   action  "rebuilt" (a copy written again from its key and message,
+ *           or under its right key; it is delivered), "dead-lettered" (a
+ *           copy whose message is unreadable or gone: its key names it,
+ *           it goes to the dead letters and the sender gets SM .09),
+ *           "recounted" (a ref), "deleted" (a ref whose message has
+ *           no copy left: the message went too), "none" (nothing more
+ *           could be done: the key is unreadable too - load() then finds
+ *           the message's copies lost - or the entry is a dead letter, a
+ *           message - its copies are dead-lettered when delivered - an
+ *           audit record or a counter)
+ * msgid is 0 and copy -1 where the key does not name them; line is ""
+ * unless the key names one (copy db).
+ */
+struct queue_quar {
+	uint64_t	 t_us;		/* when it was quarantined */
+	int		 db;		/* enum queue_db, -1 if unknown */
+	const uint8_t	*key;
+	size_t		 keylen;
+	size_t		 vallen;	/* bytes of the value kept */
+	const char	*reason;
+	const char	*action;
+	uint64_t	 msgid;
+	int		 copy;
+	char		 line[QUEUE_LINE_LEN + 1];
+};
+/* A quarantine walk's callback; a non-zero return stops the walk. */
+typedef int (*queue_quar_cb)(const struct queue_quar *, void *arg);
+
+/*
+ * The store's health, read in the loop thread. damaged is set (and
+ * stays set until the store is reopened) when LMDB reports damage to the
+ * B-tree itself on a read or a commit - MDB_CORRUPTED, MDB_PAGE_NOTFOUND,
+ * MDB_BAD_TXN, MDB_PANIC, MDB_INVALID, EINVAL from a call whose
+ * arguments are known good - as opposed to one record failing its
+ * checksum (quarantined, counted below). What the page held cannot be
+ * read any more, and commits that touch it fail: the switch must stop
+ * taking messages and an operator must rebuild the store
+ * (docs/durability.md).
+ */
+struct queue_health {
+	int		damaged;
+	char		damage[200];	/* LMDB's words and where */
+	uint64_t	quarantined[QUEUE_DB_MAX];	/* entries, per db */
+};
+
 /*
  * A storage backend. apply() runs in the commit thread; the read
  * functions run in the loop thread concurrently with apply() and must be
@@ -233,8 +303,9 @@ struct queue_backend {
 	 * without the growing ops: queue_is_growing() ops then have their
 	 * result set, the others are to be applied again later. */
 	int		 (*apply)(void *, struct queue_op **ops, int n);
-	/* Walk every queued copy in key order (start-up). Corrupt entries
-	 * are quarantined and skipped. */
+	/* Walk every queued copy in key order (start-up). A copy whose
+	 * record is corrupt is quarantined and rebuilt (reported) or
+	 * dead-lettered (not reported): see struct queue_quar. */
 	int		 (*load)(void *, queue_load_cb, void *arg);
 	/* Read a message (metadata + body into *body; body may be NULL). */
 	int		 (*get)(void *, uint64_t msgid, struct queue_msgrec *,
@@ -262,6 +333,12 @@ struct queue_backend {
 	/* Open an existing store for reading only, next to a running
 	 * writer (another process); NULL: not supported. */
 	void		*(*open_rdonly)(const char *path, char **cause);
+	/* Health and quarantine counts; NULL: always healthy, none. */
+	int		 (*health)(void *, struct queue_health *);
+	/* Walk quarantine entries with time >= since_us in time order;
+	 * stops when cb != 0. NULL: there is no quarantine. */
+	int		 (*walk_quarantine)(void *, uint64_t since_us,
+			    queue_quar_cb, void *arg);
 };
 
 #define QUEUE_APPLY_RETRY	1
@@ -285,8 +362,8 @@ struct queue_stats {
 	struct metrics_hist commit_batch;	/* ops per commit */
 
 	/* Space, as of the last commit (backend's space()). */
-	int		 health;		/* enum queue_health */
-	char		 health_cause[400];	/* why, when not OK */
+	int		 space;			/* enum queue_space */
+	char		 space_cause[400];	/* why, when not OK */
 	uint64_t	 audit_bytes;		/* the audit trail's pages */
 	uint64_t	 audit_records;
 	uint64_t	 audit_budget;		/* bytes; 0 = none */
@@ -333,6 +410,9 @@ int		 queue_pending(struct queue *);
  * Reads, loop thread, synchronous (no fsync involved). They return an
  * enum queue_err (0 = QUEUE_E_OK); load and the walks return QUEUE_E_IO
  * if the store cannot be read, and skip (and quarantine) corrupt entries.
+ * queue_load quarantines what it found before it returns: a caller
+ * that walks the quarantine from just before the load on sees every
+ * copy the load rebuilt or dead-lettered.
  */
 int		 queue_load(struct queue *, queue_load_cb, void *arg);
 int		 queue_get(struct queue *, uint64_t msgid, struct queue_msgrec *,
@@ -346,6 +426,18 @@ int		 queue_walk_state(struct queue *, const char *prefix,
 		    int (*cb)(const char *, size_t, const void *, size_t,
 		    void *), void *arg);
 void		 queue_get_stats(struct queue *, struct queue_stats *);
+/**
+ * The store's health (queue_health above); cheap enough for every
+ * message (a lock, and a short quarantine count after a quarantine).
+ * @return 1 if the store is damaged, else 0.
+ */
+int		 queue_health(struct queue *, struct queue_health *);
+/**
+ * Walk the quarantine (struct queue_quar) from since_us on.
+ * @return QUEUE_E_OK, or QUEUE_E_IO if the store cannot be read.
+ */
+int		 queue_walk_quarantine(struct queue *, uint64_t since_us,
+		    queue_quar_cb, void *arg);
 
 /**
  * Check the parts of an op every backend relies on (used by backends).

@@ -24,6 +24,10 @@
  *   audit       t_us BE64 seq BE32                  -> audit record
  *   meta        key bytes                           -> meta record
  *   quarantine  t_us BE64 seq BE32                  -> removed corrupt entry
+ *               (version, db name length + name, key length BE16 + key,
+ *               value length BE32 + value, then reason and action, each a
+ *               length byte + text; entries written before those two
+ *               end after the value)
  *   state       key bytes                           -> state record
  * A cursor walk over copy gives delivery order per line (prio, msgid,
  * copy). ref holds the number of live copies (queued + dead) of a message:
@@ -41,6 +45,29 @@
  * skipped, never fatal. Readers cannot write, so what load() finds is
  * quarantined by a short write txn at the end of load() (start-up), and
  * what get() and the walks find is queued and moved by the next commit.
+ *
+ * Corruption is never silent. A quarantine entry also says why and what
+ * was done instead (struct queue_quar), the same txn writes an audit
+ * record of it (event "quarantined"), and health() counts the entries
+ * per db. A copy is not just set aside: its key names line, prio,
+ * msgid and copy, and the msg record has the message's key, size and
+ * receive time, so a copy whose record is damaged is written again from
+ * those and delivered (salvage below); if its key was what got hit, the
+ * value, intact under the key its own fields name, is the copy. A copy
+ * whose message is unreadable or gone goes to the dead letters (its key
+ * still names it) for the switch to tell the sender.
+ *
+ * Damage to the B-tree itself (a page of the wrong type, a page number
+ * past the end) is another matter: LMDB reports it on every read or
+ * commit that reaches the page, and nothing that page held can be read.
+ * Such errors are recorded (sticky, health()) for the switch to stop
+ * taking messages; a batch that hits one is applied again op by op so
+ * that the ops that do not touch the page (deliveries' deletes) still
+ * commit; load() reads every page of every db once (check_tree) so that
+ * damage shows at start-up rather than at the first commit that needs
+ * the page. LMDB trusts the rest of a page's layout: damage it does not
+ * check can end in one of its assertions (logged by the assert callback
+ * before LMDB aborts) or worse; the recovery is the same.
  *
  * Full map. Space is checked before a batch, cheaply: the high-water mark
  * (mdb_env_info last_pgno) is exact enough while it is below the limit;
@@ -79,6 +106,7 @@
 #include <xxhash.h>
 #include <zlib.h>
 
+#include "audit.h"
 #include "log.h"
 #include "queue.h"
 #include "util.h"
@@ -149,6 +177,23 @@ static const char *const queue_lmdb_dbname[QUEUE_LMDB_NDB] = {
 	"msg", "copy", "dead", "ref", "audit", "meta", "quarantine", "state"
 };
 
+/* Quarantine entries name their db as queue.h does. */
+_Static_assert((int)QUEUE_LMDB_MSG == QUEUE_DB_MSG &&
+    (int)QUEUE_LMDB_COPY == QUEUE_DB_COPY &&
+    (int)QUEUE_LMDB_DEAD == QUEUE_DB_DEAD &&
+    (int)QUEUE_LMDB_REF == QUEUE_DB_REF &&
+    (int)QUEUE_LMDB_AUDIT == QUEUE_DB_AUDIT &&
+    (int)QUEUE_LMDB_META == QUEUE_DB_META &&
+    (int)QUEUE_LMDB_QUAR == QUEUE_DB_MAX,
+    "queue_lmdb db numbers are queue.h's");
+
+/* What salvage() could make of a copy entry that does not decode. */
+enum queue_lmdb_salvage {
+	QUEUE_LMDB_SV_NONE,	/* nothing: quarantined only */
+	QUEUE_LMDB_SV_REBUILT,	/* the copy, to be written again */
+	QUEUE_LMDB_SV_DEAD	/* the copy the key names, message unreadable */
+};
+
 /* Unique increasing (t_us, seq) keys for audit and quarantine. */
 struct queue_lmdb_stamp {
 	uint64_t	t_us;
@@ -178,6 +223,13 @@ struct queue_lmdb {
 	pthread_mutex_t		 badlock;	/* bad */
 	struct queue_lmdb_bad	*bad;
 
+	pthread_mutex_t		 healthlock;	/* the four below */
+	int			 damage_rc;	/* first B-tree damage, sticky */
+	char			 damage[200];
+	uint64_t		 quar_count[QUEUE_DB_MAX];
+	int			 quar_dirty;	/* quarantined since counted */
+	int			 quar_in_txn;	/* writer: this txn quarantined */
+
 	/* Used inside write txns only (serialized by LMDB's writer lock). */
 	struct queue_lmdb_stamp	 audit_stamp;
 	struct queue_lmdb_stamp	 quar_stamp;
@@ -199,6 +251,11 @@ struct queue_lmdb {
 	uint64_t		 pruned_size;
 	uint64_t		 archived;
 };
+
+static int	queue_lmdb_audit_put(struct queue_lmdb *, MDB_txn *,
+		    const char *);
+static int	queue_lmdb_copy_put(struct queue_lmdb *, MDB_txn *, int,
+		    const struct queue_copy *, unsigned int);
 
 /*
  * Space accounting of one batch, in pages. Traffic (PUT) and audit
@@ -443,6 +500,121 @@ queue_lmdb_valid(int db, const MDB_val *k, const MDB_val *v)
 	return 0;
 }
 
+/*
+ * Is rc LMDB reporting damage to the B-tree (as opposed to a full map, a
+ * missing key or a disk error)? EINVAL counts: every call made here has
+ * arguments known good, so only a damaged environment returns it.
+ */
+static int
+queue_lmdb_is_damage(int rc)
+{
+	switch (rc) {
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_BAD_TXN:
+	case MDB_PANIC:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case EINVAL:
+		return 1;
+	}
+	return 0;
+}
+
+/* Record the first B-tree damage for health(); returns rc. */
+static int
+queue_lmdb_damaged(struct queue_lmdb *ql, int rc, const char *where)
+{
+	if (!queue_lmdb_is_damage(rc))
+		return rc;
+	pthread_mutex_lock(&ql->healthlock);
+	if (ql->damage_rc == 0) {
+		ql->damage_rc = rc;
+		snprintf(ql->damage, sizeof ql->damage, "%s (%s)",
+		    mdb_strerror(rc), where);
+	}
+	pthread_mutex_unlock(&ql->healthlock);
+	return rc;
+}
+
+/* Why a value does not decode, for the quarantine entry. */
+static const char *
+queue_lmdb_why(const MDB_val *k, const MDB_val *v)
+{
+	const uint8_t	*p = v->mv_data;
+
+	if (v->mv_size < 5)
+		return "short";
+	if (p[0] != QUEUE_LMDB_VERSION && p[0] != QUEUE_LMDB_VERSION_CRC)
+		return "version";
+	if (queue_lmdb_sum(k, p, v->mv_size - 4) !=
+	    util_get_be32(p + v->mv_size - 4))
+		return "checksum";
+	return "content";
+}
+
+/* Hex of a key, whole up to 64 bytes ("..." after that). */
+static void
+queue_lmdb_hex(char *buf, size_t sz, const void *key, size_t len)
+{
+	const uint8_t	*p = key;
+	size_t		 i, n = len > 64 ? 64 : len;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && 2 * i + 3 <= sz; i++)
+		snprintf(buf + 2 * i, 3, "%02x", p[i]);
+	if (n < len && 2 * i + 4 <= sz)
+		memcpy(buf + 2 * i, "...", 4);
+}
+
+/* What a key of db names: msgid (0: none), copy (-1: none), line. */
+static void
+queue_lmdb_key_ids(int db, const uint8_t *k, size_t len, uint64_t *msgid,
+    int *copy, char *line)
+{
+	size_t i;
+
+	*msgid = 0;
+	*copy = -1;
+	line[0] = '\0';
+	if (db == QUEUE_LMDB_COPY && len == QUEUE_LMDB_COPYKEY) {
+		for (i = 0; i < QUEUE_LINE_LEN && k[i] >= 0x21 && k[i] < 0x7f;
+		    i++)
+			line[i] = (char)k[i];
+		line[i] = '\0';
+		*msgid = util_get_be64(k + QUEUE_LINE_LEN + 1);
+		*copy = util_get_be16(k + QUEUE_LINE_LEN + 9);
+	} else if (db == QUEUE_LMDB_DEAD && len == QUEUE_LMDB_DEADKEY) {
+		*msgid = util_get_be64(k);
+		*copy = util_get_be16(k + 8);
+	} else if ((db == QUEUE_LMDB_MSG || db == QUEUE_LMDB_REF) &&
+	    len == QUEUE_LMDB_MSGKEY)
+		*msgid = util_get_be64(k);
+}
+
+/*
+ * Is k shaped like a copy key the switch writes: a line code of
+ * [A-Z0-9] NUL padded, prio 0 or 1, a message ID other than 0?
+ */
+static int
+queue_lmdb_copy_key_ok(const MDB_val *k)
+{
+	const uint8_t	*p = k->mv_data;
+	size_t		 i, n;
+
+	if (k->mv_size != QUEUE_LMDB_COPYKEY)
+		return 0;
+	for (n = 0; n < QUEUE_LINE_LEN && p[n] != 0; n++)
+		if (!((p[n] >= 'A' && p[n] <= 'Z') ||
+		    (p[n] >= '0' && p[n] <= '9')))
+			return 0;
+	for (i = n; i < QUEUE_LINE_LEN; i++)
+		if (p[i] != 0)
+			return 0;
+	return n > 0 && p[QUEUE_LINE_LEN] <= QUEUE_PRIO_NORMAL &&
+	    util_get_be64(p + QUEUE_LINE_LEN + 1) != 0;
+}
+
 static void
 queue_lmdb_stamp_next(struct queue_lmdb_stamp *s, uint8_t *key)
 {
@@ -544,23 +716,64 @@ queue_lmdb_bad_free(struct queue_lmdb_bad *b)
 }
 
 /*
- * Move the entry k/v of db to quarantine, in a write txn. The value is
+ * The audit record of a quarantine: which entry, why, what was done.
+ * Written in the quarantine's txn, so the two are durable together.
+ */
+static int
+queue_lmdb_quar_audit(struct queue_lmdb *ql, MDB_txn *txn, int db,
+    const MDB_val *k, size_t vlen, const char *reason, const char *action)
+{
+	struct ubuf	 b;
+	uint64_t	 msgid;
+	char		 hex[2 * 64 + 4], line[QUEUE_LINE_LEN + 1], id[32];
+	char		*rec;
+	int		 copy, rc;
+
+	queue_lmdb_hex(hex, sizeof hex, k->mv_data, k->mv_size);
+	queue_lmdb_key_ids(db, k->mv_data, k->mv_size, &msgid, &copy, line);
+	if (copy >= 0)
+		queue_copyid_fmt(id, sizeof id, msgid, (uint16_t)copy);
+	else
+		queue_msgid_fmt(id, sizeof id, msgid);
+	ubuf_init(&b);
+	audit_begin(&b, util_now_us(), "queue", "quarantined");
+	audit_str(&b, "db", queue_lmdb_dbname[db]);
+	audit_str(&b, "key", hex);
+	if (msgid != 0)
+		audit_str(&b, "msgid", id);
+	if (line[0] != '\0')
+		audit_str(&b, "line", line);
+	audit_str(&b, "reason", reason);
+	audit_str(&b, "action", action);
+	audit_num(&b, "size", vlen);
+	rec = audit_end(&b);
+	rc = queue_lmdb_audit_put(ql, txn, rec);
+	free(rec);
+	return rc;
+}
+
+/*
+ * Move the entry k/v of db to quarantine, in a write txn, saying why
+ * (NULL: worked out from the value) and what is done instead (action,
+ * struct queue_quar). cur, if not NULL, is a cursor of db on the entry
+ * (queue_lmdb_find), else the entry is deleted by key. The value is
  * copied to the heap first: v may point into a page this txn changes.
- * Quarantine value: version, db name length, db name, key length BE16,
- * key, value length BE32, value.
  */
 static int
 queue_lmdb_quarantine(struct queue_lmdb *ql, MDB_txn *txn, int db,
-    const MDB_val *k, const MDB_val *v)
+    MDB_cursor *cur, const MDB_val *k, const MDB_val *v, const char *reason,
+    const char *action)
 {
 	const char	*name = queue_lmdb_dbname[db];
 	uint8_t		 qk[QUEUE_LMDB_STAMPKEY], hdr[4];
 	struct ubuf	 b;
 	MDB_val		 key, val, dkey;
-	char		 hex[2 * 16 + 1];
-	size_t		 i;
+	char		 hex[2 * 64 + 4];
+	size_t		 vlen = v->mv_size;
 	int		 rc;
 
+	if (reason == NULL)
+		reason = queue_lmdb_why(k, v);
 	ubuf_init(&b);
 	hdr[0] = QUEUE_LMDB_VERSION;
 	hdr[1] = (uint8_t)strlen(name);
@@ -572,14 +785,17 @@ queue_lmdb_quarantine(struct queue_lmdb *ql, MDB_txn *txn, int db,
 	util_put_be32(hdr, (uint32_t)v->mv_size);
 	ubuf_add(&b, hdr, 4);
 	ubuf_add(&b, v->mv_data, v->mv_size);
+	hdr[0] = (uint8_t)strlen(reason);
+	ubuf_add(&b, hdr, 1);
+	ubuf_add(&b, reason, strlen(reason));
+	hdr[0] = (uint8_t)strlen(action);
+	ubuf_add(&b, hdr, 1);
+	ubuf_add(&b, action, strlen(action));
 
 	/* The key too may point into the page about to change. */
 	dkey.mv_size = k->mv_size;
 	dkey.mv_data = b.data + 2 + strlen(name) + 2;
-
-	for (i = 0; i < k->mv_size && i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)k->mv_data)[i]);
-	hex[2 * i] = '\0';
+	queue_lmdb_hex(hex, sizeof hex, dkey.mv_data, dkey.mv_size);
 
 	queue_lmdb_stamp_next(&ql->quar_stamp, qk);
 	key.mv_size = sizeof qk;
@@ -588,15 +804,161 @@ queue_lmdb_quarantine(struct queue_lmdb *ql, MDB_txn *txn, int db,
 	val.mv_data = b.data;
 	if ((rc = mdb_put(txn, ql->dbi[QUEUE_LMDB_QUAR], &key, &val, 0)) != 0)
 		goto out;
-	rc = mdb_del(txn, ql->dbi[db], &dkey, NULL);
-	if (rc == MDB_NOTFOUND)
+	if (cur != NULL)
+		rc = mdb_cursor_del(cur, 0);
+	else if ((rc = mdb_del(txn, ql->dbi[db], &dkey, NULL)) == MDB_NOTFOUND)
 		rc = 0;
 	if (rc == 0)
-		log_warnx("queue: %s: corrupt entry quarantined key=%s len=%zu",
-		    name, hex, (size_t)v->mv_size);
+		rc = queue_lmdb_quar_audit(ql, txn, db, &dkey, vlen, reason,
+		    action);
+	if (rc == 0) {
+		ql->quar_in_txn = 1;
+		log_warnx("queue: %s: entry quarantined key=%s len=%zu "
+		    "reason=%s action=%s", name, hex, vlen, reason, action);
+	}
 out:
 	ubuf_free(&b);
 	return rc;
+}
+
+/*
+ * What can be saved of the copy entry k/v that does not decode, in txn.
+ * If the value is intact under the key its own fields name, the key was
+ * what got hit and the value is the copy (*c, stored under that key from
+ * now on). Else, if k is shaped like a copy key, it names the copy and
+ * the message record gives the rest: message key, size, and receive
+ * time as the enqueue time (the switch enqueues every copy when it
+ * receives the message). The receiving ORI (dest) is kept nowhere else:
+ * it stays "" for the switch to fill in from the line; attempts starts
+ * again at 0. *sv is SV_REBUILT (c is the copy), SV_DEAD (c is what the
+ * key names; the message is unreadable or gone) or SV_NONE (the key is
+ * unreadable too, or the right key is taken already); *rekeyed is 1 when
+ * the key was the damaged part.
+ * @return 0, or an LMDB error reading the message or the key.
+ */
+static int
+queue_lmdb_salvage(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k,
+    const MDB_val *v, struct queue_copy *c, int *sv, int *rekeyed)
+{
+	const uint8_t		*p = v->mv_data, *body;
+	struct queue_msgrec	 m;
+	uint8_t			 kb[QUEUE_LMDB_COPYKEY], mk[QUEUE_LMDB_MSGKEY];
+	MDB_val			 kk, mv, tmp;
+	size_t			 blen;
+	int			 rc;
+
+	*sv = QUEUE_LMDB_SV_NONE;
+	*rekeyed = 0;
+	memset(c, 0, sizeof *c);
+	if (v->mv_size == QUEUE_LMDB_COPYREC &&
+	    (p[0] == QUEUE_LMDB_VERSION || p[0] == QUEUE_LMDB_VERSION_CRC)) {
+		/* The key as the value's fields spell it, raw. */
+		memcpy(kb, p + 4, QUEUE_LINE_LEN);
+		kb[QUEUE_LINE_LEN] = p[1];
+		memcpy(kb + QUEUE_LINE_LEN + 1, p + 24, 8);
+		memcpy(kb + QUEUE_LINE_LEN + 9, p + 22, 2);
+		kk.mv_size = sizeof kb;
+		kk.mv_data = kb;
+		if ((k->mv_size != kk.mv_size ||
+		    memcmp(k->mv_data, kb, kk.mv_size) != 0) &&
+		    queue_lmdb_copy_dec(QUEUE_LMDB_COPY, &kk, v, c) == 0) {
+			rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_COPY], &kk, &tmp);
+			if (rc == 0)
+				return 0;	/* the real one is there */
+			if (rc != MDB_NOTFOUND)
+				return rc;
+			*rekeyed = 1;
+		}
+	}
+	if (!*rekeyed) {
+		if (!queue_lmdb_copy_key_ok(k))
+			return 0;
+		p = k->mv_data;
+		queue_lmdb_get_str(c->line, p, QUEUE_LINE_LEN);
+		c->prio = p[QUEUE_LINE_LEN];
+		c->msgid = util_get_be64(p + QUEUE_LINE_LEN + 1);
+		c->copy = util_get_be16(p + QUEUE_LINE_LEN + 9);
+		c->enq_us = util_now_us();
+	}
+
+	util_put_be64(mk, c->msgid);
+	kk.mv_size = sizeof mk;
+	kk.mv_data = mk;
+	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_MSG], &kk, &mv);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (rc == MDB_NOTFOUND ||
+	    queue_lmdb_msg_dec(&kk, &mv, &m, &body, &blen) == -1) {
+		if (rc == 0)
+			queue_lmdb_bad_add(ql, QUEUE_LMDB_MSG, &kk);
+		*sv = QUEUE_LMDB_SV_DEAD;
+		return 0;
+	}
+	if (!*rekeyed) {
+		c->key = m.key;
+		c->size = (uint32_t)blen;
+		c->enq_us = m.recv_us;
+	}
+	*sv = QUEUE_LMDB_SV_REBUILT;
+	return 0;
+}
+
+/*
+ * Quarantine the copy entry k/v and put what salvage() made of it in its
+ * place: the copy again (delivered from the load on) or a dead letter.
+ * The message's ref is left alone: it still has as many live copies.
+ */
+static int
+queue_lmdb_copy_quarantine(struct queue_lmdb *ql, MDB_txn *txn,
+    MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct queue_copy	 c;
+	const char		*action;
+	int			 rc, sv, rekeyed;
+
+	if ((rc = queue_lmdb_salvage(ql, txn, k, v, &c, &sv, &rekeyed)) != 0)
+		return rc;
+	action = sv == QUEUE_LMDB_SV_REBUILT ? "rebuilt" :
+	    sv == QUEUE_LMDB_SV_DEAD ? "dead-lettered" : "none";
+	if ((rc = queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_COPY, cur, k, v,
+	    rekeyed ? "key" : NULL, action)) != 0)
+		return rc;
+	if (sv == QUEUE_LMDB_SV_REBUILT)
+		return queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_COPY, &c, 0);
+	if (sv == QUEUE_LMDB_SV_DEAD)
+		return queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_DEAD, &c, 0);
+	return 0;
+}
+
+/*
+ * Position a new cursor of db on the entry keyed k: a lookup, else a scan
+ * (a damaged key can sit out of order in its page, where the lookup's
+ * binary search does not look). *v is the value.
+ * @return 0 (close *curp), MDB_NOTFOUND or an LMDB error.
+ */
+static int
+queue_lmdb_find(struct queue_lmdb *ql, MDB_txn *txn, int db, const MDB_val *k,
+    MDB_cursor **curp, MDB_val *v)
+{
+	MDB_cursor	*cur;
+	MDB_val		 kk = *k;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &kk, v, MDB_SET_KEY);
+	if (rc == MDB_NOTFOUND)
+		for (rc = mdb_cursor_get(cur, &kk, v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &kk, v, MDB_NEXT))
+			if (kk.mv_size == k->mv_size &&
+			    memcmp(kk.mv_data, k->mv_data, k->mv_size) == 0)
+				break;
+	if (rc != 0) {
+		mdb_cursor_close(cur);
+		return rc;
+	}
+	*curp = cur;
+	return 0;
 }
 
 /* Quarantine the listed entries that are still there and still bad. */
@@ -605,23 +967,48 @@ queue_lmdb_bad_flush(struct queue_lmdb *ql, MDB_txn *txn,
     struct queue_lmdb_bad *list)
 {
 	struct queue_lmdb_bad	*b;
+	MDB_cursor		*cur;
 	MDB_val			 k, v;
 	int			 rc;
 
 	for (b = list; b != NULL; b = b->next) {
 		k.mv_size = b->klen;
 		k.mv_data = b->key;
-		rc = mdb_get(txn, ql->dbi[b->db], &k, &v);
+		rc = queue_lmdb_find(ql, txn, b->db, &k, &cur, &v);
 		if (rc == MDB_NOTFOUND)
 			continue;
 		if (rc != 0)
 			return rc;
 		if (queue_lmdb_valid(b->db, &k, &v) == 0)
-			continue;
-		if ((rc = queue_lmdb_quarantine(ql, txn, b->db, &k, &v)) != 0)
+			rc = 0;
+		else if (b->db == QUEUE_LMDB_COPY)
+			rc = queue_lmdb_copy_quarantine(ql, txn, cur, &k, &v);
+		else
+			rc = queue_lmdb_quarantine(ql, txn, b->db, cur, &k, &v,
+			    NULL, "none");
+		mdb_cursor_close(cur);
+		if (rc != 0)
 			return rc;
 	}
 	return 0;
+}
+
+/*
+ * Commit a top-level write txn; if it quarantined anything the counts
+ * are stale. quar_in_txn is read before the commit, while the writer
+ * lock still keeps the next writer from resetting it.
+ */
+static int
+queue_lmdb_commit(struct queue_lmdb *ql, MDB_txn *txn)
+{
+	int quar = ql->quar_in_txn, rc;
+
+	if ((rc = mdb_txn_commit(txn)) == 0 && quar) {
+		pthread_mutex_lock(&ql->healthlock);
+		ql->quar_dirty = 1;
+		pthread_mutex_unlock(&ql->healthlock);
+	}
+	return rc;
 }
 
 /* Quarantine what readers found, in a write txn of its own. */
@@ -636,16 +1023,18 @@ queue_lmdb_bad_commit(struct queue_lmdb *ql)
 		return 0;
 	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
 		goto fail;
+	ql->quar_in_txn = 0;
 	if ((rc = queue_lmdb_bad_flush(ql, txn, list)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = queue_lmdb_commit(ql, txn)) != 0)
 		goto fail;
 	queue_lmdb_bad_free(list);
 	return 0;
 fail:
 	log_warnx("queue: quarantine failed: %s", mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "quarantine");
 	queue_lmdb_bad_return(ql, list);
 	return -1;
 }
@@ -1059,7 +1448,7 @@ queue_lmdb_unref(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid)
 		count--;
 	else if (rc == 0 || rc == MDB_NOTFOUND) {
 		if (rc == 0 && (rc = queue_lmdb_quarantine(ql, txn,
-		    QUEUE_LMDB_REF, &k, &v)) != 0)
+		    QUEUE_LMDB_REF, NULL, &k, &v, NULL, "recounted")) != 0)
 			return rc;
 		if ((rc = queue_lmdb_recount(ql, txn, msgid, &count)) != 0)
 			return rc;
@@ -1203,8 +1592,13 @@ queue_lmdb_op_copy(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	}
 
 	if (queue_lmdb_copy_dec(QUEUE_LMDB_COPY, &k, &v, &c) == -1) {
-		op->result = QUEUE_E_CORRUPT;
-		return queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_COPY, &k, &v);
+		/* The loop has the whole copy: it is what goes to the dead
+		 * letters. */
+		if ((rc = queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_COPY, NULL,
+		    &k, &v, NULL, "dead-lettered")) != 0)
+			return rc;
+		return queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_DEAD,
+		    &op->copies[0], 0);
 	}
 	c.attempts = op->copies[0].attempts;
 	if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_COPY], &k, NULL)) != 0)
@@ -1240,7 +1634,8 @@ queue_lmdb_op_dead(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 
 	if (queue_lmdb_copy_dec(QUEUE_LMDB_DEAD, &k, &v, &c) == -1) {
 		op->result = QUEUE_E_CORRUPT;
-		return queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_DEAD, &k, &v);
+		return queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_DEAD, NULL,
+		    &k, &v, NULL, "none");
 	}
 	c.attempts = 0;
 	c.enq_us = util_now_us();
@@ -1553,15 +1948,22 @@ queue_lmdb_op_nested(struct queue_lmdb *ql, MDB_txn *parent,
 	MDB_txn				*txn;
 	int				 rc;
 
-	if ((rc = mdb_txn_begin(ql->env, parent, 0, &txn)) != 0)
-		return rc;
-	if ((rc = queue_lmdb_op(ql, txn, op, b)) == 0)
-		rc = mdb_txn_commit(txn);
-	else
-		mdb_txn_abort(txn);
+	if ((rc = mdb_txn_begin(ql->env, parent, 0, &txn)) == 0) {
+		if ((rc = queue_lmdb_op(ql, txn, op, b)) == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
 	if (rc == MDB_MAP_FULL) {
 		*b = saved;
 		op->result = QUEUE_E_FULL;
+		return 0;
+	}
+	/* The op reached a damaged page; the others may not. */
+	if (queue_lmdb_is_damage(rc) && rc != MDB_BAD_TXN) {
+		*b = saved;
+		queue_lmdb_damaged(ql, rc, "commit");
+		op->result = QUEUE_E_DAMAGED;
 		return 0;
 	}
 	return rc;
@@ -1583,6 +1985,7 @@ queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
 		goto fail;
 	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
 		goto fail;
+	ql->quar_in_txn = 0;
 
 	if (mode == QUEUE_LMDB_BATCH) {
 		if (bad != NULL &&
@@ -1600,7 +2003,8 @@ queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
 				rc = mdb_txn_commit(child);
 			else
 				mdb_txn_abort(child);
-			if (rc == MDB_MAP_FULL) {
+			if (rc == MDB_MAP_FULL || (queue_lmdb_is_damage(rc) &&
+			    rc != MDB_BAD_TXN)) {
 				queue_lmdb_bad_return(ql, bad);
 				bad = NULL;
 			} else if (rc != 0)
@@ -1638,7 +2042,7 @@ queue_lmdb_batch(struct queue_lmdb *ql, struct queue_op **ops, int n,
 		goto abort;
 
 	/* The durable point: fsync of data, then of the meta page. */
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = queue_lmdb_commit(ql, txn)) != 0)
 		goto fail;
 	free(late);
 	queue_lmdb_bad_free(bad);
@@ -1706,9 +2110,17 @@ queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
 		    "deletes", n, mdb_strerror(rc));
 		return QUEUE_APPLY_RETRY;
 	}
+	if (queue_lmdb_is_damage(rc)) {
+		/* Fail only the ops that reach the damaged page. */
+		queue_lmdb_damaged(ql, rc, "commit");
+		log_warnx("queue: commit of %d ops: %s, applying them one by "
+		    "one", n, mdb_strerror(rc));
+		rc = queue_lmdb_batch(ql, ops, n, QUEUE_LMDB_EACH);
+	}
 	if (rc != 0) {
 		log_warnx("queue: commit of %d ops failed: %s", n,
 		    mdb_strerror(rc));
+		queue_lmdb_damaged(ql, rc, "commit");
 		return -1;
 	}
 	return 0;
@@ -1735,20 +2147,20 @@ queue_lmdb_space(void *arg, struct queue_stats *st)
 	struct queue_lmdb	*ql = arg;
 
 	if (ql->nospace)
-		st->health = QUEUE_HEALTH_NOSPACE;
+		st->space = QUEUE_SPACE_NOSPACE;
 	else if (ql->audit_blocked)
-		st->health = QUEUE_HEALTH_AUDIT;
+		st->space = QUEUE_SPACE_AUDIT;
 	else
-		st->health = QUEUE_HEALTH_OK;
-	if (st->health == QUEUE_HEALTH_OK)
-		st->health_cause[0] = '\0';
-	else if (st->health == QUEUE_HEALTH_AUDIT)
-		snprintf(st->health_cause, sizeof st->health_cause,
+		st->space = QUEUE_SPACE_OK;
+	if (st->space == QUEUE_SPACE_OK)
+		st->space_cause[0] = '\0';
+	else if (st->space == QUEUE_SPACE_AUDIT)
+		snprintf(st->space_cause, sizeof st->space_cause,
 		    "the audit trail is over its budget and cannot be "
 		    "pruned: %s", ql->audit_cause);
 	else
-		util_strlcpy(st->health_cause, ql->cause,
-		    sizeof st->health_cause);
+		util_strlcpy(st->space_cause, ql->cause,
+		    sizeof st->space_cause);
 	st->audit_bytes = ql->audit_pages * ql->psize;
 	st->audit_records = ql->audit_records;
 	st->audit_budget = ql->audit_eff * ql->psize;
@@ -1793,6 +2205,7 @@ queue_lmdb_get(void *arg, uint64_t msgid, struct queue_msgrec *m,
 	pthread_mutex_lock(&ql->rlock);
 	if ((rc = queue_lmdb_rbegin(ql, &txn)) != 0) {
 		log_warnx("queue: read txn: %s", mdb_strerror(rc));
+		queue_lmdb_damaged(ql, rc, "read txn");
 		pthread_mutex_unlock(&ql->rlock);
 		return QUEUE_E_IO;
 	}
@@ -1804,6 +2217,7 @@ queue_lmdb_get(void *arg, uint64_t msgid, struct queue_msgrec *m,
 		ret = QUEUE_E_NOTFOUND;
 	else if (rc != 0) {
 		log_warnx("queue: get: %s", mdb_strerror(rc));
+		queue_lmdb_damaged(ql, rc, "read of a message");
 		ret = QUEUE_E_IO;
 	} else if (queue_lmdb_msg_dec(&k, &v, m, &p, &len) == -1) {
 		queue_lmdb_bad_add(ql, QUEUE_LMDB_MSG, &k);
@@ -1829,20 +2243,25 @@ queue_lmdb_meta_get(void *arg, const char *key)
 	MDB_val			 k, v;
 	uint64_t		 value = 0;
 	size_t			 len = strlen(key);
+	int			 rc;
 
 	if (len == 0 || len > QUEUE_META_KEY_MAX)
 		return 0;
 	pthread_mutex_lock(&ql->rlock);
-	if (queue_lmdb_rbegin(ql, &txn) != 0) {
+	if ((rc = queue_lmdb_rbegin(ql, &txn)) != 0) {
+		queue_lmdb_damaged(ql, rc, "read txn");
 		pthread_mutex_unlock(&ql->rlock);
 		return 0;
 	}
 	k.mv_size = len;
 	k.mv_data = (void *)(uintptr_t)key;
-	if (mdb_get(txn, ql->dbi[QUEUE_LMDB_META], &k, &v) == 0 &&
+	if ((rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_META], &k, &v)) == 0 &&
 	    queue_lmdb_meta_dec(&k, &v, &value) == -1) {
 		queue_lmdb_bad_add(ql, QUEUE_LMDB_META, &k);
 		value = 0;
+	} else if (rc != 0 && rc != MDB_NOTFOUND) {
+		log_warnx("queue: meta %s: %s", key, mdb_strerror(rc));
+		queue_lmdb_damaged(ql, rc, "read of a counter");
 	}
 	mdb_txn_reset(txn);
 	pthread_mutex_unlock(&ql->rlock);
@@ -1857,7 +2276,7 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 	MDB_txn			*txn;
 	MDB_cursor		*cur = NULL;
 	MDB_val			 k, v;
-	int			 rc;
+	int			 rc, sv, rekeyed;
 
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto fail;
@@ -1868,7 +2287,15 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		if (queue_lmdb_copy_dec(db, &k, &v, &c) == -1) {
 			queue_lmdb_bad_add(ql, db, &k);
-			continue;
+			if (db != QUEUE_LMDB_COPY)
+				continue;
+			/* Deliver what can be rebuilt; the quarantine writes
+			 * the same copy back (bad_flush). */
+			if ((rc = queue_lmdb_salvage(ql, txn, &k, &v, &c, &sv,
+			    &rekeyed)) != 0)
+				break;
+			if (sv != QUEUE_LMDB_SV_REBUILT)
+				continue;
 		}
 		cb(&c, arg);
 	}
@@ -1880,7 +2307,209 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 fail:
 	log_warnx("queue: walk %s: %s", queue_lmdb_dbname[db],
 	    mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, db == QUEUE_LMDB_COPY ? "load of copy" :
+	    "walk of dead");
 	return QUEUE_E_IO;
+}
+
+/*
+ * Read every page of every database once (cursor walks: branch and leaf
+ * pages; bodies in overflow pages are checked by their checksums when
+ * read), so that damage to the B-tree shows at start-up, not at the
+ * first commit that needs the page. copy is walked by load() itself.
+ */
+static int
+queue_lmdb_check_tree(struct queue_lmdb *ql)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	MDB_dbi		 dbi;
+	char		 where[64];
+	int		 i, rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		snprintf(where, sizeof where, "check: read txn");
+		goto fail;
+	}
+	/* -2: LMDB's free DB (0), -1: its main DB (1), then ours. */
+	for (i = -2; i < QUEUE_LMDB_NDB; i++) {
+		if (i == QUEUE_LMDB_COPY)
+			continue;
+		dbi = i < 0 ? (MDB_dbi)(i + 2) : ql->dbi[i];
+		snprintf(where, sizeof where, "check of %s", i == -2 ?
+		    "the free list" : i == -1 ? "the db list" :
+		    queue_lmdb_dbname[i]);
+		if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+			break;
+		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+			;
+		mdb_cursor_close(cur);
+		if (rc != MDB_NOTFOUND)
+			break;
+		rc = 0;
+	}
+	mdb_txn_abort(txn);
+	if (rc == 0)
+		return 0;
+fail:
+	log_warnx("queue: %s: %s", where, mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, where);
+	return -1;
+}
+
+static int
+queue_lmdb_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Append the msgid of every key of db (copy or dead) to *ids. */
+static int
+queue_lmdb_ids(struct queue_lmdb *ql, MDB_txn *txn, int db, uint64_t **ids,
+    size_t *n, size_t *cap)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 off = db == QUEUE_LMDB_COPY ? QUEUE_LINE_LEN + 1 : 0;
+	size_t		 klen = db == QUEUE_LMDB_COPY ? QUEUE_LMDB_COPYKEY :
+			    QUEUE_LMDB_DEADKEY;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (k.mv_size != klen)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? 2 * *cap : 1024;
+			*ids = xrealloc(*ids, *cap * sizeof **ids);
+		}
+		(*ids)[(*n)++] = util_get_be64((const uint8_t *)k.mv_data + off);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* How many times msgid is in the sorted ids[0 .. n). */
+static uint32_t
+queue_lmdb_ids_count(const uint64_t *ids, size_t n, uint64_t msgid)
+{
+	size_t		lo = 0, hi = n, mid;
+	uint32_t	c = 0;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ids[mid] < msgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && ids[lo] == msgid; lo++)
+		c++;
+	return c;
+}
+
+/*
+ * Does every message's ref count the copies, queued and dead, that are
+ * there? A copy can be gone without its message knowing: quarantined
+ * with a key too damaged to name it, or lost with a page a salvage of
+ * the store could not copy. Such a message would never be delivered nor
+ * expire: its ref goes to quarantine (reason "copies-lost", for the
+ * switch to tell the sender) and the count is set to what is there; at
+ * 0 the message is deleted (a photo wiped) - its copies are gone. A ref
+ * that is damaged or counts too few (the body would go too early) is set
+ * right the same way without a word to anyone.
+ */
+static int
+queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn)
+{
+	MDB_cursor	*cur = NULL;
+	MDB_val		 k, v;
+	uint64_t	*ids = NULL, *fix = NULL, msgid;
+	size_t		 n = 0, cap = 0, nfix = 0, fcap = 0, i;
+	uint32_t	 count, found;
+	uint8_t		 kb[QUEUE_LMDB_MSGKEY];
+	const char	*reason;
+	int		 rc;
+
+	if ((rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_COPY, &ids, &n,
+	    &cap)) != 0 ||
+	    (rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_DEAD, &ids, &n,
+	    &cap)) != 0)
+		goto out;
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, queue_lmdb_cmp_u64);
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_REF], &cur)) != 0)
+		goto out;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (k.mv_size != QUEUE_LMDB_MSGKEY)
+			continue;
+		msgid = util_get_be64(k.mv_data);
+		found = queue_lmdb_ids_count(ids, n, msgid);
+		if (queue_lmdb_ref_dec(&k, &v, &count) == 0 && count == found)
+			continue;
+		if (nfix == fcap) {
+			fcap = fcap ? 2 * fcap : 64;
+			fix = xrealloc(fix, fcap * sizeof *fix);
+		}
+		fix[nfix++] = msgid;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto out;
+	rc = 0;
+	for (i = 0; i < nfix && rc == 0; i++) {
+		util_put_be64(kb, fix[i]);
+		k.mv_size = sizeof kb;
+		k.mv_data = kb;
+		if ((rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_REF], &k, &v)) != 0)
+			break;
+		found = queue_lmdb_ids_count(ids, n, fix[i]);
+		if (queue_lmdb_ref_dec(&k, &v, &count) == -1)
+			reason = NULL;		/* queue_lmdb_why's */
+		else
+			reason = count > found ? "copies-lost" : "count";
+		if ((rc = queue_lmdb_quarantine(ql, txn, QUEUE_LMDB_REF, NULL,
+		    &k, &v, reason, found > 0 ? "recounted" : "deleted")) != 0)
+			break;
+		if (found > 0)
+			rc = queue_lmdb_ref_put(ql, txn, fix[i], found);
+		else if ((rc = queue_lmdb_wipe(ql, txn, &k)) == 0 &&
+		    (rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_MSG], &k, NULL)) ==
+		    MDB_NOTFOUND)
+			rc = 0;
+	}
+out:
+	free(ids);
+	free(fix);
+	return rc;
+}
+
+/* The ref check in a write txn of its own (start-up). */
+static int
+queue_lmdb_refcheck_commit(struct queue_lmdb *ql)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	ql->quar_in_txn = 0;
+	if ((rc = queue_lmdb_refcheck(ql, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = queue_lmdb_commit(ql, txn)) != 0)
+		goto fail;
+	return 0;
+fail:
+	log_warnx("queue: check of the copy counts failed: %s",
+	    mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "check of the copy counts");
+	return -1;
 }
 
 static int
@@ -1890,9 +2519,163 @@ queue_lmdb_load(void *arg, queue_load_cb cb, void *arg2)
 	int			 ret;
 
 	ret = queue_lmdb_walk(ql, QUEUE_LMDB_COPY, cb, arg2);
+	if (queue_lmdb_check_tree(ql) == -1)
+		ret = QUEUE_E_IO;
 	/* Start-up: quarantine now, nothing else waits for the writer. */
-	queue_lmdb_bad_commit(ql);
+	if (queue_lmdb_bad_commit(ql) == 0 && ret == QUEUE_E_OK &&
+	    queue_lmdb_refcheck_commit(ql) == -1)
+		ret = QUEUE_E_IO;
 	return ret;
+}
+
+/*
+ * Decode a quarantine entry k/v into *e; its strings go to name, reason
+ * and action (NUL-terminated, at least 256 bytes each).
+ */
+static int
+queue_lmdb_quar_dec(const MDB_val *k, const MDB_val *v, struct queue_quar *e,
+    char *name, char *reason, char *action)
+{
+	const uint8_t	*p = v->mv_data, *end = p + v->mv_size;
+	size_t		 n;
+	int		 i;
+
+	memset(e, 0, sizeof *e);
+	if (k->mv_size != QUEUE_LMDB_STAMPKEY || v->mv_size < 2 ||
+	    (size_t)(end - p) < 2u + p[1])
+		return -1;
+	e->t_us = util_get_be64(k->mv_data);
+	n = p[1];
+	memcpy(name, p + 2, n);
+	name[n] = '\0';
+	p += 2 + n;
+	if (end - p < 2 || (size_t)(end - p) < 2u + util_get_be16(p))
+		return -1;
+	e->keylen = util_get_be16(p);
+	e->key = p + 2;
+	p += 2 + e->keylen;
+	if (end - p < 4 || (size_t)(end - p) < 4u + util_get_be32(p))
+		return -1;
+	e->vallen = util_get_be32(p);
+	p += 4 + e->vallen;
+	reason[0] = action[0] = '\0';
+	if (end - p >= 1 && (size_t)(end - p) >= 1u + p[0]) {
+		memcpy(reason, p + 1, p[0]);
+		reason[p[0]] = '\0';
+		p += 1 + p[0];
+		if (end - p >= 1 && (size_t)(end - p) >= 1u + p[0]) {
+			memcpy(action, p + 1, p[0]);
+			action[p[0]] = '\0';
+		}
+	}
+	e->reason = reason[0] != '\0' ? reason : "checksum";
+	e->action = action[0] != '\0' ? action : "none";
+	e->db = -1;
+	for (i = 0; i < QUEUE_DB_MAX; i++)
+		if (strcmp(name, queue_lmdb_dbname[i]) == 0)
+			e->db = i;
+	queue_lmdb_key_ids(e->db, e->key, e->keylen, &e->msgid, &e->copy,
+	    e->line);
+	return 0;
+}
+
+static int
+queue_lmdb_walk_quar(void *arg, uint64_t since_us, queue_quar_cb cb,
+    void *arg2)
+{
+	struct queue_lmdb	*ql = arg;
+	struct queue_quar	 e;
+	MDB_txn			*txn;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	uint8_t			 kb[QUEUE_LMDB_STAMPKEY];
+	char			 name[256], reason[256], action[256];
+	int			 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_QUAR], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	util_put_be64(kb, since_us);
+	util_put_be32(kb + 8, 0);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (queue_lmdb_quar_dec(&k, &v, &e, name, reason, action) == 0 &&
+		    cb(&e, arg2) != 0)
+			break;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto fail;
+	return QUEUE_E_OK;
+fail:
+	log_warnx("queue: walk quarantine: %s", mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "walk of quarantine");
+	return QUEUE_E_IO;
+}
+
+/* Count the quarantine's entries per db (health). */
+static int
+queue_lmdb_quar_count_cb(const struct queue_quar *e, void *arg)
+{
+	uint64_t *count = arg;
+
+	if (e->db >= 0 && e->db < QUEUE_DB_MAX)
+		count[e->db]++;
+	return 0;
+}
+
+/*
+ * Health: the damage recorded, and the quarantine's entries per db,
+ * counted again only after a commit added to it (rare).
+ */
+static int
+queue_lmdb_health(void *arg, struct queue_health *h)
+{
+	struct queue_lmdb	*ql = arg;
+	uint64_t		 count[QUEUE_DB_MAX];
+	int			 dirty;
+
+	pthread_mutex_lock(&ql->healthlock);
+	dirty = ql->quar_dirty;
+	ql->quar_dirty = 0;
+	pthread_mutex_unlock(&ql->healthlock);
+	if (dirty) {
+		memset(count, 0, sizeof count);
+		if (queue_lmdb_walk_quar(ql, 0, queue_lmdb_quar_count_cb,
+		    count) != QUEUE_E_OK)
+			dirty = -1;
+	}
+	pthread_mutex_lock(&ql->healthlock);
+	if (dirty == 1)
+		memcpy(ql->quar_count, count, sizeof count);
+	else if (dirty == -1)
+		ql->quar_dirty = 1;
+	h->damaged = ql->damage_rc != 0;
+	util_strlcpy(h->damage, ql->damage, sizeof h->damage);
+	memcpy(h->quarantined, ql->quar_count, sizeof h->quarantined);
+	pthread_mutex_unlock(&ql->healthlock);
+	return 0;
+}
+
+/*
+ * LMDB found its structure broken where it asserts instead of returning
+ * an error, and aborts after this returns: say what to do first.
+ */
+static void
+queue_lmdb_assert_cb(MDB_env *env, const char *msg)
+{
+	const char *path = NULL;
+
+	mdb_env_get_path(env, &path);
+	log_errorx("queue: LMDB assertion failed (%s): the store %s is "
+	    "damaged and LMDB aborts the switch; before it starts again, "
+	    "rebuild the store with mdb_copy -c or restore it from a backup "
+	    "(docs/durability.md)", msg, path != NULL ? path : "?");
 }
 
 static int
@@ -1939,6 +2722,7 @@ queue_lmdb_walk_audit(void *arg, uint64_t since_us,
 	return QUEUE_E_OK;
 fail:
 	log_warnx("queue: walk audit: %s", mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "walk of audit");
 	return QUEUE_E_IO;
 }
 
@@ -2012,6 +2796,7 @@ queue_lmdb_usage(void *arg, uint64_t *used, uint64_t *size)
 	return QUEUE_E_OK;
 fail:
 	log_warnx("queue: usage: %s", mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "free list");
 	return QUEUE_E_IO;
 }
 
@@ -2032,6 +2817,7 @@ queue_lmdb_close(void *arg)
 	free(ql->archive);
 	pthread_mutex_destroy(&ql->rlock);
 	pthread_mutex_destroy(&ql->badlock);
+	pthread_mutex_destroy(&ql->healthlock);
 	free(ql->path);
 	free(ql);
 }
@@ -2055,6 +2841,8 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	ql->path = xstrdup(path);
 	pthread_mutex_init(&ql->rlock, NULL);
 	pthread_mutex_init(&ql->badlock, NULL);
+	pthread_mutex_init(&ql->healthlock, NULL);
+	ql->quar_dirty = 1;
 
 	what = "mdb_env_create";
 	if ((rc = mdb_env_create(&ql->env)) != 0) {
@@ -2068,6 +2856,7 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	what = "mdb_env_set_maxdbs";
 	if ((rc = mdb_env_set_maxdbs(ql->env, QUEUE_LMDB_MAXDBS)) != 0)
 		goto fail;
+	mdb_env_set_assert(ql->env, queue_lmdb_assert_cb);
 	/*
 	 * No MDB_NOSYNC / MDB_NOMETASYNC: commits must be durable. MDB_NOTLS:
 	 * read txns are used by a thread that is not the writer.
@@ -2142,6 +2931,8 @@ queue_lmdb_open_rdonly(const char *path, char **cause)
 	ql->rdonly = 1;
 	pthread_mutex_init(&ql->rlock, NULL);
 	pthread_mutex_init(&ql->badlock, NULL);
+	pthread_mutex_init(&ql->healthlock, NULL);
+	ql->quar_dirty = 1;
 
 	what = "mdb_env_create";
 	if ((rc = mdb_env_create(&ql->env)) != 0) {
@@ -2203,5 +2994,7 @@ const struct queue_backend queue_backend_lmdb = {
 	.open_rdonly = queue_lmdb_open_rdonly,
 	.walk_state = queue_lmdb_walk_state,
 	.configure = queue_lmdb_configure,
-	.space = queue_lmdb_space
+	.space = queue_lmdb_space,
+	.health = queue_lmdb_health,
+	.walk_quarantine = queue_lmdb_walk_quar
 };

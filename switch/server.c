@@ -62,6 +62,7 @@ static void	server_meta_done_cb(struct queue_op *, void *);
 static void	server_expire_done_cb(struct queue_op *, void *);
 static void	server_queue_configure(struct server *);
 static size_t	server_photo_load(struct server *, struct photo_table *);
+static void	server_load_quarantined(struct server *, uint64_t);
 
 /* A message between its arrival and its commit. */
 struct server_inbound {
@@ -174,17 +175,38 @@ server_meta_done_cb(struct queue_op *op, void *arg)
 	free(op);
 }
 
+/*
+ * The destination a copy of the line names when nothing else does (a
+ * copy rebuilt from its key): the member code it serves, else its ORI.
+ */
+static const char *
+server_line_dest(const struct config_line *cl)
+{
+	if (cl == NULL)
+		return "";
+	if (cl->member[0] != '\0')
+		return cl->member;
+	return cl->nori > 0 ? cl->ori[0] : "";
+}
+
 static void
 server_load_cb(const struct queue_copy *c, void *arg)
 {
 	struct server			*srv = arg;
 	const struct config_line	*cl;
+	struct queue_copy		 rc;
 
 	if ((cl = config_line_by_code(srv->cfg, c->line)) == NULL) {
 		log_warnx("server: stored copy %llx.%u for unknown line %s "
 		    "kept in the store", (unsigned long long)c->msgid, c->copy,
 		    c->line);
 		return;
+	}
+	if (c->dest[0] == '\0') {
+		/* Rebuilt from its key: the receiving ORI was lost. */
+		rc = *c;
+		util_strlcpy(rc.dest, server_line_dest(cl), sizeof rc.dest);
+		c = &rc;
 	}
 	line_add(server_line(srv, cl), c);
 }
@@ -250,6 +272,7 @@ server_new(struct event_base *base, struct config *cfg)
 {
 	struct server	*srv;
 	char		*cause = NULL;
+	uint64_t	 load_us;
 	int		 i;
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 
@@ -298,8 +321,11 @@ server_new(struct event_base *base, struct config *cfg)
 		l->in_seq = server_ctr_new(srv, "in", cfg->lines[i].code);
 		l->out_seq = server_ctr_new(srv, "out", cfg->lines[i].code);
 	}
+	load_us = util_now_us();
 	if (queue_load(srv->q, server_load_cb, srv) != QUEUE_E_OK)
 		log_warnx("server: queue load reported errors (see above)");
+	server_load_quarantined(srv, load_us);
+	server_store_damage(srv, NULL);		/* logged before "started" */
 	for (i = 0; i < cfg->nline; i++)
 		if (srv->lines[i].npending > 0)
 			log_info("server: recovered line=%s queued=%llu",
@@ -355,6 +381,8 @@ server_free(struct server *srv)
 	for (i = 0; i < srv->nretired; i++)
 		config_free(srv->retired[i]);
 	config_free(srv->cfg);
+	free(srv->store_damage);
+	free(srv->store_recovery);
 	free(srv);
 }
 
@@ -794,9 +822,10 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 	sm->op.ncopies = 1;
 	sm->op.done = server_sm_done_cb;
 	sm->op.arg = sm;
-	if (status != MSG_SM_EXPIRED) {
+	if (status != MSG_SM_EXPIRED && status != MSG_SM_DAMAGED) {
 		/* The disposition of that destination, with the SM that
-		 * tells the sender (the expiry op audits .08 itself). */
+		 * tells the sender (the expiry op audits .08 itself, the
+		 * dead-lettering or the quarantine .09). */
 		ubuf_init(&b);
 		audit_begin(&b, sm->op.msg.recv_us, "server",
 		    status == MSG_SM_HELD ? "held" : "not-forwarded");
@@ -840,6 +869,9 @@ server_inbound_finish(struct server_inbound *in)
 			    queue_strerror(in->failed));
 		/* Not stored: the body is still ours to quote. */
 		server_nak(srv, s, in->tag, in->ori, in->ctl, code,
+		    in->failed == QUEUE_E_DAMAGED &&
+		    server_store_damage(srv, NULL) != NULL ?
+		    server_store_damage(srv, NULL) :
 		    queue_strerror(in->failed), in->op.body, in->op.bodylen);
 	}
 	session_committed(s);
@@ -930,6 +962,14 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	if (srv->draining) {
 		server_nak(srv, s, tag, NULL, NULL, MSG_ER_UNAVAILABLE,
 		    "switch is draining", payload, len);
+		free(payload);
+		session_committed(s);
+		return;
+	}
+	if (server_store_damage(srv, NULL) != NULL) {
+		/* Nothing new goes into a damaged store. */
+		server_nak(srv, s, tag, NULL, NULL, MSG_ER_UNAVAILABLE,
+		    server_store_damage(srv, NULL), payload, len);
 		free(payload);
 		session_committed(s);
 		return;
@@ -1224,12 +1264,232 @@ drop:
 	session_committed(s);
 }
 
+/* A message's sender, as its stored record or audit record names it. */
+struct server_sender {
+	char		msgid[24];	/* looked for: "%016llx" */
+	int		found;
+	char		line[CONFIG_LINE_LEN + 1];
+	char		ori[MSG_ORI_LEN + 1];
+	char		ctl[MSG_CTL_LEN + 1];
+	char		mke[8];
+};
+
+/* The "accepted" record of the message s looks for. */
+static int
+server_sender_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
+{
+	struct server_sender	*s = arg;
+	char			 v[32];
+
+	(void)t_us;
+	if (memmem(rec, len, s->msgid, strlen(s->msgid)) == NULL ||
+	    !audit_field(rec, len, "msgid", v, sizeof v) ||
+	    strcmp(v, s->msgid) != 0 ||
+	    !audit_field(rec, len, "event", v, sizeof v) ||
+	    (strcmp(v, "accepted") != 0 && strcmp(v, "photo-stripped") != 0))
+		return 0;
+	audit_field(rec, len, "line", s->line, sizeof s->line);
+	audit_field(rec, len, "ori", s->ori, sizeof s->ori);
+	audit_field(rec, len, "ctl", s->ctl, sizeof s->ctl);
+	audit_field(rec, len, "mke", s->mke, sizeof s->mke);
+	s->found = 1;
+	return 1;
+}
+
+/*
+ * Who sent msgid, for an SM about it: the stored message says; when
+ * that is what cannot be read, its "accepted" audit record does, looked
+ * for from a minute before enq_us (a copy is enqueued when its message
+ * is received), then in the whole trail (a requeued dead letter was
+ * enqueued later). The walks read the audit trail, so they are for the
+ * rare message the store lost, never for traffic.
+ * @return the line to send the SM on, or NULL (*s says who, if found).
+ */
+static const struct config_line *
+server_sender(struct server *srv, uint64_t msgid, uint64_t enq_us,
+    struct server_sender *s)
+{
+	struct queue_msgrec		 rec;
+	const struct config_line	*to;
+	uint64_t			 since = enq_us > 60000000 ?
+					    enq_us - 60000000 : 0;
+
+	memset(s, 0, sizeof *s);
+	queue_msgid_fmt(s->msgid, sizeof s->msgid, msgid);
+	if (queue_get(srv->q, msgid, &rec, NULL) == QUEUE_E_OK) {
+		util_strlcpy(s->line, rec.from_line, sizeof s->line);
+		util_strlcpy(s->ori, rec.ori, sizeof s->ori);
+		util_strlcpy(s->ctl, rec.ctl, sizeof s->ctl);
+		s->found = 1;
+	} else {
+		queue_walk_audit(srv->q, since, server_sender_cb, s);
+		if (!s->found && since > 0)
+			queue_walk_audit(srv->q, 0, server_sender_cb, s);
+	}
+	if (!s->found)
+		return NULL;
+	if ((to = config_line_by_ori(srv->cfg, s->ori)) == NULL)
+		to = config_line_by_code(srv->cfg, s->line);
+	return to;
+}
+
+/*
+ * SM .09 to the sender of the copy c (of line cl, NULL if the line is
+ * gone) whose message the store lost; none for an SM or ER copy.
+ */
+static void
+server_sm_damaged(struct server *srv, const struct config_line *cl,
+    const struct queue_copy *c)
+{
+	struct server_sender		 snd;
+	const struct config_line	*to;
+	enum msg_key			 key = (enum msg_key)c->key;
+	char				 id[24];
+
+	if (c->prio == QUEUE_PRIO_HIGH || key == MSG_KEY_SM ||
+	    key == MSG_KEY_ER)
+		return;
+	queue_msgid_fmt(id, sizeof id, c->msgid);
+	if ((to = server_sender(srv, c->msgid, c->enq_us, &snd)) == NULL) {
+		log_errorx("server: %s: sender not found (neither the message "
+		    "nor its audit record can be read): no SM", id);
+		return;
+	}
+	if (msg_key_name(key) == NULL)
+		key = msg_key_lookup(snd.mke);
+	server_submit_sm(srv, to, snd.ori, snd.ctl, MSG_SM_DAMAGED,
+	    msg_dest_is_valid(c->dest) ? c->dest : server_line_dest(cl), key,
+	    id, NULL);
+	log_info("server: %s: SM .09 to %s line=%s", id, snd.ori, to->code);
+}
+
+void
+server_unreadable(struct server *srv, struct line *l, const struct queue_copy *c,
+    int err)
+{
+	struct queue_op	*op = xcalloc(1, sizeof *op);
+	struct ubuf	 audit;
+	char		 id[32], why[80];
+
+	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
+	snprintf(why, sizeof why, "message unreadable: %s",
+	    queue_strerror(err));
+	op->type = QUEUE_OP_EXPIRE;
+	op->copies = xmalloc(sizeof *op->copies);
+	op->copies[0] = *c;
+	op->ncopies = 1;
+	ubuf_init(&audit);
+	audit_begin(&audit, util_now_us(), "server", "dead-lettered");
+	audit_str(&audit, "msgid", id);
+	audit_str(&audit, "line", l->cfg->code);
+	audit_str(&audit, "dest", c->dest);
+	audit_str(&audit, "mke", msg_key_name((enum msg_key)c->key));
+	audit_num(&audit, "attempts", c->attempts);
+	audit_num(&audit, "size", c->size);
+	audit_str(&audit, "reason", why);
+	audit_str(&audit, "outcome", "dead-lettered");
+	op->audit = audit_end(&audit);
+	op->done = server_expire_done_cb;
+	queue_submit(srv->q, op);
+	log_errorx("server: %s: %s line=%s dest=%s -> dead letters", id, why,
+	    l->cfg->code, c->dest);
+	server_sm_damaged(srv, l->cfg, c);
+}
+
+/* Copies load() quarantined: how many of each, those dead-lettered. */
+struct server_lost {
+	struct queue_copy	*c;		/* dead-lettered */
+	size_t			 n, cap;
+	uint64_t		 rebuilt, other;
+};
+
+static int
+server_lost_cb(const struct queue_quar *e, void *arg)
+{
+	struct server_lost	*lost = arg;
+	struct queue_copy	*c;
+
+	if (e->db == QUEUE_DB_COPY && strcmp(e->action, "rebuilt") == 0) {
+		lost->rebuilt++;
+		return 0;
+	}
+	/* A copy dead-lettered, or copies gone that only the message's
+	 * count remembered (for those the destination is not known). */
+	if (!(e->db == QUEUE_DB_COPY &&
+	    strcmp(e->action, "dead-lettered") == 0) &&
+	    !(e->db == QUEUE_DB_REF && strcmp(e->reason, "copies-lost") == 0)) {
+		lost->other++;
+		return 0;
+	}
+	if (lost->n == lost->cap) {
+		lost->cap = lost->cap ? 2 * lost->cap : 16;
+		lost->c = xrealloc(lost->c, lost->cap * sizeof *lost->c);
+	}
+	c = &lost->c[lost->n++];
+	memset(c, 0, sizeof *c);
+	util_strlcpy(c->line, e->line, sizeof c->line);
+	c->prio = e->keylen > QUEUE_LINE_LEN ? e->key[QUEUE_LINE_LEN] :
+	    QUEUE_PRIO_NORMAL;
+	c->msgid = e->msgid;
+	c->copy = e->copy >= 0 ? (uint16_t)e->copy : 0;
+	return 0;
+}
+
+/*
+ * After the load: what it quarantined (entries from since_us on). The
+ * copies it could not rebuild went to the dead letters because their
+ * message is unreadable, or are gone with nothing but their message's
+ * count to show for them (reason copies-lost); each sender gets SM .09,
+ * as for one found at delivery (server_unreadable). Their audit records
+ * the queue wrote.
+ */
+static void
+server_load_quarantined(struct server *srv, uint64_t since_us)
+{
+	struct server_lost	 lost;
+	size_t			 i;
+
+	memset(&lost, 0, sizeof lost);
+	if (queue_walk_quarantine(srv->q, since_us, server_lost_cb, &lost) !=
+	    QUEUE_E_OK)
+		log_errorx("server: quarantine unreadable (see above)");
+	if (lost.rebuilt + lost.n + lost.other == 0)
+		return;
+	log_errorx("server: store: corrupt entries quarantined at start-up: "
+	    "copies rebuilt=%llu lost=%zu other=%llu (nlctl quarantine)",
+	    (unsigned long long)lost.rebuilt, lost.n,
+	    (unsigned long long)lost.other);
+	for (i = 0; i < lost.n; i++)
+		server_sm_damaged(srv, config_line_by_code(srv->cfg,
+		    lost.c[i].line), &lost.c[i]);
+	free(lost.c);
+}
+
+const char *
+server_store_damage(struct server *srv, const char **recovery)
+{
+	struct queue_health	h;
+
+	if (srv->store_damage == NULL && queue_health(srv->q, &h)) {
+		srv->store_damage = xasprintf("store damaged: %s", h.damage);
+		srv->store_recovery = xasprintf("stop the switch, then rebuild "
+		    "the store with mdb_copy -c %s NEWDIR and start on NEWDIR, "
+		    "or restore it from a backup (docs/durability.md)",
+		    srv->cfg->datadir);
+		log_errorx("server: %s: not ready, new messages refused; %s",
+		    srv->store_damage, srv->store_recovery);
+	}
+	if (recovery != NULL)
+		*recovery = srv->store_recovery;
+	return srv->store_damage;
+}
+
 void
 server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 {
 	struct queue_op			*op = xcalloc(1, sizeof *op);
-	struct queue_msgrec		 rec;
-	struct ubuf			 body, audit;
+	struct server_sender		 snd;
+	struct ubuf			 audit;
 	const struct config_line	*to;
 	char				 id[32];
 
@@ -1256,14 +1516,12 @@ server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 
 	if (c->key == MSG_KEY_SM || c->key == MSG_KEY_ER)
 		return;
-	ubuf_init(&body);
-	if (queue_get(srv->q, c->msgid, &rec, &body) == QUEUE_E_OK &&
-	    (to = config_line_by_ori(srv->cfg, rec.ori)) != NULL) {
+	/* The sender: from the message, else from its audit record. */
+	if ((to = server_sender(srv, c->msgid, c->enq_us, &snd)) != NULL) {
 		queue_msgid_fmt(id, sizeof id, c->msgid);
-		server_submit_sm(srv, to, rec.ori, rec.ctl, MSG_SM_EXPIRED,
+		server_submit_sm(srv, to, snd.ori, snd.ctl, MSG_SM_EXPIRED,
 		    c->dest, (enum msg_key)c->key, id, NULL);
 	}
-	ubuf_free(&body);
 }
 
 static void
@@ -1368,6 +1626,7 @@ server_ready(struct server *srv, char *why, size_t sz, char *warn,
     size_t wsz)
 {
 	struct queue_stats	qs;
+	const char		*damage, *fix;
 
 	queue_get_stats(srv->q, &qs);
 	warn[0] = '\0';
@@ -1384,9 +1643,13 @@ server_ready(struct server *srv, char *why, size_t sz, char *warn,
 		snprintf(why, sz, "draining");
 		return 0;
 	}
-	if (qs.health != QUEUE_HEALTH_OK) {
-		snprintf(why, sz, "store %s: %s", queue_health_name(qs.health),
-		    qs.health_cause);
+	if ((damage = server_store_damage(srv, &fix)) != NULL) {
+		snprintf(why, sz, "%s\nrecovery: %s", damage, fix);
+		return 0;
+	}
+	if (qs.space != QUEUE_SPACE_OK) {
+		snprintf(why, sz, "store %s: %s", queue_space_name(qs.space),
+		    qs.space_cause);
 		return 0;
 	}
 	why[0] = '\0';
@@ -1431,6 +1694,7 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		session_tick(s, now);
 	}
 	photo_table_expire(srv->photos, now_us);
+	server_store_damage(srv, NULL);		/* logs it when it appears */
 	if (now_us >= srv->audit_prune_us && !srv->draining)
 		server_audit_prune(srv, now_us);
 	server_watch_space(srv);

@@ -103,6 +103,8 @@ struct server {
 	uint64_t		 audit_prune_us;	/* next audit pruning */
 	int			 audit_alarm;	/* over the alarm level */
 	char			 not_ready[512];	/* last reason logged */
+	char			*store_damage;	/* server_store_damage, or NULL */
+	char			*store_recovery;
 };
 
 /**
@@ -140,6 +142,22 @@ uint64_t	 server_ctr_take(struct server *, struct server_ctr *);
  */
 void		 server_expire(struct server *, struct line *,
 		    const struct queue_copy *);
+/**
+ * A queued copy's message cannot be read (err: the queue_get result;
+ * quarantined or gone): move the copy to the dead-letter area and tell
+ * the sender with SM .09 (not for SM/ER copies). The sender comes from
+ * the message's "accepted" audit record.
+ */
+void		 server_unreadable(struct server *, struct line *,
+		    const struct queue_copy *, int err);
+/**
+ * Why the store cannot take messages: B-tree damage the queue reported
+ * (queue_health), "store damaged: ..." in LMDB's words; NULL while it is
+ * fine. Sticky: the store is not repaired while the switch runs. The
+ * first time it is seen it is logged at error level with *recovery, the
+ * operator's way out (both owned by srv; recovery may be NULL).
+ */
+const char	*server_store_damage(struct server *, const char **recovery);
 /**
  * Re-read the config file (and the certificates it names) without dropping
  * connections: lines keep their sessions and queues by line code, new

@@ -1418,6 +1418,8 @@ test_tables(void)
 		    "FORWARD" },
 		{ MSG_SM_EXPIRED,
 		    "HELD MESSAGE EXPIRED, NLETS WILL NOT FORWARD" },
+		{ MSG_SM_DAMAGED,
+		    "HELD MESSAGE DAMAGED IN STORAGE, NLETS WILL NOT FORWARD" },
 		{ 3, "UNKNOWN STATUS" }, { 77, "UNKNOWN STATUS" },
 	};
 	static const struct {
@@ -2155,7 +2157,7 @@ static void
 test_build_sm(void)
 {
 	static const int	 st[] = { MSG_SM_NOT_ACCEPTED, MSG_SM_HELD,
-	    MSG_SM_REMOVED, MSG_SM_EXPIRED };
+	    MSG_SM_REMOVED, MSG_SM_EXPIRED, MSG_SM_DAMAGED };
 	static const struct {
 		const char	*dest;
 		enum msg_key	 key;

@@ -2,13 +2,15 @@
  * test_queue - the queue contract (queue.h) against both backends: the
  * same behavioural tests run once on queue_backend_ram and once on
  * queue_backend_lmdb (fresh mkdtemp directory per suite, removed after),
- * plus LMDB-only tests for reopen durability and quarantine of corrupt
- * records (those open the environment directly with <lmdb.h>).
+ * plus LMDB-only tests for reopen durability, quarantine of corrupt
+ * records, rebuilding of damaged copies and B-tree damage (those open
+ * the environment directly with <lmdb.h> or flip bytes of data.mdb).
  *
  * Completions need an event loop: each suite makes an event_base after
  * evthread_use_pthreads() and runs it in bounded EVLOOP_ONCE steps until
  * the ops it submitted have completed.
  */
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -1145,26 +1147,444 @@ test_queue_corrupt(void)
 
 	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
 	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
-	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_EQUAL_FATAL(l.n, 3);
 	CU_ASSERT_EQUAL(l.c[0].msgid, 1);
-	CU_ASSERT_EQUAL(l.c[1].msgid, 3);
-	/* Loading again: the bad entries are gone from copy. */
+	/* Message 2's copy, rebuilt from its key and its message. */
+	CU_ASSERT_EQUAL(l.c[1].msgid, 2);
+	CU_ASSERT_STRING_EQUAL(l.c[1].line, "CADMV");
+	CU_ASSERT_EQUAL(l.c[1].size, 3000);
+	CU_ASSERT_EQUAL(l.c[1].key, 1);
+	CU_ASSERT_EQUAL(l.c[1].enq_us, 1700000000000000ULL + 2);
+	CU_ASSERT_EQUAL(l.c[2].msgid, 3);
+	/* Loading again: the junk key is gone, copy 2 is whole again. */
 	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
-	CU_ASSERT_EQUAL(l.n, 2);
+	CU_ASSERT_EQUAL(l.n, 3);
 	CU_ASSERT_EQUAL(queue_get(q, 1, &m, NULL), QUEUE_E_OK);
 	CU_ASSERT_EQUAL(queue_get(q, 3, &m, NULL), QUEUE_E_CORRUPT);
 	/* The next commit moves the msg to quarantine; deletes still work. */
 	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0,
 	    0, &r)), QUEUE_E_OK);
 	CU_ASSERT_EQUAL(queue_get(q, 3, &m, NULL), QUEUE_E_NOTFOUND);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 2, 0,
+	    0, &r)), QUEUE_E_OK);
 	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 3, 0,
 	    0, &r)), QUEUE_E_OK);
+	{
+		struct queue_health h;
+
+		CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+		CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_COPY], 2);
+		CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_MSG], 1);
+	}
 	queue_close(q);
 
 	CU_ASSERT_EQUAL(tq_lmdb_count("quarantine"), 3);
 	CU_ASSERT_EQUAL(tq_lmdb_count("copy"), 0);
-	/* Message 2 stays: its only copy is in quarantine, not delivered. */
-	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 1);
+	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 0);
+}
+
+/* The copy key the LMDB backend stores (line[8] prio msgid copy). */
+static void
+tq_copy_key(uint8_t *kb, const char *line, uint8_t prio, uint64_t msgid,
+    uint16_t copy)
+{
+	memset(kb, 0, 8);
+	memcpy(kb, line, strlen(line));
+	kb[8] = prio;
+	util_put_be64(kb + 9, msgid);
+	util_put_be16(kb + 17, copy);
+}
+
+/*
+ * XOR x into the byte off bytes past every place data.mdb holds needle
+ * (the queue must be closed): old versions of a page sit in free pages
+ * and are flipped too, harmlessly. @return the places.
+ */
+static int
+tq_file_flip(const void *needle, size_t n, long off, uint8_t x)
+{
+	char		 path[PATH_MAX + 16];
+	char		*data, *p;
+	size_t		 len;
+	uint8_t		 byte;
+	int		 fd, hits = 0;
+
+	snprintf(path, sizeof path, "%s/data.mdb", tq_path);
+	if ((data = util_read_file(path, &len)) == NULL)
+		return -1;
+	if ((fd = open(path, O_WRONLY)) == -1) {
+		free(data);
+		return -1;
+	}
+	for (p = data; (p = memmem(p, len - (size_t)(p - data), needle, n)) !=
+	    NULL; p += n) {
+		byte = (uint8_t)p[off] ^ x;
+		if (pwrite(fd, &byte, 1, (off_t)(p - data) + off) == 1)
+			hits++;
+	}
+	close(fd);
+	free(data);
+	return hits;
+}
+
+/* Quarantine entries as queue_walk_quarantine reports them. */
+struct tq_quar {
+	int		n;
+	int		db[8];
+	uint64_t	msgid[8];
+	int		copy[8];
+	char		line[8][QUEUE_LINE_LEN + 1];
+	char		reason[8][16];
+	char		action[8][16];
+};
+
+static int
+tq_quar_cb(const struct queue_quar *e, void *arg)
+{
+	struct tq_quar *l = arg;
+
+	if (l->n < 8) {
+		l->db[l->n] = e->db;
+		l->msgid[l->n] = e->msgid;
+		l->copy[l->n] = e->copy;
+		util_strlcpy(l->line[l->n], e->line, sizeof l->line[0]);
+		util_strlcpy(l->reason[l->n], e->reason, sizeof l->reason[0]);
+		util_strlcpy(l->action[l->n], e->action, sizeof l->action[0]);
+	}
+	l->n++;
+	return 0;
+}
+
+/* The quarantine entry of db and msgid, or -1. */
+static int
+tq_quar_find(const struct tq_quar *l, int db, uint64_t msgid)
+{
+	int i;
+
+	for (i = 0; i < l->n && i < 8; i++)
+		if (l->db[i] == db && l->msgid[i] == msgid)
+			return i;
+	return -1;
+}
+
+/* Audit records of an event. */
+static int
+tq_audit_event_cb(uint64_t t, const char *rec, size_t len, void *arg)
+{
+	(void)t;
+	if (memmem(rec, len, "\"event\":\"quarantined\"", 21) != NULL)
+		(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * LMDB: bytes flipped in data.mdb where copy records lie. Nothing is
+ * lost without a trace: a copy whose record is hit is rebuilt from its
+ * key and its message and loaded (1); one whose message is damaged too
+ * goes to the dead letters (2); one whose key is hit is stored again
+ * under the key its intact value names (3). Each is quarantined,
+ * counted and audited once; afterwards every copy can be delivered or
+ * purged and nothing stays behind.
+ */
+static void
+test_queue_salvage(void)
+{
+	struct queue		*q;
+	struct queue_health	 h;
+	struct tq_run		 r;
+	struct tq_list		 l, d;
+	struct tq_quar		 qu;
+	struct tq_op		*ops[5];
+	const char		*one[] = { "CADMV" }, *two[] = { "CADMV", "WADMV" };
+	uint8_t			 kb[19];
+	uint64_t		 id;
+	int			 i, n, nq = 0;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (id = 1; id <= 4; id++)
+		ops[id - 1] = tq_put(id, 3000, one, NULL, 1, &r);
+	ops[4] = tq_put(5, 3000, two, NULL, 2, &r);
+	tq_run(q, ops, 5, &r);
+	queue_close(q);
+
+	/* 2: its message's body is damaged as well. */
+	tq_msg_rewrite(2, tq_edit_flip);
+	/* 1, 2: a byte of the value (enq_us), past the 19-byte key. */
+	tq_copy_key(kb, "CADMV", 1, 1, 0);
+	CU_ASSERT(tq_file_flip(kb, sizeof kb, 19 + 35, 0x10) >= 1);
+	tq_copy_key(kb, "CADMV", 1, 2, 0);
+	CU_ASSERT(tq_file_flip(kb, sizeof kb, 19 + 35, 0x10) >= 1);
+	/* 3: a byte of the key (msgid 3 -> 0x43). */
+	tq_copy_key(kb, "CADMV", 1, 3, 0);
+	CU_ASSERT(tq_file_flip(kb, sizeof kb, 16, 0x40) >= 1);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 5);
+	/* Key order, except 3, reported where its damaged key sorted. */
+	for (i = 0, n = 0; i < l.n; i++) {
+		CU_ASSERT(l.c[i].msgid != 2);
+		if (l.c[i].msgid == 1) {
+			n++;
+			CU_ASSERT_STRING_EQUAL(l.c[i].line, "CADMV");
+			CU_ASSERT_EQUAL(l.c[i].key, 1);
+			CU_ASSERT_EQUAL(l.c[i].size, 3000);
+			CU_ASSERT_EQUAL(l.c[i].enq_us, 1700000000000000ULL + 1);
+			CU_ASSERT_STRING_EQUAL(l.c[i].dest, "");
+		} else if (l.c[i].msgid == 3) {
+			n++;
+			CU_ASSERT_STRING_EQUAL(l.c[i].line, "CADMV");
+			CU_ASSERT_EQUAL(l.c[i].enq_us, 1000 + 3);
+			CU_ASSERT_STRING_EQUAL(l.c[i].dest, "CADMV");
+		}
+	}
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(tq_dead(q, &d), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(d.n, 1);
+	CU_ASSERT_EQUAL(d.c[0].msgid, 2);
+	CU_ASSERT_STRING_EQUAL(d.c[0].line, "CADMV");
+
+	memset(&qu, 0, sizeof qu);
+	CU_ASSERT_EQUAL(queue_walk_quarantine(q, 0, tq_quar_cb, &qu),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(qu.n, 4);
+	CU_ASSERT_FATAL((i = tq_quar_find(&qu, QUEUE_DB_COPY, 1)) >= 0);
+	CU_ASSERT_STRING_EQUAL(qu.action[i], "rebuilt");
+	CU_ASSERT_STRING_EQUAL(qu.reason[i], "checksum");
+	CU_ASSERT_STRING_EQUAL(qu.line[i], "CADMV");
+	CU_ASSERT_EQUAL(qu.copy[i], 0);
+	CU_ASSERT_FATAL((i = tq_quar_find(&qu, QUEUE_DB_COPY, 2)) >= 0);
+	CU_ASSERT_STRING_EQUAL(qu.action[i], "dead-lettered");
+	CU_ASSERT_FATAL((i = tq_quar_find(&qu, QUEUE_DB_COPY, 0x43)) >= 0);
+	CU_ASSERT_STRING_EQUAL(qu.action[i], "rebuilt");
+	CU_ASSERT_STRING_EQUAL(qu.reason[i], "key");
+	CU_ASSERT(tq_quar_find(&qu, QUEUE_DB_MSG, 2) >= 0);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_COPY], 3);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_MSG], 1);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_DEAD], 0);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_event_cb, &nq),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(nq, 4);
+
+	/* What was written back loads as it is, without a new entry. */
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 5);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_COPY], 3);
+
+	/* Deliver everything, purge the dead letter: nothing stays. */
+	for (i = 0; i < l.n; i++)
+		CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, l.c[i].line,
+		    1, l.c[i].msgid, l.c[i].copy, 0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_PURGE, "", 0, 2, 0, 0, &r)),
+	    QUEUE_E_OK);
+	queue_close(q);
+	CU_ASSERT_EQUAL(tq_lmdb_count("copy"), 0);
+	CU_ASSERT_EQUAL(tq_lmdb_count("dead"), 0);
+	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 0);
+	CU_ASSERT_EQUAL(tq_lmdb_count("ref"), 0);
+	CU_ASSERT_EQUAL(tq_lmdb_count("quarantine"), 4);
+}
+
+/*
+ * LMDB: copies gone without a trace in their message (a page a salvage
+ * could not copy; a copy quarantined with its key unreadable). The load
+ * finds their messages' counts too high: each ref is quarantined as
+ * copies-lost, the count set to what is there, a message left with no
+ * copy deleted.
+ */
+static void
+test_queue_copies_lost(void)
+{
+	struct queue		*q;
+	struct queue_health	 h;
+	struct tq_run		 r;
+	struct tq_list		 l;
+	struct tq_quar		 qu;
+	struct tq_op		*ops[3];
+	const char		*one[] = { "CADMV" }, *two[] = { "CADMV", "WADMV" };
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	uint8_t			 kb[19], junk[52];
+	int			 i;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	ops[0] = tq_put(1, 300, two, NULL, 2, &r);
+	ops[1] = tq_put(2, 300, one, NULL, 1, &r);
+	ops[2] = tq_put(3, 300, one, NULL, 1, &r);
+	tq_run(q, ops, 3, &r);
+	queue_close(q);
+
+	/* 1's CADMV copy and 2's copy are gone; 3's has a junk key. */
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "copy", &dbi) == 0);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	tq_copy_key(kb, "CADMV", 1, 1, 0);
+	CU_ASSERT(mdb_del(txn, dbi, &k, NULL) == 0);
+	tq_copy_key(kb, "CADMV", 1, 2, 0);
+	CU_ASSERT(mdb_del(txn, dbi, &k, NULL) == 0);
+	tq_copy_key(kb, "CADMV", 1, 3, 0);
+	CU_ASSERT(mdb_del(txn, dbi, &k, NULL) == 0);
+	kb[0] = 0xc3;
+	memset(junk, 0x5a, sizeof junk);
+	v.mv_size = sizeof junk;
+	v.mv_data = junk;
+	CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "WADMV");
+	memset(&qu, 0, sizeof qu);
+	CU_ASSERT_EQUAL(queue_walk_quarantine(q, 0, tq_quar_cb, &qu),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(qu.n, 4);
+	CU_ASSERT_FATAL((i = tq_quar_find(&qu, QUEUE_DB_COPY, 3)) >= 0);
+	CU_ASSERT_STRING_EQUAL(qu.action[i], "none");
+	CU_ASSERT_FATAL((i = tq_quar_find(&qu, QUEUE_DB_REF, 1)) >= 0);
+	CU_ASSERT_STRING_EQUAL(qu.reason[i], "copies-lost");
+	CU_ASSERT_STRING_EQUAL(qu.action[i], "recounted");
+	for (i = 2; i <= 3; i++) {
+		int j = tq_quar_find(&qu, QUEUE_DB_REF, (uint64_t)i);
+
+		CU_ASSERT_FATAL(j >= 0);
+		CU_ASSERT_STRING_EQUAL(qu.reason[j], "copies-lost");
+		CU_ASSERT_STRING_EQUAL(qu.action[j], "deleted");
+	}
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_REF], 3);
+	CU_ASSERT_EQUAL(h.quarantined[QUEUE_DB_COPY], 1);
+	/* Consistent now: a second load finds nothing more. */
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	memset(&qu, 0, sizeof qu);
+	CU_ASSERT_EQUAL(queue_walk_quarantine(q, 0, tq_quar_cb, &qu),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(qu.n, 4);
+	/* The last copy of 1 takes its message with it. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "WADMV", 1, 1, 1,
+	    0, &r)), QUEUE_E_OK);
+	queue_close(q);
+	CU_ASSERT_EQUAL(tq_lmdb_count("msg"), 0);
+	CU_ASSERT_EQUAL(tq_lmdb_count("ref"), 0);
+}
+
+/*
+ * LMDB: an EXPIRE that finds its copy's record damaged moves the copy
+ * the loop holds to the dead letters (and quarantines the record).
+ */
+static void
+test_queue_expire_damaged(void)
+{
+	struct queue		*q;
+	struct tq_op		*t;
+	struct tq_run		 r;
+	struct tq_list		 d;
+	struct tq_quar		 qu;
+	const char		*one[] = { "CADMV" };
+	uint8_t			 kb[19];
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(9, 500, one, NULL, 1, &r)),
+	    QUEUE_E_OK);
+	queue_close(q);
+	tq_copy_key(kb, "CADMV", 1, 9, 0);
+	CU_ASSERT(tq_file_flip(kb, sizeof kb, 19 + 46, 0x01) >= 1);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	t = tq_one(QUEUE_OP_EXPIRE, "CADMV", 1, 9, 0, 0, &r);
+	t->copies[0].attempts = 3;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_dead(q, &d), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(d.n, 1);
+	CU_ASSERT_EQUAL(d.c[0].msgid, 9);
+	CU_ASSERT_EQUAL(d.c[0].attempts, 3);
+	CU_ASSERT_EQUAL(d.c[0].size, 100);	/* as the loop had it */
+	memset(&qu, 0, sizeof qu);
+	CU_ASSERT_EQUAL(queue_walk_quarantine(q, 0, tq_quar_cb, &qu),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(qu.n, 1);
+	CU_ASSERT_STRING_EQUAL(qu.action[0], "dead-lettered");
+	queue_close(q);
+}
+
+/*
+ * LMDB: the copy db's page made the wrong type (B-tree damage, not a
+ * record). The load says so, health() reports it with LMDB's words,
+ * ops that reach the page fail QUEUE_E_DAMAGED and the others commit.
+ */
+static void
+test_queue_damage(void)
+{
+	struct queue		*q;
+	struct queue_health	 h;
+	struct tq_op		*ops[3];
+	struct tq_run		 r;
+	struct tq_list		 l;
+	const char		*one[] = { "CADMV" };
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 dbi;
+	MDB_stat		 st;
+	char			 path[PATH_MAX + 16], *data, *p;
+	uint8_t			 kb[19], flags[2];
+	size_t			 len, pg;
+	int			 fd, hits = 0;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	ops[0] = tq_put(1, 300, one, NULL, 1, &r);
+	ops[1] = tq_put(2, 300, one, NULL, 1, &r);
+	tq_run(q, ops, 2, &r);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+	queue_close(q);
+
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "copy", &dbi) == 0);
+	CU_ASSERT_FATAL(mdb_stat(txn, dbi, &st) == 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	/* Every leaf page holding copy 1's key becomes an overflow page
+	 * (flags at offset 10 of the page header). */
+	snprintf(path, sizeof path, "%s/data.mdb", tq_path);
+	CU_ASSERT_FATAL((data = util_read_file(path, &len)) != NULL);
+	CU_ASSERT_FATAL((fd = open(path, O_WRONLY)) != -1);
+	tq_copy_key(kb, "CADMV", 1, 1, 0);
+	for (p = data; (p = memmem(p, len - (size_t)(p - data), kb,
+	    sizeof kb)) != NULL; p += sizeof kb) {
+		pg = (size_t)(p - data) / st.ms_psize * st.ms_psize;
+		if (data[pg + 10] != 0x02 || data[pg + 11] != 0)
+			continue;
+		flags[0] = 0x04;
+		flags[1] = 0;
+		CU_ASSERT(pwrite(fd, flags, 2, (off_t)pg + 10) == 2);
+		hits++;
+	}
+	close(fd);
+	free(data);
+	CU_ASSERT_FATAL(hits >= 1);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_IO);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 1);
+	CU_ASSERT(strstr(h.damage, "MDB_CORRUPTED") != NULL);
+	CU_ASSERT(strstr(h.damage, "copy") != NULL);
+	/* A delivery's delete reaches the page; a counter does not. */
+	ops[0] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0, 0, &r);
+	ops[1] = tq_op_new(QUEUE_OP_META, 1, &r);
+	ops[1]->op.meta_key = "msgid";
+	ops[1]->op.meta_value = 4096;
+	ops[2] = tq_put(3, 300, one, NULL, 1, &r);
+	ops[2]->idx = 2;
+	tq_run(q, ops, 3, &r);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_DAMAGED);
+	CU_ASSERT_EQUAL(r.result[1], QUEUE_E_OK);
+	CU_ASSERT_EQUAL(r.result[2], QUEUE_E_DAMAGED);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 4096);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 1);
+	queue_close(q);
 }
 
 /*
@@ -1412,7 +1832,7 @@ test_queue_audit_budget(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	queue_get_stats(q, &qs);
-	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_OK);
 	CU_ASSERT(qs.audit_bytes <= qs.audit_budget + (64 << 10));
 	CU_ASSERT(qs.audit_budget == 1 << 20);
 	CU_ASSERT(qs.audit_pruned_size > 40000);
@@ -1441,8 +1861,8 @@ test_queue_audit_budget(void)
 	}
 	CU_ASSERT_EQUAL(bad, 1);
 	queue_get_stats(q, &qs);
-	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_AUDIT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(qs.health_cause, "not-a-dir"));
+	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_AUDIT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(qs.space_cause, "not-a-dir"));
 	ops[0] = tq_put(100, 10, lines, NULL, 1, &r);
 	ops[0]->op.audit = "{\"ev\":\"put\"}";
 	tq_run(q, ops, 1, &r);
@@ -1464,7 +1884,7 @@ test_queue_audit_budget(void)
 	tq_run(q, ops, 1, &r);
 	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_OK);
 	queue_get_stats(q, &qs);
-	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_OK);
 	queue_close(q);
 }
 
@@ -1543,8 +1963,8 @@ test_queue_nospace(void)
 	CU_ASSERT_EQUAL(res, QUEUE_E_FULL);
 	CU_ASSERT(stored >= 10 && stored < 60);
 	queue_get_stats(q, &qs);
-	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_NOSPACE);
-	CU_ASSERT_PTR_NOT_NULL(strstr(qs.health_cause, "file system"));
+	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_NOSPACE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(qs.space_cause, "file system"));
 	/* Deliveries free the space: every delete commits. */
 	for (n = 1; n <= stored; n++)
 		CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1,
@@ -1554,13 +1974,13 @@ test_queue_nospace(void)
 	do {
 		event_base_loop(tq_base, EVLOOP_ONCE);
 		queue_get_stats(q, &qs);
-	} while (qs.health != QUEUE_HEALTH_OK && util_mono_us() < deadline);
-	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	} while (qs.space != QUEUE_SPACE_OK && util_mono_us() < deadline);
+	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_OK);
 	for (n = 0; n < stored / 2; n++)
 		CU_ASSERT_EQUAL(tq_run1(q, tq_put(1000 + n, TQ_BIG, lines, NULL,
 		    1, &r)), QUEUE_E_OK);
 	queue_get_stats(q, &qs);
-	CU_ASSERT_EQUAL(qs.health, QUEUE_HEALTH_OK);
+	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_OK);
 	queue_close(q);
 	snprintf(cmd, sizeof cmd, "umount %s", mnt);
 	CU_ASSERT_EQUAL(system(cmd), 0);
@@ -1667,7 +2087,7 @@ test_queue_nospace_rounds(void)
 		do {
 			event_base_loop(tq_base, EVLOOP_ONCE);
 			queue_get_stats(q, &qs);
-		} while (qs.health != QUEUE_HEALTH_OK &&
+		} while (qs.space != QUEUE_SPACE_OK &&
 		    util_mono_us() < deadline);
 		{
 			struct tq_list l;
@@ -1716,6 +2136,10 @@ test_queue_register(void)
 		return -1;
 	if (CU_ADD_TEST(s, test_queue_reopen) == NULL ||
 	    CU_ADD_TEST(s, test_queue_corrupt) == NULL ||
+	    CU_ADD_TEST(s, test_queue_salvage) == NULL ||
+	    CU_ADD_TEST(s, test_queue_copies_lost) == NULL ||
+	    CU_ADD_TEST(s, test_queue_expire_damaged) == NULL ||
+	    CU_ADD_TEST(s, test_queue_damage) == NULL ||
 	    CU_ADD_TEST(s, test_queue_v1) == NULL ||
 	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL ||
 	    CU_ADD_TEST(s, test_queue_audit_budget) == NULL ||

@@ -7,8 +7,8 @@
  * Commands: status, lines, queues, show MSGID, hold|release|remove|restore
  * LINE [MKE...], purge LINE (ALL | IDs on stdin), deadletters [list],
  * deadletters requeue|purge (ALL | IDs on stdin), audit [--ori ORI]
- * [--mke MKE] [--decision D] [--since T] [--until T] [--limit N], reload,
- * drain [GRACE_SECONDS].
+ * [--mke MKE] [--decision D] [--since T] [--until T] [--limit N],
+ * quarantine [--since T] [--limit N], reload, drain [GRACE_SECONDS].
  *
  * Exit codes: 0 ok, 1 the command failed, 2 usage, 3 not found, 4 the
  * switch cannot be reached.
@@ -43,6 +43,7 @@ usage(void)
 	    "  deadletters requeue|purge ALL   (or IDs on standard input)\n"
 	    "  audit [--ori ORI] [--mke MKE] [--decision D] [--since T] "
 	    "[--until T] [--limit N]\n"
+	    "  quarantine [--since T] [--limit N]\n"
 	    "  reload | drain [GRACE_SECONDS]\n");
 	exit(CONTROL_EUSAGE);
 }
