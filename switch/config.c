@@ -32,6 +32,7 @@
 /* Shares of the store, in thousandths of map-size (docs/configuration.md). */
 #define CONFIG_DEF_RESERVE	20	/* 2 % */
 #define CONFIG_DEF_DEST_QUOTA	250	/* 25 % */
+#define CONFIG_DEF_SENDER_QUOTA	500	/* 50 % */
 #define CONFIG_DEF_AUDIT_BUDGET	250	/* 25 % */
 #define CONFIG_DEF_AUDIT_ALARM	80	/* percent of the budget */
 #define CONFIG_DEF_RECORD_BYTES	((size_t)64 << 20)
@@ -187,6 +188,15 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 			return -1;
 		l->quota_bytes = config_share(cfg, bytes, pm);
 		l->quota_msgs = (uint64_t)msgs;
+		bytes = 0;
+		pm = -1;
+		msgs = 0;
+		if (config_size(errs, n, "send-quota", &bytes, &pm) == -1 ||
+		    config_num(errs, n, "send-quota-msgs", 0, LLONG_MAX,
+		    &msgs) == -1)
+			return -1;
+		l->send_quota_bytes = config_share(cfg, bytes, pm);
+		l->send_quota_msgs = (uint64_t)msgs;
 	}
 	for (c = n->children; c != NULL; c = c->next) {
 		if (config_is(c, "ori")) {
@@ -430,18 +440,24 @@ config_share(const struct config *cfg, uint64_t bytes, int permille)
 static int
 config_shares(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 {
-	uint64_t	 res = 0, qb = 0, qm = 0;
+	uint64_t	 res = 0, qb = 0, qm = 0, sb = 0;
 	int		 pres = CONFIG_DEF_RESERVE, pq = CONFIG_DEF_DEST_QUOTA;
-	long long	 msgs = 0;
+	int		 ps = CONFIG_DEF_SENDER_QUOTA;
+	long long	 msgs = 0, smsgs = 0;
 
 	if (n != NULL && (config_size(errs, n, "reserve", &res, &pres) == -1 ||
 	    config_size(errs, n, "dest-quota", &qb, &pq) == -1 ||
-	    config_num(errs, n, "dest-quota-msgs", 0, LLONG_MAX, &msgs) == -1))
+	    config_num(errs, n, "dest-quota-msgs", 0, LLONG_MAX, &msgs) == -1 ||
+	    config_size(errs, n, "sender-quota", &sb, &ps) == -1 ||
+	    config_num(errs, n, "sender-quota-msgs", 0, LLONG_MAX,
+	    &smsgs) == -1))
 		return -1;
 	qm = (uint64_t)msgs;
 	cfg->reserve = config_share(cfg, res, pres);
 	cfg->dest_quota_bytes = config_share(cfg, qb, pq);
 	cfg->dest_quota_msgs = qm;
+	cfg->sender_quota_bytes = config_share(cfg, sb, ps);
+	cfg->sender_quota_msgs = (uint64_t)smsgs;
 	if (n != NULL && cfg->reserve * 2 > cfg->map_size)
 		return config_fail(errs, n, "reserve must be at most half of "
 		    "map-size");

@@ -52,6 +52,9 @@ struct config_line {
 	 * <limits> default. */
 	uint64_t	 quota_bytes;
 	uint64_t	 quota_msgs;
+	/* As a sender (<line send-quota= send-quota-msgs=>). */
+	uint64_t	 send_quota_bytes;
+	uint64_t	 send_quota_msgs;
 };
 
 struct config_region {
@@ -88,6 +91,8 @@ struct config {
 	uint64_t		 reserve;	/* bytes */
 	uint64_t		 dest_quota_bytes;	/* 0: none */
 	uint64_t		 dest_quota_msgs;	/* 0: none */
+	uint64_t		 sender_quota_bytes;	/* 0: none */
+	uint64_t		 sender_quota_msgs;	/* 0: none */
 
 	int			 nline;
 	struct config_line	*lines;

@@ -75,11 +75,33 @@ line_pend_free(struct line_pend *p)
 	free(p);
 }
 
+/* The sender's share: the line a held copy's message came from. */
+static void
+line_charge_sender(struct line *l, const struct queue_copy *c, int sign)
+{
+	const struct config_line	*cl;
+	struct line			*snd;
+
+	if (c->from_line[0] == '\0' ||
+	    (cl = config_line_by_code(l->srv->cfg, c->from_line)) == NULL)
+		return;
+	snd = server_line(l->srv, cl);
+	if (sign > 0) {
+		snd->sqmsgs++;
+		snd->sqbytes += c->size;
+	} else if (snd->sqmsgs > 0) {
+		snd->sqmsgs--;
+		snd->sqbytes -= snd->sqbytes >= c->size ? c->size :
+		    snd->sqbytes;
+	}
+}
+
 void
 line_pend_drop(struct line *l, struct line_pend *p)
 {
 	l->qmsgs--;
 	l->qbytes -= p->c.size;
+	line_charge_sender(l, &p->c, -1);
 	line_pend_free(p);
 }
 
@@ -177,6 +199,7 @@ line_add_body(struct line *l, const struct queue_copy *c,
 	l->npending++;
 	l->qmsgs++;
 	l->qbytes += c->size;
+	line_charge_sender(l, c, 1);
 	line_pump(l);
 }
 

@@ -70,6 +70,10 @@ struct line {
 	/* Copies held for the line (pending + in flight): the quota's. */
 	uint64_t		 qmsgs;
 	uint64_t		 qbytes;
+	/* Copies held anywhere of messages this line sent: its quota as a
+	 * sender (queue_copy.from_line). */
+	uint64_t		 sqmsgs;
+	uint64_t		 sqbytes;
 	uint8_t			 svc[MSG_KEY_MAX];	/* enum config_svc */
 	struct server_ctr	*in_seq;
 	struct server_ctr	*out_seq;

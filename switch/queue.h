@@ -100,6 +100,11 @@ struct queue_copy {
 	uint64_t	enq_us;				/* enqueue time */
 	uint32_t	attempts;			/* deliveries tried */
 	uint32_t	size;				/* body bytes */
+	/* The line the message came from, for its sender's share of the
+	 * store: in memory only (not stored with the copy); set by the
+	 * PUT's submitter, filled from the message by load(); "" for the
+	 * switch's own notices and in the other walks. */
+	char		from_line[QUEUE_LINE_LEN + 1];
 };
 
 /*

@@ -2268,6 +2268,33 @@ queue_lmdb_meta_get(void *arg, const char *key)
 	return value;
 }
 
+/*
+ * The sender line of a loaded copy, from its message's header (the
+ * fixed-offset from_line; no checksum over the body: it only weighs the
+ * copy against its sender's quota). *last/from cache the last message:
+ * copies of one message often follow each other.
+ */
+static void
+queue_lmdb_from_line(struct queue_lmdb *ql, MDB_txn *txn,
+    struct queue_copy *c, uint64_t *last, char *from)
+{
+	uint8_t	kb[QUEUE_LMDB_MSGKEY];
+	MDB_val	k, v;
+
+	if (c->msgid != *last) {
+		*last = c->msgid;
+		from[0] = '\0';
+		util_put_be64(kb, c->msgid);
+		k.mv_size = sizeof kb;
+		k.mv_data = kb;
+		if (mdb_get(txn, ql->dbi[QUEUE_LMDB_MSG], &k, &v) == 0 &&
+		    v.mv_size >= QUEUE_LMDB_MSGHDR)
+			queue_lmdb_get_str(from, (const uint8_t *)v.mv_data +
+			    32, QUEUE_LINE_LEN);
+	}
+	util_strlcpy(c->from_line, from, sizeof c->from_line);
+}
+
 /* Walk the copy or dead db in key order with a read txn of its own. */
 static int
 queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
@@ -2276,6 +2303,8 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 	MDB_txn			*txn;
 	MDB_cursor		*cur = NULL;
 	MDB_val			 k, v;
+	uint64_t		 last = 0;
+	char			 from[QUEUE_LINE_LEN + 1] = "";
 	int			 rc, sv, rekeyed;
 
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
@@ -2297,6 +2326,8 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 			if (sv != QUEUE_LMDB_SV_REBUILT)
 				continue;
 		}
+		if (db == QUEUE_LMDB_COPY)
+			queue_lmdb_from_line(ql, txn, &c, &last, from);
 		cb(&c, arg);
 	}
 	mdb_cursor_close(cur);

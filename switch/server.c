@@ -1016,18 +1016,43 @@ server_parsed_cb(struct parser_job *j, void *arg)
  * destination" when a line it would be stored for already holds its
  * quota (<line quota quota-msgs>, else <limits dest-quota
  * dest-quota-msgs>), so that one destination that is down or does not
- * read cannot take the room of every other line. Copies not stored
- * (.01/.04) do not count. @return 0, or -1 with why set.
+ * read cannot take the room of every other line; and with "queue full
+ * for sender" when the copies of what its sender sent, not yet
+ * delivered, hold the sender's quota (<line send-quota send-quota-msgs>,
+ * else <limits sender-quota sender-quota-msgs>), so that one sender
+ * cannot either. Copies not stored (.01/.04) do not count. @return 0,
+ * or -1 with why set.
  */
 static int
-server_quota_check(struct server *srv, const struct router_result *rr,
-    size_t len, char *why, size_t sz)
+server_quota_check(struct server *srv, const struct config_line *from,
+    const struct router_result *rr, size_t len, char *why, size_t sz)
 {
 	const struct config_line	*cl;
 	const struct line		*l;
-	uint64_t			 qb, qm;
+	uint64_t			 qb, qm, n = 0;
 	int				 i;
 
+	/* The sender: every copy it would add counts. */
+	for (i = 0; i < rr->ncopy; i++)
+		if (rr->copy[i].status == 0 ||
+		    rr->copy[i].status == MSG_SM_HELD)
+			n++;
+	l = server_line(srv, from);
+	qb = from->send_quota_bytes ? from->send_quota_bytes :
+	    srv->cfg->sender_quota_bytes;
+	qm = from->send_quota_msgs ? from->send_quota_msgs :
+	    srv->cfg->sender_quota_msgs;
+	if (n > 0 && ((qb > 0 && l->sqbytes + n * len > qb) ||
+	    (qm > 0 && l->sqmsgs + n > qm))) {
+		srv->stats.quota_refused++;
+		snprintf(why, sz, "queue full for sender %s: its messages not "
+		    "yet delivered hold %llu copies, %llu KB, its quota is "
+		    "%llu KB%s", from->code, (unsigned long long)l->sqmsgs,
+		    (unsigned long long)(l->sqbytes >> 10),
+		    (unsigned long long)(qb >> 10),
+		    qm > 0 ? " or the message count" : "");
+		return -1;
+	}
 	for (i = 0; i < rr->ncopy; i++) {
 		if (rr->copy[i].status != 0 &&
 		    rr->copy[i].status != MSG_SM_HELD)
@@ -1156,7 +1181,8 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		}
 	}
 
-	if (server_quota_check(srv, rr, len, why, sizeof why) == -1) {
+	if (server_quota_check(srv, s->line->cfg, rr, len, why,
+	    sizeof why) == -1) {
 		server_nak(srv, s, tag, m.ori, m.ctl, MSG_ER_QUEUE_FULL, why,
 		    q, qlen);
 		goto drop;
@@ -1211,6 +1237,8 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		qc->key = (uint8_t)m.key;
 		qc->enq_us = now;
 		qc->size = (uint32_t)len;
+		util_strlcpy(qc->from_line, s->line->cfg->code,
+		    sizeof qc->from_line);
 	}
 	in->op.ncopies = in->stored;
 	if (pd.photo && in->stored > 0) {
@@ -1807,7 +1835,9 @@ server_reload(struct server *srv, char **cause, char **notes)
 		nl->npending = ol->npending;
 		nl->qmsgs = ol->qmsgs;
 		nl->qbytes = ol->qbytes;
-		ol->qmsgs = ol->qbytes = 0;
+		nl->sqmsgs = ol->sqmsgs;
+		nl->sqbytes = ol->sqbytes;
+		ol->qmsgs = ol->qbytes = ol->sqmsgs = ol->sqbytes = 0;
 		nl->in_seq = ol->in_seq;
 		nl->out_seq = ol->out_seq;
 		ol->in_seq = ol->out_seq = NULL;
