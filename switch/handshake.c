@@ -44,6 +44,9 @@
 #define HANDSHAKE_MAXLISTEN	8
 /* Finished handshakes the loop thread takes per pass of its loop. */
 #define HANDSHAKE_BATCH		16
+/* Counts alone wait this long for the loop thread (ms): one wake-up per
+ * interval, not two per connection of a flood. */
+#define HANDSHAKE_COUNT_MS	100
 /*
  * The handshake thread's nice value. When the CPUs are busy, the loop
  * thread (and the parser and commit threads) win over handshakes: a
@@ -102,7 +105,8 @@ struct handshake {
 	struct handshake_list	 ready;		/* done, for the loop thread */
 	unsigned		 accepted;	/* since the loop thread's last look */
 	unsigned		 failed;
-	int			 woken;		/* the loop thread will look */
+	int			 woken;		/* ev_ready active: the loop will look */
+	int			 armed;		/* ev_ready's count timer added */
 };
 
 static void	handshake_accept_cb(struct evconnlistener *, evutil_socket_t,
@@ -151,26 +155,35 @@ handshake_conn_free(struct handshake_conn *c)
 }
 
 /*
- * Hand the loop thread a finished handshake (c, or NULL) and counts; wake
- * it unless it is already due to look (one wake-up per look, however
- * many connections a flood brings meanwhile).
+ * Hand the loop thread a finished handshake (c, or NULL) and counts. A
+ * finished handshake wakes it at once, counts alone within
+ * HANDSHAKE_COUNT_MS; either unless it is already due to look, so a flood
+ * costs the loop thread one wake-up per look, not one per connection.
+ * Whoever sets woken or armed schedules ev_ready after unlocking: a
+ * handshake_ready_cb that takes the lock after this one takes what was
+ * posted here.
  */
 static void
 handshake_post(struct handshake *h, struct handshake_conn *c,
     unsigned accepted, unsigned failed)
 {
-	int wake;
+	struct timeval	 tv = { 0, HANDSHAKE_COUNT_MS * 1000 };
+	int		 wake = 0, arm = 0;
 
 	pthread_mutex_lock(&h->mu);
 	if (c != NULL)
 		TAILQ_INSERT_TAIL(&h->ready, c, entry);
 	h->accepted += accepted;
 	h->failed += failed;
-	wake = !h->woken;
-	h->woken = 1;
+	if (c != NULL && !h->woken)
+		wake = h->woken = 1;
+	else if (!h->woken && !h->armed)
+		arm = h->armed = 1;
 	pthread_mutex_unlock(&h->mu);
 	if (wake)
 		event_active(h->ev_ready, EV_READ, 1);
+	else if (arm)
+		event_add(h->ev_ready, &tv);
 }
 
 static void
@@ -399,6 +412,7 @@ handshake_ready_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	more = !TAILQ_EMPTY(&h->ready);
 	h->woken = more;	/* if more, the timer below is the wake-up */
+	h->armed = 0;
 	pthread_mutex_unlock(&h->mu);
 	if (accepted > 0 || failed > 0)
 		h->count_cb(accepted, failed, h->arg);
@@ -443,8 +457,8 @@ handshake_new(struct event_base *loop, SSL_CTX *ctx, int timeout_s,
 	h->timeout_s = timeout_s;
 	if ((h->base = event_base_new()) == NULL)
 		fatalx("handshake: event_base_new");
-	/* Neither is added: they are only made active (or ev_ready given a
-	 * timer of 0 by handshake_ready_cb). */
+	/* Neither is added but as a timer (ev_ready, handshake_post and
+	 * handshake_ready_cb); both are made active. */
 	if ((h->ev_ready = event_new(loop, -1, 0, handshake_ready_cb,
 	    h)) == NULL ||
 	    (h->ev_cmd = event_new(h->base, -1, 0, handshake_cmd_cb,
