@@ -15,7 +15,7 @@
  *   READING <--SSL_accept wants to read/write--> WRITING
  *      \                                          /
  *       +--------SSL_accept done-------> DONE (to the loop thread)
- *       +--refused, error, timeout-----> FAILED (closed here)
+ *       +--refused, closed, timeout----> FAILED (closed here)
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -104,7 +104,7 @@ struct handshake {
 	int			 stop;		/* command: leave the loop */
 	struct handshake_list	 ready;		/* done, for the loop thread */
 	unsigned		 accepted;	/* since the loop thread's last look */
-	unsigned		 failed;
+	unsigned		 refused;
 	int			 woken;		/* ev_ready active: the loop will look */
 	int			 armed;		/* ev_ready's count timer added */
 };
@@ -165,7 +165,7 @@ handshake_conn_free(struct handshake_conn *c)
  */
 static void
 handshake_post(struct handshake *h, struct handshake_conn *c,
-    unsigned accepted, unsigned failed)
+    unsigned accepted, unsigned refused)
 {
 	struct timeval	 tv = { 0, HANDSHAKE_COUNT_MS * 1000 };
 	int		 wake = 0, arm = 0;
@@ -174,7 +174,7 @@ handshake_post(struct handshake *h, struct handshake_conn *c,
 	if (c != NULL)
 		TAILQ_INSERT_TAIL(&h->ready, c, entry);
 	h->accepted += accepted;
-	h->failed += failed;
+	h->refused += refused;
 	if (c != NULL && !h->woken)
 		wake = h->woken = 1;
 	else if (!h->woken && !h->armed)
@@ -186,17 +186,25 @@ handshake_post(struct handshake *h, struct handshake_conn *c,
 		event_add(h->ev_ready, &tv);
 }
 
+/*
+ * Close a connection whose handshake did not finish. refused: TLS said no
+ * (a certificate missing or not from the CA, a protocol error, the peer
+ * gone mid-handshake without a close_notify) and the refusal is counted;
+ * a timeout or a clean close is logged only, as ever.
+ */
 static void
-handshake_fail(struct handshake_conn *c, const char *why)
+handshake_fail(struct handshake_conn *c, const char *why, int refused)
 {
 	struct handshake *h = c->h;
 
-	log_info("handshake: %llu: refused peer=%s reason=\"%s\"",
-	    (unsigned long long)c->id, c->peer, why);
+	log_info("handshake: %llu: %s peer=%s reason=\"%s\"",
+	    (unsigned long long)c->id, refused ? "refused" : "dropped",
+	    c->peer, why);
 	handshake_set_state(c, HANDSHAKE_ST_FAILED);
 	TAILQ_REMOVE(&h->conns, c, entry);
 	handshake_conn_free(c);
-	handshake_post(h, NULL, 0, 1);
+	if (refused)
+		handshake_post(h, NULL, 0, 1);
 }
 
 static void
@@ -222,7 +230,7 @@ handshake_wait(struct handshake_conn *c, enum handshake_state st)
 	struct timeval	 tv;
 
 	if (now >= c->deadline_us) {
-		handshake_fail(c, "handshake timeout");
+		handshake_fail(c, "handshake timeout", 0);
 		return;
 	}
 	handshake_set_state(c, st);
@@ -231,7 +239,7 @@ handshake_wait(struct handshake_conn *c, enum handshake_state st)
 			event_free(c->ev);
 		c->ev = event_new(c->h->base, c->fd, what, handshake_io_cb, c);
 		if (c->ev == NULL) {
-			handshake_fail(c, "event_new failed");
+			handshake_fail(c, "event_new failed", 0);
 			return;
 		}
 	}
@@ -239,7 +247,7 @@ handshake_wait(struct handshake_conn *c, enum handshake_state st)
 	tv.tv_sec = (time_t)(left / 1000000);
 	tv.tv_usec = (suseconds_t)(left % 1000000);
 	if (event_add(c->ev, &tv) == -1)
-		handshake_fail(c, "event_add failed");
+		handshake_fail(c, "event_add failed", 0);
 }
 
 /* One step of SSL_accept on what the socket has now. */
@@ -248,7 +256,7 @@ handshake_step(struct handshake_conn *c)
 {
 	unsigned long	 e;
 	char		 why[160];
-	int		 r, err;
+	int		 r, err, refused = 1;
 
 	ERR_clear_error();
 	errno = 0;
@@ -265,13 +273,17 @@ handshake_step(struct handshake_conn *c)
 		return;
 	case SSL_ERROR_ZERO_RETURN:
 		snprintf(why, sizeof why, "peer closed");
+		refused = 0;
 		break;
 	case SSL_ERROR_SYSCALL:
 		if ((e = ERR_peek_last_error()) != 0)
 			ERR_error_string_n(e, why, sizeof why);
-		else
-			snprintf(why, sizeof why, "%s", errno != 0 ?
-			    strerror(errno) : "peer closed");
+		else if (errno != 0)
+			snprintf(why, sizeof why, "%s", strerror(errno));
+		else {
+			snprintf(why, sizeof why, "peer closed");
+			refused = 0;
+		}
 		break;
 	default:
 		/* The last error is the reason (a certificate that does
@@ -283,7 +295,7 @@ handshake_step(struct handshake_conn *c)
 		break;
 	}
 	ERR_clear_error();
-	handshake_fail(c, why);
+	handshake_fail(c, why, refused);
 }
 
 static void
@@ -293,7 +305,7 @@ handshake_io_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	if (what & EV_TIMEOUT) {
-		handshake_fail(c, "handshake timeout");
+		handshake_fail(c, "handshake timeout", 0);
 		return;
 	}
 	handshake_step(c);
@@ -395,7 +407,7 @@ handshake_ready_cb(evutil_socket_t fd, short what, void *arg)
 	struct handshake_list	 batch;
 	struct handshake_conn	*c;
 	struct timeval		 now = { 0, 0 };
-	unsigned		 accepted, failed;
+	unsigned		 accepted, refused;
 	int			 n = 0, more;
 
 	(void)fd;
@@ -403,8 +415,8 @@ handshake_ready_cb(evutil_socket_t fd, short what, void *arg)
 	TAILQ_INIT(&batch);
 	pthread_mutex_lock(&h->mu);
 	accepted = h->accepted;
-	failed = h->failed;
-	h->accepted = h->failed = 0;
+	refused = h->refused;
+	h->accepted = h->refused = 0;
 	while (n < HANDSHAKE_BATCH && (c = TAILQ_FIRST(&h->ready)) != NULL) {
 		TAILQ_REMOVE(&h->ready, c, entry);
 		TAILQ_INSERT_TAIL(&batch, c, entry);
@@ -414,8 +426,8 @@ handshake_ready_cb(evutil_socket_t fd, short what, void *arg)
 	h->woken = more;	/* if more, the timer below is the wake-up */
 	h->armed = 0;
 	pthread_mutex_unlock(&h->mu);
-	if (accepted > 0 || failed > 0)
-		h->count_cb(accepted, failed, h->arg);
+	if (accepted > 0 || refused > 0)
+		h->count_cb(accepted, refused, h->arg);
 	while ((c = TAILQ_FIRST(&batch)) != NULL) {
 		TAILQ_REMOVE(&batch, c, entry);
 		h->done_cb(c->id, c->fd, c->ssl, c->peer, h->arg);

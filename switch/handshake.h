@@ -42,10 +42,13 @@ struct handshake;
 typedef void	(*handshake_done_cb)(uint64_t id, int fd, SSL *ssl,
 		    const char *peer, void *arg);
 /**
- * Connections accepted and handshakes failed (refused, broken off, timed
- * out) since the last call; called before the done callbacks of a batch.
+ * Connections accepted and handshakes refused since the last call (within
+ * 100 ms; before the done callbacks of a batch). Refused: TLS said no (no
+ * client certificate, one not from the CA, a protocol error, a peer gone
+ * mid-handshake without close_notify); a handshake timeout or a clean
+ * close is logged, not counted, as before the thread existed.
  */
-typedef void	(*handshake_count_cb)(unsigned accepted, unsigned failed,
+typedef void	(*handshake_count_cb)(unsigned accepted, unsigned refused,
 		    void *arg);
 
 /**
@@ -53,7 +56,7 @@ typedef void	(*handshake_count_cb)(unsigned accepted, unsigned failed,
  * @param loop the loop thread's base, where the callbacks run.
  * @param ctx server context; the handshake thread keeps a reference.
  * @param timeout_s a handshake not done this long after its accept is
- *	dropped (and counted failed).
+ *	dropped.
  * @return the object; fatal() on failure (start-up only).
  */
 struct handshake *handshake_new(struct event_base *loop, SSL_CTX *ctx,

@@ -375,12 +375,12 @@ server_handshake_done_cb(uint64_t id, int fd, SSL *ssl, const char *peer,
 }
 
 static void
-server_handshake_count_cb(unsigned accepted, unsigned failed, void *arg)
+server_handshake_count_cb(unsigned accepted, unsigned refused, void *arg)
 {
 	struct server *srv = arg;
 
 	srv->stats.sessions += accepted;
-	srv->stats.tls_failures += failed;
+	srv->stats.tls_failures += refused;
 }
 
 /*
