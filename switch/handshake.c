@@ -52,7 +52,7 @@
  * thread (and the parser and commit threads) win over handshakes: a
  * flood of ClientHellos costs new connections time, not established
  * lines their throughput. At +10 the thread still gets about a tenth of
- * a CPU against one busy thread, some 100 handshakes a second here.
+ * a CPU against one busy thread: about a hundred handshakes a second.
  */
 #define HANDSHAKE_NICE		10
 
@@ -85,6 +85,7 @@ struct handshake {
 	handshake_count_cb	 count_cb;
 	void			*arg;
 	struct event		*ev_ready;	/* on loop: take h->ready */
+	struct event		*ev_more;	/* on loop: the next batch */
 	struct event		*ev_cmd;	/* on base: act on commands */
 	struct evconnlistener	*listeners[HANDSHAKE_MAXLISTEN];
 	int			 nlisteners;
@@ -337,15 +338,19 @@ handshake_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct handshake	*h = arg;
 	struct handshake_conn	*c;
+	SSL_CTX			*ctx;
 	SSL			*ssl;
 	int			 timeout_s;
 
 	(void)lev;
 	(void)salen;
 	pthread_mutex_lock(&h->mu);
-	ssl = SSL_new(h->ctx);
+	ctx = h->ctx;
+	SSL_CTX_up_ref(ctx);	/* a reload may drop h->ctx meanwhile */
 	timeout_s = h->timeout_s;
 	pthread_mutex_unlock(&h->mu);
+	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);	/* ssl holds its own reference */
 	handshake_post(h, NULL, 1, 0);
 	if (ssl == NULL || SSL_set_fd(ssl, (int)fd) != 1) {
 		log_ssl("SSL_new");
@@ -423,7 +428,7 @@ handshake_ready_cb(evutil_socket_t fd, short what, void *arg)
 		n++;
 	}
 	more = !TAILQ_EMPTY(&h->ready);
-	h->woken = more;	/* if more, the timer below is the wake-up */
+	h->woken = more;	/* if more, ev_more below is the wake-up */
 	h->armed = 0;
 	pthread_mutex_unlock(&h->mu);
 	if (accepted > 0 || refused > 0)
@@ -434,9 +439,10 @@ handshake_ready_cb(evutil_socket_t fd, short what, void *arg)
 		free(c);
 	}
 	/* The rest after the loop has looked at its sockets again: a timer
-	 * of 0, not event_active, which would run before that. */
+	 * of 0, not event_active, which would run before that (and not
+	 * ev_ready, whose count timer may be re-added meanwhile). */
 	if (more)
-		event_add(h->ev_ready, &now);
+		event_add(h->ev_more, &now);
 }
 
 static void *
@@ -469,10 +475,11 @@ handshake_new(struct event_base *loop, SSL_CTX *ctx, int timeout_s,
 	h->timeout_s = timeout_s;
 	if ((h->base = event_base_new()) == NULL)
 		fatalx("handshake: event_base_new");
-	/* Neither is added but as a timer (ev_ready, handshake_post and
-	 * handshake_ready_cb); both are made active. */
+	/* Made active, or added as timers (handshake_post,
+	 * handshake_ready_cb). */
 	if ((h->ev_ready = event_new(loop, -1, 0, handshake_ready_cb,
 	    h)) == NULL ||
+	    (h->ev_more = evtimer_new(loop, handshake_ready_cb, h)) == NULL ||
 	    (h->ev_cmd = event_new(h->base, -1, 0, handshake_cmd_cb,
 	    h)) == NULL)
 		fatalx("handshake: event_new");
@@ -567,6 +574,7 @@ handshake_free(struct handshake *h)
 	}
 	event_free(h->ev_cmd);
 	event_free(h->ev_ready);
+	event_free(h->ev_more);
 	event_base_free(h->base);
 	SSL_CTX_free(h->ctx);
 	pthread_mutex_destroy(&h->mu);
