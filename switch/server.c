@@ -22,11 +22,11 @@
 #include <sys/stat.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "admin.h"
 #include "control.h"
 #include "frame.h"
+#include "handshake.h"
 #include "legacy.h"
 #include "msgbuild.h"
 #include "msgparse.h"
@@ -48,9 +48,9 @@
 /* Numbers reserved per committed block of a counter. */
 #define SERVER_CTR_BLOCK	4096
 
-static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
-static void	server_accept_error_cb(struct evconnlistener *, void *);
+static void	server_handshake_done_cb(uint64_t, int, SSL *, const char *,
+		    void *);
+static void	server_handshake_count_cb(unsigned, unsigned, void *);
 static void	server_tick_cb(evutil_socket_t, short, void *);
 static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_put_done_cb(struct queue_op *, void *);
@@ -211,6 +211,17 @@ server_load_cb(const struct queue_copy *c, void *arg)
 	line_add(server_line(srv, cl), c);
 }
 
+/* A handshake not done this long after its accept is dropped. */
+static int
+server_handshake_timeout(const struct config *cfg)
+{
+	return 3 * cfg->heartbeat;
+}
+
+/*
+ * The listeners are the handshake thread's (handshake.h): the loop
+ * thread sees a connection only once its TLS handshake is done.
+ */
 static void
 server_listen(struct server *srv)
 {
@@ -224,7 +235,7 @@ server_listen(struct server *srv)
 	ubuf_init(&ports);
 	for (i = 0; i < srv->cfg->nlisten; i++) {
 		struct config_listen	*ls = &srv->cfg->listen[i];
-		struct evconnlistener	*lev = NULL;
+		int			 fd = -1;
 
 		memset(&hints, 0, sizeof hints);
 		hints.ai_family = AF_UNSPEC;
@@ -234,20 +245,15 @@ server_listen(struct server *srv)
 		    &res)) != 0)
 			fatalx("server: listen %s port %s: %s", ls->address,
 			    ls->port, evutil_gai_strerror(e));
-		for (ai = res; ai != NULL && lev == NULL; ai = ai->ai_next)
-			lev = evconnlistener_new_bind(srv->base,
-			    server_accept_cb, srv, LEV_OPT_CLOSE_ON_FREE |
-			    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 512,
-			    ai->ai_addr, (int)ai->ai_addrlen);
+		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+			fd = handshake_listen(srv->hs, ai->ai_addr,
+			    (socklen_t)ai->ai_addrlen, 512);
 		evutil_freeaddrinfo(res);
-		if (lev == NULL)
+		if (fd == -1)
 			fatal("server: cannot listen on %s port %s",
 			    ls->address, ls->port);
-		evconnlistener_set_error_cb(lev, server_accept_error_cb);
-		srv->listeners[srv->nlisteners++] = lev;
 		sl = sizeof ss;
-		if (getsockname(evconnlistener_get_fd(lev),
-		    (struct sockaddr *)&ss, &sl) == -1)
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
 			fatal("getsockname");
 		if (ss.ss_family == AF_INET6)
 			snprintf(port, sizeof port, "%u", ntohs(((struct
@@ -259,6 +265,7 @@ server_listen(struct server *srv)
 		log_info("server: listening address=%s port=%s", ls->address,
 		    port);
 	}
+	handshake_start(srv->hs);
 	/* Written last, once everything is up: tests wait for this file. */
 	if (srv->cfg->portfile != NULL &&
 	    (util_mkdir_parent(srv->cfg->portfile) == -1 ||
@@ -349,6 +356,8 @@ server_new(struct event_base *base, struct config *cfg)
 	if (cfg->admin_address != NULL)
 		srv->admin = admin_new(srv, cfg->admin_address, cfg->admin_port,
 		    cfg->admin_portfile);
+	srv->hs = handshake_new(base, srv->ssl, server_handshake_timeout(cfg),
+	    server_handshake_done_cb, server_handshake_count_cb, srv);
 	server_listen(srv);	/* last: its port file says "ready" */
 	return srv;
 }
@@ -359,8 +368,7 @@ server_free(struct server *srv)
 	struct session	*s;
 	int		 i;
 
-	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_free(srv->listeners[i]);
+	handshake_free(srv->hs);	/* no new sessions from here on */
 	control_shutdown(srv);
 	admin_free(srv->admin);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
@@ -386,36 +394,24 @@ server_free(struct server *srv)
 	free(srv);
 }
 
+/* A TLS handshake finished in the handshake thread: the session decides
+ * whether the certificate names a line. */
 static void
-server_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+server_handshake_done_cb(uint64_t id, int fd, SSL *ssl, const char *peer,
+    void *arg)
 {
-	struct server	*srv = arg;
-	char		 host[64], peer[80];
+	struct server *srv = arg;
 
-	(void)lev;
-	(void)salen;
-	if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    host, sizeof host);
-		snprintf(peer, sizeof peer, "[%s]:%u", host,
-		    ntohs(((struct sockaddr_in6 *)sa)->sin6_port));
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host,
-		    sizeof host);
-		snprintf(peer, sizeof peer, "%s:%u", host,
-		    ntohs(((struct sockaddr_in *)sa)->sin_port));
-	}
-	session_new(srv, fd, peer);
+	session_new(srv, id, fd, ssl, peer);
 }
 
 static void
-server_accept_error_cb(struct evconnlistener *lev, void *arg)
+server_handshake_count_cb(unsigned accepted, unsigned refused, void *arg)
 {
-	(void)lev;
-	(void)arg;
-	/* EMFILE and friends: keep the listener, the next tick retries. */
-	log_warn("server: accept");
+	struct server *srv = arg;
+
+	srv->stats.sessions += accepted;
+	srv->stats.tls_failures += refused;
 }
 
 /*
@@ -1568,15 +1564,12 @@ server_expire_done_cb(struct queue_op *op, void *arg)
 void
 server_drain(struct server *srv, int grace)
 {
-	int i;
-
 	if (srv->draining)
 		return;
 	log_info("server: draining grace=%ds", grace);
 	srv->draining = 1;
 	srv->drain_deadline_us = util_mono_us() + (uint64_t)grace * 1000000;
-	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_disable(srv->listeners[i]);
+	handshake_pause(srv->hs);
 }
 
 static void
@@ -1872,6 +1865,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 	server_queue_configure(srv);
 	SSL_CTX_free(srv->ssl);
 	srv->ssl = ssl;
+	handshake_set_ctx(srv->hs, ssl, server_handshake_timeout(ncfg));
 	msgparse_schema_free(srv->schema);
 	srv->schema = schema;
 	if ((schema = msgparse_schema_load(ncfg->schemadir, cause)) != NULL)

@@ -3,8 +3,10 @@
  * context, listeners, sessions, lines, the queue) and implements the
  * acceptance path of a message: parse, route, commit, ACK/NAK.
  *
- * Everything here runs in the loop thread; the only other thread is the
- * queue's commit thread (queue.c).
+ * Everything here runs in the loop thread. The other threads: the
+ * parser's (parser.c), the queue's commit thread (queue.c) and the
+ * handshake thread (handshake.c), which owns the listeners and hands over
+ * connections whose TLS handshake is done.
  */
 #ifndef NLSWITCH_SERVER_H
 #define NLSWITCH_SERVER_H
@@ -21,7 +23,7 @@
 
 struct event_base;
 struct event;
-struct evconnlistener;
+struct handshake;
 struct session;
 struct line;
 struct parser;
@@ -82,15 +84,13 @@ struct server {
 	struct parser		*parser;	/* the parser thread */
 	struct msgparse_schema	*schema;
 	struct line		*lines;		/* parallel to cfg->lines */
-	struct evconnlistener	*listeners[CONFIG_MAXLISTEN];
-	int			 nlisteners;
+	struct handshake	*hs;		/* listeners + TLS handshakes */
 	struct event		*ev_tick;
 	struct event		*ev_sig[4];
 	struct config		*retired[8];	/* old configs, freed when idle */
 	int			 nretired;
 	struct admin		*admin;		/* admin HTTP, or NULL */
 	TAILQ_HEAD(, session)	 sessions;
-	uint64_t		 next_sessid;
 	struct server_ctr	 msgid;
 	int			 draining;	/* no new messages */
 	uint64_t		 drain_deadline_us;

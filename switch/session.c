@@ -38,6 +38,7 @@ static void	session_event_cb(struct bufferevent *, short, void *);
 static void	session_linger_cb(evutil_socket_t, short, void *);
 static void	session_error(struct session *, const char *);
 static void	session_closing_check(struct session *);
+static void	session_identify(struct session *);
 
 static const char *const session_state_names[] = {
 	"HANDSHAKE", "ACTIVE", "CLOSING", "CLOSED"
@@ -65,25 +66,22 @@ session_set_state(struct session *s, enum session_state st)
 }
 
 struct session *
-session_new(struct server *srv, int fd, const char *peer)
+session_new(struct server *srv, uint64_t id, int fd, SSL *ssl,
+    const char *peer)
 {
 	struct session	*s;
-	SSL		*ssl;
+	int		 up;
 
-	if ((ssl = SSL_new(srv->ssl)) == NULL) {
-		log_ssl("SSL_new");
-		evutil_closesocket(fd);
-		return NULL;
-	}
 	s = xcalloc(1, sizeof *s);
-	s->id = ++srv->next_sessid;
+	s->id = id;
 	s->srv = srv;
 	s->state = SESSION_ST_HANDSHAKE;
 	s->refs = 1;
 	util_strlcpy(s->peer, peer, sizeof s->peer);
 	s->last_rx_us = s->last_tx_us = util_mono_us();
+	/* The handshake is done (handshake.c): the bufferevent starts open. */
 	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
 		log_warnx("session: %llu: cannot create bufferevent",
 		    (unsigned long long)s->id);
@@ -96,10 +94,21 @@ session_new(struct server *srv, int fd, const char *peer)
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
-	srv->stats.sessions++;
-	log_debug("session: %llu: accepted peer=%s", (unsigned long long)s->id,
-	    peer);
-	return s;
+	log_debug("session: %llu: handshake done peer=%s",
+	    (unsigned long long)s->id, peer);
+	/* session_identify may close (and so free) the session. */
+	session_ref(s);
+	session_identify(s);
+	if ((up = s->state == SESSION_ST_ACTIVE)) {
+		if (tls_bev_combine(s->bev) == -1)
+			log_debug("session: %llu: records written one by one",
+			    (unsigned long long)s->id);
+		/* Frames that came with the handshake's last flight wait in
+		 * OpenSSL's read-ahead buffer. */
+		tls_bev_pending(s->bev);
+	}
+	session_unref(s);
+	return up ? s : NULL;
 }
 
 int
@@ -312,24 +321,9 @@ static void
 session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session	*s = arg;
-	unsigned long	 e;
 	int		 closed;
-	char		 buf[160];
 
 	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		/* session_identify may close (and so free) the session. */
-		session_ref(s);
-		session_identify(s);
-		if (s->state == SESSION_ST_ACTIVE) {
-			if (tls_bev_combine(s->bev) == -1)
-				log_debug("session: %llu: records written one "
-				    "by one", (unsigned long long)s->id);
-			tls_bev_pending(s->bev);
-		}
-		session_unref(s);
-		return;
-	}
 	/* Frames that arrived before the close or the error (OpenSSL may
 	 * have read them in the same read as the alert) still count: the
 	 * last DACK of a peer that hangs up must not cause a redelivery. */
@@ -354,17 +348,6 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		if (s->state == SESSION_ST_HANDSHAKE) {
-			s->srv->stats.tls_failures++;
-			e = bufferevent_get_openssl_error(bev);
-			if (e != 0)
-				ERR_error_string_n(e, buf, sizeof buf);
-			else
-				snprintf(buf, sizeof buf, "%s",
-				    strerror(EVUTIL_SOCKET_ERROR()));
-			session_close(s, buf);
-			return;
-		}
 		session_close(s, "connection error");
 		return;
 	}
@@ -513,11 +496,6 @@ session_tick(struct session *s, uint64_t now)
 {
 	uint64_t hb = (uint64_t)s->srv->cfg->heartbeat * 1000000;
 
-	if (s->state == SESSION_ST_HANDSHAKE) {
-		if (now - s->last_rx_us > 3 * hb)
-			session_close(s, "handshake timeout");
-		return;
-	}
 	if (s->state != SESSION_ST_ACTIVE)
 		return;
 	if (now - s->last_rx_us > 3 * hb) {

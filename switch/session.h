@@ -3,10 +3,17 @@
  * machine:
  *
  *   HANDSHAKE --verified cert names a line--> ACTIVE --close/error--> CLOSED
- *        \--no/invalid cert, unknown CN------------------------------^
+ *        \--no verified cert, unknown CN-----------------------------^
  *                                  ACTIVE --protocol error--> CLOSING --^
  *                                         (ERROR queued)  (ERROR sent or
  *                                                          linger timeout)
+ *
+ * The TLS handshake itself, its timeout, and the refusal of clients
+ * without a certificate or with one from another CA, are handshake.c's,
+ * in the handshake thread. A session starts on a connection whose
+ * handshake is done; HANDSHAKE lasts only inside session_new(), where the
+ * certificate's common name is mapped to a configured line (or the
+ * connection refused). Sessions live in the loop thread.
  *
  * In ACTIVE the session reads frames (MSG, DACK, HB), hands messages to
  * server_inbound(), and carries ACK/NAK/DLV/HB frames out. A protocol error
@@ -23,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+
+#include <openssl/ssl.h>
 
 struct server;
 struct line;
@@ -56,8 +65,17 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;
 };
 
-/** Start a session on an accepted socket (takes the fd). */
-struct session	*session_new(struct server *, int fd, const char *peer);
+/**
+ * Start a session on a connection whose TLS handshake is done (takes fd
+ * and ssl, whose socket BIO is on fd); id, the connection's number in the
+ * handshake thread's log, is the session's. The verified certificate's
+ * common name must name a configured line; if not the connection is
+ * closed and counted as a handshake failure.
+ * @return the session (ACTIVE, HELLO sent), or NULL if it was refused or
+ *	could not be set up.
+ */
+struct session	*session_new(struct server *, uint64_t id, int fd,
+		    SSL *ssl, const char *peer);
 /** Close the connection (idempotent); frees once refs drop to zero. */
 void		 session_close(struct session *, const char *why);
 /** Keep a session allocated across an asynchronous operation. */

@@ -176,11 +176,15 @@ test_routing_errors(void)
 	it_client_free(a);
 }
 
+#define HS_FAILURES	"nlswitch_tls_handshake_failures_total"
+
 static void
 test_tls_refusals(void)
 {
-	struct it_client *t;
+	struct it_client	*t;
+	long long		 f0 = it_metric(env, HS_FAILURES);
 
+	CU_ASSERT(f0 >= 0);
 	t = it_client_new(env, "", WAIT);	/* no client certificate */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	it_client_wait_closed(t, WAIT);
@@ -207,6 +211,9 @@ test_tls_refusals(void)
 	t = it_client_new(env, "waagy", WAIT);
 	CU_ASSERT_FATAL(t != NULL && t->up);
 	it_client_free(t);
+	/* Each refusal counted once, wherever it was decided (the handshake
+	 * thread or the session). */
+	CU_ASSERT_EQUAL(it_wait_metric(env, HS_FAILURES, f0 + 3, WAIT), f0 + 3);
 }
 
 /* A second session must keep flowing while the first misbehaves. */
@@ -218,6 +225,55 @@ check_flowing(struct it_client *b, const char *ctl)
 
 	CU_ASSERT_EQUAL(it_client_wait(b, tag, WAIT), 1);
 	CU_ASSERT_PTR_NOT_NULL(it_find(b, "DR", ctl, WAIT));
+}
+
+/*
+ * Handshakes that stall (a connection that says nothing, one that stops
+ * half-way through its ClientHello, one that sends a whole ClientHello
+ * and never answers) hold nobody up: meanwhile another line connects, its
+ * messages are ACKed and answered, and an established line's too. The
+ * switch drops the three at the handshake timeout (3 heartbeats, 6 s
+ * here); a timeout is no refusal (not counted, as ever), but a peer that
+ * leaves half-way through its ClientHello is.
+ */
+static void
+test_handshake_stall(void)
+{
+	struct it_client	*a, *b;
+	long long		 f0 = it_metric(env, HS_FAILURES);
+	int			 fd[3], gone, i;
+
+	CU_ASSERT(f0 >= 0);
+	a = it_client_new(env, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	for (i = 0; i < 3; i++)
+		fd[i] = it_tls_stall(env, i);
+	gone = it_tls_stall(env, 1);
+	CU_ASSERT_FATAL(fd[0] != -1 && fd[1] != -1 && fd[2] != -1 &&
+	    gone != -1);
+	/* A new line's handshake is not behind the stalled ones. */
+	b = it_client_new(env, "oragy", WAIT);
+	CU_ASSERT_FATAL(b != NULL && b->up);
+	check_flowing(b, "STALL1");
+	{
+		uint64_t tag = it_client_send(a, it_dq("WA0340000", "CA",
+		    "STALL2", oln("CA", 3), 0));
+
+		CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+		CU_ASSERT_PTR_NOT_NULL(it_find(a, "DR", "STALL2", WAIT));
+	}
+	close(gone);
+	CU_ASSERT_EQUAL(it_wait_metric(env, HS_FAILURES, f0 + 1, WAIT), f0 + 1);
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_TRUE(it_wait_eof(env, fd[i], 4 * WAIT));
+		close(fd[i]);
+	}
+	it_pump(env, 300);	/* counts travel within 100 ms */
+	CU_ASSERT_EQUAL(it_metric(env, HS_FAILURES), f0 + 1);
+	/* Both lines still up. */
+	check_flowing(b, "STALL3");
+	it_client_free(b);
+	it_client_free(a);
 }
 
 static void
@@ -482,6 +538,7 @@ main(void)
 	CU_ADD_TEST(s, test_store_and_forward);
 	CU_ADD_TEST(s, test_routing_errors);
 	CU_ADD_TEST(s, test_tls_refusals);
+	CU_ADD_TEST(s, test_handshake_stall);
 	CU_ADD_TEST(s, test_bad_input);
 	CU_ADD_TEST(s, test_protocol_errors);
 	CU_ADD_TEST(s, test_heartbeat_timeout);

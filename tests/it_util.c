@@ -706,6 +706,120 @@ it_http(struct it_env *e, const char *method, const char *path,
 	return status;
 }
 
+/* A ClientHello as OpenSSL's default client makes it, into *out. */
+static int
+it_client_hello(unsigned char **out, size_t *len)
+{
+	SSL_CTX	*ctx;
+	SSL	*ssl = NULL;
+	BIO	*rb, *wb;
+	char	*p;
+	long	 n;
+	int	 rc = -1;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	if ((ssl = SSL_new(ctx)) == NULL || (rb = BIO_new(BIO_s_mem())) == NULL)
+		goto out;
+	if ((wb = BIO_new(BIO_s_mem())) == NULL) {
+		BIO_free(rb);
+		goto out;
+	}
+	SSL_set_bio(ssl, rb, wb);
+	SSL_set_connect_state(ssl);
+	if (SSL_do_handshake(ssl) == 1 || (n = BIO_get_mem_data(wb, &p)) <= 0)
+		goto out;
+	*out = xmalloc((size_t)n);
+	memcpy(*out, p, (size_t)n);
+	*len = (size_t)n;
+	rc = 0;
+out:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+int
+it_tls_stall(struct it_env *e, int whole)
+{
+	struct sockaddr_in	 sin;
+	unsigned char		*hello = NULL;
+	size_t			 len = 0, n;
+	int			 fd;
+
+	if (whole > 0 && it_client_hello(&hello, &len) == -1)
+		return -1;
+	n = whole == 1 ? len / 2 : len;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)atoi(e->port));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    (n > 0 && write(fd, hello, n) != (ssize_t)n)) {
+		if (fd != -1)
+			close(fd);
+		free(hello);
+		return -1;
+	}
+	free(hello);
+	return fd;
+}
+
+int
+it_wait_eof(struct it_env *e, int fd, int wait_ms)
+{
+	uint64_t	 end = util_mono_us() + (uint64_t)wait_ms * 1000;
+	char		 buf[4096];
+	ssize_t		 n;
+
+	while (util_mono_us() < end) {
+		if ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) == 0)
+			return 1;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return 1;	/* reset */
+		if (n < 0)
+			it_pump(e, 20);	/* the test's clients live meanwhile */
+	}
+	return 0;
+}
+
+long long
+it_metric(struct it_env *e, const char *name)
+{
+	char		*body = NULL, *p;
+	size_t		 nl = strlen(name);
+	long long	 v = -1;
+
+	if (it_http(e, "GET", "/metrics", NULL, &body) != 200) {
+		free(body);
+		return -1;
+	}
+	for (p = body; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
+			v = strtoll(p + nl + 1, NULL, 10);
+			break;
+		}
+	}
+	free(body);
+	return v;
+}
+
+long long
+it_wait_metric(struct it_env *e, const char *name, long long want,
+    int wait_ms)
+{
+	uint64_t	 end = util_mono_us() + (uint64_t)wait_ms * 1000;
+	long long	 v;
+
+	while ((v = it_metric(e, name)) < want && util_mono_us() < end)
+		usleep(20000);
+	return v;
+}
+
 int
 it_run_suites(void)
 {

@@ -125,6 +125,30 @@ int		 it_http(struct it_env *, const char *method, const char *path,
 		    const char *body, char **resp);
 
 /**
+ * Open a plain TCP connection to the switch's TLS port and send part of a
+ * TLS ClientHello (whole: 0 nothing, 1 the first half of one, 2 all of
+ * it), then nothing more: a handshake that stalls.
+ * @return the socket (caller closes), or -1.
+ */
+int		 it_tls_stall(struct it_env *, int whole);
+/**
+ * Wait until the switch closes fd (end of file or reset), reading and
+ * dropping what it sends, and running the test's loop meanwhile (its
+ * clients keep their heartbeats). @return 1 closed, 0 not within wait_ms.
+ */
+int		 it_wait_eof(struct it_env *, int fd, int wait_ms);
+/**
+ * The value of an unlabelled sample in the admin listener's /metrics
+ * (e.g. "nlswitch_tls_handshake_failures_total"). @return it, or -1.
+ */
+long long	 it_metric(struct it_env *, const char *name);
+/**
+ * Wait until it_metric(name) >= want. @return the last value read.
+ */
+long long	 it_wait_metric(struct it_env *, const char *name,
+		    long long want, int wait_ms);
+
+/**
  * Run the registered CUnit suites (verbose) and clean the registry up.
  * @return the exit status: 1 on any failed assertion, test or suite
  *	set-up, or a sanitizer report in a process log; else 0.

@@ -3,7 +3,7 @@
  *
  *   nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] [-r RECEIVERS]
  *           [-b BYTES] [-d SECONDS | -n MESSAGES] [-w WINDOW] [-W WARMUP_S]
- *           [-p SWITCH_PID] [-j JSON_OUT] [-q]
+ *           [-R RATE] [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q]
  *   nlbench -L [-c CONNS] [-r RECEIVERS]     config <line> elements
  *   nlbench -N [-c CONNS] [-r RECEIVERS]     certificate names for nlpki
  *
@@ -26,6 +26,15 @@
  * DLV at the receiver), deliveries/s, NAKs, this process's CPU and, with
  * -p, the switch's CPU (all threads and the busiest one). Then sending
  * stops and the run drains (every ACK and DLV in, bounded).
+ *
+ * With -R each sender sends at most RATE messages a second (paced every
+ * millisecond, within the window) instead of keeping the window full: an
+ * open-loop stream whose rate shows how the switch keeps up. Credit for
+ * sends the window or a stalled switch did not allow is not carried
+ * beyond 20 ms, so a stall shows as a lower rate, not as a later burst.
+ * With -I every interval of that many seconds (warm-up included) prints
+ * one line with the wall-clock time, the messages acked and delivered in
+ * the interval and the longest ACK latency (tools/hsbench reads them).
  *
  * Latencies go into a log-linear histogram (64 sub-buckets per power of
  * two: +-0.8 %), so memory does not grow with the run.
@@ -104,6 +113,7 @@ struct bench_conn {
 	size_t			 msglen;
 	size_t			 ctl_off;
 	int			 inflight;
+	double			 credit;	/* -R: sends allowed now */
 	struct bench_slot	*ring;		/* sender: tag -> send time */
 	uint64_t		 ringmask;
 	uint64_t		 sent;
@@ -138,6 +148,11 @@ struct bench {
 	int			 swpid;
 	int			 quiet;
 	const char		*json;
+	double			 rate;		/* -R, per sender; 0: window-bound */
+	double			 interval;	/* -I seconds; 0: none */
+	struct event		*ev_pace;
+	struct event		*ev_ival;
+	uint64_t		 t_pace;	/* last pacing, mono us */
 
 	struct bench_conn	*tx;
 	struct bench_conn	*rx;
@@ -166,6 +181,12 @@ struct bench {
 	uint64_t		 naks;
 	uint64_t		 dlv;
 	int			 nak_shown;
+
+	/* Interval report (-I). */
+	uint64_t		 i_t0;		/* mono us */
+	uint64_t		 i_acked;
+	uint64_t		 i_dlv;
+	uint64_t		 i_ackmax;	/* us */
 };
 
 static void	bench_hello_cb(struct client *, const char *, void *);
@@ -177,6 +198,8 @@ static void	bench_deliver_cb(struct client *, uint64_t, uint16_t,
 static void	bench_closed_cb(struct client *, const char *, void *);
 static void	bench_tick_cb(evutil_socket_t, short, void *);
 static void	bench_phase_cb(evutil_socket_t, short, void *);
+static void	bench_pace_cb(evutil_socket_t, short, void *);
+static void	bench_ival_cb(evutil_socket_t, short, void *);
 
 static const struct client_cb bench_cb = {
 	bench_hello_cb, bench_ack_cb, bench_nak_cb, bench_deliver_cb,
@@ -190,8 +213,8 @@ usage(void)
 	    "usage: nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] "
 	    "[-r RECEIVERS] [-b BYTES]\n"
 	    "               [-d SECONDS | -n MESSAGES] [-w WINDOW] "
-	    "[-W WARMUP_S] [-p SWITCH_PID]\n"
-	    "               [-j JSON_OUT] [-q]\n"
+	    "[-W WARMUP_S] [-R RATE]\n"
+	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q]\n"
 	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n");
 	exit(2);
 }
@@ -517,8 +540,60 @@ bench_fill(struct bench_conn *t)
 	    t->b->phase == BENCH_PH_MEASURE) {
 		if (t->inflight >= t->b->window || !t->up)
 			return;
+		if (t->b->rate > 0) {
+			if (t->credit < 1)
+				return;
+			t->credit -= 1;
+		}
 		bench_send(t);
 	}
+}
+
+/* -R: every millisecond, each sender gets the sends due since the last
+ * pass, at most 20 ms worth (see the top of the file). */
+static void
+bench_pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench	*b = arg;
+	uint64_t	 now = util_mono_us();
+	double		 add, cap = b->rate * 0.02;
+	int		 i;
+
+	if (cap < 1)
+		cap = 1;
+	add = b->rate * (double)(now - b->t_pace) / 1e6;
+	b->t_pace = now;
+	for (i = 0; i < b->nconn; i++) {
+		struct bench_conn *t = &b->tx[i];
+
+		t->credit += add;
+		if (t->credit > cap)
+			t->credit = cap;
+		bench_fill(t);
+	}
+}
+
+/* -I: one line per interval, from the warm-up on. */
+static void
+bench_ival_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench	*b = arg;
+	uint64_t	 now = util_mono_us(), wall = util_now_us();
+	double		 dt = (double)(now - b->i_t0) / 1e6;
+
+	if (b->phase == BENCH_PH_WARMUP || b->phase == BENCH_PH_MEASURE) {
+		if (dt <= 0)
+			dt = 1e-6;
+		printf("nlbench: interval t=%llu.%03llu acked=%llu "
+		    "rate=%.0f/s dlv=%.0f/s ack-max=%.1fms\n",
+		    (unsigned long long)(wall / 1000000),
+		    (unsigned long long)(wall / 1000 % 1000),
+		    (unsigned long long)b->i_acked, (double)b->i_acked / dt,
+		    (double)b->i_dlv / dt, (double)b->i_ackmax / 1e3);
+		fflush(stdout);
+	}
+	b->i_t0 = now;
+	b->i_acked = b->i_dlv = b->i_ackmax = 0;
 }
 
 /*
@@ -561,8 +636,22 @@ bench_measure_end(struct bench *b)
 static void
 bench_start(struct bench *b)
 {
-	int i;
+	struct timeval	 tv;
+	int		 i;
 
+	if (b->rate > 0) {
+		tv.tv_sec = 0;
+		tv.tv_usec = 1000;
+		b->t_pace = util_mono_us();
+		event_add(b->ev_pace, &tv);
+	}
+	if (b->interval > 0) {
+		tv.tv_sec = (time_t)b->interval;
+		tv.tv_usec = (suseconds_t)((b->interval -
+		    (double)tv.tv_sec) * 1e6);
+		b->i_t0 = util_mono_us();
+		event_add(b->ev_ival, &tv);
+	}
 	if (b->warmup > 0) {
 		b->phase = BENCH_PH_WARMUP;
 		bench_arm(b, b->warmup);
@@ -685,6 +774,9 @@ bench_complete(struct bench_conn *t, uint64_t tag, int ok)
 	if (ok) {
 		t->acked++;
 		b->acked++;
+		b->i_acked++;
+		if (s->key == tag && util_mono_us() - s->t > b->i_ackmax)
+			b->i_ackmax = util_mono_us() - s->t;
 	} else {
 		t->naks++;
 		b->naks++;
@@ -743,6 +835,7 @@ bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	}
 	t->dlv++;
 	b->dlv++;
+	b->i_dlv++;
 	if (b->phase != BENCH_PH_MEASURE)
 		return;
 	b->m_dlv++;
@@ -934,7 +1027,8 @@ main(int argc, char **argv)
 	b.duration = 10;
 	b.window = 64;
 	b.warmup = 2;
-	while ((ch = getopt(argc, argv, "b:c:d:H:j:k:LNn:P:p:qr:W:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:d:H:I:j:k:LNn:P:p:qR:r:W:w:")) !=
+	    -1) {
 		switch (ch) {
 		case 'b':
 			if (bench_num(optarg, 1, 64 << 20, &v) == -1)
@@ -951,6 +1045,9 @@ main(int argc, char **argv)
 			break;
 		case 'H':
 			b.host = optarg;
+			break;
+		case 'I':
+			b.interval = bench_seconds(optarg);
 			break;
 		case 'j':
 			b.json = optarg;
@@ -979,6 +1076,11 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			b.quiet = 1;
+			break;
+		case 'R':
+			if (bench_num(optarg, 1, 10000000, &v) == -1)
+				usage();
+			b.rate = (double)v;
 			break;
 		case 'r':
 			if (bench_num(optarg, 1, BENCH_MAXRX, &v) == -1)
@@ -1041,6 +1143,10 @@ main(int argc, char **argv)
 	if (status == 0) {
 		b.ev_tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, &b);
 		b.ev_phase = evtimer_new(b.base, bench_phase_cb, &b);
+		b.ev_pace = event_new(b.base, -1, EV_PERSIST, bench_pace_cb,
+		    &b);
+		b.ev_ival = event_new(b.base, -1, EV_PERSIST, bench_ival_cb,
+		    &b);
 		event_add(b.ev_tick, &tick);
 		b.deadline = util_mono_us() + BENCH_CONNECT_S * 1000000ull;
 		b.phase = BENCH_PH_CONNECT_RX;
@@ -1054,6 +1160,8 @@ main(int argc, char **argv)
 			bench_report(&b);
 		event_free(b.ev_tick);
 		event_free(b.ev_phase);
+		event_free(b.ev_pace);
+		event_free(b.ev_ival);
 	}
 	for (i = 0; i < b.nconn; i++) {
 		client_free(b.tx[i].c);
