@@ -3,7 +3,9 @@
  * through the running switch (docs/operations.md, "Space"):
  *   - fair share: a destination that is down and flooded reaches its
  *     quota and gets "queue full for destination" while another stream
- *     keeps flowing with no NAK at all;
+ *     keeps flowing with no NAK at all; a sender flooding stops at its
+ *     own quota, also after a restart, while another sender to the same
+ *     line is taken;
  *   - the audit trail stays within its own budget: thousands of messages
  *     later the oldest records were pruned into the archive and no
  *     message was refused for it;
@@ -178,6 +180,53 @@ test_fair_share(void)
 	it_env_free(e);
 }
 
+/* One sender flooding a down line stops at its sender quota; another
+ * sender to the same line is still taken. */
+static void
+test_sender_share(void)
+{
+	struct it_env		*e;
+	struct it_client	*wa, *or;
+	char			*why;
+	uint64_t		 tag;
+	int			 flooded, i, acked = 0;
+
+	e = it_env_new_conf("sender", "map-size=\"33554432\" heartbeat=\"2\" "
+	    "dest-quota=\"100%\" sender-quota=\"1M\"", "", "");
+	CU_ASSERT_FATAL(e != NULL && it_switch_start(e) == 0);
+	wa = it_client_new(e, "waagy", WAIT);
+	or = it_client_new(e, "oragy", WAIT);
+	CU_ASSERT_FATAL(wa && wa->up && or && or->up);
+	flooded = flood(wa, "CA", 400, &why);
+	if (flooded <= 60 || flooded >= 120 || why == NULL)
+		fprintf(stderr, "\nflooded %d: %s\n", flooded, why ? why : "-");
+	CU_ASSERT(flooded > 60 && flooded < 120);
+	CU_ASSERT(why != NULL && it_er(why) == MSG_ER_QUEUE_FULL);
+	CU_ASSERT(why != NULL && strstr(it_er_text(why),
+	    "queue full for sender WAAGY") != NULL);
+	free(why);
+	/* Oregon's messages to the same line are not WAAGY's. */
+	for (i = 0; i < 20; i++) {
+		tag = it_client_send(or, it_msg("AM", "OR0260000", "CA",
+		    "ORSHARE", "<n2:MailMessageText>mine</n2:MailMessageText>"));
+		acked += it_client_wait(or, tag, WAIT) == 1;
+	}
+	CU_ASSERT_EQUAL(acked, 20);
+	/* After a restart the held copies still count against WAAGY. */
+	it_client_free(or);
+	it_client_free(wa);
+	it_switch_stop(e, SIGTERM);
+	CU_ASSERT_FATAL(it_switch_start(e) == 0);
+	wa = it_client_new(e, "waagy", WAIT);
+	CU_ASSERT_FATAL(wa && wa->up);
+	CU_ASSERT_EQUAL(flood(wa, "CA", 5, &why), 0);
+	CU_ASSERT(why != NULL && strstr(it_er_text(why),
+	    "queue full for sender WAAGY") != NULL);
+	free(why);
+	it_client_free(wa);
+	it_env_free(e);
+}
+
 /* Far more audit than its budget: pruned into the archive, no refusal. */
 static void
 test_audit_budget(void)
@@ -337,6 +386,7 @@ main(void)
 		return 1;
 	s = CU_add_suite("it_space", NULL, NULL);
 	CU_ADD_TEST(s, test_fair_share);
+	CU_ADD_TEST(s, test_sender_share);
 	CU_ADD_TEST(s, test_audit_budget);
 	CU_ADD_TEST(s, test_disk_full);
 	return it_run_suites();

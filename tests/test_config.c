@@ -599,7 +599,8 @@ test_config_space(void)
 		  67108864 / 1000 * 20, 67108864 / 1000 * 250, 0,
 		  67108864 / 1000 * 250, 365ULL * 86400, 0, NULL },
 		{ "map-size=\"67108864\" reserve=\"1M\" dest-quota=\"10%\" "
-		  "dest-quota-msgs=\"5000\"", "quota=\"2M\" quota-msgs=\"7\"",
+		  "dest-quota-msgs=\"5000\" sender-quota=\"3M\"",
+		  "quota=\"2M\" quota-msgs=\"7\" send-quota=\"4M\"",
 		  "budget=\"8M\" retention=\"36h\"",
 		  1 << 20, 67108864 / 1000 * 100, 5000, 8 << 20,
 		  36 * 3600, 2 << 20, NULL },
@@ -656,6 +657,13 @@ test_config_space(void)
 		CU_ASSERT_EQUAL(cfg->audit_budget, t[i].budget);
 		CU_ASSERT_EQUAL(cfg->audit_retention, t[i].retention);
 		CU_ASSERT_EQUAL(cfg->lines[0].quota_bytes, t[i].line_quota);
+		if (i == 0)
+			CU_ASSERT_EQUAL(cfg->sender_quota_bytes,
+			    67108864 / 1000 * 500);
+		if (i == 1) {
+			CU_ASSERT_EQUAL(cfg->sender_quota_bytes, 3 << 20);
+			CU_ASSERT_EQUAL(cfg->lines[0].send_quota_bytes, 4 << 20);
+		}
 		config_free(cfg);
 		free(text);
 	}
