@@ -1693,7 +1693,8 @@ server_watch_space(struct server *srv)
 	srv->audit_alarm = alarm;
 	if (strcmp(why, srv->not_ready) != 0) {
 		if (why[0] != '\0' && !srv->draining)
-			log_warnx("server: not ready: %s", why);
+			log_warnx("server: not ready: %.*s",
+			    (int)strcspn(why, "\n"), why);
 		else if (why[0] == '\0')
 			log_info("server: ready again");
 		util_strlcpy(srv->not_ready, why, sizeof srv->not_ready);
