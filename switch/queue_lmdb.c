@@ -67,7 +67,10 @@
  * damage shows at start-up rather than at the first commit that needs
  * the page. LMDB trusts the rest of a page's layout: damage it does not
  * check can end in one of its assertions (logged by the assert callback
- * before LMDB aborts) or worse; the recovery is the same.
+ * before LMDB aborts) or worse; the recovery is the same. So open()
+ * first checks data.mdb's structure without LMDB (mdbcheck.h): damaged,
+ * the store is opened no further (env NULL: every op fails, health()
+ * names the page) and the switch runs not ready.
  *
  * Full map. Space is checked before a batch, cheaply: the high-water mark
  * (mdb_env_info last_pgno) is exact enough while it is below the limit;
