@@ -53,14 +53,18 @@ copy_key(uint8_t *kb, const char *line, uint8_t prio, uint64_t msgid,
  * Where in data.mdb the record of msgid starts its key: 8 bytes of
  * msgid, then the value's version (2) and at +12 the msgid again
  * (docs/durability.md, queue_lmdb.c). Old page versions count too.
- * match(off) decides; each hit at p gets x XORed at p + delta.
+ * match(off) decides; each hit at p gets x XORed at p + delta. Only
+ * hits in leaf pages (flags 0x02 at offset 10) count: a copy key that
+ * is also a branch page's separator (a copy db of more than one leaf,
+ * when the .02 SMs were still held at the stop) is B-tree structure,
+ * which the start-up check rightly reports as damage, not a record.
  */
 static int
 file_flip(const char *path, const void *needle, size_t n, long delta,
     uint8_t x, int msgrec)
 {
 	char	*data, *p;
-	size_t	 len;
+	size_t	 len, pg, psize = (size_t)sysconf(_SC_PAGESIZE);
 	uint8_t	 byte;
 	int	 fd, hits = 0;
 
@@ -72,6 +76,9 @@ file_flip(const char *path, const void *needle, size_t n, long delta,
 	}
 	for (p = data; (p = memmem(p, len - (size_t)(p - data), needle, n)) !=
 	    NULL; p += n) {
+		pg = (size_t)(p - data) / psize * psize;
+		if (data[pg + 10] != 0x02 || data[pg + 11] != 0)
+			continue;
 		if (msgrec && (p + 20 > data + len || p[8] != 2 ||
 		    memcmp(p + 12, needle, 8) != 0))
 			continue;
