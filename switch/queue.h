@@ -288,7 +288,7 @@ typedef int (*queue_quar_cb)(const struct queue_quar *, void *arg);
  */
 struct queue_health {
 	int		damaged;
-	char		damage[200];	/* LMDB's words and where */
+	char		damage[512];	/* LMDB's words and where */
 	uint64_t	quarantined[QUEUE_DB_MAX];	/* entries, per db */
 };
 

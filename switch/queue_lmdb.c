@@ -67,7 +67,10 @@
  * damage shows at start-up rather than at the first commit that needs
  * the page. LMDB trusts the rest of a page's layout: damage it does not
  * check can end in one of its assertions (logged by the assert callback
- * before LMDB aborts) or worse; the recovery is the same.
+ * before LMDB aborts) or worse; the recovery is the same. So open()
+ * first checks data.mdb's structure without LMDB (mdbcheck.h): damaged,
+ * the store is opened no further (env NULL: every op fails, health()
+ * names the page) and the switch runs not ready.
  *
  * Full map. Space is checked before a batch, cheaply: the high-water mark
  * (mdb_env_info last_pgno) is exact enough while it is below the limit;
@@ -108,6 +111,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "mdbcheck.h"
 #include "queue.h"
 #include "util.h"
 
@@ -225,7 +229,7 @@ struct queue_lmdb {
 
 	pthread_mutex_t		 healthlock;	/* the four below */
 	int			 damage_rc;	/* first B-tree damage, sticky */
-	char			 damage[200];
+	char			 damage[512];
 	uint64_t		 quar_count[QUEUE_DB_MAX];
 	int			 quar_dirty;	/* quarantined since counted */
 	int			 quar_in_txn;	/* writer: this txn quarantined */
@@ -2079,6 +2083,8 @@ queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
 	struct queue_lmdb_budget	 b;
 	int				 rc, i;
 
+	if (ql->env == NULL)	/* the file check found damage */
+		return -1;
 	if (n == 0)	/* the space re-check of an unhealthy store */
 		return queue_lmdb_budget_init(ql, NULL, 0,
 		    QUEUE_LMDB_NOSPACE_ROOM, &b) == 0 ? 0 : -1;
@@ -2202,6 +2208,8 @@ queue_lmdb_get(void *arg, uint64_t msgid, struct queue_msgrec *m,
 	size_t			 len;
 	int			 rc, ret;
 
+	if (ql->env == NULL)
+		return QUEUE_E_IO;
 	pthread_mutex_lock(&ql->rlock);
 	if ((rc = queue_lmdb_rbegin(ql, &txn)) != 0) {
 		log_warnx("queue: read txn: %s", mdb_strerror(rc));
@@ -2245,6 +2253,8 @@ queue_lmdb_meta_get(void *arg, const char *key)
 	size_t			 len = strlen(key);
 	int			 rc;
 
+	if (ql->env == NULL)
+		return 0;
 	if (len == 0 || len > QUEUE_META_KEY_MAX)
 		return 0;
 	pthread_mutex_lock(&ql->rlock);
@@ -2307,6 +2317,8 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 	char			 from[QUEUE_LINE_LEN + 1] = "";
 	int			 rc, sv, rekeyed;
 
+	if (ql->env == NULL)
+		return QUEUE_E_IO;
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto fail;
 	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0) {
@@ -2549,6 +2561,8 @@ queue_lmdb_load(void *arg, queue_load_cb cb, void *arg2)
 	struct queue_lmdb	*ql = arg;
 	int			 ret;
 
+	if (ql->env == NULL)	/* the file check found damage */
+		return QUEUE_E_IO;
 	ret = queue_lmdb_walk(ql, QUEUE_LMDB_COPY, cb, arg2);
 	if (queue_lmdb_check_tree(ql) == -1)
 		ret = QUEUE_E_IO;
@@ -2623,6 +2637,8 @@ queue_lmdb_walk_quar(void *arg, uint64_t since_us, queue_quar_cb cb,
 	char			 name[256], reason[256], action[256];
 	int			 rc;
 
+	if (ql->env == NULL)
+		return QUEUE_E_IO;
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto fail;
 	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_QUAR], &cur)) != 0) {
@@ -2726,6 +2742,8 @@ queue_lmdb_walk_audit(void *arg, uint64_t since_us,
 	uint8_t			 kb[QUEUE_LMDB_STAMPKEY];
 	int			 rc;
 
+	if (ql->env == NULL)
+		return QUEUE_E_IO;
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto fail;
 	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0) {
@@ -2769,6 +2787,8 @@ queue_lmdb_walk_state(void *arg, const char *prefix,
 	size_t			 plen = strlen(prefix);
 	int			 rc;
 
+	if (ql->env == NULL)
+		return QUEUE_E_IO;
 	if (ql->dbi[QUEUE_LMDB_STATE] == 0)
 		return QUEUE_E_OK;	/* read-only, a store from before */
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
@@ -2812,6 +2832,8 @@ queue_lmdb_usage(void *arg, uint64_t *used, uint64_t *size)
 	uint64_t		 nfree, pages;
 	int			 rc;
 
+	if (ql->env == NULL)
+		return QUEUE_E_IO;
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto fail;
 	rc = mdb_env_info(ql->env, &info);
@@ -2853,6 +2875,42 @@ queue_lmdb_close(void *arg)
 	free(ql);
 }
 
+/*
+ * The structure check of data.mdb (mdbcheck.h), before LMDB opens it.
+ * @return 0: sound or new; 1: damaged, recorded for health() as
+ * MDB_CORRUPTED with the page and what is wrong; -1: unreadable, *cause.
+ */
+static int
+queue_lmdb_file_check(struct queue_lmdb *ql, char **cause)
+{
+	/* A store written by an older switch may lack the newer dbs. */
+	static const char *const need[] = {
+		"msg", "copy", "dead", "ref", "audit", "meta", NULL
+	};
+	char	 file[PATH_MAX], why[380];
+	int	 rc;
+
+	snprintf(file, sizeof file, "%s/data.mdb", ql->path);
+	rc = mdbcheck_file(file, need, why, sizeof why);
+	if (rc == -1) {
+		*cause = xasprintf("queue: %s", why);
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	pthread_mutex_lock(&ql->healthlock);
+	ql->damage_rc = MDB_CORRUPTED;
+	snprintf(ql->damage, sizeof ql->damage, "MDB_CORRUPTED: the "
+	    "structure check of data.mdb found %s%s", why,
+	    strstr(why, "previous snapshot") != NULL ? " (LMDB's "
+	    "MDB_PREVSNAPSHOT opens it, without the last commit)" : "");
+	ql->quar_dirty = 0;
+	pthread_mutex_unlock(&ql->healthlock);
+	log_errorx("queue: %s: damaged, not opened: %s", ql->path,
+	    ql->damage);
+	return 1;
+}
+
 static void *
 queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 {
@@ -2874,6 +2932,20 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	pthread_mutex_init(&ql->badlock, NULL);
 	pthread_mutex_init(&ql->healthlock, NULL);
 	ql->quar_dirty = 1;
+	ql->psize = (unsigned int)sysconf(_SC_PAGESIZE);
+
+	/*
+	 * Before LMDB reads a page of the trees: a damaged file would crash
+	 * it or mislead it. Damaged, the store is opened no further (no
+	 * write, no walk): health() says so and every op fails.
+	 */
+	switch (queue_lmdb_file_check(ql, cause)) {
+	case -1:
+		queue_lmdb_close(ql);
+		return NULL;
+	case 1:
+		return ql;
+	}
 
 	what = "mdb_env_create";
 	if ((rc = mdb_env_create(&ql->env)) != 0) {

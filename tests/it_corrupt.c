@@ -16,6 +16,10 @@
  *                  runs but is not ready (/readyz 503 naming mdb_copy),
  *                  nlctl status says so, new messages get NAK ER .93.
  *                  naming the damage, and an error line is logged.
+ *   leaf header    a copy leaf page's mp_lower/mp_upper scrambled (LMDB
+ *                  would crash on it): the structure check at start-up
+ *                  finds it before LMDB reads the page; the switch runs,
+ *                  not ready, naming the page, and refuses new messages.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -49,14 +53,18 @@ copy_key(uint8_t *kb, const char *line, uint8_t prio, uint64_t msgid,
  * Where in data.mdb the record of msgid starts its key: 8 bytes of
  * msgid, then the value's version (2) and at +12 the msgid again
  * (docs/durability.md, queue_lmdb.c). Old page versions count too.
- * match(off) decides; each hit at p gets x XORed at p + delta.
+ * match(off) decides; each hit at p gets x XORed at p + delta. Only
+ * hits in leaf pages (flags 0x02 at offset 10) count: a copy key that
+ * is also a branch page's separator (a copy db of more than one leaf,
+ * when the .02 SMs were still held at the stop) is B-tree structure,
+ * which the start-up check rightly reports as damage, not a record.
  */
 static int
 file_flip(const char *path, const void *needle, size_t n, long delta,
     uint8_t x, int msgrec)
 {
 	char	*data, *p;
-	size_t	 len;
+	size_t	 len, pg, psize = (size_t)sysconf(_SC_PAGESIZE);
 	uint8_t	 byte;
 	int	 fd, hits = 0;
 
@@ -68,6 +76,9 @@ file_flip(const char *path, const void *needle, size_t n, long delta,
 	}
 	for (p = data; (p = memmem(p, len - (size_t)(p - data), needle, n)) !=
 	    NULL; p += n) {
+		pg = (size_t)(p - data) / psize * psize;
+		if (data[pg + 10] != 0x02 || data[pg + 11] != 0)
+			continue;
 		if (msgrec && (p + 20 > data + len || p[8] != 2 ||
 		    memcmp(p + 12, needle, 8) != 0))
 			continue;
@@ -330,6 +341,68 @@ test_page_damage(void)
 	it_env_free(env);
 }
 
+static void
+test_leaf_header(void)
+{
+	struct it_env		*env = it_env_new("leafhdr", "heartbeat=\"2\"");
+	struct it_client	*a;
+	uint64_t		 ids[NMSG], tag;
+	uint8_t			 kb[19], hdr[4];
+	char			 path[400], *data, *p, *out = NULL;
+	long			 psize = sysconf(_SC_PAGESIZE);
+	size_t			 len, pg;
+	int			 fd, hits = 0;
+
+	CU_ASSERT_FATAL(env != NULL);
+	CU_ASSERT_FATAL(it_switch_start(env) == 0);
+	hold_messages(env, ids);
+	it_switch_stop(env, SIGTERM);
+
+	/* The leaf page (flags 0x02) holding R0's copy key: mp_lower and
+	 * mp_upper (offsets 12 and 14) ^ 0x0f00, as nltorture's corrupt
+	 * cycle does; LMDB itself crashed on this at start-up. */
+	snprintf(path, sizeof path, "%s/data/data.mdb", env->dir);
+	CU_ASSERT_FATAL((data = util_read_file(path, &len)) != NULL);
+	CU_ASSERT_FATAL((fd = open(path, O_WRONLY)) != -1);
+	copy_key(kb, "CADMV", 1, ids[0], 0);
+	for (p = data; (p = memmem(p, len - (size_t)(p - data), kb,
+	    sizeof kb)) != NULL; p += sizeof kb) {
+		pg = (size_t)(p - data) / (size_t)psize * (size_t)psize;
+		if (data[pg + 10] != 0x02 || data[pg + 11] != 0)
+			continue;
+		memcpy(hdr, data + pg + 12, 4);
+		hdr[1] ^= 0x0f;
+		hdr[3] ^= 0x0f;
+		if (pwrite(fd, hdr, 4, (off_t)pg + 12) == 4)
+			hits++;
+	}
+	close(fd);
+	free(data);
+	CU_ASSERT_FATAL(hits >= 1);
+
+	CU_ASSERT_FATAL(it_switch_start(env) == 0);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/readyz", NULL, &out), 503);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "store damaged"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "structure check"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "mp_lower"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "copy db"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "mdb_copy -c"));
+	free(out);
+	CU_ASSERT_EQUAL(it_sh(env, "bin/nlctl --json status", NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\"store-damaged\""));
+	free(out);
+
+	a = it_client_new(env, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, it_msg("AM", "WA0340000", "CA", "AFTER",
+	    "<n2:MailMessageText>after the damage</n2:MailMessageText>"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	CU_ASSERT_EQUAL(it_er(a->reply[tag]), 93);
+	it_client_free(a);
+	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
+	it_env_free(env);
+}
+
 int
 main(void)
 {
@@ -340,5 +413,6 @@ main(void)
 	s = CU_add_suite("it_corrupt", NULL, NULL);
 	CU_ADD_TEST(s, test_record_damage);
 	CU_ADD_TEST(s, test_page_damage);
+	CU_ADD_TEST(s, test_leaf_header);
 	return it_run_suites();
 }

@@ -27,6 +27,7 @@
 #include <lmdb.h>
 #include <zlib.h>
 
+#include "mdbcheck.h"
 #include "queue.h"
 #include "util.h"
 
@@ -1546,8 +1547,12 @@ test_queue_damage(void)
 	CU_ASSERT_FATAL(mdb_stat(txn, dbi, &st) == 0);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
-	/* Every leaf page holding copy 1's key becomes an overflow page
-	 * (flags at offset 10 of the page header). */
+	/* Damage that appears while the switch runs: the file check at
+	 * open passes, LMDB finds it. Every leaf page holding copy 1's key
+	 * becomes an overflow page (flags at offset 10 of the page header);
+	 * LMDB's map shows the write. */
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
 	snprintf(path, sizeof path, "%s/data.mdb", tq_path);
 	CU_ASSERT_FATAL((data = util_read_file(path, &len)) != NULL);
 	CU_ASSERT_FATAL((fd = open(path, O_WRONLY)) != -1);
@@ -1566,7 +1571,6 @@ test_queue_damage(void)
 	free(data);
 	CU_ASSERT_FATAL(hits >= 1);
 
-	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
 	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_IO);
 	CU_ASSERT_EQUAL(queue_health(q, &h), 1);
 	CU_ASSERT(strstr(h.damage, "MDB_CORRUPTED") != NULL);
@@ -1585,6 +1589,236 @@ test_queue_damage(void)
 	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 4096);
 	CU_ASSERT_EQUAL(queue_health(q, &h), 1);
 	queue_close(q);
+
+	/* Opened again, the file check finds the page before LMDB reads
+	 * it: the store is not opened further, nothing is read or written. */
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 1);
+	CU_ASSERT(strstr(h.damage, "MDB_CORRUPTED") != NULL);
+	CU_ASSERT(strstr(h.damage, "structure check") != NULL);
+	CU_ASSERT(strstr(h.damage, "copy db") != NULL);
+	CU_ASSERT(strstr(h.damage, "expected a leaf page") != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_IO);
+	CU_ASSERT_EQUAL(queue_meta_get(q, "msgid"), 0);
+	memset(&r, 0, sizeof r);
+	ops[0] = tq_op_new(QUEUE_OP_META, 0, &r);
+	ops[0]->op.meta_key = "msgid";
+	ops[0]->op.meta_value = 8192;
+	ops[1] = tq_put(4, 300, one, NULL, 1, &r);
+	ops[1]->idx = 1;
+	tq_run(q, ops, 2, &r);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_DAMAGED);
+	CU_ASSERT_EQUAL(r.result[1], QUEUE_E_DAMAGED);
+	queue_close(q);
+}
+
+/*
+ * mdbcheck (mdbcheck.h) on a real store: a minimal reader of LMDB 0.9's
+ * layout (64-bit, native order; see mdbcheck.c) finds the pages to damage.
+ */
+struct tq_lm {
+	uint8_t		*m;
+	size_t		 len, psize, meta;	/* meta: the newest's offset */
+};
+
+static uint64_t
+tq_lm64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static uint16_t
+tq_lm16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static void
+tq_lm_put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof v);
+}
+
+static uint8_t *
+tq_lm_page(struct tq_lm *lm, uint64_t pgno)
+{
+	CU_ASSERT_FATAL((pgno + 1) * lm->psize <= lm->len);
+	return lm->m + pgno * lm->psize;
+}
+
+/* Node i of page pg. */
+static uint8_t *
+tq_lm_node(uint8_t *pg, unsigned i)
+{
+	return pg + tq_lm16(pg + 16 + 2 * i);
+}
+
+/* The MDB_db record of a named db in the newest snapshot. */
+static uint8_t *
+tq_lm_db(struct tq_lm *lm, const char *name)
+{
+	uint8_t		*pg, *nd;
+	unsigned	 i, n;
+	size_t		 klen = strlen(name);
+
+	/* The main db of the switch's 8 dbs is one leaf. */
+	pg = tq_lm_page(lm, tq_lm64(lm->m + lm->meta + 40 + 48 + 40));
+	CU_ASSERT_FATAL(tq_lm16(pg + 10) == 0x02);
+	n = (tq_lm16(pg + 12) - 16u) / 2;
+	for (i = 0; i < n; i++) {
+		nd = tq_lm_node(pg, i);
+		if (tq_lm16(nd + 6) == klen && memcmp(nd + 8, name, klen) == 0)
+			return nd + 8 + klen;
+	}
+	CU_FAIL_FATAL("named db not found");
+	return NULL;
+}
+
+/* The first leaf page of a db, and its root. */
+static uint64_t
+tq_lm_leaf(struct tq_lm *lm, const char *name, uint64_t *root)
+{
+	uint8_t		*pg;
+	uint64_t	 pgno;
+
+	pgno = *root = tq_lm64(tq_lm_db(lm, name) + 40);
+	while (tq_lm16((pg = tq_lm_page(lm, pgno)) + 10) == 0x01)
+		pgno = tq_lm16(tq_lm_node(pg, 0)) |
+		    (uint64_t)tq_lm16(tq_lm_node(pg, 0) + 2) << 16;
+	return pgno;
+}
+
+enum tq_dmg {
+	TQ_DMG_LEAF_HEADER, TQ_DMG_LEAF_PTRS, TQ_DMG_META_ROOT,
+	TQ_DMG_BRANCH_CHILD, TQ_DMG_PGNO, TQ_DMG_OVERFLOW, TQ_DMG_DB_ROOT,
+	TQ_DMG_NODE_SIZE
+};
+
+static const struct {
+	enum tq_dmg	 dmg;
+	const char	*name;
+	const char	*why;		/* in what mdbcheck says */
+} tq_dmgs[] = {
+	{ TQ_DMG_LEAF_HEADER, "leaf mp_lower/mp_upper ^ 0x0f00", "mp_lower" },
+	{ TQ_DMG_LEAF_PTRS, "leaf mp_ptrs[1..3] ^ 0x55", "" },
+	{ TQ_DMG_META_ROOT, "main root -> copy root", "main db" },
+	{ TQ_DMG_BRANCH_CHILD, "branch child past the end", "outside" },
+	{ TQ_DMG_PGNO, "page number in a leaf header", "header says" },
+	{ TQ_DMG_OVERFLOW, "overflow page made a leaf", "not an overflow" },
+	{ TQ_DMG_DB_ROOT, "copy root -> msg root", "copy db" },
+	{ TQ_DMG_NODE_SIZE, "leaf node data size", "" }
+};
+
+static void
+test_queue_mdbcheck(void)
+{
+	static const char *const need[] = { "msg", "copy", "dead", "ref",
+	    "audit", "meta", NULL };
+	struct queue	*q;
+	struct tq_op	*ops[300];
+	struct tq_run	 r;
+	struct tq_lm	 lm;
+	const char	*one[] = { "CADMV" };
+	char		 path[PATH_MAX + 16], why[400];
+	uint8_t		*orig, *pg, *nd, *dbrec;
+	uint64_t	 leaf, root, mroot, pgno;
+	size_t		 i, j;
+	unsigned	 n;
+
+	/* No file, and a store with its dbs but no record: new, sound. */
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	snprintf(path, sizeof path, "%s/data.mdb", tq_path);
+	queue_close(q);
+	CU_ASSERT_EQUAL(mdbcheck_file(path, need, why, sizeof why), 0);
+	snprintf(path, sizeof path, "%s/none/data.mdb", tq_path);
+	CU_ASSERT_EQUAL(mdbcheck_file(path, need, why, sizeof why), 0);
+
+	/* 300 copies (a branch over leaves), bodies in overflow pages. */
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (i = 0; i < 300; i++)
+		ops[i] = tq_put(i + 1, i % 10 == 0 ? 9000 : 200, one, NULL, 1,
+		    &r);
+	tq_run(q, ops, 300, &r);
+	queue_close(q);
+	snprintf(path, sizeof path, "%s/data.mdb", tq_path);
+	CU_ASSERT_EQUAL(mdbcheck_file(path, need, why, sizeof why), 0);
+	if (why[0] != '\0')
+		fprintf(stderr, "mdbcheck: %s\n", why);
+
+	CU_ASSERT_FATAL((orig = (uint8_t *)util_read_file(path, &lm.len)) !=
+	    NULL);
+	for (i = 0; i < sizeof tq_dmgs / sizeof tq_dmgs[0]; i++) {
+		lm.m = xmalloc(lm.len);
+		memcpy(lm.m, orig, lm.len);
+		lm.psize = (size_t)tq_lm64(lm.m + 40) & 0xffffffff;
+		lm.meta = tq_lm64(lm.m + lm.psize + 144) > tq_lm64(lm.m + 144) ?
+		    lm.psize : 0;
+		leaf = tq_lm_leaf(&lm, "copy", &root);
+		CU_ASSERT_FATAL(leaf != root);		/* a branch above */
+		pg = tq_lm_page(&lm, leaf);
+		switch (tq_dmgs[i].dmg) {
+		case TQ_DMG_LEAF_HEADER:
+			pg[13] ^= 0x0f;
+			pg[15] ^= 0x0f;
+			break;
+		case TQ_DMG_LEAF_PTRS:
+			for (j = 1; j < 4; j++)
+				pg[16 + 2 * j] ^= 0x55;
+			break;
+		case TQ_DMG_META_ROOT:
+			memcpy(lm.m + lm.meta + 40 + 48 + 40, &root, 8);
+			break;
+		case TQ_DMG_BRANCH_CHILD:
+			nd = tq_lm_node(tq_lm_page(&lm, root), 1);
+			pgno = tq_lm64(lm.m + lm.meta + 136) + 100;
+			tq_lm_put16(nd, (uint16_t)pgno);
+			tq_lm_put16(nd + 2, (uint16_t)(pgno >> 16));
+			break;
+		case TQ_DMG_PGNO:
+			pg[0] ^= 0x01;
+			break;
+		case TQ_DMG_OVERFLOW:
+			/* Message 1's body (9000 bytes) is in overflow pages. */
+			pg = tq_lm_page(&lm, tq_lm_leaf(&lm, "msg", &mroot));
+			nd = tq_lm_node(pg, 0);
+			CU_ASSERT_FATAL(tq_lm16(nd + 4) & 0x01);
+			pg = tq_lm_page(&lm, tq_lm64(nd + 8 + tq_lm16(nd + 6)));
+			tq_lm_put16(pg + 10, 0x02);
+			break;
+		case TQ_DMG_DB_ROOT:
+			dbrec = tq_lm_db(&lm, "copy");
+			tq_lm_leaf(&lm, "msg", &mroot);
+			memcpy(dbrec + 40, &mroot, 8);
+			break;
+		case TQ_DMG_NODE_SIZE:
+			n = (tq_lm16(pg + 12) - 16u) / 2;
+			nd = tq_lm_node(pg, n / 2);
+			nd[0] ^= 0x40;
+			break;
+		}
+		CU_ASSERT_FATAL(util_write_file(path, lm.m, lm.len) == 0);
+		CU_ASSERT_EQUAL(mdbcheck_file(path, need, why, sizeof why), 1);
+		CU_ASSERT(strstr(why, "page ") != NULL);
+		CU_ASSERT(strstr(why, tq_dmgs[i].why) != NULL);
+		if (strstr(why, "page ") == NULL ||
+		    strstr(why, tq_dmgs[i].why) == NULL)
+			fprintf(stderr, "mdbcheck: %s: %s\n", tq_dmgs[i].name,
+			    why);
+		/* Only the newest snapshot was hit: the other is sound. */
+		if (tq_dmgs[i].dmg == TQ_DMG_META_ROOT)
+			CU_ASSERT(strstr(why, "previous snapshot") != NULL);
+		free(lm.m);
+	}
+	/* Sound again, and the queue opens it. */
+	CU_ASSERT_FATAL(util_write_file(path, orig, lm.len) == 0);
+	CU_ASSERT_EQUAL(mdbcheck_file(path, need, why, sizeof why), 0);
+	free(orig);
 }
 
 /*
@@ -2140,6 +2374,7 @@ test_queue_register(void)
 	    CU_ADD_TEST(s, test_queue_copies_lost) == NULL ||
 	    CU_ADD_TEST(s, test_queue_expire_damaged) == NULL ||
 	    CU_ADD_TEST(s, test_queue_damage) == NULL ||
+	    CU_ADD_TEST(s, test_queue_mdbcheck) == NULL ||
 	    CU_ADD_TEST(s, test_queue_v1) == NULL ||
 	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL ||
 	    CU_ADD_TEST(s, test_queue_audit_budget) == NULL ||

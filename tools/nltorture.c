@@ -1803,17 +1803,29 @@ tort_quarantine_metric(void)
 /*
  * After the restart on a damaged store: what became of the held
  * messages. Delivered, or accounted for by an SM, a dead letter, a
- * quarantine listing (nlctl) or metric; the rest are silent losses.
+ * quarantine listing (nlctl) or metric, or still held in a store the
+ * switch reports damaged (/readyz 503 "store damaged", new messages
+ * refused, the recovery named: loud, the operator restores it); the
+ * rest are silent losses.
  */
 static void
 tort_corrupt_account(struct tort_row *r, struct tort_book *bk)
 {
 	struct ubuf	 b;
 	char		 cmd[PATH_MAX * 2];
-	uint64_t	 dead, quar = 0, seq, lost = 0, bymetric = 0;
+	uint64_t	 dead, quar = 0, seq, lost = 0, bymetric = 0, held = 0;
 	long long	 qm, qm0;
+	int		 damaged;
 
 	ubuf_init(&b);
+	damaged = tort_http_get("/readyz", &b) == 0 && b.data != NULL &&
+	    strstr(b.data, " 503 ") != NULL &&
+	    strstr(b.data, "store damaged") != NULL;
+	if (damaged) {
+		const char *d = strstr(b.data, "store damaged");
+
+		tort_note(r, "%.*s", (int)strcspn(d, "\r\n"), d);
+	}
 	tort_fmt(cmd, sizeof cmd, "'%s/bin/nlctl' -j -s '%s' deadletters "
 	    "2>&1", T.root, T.sock);
 	tort_sh(cmd, &b);
@@ -1832,15 +1844,19 @@ tort_corrupt_account(struct tort_row *r, struct tort_book *bk)
 		if (qm > 0) {
 			qm--;		/* counted, if not named */
 			bymetric++;
-		} else
+		} else if (damaged)
+			held++;
+		else
 			lost++;
 	}
 	r->lost = (long long)lost;
-	if (bk->sm_acc + dead + quar + bymetric > 0)
+	if (bk->sm_acc + dead + quar + bymetric + held > 0)
 		tort_note(r, "accounted for: %llu by an SM, %llu dead letters, "
-		    "%llu in a quarantine listing, %llu by a quarantine metric",
+		    "%llu in a quarantine listing, %llu by a quarantine metric, "
+		    "%llu held in a store reported damaged",
 		    (unsigned long long)bk->sm_acc, (unsigned long long)dead,
-		    (unsigned long long)quar, (unsigned long long)bymetric);
+		    (unsigned long long)quar, (unsigned long long)bymetric,
+		    (unsigned long long)held);
 	if (lost > 0)
 		tort_note(r, "SILENT LOSS: %llu held messages neither delivered "
 		    "nor accounted for%s", (unsigned long long)lost, qm0 < 0 ?

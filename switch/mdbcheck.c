@@ -1,0 +1,687 @@
+/*
+ * mdbcheck - check an LMDB 0.9 data file's structure without LMDB
+ * (mdbcheck.h).
+ *
+ * The layout, from LMDB 0.9.24's mdb.c (64-bit: pgno_t and size_t are 8
+ * bytes; native byte order):
+ *
+ *   MDB_page  0 mp_pgno[8]  8 mp_pad[2]  10 mp_flags[2]  12 mp_lower[2]
+ *             14 mp_upper[2] (overflow: 12 mp_pages[4])  16 mp_ptrs[2 n]
+ *             PAGEHDRSZ 16; n = (mp_lower - 16) / 2 nodes, each at an
+ *             even offset in [mp_upper, psize), packed (EVEN sizes).
+ *   MDB_node  0 mn_lo[2]  2 mn_hi[2]  4 mn_flags[2]  6 mn_ksize[2]  8 key,
+ *             then (leaf) the data, or its overflow pgno[8] (F_BIGDATA);
+ *             a leaf's data size is lo | hi << 16, a branch's child page
+ *             is lo | hi << 16 | flags << 32. A branch's node 0 has no key.
+ *   MDB_meta  at 16 of pages 0 and 1: 0 mm_magic[4]  4 mm_version[4]
+ *             8 mm_address[8]  16 mm_mapsize[8]  24 mm_dbs[2] (free,
+ *             main)  120 mm_last_pg[8]  128 mm_txnid[8]
+ *   MDB_db    0 md_pad[4] (the free DB's: the page size)  4 md_flags[2]
+ *             6 md_depth[2]  8 md_branch_pages  16 md_leaf_pages
+ *             24 md_overflow_pages  32 md_entries  40 md_root (8 each);
+ *             an empty DB's root is P_INVALID.
+ *
+ * A named DB is a main DB leaf node with F_SUBDATA whose data is its
+ * MDB_db. The free DB maps a txnid (MDB_INTEGERKEY) to an ID list: a
+ * count, then that many page numbers.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mdbcheck.h"
+
+#define MDBCHECK_PAGEHDR	16
+#define MDBCHECK_NODEHDR	8
+#define MDBCHECK_MAGIC		0xBEEFC0DEu
+#define MDBCHECK_VERSION	1
+#define MDBCHECK_META		16	/* MDB_meta in its page */
+#define MDBCHECK_META_DBS	(MDBCHECK_META + 24)
+#define MDBCHECK_DBSIZE		48
+#define MDBCHECK_META_LAST	(MDBCHECK_META + 120)
+#define MDBCHECK_META_TXNID	(MDBCHECK_META + 128)
+#define MDBCHECK_INVALID	UINT64_MAX
+#define MDBCHECK_MAXDEPTH	32	/* LMDB's CURSOR_STACK */
+
+/* mp_flags */
+#define P_BRANCH	0x01
+#define P_LEAF		0x02
+#define P_OVERFLOW	0x04
+#define P_META		0x08
+#define P_DIRTY		0x10
+#define P_LEAF2		0x20
+#define P_SUBP		0x40
+#define P_LOOSE		0x4000
+#define P_KEEP		0x8000
+#define P_TYPE		(P_BRANCH | P_LEAF | P_OVERFLOW | P_META | P_LEAF2 | \
+			 P_SUBP)
+#define P_KNOWN		(P_TYPE | P_DIRTY | P_LOOSE | P_KEEP)
+
+/* mn_flags */
+#define F_BIGDATA	0x01
+#define F_SUBDATA	0x02
+#define F_DUPDATA	0x04
+
+/* md_flags */
+#define MDBCHECK_REVERSEKEY	0x02
+#define MDBCHECK_DUPSORT	0x04
+#define MDBCHECK_INTEGERKEY	0x08
+#define MDBCHECK_DBFLAGS	0x7e	/* what LMDB persists */
+
+struct mdbcheck_db {
+	uint32_t	pad;
+	uint16_t	flags;
+	uint16_t	depth;
+	uint64_t	branch, leaf, overflow, entries, root;
+};
+
+/* What a walk found, to compare with the MDB_db. */
+struct mdbcheck_count {
+	uint64_t	branch, leaf, overflow, entries;
+};
+
+struct mdbcheck {
+	const uint8_t		*m;		/* the file, mapped */
+	size_t			 len;
+	size_t			 psize;
+	uint64_t		 last;		/* mm_last_pg */
+	uint8_t			*seen;		/* a bit per page */
+	char			*why;
+	size_t			 sz;
+	char			 db[40];	/* the DB walked, for why */
+	const struct mdbcheck_db *cur;		/* its record */
+	int			 kind;		/* MDBCHECK_FREE, _MAIN, _NAMED */
+	const char *const	*names;		/* required named DBs */
+	uint64_t		 found;		/* bit i: names[i] found */
+};
+
+enum { MDBCHECK_FREE, MDBCHECK_MAIN, MDBCHECK_NAMED };
+
+static int	mdbcheck_tree(struct mdbcheck *, const struct mdbcheck_db *);
+
+static uint16_t
+mdbcheck_16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static uint32_t
+mdbcheck_32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static uint64_t
+mdbcheck_64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static size_t
+mdbcheck_even(size_t n)
+{
+	return (n + 1) & ~(size_t)1;
+}
+
+/* Record the damage (the first only). @return -1. */
+static int __attribute__((format(printf, 2, 3)))
+mdbcheck_bad(struct mdbcheck *ck, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ck->why[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(ck->why, ck->sz, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static void
+mdbcheck_db_dec(const uint8_t *p, struct mdbcheck_db *db)
+{
+	db->pad = mdbcheck_32(p);
+	db->flags = mdbcheck_16(p + 4);
+	db->depth = mdbcheck_16(p + 6);
+	db->branch = mdbcheck_64(p + 8);
+	db->leaf = mdbcheck_64(p + 16);
+	db->overflow = mdbcheck_64(p + 24);
+	db->entries = mdbcheck_64(p + 32);
+	db->root = mdbcheck_64(p + 40);
+}
+
+/*
+ * Page pgno, reached from page from as what: within the file and the
+ * snapshot, not a meta page, not reached before. @return it, NULL.
+ */
+static const uint8_t *
+mdbcheck_page(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
+    const char *what)
+{
+	const uint8_t *pg;
+
+	if (pgno < 2 || pgno > ck->last) {
+		mdbcheck_bad(ck, "page %llu (%s db, %s of page %llu): page "
+		    "number outside 2..%llu", (unsigned long long)pgno, ck->db,
+		    what, (unsigned long long)from,
+		    (unsigned long long)ck->last);
+		return NULL;
+	}
+	if (ck->seen[pgno / 8] & (1u << (pgno % 8))) {
+		mdbcheck_bad(ck, "page %llu (%s db, %s of page %llu): reached "
+		    "twice (a cycle, or a page of another tree)",
+		    (unsigned long long)pgno, ck->db, what,
+		    (unsigned long long)from);
+		return NULL;
+	}
+	ck->seen[pgno / 8] |= (uint8_t)(1u << (pgno % 8));
+	pg = ck->m + pgno * ck->psize;
+	if (mdbcheck_64(pg) != pgno) {
+		mdbcheck_bad(ck, "page %llu (%s db, %s of page %llu): its "
+		    "header says page %llu", (unsigned long long)pgno, ck->db,
+		    what, (unsigned long long)from,
+		    (unsigned long long)mdbcheck_64(pg));
+		return NULL;
+	}
+	return pg;
+}
+
+/* Compare two keys as the DB does; 0 when it cannot say (REVERSEKEY). */
+static int
+mdbcheck_cmp(const struct mdbcheck *ck, const uint8_t *a, size_t alen,
+    const uint8_t *b, size_t blen)
+{
+	uint64_t	x, y;
+	int		c;
+
+	if (ck->cur->flags & MDBCHECK_REVERSEKEY)
+		return -1;
+	if ((ck->cur->flags & MDBCHECK_INTEGERKEY) && alen == blen &&
+	    (alen == 8 || alen == 4)) {
+		x = alen == 8 ? mdbcheck_64(a) : mdbcheck_32(a);
+		y = alen == 8 ? mdbcheck_64(b) : mdbcheck_32(b);
+		return x < y ? -1 : x > y;
+	}
+	c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* An overflow chain of data from leaf page from. @return it, NULL. */
+static const uint8_t *
+mdbcheck_overflow(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
+    size_t dsize, struct mdbcheck_count *cnt)
+{
+	const uint8_t	*pg;
+	uint64_t	 n, need, i;
+
+	if ((pg = mdbcheck_page(ck, pgno, from, "overflow data")) == NULL)
+		return NULL;
+	if ((mdbcheck_16(pg + 10) & (P_TYPE | ~P_KNOWN)) != P_OVERFLOW) {
+		mdbcheck_bad(ck, "page %llu (%s db, overflow data of page "
+		    "%llu): flags 0x%04x, not an overflow page",
+		    (unsigned long long)pgno, ck->db, (unsigned long long)from,
+		    mdbcheck_16(pg + 10));
+		return NULL;
+	}
+	n = mdbcheck_32(pg + 12);
+	need = (MDBCHECK_PAGEHDR - 1 + (uint64_t)dsize) / ck->psize + 1;
+	if (n < need || n - 1 > ck->last - pgno) {
+		mdbcheck_bad(ck, "page %llu (%s db, overflow data of page "
+		    "%llu): mp_pages %llu, need %llu, last page %llu",
+		    (unsigned long long)pgno, ck->db, (unsigned long long)from,
+		    (unsigned long long)n, (unsigned long long)need,
+		    (unsigned long long)ck->last);
+		return NULL;
+	}
+	for (i = 1; i < n; i++) {
+		if (ck->seen[(pgno + i) / 8] & (1u << ((pgno + i) % 8))) {
+			mdbcheck_bad(ck, "page %llu (%s db): page %llu of its "
+			    "overflow data is also in use elsewhere",
+			    (unsigned long long)pgno, ck->db,
+			    (unsigned long long)(pgno + i));
+			return NULL;
+		}
+		ck->seen[(pgno + i) / 8] |= (uint8_t)(1u << ((pgno + i) % 8));
+	}
+	cnt->overflow += n;
+	return pg + MDBCHECK_PAGEHDR;
+}
+
+/* A leaf node's data in the main or free DB. */
+static int
+mdbcheck_leaf_data(struct mdbcheck *ck, uint64_t pgno, unsigned i,
+    const uint8_t *nd, const uint8_t *data, size_t dsize)
+{
+	struct mdbcheck_db	 sub;
+	const struct mdbcheck_db *save = ck->cur;
+	char			 name[sizeof ck->db], savedb[sizeof ck->db];
+	size_t			 ksize = mdbcheck_16(nd + 6), j, n;
+	uint64_t		 count, k, id;
+	int			 savekind = ck->kind, rc;
+
+	if (ck->kind == MDBCHECK_FREE) {
+		if (dsize < 8 || dsize % 8 != 0)
+			return mdbcheck_bad(ck, "page %llu (free db, leaf) "
+			    "node %u: a free list of %zu bytes",
+			    (unsigned long long)pgno, i, dsize);
+		count = mdbcheck_64(data);
+		if (count > dsize / 8 - 1)
+			return mdbcheck_bad(ck, "page %llu (free db, leaf) "
+			    "node %u: a free list of %llu pages in %zu bytes",
+			    (unsigned long long)pgno, i,
+			    (unsigned long long)count, dsize);
+		for (k = 1; k <= count; k++)
+			if ((id = mdbcheck_64(data + 8 * k)) < 2 ||
+			    id > ck->last)
+				return mdbcheck_bad(ck, "page %llu (free db, "
+				    "leaf) node %u: free page %llu outside "
+				    "2..%llu", (unsigned long long)pgno, i,
+				    (unsigned long long)id,
+				    (unsigned long long)ck->last);
+		return 0;
+	}
+	if (ck->kind != MDBCHECK_MAIN)
+		return 0;
+	/* The main DB holds named DBs and nothing else. */
+	for (j = 0, n = 0; j < ksize && n + 4 < sizeof name; j++)
+		name[n++] = nd[8 + j] >= 0x20 && nd[8 + j] < 0x7f ?
+		    (char)nd[8 + j] : '?';
+	name[n] = '\0';
+	if (!(mdbcheck_16(nd + 4) & F_SUBDATA) ||
+	    (mdbcheck_16(nd + 4) & F_BIGDATA) || dsize != MDBCHECK_DBSIZE)
+		return mdbcheck_bad(ck, "page %llu (main db, leaf) node %u "
+		    "(\"%s\"): not a database record (flags 0x%x, %zu bytes): "
+		    "the main db's root names a page of another tree",
+		    (unsigned long long)pgno, i, name, mdbcheck_16(nd + 4),
+		    dsize);
+	mdbcheck_db_dec(data, &sub);
+	if (sub.flags & ~MDBCHECK_DBFLAGS || sub.flags & MDBCHECK_DUPSORT)
+		return mdbcheck_bad(ck, "page %llu (main db, leaf) node %u: "
+		    "db \"%s\" has flags 0x%x", (unsigned long long)pgno, i,
+		    name, sub.flags);
+	if (ck->names != NULL)
+		for (j = 0; ck->names[j] != NULL && j < 64; j++)
+			if (strlen(ck->names[j]) == ksize &&
+			    memcmp(ck->names[j], nd + 8, ksize) == 0)
+				ck->found |= (uint64_t)1 << j;
+	memcpy(savedb, ck->db, sizeof savedb);
+	snprintf(ck->db, sizeof ck->db, "%s", name);
+	ck->kind = MDBCHECK_NAMED;
+	rc = mdbcheck_tree(ck, &sub);
+	ck->kind = savekind;
+	ck->cur = save;
+	memcpy(ck->db, savedb, sizeof ck->db);
+	return rc;
+}
+
+/* Sort node extents by offset. */
+static int
+mdbcheck_ext_cmp(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/*
+ * Page pgno at level (the root is 1) of the current DB, reached from
+ * page from; its keys must lie in [lo, hi) (NULL: unbounded).
+ */
+static int
+mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
+    const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen,
+    struct mdbcheck_count *cnt)
+{
+	const uint8_t	*pg, *nd, *key, *pkey = NULL, *data, *nlo, *nhi;
+	uint32_t	*ext;
+	uint16_t	 flags, lower, upper, off, nflags, want;
+	size_t		 ksize, dsize, size, used, pklen = 0, nlolen, nhilen;
+	uint64_t	 child;
+	unsigned	 i, n;
+	int		 branch = level < ck->cur->depth, rc = -1;
+
+	if ((pg = mdbcheck_page(ck, pgno, from, level == 1 ? "root" :
+	    "child")) == NULL)
+		return -1;
+	flags = mdbcheck_16(pg + 10);
+	want = branch ? P_BRANCH : P_LEAF;
+	if ((flags & (P_TYPE | ~P_KNOWN)) != want)
+		return mdbcheck_bad(ck, "page %llu (%s db, level %d of %d): "
+		    "flags 0x%04x, expected a %s page",
+		    (unsigned long long)pgno, ck->db, level, ck->cur->depth,
+		    flags, branch ? "branch" : "leaf");
+	lower = mdbcheck_16(pg + 12);
+	upper = mdbcheck_16(pg + 14);
+	if (lower < MDBCHECK_PAGEHDR || lower > upper || upper > ck->psize ||
+	    (lower - MDBCHECK_PAGEHDR) % 2 != 0 || lower == MDBCHECK_PAGEHDR)
+		return mdbcheck_bad(ck, "page %llu (%s db, %s): mp_lower %u "
+		    "mp_upper %u impossible in a page of %zu",
+		    (unsigned long long)pgno, ck->db, branch ? "branch" : "leaf",
+		    lower, upper, ck->psize);
+	n = (lower - MDBCHECK_PAGEHDR) / 2;
+	ext = malloc(2 * sizeof *ext * n);
+	if (ext == NULL)
+		return mdbcheck_bad(ck, "out of memory");
+	/* Every node within the page, the nodes packed in [upper, psize). */
+	for (i = 0; i < n; i++) {
+		off = mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
+		if (off < upper || off % 2 != 0 ||
+		    (size_t)off + MDBCHECK_NODEHDR > ck->psize) {
+			mdbcheck_bad(ck, "page %llu (%s db, %s): mp_ptrs[%u] "
+			    "%u outside %u..%zu", (unsigned long long)pgno,
+			    ck->db, branch ? "branch" : "leaf", i, off, upper,
+			    ck->psize);
+			goto out;
+		}
+		nd = pg + off;
+		nflags = mdbcheck_16(nd + 4);
+		size = MDBCHECK_NODEHDR + mdbcheck_16(nd + 6);
+		if (!branch) {
+			dsize = mdbcheck_16(nd) | (size_t)mdbcheck_16(nd + 2) << 16;
+			if (nflags & ~(F_BIGDATA | F_SUBDATA) || ((nflags &
+			    F_SUBDATA) && ck->kind != MDBCHECK_MAIN)) {
+				mdbcheck_bad(ck, "page %llu (%s db, leaf) node "
+				    "%u: flags 0x%x", (unsigned long long)pgno,
+				    ck->db, i, nflags);
+				goto out;
+			}
+			size += nflags & F_BIGDATA ? 8 : dsize;
+		}
+		if ((size_t)off + size > ck->psize) {
+			mdbcheck_bad(ck, "page %llu (%s db, %s) node %u at %u: "
+			    "%zu bytes run past the page end",
+			    (unsigned long long)pgno, ck->db, branch ? "branch" :
+			    "leaf", i, off, size);
+			goto out;
+		}
+		ext[2 * i] = off;
+		ext[2 * i + 1] = (uint32_t)mdbcheck_even(size);
+	}
+	qsort(ext, n, 2 * sizeof *ext, mdbcheck_ext_cmp);
+	for (i = 0, used = 0; i < n; i++) {
+		if (i + 1 < n && ext[2 * i] + ext[2 * i + 1] > ext[2 * i + 2]) {
+			mdbcheck_bad(ck, "page %llu (%s db): nodes at %u and "
+			    "%u overlap", (unsigned long long)pgno, ck->db,
+			    ext[2 * i], ext[2 * i + 2]);
+			goto out;
+		}
+		used += ext[2 * i + 1];
+	}
+	if (used != ck->psize - upper) {
+		mdbcheck_bad(ck, "page %llu (%s db): nodes fill %zu bytes, "
+		    "mp_upper %u says %zu", (unsigned long long)pgno, ck->db,
+		    used, upper, ck->psize - upper);
+		goto out;
+	}
+	/*
+	 * A branch's keys in order, within what its parent says: they steer
+	 * every search. A leaf key out of order misleads no page walk and
+	 * is a record's damage, for the caller's checksums to find.
+	 */
+	for (i = 1; branch && i < n; i++) {
+		nd = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
+		key = nd + MDBCHECK_NODEHDR;
+		ksize = mdbcheck_16(nd + 6);
+		if ((pkey != NULL && mdbcheck_cmp(ck, pkey, pklen, key,
+		    ksize) >= 0) || (lo != NULL && mdbcheck_cmp(ck, lo, lolen,
+		    key, ksize) > 0) || (hi != NULL && mdbcheck_cmp(ck, key,
+		    ksize, hi, hilen) >= 0)) {
+			mdbcheck_bad(ck, "page %llu (%s db, %s) node %u: key "
+			    "out of order", (unsigned long long)pgno, ck->db,
+			    branch ? "branch" : "leaf", i);
+			goto out;
+		}
+		pkey = key;
+		pklen = ksize;
+	}
+	if (branch) {
+		cnt->branch++;
+		for (i = 0; i < n; i++) {
+			nd = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
+			child = mdbcheck_16(nd) |
+			    (uint64_t)mdbcheck_16(nd + 2) << 16 |
+			    (uint64_t)mdbcheck_16(nd + 4) << 32;
+			nlo = lo;
+			nlolen = lolen;
+			nhi = hi;
+			nhilen = hilen;
+			if (i > 0) {
+				nlo = nd + MDBCHECK_NODEHDR;
+				nlolen = mdbcheck_16(nd + 6);
+			}
+			if (i + 1 < n) {
+				key = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR +
+				    2 * (i + 1));
+				nhi = key + MDBCHECK_NODEHDR;
+				nhilen = mdbcheck_16(key + 6);
+			}
+			if (mdbcheck_walk(ck, child, pgno, level + 1, nlo,
+			    nlolen, nhi, nhilen, cnt) == -1)
+				goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	cnt->leaf++;
+	cnt->entries += n;
+	for (i = 0; i < n; i++) {
+		nd = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
+		ksize = mdbcheck_16(nd + 6);
+		dsize = mdbcheck_16(nd) | (size_t)mdbcheck_16(nd + 2) << 16;
+		data = nd + MDBCHECK_NODEHDR + ksize;
+		if ((mdbcheck_16(nd + 4) & F_BIGDATA) && (data =
+		    mdbcheck_overflow(ck, mdbcheck_64(data), pgno, dsize,
+		    cnt)) == NULL)
+			goto out;
+		if (mdbcheck_leaf_data(ck, pgno, i, nd, data, dsize) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ext);
+	return rc;
+}
+
+/* The tree of db, its counts against its record. */
+static int
+mdbcheck_tree(struct mdbcheck *ck, const struct mdbcheck_db *db)
+{
+	struct mdbcheck_count cnt;
+
+	ck->cur = db;
+	memset(&cnt, 0, sizeof cnt);
+	if (db->root == MDBCHECK_INVALID) {
+		if (db->depth != 0 || db->entries != 0 || db->branch != 0 ||
+		    db->leaf != 0 || db->overflow != 0)
+			return mdbcheck_bad(ck, "%s db: empty, but depth %u, "
+			    "%llu entries", ck->db, db->depth,
+			    (unsigned long long)db->entries);
+		return 0;
+	}
+	if (db->depth < 1 || db->depth > MDBCHECK_MAXDEPTH)
+		return mdbcheck_bad(ck, "%s db: root page %llu, depth %u",
+		    ck->db, (unsigned long long)db->root, db->depth);
+	if (mdbcheck_walk(ck, db->root, 0, 1, NULL, 0, NULL, 0, &cnt) == -1)
+		return -1;
+	ck->cur = db;
+	if (cnt.branch != db->branch || cnt.leaf != db->leaf ||
+	    cnt.overflow != db->overflow || cnt.entries != db->entries)
+		return mdbcheck_bad(ck, "%s db (root page %llu): holds %llu "
+		    "branch, %llu leaf, %llu overflow pages and %llu entries; "
+		    "its record says %llu, %llu, %llu, %llu", ck->db,
+		    (unsigned long long)db->root,
+		    (unsigned long long)cnt.branch,
+		    (unsigned long long)cnt.leaf,
+		    (unsigned long long)cnt.overflow,
+		    (unsigned long long)cnt.entries,
+		    (unsigned long long)db->branch,
+		    (unsigned long long)db->leaf,
+		    (unsigned long long)db->overflow,
+		    (unsigned long long)db->entries);
+	return 0;
+}
+
+/* Meta page i: sound enough for LMDB to open? */
+static int
+mdbcheck_meta_ok(struct mdbcheck *ck, int i)
+{
+	const uint8_t *pg = ck->m + (size_t)i * ck->psize;
+
+	if (mdbcheck_64(pg) != (uint64_t)i ||
+	    (mdbcheck_16(pg + 10) & P_TYPE) != P_META ||
+	    mdbcheck_32(pg + MDBCHECK_META) != MDBCHECK_MAGIC ||
+	    mdbcheck_32(pg + MDBCHECK_META + 4) != MDBCHECK_VERSION ||
+	    mdbcheck_32(pg + MDBCHECK_META_DBS) != ck->psize)
+		return mdbcheck_bad(ck, "meta page %d: not an LMDB 0.9 meta "
+		    "page of page size %zu (number %llu, flags 0x%04x, magic "
+		    "0x%08x, version %u)", i, ck->psize,
+		    (unsigned long long)mdbcheck_64(pg), mdbcheck_16(pg + 10),
+		    mdbcheck_32(pg + MDBCHECK_META),
+		    mdbcheck_32(pg + MDBCHECK_META + 4));
+	return 0;
+}
+
+/* Every tree of the snapshot meta page i names. */
+static int
+mdbcheck_snapshot(struct mdbcheck *ck, int i)
+{
+	const uint8_t		*meta = ck->m + (size_t)i * ck->psize;
+	struct mdbcheck_db	 freedb, maindb;
+	size_t			 j;
+
+	ck->last = mdbcheck_64(meta + MDBCHECK_META_LAST);
+	if (ck->last < 1 || ck->last >= ck->len / ck->psize)
+		return mdbcheck_bad(ck, "meta page %d: last page %llu, the "
+		    "file has %zu", i, (unsigned long long)ck->last,
+		    ck->len / ck->psize);
+	free(ck->seen);
+	if ((ck->seen = calloc(1, ck->last / 8 + 1)) == NULL)
+		return mdbcheck_bad(ck, "out of memory");
+	ck->seen[0] = 0x03;	/* the meta pages */
+	ck->found = 0;
+	mdbcheck_db_dec(meta + MDBCHECK_META_DBS, &freedb);
+	mdbcheck_db_dec(meta + MDBCHECK_META_DBS + MDBCHECK_DBSIZE, &maindb);
+	if (maindb.flags & ~MDBCHECK_DBFLAGS || maindb.flags &
+	    MDBCHECK_DUPSORT)
+		return mdbcheck_bad(ck, "meta page %d: main db flags 0x%x", i,
+		    maindb.flags);
+	freedb.flags |= MDBCHECK_INTEGERKEY;
+	snprintf(ck->db, sizeof ck->db, "free");
+	ck->kind = MDBCHECK_FREE;
+	if (mdbcheck_tree(ck, &freedb) == -1)
+		return -1;
+	snprintf(ck->db, sizeof ck->db, "main");
+	ck->kind = MDBCHECK_MAIN;
+	if (mdbcheck_tree(ck, &maindb) == -1)
+		return -1;
+	if (maindb.root == MDBCHECK_INVALID || ck->names == NULL)
+		return 0;	/* new */
+	for (j = 0; ck->names[j] != NULL && j < 64; j++)
+		if (!(ck->found & (uint64_t)1 << j))
+			return mdbcheck_bad(ck, "main db (root page %llu, meta "
+			    "page %d): no db \"%s\" among its %llu: the root "
+			    "is not the switch's main db",
+			    (unsigned long long)maindb.root, i, ck->names[j],
+			    (unsigned long long)maindb.entries);
+	return 0;
+}
+
+int
+mdbcheck_file(const char *path, const char *const *names, char *why,
+    size_t sz)
+{
+	struct mdbcheck	 ck;
+	struct stat	 st;
+	void		*m;
+	char		 prev[256];
+	uint64_t	 t0, t1;
+	uint32_t	 psize;
+	int		 fd, use, rc;
+
+	why[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, sz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, sz, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		snprintf(why, sz, "%s: mmap: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&ck, 0, sizeof ck);
+	ck.m = m;
+	ck.len = (size_t)st.st_size;
+	ck.why = why;
+	ck.sz = sz;
+	ck.names = names;
+	rc = 1;
+	if (ck.len < MDBCHECK_META_TXNID + 8) {
+		mdbcheck_bad(&ck, "meta page 0: the file has only %zu bytes",
+		    ck.len);
+		goto out;
+	}
+	psize = mdbcheck_32(ck.m + MDBCHECK_META_DBS);
+	if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0 ||
+	    ck.len < 2 * (size_t)psize) {
+		mdbcheck_bad(&ck, "meta page 0: page size %u, file size %zu",
+		    psize, ck.len);
+		goto out;
+	}
+	ck.psize = psize;
+	if (mdbcheck_meta_ok(&ck, 0) == -1 || mdbcheck_meta_ok(&ck, 1) == -1)
+		goto out;
+	/* LMDB uses the meta of the higher txnid, page 0 on a tie. */
+	t0 = mdbcheck_64(ck.m + MDBCHECK_META_TXNID);
+	t1 = mdbcheck_64(ck.m + psize + MDBCHECK_META_TXNID);
+	use = t1 > t0 ? 1 : 0;
+	if (mdbcheck_snapshot(&ck, use) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* Damaged: is the previous snapshot (MDB_PREVSNAPSHOT) sound? */
+	snprintf(prev, sizeof prev, "%s", why);
+	why[0] = '\0';
+	if (mdbcheck_snapshot(&ck, !use) == 0)
+		snprintf(why, sz, "meta page %d (txn %llu): %s; the previous "
+		    "snapshot (meta page %d, txn %llu) is sound", use,
+		    (unsigned long long)(use ? t1 : t0), prev, !use,
+		    (unsigned long long)(use ? t0 : t1));
+	else
+		snprintf(why, sz, "meta page %d (txn %llu): %s", use,
+		    (unsigned long long)(use ? t1 : t0), prev);
+out:
+	free(ck.seen);
+	munmap(m, (size_t)st.st_size);
+	return rc;
+}
