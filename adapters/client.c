@@ -143,12 +143,6 @@ client_is_up(const struct client *c)
 	return c->state == CLIENT_ST_UP;
 }
 
-const char *
-client_line(const struct client *c)
-{
-	return c->line;
-}
-
 static void
 client_frame_out(struct client *c, uint8_t type, uint16_t copy, uint64_t id,
     const void *p, size_t len)

@@ -75,8 +75,6 @@ void		 client_send_raw(struct client *, const void *, size_t);
 void		 client_dack(struct client *, uint64_t msgid, uint16_t copy);
 /** Bytes not yet written to the socket. */
 size_t		 client_outlen(const struct client *);
-/** Line code from HELLO ("" before). */
-const char	*client_line(const struct client *);
 
 /**
  * Read the first port of an nlswitchd port file, waiting up to wait_ms for

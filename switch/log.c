@@ -37,12 +37,6 @@ log_set_trace(int mask)
 	log_tracemask = mask;
 }
 
-int
-log_get_trace(void)
-{
-	return log_tracemask;
-}
-
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 {

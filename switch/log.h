@@ -25,7 +25,6 @@
 void	log_init(int foreground, int verbose, const char *ident);
 /** Enable trace categories (TRACE_* bits), as set by -T. */
 void	log_set_trace(int mask);
-int	log_get_trace(void);
 /** Route libevent's internal messages to log_debug/log_warnx. */
 void	log_libevent(void);
 

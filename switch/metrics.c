@@ -38,25 +38,6 @@ metrics_hist_add(struct metrics_hist *h, double v)
 	h->sum += v;
 }
 
-double
-metrics_hist_quantile(const struct metrics_hist *h, double q)
-{
-	uint64_t	want, seen = 0;
-	int		i;
-
-	if (h->count == 0)
-		return 0;
-	want = (uint64_t)(q * (double)h->count + 0.5);
-	if (want == 0)
-		want = 1;
-	for (i = 0; i < METRICS_NBUCKET; i++) {
-		seen += h->bucket[i];
-		if (seen >= want)
-			return h->bounds[i];
-	}
-	return h->bounds[METRICS_NBUCKET - 1];
-}
-
 void
 metrics_hist_render(struct ubuf *b, const char *name, const char *labels,
     const struct metrics_hist *h)

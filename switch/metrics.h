@@ -25,8 +25,6 @@ extern const double metrics_sizes[METRICS_NBUCKET];
 
 void	 metrics_hist_init(struct metrics_hist *, const double *bounds);
 void	 metrics_hist_add(struct metrics_hist *, double v);
-/** Approximate quantile (0..1) from the buckets; 0 when empty. */
-double	 metrics_hist_quantile(const struct metrics_hist *, double q);
 /**
  * Append a histogram in the Prometheus text format: name_bucket{le=...},
  * name_sum, name_count; labels ("" or `key="v"`) go into every sample.

@@ -71,12 +71,6 @@ recorder_type_name(enum recorder_type t)
 	    recorder_names[0];
 }
 
-int
-recorder_is_on(void)
-{
-	return rec != NULL;
-}
-
 /* write(2) all of it. */
 static int
 recorder_write_all(int fd, const char *p, size_t n)

@@ -80,8 +80,6 @@ int	 recorder_configure(struct event_base *, const struct config *cfg,
 	    char **cause);
 /** Write out what is buffered and close the capture. */
 void	 recorder_shutdown(void);
-/** 1 while a capture is being written. */
-int	 recorder_is_on(void);
 
 /*
  * Hooks (each a no-op when recording is off). The session/line give the
