@@ -241,10 +241,6 @@ queue_pending(struct queue *q)
 	return q->inflight;
 }
 
-/*
- * The commit thread: take the pending list (up to QUEUE_BATCH_MAX ops) as
- * one batch, apply it in one backend transaction, hand it to the loop.
- */
 /* Wait on q->cond (q->lock held) for at most ms milliseconds. */
 static void
 queue_timedwait(struct queue *q, int ms)
@@ -319,9 +315,12 @@ queue_done_add(struct queue *q, struct queue_op **ops, int n)
  * Apply one batch (q->lock not held) and move it to the done list. A
  * batch refused for lack of disk space (QUEUE_APPLY_RETRY) completes its
  * growing ops at once (QUEUE_E_FULL: the sender gets "queue full" now)
- * and is applied again, after a pause, with the others: a delete must
- * never be lost, or the copy it removes is delivered again after the next
- * restart. While the queue is stopping it gives up after a few attempts
+ * and is applied again with the others: a delete must never be lost, or
+ * the copy it removes is delivered again after the next restart. If they
+ * still do not fit, they are applied in halves down to one at a time
+ * (each commit's new pages must fit the room that is left), completing
+ * what committed; a single op that does not fit is tried again after a
+ * pause. While the queue is stopping it gives up after a few attempts
  * (QUEUE_E_IO). Returns the number of ops that did not succeed; the ops
  * still to complete are ops[0..*left).
  */
