@@ -1387,34 +1387,48 @@ server_sm_damaged(struct server *srv, const struct config_line *cl,
 	log_info("server: %s: SM .09 to %s line=%s", id, snd.ori, to->code);
 }
 
-void
-server_unreadable(struct server *srv, struct line *l, const struct queue_copy *c,
-    int err)
+/*
+ * Move copy c of line l to the dead letters, audited as event (with
+ * reason, if any); the completion only logs a failure.
+ */
+static void
+server_dead_letter(struct server *srv, struct line *l,
+    const struct queue_copy *c, const char *event, const char *reason)
 {
 	struct queue_op	*op = xcalloc(1, sizeof *op);
 	struct ubuf	 audit;
-	char		 id[32], why[80];
+	char		 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
-	snprintf(why, sizeof why, "message unreadable: %s",
-	    queue_strerror(err));
 	op->type = QUEUE_OP_EXPIRE;
 	op->copies = xmalloc(sizeof *op->copies);
 	op->copies[0] = *c;
 	op->ncopies = 1;
 	ubuf_init(&audit);
-	audit_begin(&audit, util_now_us(), "server", "dead-lettered");
+	audit_begin(&audit, util_now_us(), "server", event);
 	audit_str(&audit, "msgid", id);
 	audit_str(&audit, "line", l->cfg->code);
 	audit_str(&audit, "dest", c->dest);
 	audit_str(&audit, "mke", msg_key_name((enum msg_key)c->key));
 	audit_num(&audit, "attempts", c->attempts);
 	audit_num(&audit, "size", c->size);
-	audit_str(&audit, "reason", why);
+	audit_str(&audit, "reason", reason);
 	audit_str(&audit, "outcome", "dead-lettered");
 	op->audit = audit_end(&audit);
 	op->done = server_expire_done_cb;
 	queue_submit(srv->q, op);
+}
+
+void
+server_unreadable(struct server *srv, struct line *l, const struct queue_copy *c,
+    int err)
+{
+	char		 id[32], why[80];
+
+	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
+	snprintf(why, sizeof why, "message unreadable: %s",
+	    queue_strerror(err));
+	server_dead_letter(srv, l, c, "dead-lettered", why);
 	log_errorx("server: %s: %s line=%s dest=%s -> dead letters", id, why,
 	    l->cfg->code, c->dest);
 	server_sm_damaged(srv, l->cfg, c);
@@ -1511,29 +1525,12 @@ server_store_damage(struct server *srv, const char **recovery)
 void
 server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 {
-	struct queue_op			*op = xcalloc(1, sizeof *op);
 	struct server_sender		 snd;
-	struct ubuf			 audit;
 	const struct config_line	*to;
 	char				 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
-	op->type = QUEUE_OP_EXPIRE;
-	op->copies = xmalloc(sizeof *op->copies);
-	op->copies[0] = *c;
-	op->ncopies = 1;
-	ubuf_init(&audit);
-	audit_begin(&audit, util_now_us(), "server", "expired");
-	audit_str(&audit, "msgid", id);
-	audit_str(&audit, "line", l->cfg->code);
-	audit_str(&audit, "dest", c->dest);
-	audit_str(&audit, "mke", msg_key_name((enum msg_key)c->key));
-	audit_num(&audit, "attempts", c->attempts);
-	audit_num(&audit, "size", c->size);
-	audit_str(&audit, "outcome", "dead-lettered");
-	op->audit = audit_end(&audit);
-	op->done = server_expire_done_cb;
-	queue_submit(srv->q, op);
+	server_dead_letter(srv, l, c, "expired", NULL);
 	srv->stats.expired++;
 	log_info("server: %s: expired line=%s dest=%s -> dead letters", id,
 	    l->cfg->code, c->dest);
