@@ -8,7 +8,7 @@
 #   make torture    the reliability suite (kill -9, full disk, corruption,
 #                   hostile input, power loss); not part of make test
 
-PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash
+PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=
