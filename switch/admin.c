@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -20,7 +21,6 @@
 #include "line.h"
 #include "log.h"
 #include "server.h"
-#include "session.h"
 #include "util.h"
 
 struct admin {
@@ -34,47 +34,40 @@ static void	admin_send(struct evhttp_request *, int, const char *,
 
 extern const char admin_dashboard_html[];
 
-static void
-admin_count_dead_cb(const struct queue_copy *c, void *arg)
-{
-	(void)c;
-	(*(uint64_t *)arg)++;
-}
-
 /*
  * The store's health: B-tree damage (the switch is not ready) and the
  * entries found corrupt, per db. The quarantine keeps every entry, so
  * the count never goes down: a counter.
  */
 static void
-admin_metrics_store(struct server *srv, struct ubuf *b)
+admin_metrics_store(const struct server_snapshot *sn, struct ubuf *b)
 {
-	struct queue_health	h;
-	int			i;
+	int i;
 
-	queue_health(srv->q, &h);
 	ubuf_printf(b, "# HELP nlswitch_store_damaged 1 when the store's "
 	    "B-tree is damaged: not ready, new messages refused (/readyz).\n"
 	    "# TYPE nlswitch_store_damaged gauge\n"
-	    "nlswitch_store_damaged %d\n", server_store_damage(srv, NULL) !=
-	    NULL);
+	    "nlswitch_store_damaged %d\n", sn->damage != NULL);
 	ubuf_printf(b, "# HELP nlswitch_store_quarantined_total Stored entries "
 	    "found corrupt and moved to quarantine, by db (nlctl quarantine)."
 	    "\n# TYPE nlswitch_store_quarantined_total counter\n");
 	for (i = 0; i < QUEUE_DB_MAX; i++)
 		ubuf_printf(b, "nlswitch_store_quarantined_total{db=\"%s\"} "
 		    "%llu\n", queue_db_name(i),
-		    (unsigned long long)h.quarantined[i]);
+		    (unsigned long long)sn->health.quarantined[i]);
 }
 
 void
 admin_metrics(struct server *srv, struct ubuf *b)
 {
-	struct server_stats	*st = &srv->stats;
-	struct queue_stats	 qs;
-	struct session		*s;
-	uint64_t		 now = util_now_us(), dead = 0, used = 0, size = 0;
-	int			 i, k, c, conns = 0;
+	struct server_snapshot		 sn;
+	const struct server_stats	*st;
+	const struct queue_stats	*qs = &sn.qs;
+	int				 i, k, c, nline;
+
+	server_snapshot(srv, &sn);
+	st = sn.stats;
+	nline = server_config(srv)->nline;
 
 #define HELP(name, type, text) \
 	ubuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type)
@@ -82,10 +75,10 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	HELP("nlswitch_up", "gauge", "1 while the switch runs.");
 	ubuf_printf(b, "nlswitch_up 1\n");
 	HELP("nlswitch_draining", "gauge", "1 while the switch drains.");
-	ubuf_printf(b, "nlswitch_draining %d\n", srv->draining);
+	ubuf_printf(b, "nlswitch_draining %d\n", sn.draining);
 	HELP("nlswitch_start_time_seconds", "gauge", "Start time, unix seconds.");
 	ubuf_printf(b, "nlswitch_start_time_seconds %llu\n",
-	    (unsigned long long)(srv->started_us / 1000000));
+	    (unsigned long long)(sn.started_us / 1000000));
 
 	HELP("nlswitch_messages_received_total", "counter",
 	    "Messages received, by message key (NONE: unparseable).");
@@ -103,7 +96,7 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	for (k = 1; k < MSG_KEY_MAX; k++)
 		ubuf_printf(b, "nlswitch_messages_delivered_total{mke=\"%s\"} "
 		    "%llu\n", msg_key_name(k),
-		    (unsigned long long)st->delivered_key[k]);
+		    (unsigned long long)st->deliv.delivered_key[k]);
 	HELP("nlswitch_messages_denied_total", "counter",
 	    "Messages refused with an ER, by message key, code and reason.");
 	for (k = 0; k < MSG_KEY_MAX; k++)
@@ -117,7 +110,7 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	HELP("nlswitch_messages_redelivered_total", "counter",
 	    "Deliveries sent again after a timeout or a reconnect.");
 	ubuf_printf(b, "nlswitch_messages_redelivered_total %llu\n",
-	    (unsigned long long)st->redelivered);
+	    (unsigned long long)st->deliv.redelivered);
 	HELP("nlswitch_messages_expired_total", "counter",
 	    "Copies expired after held-ttl into the dead-letter area.");
 	ubuf_printf(b, "nlswitch_messages_expired_total %llu\n",
@@ -138,84 +131,82 @@ admin_metrics(struct server *srv, struct ubuf *b)
 			{ "nlswitch_queue_in_flight", "Deliveries awaiting their "
 			    "DACK, per destination line.", 0 },
 		};
-		size_t	 f;
-		double	*v = xcalloc((size_t)srv->cfg->nline * 4, sizeof *v);
+		size_t		  f;
+		struct line_info *li = xcalloc((size_t)nline, sizeof *li);
 
-		for (i = 0; i < srv->cfg->nline; i++) {
-			uint64_t n, bytes, oldest;
-
-			line_depth(&srv->lines[i], &n, &bytes, &oldest);
-			v[i * 4] = (double)n;
-			v[i * 4 + 1] = (double)bytes;
-			v[i * 4 + 2] = oldest ? (double)(now - oldest) / 1e6 : 0;
-			v[i * 4 + 3] = srv->lines[i].ninflight;
-		}
+		for (i = 0; i < nline; i++)
+			line_info(server_line_at(srv, i), &li[i]);
 		for (f = 0; f < 4; f++) {
 			HELP(fam[f].name, "gauge", fam[f].help);
-			for (i = 0; i < srv->cfg->nline; i++) {
+			for (i = 0; i < nline; i++) {
+				double v = f == 0 ? (double)li[i].queued :
+				    f == 1 ? (double)li[i].bytes : f == 3 ?
+				    (double)li[i].in_flight : li[i].oldest_us ?
+				    (double)(sn.now_us - li[i].oldest_us) / 1e6 :
+				    0;
+
 				ubuf_printf(b, "%s{destination=\"%s\"} %.*f\n",
-				    fam[f].name, srv->lines[i].cfg->code,
-				    fam[f].prec, v[i * 4 + f]);
+				    fam[f].name, li[i].cfg->code, fam[f].prec,
+				    v);
 			}
 		}
-		free(v);
+		HELP("nlswitch_line_up", "gauge",
+		    "1 when the line's endpoint is connected.");
+		for (i = 0; i < nline; i++)
+			ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
+			    li[i].cfg->code, li[i].connected);
+		free(li);
 	}
-	HELP("nlswitch_line_up", "gauge", "1 when the line's endpoint is connected.");
-	for (i = 0; i < srv->cfg->nline; i++)
-		ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
-		    srv->lines[i].cfg->code, srv->lines[i].sess != NULL);
-	queue_walk_dead(srv->q, admin_count_dead_cb, &dead);
 	HELP("nlswitch_dead_letters", "gauge", "Copies in the dead-letter area.");
-	ubuf_printf(b, "nlswitch_dead_letters %llu\n", (unsigned long long)dead);
-	queue_usage(srv->q, &used, &size);
+	ubuf_printf(b, "nlswitch_dead_letters %llu\n",
+	    (unsigned long long)sn.dead_letters);
 	HELP("nlswitch_store_used_bytes", "gauge", "Bytes used in the store.");
 	ubuf_printf(b, "nlswitch_store_used_bytes %llu\n",
-	    (unsigned long long)used);
+	    (unsigned long long)sn.store_used);
 	HELP("nlswitch_store_size_bytes", "gauge", "Capacity of the store.");
 	ubuf_printf(b, "nlswitch_store_size_bytes %llu\n",
-	    (unsigned long long)size);
-	admin_metrics_store(srv, b);
+	    (unsigned long long)sn.store_size);
+	admin_metrics_store(&sn, b);
 
-	queue_get_stats(srv->q, &qs);
 	HELP("nlswitch_store_healthy", "gauge",
 	    "1 when the store takes messages; 0 when its disk is full or "
 	    "the audit trail cannot be written (see /readyz).");
 	ubuf_printf(b, "nlswitch_store_healthy %d\n",
-	    qs.space == QUEUE_SPACE_OK);
+	    qs->space == QUEUE_SPACE_OK);
 	HELP("nlswitch_store_nospace_total", "counter",
 	    "Commits refused by a full file system (deletes retried).");
 	ubuf_printf(b, "nlswitch_store_nospace_total %llu\n",
-	    (unsigned long long)qs.nospace_events);
+	    (unsigned long long)qs->nospace_events);
 	HELP("nlswitch_audit_bytes", "gauge",
 	    "Bytes of the store the audit trail uses.");
 	ubuf_printf(b, "nlswitch_audit_bytes %llu\n",
-	    (unsigned long long)qs.audit_bytes);
+	    (unsigned long long)qs->audit_bytes);
 	HELP("nlswitch_audit_budget_bytes", "gauge",
 	    "The audit trail's budget (<audit budget>), 0 if none.");
 	ubuf_printf(b, "nlswitch_audit_budget_bytes %llu\n",
-	    (unsigned long long)qs.audit_budget);
+	    (unsigned long long)qs->audit_budget);
 	HELP("nlswitch_audit_records", "gauge", "Audit records in the store.");
 	ubuf_printf(b, "nlswitch_audit_records %llu\n",
-	    (unsigned long long)qs.audit_records);
+	    (unsigned long long)qs->audit_records);
 	HELP("nlswitch_audit_pruned_for_size_total", "counter",
 	    "Oldest audit records pruned to keep the budget.");
 	ubuf_printf(b, "nlswitch_audit_pruned_for_size_total %llu\n",
-	    (unsigned long long)qs.audit_pruned_size);
+	    (unsigned long long)qs->audit_pruned_size);
 	HELP("nlswitch_audit_archived_total", "counter",
 	    "Pruned audit records written to the archive directory.");
 	ubuf_printf(b, "nlswitch_audit_archived_total %llu\n",
-	    (unsigned long long)qs.audit_archived);
+	    (unsigned long long)qs->audit_archived);
 	HELP("nlswitch_quota_refused_total", "counter",
 	    "Messages refused because a destination held its quota.");
 	ubuf_printf(b, "nlswitch_quota_refused_total %llu\n",
 	    (unsigned long long)st->quota_refused);
 	HELP("nlswitch_commit_batch_size", "histogram",
 	    "Operations per durable commit (group commit).");
-	metrics_hist_render(b, "nlswitch_commit_batch_size", "", &qs.commit_batch);
+	metrics_hist_render(b, "nlswitch_commit_batch_size", "", &qs->commit_batch);
 	HELP("nlswitch_commit_latency_seconds", "histogram",
 	    "Time to apply and fsync one batch.");
 	metrics_hist_render(b, "nlswitch_commit_latency_seconds", "",
-	    &qs.commit_latency);
+	    &qs->commit_latency);
 	HELP("nlswitch_ack_latency_seconds", "histogram",
 	    "From receiving a message to its ACK (durable).");
 	metrics_hist_render(b, "nlswitch_ack_latency_seconds", "",
@@ -223,13 +214,10 @@ admin_metrics(struct server *srv, struct ubuf *b)
 	HELP("nlswitch_end_to_end_latency_seconds", "histogram",
 	    "From receiving a message to its endpoint's DACK.");
 	metrics_hist_render(b, "nlswitch_end_to_end_latency_seconds", "",
-	    &st->e2e_latency);
+	    &st->deliv.e2e_latency);
 
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (session_is_active(s))
-			conns++;
 	HELP("nlswitch_connections", "gauge", "Authenticated endpoint connections.");
-	ubuf_printf(b, "nlswitch_connections %d\n", conns);
+	ubuf_printf(b, "nlswitch_connections %d\n", sn.connections);
 	HELP("nlswitch_connections_accepted_total", "counter",
 	    "TCP connections accepted.");
 	ubuf_printf(b, "nlswitch_connections_accepted_total %llu\n",
@@ -272,7 +260,7 @@ admin_readyz(struct server *srv, struct evhttp_request *req, struct ubuf *b)
 	ready = server_ready(srv, why, sizeof why, warn, sizeof warn);
 	if (ready)
 		ubuf_printf(b, "ready\n");
-	else if (srv->draining)
+	else if (server_draining(srv))
 		ubuf_printf(b, "draining\n");
 	else
 		ubuf_printf(b, "not ready: %s\n", why);
@@ -288,13 +276,13 @@ admin_readyz(struct server *srv, struct evhttp_request *req, struct ubuf *b)
 static void
 admin_denials(struct server *srv, struct ubuf *b)
 {
-	struct server_stats	*st = &srv->stats;
+	const struct server_stats *st = server_stats(srv);
 	int			 i, n = st->ndenial < SERVER_NDENIAL ?
 				    st->ndenial : SERVER_NDENIAL;
 
 	ubuf_adds(b, "{\"denials\":[");
 	for (i = 0; i < n; i++) {
-		struct server_denial *d =
+		const struct server_denial *d =
 		    &st->denials[(st->ndenial - 1 - i) % SERVER_NDENIAL];
 
 		ubuf_printf(b, "%s{\"t\":%llu,\"line\":", i ? "," : "",
@@ -314,7 +302,7 @@ admin_denials(struct server *srv, struct ubuf *b)
 static void
 admin_throughput(struct server *srv, struct ubuf *b)
 {
-	struct metrics_ring	*r = &srv->stats.ring;
+	const struct metrics_ring *r = &server_stats(srv)->ring;
 	int			 i, first = 1;
 
 	ubuf_adds(b, "{\"series\":[");
@@ -437,8 +425,8 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 }
 
 struct admin *
-admin_new(struct server *srv, const char *address, const char *port,
-    const char *portfile)
+admin_new(struct event_base *base, struct server *srv, const char *address,
+    const char *port, const char *portfile)
 {
 	struct admin			*a = xcalloc(1, sizeof *a);
 	struct evhttp_bound_socket	*h;
@@ -448,7 +436,7 @@ admin_new(struct server *srv, const char *address, const char *port,
 	unsigned			 p;
 
 	a->srv = srv;
-	if ((a->http = evhttp_new(srv->base)) == NULL)
+	if ((a->http = evhttp_new(base)) == NULL)
 		fatalx("admin: evhttp_new");
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_max_body_size(a->http, 4 << 20);

@@ -20,12 +20,14 @@
 
 #include "util.h"
 
+struct event_base;
 struct server;
 struct admin;
 
 /** Start listening; fatal() on failure (start-up only). */
-struct admin	*admin_new(struct server *, const char *address,
-		    const char *port, const char *portfile);
+struct admin	*admin_new(struct event_base *, struct server *,
+		    const char *address, const char *port,
+		    const char *portfile);
 void		 admin_free(struct admin *);
 /** Render every metric in the Prometheus text format. */
 void		 admin_metrics(struct server *, struct ubuf *);

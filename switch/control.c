@@ -21,7 +21,6 @@
 #include "line.h"
 #include "log.h"
 #include "server.h"
-#include "session.h"
 #include "util.h"
 
 #define CONTROL_MAX_REQUEST	(4u << 20)	/* IDs on stdin included */
@@ -209,97 +208,61 @@ emit_time(struct emit *e, const char *key, uint64_t us)
 	emit_str(e, key, buf);
 }
 
-static const char *
-control_svc_name(int st)
-{
-	switch (st) {
-	case CONFIG_SVC_HELD:
-		return "held";
-	case CONFIG_SVC_REMOVED:
-		return "removed";
-	}
-	return "in";
-}
 
-static void
-control_count_dead_cb(const struct queue_copy *c, void *arg)
-{
-	(void)c;
-	(*(uint64_t *)arg)++;
-}
 
 static int
 control_status(struct server *srv, struct emit *e)
 {
-	struct queue_stats	 qs;
-	struct queue_health	 h;
-	struct session		*s;
-	const char		*damage, *fix = NULL;
-	uint64_t		 queued = 0, inflight = 0, dead = 0, used = 0,
-				 size = 0, quar = 0;
-	int			 i, conns = 0, up = 0, ready;
-	char			 why[512], warn[300];
+	struct server_snapshot		 sn;
+	const struct server_stats	*st;
+	const struct queue_stats	*qs = &sn.qs;
+	double				 up_s;
 
-	queue_get_stats(srv->q, &qs);
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (session_is_active(s))
-			conns++;
-	for (i = 0; i < srv->cfg->nline; i++) {
-		queued += srv->lines[i].npending + (uint64_t)srv->lines[i].ninflight;
-		inflight += (uint64_t)srv->lines[i].ninflight;
-		if (srv->lines[i].sess != NULL)
-			up++;
-	}
-	queue_walk_dead(srv->q, control_count_dead_cb, &dead);
-	queue_usage(srv->q, &used, &size);
-	damage = server_store_damage(srv, &fix);
-	queue_health(srv->q, &h);
-	for (i = 0; i < QUEUE_DB_MAX; i++)
-		quar += h.quarantined[i];
+	server_snapshot(srv, &sn);
+	st = sn.stats;
+	up_s = (double)(sn.now_us - sn.started_us) / 1e6;
 	emit_str(e, "version", CONTROL_VERSION);
 	emit_u64(e, "pid", (uint64_t)getpid());
-	emit_time(e, "started", srv->started_us);
-	emit_u64(e, "uptime_s", (util_now_us() - srv->started_us) / 1000000);
-	ready = server_ready(srv, why, sizeof why, warn, sizeof warn);
-	emit_str(e, "state", srv->draining ? "draining" : damage != NULL ?
-	    "store-damaged" : ready ? "running" : "not-ready");
-	if (!ready && !srv->draining)
-		emit_str(e, "not_ready", why);
-	if (warn[0] != '\0')
-		emit_str(e, "warning", warn);
-	emit_str(e, "store_space", queue_space_name(qs.space));
+	emit_time(e, "started", sn.started_us);
+	emit_u64(e, "uptime_s", (sn.now_us - sn.started_us) / 1000000);
+	emit_str(e, "state", sn.draining ? "draining" : sn.damage != NULL ?
+	    "store-damaged" : sn.ready ? "running" : "not-ready");
+	if (!sn.ready && !sn.draining)
+		emit_str(e, "not_ready", sn.not_ready);
+	if (sn.warning[0] != '\0')
+		emit_str(e, "warning", sn.warning);
+	emit_str(e, "store_space", queue_space_name(qs->space));
 	emit_str(e, "recovery", "done");
-	emit_str(e, "store", damage != NULL ? damage : "ok");
-	if (fix != NULL)
-		emit_str(e, "store_recovery", fix);
-	emit_u64(e, "quarantined", quar);
-	emit_u64(e, "connections", (uint64_t)conns);
-	emit_u64(e, "lines_up", (uint64_t)up);
-	emit_u64(e, "lines_total", (uint64_t)srv->cfg->nline);
-	emit_u64(e, "queued", queued);
-	emit_u64(e, "in_flight", inflight);
-	emit_u64(e, "dead_letters", dead);
-	emit_u64(e, "received", srv->stats.received);
-	emit_u64(e, "acked", srv->stats.acked);
-	emit_u64(e, "nacked", srv->stats.nacked);
-	emit_u64(e, "delivered", srv->stats.delivered);
-	emit_u64(e, "redelivered", srv->stats.redelivered);
-	emit_u64(e, "expired", srv->stats.expired);
-	emit_u64(e, "tls_failures", srv->stats.tls_failures);
-	emit_u64(e, "commits", qs.commits);
-	emit_dbl(e, "commit_rate_per_s", (double)qs.commits /
-	    ((double)(util_now_us() - srv->started_us) / 1e6 + 1e-9));
-	emit_dbl(e, "ops_per_commit", qs.commits ?
-	    (double)qs.ops / (double)qs.commits : 0);
-	emit_dbl(e, "commit_ms_avg", qs.commits ?
-	    (double)qs.commit_us_total / (double)qs.commits / 1000 : 0);
-	emit_u64(e, "store_used_bytes", used);
-	emit_u64(e, "store_size_bytes", size);
-	emit_u64(e, "audit_bytes", qs.audit_bytes);
-	emit_u64(e, "audit_budget_bytes", qs.audit_budget);
-	emit_u64(e, "audit_records", qs.audit_records);
-	emit_u64(e, "audit_pruned_for_size", qs.audit_pruned_size);
-	emit_u64(e, "quota_refused", srv->stats.quota_refused);
+	emit_str(e, "store", sn.damage != NULL ? sn.damage : "ok");
+	if (sn.recovery != NULL)
+		emit_str(e, "store_recovery", sn.recovery);
+	emit_u64(e, "quarantined", sn.quarantined);
+	emit_u64(e, "connections", (uint64_t)sn.connections);
+	emit_u64(e, "lines_up", (uint64_t)sn.lines_up);
+	emit_u64(e, "lines_total", (uint64_t)sn.lines_total);
+	emit_u64(e, "queued", sn.queued);
+	emit_u64(e, "in_flight", sn.in_flight);
+	emit_u64(e, "dead_letters", sn.dead_letters);
+	emit_u64(e, "received", st->received);
+	emit_u64(e, "acked", st->acked);
+	emit_u64(e, "nacked", st->nacked);
+	emit_u64(e, "delivered", st->deliv.delivered);
+	emit_u64(e, "redelivered", st->deliv.redelivered);
+	emit_u64(e, "expired", st->expired);
+	emit_u64(e, "tls_failures", st->tls_failures);
+	emit_u64(e, "commits", qs->commits);
+	emit_dbl(e, "commit_rate_per_s", (double)qs->commits / (up_s + 1e-9));
+	emit_dbl(e, "ops_per_commit", qs->commits ?
+	    (double)qs->ops / (double)qs->commits : 0);
+	emit_dbl(e, "commit_ms_avg", qs->commits ?
+	    (double)qs->commit_us_total / (double)qs->commits / 1000 : 0);
+	emit_u64(e, "store_used_bytes", sn.store_used);
+	emit_u64(e, "store_size_bytes", sn.store_size);
+	emit_u64(e, "audit_bytes", qs->audit_bytes);
+	emit_u64(e, "audit_budget_bytes", qs->audit_budget);
+	emit_u64(e, "audit_records", qs->audit_records);
+	emit_u64(e, "audit_pruned_for_size", qs->audit_pruned_size);
+	emit_u64(e, "quota_refused", st->quota_refused);
 	return CONTROL_OK;
 }
 
@@ -309,25 +272,24 @@ control_lines(struct server *srv, struct emit *e)
 	int i, k;
 
 	emit_open(e, "lines", 1);
-	for (i = 0; i < srv->cfg->nline; i++) {
-		struct line	*l = &srv->lines[i];
-		uint64_t	 n, bytes, oldest;
+	for (i = 0; i < server_config(srv)->nline; i++) {
+		struct line_info li;
 
-		line_depth(l, &n, &bytes, &oldest);
+		line_info(server_line_at(srv, i), &li);
 		emit_open(e, NULL, 0);
-		emit_str(e, "line", l->cfg->code);
-		emit_str(e, "cn", l->cfg->cn);
-		emit_str(e, "member", l->cfg->member);
-		emit_bool(e, "connected", l->sess != NULL);
-		emit_str(e, "peer", l->sess ? l->sess->peer : "");
-		emit_u64(e, "queued", n);
-		emit_u64(e, "in_flight", (uint64_t)l->ninflight);
+		emit_str(e, "line", li.cfg->code);
+		emit_str(e, "cn", li.cfg->cn);
+		emit_str(e, "member", li.cfg->member);
+		emit_bool(e, "connected", li.connected);
+		emit_str(e, "peer", li.peer);
+		emit_u64(e, "queued", li.queued);
+		emit_u64(e, "in_flight", (uint64_t)li.in_flight);
 		emit_open(e, "service", 0);
 		for (k = 1; k < MSG_KEY_MAX; k++)
-			if (config_line_accepts(l->cfg, k) && k != MSG_KEY_SM &&
+			if (config_line_accepts(li.cfg, k) && k != MSG_KEY_SM &&
 			    k != MSG_KEY_ER)
 				emit_str(e, msg_key_name(k),
-				    control_svc_name(l->svc[k]));
+				    line_svc_name(li.svc[k]));
 		emit_close(e);
 		emit_close(e);
 	}
@@ -342,17 +304,17 @@ control_queues(struct server *srv, struct emit *e)
 	int		i;
 
 	emit_open(e, "queues", 1);
-	for (i = 0; i < srv->cfg->nline; i++) {
-		struct line	*l = &srv->lines[i];
-		uint64_t	 n, bytes, oldest;
+	for (i = 0; i < server_config(srv)->nline; i++) {
+		struct line_info li;
 
-		line_depth(l, &n, &bytes, &oldest);
+		line_info(server_line_at(srv, i), &li);
 		emit_open(e, NULL, 0);
-		emit_str(e, "destination", l->cfg->code);
-		emit_u64(e, "depth", n);
-		emit_u64(e, "bytes", bytes);
-		emit_dbl(e, "oldest_age_s", oldest ? (double)(now - oldest) / 1e6 : 0);
-		emit_u64(e, "in_flight", (uint64_t)l->ninflight);
+		emit_str(e, "destination", li.cfg->code);
+		emit_u64(e, "depth", li.queued);
+		emit_u64(e, "bytes", li.bytes);
+		emit_dbl(e, "oldest_age_s", li.oldest_us ?
+		    (double)(now - li.oldest_us) / 1e6 : 0);
+		emit_u64(e, "in_flight", (uint64_t)li.in_flight);
 		emit_close(e);
 	}
 	emit_close(e);
@@ -416,20 +378,32 @@ control_dead_cb(const struct queue_copy *c, void *arg)
 	w->n++;
 }
 
+static void
+control_show_cb(void *arg, const struct queue_copy *c, const char *state,
+    uint32_t attempts)
+{
+	struct control_dead_walk *w = arg;
+
+	if (c->msgid != w->msgid)
+		return;
+	control_emit_copy(w->e, c, state, attempts);
+	w->n++;
+}
+
 static int
 control_show(struct server *srv, struct emit *e, int argc, char **argv)
 {
 	struct queue_msgrec		 rec;
 	struct control_dead_walk	 w;
-	struct line_pend		*p;
 	uint64_t			 msgid;
-	int				 copy, rc, i, k, n = 0;
+	int				 copy, rc, i;
 
 	if (argc != 2 || control_parse_id(argv[1], &msgid, &copy) == -1) {
 		emit_error(e, "usage: show MSGID");
 		return CONTROL_EUSAGE;
 	}
-	if ((rc = queue_get(srv->q, msgid, &rec, NULL)) != QUEUE_E_OK) {
+	if ((rc = queue_get(server_queue(srv), msgid, &rec, NULL)) !=
+	    QUEUE_E_OK) {
 		emit_error(e, "%s: %s", argv[1], queue_strerror(rc));
 		return rc == QUEUE_E_NOTFOUND ? CONTROL_ENOTFOUND : CONTROL_EFAIL;
 	}
@@ -444,31 +418,13 @@ control_show(struct server *srv, struct emit *e, int argc, char **argv)
 	emit_bool(e, "photo_requested", (rec.flags & QUEUE_MSG_IMQ) != 0);
 	emit_bool(e, "carries_photo", (rec.flags & QUEUE_MSG_PHOTO) != 0);
 	emit_open(e, "copies", 1);
-	for (i = 0; i < srv->cfg->nline; i++) {
-		struct line *l = &srv->lines[i];
-
-		for (k = 0; k < MSG_KEY_MAX; k++)
-			TAILQ_FOREACH(p, &l->pending[k], entry)
-				if (p->c.msgid == msgid) {
-					control_emit_copy(e, &p->c,
-					    l->svc[k] != CONFIG_SVC_IN ? "held" :
-					    l->sess ? "queued" : "waiting-for-line",
-					    p->attempts);
-					n++;
-				}
-		TAILQ_FOREACH(p, &l->inflight, entry)
-			if (p->c.msgid == msgid) {
-				control_emit_copy(e, &p->c, "in-flight",
-				    p->attempts);
-				n++;
-			}
-	}
 	w.e = e;
 	w.msgid = msgid;
 	w.n = 0;
-	queue_walk_dead(srv->q, control_dead_cb, &w);
+	for (i = 0; i < server_config(srv)->nline; i++)
+		line_walk(server_line_at(srv, i), control_show_cb, &w);
+	queue_walk_dead(server_queue(srv), control_dead_cb, &w);
 	emit_close(e);
-	(void)n;
 	return CONTROL_OK;
 }
 
@@ -478,7 +434,6 @@ control_service(struct server *srv, struct emit *e, int argc, char **argv)
 {
 	const struct config_line	*cl;
 	struct line			*l;
-	struct queue_op			*op;
 	uint32_t			 mask = 0;
 	int				 st, k, i;
 
@@ -486,11 +441,11 @@ control_service(struct server *srv, struct emit *e, int argc, char **argv)
 		emit_error(e, "usage: %s LINE [MKE...]", argv[0]);
 		return CONTROL_EUSAGE;
 	}
-	if ((cl = config_line_by_code(srv->cfg, argv[1])) == NULL) {
+	if ((l = server_line_by_code(srv, argv[1])) == NULL) {
 		emit_error(e, "%s: no such line", argv[1]);
 		return CONTROL_ENOTFOUND;
 	}
-	l = server_line(srv, cl);
+	cl = line_config(l);
 	for (i = 2; i < argc; i++) {
 		if ((k = msg_key_lookup(argv[i])) == MSG_KEY_NONE ||
 		    k == MSG_KEY_SM || k == MSG_KEY_ER) {
@@ -512,29 +467,13 @@ control_service(struct server *srv, struct emit *e, int argc, char **argv)
 		st = CONFIG_SVC_IN;
 	emit_str(e, "line", cl->code);
 	emit_open(e, "service", 0);
-	for (k = 1; k < MSG_KEY_MAX; k++) {
-		if (!(mask & (1u << k)))
-			continue;
-		l->svc[k] = (uint8_t)st;
-		/* The operator's word survives a restart (and wins over the
-		 * config file until the operator changes it again). */
-		op = xcalloc(1, sizeof *op);
-		op->type = QUEUE_OP_META;
-		op->meta_key = xasprintf("svc.%s.%s", cl->code, msg_key_name(k));
-		op->meta_value = (uint64_t)st + 1;
-		op->audit = xasprintf("{\"t\":%llu,\"component\":\"control\","
-		    "\"event\":\"service\",\"line\":\"%s\",\"mke\":\"%s\","
-		    "\"state\":\"%s\"}", (unsigned long long)util_now_us(),
-		    cl->code, msg_key_name(k), control_svc_name(st));
-		op->done = control_op_done_cb;
-		queue_submit(srv->q, op);
-		if (config_line_accepts(cl, k))
-			emit_str(e, msg_key_name(k), control_svc_name(st));
-	}
+	for (k = 1; k < MSG_KEY_MAX; k++)
+		if ((mask & (1u << k)) && config_line_accepts(cl, k))
+			emit_str(e, msg_key_name(k), line_svc_name(st));
 	emit_close(e);
 	log_info("control: service line=%s state=%s", cl->code,
-	    control_svc_name(st));
-	line_pump(l);
+	    line_svc_name(st));
+	line_set_service(l, mask, st);
 	return CONTROL_OK;
 }
 
@@ -545,7 +484,6 @@ control_op_done_cb(struct queue_op *op, void *arg)
 	if (op->result != QUEUE_E_OK)
 		log_warnx("control: operation not committed: %s",
 		    queue_strerror(op->result));
-	free((char *)op->meta_key);
 	free((char *)op->audit);
 	free(op->copies);
 	free(op);
@@ -597,44 +535,56 @@ control_copy_op(enum queue_op_type type, const struct queue_copy *c,
 	return op;
 }
 
+struct control_purge {
+	struct server	*srv;
+	int		 all;
+	const char	*input;
+};
+
+static int
+control_purge_select_cb(void *arg, const struct queue_copy *c)
+{
+	struct control_purge *cp = arg;
+
+	return control_selects(cp->all, cp->input, c->msgid, c->copy);
+}
+
+static void
+control_purge_drop_cb(void *arg, const struct queue_copy *c)
+{
+	struct control_purge *cp = arg;
+
+	queue_submit(server_queue(cp->srv), control_copy_op(QUEUE_OP_DELETE,
+	    c, "purged"));
+}
+
 /* purge LINE (ALL | IDs on input): drop queued copies (not in flight). */
 static int
 control_purge(struct server *srv, struct emit *e, int argc, char **argv,
     const char *input)
 {
-	const struct config_line	*cl;
-	struct line			*l;
-	struct line_pend		*p, *next;
-	int				 all, k, n = 0;
+	struct control_purge	 cp;
+	struct line		*l;
+	int			 n;
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "ALL") != 0)) {
 		emit_error(e, "usage: purge LINE ALL | purge LINE < IDS");
 		return CONTROL_EUSAGE;
 	}
-	all = argc == 3;
-	if (!all && (input == NULL || *input == '\0')) {
+	cp.srv = srv;
+	cp.all = argc == 3;
+	cp.input = input;
+	if (!cp.all && (input == NULL || *input == '\0')) {
 		emit_error(e, "purge: give IDs on standard input, or ALL");
 		return CONTROL_EUSAGE;
 	}
-	if ((cl = config_line_by_code(srv->cfg, argv[1])) == NULL) {
+	if ((l = server_line_by_code(srv, argv[1])) == NULL) {
 		emit_error(e, "%s: no such line", argv[1]);
 		return CONTROL_ENOTFOUND;
 	}
-	l = server_line(srv, cl);
-	for (k = 0; k < MSG_KEY_MAX; k++)
-		for (p = TAILQ_FIRST(&l->pending[k]); p != NULL; p = next) {
-			next = TAILQ_NEXT(p, entry);
-			if (!control_selects(all, input, p->c.msgid, p->c.copy))
-				continue;
-			TAILQ_REMOVE(&l->pending[k], p, entry);
-			l->npending--;
-			queue_submit(srv->q, control_copy_op(QUEUE_OP_DELETE,
-			    &p->c, "purged"));
-			line_pend_drop(l, p);
-			n++;
-		}
-	log_info("control: purge line=%s copies=%d", cl->code, n);
-	emit_str(e, "line", cl->code);
+	n = line_purge(l, control_purge_select_cb, control_purge_drop_cb, &cp);
+	log_info("control: purge line=%s copies=%d", line_config(l)->code, n);
+	emit_str(e, "line", line_config(l)->code);
 	emit_u64(e, "purged", (uint64_t)n);
 	return CONTROL_OK;
 }
@@ -651,14 +601,14 @@ struct control_dead_sel {
 static void
 control_requeue_done_cb(struct queue_op *op, void *arg)
 {
-	struct server			*srv = arg;
-	const struct config_line	*cl;
+	struct server	*srv = arg;
+	struct line	*l;
 
 	if (op->result == QUEUE_E_OK &&
-	    (cl = config_line_by_code(srv->cfg, op->copies[0].line)) != NULL) {
+	    (l = server_line_by_code(srv, op->copies[0].line)) != NULL) {
 		op->copies[0].enq_us = util_now_us();
 		op->copies[0].attempts = 0;
-		line_add(server_line(srv, cl), &op->copies[0]);
+		line_add(l, &op->copies[0]);
 	}
 	control_op_done_cb(op, NULL);
 }
@@ -674,7 +624,7 @@ control_dead_sel_cb(const struct queue_copy *c, void *arg)
 		return;
 	/* A copy dead-lettered because its message is damaged or gone
 	 * would only come back here (its sender had SM .09). */
-	if (d->requeue && queue_get(d->srv->q, c->msgid, &rec, NULL) !=
+	if (d->requeue && queue_get(server_queue(d->srv), c->msgid, &rec, NULL) !=
 	    QUEUE_E_OK) {
 		d->unreadable++;
 		return;
@@ -685,7 +635,7 @@ control_dead_sel_cb(const struct queue_copy *c, void *arg)
 		op->done = control_requeue_done_cb;
 		op->arg = d->srv;
 	}
-	queue_submit(d->srv->q, op);
+	queue_submit(server_queue(d->srv), op);
 	d->n++;
 }
 
@@ -701,7 +651,7 @@ control_deadletters(struct server *srv, struct emit *e, int argc, char **argv,
 		w.msgid = 0;
 		w.n = 0;
 		emit_open(e, "deadletters", 1);
-		queue_walk_dead(srv->q, control_dead_cb, &w);
+		queue_walk_dead(server_queue(srv), control_dead_cb, &w);
 		emit_close(e);
 		return CONTROL_OK;
 	}
@@ -721,7 +671,7 @@ control_deadletters(struct server *srv, struct emit *e, int argc, char **argv,
 		    "ALL", argv[1]);
 		return CONTROL_EUSAGE;
 	}
-	queue_walk_dead(srv->q, control_dead_sel_cb, &d);
+	queue_walk_dead(server_queue(srv), control_dead_sel_cb, &d);
 	log_info("control: deadletters %s copies=%d", argv[1], d.n);
 	emit_u64(e, d.requeue ? "requeued" : "purged", (uint64_t)d.n);
 	if (d.unreadable > 0)
@@ -827,7 +777,7 @@ control_audit(struct server *srv, struct emit *e, int argc, char **argv)
 		i++;
 	}
 	emit_open(e, "audit", 1);
-	queue_walk_audit(srv->q, since, control_audit_cb, &a);
+	queue_walk_audit(server_queue(srv), since, control_audit_cb, &a);
 	emit_close(e);
 	return CONTROL_OK;
 usage:
@@ -900,7 +850,7 @@ control_quarantine(struct server *srv, struct emit *e, int argc, char **argv)
 		i++;
 	}
 	emit_open(e, "quarantine", 1);
-	i = queue_walk_quarantine(srv->q, since, control_quar_cb, &cq);
+	i = queue_walk_quarantine(server_queue(srv), since, control_quar_cb, &cq);
 	emit_close(e);
 	if (i != QUEUE_E_OK) {
 		emit_error(e, "quarantine: %s", queue_strerror(i));
@@ -925,7 +875,7 @@ control_reload(struct server *srv, struct emit *e)
 		return CONTROL_EFAIL;
 	}
 	emit_str(e, "result", "reloaded");
-	emit_str(e, "config", srv->cfg->path);
+	emit_str(e, "config", server_config(srv)->path);
 	if (notes != NULL)
 		emit_str(e, "notes", notes);
 	free(notes);
@@ -1007,7 +957,7 @@ static struct evconnlistener	*control_listener;
 static char			*control_path;
 
 void
-control_init(struct server *srv, const char *path)
+control_init(struct event_base *base, struct server *srv, const char *path)
 {
 	struct sockaddr_un	 sun;
 	mode_t			 old;
@@ -1022,7 +972,7 @@ control_init(struct server *srv, const char *path)
 	if (unlink(path) == -1 && errno != ENOENT)
 		fatal("control: unlink %s", path);
 	old = umask(0117);	/* 0660 */
-	control_listener = evconnlistener_new_bind(srv->base, control_accept_cb,
+	control_listener = evconnlistener_new_bind(base, control_accept_cb,
 	    srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
 	    (struct sockaddr *)&sun, sizeof sun);
 	umask(old);
@@ -1035,9 +985,8 @@ control_init(struct server *srv, const char *path)
 }
 
 void
-control_shutdown(struct server *srv)
+control_shutdown(void)
 {
-	(void)srv;
 	if (control_listener != NULL) {
 		evconnlistener_free(control_listener);
 		control_listener = NULL;
@@ -1062,11 +1011,11 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct control_conn *c = xcalloc(1, sizeof *c);
 
-	(void)lev;
 	(void)sa;
 	(void)salen;
 	c->srv = arg;
-	c->bev = bufferevent_socket_new(c->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bufferevent_socket_new(evconnlistener_get_base(lev), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, control_read_cb, NULL, control_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }

@@ -15,6 +15,7 @@
 
 #include "util.h"
 
+struct event_base;
 struct server;
 
 /* Exit codes, stable for scripts (nlctl passes them through). */
@@ -28,8 +29,8 @@ struct server;
  * Open the control socket at path (mode 0660, a stale socket is
  * replaced). fatal() on failure: start-up only.
  */
-void	control_init(struct server *, const char *path);
-void	control_shutdown(struct server *);
+void	control_init(struct event_base *, struct server *, const char *path);
+void	control_shutdown(void);
 
 /**
  * Run one command. Output goes to out as JSON (json=1) or as text.

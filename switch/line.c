@@ -7,13 +7,13 @@
 #include <event2/buffer.h>
 
 #include "audit.h"
+#include "counter.h"
 #include "frame.h"
 #include "legacy.h"
 #include "msgbuild.h"
 #include "line.h"
 #include "log.h"
 #include "recorder.h"
-#include "server.h"
 #include "session.h"
 #include "util.h"
 
@@ -25,8 +25,39 @@ static const int line_prio_keys[] = { MSG_KEY_SM, MSG_KEY_ER };
 /* Bodies kept in memory for delivery, at most (the rest is read back). */
 #define LINE_BODY_CACHE	((size_t)256 << 20)
 
+struct line_pend {
+	TAILQ_ENTRY(line_pend)	 entry;
+	struct queue_copy	 c;
+	struct line_body	*body;		/* or NULL: read from the store */
+	uint64_t		 not_before;	/* monotonic us; backoff */
+	uint64_t		 deadline;	/* monotonic us; ack timeout */
+	uint32_t		 attempts;
+	int			 inflight;
+};
+TAILQ_HEAD(line_plist, line_pend);
+
+struct line {
+	const struct config_line *cfg;
+	struct line_host	*host;
+	struct session		*sess;		/* connected endpoint or NULL */
+	struct line_plist	 pending[MSG_KEY_MAX];	/* msgid order per key */
+	struct line_plist	 inflight;
+	int			 ninflight;
+	uint64_t		 npending;
+	/* Copies held for the line (pending + in flight): the quota's. */
+	uint64_t		 qmsgs;
+	uint64_t		 qbytes;
+	/* Copies held anywhere of messages this line sent: its quota as a
+	 * sender (queue_copy.from_line). */
+	uint64_t		 sqmsgs;
+	uint64_t		 sqbytes;
+	uint8_t			 svc[MSG_KEY_MAX];	/* enum config_svc */
+	struct counter		*in_seq;
+	struct counter		*out_seq;
+};
+
 struct line_body *
-line_body_new(struct server *srv, char *data, size_t len, uint32_t stamp_off,
+line_body_new(struct line_host *host, char *data, size_t len, uint32_t stamp_off,
     uint64_t recv_us, uint64_t in_seq)
 {
 	struct line_body *b;
@@ -38,8 +69,8 @@ line_body_new(struct server *srv, char *data, size_t len, uint32_t stamp_off,
 	b->stamp_off = stamp_off;
 	b->recv_us = recv_us;
 	b->in_seq = in_seq;
-	b->srv = srv;
-	srv->body_bytes += len;
+	b->host = host;
+	host->body_bytes += len;
 	return b;
 }
 
@@ -54,7 +85,7 @@ line_body_unref(struct line_body *b)
 {
 	if (b == NULL || --b->refs > 0)
 		return;
-	b->srv->body_bytes -= b->len;
+	b->host->body_bytes -= b->len;
 	free(b->data);
 	free(b);
 }
@@ -68,7 +99,7 @@ line_body_release_cb(const void *data, size_t len, void *arg)
 	line_body_unref(arg);
 }
 
-void
+static void
 line_pend_free(struct line_pend *p)
 {
 	line_body_unref(p->body);
@@ -79,13 +110,11 @@ line_pend_free(struct line_pend *p)
 static void
 line_charge_sender(struct line *l, const struct queue_copy *c, int sign)
 {
-	const struct config_line	*cl;
-	struct line			*snd;
+	struct line *snd;
 
 	if (c->from_line[0] == '\0' ||
-	    (cl = config_line_by_code(l->srv->cfg, c->from_line)) == NULL)
+	    (snd = l->host->by_code(l->host->arg, c->from_line)) == NULL)
 		return;
-	snd = server_line(l->srv, cl);
 	if (sign > 0) {
 		snd->sqmsgs++;
 		snd->sqbytes += c->size;
@@ -96,7 +125,7 @@ line_charge_sender(struct line *l, const struct queue_copy *c, int sign)
 	}
 }
 
-void
+static void
 line_pend_drop(struct line *l, struct line_pend *p)
 {
 	l->qmsgs--;
@@ -105,19 +134,39 @@ line_pend_drop(struct line *l, struct line_pend *p)
 	line_pend_free(p);
 }
 
-void
-line_init(struct line *l, struct server *srv, const struct config_line *cl)
+/* Apply the operator's service states kept in the store. */
+static void
+line_svc_restore(struct line *l)
 {
-	int k;
+	char		key[64];
+	uint64_t	v;
+	int		k;
 
-	memset(l, 0, sizeof *l);
+	for (k = 1; k < MSG_KEY_MAX; k++) {
+		snprintf(key, sizeof key, "svc.%s.%s", l->cfg->code,
+		    msg_key_name(k));
+		if ((v = queue_meta_get(l->host->q, key)) > 0 && v <= 3)
+			l->svc[k] = (uint8_t)(v - 1);
+	}
+}
+
+struct line *
+line_new(struct line_host *host, const struct config_line *cl)
+{
+	struct line	*l = xcalloc(1, sizeof *l);
+	int		 k;
+
 	l->cfg = cl;
-	l->srv = srv;
+	l->host = host;
 	for (k = 0; k < MSG_KEY_MAX; k++) {
 		TAILQ_INIT(&l->pending[k]);
 		l->svc[k] = cl->service[k];
 	}
 	TAILQ_INIT(&l->inflight);
+	l->in_seq = counter_new(host->q, "in", cl->code);
+	l->out_seq = counter_new(host->q, "out", cl->code);
+	line_svc_restore(l);
+	return l;
 }
 
 void
@@ -126,6 +175,8 @@ line_free(struct line *l)
 	struct line_pend	*p;
 	int			 k;
 
+	if (l == NULL)
+		return;
 	for (k = 0; k < MSG_KEY_MAX; k++)
 		while ((p = TAILQ_FIRST(&l->pending[k])) != NULL) {
 			TAILQ_REMOVE(&l->pending[k], p, entry);
@@ -135,21 +186,103 @@ line_free(struct line *l)
 		TAILQ_REMOVE(&l->inflight, p, entry);
 		line_pend_free(p);
 	}
-	free(l->in_seq);
-	free(l->out_seq);
+	counter_free(l->in_seq);
+	counter_free(l->out_seq);
+	free(l);
+}
+
+void
+line_adopt(struct line *nl, struct line *ol)
+{
+	int k;
+
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		TAILQ_CONCAT(&nl->pending[k], &ol->pending[k], entry);
+	TAILQ_CONCAT(&nl->inflight, &ol->inflight, entry);
+	nl->ninflight = ol->ninflight;
+	nl->npending = ol->npending;
+	nl->qmsgs = ol->qmsgs;
+	nl->qbytes = ol->qbytes;
+	nl->sqmsgs = ol->sqmsgs;
+	nl->sqbytes = ol->sqbytes;
+	ol->qmsgs = ol->qbytes = ol->sqmsgs = ol->sqbytes = 0;
+	ol->npending = 0;
+	ol->ninflight = 0;
+	counter_free(nl->in_seq);
+	counter_free(nl->out_seq);
+	nl->in_seq = ol->in_seq;
+	nl->out_seq = ol->out_seq;
+	ol->in_seq = ol->out_seq = NULL;
+	nl->sess = ol->sess;
+	ol->sess = NULL;
+	if (nl->sess != NULL)
+		session_set_owner(nl->sess, nl);
+}
+
+const struct config_line *
+line_config(const struct line *l)
+{
+	return l->cfg;
+}
+
+struct session *
+line_session(const struct line *l)
+{
+	return l->sess;
+}
+
+void
+line_info(const struct line *l, struct line_info *li)
+{
+	memset(li, 0, sizeof *li);
+	li->cfg = l->cfg;
+	li->connected = l->sess != NULL;
+	if (l->sess != NULL)
+		util_strlcpy(li->peer, session_peer(l->sess), sizeof li->peer);
+	line_depth(l, &li->queued, &li->bytes, &li->oldest_us);
+	li->in_flight = l->ninflight;
+	memcpy(li->svc, l->svc, sizeof li->svc);
+}
+
+void
+line_held(const struct line *l, struct line_held *h)
+{
+	h->msgs = l->qmsgs;
+	h->bytes = l->qbytes;
+	h->sent_msgs = l->sqmsgs;
+	h->sent_bytes = l->sqbytes;
+}
+
+uint64_t
+line_take_in_seq(struct line *l)
+{
+	return counter_take(l->in_seq);
+}
+
+uint64_t
+line_take_out_seq(struct line *l)
+{
+	return counter_take(l->out_seq);
 }
 
 int
-line_svc_cb(const struct config_line *cl, int key, void *arg)
+line_service(const struct line *l, int key)
 {
-	struct server	*srv = arg;
-	struct line	*l = server_line(srv, cl);
-
 	if (l->svc[key] != CONFIG_SVC_IN)
 		return l->svc[key];
 	if (l->sess == NULL)
 		return CONFIG_SVC_HELD;	/* down: stored, forwarded later */
 	return CONFIG_SVC_IN;
+}
+
+/* The recorder's view of a delivery or a session of the line. */
+static void
+line_who(const struct line *l, const struct session *s,
+    struct recorder_who *w)
+{
+	w->sess = s != NULL ? session_id(s) : 0;
+	w->line = l->cfg->code;
+	w->cn = s != NULL ? session_cn(s) : l->cfg->cn;
 }
 
 /* Insert in msgid/copy order; new copies almost always go last, returned
@@ -190,7 +323,7 @@ line_add_body(struct line *l, const struct queue_copy *c,
 	/* Keep the body only for a line that can take it soon, and only
 	 * up to the cache's size; the store has it anyway. */
 	if (body != NULL && l->sess != NULL &&
-	    l->srv->body_bytes <= LINE_BODY_CACHE) {
+	    l->host->body_bytes <= LINE_BODY_CACHE) {
 		line_body_ref(body);
 		p->body = body;
 	}
@@ -206,10 +339,14 @@ line_add_body(struct line *l, const struct queue_copy *c,
 void
 line_attach(struct line *l, struct session *s)
 {
+	struct recorder_who w;
+
+	/* The old session's close detaches it (line_detach). */
 	if (l->sess != NULL && l->sess != s)
 		session_close(l->sess, "replaced by a new connection");
 	l->sess = s;
-	recorder_line(l, s, 1);
+	line_who(l, s, &w);
+	recorder_line(&w, session_peer(s), 1);
 	line_pump(l);
 }
 
@@ -217,7 +354,7 @@ line_attach(struct line *l, struct session *s)
 static void
 line_requeue(struct line *l, struct line_pend *p, uint64_t now)
 {
-	const struct config	*cfg = l->srv->cfg;
+	const struct config	*cfg = l->host->cfg;
 	uint64_t		 back;
 	uint32_t		 n = p->attempts > 0 ? p->attempts - 1 : 0;
 
@@ -232,19 +369,21 @@ line_requeue(struct line *l, struct line_pend *p, uint64_t now)
 	p->not_before = now + back;
 	line_insert(&l->pending[p->c.key], p);
 	l->npending++;
-	l->srv->stats.redelivered++;
+	l->host->stats->redelivered++;
 }
 
 void
 line_detach(struct line *l, struct session *s)
 {
+	struct recorder_who	 w;
 	struct line_pend	*p;
 	uint64_t		 now = util_mono_us();
 	int			 k;
 
 	if (l->sess != s)
 		return;
-	recorder_line(l, s, 0);
+	line_who(l, s, &w);
+	recorder_line(&w, session_peer(s), 0);
 	l->sess = NULL;
 	while ((p = TAILQ_FIRST(&l->inflight)) != NULL) {
 		line_requeue(l, p, now);
@@ -293,7 +432,7 @@ line_sent(struct line *l, struct line_pend *p, uint64_t now)
 {
 	p->attempts++;
 	p->inflight = 1;
-	p->deadline = now + (uint64_t)l->srv->cfg->ack_timeout * 1000000;
+	p->deadline = now + (uint64_t)l->host->cfg->ack_timeout * 1000000;
 	TAILQ_INSERT_TAIL(&l->inflight, p, entry);
 	l->ninflight++;
 }
@@ -319,13 +458,14 @@ static int
 line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
     const struct msgbuild_stamp *st, const char *id, uint64_t now)
 {
+	struct recorder_who w;
 	struct ubuf	 xml, text;
 	char		*cause = NULL;
 
 	ubuf_init(&xml);
 	ubuf_init(&text);
 	msgbuild_stamp(&xml, b->data, b->len, b->stamp_off, st);
-	if (legacy_from_xml(l->srv->schema, xml.data, xml.len, st->recv_ori,
+	if (legacy_from_xml(l->host->schema, xml.data, xml.len, st->recv_ori,
 	    &text, &cause) == -1) {
 		/* Cannot happen for a message the switch accepted; do not
 		 * lose it: it goes to the dead letters for an operator. */
@@ -333,12 +473,13 @@ line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
 		    "letters", l->cfg->code, id, cause);
 		free(cause);
 		ubuf_free(&xml);
-		server_expire(l->srv, l, &p->c);
+		l->host->dead_letter(l->host->arg, l, &p->c, QUEUE_E_OK);
 		return -1;
 	}
 	session_send(l->sess, FRAME_DLV, p->c.copy, p->c.msgid, text.data,
 	    text.len);
-	recorder_dlv(l, p->c.msgid, p->c.copy, text.data, text.len, NULL, 0);
+	line_who(l, l->sess, &w);
+	recorder_dlv(&w, p->c.msgid, p->c.copy, text.data, text.len, NULL, 0);
 	line_sent(l, p, now);
 	ubuf_free(&xml);
 	ubuf_free(&text);
@@ -351,7 +492,8 @@ line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
 static int
 line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 {
-	struct server		*srv = l->srv;
+	struct line_host	*host = l->host;
+	struct recorder_who	 w;
 	struct queue_msgrec	 rec;
 	struct line_body	*b = p->body;
 	struct ubuf		 raw, stamp;
@@ -365,30 +507,30 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	queue_copyid_fmt(id, sizeof id, p->c.msgid, p->c.copy);
 	if (b == NULL) {
 		ubuf_init(&raw);
-		if ((rc = queue_get(srv->q, p->c.msgid, &rec, &raw)) !=
+		if ((rc = queue_get(host->q, p->c.msgid, &rec, &raw)) !=
 		    QUEUE_E_OK) {
 			/* Unreadable (quarantined) or missing: the copy goes
 			 * to the dead-letter area where an operator can see
 			 * it, instead of coming back at every start, and its
 			 * sender is told (SM .09). */
-			server_unreadable(srv, l, &p->c, rc);
+			host->dead_letter(host->arg, l, &p->c, rc);
 			ubuf_free(&raw);
 			return -1;
 		}
-		b = line_body_new(srv, NULL, 0, rec.stamp_off, rec.recv_us,
+		b = line_body_new(host, NULL, 0, rec.stamp_off, rec.recv_us,
 		    rec.in_seq);
 		b->data = ubuf_take(&raw, &b->len);
 		util_strlcpy(b->ori, rec.ori, sizeof b->ori);
 		util_strlcpy(b->ctl, rec.ctl, sizeof b->ctl);
 		b->flags = rec.flags;
-		srv->body_bytes += b->len;
+		host->body_bytes += b->len;
 		p->body = b;
 	}
 	memset(&st, 0, sizeof st);
 	st.recv_us = b->recv_us;
 	st.in_seq = b->in_seq;
 	st.send_us = util_now_us();
-	st.out_seq = server_ctr_take(srv, l->out_seq);
+	st.out_seq = counter_take(l->out_seq);
 	st.recv_ori = line_recv_ori(l, p);
 	if (l->cfg->format == CONFIG_FMT_LEGACY)
 		return line_deliver_text(l, p, b, &st, id, now);
@@ -408,7 +550,8 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	evbuffer_add_reference(out, b->data + resume, b->len - resume,
 	    line_body_release_cb, b);
 	session_sent(l->sess);
-	recorder_dlv(l, p->c.msgid, p->c.copy, stamp.data, stamp.len,
+	line_who(l, l->sess, &w);
+	recorder_dlv(&w, p->c.msgid, p->c.copy, stamp.data, stamp.len,
 	    b->data + resume, b->len - resume);
 	/* Delivered once from memory; a redelivery reads the store again
 	 * only if the line went down meanwhile (line_detach). */
@@ -428,7 +571,7 @@ line_pump(struct line *l)
 	if (l->sess == NULL || !session_is_active(l->sess))
 		return;
 	now = util_mono_us();
-	while (l->ninflight < l->srv->cfg->window &&
+	while (l->ninflight < l->host->cfg->window &&
 	    session_outlen(l->sess) < LINE_MAX_OUTBUF &&
 	    (p = line_next(l, now)) != NULL) {
 		TAILQ_REMOVE(&l->pending[p->c.key], p, entry);
@@ -499,10 +642,10 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	}
 	TAILQ_REMOVE(&l->inflight, p, entry);
 	l->ninflight--;
-	l->srv->stats.delivered++;
+	l->host->stats->delivered++;
 	if (p->c.key < MSG_KEY_MAX)
-		l->srv->stats.delivered_key[p->c.key]++;
-	metrics_hist_add(&l->srv->stats.e2e_latency,
+		l->host->stats->delivered_key[p->c.key]++;
+	metrics_hist_add(&l->host->stats->e2e_latency,
 	    (double)(util_now_us() - p->c.enq_us) / 1e6);
 
 	op = xcalloc(1, sizeof *op);
@@ -512,13 +655,13 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	op->ncopies = 1;
 	op->audit = line_audit_delivered(l, p);
 	op->done = line_delete_done_cb;
-	queue_submit(l->srv->q, op);
+	queue_submit(l->host->q, op);
 	line_pend_drop(l, p);
 	line_pump(l);
 }
 
 void
-line_depth(struct line *l, uint64_t *n, uint64_t *bytes, uint64_t *oldest)
+line_depth(const struct line *l, uint64_t *n, uint64_t *bytes, uint64_t *oldest)
 {
 	struct line_pend	*p;
 	int			 k;
@@ -540,7 +683,7 @@ line_depth(struct line *l, uint64_t *n, uint64_t *bytes, uint64_t *oldest)
 }
 
 int
-line_has_deliverable(struct line *l)
+line_has_deliverable(const struct line *l)
 {
 	int k;
 
@@ -555,7 +698,7 @@ line_tick(struct line *l, uint64_t now, uint64_t now_us)
 {
 	struct line_pend	*p, *next;
 	int			 k;
-	uint64_t		 ttl = (uint64_t)l->srv->cfg->held_ttl * 1000000;
+	uint64_t		 ttl = (uint64_t)l->host->cfg->held_ttl * 1000000;
 
 	for (p = TAILQ_FIRST(&l->inflight); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
@@ -567,9 +710,101 @@ line_tick(struct line *l, uint64_t now, uint64_t now_us)
 		    p->c.enq_us + ttl <= now_us) {
 			TAILQ_REMOVE(&l->pending[k], p, entry);
 			l->npending--;
-			server_expire(l->srv, l, &p->c);
+			l->host->dead_letter(l->host->arg, l, &p->c,
+			    QUEUE_E_OK);
 			line_pend_drop(l, p);
 		}
+	}
+	line_pump(l);
+}
+
+void
+line_walk(const struct line *l, void (*cb)(void *, const struct queue_copy *,
+    const char *, uint32_t), void *arg)
+{
+	const struct line_pend	*p;
+	int			 k;
+
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		TAILQ_FOREACH(p, &l->pending[k], entry)
+			cb(arg, &p->c, l->svc[k] != CONFIG_SVC_IN ? "held" :
+			    l->sess != NULL ? "queued" : "waiting-for-line",
+			    p->attempts);
+	TAILQ_FOREACH(p, &l->inflight, entry)
+		cb(arg, &p->c, "in-flight", p->attempts);
+}
+
+int
+line_purge(struct line *l, int (*select)(void *, const struct queue_copy *),
+    void (*dropped)(void *, const struct queue_copy *), void *arg)
+{
+	struct line_pend	*p, *next;
+	int			 k, n = 0;
+
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		for (p = TAILQ_FIRST(&l->pending[k]); p != NULL; p = next) {
+			next = TAILQ_NEXT(p, entry);
+			if (!select(arg, &p->c))
+				continue;
+			TAILQ_REMOVE(&l->pending[k], p, entry);
+			l->npending--;
+			dropped(arg, &p->c);
+			line_pend_drop(l, p);
+			n++;
+		}
+	return n;
+}
+
+const char *
+line_svc_name(int st)
+{
+	switch (st) {
+	case CONFIG_SVC_HELD:
+		return "held";
+	case CONFIG_SVC_REMOVED:
+		return "removed";
+	}
+	return "in";
+}
+
+static void
+line_svc_done_cb(struct queue_op *op, void *arg)
+{
+	(void)arg;
+	if (op->result != QUEUE_E_OK)
+		log_warnx("line: service state %s not committed: %s",
+		    op->meta_key, queue_strerror(op->result));
+	free((char *)op->meta_key);
+	free((char *)op->audit);
+	free(op);
+}
+
+void
+line_set_service(struct line *l, uint32_t mask, int st)
+{
+	struct queue_op	*op;
+	struct ubuf	 b;
+	int		 k;
+
+	for (k = 1; k < MSG_KEY_MAX; k++) {
+		if (!(mask & (1u << k)))
+			continue;
+		l->svc[k] = (uint8_t)st;
+		/* The operator's word survives a restart (and wins over the
+		 * config file until the operator changes it again). */
+		op = xcalloc(1, sizeof *op);
+		op->type = QUEUE_OP_META;
+		op->meta_key = xasprintf("svc.%s.%s", l->cfg->code,
+		    msg_key_name(k));
+		op->meta_value = (uint64_t)st + 1;
+		ubuf_init(&b);
+		audit_begin(&b, util_now_us(), "control", "service");
+		audit_str(&b, "line", l->cfg->code);
+		audit_str(&b, "mke", msg_key_name(k));
+		audit_str(&b, "state", line_svc_name(st));
+		op->audit = audit_end(&b);
+		op->done = line_svc_done_cb;
+		queue_submit(l->host->q, op);
 	}
 	line_pump(l);
 }

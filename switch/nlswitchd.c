@@ -17,7 +17,9 @@
 #include <libxml/parser.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "server.h"
 
@@ -60,6 +62,7 @@ main(int argc, char **argv)
 	struct config		*cfg;
 	struct event_base	*base;
 	struct server		*srv;
+	struct admin		*admin = NULL;
 	const char		*path = NULL, *schemadir;
 	char			*cause = NULL;
 	int			 ch, check = 0, fg = 0, verbose = 0, trace = 0;
@@ -116,8 +119,15 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	srv = server_new(base, cfg);
+	control_init(base, srv, cfg->control_socket);
+	if (cfg->admin_address != NULL)
+		admin = admin_new(base, srv, cfg->admin_address, cfg->admin_port,
+		    cfg->admin_portfile);
+	server_start(srv);	/* last: its port file says "up" */
 	log_info("nlswitchd: started config=%s lines=%d", path, cfg->nline);
 	event_base_dispatch(base);
+	control_shutdown();
+	admin_free(admin);
 	server_free(srv);	/* frees the (possibly reloaded) config too */
 	event_base_free(base);
 	xmlCleanupParser();

@@ -28,10 +28,8 @@
 #include <zlib.h>
 
 #include "config.h"
-#include "line.h"
 #include "log.h"
 #include "recorder.h"
-#include "session.h"
 #include "util.h"
 #include "xscan.h"
 
@@ -333,48 +331,40 @@ recorder_put_body(enum recorder_type type, uint16_t copy, uint64_t sess,
 	    NULL, 0);
 }
 
-static const char *
-recorder_sess_line(const struct session *s)
-{
-	return s->line != NULL ? s->line->cfg->code : "-";
-}
-
 void
-recorder_msg(const struct session *s, uint64_t tag, const char *xml,
+recorder_msg(const struct recorder_who *w, uint64_t tag, const char *xml,
     size_t len)
 {
 	if (rec == NULL)
 		return;
-	recorder_put_body(RECORDER_MSG, 0, s->id, tag, recorder_sess_line(s),
-	    s->cn, xml, len);
+	recorder_put_body(RECORDER_MSG, 0, w->sess, tag, w->line, w->cn, xml,
+	    len);
 }
 
 void
-recorder_ack(const struct session *s, uint64_t tag, const char *msgid)
+recorder_ack(const struct recorder_who *w, uint64_t tag, const char *msgid)
 {
 	if (rec == NULL)
 		return;
-	recorder_put(RECORDER_ACK, 0, 0, s->id, tag, recorder_sess_line(s),
-	    s->cn, msgid, strlen(msgid), NULL, 0, NULL, 0);
+	recorder_put(RECORDER_ACK, 0, 0, w->sess, tag, w->line, w->cn, msgid,
+	    strlen(msgid), NULL, 0, NULL, 0);
 }
 
 void
-recorder_nak(const struct session *s, uint64_t tag, const char *er,
+recorder_nak(const struct recorder_who *w, uint64_t tag, const char *er,
     size_t len)
 {
 	if (rec == NULL)
 		return;
-	recorder_put(RECORDER_NAK, 0, 0, s->id, tag, recorder_sess_line(s),
-	    s->cn, er, len, NULL, 0, NULL, 0);
+	recorder_put(RECORDER_NAK, 0, 0, w->sess, tag, w->line, w->cn, er, len,
+	    NULL, 0, NULL, 0);
 }
 
 void
-recorder_dlv(const struct line *l, uint64_t msgid, uint16_t copy,
+recorder_dlv(const struct recorder_who *w, uint64_t msgid, uint16_t copy,
     const char *head, size_t headlen, const char *tail, size_t taillen)
 {
 	struct ubuf	b;
-	uint64_t	sess = l->sess != NULL ? l->sess->id : 0;
-	const char	*cn = l->sess != NULL ? l->sess->cn : l->cfg->cn;
 
 	if (rec == NULL)
 		return;
@@ -383,22 +373,22 @@ recorder_dlv(const struct line *l, uint64_t msgid, uint16_t copy,
 		ubuf_init(&b);
 		ubuf_add(&b, head, headlen);
 		ubuf_add(&b, tail, taillen);
-		recorder_put_body(RECORDER_DLV, copy, sess, msgid, l->cfg->code,
-		    cn, b.data, b.len);
+		recorder_put_body(RECORDER_DLV, copy, w->sess, msgid, w->line,
+		    w->cn, b.data, b.len);
 		ubuf_free(&b);
 		return;
 	}
-	recorder_put(RECORDER_DLV, 0, copy, sess, msgid, l->cfg->code, cn,
+	recorder_put(RECORDER_DLV, 0, copy, w->sess, msgid, w->line, w->cn,
 	    head, headlen, tail, taillen, NULL, 0);
 }
 
 void
-recorder_line(const struct line *l, const struct session *s, int up)
+recorder_line(const struct recorder_who *w, const char *peer, int up)
 {
 	if (rec == NULL)
 		return;
-	recorder_put(up ? RECORDER_UP : RECORDER_DOWN, 0, 0, s->id, 0,
-	    l->cfg->code, s->cn, s->peer, strlen(s->peer), NULL, 0, NULL, 0);
+	recorder_put(up ? RECORDER_UP : RECORDER_DOWN, 0, 0, w->sess, 0,
+	    w->line, w->cn, peer, strlen(peer), NULL, 0, NULL, 0);
 }
 
 /*

@@ -26,8 +26,6 @@
 
 struct config;
 struct event_base;
-struct line;
-struct session;
 struct ubuf;
 
 #define RECORDER_MAGIC		"NLCAPTUR"
@@ -81,23 +79,32 @@ int	 recorder_configure(struct event_base *, const struct config *cfg,
 /** Write out what is buffered and close the capture. */
 void	 recorder_shutdown(void);
 
+/* Who a record is about: the switch's session number (0: none), the
+ * line's code and its certificate's CN. */
+struct recorder_who {
+	uint64_t	 sess;
+	const char	*line;
+	const char	*cn;
+};
+
 /*
- * Hooks (each a no-op when recording is off). The session/line give the
- * line code, CN and session number of the record.
+ * Hooks (each a no-op when recording is off).
  */
-void	 recorder_msg(const struct session *, uint64_t tag, const char *xml,
-	    size_t len);
-void	 recorder_ack(const struct session *, uint64_t tag, const char *msgid);
-void	 recorder_nak(const struct session *, uint64_t tag, const char *er,
-	    size_t len);
+void	 recorder_msg(const struct recorder_who *, uint64_t tag,
+	    const char *xml, size_t len);
+void	 recorder_ack(const struct recorder_who *, uint64_t tag,
+	    const char *msgid);
+void	 recorder_nak(const struct recorder_who *, uint64_t tag,
+	    const char *er, size_t len);
 /**
  * A delivery as line_deliver sends it, in two parts: the stamped head and
  * the stored body's tail (tail may be NULL, taillen 0: head is all).
  */
-void	 recorder_dlv(const struct line *, uint64_t msgid, uint16_t copy,
-	    const char *head, size_t headlen, const char *tail,
+void	 recorder_dlv(const struct recorder_who *, uint64_t msgid,
+	    uint16_t copy, const char *head, size_t headlen, const char *tail,
 	    size_t taillen);
-void	 recorder_line(const struct line *, const struct session *, int up);
+/** A line's session came up or went away (peer: its address). */
+void	 recorder_line(const struct recorder_who *, const char *peer, int up);
 
 /*
  * Photo privacy, shared with nlreplay.

@@ -23,8 +23,7 @@
 
 #include <event2/event.h>
 
-#include "admin.h"
-#include "control.h"
+#include "counter.h"
 #include "frame.h"
 #include "handshake.h"
 #include "legacy.h"
@@ -45,8 +44,35 @@
 #include "util.h"
 #include "xscan.h"
 
-/* Numbers reserved per committed block of a counter. */
-#define SERVER_CTR_BLOCK	4096
+struct server {
+	struct event_base	*base;
+	struct config		*cfg;
+	SSL_CTX			*ssl;
+	struct queue		*q;
+	struct parser		*parser;	/* the parser thread */
+	struct msgparse_schema	*schema;
+	struct line		**lines;	/* parallel to cfg->lines */
+	struct line_host	 lhost;		/* what the lines share */
+	struct session_host	 shost;		/* the sessions */
+	struct handshake	*hs;		/* listeners + TLS handshakes */
+	struct event		*ev_tick;
+	struct event		*ev_sig[4];
+	struct config		*retired[8];	/* old configs, freed when idle */
+	int			 nretired;
+	struct counter		*msgid;
+	int			 draining;	/* no new messages */
+	uint64_t		 drain_deadline_us;
+	uint64_t		 started_us;
+	struct server_stats	 stats;
+	/* Photo-sharing policy (docs/policy.md). */
+	struct oridir		*oridir;	/* swapped by server_oridir_reload */
+	struct photo_table	*photos;	/* allowed photo requests in flight */
+	uint64_t		 audit_prune_us;	/* next audit pruning */
+	int			 audit_alarm;	/* over the alarm level */
+	char			 not_ready[512];	/* last reason logged */
+	char			*store_damage;	/* server_store_damage, or NULL */
+	char			*store_recovery;
+};
 
 static void	server_handshake_done_cb(uint64_t, int, SSL *, const char *,
 		    void *);
@@ -58,11 +84,19 @@ static void	server_parsed_cb(struct parser_job *, void *);
 static void	server_accept(struct server *, struct session *,
 		    struct parser_job *);
 static void	server_sm_done_cb(struct queue_op *, void *);
-static void	server_meta_done_cb(struct queue_op *, void *);
 static void	server_expire_done_cb(struct queue_op *, void *);
 static void	server_queue_configure(struct server *);
 static size_t	server_photo_load(struct server *, struct photo_table *);
 static void	server_load_quarantined(struct server *, uint64_t);
+static void	server_inbound(struct server *, struct session *, uint64_t,
+		    char *, size_t);
+static void	server_nak(struct server *, struct session *, uint64_t,
+		    const char *, const char *, int, const char *, const char *,
+		    size_t);
+static void	server_expire(struct server *, struct line *,
+		    const struct queue_copy *);
+static void	server_unreadable(struct server *, struct line *,
+		    const struct queue_copy *, int);
 
 /* A message between its arrival and its commit. */
 struct server_inbound {
@@ -111,68 +145,193 @@ struct server_sm {
 	struct server		*srv;
 };
 
-/* Apply the operator's persisted service states (nlctl hold/remove/...). */
-static void
-server_svc_restore(struct server *srv, struct line *l)
+static struct line *
+server_line(struct server *srv, const struct config_line *cl)
 {
-	char		key[64];
-	uint64_t	v;
-	int		k;
-
-	for (k = 1; k < MSG_KEY_MAX; k++) {
-		snprintf(key, sizeof key, "svc.%s.%s", l->cfg->code,
-		    msg_key_name(k));
-		if ((v = queue_meta_get(srv->q, key)) > 0 && v <= 3)
-			l->svc[k] = (uint8_t)(v - 1);
-	}
+	return srv->lines[cl->index];
 }
 
 struct line *
-server_line(struct server *srv, const struct config_line *cl)
+server_line_by_code(struct server *srv, const char *code)
 {
-	return &srv->lines[cl->index];
+	const struct config_line *cl = config_line_by_code(srv->cfg, code);
+
+	return cl != NULL ? server_line(srv, cl) : NULL;
 }
 
-static struct server_ctr *
-server_ctr_new(struct server *srv, const char *prefix, const char *code)
+/* The config line a session serves, or NULL before it is bound. */
+static const struct config_line *
+server_sess_cfg(const struct session *s)
 {
-	struct server_ctr *c = xcalloc(1, sizeof *c);
+	struct line *l = session_owner(s);
 
-	snprintf(c->key, sizeof c->key, "%s.%s", prefix, code);
-	c->next = c->hi = queue_meta_get(srv->q, c->key);
-	return c;
+	return l != NULL ? line_config(l) : NULL;
 }
 
-uint64_t
-server_ctr_take(struct server *srv, struct server_ctr *c)
+/*
+ * What sessions and lines ask of the switch (session.h, line.h): they
+ * never call up; these are the only ways in.
+ */
+static void *
+server_bind_cb(void *arg, struct session *s, const char *cn, char *code,
+    size_t codesz)
 {
-	struct queue_op *op;
+	struct server			*srv = arg;
+	const struct config_line	*cl;
 
-	if (c->next == 0)
-		c->next = 1;
-	if (c->next >= c->hi) {
-		/* Commit the new ceiling before using numbers below it: this
-		 * op is submitted ahead of any op carrying such a number, so
-		 * it lands in the same transaction or an earlier one. */
-		c->hi = c->next + SERVER_CTR_BLOCK;
-		op = xcalloc(1, sizeof *op);
-		op->type = QUEUE_OP_META;
-		op->meta_key = c->key;
-		op->meta_value = c->hi;
-		op->done = server_meta_done_cb;
-		queue_submit(srv->q, op);
+	(void)s;
+	if (cn == NULL || (cl = config_line_by_cn(srv->cfg, cn)) == NULL) {
+		srv->stats.tls_failures++;
+		return NULL;
 	}
-	return c->next++;
+	util_strlcpy(code, cl->code, codesz);
+	return server_line(srv, cl);
 }
 
 static void
-server_meta_done_cb(struct queue_op *op, void *arg)
+server_attach_cb(void *arg, struct session *s, void *owner)
 {
 	(void)arg;
-	if (op->result != QUEUE_E_OK)
-		log_warnx("server: counter %s: commit failed: %s", op->meta_key,
-		    queue_strerror(op->result));
-	free(op);
+	line_attach(owner, s);
+}
+
+static void
+server_detach_cb(void *arg, struct session *s, void *owner)
+{
+	(void)arg;
+	line_detach(owner, s);
+}
+
+static void
+server_message_cb(void *arg, struct session *s, uint64_t tag, char *payload,
+    size_t len)
+{
+	server_inbound(arg, s, tag, payload, len);
+}
+
+static void
+server_dack_cb(void *arg, struct session *s, void *owner, uint64_t msgid,
+    uint16_t copy)
+{
+	(void)arg;
+	(void)s;
+	line_dack(owner, msgid, copy);
+}
+
+static void
+server_too_large_cb(void *arg, struct session *s, uint64_t tag,
+    const char *detail, const char *input, size_t inlen)
+{
+	server_nak(arg, s, tag, NULL, NULL, MSG_ER_TOO_LARGE, detail, input,
+	    inlen);
+}
+
+static const struct session_cbs server_session_cbs = {
+	.bind = server_bind_cb,
+	.attach = server_attach_cb,
+	.detach = server_detach_cb,
+	.message = server_message_cb,
+	.dack = server_dack_cb,
+	.too_large = server_too_large_cb,
+};
+
+static void
+server_dead_letter_cb(void *arg, struct line *l, const struct queue_copy *c,
+    int err)
+{
+	if (err == QUEUE_E_OK)
+		server_expire(arg, l, c);
+	else
+		server_unreadable(arg, l, c, err);
+}
+
+static struct line *
+server_by_code_cb(void *arg, const char *code)
+{
+	return server_line_by_code(arg, code);
+}
+
+const struct config *
+server_config(const struct server *srv)
+{
+	return srv->cfg;
+}
+
+struct queue *
+server_queue(struct server *srv)
+{
+	return srv->q;
+}
+
+const struct server_stats *
+server_stats(const struct server *srv)
+{
+	return &srv->stats;
+}
+
+int
+server_draining(const struct server *srv)
+{
+	return srv->draining;
+}
+
+struct line *
+server_line_at(struct server *srv, int i)
+{
+	return srv->lines[i];
+}
+
+static void
+server_count_dead_cb(const struct queue_copy *c, void *arg)
+{
+	(void)c;
+	(*(uint64_t *)arg)++;
+}
+
+void
+server_snapshot(struct server *srv, struct server_snapshot *sn)
+{
+	struct line_info	li;
+	int			i;
+
+	memset(sn, 0, sizeof *sn);
+	sn->now_us = util_now_us();
+	sn->started_us = srv->started_us;
+	sn->draining = srv->draining;
+	sn->ready = server_ready(srv, sn->not_ready, sizeof sn->not_ready,
+	    sn->warning, sizeof sn->warning);
+	sn->damage = server_store_damage(srv, &sn->recovery);
+	sn->connections = srv->shost.nactive;
+	sn->lines_total = srv->cfg->nline;
+	for (i = 0; i < srv->cfg->nline; i++) {
+		line_info(srv->lines[i], &li);
+		sn->queued += li.queued;
+		sn->in_flight += (uint64_t)li.in_flight;
+		sn->lines_up += li.connected;
+	}
+	queue_walk_dead(srv->q, server_count_dead_cb, &sn->dead_letters);
+	queue_usage(srv->q, &sn->store_used, &sn->store_size);
+	queue_get_stats(srv->q, &sn->qs);
+	queue_health(srv->q, &sn->health);
+	for (i = 0; i < QUEUE_DB_MAX; i++)
+		sn->quarantined += sn->health.quarantined[i];
+	sn->stats = &srv->stats;
+}
+
+/* Effective service state of a line for routing (router_svc_cb). */
+static int
+server_svc_cb(const struct config_line *cl, int key, void *arg)
+{
+	return line_service(server_line(arg, cl), key);
+}
+
+/* The recorder's view of a session. */
+static void
+server_who(const struct session *s, struct recorder_who *w)
+{
+	w->sess = session_id(s);
+	w->line = session_code(s);
+	w->cn = session_cn(s);
 }
 
 /*
@@ -287,9 +446,9 @@ server_new(struct event_base *base, struct config *cfg)
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->started_us = util_now_us();
-	TAILQ_INIT(&srv->sessions);
+	session_host_init(&srv->shost, base, cfg, &server_session_cbs, srv);
 	metrics_hist_init(&srv->stats.ack_latency, metrics_seconds);
-	metrics_hist_init(&srv->stats.e2e_latency, metrics_seconds);
+	metrics_hist_init(&srv->stats.deliv.e2e_latency, metrics_seconds);
 
 	if ((srv->ssl = tls_server_ctx(cfg->ca, cfg->cert, cfg->key,
 	    &cause)) == NULL)
@@ -317,27 +476,30 @@ server_new(struct event_base *base, struct config *cfg)
 		log_info("server: photo requests awaiting an answer=%zu",
 		    photo_table_count(srv->photos));
 
-	snprintf(srv->msgid.key, sizeof srv->msgid.key, "msgid");
-	srv->msgid.next = srv->msgid.hi = queue_meta_get(srv->q, "msgid");
+	srv->msgid = counter_new(srv->q, "msgid", NULL);
+	srv->lhost.cfg = cfg;
+	srv->lhost.schema = srv->schema;
+	srv->lhost.q = srv->q;
+	srv->lhost.stats = &srv->stats.deliv;
+	srv->lhost.arg = srv;
+	srv->lhost.dead_letter = server_dead_letter_cb;
+	srv->lhost.by_code = server_by_code_cb;
 	srv->lines = xcalloc((size_t)cfg->nline, sizeof *srv->lines);
-	for (i = 0; i < cfg->nline; i++) {
-		struct line *l = &srv->lines[i];
-
-		line_init(l, srv, &cfg->lines[i]);
-		server_svc_restore(srv, l);
-		l->in_seq = server_ctr_new(srv, "in", cfg->lines[i].code);
-		l->out_seq = server_ctr_new(srv, "out", cfg->lines[i].code);
-	}
+	for (i = 0; i < cfg->nline; i++)
+		srv->lines[i] = line_new(&srv->lhost, &cfg->lines[i]);
 	load_us = util_now_us();
 	if (queue_load(srv->q, server_load_cb, srv) != QUEUE_E_OK)
 		log_warnx("server: queue load reported errors (see above)");
 	server_load_quarantined(srv, load_us);
 	server_store_damage(srv, NULL);		/* logged before "started" */
-	for (i = 0; i < cfg->nline; i++)
-		if (srv->lines[i].npending > 0)
+	for (i = 0; i < cfg->nline; i++) {
+		uint64_t n, bytes, oldest;
+
+		line_depth(srv->lines[i], &n, &bytes, &oldest);
+		if (n > 0)
 			log_info("server: recovered line=%s queued=%llu",
-			    cfg->lines[i].code,
-			    (unsigned long long)srv->lines[i].npending);
+			    cfg->lines[i].code, (unsigned long long)n);
+	}
 
 	for (i = 0; i < 3; i++) {
 		srv->ev_sig[i] = evsignal_new(base, sigs[i], server_signal_cb,
@@ -352,32 +514,32 @@ server_new(struct event_base *base, struct config *cfg)
 	}
 	if (recorder_configure(base, cfg, &cause) == -1)
 		fatalx("server: %s", cause);
-	control_init(srv, cfg->control_socket);
-	if (cfg->admin_address != NULL)
-		srv->admin = admin_new(srv, cfg->admin_address, cfg->admin_port,
-		    cfg->admin_portfile);
-	srv->hs = handshake_new(base, srv->ssl, server_handshake_timeout(cfg),
-	    server_handshake_done_cb, server_handshake_count_cb, srv);
-	server_listen(srv);	/* last: its port file says "ready" */
 	return srv;
+}
+
+void
+server_start(struct server *srv)
+{
+	srv->hs = handshake_new(srv->base, srv->ssl,
+	    server_handshake_timeout(srv->cfg), server_handshake_done_cb,
+	    server_handshake_count_cb, srv);
+	server_listen(srv);	/* last: its port file says "ready" */
 }
 
 void
 server_free(struct server *srv)
 {
-	struct session	*s;
-	int		 i;
+	int i;
 
-	handshake_free(srv->hs);	/* no new sessions from here on */
-	control_shutdown(srv);
-	admin_free(srv->admin);
-	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
-		session_close(s, "switch stopping");
+	if (srv->hs != NULL)
+		handshake_free(srv->hs);	/* no new sessions from here on */
+	session_host_close(&srv->shost, "switch stopping");
 	parser_free(srv->parser);	/* their sessions are closed: dropped */
 	queue_close(srv->q);	/* commits what is pending, runs completions */
 	for (i = 0; i < srv->cfg->nline; i++)
-		line_free(&srv->lines[i]);
+		line_free(srv->lines[i]);
 	free(srv->lines);
+	counter_free(srv->msgid);
 	recorder_shutdown();
 	for (i = 0; i < 3; i++)
 		event_free(srv->ev_sig[i]);
@@ -402,7 +564,7 @@ server_handshake_done_cb(uint64_t id, int fd, SSL *ssl, const char *peer,
 {
 	struct server *srv = arg;
 
-	session_new(srv, id, fd, ssl, peer);
+	session_new(&srv->shost, id, fd, ssl, peer);
 }
 
 static void
@@ -455,7 +617,7 @@ server_count_nak(struct server *srv, struct session *s, const char *ori,
 	d = &srv->stats.denials[srv->stats.ndenial++ % SERVER_NDENIAL];
 	memset(d, 0, sizeof *d);
 	d->t_us = util_now_us();
-	util_strlcpy(d->line, s->line ? s->line->cfg->code : "-", sizeof d->line);
+	util_strlcpy(d->line, session_code(s), sizeof d->line);
 	util_strlcpy(d->ori, ori, sizeof d->ori);
 	util_strlcpy(d->mke, key ? msg_key_name(key) : "?", sizeof d->mke);
 	d->code = code;
@@ -463,30 +625,33 @@ server_count_nak(struct server *srv, struct session *s, const char *ori,
 	    detail ? ": " : "", detail ? detail : "");
 }
 
-void
+static void
 server_nak(struct server *srv, struct session *s, uint64_t tag,
     const char *ori, const char *ctl, int code, const char *detail,
     const char *input, size_t inlen)
 {
 	struct msgbuild_stamp	 st;
+	struct recorder_who	 who;
 	struct ubuf		 b, x;
 	size_t			 so, he;
 	int			 legacy, key = server_input_key(input, inlen);
 
 	if (ori == NULL || !msg_ori_is_valid(ori))
-		ori = (s->line != NULL && s->line->cfg->nori > 0) ?
-		    s->line->cfg->ori[0] : MSG_SWITCH_ORI;
+		ori = (server_sess_cfg(s) != NULL &&
+		    server_sess_cfg(s)->nori > 0) ?
+		    server_sess_cfg(s)->ori[0] : MSG_SWITCH_ORI;
 	/* The ER comes in the format the offending message came in (the
 	 * line's own format when nothing of it could be read). */
 	legacy = input != NULL && inlen > 0 ? legacy_is_text(input, inlen) :
-	    s->line != NULL && s->line->cfg->format == CONFIG_FMT_LEGACY;
+	    server_sess_cfg(s) != NULL &&
+	    server_sess_cfg(s)->format == CONFIG_FMT_LEGACY;
 	ubuf_init(&x);
 	msgbuild_er(&x, ori, ctl ? ctl : "", code, key, detail, input, inlen);
 	/* The standard output header: sent now, on the sender's line. */
 	memset(&st, 0, sizeof st);
 	st.recv_us = st.send_us = util_now_us();
-	if (s->line != NULL)
-		st.out_seq = server_ctr_take(srv, s->line->out_seq);
+	if (session_owner(s) != NULL)
+		st.out_seq = line_take_out_seq(session_owner(s));
 	ubuf_init(&b);
 	if (msg_hdr_span(x.data, x.len, 0, &so, &he) == 0)
 		msgbuild_stamp(&b, x.data, x.len, so, &st);
@@ -504,22 +669,23 @@ server_nak(struct server *srv, struct session *s, uint64_t tag,
 			b = t;
 		} else {
 			log_warnx("server: %llu: ER not renderable as text: %s",
-			    (unsigned long long)s->id, cause);
+			    (unsigned long long)session_id(s), cause);
 			free(cause);
 			ubuf_free(&t);
 		}
 	}
 	session_send(s, FRAME_NAK, 0, tag, b.data, b.len);
-	recorder_nak(s, tag, b.data, b.len);
+	server_who(s, &who);
+	recorder_nak(&who, tag, b.data, b.len);
 	ubuf_free(&b);
 	server_count_nak(srv, s, ori, key, code, detail);
 	/* The detail can quote field values (a DOB, a name): debug only. */
 	log_info("server: %llu: nak line=%s code=%d reason=\"%s\"",
-	    (unsigned long long)s->id, s->line ? s->line->cfg->code : "-",
+	    (unsigned long long)session_id(s), session_code(s),
 	    code, msg_er_reason(code));
 	if (detail != NULL)
 		log_debug("server: %llu: nak detail=\"%s\"",
-		    (unsigned long long)s->id, detail);
+		    (unsigned long long)session_id(s), detail);
 }
 
 /* ORI directory, photo reply lifetime. */
@@ -709,7 +875,7 @@ server_deny(struct server *srv, struct session *s, uint64_t tag,
 
 	ubuf_init(&b);
 	audit_begin(&b, util_now_us(), "server", "denied");
-	audit_str(&b, "line", s->line->cfg->code);
+	audit_str(&b, "line", session_code(s));
 	audit_str(&b, "ori", m->ori);
 	audit_str(&b, "ctl", m->ctl);
 	audit_str(&b, "mke", msg_key_name(m->key));
@@ -731,7 +897,7 @@ server_deny(struct server *srv, struct session *s, uint64_t tag,
 	d->op.arg = d;
 	session_ref(s);
 	log_info("server: policy deny line=%s ori=%s mke=%s code=%s",
-	    s->line->cfg->code, m->ori, msg_key_name(m->key), pd->code);
+	    session_code(s), m->ori, msg_key_name(m->key), pd->code);
 	queue_submit(srv->q, &d->op);
 }
 
@@ -796,7 +962,7 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 	sm->srv = srv;
 	sm->owner = owner;
 	sm->op.type = QUEUE_OP_PUT;
-	sm->op.msg.msgid = server_ctr_take(srv, &srv->msgid);
+	sm->op.msg.msgid = counter_take(srv->msgid);
 	sm->op.msg.recv_us = util_now_us();
 	if (msg_hdr_span(sm->body, len, 0, &so, &he) == 0)
 		sm->op.msg.stamp_off = (uint32_t)so;
@@ -845,14 +1011,16 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 static void
 server_inbound_finish(struct server_inbound *in)
 {
-	struct server	*srv = in->srv;
-	struct session	*s = in->sess;
-	int		 code;
+	struct server		*srv = in->srv;
+	struct session		*s = in->sess;
+	struct recorder_who	 who;
+	int			 code;
 
 	if (in->failed == QUEUE_E_OK) {
 		session_send(s, FRAME_ACK, 0, in->tag, in->msgid,
 		    strlen(in->msgid));
-		recorder_ack(s, in->tag, in->msgid);
+		server_who(s, &who);
+		recorder_ack(&who, in->tag, in->msgid);
 		srv->stats.acked++;
 		srv->stats.acked_key[in->key]++;
 		metrics_hist_add(&srv->stats.ack_latency,
@@ -919,7 +1087,7 @@ server_put_done_cb(struct queue_op *op, void *arg)
 	} else {
 		/* The committed body goes to the lines in memory: delivery
 		 * sends it by reference instead of reading it back. */
-		struct line_body *body = line_body_new(srv, (char *)op->body,
+		struct line_body *body = line_body_new(&srv->lhost, (char *)op->body,
 		    op->bodylen, op->msg.stamp_off, op->msg.recv_us,
 		    op->msg.in_seq);
 
@@ -947,14 +1115,16 @@ server_put_done_cb(struct queue_op *op, void *arg)
 		server_inbound_finish(in);
 }
 
-void
+static void
 server_inbound(struct server *srv, struct session *s, uint64_t tag,
     char *payload, size_t len)
 {
-	struct parser_job *j;
+	struct parser_job	*j;
+	struct recorder_who	 who;
 
 	srv->stats.received++;
-	recorder_msg(s, tag, payload, len);
+	server_who(s, &who);
+	recorder_msg(&who, tag, payload, len);
 	if (srv->draining) {
 		server_nak(srv, s, tag, NULL, NULL, MSG_ER_UNAVAILABLE,
 		    "switch is draining", payload, len);
@@ -1024,7 +1194,7 @@ server_quota_check(struct server *srv, const struct config_line *from,
     const struct router_result *rr, size_t len, char *why, size_t sz)
 {
 	const struct config_line	*cl;
-	const struct line		*l;
+	struct line_held		 h;
 	uint64_t			 qb, qm, n = 0;
 	int				 i;
 
@@ -1033,18 +1203,18 @@ server_quota_check(struct server *srv, const struct config_line *from,
 		if (rr->copy[i].status == 0 ||
 		    rr->copy[i].status == MSG_SM_HELD)
 			n++;
-	l = server_line(srv, from);
+	line_held(server_line(srv, from), &h);
 	qb = from->send_quota_bytes ? from->send_quota_bytes :
 	    srv->cfg->sender_quota_bytes;
 	qm = from->send_quota_msgs ? from->send_quota_msgs :
 	    srv->cfg->sender_quota_msgs;
-	if (n > 0 && ((qb > 0 && l->sqbytes + n * len > qb) ||
-	    (qm > 0 && l->sqmsgs + n > qm))) {
+	if (n > 0 && ((qb > 0 && h.sent_bytes + n * len > qb) ||
+	    (qm > 0 && h.sent_msgs + n > qm))) {
 		srv->stats.quota_refused++;
 		snprintf(why, sz, "queue full for sender %s: its messages not "
 		    "yet delivered hold %llu copies, %llu KB, its quota is "
-		    "%llu KB%s", from->code, (unsigned long long)l->sqmsgs,
-		    (unsigned long long)(l->sqbytes >> 10),
+		    "%llu KB%s", from->code, (unsigned long long)h.sent_msgs,
+		    (unsigned long long)(h.sent_bytes >> 10),
 		    (unsigned long long)(qb >> 10),
 		    qm > 0 ? " or the message count" : "");
 		return -1;
@@ -1054,19 +1224,19 @@ server_quota_check(struct server *srv, const struct config_line *from,
 		    rr->copy[i].status != MSG_SM_HELD)
 			continue;
 		cl = rr->copy[i].line;
-		l = server_line(srv, cl);
+		line_held(server_line(srv, cl), &h);
 		qb = cl->quota_bytes ? cl->quota_bytes :
 		    srv->cfg->dest_quota_bytes;
 		qm = cl->quota_msgs ? cl->quota_msgs :
 		    srv->cfg->dest_quota_msgs;
-		if ((qb > 0 && l->qbytes + len > qb) ||
-		    (qm > 0 && l->qmsgs + 1 > qm)) {
+		if ((qb > 0 && h.bytes + len > qb) ||
+		    (qm > 0 && h.msgs + 1 > qm)) {
 			srv->stats.quota_refused++;
 			snprintf(why, sz, "queue full for destination %s: "
 			    "it holds %llu messages, %llu KB, its quota is "
 			    "%llu KB%s", cl->code,
-			    (unsigned long long)l->qmsgs,
-			    (unsigned long long)(l->qbytes >> 10),
+			    (unsigned long long)h.msgs,
+			    (unsigned long long)(h.bytes >> 10),
 			    (unsigned long long)(qb >> 10),
 			    qm > 0 ? " or the message count" : "");
 			return -1;
@@ -1119,21 +1289,21 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		goto drop;
 	}
 	/* Who may send what (ORI directory), before routing says where. */
-	if (server_policy(srv, s->line->cfg, &m, NULL, &pd, &pdest) != 0) {
+	if (server_policy(srv, server_sess_cfg(s), &m, NULL, &pd, &pdest) != 0) {
 		server_deny(srv, s, tag, &m, q, qlen, &pd, NULL);
 		free(payload);
 		free(text);
 		return;			/* committed when the NAK is sent */
 	}
 	rr = xmalloc(sizeof *rr);
-	if ((code = router_route(srv->cfg, &m, s->line->cfg, line_svc_cb, srv,
+	if ((code = router_route(srv->cfg, &m, server_sess_cfg(s), server_svc_cb, srv,
 	    rr)) != 0) {
 		server_nak(srv, s, tag, m.ori, m.ctl, code, rr->detail,
 		    q, qlen);
 		goto drop;
 	}
 	/* A photo request is decided per state before it reaches one. */
-	if (server_policy(srv, s->line->cfg, &m, rr, &pd, &pdest) != 0) {
+	if (server_policy(srv, server_sess_cfg(s), &m, rr, &pd, &pdest) != 0) {
 		server_deny(srv, s, tag, &m, q, qlen, &pd, pdest);
 		free(rr);
 		free(payload);
@@ -1143,8 +1313,8 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	/* A response's photo goes only to the ORI that asked for it. */
 	memset(&ph, 0, sizeof ph);
 	if (msg_key_is_response(m.key)) {
-		photo_response(srv->photos, &m, s->line->cfg->code,
-		    s->line->cfg->photo_noretain, now, &ph);
+		photo_response(srv->photos, &m, session_code(s),
+		    server_sess_cfg(s)->photo_noretain, now, &ph);
 		if (ph.action == PHOTO_STRIP || ph.action == PHOTO_NORETAIN) {
 			struct ubuf	 nb;
 			char		*np;
@@ -1172,12 +1342,12 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 			}
 			log_info("server: photo %s line=%s ori=%s to=%s code=%s",
 			    ph.action == PHOTO_STRIP ? "removed" :
-			    "marked do-not-retain", s->line->cfg->code, m.ori,
+			    "marked do-not-retain", session_code(s), m.ori,
 			    m.ndest > 0 ? m.dest[0] : "-", ph.code);
 		}
 	}
 
-	if (server_quota_check(srv, s->line->cfg, rr, len, why,
+	if (server_quota_check(srv, server_sess_cfg(s), rr, len, why,
 	    sizeof why) == -1) {
 		server_nak(srv, s, tag, m.ori, m.ctl, MSG_ER_QUEUE_FULL, why,
 		    q, qlen);
@@ -1189,22 +1359,22 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	in->sess = s;
 	in->tag = tag;
 	in->key = m.key;
-	in->from = s->line->cfg;
+	in->from = server_sess_cfg(s);
 	in->op.msg.recv_us = now;
 	util_strlcpy(in->ori, m.ori, sizeof in->ori);
 	util_strlcpy(in->ctl, m.ctl, sizeof in->ctl);
 	session_ref(s);
 
 	in->op.type = QUEUE_OP_PUT;
-	in->op.msg.msgid = server_ctr_take(srv, &srv->msgid);
+	in->op.msg.msgid = counter_take(srv->msgid);
 	queue_msgid_fmt(in->msgid, sizeof in->msgid, in->op.msg.msgid);
 	in->op.msg.recv_us = now;
-	in->op.msg.in_seq = server_ctr_take(srv, s->line->in_seq);
+	in->op.msg.in_seq = line_take_in_seq(session_owner(s));
 	in->op.msg.stamp_off = (uint32_t)m.stamp_off;
 	in->op.msg.key = (uint8_t)m.key;
 	in->op.msg.flags = (m.imq ? QUEUE_MSG_IMQ : 0) |
 	    (m.has_photo && ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0);
-	util_strlcpy(in->op.msg.from_line, s->line->cfg->code,
+	util_strlcpy(in->op.msg.from_line, session_code(s),
 	    sizeof in->op.msg.from_line);
 	util_strlcpy(in->op.msg.ori, m.ori, sizeof in->op.msg.ori);
 	util_strlcpy(in->op.msg.ctl, m.ctl, sizeof in->op.msg.ctl);
@@ -1233,7 +1403,7 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		qc->key = (uint8_t)m.key;
 		qc->enq_us = now;
 		qc->size = (uint32_t)len;
-		util_strlcpy(qc->from_line, s->line->cfg->code,
+		util_strlcpy(qc->from_line, session_code(s),
 		    sizeof qc->from_line);
 	}
 	in->op.ncopies = in->stored;
@@ -1247,7 +1417,7 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		    in->await, now + server_photo_ttl(srv));
 	}
 	if (ph.answers[0] != '\0')
-		photo_states_del(&in->states, ph.answers, s->line->cfg->code);
+		photo_states_del(&in->states, ph.answers, session_code(s));
 	in->op.states = in->states.st;
 	in->op.nstates = in->states.n;
 	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
@@ -1407,7 +1577,7 @@ server_dead_letter(struct server *srv, struct line *l,
 	ubuf_init(&audit);
 	audit_begin(&audit, util_now_us(), "server", event);
 	audit_str(&audit, "msgid", id);
-	audit_str(&audit, "line", l->cfg->code);
+	audit_str(&audit, "line", line_config(l)->code);
 	audit_str(&audit, "dest", c->dest);
 	audit_str(&audit, "mke", msg_key_name((enum msg_key)c->key));
 	audit_num(&audit, "attempts", c->attempts);
@@ -1419,7 +1589,7 @@ server_dead_letter(struct server *srv, struct line *l,
 	queue_submit(srv->q, op);
 }
 
-void
+static void
 server_unreadable(struct server *srv, struct line *l, const struct queue_copy *c,
     int err)
 {
@@ -1430,8 +1600,8 @@ server_unreadable(struct server *srv, struct line *l, const struct queue_copy *c
 	    queue_strerror(err));
 	server_dead_letter(srv, l, c, "dead-lettered", why);
 	log_errorx("server: %s: %s line=%s dest=%s -> dead letters", id, why,
-	    l->cfg->code, c->dest);
-	server_sm_damaged(srv, l->cfg, c);
+	    line_config(l)->code, c->dest);
+	server_sm_damaged(srv, line_config(l), c);
 }
 
 /* Copies load() quarantined: how many of each, those dead-lettered. */
@@ -1522,7 +1692,7 @@ server_store_damage(struct server *srv, const char **recovery)
 	return srv->store_damage;
 }
 
-void
+static void
 server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 {
 	struct server_sender		 snd;
@@ -1533,7 +1703,7 @@ server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 	server_dead_letter(srv, l, c, "expired", NULL);
 	srv->stats.expired++;
 	log_info("server: %s: expired line=%s dest=%s -> dead letters", id,
-	    l->cfg->code, c->dest);
+	    line_config(l)->code, c->dest);
 
 	if (c->key == MSG_KEY_SM || c->key == MSG_KEY_ER)
 		return;
@@ -1708,8 +1878,8 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry);
+	for (s = session_first(&srv->shost); s != NULL; s = next) {
+		next = session_next(s);
 		session_tick(s, now);
 	}
 	photo_table_expire(srv->photos, now_us);
@@ -1718,14 +1888,18 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		server_audit_prune(srv, now_us);
 	server_watch_space(srv);
 	for (i = 0; i < srv->cfg->nline; i++) {
-		struct line *l = &srv->lines[i];
+		struct line	*l = srv->lines[i];
+		struct line_info li;
 
 		line_tick(l, now, now_us);
 		/* Draining waits for deliveries in flight and for what a
 		 * connected line can still take; the rest stays queued. */
-		busy += l->ninflight;
-		if (l->sess != NULL)
-			busy += line_has_deliverable(l);
+		if (srv->draining) {
+			line_info(l, &li);
+			busy += li.in_flight;
+			if (li.connected)
+				busy += line_has_deliverable(l);
+		}
 	}
 	/* Retired configs may still be referenced by operations in flight. */
 	if (srv->nretired > 0 && queue_pending(srv->q) == 0) {
@@ -1734,7 +1908,7 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		srv->nretired = 0;
 	}
 	metrics_ring_push(&srv->stats.ring, now_us / 1000000,
-	    srv->stats.received, srv->stats.acked, srv->stats.delivered);
+	    srv->stats.received, srv->stats.acked, srv->stats.deliv.delivered);
 	if (srv->draining && ((busy == 0 && queue_pending(srv->q) == 0 &&
 	    parser_pending(srv->parser) == 0) ||
 	    now >= srv->drain_deadline_us)) {
@@ -1757,132 +1931,145 @@ server_same_listen(const struct config *a, const struct config *b)
 	return 1;
 }
 
-int
-server_reload(struct server *srv, char **cause, char **notes)
-{
-	struct config		*ncfg = NULL, *ocfg = srv->cfg;
-	struct line		*nlines, *ol;
+/* What a reload builds before anything changes: all or nothing. */
+struct server_reload {
+	struct config		*cfg;
+	SSL_CTX			*ssl;
 	struct msgparse_schema	*schema;
 	struct oridir		*dir;
-	struct session		*s;
-	SSL_CTX			*ssl;
-	struct ubuf		 nb;
-	int			 i, j, k;
+};
 
-	*notes = NULL;
-	if (config_load(ocfg->path, ocfg->schemadir, &ncfg, cause) == -1)
-		return -1;
-	if ((ssl = tls_server_ctx(ncfg->ca, ncfg->cert, ncfg->key,
-	    cause)) == NULL) {
-		config_free(ncfg);
-		return -1;
-	}
-	if ((schema = msgparse_schema_load(ncfg->schemadir, cause)) == NULL) {
-		SSL_CTX_free(ssl);
-		config_free(ncfg);
-		return -1;
-	}
-	/* The ORI directory is part of the configuration: all or nothing. */
-	if (ncfg->oridir == NULL)
-		dir = oridir_from_config(ncfg);
-	else if (oridir_load(ncfg->oridir, ncfg->schemadir, &dir, cause) == -1) {
-		msgparse_schema_free(schema);
-		SSL_CTX_free(ssl);
-		config_free(ncfg);
-		return -1;
-	}
-	if (srv->nretired == (int)(sizeof srv->retired / sizeof srv->retired[0])) {
-		*cause = xasprintf("%s:0: too many reloads while operations are "
-		    "in flight; try again", ocfg->path);
-		oridir_free(dir);
-		msgparse_schema_free(schema);
-		SSL_CTX_free(ssl);
-		config_free(ncfg);
-		return -1;
-	}
+static void
+server_reload_discard(struct server_reload *r)
+{
+	oridir_free(r->dir);
+	msgparse_schema_free(r->schema);
+	if (r->ssl != NULL)
+		SSL_CTX_free(r->ssl);
+	config_free(r->cfg);
+}
 
-	/* Carry each line's runtime (session, queues, counters) over by
-	 * line code. */
+/* Load the config file and everything it names; *cause on error. */
+static int
+server_reload_prepare(struct server *srv, struct server_reload *r,
+    char **cause)
+{
+	const struct config *ocfg = srv->cfg;
+
+	memset(r, 0, sizeof *r);
+	if (srv->nretired == (int)(sizeof srv->retired /
+	    sizeof srv->retired[0])) {
+		*cause = xasprintf("%s:0: too many reloads while operations "
+		    "are in flight; try again", ocfg->path);
+		return -1;
+	}
+	if (config_load(ocfg->path, ocfg->schemadir, &r->cfg, cause) == -1)
+		goto fail;
+	if ((r->ssl = tls_server_ctx(r->cfg->ca, r->cfg->cert, r->cfg->key,
+	    cause)) == NULL)
+		goto fail;
+	if ((r->schema = msgparse_schema_load(r->cfg->schemadir,
+	    cause)) == NULL)
+		goto fail;
+	/* The ORI directory is part of the configuration. */
+	if (r->cfg->oridir == NULL)
+		r->dir = oridir_from_config(r->cfg);
+	else if (oridir_load(r->cfg->oridir, r->cfg->schemadir, &r->dir,
+	    cause) == -1)
+		goto fail;
+	return 0;
+fail:
+	server_reload_discard(r);
+	return -1;
+}
+
+/*
+ * The lines of ncfg, each taking over the runtime (copies, counters,
+ * session) of the running line of its code. The running lines are freed;
+ * the sessions of removed lines are closed, and a removed line's copies
+ * stay in the store (noted in nb).
+ */
+static struct line **
+server_reload_lines(struct server *srv, const struct config *ncfg,
+    struct ubuf *nb)
+{
+	struct line	**nlines, *ol;
+	struct session	 *s;
+	uint64_t	  n, bytes, oldest;
+	int		  i;
+
 	nlines = xcalloc((size_t)ncfg->nline, sizeof *nlines);
 	for (i = 0; i < ncfg->nline; i++) {
-		struct line *nl = &nlines[i];
-
-		line_init(nl, srv, &ncfg->lines[i]);
-		server_svc_restore(srv, nl);
-		ol = NULL;
-		for (j = 0; j < ocfg->nline; j++)
-			if (strcmp(srv->lines[j].cfg->code,
-			    ncfg->lines[i].code) == 0)
-				ol = &srv->lines[j];
-		if (ol == NULL) {
-			nl->in_seq = server_ctr_new(srv, "in", nl->cfg->code);
-			nl->out_seq = server_ctr_new(srv, "out", nl->cfg->code);
-			continue;
-		}
-		for (k = 0; k < MSG_KEY_MAX; k++)
-			TAILQ_CONCAT(&nl->pending[k], &ol->pending[k], entry);
-		TAILQ_CONCAT(&nl->inflight, &ol->inflight, entry);
-		nl->ninflight = ol->ninflight;
-		nl->npending = ol->npending;
-		nl->qmsgs = ol->qmsgs;
-		nl->qbytes = ol->qbytes;
-		nl->sqmsgs = ol->sqmsgs;
-		nl->sqbytes = ol->sqbytes;
-		ol->qmsgs = ol->qbytes = ol->sqmsgs = ol->sqbytes = 0;
-		nl->in_seq = ol->in_seq;
-		nl->out_seq = ol->out_seq;
-		ol->in_seq = ol->out_seq = NULL;
-		ol->npending = 0;
-		ol->ninflight = 0;
-		nl->sess = ol->sess;
-		ol->sess = NULL;
-		if (nl->sess != NULL)
-			nl->sess->line = nl;
+		nlines[i] = line_new(&srv->lhost, &ncfg->lines[i]);
+		if ((ol = server_line_by_code(srv, ncfg->lines[i].code)) != NULL)
+			line_adopt(nlines[i], ol);
 	}
-	ubuf_init(&nb);
-	/* Sessions of removed lines, or whose certificate no longer names
-	 * their line, are closed. */
-	for (i = 0; i < ocfg->nline; i++) {
-		ol = &srv->lines[i];
-		if (ol->sess != NULL) {
-			s = ol->sess;
-			line_detach(ol, s);
-			s->line = NULL;
+	for (i = 0; i < srv->cfg->nline; i++) {
+		ol = srv->lines[i];
+		if ((s = line_session(ol)) != NULL)
 			session_close(s, "line removed by reload");
-		}
-		if (ol->npending > 0)
-			ubuf_printf(&nb, "line %s removed with %llu copies kept "
-			    "in the store; ", ol->cfg->code,
-			    (unsigned long long)ol->npending);
+		line_depth(ol, &n, &bytes, &oldest);
+		if (n > 0)
+			ubuf_printf(nb, "line %s removed with %llu copies kept "
+			    "in the store; ", line_config(ol)->code,
+			    (unsigned long long)n);
 		line_free(ol);
 	}
 	free(srv->lines);
-	srv->lines = nlines;
-	srv->retired[srv->nretired++] = ocfg;
-	srv->cfg = ncfg;
-	server_queue_configure(srv);
+	return nlines;
+}
+
+/* The new TLS context and schemas take over. */
+static void
+server_reload_swap(struct server *srv, struct server_reload *r)
+{
+	struct msgparse_schema	*ps;
+	char			*cause = NULL;
+
 	SSL_CTX_free(srv->ssl);
-	srv->ssl = ssl;
-	handshake_set_ctx(srv->hs, ssl, server_handshake_timeout(ncfg));
+	srv->ssl = r->ssl;
+	handshake_set_ctx(srv->hs, r->ssl, server_handshake_timeout(r->cfg));
 	msgparse_schema_free(srv->schema);
-	srv->schema = schema;
-	if ((schema = msgparse_schema_load(ncfg->schemadir, cause)) != NULL)
-		parser_set_schema(srv->parser, schema);
+	srv->schema = srv->lhost.schema = r->schema;
+	if ((ps = msgparse_schema_load(r->cfg->schemadir, &cause)) != NULL)
+		parser_set_schema(srv->parser, ps);
 	else {
 		/* The same files just compiled; keep the thread's schema. */
-		log_warnx("server: parser schema not reloaded: %s", *cause);
-		free(*cause);
-		*cause = NULL;
+		log_warnx("server: parser schema not reloaded: %s", cause);
+		free(cause);
 	}
 	oridir_free(srv->oridir);
-	srv->oridir = dir;
+	srv->oridir = r->dir;
+	if (recorder_configure(srv->base, r->cfg, &cause) == -1) {
+		log_warnx("server: %s", cause);
+		free(cause);
+	}
+}
+
+int
+server_reload(struct server *srv, char **cause, char **notes)
+{
+	struct server_reload	 r;
+	struct config		*ocfg = srv->cfg, *ncfg;
+	struct session		*s;
+	struct ubuf		 nb;
+	int			 i;
+
+	*notes = NULL;
+	if (server_reload_prepare(srv, &r, cause) == -1)
+		return -1;
+	ncfg = r.cfg;
+	ubuf_init(&nb);
+	srv->lines = server_reload_lines(srv, ncfg, &nb);
+	srv->retired[srv->nretired++] = ocfg;
+	srv->cfg = ncfg;
+	srv->lhost.cfg = srv->shost.cfg = ncfg;
+	server_queue_configure(srv);
+	server_reload_swap(srv, &r);
 	for (i = 0; i < ncfg->nline; i++) {
-		s = nlines[i].sess;
-		if (s != NULL && strcmp(s->cn, ncfg->lines[i].cn) != 0) {
-			line_detach(&nlines[i], s);
-			s->line = NULL;
+		s = line_session(srv->lines[i]);
+		if (s != NULL && strcmp(session_cn(s), ncfg->lines[i].cn) != 0)
 			session_close(s, "certificate no longer names this line");
-		}
 	}
 	if (!server_same_listen(ocfg, ncfg))
 		ubuf_adds(&nb, "listen addresses change at the next restart; ");
@@ -1894,14 +2081,6 @@ server_reload(struct server *srv, char **cause, char **notes)
 	log_info("server: reloaded config=%s lines=%d%s%s", ncfg->path,
 	    ncfg->nline, *notes ? " notes=" : "", *notes ? *notes : "");
 	for (i = 0; i < ncfg->nline; i++)
-		line_pump(&nlines[i]);
-	{
-		char *rcause = NULL;
-
-		if (recorder_configure(srv->base, ncfg, &rcause) == -1) {
-			log_warnx("server: %s", rcause);
-			free(rcause);
-		}
-	}
+		line_pump(srv->lines[i]);
 	return 0;
 }

@@ -12,10 +12,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "config.h"
 #include "frame.h"
-#include "line.h"
 #include "log.h"
-#include "server.h"
+#include "msg.h"
 #include "session.h"
 #include "tls.h"
 #include "util.h"
@@ -30,6 +30,33 @@
  */
 #define SESSION_LINGER_US	(2 * 1000000)
 #define SESSION_LINGER_POLL_US	10000
+
+enum session_state {
+	SESSION_ST_HANDSHAKE = 0,
+	SESSION_ST_ACTIVE,
+	SESSION_ST_CLOSING,	/* ERROR queued, waiting for it to leave */
+	SESSION_ST_CLOSED
+};
+
+struct session {
+	uint64_t		 id;
+	struct session_host	*host;
+	struct bufferevent	*bev;
+	enum session_state	 state;
+	void			*owner;		/* set in ACTIVE */
+	char			 code[16];	/* the owner's line code */
+	char			 peer[64];	/* address:port */
+	char			 cn[65];
+	uint64_t		 last_rx_us;	/* monotonic */
+	uint64_t		 last_tx_us;
+	struct event		*ev_linger;	/* CLOSING: drain check */
+	uint64_t		 linger_end_us;	/* CLOSING: close by then */
+	char			 error[128];	/* CLOSING: the ERROR's text */
+	int			 refs;		/* pending ops + the connection */
+	int			 uncommitted;	/* MSGs awaiting their commit */
+	int			 read_paused;
+	TAILQ_ENTRY(session)	 entry;
+};
 
 static void	session_read_cb(struct bufferevent *, void *);
 static void	session_write_cb(struct bufferevent *, void *);
@@ -62,11 +89,15 @@ session_set_state(struct session *s, enum session_state st)
 	log_trace(TRACE_SESSION, "session: %llu: %s -> %s",
 	    (unsigned long long)s->id, session_state_names[s->state],
 	    session_state_names[st]);
+	if (s->state == SESSION_ST_ACTIVE)
+		s->host->nactive--;
+	if (st == SESSION_ST_ACTIVE)
+		s->host->nactive++;
 	s->state = st;
 }
 
 struct session *
-session_new(struct server *srv, uint64_t id, int fd, SSL *ssl,
+session_new(struct session_host *host, uint64_t id, int fd, SSL *ssl,
     const char *peer)
 {
 	struct session	*s;
@@ -74,13 +105,14 @@ session_new(struct server *srv, uint64_t id, int fd, SSL *ssl,
 
 	s = xcalloc(1, sizeof *s);
 	s->id = id;
-	s->srv = srv;
+	s->host = host;
 	s->state = SESSION_ST_HANDSHAKE;
+	util_strlcpy(s->code, "-", sizeof s->code);
 	s->refs = 1;
 	util_strlcpy(s->peer, peer, sizeof s->peer);
 	s->last_rx_us = s->last_tx_us = util_mono_us();
 	/* The handshake is done (handshake.c): the bufferevent starts open. */
-	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+	s->bev = bufferevent_openssl_socket_new(host->base, fd, ssl,
 	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
 		log_warnx("session: %llu: cannot create bufferevent",
@@ -93,7 +125,7 @@ session_new(struct server *srv, uint64_t id, int fd, SSL *ssl,
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	TAILQ_INSERT_TAIL(&host->list, s, entry);
 	log_debug("session: %llu: handshake done peer=%s",
 	    (unsigned long long)s->id, peer);
 	/* session_identify may close (and so free) the session. */
@@ -115,6 +147,86 @@ int
 session_is_active(const struct session *s)
 {
 	return s->state == SESSION_ST_ACTIVE;
+}
+
+void *
+session_owner(const struct session *s)
+{
+	return s->owner;
+}
+
+void
+session_set_owner(struct session *s, void *owner)
+{
+	s->owner = owner;
+}
+
+uint64_t
+session_id(const struct session *s)
+{
+	return s->id;
+}
+
+const char *
+session_cn(const struct session *s)
+{
+	return s->cn;
+}
+
+const char *
+session_peer(const struct session *s)
+{
+	return s->peer;
+}
+
+const char *
+session_code(const struct session *s)
+{
+	return s->code;
+}
+
+/* The session stops serving its owner. */
+static void
+session_release(struct session *s)
+{
+	void *owner = s->owner;
+
+	s->owner = NULL;
+	if (owner != NULL)
+		s->host->cbs->detach(s->host->arg, s, owner);
+}
+
+void
+session_host_init(struct session_host *h, struct event_base *base,
+    const struct config *cfg, const struct session_cbs *cbs, void *arg)
+{
+	memset(h, 0, sizeof *h);
+	h->base = base;
+	h->cfg = cfg;
+	h->cbs = cbs;
+	h->arg = arg;
+	TAILQ_INIT(&h->list);
+}
+
+void
+session_host_close(struct session_host *h, const char *why)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&h->list)) != NULL)
+		session_close(s, why);
+}
+
+struct session *
+session_first(struct session_host *h)
+{
+	return TAILQ_FIRST(&h->list);
+}
+
+struct session *
+session_next(struct session *s)
+{
+	return TAILQ_NEXT(s, entry);
 }
 
 void
@@ -143,15 +255,13 @@ session_close(struct session *s, const char *why)
 	else
 		log_info("session: %llu: closed line=%s peer=%s "
 		    "reason=\"%s\"", (unsigned long long)s->id,
-		    s->line ? s->line->cfg->code : "-", s->peer, why);
+		    s->code, s->peer, why);
 	session_set_state(s, SESSION_ST_CLOSED);
 	if (s->ev_linger != NULL) {
 		event_free(s->ev_linger);
 		s->ev_linger = NULL;
 	}
-	if (s->line != NULL)
-		line_detach(s->line, s);
-	s->line = NULL;
+	session_release(s);
 	if (s->bev != NULL) {
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 
@@ -161,7 +271,7 @@ session_close(struct session *s, const char *why)
 		tls_bev_free(s->bev);
 		s->bev = NULL;
 	}
-	TAILQ_REMOVE(&s->srv->sessions, s, entry);
+	TAILQ_REMOVE(&s->host->list, s, entry);
 	session_unref(s);
 }
 
@@ -183,9 +293,9 @@ session_error(struct session *s, const char *why)
 	}
 	log_info("session: %llu: protocol error line=%s peer=%s "
 	    "reason=\"%s\"", (unsigned long long)s->id,
-	    s->line ? s->line->cfg->code : "-", s->peer, why);
+	    s->code, s->peer, why);
 	util_strlcpy(s->error, why, sizeof s->error);
-	if ((s->ev_linger = evtimer_new(s->srv->base, session_linger_cb,
+	if ((s->ev_linger = evtimer_new(s->host->base, session_linger_cb,
 	    s)) == NULL || frame_add(bufferevent_get_output(s->bev),
 	    FRAME_ERROR, 0, 0, why, strlen(why)) == -1) {
 		session_close(s, why);
@@ -193,9 +303,7 @@ session_error(struct session *s, const char *why)
 	}
 	s->last_tx_us = util_mono_us();
 	session_set_state(s, SESSION_ST_CLOSING);
-	if (s->line != NULL)
-		line_detach(s->line, s);
-	s->line = NULL;
+	session_release(s);
 	s->linger_end_us = util_mono_us() + SESSION_LINGER_US;
 	/* Reading goes on only to drop what comes (a close with unread
 	 * input would reset the connection and could lose the ERROR). */
@@ -285,36 +393,33 @@ session_outlen(const struct session *s)
 	return tls_bev_outlen(s->bev);
 }
 
-/* Handshake done: the verified certificate must name a configured line. */
+/* Handshake done: the verified certificate must name a line. */
 static void
 session_identify(struct session *s)
 {
-	const struct config_line	*cl;
-	struct line			*l;
+	const struct session_host	*h = s->host;
 	SSL				*ssl = bufferevent_openssl_get_ssl(s->bev);
+	void				*owner;
 	char				 hello[256];
+	int				 verified;
 
-	if (tls_peer_cn(ssl, s->cn, sizeof s->cn) == -1) {
-		s->srv->stats.tls_failures++;
-		session_close(s, "no verified client certificate");
+	verified = tls_peer_cn(ssl, s->cn, sizeof s->cn) == 0;
+	if ((owner = h->cbs->bind(h->arg, s, verified ? s->cn : NULL, s->code,
+	    sizeof s->code)) == NULL) {
+		session_close(s, verified ? "certificate names no configured "
+		    "line" : "no verified client certificate");
 		return;
 	}
-	if ((cl = config_line_by_cn(s->srv->cfg, s->cn)) == NULL) {
-		s->srv->stats.tls_failures++;
-		session_close(s, "certificate names no configured line");
-		return;
-	}
-	l = server_line(s->srv, cl);
 	session_set_state(s, SESSION_ST_ACTIVE);
-	s->line = l;
+	s->owner = owner;
 	snprintf(hello, sizeof hello, "line=%s window=%d heartbeat=%d "
-	    "max-frame=%zu", cl->code, s->srv->cfg->window,
-	    s->srv->cfg->heartbeat, s->srv->cfg->max_frame);
+	    "max-frame=%zu", s->code, h->cfg->window, h->cfg->heartbeat,
+	    h->cfg->max_frame);
 	session_send(s, FRAME_HELLO, 0, 0, hello, strlen(hello));
 	log_info("session: %llu: line up line=%s cn=%s peer=%s %s",
-	    (unsigned long long)s->id, cl->code, s->cn, s->peer,
+	    (unsigned long long)s->id, s->code, s->cn, s->peer,
 	    SSL_get_version(ssl));
-	line_attach(l, s);
+	h->cbs->attach(h->arg, s, owner);
 }
 
 static void
@@ -392,12 +497,14 @@ session_frame(struct session *s, struct frame *f)
 	switch (f->type) {
 	case FRAME_MSG:
 		s->uncommitted++;
-		server_inbound(s->srv, s, f->id, f->payload, f->len);
-		f->payload = NULL;	/* now owned by the server */
+		s->host->cbs->message(s->host->arg, s, f->id, f->payload,
+		    f->len);
+		f->payload = NULL;	/* now the owner's */
 		break;
 	case FRAME_DACK:
-		if (s->line != NULL)
-			line_dack(s->line, f->id, f->copy);
+		if (s->owner != NULL)
+			s->host->cbs->dack(s->host->arg, s, s->owner, f->id,
+			    f->copy);
 		break;
 	case FRAME_HB:
 		break;
@@ -442,7 +549,7 @@ static void
 session_refuse(struct session *s, const struct frame *f, int err)
 {
 	struct evbuffer	*in = bufferevent_get_input(s->bev);
-	size_t		 max = s->srv->cfg->max_frame;
+	size_t		 max = s->host->cfg->max_frame;
 	char		 why[128], detail[96], quote[MSG_ER_INPUT_LEN];
 	ev_ssize_t	 n = 0;
 
@@ -453,8 +560,8 @@ session_refuse(struct session *s, const struct frame *f, int err)
 		    f->len < sizeof quote ? f->len : sizeof quote);
 		snprintf(detail, sizeof detail, "message of %lu bytes, the "
 		    "limit is %zu", (unsigned long)f->len, max);
-		server_nak(s->srv, s, f->id, NULL, NULL, MSG_ER_TOO_LARGE,
-		    detail, quote, n > 0 ? (size_t)n : 0);
+		s->host->cbs->too_large(s->host->arg, s, f->id, detail, quote,
+		    n > 0 ? (size_t)n : 0);
 	}
 	session_error(s, why);
 }
@@ -477,7 +584,7 @@ session_read_frames(struct session *s)
 			bufferevent_disable(bev, EV_READ);
 			goto out;
 		}
-		r = frame_pull(in, s->srv->cfg->max_frame, &f, &err);
+		r = frame_pull(in, s->host->cfg->max_frame, &f, &err);
 		if (r == 0)
 			goto out;
 		if (r == -1) {
@@ -494,7 +601,7 @@ out:
 void
 session_tick(struct session *s, uint64_t now)
 {
-	uint64_t hb = (uint64_t)s->srv->cfg->heartbeat * 1000000;
+	uint64_t hb = (uint64_t)s->host->cfg->heartbeat * 1000000;
 
 	if (s->state != SESSION_ST_ACTIVE)
 		return;
@@ -502,7 +609,7 @@ session_tick(struct session *s, uint64_t now)
 		char why[96];
 
 		snprintf(why, sizeof why, "heartbeat timeout: no frame read "
-		    "for %d s", 3 * s->srv->cfg->heartbeat);
+		    "for %d s", 3 * s->host->cfg->heartbeat);
 		session_error(s, why);
 		return;
 	}

@@ -15,8 +15,10 @@
  * certificate's common name is mapped to a configured line (or the
  * connection refused). Sessions live in the loop thread.
  *
- * In ACTIVE the session reads frames (MSG, DACK, HB), hands messages to
- * server_inbound(), and carries ACK/NAK/DLV/HB frames out. A protocol error
+ * In ACTIVE the session reads frames (MSG, DACK, HB), hands them to its
+ * owner through the callbacks of its host (struct session_cbs, filled in
+ * by server.c: the session never calls up), and carries ACK/NAK/DLV/HB
+ * frames out. A protocol error
  * of the peer (a header that cannot be read on from, a frame an endpoint
  * does not send, no heartbeat) queues an ERROR frame naming it; in CLOSING
  * the line is released, nothing else is sent, input is discarded, and the
@@ -33,48 +35,73 @@
 
 #include <openssl/ssl.h>
 
-struct server;
-struct line;
 struct bufferevent;
+struct config;
+struct event_base;
 struct evbuffer;
-struct event;
+struct session;
 
-enum session_state {
-	SESSION_ST_HANDSHAKE = 0,
-	SESSION_ST_ACTIVE,
-	SESSION_ST_CLOSING,	/* ERROR queued, waiting for it to leave */
-	SESSION_ST_CLOSED
+/*
+ * What a session asks of the code above it. owner is what bind returned
+ * for the session (server.c: its line); arg is the host's.
+ */
+struct session_cbs {
+	/*
+	 * The handshake is done: the verified certificate's common name
+	 * (NULL: none) must name a line. Return its owner and copy the
+	 * line's code into code (for HELLO and the logs), or NULL to refuse
+	 * the connection (the callee counts the refusal).
+	 */
+	void	*(*bind)(void *arg, struct session *, const char *cn,
+		    char *code, size_t codesz);
+	/* HELLO is out: the session serves owner from now on. */
+	void	 (*attach)(void *arg, struct session *, void *owner);
+	/* The session stops serving owner (closed, or CLOSING). */
+	void	 (*detach)(void *arg, struct session *, void *owner);
+	/* A MSG frame (payload now the callee's). */
+	void	 (*message)(void *arg, struct session *, uint64_t tag,
+		    char *payload, size_t len);
+	/* A DACK frame. */
+	void	 (*dack)(void *arg, struct session *, void *owner,
+		    uint64_t msgid, uint16_t copy);
+	/* A MSG over max-frame: NAK it with ER .91 quoting input (the
+	 * session then ends with ERROR). */
+	void	 (*too_large)(void *arg, struct session *, uint64_t tag,
+		    const char *detail, const char *input, size_t inlen);
 };
 
-struct session {
-	uint64_t		 id;
-	struct server		*srv;
-	struct bufferevent	*bev;
-	enum session_state	 state;
-	struct line		*line;		/* set in ACTIVE */
-	char			 peer[64];	/* address:port */
-	char			 cn[65];
-	uint64_t		 last_rx_us;	/* monotonic */
-	uint64_t		 last_tx_us;
-	struct event		*ev_linger;	/* CLOSING: drain check */
-	uint64_t		 linger_end_us;	/* CLOSING: close by then */
-	char			 error[128];	/* CLOSING: the ERROR's text */
-	int			 refs;		/* pending ops + the connection */
-	int			 uncommitted;	/* MSGs awaiting their commit */
-	int			 read_paused;
-	TAILQ_ENTRY(session)	 entry;
+/*
+ * The sessions of one switch. The owner sets cfg (and keeps it current
+ * across a reload: window, heartbeat and max-frame are read from it),
+ * base, cbs and arg; the list is session.c's.
+ */
+struct session_host {
+	struct event_base		*base;
+	const struct config		*cfg;
+	const struct session_cbs	*cbs;
+	void				*arg;
+	TAILQ_HEAD(, session)		 list;
+	int				 nactive;	/* ACTIVE sessions */
 };
+
+void		 session_host_init(struct session_host *, struct event_base *,
+		    const struct config *, const struct session_cbs *, void *);
+/** Close every session (switch stopping). */
+void		 session_host_close(struct session_host *, const char *why);
+/** Iterate the sessions (a closed one leaves the list). */
+struct session	*session_first(struct session_host *);
+struct session	*session_next(struct session *);
 
 /**
  * Start a session on a connection whose TLS handshake is done (takes fd
  * and ssl, whose socket BIO is on fd); id, the connection's number in the
  * handshake thread's log, is the session's. The verified certificate's
- * common name must name a configured line; if not the connection is
- * closed and counted as a handshake failure.
+ * common name must name a line (cbs->bind); if not the connection is
+ * closed.
  * @return the session (ACTIVE, HELLO sent), or NULL if it was refused or
  *	could not be set up.
  */
-struct session	*session_new(struct server *, uint64_t id, int fd,
+struct session	*session_new(struct session_host *, uint64_t id, int fd,
 		    SSL *ssl, const char *peer);
 /** Close the connection (idempotent); frees once refs drop to zero. */
 void		 session_close(struct session *, const char *why);
@@ -83,6 +110,18 @@ void		 session_ref(struct session *);
 void		 session_unref(struct session *);
 /** 1 if frames can still be sent (ACTIVE; not once CLOSING). */
 int		 session_is_active(const struct session *);
+/** What the session serves (bind's result; NULL once detached). */
+void		*session_owner(const struct session *);
+/** Hand the session to another owner (a line replaced by a reload);
+ * NULL releases it without a detach callback. */
+void		 session_set_owner(struct session *, void *owner);
+uint64_t	 session_id(const struct session *);
+/** The verified certificate's common name ("" before bind). */
+const char	*session_cn(const struct session *);
+/** The peer's address:port. */
+const char	*session_peer(const struct session *);
+/** The line code bind gave ("-" before). */
+const char	*session_code(const struct session *);
 /** Queue one frame for output. */
 void		 session_send(struct session *, uint8_t type, uint16_t copy,
 		    uint64_t id, const void *payload, size_t len);
