@@ -1249,139 +1249,173 @@ server_quota_check(struct server *srv, const struct config_line *from,
  * The acceptance path after parsing: policy, routing, the durable PUT.
  * Takes over j->payload and j->xml.
  */
-static void
-server_accept(struct server *srv, struct session *s, struct parser_job *j)
-{
-	struct server_inbound	*in;
-	struct msg		 m = j->m;
-	struct msg_diags	*dg = &j->diags;
-	struct router_result	*rr = NULL;
-	struct ubuf		 audit, await;
-	struct policy_decision	 pd;
-	struct photo_decision	 ph;
-	const char		*pdest;
-	char			*payload = j->payload;
-	size_t			 len = j->len;
-	size_t			 inlen = len;
-	uint64_t		 tag = j->tag;
-	uint64_t		 now = util_now_us();
-	int			 code = j->code, i;
-	/* What an ER quotes: the input as the sender wrote it (legacy text
-	 * for a legacy message, while payload becomes its XML). */
-	char			*text = NULL;
+/* A parsed message on its way through the checks (server_accept). */
+struct server_msgin {
+	struct msg		 m;
+	uint64_t		 tag;
+	uint64_t		 now;
+	char			*payload;	/* the XML that is stored */
+	size_t			 len;
+	size_t			 inlen;		/* as it came in */
+	/* What an ER quotes: the input as the sender wrote it (legacy
+	 * text for a legacy message, while payload is its XML). */
+	char			*text;		/* legacy input, or NULL */
 	const char		*q;
 	size_t			 qlen;
-	char			 why[200];
+	struct router_result	*rr;
+	struct policy_decision	 pd;
+	struct photo_decision	 ph;
+};
 
-	if (j->legacy) {
-		text = payload;
-		q = text;
-		qlen = len;
-		payload = ubuf_take(&j->xml, &len);	/* m.raw points here */
-	} else {
-		q = payload;
-		qlen = len;
+/* The outcome of the checks on a message. */
+enum server_verdict {
+	SERVER_PASS,		/* store it */
+	SERVER_NAKED,		/* refused, NAK sent */
+	SERVER_DENIED		/* refused by policy, NAK after its audit */
+};
+
+static void
+server_msgin_free(struct server_msgin *a)
+{
+	free(a->rr);
+	free(a->payload);
+	free(a->text);
+}
+
+/*
+ * A response's photo goes only to the ORI that asked for it: strip it or
+ * mark it do-not-retain as photo_response decides (the input quoted in
+ * an ER becomes the rewritten XML unless the sender wrote legacy text).
+ */
+static enum server_verdict
+server_accept_photo(struct server *srv, struct session *s,
+    struct server_msgin *a)
+{
+	struct ubuf	 nb;
+	size_t		 nlen;
+	int		 strip;
+
+	photo_response(srv->photos, &a->m, session_code(s),
+	    server_sess_cfg(s)->photo_noretain, a->now, &a->ph);
+	if (a->ph.action != PHOTO_STRIP && a->ph.action != PHOTO_NORETAIN)
+		return SERVER_PASS;
+	strip = a->ph.action == PHOTO_STRIP;
+	ubuf_init(&nb);
+	if (msgbuild_photo_rewrite(&nb, a->payload, a->len, strip ?
+	    MSGBUILD_PHOTO_STRIP : MSGBUILD_PHOTO_NORETAIN) < 0) {
+		ubuf_free(&nb);
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl, MSG_ER_FORMAT,
+		    "photo not found in the response", a->q, a->qlen);
+		return SERVER_NAKED;
 	}
-	srv->stats.received_key[m.key < MSG_KEY_MAX ? m.key : 0]++;
+	/* The photo must not linger in freed memory. */
+	explicit_bzero(a->payload, a->len);
+	free(a->payload);
+	a->payload = ubuf_take(&nb, &nlen);
+	a->len = nlen;
+	if (a->text == NULL) {
+		a->q = a->payload;
+		a->qlen = a->len;
+	}
+	log_info("server: photo %s line=%s ori=%s to=%s code=%s", strip ?
+	    "removed" : "marked do-not-retain", session_code(s), a->m.ori,
+	    a->m.ndest > 0 ? a->m.dest[0] : "-", a->ph.code);
+	return SERVER_PASS;
+}
+
+/*
+ * Everything that can refuse a message, in order: the parser's verdict,
+ * who may send what (ORI directory, before routing says where), the
+ * route, the photo policy per state, the photo of a response, quotas.
+ */
+static enum server_verdict
+server_accept_check(struct server *srv, struct session *s, int code,
+    const struct msg_diags *dg, struct server_msgin *a)
+{
+	const struct config_line	*from = server_sess_cfg(s);
+	const char			*pdest;
+	char				 why[200];
+
 	if (code != 0) {
-		server_nak(srv, s, tag, m.ori, m.ctl, code,
-		    dg->n > 0 ? dg->d[0].text : NULL, q, qlen);
-		goto drop;
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl, code,
+		    dg->n > 0 ? dg->d[0].text : NULL, a->q, a->qlen);
+		return SERVER_NAKED;
 	}
-	/* Who may send what (ORI directory), before routing says where. */
-	if (server_policy(srv, server_sess_cfg(s), &m, NULL, &pd, &pdest) != 0) {
-		server_deny(srv, s, tag, &m, q, qlen, &pd, NULL);
-		free(payload);
-		free(text);
-		return;			/* committed when the NAK is sent */
+	if (server_policy(srv, from, &a->m, NULL, &a->pd, &pdest) != 0) {
+		server_deny(srv, s, a->tag, &a->m, a->q, a->qlen, &a->pd, NULL);
+		return SERVER_DENIED;
 	}
-	rr = xmalloc(sizeof *rr);
-	if ((code = router_route(srv->cfg, &m, server_sess_cfg(s), server_svc_cb, srv,
-	    rr)) != 0) {
-		server_nak(srv, s, tag, m.ori, m.ctl, code, rr->detail,
-		    q, qlen);
-		goto drop;
+	a->rr = xmalloc(sizeof *a->rr);
+	if ((code = router_route(srv->cfg, &a->m, from, server_svc_cb, srv,
+	    a->rr)) != 0) {
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl, code,
+		    a->rr->detail, a->q, a->qlen);
+		return SERVER_NAKED;
 	}
 	/* A photo request is decided per state before it reaches one. */
-	if (server_policy(srv, server_sess_cfg(s), &m, rr, &pd, &pdest) != 0) {
-		server_deny(srv, s, tag, &m, q, qlen, &pd, pdest);
-		free(rr);
-		free(payload);
-		free(text);
-		return;
+	if (server_policy(srv, from, &a->m, a->rr, &a->pd, &pdest) != 0) {
+		server_deny(srv, s, a->tag, &a->m, a->q, a->qlen, &a->pd,
+		    pdest);
+		return SERVER_DENIED;
 	}
-	/* A response's photo goes only to the ORI that asked for it. */
-	memset(&ph, 0, sizeof ph);
-	if (msg_key_is_response(m.key)) {
-		photo_response(srv->photos, &m, session_code(s),
-		    server_sess_cfg(s)->photo_noretain, now, &ph);
-		if (ph.action == PHOTO_STRIP || ph.action == PHOTO_NORETAIN) {
-			struct ubuf	 nb;
-			char		*np;
-			size_t		 nlen;
-
-			ubuf_init(&nb);
-			if (msgbuild_photo_rewrite(&nb, payload, len,
-			    ph.action == PHOTO_STRIP ? MSGBUILD_PHOTO_STRIP :
-			    MSGBUILD_PHOTO_NORETAIN) < 0) {
-				ubuf_free(&nb);
-				server_nak(srv, s, tag, m.ori, m.ctl,
-				    MSG_ER_FORMAT, "photo not found in the "
-				    "response", q, qlen);
-				goto drop;
-			}
-			np = ubuf_take(&nb, &nlen);
-			/* The photo must not linger in freed memory. */
-			explicit_bzero(payload, len);
-			free(payload);
-			payload = np;
-			len = nlen;
-			if (text == NULL) {
-				q = payload;
-				qlen = len;
-			}
-			log_info("server: photo %s line=%s ori=%s to=%s code=%s",
-			    ph.action == PHOTO_STRIP ? "removed" :
-			    "marked do-not-retain", session_code(s), m.ori,
-			    m.ndest > 0 ? m.dest[0] : "-", ph.code);
-		}
-	}
-
-	if (server_quota_check(srv, server_sess_cfg(s), rr, len, why,
+	if (msg_key_is_response(a->m.key) &&
+	    server_accept_photo(srv, s, a) != SERVER_PASS)
+		return SERVER_NAKED;
+	if (server_quota_check(srv, from, a->rr, a->len, why,
 	    sizeof why) == -1) {
-		server_nak(srv, s, tag, m.ori, m.ctl, MSG_ER_QUEUE_FULL, why,
-		    q, qlen);
-		goto drop;
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl,
+		    MSG_ER_QUEUE_FULL, why, a->q, a->qlen);
+		return SERVER_NAKED;
 	}
+	return SERVER_PASS;
+}
 
-	in = xcalloc(1, sizeof *in);
+/* The inbound record of an accepted message and its PUT's header. */
+static struct server_inbound *
+server_inbound_new(struct server *srv, struct session *s,
+    const struct server_msgin *a)
+{
+	struct server_inbound	*in = xcalloc(1, sizeof *in);
+	const struct msg	*m = &a->m;
+
 	in->srv = srv;
 	in->sess = s;
-	in->tag = tag;
-	in->key = m.key;
+	in->tag = a->tag;
+	in->key = m->key;
 	in->from = server_sess_cfg(s);
-	in->op.msg.recv_us = now;
-	util_strlcpy(in->ori, m.ori, sizeof in->ori);
-	util_strlcpy(in->ctl, m.ctl, sizeof in->ctl);
+	util_strlcpy(in->ori, m->ori, sizeof in->ori);
+	util_strlcpy(in->ctl, m->ctl, sizeof in->ctl);
 	session_ref(s);
-
 	in->op.type = QUEUE_OP_PUT;
 	in->op.msg.msgid = counter_take(srv->msgid);
 	queue_msgid_fmt(in->msgid, sizeof in->msgid, in->op.msg.msgid);
-	in->op.msg.recv_us = now;
+	in->op.msg.recv_us = a->now;
 	in->op.msg.in_seq = line_take_in_seq(session_owner(s));
-	in->op.msg.stamp_off = (uint32_t)m.stamp_off;
-	in->op.msg.key = (uint8_t)m.key;
-	in->op.msg.flags = (m.imq ? QUEUE_MSG_IMQ : 0) |
-	    (m.has_photo && ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0);
+	in->op.msg.stamp_off = (uint32_t)m->stamp_off;
+	in->op.msg.key = (uint8_t)m->key;
+	in->op.msg.flags = (m->imq ? QUEUE_MSG_IMQ : 0) | (m->has_photo &&
+	    a->ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0);
 	util_strlcpy(in->op.msg.from_line, session_code(s),
 	    sizeof in->op.msg.from_line);
-	util_strlcpy(in->op.msg.ori, m.ori, sizeof in->op.msg.ori);
-	util_strlcpy(in->op.msg.ctl, m.ctl, sizeof in->op.msg.ctl);
+	util_strlcpy(in->op.msg.ori, m->ori, sizeof in->op.msg.ori);
+	util_strlcpy(in->op.msg.ctl, m->ctl, sizeof in->op.msg.ctl);
+	return in;
+}
+
+/*
+ * A stored copy per route that stores (in service, or held), and the SM
+ * each route owes the sender (.01, .02, .04), sent after the commit.
+ */
+static void
+server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
+{
+	const struct router_result	*rr = a->rr;
+	int				 i;
+
 	in->op.copies = xcalloc((size_t)rr->ncopy, sizeof *in->op.copies);
 	for (i = 0; i < rr->ncopy; i++) {
-		struct router_copy	*rc = &rr->copy[i];
-		struct queue_copy	*qc;
+		const struct router_copy	*rc = &rr->copy[i];
+		struct queue_copy		*qc;
 
 		if (rc->status != 0) {
 			/* Allocated on first need: most messages owe none. */
@@ -1400,38 +1434,58 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		qc->msgid = in->op.msg.msgid;
 		qc->copy = (uint16_t)i;
 		util_strlcpy(qc->dest, rc->dest, sizeof qc->dest);
-		qc->key = (uint8_t)m.key;
-		qc->enq_us = now;
-		qc->size = (uint32_t)len;
-		util_strlcpy(qc->from_line, session_code(s),
+		qc->key = (uint8_t)a->m.key;
+		qc->enq_us = a->now;
+		qc->size = (uint32_t)a->len;
+		util_strlcpy(qc->from_line, in->from->code,
 		    sizeof qc->from_line);
 	}
 	in->op.ncopies = in->stored;
-	if (pd.photo && in->stored > 0) {
+}
+
+/*
+ * The photo-request state the PUT carries: an allowed photo request
+ * awaits an answer from each line it is stored for; a response that
+ * answers one closes its line's entry.
+ */
+static void
+server_inbound_photo_states(struct server *srv, struct server_inbound *in,
+    const struct server_msgin *a)
+{
+	struct ubuf	await;
+	int		i;
+
+	if (a->pd.photo && in->stored > 0) {
 		ubuf_init(&await);
 		for (i = 0; i < in->stored; i++)
 			ubuf_printf(&await, "%s%s", i ? " " : "",
 			    in->op.copies[i].line);
 		in->await = ubuf_take(&await, NULL);
 		photo_states_add(&in->states, in->msgid, in->ori, in->ctl,
-		    in->await, now + server_photo_ttl(srv));
+		    in->await, a->now + server_photo_ttl(srv));
 	}
-	if (ph.answers[0] != '\0')
-		photo_states_del(&in->states, ph.answers, session_code(s));
+	if (a->ph.answers[0] != '\0')
+		photo_states_del(&in->states, a->ph.answers, in->from->code);
 	in->op.states = in->states.st;
 	in->op.nstates = in->states.n;
-	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
-	    "sm=%d size=%zu", in->msgid, in->from->code, msg_key_name(m.key),
-	    in->stored, in->nsm, len);
-	free(rr);
+}
+
+/*
+ * Commit an accepted message: one PUT with its copies, its audit record
+ * and its photo state (ACK when it is durable), or, with nothing to
+ * store (.01/.04 everywhere), the SMs, which are then what must be
+ * durable before the ACK. Takes a's payload.
+ */
+static void
+server_inbound_submit(struct server *srv, struct server_inbound *in,
+    struct server_msgin *a)
+{
+	struct ubuf	audit;
+	int		i;
 
 	if (in->stored == 0) {
-		/* Nothing to store (.01/.04 everywhere): the SMs are what
-		 * must be durable before the ACK. */
 		free(in->op.copies);
 		in->op.copies = NULL;
-		free(payload);
-		free(text);
 		for (i = 0; i < in->nsm; i++)
 			server_submit_sm(srv, in->from, in->ori, in->ctl,
 			    in->sm[i].status, in->sm[i].dest, in->key,
@@ -1440,22 +1494,59 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		return;
 	}
 	ubuf_init(&audit);
-	server_audit(&audit, ph.action == PHOTO_STRIP ? "photo-stripped" :
-	    "accepted", in, &m, inlen, &pd, ph.code != NULL ? &ph : NULL, len);
+	server_audit(&audit, a->ph.action == PHOTO_STRIP ? "photo-stripped" :
+	    "accepted", in, &a->m, a->inlen, &a->pd, a->ph.code != NULL ?
+	    &a->ph : NULL, a->len);
 	in->op.audit = audit_end(&audit);
-	in->op.body = payload;
-	in->op.bodylen = len;
+	in->op.body = a->payload;
+	in->op.bodylen = a->len;
+	a->payload = NULL;
 	in->op.done = server_put_done_cb;
 	in->op.arg = in;
 	in->waiting = 1;
 	queue_submit(srv->q, &in->op);
-	free(text);
-	return;
-drop:
-	free(rr);
-	free(payload);
-	free(text);
-	session_committed(s);
+}
+
+/* A message the parser thread read: check it, then store it or NAK it. */
+static void
+server_accept(struct server *srv, struct session *s, struct parser_job *j)
+{
+	struct server_inbound	*in;
+	struct server_msgin	 a;
+
+	memset(&a, 0, sizeof a);
+	a.m = j->m;
+	a.tag = j->tag;
+	a.now = util_now_us();
+	a.payload = j->payload;
+	a.len = a.inlen = j->len;
+	if (j->legacy) {
+		a.text = a.payload;
+		a.payload = ubuf_take(&j->xml, &a.len);	/* m.raw points here */
+	}
+	a.q = a.text != NULL ? a.text : a.payload;
+	a.qlen = a.inlen;
+	srv->stats.received_key[a.m.key < MSG_KEY_MAX ? a.m.key : 0]++;
+	switch (server_accept_check(srv, s, j->code, &j->diags, &a)) {
+	case SERVER_PASS:
+		break;
+	case SERVER_DENIED:
+		/* Committed when the NAK follows the denial's audit. */
+		server_msgin_free(&a);
+		return;
+	case SERVER_NAKED:
+		server_msgin_free(&a);
+		session_committed(s);
+		return;
+	}
+	in = server_inbound_new(srv, s, &a);
+	server_inbound_copies(in, &a);
+	server_inbound_photo_states(srv, in, &a);
+	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
+	    "sm=%d size=%zu", in->msgid, in->from->code,
+	    msg_key_name(a.m.key), in->stored, in->nsm, a.len);
+	server_inbound_submit(srv, in, &a);
+	server_msgin_free(&a);
 }
 
 /* A message's sender, as its stored record or audit record names it. */
