@@ -56,6 +56,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "client.h"
+#include "jsonutil.h"
 #include "legacy.h"
 #include "msg.h"
 #include "recorder.h"
@@ -1428,24 +1429,39 @@ rp_lat_collect(struct rp *rp, const char *kind, struct rp_lat *l)
 	qsort(l->v, l->n, sizeof *l->v, rp_dcmp);
 }
 
-static void
-rp_json_lat(FILE *f, const char *name, const struct rp_lat *l)
+/* {"n","p50","p90","p99","max"} of a latency set, in ms. */
+static json_t *
+rp_json_lat(const struct rp_lat *l)
 {
-	fprintf(f, "\"%s\":{\"n\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
-	    "\"max\":%.3f}", name, l->n, rp_pct(l->v, l->n, 50),
-	    rp_pct(l->v, l->n, 90), rp_pct(l->v, l->n, 99),
-	    l->n ? l->v[l->n - 1] : 0.0);
+	json_t *o = json_object();
+
+	jsonutil_set_int(o, "n", (json_int_t)l->n);
+	jsonutil_set_real(o, "p50", rp_pct(l->v, l->n, 50), 3);
+	jsonutil_set_real(o, "p90", rp_pct(l->v, l->n, 90), 3);
+	jsonutil_set_real(o, "p99", rp_pct(l->v, l->n, 99), 3);
+	jsonutil_set_real(o, "max", l->n ? l->v[l->n - 1] : 0.0, 3);
+	return o;
 }
 
-static void
-rp_json_str(FILE *f, const char *s)
+/* One compared reply of the JSON report. */
+static json_t *
+rp_json_result(const struct rp_result *r)
 {
-	struct ubuf b;
+	json_t *o = json_object();
 
-	ubuf_init(&b);
-	ubuf_add_json(&b, s ? s : "");
-	fwrite(b.data, 1, b.len, f);
-	ubuf_free(&b);
+	jsonutil_set_str(o, "status", rp_status_name[r->status]);
+	jsonutil_set_str(o, "kind", r->kind);
+	jsonutil_set_str(o, "line", r->line);
+	jsonutil_set_str(o, "mke", r->mke);
+	jsonutil_set_str(o, "ctl", r->ctl);
+	jsonutil_set_str(o, "ori", r->ori);
+	jsonutil_set_str(o, "recorded", r->recorded);
+	jsonutil_set_str(o, "replayed", r->replayed);
+	if (r->detail != NULL)
+		jsonutil_set_str(o, "detail", r->detail);
+	if (r->latency_ms >= 0)
+		jsonutil_set_real(o, "latency_ms", r->latency_ms, 3);
+	return o;
 }
 
 struct rp_sum {
@@ -1454,52 +1470,41 @@ struct rp_sum {
 	struct rp_lat ans, dlv;
 };
 
-static void
+/* --report json: the counts, the rate, the latencies, every reply. */
+static int
 rp_report_json(struct rp *rp, const struct rp_sum *s, FILE *f)
 {
-	size_t i;
+	json_t	*doc = json_object(), *o;
+	size_t	 i;
+	int	 rc;
 
-	fprintf(f, "{\"tool\":\"nlreplay\",\"sent\":%zu,\"expected\":%zu,"
-	    "\"matched\":%zu,\"differing\":%zu,\"missing\":%zu,"
-	    "\"unexpected\":%zu,\"elapsed_s\":%.3f,", rp->nsent,
-	    s->n[RP_MATCHED] + s->n[RP_DIFFERING] + s->n[RP_MISSING],
-	    s->n[RP_MATCHED], s->n[RP_DIFFERING], s->n[RP_MISSING],
-	    s->n[RP_UNEXPECTED], s->elapsed_s);
-	fprintf(f, "\"rate\":{\"mode\":\"%s\",\"requested\":%.3f,"
-	    "\"achieved\":%.3f,\"error_pct\":%.2f},",
-	    rp->rate > 0 ? "rate" : "timing", s->requested, s->achieved,
-	    s->requested > 0 ? (s->achieved - s->requested) / s->requested *
-	    100 : 0.0);
-	fprintf(f, "\"latency_ms\":{");
-	rp_json_lat(f, "answer", &s->ans);
-	fprintf(f, ",");
-	rp_json_lat(f, "delivery", &s->dlv);
-	fprintf(f, "},\"replies\":[");
-	for (i = 0; i < rp->nres; i++) {
-		struct rp_result *r = rp->res[i];
-
-		fprintf(f, "%s\n{\"status\":\"%s\",\"kind\":\"%s\",\"line\":",
-		    i ? "," : "", rp_status_name[r->status], r->kind);
-		rp_json_str(f, r->line);
-		fprintf(f, ",\"mke\":");
-		rp_json_str(f, r->mke);
-		fprintf(f, ",\"ctl\":");
-		rp_json_str(f, r->ctl);
-		fprintf(f, ",\"ori\":");
-		rp_json_str(f, r->ori);
-		fprintf(f, ",\"recorded\":");
-		rp_json_str(f, r->recorded);
-		fprintf(f, ",\"replayed\":");
-		rp_json_str(f, r->replayed);
-		if (r->detail != NULL) {
-			fprintf(f, ",\"detail\":");
-			rp_json_str(f, r->detail);
-		}
-		if (r->latency_ms >= 0)
-			fprintf(f, ",\"latency_ms\":%.3f", r->latency_ms);
-		fprintf(f, "}");
-	}
-	fprintf(f, "]}\n");
+	jsonutil_set_str(doc, "tool", "nlreplay");
+	jsonutil_set_int(doc, "sent", (json_int_t)rp->nsent);
+	jsonutil_set_int(doc, "expected", (json_int_t)(s->n[RP_MATCHED] +
+	    s->n[RP_DIFFERING] + s->n[RP_MISSING]));
+	jsonutil_set_int(doc, "matched", (json_int_t)s->n[RP_MATCHED]);
+	jsonutil_set_int(doc, "differing", (json_int_t)s->n[RP_DIFFERING]);
+	jsonutil_set_int(doc, "missing", (json_int_t)s->n[RP_MISSING]);
+	jsonutil_set_int(doc, "unexpected", (json_int_t)s->n[RP_UNEXPECTED]);
+	jsonutil_set_real(doc, "elapsed_s", s->elapsed_s, 3);
+	o = json_object();
+	jsonutil_set_str(o, "mode", rp->rate > 0 ? "rate" : "timing");
+	jsonutil_set_real(o, "requested", s->requested, 3);
+	jsonutil_set_real(o, "achieved", s->achieved, 3);
+	jsonutil_set_real(o, "error_pct", s->requested > 0 ? (s->achieved -
+	    s->requested) / s->requested * 100 : 0.0, 2);
+	jsonutil_set(doc, "rate", o);
+	o = json_object();
+	jsonutil_set(o, "answer", rp_json_lat(&s->ans));
+	jsonutil_set(o, "delivery", rp_json_lat(&s->dlv));
+	jsonutil_set(doc, "latency_ms", o);
+	o = json_array();
+	for (i = 0; i < rp->nres; i++)
+		jsonutil_append(o, rp_json_result(rp->res[i]));
+	jsonutil_set(doc, "replies", o);
+	rc = jsonutil_write(doc, JSONUTIL_COMPACT, f);
+	json_decref(doc);
+	return rc;
 }
 
 static void
