@@ -1669,19 +1669,21 @@ rp_dump(char **files, int n)
 	return bad ? 3 : 0;
 }
 
-int
-main(int argc, char *argv[])
+/* What main takes from the command line besides struct rp's settings. */
+struct rp_opts {
+	const char	*portfile;
+	const char	*report_fmt[2];		/* "json" or "junit" */
+	const char	*report_file[2];
+	int		 nreport;
+	int		 dump;
+	char		**files;		/* the captures */
+	int		 nfiles;
+};
+
+/* Step 1: the command line into rp and o; a usage error exits 2. */
+static void
+rp_options(struct rp *rp, struct rp_opts *o, int argc, char *argv[])
 {
-	static struct rp	 rpv;
-	struct rp		*rp = &rpv;
-	struct rp_sum		 s;
-	const char		*portfile = NULL, *report_fmt[2],
-				*report_file[2];
-	int			 nreport = 0, k;
-	struct timeval		 pt = { 0, RP_PROGRESS_MS * 1000 };
-	size_t			 i;
-	int			 ch, modes = 0, rc, dump = 0;
-	FILE			*f;
 	static const struct option longopts[] = {
 		{ "max-sleep",	required_argument, NULL, 'm' },
 		{ "speed",	required_argument, NULL, 's' },
@@ -1696,7 +1698,9 @@ main(int argc, char *argv[])
 		{ "dump",	no_argument,	   NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
+	int	 ch, modes = 0;
 
+	memset(o, 0, sizeof *o);
 	rp->pki = "pki";
 	rp->host = "127.0.0.1";
 	rp->speed = 1;
@@ -1712,7 +1716,7 @@ main(int argc, char *argv[])
 			rp->pki = optarg;
 			break;
 		case 'P':
-			portfile = optarg;
+			o->portfile = optarg;
 			break;
 		case 'p':
 			util_strlcpy(rp->port, optarg, sizeof rp->port);
@@ -1721,7 +1725,7 @@ main(int argc, char *argv[])
 			rp->quiet = 1;
 			break;
 		case 'D':
-			dump = 1;
+			o->dump = 1;
 			break;
 		case 'm':
 			rp->max_sleep = atof(optarg);
@@ -1758,53 +1762,80 @@ main(int argc, char *argv[])
 			break;
 		}
 		case 'R':
-			if (nreport == 2 || optind >= argc ||
+			if (o->nreport == 2 || optind >= argc ||
 			    (strcmp(optarg, "json") != 0 &&
 			    strcmp(optarg, "junit") != 0))
 				usage();
-			report_fmt[nreport] = optarg;
-			report_file[nreport++] = argv[optind++];
+			o->report_fmt[o->nreport] = optarg;
+			o->report_file[o->nreport++] = argv[optind++];
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (dump && argc >= 1)
-		return rp_dump(argv, argc);
-	if (argc < 1 || modes > 1 || (rp->rate > 0 && rp->max_sleep >= 0) ||
-	    (portfile == NULL && rp->port[0] == '\0'))
+	o->files = argv + optind;
+	o->nfiles = argc - optind;
+	if (o->dump && o->nfiles >= 1)
+		return;
+	o->dump = 0;
+	if (o->nfiles < 1 || modes > 1 || (rp->rate > 0 &&
+	    rp->max_sleep >= 0) || (o->portfile == NULL && rp->port[0] == '\0'))
 		usage();
-	for (i = 0; i < (size_t)rp->nignore; i++)
+}
+
+/*
+ * Step 2: check the --ignore XPaths, find the switch's port.
+ * @return 0, or the exit status (2 a bad XPath, 3 no port).
+ */
+static int
+rp_prepare(struct rp *rp, const struct rp_opts *o)
+{
+	int i;
+
+	for (i = 0; i < rp->nignore; i++)
 		if (rp_xpath_check(rp->ignore[i]) == -1) {
 			fprintf(stderr, "nlreplay: --ignore %s: not an XPath "
 			    "over the prefixes n2 nh2 n2c n2-aa nc j j40 psp\n",
 			    rp->ignore[i]);
 			return 2;
 		}
-	if (portfile != NULL && client_read_portfile(portfile, 5000, rp->port,
-	    sizeof rp->port) == -1) {
-		fprintf(stderr, "nlreplay: %s: no port\n", portfile);
+	if (o->portfile != NULL && client_read_portfile(o->portfile, 5000,
+	    rp->port, sizeof rp->port) == -1) {
+		fprintf(stderr, "nlreplay: %s: no port\n", o->portfile);
 		return 3;
 	}
 	rp->tty = !rp->quiet && isatty(1);
+	return 0;
+}
+
+/* Step 3: load the captures and plan what to send; @return 0 or -1. */
+static int
+rp_open(struct rp *rp, const struct rp_opts *o)
+{
+	int n;
+
 	xmlInitParser();
-	if (rp_load(rp, argv, argc) == -1) {
-		rp_free(rp);
-		return 3;
-	}
+	if (rp_load(rp, o->files, o->nfiles) == -1)
+		return -1;
 	rp_plan(rp);
-	if (!rp->quiet) {
-		printf("nlreplay: %zu messages, %zu deliveries recorded; "
-		    "replaying %zu originating messages on", rp->nmsg, rp->ndlv,
-		    rp->nroot);
-		for (ch = 0; ch < rp->nline; ch++)
-			if (rp->line[ch].replay)
-				printf(" %s", rp->line[ch].code);
-		printf(" (%s)\n", rp->rate > 0 ? "fixed rate" : rp->speed != 1 ?
-		    "recorded timing, faster" : "recorded timing");
-	}
+	if (rp->quiet)
+		return 0;
+	printf("nlreplay: %zu messages, %zu deliveries recorded; replaying "
+	    "%zu originating messages on", rp->nmsg, rp->ndlv, rp->nroot);
+	for (n = 0; n < rp->nline; n++)
+		if (rp->line[n].replay)
+			printf(" %s", rp->line[n].code);
+	printf(" (%s)\n", rp->rate > 0 ? "fixed rate" : rp->speed != 1 ?
+	    "recorded timing, faster" : "recorded timing");
+	return 0;
+}
+
+/* Step 4: the replay loop, until everything is answered or timed out. */
+static void
+rp_run(struct rp *rp)
+{
+	struct timeval pt = { 0, RP_PROGRESS_MS * 1000 };
+
 	rpg = rp;
 	signal(SIGPIPE, SIG_IGN);
 	rp->base = event_base_new();
@@ -1822,9 +1853,14 @@ main(int argc, char *argv[])
 		rp_progress_cb(-1, 0, rp);
 		printf("\n");
 	}
+}
 
-	/* Whatever did not come is missing. */
-	memset(&s, 0, sizeof s);
+/* Step 5: whatever did not come is missing; count, rate, latencies. */
+static void
+rp_tally(struct rp *rp, struct rp_sum *s)
+{
+	size_t i;
+
 	for (i = 0; i < rp->nmsg; i++) {
 		struct rp_msg *m = &rp->msg[i];
 
@@ -1843,69 +1879,112 @@ main(int argc, char *argv[])
 			if (rp->res[i]->detail == NULL)
 				rp->res[i]->detail = xstrdup("not delivered");
 		}
-		s.n[rp->res[i]->status]++;
+		s->n[rp->res[i]->status]++;
 	}
-	s.elapsed_s = (double)(rp_now() - rp->start_us) / 1e6;
+	s->elapsed_s = (double)(rp_now() - rp->start_us) / 1e6;
 	if (rp->rate > 0)
-		s.requested = rp->rate;
+		s->requested = rp->rate;
 	else if (rp->nroot > 1 && rp->rec_last_us > rp->rec_first_us)
-		s.requested = (double)(rp->nroot - 1) * 1e6 /
+		s->requested = (double)(rp->nroot - 1) * 1e6 /
 		    ((double)(rp->rec_last_us - rp->rec_first_us) /
 		    rp->speed);
 	if (rp->nroot_sent > 1 && rp->last_root_us > rp->first_root_us)
-		s.achieved = (double)(rp->nroot_sent - 1) * 1e6 /
+		s->achieved = (double)(rp->nroot_sent - 1) * 1e6 /
 		    (double)(rp->last_root_us - rp->first_root_us);
-	rp_lat_collect(rp, "answer", &s.ans);
-	rp_lat_collect(rp, "delivery", &s.dlv);
+	rp_lat_collect(rp, "answer", &s->ans);
+	rp_lat_collect(rp, "delivery", &s->dlv);
+}
 
-	if (!rp->quiet) {
-		for (i = 0; i < rp->nres; i++) {
-			struct rp_result *r = rp->res[i];
+/* Step 6: the text summary on stdout (not with -q). */
+static void
+rp_print_summary(const struct rp *rp, const struct rp_sum *s)
+{
+	size_t i;
 
-			if (r->status == RP_MATCHED)
-				continue;
-			printf("%-10s %-8s %-5s %-3s ctl=%-10s ori=%s "
-			    "recorded=%s replayed=%s\n           %s\n",
-			    rp_status_name[r->status], r->kind, r->line, r->mke,
-			    r->ctl, r->ori, r->recorded[0] ? r->recorded : "-",
-			    r->replayed[0] ? r->replayed : "-",
-			    r->detail ? r->detail : "");
-		}
-		printf("replies: %zu expected: %zu matched, %zu differing, "
-		    "%zu missing; %zu unexpected\n", s.n[RP_MATCHED] +
-		    s.n[RP_DIFFERING] + s.n[RP_MISSING], s.n[RP_MATCHED],
-		    s.n[RP_DIFFERING], s.n[RP_MISSING], s.n[RP_UNEXPECTED]);
-		rp_print_lat("answer", &s.ans);
-		rp_print_lat("delivery", &s.dlv);
-		if (rp->rate > 0)
-			printf("rate: requested %.2f msg/s, achieved %.2f msg/s "
-			    "(%+.2f %%) over %zu originating messages\n",
-			    s.requested, s.achieved, s.requested > 0 ?
-			    (s.achieved - s.requested) / s.requested * 100 : 0,
-			    rp->nroot_sent);
-		else
-			printf("rate: recorded timing%s gives %.2f msg/s, "
-			    "achieved %.2f msg/s over %zu originating "
-			    "messages\n", rp->max_sleep >= 0 ? " (capped)" : "",
-			    s.requested, s.achieved, rp->nroot_sent);
-		printf("sent %zu messages in %.2f s\n", rp->nsent, s.elapsed_s);
+	for (i = 0; i < rp->nres; i++) {
+		const struct rp_result *r = rp->res[i];
+
+		if (r->status == RP_MATCHED)
+			continue;
+		printf("%-10s %-8s %-5s %-3s ctl=%-10s ori=%s "
+		    "recorded=%s replayed=%s\n           %s\n",
+		    rp_status_name[r->status], r->kind, r->line, r->mke,
+		    r->ctl, r->ori, r->recorded[0] ? r->recorded : "-",
+		    r->replayed[0] ? r->replayed : "-",
+		    r->detail ? r->detail : "");
 	}
-	for (k = 0; k < nreport; k++) {
-		if ((f = fopen(report_file[k], "w")) == NULL) {
-			fprintf(stderr, "nlreplay: %s: %s\n", report_file[k],
+	printf("replies: %zu expected: %zu matched, %zu differing, "
+	    "%zu missing; %zu unexpected\n", s->n[RP_MATCHED] +
+	    s->n[RP_DIFFERING] + s->n[RP_MISSING], s->n[RP_MATCHED],
+	    s->n[RP_DIFFERING], s->n[RP_MISSING], s->n[RP_UNEXPECTED]);
+	rp_print_lat("answer", &s->ans);
+	rp_print_lat("delivery", &s->dlv);
+	if (rp->rate > 0)
+		printf("rate: requested %.2f msg/s, achieved %.2f msg/s "
+		    "(%+.2f %%) over %zu originating messages\n",
+		    s->requested, s->achieved, s->requested > 0 ?
+		    (s->achieved - s->requested) / s->requested * 100 : 0,
+		    rp->nroot_sent);
+	else
+		printf("rate: recorded timing%s gives %.2f msg/s, "
+		    "achieved %.2f msg/s over %zu originating "
+		    "messages\n", rp->max_sleep >= 0 ? " (capped)" : "",
+		    s->requested, s->achieved, rp->nroot_sent);
+	printf("sent %zu messages in %.2f s\n", rp->nsent, s->elapsed_s);
+}
+
+/* Step 7: the --report files, in order; @return 0, or -1 (said why). */
+static int
+rp_reports(struct rp *rp, const struct rp_sum *s, const struct rp_opts *o)
+{
+	FILE	*f;
+	int	 k;
+
+	for (k = 0; k < o->nreport; k++) {
+		if ((f = fopen(o->report_file[k], "w")) == NULL) {
+			fprintf(stderr, "nlreplay: %s: %s\n", o->report_file[k],
 			    strerror(errno));
-			rc = 3;
-			goto out;
+			return -1;
 		}
-		if (strcmp(report_fmt[k], "json") == 0)
-			rp_report_json(rp, &s, f);
+		if (strcmp(o->report_fmt[k], "json") == 0)
+			rp_report_json(rp, s, f);
 		else
-			rp_report_junit(rp, &s, f);
+			rp_report_junit(rp, s, f);
 		fclose(f);
 	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct rp	 rpv;
+	struct rp		*rp = &rpv;
+	struct rp_opts		 o;
+	struct rp_sum		 s;
+	int			 rc;
+
+	memset(&s, 0, sizeof s);
+	rp_options(rp, &o, argc, argv);
+	if (o.dump) {
+		rc = rp_dump(o.files, o.nfiles);
+		goto fail;
+	}
+	if ((rc = rp_prepare(rp, &o)) != 0)
+		goto fail;
+	rc = 3;
+	if (rp_open(rp, &o) == -1)
+		goto fail;
+	rp_run(rp);
+	rp_tally(rp, &s);
+	if (!rp->quiet)
+		rp_print_summary(rp, &s);
+	if (rp_reports(rp, &s, &o) == -1)
+		goto fail;
 	rc = rp->fatal ? 3 : (s.n[RP_DIFFERING] + s.n[RP_MISSING] +
 	    s.n[RP_UNEXPECTED]) > 0 ? 1 : 0;
-out:
+	/* Success comes this way too: the one unwind path. */
+fail:
 	free(s.ans.v);
 	free(s.dlv.v);
 	rp_free(rp);
