@@ -37,7 +37,8 @@
  * nodes of every --ignore XPath.
  *
  * Exit: 0 every reply matched; 1 a reply differed, was missing or was
- * unexpected; 2 usage; 3 the capture or the connection failed.
+ * unexpected; 2 usage; 3 the capture, the connection or writing a
+ * report failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -1518,7 +1519,8 @@ rp_xml_attr(FILE *f, const char *s)
 	ubuf_free(&b);
 }
 
-static void
+/* --report junit; @return 0, or -1 when f could not be written. */
+static int
 rp_report_junit(struct rp *rp, const struct rp_sum *s, FILE *f)
 {
 	size_t	i, tests = rp->nres;
@@ -1565,6 +1567,7 @@ rp_report_junit(struct rp *rp, const struct rp_sum *s, FILE *f)
 		fprintf(f, "</failure>\n    </testcase>\n");
 	}
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
+	return ferror(f) ? -1 : 0;
 }
 
 static void
@@ -1933,12 +1936,15 @@ rp_print_summary(const struct rp *rp, const struct rp_sum *s)
 	printf("sent %zu messages in %.2f s\n", rp->nsent, s->elapsed_s);
 }
 
-/* Step 7: the --report files, in order; @return 0, or -1 (said why). */
+/*
+ * Step 7: the --report files, in order.
+ * @return 0, or -1 (said why) when one cannot be opened or written.
+ */
 static int
 rp_reports(struct rp *rp, const struct rp_sum *s, const struct rp_opts *o)
 {
 	FILE	*f;
-	int	 k;
+	int	 k, rc;
 
 	for (k = 0; k < o->nreport; k++) {
 		if ((f = fopen(o->report_file[k], "w")) == NULL) {
@@ -1947,10 +1953,16 @@ rp_reports(struct rp *rp, const struct rp_sum *s, const struct rp_opts *o)
 			return -1;
 		}
 		if (strcmp(o->report_fmt[k], "json") == 0)
-			rp_report_json(rp, s, f);
+			rc = rp_report_json(rp, s, f);
 		else
-			rp_report_junit(rp, s, f);
-		fclose(f);
+			rc = rp_report_junit(rp, s, f);
+		if (fclose(f) == EOF)
+			rc = -1;
+		if (rc == -1) {
+			fprintf(stderr, "nlreplay: %s: cannot write the "
+			    "report\n", o->report_file[k]);
+			return -1;
+		}
 	}
 	return 0;
 }
