@@ -18,6 +18,17 @@
 /* 2023-11-14T22:13:20.123456Z */
 #define T_US	1700000000123456ULL
 
+/* audit_field finds name in rec, with the value want. */
+static void
+check_field(const char *rec, const char *name, const char *want)
+{
+	char buf[256];
+
+	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), name, buf, sizeof buf),
+	    1);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
 static void
 test_audit_head(void)
 {
@@ -107,7 +118,7 @@ test_audit_roundtrip(void)
 		"\\u0041 stays as written",
 	};
 	struct audit_rec	*r;
-	char			*text, buf[256];
+	char			*text;
 	size_t			 i;
 
 	for (i = 0; i < sizeof values / sizeof values[0]; i++) {
@@ -116,15 +127,9 @@ test_audit_roundtrip(void)
 		audit_str(r, "after", "z");
 		text = audit_end(r);
 		CU_ASSERT_PTR_NULL(strchr(text, '\n'));	/* one line */
-		CU_ASSERT_EQUAL(audit_field(text, strlen(text), "reason", buf,
-		    sizeof buf), 1);
-		CU_ASSERT_STRING_EQUAL(buf, values[i]);
-		CU_ASSERT_EQUAL(audit_field(text, strlen(text), "event", buf,
-		    sizeof buf), 1);
-		CU_ASSERT_STRING_EQUAL(buf, "accepted");
-		CU_ASSERT_EQUAL(audit_field(text, strlen(text), "after", buf,
-		    sizeof buf), 1);
-		CU_ASSERT_STRING_EQUAL(buf, "z");
+		check_field(text, "reason", values[i]);
+		check_field(text, "event", "accepted");
+		check_field(text, "after", "z");
 		free(text);
 	}
 
@@ -132,9 +137,7 @@ test_audit_roundtrip(void)
 	r = audit_begin(T_US, "server", "accepted");
 	audit_str(r, "reason", "a\xff" "b\xc3");
 	text = audit_end(r);
-	CU_ASSERT_EQUAL(audit_field(text, strlen(text), "reason", buf,
-	    sizeof buf), 1);
-	CU_ASSERT_STRING_EQUAL(buf, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	check_field(text, "reason", "a\xef\xbf\xbd" "b\xef\xbf\xbd");
 	free(text);
 }
 
@@ -146,28 +149,17 @@ test_audit_field_escapes(void)
 	    "\"reason\":\"a\\u00e9\\u20ac\\ud834\\udd1e\\n\\\"\\/\\u0041\","
 	    "\"purpose\":{\"use\":\"inner\"},\"suspect\":true,"
 	    "\"dest\":[\"CA\",\"OR\"],\"nul\":\"x\\u0000y\"}";
-	char		 buf[64], small[5];
+	char		 small[5];
 
-	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), "reason", buf,
-	    sizeof buf), 1);
-	CU_ASSERT_STRING_EQUAL(buf,
+	check_field(rec, "reason",
 	    "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\n\"/A");
 	/* Not a string: its JSON text. */
-	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), "t", buf, sizeof buf), 1);
-	CU_ASSERT_STRING_EQUAL(buf, "17");
-	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), "suspect", buf,
-	    sizeof buf), 1);
-	CU_ASSERT_STRING_EQUAL(buf, "true");
-	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), "dest", buf,
-	    sizeof buf), 1);
-	CU_ASSERT_STRING_EQUAL(buf, "[\"CA\",\"OR\"]");
-	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), "component", buf,
-	    sizeof buf), 1);
-	CU_ASSERT_STRING_EQUAL(buf, "server");
+	check_field(rec, "t", "17");
+	check_field(rec, "suspect", "true");
+	check_field(rec, "dest", "[\"CA\",\"OR\"]");
+	check_field(rec, "component", "server");
 	/* A NUL in a value cuts that value only. */
-	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), "nul", buf,
-	    sizeof buf), 1);
-	CU_ASSERT_STRING_EQUAL(buf, "x");
+	check_field(rec, "nul", "x");
 	/* Cut to the buffer at a character boundary: "a" + 2-byte e-acute
 	 * fits in 4 bytes, the 3-byte euro sign does not. */
 	CU_ASSERT_EQUAL(audit_field(rec, strlen(rec), "reason", small,
