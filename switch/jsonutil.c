@@ -1,7 +1,6 @@
 /*
  * jsonutil - see jsonutil.h.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1753,7 +1753,7 @@ tort_http_get(const char *path, struct ubuf *out)
 	return 0;
 }
 
-/* Mark the ACKed message with ID id; @return 1 if it was not yet. */
+/* Mark the ACKed message with ID id; @return how many were not yet. */
 static uint64_t
 tort_mark_id(struct tort_book *bk, uint64_t id)
 {
