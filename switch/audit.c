@@ -1,157 +1,148 @@
 /*
- * audit - see audit.h.
+ * audit - see audit.h. A record is a jansson object until audit_end()
+ * dumps it; fields keep the order they were added in.
  */
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "audit.h"
+#include "jsonutil.h"
+#include "util.h"
 
-void
-audit_begin(struct ubuf *b, uint64_t t_us, const char *component,
-    const char *event)
+struct audit_rec {
+	json_t	*obj;
+};
+
+struct audit_rec *
+audit_begin(uint64_t t_us, const char *component, const char *event)
 {
-	struct tm	tm;
-	time_t		t = (time_t)(t_us / 1000000);
+	struct audit_rec	*r = xmalloc(sizeof *r);
+	struct tm		 tm;
+	time_t			 t = (time_t)(t_us / 1000000);
+	char			 ts[80];
 
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof tm);
-	ubuf_printf(b, "{\"t\":%llu,\"time\":\"%04d-%02d-%02dT%02d:%02d:"
-	    "%02d.%06uZ\"", (unsigned long long)t_us, tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (unsigned int)(t_us % 1000000));
-	audit_str(b, "component", component);
-	audit_str(b, "event", event);
+	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned int)(t_us % 1000000));
+	r->obj = json_object();
+	audit_num(r, "t", t_us);
+	audit_str(r, "time", ts);
+	audit_str(r, "component", component);
+	audit_str(r, "event", event);
+	return r;
 }
 
 void
-audit_str(struct ubuf *b, const char *name, const char *value)
+audit_str(struct audit_rec *r, const char *name, const char *value)
 {
-	if (value == NULL)
-		return;
-	ubuf_printf(b, ",\"%s\":", name);
-	ubuf_add_json(b, value);
+	if (value != NULL)
+		jsonutil_set_str(r->obj, name, value);
 }
 
 void
-audit_num(struct ubuf *b, const char *name, unsigned long long n)
+audit_num(struct audit_rec *r, const char *name, unsigned long long n)
 {
-	ubuf_printf(b, ",\"%s\":%llu", name, n);
+	jsonutil_set_int(r->obj, name, n > LLONG_MAX ? LLONG_MAX :
+	    (json_int_t)n);
 }
 
 void
-audit_dests(struct ubuf *b, const struct msg *m)
+audit_dests(struct audit_rec *r, const struct msg *m)
 {
-	int i;
+	json_t	*a = json_array();
+	int	 i;
 
-	ubuf_adds(b, ",\"dest\":[");
-	for (i = 0; i < m->ndest; i++) {
-		if (i > 0)
-			ubuf_adds(b, ",");
-		ubuf_add_json(b, m->dest[i]);
-	}
-	ubuf_adds(b, "]");
+	for (i = 0; i < m->ndest; i++)
+		jsonutil_append(a, jsonutil_str(m->dest[i]));
+	jsonutil_set(r->obj, "dest", a);
 }
 
 void
-audit_purpose(struct ubuf *b, const struct msg_purpose *p)
+audit_purpose(struct audit_rec *r, const struct msg_purpose *p)
 {
-	size_t n;
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} text[] = {
+		{ "category", offsetof(struct msg_purpose, category) },
+		{ "use", offsetof(struct msg_purpose, use) },
+		{ "circumstance", offsetof(struct msg_purpose, circumstance) },
+		{ "case", offsetof(struct msg_purpose, case_number) },
+		{ "verifier", offsetof(struct msg_purpose, verifier) },
+		{ "warrant", offsetof(struct msg_purpose, warrant) },
+	};
+	json_t	*o;
+	size_t	 i;
 
 	if (p == NULL || !p->present)
 		return;
-	ubuf_adds(b, ",\"purpose\":{");
-	n = b->len;
-	if (p->category[0] != '\0')
-		audit_str(b, "category", p->category);
-	if (p->use[0] != '\0')
-		audit_str(b, "use", p->use);
-	if (p->circumstance[0] != '\0')
-		audit_str(b, "circumstance", p->circumstance);
-	if (p->case_number[0] != '\0')
-		audit_str(b, "case", p->case_number);
-	if (p->verifier[0] != '\0')
-		audit_str(b, "verifier", p->verifier);
-	if (p->warrant[0] != '\0')
-		audit_str(b, "warrant", p->warrant);
-	if (p->suspect >= 0)
-		ubuf_printf(b, ",\"suspect\":%s", p->suspect ? "true" :
-		    "false");
-	/* Drop the comma the first field wrote after the brace. */
-	if (b->len > n && b->data[n] == ',') {
-		memmove(b->data + n, b->data + n + 1, b->len - n - 1);
-		b->len--;
-		b->data[b->len] = '\0';
+	o = json_object();
+	for (i = 0; i < sizeof text / sizeof text[0]; i++) {
+		const char *v = (const char *)p + text[i].off;
+
+		if (*v != '\0')
+			jsonutil_set_str(o, text[i].name, v);
 	}
-	ubuf_adds(b, "}");
+	if (p->suspect >= 0)
+		jsonutil_set(o, "suspect", json_boolean(p->suspect));
+	jsonutil_set(r->obj, "purpose", o);
 }
 
 char *
-audit_end(struct ubuf *b)
+audit_end(struct audit_rec *r)
 {
-	ubuf_adds(b, "}");
-	return ubuf_take(b, NULL);
+	char *text = jsonutil_dump(r->obj, JSONUTIL_COMPACT);
+
+	json_decref(r->obj);
+	free(r);
+	return text;
 }
 
-/* End of the JSON string starting after the opening quote at p. */
-static const char *
-audit_str_end(const char *p, const char *end)
+/* Copy s into buf of size sz, cut at a UTF-8 character boundary. */
+static void
+audit_copy(char *buf, size_t sz, const char *s)
 {
-	for (; p < end; p++) {
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
-			return p;
+	size_t n = strlen(s);
+
+	if (n >= sz) {
+		n = sz - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
 	}
-	return end;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
 }
 
 int
 audit_field(const char *rec, size_t len, const char *name, char *buf,
     size_t sz)
 {
-	const char	*p = rec, *end = rec + len, *k, *ke, *v;
-	size_t		 nl = strlen(name), o;
-	int		 depth = 0;
+	json_t	*root, *v;
+	char	*text;
+	int	 found = 0;
 
 	if (sz == 0)
 		return 0;
 	buf[0] = '\0';
-	for (; p < end; p++) {
-		if (*p == '{' || *p == '[') {
-			depth++;
-			continue;
+	/* JSON_ALLOW_NUL: a "\u0000" in one value spoils only that one. */
+	if ((root = json_loadb(rec, len, JSON_ALLOW_NUL, NULL)) == NULL)
+		return 0;
+	if ((v = json_object_get(root, name)) != NULL) {
+		if (json_is_string(v))
+			audit_copy(buf, sz, json_string_value(v));
+		else {
+			text = jsonutil_dump(v, JSONUTIL_COMPACT);
+			audit_copy(buf, sz, text);
+			free(text);
 		}
-		if (*p == '}' || *p == ']') {
-			depth--;
-			continue;
-		}
-		if (*p != '"')
-			continue;
-		k = p + 1;
-		ke = audit_str_end(k, end);
-		p = ke;
-		if (depth != 1 || ke + 1 >= end || ke[1] != ':')
-			continue;		/* a value, or nested */
-		if ((size_t)(ke - k) != nl || memcmp(k, name, nl) != 0)
-			continue;
-		v = ke + 2;
-		o = 0;
-		if (v < end && *v == '"') {
-			for (v++; v < end && *v != '"'; v++) {
-				if (*v == '\\' && v + 1 < end)
-					v++;
-				if (o + 1 < sz)
-					buf[o++] = *v;
-			}
-		} else {
-			for (; v < end && *v != ',' && *v != '}' && *v != ']';
-			    v++)
-				if (o + 1 < sz)
-					buf[o++] = *v;
-		}
-		buf[o] = '\0';
-		return 1;
+		found = 1;
 	}
-	return 0;
+	json_decref(root);
+	return found;
 }

@@ -8,10 +8,15 @@
  * A record holds metadata only - never a message body, never image
  * bytes. Every record starts with
  *   {"t":<us since the epoch>,"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ",
- *    "component":"server|line|queue","event":"..."
- * and the fields of its event follow (docs/policy.md lists them).
- * Field names are unique at the top level of a record, so a reader can
- * pick one with audit_field() without a JSON parser.
+ *    "component":"server|line|queue|control","event":"..."
+ * and the fields of its event follow in the order they were added
+ * (docs/policy.md lists them). Records are compact JSON on one line,
+ * written and read with jansson, so every value is escaped (and
+ * unescaped) the same way. Field names are unique at the top level of
+ * a record, so a reader can pick one with audit_field().
+ *
+ * Writing one: audit_begin(), then audit_str() and friends, then
+ * audit_end() for the text.
  */
 #ifndef NLSWITCH_AUDIT_H
 #define NLSWITCH_AUDIT_H
@@ -20,26 +25,45 @@
 #include <stdint.h>
 
 #include "msg.h"
-#include "util.h"
 
-/** Open a record: "{" time, component and event. */
-void	 audit_begin(struct ubuf *, uint64_t t_us, const char *component,
-	    const char *event);
-/** ,"name":"value" (JSON-escaped); nothing when value is NULL. */
-void	 audit_str(struct ubuf *, const char *name, const char *value);
-/** ,"name":n */
-void	 audit_num(struct ubuf *, const char *name, unsigned long long n);
-/** ,"dest":[...] of a message. */
-void	 audit_dests(struct ubuf *, const struct msg *);
-/** ,"purpose":{...} with the fields that are set; nothing if none. */
-void	 audit_purpose(struct ubuf *, const struct msg_purpose *);
-/** Close the record and hand it over (caller frees). */
-char	*audit_end(struct ubuf *);
+/* A record being written (private to audit.c). */
+struct audit_rec;
 
 /**
- * The value of a top-level field of a record: a string (unescaped), a
- * number or true/false as text. Nested objects and arrays are skipped.
- * @return 1 and the value in buf, or 0 if the record has no such field.
+ * Open a record: "t", "time", "component" and "event", in that order.
+ * @param t_us the time of the record, us since the epoch.
+ * @return the record, never NULL (out of memory is fatal); audit_end()
+ *	releases it.
+ */
+struct audit_rec *audit_begin(uint64_t t_us, const char *component,
+	    const char *event);
+/** "name":"value"; nothing when value is NULL. Bytes that are not
+ * UTF-8 become U+FFFD. */
+void	 audit_str(struct audit_rec *, const char *name, const char *value);
+/** "name":n (a value above 2^63-1 is written as 2^63-1). */
+void	 audit_num(struct audit_rec *, const char *name, unsigned long long n);
+/** "dest":[...] of a message. */
+void	 audit_dests(struct audit_rec *, const struct msg *);
+/** "purpose":{...} with the fields that are set, when the message has a
+ * purpose at all; nothing otherwise. */
+void	 audit_purpose(struct audit_rec *, const struct msg_purpose *);
+/**
+ * Close the record and release it.
+ * @return the record's text, compact JSON without a newline (caller
+ *	frees), never NULL.
+ */
+char	*audit_end(struct audit_rec *);
+
+/**
+ * The value of a top-level field of a record, parsed as JSON: a string
+ * unescaped (\u escapes decoded; cut at a NUL it holds), anything else
+ * (number, true, false, null, an array or object) as its compact JSON
+ * text. A value longer than sz - 1 bytes is cut at a UTF-8 character
+ * boundary. Fields of nested objects are not looked at.
+ * @param rec, len the record's text (need not be NUL-terminated).
+ * @param buf, sz where the value goes, always NUL-terminated (sz > 0).
+ * @return 1 and the value in buf, or 0 (buf "") when the record has no
+ *	such field or is not a JSON object.
  */
 int	 audit_field(const char *rec, size_t len, const char *name, char *buf,
 	    size_t sz);

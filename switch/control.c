@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "audit.h"
 #include "control.h"
 #include "line.h"
 #include "log.h"
@@ -520,6 +521,7 @@ control_copy_op(enum queue_op_type type, const struct queue_copy *c,
     const char *event)
 {
 	struct queue_op	*op = xcalloc(1, sizeof *op);
+	struct audit_rec *a;
 	char		 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
@@ -527,10 +529,13 @@ control_copy_op(enum queue_op_type type, const struct queue_copy *c,
 	op->copies = xmalloc(sizeof *op->copies);
 	op->copies[0] = *c;
 	op->ncopies = 1;
-	op->audit = xasprintf("{\"t\":%llu,\"component\":\"control\","
-	    "\"event\":\"%s\",\"msgid\":\"%s\",\"line\":\"%s\",\"dest\":\"%s\","
-	    "\"mke\":\"%s\",\"size\":%u}", (unsigned long long)util_now_us(),
-	    event, id, c->line, c->dest, msg_key_name(c->key), c->size);
+	a = audit_begin(util_now_us(), "control", event);
+	audit_str(a, "msgid", id);
+	audit_str(a, "line", c->line);
+	audit_str(a, "dest", c->dest);
+	audit_str(a, "mke", msg_key_name(c->key));
+	audit_num(a, "size", c->size);
+	op->audit = audit_end(a);
 	op->done = control_op_done_cb;
 	return op;
 }

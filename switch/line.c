@@ -605,24 +605,23 @@ line_delete_done_cb(struct queue_op *op, void *arg)
 static char *
 line_audit_delivered(struct line *l, const struct line_pend *p)
 {
-	struct ubuf	 b;
+	struct audit_rec *b;
 	char		 id[32];
 
 	queue_copyid_fmt(id, sizeof id, p->c.msgid, p->c.copy);
-	ubuf_init(&b);
-	audit_begin(&b, util_now_us(), "line", "delivered");
-	audit_str(&b, "msgid", id);
-	audit_str(&b, "line", l->cfg->code);
-	audit_str(&b, "ori", p->body != NULL ? p->body->ori : NULL);
-	audit_str(&b, "ctl", p->body != NULL ? p->body->ctl : NULL);
-	audit_str(&b, "mke", msg_key_name((enum msg_key)p->c.key));
-	audit_str(&b, "dest", p->c.dest);
+	b = audit_begin(util_now_us(), "line", "delivered");
+	audit_str(b, "msgid", id);
+	audit_str(b, "line", l->cfg->code);
+	audit_str(b, "ori", p->body != NULL ? p->body->ori : NULL);
+	audit_str(b, "ctl", p->body != NULL ? p->body->ctl : NULL);
+	audit_str(b, "mke", msg_key_name((enum msg_key)p->c.key));
+	audit_str(b, "dest", p->c.dest);
 	if (p->body != NULL && (p->body->flags & QUEUE_MSG_PHOTO))
-		audit_str(&b, "photo", "delivered; the switch keeps no copy");
-	audit_num(&b, "attempts", p->attempts);
-	audit_str(&b, "outcome", "acknowledged");
-	audit_num(&b, "size", p->c.size);
-	return audit_end(&b);
+		audit_str(b, "photo", "delivered; the switch keeps no copy");
+	audit_num(b, "attempts", p->attempts);
+	audit_str(b, "outcome", "acknowledged");
+	audit_num(b, "size", p->c.size);
+	return audit_end(b);
 }
 
 void
@@ -782,9 +781,9 @@ line_svc_done_cb(struct queue_op *op, void *arg)
 void
 line_set_service(struct line *l, uint32_t mask, int st)
 {
-	struct queue_op	*op;
-	struct ubuf	 b;
-	int		 k;
+	struct queue_op		*op;
+	struct audit_rec	*a;
+	int			 k;
 
 	for (k = 1; k < MSG_KEY_MAX; k++) {
 		if (!(mask & (1u << k)))
@@ -797,12 +796,11 @@ line_set_service(struct line *l, uint32_t mask, int st)
 		op->meta_key = xasprintf("svc.%s.%s", l->cfg->code,
 		    msg_key_name(k));
 		op->meta_value = (uint64_t)st + 1;
-		ubuf_init(&b);
-		audit_begin(&b, util_now_us(), "control", "service");
-		audit_str(&b, "line", l->cfg->code);
-		audit_str(&b, "mke", msg_key_name(k));
-		audit_str(&b, "state", line_svc_name(st));
-		op->audit = audit_end(&b);
+		a = audit_begin(util_now_us(), "control", "service");
+		audit_str(a, "line", l->cfg->code);
+		audit_str(a, "mke", msg_key_name(k));
+		audit_str(a, "state", line_svc_name(st));
+		op->audit = audit_end(a);
 		op->done = line_svc_done_cb;
 		queue_submit(l->host->q, op);
 	}

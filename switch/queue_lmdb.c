@@ -727,7 +727,7 @@ static int
 queue_lmdb_quar_audit(struct queue_lmdb *ql, MDB_txn *txn, int db,
     const MDB_val *k, size_t vlen, const char *reason, const char *action)
 {
-	struct ubuf	 b;
+	struct audit_rec *b;
 	uint64_t	 msgid;
 	char		 hex[2 * 64 + 4], line[QUEUE_LINE_LEN + 1], id[32];
 	char		*rec;
@@ -739,18 +739,17 @@ queue_lmdb_quar_audit(struct queue_lmdb *ql, MDB_txn *txn, int db,
 		queue_copyid_fmt(id, sizeof id, msgid, (uint16_t)copy);
 	else
 		queue_msgid_fmt(id, sizeof id, msgid);
-	ubuf_init(&b);
-	audit_begin(&b, util_now_us(), "queue", "quarantined");
-	audit_str(&b, "db", queue_lmdb_dbname[db]);
-	audit_str(&b, "key", hex);
+	b = audit_begin(util_now_us(), "queue", "quarantined");
+	audit_str(b, "db", queue_lmdb_dbname[db]);
+	audit_str(b, "key", hex);
 	if (msgid != 0)
-		audit_str(&b, "msgid", id);
+		audit_str(b, "msgid", id);
 	if (line[0] != '\0')
-		audit_str(&b, "line", line);
-	audit_str(&b, "reason", reason);
-	audit_str(&b, "action", action);
-	audit_num(&b, "size", vlen);
-	rec = audit_end(&b);
+		audit_str(b, "line", line);
+	audit_str(b, "reason", reason);
+	audit_str(b, "action", action);
+	audit_num(b, "size", vlen);
+	rec = audit_end(b);
 	rc = queue_lmdb_audit_put(ql, txn, rec);
 	free(rec);
 	return rc;

@@ -772,20 +772,21 @@ server_oridir_reload(struct server *srv, char **cause)
  * The audit record of a message entering the store (docs/policy.md):
  * who sent what where, the policy decision and what became of it.
  */
-static void
-server_audit(struct ubuf *b, const char *event, const struct server_inbound *in,
+static struct audit_rec *
+server_audit(const char *event, const struct server_inbound *in,
     const struct msg *m, size_t size, const struct policy_decision *pd,
     const struct photo_decision *ph, size_t stored_size)
 {
-	const char	*outcome = "queued";
-	int		 i, held = 0;
+	struct audit_rec	*b;
+	const char		*outcome = "queued";
+	int			 i, held = 0;
 
 	for (i = 0; i < in->nsm; i++)
 		if (in->sm[i].status == MSG_SM_HELD)
 			held = 1;
 	if (held)
 		outcome = in->stored > 1 ? "queued, held" : "held";
-	audit_begin(b, util_now_us(), "server", event);
+	b = audit_begin(util_now_us(), "server", event);
 	audit_str(b, "msgid", in->msgid);
 	audit_str(b, "line", in->from->code);
 	audit_str(b, "ori", m->ori);
@@ -824,6 +825,7 @@ server_audit(struct ubuf *b, const char *event, const struct server_inbound *in,
 		audit_num(b, "size_stored", stored_size);
 	if (m->has_photo)
 		audit_num(b, "photo_bytes", m->photo_len);
+	return b;
 }
 
 static void
@@ -857,7 +859,7 @@ server_deny(struct server *srv, struct session *s, uint64_t tag,
     const struct policy_decision *pd, const char *dest)
 {
 	struct server_deny	*d = xcalloc(1, sizeof *d);
-	struct ubuf		 b;
+	struct audit_rec	*b;
 
 	d->srv = srv;
 	d->sess = s;
@@ -873,26 +875,25 @@ server_deny(struct server *srv, struct session *s, uint64_t tag,
 	memcpy(d->input, payload, d->inlen);
 	d->input[d->inlen] = '\0';
 
-	ubuf_init(&b);
-	audit_begin(&b, util_now_us(), "server", "denied");
-	audit_str(&b, "line", session_code(s));
-	audit_str(&b, "ori", m->ori);
-	audit_str(&b, "ctl", m->ctl);
-	audit_str(&b, "mke", msg_key_name(m->key));
-	audit_dests(&b, m);
+	b = audit_begin(util_now_us(), "server", "denied");
+	audit_str(b, "line", session_code(s));
+	audit_str(b, "ori", m->ori);
+	audit_str(b, "ctl", m->ctl);
+	audit_str(b, "mke", msg_key_name(m->key));
+	audit_dests(b, m);
 	if (dest != NULL)
-		audit_str(&b, "denied_dest", dest);
+		audit_str(b, "denied_dest", dest);
 	if (m->imq)
-		audit_str(&b, "imq", "Y");
-	audit_purpose(&b, &m->purpose);
-	audit_str(&b, "decision", "deny");
-	audit_str(&b, "code", pd->code);
-	audit_num(&b, "er", (unsigned long long)pd->er);
-	audit_str(&b, "reason", pd->reason);
-	audit_str(&b, "outcome", "nak");
-	audit_num(&b, "size", len);
+		audit_str(b, "imq", "Y");
+	audit_purpose(b, &m->purpose);
+	audit_str(b, "decision", "deny");
+	audit_str(b, "code", pd->code);
+	audit_num(b, "er", (unsigned long long)pd->er);
+	audit_str(b, "reason", pd->reason);
+	audit_str(b, "outcome", "nak");
+	audit_num(b, "size", len);
 	d->op.type = QUEUE_OP_AUDIT;
-	d->op.audit = audit_end(&b);
+	d->op.audit = audit_end(b);
 	d->op.done = server_deny_done_cb;
 	d->op.arg = d;
 	session_ref(s);
@@ -954,6 +955,7 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 {
 	struct server_sm	*sm = xcalloc(1, sizeof *sm);
 	struct ubuf		 b;
+	struct audit_rec	*a;
 	size_t			 len, so, he;
 
 	ubuf_init(&b);
@@ -988,20 +990,19 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 		/* The disposition of that destination, with the SM that
 		 * tells the sender (the expiry op audits .08 itself, the
 		 * dead-lettering or the quarantine .09). */
-		ubuf_init(&b);
-		audit_begin(&b, sm->op.msg.recv_us, "server",
+		a = audit_begin(sm->op.msg.recv_us, "server",
 		    status == MSG_SM_HELD ? "held" : "not-forwarded");
-		audit_str(&b, "msgid", msgid);
-		audit_str(&b, "line", to->code);
-		audit_str(&b, "ori", ori);
-		audit_str(&b, "ctl", ctl);
-		audit_str(&b, "mke", msg_key_name(about_key));
-		audit_str(&b, "about_dest", about_dest);
-		audit_num(&b, "sm", (unsigned long long)status);
-		audit_str(&b, "reason", msg_sm_text(status));
-		audit_str(&b, "outcome", status == MSG_SM_HELD ? "held" :
+		audit_str(a, "msgid", msgid);
+		audit_str(a, "line", to->code);
+		audit_str(a, "ori", ori);
+		audit_str(a, "ctl", ctl);
+		audit_str(a, "mke", msg_key_name(about_key));
+		audit_str(a, "about_dest", about_dest);
+		audit_num(a, "sm", (unsigned long long)status);
+		audit_str(a, "reason", msg_sm_text(status));
+		audit_str(a, "outcome", status == MSG_SM_HELD ? "held" :
 		    "not stored");
-		sm->op.audit = audit_end(&b);
+		sm->op.audit = audit_end(a);
 	}
 	if (owner != NULL)
 		owner->waiting++;
@@ -1480,7 +1481,6 @@ static void
 server_inbound_submit(struct server *srv, struct server_inbound *in,
     struct server_msgin *a)
 {
-	struct ubuf	audit;
 	int		i;
 
 	if (in->stored == 0) {
@@ -1493,11 +1493,9 @@ server_inbound_submit(struct server *srv, struct server_inbound *in,
 		in->nsm = 0;
 		return;
 	}
-	ubuf_init(&audit);
-	server_audit(&audit, a->ph.action == PHOTO_STRIP ? "photo-stripped" :
-	    "accepted", in, &a->m, a->inlen, &a->pd, a->ph.code != NULL ?
-	    &a->ph : NULL, a->len);
-	in->op.audit = audit_end(&audit);
+	in->op.audit = audit_end(server_audit(a->ph.action == PHOTO_STRIP ?
+	    "photo-stripped" : "accepted", in, &a->m, a->inlen, &a->pd,
+	    a->ph.code != NULL ? &a->ph : NULL, a->len));
 	in->op.body = a->payload;
 	in->op.bodylen = a->len;
 	a->payload = NULL;
@@ -1657,7 +1655,7 @@ server_dead_letter(struct server *srv, struct line *l,
     const struct queue_copy *c, const char *event, const char *reason)
 {
 	struct queue_op	*op = xcalloc(1, sizeof *op);
-	struct ubuf	 audit;
+	struct audit_rec *audit;
 	char		 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
@@ -1665,17 +1663,16 @@ server_dead_letter(struct server *srv, struct line *l,
 	op->copies = xmalloc(sizeof *op->copies);
 	op->copies[0] = *c;
 	op->ncopies = 1;
-	ubuf_init(&audit);
-	audit_begin(&audit, util_now_us(), "server", event);
-	audit_str(&audit, "msgid", id);
-	audit_str(&audit, "line", line_config(l)->code);
-	audit_str(&audit, "dest", c->dest);
-	audit_str(&audit, "mke", msg_key_name((enum msg_key)c->key));
-	audit_num(&audit, "attempts", c->attempts);
-	audit_num(&audit, "size", c->size);
-	audit_str(&audit, "reason", reason);
-	audit_str(&audit, "outcome", "dead-lettered");
-	op->audit = audit_end(&audit);
+	audit = audit_begin(util_now_us(), "server", event);
+	audit_str(audit, "msgid", id);
+	audit_str(audit, "line", line_config(l)->code);
+	audit_str(audit, "dest", c->dest);
+	audit_str(audit, "mke", msg_key_name((enum msg_key)c->key));
+	audit_num(audit, "attempts", c->attempts);
+	audit_num(audit, "size", c->size);
+	audit_str(audit, "reason", reason);
+	audit_str(audit, "outcome", "dead-lettered");
+	op->audit = audit_end(audit);
 	op->done = server_expire_done_cb;
 	queue_submit(srv->q, op);
 }
@@ -1880,19 +1877,18 @@ static void
 server_audit_prune(struct server *srv, uint64_t now_us)
 {
 	struct queue_op	*op = xcalloc(1, sizeof *op);
-	struct ubuf	 b;
+	struct audit_rec *b;
 	uint64_t	 keep = srv->cfg->audit_retention * 1000000;
 
 	srv->audit_prune_us = now_us +
 	    (uint64_t)srv->cfg->audit_prune_interval * 1000000;
 	op->type = QUEUE_OP_AUDIT_PRUNE;
 	op->prune_before_us = now_us > keep ? now_us - keep : 0;
-	ubuf_init(&b);
-	audit_begin(&b, now_us, "server", "audit-pruned");
-	audit_num(&b, "before", op->prune_before_us);
-	audit_num(&b, "retention_s",
+	b = audit_begin(now_us, "server", "audit-pruned");
+	audit_num(b, "before", op->prune_before_us);
+	audit_num(b, "retention_s",
 	    (unsigned long long)srv->cfg->audit_retention);
-	op->audit = audit_end(&b);
+	op->audit = audit_end(b);
 	op->done = server_prune_done_cb;
 	op->arg = srv;
 	queue_submit(srv->q, op);

@@ -59,6 +59,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "jsonutil.h"
 #include "msg.h"
 #include "tls.h"
 #include "util.h"
@@ -916,13 +917,27 @@ bench_conn_init(struct bench *b, struct bench_conn *t, const char *name,
 	return 0;
 }
 
+/* {"p50","p99","p999","max"} of a latency histogram, in us. */
+static json_t *
+bench_json_lat(const struct bench_hist *h)
+{
+	json_t *o = json_object();
+
+	jsonutil_set_int(o, "p50", (json_int_t)bench_hist_q(h, 0.50));
+	jsonutil_set_int(o, "p99", (json_int_t)bench_hist_q(h, 0.99));
+	jsonutil_set_int(o, "p999", (json_int_t)bench_hist_q(h, 0.999));
+	jsonutil_set_int(o, "max", (json_int_t)h->max);
+	return o;
+}
+
 static void
 bench_report(struct bench *b)
 {
 	double		 dt = (double)(b->t_end - b->t_meas) / 1e6;
 	double		 rate, dlvrate, mbs, self, sw = 0, swmax = 0;
-	uint64_t	 a50, a99, a999, e50, e99, e999;
+	uint64_t	 a50, a99, a999, e50, e99;
 	FILE		*f;
+	json_t		*doc;
 	char		 swbuf[64] = "";
 
 	if (dt <= 0)
@@ -945,7 +960,6 @@ bench_report(struct bench *b)
 	a999 = bench_hist_q(&b->h_ack, 0.999);
 	e50 = bench_hist_q(&b->h_e2e, 0.50);
 	e99 = bench_hist_q(&b->h_e2e, 0.99);
-	e999 = bench_hist_q(&b->h_e2e, 0.999);
 
 	printf("nlbench: conns=%d rx=%d bytes=%zu window=%d time=%.2fs "
 	    "acked=%llu rate=%.0f/s (%.1f MB/s) naks=%llu dlv=%.0f/s "
@@ -963,23 +977,30 @@ bench_report(struct bench *b)
 		fprintf(stderr, "nlbench: %s: %s\n", b->json, strerror(errno));
 		return;
 	}
-	fprintf(f, "{\"conns\":%d,\"receivers\":%d,\"bytes\":%zu,\"window\":%d,"
-	    "\"warmup_s\":%.3f,\"duration_s\":%.3f,\"acked\":%llu,"
-	    "\"naks\":%llu,\"delivered\":%llu,\"sm\":%llu,\"unmatched\":%llu,"
-	    "\"acked_per_s\":%.1f,\"delivered_per_s\":%.1f,\"mb_per_s\":%.2f,"
-	    "\"ack_us\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
-	    "\"e2e_us\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
-	    "\"cpu_pct\":%.1f,\"switch_cpu_pct\":%.1f,"
-	    "\"switch_thread_max_pct\":%.1f}\n",
-	    b->nconn, b->nrx, b->bytes, b->window, b->warmup, dt,
-	    (unsigned long long)b->m_acked, (unsigned long long)b->m_naks,
-	    (unsigned long long)b->m_dlv, (unsigned long long)b->m_sm,
-	    (unsigned long long)b->m_unmatched, rate, dlvrate, mbs,
-	    (unsigned long long)a50, (unsigned long long)a99,
-	    (unsigned long long)a999, (unsigned long long)b->h_ack.max,
-	    (unsigned long long)e50, (unsigned long long)e99,
-	    (unsigned long long)e999, (unsigned long long)b->h_e2e.max,
-	    self, sw, swmax);
+	doc = json_object();
+	jsonutil_set_int(doc, "conns", b->nconn);
+	jsonutil_set_int(doc, "receivers", b->nrx);
+	jsonutil_set_int(doc, "bytes", (json_int_t)b->bytes);
+	jsonutil_set_int(doc, "window", b->window);
+	jsonutil_set_real(doc, "warmup_s", b->warmup, 3);
+	jsonutil_set_real(doc, "duration_s", dt, 3);
+	jsonutil_set_int(doc, "acked", (json_int_t)b->m_acked);
+	jsonutil_set_int(doc, "naks", (json_int_t)b->m_naks);
+	jsonutil_set_int(doc, "delivered", (json_int_t)b->m_dlv);
+	jsonutil_set_int(doc, "sm", (json_int_t)b->m_sm);
+	jsonutil_set_int(doc, "unmatched", (json_int_t)b->m_unmatched);
+	jsonutil_set_real(doc, "acked_per_s", rate, 1);
+	jsonutil_set_real(doc, "delivered_per_s", dlvrate, 1);
+	jsonutil_set_real(doc, "mb_per_s", mbs, 2);
+	jsonutil_set(doc, "ack_us", bench_json_lat(&b->h_ack));
+	jsonutil_set(doc, "e2e_us", bench_json_lat(&b->h_e2e));
+	jsonutil_set_real(doc, "cpu_pct", self, 1);
+	jsonutil_set_real(doc, "switch_cpu_pct", sw, 1);
+	jsonutil_set_real(doc, "switch_thread_max_pct", swmax, 1);
+	/* One line: tools/bench reads the fields with sed. */
+	if (jsonutil_write(doc, JSONUTIL_COMPACT, f) == -1)
+		fprintf(stderr, "nlbench: %s: %s\n", b->json, strerror(errno));
+	json_decref(doc);
 	if (f != stdout)
 		fclose(f);
 }

@@ -37,7 +37,8 @@
  * nodes of every --ignore XPath.
  *
  * Exit: 0 every reply matched; 1 a reply differed, was missing or was
- * unexpected; 2 usage; 3 the capture or the connection failed.
+ * unexpected; 2 usage; 3 the capture, the connection or writing a
+ * report failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +57,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "client.h"
+#include "jsonutil.h"
 #include "legacy.h"
 #include "msg.h"
 #include "recorder.h"
@@ -1428,24 +1430,39 @@ rp_lat_collect(struct rp *rp, const char *kind, struct rp_lat *l)
 	qsort(l->v, l->n, sizeof *l->v, rp_dcmp);
 }
 
-static void
-rp_json_lat(FILE *f, const char *name, const struct rp_lat *l)
+/* {"n","p50","p90","p99","max"} of a latency set, in ms. */
+static json_t *
+rp_json_lat(const struct rp_lat *l)
 {
-	fprintf(f, "\"%s\":{\"n\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
-	    "\"max\":%.3f}", name, l->n, rp_pct(l->v, l->n, 50),
-	    rp_pct(l->v, l->n, 90), rp_pct(l->v, l->n, 99),
-	    l->n ? l->v[l->n - 1] : 0.0);
+	json_t *o = json_object();
+
+	jsonutil_set_int(o, "n", (json_int_t)l->n);
+	jsonutil_set_real(o, "p50", rp_pct(l->v, l->n, 50), 3);
+	jsonutil_set_real(o, "p90", rp_pct(l->v, l->n, 90), 3);
+	jsonutil_set_real(o, "p99", rp_pct(l->v, l->n, 99), 3);
+	jsonutil_set_real(o, "max", l->n ? l->v[l->n - 1] : 0.0, 3);
+	return o;
 }
 
-static void
-rp_json_str(FILE *f, const char *s)
+/* One compared reply of the JSON report. */
+static json_t *
+rp_json_result(const struct rp_result *r)
 {
-	struct ubuf b;
+	json_t *o = json_object();
 
-	ubuf_init(&b);
-	ubuf_add_json(&b, s ? s : "");
-	fwrite(b.data, 1, b.len, f);
-	ubuf_free(&b);
+	jsonutil_set_str(o, "status", rp_status_name[r->status]);
+	jsonutil_set_str(o, "kind", r->kind);
+	jsonutil_set_str(o, "line", r->line);
+	jsonutil_set_str(o, "mke", r->mke);
+	jsonutil_set_str(o, "ctl", r->ctl);
+	jsonutil_set_str(o, "ori", r->ori);
+	jsonutil_set_str(o, "recorded", r->recorded);
+	jsonutil_set_str(o, "replayed", r->replayed);
+	if (r->detail != NULL)
+		jsonutil_set_str(o, "detail", r->detail);
+	if (r->latency_ms >= 0)
+		jsonutil_set_real(o, "latency_ms", r->latency_ms, 3);
+	return o;
 }
 
 struct rp_sum {
@@ -1454,52 +1471,41 @@ struct rp_sum {
 	struct rp_lat ans, dlv;
 };
 
-static void
+/* --report json: the counts, the rate, the latencies, every reply. */
+static int
 rp_report_json(struct rp *rp, const struct rp_sum *s, FILE *f)
 {
-	size_t i;
+	json_t	*doc = json_object(), *o;
+	size_t	 i;
+	int	 rc;
 
-	fprintf(f, "{\"tool\":\"nlreplay\",\"sent\":%zu,\"expected\":%zu,"
-	    "\"matched\":%zu,\"differing\":%zu,\"missing\":%zu,"
-	    "\"unexpected\":%zu,\"elapsed_s\":%.3f,", rp->nsent,
-	    s->n[RP_MATCHED] + s->n[RP_DIFFERING] + s->n[RP_MISSING],
-	    s->n[RP_MATCHED], s->n[RP_DIFFERING], s->n[RP_MISSING],
-	    s->n[RP_UNEXPECTED], s->elapsed_s);
-	fprintf(f, "\"rate\":{\"mode\":\"%s\",\"requested\":%.3f,"
-	    "\"achieved\":%.3f,\"error_pct\":%.2f},",
-	    rp->rate > 0 ? "rate" : "timing", s->requested, s->achieved,
-	    s->requested > 0 ? (s->achieved - s->requested) / s->requested *
-	    100 : 0.0);
-	fprintf(f, "\"latency_ms\":{");
-	rp_json_lat(f, "answer", &s->ans);
-	fprintf(f, ",");
-	rp_json_lat(f, "delivery", &s->dlv);
-	fprintf(f, "},\"replies\":[");
-	for (i = 0; i < rp->nres; i++) {
-		struct rp_result *r = rp->res[i];
-
-		fprintf(f, "%s\n{\"status\":\"%s\",\"kind\":\"%s\",\"line\":",
-		    i ? "," : "", rp_status_name[r->status], r->kind);
-		rp_json_str(f, r->line);
-		fprintf(f, ",\"mke\":");
-		rp_json_str(f, r->mke);
-		fprintf(f, ",\"ctl\":");
-		rp_json_str(f, r->ctl);
-		fprintf(f, ",\"ori\":");
-		rp_json_str(f, r->ori);
-		fprintf(f, ",\"recorded\":");
-		rp_json_str(f, r->recorded);
-		fprintf(f, ",\"replayed\":");
-		rp_json_str(f, r->replayed);
-		if (r->detail != NULL) {
-			fprintf(f, ",\"detail\":");
-			rp_json_str(f, r->detail);
-		}
-		if (r->latency_ms >= 0)
-			fprintf(f, ",\"latency_ms\":%.3f", r->latency_ms);
-		fprintf(f, "}");
-	}
-	fprintf(f, "]}\n");
+	jsonutil_set_str(doc, "tool", "nlreplay");
+	jsonutil_set_int(doc, "sent", (json_int_t)rp->nsent);
+	jsonutil_set_int(doc, "expected", (json_int_t)(s->n[RP_MATCHED] +
+	    s->n[RP_DIFFERING] + s->n[RP_MISSING]));
+	jsonutil_set_int(doc, "matched", (json_int_t)s->n[RP_MATCHED]);
+	jsonutil_set_int(doc, "differing", (json_int_t)s->n[RP_DIFFERING]);
+	jsonutil_set_int(doc, "missing", (json_int_t)s->n[RP_MISSING]);
+	jsonutil_set_int(doc, "unexpected", (json_int_t)s->n[RP_UNEXPECTED]);
+	jsonutil_set_real(doc, "elapsed_s", s->elapsed_s, 3);
+	o = json_object();
+	jsonutil_set_str(o, "mode", rp->rate > 0 ? "rate" : "timing");
+	jsonutil_set_real(o, "requested", s->requested, 3);
+	jsonutil_set_real(o, "achieved", s->achieved, 3);
+	jsonutil_set_real(o, "error_pct", s->requested > 0 ? (s->achieved -
+	    s->requested) / s->requested * 100 : 0.0, 2);
+	jsonutil_set(doc, "rate", o);
+	o = json_object();
+	jsonutil_set(o, "answer", rp_json_lat(&s->ans));
+	jsonutil_set(o, "delivery", rp_json_lat(&s->dlv));
+	jsonutil_set(doc, "latency_ms", o);
+	o = json_array();
+	for (i = 0; i < rp->nres; i++)
+		jsonutil_append(o, rp_json_result(rp->res[i]));
+	jsonutil_set(doc, "replies", o);
+	rc = jsonutil_write(doc, JSONUTIL_COMPACT, f);
+	json_decref(doc);
+	return rc;
 }
 
 static void
@@ -1513,7 +1519,8 @@ rp_xml_attr(FILE *f, const char *s)
 	ubuf_free(&b);
 }
 
-static void
+/* --report junit; @return 0, or -1 when f could not be written. */
+static int
 rp_report_junit(struct rp *rp, const struct rp_sum *s, FILE *f)
 {
 	size_t	i, tests = rp->nres;
@@ -1560,6 +1567,7 @@ rp_report_junit(struct rp *rp, const struct rp_sum *s, FILE *f)
 		fprintf(f, "</failure>\n    </testcase>\n");
 	}
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
+	return ferror(f) ? -1 : 0;
 }
 
 static void
@@ -1664,19 +1672,21 @@ rp_dump(char **files, int n)
 	return bad ? 3 : 0;
 }
 
-int
-main(int argc, char *argv[])
+/* What main takes from the command line besides struct rp's settings. */
+struct rp_opts {
+	const char	*portfile;
+	const char	*report_fmt[2];		/* "json" or "junit" */
+	const char	*report_file[2];
+	int		 nreport;
+	int		 dump;
+	char		**files;		/* the captures */
+	int		 nfiles;
+};
+
+/* Step 1: the command line into rp and o; a usage error exits 2. */
+static void
+rp_options(struct rp *rp, struct rp_opts *o, int argc, char *argv[])
 {
-	static struct rp	 rpv;
-	struct rp		*rp = &rpv;
-	struct rp_sum		 s;
-	const char		*portfile = NULL, *report_fmt[2],
-				*report_file[2];
-	int			 nreport = 0, k;
-	struct timeval		 pt = { 0, RP_PROGRESS_MS * 1000 };
-	size_t			 i;
-	int			 ch, modes = 0, rc, dump = 0;
-	FILE			*f;
 	static const struct option longopts[] = {
 		{ "max-sleep",	required_argument, NULL, 'm' },
 		{ "speed",	required_argument, NULL, 's' },
@@ -1691,7 +1701,9 @@ main(int argc, char *argv[])
 		{ "dump",	no_argument,	   NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
+	int	 ch, modes = 0;
 
+	memset(o, 0, sizeof *o);
 	rp->pki = "pki";
 	rp->host = "127.0.0.1";
 	rp->speed = 1;
@@ -1707,7 +1719,7 @@ main(int argc, char *argv[])
 			rp->pki = optarg;
 			break;
 		case 'P':
-			portfile = optarg;
+			o->portfile = optarg;
 			break;
 		case 'p':
 			util_strlcpy(rp->port, optarg, sizeof rp->port);
@@ -1716,7 +1728,7 @@ main(int argc, char *argv[])
 			rp->quiet = 1;
 			break;
 		case 'D':
-			dump = 1;
+			o->dump = 1;
 			break;
 		case 'm':
 			rp->max_sleep = atof(optarg);
@@ -1753,53 +1765,80 @@ main(int argc, char *argv[])
 			break;
 		}
 		case 'R':
-			if (nreport == 2 || optind >= argc ||
+			if (o->nreport == 2 || optind >= argc ||
 			    (strcmp(optarg, "json") != 0 &&
 			    strcmp(optarg, "junit") != 0))
 				usage();
-			report_fmt[nreport] = optarg;
-			report_file[nreport++] = argv[optind++];
+			o->report_fmt[o->nreport] = optarg;
+			o->report_file[o->nreport++] = argv[optind++];
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (dump && argc >= 1)
-		return rp_dump(argv, argc);
-	if (argc < 1 || modes > 1 || (rp->rate > 0 && rp->max_sleep >= 0) ||
-	    (portfile == NULL && rp->port[0] == '\0'))
+	o->files = argv + optind;
+	o->nfiles = argc - optind;
+	if (o->dump && o->nfiles >= 1)
+		return;
+	o->dump = 0;
+	if (o->nfiles < 1 || modes > 1 || (rp->rate > 0 &&
+	    rp->max_sleep >= 0) || (o->portfile == NULL && rp->port[0] == '\0'))
 		usage();
-	for (i = 0; i < (size_t)rp->nignore; i++)
+}
+
+/*
+ * Step 2: check the --ignore XPaths, find the switch's port.
+ * @return 0, or the exit status (2 a bad XPath, 3 no port).
+ */
+static int
+rp_prepare(struct rp *rp, const struct rp_opts *o)
+{
+	int i;
+
+	for (i = 0; i < rp->nignore; i++)
 		if (rp_xpath_check(rp->ignore[i]) == -1) {
 			fprintf(stderr, "nlreplay: --ignore %s: not an XPath "
 			    "over the prefixes n2 nh2 n2c n2-aa nc j j40 psp\n",
 			    rp->ignore[i]);
 			return 2;
 		}
-	if (portfile != NULL && client_read_portfile(portfile, 5000, rp->port,
-	    sizeof rp->port) == -1) {
-		fprintf(stderr, "nlreplay: %s: no port\n", portfile);
+	if (o->portfile != NULL && client_read_portfile(o->portfile, 5000,
+	    rp->port, sizeof rp->port) == -1) {
+		fprintf(stderr, "nlreplay: %s: no port\n", o->portfile);
 		return 3;
 	}
 	rp->tty = !rp->quiet && isatty(1);
+	return 0;
+}
+
+/* Step 3: load the captures and plan what to send; @return 0 or -1. */
+static int
+rp_open(struct rp *rp, const struct rp_opts *o)
+{
+	int n;
+
 	xmlInitParser();
-	if (rp_load(rp, argv, argc) == -1) {
-		rp_free(rp);
-		return 3;
-	}
+	if (rp_load(rp, o->files, o->nfiles) == -1)
+		return -1;
 	rp_plan(rp);
-	if (!rp->quiet) {
-		printf("nlreplay: %zu messages, %zu deliveries recorded; "
-		    "replaying %zu originating messages on", rp->nmsg, rp->ndlv,
-		    rp->nroot);
-		for (ch = 0; ch < rp->nline; ch++)
-			if (rp->line[ch].replay)
-				printf(" %s", rp->line[ch].code);
-		printf(" (%s)\n", rp->rate > 0 ? "fixed rate" : rp->speed != 1 ?
-		    "recorded timing, faster" : "recorded timing");
-	}
+	if (rp->quiet)
+		return 0;
+	printf("nlreplay: %zu messages, %zu deliveries recorded; replaying "
+	    "%zu originating messages on", rp->nmsg, rp->ndlv, rp->nroot);
+	for (n = 0; n < rp->nline; n++)
+		if (rp->line[n].replay)
+			printf(" %s", rp->line[n].code);
+	printf(" (%s)\n", rp->rate > 0 ? "fixed rate" : rp->speed != 1 ?
+	    "recorded timing, faster" : "recorded timing");
+	return 0;
+}
+
+/* Step 4: the replay loop, until everything is answered or timed out. */
+static void
+rp_run(struct rp *rp)
+{
+	struct timeval pt = { 0, RP_PROGRESS_MS * 1000 };
+
 	rpg = rp;
 	signal(SIGPIPE, SIG_IGN);
 	rp->base = event_base_new();
@@ -1817,9 +1856,14 @@ main(int argc, char *argv[])
 		rp_progress_cb(-1, 0, rp);
 		printf("\n");
 	}
+}
 
-	/* Whatever did not come is missing. */
-	memset(&s, 0, sizeof s);
+/* Step 5: whatever did not come is missing; count, rate, latencies. */
+static void
+rp_tally(struct rp *rp, struct rp_sum *s)
+{
+	size_t i;
+
 	for (i = 0; i < rp->nmsg; i++) {
 		struct rp_msg *m = &rp->msg[i];
 
@@ -1838,69 +1882,121 @@ main(int argc, char *argv[])
 			if (rp->res[i]->detail == NULL)
 				rp->res[i]->detail = xstrdup("not delivered");
 		}
-		s.n[rp->res[i]->status]++;
+		s->n[rp->res[i]->status]++;
 	}
-	s.elapsed_s = (double)(rp_now() - rp->start_us) / 1e6;
+	s->elapsed_s = (double)(rp_now() - rp->start_us) / 1e6;
 	if (rp->rate > 0)
-		s.requested = rp->rate;
+		s->requested = rp->rate;
 	else if (rp->nroot > 1 && rp->rec_last_us > rp->rec_first_us)
-		s.requested = (double)(rp->nroot - 1) * 1e6 /
+		s->requested = (double)(rp->nroot - 1) * 1e6 /
 		    ((double)(rp->rec_last_us - rp->rec_first_us) /
 		    rp->speed);
 	if (rp->nroot_sent > 1 && rp->last_root_us > rp->first_root_us)
-		s.achieved = (double)(rp->nroot_sent - 1) * 1e6 /
+		s->achieved = (double)(rp->nroot_sent - 1) * 1e6 /
 		    (double)(rp->last_root_us - rp->first_root_us);
-	rp_lat_collect(rp, "answer", &s.ans);
-	rp_lat_collect(rp, "delivery", &s.dlv);
+	rp_lat_collect(rp, "answer", &s->ans);
+	rp_lat_collect(rp, "delivery", &s->dlv);
+}
 
-	if (!rp->quiet) {
-		for (i = 0; i < rp->nres; i++) {
-			struct rp_result *r = rp->res[i];
+/* Step 6: the text summary on stdout (not with -q). */
+static void
+rp_print_summary(const struct rp *rp, const struct rp_sum *s)
+{
+	size_t i;
 
-			if (r->status == RP_MATCHED)
-				continue;
-			printf("%-10s %-8s %-5s %-3s ctl=%-10s ori=%s "
-			    "recorded=%s replayed=%s\n           %s\n",
-			    rp_status_name[r->status], r->kind, r->line, r->mke,
-			    r->ctl, r->ori, r->recorded[0] ? r->recorded : "-",
-			    r->replayed[0] ? r->replayed : "-",
-			    r->detail ? r->detail : "");
-		}
-		printf("replies: %zu expected: %zu matched, %zu differing, "
-		    "%zu missing; %zu unexpected\n", s.n[RP_MATCHED] +
-		    s.n[RP_DIFFERING] + s.n[RP_MISSING], s.n[RP_MATCHED],
-		    s.n[RP_DIFFERING], s.n[RP_MISSING], s.n[RP_UNEXPECTED]);
-		rp_print_lat("answer", &s.ans);
-		rp_print_lat("delivery", &s.dlv);
-		if (rp->rate > 0)
-			printf("rate: requested %.2f msg/s, achieved %.2f msg/s "
-			    "(%+.2f %%) over %zu originating messages\n",
-			    s.requested, s.achieved, s.requested > 0 ?
-			    (s.achieved - s.requested) / s.requested * 100 : 0,
-			    rp->nroot_sent);
-		else
-			printf("rate: recorded timing%s gives %.2f msg/s, "
-			    "achieved %.2f msg/s over %zu originating "
-			    "messages\n", rp->max_sleep >= 0 ? " (capped)" : "",
-			    s.requested, s.achieved, rp->nroot_sent);
-		printf("sent %zu messages in %.2f s\n", rp->nsent, s.elapsed_s);
+	for (i = 0; i < rp->nres; i++) {
+		const struct rp_result *r = rp->res[i];
+
+		if (r->status == RP_MATCHED)
+			continue;
+		printf("%-10s %-8s %-5s %-3s ctl=%-10s ori=%s "
+		    "recorded=%s replayed=%s\n           %s\n",
+		    rp_status_name[r->status], r->kind, r->line, r->mke,
+		    r->ctl, r->ori, r->recorded[0] ? r->recorded : "-",
+		    r->replayed[0] ? r->replayed : "-",
+		    r->detail ? r->detail : "");
 	}
-	for (k = 0; k < nreport; k++) {
-		if ((f = fopen(report_file[k], "w")) == NULL) {
-			fprintf(stderr, "nlreplay: %s: %s\n", report_file[k],
+	printf("replies: %zu expected: %zu matched, %zu differing, "
+	    "%zu missing; %zu unexpected\n", s->n[RP_MATCHED] +
+	    s->n[RP_DIFFERING] + s->n[RP_MISSING], s->n[RP_MATCHED],
+	    s->n[RP_DIFFERING], s->n[RP_MISSING], s->n[RP_UNEXPECTED]);
+	rp_print_lat("answer", &s->ans);
+	rp_print_lat("delivery", &s->dlv);
+	if (rp->rate > 0)
+		printf("rate: requested %.2f msg/s, achieved %.2f msg/s "
+		    "(%+.2f %%) over %zu originating messages\n",
+		    s->requested, s->achieved, s->requested > 0 ?
+		    (s->achieved - s->requested) / s->requested * 100 : 0,
+		    rp->nroot_sent);
+	else
+		printf("rate: recorded timing%s gives %.2f msg/s, "
+		    "achieved %.2f msg/s over %zu originating "
+		    "messages\n", rp->max_sleep >= 0 ? " (capped)" : "",
+		    s->requested, s->achieved, rp->nroot_sent);
+	printf("sent %zu messages in %.2f s\n", rp->nsent, s->elapsed_s);
+}
+
+/*
+ * Step 7: the --report files, in order.
+ * @return 0, or -1 (said why) when one cannot be opened or written.
+ */
+static int
+rp_reports(struct rp *rp, const struct rp_sum *s, const struct rp_opts *o)
+{
+	FILE	*f;
+	int	 k, rc;
+
+	for (k = 0; k < o->nreport; k++) {
+		if ((f = fopen(o->report_file[k], "w")) == NULL) {
+			fprintf(stderr, "nlreplay: %s: %s\n", o->report_file[k],
 			    strerror(errno));
-			rc = 3;
-			goto out;
+			return -1;
 		}
-		if (strcmp(report_fmt[k], "json") == 0)
-			rp_report_json(rp, &s, f);
+		if (strcmp(o->report_fmt[k], "json") == 0)
+			rc = rp_report_json(rp, s, f);
 		else
-			rp_report_junit(rp, &s, f);
-		fclose(f);
+			rc = rp_report_junit(rp, s, f);
+		if (fclose(f) == EOF)
+			rc = -1;
+		if (rc == -1) {
+			fprintf(stderr, "nlreplay: %s: cannot write the "
+			    "report\n", o->report_file[k]);
+			return -1;
+		}
 	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct rp	 rpv;
+	struct rp		*rp = &rpv;
+	struct rp_opts		 o;
+	struct rp_sum		 s;
+	int			 rc;
+
+	memset(&s, 0, sizeof s);
+	rp_options(rp, &o, argc, argv);
+	if (o.dump) {
+		rc = rp_dump(o.files, o.nfiles);
+		goto fail;
+	}
+	if ((rc = rp_prepare(rp, &o)) != 0)
+		goto fail;
+	rc = 3;
+	if (rp_open(rp, &o) == -1)
+		goto fail;
+	rp_run(rp);
+	rp_tally(rp, &s);
+	if (!rp->quiet)
+		rp_print_summary(rp, &s);
+	if (rp_reports(rp, &s, &o) == -1)
+		goto fail;
 	rc = rp->fatal ? 3 : (s.n[RP_DIFFERING] + s.n[RP_MISSING] +
 	    s.n[RP_UNEXPECTED]) > 0 ? 1 : 0;
-out:
+	/* Success comes this way too: the one unwind path. */
+fail:
 	free(s.ans.v);
 	free(s.dlv.v);
 	rp_free(rp);

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -1752,27 +1753,59 @@ tort_http_get(const char *path, struct ubuf *out)
 	return 0;
 }
 
-/* Mark the ACKed messages whose message ID (16 hex digits) text names. */
+/* Mark the ACKed message with ID id; @return how many were not yet. */
+static uint64_t
+tort_mark_id(struct tort_book *bk, uint64_t id)
+{
+	uint64_t seq, n = 0;
+
+	for (seq = 1; seq <= bk->n; seq++)
+		if (bk->msgid[seq] == id && !(bk->st[seq] & TORT_ST_ACCOUNTED)) {
+			bk->st[seq] |= TORT_ST_ACCOUNTED;
+			n++;
+		}
+	return n;
+}
+
+/*
+ * Mark the ACKed messages a listing of nlctl -j names: every string in
+ * the document that is a message ID (16 hex digits) or a copy ID (one
+ * and ".N"), wherever it stands, so a listing may change its shape.
+ */
+static uint64_t
+tort_mark_json(struct tort_book *bk, const json_t *v)
+{
+	const char	*s, *key;
+	json_t		*e;
+	size_t		 i, len;
+	uint64_t	 n = 0;
+
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		len = strspn(s, "0123456789abcdefABCDEF");
+		if (len == 16 && (s[16] == '\0' || s[16] == '.'))
+			n += tort_mark_id(bk, strtoull(s, NULL, 16));
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			n += tort_mark_json(bk, e);
+	} else if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, e)
+			n += tort_mark_json(bk, e);
+	}
+	return n;
+}
+
+/* The same for the text of the listing; 0 when it is not JSON. */
 static uint64_t
 tort_mark_ids(struct tort_book *bk, const char *text)
 {
-	const char	*p = text;
-	uint64_t	 id, seq, n = 0;
-	size_t		 len;
+	json_t		*doc;
+	uint64_t	 n;
 
-	while (p != NULL && *p != '\0') {
-		len = strspn(p, "0123456789abcdefABCDEF");
-		if (len == 16) {
-			id = strtoull(p, NULL, 16);
-			for (seq = 1; seq <= bk->n; seq++)
-				if (bk->msgid[seq] == id &&
-				    !(bk->st[seq] & TORT_ST_ACCOUNTED)) {
-					bk->st[seq] |= TORT_ST_ACCOUNTED;
-					n++;
-				}
-		}
-		p += len ? len : 1;
-	}
+	if (text == NULL || (doc = json_loads(text, 0, NULL)) == NULL)
+		return 0;
+	n = tort_mark_json(bk, doc);
+	json_decref(doc);
 	return n;
 }
 
@@ -1827,11 +1860,11 @@ tort_corrupt_account(struct tort_row *r, struct tort_book *bk)
 		tort_note(r, "%.*s", (int)strcspn(d, "\r\n"), d);
 	}
 	tort_fmt(cmd, sizeof cmd, "'%s/bin/nlctl' -j -s '%s' deadletters "
-	    "2>&1", T.root, T.sock);
+	    "2>/dev/null", T.root, T.sock);
 	tort_sh(cmd, &b);
 	dead = tort_mark_ids(bk, b.data);
 	tort_fmt(cmd, sizeof cmd, "'%s/bin/nlctl' -j -s '%s' quarantine "
-	    "2>&1", T.root, T.sock);
+	    "2>/dev/null", T.root, T.sock);
 	if (tort_sh(cmd, &b) == 0)
 		quar = tort_mark_ids(bk, b.data);
 	qm = qm0 = tort_quarantine_metric();

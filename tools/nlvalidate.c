@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "jsonutil.h"
 #include "legacy.h"
 #include "msg.h"
 #include "msgparse.h"
@@ -482,63 +483,70 @@ nv_out_text(struct nv *nv, FILE *f)
 		    nv->nres, nvalid, nv->nres - nvalid);
 }
 
-static void
-nv_json_diag(struct ubuf *b, const struct msg_diag *d, const char *sev,
-    int first)
+/* One diagnostic of a file, for --format json. */
+static json_t *
+nv_json_diag(const struct msg_diag *d, const char *sev)
 {
-	ubuf_printf(b, "%s\n        {\"line\": %d, \"col\": %d, \"xpath\": ",
-	    first ? "" : ",", d->line, d->col);
-	ubuf_add_json(b, d->xpath);
-	ubuf_printf(b, ", \"severity\": \"%s\", \"code\": %d, \"reason\": ",
-	    sev, d->code);
-	ubuf_add_json(b, d->code ? msg_er_reason(d->code) : "");
-	ubuf_adds(b, ", \"message\": ");
-	ubuf_add_json(b, d->text);
-	ubuf_adds(b, "}");
+	json_t *o = json_object();
+
+	jsonutil_set_int(o, "line", d->line);
+	jsonutil_set_int(o, "col", d->col);
+	jsonutil_set_str(o, "xpath", d->xpath);
+	jsonutil_set_str(o, "severity", sev);
+	jsonutil_set_int(o, "code", d->code);
+	jsonutil_set_str(o, "reason", d->code ? msg_er_reason(d->code) : "");
+	jsonutil_set_str(o, "message", d->text);
+	return o;
 }
 
+/* One file's result, for --format json. */
+static json_t *
+nv_json_file(const struct nv_result *r)
+{
+	json_t	*o = json_object(), *diags;
+	int	 j;
+
+	jsonutil_set_str(o, "file", r->path);
+	if (r->readerr) {
+		jsonutil_set(o, "valid", json_false());
+		jsonutil_set_str(o, "error", strerror(r->readerr));
+		return o;
+	}
+	jsonutil_set_str(o, "format", nv_fmt_name(r));
+	jsonutil_set_str(o, "key", msg_key_name(r->key));
+	jsonutil_set(o, "valid", json_boolean(r->code == 0));
+	jsonutil_set_int(o, "er", r->code);
+	jsonutil_set_str(o, "reason", r->code ? msg_er_reason(r->code) : "");
+	jsonutil_set_int(o, "errors", r->diags.n + r->diags.dropped);
+	jsonutil_set_int(o, "warnings", r->nwarn);
+	diags = json_array();
+	for (j = 0; j < r->diags.n; j++)
+		jsonutil_append(diags, nv_json_diag(&r->diags.d[j], "error"));
+	for (j = 0; j < r->nwarn; j++)
+		jsonutil_append(diags, nv_json_diag(&r->warn[j], "warning"));
+	jsonutil_set(o, "diagnostics", diags);
+	return o;
+}
+
+/* --format json: one document for all files (docs/messages.md). */
 static void
 nv_out_json(struct nv *nv, FILE *f)
 {
-	struct ubuf		 b;
-	struct nv_result	*r;
-	size_t			 i, nvalid = 0;
-	int			 j;
+	json_t	*doc = json_object(), *files = json_array();
+	size_t	 i, nvalid = 0;
 
-	ubuf_init(&b);
-	ubuf_adds(&b, "{\n  \"files\": [");
 	for (i = 0; i < nv->nres; i++) {
-		r = &nv->res[i];
-		ubuf_printf(&b, "%s\n    {\"file\": ", i ? "," : "");
-		ubuf_add_json(&b, r->path);
-		if (r->readerr) {
-			ubuf_adds(&b, ", \"valid\": false, \"error\": ");
-			ubuf_add_json(&b, strerror(r->readerr));
-			ubuf_adds(&b, "}");
-			continue;
-		}
-		nvalid += r->code == 0;
-		ubuf_printf(&b, ", \"format\": \"%s\", \"key\": ",
-		    nv_fmt_name(r));
-		ubuf_add_json(&b, msg_key_name(r->key) ? msg_key_name(r->key) :
-		    "");
-		ubuf_printf(&b, ", \"valid\": %s, \"er\": %d, \"reason\": ",
-		    r->code == 0 ? "true" : "false", r->code);
-		ubuf_add_json(&b, r->code ? msg_er_reason(r->code) : "");
-		ubuf_printf(&b, ", \"errors\": %d, \"warnings\": %d,\n"
-		    "      \"diagnostics\": [", r->diags.n + r->diags.dropped,
-		    r->nwarn);
-		for (j = 0; j < r->diags.n; j++)
-			nv_json_diag(&b, &r->diags.d[j], "error", j == 0);
-		for (j = 0; j < r->nwarn; j++)
-			nv_json_diag(&b, &r->warn[j], "warning",
-			    j == 0 && r->diags.n == 0);
-		ubuf_adds(&b, "]}");
+		jsonutil_append(files, nv_json_file(&nv->res[i]));
+		nvalid += !nv->res[i].readerr && nv->res[i].code == 0;
 	}
-	ubuf_printf(&b, "\n  ],\n  \"total\": %zu, \"valid\": %zu, "
-	    "\"invalid\": %zu\n}\n", nv->nres, nvalid, nv->nres - nvalid);
-	fwrite(b.data, 1, b.len, f);
-	ubuf_free(&b);
+	jsonutil_set(doc, "files", files);
+	jsonutil_set_int(doc, "total", (json_int_t)nv->nres);
+	jsonutil_set_int(doc, "valid", (json_int_t)nvalid);
+	jsonutil_set_int(doc, "invalid", (json_int_t)(nv->nres - nvalid));
+	if (jsonutil_write(doc, JSONUTIL_PRETTY, f) == -1)
+		fprintf(stderr, "nlvalidate: writing the report: %s\n",
+		    strerror(errno));
+	json_decref(doc);
 }
 
 /* Append s as XML text/attribute content. */
