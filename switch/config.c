@@ -570,28 +570,13 @@ out:
 	return rc;
 }
 
-int
-config_load(const char *path, const char *schemadir, struct config **cfgp,
-    char **cause)
+/* A config holding the defaults of docs/configuration.md. */
+static struct config *
+config_new(const char *path)
 {
-	struct config_errs	 errs = { path, NULL };
-	struct config		*cfg = NULL;
-	xmlDocPtr		 doc = NULL;
-	xmlNodePtr		 root, n;
-	char			*xsd = NULL, *dirbuf = NULL, *dir;
-	int			 nl = 0, nr = 0;
+	struct config	*cfg = xcalloc(1, sizeof *cfg);
 
-	*cfgp = NULL;
-	xsd = xasprintf("%s/config.xsd", schemadir);
-	if ((doc = xmlfile_load(path, xsd, "config file", cause)) == NULL) {
-		free(xsd);
-		return -1;
-	}
-
-	cfg = xcalloc(1, sizeof *cfg);
 	cfg->path = xstrdup(path);
-	dirbuf = xstrdup(path);
-	dir = dirname(dirbuf);
 	cfg->max_frame = CONFIG_DEF_MAX_FRAME;
 	cfg->window = CONFIG_DEF_WINDOW;
 	cfg->heartbeat = CONFIG_DEF_HEARTBEAT;
@@ -605,8 +590,16 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 	cfg->audit_alarm_pct = CONFIG_DEF_AUDIT_ALARM;
 	config_shares(cfg, NULL, NULL);
 	cfg->audit_budget = config_share(cfg, 0, CONFIG_DEF_AUDIT_BUDGET);
+	return cfg;
+}
 
-	root = xmlDocGetRootElement(doc);
+/* Room for every <line> and <region> of the document. */
+static void
+config_alloc_lists(struct config *cfg, xmlNodePtr root)
+{
+	xmlNodePtr	 n;
+	int		 nl = 0, nr = 0;
+
 	for (n = root->children; n != NULL; n = n->next) {
 		if (config_is(n, "line"))
 			nl++;
@@ -615,134 +608,205 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 	}
 	cfg->lines = xcalloc((size_t)nl, sizeof *cfg->lines);
 	cfg->regions = xcalloc((size_t)nr ? (size_t)nr : 1, sizeof *cfg->regions);
-	for (n = root->children; n != NULL; n = n->next) {
-		xmlChar *a, *p;
+}
 
-		if (config_is(n, "listen")) {
-			struct config_listen *ls = &cfg->listen[cfg->nlisten++];
+/* The text of n as a path resolved against dir. */
+static char *
+config_text_path(const char *dir, xmlNodePtr n)
+{
+	char	*t = config_text(n), *p;
 
-			a = xmlGetProp(n, (const xmlChar *)"address");
-			p = xmlGetProp(n, (const xmlChar *)"port");
-			if (util_strlcpy(ls->address, (const char *)a,
-			    sizeof ls->address) >= sizeof ls->address)
-				config_fail(&errs, n, "listen address longer "
-				    "than %zu bytes", sizeof ls->address - 1);
-			util_strlcpy(ls->port, (const char *)p, sizeof ls->port);
-			xmlFree(a);
-			xmlFree(p);
-			if (errs.first != NULL)
-				goto bad;
-		} else if (config_is(n, "portfile")) {
-			char *t = config_text(n);
-			cfg->portfile = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "datadir")) {
-			char *t = config_text(n);
-			cfg->datadir = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "schemas")) {
-			char *t = config_text(n);
-			cfg->schemadir = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "pki")) {
-			a = xmlGetProp(n, (const xmlChar *)"ca");
-			cfg->ca = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"cert");
-			cfg->cert = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"key");
-			cfg->key = config_path(dir, a);
-			xmlFree(a);
-		} else if (config_is(n, "admin")) {
-			a = xmlGetProp(n, (const xmlChar *)"socket");
-			cfg->control_socket = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"portfile");
-			cfg->admin_portfile = config_path(dir, a);
-			xmlFree(a);
-			if ((a = xmlGetProp(n, (const xmlChar *)"address")) != NULL) {
-				cfg->admin_address = xstrdup((const char *)a);
-				xmlFree(a);
-				if (strcmp(cfg->admin_address, "127.0.0.1") != 0 &&
-				    strcmp(cfg->admin_address, "::1") != 0 &&
-				    strcmp(cfg->admin_address, "localhost") != 0) {
-					config_fail(&errs, n, "admin address %s is "
-					    "not a loopback address",
-					    cfg->admin_address);
-					goto bad;
-				}
-			}
-			p = xmlGetProp(n, (const xmlChar *)"port");
-			util_strlcpy(cfg->admin_port, p ? (const char *)p : "0",
-			    sizeof cfg->admin_port);
-			xmlFree(p);
-		} else if (config_is(n, "limits")) {
-			if (config_parse_limits(cfg, n, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "line")) {
-			struct config_line *l = &cfg->lines[cfg->nline];
+	p = config_path(dir, (xmlChar *)t);
+	free(t);
+	return p;
+}
 
-			l->index = cfg->nline++;
-			if (config_parse_line(cfg, l, n, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "region")) {
-			if (config_parse_region(&cfg->regions[cfg->nregion++],
-			    n, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "oridir")) {
-			char *t = config_text(n);
-			cfg->oridir = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "audit")) {
-			if (config_parse_audit(cfg, n, dir, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "record")) {
-			long long bytes = CONFIG_DEF_RECORD_BYTES, files = 0;
+/* Attribute attr of n as a path resolved against dir; NULL if absent. */
+static char *
+config_prop_path(const char *dir, xmlNodePtr n, const char *attr)
+{
+	xmlChar	*a = xmlGetProp(n, (const xmlChar *)attr);
+	char	*p;
 
-			a = xmlGetProp(n, (const xmlChar *)"path");
-			cfg->record_path = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"images");
-			cfg->record_images = a != NULL &&
-			    strcmp((const char *)a, "yes") == 0;
-			xmlFree(a);
-			if (config_num(&errs, n, "max-bytes", 4096, LLONG_MAX,
-			    &bytes) == -1 || config_num(&errs, n, "max-files",
-			    0, 100000, &files) == -1)
-				goto bad;
-			cfg->record_max_bytes = (size_t)bytes;
-			cfg->record_max_files = (int)files;
-		}
+	p = config_path(dir, a);
+	xmlFree(a);
+	return p;
+}
+
+/* <listen address= port=>. */
+static int
+config_parse_listen(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
+{
+	struct config_listen	*ls = &cfg->listen[cfg->nlisten++];
+	xmlChar			*a, *p;
+
+	a = xmlGetProp(n, (const xmlChar *)"address");
+	p = xmlGetProp(n, (const xmlChar *)"port");
+	if (util_strlcpy(ls->address, (const char *)a,
+	    sizeof ls->address) >= sizeof ls->address)
+		config_fail(errs, n, "listen address longer than %zu bytes",
+		    sizeof ls->address - 1);
+	util_strlcpy(ls->port, (const char *)p, sizeof ls->port);
+	xmlFree(a);
+	xmlFree(p);
+	return errs->first != NULL ? -1 : 0;
+}
+
+/* <admin>: the control socket, and the admin HTTP on loopback only. */
+static int
+config_parse_admin(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	xmlChar	*a, *p;
+
+	cfg->control_socket = config_prop_path(dir, n, "socket");
+	cfg->admin_portfile = config_prop_path(dir, n, "portfile");
+	if ((a = xmlGetProp(n, (const xmlChar *)"address")) != NULL) {
+		cfg->admin_address = xstrdup((const char *)a);
+		xmlFree(a);
+		if (strcmp(cfg->admin_address, "127.0.0.1") != 0 &&
+		    strcmp(cfg->admin_address, "::1") != 0 &&
+		    strcmp(cfg->admin_address, "localhost") != 0)
+			return config_fail(errs, n, "admin address %s is not a "
+			    "loopback address", cfg->admin_address);
 	}
+	p = xmlGetProp(n, (const xmlChar *)"port");
+	util_strlcpy(cfg->admin_port, p ? (const char *)p : "0",
+	    sizeof cfg->admin_port);
+	xmlFree(p);
+	return 0;
+}
+
+/* <record>: the traffic capture (docs/capture.md). */
+static int
+config_parse_record(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	long long	 bytes = CONFIG_DEF_RECORD_BYTES, files = 0;
+	xmlChar		*a;
+
+	cfg->record_path = config_prop_path(dir, n, "path");
+	a = xmlGetProp(n, (const xmlChar *)"images");
+	cfg->record_images = a != NULL && strcmp((const char *)a, "yes") == 0;
+	xmlFree(a);
+	if (config_num(errs, n, "max-bytes", 4096, LLONG_MAX, &bytes) == -1 ||
+	    config_num(errs, n, "max-files", 0, 100000, &files) == -1)
+		return -1;
+	cfg->record_max_bytes = (size_t)bytes;
+	cfg->record_max_files = (int)files;
+	return 0;
+}
+
+/* <line>: the next slot of cfg->lines. */
+static int
+config_add_line(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
+{
+	struct config_line	*l = &cfg->lines[cfg->nline];
+
+	l->index = cfg->nline++;
+	return config_parse_line(cfg, l, n, errs);
+}
+
+/* One element under <nlswitch>; paths are resolved against dir. */
+static int
+config_parse_element(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	if (config_is(n, "listen"))
+		return config_parse_listen(cfg, n, errs);
+	else if (config_is(n, "portfile"))
+		cfg->portfile = config_text_path(dir, n);
+	else if (config_is(n, "datadir"))
+		cfg->datadir = config_text_path(dir, n);
+	else if (config_is(n, "schemas"))
+		cfg->schemadir = config_text_path(dir, n);
+	else if (config_is(n, "pki")) {
+		cfg->ca = config_prop_path(dir, n, "ca");
+		cfg->cert = config_prop_path(dir, n, "cert");
+		cfg->key = config_prop_path(dir, n, "key");
+	} else if (config_is(n, "admin"))
+		return config_parse_admin(cfg, n, dir, errs);
+	else if (config_is(n, "limits"))
+		return config_parse_limits(cfg, n, errs);
+	else if (config_is(n, "line"))
+		return config_add_line(cfg, n, errs);
+	else if (config_is(n, "region"))
+		return config_parse_region(&cfg->regions[cfg->nregion++], n,
+		    errs);
+	else if (config_is(n, "oridir"))
+		cfg->oridir = config_text_path(dir, n);
+	else if (config_is(n, "audit"))
+		return config_parse_audit(cfg, n, dir, errs);
+	else if (config_is(n, "record"))
+		return config_parse_record(cfg, n, dir, errs);
+	return 0;
+}
+
+/* What is left unset takes its default: schemas, the control socket. */
+static void
+config_fill_defaults(struct config *cfg, const char *schemadir)
+{
 	if (cfg->schemadir == NULL)
 		cfg->schemadir = xstrdup(schemadir);
 	if (cfg->control_socket == NULL)
 		cfg->control_socket = xasprintf("%s/control.sock", cfg->datadir);
-	if (config_check(cfg, root, &errs) == -1)
-		goto bad;
-	/* The directory is reloaded on its own (oridir.h); checking it here
-	 * makes nlswitchd -n report its errors too. */
-	if (cfg->oridir != NULL) {
-		struct oridir *od;
+}
 
-		if (oridir_load(cfg->oridir, cfg->schemadir, &od,
-		    &errs.first) == -1)
-			goto bad;
-		oridir_free(od);
-	}
+/*
+ * The ORI directory <oridir> names: checking it here makes nlswitchd -n
+ * report its errors too.
+ */
+static int
+config_load_oridir(struct config *cfg, struct config_errs *errs)
+{
+	struct oridir	*od;
+
+	if (cfg->oridir == NULL)
+		return 0;
+	if (oridir_load(cfg->oridir, cfg->schemadir, &od, &errs->first) == -1)
+		return -1;
+	oridir_free(od);
+	return 0;
+}
+
+int
+config_load(const char *path, const char *schemadir, struct config **cfgp,
+    char **cause)
+{
+	struct config_errs	 errs = { path, NULL };
+	struct config		*cfg = NULL;
+	xmlDocPtr		 doc;
+	xmlNodePtr		 root, n;
+	char			*xsd, *dirbuf, *dir;
+
+	*cfgp = NULL;
+	xsd = xasprintf("%s/config.xsd", schemadir);
+	doc = xmlfile_load(path, xsd, "config file", cause);
+	free(xsd);
+	if (doc == NULL)
+		return -1;
+
+	cfg = config_new(path);
+	dirbuf = xstrdup(path);
+	dir = dirname(dirbuf);
+	root = xmlDocGetRootElement(doc);
+	config_alloc_lists(cfg, root);
+	for (n = root->children; n != NULL; n = n->next)
+		if (config_parse_element(cfg, n, dir, &errs) == -1)
+			goto fail;
+	config_fill_defaults(cfg, schemadir);
+	if (config_check(cfg, root, &errs) == -1 ||
+	    config_load_oridir(cfg, &errs) == -1)
+		goto fail;
 
 	xmlFreeDoc(doc);
-	free(xsd);
 	free(dirbuf);
 	*cfgp = cfg;
 	return 0;
-bad:
+fail:
 	*cause = errs.first ? errs.first : xasprintf("%s:0: invalid", path);
-	errs.first = NULL;
 	xmlFreeDoc(doc);
 	config_free(cfg);
-	free(xsd);
 	free(dirbuf);
 	return -1;
 }
