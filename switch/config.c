@@ -151,18 +151,49 @@ config_fail(struct config_errs *errs, xmlNodePtr n, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Whether attribute attr of n is word: 1 if it is, 0 if it is something
+ * else, -1 if it is absent.
+ */
 static int
-config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
+config_prop_is(xmlNodePtr n, const char *attr, const char *word)
+{
+	xmlChar	*v = xmlGetProp(n, (const xmlChar *)attr);
+	int	 r;
+
+	if (v == NULL)
+		return -1;
+	r = strcmp((const char *)v, word) == 0;
+	xmlFree(v);
+	return r;
+}
+
+/* A byte and a message quota of a line (<line quota= quota-msgs=>). */
+static int
+config_line_quota(struct config *cfg, xmlNodePtr n, const char *battr,
+    const char *mattr, uint64_t *bytesp, uint64_t *msgsp,
     struct config_errs *errs)
 {
-	xmlNodePtr	 c;
-	xmlChar		*v;
-	char		*t;
-	int		 k;
+	uint64_t	 bytes = 0;
+	int		 pm = -1;
+	long long	 msgs = 0;
 
-	l->lineno = (int)xmlGetLineNo(n);
-	l->photo_share = 1;
-	l->photo_public = 1;
+	if (config_size(errs, n, battr, &bytes, &pm) == -1 ||
+	    config_num(errs, n, mattr, 0, LLONG_MAX, &msgs) == -1)
+		return -1;
+	*bytesp = config_share(cfg, bytes, pm);
+	*msgsp = (uint64_t)msgs;
+	return 0;
+}
+
+/* The attributes of <line>: code, cn, member, format and the quotas. */
+static int
+config_parse_line_attrs(struct config *cfg, struct config_line *l,
+    xmlNodePtr n, struct config_errs *errs)
+{
+	xmlChar	*v;
+	int	 legacy;
+
 	v = xmlGetProp(n, (const xmlChar *)"code");
 	util_strlcpy(l->code, v ? (const char *)v : "", sizeof l->code);
 	xmlFree(v);
@@ -173,31 +204,70 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 		util_strlcpy(l->member, (const char *)v, sizeof l->member);
 		xmlFree(v);
 	}
-	if ((v = xmlGetProp(n, (const xmlChar *)"format")) != NULL) {
-		l->format = strcmp((const char *)v, "legacy") == 0 ?
-		    CONFIG_FMT_LEGACY : CONFIG_FMT_XML;
+	if ((legacy = config_prop_is(n, "format", "legacy")) != -1)
+		l->format = legacy ? CONFIG_FMT_LEGACY : CONFIG_FMT_XML;
+	if (config_line_quota(cfg, n, "quota", "quota-msgs", &l->quota_bytes,
+	    &l->quota_msgs, errs) == -1 ||
+	    config_line_quota(cfg, n, "send-quota", "send-quota-msgs",
+	    &l->send_quota_bytes, &l->send_quota_msgs, errs) == -1)
+		return -1;
+	return 0;
+}
+
+/* <service mke= state=>: the service state of the keys named (or all). */
+static void
+config_parse_service(struct config_line *l, xmlNodePtr c)
+{
+	uint32_t	 mask = ~0u;
+	uint8_t		 st = CONFIG_SVC_IN;
+	xmlChar		*v;
+	int		 k;
+
+	if ((v = xmlGetProp(c, (const xmlChar *)"mke")) != NULL) {
+		mask = config_keys((const char *)v);
 		xmlFree(v);
 	}
-	{
-		uint64_t	bytes = 0;
-		int		pm = -1;
-		long long	msgs = 0;
+	if (config_prop_is(c, "state", "held") == 1)
+		st = CONFIG_SVC_HELD;
+	else if (config_prop_is(c, "state", "removed") == 1)
+		st = CONFIG_SVC_REMOVED;
+	for (k = 1; k < MSG_KEY_MAX; k++)
+		if (mask & (1u << k))
+			l->service[k] = st;
+}
 
-		if (config_size(errs, n, "quota", &bytes, &pm) == -1 ||
-		    config_num(errs, n, "quota-msgs", 0, LLONG_MAX, &msgs) == -1)
-			return -1;
-		l->quota_bytes = config_share(cfg, bytes, pm);
-		l->quota_msgs = (uint64_t)msgs;
-		bytes = 0;
-		pm = -1;
-		msgs = 0;
-		if (config_size(errs, n, "send-quota", &bytes, &pm) == -1 ||
-		    config_num(errs, n, "send-quota-msgs", 0, LLONG_MAX,
-		    &msgs) == -1)
-			return -1;
-		l->send_quota_bytes = config_share(cfg, bytes, pm);
-		l->send_quota_msgs = (uint64_t)msgs;
-	}
+/* <photo-policy>: the photo rules of the state a member line serves. */
+static int
+config_parse_photo_policy(struct config_line *l, xmlNodePtr c,
+    struct config_errs *errs)
+{
+	int	 r;
+
+	if (l->member[0] == '\0')
+		return config_fail(errs, c, "line %s: photo-policy needs a "
+		    "line that serves a member (state)", l->code);
+	if ((r = config_prop_is(c, "share", "no")) != -1)
+		l->photo_share = !r;
+	if ((r = config_prop_is(c, "public-disclosure", "no")) != -1)
+		l->photo_public = !r;
+	if ((r = config_prop_is(c, "retention", "precluded")) != -1)
+		l->photo_noretain = r;
+	return 0;
+}
+
+/* <line>: its attributes, then <ori>, <accept>, <service>, <photo-policy>. */
+static int
+config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
+    struct config_errs *errs)
+{
+	xmlNodePtr	 c;
+	char		*t;
+
+	l->lineno = (int)xmlGetLineNo(n);
+	l->photo_share = 1;
+	l->photo_public = 1;
+	if (config_parse_line_attrs(cfg, l, n, errs) == -1)
+		return -1;
 	for (c = n->children; c != NULL; c = c->next) {
 		if (config_is(c, "ori")) {
 			t = config_text(c);
@@ -209,110 +279,80 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 			t = config_text(c);
 			l->accept = config_keys(t);
 			free(t);
-		} else if (config_is(c, "service")) {
-			uint32_t	 mask = ~0u;
-			uint8_t		 st = CONFIG_SVC_IN;
-
-			if ((v = xmlGetProp(c, (const xmlChar *)"mke")) != NULL) {
-				mask = config_keys((const char *)v);
-				xmlFree(v);
-			}
-			v = xmlGetProp(c, (const xmlChar *)"state");
-			if (v != NULL && strcmp((const char *)v, "held") == 0)
-				st = CONFIG_SVC_HELD;
-			else if (v != NULL &&
-			    strcmp((const char *)v, "removed") == 0)
-				st = CONFIG_SVC_REMOVED;
-			xmlFree(v);
-			for (k = 1; k < MSG_KEY_MAX; k++)
-				if (mask & (1u << k))
-					l->service[k] = st;
-		} else if (config_is(c, "photo-policy")) {
-			if (l->member[0] == '\0')
-				return config_fail(errs, c, "line %s: photo-policy "
-				    "needs a line that serves a member (state)",
-				    l->code);
-			if ((v = xmlGetProp(c, (const xmlChar *)"share")) != NULL) {
-				l->photo_share = strcmp((const char *)v, "no") != 0;
-				xmlFree(v);
-			}
-			if ((v = xmlGetProp(c,
-			    (const xmlChar *)"public-disclosure")) != NULL) {
-				l->photo_public = strcmp((const char *)v, "no") != 0;
-				xmlFree(v);
-			}
-			if ((v = xmlGetProp(c, (const xmlChar *)"retention")) != NULL) {
-				l->photo_noretain =
-				    strcmp((const char *)v, "precluded") == 0;
-				xmlFree(v);
-			}
-		}
+		} else if (config_is(c, "service"))
+			config_parse_service(l, c);
+		else if (config_is(c, "photo-policy") &&
+		    config_parse_photo_policy(l, c, errs) == -1)
+			return -1;
 	}
-	(void)cfg;
 	return 0;
 }
 
-/* Cross-checks the schema cannot express. */
+/* Line l against an earlier line o: nothing of theirs may be shared. */
 static int
-config_check(struct config *cfg, xmlNodePtr root, struct config_errs *errs)
+config_check_pair(const struct config_line *l, const struct config_line *o,
+    struct config_errs *errs)
 {
-	int		 i, j, a, b;
-	xmlNodePtr	 n;
+	int	 a, b;
 
-	for (i = 0; i < cfg->nline; i++) {
-		struct config_line *l = &cfg->lines[i];
-
-		for (j = 0; j < i; j++) {
-			struct config_line *o = &cfg->lines[j];
-
-			if (strcmp(l->code, o->code) == 0)
-				goto dup;
-			if (strcmp(l->cn, o->cn) == 0) {
-				errs->first = xasprintf("%s:%d: certificate "
-				    "name \"%s\" already used by line %s",
-				    errs->path, l->lineno, l->cn, o->code);
-				return -1;
-			}
-			if (l->member[0] != '\0' &&
-			    strcmp(l->member, o->member) == 0) {
-				errs->first = xasprintf("%s:%d: member %s "
-				    "already served by line %s", errs->path,
-				    l->lineno, l->member, o->code);
-				return -1;
-			}
-			for (a = 0; a < l->nori; a++)
-				for (b = 0; b < o->nori; b++)
-					if (strcmp(l->ori[a], o->ori[b]) == 0) {
-						errs->first = xasprintf("%s:%d: "
-						    "ORI %s already belongs to "
-						    "line %s", errs->path,
-						    l->lineno, l->ori[a], o->code);
-						return -1;
-					}
-			continue;
-dup:
-			errs->first = xasprintf("%s:%d: duplicate line code %s "
-			    "(first defined at line %d)", errs->path,
-			    l->lineno, l->code, o->lineno);
-			return -1;
-		}
-		if (strcmp(l->code, "NL") == 0 || strcmp(l->member, "NL") == 0) {
-			errs->first = xasprintf("%s:%d: NL is the switch itself",
-			    errs->path, l->lineno);
-			return -1;
-		}
-		for (a = 0; a < l->nori; a++)
-			if (strcmp(l->ori[a], MSG_SWITCH_ORI) == 0) {
-				errs->first = xasprintf("%s:%d: %s is the "
-				    "switch's own ORI", errs->path, l->lineno,
-				    MSG_SWITCH_ORI);
-				return -1;
-			}
+	if (strcmp(l->code, o->code) == 0) {
+		errs->first = xasprintf("%s:%d: duplicate line code %s (first "
+		    "defined at line %d)", errs->path, l->lineno, l->code,
+		    o->lineno);
+		return -1;
 	}
-	i = 0;
-	for (n = root->children; n != NULL; n = n->next) {
-		struct config_region *r;
+	if (strcmp(l->cn, o->cn) == 0) {
+		errs->first = xasprintf("%s:%d: certificate name \"%s\" "
+		    "already used by line %s", errs->path, l->lineno, l->cn,
+		    o->code);
+		return -1;
+	}
+	if (l->member[0] != '\0' && strcmp(l->member, o->member) == 0) {
+		errs->first = xasprintf("%s:%d: member %s already served by "
+		    "line %s", errs->path, l->lineno, l->member, o->code);
+		return -1;
+	}
+	for (a = 0; a < l->nori; a++)
+		for (b = 0; b < o->nori; b++)
+			if (strcmp(l->ori[a], o->ori[b]) == 0) {
+				errs->first = xasprintf("%s:%d: ORI %s already "
+				    "belongs to line %s", errs->path,
+				    l->lineno, l->ori[a], o->code);
+				return -1;
+			}
+	return 0;
+}
 
+/* A line may not be, nor speak for, the switch itself. */
+static int
+config_check_not_switch(const struct config_line *l, struct config_errs *errs)
+{
+	int	 a;
+
+	if (strcmp(l->code, "NL") == 0 || strcmp(l->member, "NL") == 0) {
+		errs->first = xasprintf("%s:%d: NL is the switch itself",
+		    errs->path, l->lineno);
+		return -1;
+	}
+	for (a = 0; a < l->nori; a++)
+		if (strcmp(l->ori[a], MSG_SWITCH_ORI) == 0) {
+			errs->first = xasprintf("%s:%d: %s is the switch's own "
+			    "ORI", errs->path, l->lineno, MSG_SWITCH_ORI);
+			return -1;
+		}
+	return 0;
+}
+
+/* Each region once, not a member code, and every member served. */
+static int
+config_check_regions(struct config *cfg, xmlNodePtr root,
+    struct config_errs *errs)
+{
+	struct config_region	*r;
+	xmlNodePtr		 n;
+	int			 i = 0, j;
+
+	for (n = root->children; n != NULL; n = n->next) {
 		if (!config_is(n, "region"))
 			continue;
 		r = &cfg->regions[i++];
@@ -329,6 +369,23 @@ dup:
 				    "serves member %s", r->code, r->member[j]);
 	}
 	return 0;
+}
+
+/* Cross-checks the schema cannot express. */
+static int
+config_check(struct config *cfg, xmlNodePtr root, struct config_errs *errs)
+{
+	int	 i, j;
+
+	for (i = 0; i < cfg->nline; i++) {
+		for (j = 0; j < i; j++)
+			if (config_check_pair(&cfg->lines[i], &cfg->lines[j],
+			    errs) == -1)
+				return -1;
+		if (config_check_not_switch(&cfg->lines[i], errs) == -1)
+			return -1;
+	}
+	return config_check_regions(cfg, root, errs);
 }
 
 /*
@@ -683,12 +740,9 @@ config_parse_record(struct config *cfg, xmlNodePtr n, const char *dir,
     struct config_errs *errs)
 {
 	long long	 bytes = CONFIG_DEF_RECORD_BYTES, files = 0;
-	xmlChar		*a;
 
 	cfg->record_path = config_prop_path(dir, n, "path");
-	a = xmlGetProp(n, (const xmlChar *)"images");
-	cfg->record_images = a != NULL && strcmp((const char *)a, "yes") == 0;
-	xmlFree(a);
+	cfg->record_images = config_prop_is(n, "images", "yes") == 1;
 	if (config_num(errs, n, "max-bytes", 4096, LLONG_MAX, &bytes) == -1 ||
 	    config_num(errs, n, "max-files", 0, 100000, &files) == -1)
 		return -1;
