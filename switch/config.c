@@ -807,20 +807,18 @@ config_fill_defaults(struct config *cfg, const char *schemadir)
 }
 
 /*
- * The ORI directory <oridir> names: checking it here makes nlswitchd -n
- * report its errors too.
+ * The ORI directory, parsed here once: the file <oridir> names (so that
+ * nlswitchd -n reports its errors too), or the implicit one of the lines.
  */
 static int
 config_load_oridir(struct config *cfg, struct config_errs *errs)
 {
-	struct oridir	*od;
-
-	if (cfg->oridir == NULL)
+	if (cfg->oridir == NULL) {
+		cfg->directory = oridir_from_config(cfg);
 		return 0;
-	if (oridir_load(cfg->oridir, cfg->schemadir, &od, &errs->first) == -1)
-		return -1;
-	oridir_free(od);
-	return 0;
+	}
+	return oridir_load(cfg->oridir, cfg->schemadir, &cfg->directory,
+	    &errs->first);
 }
 
 int
@@ -881,6 +879,7 @@ config_free(struct config *cfg)
 	free(cfg->lines);
 	free(cfg->regions);
 	free(cfg->oridir);
+	oridir_free(cfg->directory);
 	free(cfg->record_path);
 	free(cfg->audit_archive);
 	free(cfg->path);
