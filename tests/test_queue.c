@@ -2156,6 +2156,48 @@ test_queue_reserve(void)
 }
 
 /*
+ * A queue in a tmpfs of mb MB mounted at tq_dir/name (its path into mnt),
+ * with a 256 KB reserve; NULL when no tmpfs can be mounted (not root):
+ * the caller skips its test.
+ */
+static struct queue *
+tq_open_tmpfs(const char *name, int mb, char *mnt, size_t mntsz)
+{
+	struct queue		*q;
+	struct queue_conf	 qc;
+	char			 cmd[PATH_MAX];
+
+	snprintf(mnt, mntsz, "%s/%s", tq_dir, name);
+	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=%dm tmpfs %s "
+	    "2>/dev/null", mb, mnt);
+	if (geteuid() != 0 || system(cmd) != 0) {
+		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
+		    "(needs root)\n");
+		return NULL;
+	}
+	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
+	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
+	CU_ASSERT_FATAL(q != NULL);
+	memset(&qc, 0, sizeof qc);
+	qc.reserve = 256 << 10;
+	queue_configure(q, &qc);
+	return q;
+}
+
+/* Run the loop until the store finds its space again (or TQ_WAIT_US). */
+static void
+tq_wait_space_ok(struct queue *q, struct queue_stats *qs)
+{
+	uint64_t	 deadline = util_mono_us() + TQ_WAIT_US;
+
+	do {
+		event_base_loop(tq_base, EVLOOP_ONCE);
+		queue_get_stats(q, qs);
+	} while (qs->space != QUEUE_SPACE_OK && util_mono_us() < deadline);
+}
+
+/*
  * A full file system is a full store, and heals: a tmpfs of 3 MB under a
  * 64 MB map fills with 50 KB messages; PUTs are refused (QUEUE_E_FULL,
  * health no-space), deletes still commit, and once they freed space the
@@ -2166,29 +2208,15 @@ static void
 test_queue_nospace(void)
 {
 	struct queue		*q;
-	struct queue_conf	 qc;
 	struct queue_stats	 qs;
 	struct tq_run		 r;
 	const char		*lines[] = { "CADMV" };
 	char			 mnt[PATH_MAX - 64], cmd[PATH_MAX];
-	uint64_t		 id, n, stored = 0, deadline;
+	uint64_t		 id, n, stored = 0;
 	int			 res = QUEUE_E_OK;
 
-	snprintf(mnt, sizeof mnt, "%s/small", tq_dir);
-	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
-	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=3m tmpfs %s "
-	    "2>/dev/null", mnt);
-	if (geteuid() != 0 || system(cmd) != 0) {
-		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
-		    "(needs root)\n");
+	if ((q = tq_open_tmpfs("small", 3, mnt, sizeof mnt)) == NULL)
 		return;
-	}
-	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
-	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
-	CU_ASSERT_FATAL(q != NULL);
-	memset(&qc, 0, sizeof qc);
-	qc.reserve = 256 << 10;
-	queue_configure(q, &qc);
 	for (id = 1; id < 200 && res == QUEUE_E_OK; id++) {
 		res = tq_run1(q, tq_put(id, TQ_BIG, lines, NULL, 1, &r));
 		if (res == QUEUE_E_OK)
@@ -2204,11 +2232,7 @@ test_queue_nospace(void)
 		CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1,
 		    n, 0, 0, &r)), QUEUE_E_OK);
 	/* Healthy again on its own (the re-check), then takes messages. */
-	deadline = util_mono_us() + TQ_WAIT_US;
-	do {
-		event_base_loop(tq_base, EVLOOP_ONCE);
-		queue_get_stats(q, &qs);
-	} while (qs.space != QUEUE_SPACE_OK && util_mono_us() < deadline);
+	tq_wait_space_ok(q, &qs);
 	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_OK);
 	for (n = 0; n < stored / 2; n++)
 		CU_ASSERT_EQUAL(tq_run1(q, tq_put(1000 + n, TQ_BIG, lines, NULL,
@@ -2229,30 +2253,16 @@ static void
 test_queue_nospace_rounds(void)
 {
 	struct queue		*q;
-	struct queue_conf	 qc;
 	struct queue_stats	 qs;
 	struct tq_op		*ops[64];
 	struct tq_run		 r;
 	const char		*lines[] = { "CADMV" };
 	char			 mnt[PATH_MAX - 64], cmd[PATH_MAX];
-	uint64_t		 next = 1, lo = 1, deadline;
+	uint64_t		 next = 1, lo = 1;
 	int			 round, i, n, stored, full, io = 0;
 
-	snprintf(mnt, sizeof mnt, "%s/rounds", tq_dir);
-	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
-	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=8m tmpfs %s "
-	    "2>/dev/null", mnt);
-	if (geteuid() != 0 || system(cmd) != 0) {
-		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
-		    "(needs root)\n");
+	if ((q = tq_open_tmpfs("rounds", 8, mnt, sizeof mnt)) == NULL)
 		return;
-	}
-	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
-	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
-	CU_ASSERT_FATAL(q != NULL);
-	memset(&qc, 0, sizeof qc);
-	qc.reserve = 256 << 10;
-	queue_configure(q, &qc);
 	for (round = 0; round < 5; round++) {
 		/* Fill until a whole batch is refused. */
 		for (stored = 0, full = 0; !full && next < 100000; ) {
@@ -2317,12 +2327,7 @@ test_queue_nospace_rounds(void)
 				    5000000 * (uint64_t)(round + 1) +
 				    (uint64_t)i, 0, 0, &r));
 		}
-		deadline = util_mono_us() + TQ_WAIT_US;
-		do {
-			event_base_loop(tq_base, EVLOOP_ONCE);
-			queue_get_stats(q, &qs);
-		} while (qs.space != QUEUE_SPACE_OK &&
-		    util_mono_us() < deadline);
+		tq_wait_space_ok(q, &qs);
 		{
 			struct tq_list l;
 
