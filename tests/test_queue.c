@@ -1621,30 +1621,6 @@ struct tq_lm {
 	size_t		 len, psize, meta;	/* meta: the newest's offset */
 };
 
-static uint64_t
-tq_lm64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static uint16_t
-tq_lm16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static void
-tq_lm_put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof v);
-}
-
 static uint8_t *
 tq_lm_page(struct tq_lm *lm, uint64_t pgno)
 {
@@ -1656,7 +1632,7 @@ tq_lm_page(struct tq_lm *lm, uint64_t pgno)
 static uint8_t *
 tq_lm_node(uint8_t *pg, unsigned i)
 {
-	return pg + tq_lm16(pg + 16 + 2 * i);
+	return pg + util_get_ne16(pg + 16 + 2 * i);
 }
 
 /* The MDB_db record of a named db in the newest snapshot. */
@@ -1668,12 +1644,13 @@ tq_lm_db(struct tq_lm *lm, const char *name)
 	size_t		 klen = strlen(name);
 
 	/* The main db of the switch's 8 dbs is one leaf. */
-	pg = tq_lm_page(lm, tq_lm64(lm->m + lm->meta + 40 + 48 + 40));
-	CU_ASSERT_FATAL(tq_lm16(pg + 10) == 0x02);
-	n = (tq_lm16(pg + 12) - 16u) / 2;
+	pg = tq_lm_page(lm, util_get_ne64(lm->m + lm->meta + 40 + 48 + 40));
+	CU_ASSERT_FATAL(util_get_ne16(pg + 10) == 0x02);
+	n = (util_get_ne16(pg + 12) - 16u) / 2;
 	for (i = 0; i < n; i++) {
 		nd = tq_lm_node(pg, i);
-		if (tq_lm16(nd + 6) == klen && memcmp(nd + 8, name, klen) == 0)
+		if (util_get_ne16(nd + 6) == klen &&
+		    memcmp(nd + 8, name, klen) == 0)
 			return nd + 8 + klen;
 	}
 	CU_FAIL_FATAL("named db not found");
@@ -1687,10 +1664,10 @@ tq_lm_leaf(struct tq_lm *lm, const char *name, uint64_t *root)
 	uint8_t		*pg;
 	uint64_t	 pgno;
 
-	pgno = *root = tq_lm64(tq_lm_db(lm, name) + 40);
-	while (tq_lm16((pg = tq_lm_page(lm, pgno)) + 10) == 0x01)
-		pgno = tq_lm16(tq_lm_node(pg, 0)) |
-		    (uint64_t)tq_lm16(tq_lm_node(pg, 0) + 2) << 16;
+	pgno = *root = util_get_ne64(tq_lm_db(lm, name) + 40);
+	while (util_get_ne16((pg = tq_lm_page(lm, pgno)) + 10) == 0x01)
+		pgno = util_get_ne16(tq_lm_node(pg, 0)) |
+		    (uint64_t)util_get_ne16(tq_lm_node(pg, 0) + 2) << 16;
 	return pgno;
 }
 
@@ -1756,9 +1733,9 @@ test_queue_mdbcheck(void)
 	for (i = 0; i < sizeof tq_dmgs / sizeof tq_dmgs[0]; i++) {
 		lm.m = xmalloc(lm.len);
 		memcpy(lm.m, orig, lm.len);
-		lm.psize = (size_t)tq_lm64(lm.m + 40) & 0xffffffff;
-		lm.meta = tq_lm64(lm.m + lm.psize + 144) > tq_lm64(lm.m + 144) ?
-		    lm.psize : 0;
+		lm.psize = (size_t)util_get_ne64(lm.m + 40) & 0xffffffff;
+		lm.meta = util_get_ne64(lm.m + lm.psize + 144) >
+		    util_get_ne64(lm.m + 144) ? lm.psize : 0;
 		leaf = tq_lm_leaf(&lm, "copy", &root);
 		CU_ASSERT_FATAL(leaf != root);		/* a branch above */
 		pg = tq_lm_page(&lm, leaf);
@@ -1776,9 +1753,9 @@ test_queue_mdbcheck(void)
 			break;
 		case TQ_DMG_BRANCH_CHILD:
 			nd = tq_lm_node(tq_lm_page(&lm, root), 1);
-			pgno = tq_lm64(lm.m + lm.meta + 136) + 100;
-			tq_lm_put16(nd, (uint16_t)pgno);
-			tq_lm_put16(nd + 2, (uint16_t)(pgno >> 16));
+			pgno = util_get_ne64(lm.m + lm.meta + 136) + 100;
+			util_put_ne16(nd, (uint16_t)pgno);
+			util_put_ne16(nd + 2, (uint16_t)(pgno >> 16));
 			break;
 		case TQ_DMG_PGNO:
 			pg[0] ^= 0x01;
@@ -1787,9 +1764,10 @@ test_queue_mdbcheck(void)
 			/* Message 1's body (9000 bytes) is in overflow pages. */
 			pg = tq_lm_page(&lm, tq_lm_leaf(&lm, "msg", &mroot));
 			nd = tq_lm_node(pg, 0);
-			CU_ASSERT_FATAL(tq_lm16(nd + 4) & 0x01);
-			pg = tq_lm_page(&lm, tq_lm64(nd + 8 + tq_lm16(nd + 6)));
-			tq_lm_put16(pg + 10, 0x02);
+			CU_ASSERT_FATAL(util_get_ne16(nd + 4) & 0x01);
+			pg = tq_lm_page(&lm, util_get_ne64(nd + 8 +
+			    util_get_ne16(nd + 6)));
+			util_put_ne16(pg + 10, 0x02);
 			break;
 		case TQ_DMG_DB_ROOT:
 			dbrec = tq_lm_db(&lm, "copy");
@@ -1797,7 +1775,7 @@ test_queue_mdbcheck(void)
 			memcpy(dbrec + 40, &mroot, 8);
 			break;
 		case TQ_DMG_NODE_SIZE:
-			n = (tq_lm16(pg + 12) - 16u) / 2;
+			n = (util_get_ne16(pg + 12) - 16u) / 2;
 			nd = tq_lm_node(pg, n / 2);
 			nd[0] ^= 0x40;
 			break;
