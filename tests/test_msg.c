@@ -31,6 +31,7 @@
 #include "msg.h"
 #include "msgbuild.h"
 #include "msgparse.h"
+#include "unit.h"
 #include "util.h"
 #include "xscan.h"
 #include "xtree.h"
@@ -69,34 +70,14 @@
 	"<n2:NLETSResponseData>\n" x "</n2:NLETSResponseData>\n"
 
 static struct msgparse_schema	*tm_schema;
-static char			 tm_root[1024];
 
 int	test_msg_register(void);
-
-/* Path of a file under the repository root (static buffer). */
-static const char *
-tm_path(const char *rel)
-{
-	static char	 buf[2048];
-
-	snprintf(buf, sizeof buf, "%s/%s", tm_root, rel);
-	return buf;
-}
 
 static int
 tm_init(void)
 {
-	const char	*r = getenv("NLSWITCH_ROOT");
-	char		*cause = NULL;
-
-	snprintf(tm_root, sizeof tm_root, "%s", r != NULL && *r ? r : ".");
-	tm_schema = msgparse_schema_load(tm_path("schemas"), &cause);
-	if (tm_schema == NULL) {
-		fprintf(stderr, "test_msg: %s\n", cause);
-		free(cause);
-		return 1;
-	}
-	return 0;
+	tm_schema = unit_schema_load("test_msg");
+	return tm_schema == NULL;
 }
 
 static int
@@ -159,7 +140,7 @@ tm_read(const char *rel, size_t *len)
 {
 	char	*buf;
 
-	if ((buf = util_read_file(tm_path(rel), len)) == NULL)
+	if ((buf = util_read_file(unit_path(rel), len)) == NULL)
 		fprintf(stderr, "\n  cannot read %s", rel);
 	return buf;
 }
@@ -494,7 +475,7 @@ test_valid_fixtures(void)
 	}
 
 	/* Every file in the directory is in the table. */
-	dir = opendir(tm_path("fixtures/msg/valid"));
+	dir = opendir(unit_path("fixtures/msg/valid"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
 	while ((de = readdir(dir)) != NULL) {
 		n = strlen(de->d_name);
@@ -641,7 +622,7 @@ test_invalid_fixtures(void)
 		tm_check_invalid(&tm_invalid[i]);
 		codes[tm_invalid[i].code]++;
 	}
-	dir = opendir(tm_path("fixtures/msg/invalid"));
+	dir = opendir(unit_path("fixtures/msg/invalid"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
 	while ((de = readdir(dir)) != NULL) {
 		n = strlen(de->d_name);
@@ -3491,7 +3472,7 @@ tm_schema_variant(char *dir, const char *from, const char *to)
 	size_t			 len;
 	int			 files = 0;
 
-	snprintf(sdir, sizeof sdir, "%s", tm_path("schemas"));
+	snprintf(sdir, sizeof sdir, "%s", unit_path("schemas"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d = opendir(sdir));
 	while ((de = readdir(d)) != NULL) {
