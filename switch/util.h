@@ -75,6 +75,15 @@ util_put_ne16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, sizeof v);
 }
 
+/**
+ * splitmix64: a small, seedable, reproducible pseudo-random stream for
+ * synthetic data (DMV records, avatars); never for secrets.
+ * util_rand_below draws in [0, n) (multiply-shift; the bias is far below
+ * anything visible).
+ */
+uint64_t util_rand_next(uint64_t *state);
+uint32_t util_rand_below(uint64_t *state, uint32_t n);
+
 /** Read a whole file into a NUL-terminated heap buffer; NULL + errno on failure. */
 char	*util_read_file(const char *path, size_t *lenp);
 /** Create the directory holding path if it is missing (one level). */
