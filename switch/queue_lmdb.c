@@ -1568,6 +1568,36 @@ queue_lmdb_op_put(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 	return 0;
 }
 
+/*
+ * The record at key kb (ksz bytes) of db that op names: 0 with *k and *v
+ * set; MDB_NOTFOUND, op->result set to QUEUE_E_NOTFOUND, when it is gone
+ * (not an error of the batch); or LMDB's error.
+ */
+static int
+queue_lmdb_op_find(struct queue_lmdb *ql, MDB_txn *txn, int db, uint8_t *kb,
+    size_t ksz, MDB_val *k, MDB_val *v, struct queue_op *op)
+{
+	int	 rc;
+
+	k->mv_size = ksz;
+	k->mv_data = kb;
+	if ((rc = mdb_get(txn, ql->dbi[db], k, v)) == MDB_NOTFOUND)
+		op->result = QUEUE_E_NOTFOUND;
+	return rc;
+}
+
+/* Delete the copy at k of db and drop its message's reference. */
+static int
+queue_lmdb_del_unref(struct queue_lmdb *ql, MDB_txn *txn, int db, MDB_val *k,
+    uint64_t msgid)
+{
+	int	 rc;
+
+	if ((rc = mdb_del(txn, ql->dbi[db], k, NULL)) != 0)
+		return rc;
+	return queue_lmdb_unref(ql, txn, msgid);
+}
+
 /* DELETE and EXPIRE: the queued copy named by copies[0]. */
 static int
 queue_lmdb_op_copy(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
@@ -1578,22 +1608,14 @@ queue_lmdb_op_copy(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	int			rc;
 
 	queue_lmdb_copy_key(kb, &op->copies[0]);
-	k.mv_size = sizeof kb;
-	k.mv_data = kb;
-	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_COPY], &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		op->result = QUEUE_E_NOTFOUND;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
+	if ((rc = queue_lmdb_op_find(ql, txn, QUEUE_LMDB_COPY, kb, sizeof kb,
+	    &k, &v, op)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
 
-	if (op->type == QUEUE_OP_DELETE) {
+	if (op->type == QUEUE_OP_DELETE)
 		/* Delivered: the record's content does not matter any more. */
-		if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_COPY], &k, NULL)) != 0)
-			return rc;
-		return queue_lmdb_unref(ql, txn, op->copies[0].msgid);
-	}
+		return queue_lmdb_del_unref(ql, txn, QUEUE_LMDB_COPY, &k,
+		    op->copies[0].msgid);
 
 	if (queue_lmdb_copy_dec(QUEUE_LMDB_COPY, &k, &v, &c) == -1) {
 		/* The loop has the whole copy: it is what goes to the dead
@@ -1620,21 +1642,13 @@ queue_lmdb_op_dead(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	int			rc;
 
 	queue_lmdb_dead_key(kb, op->copies[0].msgid, op->copies[0].copy);
-	k.mv_size = sizeof kb;
-	k.mv_data = kb;
-	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		op->result = QUEUE_E_NOTFOUND;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
+	if ((rc = queue_lmdb_op_find(ql, txn, QUEUE_LMDB_DEAD, kb, sizeof kb,
+	    &k, &v, op)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
 
-	if (op->type == QUEUE_OP_PURGE) {
-		if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, NULL)) != 0)
-			return rc;
-		return queue_lmdb_unref(ql, txn, op->copies[0].msgid);
-	}
+	if (op->type == QUEUE_OP_PURGE)
+		return queue_lmdb_del_unref(ql, txn, QUEUE_LMDB_DEAD, &k,
+		    op->copies[0].msgid);
 
 	if (queue_lmdb_copy_dec(QUEUE_LMDB_DEAD, &k, &v, &c) == -1) {
 		op->result = QUEUE_E_CORRUPT;
