@@ -2318,6 +2318,21 @@ queue_lmdb_from_line(struct queue_lmdb *ql, MDB_txn *txn,
 	util_strlcpy(c->from_line, from, sizeof c->from_line);
 }
 
+/* A read-only transaction and a cursor on db; 0, or LMDB's error with
+ * nothing left open. */
+static int
+queue_lmdb_read_cursor(struct queue_lmdb *ql, int db, MDB_txn **txnp,
+    MDB_cursor **curp)
+{
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, txnp)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(*txnp, ql->dbi[db], curp)) != 0)
+		mdb_txn_abort(*txnp);
+	return rc;
+}
+
 /* Walk the copy or dead db in key order with a read txn of its own. */
 static int
 queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
@@ -2332,12 +2347,8 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 
 	if (ql->env == NULL)
 		return QUEUE_E_IO;
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, db, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		if (queue_lmdb_copy_dec(db, &k, &v, &c) == -1) {
 			queue_lmdb_bad_add(ql, db, &k);
@@ -2652,12 +2663,8 @@ queue_lmdb_walk_quar(void *arg, uint64_t since_us, queue_quar_cb cb,
 
 	if (ql->env == NULL)
 		return QUEUE_E_IO;
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_QUAR, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_QUAR], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	util_put_be64(kb, since_us);
 	util_put_be32(kb + 8, 0);
 	k.mv_size = sizeof kb;
@@ -2757,12 +2764,8 @@ queue_lmdb_walk_audit(void *arg, uint64_t since_us,
 
 	if (ql->env == NULL)
 		return QUEUE_E_IO;
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_AUDIT, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	util_put_be64(kb, since_us);
 	util_put_be32(kb + 8, 0);
 	k.mv_size = sizeof kb;
@@ -2804,12 +2807,8 @@ queue_lmdb_walk_state(void *arg, const char *prefix,
 		return QUEUE_E_IO;
 	if (ql->dbi[QUEUE_LMDB_STATE] == 0)
 		return QUEUE_E_OK;	/* read-only, a store from before */
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_STATE, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_STATE], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	k.mv_size = plen;
 	k.mv_data = (void *)(uintptr_t)prefix;
 	for (rc = plen > 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
