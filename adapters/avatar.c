@@ -119,29 +119,11 @@ static const struct avatar_rgb avatar_frames[] = {
 	{ 20, 20, 24 }, { 110, 70, 40 }, { 160, 160, 170 }, { 40, 60, 120 },
 };
 
-static uint64_t
-avatar_next(uint64_t *s)
-{
-	uint64_t z;
-
-	z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n). */
-static uint32_t
-avatar_below(uint64_t *s, uint32_t n)
-{
-	return (uint32_t)(((avatar_next(s) >> 32) * (uint64_t)n) >> 32);
-}
-
 /* Uniform in [lo, hi). */
 static double
 avatar_range(uint64_t *s, double lo, double hi)
 {
-	return lo + (hi - lo) * (double)(avatar_next(s) >> 11) *
+	return lo + (hi - lo) * (double)(util_rand_next(s) >> 11) *
 	    (1.0 / 9007199254740992.0);
 }
 
@@ -199,23 +181,23 @@ avatar_face_init(struct avatar_face *f, uint32_t seed)
 	uint32_t		hi;
 
 	s = 0x61766174617221ULL ^ ((uint64_t)seed << 17) ^ seed;
-	(void)avatar_next(&s);
+	(void)util_rand_next(&s);
 
-	bg = avatar_bgs[avatar_below(&s, NELEM(avatar_bgs))];
+	bg = avatar_bgs[util_rand_below(&s, NELEM(avatar_bgs))];
 	f->bg_top = avatar_mix(bg, (struct avatar_rgb){ 255, 255, 255 }, 0.35);
 	f->bg_bot = avatar_scale(bg, 0.82);
 
-	f->skin = avatar_skins[avatar_below(&s, NELEM(avatar_skins))];
-	hi = avatar_below(&s, NELEM(avatar_hairs));
+	f->skin = avatar_skins[util_rand_below(&s, NELEM(avatar_skins))];
+	hi = util_rand_below(&s, NELEM(avatar_hairs));
 	f->hair = avatar_hairs[hi];
 	/* Light hair keeps visibly darker brows. */
 	f->brow = hi >= 7 ? avatar_scale(f->hair, 0.6) :
 	    hi == 4 ? avatar_scale(f->hair, 0.7) : avatar_scale(f->hair, 0.9);
-	f->iris = avatar_irises[avatar_below(&s, NELEM(avatar_irises))];
+	f->iris = avatar_irises[util_rand_below(&s, NELEM(avatar_irises))];
 	f->lip = avatar_mix(avatar_scale(f->skin, 0.62),
 	    (struct avatar_rgb){ 170, 60, 60 }, 0.35);
-	f->shirt = avatar_shirts[avatar_below(&s, NELEM(avatar_shirts))];
-	f->frame = avatar_frames[avatar_below(&s, NELEM(avatar_frames))];
+	f->shirt = avatar_shirts[util_rand_below(&s, NELEM(avatar_shirts))];
+	f->frame = avatar_frames[util_rand_below(&s, NELEM(avatar_frames))];
 
 	f->cx = 120 + avatar_range(&s, -4, 4);
 	f->cy = 126 + avatar_range(&s, -5, 5);
@@ -239,12 +221,13 @@ avatar_face_init(struct avatar_face *f, uint32_t seed)
 	f->shirt_ry = avatar_range(&s, 100, 110);
 	f->part = avatar_range(&s, -1, 1);
 
-	f->hair_style = (enum avatar_hair)avatar_below(&s, AVATAR_HAIR_NSTYLES);
-	f->mouth_style = (enum avatar_mouth)avatar_below(&s,
+	f->hair_style = (enum avatar_hair)util_rand_below(&s,
+	    AVATAR_HAIR_NSTYLES);
+	f->mouth_style = (enum avatar_mouth)util_rand_below(&s,
 	    AVATAR_MOUTH_NSTYLES);
-	f->vneck = avatar_below(&s, 2);
-	f->glasses = avatar_below(&s, 100) < 22;
-	f->blush = avatar_below(&s, 100) < 30;
+	f->vneck = util_rand_below(&s, 2);
+	f->glasses = util_rand_below(&s, 100) < 22;
+	f->blush = util_rand_below(&s, 100) < 30;
 }
 
 /* Back hair: the part of the hairdo that shows behind the head. */

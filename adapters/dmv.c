@@ -82,25 +82,6 @@ static const char *const dmv_cities[] = {
 /* Size-limited, always-NUL-terminated copy of a table entry. */
 #define DMV_SET(dst, src)	util_strlcpy((dst), (src), sizeof(dst))
 
-/* splitmix64: tiny, statistically decent, and trivially seedable. */
-static uint64_t
-dmv_next(uint64_t *s)
-{
-	uint64_t z;
-
-	z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* A draw in [0, n); the multiply-shift bias is far below anything visible. */
-static uint32_t
-dmv_below(uint64_t *s, uint32_t n)
-{
-	return (uint32_t)(((dmv_next(s) >> 32) * (uint64_t)n) >> 32);
-}
-
 /* Upper-case a two-letter state code into st[3]; -1 unless exactly 2 letters. */
 static int
 dmv_state_norm(const char *state, char st[3])
@@ -133,7 +114,7 @@ dmv_seed(const char st[3], uint32_t index)
 	s = 0x6e6c737769746368ULL;	/* "nlswitch" */
 	s ^= (uint64_t)(unsigned char)st[0] << 40 |
 	    (uint64_t)(unsigned char)st[1] << 32 | index;
-	(void)dmv_next(&s);	/* decorrelate neighbouring rows */
+	(void)util_rand_next(&s);	/* decorrelate neighbouring rows */
 	return s;
 }
 
@@ -231,7 +212,7 @@ dmv_gen_names(uint64_t *s, struct dmv_record *r)
 	size_t			 n;
 	uint32_t		 g, m;
 
-	if (dmv_below(s, 2) == 0) {
+	if (util_rand_below(s, 2) == 0) {
 		DMV_SET(r->sex, "M");
 		tab = dmv_given_m;
 		n = NELEM(dmv_given_m);
@@ -240,17 +221,18 @@ dmv_gen_names(uint64_t *s, struct dmv_record *r)
 		tab = dmv_given_f;
 		n = NELEM(dmv_given_f);
 	}
-	g = dmv_below(s, (uint32_t)n);
+	g = util_rand_below(s, (uint32_t)n);
 	DMV_SET(r->given, tab[g]);
 	/* 85% have a middle name, never the same as the given name. */
-	m = dmv_below(s, (uint32_t)n - 1);
+	m = util_rand_below(s, (uint32_t)n - 1);
 	if (m >= g)
 		m++;
-	if (dmv_below(s, 100) < 85)
+	if (util_rand_below(s, 100) < 85)
 		DMV_SET(r->middle, tab[m]);
 	else
 		r->middle[0] = '\0';
-	DMV_SET(r->surname, dmv_surnames[dmv_below(s, NELEM(dmv_surnames))]);
+	DMV_SET(r->surname,
+	    dmv_surnames[util_rand_below(s, NELEM(dmv_surnames))]);
 }
 
 /* Draw the date of birth (second in the stream); returns its day number. */
@@ -261,7 +243,7 @@ dmv_gen_dob(uint64_t *s, struct dmv_record *r)
 
 	lo = dmv_days(DMV_DOB_YEAR_MIN, 1, 1);
 	hi = dmv_days(DMV_DOB_YEAR_MAX, 12, 31);
-	z = lo + (int32_t)dmv_below(s, (uint32_t)(hi - lo + 1));
+	z = lo + (int32_t)util_rand_below(s, (uint32_t)(hi - lo + 1));
 	dmv_fmt_date(r->dob, sizeof(r->dob), z);
 	return z;
 }
@@ -279,7 +261,7 @@ dmv_gen_licence(uint64_t *s, struct dmv_record *r, int32_t dob)
 	uint32_t v;
 	int	 by, bm, bd, iy, im, id, expired = 0;
 
-	v = dmv_below(s, 100);
+	v = util_rand_below(s, 100);
 	DMV_SET(r->lic_class, v < 85 ? "C" : v < 91 ? "CM" : v < 94 ? "M" :
 	    v < 97 ? "B" : "A");
 
@@ -287,7 +269,7 @@ dmv_gen_licence(uint64_t *s, struct dmv_record *r, int32_t dob)
 	today = dmv_days(2025, 1, 1);	/* keep in step with DMV_TODAY */
 	dob16 = dmv_birthday(by + 16, bm, bd);
 
-	v = dmv_below(s, 100);
+	v = util_rand_below(s, 100);
 	if (v < 88)
 		DMV_SET(r->status, "VALID");
 	else if (v < 93)
@@ -314,7 +296,7 @@ dmv_gen_licence(uint64_t *s, struct dmv_record *r, int32_t dob)
 		if (lo < dob16)
 			lo = dob16;
 	}
-	iss = lo + (int32_t)dmv_below(s, (uint32_t)(hi - lo + 1));
+	iss = lo + (int32_t)util_rand_below(s, (uint32_t)(hi - lo + 1));
 	dmv_fmt_date(r->issued, sizeof(r->issued), iss);
 	dmv_civil(iss, &iy, &im, &id);
 	dmv_fmt_date(r->expires, sizeof(r->expires),
@@ -339,20 +321,20 @@ dmv_record(const char *state, uint32_t index, struct dmv_record *r)
 	dob = dmv_gen_dob(&s, r);
 
 	snprintf(r->street, sizeof(r->street), "%u %s %s",
-	    (unsigned)(1 + dmv_below(&s, 9899)),
-	    dmv_streets[dmv_below(&s, NELEM(dmv_streets))],
-	    dmv_suffixes[dmv_below(&s, NELEM(dmv_suffixes))]);
-	DMV_SET(r->city, dmv_cities[dmv_below(&s, NELEM(dmv_cities))]);
+	    (unsigned)(1 + util_rand_below(&s, 9899)),
+	    dmv_streets[util_rand_below(&s, NELEM(dmv_streets))],
+	    dmv_suffixes[util_rand_below(&s, NELEM(dmv_suffixes))]);
+	DMV_SET(r->city, dmv_cities[util_rand_below(&s, NELEM(dmv_cities))]);
 	DMV_SET(r->state, st);
 	/* A stable 3-digit ZIP prefix per state, random last two digits. */
 	h = (uint32_t)(unsigned char)st[0] * 31u + (unsigned char)st[1];
 	zip3 = 100 + (h * 2654435761u >> 8) % 890;
 	snprintf(r->zip, sizeof(r->zip), "%03u%02u", (unsigned)zip3,
-	    (unsigned)dmv_below(&s, 100));
+	    (unsigned)util_rand_below(&s, 100));
 
 	dmv_gen_licence(&s, r, dob);
 
-	r->photo_seed = (uint32_t)(dmv_next(&s) >> 32);
+	r->photo_seed = (uint32_t)(util_rand_next(&s) >> 32);
 	r->index = index;
 	dmv_oln_fmt(st, index, r->oln, sizeof(r->oln));
 	return 0;

@@ -151,18 +151,49 @@ config_fail(struct config_errs *errs, xmlNodePtr n, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Whether attribute attr of n is word: 1 if it is, 0 if it is something
+ * else, -1 if it is absent.
+ */
 static int
-config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
+config_prop_is(xmlNodePtr n, const char *attr, const char *word)
+{
+	xmlChar	*v = xmlGetProp(n, (const xmlChar *)attr);
+	int	 r;
+
+	if (v == NULL)
+		return -1;
+	r = strcmp((const char *)v, word) == 0;
+	xmlFree(v);
+	return r;
+}
+
+/* A byte and a message quota of a line (<line quota= quota-msgs=>). */
+static int
+config_line_quota(struct config *cfg, xmlNodePtr n, const char *battr,
+    const char *mattr, uint64_t *bytesp, uint64_t *msgsp,
     struct config_errs *errs)
 {
-	xmlNodePtr	 c;
-	xmlChar		*v;
-	char		*t;
-	int		 k;
+	uint64_t	 bytes = 0;
+	int		 pm = -1;
+	long long	 msgs = 0;
 
-	l->lineno = (int)xmlGetLineNo(n);
-	l->photo_share = 1;
-	l->photo_public = 1;
+	if (config_size(errs, n, battr, &bytes, &pm) == -1 ||
+	    config_num(errs, n, mattr, 0, LLONG_MAX, &msgs) == -1)
+		return -1;
+	*bytesp = config_share(cfg, bytes, pm);
+	*msgsp = (uint64_t)msgs;
+	return 0;
+}
+
+/* The attributes of <line>: code, cn, member, format and the quotas. */
+static int
+config_parse_line_attrs(struct config *cfg, struct config_line *l,
+    xmlNodePtr n, struct config_errs *errs)
+{
+	xmlChar	*v;
+	int	 legacy;
+
 	v = xmlGetProp(n, (const xmlChar *)"code");
 	util_strlcpy(l->code, v ? (const char *)v : "", sizeof l->code);
 	xmlFree(v);
@@ -173,31 +204,70 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 		util_strlcpy(l->member, (const char *)v, sizeof l->member);
 		xmlFree(v);
 	}
-	if ((v = xmlGetProp(n, (const xmlChar *)"format")) != NULL) {
-		l->format = strcmp((const char *)v, "legacy") == 0 ?
-		    CONFIG_FMT_LEGACY : CONFIG_FMT_XML;
+	if ((legacy = config_prop_is(n, "format", "legacy")) != -1)
+		l->format = legacy ? CONFIG_FMT_LEGACY : CONFIG_FMT_XML;
+	if (config_line_quota(cfg, n, "quota", "quota-msgs", &l->quota_bytes,
+	    &l->quota_msgs, errs) == -1 ||
+	    config_line_quota(cfg, n, "send-quota", "send-quota-msgs",
+	    &l->send_quota_bytes, &l->send_quota_msgs, errs) == -1)
+		return -1;
+	return 0;
+}
+
+/* <service mke= state=>: the service state of the keys named (or all). */
+static void
+config_parse_service(struct config_line *l, xmlNodePtr c)
+{
+	uint32_t	 mask = ~0u;
+	uint8_t		 st = CONFIG_SVC_IN;
+	xmlChar		*v;
+	int		 k;
+
+	if ((v = xmlGetProp(c, (const xmlChar *)"mke")) != NULL) {
+		mask = config_keys((const char *)v);
 		xmlFree(v);
 	}
-	{
-		uint64_t	bytes = 0;
-		int		pm = -1;
-		long long	msgs = 0;
+	if (config_prop_is(c, "state", "held") == 1)
+		st = CONFIG_SVC_HELD;
+	else if (config_prop_is(c, "state", "removed") == 1)
+		st = CONFIG_SVC_REMOVED;
+	for (k = 1; k < MSG_KEY_MAX; k++)
+		if (mask & (1u << k))
+			l->service[k] = st;
+}
 
-		if (config_size(errs, n, "quota", &bytes, &pm) == -1 ||
-		    config_num(errs, n, "quota-msgs", 0, LLONG_MAX, &msgs) == -1)
-			return -1;
-		l->quota_bytes = config_share(cfg, bytes, pm);
-		l->quota_msgs = (uint64_t)msgs;
-		bytes = 0;
-		pm = -1;
-		msgs = 0;
-		if (config_size(errs, n, "send-quota", &bytes, &pm) == -1 ||
-		    config_num(errs, n, "send-quota-msgs", 0, LLONG_MAX,
-		    &msgs) == -1)
-			return -1;
-		l->send_quota_bytes = config_share(cfg, bytes, pm);
-		l->send_quota_msgs = (uint64_t)msgs;
-	}
+/* <photo-policy>: the photo rules of the state a member line serves. */
+static int
+config_parse_photo_policy(struct config_line *l, xmlNodePtr c,
+    struct config_errs *errs)
+{
+	int	 r;
+
+	if (l->member[0] == '\0')
+		return config_fail(errs, c, "line %s: photo-policy needs a "
+		    "line that serves a member (state)", l->code);
+	if ((r = config_prop_is(c, "share", "no")) != -1)
+		l->photo_share = !r;
+	if ((r = config_prop_is(c, "public-disclosure", "no")) != -1)
+		l->photo_public = !r;
+	if ((r = config_prop_is(c, "retention", "precluded")) != -1)
+		l->photo_noretain = r;
+	return 0;
+}
+
+/* <line>: its attributes, then <ori>, <accept>, <service>, <photo-policy>. */
+static int
+config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
+    struct config_errs *errs)
+{
+	xmlNodePtr	 c;
+	char		*t;
+
+	l->lineno = (int)xmlGetLineNo(n);
+	l->photo_share = 1;
+	l->photo_public = 1;
+	if (config_parse_line_attrs(cfg, l, n, errs) == -1)
+		return -1;
 	for (c = n->children; c != NULL; c = c->next) {
 		if (config_is(c, "ori")) {
 			t = config_text(c);
@@ -209,110 +279,80 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 			t = config_text(c);
 			l->accept = config_keys(t);
 			free(t);
-		} else if (config_is(c, "service")) {
-			uint32_t	 mask = ~0u;
-			uint8_t		 st = CONFIG_SVC_IN;
-
-			if ((v = xmlGetProp(c, (const xmlChar *)"mke")) != NULL) {
-				mask = config_keys((const char *)v);
-				xmlFree(v);
-			}
-			v = xmlGetProp(c, (const xmlChar *)"state");
-			if (v != NULL && strcmp((const char *)v, "held") == 0)
-				st = CONFIG_SVC_HELD;
-			else if (v != NULL &&
-			    strcmp((const char *)v, "removed") == 0)
-				st = CONFIG_SVC_REMOVED;
-			xmlFree(v);
-			for (k = 1; k < MSG_KEY_MAX; k++)
-				if (mask & (1u << k))
-					l->service[k] = st;
-		} else if (config_is(c, "photo-policy")) {
-			if (l->member[0] == '\0')
-				return config_fail(errs, c, "line %s: photo-policy "
-				    "needs a line that serves a member (state)",
-				    l->code);
-			if ((v = xmlGetProp(c, (const xmlChar *)"share")) != NULL) {
-				l->photo_share = strcmp((const char *)v, "no") != 0;
-				xmlFree(v);
-			}
-			if ((v = xmlGetProp(c,
-			    (const xmlChar *)"public-disclosure")) != NULL) {
-				l->photo_public = strcmp((const char *)v, "no") != 0;
-				xmlFree(v);
-			}
-			if ((v = xmlGetProp(c, (const xmlChar *)"retention")) != NULL) {
-				l->photo_noretain =
-				    strcmp((const char *)v, "precluded") == 0;
-				xmlFree(v);
-			}
-		}
+		} else if (config_is(c, "service"))
+			config_parse_service(l, c);
+		else if (config_is(c, "photo-policy") &&
+		    config_parse_photo_policy(l, c, errs) == -1)
+			return -1;
 	}
-	(void)cfg;
 	return 0;
 }
 
-/* Cross-checks the schema cannot express. */
+/* Line l against an earlier line o: nothing of theirs may be shared. */
 static int
-config_check(struct config *cfg, xmlNodePtr root, struct config_errs *errs)
+config_check_pair(const struct config_line *l, const struct config_line *o,
+    struct config_errs *errs)
 {
-	int		 i, j, a, b;
-	xmlNodePtr	 n;
+	int	 a, b;
 
-	for (i = 0; i < cfg->nline; i++) {
-		struct config_line *l = &cfg->lines[i];
-
-		for (j = 0; j < i; j++) {
-			struct config_line *o = &cfg->lines[j];
-
-			if (strcmp(l->code, o->code) == 0)
-				goto dup;
-			if (strcmp(l->cn, o->cn) == 0) {
-				errs->first = xasprintf("%s:%d: certificate "
-				    "name \"%s\" already used by line %s",
-				    errs->path, l->lineno, l->cn, o->code);
-				return -1;
-			}
-			if (l->member[0] != '\0' &&
-			    strcmp(l->member, o->member) == 0) {
-				errs->first = xasprintf("%s:%d: member %s "
-				    "already served by line %s", errs->path,
-				    l->lineno, l->member, o->code);
-				return -1;
-			}
-			for (a = 0; a < l->nori; a++)
-				for (b = 0; b < o->nori; b++)
-					if (strcmp(l->ori[a], o->ori[b]) == 0) {
-						errs->first = xasprintf("%s:%d: "
-						    "ORI %s already belongs to "
-						    "line %s", errs->path,
-						    l->lineno, l->ori[a], o->code);
-						return -1;
-					}
-			continue;
-dup:
-			errs->first = xasprintf("%s:%d: duplicate line code %s "
-			    "(first defined at line %d)", errs->path,
-			    l->lineno, l->code, o->lineno);
-			return -1;
-		}
-		if (strcmp(l->code, "NL") == 0 || strcmp(l->member, "NL") == 0) {
-			errs->first = xasprintf("%s:%d: NL is the switch itself",
-			    errs->path, l->lineno);
-			return -1;
-		}
-		for (a = 0; a < l->nori; a++)
-			if (strcmp(l->ori[a], MSG_SWITCH_ORI) == 0) {
-				errs->first = xasprintf("%s:%d: %s is the "
-				    "switch's own ORI", errs->path, l->lineno,
-				    MSG_SWITCH_ORI);
-				return -1;
-			}
+	if (strcmp(l->code, o->code) == 0) {
+		errs->first = xasprintf("%s:%d: duplicate line code %s (first "
+		    "defined at line %d)", errs->path, l->lineno, l->code,
+		    o->lineno);
+		return -1;
 	}
-	i = 0;
-	for (n = root->children; n != NULL; n = n->next) {
-		struct config_region *r;
+	if (strcmp(l->cn, o->cn) == 0) {
+		errs->first = xasprintf("%s:%d: certificate name \"%s\" "
+		    "already used by line %s", errs->path, l->lineno, l->cn,
+		    o->code);
+		return -1;
+	}
+	if (l->member[0] != '\0' && strcmp(l->member, o->member) == 0) {
+		errs->first = xasprintf("%s:%d: member %s already served by "
+		    "line %s", errs->path, l->lineno, l->member, o->code);
+		return -1;
+	}
+	for (a = 0; a < l->nori; a++)
+		for (b = 0; b < o->nori; b++)
+			if (strcmp(l->ori[a], o->ori[b]) == 0) {
+				errs->first = xasprintf("%s:%d: ORI %s already "
+				    "belongs to line %s", errs->path,
+				    l->lineno, l->ori[a], o->code);
+				return -1;
+			}
+	return 0;
+}
 
+/* A line may not be, nor speak for, the switch itself. */
+static int
+config_check_not_switch(const struct config_line *l, struct config_errs *errs)
+{
+	int	 a;
+
+	if (strcmp(l->code, "NL") == 0 || strcmp(l->member, "NL") == 0) {
+		errs->first = xasprintf("%s:%d: NL is the switch itself",
+		    errs->path, l->lineno);
+		return -1;
+	}
+	for (a = 0; a < l->nori; a++)
+		if (strcmp(l->ori[a], MSG_SWITCH_ORI) == 0) {
+			errs->first = xasprintf("%s:%d: %s is the switch's own "
+			    "ORI", errs->path, l->lineno, MSG_SWITCH_ORI);
+			return -1;
+		}
+	return 0;
+}
+
+/* Each region once, not a member code, and every member served. */
+static int
+config_check_regions(struct config *cfg, xmlNodePtr root,
+    struct config_errs *errs)
+{
+	struct config_region	*r;
+	xmlNodePtr		 n;
+	int			 i = 0, j;
+
+	for (n = root->children; n != NULL; n = n->next) {
 		if (!config_is(n, "region"))
 			continue;
 		r = &cfg->regions[i++];
@@ -329,6 +369,23 @@ dup:
 				    "serves member %s", r->code, r->member[j]);
 	}
 	return 0;
+}
+
+/* Cross-checks the schema cannot express. */
+static int
+config_check(struct config *cfg, xmlNodePtr root, struct config_errs *errs)
+{
+	int	 i, j;
+
+	for (i = 0; i < cfg->nline; i++) {
+		for (j = 0; j < i; j++)
+			if (config_check_pair(&cfg->lines[i], &cfg->lines[j],
+			    errs) == -1)
+				return -1;
+		if (config_check_not_switch(&cfg->lines[i], errs) == -1)
+			return -1;
+	}
+	return config_check_regions(cfg, root, errs);
 }
 
 /*
@@ -570,28 +627,13 @@ out:
 	return rc;
 }
 
-int
-config_load(const char *path, const char *schemadir, struct config **cfgp,
-    char **cause)
+/* A config holding the defaults of docs/configuration.md. */
+static struct config *
+config_new(const char *path)
 {
-	struct config_errs	 errs = { path, NULL };
-	struct config		*cfg = NULL;
-	xmlDocPtr		 doc = NULL;
-	xmlNodePtr		 root, n;
-	char			*xsd = NULL, *dirbuf = NULL, *dir;
-	int			 nl = 0, nr = 0;
+	struct config	*cfg = xcalloc(1, sizeof *cfg);
 
-	*cfgp = NULL;
-	xsd = xasprintf("%s/config.xsd", schemadir);
-	if ((doc = xmlfile_load(path, xsd, "config file", cause)) == NULL) {
-		free(xsd);
-		return -1;
-	}
-
-	cfg = xcalloc(1, sizeof *cfg);
 	cfg->path = xstrdup(path);
-	dirbuf = xstrdup(path);
-	dir = dirname(dirbuf);
 	cfg->max_frame = CONFIG_DEF_MAX_FRAME;
 	cfg->window = CONFIG_DEF_WINDOW;
 	cfg->heartbeat = CONFIG_DEF_HEARTBEAT;
@@ -605,8 +647,16 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 	cfg->audit_alarm_pct = CONFIG_DEF_AUDIT_ALARM;
 	config_shares(cfg, NULL, NULL);
 	cfg->audit_budget = config_share(cfg, 0, CONFIG_DEF_AUDIT_BUDGET);
+	return cfg;
+}
 
-	root = xmlDocGetRootElement(doc);
+/* Room for every <line> and <region> of the document. */
+static void
+config_alloc_lists(struct config *cfg, xmlNodePtr root)
+{
+	xmlNodePtr	 n;
+	int		 nl = 0, nr = 0;
+
 	for (n = root->children; n != NULL; n = n->next) {
 		if (config_is(n, "line"))
 			nl++;
@@ -615,134 +665,200 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 	}
 	cfg->lines = xcalloc((size_t)nl, sizeof *cfg->lines);
 	cfg->regions = xcalloc((size_t)nr ? (size_t)nr : 1, sizeof *cfg->regions);
-	for (n = root->children; n != NULL; n = n->next) {
-		xmlChar *a, *p;
+}
 
-		if (config_is(n, "listen")) {
-			struct config_listen *ls = &cfg->listen[cfg->nlisten++];
+/* The text of n as a path resolved against dir. */
+static char *
+config_text_path(const char *dir, xmlNodePtr n)
+{
+	char	*t = config_text(n), *p;
 
-			a = xmlGetProp(n, (const xmlChar *)"address");
-			p = xmlGetProp(n, (const xmlChar *)"port");
-			if (util_strlcpy(ls->address, (const char *)a,
-			    sizeof ls->address) >= sizeof ls->address)
-				config_fail(&errs, n, "listen address longer "
-				    "than %zu bytes", sizeof ls->address - 1);
-			util_strlcpy(ls->port, (const char *)p, sizeof ls->port);
-			xmlFree(a);
-			xmlFree(p);
-			if (errs.first != NULL)
-				goto bad;
-		} else if (config_is(n, "portfile")) {
-			char *t = config_text(n);
-			cfg->portfile = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "datadir")) {
-			char *t = config_text(n);
-			cfg->datadir = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "schemas")) {
-			char *t = config_text(n);
-			cfg->schemadir = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "pki")) {
-			a = xmlGetProp(n, (const xmlChar *)"ca");
-			cfg->ca = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"cert");
-			cfg->cert = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"key");
-			cfg->key = config_path(dir, a);
-			xmlFree(a);
-		} else if (config_is(n, "admin")) {
-			a = xmlGetProp(n, (const xmlChar *)"socket");
-			cfg->control_socket = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"portfile");
-			cfg->admin_portfile = config_path(dir, a);
-			xmlFree(a);
-			if ((a = xmlGetProp(n, (const xmlChar *)"address")) != NULL) {
-				cfg->admin_address = xstrdup((const char *)a);
-				xmlFree(a);
-				if (strcmp(cfg->admin_address, "127.0.0.1") != 0 &&
-				    strcmp(cfg->admin_address, "::1") != 0 &&
-				    strcmp(cfg->admin_address, "localhost") != 0) {
-					config_fail(&errs, n, "admin address %s is "
-					    "not a loopback address",
-					    cfg->admin_address);
-					goto bad;
-				}
-			}
-			p = xmlGetProp(n, (const xmlChar *)"port");
-			util_strlcpy(cfg->admin_port, p ? (const char *)p : "0",
-			    sizeof cfg->admin_port);
-			xmlFree(p);
-		} else if (config_is(n, "limits")) {
-			if (config_parse_limits(cfg, n, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "line")) {
-			struct config_line *l = &cfg->lines[cfg->nline];
+	p = config_path(dir, (xmlChar *)t);
+	free(t);
+	return p;
+}
 
-			l->index = cfg->nline++;
-			if (config_parse_line(cfg, l, n, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "region")) {
-			if (config_parse_region(&cfg->regions[cfg->nregion++],
-			    n, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "oridir")) {
-			char *t = config_text(n);
-			cfg->oridir = config_path(dir, (xmlChar *)t);
-			free(t);
-		} else if (config_is(n, "audit")) {
-			if (config_parse_audit(cfg, n, dir, &errs) == -1)
-				goto bad;
-		} else if (config_is(n, "record")) {
-			long long bytes = CONFIG_DEF_RECORD_BYTES, files = 0;
+/* Attribute attr of n as a path resolved against dir; NULL if absent. */
+static char *
+config_prop_path(const char *dir, xmlNodePtr n, const char *attr)
+{
+	xmlChar	*a = xmlGetProp(n, (const xmlChar *)attr);
+	char	*p;
 
-			a = xmlGetProp(n, (const xmlChar *)"path");
-			cfg->record_path = config_path(dir, a);
-			xmlFree(a);
-			a = xmlGetProp(n, (const xmlChar *)"images");
-			cfg->record_images = a != NULL &&
-			    strcmp((const char *)a, "yes") == 0;
-			xmlFree(a);
-			if (config_num(&errs, n, "max-bytes", 4096, LLONG_MAX,
-			    &bytes) == -1 || config_num(&errs, n, "max-files",
-			    0, 100000, &files) == -1)
-				goto bad;
-			cfg->record_max_bytes = (size_t)bytes;
-			cfg->record_max_files = (int)files;
-		}
+	p = config_path(dir, a);
+	xmlFree(a);
+	return p;
+}
+
+/* <listen address= port=>. */
+static int
+config_parse_listen(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
+{
+	struct config_listen	*ls = &cfg->listen[cfg->nlisten++];
+	xmlChar			*a, *p;
+
+	a = xmlGetProp(n, (const xmlChar *)"address");
+	p = xmlGetProp(n, (const xmlChar *)"port");
+	if (util_strlcpy(ls->address, (const char *)a,
+	    sizeof ls->address) >= sizeof ls->address)
+		config_fail(errs, n, "listen address longer than %zu bytes",
+		    sizeof ls->address - 1);
+	util_strlcpy(ls->port, (const char *)p, sizeof ls->port);
+	xmlFree(a);
+	xmlFree(p);
+	return errs->first != NULL ? -1 : 0;
+}
+
+/* <admin>: the control socket, and the admin HTTP on loopback only. */
+static int
+config_parse_admin(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	xmlChar	*a, *p;
+
+	cfg->control_socket = config_prop_path(dir, n, "socket");
+	cfg->admin_portfile = config_prop_path(dir, n, "portfile");
+	if ((a = xmlGetProp(n, (const xmlChar *)"address")) != NULL) {
+		cfg->admin_address = xstrdup((const char *)a);
+		xmlFree(a);
+		if (strcmp(cfg->admin_address, "127.0.0.1") != 0 &&
+		    strcmp(cfg->admin_address, "::1") != 0 &&
+		    strcmp(cfg->admin_address, "localhost") != 0)
+			return config_fail(errs, n, "admin address %s is not a "
+			    "loopback address", cfg->admin_address);
 	}
+	p = xmlGetProp(n, (const xmlChar *)"port");
+	util_strlcpy(cfg->admin_port, p ? (const char *)p : "0",
+	    sizeof cfg->admin_port);
+	xmlFree(p);
+	return 0;
+}
+
+/* <record>: the traffic capture (docs/capture.md). */
+static int
+config_parse_record(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	long long	 bytes = CONFIG_DEF_RECORD_BYTES, files = 0;
+
+	cfg->record_path = config_prop_path(dir, n, "path");
+	cfg->record_images = config_prop_is(n, "images", "yes") == 1;
+	if (config_num(errs, n, "max-bytes", 4096, LLONG_MAX, &bytes) == -1 ||
+	    config_num(errs, n, "max-files", 0, 100000, &files) == -1)
+		return -1;
+	cfg->record_max_bytes = (size_t)bytes;
+	cfg->record_max_files = (int)files;
+	return 0;
+}
+
+/* <line>: the next slot of cfg->lines. */
+static int
+config_add_line(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
+{
+	struct config_line	*l = &cfg->lines[cfg->nline];
+
+	l->index = cfg->nline++;
+	return config_parse_line(cfg, l, n, errs);
+}
+
+/* One element under <nlswitch>; paths are resolved against dir. */
+static int
+config_parse_element(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	if (config_is(n, "listen"))
+		return config_parse_listen(cfg, n, errs);
+	else if (config_is(n, "portfile"))
+		cfg->portfile = config_text_path(dir, n);
+	else if (config_is(n, "datadir"))
+		cfg->datadir = config_text_path(dir, n);
+	else if (config_is(n, "schemas"))
+		cfg->schemadir = config_text_path(dir, n);
+	else if (config_is(n, "pki")) {
+		cfg->ca = config_prop_path(dir, n, "ca");
+		cfg->cert = config_prop_path(dir, n, "cert");
+		cfg->key = config_prop_path(dir, n, "key");
+	} else if (config_is(n, "admin"))
+		return config_parse_admin(cfg, n, dir, errs);
+	else if (config_is(n, "limits"))
+		return config_parse_limits(cfg, n, errs);
+	else if (config_is(n, "line"))
+		return config_add_line(cfg, n, errs);
+	else if (config_is(n, "region"))
+		return config_parse_region(&cfg->regions[cfg->nregion++], n,
+		    errs);
+	else if (config_is(n, "oridir"))
+		cfg->oridir = config_text_path(dir, n);
+	else if (config_is(n, "audit"))
+		return config_parse_audit(cfg, n, dir, errs);
+	else if (config_is(n, "record"))
+		return config_parse_record(cfg, n, dir, errs);
+	return 0;
+}
+
+/* What is left unset takes its default: schemas, the control socket. */
+static void
+config_fill_defaults(struct config *cfg, const char *schemadir)
+{
 	if (cfg->schemadir == NULL)
 		cfg->schemadir = xstrdup(schemadir);
 	if (cfg->control_socket == NULL)
 		cfg->control_socket = xasprintf("%s/control.sock", cfg->datadir);
-	if (config_check(cfg, root, &errs) == -1)
-		goto bad;
-	/* The directory is reloaded on its own (oridir.h); checking it here
-	 * makes nlswitchd -n report its errors too. */
-	if (cfg->oridir != NULL) {
-		struct oridir *od;
+}
 
-		if (oridir_load(cfg->oridir, cfg->schemadir, &od,
-		    &errs.first) == -1)
-			goto bad;
-		oridir_free(od);
+/*
+ * The ORI directory, parsed here once: the file <oridir> names (so that
+ * nlswitchd -n reports its errors too), or the implicit one of the lines.
+ */
+static int
+config_load_oridir(struct config *cfg, struct config_errs *errs)
+{
+	if (cfg->oridir == NULL) {
+		cfg->directory = oridir_from_config(cfg);
+		return 0;
 	}
+	return oridir_load(cfg->oridir, cfg->schemadir, &cfg->directory,
+	    &errs->first);
+}
+
+int
+config_load(const char *path, const char *schemadir, struct config **cfgp,
+    char **cause)
+{
+	struct config_errs	 errs = { path, NULL };
+	struct config		*cfg = NULL;
+	xmlDocPtr		 doc;
+	xmlNodePtr		 root, n;
+	char			*xsd, *dirbuf, *dir;
+
+	*cfgp = NULL;
+	xsd = xasprintf("%s/config.xsd", schemadir);
+	doc = xmlfile_load(path, xsd, "config file", cause);
+	free(xsd);
+	if (doc == NULL)
+		return -1;
+
+	cfg = config_new(path);
+	dirbuf = xstrdup(path);
+	dir = dirname(dirbuf);
+	root = xmlDocGetRootElement(doc);
+	config_alloc_lists(cfg, root);
+	for (n = root->children; n != NULL; n = n->next)
+		if (config_parse_element(cfg, n, dir, &errs) == -1)
+			goto fail;
+	config_fill_defaults(cfg, schemadir);
+	if (config_check(cfg, root, &errs) == -1 ||
+	    config_load_oridir(cfg, &errs) == -1)
+		goto fail;
 
 	xmlFreeDoc(doc);
-	free(xsd);
 	free(dirbuf);
 	*cfgp = cfg;
 	return 0;
-bad:
+fail:
 	*cause = errs.first ? errs.first : xasprintf("%s:0: invalid", path);
-	errs.first = NULL;
 	xmlFreeDoc(doc);
 	config_free(cfg);
-	free(xsd);
 	free(dirbuf);
 	return -1;
 }
@@ -763,6 +879,7 @@ config_free(struct config *cfg)
 	free(cfg->lines);
 	free(cfg->regions);
 	free(cfg->oridir);
+	oridir_free(cfg->directory);
 	free(cfg->record_path);
 	free(cfg->audit_archive);
 	free(cfg->path);

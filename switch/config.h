@@ -14,6 +14,8 @@
 
 #include "msg.h"
 
+struct oridir;
+
 #define CONFIG_MAXLISTEN	4
 #define CONFIG_LINE_LEN		8
 
@@ -100,6 +102,13 @@ struct config {
 	struct config_region	*regions;
 
 	char			*oridir;	/* ORI directory file, NULL: implicit */
+	/*
+	 * The ORI directory, parsed once by config_load: the file above, or
+	 * the implicit one of the lines (oridir_from_config). The config
+	 * owns it (config_free frees it) until the server takes it over and
+	 * sets this to NULL: the one field a loaded config gives away.
+	 */
+	struct oridir		*directory;
 	uint64_t		 audit_retention;	/* seconds */
 	int			 audit_prune_interval;	/* seconds */
 	uint64_t		 audit_budget;		/* bytes, 0: none */
@@ -114,7 +123,8 @@ struct config {
 };
 
 /**
- * Load, validate and cross-check a config file.
+ * Load, validate and cross-check a config file, and load the ORI
+ * directory it names (or build the implicit one) into cfg->directory.
  * @param schemadir where config.xsd lives (NLSWITCH_SCHEMADIR by default).
  * @return 0 and *cfgp set, or -1 and *cause = "FILE:LINE: reason" (caller
  *	frees).

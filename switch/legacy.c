@@ -2009,6 +2009,43 @@ legacy_last_period(struct ubuf *text)
 	}
 }
 
+/* The validated message as a tree; NULL with *cause set. */
+static xmlDocPtr
+legacy_xml_read(const char *xml, size_t len, char **cause)
+{
+	xmlDocPtr	 doc;
+
+	/* Validated by the caller: no DOCTYPE, UTF-8, well-formed. */
+	doc = xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOERROR |
+	    XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+	if (doc != NULL && xmlDocGetRootElement(doc) != NULL)
+		return doc;
+	*cause = xstrdup("cannot read the XML");
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return NULL;
+}
+
+/* The body by its kind; the last period goes where Nlets wants it. */
+static void
+legacy_body_out(struct legacy_line *l, xmlNodePtr body, enum msg_key key)
+{
+	switch (msg_key_body(key)) {
+	case MSG_BODY_INQUIRY:
+		legacy_query_out(l, body);
+		legacy_last_period(l->b);
+		break;
+	case MSG_BODY_RESPONSE:
+		if (legacy_response_out(l, body))
+			legacy_last_period(l->b);
+		break;
+	default:
+		legacy_mail_out(l, body);
+		break;
+	}
+}
+
 int
 legacy_from_xml(struct msgparse_schema *s, const char *xml, size_t len,
     const char *recv_ori, struct ubuf *text, char **cause)
@@ -2016,12 +2053,10 @@ legacy_from_xml(struct msgparse_schema *s, const char *xml, size_t len,
 	struct msg		 m;
 	struct msg_diags	 md;
 	struct legacy_line	 l;
-	xmlDocPtr		 doc = NULL;
-	xmlNodePtr		 root, hdr, body;
+	xmlDocPtr		 doc;
+	xmlNodePtr		 hdr;
 	int			 code;
 
-	l.b = text;
-	l.n = 0;
 	if ((code = msgparse_message(s, xml, len, 0, 0, &m, &md)) != 0) {
 		*cause = xasprintf("not a valid message: ER .%02d. (%s): "
 		    "%d:%d: %s", code, msg_er_reason(code), md.n ?
@@ -2029,32 +2064,14 @@ legacy_from_xml(struct msgparse_schema *s, const char *xml, size_t len,
 		    md.d[0].text : "");
 		return -1;
 	}
-	/* Validated above: no DOCTYPE, UTF-8, well-formed. */
-	doc = xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET |
-	    XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOERROR |
-	    XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
-	if (doc == NULL || (root = xmlDocGetRootElement(doc)) == NULL) {
-		*cause = xstrdup("cannot read the XML");
-		if (doc != NULL)
-			xmlFreeDoc(doc);
+	if ((doc = legacy_xml_read(xml, len, cause)) == NULL)
 		return -1;
-	}
-	hdr = xtree_child(root, LX_N2, "NLETSMessageHeader");
-	body = xtree_next(hdr);
+	l.b = text;
+	l.n = 0;
+	hdr = xtree_child(xmlDocGetRootElement(doc), LX_N2,
+	    "NLETSMessageHeader");
 	legacy_header_out(text, hdr, m.key, recv_ori);
-	switch (msg_key_body(m.key)) {
-	case MSG_BODY_INQUIRY:
-		legacy_query_out(&l, body);
-		legacy_last_period(text);
-		break;
-	case MSG_BODY_RESPONSE:
-		if (legacy_response_out(&l, body))
-			legacy_last_period(text);
-		break;
-	default:
-		legacy_mail_out(&l, body);
-		break;
-	}
+	legacy_body_out(&l, xtree_next(hdr), m.key);
 	xmlFreeDoc(doc);
 	return 0;
 }

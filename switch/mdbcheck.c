@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "mdbcheck.h"
+#include "util.h"
 
 #define MDBCHECK_PAGEHDR	16
 #define MDBCHECK_NODEHDR	8
@@ -107,33 +108,6 @@ enum { MDBCHECK_FREE, MDBCHECK_MAIN, MDBCHECK_NAMED };
 
 static int	mdbcheck_tree(struct mdbcheck *, const struct mdbcheck_db *);
 
-static uint16_t
-mdbcheck_16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static uint32_t
-mdbcheck_32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static uint64_t
-mdbcheck_64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
 static size_t
 mdbcheck_even(size_t n)
 {
@@ -157,14 +131,14 @@ mdbcheck_bad(struct mdbcheck *ck, const char *fmt, ...)
 static void
 mdbcheck_db_dec(const uint8_t *p, struct mdbcheck_db *db)
 {
-	db->pad = mdbcheck_32(p);
-	db->flags = mdbcheck_16(p + 4);
-	db->depth = mdbcheck_16(p + 6);
-	db->branch = mdbcheck_64(p + 8);
-	db->leaf = mdbcheck_64(p + 16);
-	db->overflow = mdbcheck_64(p + 24);
-	db->entries = mdbcheck_64(p + 32);
-	db->root = mdbcheck_64(p + 40);
+	db->pad = util_get_ne32(p);
+	db->flags = util_get_ne16(p + 4);
+	db->depth = util_get_ne16(p + 6);
+	db->branch = util_get_ne64(p + 8);
+	db->leaf = util_get_ne64(p + 16);
+	db->overflow = util_get_ne64(p + 24);
+	db->entries = util_get_ne64(p + 32);
+	db->root = util_get_ne64(p + 40);
 }
 
 /*
@@ -193,11 +167,11 @@ mdbcheck_page(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
 	}
 	ck->seen[pgno / 8] |= (uint8_t)(1u << (pgno % 8));
 	pg = ck->m + pgno * ck->psize;
-	if (mdbcheck_64(pg) != pgno) {
+	if (util_get_ne64(pg) != pgno) {
 		mdbcheck_bad(ck, "page %llu (%s db, %s of page %llu): its "
 		    "header says page %llu", (unsigned long long)pgno, ck->db,
 		    what, (unsigned long long)from,
-		    (unsigned long long)mdbcheck_64(pg));
+		    (unsigned long long)util_get_ne64(pg));
 		return NULL;
 	}
 	return pg;
@@ -215,8 +189,8 @@ mdbcheck_cmp(const struct mdbcheck *ck, const uint8_t *a, size_t alen,
 		return -1;
 	if ((ck->cur->flags & MDBCHECK_INTEGERKEY) && alen == blen &&
 	    (alen == 8 || alen == 4)) {
-		x = alen == 8 ? mdbcheck_64(a) : mdbcheck_32(a);
-		y = alen == 8 ? mdbcheck_64(b) : mdbcheck_32(b);
+		x = alen == 8 ? util_get_ne64(a) : util_get_ne32(a);
+		y = alen == 8 ? util_get_ne64(b) : util_get_ne32(b);
 		return x < y ? -1 : x > y;
 	}
 	c = memcmp(a, b, alen < blen ? alen : blen);
@@ -235,14 +209,14 @@ mdbcheck_overflow(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
 
 	if ((pg = mdbcheck_page(ck, pgno, from, "overflow data")) == NULL)
 		return NULL;
-	if ((mdbcheck_16(pg + 10) & (P_TYPE | ~P_KNOWN)) != P_OVERFLOW) {
+	if ((util_get_ne16(pg + 10) & (P_TYPE | ~P_KNOWN)) != P_OVERFLOW) {
 		mdbcheck_bad(ck, "page %llu (%s db, overflow data of page "
 		    "%llu): flags 0x%04x, not an overflow page",
 		    (unsigned long long)pgno, ck->db, (unsigned long long)from,
-		    mdbcheck_16(pg + 10));
+		    util_get_ne16(pg + 10));
 		return NULL;
 	}
-	n = mdbcheck_32(pg + 12);
+	n = util_get_ne32(pg + 12);
 	need = (MDBCHECK_PAGEHDR - 1 + (uint64_t)dsize) / ck->psize + 1;
 	if (n < need || n - 1 > ck->last - pgno) {
 		mdbcheck_bad(ck, "page %llu (%s db, overflow data of page "
@@ -274,7 +248,7 @@ mdbcheck_leaf_data(struct mdbcheck *ck, uint64_t pgno, unsigned i,
 	struct mdbcheck_db	 sub;
 	const struct mdbcheck_db *save = ck->cur;
 	char			 name[sizeof ck->db], savedb[sizeof ck->db];
-	size_t			 ksize = mdbcheck_16(nd + 6), j, n;
+	size_t			 ksize = util_get_ne16(nd + 6), j, n;
 	uint64_t		 count, k, id;
 	int			 savekind = ck->kind, rc;
 
@@ -283,14 +257,14 @@ mdbcheck_leaf_data(struct mdbcheck *ck, uint64_t pgno, unsigned i,
 			return mdbcheck_bad(ck, "page %llu (free db, leaf) "
 			    "node %u: a free list of %zu bytes",
 			    (unsigned long long)pgno, i, dsize);
-		count = mdbcheck_64(data);
+		count = util_get_ne64(data);
 		if (count > dsize / 8 - 1)
 			return mdbcheck_bad(ck, "page %llu (free db, leaf) "
 			    "node %u: a free list of %llu pages in %zu bytes",
 			    (unsigned long long)pgno, i,
 			    (unsigned long long)count, dsize);
 		for (k = 1; k <= count; k++)
-			if ((id = mdbcheck_64(data + 8 * k)) < 2 ||
+			if ((id = util_get_ne64(data + 8 * k)) < 2 ||
 			    id > ck->last)
 				return mdbcheck_bad(ck, "page %llu (free db, "
 				    "leaf) node %u: free page %llu outside "
@@ -306,12 +280,12 @@ mdbcheck_leaf_data(struct mdbcheck *ck, uint64_t pgno, unsigned i,
 		name[n++] = nd[8 + j] >= 0x20 && nd[8 + j] < 0x7f ?
 		    (char)nd[8 + j] : '?';
 	name[n] = '\0';
-	if (!(mdbcheck_16(nd + 4) & F_SUBDATA) ||
-	    (mdbcheck_16(nd + 4) & F_BIGDATA) || dsize != MDBCHECK_DBSIZE)
+	if (!(util_get_ne16(nd + 4) & F_SUBDATA) ||
+	    (util_get_ne16(nd + 4) & F_BIGDATA) || dsize != MDBCHECK_DBSIZE)
 		return mdbcheck_bad(ck, "page %llu (main db, leaf) node %u "
 		    "(\"%s\"): not a database record (flags 0x%x, %zu bytes): "
 		    "the main db's root names a page of another tree",
-		    (unsigned long long)pgno, i, name, mdbcheck_16(nd + 4),
+		    (unsigned long long)pgno, i, name, util_get_ne16(nd + 4),
 		    dsize);
 	mdbcheck_db_dec(data, &sub);
 	if (sub.flags & ~MDBCHECK_DBFLAGS || sub.flags & MDBCHECK_DUPSORT)
@@ -362,15 +336,15 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 	if ((pg = mdbcheck_page(ck, pgno, from, level == 1 ? "root" :
 	    "child")) == NULL)
 		return -1;
-	flags = mdbcheck_16(pg + 10);
+	flags = util_get_ne16(pg + 10);
 	want = branch ? P_BRANCH : P_LEAF;
 	if ((flags & (P_TYPE | ~P_KNOWN)) != want)
 		return mdbcheck_bad(ck, "page %llu (%s db, level %d of %d): "
 		    "flags 0x%04x, expected a %s page",
 		    (unsigned long long)pgno, ck->db, level, ck->cur->depth,
 		    flags, branch ? "branch" : "leaf");
-	lower = mdbcheck_16(pg + 12);
-	upper = mdbcheck_16(pg + 14);
+	lower = util_get_ne16(pg + 12);
+	upper = util_get_ne16(pg + 14);
 	if (lower < MDBCHECK_PAGEHDR || lower > upper || upper > ck->psize ||
 	    (lower - MDBCHECK_PAGEHDR) % 2 != 0 || lower == MDBCHECK_PAGEHDR)
 		return mdbcheck_bad(ck, "page %llu (%s db, %s): mp_lower %u "
@@ -383,7 +357,7 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 		return mdbcheck_bad(ck, "out of memory");
 	/* Every node within the page, the nodes packed in [upper, psize). */
 	for (i = 0; i < n; i++) {
-		off = mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
+		off = util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
 		if (off < upper || off % 2 != 0 ||
 		    (size_t)off + MDBCHECK_NODEHDR > ck->psize) {
 			mdbcheck_bad(ck, "page %llu (%s db, %s): mp_ptrs[%u] "
@@ -393,10 +367,11 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 			goto out;
 		}
 		nd = pg + off;
-		nflags = mdbcheck_16(nd + 4);
-		size = MDBCHECK_NODEHDR + mdbcheck_16(nd + 6);
+		nflags = util_get_ne16(nd + 4);
+		size = MDBCHECK_NODEHDR + util_get_ne16(nd + 6);
 		if (!branch) {
-			dsize = mdbcheck_16(nd) | (size_t)mdbcheck_16(nd + 2) << 16;
+			dsize = util_get_ne16(nd) |
+			    (size_t)util_get_ne16(nd + 2) << 16;
 			if (nflags & ~(F_BIGDATA | F_SUBDATA) || ((nflags &
 			    F_SUBDATA) && ck->kind != MDBCHECK_MAIN)) {
 				mdbcheck_bad(ck, "page %llu (%s db, leaf) node "
@@ -438,9 +413,9 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 	 * is a record's damage, for the caller's checksums to find.
 	 */
 	for (i = 1; branch && i < n; i++) {
-		nd = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
+		nd = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
 		key = nd + MDBCHECK_NODEHDR;
-		ksize = mdbcheck_16(nd + 6);
+		ksize = util_get_ne16(nd + 6);
 		if ((pkey != NULL && mdbcheck_cmp(ck, pkey, pklen, key,
 		    ksize) >= 0) || (lo != NULL && mdbcheck_cmp(ck, lo, lolen,
 		    key, ksize) > 0) || (hi != NULL && mdbcheck_cmp(ck, key,
@@ -456,23 +431,23 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 	if (branch) {
 		cnt->branch++;
 		for (i = 0; i < n; i++) {
-			nd = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
-			child = mdbcheck_16(nd) |
-			    (uint64_t)mdbcheck_16(nd + 2) << 16 |
-			    (uint64_t)mdbcheck_16(nd + 4) << 32;
+			nd = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
+			child = util_get_ne16(nd) |
+			    (uint64_t)util_get_ne16(nd + 2) << 16 |
+			    (uint64_t)util_get_ne16(nd + 4) << 32;
 			nlo = lo;
 			nlolen = lolen;
 			nhi = hi;
 			nhilen = hilen;
 			if (i > 0) {
 				nlo = nd + MDBCHECK_NODEHDR;
-				nlolen = mdbcheck_16(nd + 6);
+				nlolen = util_get_ne16(nd + 6);
 			}
 			if (i + 1 < n) {
-				key = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR +
+				key = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR +
 				    2 * (i + 1));
 				nhi = key + MDBCHECK_NODEHDR;
-				nhilen = mdbcheck_16(key + 6);
+				nhilen = util_get_ne16(key + 6);
 			}
 			if (mdbcheck_walk(ck, child, pgno, level + 1, nlo,
 			    nlolen, nhi, nhilen, cnt) == -1)
@@ -484,12 +459,12 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 	cnt->leaf++;
 	cnt->entries += n;
 	for (i = 0; i < n; i++) {
-		nd = pg + mdbcheck_16(pg + MDBCHECK_PAGEHDR + 2 * i);
-		ksize = mdbcheck_16(nd + 6);
-		dsize = mdbcheck_16(nd) | (size_t)mdbcheck_16(nd + 2) << 16;
+		nd = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
+		ksize = util_get_ne16(nd + 6);
+		dsize = util_get_ne16(nd) | (size_t)util_get_ne16(nd + 2) << 16;
 		data = nd + MDBCHECK_NODEHDR + ksize;
-		if ((mdbcheck_16(nd + 4) & F_BIGDATA) && (data =
-		    mdbcheck_overflow(ck, mdbcheck_64(data), pgno, dsize,
+		if ((util_get_ne16(nd + 4) & F_BIGDATA) && (data =
+		    mdbcheck_overflow(ck, util_get_ne64(data), pgno, dsize,
 		    cnt)) == NULL)
 			goto out;
 		if (mdbcheck_leaf_data(ck, pgno, i, nd, data, dsize) == -1)
@@ -546,17 +521,18 @@ mdbcheck_meta_ok(struct mdbcheck *ck, int i)
 {
 	const uint8_t *pg = ck->m + (size_t)i * ck->psize;
 
-	if (mdbcheck_64(pg) != (uint64_t)i ||
-	    (mdbcheck_16(pg + 10) & P_TYPE) != P_META ||
-	    mdbcheck_32(pg + MDBCHECK_META) != MDBCHECK_MAGIC ||
-	    mdbcheck_32(pg + MDBCHECK_META + 4) != MDBCHECK_VERSION ||
-	    mdbcheck_32(pg + MDBCHECK_META_DBS) != ck->psize)
+	if (util_get_ne64(pg) != (uint64_t)i ||
+	    (util_get_ne16(pg + 10) & P_TYPE) != P_META ||
+	    util_get_ne32(pg + MDBCHECK_META) != MDBCHECK_MAGIC ||
+	    util_get_ne32(pg + MDBCHECK_META + 4) != MDBCHECK_VERSION ||
+	    util_get_ne32(pg + MDBCHECK_META_DBS) != ck->psize)
 		return mdbcheck_bad(ck, "meta page %d: not an LMDB 0.9 meta "
 		    "page of page size %zu (number %llu, flags 0x%04x, magic "
 		    "0x%08x, version %u)", i, ck->psize,
-		    (unsigned long long)mdbcheck_64(pg), mdbcheck_16(pg + 10),
-		    mdbcheck_32(pg + MDBCHECK_META),
-		    mdbcheck_32(pg + MDBCHECK_META + 4));
+		    (unsigned long long)util_get_ne64(pg),
+		    util_get_ne16(pg + 10),
+		    util_get_ne32(pg + MDBCHECK_META),
+		    util_get_ne32(pg + MDBCHECK_META + 4));
 	return 0;
 }
 
@@ -568,7 +544,7 @@ mdbcheck_snapshot(struct mdbcheck *ck, int i)
 	struct mdbcheck_db	 freedb, maindb;
 	size_t			 j;
 
-	ck->last = mdbcheck_64(meta + MDBCHECK_META_LAST);
+	ck->last = util_get_ne64(meta + MDBCHECK_META_LAST);
 	if (ck->last < 1 || ck->last >= ck->len / ck->psize)
 		return mdbcheck_bad(ck, "meta page %d: last page %llu, the "
 		    "file has %zu", i, (unsigned long long)ck->last,
@@ -651,7 +627,7 @@ mdbcheck_file(const char *path, const char *const *names, char *why,
 		    ck.len);
 		goto out;
 	}
-	psize = mdbcheck_32(ck.m + MDBCHECK_META_DBS);
+	psize = util_get_ne32(ck.m + MDBCHECK_META_DBS);
 	if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0 ||
 	    ck.len < 2 * (size_t)psize) {
 		mdbcheck_bad(&ck, "meta page 0: page size %u, file size %zu",
@@ -662,8 +638,8 @@ mdbcheck_file(const char *path, const char *const *names, char *why,
 	if (mdbcheck_meta_ok(&ck, 0) == -1 || mdbcheck_meta_ok(&ck, 1) == -1)
 		goto out;
 	/* LMDB uses the meta of the higher txnid, page 0 on a tie. */
-	t0 = mdbcheck_64(ck.m + MDBCHECK_META_TXNID);
-	t1 = mdbcheck_64(ck.m + psize + MDBCHECK_META_TXNID);
+	t0 = util_get_ne64(ck.m + MDBCHECK_META_TXNID);
+	t1 = util_get_ne64(ck.m + psize + MDBCHECK_META_TXNID);
 	use = t1 > t0 ? 1 : 0;
 	if (mdbcheck_snapshot(&ck, use) == 0) {
 		rc = 0;

@@ -59,62 +59,52 @@ msgbuild_utf8_len(const unsigned char *s, size_t len)
 }
 
 /*
- * Append s as XML character data: escaped, control characters other than
- * tab, LF and CR dropped, invalid UTF-8 and characters XML cannot carry
- * replaced by '?'. Whatever the input, the output is well-formed.
+ * The control characters msgbuild_clean drops: all but tab and LF (and
+ * CR in XML); DEL too in plain text.
  */
-static void
-msgbuild_xml(struct ubuf *b, const char *s, size_t len)
+static int
+msgbuild_is_dropped(unsigned char c, int xml)
 {
-	size_t	 i = 0, start = 0, n;
-	unsigned char c;
+	if (c == 0x7f)
+		return !xml;
+	return c < 0x20 && c != '\t' && c != '\n' && !(xml && c == '\r');
+}
 
-	while (i < len) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-			ubuf_add_xml(b, s + start, i - start);
-			start = ++i;
-			continue;
-		}
-		n = msgbuild_utf8_len((const unsigned char *)s + i, len - i);
-		if (n == 0) {
-			ubuf_add_xml(b, s + start, i - start);
-			ubuf_add(b, "?", 1);
-			start = ++i;
-			continue;
-		}
-		i += n;
-	}
-	ubuf_add_xml(b, s + start, len - start);
+static void
+msgbuild_add(struct ubuf *b, const char *s, size_t len, int xml)
+{
+	if (xml)
+		ubuf_add_xml(b, s, len);
+	else
+		ubuf_add(b, s, len);
 }
 
 /*
- * Plain text for a legacy or free-text body: control characters other
- * than tab and LF dropped, invalid UTF-8 replaced by '?'.
+ * Append s, the control characters msgbuild_is_dropped names dropped,
+ * invalid UTF-8 and characters XML cannot carry replaced by '?': as XML
+ * character data (escaped; whatever the input, the output is
+ * well-formed) when xml is set, else as plain text for a legacy or
+ * free-text body.
  */
 static void
-msgbuild_plain(struct ubuf *b, const char *s, size_t len)
+msgbuild_clean(struct ubuf *b, const char *s, size_t len, int xml)
 {
 	size_t	 i = 0, start = 0, n;
-	unsigned char c;
+	int	 dropped;
 
 	while (i < len) {
-		c = (unsigned char)s[i];
-		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-			ubuf_add(b, s + start, i - start);
-			start = ++i;
+		dropped = msgbuild_is_dropped((unsigned char)s[i], xml);
+		if (!dropped && (n = msgbuild_utf8_len((const unsigned char *)s
+		    + i, len - i)) > 0) {
+			i += n;
 			continue;
 		}
-		n = msgbuild_utf8_len((const unsigned char *)s + i, len - i);
-		if (n == 0) {
-			ubuf_add(b, s + start, i - start);
+		msgbuild_add(b, s + start, i - start, xml);
+		if (!dropped)
 			ubuf_add(b, "?", 1);
-			start = ++i;
-			continue;
-		}
-		i += n;
+		start = ++i;
 	}
-	ubuf_add(b, s + start, len - start);
+	msgbuild_add(b, s + start, len - start, xml);
 }
 
 /*
@@ -146,7 +136,7 @@ msgbuild_text_len(struct ubuf *b, const char *name, const char *value,
 	ubuf_add(b, "<", 1);
 	ubuf_adds(b, name);
 	ubuf_add(b, ">", 1);
-	msgbuild_xml(b, value, len);
+	msgbuild_clean(b, value, len, 1);
 	ubuf_add(b, "</", 2);
 	ubuf_adds(b, name);
 	ubuf_add(b, ">\n", 2);
@@ -167,7 +157,7 @@ msgbuild_date(struct ubuf *b, const char *name, const char *value)
 	ubuf_add(b, "<", 1);
 	ubuf_adds(b, name);
 	ubuf_adds(b, "><nc:Date>");
-	msgbuild_xml(b, value, strlen(value));
+	msgbuild_clean(b, value, strlen(value), 1);
 	ubuf_adds(b, "</nc:Date></");
 	ubuf_adds(b, name);
 	ubuf_add(b, ">\n", 2);
@@ -387,7 +377,7 @@ msgbuild_cdata(struct ubuf *b, const char *name, const char *text,
 		ubuf_add(b, text, len);
 		ubuf_adds(b, "]]>");
 	} else
-		msgbuild_xml(b, text, len);
+		msgbuild_clean(b, text, len, 1);
 	ubuf_printf(b, "</%s>\n", name);
 }
 
@@ -409,13 +399,13 @@ msgbuild_er_text(struct ubuf *b, int code, enum msg_key key,
 		for (i = 0; i < n; i++)
 			if (detail[i] == '\n' || detail[i] == '\r')
 				break;
-		msgbuild_plain(b, detail, i);
+		msgbuild_clean(b, detail, i, 0);
 		ubuf_adds(b, "\n");
 	}
 	ubuf_adds(b, "ORIGINAL MESSAGE\n");
 	if (input != NULL && inlen > 0) {
 		n = msg_utf8_chars(input, inlen, MSG_ER_INPUT_LEN);
-		msgbuild_plain(b, input, n);
+		msgbuild_clean(b, input, n, 0);
 	}
 }
 

@@ -4,9 +4,10 @@
  * (criminal-justice or not) and authorizations. The photo-sharing policy
  * (policy.h) decides on these entries.
  *
- * A directory is loaded once into a read-only struct oridir. Reloading is
- * loading a new one and swapping the pointer the server holds
- * (srv->oridir); an invalid file keeps the old one. The file format is
+ * A directory is loaded once into a read-only struct oridir: config_load
+ * parses it with the config (cfg->directory) and the server takes it
+ * over (srv->oridir). Reloading is loading a new one and swapping the
+ * pointer; an invalid file keeps the old one. The file format is
  * schemas/oridir.xsd, documented in docs/policy.md; every error is
  * reported as "FILE:LINE: reason".
  */

@@ -1,6 +1,6 @@
 /*
- * policy - admission and photo-sharing policy (DESIGN.md section 4,
- * docs/policy.md). Pure: no I/O, no clock, no globals but the constant
+ * policy - admission and photo-sharing policy (docs/policy.md, sections
+ * 1 to 4). Pure: no I/O, no clock, no globals but the constant
  * tables; the server feeds it the sender's ORI-directory entry, the
  * message and the destination state's photo rules, and it answers allow
  * or deny with a policy code and an English reason naming the rule.

@@ -12,7 +12,7 @@
  * holds one op or a thousand. The thread takes everything that queued up
  * while the previous commit was in flight as the next batch, so the
  * number of ops per second grows with the offered load instead of being
- * capped at one op per fsync (DESIGN.md 5.2).
+ * capped at one op per fsync (docs/durability.md, "Group commit").
  *
  * Why completions go through the loop: the completion is what lets the
  * switch ack a message to its sender, and everything a completion touches

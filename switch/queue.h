@@ -1,5 +1,6 @@
 /*
- * queue - the durable store-and-forward queue (DESIGN.md section 5).
+ * queue - the durable store-and-forward queue (docs/durability.md: the
+ * contract it keeps, and how).
  *
  * The event loop never blocks on fsync. It builds operations (put a
  * message with its queued copies, delete a delivered copy, move an expired

@@ -1567,6 +1567,36 @@ queue_lmdb_op_put(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 	return 0;
 }
 
+/*
+ * The record at key kb (ksz bytes) of db that op names: 0 with *k and *v
+ * set; MDB_NOTFOUND, op->result set to QUEUE_E_NOTFOUND, when it is gone
+ * (not an error of the batch); or LMDB's error.
+ */
+static int
+queue_lmdb_op_find(struct queue_lmdb *ql, MDB_txn *txn, int db, uint8_t *kb,
+    size_t ksz, MDB_val *k, MDB_val *v, struct queue_op *op)
+{
+	int	 rc;
+
+	k->mv_size = ksz;
+	k->mv_data = kb;
+	if ((rc = mdb_get(txn, ql->dbi[db], k, v)) == MDB_NOTFOUND)
+		op->result = QUEUE_E_NOTFOUND;
+	return rc;
+}
+
+/* Delete the copy at k of db and drop its message's reference. */
+static int
+queue_lmdb_del_unref(struct queue_lmdb *ql, MDB_txn *txn, int db, MDB_val *k,
+    uint64_t msgid)
+{
+	int	 rc;
+
+	if ((rc = mdb_del(txn, ql->dbi[db], k, NULL)) != 0)
+		return rc;
+	return queue_lmdb_unref(ql, txn, msgid);
+}
+
 /* DELETE and EXPIRE: the queued copy named by copies[0]. */
 static int
 queue_lmdb_op_copy(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
@@ -1577,22 +1607,14 @@ queue_lmdb_op_copy(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	int			rc;
 
 	queue_lmdb_copy_key(kb, &op->copies[0]);
-	k.mv_size = sizeof kb;
-	k.mv_data = kb;
-	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_COPY], &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		op->result = QUEUE_E_NOTFOUND;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
+	if ((rc = queue_lmdb_op_find(ql, txn, QUEUE_LMDB_COPY, kb, sizeof kb,
+	    &k, &v, op)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
 
-	if (op->type == QUEUE_OP_DELETE) {
+	if (op->type == QUEUE_OP_DELETE)
 		/* Delivered: the record's content does not matter any more. */
-		if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_COPY], &k, NULL)) != 0)
-			return rc;
-		return queue_lmdb_unref(ql, txn, op->copies[0].msgid);
-	}
+		return queue_lmdb_del_unref(ql, txn, QUEUE_LMDB_COPY, &k,
+		    op->copies[0].msgid);
 
 	if (queue_lmdb_copy_dec(QUEUE_LMDB_COPY, &k, &v, &c) == -1) {
 		/* The loop has the whole copy: it is what goes to the dead
@@ -1619,21 +1641,13 @@ queue_lmdb_op_dead(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	int			rc;
 
 	queue_lmdb_dead_key(kb, op->copies[0].msgid, op->copies[0].copy);
-	k.mv_size = sizeof kb;
-	k.mv_data = kb;
-	rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		op->result = QUEUE_E_NOTFOUND;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
+	if ((rc = queue_lmdb_op_find(ql, txn, QUEUE_LMDB_DEAD, kb, sizeof kb,
+	    &k, &v, op)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
 
-	if (op->type == QUEUE_OP_PURGE) {
-		if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_DEAD], &k, NULL)) != 0)
-			return rc;
-		return queue_lmdb_unref(ql, txn, op->copies[0].msgid);
-	}
+	if (op->type == QUEUE_OP_PURGE)
+		return queue_lmdb_del_unref(ql, txn, QUEUE_LMDB_DEAD, &k,
+		    op->copies[0].msgid);
 
 	if (queue_lmdb_copy_dec(QUEUE_LMDB_DEAD, &k, &v, &c) == -1) {
 		op->result = QUEUE_E_CORRUPT;
@@ -2303,6 +2317,21 @@ queue_lmdb_from_line(struct queue_lmdb *ql, MDB_txn *txn,
 	util_strlcpy(c->from_line, from, sizeof c->from_line);
 }
 
+/* A read-only transaction and a cursor on db; 0, or LMDB's error with
+ * nothing left open. */
+static int
+queue_lmdb_read_cursor(struct queue_lmdb *ql, int db, MDB_txn **txnp,
+    MDB_cursor **curp)
+{
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, txnp)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(*txnp, ql->dbi[db], curp)) != 0)
+		mdb_txn_abort(*txnp);
+	return rc;
+}
+
 /* Walk the copy or dead db in key order with a read txn of its own. */
 static int
 queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
@@ -2317,12 +2346,8 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 
 	if (ql->env == NULL)
 		return QUEUE_E_IO;
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, db, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		if (queue_lmdb_copy_dec(db, &k, &v, &c) == -1) {
 			queue_lmdb_bad_add(ql, db, &k);
@@ -2637,12 +2662,8 @@ queue_lmdb_walk_quar(void *arg, uint64_t since_us, queue_quar_cb cb,
 
 	if (ql->env == NULL)
 		return QUEUE_E_IO;
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_QUAR, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_QUAR], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	util_put_be64(kb, since_us);
 	util_put_be32(kb + 8, 0);
 	k.mv_size = sizeof kb;
@@ -2742,12 +2763,8 @@ queue_lmdb_walk_audit(void *arg, uint64_t since_us,
 
 	if (ql->env == NULL)
 		return QUEUE_E_IO;
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_AUDIT, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	util_put_be64(kb, since_us);
 	util_put_be32(kb + 8, 0);
 	k.mv_size = sizeof kb;
@@ -2789,12 +2806,8 @@ queue_lmdb_walk_state(void *arg, const char *prefix,
 		return QUEUE_E_IO;
 	if (ql->dbi[QUEUE_LMDB_STATE] == 0)
 		return QUEUE_E_OK;	/* read-only, a store from before */
-	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_STATE, &txn, &cur)) != 0)
 		goto fail;
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_STATE], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto fail;
-	}
 	k.mv_size = plen;
 	k.mv_data = (void *)(uintptr_t)prefix;
 	for (rc = plen > 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :

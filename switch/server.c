@@ -753,13 +753,19 @@ server_oridir_reload(struct server *srv, char **cause)
 	struct oridir *dir;
 
 	*cause = NULL;
-	if (srv->cfg->oridir == NULL) {
+	/* The first time, the directory config_load parsed; after that the
+	 * file is read anew. */
+	if (srv->cfg->directory != NULL) {
+		dir = srv->cfg->directory;
+		srv->cfg->directory = NULL;
+	} else if (srv->cfg->oridir == NULL)
 		dir = oridir_from_config(srv->cfg);
-		log_info("server: no ORI directory configured: the %d ORIs of "
-		    "the lines are the directory (docs/policy.md)", dir->n);
-	} else if (oridir_load(srv->cfg->oridir, srv->cfg->schemadir, &dir,
+	else if (oridir_load(srv->cfg->oridir, srv->cfg->schemadir, &dir,
 	    cause) == -1)
 		return -1;
+	if (srv->cfg->oridir == NULL)
+		log_info("server: no ORI directory configured: the %d ORIs of "
+		    "the lines are the directory (docs/policy.md)", dir->n);
 	else
 		log_info("server: ORI directory %s agencies=%d",
 		    srv->cfg->oridir, dir->n);
@@ -2058,12 +2064,10 @@ server_reload_prepare(struct server *srv, struct server_reload *r,
 	if ((r->schema = msgparse_schema_load(r->cfg->schemadir,
 	    cause)) == NULL)
 		goto fail;
-	/* The ORI directory is part of the configuration. */
-	if (r->cfg->oridir == NULL)
-		r->dir = oridir_from_config(r->cfg);
-	else if (oridir_load(r->cfg->oridir, r->cfg->schemadir, &r->dir,
-	    cause) == -1)
-		goto fail;
+	/* The ORI directory is part of the configuration: config_load
+	 * parsed it; the reload takes it over. */
+	r->dir = r->cfg->directory;
+	r->cfg->directory = NULL;
 	return 0;
 fail:
 	server_reload_discard(r);

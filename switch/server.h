@@ -137,9 +137,11 @@ struct line	*server_line_by_code(struct server *, const char *code);
 /** The i-th line of the running config (0 <= i < nline). */
 struct line	*server_line_at(struct server *, int i);
 /**
- * Load the ORI directory the config names (or build the implicit one)
- * and swap it in; on error the running directory stays and *cause says
- * "FILE:LINE: reason" (caller frees). For the operator's reload.
+ * Swap in the ORI directory: the first time, the one config_load parsed
+ * (cfg->directory); after that, the file the config names read anew (or
+ * the implicit one rebuilt). On error the running directory stays and
+ * *cause says "FILE:LINE: reason" (caller frees). For start-up and the
+ * operator's reload of the directory alone.
  */
 int		 server_oridir_reload(struct server *, char **cause);
 /** How long an allowed photo request awaits its answer (us). */

@@ -152,6 +152,23 @@ util_get_be64(const uint8_t *p)
 	return (uint64_t)util_get_be32(p) << 32 | util_get_be32(p + 4);
 }
 
+uint64_t
+util_rand_next(uint64_t *s)
+{
+	uint64_t z;
+
+	z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint32_t
+util_rand_below(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)(((util_rand_next(s) >> 32) * (uint64_t)n) >> 32);
+}
+
 char *
 util_read_file(const char *path, size_t *lenp)
 {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Allocators: fatal() on out-of-memory, never return NULL. */
 void	*xmalloc(size_t);
@@ -35,6 +36,53 @@ void	 util_put_be64(uint8_t *, uint64_t);
 uint16_t util_get_be16(const uint8_t *);
 uint32_t util_get_be32(const uint8_t *);
 uint64_t util_get_be64(const uint8_t *);
+
+/*
+ * Native-order load/store at any alignment: LMDB's own pages (mdbcheck.c
+ * and the tools and tests that damage them). Inline: mdbcheck reads every
+ * page of the store with them at start-up.
+ */
+static inline uint16_t
+util_get_ne16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline uint32_t
+util_get_ne32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline uint64_t
+util_get_ne64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline void
+util_put_ne16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof v);
+}
+
+/**
+ * splitmix64: a small, seedable, reproducible pseudo-random stream for
+ * synthetic data (DMV records, avatars); never for secrets.
+ * util_rand_below draws in [0, n) (multiply-shift; the bias is far below
+ * anything visible).
+ */
+uint64_t util_rand_next(uint64_t *state);
+uint32_t util_rand_below(uint64_t *state, uint32_t n);
 
 /** Read a whole file into a NUL-terminated heap buffer; NULL + errno on failure. */
 char	*util_read_file(const char *path, size_t *lenp);

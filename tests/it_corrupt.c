@@ -144,6 +144,82 @@ hold_messages(struct it_env *env, uint64_t *ids)
 	it_client_free(a);
 }
 
+/* Leaf to overflow page (flags 0x04): B-tree damage. */
+static int
+damage_type(int fd, const char *data, size_t pg)
+{
+	static const uint8_t	 flags[2] = { 0x04, 0 };
+
+	(void)data;
+	return pwrite(fd, flags, 2, (off_t)pg + 10) == 2;
+}
+
+/* mp_lower and mp_upper (offsets 12 and 14) ^ 0x0f00, as nltorture's
+ * corrupt cycle does; LMDB itself crashed on this at start-up. */
+static int
+damage_bounds(int fd, const char *data, size_t pg)
+{
+	uint8_t	 hdr[4];
+
+	memcpy(hdr, data + pg + 12, 4);
+	hdr[1] ^= 0x0f;
+	hdr[3] ^= 0x0f;
+	return pwrite(fd, hdr, 4, (off_t)pg + 12) == 4;
+}
+
+/*
+ * In the stopped switch's data.mdb, damage(fd, file, page offset) each
+ * leaf page (flags 0x02 at offset 10 of its header) holding the copy key
+ * of msgid for CADMV; at least one must be hit.
+ */
+static void
+damage_copy_leaves(struct it_env *env, uint64_t msgid,
+    int (*damage)(int, const char *, size_t))
+{
+	uint8_t		 kb[19];
+	char		 path[400], *data, *p;
+	long		 psize = sysconf(_SC_PAGESIZE);
+	size_t		 len, pg;
+	int		 fd, hits = 0;
+
+	snprintf(path, sizeof path, "%s/data/data.mdb", env->dir);
+	CU_ASSERT_FATAL((data = util_read_file(path, &len)) != NULL);
+	CU_ASSERT_FATAL((fd = open(path, O_WRONLY)) != -1);
+	copy_key(kb, "CADMV", 1, msgid, 0);
+	for (p = data; (p = memmem(p, len - (size_t)(p - data), kb,
+	    sizeof kb)) != NULL; p += sizeof kb) {
+		pg = (size_t)(p - data) / (size_t)psize * (size_t)psize;
+		if (data[pg + 10] == 0x02 && data[pg + 11] == 0 &&
+		    damage(fd, data, pg))
+			hits++;
+	}
+	close(fd);
+	free(data);
+	CU_ASSERT_FATAL(hits >= 1);
+}
+
+/*
+ * A new message to a damaged store: NAK ER .93., the switch running on.
+ * @return the ER's text (caller frees).
+ */
+static char *
+refused_after_damage(struct it_env *env)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	uint64_t		 tag;
+	char			*text;
+
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, it_msg("AM", "WA0340000", "CA", "AFTER",
+	    "<n2:MailMessageText>after the damage</n2:MailMessageText>"));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	CU_ASSERT_EQUAL(it_er(a->reply[tag]), 93);
+	text = xstrdup(it_er_text(a->reply[tag]));
+	it_client_free(a);
+	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
+	return text;
+}
+
 static void
 test_record_damage(void)
 {
@@ -277,35 +353,15 @@ static void
 test_page_damage(void)
 {
 	struct it_env		*env = it_env_new("damage", "heartbeat=\"2\"");
-	struct it_client	*a;
-	uint64_t		 ids[NMSG], tag;
-	uint8_t			 kb[19], flags[2] = { 0x04, 0 };
-	char			 path[400], *data, *p, *out = NULL;
-	long			 psize = sysconf(_SC_PAGESIZE);
-	size_t			 len, pg;
-	int			 fd, hits = 0;
+	uint64_t		 ids[NMSG];
+	char			 path[400], *out = NULL;
 
 	CU_ASSERT_FATAL(env != NULL);
 	CU_ASSERT_FATAL(it_switch_start(env) == 0);
 	hold_messages(env, ids);
 	it_switch_stop(env, SIGTERM);
-
-	/* Each leaf page (flags 0x02 at offset 10 of its header) holding
-	 * R0's copy key becomes an overflow page (0x04): B-tree damage. */
-	snprintf(path, sizeof path, "%s/data/data.mdb", env->dir);
-	CU_ASSERT_FATAL((data = util_read_file(path, &len)) != NULL);
-	CU_ASSERT_FATAL((fd = open(path, O_WRONLY)) != -1);
-	copy_key(kb, "CADMV", 1, ids[0], 0);
-	for (p = data; (p = memmem(p, len - (size_t)(p - data), kb,
-	    sizeof kb)) != NULL; p += sizeof kb) {
-		pg = (size_t)(p - data) / (size_t)psize * (size_t)psize;
-		if (data[pg + 10] == 0x02 && data[pg + 11] == 0 &&
-		    pwrite(fd, flags, 2, (off_t)pg + 10) == 2)
-			hits++;
-	}
-	close(fd);
-	free(data);
-	CU_ASSERT_FATAL(hits >= 1);
+	/* R0's copy leaves become overflow pages: B-tree damage. */
+	damage_copy_leaves(env, ids[0], damage_type);
 
 	/* It starts, and says it is not ready, and why, and what to do. */
 	CU_ASSERT_FATAL(it_switch_start(env) == 0);
@@ -325,16 +381,9 @@ test_page_damage(void)
 	free(out);
 
 	/* New messages are refused, naming it; the switch keeps running. */
-	a = it_client_new(env, "waagy", WAIT);
-	CU_ASSERT_FATAL(a != NULL && a->up);
-	tag = it_client_send(a, it_msg("AM", "WA0340000", "CA", "AFTER",
-	    "<n2:MailMessageText>after the damage</n2:MailMessageText>"));
-	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
-	CU_ASSERT_EQUAL(it_er(a->reply[tag]), 93);
-	CU_ASSERT_PTR_NOT_NULL(strstr(it_er_text(a->reply[tag]),
-	    "store damaged"));
-	it_client_free(a);
-	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
+	out = refused_after_damage(env);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "store damaged"));
+	free(out);
 	snprintf(path, sizeof path, "grep -q 'not ready, new messages refused' "
 	    "'%s/nlswitchd.log'", env->dir);
 	CU_ASSERT_EQUAL(it_sh(env, path, NULL, NULL), 0);
@@ -345,40 +394,15 @@ static void
 test_leaf_header(void)
 {
 	struct it_env		*env = it_env_new("leafhdr", "heartbeat=\"2\"");
-	struct it_client	*a;
-	uint64_t		 ids[NMSG], tag;
-	uint8_t			 kb[19], hdr[4];
-	char			 path[400], *data, *p, *out = NULL;
-	long			 psize = sysconf(_SC_PAGESIZE);
-	size_t			 len, pg;
-	int			 fd, hits = 0;
+	uint64_t		 ids[NMSG];
+	char			*out = NULL;
 
 	CU_ASSERT_FATAL(env != NULL);
 	CU_ASSERT_FATAL(it_switch_start(env) == 0);
 	hold_messages(env, ids);
 	it_switch_stop(env, SIGTERM);
-
-	/* The leaf page (flags 0x02) holding R0's copy key: mp_lower and
-	 * mp_upper (offsets 12 and 14) ^ 0x0f00, as nltorture's corrupt
-	 * cycle does; LMDB itself crashed on this at start-up. */
-	snprintf(path, sizeof path, "%s/data/data.mdb", env->dir);
-	CU_ASSERT_FATAL((data = util_read_file(path, &len)) != NULL);
-	CU_ASSERT_FATAL((fd = open(path, O_WRONLY)) != -1);
-	copy_key(kb, "CADMV", 1, ids[0], 0);
-	for (p = data; (p = memmem(p, len - (size_t)(p - data), kb,
-	    sizeof kb)) != NULL; p += sizeof kb) {
-		pg = (size_t)(p - data) / (size_t)psize * (size_t)psize;
-		if (data[pg + 10] != 0x02 || data[pg + 11] != 0)
-			continue;
-		memcpy(hdr, data + pg + 12, 4);
-		hdr[1] ^= 0x0f;
-		hdr[3] ^= 0x0f;
-		if (pwrite(fd, hdr, 4, (off_t)pg + 12) == 4)
-			hits++;
-	}
-	close(fd);
-	free(data);
-	CU_ASSERT_FATAL(hits >= 1);
+	/* R0's copy leaves get their mp_lower and mp_upper scrambled. */
+	damage_copy_leaves(env, ids[0], damage_bounds);
 
 	CU_ASSERT_FATAL(it_switch_start(env) == 0);
 	CU_ASSERT_EQUAL(it_http(env, "GET", "/readyz", NULL, &out), 503);
@@ -392,14 +416,7 @@ test_leaf_header(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\"store-damaged\""));
 	free(out);
 
-	a = it_client_new(env, "waagy", WAIT);
-	CU_ASSERT_FATAL(a != NULL && a->up);
-	tag = it_client_send(a, it_msg("AM", "WA0340000", "CA", "AFTER",
-	    "<n2:MailMessageText>after the damage</n2:MailMessageText>"));
-	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
-	CU_ASSERT_EQUAL(it_er(a->reply[tag]), 93);
-	it_client_free(a);
-	CU_ASSERT_EQUAL(kill(env->switch_pid, 0), 0);
+	free(refused_after_damage(env));
 	it_env_free(env);
 }
 

@@ -195,28 +195,40 @@ test_show_purge(void)
 	it_client_free(a);
 }
 
+/*
+ * 1 once nlctl args (a listing of the dead letters) shows one for NVDMV,
+ * 0 if none came within 15 s (held-ttl is 4 s).
+ */
+static int
+dead_letter_seen(const char *args)
+{
+	uint64_t	 end = util_mono_us() + 15000000ULL;
+	char		*out = NULL;
+	int		 found = 0;
+
+	while (!found && util_mono_us() < end) {
+		it_pump(env, 500);
+		if (nlctl(args, NULL, &out) == 0 &&
+		    strstr(out, "line=NVDMV") != NULL)
+			found = 1;
+		free(out);
+	}
+	return found;
+}
+
 static void
 test_deadletters(void)
 {
 	struct it_client	*a = it_client_new(env, "waagy", WAIT);
 	struct it_client	*nv;
 	char			*out = NULL;
-	uint64_t		 tag, end;
-	int			 found = 0;
+	uint64_t		 tag;
 
 	CU_ASSERT_FATAL(a && a->up);
 	tag = it_client_send(a, dq("NV", "DEAD1"));
 	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
-	/* held-ttl is 4 s: wait for the copy to reach the dead letters. */
-	end = util_mono_us() + 15000000ULL;
-	while (!found && util_mono_us() < end) {
-		it_pump(env, 500);
-		if (nlctl("deadletters", NULL, &out) == 0 &&
-		    strstr(out, "line=NVDMV") != NULL)
-			found = 1;
-		free(out);
-	}
-	CU_ASSERT_TRUE_FATAL(found);
+	/* Wait for the copy to reach the dead letters. */
+	CU_ASSERT_TRUE_FATAL(dead_letter_seen("deadletters"));
 	CU_ASSERT_EQUAL(nlctl("--json status", NULL, &out), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"dead_letters\":1"));
 	free(out);
@@ -235,16 +247,7 @@ test_deadletters(void)
 	/* Another one, purged for good. */
 	tag = it_client_send(a, dq("NV", "DEAD2"));
 	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
-	found = 0;
-	end = util_mono_us() + 15000000ULL;
-	while (!found && util_mono_us() < end) {
-		it_pump(env, 500);
-		if (nlctl("deadletters list", NULL, &out) == 0 &&
-		    strstr(out, "line=NVDMV") != NULL)
-			found = 1;
-		free(out);
-	}
-	CU_ASSERT_TRUE_FATAL(found);
+	CU_ASSERT_TRUE_FATAL(dead_letter_seen("deadletters list"));
 	CU_ASSERT_EQUAL(nlctl("deadletters purge ALL", NULL, &out), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "purged: 1"));
 	free(out);

@@ -54,22 +54,11 @@ suite_clean(void)
 static char *
 stuck_msg(size_t i)
 {
-	struct ubuf	 b, body;
 	char		 ctl[16];
-	size_t		 k;
 
 	snprintf(ctl, sizeof ctl, "STUCK%03zu", i);
-	ubuf_init(&b);
-	ubuf_init(&body);
-	ubuf_adds(&body, "<n2:MailMessageText>PEER THAT DOES NOT READ"
-	    "</n2:MailMessageText><!--\n");
-	for (k = 0; k < STUCK_PAD / 48; k++)
-		ubuf_adds(&body, "PADDING FOR THE NON-READING PEER 0123456789 "
-		    "XY\n");
-	ubuf_adds(&body, "-->");
-	it_msg_buf(&b, "AM", "WA0340000", "CAOLN0000", ctl, body.data);
-	ubuf_free(&body);
-	return ubuf_take(&b, NULL);
+	return it_msg_padded(ctl, "PEER THAT DOES NOT READ",
+	    "PADDING FOR THE NON-READING PEER 0123456789 XY\n", STUCK_PAD / 48);
 }
 
 /* A TLS endpoint on a blocking socket, without the client library. */

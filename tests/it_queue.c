@@ -215,7 +215,6 @@ test_slow_receiver(void)
 {
 	struct it_env		 slow = *env;
 	struct it_client	*a, *ca;
-	struct ubuf		 b, body;
 	char			 ctl[16], *doc;
 	uint64_t		 tag = 0;
 	size_t			 i, k, whole = 0;
@@ -229,17 +228,8 @@ test_slow_receiver(void)
 
 	for (i = 0; i < SLOW_N; i++) {
 		snprintf(ctl, sizeof ctl, "SLOW%03zu", i);
-		ubuf_init(&b);
-		ubuf_init(&body);
-		ubuf_adds(&body, "<n2:MailMessageText>SLOW RECEIVER TEST"
-		    "</n2:MailMessageText><!--\n");
-		for (k = 0; k < SLOW_PAD / 50; k++)
-			ubuf_adds(&body, "PADDING FOR THE SLOW RECEIVER TEST "
-			    "0123456789 XYZ\n");
-		ubuf_adds(&body, "-->");
-		it_msg_buf(&b, "AM", "WA0340000", "CAOLN0000", ctl, body.data);
-		ubuf_free(&body);
-		doc = ubuf_take(&b, NULL);
+		doc = it_msg_padded(ctl, "SLOW RECEIVER TEST", "PADDING FOR "
+		    "THE SLOW RECEIVER TEST 0123456789 XYZ\n", SLOW_PAD / 50);
 		tag = it_client_send(a, doc);
 		free(doc);
 		if (i % 16 == 15)

@@ -529,6 +529,24 @@ it_msg_buf(struct ubuf *b, const char *mke, const char *ori,
 	msgbuild_end(b, key);
 }
 
+char *
+it_msg_padded(const char *ctl, const char *text, const char *pad, size_t npad)
+{
+	struct ubuf	 b, body;
+	size_t		 k;
+
+	ubuf_init(&b);
+	ubuf_init(&body);
+	ubuf_printf(&body, "<n2:MailMessageText>%s</n2:MailMessageText><!--\n",
+	    text);
+	for (k = 0; k < npad; k++)
+		ubuf_adds(&body, pad);
+	ubuf_adds(&body, "-->");
+	it_msg_buf(&b, "AM", "WA0340000", "CAOLN0000", ctl, body.data);
+	ubuf_free(&body);
+	return ubuf_take(&b, NULL);
+}
+
 const char *
 it_msg(const char *mke, const char *ori, const char *dests, const char *ctl,
     const char *body)

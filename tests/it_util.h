@@ -172,6 +172,12 @@ const char	*it_msg(const char *mke, const char *ori, const char *dests,
 struct ubuf;
 void		 it_msg_buf(struct ubuf *b, const char *mke, const char *ori,
 		    const char *dests, const char *ctl, const char *body);
+/**
+ * A big AM from WA0340000 to CAOLN0000: text, then a comment of npad
+ * copies of the line pad (heap, caller frees).
+ */
+char		*it_msg_padded(const char *ctl, const char *text,
+		    const char *pad, size_t npad);
 /** The n2:Person of a query by license number (static buffer). */
 const char	*it_oln(const char *oln);
 /** A DQ by OLN from ori to dest with ctl (static buffer); with imq it

@@ -27,12 +27,12 @@
 #include "msg.h"
 #include "msgbuild.h"
 #include "msgparse.h"
+#include "unit.h"
 #include "util.h"
 
 int	test_legacy_register(void);
 
 static struct msgparse_schema	*tl_schema;
-static char			 tl_root[1024];
 
 /* Every message key, as a mask of 1 << key. */
 #define TL_ALL_KEYS	(((1u << MSG_KEY_MAX) - 1) & ~1u)
@@ -79,29 +79,11 @@ static char			 tl_root[1024];
  * Helpers.
  */
 
-static const char *
-tl_path(const char *rel)
-{
-	static char	 buf[2048];
-
-	snprintf(buf, sizeof buf, "%s/%s", tl_root, rel);
-	return buf;
-}
-
 static int
 tl_init(void)
 {
-	const char	*r = getenv("NLSWITCH_ROOT");
-	char		*cause = NULL;
-
-	snprintf(tl_root, sizeof tl_root, "%s", r != NULL && *r ? r : ".");
-	tl_schema = msgparse_schema_load(tl_path("schemas"), &cause);
-	if (tl_schema == NULL) {
-		fprintf(stderr, "test_legacy: %s\n", cause);
-		free(cause);
-		return 1;
-	}
-	return 0;
+	tl_schema = unit_schema_load("test_legacy");
+	return tl_schema == NULL;
 }
 
 static int
@@ -244,7 +226,7 @@ tl_list(const char *rel, const char *suffix)
 	char		**v = NULL;
 	size_t		 n = 0, l;
 
-	if ((dir = opendir(tl_path(rel))) == NULL)
+	if ((dir = opendir(unit_path(rel))) == NULL)
 		return xcalloc(1, sizeof *v);
 	while ((de = readdir(dir)) != NULL) {
 		l = strlen(de->d_name);
@@ -291,7 +273,7 @@ tl_fixture_read(const char *rel, struct tl_fixture *f)
 
 	memset(f, 0, sizeof *f);
 	f->want = -1;
-	if ((f->buf = util_read_file(tl_path(rel), &len)) == NULL)
+	if ((f->buf = util_read_file(unit_path(rel), &len)) == NULL)
 		return -1;
 	p = strstr(f->buf, "expect: ");
 	if (p != NULL && p - f->buf < 200 && f->buf[0] == '#') {

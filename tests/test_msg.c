@@ -31,6 +31,7 @@
 #include "msg.h"
 #include "msgbuild.h"
 #include "msgparse.h"
+#include "unit.h"
 #include "util.h"
 #include "xscan.h"
 #include "xtree.h"
@@ -69,34 +70,14 @@
 	"<n2:NLETSResponseData>\n" x "</n2:NLETSResponseData>\n"
 
 static struct msgparse_schema	*tm_schema;
-static char			 tm_root[1024];
 
 int	test_msg_register(void);
-
-/* Path of a file under the repository root (static buffer). */
-static const char *
-tm_path(const char *rel)
-{
-	static char	 buf[2048];
-
-	snprintf(buf, sizeof buf, "%s/%s", tm_root, rel);
-	return buf;
-}
 
 static int
 tm_init(void)
 {
-	const char	*r = getenv("NLSWITCH_ROOT");
-	char		*cause = NULL;
-
-	snprintf(tm_root, sizeof tm_root, "%s", r != NULL && *r ? r : ".");
-	tm_schema = msgparse_schema_load(tm_path("schemas"), &cause);
-	if (tm_schema == NULL) {
-		fprintf(stderr, "test_msg: %s\n", cause);
-		free(cause);
-		return 1;
-	}
-	return 0;
+	tm_schema = unit_schema_load("test_msg");
+	return tm_schema == NULL;
 }
 
 static int
@@ -159,7 +140,7 @@ tm_read(const char *rel, size_t *len)
 {
 	char	*buf;
 
-	if ((buf = util_read_file(tm_path(rel), len)) == NULL)
+	if ((buf = util_read_file(unit_path(rel), len)) == NULL)
 		fprintf(stderr, "\n  cannot read %s", rel);
 	return buf;
 }
@@ -471,13 +452,53 @@ tm_check_valid(const struct tm_valid *v, int flags)
 	free(buf);
 }
 
+/* 1 if file is in the table of valid fixtures. */
+static int
+tm_valid_listed(const char *file)
+{
+	size_t	 i;
+
+	for (i = 0; i < TM_NEL(tm_valid); i++)
+		if (strcmp(tm_valid[i].file, file) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Every .xml file in fixtures/msg/<kind> is in its table (listed(file)).
+ * @return how many there are.
+ */
+static int
+tm_dir_listed(const char *kind, int (*listed)(const char *))
+{
+	char		 rel[64];
+	DIR		*dir;
+	struct dirent	*de;
+	size_t		 n;
+	int		 files = 0, in;
+
+	snprintf(rel, sizeof rel, "fixtures/msg/%s", kind);
+	dir = opendir(unit_path(rel));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	while ((de = readdir(dir)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".xml") != 0)
+			continue;
+		files++;
+		if (!(in = listed(de->d_name)))
+			fprintf(stderr, "\n  %s/%s has no table entry", kind,
+			    de->d_name);
+		CU_ASSERT(in);
+	}
+	closedir(dir);
+	return files;
+}
+
 static void
 test_valid_fixtures(void)
 {
-	DIR		*dir;
-	struct dirent	*de;
-	size_t		 i, n;
-	int		 seen = 0, keys[MSG_KEY_MAX];
+	size_t		 i;
+	int		 keys[MSG_KEY_MAX];
 
 	memset(keys, 0, sizeof keys);
 	for (i = 0; i < TM_NEL(tm_valid); i++) {
@@ -494,23 +515,8 @@ test_valid_fixtures(void)
 	}
 
 	/* Every file in the directory is in the table. */
-	dir = opendir(tm_path("fixtures/msg/valid"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-	while ((de = readdir(dir)) != NULL) {
-		n = strlen(de->d_name);
-		if (n < 5 || strcmp(de->d_name + n - 4, ".xml") != 0)
-			continue;
-		seen++;
-		for (i = 0; i < TM_NEL(tm_valid); i++)
-			if (strcmp(tm_valid[i].file, de->d_name) == 0)
-				break;
-		if (i == TM_NEL(tm_valid))
-			fprintf(stderr, "\n  valid/%s has no table entry",
-			    de->d_name);
-		CU_ASSERT(i < TM_NEL(tm_valid));
-	}
-	closedir(dir);
-	CU_ASSERT_EQUAL(seen, (int)TM_NEL(tm_valid));
+	CU_ASSERT_EQUAL(tm_dir_listed("valid", tm_valid_listed),
+	    (int)TM_NEL(tm_valid));
 }
 
 /*
@@ -628,36 +634,31 @@ tm_check_invalid(const struct tm_invalid *v)
 	free(buf);
 }
 
+/* 1 if file is in the table of invalid fixtures. */
+static int
+tm_invalid_listed(const char *file)
+{
+	size_t	 i;
+
+	for (i = 0; i < TM_NEL(tm_invalid); i++)
+		if (strcmp(tm_invalid[i].file, file) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 test_invalid_fixtures(void)
 {
-	DIR		*dir;
-	struct dirent	*de;
-	size_t		 i, n;
-	int		 files = 0, codes[MSG_ER_CODES];
+	size_t		 i;
+	int		 codes[MSG_ER_CODES];
 
 	memset(codes, 0, sizeof codes);
 	for (i = 0; i < TM_NEL(tm_invalid); i++) {
 		tm_check_invalid(&tm_invalid[i]);
 		codes[tm_invalid[i].code]++;
 	}
-	dir = opendir(tm_path("fixtures/msg/invalid"));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-	while ((de = readdir(dir)) != NULL) {
-		n = strlen(de->d_name);
-		if (n < 5 || strcmp(de->d_name + n - 4, ".xml") != 0)
-			continue;
-		files++;
-		for (i = 0; i < TM_NEL(tm_invalid); i++)
-			if (strcmp(tm_invalid[i].file, de->d_name) == 0)
-				break;
-		if (i == TM_NEL(tm_invalid))
-			fprintf(stderr, "\n  invalid/%s has no table entry",
-			    de->d_name);
-		CU_ASSERT(i < TM_NEL(tm_invalid));
-	}
-	closedir(dir);
-	CU_ASSERT_EQUAL(files, (int)TM_NEL(tm_invalid));
+	CU_ASSERT_EQUAL(tm_dir_listed("invalid", tm_invalid_listed),
+	    (int)TM_NEL(tm_invalid));
 	/* One fixture at least per number the parser answers with. */
 	CU_ASSERT(codes[MSG_ER_HEADER] > 0);
 	CU_ASSERT(codes[MSG_ER_MALFORMED] > 0);
@@ -3491,7 +3492,7 @@ tm_schema_variant(char *dir, const char *from, const char *to)
 	size_t			 len;
 	int			 files = 0;
 
-	snprintf(sdir, sizeof sdir, "%s", tm_path("schemas"));
+	snprintf(sdir, sizeof sdir, "%s", unit_path("schemas"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d = opendir(sdir));
 	while ((de = readdir(d)) != NULL) {

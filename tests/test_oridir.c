@@ -2,8 +2,9 @@
  * test_oridir - the ORI directory (switch/oridir.c) and the policy parts
  * of the config: loading fixtures/oridir/example.xml, lookups, every
  * invalid directory failing with "FILE:LINE: reason", the implicit
- * directory of a config without <oridir>, and <photo-policy> / <audit> /
- * <oridir> in fixtures/config/policy.xml.
+ * directory of a config without <oridir>, the directory a config carries
+ * (parsed once, with it), and <photo-policy> / <audit> / <oridir> in
+ * fixtures/config/policy.xml.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,80 @@ test_oridir_config(void)
 	free(path);
 }
 
+/*
+ * The config carries the directory it names, parsed once by config_load
+ * (the server takes it from there), or the implicit one; a broken
+ * directory file fails config_load with its own FILE:LINE.
+ */
+static void
+test_oridir_config_directory(void)
+{
+	struct config			*cfg = NULL;
+	const struct oridir_entry	*e;
+	char				*root, *tmp, *path, *odir, *text;
+	char				*prefix, *cause = NULL;
+	FILE				*fp;
+
+	path = xasprintf("%s/fixtures/config/policy.xml", to_root);
+	CU_ASSERT_EQUAL_FATAL(config_load(path, to_schemas, &cfg, &cause), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->directory);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->directory->path);
+	CU_ASSERT_STRING_EQUAL(cfg->directory->path, cfg->oridir);
+	CU_ASSERT_EQUAL(cfg->directory->n, 6);
+	e = oridir_lookup(cfg->directory, "WA0340000");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_STRING_EQUAL(e->name, "SEATTLE POLICE DEPARTMENT");
+	config_free(cfg);
+	free(path);
+
+	/* No <oridir>: the implicit directory of the lines. */
+	path = xasprintf("%s/fixtures/config/example.xml", to_root);
+	CU_ASSERT_EQUAL_FATAL(config_load(path, to_schemas, &cfg, &cause), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->directory);
+	CU_ASSERT_PTR_NULL(cfg->directory->path);
+	CU_ASSERT_EQUAL(cfg->directory->n, 5);
+	e = oridir_lookup(cfg->directory, "NVOLN0000");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL(e->type, ORIDIR_NONCJ);
+	config_free(cfg);
+	free(path);
+
+	/* A broken directory: no config, the directory file's FILE:LINE. */
+	root = realpath(to_root, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	tmp = xasprintf("%s/nlswitch-test-oridir.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(tmp));
+	path = xasprintf("%s/nlswitch.xml", tmp);
+	odir = xasprintf("%s/fixtures/oridir/invalid/dup-ori.xml", root);
+	text = xasprintf("<?xml version=\"1.0\"?>\n<nlswitch>"
+	    "<listen address=\"127.0.0.1\" port=\"0\"/><datadir>d</datadir>"
+	    "<pki ca=\"a\" cert=\"b\" key=\"c\"/>\n<line code=\"CADMV\" "
+	    "cn=\"cadmv\" member=\"CA\"><ori>CAOLN0000</ori><accept>DQ"
+	    "</accept></line>\n<oridir>%s</oridir>\n</nlswitch>\n", odir);
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs(text, fp);
+	fclose(fp);
+	cfg = NULL;
+	CU_ASSERT_EQUAL(config_load(path, to_schemas, &cfg, &cause), -1);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	prefix = xasprintf("%s:5: ORI WA0340000 listed twice", odir);
+	if (strncmp(cause, prefix, strlen(prefix)) != 0)
+		fprintf(stderr, "\ngot \"%s\"\n", cause);
+	CU_ASSERT_EQUAL(strncmp(cause, prefix, strlen(prefix)), 0);
+	free(prefix);
+	free(cause);
+	unlink(path);
+	rmdir(tmp);
+	free(text);
+	free(odir);
+	free(path);
+	free(tmp);
+	free(root);
+}
+
 /* A config whose directory or photo rules are wrong does not load. */
 static void
 test_oridir_config_invalid(void)
@@ -253,6 +328,7 @@ test_oridir_register(void)
 	    CU_ADD_TEST(s, test_oridir_load) == NULL ||
 	    CU_ADD_TEST(s, test_oridir_invalid) == NULL ||
 	    CU_ADD_TEST(s, test_oridir_config) == NULL ||
+	    CU_ADD_TEST(s, test_oridir_config_directory) == NULL ||
 	    CU_ADD_TEST(s, test_oridir_config_invalid) == NULL)
 		return -1;
 	return 0;

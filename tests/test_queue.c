@@ -1621,30 +1621,6 @@ struct tq_lm {
 	size_t		 len, psize, meta;	/* meta: the newest's offset */
 };
 
-static uint64_t
-tq_lm64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static uint16_t
-tq_lm16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static void
-tq_lm_put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof v);
-}
-
 static uint8_t *
 tq_lm_page(struct tq_lm *lm, uint64_t pgno)
 {
@@ -1656,7 +1632,7 @@ tq_lm_page(struct tq_lm *lm, uint64_t pgno)
 static uint8_t *
 tq_lm_node(uint8_t *pg, unsigned i)
 {
-	return pg + tq_lm16(pg + 16 + 2 * i);
+	return pg + util_get_ne16(pg + 16 + 2 * i);
 }
 
 /* The MDB_db record of a named db in the newest snapshot. */
@@ -1668,12 +1644,13 @@ tq_lm_db(struct tq_lm *lm, const char *name)
 	size_t		 klen = strlen(name);
 
 	/* The main db of the switch's 8 dbs is one leaf. */
-	pg = tq_lm_page(lm, tq_lm64(lm->m + lm->meta + 40 + 48 + 40));
-	CU_ASSERT_FATAL(tq_lm16(pg + 10) == 0x02);
-	n = (tq_lm16(pg + 12) - 16u) / 2;
+	pg = tq_lm_page(lm, util_get_ne64(lm->m + lm->meta + 40 + 48 + 40));
+	CU_ASSERT_FATAL(util_get_ne16(pg + 10) == 0x02);
+	n = (util_get_ne16(pg + 12) - 16u) / 2;
 	for (i = 0; i < n; i++) {
 		nd = tq_lm_node(pg, i);
-		if (tq_lm16(nd + 6) == klen && memcmp(nd + 8, name, klen) == 0)
+		if (util_get_ne16(nd + 6) == klen &&
+		    memcmp(nd + 8, name, klen) == 0)
 			return nd + 8 + klen;
 	}
 	CU_FAIL_FATAL("named db not found");
@@ -1687,10 +1664,10 @@ tq_lm_leaf(struct tq_lm *lm, const char *name, uint64_t *root)
 	uint8_t		*pg;
 	uint64_t	 pgno;
 
-	pgno = *root = tq_lm64(tq_lm_db(lm, name) + 40);
-	while (tq_lm16((pg = tq_lm_page(lm, pgno)) + 10) == 0x01)
-		pgno = tq_lm16(tq_lm_node(pg, 0)) |
-		    (uint64_t)tq_lm16(tq_lm_node(pg, 0) + 2) << 16;
+	pgno = *root = util_get_ne64(tq_lm_db(lm, name) + 40);
+	while (util_get_ne16((pg = tq_lm_page(lm, pgno)) + 10) == 0x01)
+		pgno = util_get_ne16(tq_lm_node(pg, 0)) |
+		    (uint64_t)util_get_ne16(tq_lm_node(pg, 0) + 2) << 16;
 	return pgno;
 }
 
@@ -1756,9 +1733,9 @@ test_queue_mdbcheck(void)
 	for (i = 0; i < sizeof tq_dmgs / sizeof tq_dmgs[0]; i++) {
 		lm.m = xmalloc(lm.len);
 		memcpy(lm.m, orig, lm.len);
-		lm.psize = (size_t)tq_lm64(lm.m + 40) & 0xffffffff;
-		lm.meta = tq_lm64(lm.m + lm.psize + 144) > tq_lm64(lm.m + 144) ?
-		    lm.psize : 0;
+		lm.psize = (size_t)util_get_ne64(lm.m + 40) & 0xffffffff;
+		lm.meta = util_get_ne64(lm.m + lm.psize + 144) >
+		    util_get_ne64(lm.m + 144) ? lm.psize : 0;
 		leaf = tq_lm_leaf(&lm, "copy", &root);
 		CU_ASSERT_FATAL(leaf != root);		/* a branch above */
 		pg = tq_lm_page(&lm, leaf);
@@ -1776,9 +1753,9 @@ test_queue_mdbcheck(void)
 			break;
 		case TQ_DMG_BRANCH_CHILD:
 			nd = tq_lm_node(tq_lm_page(&lm, root), 1);
-			pgno = tq_lm64(lm.m + lm.meta + 136) + 100;
-			tq_lm_put16(nd, (uint16_t)pgno);
-			tq_lm_put16(nd + 2, (uint16_t)(pgno >> 16));
+			pgno = util_get_ne64(lm.m + lm.meta + 136) + 100;
+			util_put_ne16(nd, (uint16_t)pgno);
+			util_put_ne16(nd + 2, (uint16_t)(pgno >> 16));
 			break;
 		case TQ_DMG_PGNO:
 			pg[0] ^= 0x01;
@@ -1787,9 +1764,10 @@ test_queue_mdbcheck(void)
 			/* Message 1's body (9000 bytes) is in overflow pages. */
 			pg = tq_lm_page(&lm, tq_lm_leaf(&lm, "msg", &mroot));
 			nd = tq_lm_node(pg, 0);
-			CU_ASSERT_FATAL(tq_lm16(nd + 4) & 0x01);
-			pg = tq_lm_page(&lm, tq_lm64(nd + 8 + tq_lm16(nd + 6)));
-			tq_lm_put16(pg + 10, 0x02);
+			CU_ASSERT_FATAL(util_get_ne16(nd + 4) & 0x01);
+			pg = tq_lm_page(&lm, util_get_ne64(nd + 8 +
+			    util_get_ne16(nd + 6)));
+			util_put_ne16(pg + 10, 0x02);
 			break;
 		case TQ_DMG_DB_ROOT:
 			dbrec = tq_lm_db(&lm, "copy");
@@ -1797,7 +1775,7 @@ test_queue_mdbcheck(void)
 			memcpy(dbrec + 40, &mroot, 8);
 			break;
 		case TQ_DMG_NODE_SIZE:
-			n = (tq_lm16(pg + 12) - 16u) / 2;
+			n = (util_get_ne16(pg + 12) - 16u) / 2;
 			nd = tq_lm_node(pg, n / 2);
 			nd[0] ^= 0x40;
 			break;
@@ -2156,6 +2134,48 @@ test_queue_reserve(void)
 }
 
 /*
+ * A queue in a tmpfs of mb MB mounted at tq_dir/name (its path into mnt),
+ * with a 256 KB reserve; NULL when no tmpfs can be mounted (not root):
+ * the caller skips its test.
+ */
+static struct queue *
+tq_open_tmpfs(const char *name, int mb, char *mnt, size_t mntsz)
+{
+	struct queue		*q;
+	struct queue_conf	 qc;
+	char			 cmd[PATH_MAX];
+
+	snprintf(mnt, mntsz, "%s/%s", tq_dir, name);
+	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=%dm tmpfs %s "
+	    "2>/dev/null", mb, mnt);
+	if (geteuid() != 0 || system(cmd) != 0) {
+		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
+		    "(needs root)\n");
+		return NULL;
+	}
+	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
+	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
+	CU_ASSERT_FATAL(q != NULL);
+	memset(&qc, 0, sizeof qc);
+	qc.reserve = 256 << 10;
+	queue_configure(q, &qc);
+	return q;
+}
+
+/* Run the loop until the store finds its space again (or TQ_WAIT_US). */
+static void
+tq_wait_space_ok(struct queue *q, struct queue_stats *qs)
+{
+	uint64_t	 deadline = util_mono_us() + TQ_WAIT_US;
+
+	do {
+		event_base_loop(tq_base, EVLOOP_ONCE);
+		queue_get_stats(q, qs);
+	} while (qs->space != QUEUE_SPACE_OK && util_mono_us() < deadline);
+}
+
+/*
  * A full file system is a full store, and heals: a tmpfs of 3 MB under a
  * 64 MB map fills with 50 KB messages; PUTs are refused (QUEUE_E_FULL,
  * health no-space), deletes still commit, and once they freed space the
@@ -2166,29 +2186,15 @@ static void
 test_queue_nospace(void)
 {
 	struct queue		*q;
-	struct queue_conf	 qc;
 	struct queue_stats	 qs;
 	struct tq_run		 r;
 	const char		*lines[] = { "CADMV" };
 	char			 mnt[PATH_MAX - 64], cmd[PATH_MAX];
-	uint64_t		 id, n, stored = 0, deadline;
+	uint64_t		 id, n, stored = 0;
 	int			 res = QUEUE_E_OK;
 
-	snprintf(mnt, sizeof mnt, "%s/small", tq_dir);
-	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
-	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=3m tmpfs %s "
-	    "2>/dev/null", mnt);
-	if (geteuid() != 0 || system(cmd) != 0) {
-		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
-		    "(needs root)\n");
+	if ((q = tq_open_tmpfs("small", 3, mnt, sizeof mnt)) == NULL)
 		return;
-	}
-	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
-	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
-	CU_ASSERT_FATAL(q != NULL);
-	memset(&qc, 0, sizeof qc);
-	qc.reserve = 256 << 10;
-	queue_configure(q, &qc);
 	for (id = 1; id < 200 && res == QUEUE_E_OK; id++) {
 		res = tq_run1(q, tq_put(id, TQ_BIG, lines, NULL, 1, &r));
 		if (res == QUEUE_E_OK)
@@ -2204,11 +2210,7 @@ test_queue_nospace(void)
 		CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1,
 		    n, 0, 0, &r)), QUEUE_E_OK);
 	/* Healthy again on its own (the re-check), then takes messages. */
-	deadline = util_mono_us() + TQ_WAIT_US;
-	do {
-		event_base_loop(tq_base, EVLOOP_ONCE);
-		queue_get_stats(q, &qs);
-	} while (qs.space != QUEUE_SPACE_OK && util_mono_us() < deadline);
+	tq_wait_space_ok(q, &qs);
 	CU_ASSERT_EQUAL(qs.space, QUEUE_SPACE_OK);
 	for (n = 0; n < stored / 2; n++)
 		CU_ASSERT_EQUAL(tq_run1(q, tq_put(1000 + n, TQ_BIG, lines, NULL,
@@ -2229,30 +2231,16 @@ static void
 test_queue_nospace_rounds(void)
 {
 	struct queue		*q;
-	struct queue_conf	 qc;
 	struct queue_stats	 qs;
 	struct tq_op		*ops[64];
 	struct tq_run		 r;
 	const char		*lines[] = { "CADMV" };
 	char			 mnt[PATH_MAX - 64], cmd[PATH_MAX];
-	uint64_t		 next = 1, lo = 1, deadline;
+	uint64_t		 next = 1, lo = 1;
 	int			 round, i, n, stored, full, io = 0;
 
-	snprintf(mnt, sizeof mnt, "%s/rounds", tq_dir);
-	CU_ASSERT_FATAL(mkdir(mnt, 0700) == 0);
-	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=8m tmpfs %s "
-	    "2>/dev/null", mnt);
-	if (geteuid() != 0 || system(cmd) != 0) {
-		fprintf(stderr, "\n  skipped: cannot mount a small tmpfs "
-		    "(needs root)\n");
+	if ((q = tq_open_tmpfs("rounds", 8, mnt, sizeof mnt)) == NULL)
 		return;
-	}
-	snprintf(tq_path, sizeof tq_path, "%s/q", mnt);
-	q = queue_open(tq_be, tq_path, 64 << 20, tq_base, &(char *){ NULL });
-	CU_ASSERT_FATAL(q != NULL);
-	memset(&qc, 0, sizeof qc);
-	qc.reserve = 256 << 10;
-	queue_configure(q, &qc);
 	for (round = 0; round < 5; round++) {
 		/* Fill until a whole batch is refused. */
 		for (stored = 0, full = 0; !full && next < 100000; ) {
@@ -2317,12 +2305,7 @@ test_queue_nospace_rounds(void)
 				    5000000 * (uint64_t)(round + 1) +
 				    (uint64_t)i, 0, 0, &r));
 		}
-		deadline = util_mono_us() + TQ_WAIT_US;
-		do {
-			event_base_loop(tq_base, EVLOOP_ONCE);
-			queue_get_stats(q, &qs);
-		} while (qs.space != QUEUE_SPACE_OK &&
-		    util_mono_us() < deadline);
+		tq_wait_space_ok(q, &qs);
 		{
 			struct tq_list l;
 

@@ -4,12 +4,15 @@
  * Each suite file exports int test_<module>_register(void). They are
  * declared weak here so a module's suite joins the run by existing; the
  * runner exits non-zero when any assertion failed or a suite could not
- * register.
+ * register. The helpers the suites share (unit.h) are here too.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <CUnit/Basic.h>
+
+#include "msgparse.h"
+#include "unit.h"
 
 #define SUITES(X) \
 	X(util) X(xscan) X(frame) X(msg) X(config) X(router) X(queue) X(dmv) \
@@ -25,6 +28,29 @@ struct unit_suite {
 
 #define ENTRY(name) { #name, test_##name##_register },
 static const struct unit_suite unit_suites[] = { SUITES(ENTRY) };
+
+const char *
+unit_path(const char *rel)
+{
+	static char	 buf[2048];
+	const char	*r = getenv("NLSWITCH_ROOT");
+
+	snprintf(buf, sizeof buf, "%s/%s", r != NULL && *r ? r : ".", rel);
+	return buf;
+}
+
+struct msgparse_schema *
+unit_schema_load(const char *suite)
+{
+	struct msgparse_schema	*s;
+	char			*cause = NULL;
+
+	if ((s = msgparse_schema_load(unit_path("schemas"), &cause)) == NULL) {
+		fprintf(stderr, "%s: %s\n", suite, cause);
+		free(cause);
+	}
+	return s;
+}
 
 int
 main(int argc, char **argv)

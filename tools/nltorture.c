@@ -1422,24 +1422,6 @@ struct tort_lmset {
 	int		 depth;
 };
 
-static uint16_t
-tort_lm16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static uint64_t
-tort_lm64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
 static uint8_t *
 tort_lm_page(struct tort_lm *lm, uint64_t pgno)
 {
@@ -1463,8 +1445,8 @@ tort_lm_open(struct tort_lm *lm, const char *path)
 	    lm->len < 2 * (size_t)psize)
 		return -1;
 	lm->psize = psize;
-	lm->meta = tort_lm64(lm->m + psize + LM_META_TXNID) >
-	    tort_lm64(lm->m + LM_META_TXNID) ? psize : 0;
+	lm->meta = util_get_ne64(lm->m + psize + LM_META_TXNID) >
+	    util_get_ne64(lm->m + LM_META_TXNID) ? psize : 0;
 	return 0;
 }
 
@@ -1486,7 +1468,7 @@ tort_lm_node(struct tort_lm *lm, uint8_t *pg, unsigned i)
 
 	if (LM_PAGEHDR + 2 * (size_t)i + 2 > lm->psize)
 		return NULL;
-	off = tort_lm16(pg + LM_PAGEHDR + 2 * i);
+	off = util_get_ne16(pg + LM_PAGEHDR + 2 * i);
 	if (off < LM_PAGEHDR || (size_t)off + 8 > lm->psize)
 		return NULL;
 	return pg + off;
@@ -1495,7 +1477,7 @@ tort_lm_node(struct tort_lm *lm, uint8_t *pg, unsigned i)
 static unsigned
 tort_lm_nkeys(struct tort_lm *lm, const uint8_t *pg)
 {
-	uint16_t lower = tort_lm16(pg + 12);
+	uint16_t lower = util_get_ne16(pg + 12);
 
 	if (lower < LM_PAGEHDR || lower > lm->psize)
 		return 0;
@@ -1516,16 +1498,16 @@ tort_lm_walk(struct tort_lm *lm, uint64_t pgno, int depth,
 		return;
 	if (depth + 1 > s->depth)
 		s->depth = depth + 1;
-	flags = tort_lm16(pg + 10);
+	flags = util_get_ne16(pg + 10);
 	n = tort_lm_nkeys(lm, pg);
 	if (flags & LM_P_BRANCH) {
 		if (s->nbranch < LM_MAXSET)
 			s->branch[s->nbranch++] = pgno;
 		for (i = 0; i < n; i++)
 			if ((nd = tort_lm_node(lm, pg, i)) != NULL)
-				tort_lm_walk(lm, tort_lm16(nd) |
-				    (uint64_t)tort_lm16(nd + 2) << 16 |
-				    (uint64_t)tort_lm16(nd + 4) << 32,
+				tort_lm_walk(lm, util_get_ne16(nd) |
+				    (uint64_t)util_get_ne16(nd + 2) << 16 |
+				    (uint64_t)util_get_ne16(nd + 4) << 32,
 				    depth + 1, s);
 		return;
 	}
@@ -1535,12 +1517,14 @@ tort_lm_walk(struct tort_lm *lm, uint64_t pgno, int depth,
 		s->leaf[s->nleaf++] = pgno;
 	for (i = 0; i < n && s->nrec < LM_MAXSET; i++) {
 		if ((nd = tort_lm_node(lm, pg, i)) == NULL ||
-		    (tort_lm16(nd + 4) & LM_F_BIGDATA))
+		    (util_get_ne16(nd + 4) & LM_F_BIGDATA))
 			continue;
-		dsz = tort_lm16(nd) | (size_t)tort_lm16(nd + 2) << 16;
-		if ((size_t)(nd - pg) + 8 + tort_lm16(nd + 6) + dsz > lm->psize)
+		dsz = util_get_ne16(nd) | (size_t)util_get_ne16(nd + 2) << 16;
+		if ((size_t)(nd - pg) + 8 + util_get_ne16(nd + 6) + dsz >
+		    lm->psize)
 			continue;
-		s->rec[s->nrec] = (size_t)(nd - lm->m) + 8 + tort_lm16(nd + 6);
+		s->rec[s->nrec] = (size_t)(nd - lm->m) + 8 +
+		    util_get_ne16(nd + 6);
 		s->reclen[s->nrec++] = dsz;
 	}
 }
@@ -1557,12 +1541,12 @@ tort_lm_db(struct tort_lm *lm, const char *name, struct tort_lmset *s)
 	const uint8_t		*nd;
 
 	memset(s, 0, sizeof *s);
-	tort_lm_walk(lm, tort_lm64(lm->m + lm->meta + LM_META_DBS +
+	tort_lm_walk(lm, util_get_ne64(lm->m + lm->meta + LM_META_DBS +
 	    LM_DB_SIZE + LM_DB_ROOT), 0, mainset);
 	for (i = 0; i < mainset->nrec; i++) {
 		nd = lm->m + mainset->rec[i] - 8 - klen;
 		if (mainset->reclen[i] == LM_DB_SIZE &&
-		    tort_lm16(lm->m + mainset->rec[i] - klen - 2) == klen &&
+		    util_get_ne16(lm->m + mainset->rec[i] - klen - 2) == klen &&
 		    memcmp(nd + 8, name, klen) == 0) {
 			off = mainset->rec[i];
 			break;
@@ -1571,7 +1555,7 @@ tort_lm_db(struct tort_lm *lm, const char *name, struct tort_lmset *s)
 	free(mainset);
 	if (off == 0)
 		return 0;
-	s->root = tort_lm64(lm->m + off + LM_DB_ROOT);
+	s->root = util_get_ne64(lm->m + off + LM_DB_ROOT);
 	tort_lm_walk(lm, s->root, 0, s);
 	return off;
 }
