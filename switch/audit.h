@@ -1,6 +1,8 @@
 /*
- * audit - the records of the durable audit trail (DESIGN.md section 4
- * and 5, docs/policy.md): one JSON object per record, written by the
+ * audit - the records of the durable audit trail (docs/policy.md,
+ * "6. The audit trail"; docs/durability.md, "The contract": a record is
+ * committed with the change it describes): one JSON object per record,
+ * written by the
  * queue in the same LMDB transaction as the change it describes
  * (queue_op.audit), read back with queue_walk_audit and exported by
  * bin/nlaudit as JSON lines.
