@@ -87,7 +87,7 @@ struct nv_result {
 struct nv {
 	struct msgparse_schema	*schema;
 	struct config		*cfg;		/* --policy, else NULL */
-	struct oridir		*dir;
+	const struct oridir	*dir;		/* the config's, or own_dir */
 	enum nv_format		 format;
 	enum nv_convert		 convert;
 	int			 flags;		/* LEGACY_* */
@@ -658,6 +658,7 @@ main(int argc, char **argv)
 	struct nv	 nv;
 	const char	*schemadir = NLSWITCH_SCHEMADIR, *policy = NULL;
 	const char	*oridir = NULL;
+	struct oridir	*own_dir = NULL;
 	char		*cause = NULL, *ep;
 	size_t		 i;
 	int		 ch, rc = 0;
@@ -730,11 +731,13 @@ main(int argc, char **argv)
 			free(cause);
 			return 2;
 		}
+		/* The config's own directory was loaded with it. */
 		if (oridir == NULL)
-			oridir = nv.cfg->oridir;
-		if (oridir == NULL)
-			nv.dir = oridir_from_config(nv.cfg);
-		else if (oridir_load(oridir, schemadir, &nv.dir, &cause) == -1) {
+			nv.dir = nv.cfg->directory;
+		else if (oridir_load(oridir, schemadir, &own_dir,
+		    &cause) == 0)
+			nv.dir = own_dir;
+		else {
 			fprintf(stderr, "nlvalidate: ORI directory: %s\n",
 			    cause);
 			free(cause);
@@ -770,8 +773,7 @@ main(int argc, char **argv)
 	}
 	free(nv.res);
 	msgparse_schema_free(nv.schema);
-	if (nv.dir != NULL)
-		oridir_free(nv.dir);
+	oridir_free(own_dir);
 	if (nv.cfg != NULL)
 		config_free(nv.cfg);
 	return rc;
