@@ -24,6 +24,9 @@
 #define CONFIG_DEF_HEARTBEAT	10
 #define CONFIG_DEF_ACK_TIMEOUT	30
 #define CONFIG_DEF_HELD_TTL	(24 * 3600)
+#define CONFIG_DEF_NOTICE_TTL	(7 * 24 * 3600)
+#define CONFIG_DEF_RESEND_WIN	300
+#define CONFIG_DEF_RESEND_MAX	1000000
 #define CONFIG_DEF_RETRY_MIN	1
 #define CONFIG_DEF_RETRY_MAX	60
 #define CONFIG_DEF_MAP_SIZE	((size_t)1 << 30)
@@ -560,6 +563,34 @@ config_parse_audit(struct config *cfg, xmlNodePtr n, const char *dir,
 	return 0;
 }
 
+/*
+ * <limits notice-ttl resend-window resend-max>: how long notices wait
+ * for an offline sender (never less than held-ttl: a notice outlives
+ * the traffic it is about), and what counts as a resend.
+ */
+static int
+config_parse_notices(struct config *cfg, xmlNodePtr n,
+    struct config_errs *errs, long long held_ttl)
+{
+	long long max = (long long)cfg->resend_max;
+
+	if (config_duration(errs, n, "notice-ttl", 1, &cfg->notice_ttl) == -1 ||
+	    config_duration(errs, n, "resend-window", 0,
+	    &cfg->resend_window) == -1 ||
+	    config_num(errs, n, "resend-max", 1, 1LL << 28, &max) == -1)
+		return -1;
+	if (cfg->notice_ttl < (uint64_t)held_ttl) {
+		if (xmlHasProp(n, (const xmlChar *)"notice-ttl"))
+			return config_fail(errs, n, "notice-ttl %llu is less "
+			    "than held-ttl %lld: a notice must outlive the "
+			    "traffic it is about",
+			    (unsigned long long)cfg->notice_ttl, held_ttl);
+		cfg->notice_ttl = (uint64_t)held_ttl;
+	}
+	cfg->resend_max = (uint64_t)max;
+	return 0;
+}
+
 /* <limits>: every attribute range-checked, then retry-min <= retry-max. */
 static int
 config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
@@ -583,6 +614,8 @@ config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 	if (rmin > rmax)
 		return config_fail(errs, n, "retry-min %lld exceeds retry-max "
 		    "%lld", rmin, rmax);
+	if (config_parse_notices(cfg, n, errs, ttl) == -1)
+		return -1;
 	cfg->max_frame = (size_t)mf;
 	cfg->map_size = (size_t)ms;
 	if (config_shares(cfg, n, errs) == -1)
@@ -639,6 +672,9 @@ config_new(const char *path)
 	cfg->heartbeat = CONFIG_DEF_HEARTBEAT;
 	cfg->ack_timeout = CONFIG_DEF_ACK_TIMEOUT;
 	cfg->held_ttl = CONFIG_DEF_HELD_TTL;
+	cfg->notice_ttl = CONFIG_DEF_NOTICE_TTL;
+	cfg->resend_window = CONFIG_DEF_RESEND_WIN;
+	cfg->resend_max = CONFIG_DEF_RESEND_MAX;
 	cfg->retry_min = CONFIG_DEF_RETRY_MIN;
 	cfg->retry_max = CONFIG_DEF_RETRY_MAX;
 	cfg->map_size = CONFIG_DEF_MAP_SIZE;

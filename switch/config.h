@@ -85,6 +85,9 @@ struct config {
 	int			 heartbeat;	/* seconds between heartbeats */
 	int			 ack_timeout;	/* seconds before redelivery */
 	int			 held_ttl;	/* seconds a queued copy lives */
+	uint64_t		 notice_ttl;	/* seconds an SM/ER copy lives */
+	uint64_t		 resend_window;	/* seconds; 0: no resend check */
+	uint64_t		 resend_max;	/* messages remembered at most */
 	int			 retry_min;	/* seconds, first redelivery backoff */
 	int			 retry_max;	/* seconds, backoff ceiling */
 	size_t			 map_size;	/* LMDB map size, bytes */

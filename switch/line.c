@@ -697,7 +697,7 @@ line_tick(struct line *l, uint64_t now, uint64_t now_us)
 {
 	struct line_pend	*p, *next;
 	int			 k;
-	uint64_t		 ttl = (uint64_t)l->host->cfg->held_ttl * 1000000;
+	uint64_t		 ttl;
 
 	for (p = TAILQ_FIRST(&l->inflight); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
@@ -705,6 +705,10 @@ line_tick(struct line *l, uint64_t now, uint64_t now_us)
 			line_requeue(l, p, now);
 	}
 	for (k = 1; k < MSG_KEY_MAX; k++) {
+		/* Notices wait longer for their offline sender. */
+		ttl = (k == MSG_KEY_SM || k == MSG_KEY_ER ?
+		    l->host->cfg->notice_ttl :
+		    (uint64_t)l->host->cfg->held_ttl) * 1000000;
 		while ((p = TAILQ_FIRST(&l->pending[k])) != NULL &&
 		    p->c.enq_us + ttl <= now_us) {
 			TAILQ_REMOVE(&l->pending[k], p, entry);

@@ -710,3 +710,24 @@ msgbuild_photo_rewrite(struct ubuf *out, const char *raw, size_t len,
 	ubuf_add(out, raw + at, len - at);
 	return changed;
 }
+
+int
+msgbuild_notice_code(const char *xml, size_t len)
+{
+	static const char *const el[] = { "<n2:StatusMessageText>",
+	    "<n2:ResponseText>" };
+	const char	*p, *end = xml + len;
+	size_t		 i;
+
+	for (i = 0; i < sizeof el / sizeof el[0]; i++) {
+		if ((p = memmem(xml, len, el[i], strlen(el[i]))) == NULL)
+			continue;
+		p += strlen(el[i]);
+		if ((size_t)(end - p) >= 9 && memcmp(p, "<![CDATA[", 9) == 0)
+			p += 9;
+		if (end - p >= 4 && p[0] == '.' && p[1] >= '0' && p[1] <= '9' &&
+		    p[2] >= '0' && p[2] <= '9' && p[3] == '.')
+			return (p[1] - '0') * 10 + (p[2] - '0');
+	}
+	return -1;
+}

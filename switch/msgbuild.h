@@ -177,6 +177,13 @@ void	 msgbuild_stamp(struct ubuf *b, const char *raw, size_t len,
  * (the stamp's format). */
 void	 msgbuild_stamp_time(uint64_t us, char date[11], char hhmm[6]);
 
+/**
+ * The number an SM or ER this module built carries (".08." -> 8): the
+ * start of its StatusMessageText / ResponseText.
+ * @return 0..99, or -1 if xml is not such a notice.
+ */
+int	 msgbuild_notice_code(const char *xml, size_t len);
+
 /* msgbuild_photo_rewrite modes. */
 #define MSGBUILD_PHOTO_STRIP	1	/* remove every nc:PersonDigitalImage */
 #define MSGBUILD_PHOTO_NORETAIN	2	/* psp:DoNotRetainIndicator true after

@@ -31,6 +31,7 @@ struct parser_job {
 	size_t		 len;
 	size_t		 maxlen;
 	int		 legacy;	/* 1: payload is legacy text */
+	uint64_t	 cookie;	/* the submitter's; the parser keeps it */
 
 	/* Out: the parser's answer. For legacy input xml holds the XML made
 	 * of the text (m.raw points into it). */

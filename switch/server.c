@@ -37,6 +37,7 @@
 #include "photo.h"
 #include "policy.h"
 #include "recorder.h"
+#include "resend.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
@@ -67,6 +68,7 @@ struct server {
 	/* Photo-sharing policy (docs/policy.md). */
 	struct oridir		*oridir;	/* swapped by server_oridir_reload */
 	struct photo_table	*photos;	/* allowed photo requests in flight */
+	struct resend		*resend;	/* messages acknowledged lately */
 	uint64_t		 audit_prune_us;	/* next audit pruning */
 	int			 audit_alarm;	/* over the alarm level */
 	char			 not_ready[512];	/* last reason logged */
@@ -119,6 +121,8 @@ struct server_inbound {
 	const struct config_line *from;
 	char			 msgid[24];
 	char			*await;		/* lines owing a photo answer */
+	uint64_t		 rhash;		/* resend_hash of the input */
+	size_t			 rlen;		/* the input's length */
 	struct photo_states	 states;	/* their durable records */
 };
 
@@ -477,6 +481,8 @@ server_new(struct event_base *base, struct config *cfg)
 		    photo_table_count(srv->photos));
 
 	srv->msgid = counter_new(srv->q, "msgid", NULL);
+	srv->resend = resend_new(cfg->resend_window * 1000000,
+	    (size_t)cfg->resend_max);
 	srv->lhost.cfg = cfg;
 	srv->lhost.schema = srv->schema;
 	srv->lhost.q = srv->q;
@@ -540,6 +546,7 @@ server_free(struct server *srv)
 		line_free(srv->lines[i]);
 	free(srv->lines);
 	counter_free(srv->msgid);
+	resend_free(srv->resend);
 	recorder_shutdown();
 	for (i = 0; i < 3; i++)
 		event_free(srv->ev_sig[i]);
@@ -1030,6 +1037,8 @@ server_inbound_finish(struct server_inbound *in)
 		recorder_ack(&who, in->tag, in->msgid);
 		srv->stats.acked++;
 		srv->stats.acked_key[in->key]++;
+		resend_add(srv->resend, in->rhash, in->rlen,
+		    in->op.msg.msgid, util_mono_us());
 		metrics_hist_add(&srv->stats.ack_latency,
 		    (double)(util_now_us() - in->op.msg.recv_us) / 1e6);
 	} else {
@@ -1123,15 +1132,74 @@ server_put_done_cb(struct queue_op *op, void *arg)
 }
 
 static void
+server_resend_done_cb(struct queue_op *op, void *arg)
+{
+	(void)arg;
+	if (op->result != QUEUE_E_OK)
+		log_warnx("server: audit of a resend not stored: %s",
+		    queue_strerror(op->result));
+	free((char *)op->audit);
+	free(op);
+}
+
+/*
+ * A message its line sent again within the resend window after it was
+ * acknowledged (docs/protocol.md, "Resends"): ACK it with the first
+ * message's id and store nothing. The audit record is informational:
+ * what the ACK promises is the first message's, committed long ago.
+ * @return 0 if it was a resend (ACK sent), -1 if not.
+ */
+static int
+server_resent(struct server *srv, struct session *s, uint64_t tag,
+    uint64_t hash, size_t len)
+{
+	struct recorder_who	 who;
+	struct queue_op		*op;
+	struct audit_rec	*a;
+	uint64_t		 msgid;
+	char			 id[24];
+
+	if (srv->cfg->resend_window == 0 || (msgid = resend_find(srv->resend,
+	    hash, len, util_mono_us())) == 0)
+		return -1;
+	queue_msgid_fmt(id, sizeof id, msgid);
+	session_send(s, FRAME_ACK, 0, tag, id, strlen(id));
+	server_who(s, &who);
+	recorder_ack(&who, tag, id);
+	srv->stats.resends++;
+	log_info("server: %llu: resend of %s line=%s: acknowledged with its "
+	    "id, not stored again", (unsigned long long)session_id(s), id,
+	    session_code(s));
+	op = xcalloc(1, sizeof *op);
+	op->type = QUEUE_OP_AUDIT;
+	a = audit_begin(util_now_us(), "server", "resend");
+	audit_str(a, "msgid", id);
+	audit_str(a, "line", session_code(s));
+	audit_num(a, "size", len);
+	audit_str(a, "outcome", "acked-as-original");
+	op->audit = audit_end(a);
+	op->done = server_resend_done_cb;
+	queue_submit(srv->q, op);
+	return 0;
+}
+
+static void
 server_inbound(struct server *srv, struct session *s, uint64_t tag,
     char *payload, size_t len)
 {
 	struct parser_job	*j;
 	struct recorder_who	 who;
+	uint64_t		 hash;
 
 	srv->stats.received++;
 	server_who(s, &who);
 	recorder_msg(&who, tag, payload, len);
+	hash = resend_hash(session_code(s), payload, len);
+	if (server_resent(srv, s, tag, hash, len) == 0) {
+		free(payload);
+		session_committed(s);
+		return;
+	}
 	if (srv->draining) {
 		server_nak(srv, s, tag, NULL, NULL, MSG_ER_UNAVAILABLE,
 		    "switch is draining", payload, len);
@@ -1162,6 +1230,7 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	j->maxlen = srv->cfg->max_frame;
 	/* XML or legacy text, message by message, whatever the line. */
 	j->legacy = legacy_is_text(payload, len);
+	j->cookie = hash;
 	parser_submit(srv->parser, j);
 }
 
@@ -1544,6 +1613,8 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		return;
 	}
 	in = server_inbound_new(srv, s, &a);
+	in->rhash = j->cookie;
+	in->rlen = a.inlen;
 	server_inbound_copies(in, &a);
 	server_inbound_photo_states(srv, in, &a);
 	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
@@ -1658,7 +1729,8 @@ server_sm_damaged(struct server *srv, const struct config_line *cl,
  */
 static void
 server_dead_letter(struct server *srv, struct line *l,
-    const struct queue_copy *c, const char *event, const char *reason)
+    const struct queue_copy *c, const char *event, const char *reason,
+    const char *notice)
 {
 	struct queue_op	*op = xcalloc(1, sizeof *op);
 	struct audit_rec *audit;
@@ -1674,6 +1746,7 @@ server_dead_letter(struct server *srv, struct line *l,
 	audit_str(audit, "line", line_config(l)->code);
 	audit_str(audit, "dest", c->dest);
 	audit_str(audit, "mke", msg_key_name((enum msg_key)c->key));
+	audit_str(audit, "notice", notice);
 	audit_num(audit, "attempts", c->attempts);
 	audit_num(audit, "size", c->size);
 	audit_str(audit, "reason", reason);
@@ -1692,7 +1765,7 @@ server_unreadable(struct server *srv, struct line *l, const struct queue_copy *c
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
 	snprintf(why, sizeof why, "message unreadable: %s",
 	    queue_strerror(err));
-	server_dead_letter(srv, l, c, "dead-lettered", why);
+	server_dead_letter(srv, l, c, "dead-lettered", why, NULL);
 	log_errorx("server: %s: %s line=%s dest=%s -> dead letters", id, why,
 	    line_config(l)->code, c->dest);
 	server_sm_damaged(srv, line_config(l), c);
@@ -1786,6 +1859,48 @@ server_store_damage(struct server *srv, const char **recovery)
 	return srv->store_damage;
 }
 
+/* "SM .08" / "ER .94" for a stored notice; "SM" when it cannot be read. */
+static void
+server_notice_kind(struct server *srv, const struct queue_copy *c, char *buf,
+    size_t sz)
+{
+	struct queue_msgrec	rec;
+	struct ubuf		body;
+	int			code = -1;
+
+	ubuf_init(&body);
+	if (queue_get(srv->q, c->msgid, &rec, &body) == QUEUE_E_OK)
+		code = msgbuild_notice_code(body.data, body.len);
+	ubuf_free(&body);
+	if (code >= 0)
+		snprintf(buf, sz, "%s .%02d", msg_key_name((enum msg_key)c->key),
+		    code);
+	else
+		snprintf(buf, sz, "%s", msg_key_name((enum msg_key)c->key));
+}
+
+/*
+ * A notice (SM, ER) outlived notice-ttl waiting for its offline sender:
+ * it goes to the dead letters like traffic, but counted apart, audited
+ * with its kind, and logged as a warning - a notice lost unseen is a
+ * sender that never learns what became of its message.
+ */
+static void
+server_notice_expired(struct server *srv, struct line *l,
+    const struct queue_copy *c)
+{
+	char	kind[16], id[32];
+
+	server_notice_kind(srv, c, kind, sizeof kind);
+	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
+	server_dead_letter(srv, l, c, "expired", "notice-ttl: the sender "
+	    "did not connect", kind);
+	srv->stats.expired++;
+	srv->stats.notices_expired[c->key]++;
+	log_warnx("server: %s: %s to line=%s expired undelivered after "
+	    "notice-ttl -> dead letters", id, kind, line_config(l)->code);
+}
+
 static void
 server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 {
@@ -1794,13 +1909,15 @@ server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 	char				 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
-	server_dead_letter(srv, l, c, "expired", NULL);
+	if (c->key == MSG_KEY_SM || c->key == MSG_KEY_ER) {
+		server_notice_expired(srv, l, c);
+		return;
+	}
+	server_dead_letter(srv, l, c, "expired", NULL, NULL);
 	srv->stats.expired++;
 	log_info("server: %s: expired line=%s dest=%s -> dead letters", id,
 	    line_config(l)->code, c->dest);
 
-	if (c->key == MSG_KEY_SM || c->key == MSG_KEY_ER)
-		return;
 	/* The sender: from the message, else from its audit record. */
 	if ((to = server_sender(srv, c->msgid, c->enq_us, &snd)) != NULL) {
 		queue_msgid_fmt(id, sizeof id, c->msgid);
@@ -1976,6 +2093,7 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		session_tick(s, now);
 	}
 	photo_table_expire(srv->photos, now_us);
+	resend_expire(srv->resend, now);
 	server_store_damage(srv, NULL);		/* logs it when it appears */
 	if (now_us >= srv->audit_prune_us && !srv->draining)
 		server_audit_prune(srv, now_us);
@@ -2155,6 +2273,7 @@ server_reload(struct server *srv, char **cause, char **notes)
 	srv->retired[srv->nretired++] = ocfg;
 	srv->cfg = ncfg;
 	srv->lhost.cfg = srv->shost.cfg = ncfg;
+	resend_set_window(srv->resend, ncfg->resend_window * 1000000);
 	server_queue_configure(srv);
 	server_reload_swap(srv, &r);
 	for (i = 0; i < ncfg->nline; i++) {

@@ -44,6 +44,8 @@ struct server_stats {
 	uint64_t	tls_failures;
 	uint64_t	sessions;		/* accepted connections */
 	uint64_t	quota_refused;		/* "queue full for destination" */
+	uint64_t	resends;		/* ACKed with the first's id */
+	uint64_t	notices_expired[MSG_KEY_MAX];	/* SM, ER copies */
 	/* By message key (index enum msg_key; 0 = unparseable). */
 	uint64_t	received_key[MSG_KEY_MAX];
 	uint64_t	acked_key[MSG_KEY_MAX];

@@ -100,6 +100,9 @@ mk_big_to_or(int i)
 	return big_am("OR0260000", ctl);
 }
 
+/* The next flood message's number: F0, F1, ... from each test's start. */
+static int flood_next;
+
 /* Flood dest (down) from c until a NAK; @return the messages ACKed. */
 static int
 flood(struct it_client *c, const char *dest, int max, char **why)
@@ -110,7 +113,8 @@ flood(struct it_client *c, const char *dest, int max, char **why)
 
 	*why = NULL;
 	for (i = 0; i < max; i++) {
-		snprintf(ctl, sizeof ctl, "F%d", i);
+		/* Each message new: the same bytes again would be a resend. */
+		snprintf(ctl, sizeof ctl, "F%d", flood_next++);
 		tag = it_client_send(c, big_am(dest, ctl));
 		if ((r = it_client_wait(c, tag, WAIT)) == 1)
 			acked++;
@@ -131,6 +135,8 @@ test_fair_share(void)
 	struct it_client	*wa, *or, *ca;
 	char			*why;
 	int			 flooded, acked = 0, nacked = 0, i;
+
+	flood_next = 0;
 
 	e = it_env_new_conf("share", "map-size=\"33554432\" heartbeat=\"2\"",
 	    " quota=\"2M\"", "");
@@ -190,6 +196,8 @@ test_sender_share(void)
 	char			*why;
 	uint64_t		 tag;
 	int			 flooded, i, acked = 0;
+
+	flood_next = 0;
 
 	e = it_env_new_conf("sender", "map-size=\"33554432\" heartbeat=\"2\" "
 	    "dest-quota=\"100%\" sender-quota=\"1M\"", "", "");
@@ -304,6 +312,8 @@ test_disk_full(void)
 	char			 cmd[600], ctl[16], *why, *resp = NULL;
 	char			*out = NULL;
 	int			 flooded, i, dup = 0, missing = 0, ok;
+
+	flood_next = 0;
 
 	e = it_env_new_conf("disk", "heartbeat=\"2\" dest-quota=\"100%\"", "",
 	    "");
