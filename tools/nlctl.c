@@ -4,11 +4,8 @@
  *
  *   nlctl [-j|--json] [-s SOCKET | -f CONFIG] COMMAND [ARGS...]
  *
- * Commands: status, lines, queues, show MSGID, hold|release|remove|restore
- * LINE [MKE...], purge LINE (ALL | IDs on stdin), deadletters [list],
- * deadletters requeue|purge (ALL | IDs on stdin), audit [--ori ORI]
- * [--mke MKE] [--decision D] [--since T] [--until T] [--limit N],
- * quarantine [--since T] [--limit N], reload, drain [GRACE_SECONDS].
+ * The commands, their usage and which read IDs from standard input come
+ * from the command table (switch/command.h); nlctl --help lists them.
  *
  * Exit codes: 0 ok, 1 the command failed, 2 usage, 3 not found, 4 the
  * switch cannot be reached.
@@ -23,6 +20,7 @@
 
 #include <libxml/parser.h>
 
+#include "command.h"
 #include "config.h"
 #include "control.h"
 #include "util.h"
@@ -31,33 +29,34 @@
 #define NLSWITCH_SCHEMADIR "schemas"
 #endif
 
+/*
+ * The usage, from the command table (command.h): every command's usage
+ * line; with help, what each does, to stdout and exit 0.
+ */
 static void __attribute__((noreturn))
-usage(void)
+nlctl_usage(int help)
 {
-	fprintf(stderr,
-	    "usage: nlctl [-j] [-s SOCKET | -f CONFIG] COMMAND [ARGS...]\n"
-	    "  status | lines | queues | show MSGID\n"
-	    "  hold|release|remove|restore LINE [MKE...]\n"
-	    "  purge LINE ALL            (or IDs on standard input)\n"
-	    "  deadletters [list]\n"
-	    "  deadletters requeue|purge ALL   (or IDs on standard input)\n"
-	    "  audit [--ori ORI] [--mke MKE] [--decision D] [--since T] "
-	    "[--until T] [--limit N]\n"
-	    "  quarantine [--since T] [--limit N]\n"
-	    "  reload | drain [GRACE_SECONDS]\n");
-	exit(CONTROL_EUSAGE);
-}
+	const struct command	*c = NULL;
+	FILE			*f = help ? stdout : stderr;
 
-/* Mass operations without ALL read their IDs from standard input. */
-static int
-nlctl_wants_input(int argc, char **argv)
-{
-	if (argc == 2 && strcmp(argv[0], "purge") == 0)
-		return 1;
-	if (argc == 2 && strcmp(argv[0], "deadletters") == 0 &&
-	    (strcmp(argv[1], "requeue") == 0 || strcmp(argv[1], "purge") == 0))
-		return 1;
-	return 0;
+	fprintf(f, "usage: nlctl [-j|--json] [-s SOCKET | -f CONFIG] COMMAND "
+	    "[ARGS...]\n");
+	if (help)
+		fprintf(f, "\ncommands (* changes the switch):\n");
+	while ((c = command_next(c, NULL)) != NULL) {
+		if (help)
+			fprintf(f, "  %c %s\n        %s\n", c->mutates ? '*' : ' ',
+			    c->usage, c->help);
+		else
+			fprintf(f, "  %s\n", c->usage);
+	}
+	if (help)
+		fprintf(f, "\nIDS: message or copy IDs on standard input, one "
+		    "per line.\nThe socket: -s SOCKET, the config's control "
+		    "socket (-f CONFIG) or $NLSWITCH_CONTROL.\nExit codes: 0 ok, "
+		    "1 the command failed, 2 usage, 3 not found, 4 the switch "
+		    "cannot be reached.\n");
+	exit(help ? CONTROL_OK : CONTROL_EUSAGE);
 }
 
 int
@@ -78,14 +77,14 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
 			conf = argv[++i];
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			usage();
+			nlctl_usage(1);
 		else
 			break;
 	}
 	argc -= i;
 	argv += i;
 	if (argc < 1)
-		usage();
+		nlctl_usage(0);
 	if (conf != NULL) {
 		struct config	*cfg;
 		const char	*sdir = getenv("NLSWITCH_SCHEMADIR");
@@ -109,11 +108,11 @@ main(int argc, char **argv)
 	ubuf_printf(&req, "NLCTL/1 %s\n", json ? "json" : "text");
 	for (i = 0; i < argc; i++) {
 		if (strchr(argv[i], '\n') != NULL)
-			usage();
+			nlctl_usage(0);
 		ubuf_printf(&req, "%s\n", argv[i]);
 	}
 	ubuf_adds(&req, "\n");
-	if (nlctl_wants_input(argc, argv)) {
+	if (command_is_reading_ids(argc, argv)) {
 		if (isatty(0))
 			fprintf(stderr, "nlctl: reading IDs from standard input "
 			    "(one per line, end with ^D)\n");
