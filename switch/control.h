@@ -16,6 +16,7 @@
 #include "util.h"
 
 struct event_base;
+struct json_t;
 struct server;
 
 /* Exit codes, stable for scripts (nlctl passes them through). */
@@ -33,11 +34,21 @@ void	control_init(struct event_base *, struct server *, const char *path);
 void	control_shutdown(void);
 
 /**
- * Run one command. Output goes to out as JSON (json=1) or as text.
+ * Run one command (command.h's table names them). Output goes to out
+ * as JSON (json=1: one object, fields in order, a newline) or as text.
  * @param input IDs for mass operations, one per line (may be NULL).
  * @return a CONTROL_* exit code.
  */
 int	control_exec(struct server *, int argc, char **argv, const char *input,
 	    int json, struct ubuf *out);
+
+/**
+ * A JSON string of s for an answer (jansson). Text that is not UTF-8
+ * (bytes a peer sent) has its non-ASCII bytes replaced by '?' rather
+ * than being refused.
+ * @param s the text; NULL gives "".
+ * @return a new reference, or NULL when out of memory.
+ */
+struct json_t	*control_json_string(const char *s);
 
 #endif
