@@ -15,13 +15,19 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 
 #include "admin.h"
+#include "command.h"
 #include "control.h"
 #include "line.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
+
+/* An API request's words (a NULL after them): 16 from the path at most. */
+#define ADMIN_ARGV_PATH		16
+#define ADMIN_ARGV_MAX		24
 
 struct admin {
 	struct server		*srv;
@@ -273,98 +279,126 @@ admin_readyz(struct server *srv, struct evhttp_request *req, struct ubuf *b)
 		    b->data, b->len);
 }
 
+/* Answer with a JSON document (compact, fields in order); doc is freed. */
 static void
-admin_denials(struct server *srv, struct ubuf *b)
+admin_send_json(struct evhttp_request *req, int code, const char *reason,
+    json_t *doc)
 {
-	const struct server_stats *st = server_stats(srv);
-	int			 i, n = st->ndenial < SERVER_NDENIAL ?
-				    st->ndenial : SERVER_NDENIAL;
+	struct ubuf	 b;
+	char		*text = NULL;
 
-	ubuf_adds(b, "{\"denials\":[");
+	if (doc == NULL || (text = json_dumps(doc, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER)) == NULL)
+		goto fail;
+	ubuf_init(&b);
+	ubuf_adds(&b, text);
+	ubuf_adds(&b, "\n");
+	admin_send(req, code, reason, "application/json", b.data, b.len);
+	ubuf_free(&b);
+	free(text);
+	json_decref(doc);
+	return;
+fail:
+	json_decref(doc);
+	admin_send(req, 500, "Internal Server Error", "text/plain",
+	    "out of memory\n", 14);
+}
+
+/* /api/denials: the recent refusals, newest first. */
+static json_t *
+admin_denials(struct server *srv)
+{
+	const struct server_stats	*st = server_stats(srv);
+	json_t				*list = json_array();
+	int				 i, n = st->ndenial < SERVER_NDENIAL ?
+					    st->ndenial : SERVER_NDENIAL;
+
 	for (i = 0; i < n; i++) {
 		const struct server_denial *d =
 		    &st->denials[(st->ndenial - 1 - i) % SERVER_NDENIAL];
 
-		ubuf_printf(b, "%s{\"t\":%llu,\"line\":", i ? "," : "",
-		    (unsigned long long)(d->t_us / 1000));
-		ubuf_add_json(b, d->line);
-		ubuf_adds(b, ",\"ori\":");
-		ubuf_add_json(b, d->ori);
-		ubuf_adds(b, ",\"mke\":");
-		ubuf_add_json(b, d->mke);
-		ubuf_printf(b, ",\"code\":%d,\"reason\":", d->code);
-		ubuf_add_json(b, d->reason);
-		ubuf_adds(b, "}");
+		json_array_append_new(list, json_pack("{s:I,s:o,s:o,s:o,s:i,s:o}",
+		    "t", (json_int_t)(d->t_us / 1000),
+		    "line", control_json_string(d->line),
+		    "ori", control_json_string(d->ori),
+		    "mke", control_json_string(d->mke), "code", d->code,
+		    "reason", control_json_string(d->reason)));
 	}
-	ubuf_adds(b, "]}\n");
+	return json_pack("{s:o}", "denials", list);
 }
 
-static void
-admin_throughput(struct server *srv, struct ubuf *b)
+/* /api/throughput: per second, [time, received, acked, delivered]. */
+static json_t *
+admin_throughput(struct server *srv)
 {
-	const struct metrics_ring *r = &server_stats(srv)->ring;
-	int			 i, first = 1;
+	const struct metrics_ring	*r = &server_stats(srv)->ring;
+	json_t				*series = json_array();
+	int				 i;
 
-	ubuf_adds(b, "{\"series\":[");
 	for (i = 1; i < r->n; i++) {
 		int cur = (r->head - r->n + i + METRICS_RING) % METRICS_RING;
 		int prev = (cur - 1 + METRICS_RING) % METRICS_RING;
 
-		ubuf_printf(b, "%s[%llu,%llu,%llu,%llu]", first ? "" : ",",
-		    (unsigned long long)r->t[cur],
-		    (unsigned long long)(r->v[cur][0] - r->v[prev][0]),
-		    (unsigned long long)(r->v[cur][1] - r->v[prev][1]),
-		    (unsigned long long)(r->v[cur][2] - r->v[prev][2]));
-		first = 0;
+		json_array_append_new(series, json_pack("[I,I,I,I]",
+		    (json_int_t)r->t[cur],
+		    (json_int_t)(r->v[cur][0] - r->v[prev][0]),
+		    (json_int_t)(r->v[cur][1] - r->v[prev][1]),
+		    (json_int_t)(r->v[cur][2] - r->v[prev][2])));
 	}
-	ubuf_adds(b, "]}\n");
+	return json_pack("{s:o}", "series", series);
 }
 
-/* Map /api/a/b/c?x=y to argv; query parameters become --x y. */
+/*
+ * Map /api/a/b/c?x=y to argv (path is the part after /api/, cut up in
+ * place); query parameters become --x y. @return argc.
+ */
 static int
-admin_api(struct server *srv, struct evhttp_request *req, const char *path,
-    struct ubuf *out)
+admin_api_argv(struct evhttp_request *req, char *path, char **argv)
 {
-	static const char *const mutating[] = { "hold", "release", "remove",
-	    "restore", "purge", "reload", "drain", NULL };
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*query = evhttp_uri_get_query(uri);
+	const char		*query = evhttp_uri_get_query(
+				    evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq	 params;
 	struct evkeyval		*kv;
-	struct evbuffer		*inbuf;
-	char			*copy, *tok, *save = NULL, *argv[24], *input = NULL;
-	int			 argc = 0, i, post, mut = 0, rc;
-	size_t			 inlen;
+	char			*tok, *save = NULL;
+	int			 argc = 0;
 
-	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
-	copy = xstrdup(path);
-	for (tok = strtok_r(copy, "/", &save); tok != NULL && argc < 16;
-	    tok = strtok_r(NULL, "/", &save))
+	for (tok = strtok_r(path, "/", &save); tok != NULL &&
+	    argc < ADMIN_ARGV_PATH; tok = strtok_r(NULL, "/", &save))
 		argv[argc++] = evhttp_decode_uri(tok);
 	TAILQ_INIT(&params);
 	if (query != NULL && evhttp_parse_query_str(query, &params) == 0)
 		TAILQ_FOREACH(kv, &params, next) {
-			if (argc > 20)
+			if (argc + 2 >= ADMIN_ARGV_MAX)
 				break;
 			argv[argc++] = xasprintf("--%s", kv->key);
 			argv[argc++] = xstrdup(kv->value);
 		}
 	argv[argc] = NULL;
-	if (argc > 0) {
-		for (i = 0; mutating[i] != NULL; i++)
-			if (strcmp(argv[0], mutating[i]) == 0)
-				mut = 1;
-		if (strcmp(argv[0], "deadletters") == 0 && argc > 1 &&
-		    strcmp(argv[1], "list") != 0)
-			mut = 1;
-	}
-	if (mut && !post) {
-		ubuf_adds(out, "{\"ok\":false,\"error\":\"use POST for this "
-		    "command\"}\n");
+	evhttp_clear_headers(&params);
+	return argc;
+}
+
+/*
+ * /api/CMD...: run the command (control.c) and answer its JSON; one
+ * that changes the switch (command.h) wants POST.
+ * @return its CONTROL_* code, or -1 (405) for a GET that would change.
+ */
+static int
+admin_api(struct server *srv, struct evhttp_request *req, const char *path,
+    struct ubuf *out)
+{
+	struct evbuffer	*inbuf = evhttp_request_get_input_buffer(req);
+	char		*copy = xstrdup(path), *argv[ADMIN_ARGV_MAX];
+	char		*input = NULL;
+	int		 argc, i, mut, rc;
+	size_t		 inlen;
+
+	argc = admin_api_argv(req, copy, argv);
+	mut = command_is_mutating(argc, argv);
+	if (mut && evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		rc = -1;
 		goto out;
 	}
-	inbuf = evhttp_request_get_input_buffer(req);
 	if ((inlen = evbuffer_get_length(inbuf)) > 0) {
 		input = xmalloc(inlen + 1);
 		evbuffer_remove(inbuf, input, inlen);
@@ -376,7 +410,6 @@ admin_api(struct server *srv, struct evhttp_request *req, const char *path,
 out:
 	for (i = 0; i < argc; i++)
 		free(argv[i]);
-	evhttp_clear_headers(&params);
 	free(copy);
 	free(input);
 	return rc;
@@ -405,16 +438,17 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_send(req, 200, "OK", "text/plain; version=0.0.4", b.data,
 		    b.len);
 	} else if (strcmp(path, "/api/denials") == 0 && get) {
-		admin_denials(srv, &b);
-		admin_send(req, 200, "OK", "application/json", b.data, b.len);
+		admin_send_json(req, 200, "OK", admin_denials(srv));
 	} else if (strcmp(path, "/api/throughput") == 0 && get) {
-		admin_throughput(srv, &b);
-		admin_send(req, 200, "OK", "application/json", b.data, b.len);
+		admin_send_json(req, 200, "OK", admin_throughput(srv));
 	} else if (strncmp(path, "/api/", 5) == 0) {
-		rc = admin_api(srv, req, path + 5, &b);
-		admin_send(req, rc == CONTROL_OK ? 200 : rc == CONTROL_ENOTFOUND ?
-		    404 : rc == -1 ? 405 : 400, rc == CONTROL_OK ? "OK" : "Error",
-		    "application/json", b.data, b.len);
+		if ((rc = admin_api(srv, req, path + 5, &b)) == -1)
+			admin_send_json(req, 405, "Error", json_pack("{s:b,s:s}",
+			    "ok", 0, "error", "use POST for this command"));
+		else
+			admin_send(req, rc == CONTROL_OK ? 200 :
+			    rc == CONTROL_ENOTFOUND ? 404 : 400, rc == CONTROL_OK ?
+			    "OK" : "Error", "application/json", b.data, b.len);
 	} else if ((strcmp(path, "/") == 0 || strcmp(path, "/dashboard") == 0) &&
 	    get) {
 		admin_send(req, 200, "OK", "text/html; charset=utf-8",
