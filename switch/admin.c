@@ -41,69 +41,65 @@ static void	admin_send(struct evhttp_request *, int, const char *,
 extern const char admin_dashboard_html[];
 
 /*
- * The store's health: B-tree damage (the switch is not ready) and the
- * entries found corrupt, per db. The quarantine keeps every entry, so
- * the count never goes down: a counter.
+ * The Prometheus text format, one step per group of families: the
+ * process, messages, queues and lines, the store, its budgets,
+ * latencies, connections.
  */
-static void
-admin_metrics_store(const struct server_snapshot *sn, struct ubuf *b)
-{
-	int i;
 
-	ubuf_printf(b, "# HELP nlswitch_store_damaged 1 when the store's "
-	    "B-tree is damaged: not ready, new messages refused (/readyz).\n"
-	    "# TYPE nlswitch_store_damaged gauge\n"
-	    "nlswitch_store_damaged %d\n", sn->damage != NULL);
-	ubuf_printf(b, "# HELP nlswitch_store_quarantined_total Stored entries "
-	    "found corrupt and moved to quarantine, by db (nlctl quarantine)."
-	    "\n# TYPE nlswitch_store_quarantined_total counter\n");
-	for (i = 0; i < QUEUE_DB_MAX; i++)
-		ubuf_printf(b, "nlswitch_store_quarantined_total{db=\"%s\"} "
-		    "%llu\n", queue_db_name(i),
-		    (unsigned long long)sn->health.quarantined[i]);
+static void
+admin_family(struct ubuf *b, const char *name, const char *type,
+    const char *help)
+{
+	ubuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void
-admin_metrics(struct server *srv, struct ubuf *b)
+/* A family of one sample without labels. */
+static void
+admin_sample(struct ubuf *b, const char *name, const char *type,
+    const char *help, unsigned long long v)
 {
-	struct server_snapshot		 sn;
-	const struct server_stats	*st;
-	const struct queue_stats	*qs = &sn.qs;
-	int				 i, k, c, nline;
+	admin_family(b, name, type, help);
+	ubuf_printf(b, "%s %llu\n", name, v);
+}
 
-	server_snapshot(srv, &sn);
-	st = sn.stats;
-	nline = server_config(srv)->nline;
+/* A sample per message key, from key `from` (0: unparseable, "NONE"). */
+static void
+admin_per_key(struct ubuf *b, const char *name, const char *help,
+    const uint64_t *v, int from)
+{
+	int k;
 
-#define HELP(name, type, text) \
-	ubuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type)
+	admin_family(b, name, "counter", help);
+	for (k = from; k < MSG_KEY_MAX; k++)
+		ubuf_printf(b, "%s{mke=\"%s\"} %llu\n", name,
+		    k ? msg_key_name(k) : "NONE", (unsigned long long)v[k]);
+}
 
-	HELP("nlswitch_up", "gauge", "1 while the switch runs.");
-	ubuf_printf(b, "nlswitch_up 1\n");
-	HELP("nlswitch_draining", "gauge", "1 while the switch drains.");
-	ubuf_printf(b, "nlswitch_draining %d\n", sn.draining);
-	HELP("nlswitch_start_time_seconds", "gauge", "Start time, unix seconds.");
-	ubuf_printf(b, "nlswitch_start_time_seconds %llu\n",
-	    (unsigned long long)(sn.started_us / 1000000));
+static void
+admin_metrics_process(const struct server_snapshot *sn, struct ubuf *b)
+{
+	admin_sample(b, "nlswitch_up", "gauge", "1 while the switch runs.", 1);
+	admin_sample(b, "nlswitch_draining", "gauge",
+	    "1 while the switch drains.", (unsigned long long)sn->draining);
+	admin_sample(b, "nlswitch_start_time_seconds", "gauge",
+	    "Start time, unix seconds.", sn->started_us / 1000000);
+}
 
-	HELP("nlswitch_messages_received_total", "counter",
-	    "Messages received, by message key (NONE: unparseable).");
-	for (k = 0; k < MSG_KEY_MAX; k++)
-		ubuf_printf(b, "nlswitch_messages_received_total{mke=\"%s\"} "
-		    "%llu\n", k ? msg_key_name(k) : "NONE",
-		    (unsigned long long)st->received_key[k]);
-	HELP("nlswitch_messages_acked_total", "counter",
-	    "Messages committed and acknowledged, by message key.");
-	for (k = 1; k < MSG_KEY_MAX; k++)
-		ubuf_printf(b, "nlswitch_messages_acked_total{mke=\"%s\"} %llu\n",
-		    msg_key_name(k), (unsigned long long)st->acked_key[k]);
-	HELP("nlswitch_messages_delivered_total", "counter",
-	    "Deliveries acknowledged by their endpoint, by message key.");
-	for (k = 1; k < MSG_KEY_MAX; k++)
-		ubuf_printf(b, "nlswitch_messages_delivered_total{mke=\"%s\"} "
-		    "%llu\n", msg_key_name(k),
-		    (unsigned long long)st->deliv.delivered_key[k]);
-	HELP("nlswitch_messages_denied_total", "counter",
+static void
+admin_metrics_messages(const struct server_stats *st, struct ubuf *b)
+{
+	int k, c;
+
+	admin_per_key(b, "nlswitch_messages_received_total",
+	    "Messages received, by message key (NONE: unparseable).",
+	    st->received_key, 0);
+	admin_per_key(b, "nlswitch_messages_acked_total",
+	    "Messages committed and acknowledged, by message key.",
+	    st->acked_key, 1);
+	admin_per_key(b, "nlswitch_messages_delivered_total",
+	    "Deliveries acknowledged by their endpoint, by message key.",
+	    st->deliv.delivered_key, 1);
+	admin_family(b, "nlswitch_messages_denied_total", "counter",
 	    "Messages refused with an ER, by message key, code and reason.");
 	for (k = 0; k < MSG_KEY_MAX; k++)
 		for (c = 0; c < SERVER_NCODES; c++)
@@ -113,126 +109,164 @@ admin_metrics(struct server *srv, struct ubuf *b)
 				    k ? msg_key_name(k) : "NONE", c,
 				    msg_er_reason(c),
 				    (unsigned long long)st->nak_key_code[k][c]);
-	HELP("nlswitch_messages_redelivered_total", "counter",
-	    "Deliveries sent again after a timeout or a reconnect.");
-	ubuf_printf(b, "nlswitch_messages_redelivered_total %llu\n",
-	    (unsigned long long)st->deliv.redelivered);
-	HELP("nlswitch_messages_expired_total", "counter",
-	    "Copies expired after held-ttl into the dead-letter area.");
-	ubuf_printf(b, "nlswitch_messages_expired_total %llu\n",
-	    (unsigned long long)st->expired);
+	admin_sample(b, "nlswitch_messages_redelivered_total", "counter",
+	    "Deliveries sent again after a timeout or a reconnect.",
+	    st->deliv.redelivered);
+	admin_sample(b, "nlswitch_messages_expired_total", "counter",
+	    "Copies expired after held-ttl into the dead-letter area.",
+	    st->expired);
+}
 
-	/* Per destination line: one pass over the queues, four families. */
-	{
-		static const struct {
-			const char	*name, *help;
-			int		 prec;		/* decimals */
-		} fam[] = {
-			{ "nlswitch_queue_depth", "Copies queued or in flight, "
-			    "per destination line.", 0 },
-			{ "nlswitch_queue_bytes", "Bytes of the copies queued, "
-			    "per destination line.", 0 },
-			{ "nlswitch_queue_oldest_age_seconds", "Age of the oldest "
-			    "queued copy, per destination line.", 3 },
-			{ "nlswitch_queue_in_flight", "Deliveries awaiting their "
-			    "DACK, per destination line.", 0 },
-		};
-		size_t		  f;
-		struct line_info *li = xcalloc((size_t)nline, sizeof *li);
+/* Per destination line: one pass over the queues, four families. */
+static void
+admin_metrics_queues(struct server *srv, const struct server_snapshot *sn,
+    struct ubuf *b)
+{
+	static const struct {
+		const char	*name, *help;
+		int		 prec;		/* decimals */
+	} fam[] = {
+		{ "nlswitch_queue_depth", "Copies queued or in flight, "
+		    "per destination line.", 0 },
+		{ "nlswitch_queue_bytes", "Bytes of the copies queued, "
+		    "per destination line.", 0 },
+		{ "nlswitch_queue_oldest_age_seconds", "Age of the oldest "
+		    "queued copy, per destination line.", 3 },
+		{ "nlswitch_queue_in_flight", "Deliveries awaiting their "
+		    "DACK, per destination line.", 0 },
+	};
+	int			 nline = server_config(srv)->nline, i;
+	size_t			 f;
+	struct line_info	*li = xcalloc((size_t)nline, sizeof *li);
 
-		for (i = 0; i < nline; i++)
-			line_info(server_line_at(srv, i), &li[i]);
-		for (f = 0; f < 4; f++) {
-			HELP(fam[f].name, "gauge", fam[f].help);
-			for (i = 0; i < nline; i++) {
-				double v = f == 0 ? (double)li[i].queued :
-				    f == 1 ? (double)li[i].bytes : f == 3 ?
-				    (double)li[i].in_flight : li[i].oldest_us ?
-				    (double)(sn.now_us - li[i].oldest_us) / 1e6 :
-				    0;
+	for (i = 0; i < nline; i++)
+		line_info(server_line_at(srv, i), &li[i]);
+	for (f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+		admin_family(b, fam[f].name, "gauge", fam[f].help);
+		for (i = 0; i < nline; i++) {
+			double v = f == 0 ? (double)li[i].queued :
+			    f == 1 ? (double)li[i].bytes : f == 3 ?
+			    (double)li[i].in_flight : li[i].oldest_us ?
+			    (double)(sn->now_us - li[i].oldest_us) / 1e6 : 0;
 
-				ubuf_printf(b, "%s{destination=\"%s\"} %.*f\n",
-				    fam[f].name, li[i].cfg->code, fam[f].prec,
-				    v);
-			}
+			ubuf_printf(b, "%s{destination=\"%s\"} %.*f\n",
+			    fam[f].name, li[i].cfg->code, fam[f].prec, v);
 		}
-		HELP("nlswitch_line_up", "gauge",
-		    "1 when the line's endpoint is connected.");
-		for (i = 0; i < nline; i++)
-			ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
-			    li[i].cfg->code, li[i].connected);
-		free(li);
 	}
-	HELP("nlswitch_dead_letters", "gauge", "Copies in the dead-letter area.");
-	ubuf_printf(b, "nlswitch_dead_letters %llu\n",
-	    (unsigned long long)sn.dead_letters);
-	HELP("nlswitch_store_used_bytes", "gauge", "Bytes used in the store.");
-	ubuf_printf(b, "nlswitch_store_used_bytes %llu\n",
-	    (unsigned long long)sn.store_used);
-	HELP("nlswitch_store_size_bytes", "gauge", "Capacity of the store.");
-	ubuf_printf(b, "nlswitch_store_size_bytes %llu\n",
-	    (unsigned long long)sn.store_size);
-	admin_metrics_store(&sn, b);
+	admin_family(b, "nlswitch_line_up", "gauge",
+	    "1 when the line's endpoint is connected.");
+	for (i = 0; i < nline; i++)
+		ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
+		    li[i].cfg->code, li[i].connected);
+	free(li);
+}
 
-	HELP("nlswitch_store_healthy", "gauge",
+/*
+ * The store: its use, its health (B-tree damage: the switch is not
+ * ready) and the entries found corrupt, per db. The quarantine keeps
+ * every entry, so that count never goes down: a counter.
+ */
+static void
+admin_metrics_store(const struct server_snapshot *sn, struct ubuf *b)
+{
+	int i;
+
+	admin_sample(b, "nlswitch_dead_letters", "gauge",
+	    "Copies in the dead-letter area.", sn->dead_letters);
+	admin_sample(b, "nlswitch_store_used_bytes", "gauge",
+	    "Bytes used in the store.", sn->store_used);
+	admin_sample(b, "nlswitch_store_size_bytes", "gauge",
+	    "Capacity of the store.", sn->store_size);
+	admin_sample(b, "nlswitch_store_damaged", "gauge", "1 when the store's "
+	    "B-tree is damaged: not ready, new messages refused (/readyz).",
+	    sn->damage != NULL);
+	admin_family(b, "nlswitch_store_quarantined_total", "counter",
+	    "Stored entries found corrupt and moved to quarantine, by db "
+	    "(nlctl quarantine).");
+	for (i = 0; i < QUEUE_DB_MAX; i++)
+		ubuf_printf(b, "nlswitch_store_quarantined_total{db=\"%s\"} "
+		    "%llu\n", queue_db_name(i),
+		    (unsigned long long)sn->health.quarantined[i]);
+	admin_sample(b, "nlswitch_store_healthy", "gauge",
 	    "1 when the store takes messages; 0 when its disk is full or "
-	    "the audit trail cannot be written (see /readyz).");
-	ubuf_printf(b, "nlswitch_store_healthy %d\n",
-	    qs->space == QUEUE_SPACE_OK);
-	HELP("nlswitch_store_nospace_total", "counter",
-	    "Commits refused by a full file system (deletes retried).");
-	ubuf_printf(b, "nlswitch_store_nospace_total %llu\n",
-	    (unsigned long long)qs->nospace_events);
-	HELP("nlswitch_audit_bytes", "gauge",
-	    "Bytes of the store the audit trail uses.");
-	ubuf_printf(b, "nlswitch_audit_bytes %llu\n",
-	    (unsigned long long)qs->audit_bytes);
-	HELP("nlswitch_audit_budget_bytes", "gauge",
-	    "The audit trail's budget (<audit budget>), 0 if none.");
-	ubuf_printf(b, "nlswitch_audit_budget_bytes %llu\n",
-	    (unsigned long long)qs->audit_budget);
-	HELP("nlswitch_audit_records", "gauge", "Audit records in the store.");
-	ubuf_printf(b, "nlswitch_audit_records %llu\n",
-	    (unsigned long long)qs->audit_records);
-	HELP("nlswitch_audit_pruned_for_size_total", "counter",
-	    "Oldest audit records pruned to keep the budget.");
-	ubuf_printf(b, "nlswitch_audit_pruned_for_size_total %llu\n",
-	    (unsigned long long)qs->audit_pruned_size);
-	HELP("nlswitch_audit_archived_total", "counter",
-	    "Pruned audit records written to the archive directory.");
-	ubuf_printf(b, "nlswitch_audit_archived_total %llu\n",
-	    (unsigned long long)qs->audit_archived);
-	HELP("nlswitch_quota_refused_total", "counter",
-	    "Messages refused because a destination held its quota.");
-	ubuf_printf(b, "nlswitch_quota_refused_total %llu\n",
-	    (unsigned long long)st->quota_refused);
-	HELP("nlswitch_commit_batch_size", "histogram",
+	    "the audit trail cannot be written (see /readyz).",
+	    sn->qs.space == QUEUE_SPACE_OK);
+	admin_sample(b, "nlswitch_store_nospace_total", "counter",
+	    "Commits refused by a full file system (deletes retried).",
+	    sn->qs.nospace_events);
+}
+
+/* What is bounded: the audit trail's share of the store, the quotas. */
+static void
+admin_metrics_budgets(const struct server_snapshot *sn, struct ubuf *b)
+{
+	const struct queue_stats *qs = &sn->qs;
+
+	admin_sample(b, "nlswitch_audit_bytes", "gauge",
+	    "Bytes of the store the audit trail uses.", qs->audit_bytes);
+	admin_sample(b, "nlswitch_audit_budget_bytes", "gauge",
+	    "The audit trail's budget (<audit budget>), 0 if none.",
+	    qs->audit_budget);
+	admin_sample(b, "nlswitch_audit_records", "gauge",
+	    "Audit records in the store.", qs->audit_records);
+	admin_sample(b, "nlswitch_audit_pruned_for_size_total", "counter",
+	    "Oldest audit records pruned to keep the budget.",
+	    qs->audit_pruned_size);
+	admin_sample(b, "nlswitch_audit_archived_total", "counter",
+	    "Pruned audit records written to the archive directory.",
+	    qs->audit_archived);
+	admin_sample(b, "nlswitch_quota_refused_total", "counter",
+	    "Messages refused because a destination held its quota.",
+	    sn->stats->quota_refused);
+}
+
+static void
+admin_metrics_latency(const struct server_snapshot *sn, struct ubuf *b)
+{
+	admin_family(b, "nlswitch_commit_batch_size", "histogram",
 	    "Operations per durable commit (group commit).");
-	metrics_hist_render(b, "nlswitch_commit_batch_size", "", &qs->commit_batch);
-	HELP("nlswitch_commit_latency_seconds", "histogram",
+	metrics_hist_render(b, "nlswitch_commit_batch_size", "",
+	    &sn->qs.commit_batch);
+	admin_family(b, "nlswitch_commit_latency_seconds", "histogram",
 	    "Time to apply and fsync one batch.");
 	metrics_hist_render(b, "nlswitch_commit_latency_seconds", "",
-	    &qs->commit_latency);
-	HELP("nlswitch_ack_latency_seconds", "histogram",
+	    &sn->qs.commit_latency);
+	admin_family(b, "nlswitch_ack_latency_seconds", "histogram",
 	    "From receiving a message to its ACK (durable).");
 	metrics_hist_render(b, "nlswitch_ack_latency_seconds", "",
-	    &st->ack_latency);
-	HELP("nlswitch_end_to_end_latency_seconds", "histogram",
+	    &sn->stats->ack_latency);
+	admin_family(b, "nlswitch_end_to_end_latency_seconds", "histogram",
 	    "From receiving a message to its endpoint's DACK.");
 	metrics_hist_render(b, "nlswitch_end_to_end_latency_seconds", "",
-	    &st->deliv.e2e_latency);
+	    &sn->stats->deliv.e2e_latency);
+}
 
-	HELP("nlswitch_connections", "gauge", "Authenticated endpoint connections.");
-	ubuf_printf(b, "nlswitch_connections %d\n", sn.connections);
-	HELP("nlswitch_connections_accepted_total", "counter",
-	    "TCP connections accepted.");
-	ubuf_printf(b, "nlswitch_connections_accepted_total %llu\n",
-	    (unsigned long long)st->sessions);
-	HELP("nlswitch_tls_handshake_failures_total", "counter",
-	    "Handshakes refused (no or bad certificate, unknown line).");
-	ubuf_printf(b, "nlswitch_tls_handshake_failures_total %llu\n",
-	    (unsigned long long)st->tls_failures);
-#undef HELP
+static void
+admin_metrics_connections(const struct server_snapshot *sn, struct ubuf *b)
+{
+	admin_sample(b, "nlswitch_connections", "gauge",
+	    "Authenticated endpoint connections.",
+	    (unsigned long long)sn->connections);
+	admin_sample(b, "nlswitch_connections_accepted_total", "counter",
+	    "TCP connections accepted.", sn->stats->sessions);
+	admin_sample(b, "nlswitch_tls_handshake_failures_total", "counter",
+	    "Handshakes refused (no or bad certificate, unknown line).",
+	    sn->stats->tls_failures);
+}
+
+void
+admin_metrics(struct server *srv, struct ubuf *b)
+{
+	struct server_snapshot sn;
+
+	server_snapshot(srv, &sn);
+	admin_metrics_process(&sn, b);
+	admin_metrics_messages(sn.stats, b);
+	admin_metrics_queues(srv, &sn, b);
+	admin_metrics_store(&sn, b);
+	admin_metrics_budgets(&sn, b);
+	admin_metrics_latency(&sn, b);
+	admin_metrics_connections(&sn, b);
 }
 
 static void
