@@ -59,72 +59,72 @@ nlctl_usage(int help)
 	exit(help ? CONTROL_OK : CONTROL_EUSAGE);
 }
 
-int
-main(int argc, char **argv)
+/* The socket: -f CONFIG's, else -s SOCKET or $NLSWITCH_CONTROL. */
+static char *
+nlctl_socket(const char *sock, const char *conf)
 {
-	struct sockaddr_un	 sun;
-	struct ubuf		 req, resp;
-	const char		*sock = getenv("NLSWITCH_CONTROL"), *conf = NULL;
-	char			 buf[65536], *p, *cause = NULL, *owned = NULL;
-	int			 i, fd, json = 0, rc;
-	ssize_t			 n;
+	struct config	*cfg;
+	const char	*sdir = getenv("NLSWITCH_SCHEMADIR");
+	char		*cause = NULL, *path;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
-			sock = argv[++i];
-		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
-			conf = argv[++i];
-		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			nlctl_usage(1);
-		else
-			break;
-	}
-	argc -= i;
-	argv += i;
-	if (argc < 1)
-		nlctl_usage(0);
-	if (conf != NULL) {
-		struct config	*cfg;
-		const char	*sdir = getenv("NLSWITCH_SCHEMADIR");
-
-		if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
-		    &cause) == -1) {
-			fprintf(stderr, "nlctl: %s\n", cause);
-			free(cause);
-			return CONTROL_EUSAGE;
-		}
-		sock = owned = xstrdup(cfg->control_socket);
-		config_free(cfg);
-	}
-	if (sock == NULL) {
+	if (conf == NULL && sock == NULL) {
 		fprintf(stderr, "nlctl: give the control socket (-s SOCKET, -f "
 		    "CONFIG or NLSWITCH_CONTROL)\n");
-		return CONTROL_EUSAGE;
+		return NULL;
 	}
+	if (conf == NULL)
+		return xstrdup(sock);
+	if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
+	    &cause) == -1) {
+		fprintf(stderr, "nlctl: %s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	path = xstrdup(cfg->control_socket);
+	config_free(cfg);
+	return path;
+}
 
-	ubuf_init(&req);
-	ubuf_printf(&req, "NLCTL/1 %s\n", json ? "json" : "text");
+/* "NLCTL/1 json|text", the words, an empty line, IDs if it reads them. */
+static void
+nlctl_request(struct ubuf *req, int json, int argc, char **argv)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	i;
+
+	ubuf_printf(req, "NLCTL/1 %s\n", json ? "json" : "text");
 	for (i = 0; i < argc; i++) {
 		if (strchr(argv[i], '\n') != NULL)
 			nlctl_usage(0);
-		ubuf_printf(&req, "%s\n", argv[i]);
+		ubuf_printf(req, "%s\n", argv[i]);
 	}
-	ubuf_adds(&req, "\n");
-	if (command_is_reading_ids(argc, argv)) {
-		if (isatty(0))
-			fprintf(stderr, "nlctl: reading IDs from standard input "
-			    "(one per line, end with ^D)\n");
-		while ((n = read(0, buf, sizeof buf)) > 0)
-			ubuf_add(&req, buf, (size_t)n);
-	}
+	ubuf_adds(req, "\n");
+	if (!command_is_reading_ids(argc, argv))
+		return;
+	if (isatty(0))
+		fprintf(stderr, "nlctl: reading IDs from standard input "
+		    "(one per line, end with ^D)\n");
+	while ((n = read(0, buf, sizeof buf)) > 0)
+		ubuf_add(req, buf, (size_t)n);
+}
+
+/*
+ * Send the request, copy the answer to stdout (stderr when the command
+ * failed). @return the switch's exit code, or CONTROL_ECONNECT.
+ */
+static int
+nlctl_exchange(const char *sock, const struct ubuf *req)
+{
+	struct sockaddr_un	 sun;
+	struct ubuf		 resp;
+	char			 buf[65536], *p;
+	int			 fd = -1, rc = CONTROL_ECONNECT;
+	ssize_t			 n;
 
 	ubuf_init(&resp);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	rc = CONTROL_ECONNECT;
-	fd = -1;
 	if (strlen(sock) >= sizeof sun.sun_path) {
 		fprintf(stderr, "nlctl: socket path too long\n");
 		rc = CONTROL_EUSAGE;
@@ -137,8 +137,8 @@ main(int argc, char **argv)
 		    sock, strerror(errno));
 		goto out;
 	}
-	for (p = req.data; p < req.data + req.len; p += n)
-		if ((n = write(fd, p, (size_t)(req.data + req.len - p))) <= 0) {
+	for (p = req->data; p < req->data + req->len; p += n)
+		if ((n = write(fd, p, (size_t)(req->data + req->len - p))) <= 0) {
 			fprintf(stderr, "nlctl: write: %s\n", strerror(errno));
 			goto out;
 		}
@@ -156,8 +156,40 @@ main(int argc, char **argv)
 out:
 	if (fd != -1)
 		close(fd);
-	ubuf_free(&req);
 	ubuf_free(&resp);
-	free(owned);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ubuf	 req;
+	const char	*sock = getenv("NLSWITCH_CONTROL"), *conf = NULL;
+	char		*path;
+	int		 i, json = 0, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			nlctl_usage(1);
+		else
+			break;
+	}
+	argc -= i;
+	argv += i;
+	if (argc < 1)
+		nlctl_usage(0);
+	if ((path = nlctl_socket(sock, conf)) == NULL)
+		return CONTROL_EUSAGE;
+	ubuf_init(&req);
+	nlctl_request(&req, json, argc, argv);
+	rc = nlctl_exchange(path, &req);
+	ubuf_free(&req);
+	free(path);
 	return rc;
 }
