@@ -798,14 +798,45 @@ struct control_audit {
 	int		 n;
 };
 
+/*
+ * Could the record match? A look at its text before it is parsed: a
+ * value JSON writes as is (printable ASCII, no quote or backslash) must
+ * appear in it.
+ */
 static int
-control_audit_has(const char *rec, size_t len, const char *field,
-    const char *value)
+control_audit_may_match(const struct control_audit *a, const char *rec,
+    size_t len)
 {
-	char	pat[160];
+	const char	*v, *p;
+	int		 i;
 
-	snprintf(pat, sizeof pat, "\"%s\":\"%s\"", field, value);
-	return memmem(rec, len, pat, strlen(pat)) != NULL;
+	for (i = 0; i < 3; i++) {
+		if ((v = a->want[i][1]) == NULL)
+			continue;
+		for (p = v; *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+		    p++)
+			;
+		if (*p == '\0' && memmem(rec, len, v, strlen(v)) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Does the record have every field the options ask for? */
+static int
+control_audit_match(const struct control_audit *a, json_t *rec)
+{
+	const char	*v;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		if (a->want[i][0] == NULL)
+			continue;
+		v = json_string_value(json_object_get(rec, a->want[i][0]));
+		if (v == NULL || strcmp(v, a->want[i][1]) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 static int
@@ -814,18 +845,19 @@ control_audit_cb(uint64_t t, const char *rec, size_t len, void *arg)
 	struct control_audit	*a = arg;
 	json_error_t		 err;
 	json_t			*o;
-	int			 i;
 
 	if (a->until != 0 && t > a->until)
 		return 1;
-	for (i = 0; i < 3; i++)
-		if (a->want[i][0] != NULL &&
-		    !control_audit_has(rec, len, a->want[i][0], a->want[i][1]))
-			return 0;
+	if (!control_audit_may_match(a, rec, len))
+		return 0;
 	/* The stored record is JSON: embedded as the object it is. */
 	if ((o = json_loadb(rec, len, 0, &err)) == NULL) {
 		log_warnx("control: audit record t=%llu unreadable: %s",
 		    (unsigned long long)t, err.text);
+		return 0;
+	}
+	if (!control_audit_match(a, o)) {
+		json_decref(o);
 		return 0;
 	}
 	json_array_append_new(a->list, o);
