@@ -20,6 +20,7 @@
 #include "admin.h"
 #include "command.h"
 #include "control.h"
+#include "jsonutil.h"
 #include "line.h"
 #include "log.h"
 #include "server.h"
@@ -104,8 +105,9 @@ admin_metrics_messages(const struct server_stats *st, struct ubuf *b)
 	for (k = 0; k < MSG_KEY_MAX; k++)
 		for (c = 0; c < SERVER_NCODES; c++)
 			if (st->nak_key_code[k][c] > 0)
-				ubuf_printf(b, "nlswitch_messages_denied_total{"
-				    "mke=\"%s\",code=\"%02d\",reason=\"%s\"} %llu\n",
+				ubuf_printf(b, "nlswitch_messages_denied_total"
+				    "{mke=\"%s\",code=\"%02d\",reason=\"%s\"}"
+				    " %llu\n",
 				    k ? msg_key_name(k) : "NONE", c,
 				    msg_er_reason(c),
 				    (unsigned long long)st->nak_key_code[k][c]);
@@ -313,29 +315,18 @@ admin_readyz(struct server *srv, struct evhttp_request *req, struct ubuf *b)
 		    b->data, b->len);
 }
 
-/* Answer with a JSON document (compact, fields in order); doc is freed. */
+/* Answer with a JSON document and a newline; doc is released. */
 static void
 admin_send_json(struct evhttp_request *req, int code, const char *reason,
     json_t *doc)
 {
-	struct ubuf	 b;
-	char		*text = NULL;
+	char	*text = jsonutil_dump(doc, JSONUTIL_COMPACT);
+	char	*body = xasprintf("%s\n", text);
 
-	if (doc == NULL || (text = json_dumps(doc, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER)) == NULL)
-		goto fail;
-	ubuf_init(&b);
-	ubuf_adds(&b, text);
-	ubuf_adds(&b, "\n");
-	admin_send(req, code, reason, "application/json", b.data, b.len);
-	ubuf_free(&b);
+	admin_send(req, code, reason, "application/json", body, strlen(body));
+	free(body);
 	free(text);
 	json_decref(doc);
-	return;
-fail:
-	json_decref(doc);
-	admin_send(req, 500, "Internal Server Error", "text/plain",
-	    "out of memory\n", 14);
 }
 
 /* /api/denials: the recent refusals, newest first. */
@@ -343,22 +334,25 @@ static json_t *
 admin_denials(struct server *srv)
 {
 	const struct server_stats	*st = server_stats(srv);
-	json_t				*list = json_array();
+	json_t				*doc = json_object();
+	json_t				*list = json_array(), *o;
 	int				 i, n = st->ndenial < SERVER_NDENIAL ?
 					    st->ndenial : SERVER_NDENIAL;
 
+	jsonutil_set(doc, "denials", list);
 	for (i = 0; i < n; i++) {
 		const struct server_denial *d =
 		    &st->denials[(st->ndenial - 1 - i) % SERVER_NDENIAL];
 
-		json_array_append_new(list, json_pack("{s:I,s:o,s:o,s:o,s:i,s:o}",
-		    "t", (json_int_t)(d->t_us / 1000),
-		    "line", control_json_string(d->line),
-		    "ori", control_json_string(d->ori),
-		    "mke", control_json_string(d->mke), "code", d->code,
-		    "reason", control_json_string(d->reason)));
+		jsonutil_append(list, o = json_object());
+		jsonutil_set_int(o, "t", (json_int_t)(d->t_us / 1000));
+		jsonutil_set_str(o, "line", d->line);
+		jsonutil_set_str(o, "ori", d->ori);
+		jsonutil_set_str(o, "mke", d->mke);
+		jsonutil_set_int(o, "code", d->code);
+		jsonutil_set_str(o, "reason", d->reason);
 	}
-	return json_pack("{s:o}", "denials", list);
+	return doc;
 }
 
 /* /api/throughput: per second, [time, received, acked, delivered]. */
@@ -366,20 +360,22 @@ static json_t *
 admin_throughput(struct server *srv)
 {
 	const struct metrics_ring	*r = &server_stats(srv)->ring;
+	json_t				*doc = json_object();
 	json_t				*series = json_array();
 	int				 i;
 
+	jsonutil_set(doc, "series", series);
 	for (i = 1; i < r->n; i++) {
 		int cur = (r->head - r->n + i + METRICS_RING) % METRICS_RING;
 		int prev = (cur - 1 + METRICS_RING) % METRICS_RING;
 
-		json_array_append_new(series, json_pack("[I,I,I,I]",
+		jsonutil_append(series, json_pack("[I,I,I,I]",
 		    (json_int_t)r->t[cur],
 		    (json_int_t)(r->v[cur][0] - r->v[prev][0]),
 		    (json_int_t)(r->v[cur][1] - r->v[prev][1]),
 		    (json_int_t)(r->v[cur][2] - r->v[prev][2])));
 	}
-	return json_pack("{s:o}", "series", series);
+	return doc;
 }
 
 /*
@@ -412,25 +408,38 @@ admin_api_argv(struct evhttp_request *req, char *path, char **argv)
 	return argc;
 }
 
+/* {"ok":false,"error":why} */
+static json_t *
+admin_api_error(const char *why)
+{
+	json_t *doc = json_object();
+
+	jsonutil_set(doc, "ok", json_false());
+	jsonutil_set_str(doc, "error", why);
+	return doc;
+}
+
 /*
- * /api/CMD...: run the command (control.c) and answer its JSON; one
- * that changes the switch (command.h) wants POST.
- * @return its CONTROL_* code, or -1 (405) for a GET that would change.
+ * /api/CMD...: run the command (control.c) and answer its JSON, 200,
+ * 404 (not found) or 400; one that changes the switch (command.h) wants
+ * POST, a GET gets 405.
  */
-static int
-admin_api(struct server *srv, struct evhttp_request *req, const char *path,
-    struct ubuf *out)
+static void
+admin_api(struct server *srv, struct evhttp_request *req, const char *path)
 {
 	struct evbuffer	*inbuf = evhttp_request_get_input_buffer(req);
+	struct ubuf	 out;
 	char		*copy = xstrdup(path), *argv[ADMIN_ARGV_MAX];
 	char		*input = NULL;
 	int		 argc, i, mut, rc;
 	size_t		 inlen;
 
+	ubuf_init(&out);
 	argc = admin_api_argv(req, copy, argv);
 	mut = command_is_mutating(argc, argv);
 	if (mut && evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		rc = -1;
+		admin_send_json(req, 405, "Error",
+		    admin_api_error("use POST for this command"));
 		goto out;
 	}
 	if ((inlen = evbuffer_get_length(inbuf)) > 0) {
@@ -438,15 +447,18 @@ admin_api(struct server *srv, struct evhttp_request *req, const char *path,
 		evbuffer_remove(inbuf, input, inlen);
 		input[inlen] = '\0';
 	}
-	rc = control_exec(srv, argc, argv, input, 1, out);
+	rc = control_exec(srv, argc, argv, input, 1, &out);
 	if (mut)
 		log_info("admin: %s via HTTP exit=%d", argv[0], rc);
+	admin_send(req, rc == CONTROL_OK ? 200 : rc == CONTROL_ENOTFOUND ? 404 :
+	    400, rc == CONTROL_OK ? "OK" : "Error", "application/json",
+	    out.data, out.len);
 out:
 	for (i = 0; i < argc; i++)
 		free(argv[i]);
+	ubuf_free(&out);
 	free(copy);
 	free(input);
-	return rc;
 }
 
 static void
@@ -457,7 +469,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char		*path = evhttp_uri_get_path(
 				    evhttp_request_get_evhttp_uri(req));
 	struct ubuf		 b;
-	int			 rc, get;
+	int			 get;
 
 	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
 	ubuf_init(&b);
@@ -476,13 +488,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/api/throughput") == 0 && get) {
 		admin_send_json(req, 200, "OK", admin_throughput(srv));
 	} else if (strncmp(path, "/api/", 5) == 0) {
-		if ((rc = admin_api(srv, req, path + 5, &b)) == -1)
-			admin_send_json(req, 405, "Error", json_pack("{s:b,s:s}",
-			    "ok", 0, "error", "use POST for this command"));
-		else
-			admin_send(req, rc == CONTROL_OK ? 200 :
-			    rc == CONTROL_ENOTFOUND ? 404 : 400, rc == CONTROL_OK ?
-			    "OK" : "Error", "application/json", b.data, b.len);
+		admin_api(srv, req, path + 5);
 	} else if ((strcmp(path, "/") == 0 || strcmp(path, "/dashboard") == 0) &&
 	    get) {
 		admin_send(req, 200, "OK", "text/html; charset=utf-8",

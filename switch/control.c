@@ -9,6 +9,7 @@
  * [v,...]. A string that would not read as one word is quoted as JSON.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "audit.h"
 #include "command.h"
 #include "control.h"
+#include "jsonutil.h"
 #include "line.h"
 #include "log.h"
 #include "server.h"
@@ -56,65 +58,33 @@ struct control_req {
 };
 
 /*
- * Building the answer. A container that could not be made (out of
- * memory) is NULL, and setting a field of NULL does nothing: the answer
- * lacks that part but the switch goes on.
+ * Building the answer: jsonutil.h's helpers (out of memory is fatal),
+ * and these for what they do not have.
  */
 
-json_t *
-control_json_string(const char *s)
-{
-	json_t	*v;
-	char	*copy, *p;
-
-	if (s == NULL)
-		s = "";
-	if ((v = json_string(s)) != NULL)
-		return v;
-	/* Not UTF-8 (bytes a peer sent): mask what is not ASCII. */
-	copy = xstrdup(s);
-	for (p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v;
-}
-
 /* Put container v under key in object o (key NULL: at the end of array
- * o); v, or NULL when it is not there. */
+ * o). @return v, borrowed: o holds it. */
 static json_t *
 control_add(json_t *o, const char *key, json_t *v)
 {
-	int rc;
-
-	rc = key != NULL ? json_object_set(o, key, v) : json_array_append(o, v);
-	json_decref(v);
-	return rc == 0 ? v : NULL;
+	if (key != NULL)
+		jsonutil_set(o, key, v);
+	else
+		jsonutil_append(o, v);
+	return v;
 }
 
-static void
-control_set_str(json_t *o, const char *key, const char *v)
-{
-	json_object_set_new(o, key, control_json_string(v));
-}
-
-static void
-control_set_u64(json_t *o, const char *key, uint64_t v)
-{
-	json_object_set_new(o, key, json_integer((json_int_t)v));
-}
-
+/* A real as is (the renderers print six significant digits). */
 static void
 control_set_dbl(json_t *o, const char *key, double v)
 {
-	json_object_set_new(o, key, json_real(v));
+	jsonutil_set(o, key, isfinite(v) ? json_real(v) : json_null());
 }
 
 static void
 control_set_bool(json_t *o, const char *key, int v)
 {
-	json_object_set_new(o, key, json_boolean(v));
+	jsonutil_set(o, key, json_boolean(v));
 }
 
 static void
@@ -126,7 +96,7 @@ control_set_time(json_t *o, const char *key, uint64_t us)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	control_set_str(o, key, buf);
+	jsonutil_set_str(o, key, buf);
 }
 
 static void
@@ -142,7 +112,7 @@ control_error(struct control_req *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	control_set_str(r->doc, "error", buf);
+	jsonutil_set_str(r->doc, "error", buf);
 }
 
 /* The command's usage from the table, note appended. */
@@ -281,23 +251,24 @@ control_text(json_t *doc, int json_rows, struct ubuf *b)
 static void
 control_status_state(json_t *d, const struct server_snapshot *sn)
 {
-	control_set_str(d, "version", CONTROL_VERSION);
-	control_set_u64(d, "pid", (uint64_t)getpid());
+	jsonutil_set_str(d, "version", CONTROL_VERSION);
+	jsonutil_set_int(d, "pid", getpid());
 	control_set_time(d, "started", sn->started_us);
-	control_set_u64(d, "uptime_s", (sn->now_us - sn->started_us) / 1000000);
-	control_set_str(d, "state", sn->draining ? "draining" :
+	jsonutil_set_int(d, "uptime_s",
+	    (sn->now_us - sn->started_us) / 1000000);
+	jsonutil_set_str(d, "state", sn->draining ? "draining" :
 	    sn->damage != NULL ? "store-damaged" : sn->ready ? "running" :
 	    "not-ready");
 	if (!sn->ready && !sn->draining)
-		control_set_str(d, "not_ready", sn->not_ready);
+		jsonutil_set_str(d, "not_ready", sn->not_ready);
 	if (sn->warning[0] != '\0')
-		control_set_str(d, "warning", sn->warning);
-	control_set_str(d, "store_space", queue_space_name(sn->qs.space));
-	control_set_str(d, "recovery", "done");
-	control_set_str(d, "store", sn->damage != NULL ? sn->damage : "ok");
+		jsonutil_set_str(d, "warning", sn->warning);
+	jsonutil_set_str(d, "store_space", queue_space_name(sn->qs.space));
+	jsonutil_set_str(d, "recovery", "done");
+	jsonutil_set_str(d, "store", sn->damage != NULL ? sn->damage : "ok");
 	if (sn->recovery != NULL)
-		control_set_str(d, "store_recovery", sn->recovery);
-	control_set_u64(d, "quarantined", sn->quarantined);
+		jsonutil_set_str(d, "store_recovery", sn->recovery);
+	jsonutil_set_int(d, "quarantined", sn->quarantined);
 }
 
 /* status: the figures. */
@@ -309,33 +280,33 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	double				 up_s;
 
 	up_s = (double)(sn->now_us - sn->started_us) / 1e6;
-	control_set_u64(d, "connections", (uint64_t)sn->connections);
-	control_set_u64(d, "lines_up", (uint64_t)sn->lines_up);
-	control_set_u64(d, "lines_total", (uint64_t)sn->lines_total);
-	control_set_u64(d, "queued", sn->queued);
-	control_set_u64(d, "in_flight", sn->in_flight);
-	control_set_u64(d, "dead_letters", sn->dead_letters);
-	control_set_u64(d, "received", st->received);
-	control_set_u64(d, "acked", st->acked);
-	control_set_u64(d, "nacked", st->nacked);
-	control_set_u64(d, "delivered", st->deliv.delivered);
-	control_set_u64(d, "redelivered", st->deliv.redelivered);
-	control_set_u64(d, "expired", st->expired);
-	control_set_u64(d, "tls_failures", st->tls_failures);
-	control_set_u64(d, "commits", qs->commits);
+	jsonutil_set_int(d, "connections", sn->connections);
+	jsonutil_set_int(d, "lines_up", sn->lines_up);
+	jsonutil_set_int(d, "lines_total", sn->lines_total);
+	jsonutil_set_int(d, "queued", sn->queued);
+	jsonutil_set_int(d, "in_flight", sn->in_flight);
+	jsonutil_set_int(d, "dead_letters", sn->dead_letters);
+	jsonutil_set_int(d, "received", st->received);
+	jsonutil_set_int(d, "acked", st->acked);
+	jsonutil_set_int(d, "nacked", st->nacked);
+	jsonutil_set_int(d, "delivered", st->deliv.delivered);
+	jsonutil_set_int(d, "redelivered", st->deliv.redelivered);
+	jsonutil_set_int(d, "expired", st->expired);
+	jsonutil_set_int(d, "tls_failures", st->tls_failures);
+	jsonutil_set_int(d, "commits", qs->commits);
 	control_set_dbl(d, "commit_rate_per_s", (double)qs->commits /
 	    (up_s + 1e-9));
 	control_set_dbl(d, "ops_per_commit", qs->commits ?
 	    (double)qs->ops / (double)qs->commits : 0);
 	control_set_dbl(d, "commit_ms_avg", qs->commits ?
 	    (double)qs->commit_us_total / (double)qs->commits / 1000 : 0);
-	control_set_u64(d, "store_used_bytes", sn->store_used);
-	control_set_u64(d, "store_size_bytes", sn->store_size);
-	control_set_u64(d, "audit_bytes", qs->audit_bytes);
-	control_set_u64(d, "audit_budget_bytes", qs->audit_budget);
-	control_set_u64(d, "audit_records", qs->audit_records);
-	control_set_u64(d, "audit_pruned_for_size", qs->audit_pruned_size);
-	control_set_u64(d, "quota_refused", st->quota_refused);
+	jsonutil_set_int(d, "store_used_bytes", sn->store_used);
+	jsonutil_set_int(d, "store_size_bytes", sn->store_size);
+	jsonutil_set_int(d, "audit_bytes", qs->audit_bytes);
+	jsonutil_set_int(d, "audit_budget_bytes", qs->audit_budget);
+	jsonutil_set_int(d, "audit_records", qs->audit_records);
+	jsonutil_set_int(d, "audit_pruned_for_size", qs->audit_pruned_size);
+	jsonutil_set_int(d, "quota_refused", st->quota_refused);
 }
 
 static int
@@ -361,18 +332,18 @@ control_lines(struct control_req *r)
 
 		line_info(server_line_at(r->srv, i), &li);
 		o = control_add(list, NULL, json_object());
-		control_set_str(o, "line", li.cfg->code);
-		control_set_str(o, "cn", li.cfg->cn);
-		control_set_str(o, "member", li.cfg->member);
+		jsonutil_set_str(o, "line", li.cfg->code);
+		jsonutil_set_str(o, "cn", li.cfg->cn);
+		jsonutil_set_str(o, "member", li.cfg->member);
 		control_set_bool(o, "connected", li.connected);
-		control_set_str(o, "peer", li.peer);
-		control_set_u64(o, "queued", li.queued);
-		control_set_u64(o, "in_flight", (uint64_t)li.in_flight);
+		jsonutil_set_str(o, "peer", li.peer);
+		jsonutil_set_int(o, "queued", li.queued);
+		jsonutil_set_int(o, "in_flight", li.in_flight);
 		svc = control_add(o, "service", json_object());
 		for (k = 1; k < MSG_KEY_MAX; k++)
 			if (config_line_accepts(li.cfg, k) && k != MSG_KEY_SM &&
 			    k != MSG_KEY_ER)
-				control_set_str(svc, msg_key_name(k),
+				jsonutil_set_str(svc, msg_key_name(k),
 				    line_svc_name(li.svc[k]));
 	}
 	return CONTROL_OK;
@@ -391,12 +362,12 @@ control_queues(struct control_req *r)
 
 		line_info(server_line_at(r->srv, i), &li);
 		o = control_add(list, NULL, json_object());
-		control_set_str(o, "destination", li.cfg->code);
-		control_set_u64(o, "depth", li.queued);
-		control_set_u64(o, "bytes", li.bytes);
+		jsonutil_set_str(o, "destination", li.cfg->code);
+		jsonutil_set_int(o, "depth", li.queued);
+		jsonutil_set_int(o, "bytes", li.bytes);
 		control_set_dbl(o, "oldest_age_s", li.oldest_us ?
 		    (double)(now - li.oldest_us) / 1e6 : 0);
-		control_set_u64(o, "in_flight", (uint64_t)li.in_flight);
+		jsonutil_set_int(o, "in_flight", li.in_flight);
 	}
 	return CONTROL_OK;
 }
@@ -436,14 +407,14 @@ control_add_copy(json_t *list, const struct queue_copy *c, const char *state,
 	char	 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
-	control_set_str(o, "id", id);
-	control_set_str(o, "line", c->line);
-	control_set_str(o, "dest", c->dest);
-	control_set_str(o, "mke", msg_key_name(c->key));
-	control_set_str(o, "state", state);
+	jsonutil_set_str(o, "id", id);
+	jsonutil_set_str(o, "line", c->line);
+	jsonutil_set_str(o, "dest", c->dest);
+	jsonutil_set_str(o, "mke", msg_key_name(c->key));
+	jsonutil_set_str(o, "state", state);
 	control_set_time(o, "queued_at", c->enq_us);
-	control_set_u64(o, "attempts", attempts);
-	control_set_u64(o, "size", c->size);
+	jsonutil_set_int(o, "attempts", attempts);
+	jsonutil_set_int(o, "size", c->size);
 }
 
 static void
@@ -486,15 +457,17 @@ control_show(struct control_req *r)
 		return rc == QUEUE_E_NOTFOUND ? CONTROL_ENOTFOUND : CONTROL_EFAIL;
 	}
 	/* Metadata only: the body (and any photo in it) is never shown. */
-	control_set_str(d, "msgid", r->argv[1]);
-	control_set_str(d, "mke", msg_key_name(rec.key));
-	control_set_str(d, "ori", rec.ori);
-	control_set_str(d, "ctl", rec.ctl);
-	control_set_str(d, "from_line", rec.from_line);
+	jsonutil_set_str(d, "msgid", r->argv[1]);
+	jsonutil_set_str(d, "mke", msg_key_name(rec.key));
+	jsonutil_set_str(d, "ori", rec.ori);
+	jsonutil_set_str(d, "ctl", rec.ctl);
+	jsonutil_set_str(d, "from_line", rec.from_line);
 	control_set_time(d, "received", rec.recv_us);
-	control_set_u64(d, "input_sequence", rec.in_seq);
-	control_set_bool(d, "photo_requested", (rec.flags & QUEUE_MSG_IMQ) != 0);
-	control_set_bool(d, "carries_photo", (rec.flags & QUEUE_MSG_PHOTO) != 0);
+	jsonutil_set_int(d, "input_sequence", rec.in_seq);
+	control_set_bool(d, "photo_requested",
+	    (rec.flags & QUEUE_MSG_IMQ) != 0);
+	control_set_bool(d, "carries_photo",
+	    (rec.flags & QUEUE_MSG_PHOTO) != 0);
 	w.list = control_add(d, "copies", json_array());
 	w.msgid = msgid;
 	w.n = 0;
@@ -536,11 +509,12 @@ control_service(struct control_req *r)
 				mask |= 1u << k;
 	st = r->cmd->id == COMMAND_HOLD ? CONFIG_SVC_HELD :
 	    r->cmd->id == COMMAND_REMOVE ? CONFIG_SVC_REMOVED : CONFIG_SVC_IN;
-	control_set_str(r->doc, "line", cl->code);
+	jsonutil_set_str(r->doc, "line", cl->code);
 	svc = control_add(r->doc, "service", json_object());
 	for (k = 1; k < MSG_KEY_MAX; k++)
 		if ((mask & (1u << k)) && config_line_accepts(cl, k))
-			control_set_str(svc, msg_key_name(k), line_svc_name(st));
+			jsonutil_set_str(svc, msg_key_name(k),
+			    line_svc_name(st));
 	log_info("control: service line=%s state=%s", cl->code,
 	    line_svc_name(st));
 	line_set_service(l, mask, st);
@@ -672,8 +646,8 @@ control_purge(struct control_req *r)
 	}
 	n = line_purge(l, control_purge_select_cb, control_purge_drop_cb, &cp);
 	log_info("control: purge line=%s copies=%d", line_config(l)->code, n);
-	control_set_str(r->doc, "line", line_config(l)->code);
-	control_set_u64(r->doc, "purged", (uint64_t)n);
+	jsonutil_set_str(r->doc, "line", line_config(l)->code);
+	jsonutil_set_int(r->doc, "purged", n);
 	return CONTROL_OK;
 }
 
@@ -755,11 +729,11 @@ control_dead_change(struct control_req *r)
 	d.requeue = r->cmd->id == COMMAND_DEAD_REQUEUE;
 	queue_walk_dead(server_queue(r->srv), control_dead_sel_cb, &d);
 	log_info("control: deadletters %s copies=%d", r->cmd->sub, d.n);
-	control_set_u64(r->doc, d.requeue ? "requeued" : "purged",
-	    (uint64_t)d.n);
+	jsonutil_set_int(r->doc, d.requeue ? "requeued" : "purged",
+	    d.n);
 	if (d.unreadable > 0)
-		control_set_u64(r->doc, "unreadable_not_requeued",
-		    (uint64_t)d.unreadable);
+		jsonutil_set_int(r->doc, "unreadable_not_requeued",
+		    d.unreadable);
 	return CONTROL_OK;
 }
 
@@ -860,7 +834,7 @@ control_audit_cb(uint64_t t, const char *rec, size_t len, void *arg)
 		json_decref(o);
 		return 0;
 	}
-	json_array_append_new(a->list, o);
+	jsonutil_append(a->list, o);
 	return ++a->n >= a->limit;
 }
 
@@ -933,13 +907,13 @@ control_quar_cb(const struct queue_quar *q, void *arg)
 		queue_msgid_fmt(id, sizeof id, q->msgid);
 	o = control_add(cq->list, NULL, json_object());
 	control_set_time(o, "time", q->t_us);
-	control_set_str(o, "db", q->db >= 0 ? queue_db_name(q->db) : "?");
-	control_set_str(o, "key", hex);
-	control_set_str(o, "msgid", q->msgid != 0 ? id : "");
-	control_set_str(o, "line", q->line);
-	control_set_str(o, "reason", q->reason);
-	control_set_str(o, "action", q->action);
-	control_set_u64(o, "size", q->vallen);
+	jsonutil_set_str(o, "db", q->db >= 0 ? queue_db_name(q->db) : "?");
+	jsonutil_set_str(o, "key", hex);
+	jsonutil_set_str(o, "msgid", q->msgid != 0 ? id : "");
+	jsonutil_set_str(o, "line", q->line);
+	jsonutil_set_str(o, "reason", q->reason);
+	jsonutil_set_str(o, "action", q->action);
+	jsonutil_set_int(o, "size", q->vallen);
 	return ++cq->n >= cq->limit;
 }
 
@@ -982,15 +956,16 @@ control_reload(struct control_req *r)
 	char	*cause = NULL, *notes = NULL;
 
 	if (server_reload(r->srv, &cause, &notes) == -1) {
-		control_set_str(r->doc, "result", "kept the running configuration");
+		jsonutil_set_str(r->doc, "result",
+		    "kept the running configuration");
 		control_error(r, "%s", cause);
 		free(cause);
 		return CONTROL_EFAIL;
 	}
-	control_set_str(r->doc, "result", "reloaded");
-	control_set_str(r->doc, "config", server_config(r->srv)->path);
+	jsonutil_set_str(r->doc, "result", "reloaded");
+	jsonutil_set_str(r->doc, "config", server_config(r->srv)->path);
 	if (notes != NULL)
-		control_set_str(r->doc, "notes", notes);
+		jsonutil_set_str(r->doc, "notes", notes);
 	free(notes);
 	return CONTROL_OK;
 }
@@ -1003,8 +978,8 @@ control_drain(struct control_req *r)
 	if (grace <= 0 || r->argc > 2)
 		return control_usage(r, "");
 	server_drain(r->srv, grace);
-	control_set_str(r->doc, "result", "draining");
-	control_set_u64(r->doc, "grace_s", (uint64_t)grace);
+	jsonutil_set_str(r->doc, "result", "draining");
+	jsonutil_set_int(r->doc, "grace_s", grace);
 	return CONTROL_OK;
 }
 
@@ -1052,8 +1027,9 @@ control_unknown(struct control_req *r)
 	}
 	ubuf_init(&u);
 	for (; c != NULL; c = command_next(c, r->argv[0]))
-		ubuf_printf(&u, "%s%s", u.len > 0 ? " | " : "usage: ", c->usage);
-	control_set_str(r->doc, "error", u.data);
+		ubuf_printf(&u, "%s%s", u.len > 0 ? " | " : "usage: ",
+		    c->usage);
+	jsonutil_set_str(r->doc, "error", u.data);
 	ubuf_free(&u);
 	return CONTROL_EUSAGE;
 }
@@ -1071,8 +1047,7 @@ control_exec(struct server *srv, int argc, char **argv, const char *input,
 	r.argc = argc;
 	r.argv = argv;
 	r.input = input;
-	if ((r.doc = json_object()) == NULL)
-		fatalx("control: out of memory");
+	r.doc = json_object();
 	if ((r.cmd = command_lookup(argc, argv)) == NULL)
 		rc = control_unknown(&r);
 	else {

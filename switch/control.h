@@ -16,7 +16,6 @@
 #include "util.h"
 
 struct event_base;
-struct json_t;
 struct server;
 
 /* Exit codes, stable for scripts (nlctl passes them through). */
@@ -41,14 +40,5 @@ void	control_shutdown(void);
  */
 int	control_exec(struct server *, int argc, char **argv, const char *input,
 	    int json, struct ubuf *out);
-
-/**
- * A JSON string of s for an answer (jansson). Text that is not UTF-8
- * (bytes a peer sent) has its non-ASCII bytes replaced by '?' rather
- * than being refused.
- * @param s the text; NULL gives "".
- * @return a new reference, or NULL when out of memory.
- */
-struct json_t	*control_json_string(const char *s);
 
 #endif
