@@ -15,13 +15,20 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 
 #include "admin.h"
+#include "command.h"
 #include "control.h"
+#include "jsonutil.h"
 #include "line.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
+
+/* An API request's words (a NULL after them): 16 from the path at most. */
+#define ADMIN_ARGV_PATH		16
+#define ADMIN_ARGV_MAX		24
 
 struct admin {
 	struct server		*srv;
@@ -35,198 +42,233 @@ static void	admin_send(struct evhttp_request *, int, const char *,
 extern const char admin_dashboard_html[];
 
 /*
- * The store's health: B-tree damage (the switch is not ready) and the
- * entries found corrupt, per db. The quarantine keeps every entry, so
- * the count never goes down: a counter.
+ * The Prometheus text format, one step per group of families: the
+ * process, messages, queues and lines, the store, its budgets,
+ * latencies, connections.
+ */
+
+static void
+admin_family(struct ubuf *b, const char *name, const char *type,
+    const char *help)
+{
+	ubuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A family of one sample without labels. */
+static void
+admin_sample(struct ubuf *b, const char *name, const char *type,
+    const char *help, unsigned long long v)
+{
+	admin_family(b, name, type, help);
+	ubuf_printf(b, "%s %llu\n", name, v);
+}
+
+/* A sample per message key, from key `from` (0: unparseable, "NONE"). */
+static void
+admin_per_key(struct ubuf *b, const char *name, const char *help,
+    const uint64_t *v, int from)
+{
+	int k;
+
+	admin_family(b, name, "counter", help);
+	for (k = from; k < MSG_KEY_MAX; k++)
+		ubuf_printf(b, "%s{mke=\"%s\"} %llu\n", name,
+		    k ? msg_key_name(k) : "NONE", (unsigned long long)v[k]);
+}
+
+static void
+admin_metrics_process(const struct server_snapshot *sn, struct ubuf *b)
+{
+	admin_sample(b, "nlswitch_up", "gauge", "1 while the switch runs.", 1);
+	admin_sample(b, "nlswitch_draining", "gauge",
+	    "1 while the switch drains.", (unsigned long long)sn->draining);
+	admin_sample(b, "nlswitch_start_time_seconds", "gauge",
+	    "Start time, unix seconds.", sn->started_us / 1000000);
+}
+
+static void
+admin_metrics_messages(const struct server_stats *st, struct ubuf *b)
+{
+	int k, c;
+
+	admin_per_key(b, "nlswitch_messages_received_total",
+	    "Messages received, by message key (NONE: unparseable).",
+	    st->received_key, 0);
+	admin_per_key(b, "nlswitch_messages_acked_total",
+	    "Messages committed and acknowledged, by message key.",
+	    st->acked_key, 1);
+	admin_per_key(b, "nlswitch_messages_delivered_total",
+	    "Deliveries acknowledged by their endpoint, by message key.",
+	    st->deliv.delivered_key, 1);
+	admin_family(b, "nlswitch_messages_denied_total", "counter",
+	    "Messages refused with an ER, by message key, code and reason.");
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		for (c = 0; c < SERVER_NCODES; c++)
+			if (st->nak_key_code[k][c] > 0)
+				ubuf_printf(b, "nlswitch_messages_denied_total"
+				    "{mke=\"%s\",code=\"%02d\",reason=\"%s\"}"
+				    " %llu\n",
+				    k ? msg_key_name(k) : "NONE", c,
+				    msg_er_reason(c),
+				    (unsigned long long)st->nak_key_code[k][c]);
+	admin_sample(b, "nlswitch_messages_redelivered_total", "counter",
+	    "Deliveries sent again after a timeout or a reconnect.",
+	    st->deliv.redelivered);
+	admin_sample(b, "nlswitch_messages_expired_total", "counter",
+	    "Copies expired after held-ttl into the dead-letter area.",
+	    st->expired);
+}
+
+/* Per destination line: one pass over the queues, four families. */
+static void
+admin_metrics_queues(struct server *srv, const struct server_snapshot *sn,
+    struct ubuf *b)
+{
+	static const struct {
+		const char	*name, *help;
+		int		 prec;		/* decimals */
+	} fam[] = {
+		{ "nlswitch_queue_depth", "Copies queued or in flight, "
+		    "per destination line.", 0 },
+		{ "nlswitch_queue_bytes", "Bytes of the copies queued, "
+		    "per destination line.", 0 },
+		{ "nlswitch_queue_oldest_age_seconds", "Age of the oldest "
+		    "queued copy, per destination line.", 3 },
+		{ "nlswitch_queue_in_flight", "Deliveries awaiting their "
+		    "DACK, per destination line.", 0 },
+	};
+	int			 nline = server_config(srv)->nline, i;
+	size_t			 f;
+	struct line_info	*li = xcalloc((size_t)nline, sizeof *li);
+
+	for (i = 0; i < nline; i++)
+		line_info(server_line_at(srv, i), &li[i]);
+	for (f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+		admin_family(b, fam[f].name, "gauge", fam[f].help);
+		for (i = 0; i < nline; i++) {
+			double v = f == 0 ? (double)li[i].queued :
+			    f == 1 ? (double)li[i].bytes : f == 3 ?
+			    (double)li[i].in_flight : li[i].oldest_us ?
+			    (double)(sn->now_us - li[i].oldest_us) / 1e6 : 0;
+
+			ubuf_printf(b, "%s{destination=\"%s\"} %.*f\n",
+			    fam[f].name, li[i].cfg->code, fam[f].prec, v);
+		}
+	}
+	admin_family(b, "nlswitch_line_up", "gauge",
+	    "1 when the line's endpoint is connected.");
+	for (i = 0; i < nline; i++)
+		ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
+		    li[i].cfg->code, li[i].connected);
+	free(li);
+}
+
+/*
+ * The store: its use, its health (B-tree damage: the switch is not
+ * ready) and the entries found corrupt, per db. The quarantine keeps
+ * every entry, so that count never goes down: a counter.
  */
 static void
 admin_metrics_store(const struct server_snapshot *sn, struct ubuf *b)
 {
 	int i;
 
-	ubuf_printf(b, "# HELP nlswitch_store_damaged 1 when the store's "
-	    "B-tree is damaged: not ready, new messages refused (/readyz).\n"
-	    "# TYPE nlswitch_store_damaged gauge\n"
-	    "nlswitch_store_damaged %d\n", sn->damage != NULL);
-	ubuf_printf(b, "# HELP nlswitch_store_quarantined_total Stored entries "
-	    "found corrupt and moved to quarantine, by db (nlctl quarantine)."
-	    "\n# TYPE nlswitch_store_quarantined_total counter\n");
+	admin_sample(b, "nlswitch_dead_letters", "gauge",
+	    "Copies in the dead-letter area.", sn->dead_letters);
+	admin_sample(b, "nlswitch_store_used_bytes", "gauge",
+	    "Bytes used in the store.", sn->store_used);
+	admin_sample(b, "nlswitch_store_size_bytes", "gauge",
+	    "Capacity of the store.", sn->store_size);
+	admin_sample(b, "nlswitch_store_damaged", "gauge", "1 when the store's "
+	    "B-tree is damaged: not ready, new messages refused (/readyz).",
+	    sn->damage != NULL);
+	admin_family(b, "nlswitch_store_quarantined_total", "counter",
+	    "Stored entries found corrupt and moved to quarantine, by db "
+	    "(nlctl quarantine).");
 	for (i = 0; i < QUEUE_DB_MAX; i++)
 		ubuf_printf(b, "nlswitch_store_quarantined_total{db=\"%s\"} "
 		    "%llu\n", queue_db_name(i),
 		    (unsigned long long)sn->health.quarantined[i]);
+	admin_sample(b, "nlswitch_store_healthy", "gauge",
+	    "1 when the store takes messages; 0 when its disk is full or "
+	    "the audit trail cannot be written (see /readyz).",
+	    sn->qs.space == QUEUE_SPACE_OK);
+	admin_sample(b, "nlswitch_store_nospace_total", "counter",
+	    "Commits refused by a full file system (deletes retried).",
+	    sn->qs.nospace_events);
+}
+
+/* What is bounded: the audit trail's share of the store, the quotas. */
+static void
+admin_metrics_budgets(const struct server_snapshot *sn, struct ubuf *b)
+{
+	const struct queue_stats *qs = &sn->qs;
+
+	admin_sample(b, "nlswitch_audit_bytes", "gauge",
+	    "Bytes of the store the audit trail uses.", qs->audit_bytes);
+	admin_sample(b, "nlswitch_audit_budget_bytes", "gauge",
+	    "The audit trail's budget (<audit budget>), 0 if none.",
+	    qs->audit_budget);
+	admin_sample(b, "nlswitch_audit_records", "gauge",
+	    "Audit records in the store.", qs->audit_records);
+	admin_sample(b, "nlswitch_audit_pruned_for_size_total", "counter",
+	    "Oldest audit records pruned to keep the budget.",
+	    qs->audit_pruned_size);
+	admin_sample(b, "nlswitch_audit_archived_total", "counter",
+	    "Pruned audit records written to the archive directory.",
+	    qs->audit_archived);
+	admin_sample(b, "nlswitch_quota_refused_total", "counter",
+	    "Messages refused because a destination held its quota.",
+	    sn->stats->quota_refused);
+}
+
+static void
+admin_metrics_latency(const struct server_snapshot *sn, struct ubuf *b)
+{
+	admin_family(b, "nlswitch_commit_batch_size", "histogram",
+	    "Operations per durable commit (group commit).");
+	metrics_hist_render(b, "nlswitch_commit_batch_size", "",
+	    &sn->qs.commit_batch);
+	admin_family(b, "nlswitch_commit_latency_seconds", "histogram",
+	    "Time to apply and fsync one batch.");
+	metrics_hist_render(b, "nlswitch_commit_latency_seconds", "",
+	    &sn->qs.commit_latency);
+	admin_family(b, "nlswitch_ack_latency_seconds", "histogram",
+	    "From receiving a message to its ACK (durable).");
+	metrics_hist_render(b, "nlswitch_ack_latency_seconds", "",
+	    &sn->stats->ack_latency);
+	admin_family(b, "nlswitch_end_to_end_latency_seconds", "histogram",
+	    "From receiving a message to its endpoint's DACK.");
+	metrics_hist_render(b, "nlswitch_end_to_end_latency_seconds", "",
+	    &sn->stats->deliv.e2e_latency);
+}
+
+static void
+admin_metrics_connections(const struct server_snapshot *sn, struct ubuf *b)
+{
+	admin_sample(b, "nlswitch_connections", "gauge",
+	    "Authenticated endpoint connections.",
+	    (unsigned long long)sn->connections);
+	admin_sample(b, "nlswitch_connections_accepted_total", "counter",
+	    "TCP connections accepted.", sn->stats->sessions);
+	admin_sample(b, "nlswitch_tls_handshake_failures_total", "counter",
+	    "Handshakes refused (no or bad certificate, unknown line).",
+	    sn->stats->tls_failures);
 }
 
 void
 admin_metrics(struct server *srv, struct ubuf *b)
 {
-	struct server_snapshot		 sn;
-	const struct server_stats	*st;
-	const struct queue_stats	*qs = &sn.qs;
-	int				 i, k, c, nline;
+	struct server_snapshot sn;
 
 	server_snapshot(srv, &sn);
-	st = sn.stats;
-	nline = server_config(srv)->nline;
-
-#define HELP(name, type, text) \
-	ubuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type)
-
-	HELP("nlswitch_up", "gauge", "1 while the switch runs.");
-	ubuf_printf(b, "nlswitch_up 1\n");
-	HELP("nlswitch_draining", "gauge", "1 while the switch drains.");
-	ubuf_printf(b, "nlswitch_draining %d\n", sn.draining);
-	HELP("nlswitch_start_time_seconds", "gauge", "Start time, unix seconds.");
-	ubuf_printf(b, "nlswitch_start_time_seconds %llu\n",
-	    (unsigned long long)(sn.started_us / 1000000));
-
-	HELP("nlswitch_messages_received_total", "counter",
-	    "Messages received, by message key (NONE: unparseable).");
-	for (k = 0; k < MSG_KEY_MAX; k++)
-		ubuf_printf(b, "nlswitch_messages_received_total{mke=\"%s\"} "
-		    "%llu\n", k ? msg_key_name(k) : "NONE",
-		    (unsigned long long)st->received_key[k]);
-	HELP("nlswitch_messages_acked_total", "counter",
-	    "Messages committed and acknowledged, by message key.");
-	for (k = 1; k < MSG_KEY_MAX; k++)
-		ubuf_printf(b, "nlswitch_messages_acked_total{mke=\"%s\"} %llu\n",
-		    msg_key_name(k), (unsigned long long)st->acked_key[k]);
-	HELP("nlswitch_messages_delivered_total", "counter",
-	    "Deliveries acknowledged by their endpoint, by message key.");
-	for (k = 1; k < MSG_KEY_MAX; k++)
-		ubuf_printf(b, "nlswitch_messages_delivered_total{mke=\"%s\"} "
-		    "%llu\n", msg_key_name(k),
-		    (unsigned long long)st->deliv.delivered_key[k]);
-	HELP("nlswitch_messages_denied_total", "counter",
-	    "Messages refused with an ER, by message key, code and reason.");
-	for (k = 0; k < MSG_KEY_MAX; k++)
-		for (c = 0; c < SERVER_NCODES; c++)
-			if (st->nak_key_code[k][c] > 0)
-				ubuf_printf(b, "nlswitch_messages_denied_total{"
-				    "mke=\"%s\",code=\"%02d\",reason=\"%s\"} %llu\n",
-				    k ? msg_key_name(k) : "NONE", c,
-				    msg_er_reason(c),
-				    (unsigned long long)st->nak_key_code[k][c]);
-	HELP("nlswitch_messages_redelivered_total", "counter",
-	    "Deliveries sent again after a timeout or a reconnect.");
-	ubuf_printf(b, "nlswitch_messages_redelivered_total %llu\n",
-	    (unsigned long long)st->deliv.redelivered);
-	HELP("nlswitch_messages_expired_total", "counter",
-	    "Copies expired after held-ttl into the dead-letter area.");
-	ubuf_printf(b, "nlswitch_messages_expired_total %llu\n",
-	    (unsigned long long)st->expired);
-
-	/* Per destination line: one pass over the queues, four families. */
-	{
-		static const struct {
-			const char	*name, *help;
-			int		 prec;		/* decimals */
-		} fam[] = {
-			{ "nlswitch_queue_depth", "Copies queued or in flight, "
-			    "per destination line.", 0 },
-			{ "nlswitch_queue_bytes", "Bytes of the copies queued, "
-			    "per destination line.", 0 },
-			{ "nlswitch_queue_oldest_age_seconds", "Age of the oldest "
-			    "queued copy, per destination line.", 3 },
-			{ "nlswitch_queue_in_flight", "Deliveries awaiting their "
-			    "DACK, per destination line.", 0 },
-		};
-		size_t		  f;
-		struct line_info *li = xcalloc((size_t)nline, sizeof *li);
-
-		for (i = 0; i < nline; i++)
-			line_info(server_line_at(srv, i), &li[i]);
-		for (f = 0; f < 4; f++) {
-			HELP(fam[f].name, "gauge", fam[f].help);
-			for (i = 0; i < nline; i++) {
-				double v = f == 0 ? (double)li[i].queued :
-				    f == 1 ? (double)li[i].bytes : f == 3 ?
-				    (double)li[i].in_flight : li[i].oldest_us ?
-				    (double)(sn.now_us - li[i].oldest_us) / 1e6 :
-				    0;
-
-				ubuf_printf(b, "%s{destination=\"%s\"} %.*f\n",
-				    fam[f].name, li[i].cfg->code, fam[f].prec,
-				    v);
-			}
-		}
-		HELP("nlswitch_line_up", "gauge",
-		    "1 when the line's endpoint is connected.");
-		for (i = 0; i < nline; i++)
-			ubuf_printf(b, "nlswitch_line_up{line=\"%s\"} %d\n",
-			    li[i].cfg->code, li[i].connected);
-		free(li);
-	}
-	HELP("nlswitch_dead_letters", "gauge", "Copies in the dead-letter area.");
-	ubuf_printf(b, "nlswitch_dead_letters %llu\n",
-	    (unsigned long long)sn.dead_letters);
-	HELP("nlswitch_store_used_bytes", "gauge", "Bytes used in the store.");
-	ubuf_printf(b, "nlswitch_store_used_bytes %llu\n",
-	    (unsigned long long)sn.store_used);
-	HELP("nlswitch_store_size_bytes", "gauge", "Capacity of the store.");
-	ubuf_printf(b, "nlswitch_store_size_bytes %llu\n",
-	    (unsigned long long)sn.store_size);
+	admin_metrics_process(&sn, b);
+	admin_metrics_messages(sn.stats, b);
+	admin_metrics_queues(srv, &sn, b);
 	admin_metrics_store(&sn, b);
-
-	HELP("nlswitch_store_healthy", "gauge",
-	    "1 when the store takes messages; 0 when its disk is full or "
-	    "the audit trail cannot be written (see /readyz).");
-	ubuf_printf(b, "nlswitch_store_healthy %d\n",
-	    qs->space == QUEUE_SPACE_OK);
-	HELP("nlswitch_store_nospace_total", "counter",
-	    "Commits refused by a full file system (deletes retried).");
-	ubuf_printf(b, "nlswitch_store_nospace_total %llu\n",
-	    (unsigned long long)qs->nospace_events);
-	HELP("nlswitch_audit_bytes", "gauge",
-	    "Bytes of the store the audit trail uses.");
-	ubuf_printf(b, "nlswitch_audit_bytes %llu\n",
-	    (unsigned long long)qs->audit_bytes);
-	HELP("nlswitch_audit_budget_bytes", "gauge",
-	    "The audit trail's budget (<audit budget>), 0 if none.");
-	ubuf_printf(b, "nlswitch_audit_budget_bytes %llu\n",
-	    (unsigned long long)qs->audit_budget);
-	HELP("nlswitch_audit_records", "gauge", "Audit records in the store.");
-	ubuf_printf(b, "nlswitch_audit_records %llu\n",
-	    (unsigned long long)qs->audit_records);
-	HELP("nlswitch_audit_pruned_for_size_total", "counter",
-	    "Oldest audit records pruned to keep the budget.");
-	ubuf_printf(b, "nlswitch_audit_pruned_for_size_total %llu\n",
-	    (unsigned long long)qs->audit_pruned_size);
-	HELP("nlswitch_audit_archived_total", "counter",
-	    "Pruned audit records written to the archive directory.");
-	ubuf_printf(b, "nlswitch_audit_archived_total %llu\n",
-	    (unsigned long long)qs->audit_archived);
-	HELP("nlswitch_quota_refused_total", "counter",
-	    "Messages refused because a destination held its quota.");
-	ubuf_printf(b, "nlswitch_quota_refused_total %llu\n",
-	    (unsigned long long)st->quota_refused);
-	HELP("nlswitch_commit_batch_size", "histogram",
-	    "Operations per durable commit (group commit).");
-	metrics_hist_render(b, "nlswitch_commit_batch_size", "", &qs->commit_batch);
-	HELP("nlswitch_commit_latency_seconds", "histogram",
-	    "Time to apply and fsync one batch.");
-	metrics_hist_render(b, "nlswitch_commit_latency_seconds", "",
-	    &qs->commit_latency);
-	HELP("nlswitch_ack_latency_seconds", "histogram",
-	    "From receiving a message to its ACK (durable).");
-	metrics_hist_render(b, "nlswitch_ack_latency_seconds", "",
-	    &st->ack_latency);
-	HELP("nlswitch_end_to_end_latency_seconds", "histogram",
-	    "From receiving a message to its endpoint's DACK.");
-	metrics_hist_render(b, "nlswitch_end_to_end_latency_seconds", "",
-	    &st->deliv.e2e_latency);
-
-	HELP("nlswitch_connections", "gauge", "Authenticated endpoint connections.");
-	ubuf_printf(b, "nlswitch_connections %d\n", sn.connections);
-	HELP("nlswitch_connections_accepted_total", "counter",
-	    "TCP connections accepted.");
-	ubuf_printf(b, "nlswitch_connections_accepted_total %llu\n",
-	    (unsigned long long)st->sessions);
-	HELP("nlswitch_tls_handshake_failures_total", "counter",
-	    "Handshakes refused (no or bad certificate, unknown line).");
-	ubuf_printf(b, "nlswitch_tls_handshake_failures_total %llu\n",
-	    (unsigned long long)st->tls_failures);
-#undef HELP
+	admin_metrics_budgets(&sn, b);
+	admin_metrics_latency(&sn, b);
+	admin_metrics_connections(&sn, b);
 }
 
 static void
@@ -273,113 +315,150 @@ admin_readyz(struct server *srv, struct evhttp_request *req, struct ubuf *b)
 		    b->data, b->len);
 }
 
+/* Answer with a JSON document and a newline; doc is released. */
 static void
-admin_denials(struct server *srv, struct ubuf *b)
+admin_send_json(struct evhttp_request *req, int code, const char *reason,
+    json_t *doc)
 {
-	const struct server_stats *st = server_stats(srv);
-	int			 i, n = st->ndenial < SERVER_NDENIAL ?
-				    st->ndenial : SERVER_NDENIAL;
+	char	*text = jsonutil_dump(doc, JSONUTIL_COMPACT);
+	char	*body = xasprintf("%s\n", text);
 
-	ubuf_adds(b, "{\"denials\":[");
+	admin_send(req, code, reason, "application/json", body, strlen(body));
+	free(body);
+	free(text);
+	json_decref(doc);
+}
+
+/* /api/denials: the recent refusals, newest first. */
+static json_t *
+admin_denials(struct server *srv)
+{
+	const struct server_stats	*st = server_stats(srv);
+	json_t				*doc = json_object();
+	json_t				*list = json_array(), *o;
+	int				 i, n = st->ndenial < SERVER_NDENIAL ?
+					    st->ndenial : SERVER_NDENIAL;
+
+	jsonutil_set(doc, "denials", list);
 	for (i = 0; i < n; i++) {
 		const struct server_denial *d =
 		    &st->denials[(st->ndenial - 1 - i) % SERVER_NDENIAL];
 
-		ubuf_printf(b, "%s{\"t\":%llu,\"line\":", i ? "," : "",
-		    (unsigned long long)(d->t_us / 1000));
-		ubuf_add_json(b, d->line);
-		ubuf_adds(b, ",\"ori\":");
-		ubuf_add_json(b, d->ori);
-		ubuf_adds(b, ",\"mke\":");
-		ubuf_add_json(b, d->mke);
-		ubuf_printf(b, ",\"code\":%d,\"reason\":", d->code);
-		ubuf_add_json(b, d->reason);
-		ubuf_adds(b, "}");
+		jsonutil_append(list, o = json_object());
+		jsonutil_set_int(o, "t", (json_int_t)(d->t_us / 1000));
+		jsonutil_set_str(o, "line", d->line);
+		jsonutil_set_str(o, "ori", d->ori);
+		jsonutil_set_str(o, "mke", d->mke);
+		jsonutil_set_int(o, "code", d->code);
+		jsonutil_set_str(o, "reason", d->reason);
 	}
-	ubuf_adds(b, "]}\n");
+	return doc;
 }
 
-static void
-admin_throughput(struct server *srv, struct ubuf *b)
+/* /api/throughput: per second, [time, received, acked, delivered]. */
+static json_t *
+admin_throughput(struct server *srv)
 {
-	const struct metrics_ring *r = &server_stats(srv)->ring;
-	int			 i, first = 1;
+	const struct metrics_ring	*r = &server_stats(srv)->ring;
+	json_t				*doc = json_object();
+	json_t				*series = json_array();
+	int				 i;
 
-	ubuf_adds(b, "{\"series\":[");
+	jsonutil_set(doc, "series", series);
 	for (i = 1; i < r->n; i++) {
 		int cur = (r->head - r->n + i + METRICS_RING) % METRICS_RING;
 		int prev = (cur - 1 + METRICS_RING) % METRICS_RING;
 
-		ubuf_printf(b, "%s[%llu,%llu,%llu,%llu]", first ? "" : ",",
-		    (unsigned long long)r->t[cur],
-		    (unsigned long long)(r->v[cur][0] - r->v[prev][0]),
-		    (unsigned long long)(r->v[cur][1] - r->v[prev][1]),
-		    (unsigned long long)(r->v[cur][2] - r->v[prev][2]));
-		first = 0;
+		jsonutil_append(series, json_pack("[I,I,I,I]",
+		    (json_int_t)r->t[cur],
+		    (json_int_t)(r->v[cur][0] - r->v[prev][0]),
+		    (json_int_t)(r->v[cur][1] - r->v[prev][1]),
+		    (json_int_t)(r->v[cur][2] - r->v[prev][2])));
 	}
-	ubuf_adds(b, "]}\n");
+	return doc;
 }
 
-/* Map /api/a/b/c?x=y to argv; query parameters become --x y. */
+/*
+ * Map /api/a/b/c?x=y to argv (path is the part after /api/, cut up in
+ * place); query parameters become --x y. @return argc.
+ */
 static int
-admin_api(struct server *srv, struct evhttp_request *req, const char *path,
-    struct ubuf *out)
+admin_api_argv(struct evhttp_request *req, char *path, char **argv)
 {
-	static const char *const mutating[] = { "hold", "release", "remove",
-	    "restore", "purge", "reload", "drain", NULL };
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*query = evhttp_uri_get_query(uri);
+	const char		*query = evhttp_uri_get_query(
+				    evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq	 params;
 	struct evkeyval		*kv;
-	struct evbuffer		*inbuf;
-	char			*copy, *tok, *save = NULL, *argv[24], *input = NULL;
-	int			 argc = 0, i, post, mut = 0, rc;
-	size_t			 inlen;
+	char			*tok, *save = NULL;
+	int			 argc = 0;
 
-	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
-	copy = xstrdup(path);
-	for (tok = strtok_r(copy, "/", &save); tok != NULL && argc < 16;
-	    tok = strtok_r(NULL, "/", &save))
+	for (tok = strtok_r(path, "/", &save); tok != NULL &&
+	    argc < ADMIN_ARGV_PATH; tok = strtok_r(NULL, "/", &save))
 		argv[argc++] = evhttp_decode_uri(tok);
 	TAILQ_INIT(&params);
 	if (query != NULL && evhttp_parse_query_str(query, &params) == 0)
 		TAILQ_FOREACH(kv, &params, next) {
-			if (argc > 20)
+			if (argc + 2 >= ADMIN_ARGV_MAX)
 				break;
 			argv[argc++] = xasprintf("--%s", kv->key);
 			argv[argc++] = xstrdup(kv->value);
 		}
 	argv[argc] = NULL;
-	if (argc > 0) {
-		for (i = 0; mutating[i] != NULL; i++)
-			if (strcmp(argv[0], mutating[i]) == 0)
-				mut = 1;
-		if (strcmp(argv[0], "deadletters") == 0 && argc > 1 &&
-		    strcmp(argv[1], "list") != 0)
-			mut = 1;
-	}
-	if (mut && !post) {
-		ubuf_adds(out, "{\"ok\":false,\"error\":\"use POST for this "
-		    "command\"}\n");
-		rc = -1;
+	evhttp_clear_headers(&params);
+	return argc;
+}
+
+/* {"ok":false,"error":why} */
+static json_t *
+admin_api_error(const char *why)
+{
+	json_t *doc = json_object();
+
+	jsonutil_set(doc, "ok", json_false());
+	jsonutil_set_str(doc, "error", why);
+	return doc;
+}
+
+/*
+ * /api/CMD...: run the command (control.c) and answer its JSON, 200,
+ * 404 (not found) or 400; one that changes the switch (command.h) wants
+ * POST, a GET gets 405.
+ */
+static void
+admin_api(struct server *srv, struct evhttp_request *req, const char *path)
+{
+	struct evbuffer	*inbuf = evhttp_request_get_input_buffer(req);
+	struct ubuf	 out;
+	char		*copy = xstrdup(path), *argv[ADMIN_ARGV_MAX];
+	char		*input = NULL;
+	int		 argc, i, mut, rc;
+	size_t		 inlen;
+
+	ubuf_init(&out);
+	argc = admin_api_argv(req, copy, argv);
+	mut = command_is_mutating(argc, argv);
+	if (mut && evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		admin_send_json(req, 405, "Error",
+		    admin_api_error("use POST for this command"));
 		goto out;
 	}
-	inbuf = evhttp_request_get_input_buffer(req);
 	if ((inlen = evbuffer_get_length(inbuf)) > 0) {
 		input = xmalloc(inlen + 1);
 		evbuffer_remove(inbuf, input, inlen);
 		input[inlen] = '\0';
 	}
-	rc = control_exec(srv, argc, argv, input, 1, out);
+	rc = control_exec(srv, argc, argv, input, 1, &out);
 	if (mut)
 		log_info("admin: %s via HTTP exit=%d", argv[0], rc);
+	admin_send(req, rc == CONTROL_OK ? 200 : rc == CONTROL_ENOTFOUND ? 404 :
+	    400, rc == CONTROL_OK ? "OK" : "Error", "application/json",
+	    out.data, out.len);
 out:
 	for (i = 0; i < argc; i++)
 		free(argv[i]);
-	evhttp_clear_headers(&params);
+	ubuf_free(&out);
 	free(copy);
 	free(input);
-	return rc;
 }
 
 static void
@@ -390,7 +469,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char		*path = evhttp_uri_get_path(
 				    evhttp_request_get_evhttp_uri(req));
 	struct ubuf		 b;
-	int			 rc, get;
+	int			 get;
 
 	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
 	ubuf_init(&b);
@@ -405,16 +484,11 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_send(req, 200, "OK", "text/plain; version=0.0.4", b.data,
 		    b.len);
 	} else if (strcmp(path, "/api/denials") == 0 && get) {
-		admin_denials(srv, &b);
-		admin_send(req, 200, "OK", "application/json", b.data, b.len);
+		admin_send_json(req, 200, "OK", admin_denials(srv));
 	} else if (strcmp(path, "/api/throughput") == 0 && get) {
-		admin_throughput(srv, &b);
-		admin_send(req, 200, "OK", "application/json", b.data, b.len);
+		admin_send_json(req, 200, "OK", admin_throughput(srv));
 	} else if (strncmp(path, "/api/", 5) == 0) {
-		rc = admin_api(srv, req, path + 5, &b);
-		admin_send(req, rc == CONTROL_OK ? 200 : rc == CONTROL_ENOTFOUND ?
-		    404 : rc == -1 ? 405 : 400, rc == CONTROL_OK ? "OK" : "Error",
-		    "application/json", b.data, b.len);
+		admin_api(srv, req, path + 5);
 	} else if ((strcmp(path, "/") == 0 || strcmp(path, "/dashboard") == 0) &&
 	    get) {
 		admin_send(req, 200, "OK", "text/html; charset=utf-8",

@@ -9,9 +9,11 @@
  *   GET  /metrics        Prometheus text format
  *   GET  /api/CMD[/ARG]  JSON of the nlctl command (status, lines,
  *                        queues, show/ID, deadletters, audit?ori=..)
- *   POST /api/CMD[/ARG]  mutating commands (hold, release, remove,
- *                        restore, purge, deadletters/requeue|purge,
- *                        reload, drain); the body carries IDs
+ *   POST /api/CMD[/ARG]  commands that change the switch (those the
+ *                        command table, command.h, marks mutating:
+ *                        hold, release, remove, restore, purge,
+ *                        deadletters/requeue|purge, reload, drain); GET
+ *                        gets 405; the body carries IDs
  *   GET  /api/denials, /api/throughput   recent refusals, per-second totals
  *   GET  /               the live dashboard
  */

@@ -1,7 +1,15 @@
 /*
  * control - see control.h.
+ *
+ * Every command builds its answer as one JSON document (jansson), fields
+ * in the order written. One renderer turns it into JSON, or into the
+ * operator's text: a top-level scalar as a line "key: value", a list (or
+ * an object) as a line "key:" followed by one indented line per element
+ * with its fields as key=value, deeper values inline as {k=v,...} and
+ * [v,...]. A string that would not read as one word is quoted as JSON.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +24,12 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <jansson.h>
 
 #include "audit.h"
+#include "command.h"
 #include "control.h"
+#include "jsonutil.h"
 #include "line.h"
 #include "log.h"
 #include "server.h"
@@ -26,6 +37,7 @@
 
 #define CONTROL_MAX_REQUEST	(4u << 20)	/* IDs on stdin included */
 #define CONTROL_VERSION		"0.1"
+#define CONTROL_TIME_NOTE	"  (T: epoch seconds or -N[smhd])"
 
 static void	control_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -33,172 +45,50 @@ static void	control_read_cb(struct bufferevent *, void *);
 static void	control_write_cb(struct bufferevent *, void *);
 static void	control_event_cb(struct bufferevent *, short, void *);
 static void	control_op_done_cb(struct queue_op *, void *);
+static int	control_dump_cb(const char *, size_t, void *);
 
-/*
- * A small emitter that writes the same structure as JSON or as text:
- * top-level fields as "key: value" lines, array elements as one line of
- * key=value pairs, deeper objects inline.
- */
-#define EMIT_DEPTH	8
-struct emit {
-	struct ubuf	*b;
-	int		 json;
-	int		 depth;
-	int		 count[EMIT_DEPTH];
-	int		 isarr[EMIT_DEPTH];
+/* One command being run. */
+struct control_req {
+	struct server		*srv;
+	const struct command	*cmd;		/* its entry in the table */
+	int			 argc;
+	char			**argv;
+	const char		*input;		/* IDs, or NULL */
+	json_t			*doc;		/* the answer */
 };
 
-static void
-emit_sep(struct emit *e, const char *key)
-{
-	int d = e->depth;
+/*
+ * Building the answer: jsonutil.h's helpers (out of memory is fatal),
+ * and these for what they do not have.
+ */
 
-	if (e->json) {
-		if (e->count[d]++ > 0)
-			ubuf_adds(e->b, ",");
-		if (key != NULL && !e->isarr[d]) {
-			ubuf_add_json(e->b, key);
-			ubuf_adds(e->b, ":");
-		}
-		return;
-	}
-	if (d <= 1) {
-		if (key != NULL)
-			ubuf_printf(e->b, "%s: ", key);
-		return;
-	}
-	if (d == 2 && e->isarr[2]) {
-		/* An element of a top-level list: one line each. */
-		e->count[d]++;
-		ubuf_adds(e->b, "  ");
-		return;
-	}
-	if (e->count[d]++ > 0)
-		ubuf_adds(e->b, d == 3 && e->isarr[2] ? " " : ",");
-	if (key != NULL && !e->isarr[d])
-		ubuf_printf(e->b, "%s=", key);
-}
-
-static void
-emit_text_value(struct emit *e, const char *v)
+/* Put container v under key in object o (key NULL: at the end of array
+ * o). @return v, borrowed: o holds it. */
+static json_t *
+control_add(json_t *o, const char *key, json_t *v)
 {
-	if (strpbrk(v, " \t\"=,") != NULL || *v == '\0') {
-		ubuf_add_json(e->b, v);
-	} else
-		ubuf_adds(e->b, v);
-}
-
-static void
-emit_endline(struct emit *e)
-{
-	if (!e->json && (e->depth <= 1 || (e->depth == 2 && e->isarr[2])))
-		ubuf_adds(e->b, "\n");
-}
-
-static void
-emit_str(struct emit *e, const char *key, const char *v)
-{
-	emit_sep(e, key);
-	if (e->json)
-		ubuf_add_json(e->b, v ? v : "");
+	if (key != NULL)
+		jsonutil_set(o, key, v);
 	else
-		emit_text_value(e, v ? v : "");
-	emit_endline(e);
+		jsonutil_append(o, v);
+	return v;
 }
 
+/* A real as is (the renderers print six significant digits). */
 static void
-emit_u64(struct emit *e, const char *key, uint64_t v)
+control_set_dbl(json_t *o, const char *key, double v)
 {
-	emit_sep(e, key);
-	ubuf_printf(e->b, "%llu", (unsigned long long)v);
-	emit_endline(e);
+	jsonutil_set(o, key, isfinite(v) ? json_real(v) : json_null());
 }
 
 static void
-emit_dbl(struct emit *e, const char *key, double v)
+control_set_bool(json_t *o, const char *key, int v)
 {
-	emit_sep(e, key);
-	ubuf_printf(e->b, "%.6g", v);
-	emit_endline(e);
+	jsonutil_set(o, key, json_boolean(v));
 }
 
 static void
-emit_bool(struct emit *e, const char *key, int v)
-{
-	emit_sep(e, key);
-	ubuf_adds(e->b, v ? "true" : "false");
-	emit_endline(e);
-}
-
-/* Embed a JSON text as is (audit records); as a line in text mode. */
-static void
-emit_raw(struct emit *e, const char *json, size_t len)
-{
-	emit_sep(e, NULL);
-	ubuf_add(e->b, json, len);
-	if (!e->json)
-		ubuf_adds(e->b, "\n");
-}
-
-static void
-emit_open(struct emit *e, const char *key, int arr)
-{
-	int d = e->depth;
-
-	if (d == 1 && !e->json && key != NULL) {
-		e->count[d]++;
-		ubuf_printf(e->b, "%s:", key);
-	} else if (d > 0)
-		emit_sep(e, key);
-	if (e->json)
-		ubuf_adds(e->b, arr ? "[" : "{");
-	else if (d == 1)
-		ubuf_adds(e->b, "\n");
-	else if (d >= 2 && !(d == 2 && e->isarr[2]))
-		ubuf_adds(e->b, arr ? "[" : "{");
-	if (d + 1 >= EMIT_DEPTH)
-		fatalx("control: emitter too deep");
-	e->depth++;
-	e->count[e->depth] = 0;
-	e->isarr[e->depth] = arr;
-}
-
-static void
-emit_close(struct emit *e)
-{
-	int arr = e->isarr[e->depth];
-
-	e->depth--;
-	if (e->json) {
-		ubuf_adds(e->b, arr ? "]" : "}");
-		if (e->depth == 0)
-			ubuf_adds(e->b, "\n");
-		return;
-	}
-	if (e->depth == 2 && e->isarr[2])
-		ubuf_adds(e->b, "\n");
-	else if (e->depth >= 2)
-		ubuf_adds(e->b, arr ? "]" : "}");
-}
-
-static void
-emit_error(struct emit *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-emit_error(struct emit *e, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 buf[512];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	emit_str(e, "error", buf);
-}
-
-static void
-emit_time(struct emit *e, const char *key, uint64_t us)
+control_set_time(json_t *o, const char *key, uint64_t us)
 {
 	char		buf[32];
 	time_t		t = (time_t)(us / 1000000);
@@ -206,119 +96,279 @@ emit_time(struct emit *e, const char *key, uint64_t us)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	emit_str(e, key, buf);
+	jsonutil_set_str(o, key, buf);
 }
 
+static void
+control_error(struct control_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
+static void
+control_error(struct control_req *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[512];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	jsonutil_set_str(r->doc, "error", buf);
+}
+
+/* The command's usage from the table, note appended. */
+static int
+control_usage(struct control_req *r, const char *note)
+{
+	control_error(r, "usage: %s%s", r->cmd->usage, note);
+	return CONTROL_EUSAGE;
+}
+
+/*
+ * Rendering the answer.
+ */
 
 static int
-control_status(struct server *srv, struct emit *e)
+control_dump_cb(const char *buf, size_t len, void *arg)
 {
-	struct server_snapshot		 sn;
-	const struct server_stats	*st;
-	const struct queue_stats	*qs = &sn.qs;
+	ubuf_add(arg, buf, len);
+	return 0;
+}
+
+/* Append v as compact JSON (six significant digits for reals). */
+static void
+control_dump(const json_t *v, struct ubuf *b)
+{
+	json_dump_callback(v, control_dump_cb, b, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6) | JSON_ENCODE_ANY);
+}
+
+static void
+control_text_scalar(const json_t *v, struct ubuf *b)
+{
+	const char *s;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		s = json_string_value(v);
+		if (*s == '\0' || strpbrk(s, " \t\"=,") != NULL)
+			control_dump(v, b);
+		else
+			ubuf_adds(b, s);
+		break;
+	case JSON_REAL:
+		ubuf_printf(b, "%.6g", json_real_value(v));
+		break;
+	default:
+		control_dump(v, b);
+		break;
+	}
+}
+
+/* A value inside a line: {k=v,...}, [v,...] or the scalar. */
+static void
+control_text_inline(json_t *v, struct ubuf *b)
+{
+	const char	*k;
+	json_t		*m;
+	size_t		 i = 0;
+
+	if (json_is_object(v)) {
+		ubuf_adds(b, "{");
+		json_object_foreach(v, k, m) {
+			ubuf_printf(b, "%s%s=", i++ > 0 ? "," : "", k);
+			control_text_inline(m, b);
+		}
+		ubuf_adds(b, "}");
+	} else if (json_is_array(v)) {
+		ubuf_adds(b, "[");
+		json_array_foreach(v, i, m) {
+			if (i > 0)
+				ubuf_adds(b, ",");
+			control_text_inline(m, b);
+		}
+		ubuf_adds(b, "]");
+	} else
+		control_text_scalar(v, b);
+}
+
+/* One indented line: the fields as key=value, blank-separated, or
+ * (json_rows) the element as JSON. */
+static void
+control_text_row(json_t *v, int json_rows, struct ubuf *b)
+{
+	const char	*k;
+	json_t		*m;
+	size_t		 i = 0;
+
+	ubuf_adds(b, "  ");
+	if (json_rows)
+		control_dump(v, b);
+	else if (json_is_object(v)) {
+		json_object_foreach(v, k, m) {
+			ubuf_printf(b, "%s%s=", i++ > 0 ? " " : "", k);
+			control_text_inline(m, b);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			if (i > 0)
+				ubuf_adds(b, " ");
+			control_text_inline(m, b);
+		}
+	} else
+		control_text_scalar(v, b);
+	ubuf_adds(b, "\n");
+}
+
+static void
+control_text(json_t *doc, int json_rows, struct ubuf *b)
+{
+	const char	*k;
+	json_t		*v, *m;
+	size_t		 i;
+
+	json_object_foreach(doc, k, v) {
+		if (json_is_array(v)) {
+			ubuf_printf(b, "%s:\n", k);
+			json_array_foreach(v, i, m)
+				control_text_row(m, json_rows, b);
+		} else if (json_is_object(v)) {
+			ubuf_printf(b, "%s:\n", k);
+			if (json_object_size(v) > 0)
+				control_text_row(v, json_rows, b);
+		} else {
+			ubuf_printf(b, "%s: ", k);
+			control_text_scalar(v, b);
+			ubuf_adds(b, "\n");
+		}
+	}
+}
+
+/*
+ * The commands.
+ */
+
+/* status: the state of the switch. */
+static void
+control_status_state(json_t *d, const struct server_snapshot *sn)
+{
+	jsonutil_set_str(d, "version", CONTROL_VERSION);
+	jsonutil_set_int(d, "pid", getpid());
+	control_set_time(d, "started", sn->started_us);
+	jsonutil_set_int(d, "uptime_s",
+	    (sn->now_us - sn->started_us) / 1000000);
+	jsonutil_set_str(d, "state", sn->draining ? "draining" :
+	    sn->damage != NULL ? "store-damaged" : sn->ready ? "running" :
+	    "not-ready");
+	if (!sn->ready && !sn->draining)
+		jsonutil_set_str(d, "not_ready", sn->not_ready);
+	if (sn->warning[0] != '\0')
+		jsonutil_set_str(d, "warning", sn->warning);
+	jsonutil_set_str(d, "store_space", queue_space_name(sn->qs.space));
+	jsonutil_set_str(d, "recovery", "done");
+	jsonutil_set_str(d, "store", sn->damage != NULL ? sn->damage : "ok");
+	if (sn->recovery != NULL)
+		jsonutil_set_str(d, "store_recovery", sn->recovery);
+	jsonutil_set_int(d, "quarantined", sn->quarantined);
+}
+
+/* status: the figures. */
+static void
+control_status_counts(json_t *d, const struct server_snapshot *sn)
+{
+	const struct server_stats	*st = sn->stats;
+	const struct queue_stats	*qs = &sn->qs;
 	double				 up_s;
 
-	server_snapshot(srv, &sn);
-	st = sn.stats;
-	up_s = (double)(sn.now_us - sn.started_us) / 1e6;
-	emit_str(e, "version", CONTROL_VERSION);
-	emit_u64(e, "pid", (uint64_t)getpid());
-	emit_time(e, "started", sn.started_us);
-	emit_u64(e, "uptime_s", (sn.now_us - sn.started_us) / 1000000);
-	emit_str(e, "state", sn.draining ? "draining" : sn.damage != NULL ?
-	    "store-damaged" : sn.ready ? "running" : "not-ready");
-	if (!sn.ready && !sn.draining)
-		emit_str(e, "not_ready", sn.not_ready);
-	if (sn.warning[0] != '\0')
-		emit_str(e, "warning", sn.warning);
-	emit_str(e, "store_space", queue_space_name(qs->space));
-	emit_str(e, "recovery", "done");
-	emit_str(e, "store", sn.damage != NULL ? sn.damage : "ok");
-	if (sn.recovery != NULL)
-		emit_str(e, "store_recovery", sn.recovery);
-	emit_u64(e, "quarantined", sn.quarantined);
-	emit_u64(e, "connections", (uint64_t)sn.connections);
-	emit_u64(e, "lines_up", (uint64_t)sn.lines_up);
-	emit_u64(e, "lines_total", (uint64_t)sn.lines_total);
-	emit_u64(e, "queued", sn.queued);
-	emit_u64(e, "in_flight", sn.in_flight);
-	emit_u64(e, "dead_letters", sn.dead_letters);
-	emit_u64(e, "received", st->received);
-	emit_u64(e, "acked", st->acked);
-	emit_u64(e, "nacked", st->nacked);
-	emit_u64(e, "delivered", st->deliv.delivered);
-	emit_u64(e, "redelivered", st->deliv.redelivered);
-	emit_u64(e, "expired", st->expired);
-	emit_u64(e, "tls_failures", st->tls_failures);
-	emit_u64(e, "commits", qs->commits);
-	emit_dbl(e, "commit_rate_per_s", (double)qs->commits / (up_s + 1e-9));
-	emit_dbl(e, "ops_per_commit", qs->commits ?
+	up_s = (double)(sn->now_us - sn->started_us) / 1e6;
+	jsonutil_set_int(d, "connections", sn->connections);
+	jsonutil_set_int(d, "lines_up", sn->lines_up);
+	jsonutil_set_int(d, "lines_total", sn->lines_total);
+	jsonutil_set_int(d, "queued", sn->queued);
+	jsonutil_set_int(d, "in_flight", sn->in_flight);
+	jsonutil_set_int(d, "dead_letters", sn->dead_letters);
+	jsonutil_set_int(d, "received", st->received);
+	jsonutil_set_int(d, "acked", st->acked);
+	jsonutil_set_int(d, "nacked", st->nacked);
+	jsonutil_set_int(d, "delivered", st->deliv.delivered);
+	jsonutil_set_int(d, "redelivered", st->deliv.redelivered);
+	jsonutil_set_int(d, "expired", st->expired);
+	jsonutil_set_int(d, "tls_failures", st->tls_failures);
+	jsonutil_set_int(d, "commits", qs->commits);
+	control_set_dbl(d, "commit_rate_per_s", (double)qs->commits /
+	    (up_s + 1e-9));
+	control_set_dbl(d, "ops_per_commit", qs->commits ?
 	    (double)qs->ops / (double)qs->commits : 0);
-	emit_dbl(e, "commit_ms_avg", qs->commits ?
+	control_set_dbl(d, "commit_ms_avg", qs->commits ?
 	    (double)qs->commit_us_total / (double)qs->commits / 1000 : 0);
-	emit_u64(e, "store_used_bytes", sn.store_used);
-	emit_u64(e, "store_size_bytes", sn.store_size);
-	emit_u64(e, "audit_bytes", qs->audit_bytes);
-	emit_u64(e, "audit_budget_bytes", qs->audit_budget);
-	emit_u64(e, "audit_records", qs->audit_records);
-	emit_u64(e, "audit_pruned_for_size", qs->audit_pruned_size);
-	emit_u64(e, "quota_refused", st->quota_refused);
+	jsonutil_set_int(d, "store_used_bytes", sn->store_used);
+	jsonutil_set_int(d, "store_size_bytes", sn->store_size);
+	jsonutil_set_int(d, "audit_bytes", qs->audit_bytes);
+	jsonutil_set_int(d, "audit_budget_bytes", qs->audit_budget);
+	jsonutil_set_int(d, "audit_records", qs->audit_records);
+	jsonutil_set_int(d, "audit_pruned_for_size", qs->audit_pruned_size);
+	jsonutil_set_int(d, "quota_refused", st->quota_refused);
+}
+
+static int
+control_status(struct control_req *r)
+{
+	struct server_snapshot sn;
+
+	server_snapshot(r->srv, &sn);
+	control_status_state(r->doc, &sn);
+	control_status_counts(r->doc, &sn);
 	return CONTROL_OK;
 }
 
 static int
-control_lines(struct server *srv, struct emit *e)
+control_lines(struct control_req *r)
 {
-	int i, k;
+	json_t	*list, *o, *svc;
+	int	 i, k;
 
-	emit_open(e, "lines", 1);
-	for (i = 0; i < server_config(srv)->nline; i++) {
+	list = control_add(r->doc, "lines", json_array());
+	for (i = 0; i < server_config(r->srv)->nline; i++) {
 		struct line_info li;
 
-		line_info(server_line_at(srv, i), &li);
-		emit_open(e, NULL, 0);
-		emit_str(e, "line", li.cfg->code);
-		emit_str(e, "cn", li.cfg->cn);
-		emit_str(e, "member", li.cfg->member);
-		emit_bool(e, "connected", li.connected);
-		emit_str(e, "peer", li.peer);
-		emit_u64(e, "queued", li.queued);
-		emit_u64(e, "in_flight", (uint64_t)li.in_flight);
-		emit_open(e, "service", 0);
+		line_info(server_line_at(r->srv, i), &li);
+		o = control_add(list, NULL, json_object());
+		jsonutil_set_str(o, "line", li.cfg->code);
+		jsonutil_set_str(o, "cn", li.cfg->cn);
+		jsonutil_set_str(o, "member", li.cfg->member);
+		control_set_bool(o, "connected", li.connected);
+		jsonutil_set_str(o, "peer", li.peer);
+		jsonutil_set_int(o, "queued", li.queued);
+		jsonutil_set_int(o, "in_flight", li.in_flight);
+		svc = control_add(o, "service", json_object());
 		for (k = 1; k < MSG_KEY_MAX; k++)
 			if (config_line_accepts(li.cfg, k) && k != MSG_KEY_SM &&
 			    k != MSG_KEY_ER)
-				emit_str(e, msg_key_name(k),
+				jsonutil_set_str(svc, msg_key_name(k),
 				    line_svc_name(li.svc[k]));
-		emit_close(e);
-		emit_close(e);
 	}
-	emit_close(e);
 	return CONTROL_OK;
 }
 
 static int
-control_queues(struct server *srv, struct emit *e)
+control_queues(struct control_req *r)
 {
-	uint64_t	now = util_now_us();
-	int		i;
+	uint64_t	 now = util_now_us();
+	json_t		*list, *o;
+	int		 i;
 
-	emit_open(e, "queues", 1);
-	for (i = 0; i < server_config(srv)->nline; i++) {
+	list = control_add(r->doc, "queues", json_array());
+	for (i = 0; i < server_config(r->srv)->nline; i++) {
 		struct line_info li;
 
-		line_info(server_line_at(srv, i), &li);
-		emit_open(e, NULL, 0);
-		emit_str(e, "destination", li.cfg->code);
-		emit_u64(e, "depth", li.queued);
-		emit_u64(e, "bytes", li.bytes);
-		emit_dbl(e, "oldest_age_s", li.oldest_us ?
+		line_info(server_line_at(r->srv, i), &li);
+		o = control_add(list, NULL, json_object());
+		jsonutil_set_str(o, "destination", li.cfg->code);
+		jsonutil_set_int(o, "depth", li.queued);
+		jsonutil_set_int(o, "bytes", li.bytes);
+		control_set_dbl(o, "oldest_age_s", li.oldest_us ?
 		    (double)(now - li.oldest_us) / 1e6 : 0);
-		emit_u64(e, "in_flight", (uint64_t)li.in_flight);
-		emit_close(e);
+		jsonutil_set_int(o, "in_flight", li.in_flight);
 	}
-	emit_close(e);
 	return CONTROL_OK;
 }
 
@@ -344,28 +394,27 @@ control_parse_id(const char *s, uint64_t *msgid, int *copy)
 }
 
 struct control_dead_walk {
-	struct emit	*e;
+	json_t		*list;
 	uint64_t	 msgid;		/* 0: all */
 	int		 n;
 };
 
 static void
-control_emit_copy(struct emit *e, const struct queue_copy *c, const char *state,
+control_add_copy(json_t *list, const struct queue_copy *c, const char *state,
     uint32_t attempts)
 {
-	char id[32];
+	json_t	*o = control_add(list, NULL, json_object());
+	char	 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
-	emit_open(e, NULL, 0);
-	emit_str(e, "id", id);
-	emit_str(e, "line", c->line);
-	emit_str(e, "dest", c->dest);
-	emit_str(e, "mke", msg_key_name(c->key));
-	emit_str(e, "state", state);
-	emit_time(e, "queued_at", c->enq_us);
-	emit_u64(e, "attempts", attempts);
-	emit_u64(e, "size", c->size);
-	emit_close(e);
+	jsonutil_set_str(o, "id", id);
+	jsonutil_set_str(o, "line", c->line);
+	jsonutil_set_str(o, "dest", c->dest);
+	jsonutil_set_str(o, "mke", msg_key_name(c->key));
+	jsonutil_set_str(o, "state", state);
+	control_set_time(o, "queued_at", c->enq_us);
+	jsonutil_set_int(o, "attempts", attempts);
+	jsonutil_set_int(o, "size", c->size);
 }
 
 static void
@@ -375,7 +424,7 @@ control_dead_cb(const struct queue_copy *c, void *arg)
 
 	if (w->msgid != 0 && c->msgid != w->msgid)
 		return;
-	control_emit_copy(w->e, c, "dead", c->attempts);
+	control_add_copy(w->list, c, "dead", c->attempts);
 	w->n++;
 }
 
@@ -387,71 +436,69 @@ control_show_cb(void *arg, const struct queue_copy *c, const char *state,
 
 	if (c->msgid != w->msgid)
 		return;
-	control_emit_copy(w->e, c, state, attempts);
+	control_add_copy(w->list, c, state, attempts);
 	w->n++;
 }
 
 static int
-control_show(struct server *srv, struct emit *e, int argc, char **argv)
+control_show(struct control_req *r)
 {
 	struct queue_msgrec		 rec;
 	struct control_dead_walk	 w;
+	json_t				*d = r->doc;
 	uint64_t			 msgid;
 	int				 copy, rc, i;
 
-	if (argc != 2 || control_parse_id(argv[1], &msgid, &copy) == -1) {
-		emit_error(e, "usage: show MSGID");
-		return CONTROL_EUSAGE;
-	}
-	if ((rc = queue_get(server_queue(srv), msgid, &rec, NULL)) !=
+	if (r->argc != 2 || control_parse_id(r->argv[1], &msgid, &copy) == -1)
+		return control_usage(r, "");
+	if ((rc = queue_get(server_queue(r->srv), msgid, &rec, NULL)) !=
 	    QUEUE_E_OK) {
-		emit_error(e, "%s: %s", argv[1], queue_strerror(rc));
+		control_error(r, "%s: %s", r->argv[1], queue_strerror(rc));
 		return rc == QUEUE_E_NOTFOUND ? CONTROL_ENOTFOUND : CONTROL_EFAIL;
 	}
 	/* Metadata only: the body (and any photo in it) is never shown. */
-	emit_str(e, "msgid", argv[1]);
-	emit_str(e, "mke", msg_key_name(rec.key));
-	emit_str(e, "ori", rec.ori);
-	emit_str(e, "ctl", rec.ctl);
-	emit_str(e, "from_line", rec.from_line);
-	emit_time(e, "received", rec.recv_us);
-	emit_u64(e, "input_sequence", rec.in_seq);
-	emit_bool(e, "photo_requested", (rec.flags & QUEUE_MSG_IMQ) != 0);
-	emit_bool(e, "carries_photo", (rec.flags & QUEUE_MSG_PHOTO) != 0);
-	emit_open(e, "copies", 1);
-	w.e = e;
+	jsonutil_set_str(d, "msgid", r->argv[1]);
+	jsonutil_set_str(d, "mke", msg_key_name(rec.key));
+	jsonutil_set_str(d, "ori", rec.ori);
+	jsonutil_set_str(d, "ctl", rec.ctl);
+	jsonutil_set_str(d, "from_line", rec.from_line);
+	control_set_time(d, "received", rec.recv_us);
+	jsonutil_set_int(d, "input_sequence", rec.in_seq);
+	control_set_bool(d, "photo_requested",
+	    (rec.flags & QUEUE_MSG_IMQ) != 0);
+	control_set_bool(d, "carries_photo",
+	    (rec.flags & QUEUE_MSG_PHOTO) != 0);
+	w.list = control_add(d, "copies", json_array());
 	w.msgid = msgid;
 	w.n = 0;
-	for (i = 0; i < server_config(srv)->nline; i++)
-		line_walk(server_line_at(srv, i), control_show_cb, &w);
-	queue_walk_dead(server_queue(srv), control_dead_cb, &w);
-	emit_close(e);
+	for (i = 0; i < server_config(r->srv)->nline; i++)
+		line_walk(server_line_at(r->srv, i), control_show_cb, &w);
+	queue_walk_dead(server_queue(r->srv), control_dead_cb, &w);
 	return CONTROL_OK;
 }
 
 /* hold / release / remove / restore LINE [MKE...] */
 static int
-control_service(struct server *srv, struct emit *e, int argc, char **argv)
+control_service(struct control_req *r)
 {
 	const struct config_line	*cl;
 	struct line			*l;
+	json_t				*svc;
 	uint32_t			 mask = 0;
 	int				 st, k, i;
 
-	if (argc < 2) {
-		emit_error(e, "usage: %s LINE [MKE...]", argv[0]);
-		return CONTROL_EUSAGE;
-	}
-	if ((l = server_line_by_code(srv, argv[1])) == NULL) {
-		emit_error(e, "%s: no such line", argv[1]);
+	if (r->argc < 2)
+		return control_usage(r, "");
+	if ((l = server_line_by_code(r->srv, r->argv[1])) == NULL) {
+		control_error(r, "%s: no such line", r->argv[1]);
 		return CONTROL_ENOTFOUND;
 	}
 	cl = line_config(l);
-	for (i = 2; i < argc; i++) {
-		if ((k = msg_key_lookup(argv[i])) == MSG_KEY_NONE ||
+	for (i = 2; i < r->argc; i++) {
+		if ((k = msg_key_lookup(r->argv[i])) == MSG_KEY_NONE ||
 		    k == MSG_KEY_SM || k == MSG_KEY_ER) {
-			emit_error(e, "%s: not a message key a line can "
-			    "hold", argv[i]);
+			control_error(r, "%s: not a message key a line can "
+			    "hold", r->argv[i]);
 			return CONTROL_EUSAGE;
 		}
 		mask |= 1u << k;
@@ -460,18 +507,14 @@ control_service(struct server *srv, struct emit *e, int argc, char **argv)
 		for (k = 1; k < MSG_KEY_MAX; k++)
 			if (k != MSG_KEY_SM && k != MSG_KEY_ER)
 				mask |= 1u << k;
-	if (strcmp(argv[0], "hold") == 0)
-		st = CONFIG_SVC_HELD;
-	else if (strcmp(argv[0], "remove") == 0)
-		st = CONFIG_SVC_REMOVED;
-	else
-		st = CONFIG_SVC_IN;
-	emit_str(e, "line", cl->code);
-	emit_open(e, "service", 0);
+	st = r->cmd->id == COMMAND_HOLD ? CONFIG_SVC_HELD :
+	    r->cmd->id == COMMAND_REMOVE ? CONFIG_SVC_REMOVED : CONFIG_SVC_IN;
+	jsonutil_set_str(r->doc, "line", cl->code);
+	svc = control_add(r->doc, "service", json_object());
 	for (k = 1; k < MSG_KEY_MAX; k++)
 		if ((mask & (1u << k)) && config_line_accepts(cl, k))
-			emit_str(e, msg_key_name(k), line_svc_name(st));
-	emit_close(e);
+			jsonutil_set_str(svc, msg_key_name(k),
+			    line_svc_name(st));
 	log_info("control: service line=%s state=%s", cl->code,
 	    line_svc_name(st));
 	line_set_service(l, mask, st);
@@ -520,9 +563,9 @@ static struct queue_op *
 control_copy_op(enum queue_op_type type, const struct queue_copy *c,
     const char *event)
 {
-	struct queue_op	*op = xcalloc(1, sizeof *op);
-	struct audit_rec *a;
-	char		 id[32];
+	struct queue_op		*op = xcalloc(1, sizeof *op);
+	struct audit_rec	*a;
+	char			 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
 	op->type = type;
@@ -538,6 +581,28 @@ control_copy_op(enum queue_op_type type, const struct queue_copy *c,
 	op->audit = audit_end(a);
 	op->done = control_op_done_cb;
 	return op;
+}
+
+/*
+ * The arguments of a mass operation: "... ALL" (*all = 1) or IDs on
+ * the input. @return CONTROL_OK, or CONTROL_EUSAGE with the error set.
+ */
+static int
+control_mass_args(struct control_req *r, int *all)
+{
+	const struct command	*c = r->cmd;
+	int			 at = c->all_at;
+
+	if (r->argc != at && (r->argc != at + 1 || strcmp(r->argv[at],
+	    "ALL") != 0))
+		return control_usage(r, "");
+	*all = r->argc == at + 1;
+	if (!*all && (r->input == NULL || *r->input == '\0')) {
+		control_error(r, "%s%s%s: give IDs on standard input, or ALL",
+		    c->name, c->sub ? " " : "", c->sub ? c->sub : "");
+		return CONTROL_EUSAGE;
+	}
+	return CONTROL_OK;
 }
 
 struct control_purge {
@@ -565,32 +630,24 @@ control_purge_drop_cb(void *arg, const struct queue_copy *c)
 
 /* purge LINE (ALL | IDs on input): drop queued copies (not in flight). */
 static int
-control_purge(struct server *srv, struct emit *e, int argc, char **argv,
-    const char *input)
+control_purge(struct control_req *r)
 {
 	struct control_purge	 cp;
 	struct line		*l;
-	int			 n;
+	int			 n, rc;
 
-	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "ALL") != 0)) {
-		emit_error(e, "usage: purge LINE ALL | purge LINE < IDS");
-		return CONTROL_EUSAGE;
-	}
-	cp.srv = srv;
-	cp.all = argc == 3;
-	cp.input = input;
-	if (!cp.all && (input == NULL || *input == '\0')) {
-		emit_error(e, "purge: give IDs on standard input, or ALL");
-		return CONTROL_EUSAGE;
-	}
-	if ((l = server_line_by_code(srv, argv[1])) == NULL) {
-		emit_error(e, "%s: no such line", argv[1]);
+	if ((rc = control_mass_args(r, &cp.all)) != CONTROL_OK)
+		return rc;
+	cp.srv = r->srv;
+	cp.input = r->input;
+	if ((l = server_line_by_code(r->srv, r->argv[1])) == NULL) {
+		control_error(r, "%s: no such line", r->argv[1]);
 		return CONTROL_ENOTFOUND;
 	}
 	n = line_purge(l, control_purge_select_cb, control_purge_drop_cb, &cp);
 	log_info("control: purge line=%s copies=%d", line_config(l)->code, n);
-	emit_str(e, "line", line_config(l)->code);
-	emit_u64(e, "purged", (uint64_t)n);
+	jsonutil_set_str(r->doc, "line", line_config(l)->code);
+	jsonutil_set_int(r->doc, "purged", n);
 	return CONTROL_OK;
 }
 
@@ -644,43 +701,39 @@ control_dead_sel_cb(const struct queue_copy *c, void *arg)
 	d->n++;
 }
 
+/* deadletters [list] */
 static int
-control_deadletters(struct server *srv, struct emit *e, int argc, char **argv,
-    const char *input)
+control_dead_list(struct control_req *r)
 {
-	struct control_dead_walk	w;
-	struct control_dead_sel		d;
+	struct control_dead_walk w;
 
-	if (argc < 2 || strcmp(argv[1], "list") == 0) {
-		w.e = e;
-		w.msgid = 0;
-		w.n = 0;
-		emit_open(e, "deadletters", 1);
-		queue_walk_dead(server_queue(srv), control_dead_cb, &w);
-		emit_close(e);
-		return CONTROL_OK;
-	}
-	if ((strcmp(argv[1], "requeue") != 0 && strcmp(argv[1], "purge") != 0) ||
-	    argc > 3 || (argc == 3 && strcmp(argv[2], "ALL") != 0)) {
-		emit_error(e, "usage: deadletters [list] | deadletters "
-		    "requeue|purge ALL | ... < IDS");
-		return CONTROL_EUSAGE;
-	}
+	w.list = control_add(r->doc, "deadletters", json_array());
+	w.msgid = 0;
+	w.n = 0;
+	queue_walk_dead(server_queue(r->srv), control_dead_cb, &w);
+	return CONTROL_OK;
+}
+
+/* deadletters requeue|purge (ALL | IDs on input) */
+static int
+control_dead_change(struct control_req *r)
+{
+	struct control_dead_sel	d;
+	int			rc;
+
 	memset(&d, 0, sizeof d);
-	d.srv = srv;
-	d.all = argc == 3;
-	d.input = input;
-	d.requeue = strcmp(argv[1], "requeue") == 0;
-	if (!d.all && (input == NULL || *input == '\0')) {
-		emit_error(e, "deadletters %s: give IDs on standard input, or "
-		    "ALL", argv[1]);
-		return CONTROL_EUSAGE;
-	}
-	queue_walk_dead(server_queue(srv), control_dead_sel_cb, &d);
-	log_info("control: deadletters %s copies=%d", argv[1], d.n);
-	emit_u64(e, d.requeue ? "requeued" : "purged", (uint64_t)d.n);
+	if ((rc = control_mass_args(r, &d.all)) != CONTROL_OK)
+		return rc;
+	d.srv = r->srv;
+	d.input = r->input;
+	d.requeue = r->cmd->id == COMMAND_DEAD_REQUEUE;
+	queue_walk_dead(server_queue(r->srv), control_dead_sel_cb, &d);
+	log_info("control: deadletters %s copies=%d", r->cmd->sub, d.n);
+	jsonutil_set_int(r->doc, d.requeue ? "requeued" : "purged",
+	    d.n);
 	if (d.unreadable > 0)
-		emit_u64(e, "unreadable_not_requeued", (uint64_t)d.unreadable);
+		jsonutil_set_int(r->doc, "unreadable_not_requeued",
+		    d.unreadable);
 	return CONTROL_OK;
 }
 
@@ -711,88 +764,126 @@ control_parse_time(const char *s, uint64_t *us)
 }
 
 struct control_audit {
-	struct emit	*e;
+	json_t		*list;
 	const char	*want[3][2];	/* field, value */
+	uint64_t	 since;
 	uint64_t	 until;
 	int		 limit;
 	int		 n;
 };
 
+/*
+ * Could the record match? A look at its text before it is parsed: a
+ * value JSON writes as is (printable ASCII, no quote or backslash) must
+ * appear in it.
+ */
 static int
-control_audit_has(const char *rec, size_t len, const char *field,
-    const char *value)
+control_audit_may_match(const struct control_audit *a, const char *rec,
+    size_t len)
 {
-	char	pat[160];
+	const char	*v, *p;
+	int		 i;
 
-	snprintf(pat, sizeof pat, "\"%s\":\"%s\"", field, value);
-	return memmem(rec, len, pat, strlen(pat)) != NULL;
+	for (i = 0; i < 3; i++) {
+		if ((v = a->want[i][1]) == NULL)
+			continue;
+		for (p = v; *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+		    p++)
+			;
+		if (*p == '\0' && memmem(rec, len, v, strlen(v)) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Does the record have every field the options ask for? */
+static int
+control_audit_match(const struct control_audit *a, json_t *rec)
+{
+	const char	*v;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		if (a->want[i][0] == NULL)
+			continue;
+		v = json_string_value(json_object_get(rec, a->want[i][0]));
+		if (v == NULL || strcmp(v, a->want[i][1]) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 static int
 control_audit_cb(uint64_t t, const char *rec, size_t len, void *arg)
 {
 	struct control_audit	*a = arg;
-	int			 i;
+	json_error_t		 err;
+	json_t			*o;
 
 	if (a->until != 0 && t > a->until)
 		return 1;
-	for (i = 0; i < 3; i++)
-		if (a->want[i][0] != NULL &&
-		    !control_audit_has(rec, len, a->want[i][0], a->want[i][1]))
-			return 0;
-	emit_raw(a->e, rec, len);
+	if (!control_audit_may_match(a, rec, len))
+		return 0;
+	/* The stored record is JSON: embedded as the object it is. */
+	if ((o = json_loadb(rec, len, 0, &err)) == NULL) {
+		log_warnx("control: audit record t=%llu unreadable: %s",
+		    (unsigned long long)t, err.text);
+		return 0;
+	}
+	if (!control_audit_match(a, o)) {
+		json_decref(o);
+		return 0;
+	}
+	jsonutil_append(a->list, o);
 	return ++a->n >= a->limit;
 }
 
+/* audit's options into a. @return 0, or -1 for a bad option. */
 static int
-control_audit(struct server *srv, struct emit *e, int argc, char **argv)
+control_audit_opts(struct control_req *r, struct control_audit *a)
 {
-	struct control_audit	a;
-	uint64_t		since = 0;
-	int			i;
+	static const char *const match[3] = { "--ori", "--mke", "--decision" };
+	const char	*opt, *val;
+	int		 i, f;
+
+	for (i = 1; i < r->argc; i += 2) {
+		opt = r->argv[i];
+		if ((val = i + 1 < r->argc ? r->argv[i + 1] : NULL) == NULL)
+			return -1;
+		for (f = 0; f < 3 && strcmp(opt, match[f]) != 0; f++)
+			;
+		if (f < 3) {
+			a->want[f][0] = match[f] + 2;	/* the field */
+			a->want[f][1] = val;
+		} else if (strcmp(opt, "--since") == 0) {
+			if (control_parse_time(val, &a->since) == -1)
+				return -1;
+		} else if (strcmp(opt, "--until") == 0) {
+			if (control_parse_time(val, &a->until) == -1)
+				return -1;
+		} else if (strcmp(opt, "--limit") != 0 ||
+		    (a->limit = atoi(val)) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+control_audit(struct control_req *r)
+{
+	struct control_audit a;
 
 	memset(&a, 0, sizeof a);
-	a.e = e;
 	a.limit = 1000;
-	for (i = 1; i < argc; i++) {
-		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (val == NULL)
-			goto usage;
-		if (strcmp(opt, "--ori") == 0) {
-			a.want[0][0] = "ori";
-			a.want[0][1] = val;
-		} else if (strcmp(opt, "--mke") == 0) {
-			a.want[1][0] = "mke";
-			a.want[1][1] = val;
-		} else if (strcmp(opt, "--decision") == 0) {
-			a.want[2][0] = "decision";
-			a.want[2][1] = val;
-		} else if (strcmp(opt, "--since") == 0) {
-			if (control_parse_time(val, &since) == -1)
-				goto usage;
-		} else if (strcmp(opt, "--until") == 0) {
-			if (control_parse_time(val, &a.until) == -1)
-				goto usage;
-		} else if (strcmp(opt, "--limit") == 0) {
-			if ((a.limit = atoi(val)) <= 0)
-				goto usage;
-		} else
-			goto usage;
-		i++;
-	}
-	emit_open(e, "audit", 1);
-	queue_walk_audit(server_queue(srv), since, control_audit_cb, &a);
-	emit_close(e);
+	if (control_audit_opts(r, &a) == -1)
+		return control_usage(r, CONTROL_TIME_NOTE);
+	a.list = control_add(r->doc, "audit", json_array());
+	queue_walk_audit(server_queue(r->srv), a.since, control_audit_cb, &a);
 	return CONTROL_OK;
-usage:
-	emit_error(e, "usage: audit [--ori ORI] [--mke MKE] [--decision D] "
-	    "[--since T] [--until T] [--limit N]  (T: epoch seconds or -N[smhd])");
-	return CONTROL_EUSAGE;
 }
 
 struct control_quar {
-	struct emit	*e;
+	json_t		*list;
 	int		 limit;
 	int		 n;
 };
@@ -801,7 +892,7 @@ static int
 control_quar_cb(const struct queue_quar *q, void *arg)
 {
 	struct control_quar	*cq = arg;
-	struct emit		*e = cq->e;
+	json_t			*o;
 	char			 hex[2 * 64 + 4], id[32];
 	size_t			 i;
 
@@ -814,16 +905,15 @@ control_quar_cb(const struct queue_quar *q, void *arg)
 		queue_copyid_fmt(id, sizeof id, q->msgid, (uint16_t)q->copy);
 	else
 		queue_msgid_fmt(id, sizeof id, q->msgid);
-	emit_open(e, NULL, 0);
-	emit_time(e, "time", q->t_us);
-	emit_str(e, "db", q->db >= 0 ? queue_db_name(q->db) : "?");
-	emit_str(e, "key", hex);
-	emit_str(e, "msgid", q->msgid != 0 ? id : "");
-	emit_str(e, "line", q->line);
-	emit_str(e, "reason", q->reason);
-	emit_str(e, "action", q->action);
-	emit_u64(e, "size", q->vallen);
-	emit_close(e);
+	o = control_add(cq->list, NULL, json_object());
+	control_set_time(o, "time", q->t_us);
+	jsonutil_set_str(o, "db", q->db >= 0 ? queue_db_name(q->db) : "?");
+	jsonutil_set_str(o, "key", hex);
+	jsonutil_set_str(o, "msgid", q->msgid != 0 ? id : "");
+	jsonutil_set_str(o, "line", q->line);
+	jsonutil_set_str(o, "reason", q->reason);
+	jsonutil_set_str(o, "action", q->action);
+	jsonutil_set_int(o, "size", q->vallen);
 	return ++cq->n >= cq->limit;
 }
 
@@ -832,119 +922,145 @@ control_quar_cb(const struct queue_quar *q, void *arg)
  * the switch did instead (queue.h struct queue_quar); read only.
  */
 static int
-control_quarantine(struct server *srv, struct emit *e, int argc, char **argv)
+control_quarantine(struct control_req *r)
 {
 	struct control_quar	cq;
 	uint64_t		since = 0;
 	int			i;
 
 	memset(&cq, 0, sizeof cq);
-	cq.e = e;
 	cq.limit = 1000;
-	for (i = 1; i < argc; i++) {
-		if (i + 1 >= argc)
-			goto usage;
-		if (strcmp(argv[i], "--since") == 0) {
-			if (control_parse_time(argv[i + 1], &since) == -1)
-				goto usage;
-		} else if (strcmp(argv[i], "--limit") == 0) {
-			if ((cq.limit = atoi(argv[i + 1])) <= 0)
-				goto usage;
-		} else
-			goto usage;
-		i++;
+	for (i = 1; i < r->argc; i += 2) {
+		if (i + 1 >= r->argc)
+			return control_usage(r, CONTROL_TIME_NOTE);
+		if (strcmp(r->argv[i], "--since") == 0) {
+			if (control_parse_time(r->argv[i + 1], &since) == -1)
+				return control_usage(r, CONTROL_TIME_NOTE);
+		} else if (strcmp(r->argv[i], "--limit") != 0 ||
+		    (cq.limit = atoi(r->argv[i + 1])) <= 0)
+			return control_usage(r, CONTROL_TIME_NOTE);
 	}
-	emit_open(e, "quarantine", 1);
-	i = queue_walk_quarantine(server_queue(srv), since, control_quar_cb, &cq);
-	emit_close(e);
+	cq.list = control_add(r->doc, "quarantine", json_array());
+	i = queue_walk_quarantine(server_queue(r->srv), since, control_quar_cb,
+	    &cq);
 	if (i != QUEUE_E_OK) {
-		emit_error(e, "quarantine: %s", queue_strerror(i));
+		control_error(r, "quarantine: %s", queue_strerror(i));
 		return CONTROL_EFAIL;
 	}
 	return CONTROL_OK;
-usage:
-	emit_error(e, "usage: quarantine [--since T] [--limit N]  "
-	    "(T: epoch seconds or -N[smhd])");
-	return CONTROL_EUSAGE;
 }
 
 static int
-control_reload(struct server *srv, struct emit *e)
+control_reload(struct control_req *r)
 {
 	char	*cause = NULL, *notes = NULL;
 
-	if (server_reload(srv, &cause, &notes) == -1) {
-		emit_str(e, "result", "kept the running configuration");
-		emit_error(e, "%s", cause);
+	if (server_reload(r->srv, &cause, &notes) == -1) {
+		jsonutil_set_str(r->doc, "result",
+		    "kept the running configuration");
+		control_error(r, "%s", cause);
 		free(cause);
 		return CONTROL_EFAIL;
 	}
-	emit_str(e, "result", "reloaded");
-	emit_str(e, "config", server_config(srv)->path);
+	jsonutil_set_str(r->doc, "result", "reloaded");
+	jsonutil_set_str(r->doc, "config", server_config(r->srv)->path);
 	if (notes != NULL)
-		emit_str(e, "notes", notes);
+		jsonutil_set_str(r->doc, "notes", notes);
 	free(notes);
 	return CONTROL_OK;
 }
 
 static int
-control_drain(struct server *srv, struct emit *e, int argc, char **argv)
+control_drain(struct control_req *r)
 {
-	int grace = argc > 1 ? atoi(argv[1]) : 30;
+	int grace = r->argc > 1 ? atoi(r->argv[1]) : 30;
 
-	if (grace <= 0 || argc > 2) {
-		emit_error(e, "usage: drain [GRACE_SECONDS]");
+	if (grace <= 0 || r->argc > 2)
+		return control_usage(r, "");
+	server_drain(r->srv, grace);
+	jsonutil_set_str(r->doc, "result", "draining");
+	jsonutil_set_int(r->doc, "grace_s", grace);
+	return CONTROL_OK;
+}
+
+/*
+ * The handlers of the command table (command.h), by identifier. json_rows:
+ * in text, a list's elements are shown as JSON (stored audit records),
+ * not as key=value.
+ */
+static const struct control_handler {
+	int	(*exec)(struct control_req *);
+	int	  json_rows;
+} control_handlers[COMMAND_MAX] = {
+	[COMMAND_STATUS] =		{ control_status, 0 },
+	[COMMAND_LINES] =		{ control_lines, 0 },
+	[COMMAND_QUEUES] =		{ control_queues, 0 },
+	[COMMAND_SHOW] =		{ control_show, 0 },
+	[COMMAND_HOLD] =		{ control_service, 0 },
+	[COMMAND_RELEASE] =		{ control_service, 0 },
+	[COMMAND_REMOVE] =		{ control_service, 0 },
+	[COMMAND_RESTORE] =		{ control_service, 0 },
+	[COMMAND_PURGE] =		{ control_purge, 0 },
+	[COMMAND_DEAD_LIST] =		{ control_dead_list, 0 },
+	[COMMAND_DEAD_REQUEUE] =	{ control_dead_change, 0 },
+	[COMMAND_DEAD_PURGE] =		{ control_dead_change, 0 },
+	[COMMAND_AUDIT] =		{ control_audit, 1 },
+	[COMMAND_QUARANTINE] =		{ control_quarantine, 0 },
+	[COMMAND_RELOAD] =		{ control_reload, 0 },
+	[COMMAND_DRAIN] =		{ control_drain, 0 },
+};
+
+/* An unknown command, or a known name with an unknown subcommand. */
+static int
+control_unknown(struct control_req *r)
+{
+	const struct command	*c = NULL;
+	struct ubuf		 u;
+
+	if (r->argc < 1) {
+		control_error(r, "no command");
 		return CONTROL_EUSAGE;
 	}
-	server_drain(srv, grace);
-	emit_str(e, "result", "draining");
-	emit_u64(e, "grace_s", (uint64_t)grace);
-	return CONTROL_OK;
+	if ((c = command_next(NULL, r->argv[0])) == NULL) {
+		control_error(r, "%s: unknown command", r->argv[0]);
+		return CONTROL_EUSAGE;
+	}
+	ubuf_init(&u);
+	for (; c != NULL; c = command_next(c, r->argv[0]))
+		ubuf_printf(&u, "%s%s", u.len > 0 ? " | " : "usage: ",
+		    c->usage);
+	jsonutil_set_str(r->doc, "error", u.data);
+	ubuf_free(&u);
+	return CONTROL_EUSAGE;
 }
 
 int
 control_exec(struct server *srv, int argc, char **argv, const char *input,
     int json, struct ubuf *out)
 {
-	struct emit	e;
-	int		rc;
+	const struct control_handler	*h = NULL;
+	struct control_req		 r;
+	int				 rc;
 
-	memset(&e, 0, sizeof e);
-	e.b = out;
-	e.json = json;
-	emit_open(&e, NULL, 0);
-	if (argc < 1) {
-		emit_error(&e, "no command");
-		rc = CONTROL_EUSAGE;
-	} else if (strcmp(argv[0], "status") == 0)
-		rc = control_status(srv, &e);
-	else if (strcmp(argv[0], "lines") == 0)
-		rc = control_lines(srv, &e);
-	else if (strcmp(argv[0], "queues") == 0)
-		rc = control_queues(srv, &e);
-	else if (strcmp(argv[0], "show") == 0)
-		rc = control_show(srv, &e, argc, argv);
-	else if (strcmp(argv[0], "hold") == 0 || strcmp(argv[0], "release") == 0 ||
-	    strcmp(argv[0], "remove") == 0 || strcmp(argv[0], "restore") == 0)
-		rc = control_service(srv, &e, argc, argv);
-	else if (strcmp(argv[0], "purge") == 0)
-		rc = control_purge(srv, &e, argc, argv, input);
-	else if (strcmp(argv[0], "deadletters") == 0)
-		rc = control_deadletters(srv, &e, argc, argv, input);
-	else if (strcmp(argv[0], "audit") == 0)
-		rc = control_audit(srv, &e, argc, argv);
-	else if (strcmp(argv[0], "quarantine") == 0)
-		rc = control_quarantine(srv, &e, argc, argv);
-	else if (strcmp(argv[0], "reload") == 0)
-		rc = control_reload(srv, &e);
-	else if (strcmp(argv[0], "drain") == 0)
-		rc = control_drain(srv, &e, argc, argv);
+	memset(&r, 0, sizeof r);
+	r.srv = srv;
+	r.argc = argc;
+	r.argv = argv;
+	r.input = input;
+	r.doc = json_object();
+	if ((r.cmd = command_lookup(argc, argv)) == NULL)
+		rc = control_unknown(&r);
 	else {
-		emit_error(&e, "%s: unknown command", argv[0]);
-		rc = CONTROL_EUSAGE;
+		h = &control_handlers[r.cmd->id];
+		rc = h->exec(&r);
 	}
-	emit_bool(&e, "ok", rc == CONTROL_OK);
-	emit_close(&e);
+	control_set_bool(r.doc, "ok", rc == CONTROL_OK);
+	if (json) {
+		control_dump(r.doc, out);
+		ubuf_adds(out, "\n");
+	} else
+		control_text(r.doc, h != NULL && h->json_rows, out);
+	json_decref(r.doc);
 	return rc;
 }
 

@@ -33,7 +33,8 @@ void	control_init(struct event_base *, struct server *, const char *path);
 void	control_shutdown(void);
 
 /**
- * Run one command. Output goes to out as JSON (json=1) or as text.
+ * Run one command (command.h's table names them). Output goes to out
+ * as JSON (json=1: one object, fields in order, a newline) or as text.
  * @param input IDs for mass operations, one per line (may be NULL).
  * @return a CONTROL_* exit code.
  */

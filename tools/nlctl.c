@@ -4,11 +4,8 @@
  *
  *   nlctl [-j|--json] [-s SOCKET | -f CONFIG] COMMAND [ARGS...]
  *
- * Commands: status, lines, queues, show MSGID, hold|release|remove|restore
- * LINE [MKE...], purge LINE (ALL | IDs on stdin), deadletters [list],
- * deadletters requeue|purge (ALL | IDs on stdin), audit [--ori ORI]
- * [--mke MKE] [--decision D] [--since T] [--until T] [--limit N],
- * quarantine [--since T] [--limit N], reload, drain [GRACE_SECONDS].
+ * The commands, their usage and which read IDs from standard input come
+ * from the command table (switch/command.h); nlctl --help lists them.
  *
  * Exit codes: 0 ok, 1 the command failed, 2 usage, 3 not found, 4 the
  * switch cannot be reached.
@@ -23,6 +20,7 @@
 
 #include <libxml/parser.h>
 
+#include "command.h"
 #include "config.h"
 #include "control.h"
 #include "util.h"
@@ -31,101 +29,102 @@
 #define NLSWITCH_SCHEMADIR "schemas"
 #endif
 
+/*
+ * The usage, from the command table (command.h): every command's usage
+ * line; with help, what each does, to stdout and exit 0.
+ */
 static void __attribute__((noreturn))
-usage(void)
+nlctl_usage(int help)
 {
-	fprintf(stderr,
-	    "usage: nlctl [-j] [-s SOCKET | -f CONFIG] COMMAND [ARGS...]\n"
-	    "  status | lines | queues | show MSGID\n"
-	    "  hold|release|remove|restore LINE [MKE...]\n"
-	    "  purge LINE ALL            (or IDs on standard input)\n"
-	    "  deadletters [list]\n"
-	    "  deadletters requeue|purge ALL   (or IDs on standard input)\n"
-	    "  audit [--ori ORI] [--mke MKE] [--decision D] [--since T] "
-	    "[--until T] [--limit N]\n"
-	    "  quarantine [--since T] [--limit N]\n"
-	    "  reload | drain [GRACE_SECONDS]\n");
-	exit(CONTROL_EUSAGE);
-}
+	const struct command	*c = NULL;
+	FILE			*f = help ? stdout : stderr;
 
-/* Mass operations without ALL read their IDs from standard input. */
-static int
-nlctl_wants_input(int argc, char **argv)
-{
-	if (argc == 2 && strcmp(argv[0], "purge") == 0)
-		return 1;
-	if (argc == 2 && strcmp(argv[0], "deadletters") == 0 &&
-	    (strcmp(argv[1], "requeue") == 0 || strcmp(argv[1], "purge") == 0))
-		return 1;
-	return 0;
-}
-
-int
-main(int argc, char **argv)
-{
-	struct sockaddr_un	 sun;
-	struct ubuf		 req, resp;
-	const char		*sock = getenv("NLSWITCH_CONTROL"), *conf = NULL;
-	char			 buf[65536], *p, *cause = NULL, *owned = NULL;
-	int			 i, fd, json = 0, rc;
-	ssize_t			 n;
-
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
-			sock = argv[++i];
-		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
-			conf = argv[++i];
-		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			usage();
+	fprintf(f, "usage: nlctl [-j|--json] [-s SOCKET | -f CONFIG] COMMAND "
+	    "[ARGS...]\n");
+	if (help)
+		fprintf(f, "\ncommands (* changes the switch):\n");
+	while ((c = command_next(c, NULL)) != NULL) {
+		if (help)
+			fprintf(f, "  %c %s\n        %s\n", c->mutates ? '*' : ' ',
+			    c->usage, c->help);
 		else
-			break;
+			fprintf(f, "  %s\n", c->usage);
 	}
-	argc -= i;
-	argv += i;
-	if (argc < 1)
-		usage();
-	if (conf != NULL) {
-		struct config	*cfg;
-		const char	*sdir = getenv("NLSWITCH_SCHEMADIR");
+	if (help)
+		fprintf(f, "\nIDS: message or copy IDs on standard input, one "
+		    "per line.\nThe socket: -s SOCKET, the config's control "
+		    "socket (-f CONFIG) or $NLSWITCH_CONTROL.\nExit codes: 0 ok, "
+		    "1 the command failed, 2 usage, 3 not found, 4 the switch "
+		    "cannot be reached.\n");
+	exit(help ? CONTROL_OK : CONTROL_EUSAGE);
+}
 
-		if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
-		    &cause) == -1) {
-			fprintf(stderr, "nlctl: %s\n", cause);
-			free(cause);
-			return CONTROL_EUSAGE;
-		}
-		sock = owned = xstrdup(cfg->control_socket);
-		config_free(cfg);
-	}
-	if (sock == NULL) {
+/* The socket: -f CONFIG's, else -s SOCKET or $NLSWITCH_CONTROL. */
+static char *
+nlctl_socket(const char *sock, const char *conf)
+{
+	struct config	*cfg;
+	const char	*sdir = getenv("NLSWITCH_SCHEMADIR");
+	char		*cause = NULL, *path;
+
+	if (conf == NULL && sock == NULL) {
 		fprintf(stderr, "nlctl: give the control socket (-s SOCKET, -f "
 		    "CONFIG or NLSWITCH_CONTROL)\n");
-		return CONTROL_EUSAGE;
+		return NULL;
 	}
+	if (conf == NULL)
+		return xstrdup(sock);
+	if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
+	    &cause) == -1) {
+		fprintf(stderr, "nlctl: %s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	path = xstrdup(cfg->control_socket);
+	config_free(cfg);
+	return path;
+}
 
-	ubuf_init(&req);
-	ubuf_printf(&req, "NLCTL/1 %s\n", json ? "json" : "text");
+/* "NLCTL/1 json|text", the words, an empty line, IDs if it reads them. */
+static void
+nlctl_request(struct ubuf *req, int json, int argc, char **argv)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	i;
+
+	ubuf_printf(req, "NLCTL/1 %s\n", json ? "json" : "text");
 	for (i = 0; i < argc; i++) {
 		if (strchr(argv[i], '\n') != NULL)
-			usage();
-		ubuf_printf(&req, "%s\n", argv[i]);
+			nlctl_usage(0);
+		ubuf_printf(req, "%s\n", argv[i]);
 	}
-	ubuf_adds(&req, "\n");
-	if (nlctl_wants_input(argc, argv)) {
-		if (isatty(0))
-			fprintf(stderr, "nlctl: reading IDs from standard input "
-			    "(one per line, end with ^D)\n");
-		while ((n = read(0, buf, sizeof buf)) > 0)
-			ubuf_add(&req, buf, (size_t)n);
-	}
+	ubuf_adds(req, "\n");
+	if (!command_is_reading_ids(argc, argv))
+		return;
+	if (isatty(0))
+		fprintf(stderr, "nlctl: reading IDs from standard input "
+		    "(one per line, end with ^D)\n");
+	while ((n = read(0, buf, sizeof buf)) > 0)
+		ubuf_add(req, buf, (size_t)n);
+}
+
+/*
+ * Send the request, copy the answer to stdout (stderr when the command
+ * failed). @return the switch's exit code, or CONTROL_ECONNECT.
+ */
+static int
+nlctl_exchange(const char *sock, const struct ubuf *req)
+{
+	struct sockaddr_un	 sun;
+	struct ubuf		 resp;
+	char			 buf[65536], *p;
+	int			 fd = -1, rc = CONTROL_ECONNECT;
+	ssize_t			 n;
 
 	ubuf_init(&resp);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	rc = CONTROL_ECONNECT;
-	fd = -1;
 	if (strlen(sock) >= sizeof sun.sun_path) {
 		fprintf(stderr, "nlctl: socket path too long\n");
 		rc = CONTROL_EUSAGE;
@@ -138,8 +137,8 @@ main(int argc, char **argv)
 		    sock, strerror(errno));
 		goto out;
 	}
-	for (p = req.data; p < req.data + req.len; p += n)
-		if ((n = write(fd, p, (size_t)(req.data + req.len - p))) <= 0) {
+	for (p = req->data; p < req->data + req->len; p += n)
+		if ((n = write(fd, p, (size_t)(req->data + req->len - p))) <= 0) {
 			fprintf(stderr, "nlctl: write: %s\n", strerror(errno));
 			goto out;
 		}
@@ -157,8 +156,40 @@ main(int argc, char **argv)
 out:
 	if (fd != -1)
 		close(fd);
-	ubuf_free(&req);
 	ubuf_free(&resp);
-	free(owned);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ubuf	 req;
+	const char	*sock = getenv("NLSWITCH_CONTROL"), *conf = NULL;
+	char		*path;
+	int		 i, json = 0, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			nlctl_usage(1);
+		else
+			break;
+	}
+	argc -= i;
+	argv += i;
+	if (argc < 1)
+		nlctl_usage(0);
+	if ((path = nlctl_socket(sock, conf)) == NULL)
+		return CONTROL_EUSAGE;
+	ubuf_init(&req);
+	nlctl_request(&req, json, argc, argv);
+	rc = nlctl_exchange(path, &req);
+	ubuf_free(&req);
+	free(path);
 	return rc;
 }
