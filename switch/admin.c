@@ -220,6 +220,16 @@ admin_metrics_budgets(const struct server_snapshot *sn, struct ubuf *b)
 	admin_sample(b, "nlswitch_quota_refused_total", "counter",
 	    "Messages refused because a destination held its quota.",
 	    sn->stats->quota_refused);
+	admin_sample(b, "nlswitch_resends_total", "counter",
+	    "Messages a line sent again within the resend window: ACKed "
+	    "with the first message's id, not stored again.",
+	    sn->stats->resends);
+	admin_family(b, "nlswitch_notices_expired_total", "counter",
+	    "SM and ER notices that expired undelivered (notice-ttl).");
+	ubuf_printf(b, "nlswitch_notices_expired_total{mke=\"SM\"} %llu\n"
+	    "nlswitch_notices_expired_total{mke=\"ER\"} %llu\n",
+	    (unsigned long long)sn->stats->notices_expired[MSG_KEY_SM],
+	    (unsigned long long)sn->stats->notices_expired[MSG_KEY_ER]);
 }
 
 static void

@@ -32,6 +32,7 @@
 #include "jsonutil.h"
 #include "line.h"
 #include "log.h"
+#include "msgbuild.h"
 #include "server.h"
 #include "util.h"
 
@@ -307,6 +308,9 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	jsonutil_set_int(d, "audit_records", qs->audit_records);
 	jsonutil_set_int(d, "audit_pruned_for_size", qs->audit_pruned_size);
 	jsonutil_set_int(d, "quota_refused", st->quota_refused);
+	jsonutil_set_int(d, "resends", st->resends);
+	jsonutil_set_int(d, "notices_expired",
+	    st->notices_expired[MSG_KEY_SM] + st->notices_expired[MSG_KEY_ER]);
 }
 
 static int
@@ -394,16 +398,36 @@ control_parse_id(const char *s, uint64_t *msgid, int *copy)
 }
 
 struct control_dead_walk {
+	struct queue	*q;
 	json_t		*list;
 	uint64_t	 msgid;		/* 0: all */
 	int		 n;
 };
 
+/* A notice's kind ("SM .08"): what an operator needs to see of a copy
+ * that never reached its sender. */
 static void
-control_add_copy(json_t *list, const struct queue_copy *c, const char *state,
-    uint32_t attempts)
+control_set_notice(json_t *o, struct queue *q, const struct queue_copy *c)
 {
-	json_t	*o = control_add(list, NULL, json_object());
+	struct queue_msgrec	rec;
+	struct ubuf		body;
+	char			kind[16];
+	int			code = -1;
+
+	ubuf_init(&body);
+	if (queue_get(q, c->msgid, &rec, &body) == QUEUE_E_OK)
+		code = msgbuild_notice_code(body.data, body.len);
+	ubuf_free(&body);
+	snprintf(kind, sizeof kind, code >= 0 ? "%s .%02d" : "%s",
+	    msg_key_name(c->key), code);
+	jsonutil_set_str(o, "notice", kind);
+}
+
+static void
+control_add_copy(struct control_dead_walk *w, const struct queue_copy *c,
+    const char *state, uint32_t attempts)
+{
+	json_t	*o = control_add(w->list, NULL, json_object());
 	char	 id[32];
 
 	queue_copyid_fmt(id, sizeof id, c->msgid, c->copy);
@@ -411,6 +435,8 @@ control_add_copy(json_t *list, const struct queue_copy *c, const char *state,
 	jsonutil_set_str(o, "line", c->line);
 	jsonutil_set_str(o, "dest", c->dest);
 	jsonutil_set_str(o, "mke", msg_key_name(c->key));
+	if (c->key == MSG_KEY_SM || c->key == MSG_KEY_ER)
+		control_set_notice(o, w->q, c);
 	jsonutil_set_str(o, "state", state);
 	control_set_time(o, "queued_at", c->enq_us);
 	jsonutil_set_int(o, "attempts", attempts);
@@ -424,7 +450,7 @@ control_dead_cb(const struct queue_copy *c, void *arg)
 
 	if (w->msgid != 0 && c->msgid != w->msgid)
 		return;
-	control_add_copy(w->list, c, "dead", c->attempts);
+	control_add_copy(w, c, "dead", c->attempts);
 	w->n++;
 }
 
@@ -436,7 +462,7 @@ control_show_cb(void *arg, const struct queue_copy *c, const char *state,
 
 	if (c->msgid != w->msgid)
 		return;
-	control_add_copy(w->list, c, state, attempts);
+	control_add_copy(w, c, state, attempts);
 	w->n++;
 }
 
@@ -468,6 +494,7 @@ control_show(struct control_req *r)
 	    (rec.flags & QUEUE_MSG_IMQ) != 0);
 	control_set_bool(d, "carries_photo",
 	    (rec.flags & QUEUE_MSG_PHOTO) != 0);
+	w.q = server_queue(r->srv);
 	w.list = control_add(d, "copies", json_array());
 	w.msgid = msgid;
 	w.n = 0;
@@ -707,6 +734,7 @@ control_dead_list(struct control_req *r)
 {
 	struct control_dead_walk w;
 
+	w.q = server_queue(r->srv);
 	w.list = control_add(r->doc, "deadletters", json_array());
 	w.msgid = 0;
 	w.n = 0;
