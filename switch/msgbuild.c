@@ -711,6 +711,15 @@ msgbuild_photo_rewrite(struct ubuf *out, const char *raw, size_t len,
 	return changed;
 }
 
+void
+msgbuild_am(struct ubuf *b, const char *ori, const char *const *dests,
+    int ndest, const char *ctl, const char *text, size_t len)
+{
+	msgbuild_begin(b, MSG_KEY_AM, ori, dests, ndest, ctl);
+	msgbuild_cdata(b, "n2:MailMessageText", text, len);
+	msgbuild_end(b, MSG_KEY_AM);
+}
+
 int
 msgbuild_notice_code(const char *xml, size_t len)
 {

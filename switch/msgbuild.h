@@ -178,6 +178,14 @@ void	 msgbuild_stamp(struct ubuf *b, const char *raw, size_t len,
 void	 msgbuild_stamp_time(uint64_t us, char date[11], char hhmm[6]);
 
 /**
+ * An AM from ori to dests whose MailMessageText is text (the switch's
+ * answers: HELP files).
+ */
+void	 msgbuild_am(struct ubuf *b, const char *ori,
+	    const char *const *dests, int ndest, const char *ctl,
+	    const char *text, size_t len);
+
+/**
  * The number an SM or ER this module built carries (".08." -> 8): the
  * start of its StatusMessageText / ResponseText.
  * @return 0..99, or -1 if xml is not such a notice.

@@ -26,6 +26,7 @@
 #include "counter.h"
 #include "frame.h"
 #include "handshake.h"
+#include "help.h"
 #include "legacy.h"
 #include "msgbuild.h"
 #include "msgparse.h"
@@ -960,20 +961,20 @@ server_policy(struct server *srv, const struct config_line *from,
 	return 0;
 }
 
-/* Build and submit one SM to the sender of a message. */
+/*
+ * Queue a message of the switch's own (body, key) to line to, for ori:
+ * the ACK of owner (may be NULL) waits for its commit. Takes body and
+ * audit (may be NULL).
+ */
 static void
-server_submit_sm(struct server *srv, const struct config_line *to,
-    const char *ori, const char *ctl, int status, const char *about_dest,
-    enum msg_key about_key, const char *msgid, struct server_inbound *owner)
+server_submit_notice(struct server *srv, const struct config_line *to,
+    enum msg_key key, char *body, size_t len, const char *ori,
+    const char *ctl, char *audit, struct server_inbound *owner)
 {
 	struct server_sm	*sm = xcalloc(1, sizeof *sm);
-	struct ubuf		 b;
-	struct audit_rec	*a;
-	size_t			 len, so, he;
+	size_t			 so, he;
 
-	ubuf_init(&b);
-	msgbuild_sm(&b, ori, ctl, status, about_dest, about_key, msgid);
-	sm->body = ubuf_take(&b, &len);
+	sm->body = body;
 	sm->srv = srv;
 	sm->owner = owner;
 	sm->op.type = QUEUE_OP_PUT;
@@ -981,29 +982,51 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 	sm->op.msg.recv_us = util_now_us();
 	if (msg_hdr_span(sm->body, len, 0, &so, &he) == 0)
 		sm->op.msg.stamp_off = (uint32_t)so;
-	sm->op.msg.key = MSG_KEY_SM;
+	sm->op.msg.key = (uint8_t)key;
 	util_strlcpy(sm->op.msg.from_line, "NL", sizeof sm->op.msg.from_line);
 	util_strlcpy(sm->op.msg.ori, MSG_SWITCH_ORI, sizeof sm->op.msg.ori);
 	util_strlcpy(sm->op.msg.ctl, ctl, sizeof sm->op.msg.ctl);
 	sm->op.body = sm->body;
 	sm->op.bodylen = len;
 	util_strlcpy(sm->copy.line, to->code, sizeof sm->copy.line);
-	sm->copy.prio = QUEUE_PRIO_HIGH;
+	/* Notices may use the store's reserve (queue.h, "Space"). */
+	sm->copy.prio = key == MSG_KEY_SM || key == MSG_KEY_ER ?
+	    QUEUE_PRIO_HIGH : QUEUE_PRIO_NORMAL;
 	sm->copy.msgid = sm->op.msg.msgid;
 	sm->copy.copy = 0;
 	util_strlcpy(sm->copy.dest, ori, sizeof sm->copy.dest);
-	sm->copy.key = MSG_KEY_SM;
+	sm->copy.key = (uint8_t)key;
 	sm->copy.enq_us = sm->op.msg.recv_us;
 	sm->copy.size = (uint32_t)len;
 	sm->op.copies = &sm->copy;
 	sm->op.ncopies = 1;
+	sm->op.audit = audit;
 	sm->op.done = server_sm_done_cb;
 	sm->op.arg = sm;
+	if (owner != NULL)
+		owner->waiting++;
+	queue_submit(srv->q, &sm->op);
+}
+
+/* Build and submit one SM to the sender of a message. */
+static void
+server_submit_sm(struct server *srv, const struct config_line *to,
+    const char *ori, const char *ctl, int status, const char *about_dest,
+    enum msg_key about_key, const char *msgid, struct server_inbound *owner)
+{
+	struct ubuf		 b;
+	struct audit_rec	*a;
+	char			*audit = NULL, *body;
+	size_t			 len;
+
+	ubuf_init(&b);
+	msgbuild_sm(&b, ori, ctl, status, about_dest, about_key, msgid);
+	body = ubuf_take(&b, &len);
 	if (status != MSG_SM_EXPIRED && status != MSG_SM_DAMAGED) {
 		/* The disposition of that destination, with the SM that
 		 * tells the sender (the expiry op audits .08 itself, the
 		 * dead-lettering or the quarantine .09). */
-		a = audit_begin(sm->op.msg.recv_us, "server",
+		a = audit_begin(util_now_us(), "server",
 		    status == MSG_SM_HELD ? "held" : "not-forwarded");
 		audit_str(a, "msgid", msgid);
 		audit_str(a, "line", to->code);
@@ -1015,11 +1038,10 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 		audit_str(a, "reason", msg_sm_text(status));
 		audit_str(a, "outcome", status == MSG_SM_HELD ? "held" :
 		    "not stored");
-		sm->op.audit = audit_end(a);
+		audit = audit_end(a);
 	}
-	if (owner != NULL)
-		owner->waiting++;
-	queue_submit(srv->q, &sm->op);
+	server_submit_notice(srv, to, MSG_KEY_SM, body, len, ori, ctl, audit,
+	    owner);
 }
 
 static void
@@ -1346,6 +1368,7 @@ struct server_msgin {
 /* The outcome of the checks on a message. */
 enum server_verdict {
 	SERVER_PASS,		/* store it */
+	SERVER_HELP,		/* a HELP file query: the switch answers */
 	SERVER_NAKED,		/* refused, NAK sent */
 	SERVER_DENIED		/* refused by policy, NAK after its audit */
 };
@@ -1420,6 +1443,16 @@ server_accept_check(struct server *srv, struct session *s, int code,
 	if (server_policy(srv, from, &a->m, NULL, &a->pd, &pdest) != 0) {
 		server_deny(srv, s, a->tag, &a->m, a->q, a->qlen, &a->pd, NULL);
 		return SERVER_DENIED;
+	}
+	if (a->m.key == MSG_KEY_AM && a->m.ndest == 1 &&
+	    help_dest(a->m.dest[0]) != HELP_NONE) {
+		if (help_dest(a->m.dest[0]) == HELP_QUERY)
+			return SERVER_HELP;
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl, MSG_ER_DEST,
+		    "the switch's HELP files are generated from its "
+		    "configuration: UPDT, APND and CNCL are not available",
+		    a->q, a->qlen);
+		return SERVER_NAKED;
 	}
 	a->rr = xmalloc(sizeof *a->rr);
 	if ((code = router_route(srv->cfg, &a->m, from, server_svc_cb, srv,
@@ -1580,6 +1613,41 @@ server_inbound_submit(struct server *srv, struct server_inbound *in,
 	queue_submit(srv->q, &in->op);
 }
 
+/*
+ * A HELP file query (help.h): the answer, an AM from the switch to the
+ * sender, is committed before the query's ACK; the query itself is
+ * not stored.
+ */
+static void
+server_help(struct server *srv, struct session *s, struct server_msgin *a)
+{
+	struct server_inbound	*in = server_inbound_new(srv, s, a);
+	struct audit_rec	*rec;
+	struct ubuf		 text, b;
+	const char		*dest = a->m.ori;
+	char			*body;
+	size_t			 len;
+
+	ubuf_init(&text);
+	help_file(srv->cfg, a->m.dest[0], server_svc_cb, srv, &text);
+	ubuf_init(&b);
+	msgbuild_am(&b, a->m.dest[0], &dest, 1, a->m.ctl, text.data,
+	    text.len);
+	ubuf_free(&text);
+	body = ubuf_take(&b, &len);
+	rec = audit_begin(util_now_us(), "server", "help");
+	audit_str(rec, "msgid", in->msgid);
+	audit_str(rec, "line", in->from->code);
+	audit_str(rec, "ori", a->m.ori);
+	audit_str(rec, "ctl", a->m.ctl);
+	audit_str(rec, "file", a->m.dest[0]);
+	audit_str(rec, "outcome", "answered");
+	log_info("server: %s: HELP %s line=%s ori=%s", in->msgid,
+	    a->m.dest[0], in->from->code, a->m.ori);
+	server_submit_notice(srv, in->from, MSG_KEY_AM, body, len, a->m.ori,
+	    a->m.ctl, audit_end(rec), in);
+}
+
 /* A message the parser thread read: check it, then store it or NAK it. */
 static void
 server_accept(struct server *srv, struct session *s, struct parser_job *j)
@@ -1603,6 +1671,10 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	switch (server_accept_check(srv, s, j->code, &j->diags, &a)) {
 	case SERVER_PASS:
 		break;
+	case SERVER_HELP:
+		server_help(srv, s, &a);
+		server_msgin_free(&a);
+		return;
 	case SERVER_DENIED:
 		/* Committed when the NAK follows the denial's audit. */
 		server_msgin_free(&a);
