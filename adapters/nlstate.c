@@ -1,10 +1,10 @@
 /*
  * nlstate - a simulated state DMV line. Connects to the switch as its
  * line, answers DQ (DR), KQ (KR) and DNQ (DNR) from deterministic synthetic
- * driver records (adapters/dmv.c), embeds a drawn avatar JPEG when the
- * query asks for the photo (IMQ/Y), answers NOT ON FILE, and acknowledges
- * each delivery once its answer is acknowledged by the switch (so a crash
- * of either side loses nothing).
+ * driver records (adapters/dmv.c), embeds a drawn avatar JPEG of the
+ * driver's sex and age bracket when the query asks for the photo (IMQ/Y),
+ * answers NOT ON FILE, and acknowledges each delivery once its answer is
+ * acknowledged by the switch (so a crash of either side loses nothing).
  *
  *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST]
  *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-q]
@@ -161,6 +161,7 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 {
 	struct msgbuild_driver	 d;
 	struct msgbuild_event	 ev[2];
+	struct avatar_person	 who;
 	char			 dates[2][11];
 	uint8_t			*jpg = NULL;
 	size_t			 jlen = 0, blen = 0;
@@ -182,7 +183,9 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	d.lic_class = r->lic_class;
 	d.lic_status = r->status;
 	d.lic_expires = r->expires;
-	if (photo && avatar_jpeg(r->photo_seed, AVATAR_WIDTH, AVATAR_HEIGHT,
+	/* The photo shows the driver's sex and age bracket. */
+	avatar_person_init(&who, r->photo_seed, r->sex, dmv_age(r->dob));
+	if (photo && avatar_person_jpeg(&who, AVATAR_WIDTH, AVATAR_HEIGHT,
 	    AVATAR_QUALITY, &jpg, &jlen) == 0) {
 		b64 = util_b64_encode(jpg, jlen, &blen);
 		d.photo_b64 = b64;

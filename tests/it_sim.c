@@ -5,7 +5,8 @@
  *  - a state that disconnects after every answer (nlstate -f
  *    disconnect=1) answers each query once, the switch's redelivery of an
  *    answered query is DACKed without a second answer, and the agency
- *    gets exactly one DR per DQ.
+ *    gets exactly one DR per DQ;
+ *  - the photo in a DR is the avatar of the record's sex and age bracket.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,9 +16,11 @@
 
 #include <CUnit/Basic.h>
 
+#include "avatar.h"
 #include "dmv.h"
 #include "it_util.h"
 #include "util.h"
+#include "xscan.h"
 
 #define WAIT	15000	/* ms: bound for one exchange */
 #define NFAULT	4	/* queries through the disconnecting state */
@@ -184,6 +187,70 @@ test_disconnect_answers_once(void)
 	it_client_free(a);
 }
 
+/* The first record of CA (of 1000) of this sex and age bracket. */
+static int
+record_of(const char *sex, enum avatar_age age, struct dmv_record *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < 1000; i++)
+		if (dmv_record("CA", i, r) == 0 && strcmp(r->sex, sex) == 0 &&
+		    avatar_age_bracket(dmv_age(r->dob)) == age)
+			return 0;
+	return -1;
+}
+
+/*
+ * A DQ with IMQ/Y for a girl, a young man, a woman and an old man: each
+ * DR carries the very avatar of the record's sex and age bracket.
+ */
+static void
+test_photo_fits_record(void)
+{
+	static const struct {
+		const char	*sex;
+		enum avatar_age	 age;
+	} t[] = {
+		{ "F", AVATAR_AGE_CHILD }, { "M", AVATAR_AGE_YOUNG },
+		{ "F", AVATAR_AGE_ADULT }, { "M", AVATAR_AGE_SENIOR },
+	};
+	static char		 b64[64 * 1024];
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct dmv_record	 r;
+	struct avatar_person	 who;
+	struct it_dlv		*d;
+	uint8_t			*got, *want;
+	size_t			 i, ngot, nwant;
+	char			 ctl[16];
+	uint64_t		 tag;
+	pid_t			 st;
+
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	st = state_start("CA", "cadmv", NULL);
+	CU_ASSERT_FATAL(st > 0);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		CU_ASSERT_EQUAL_FATAL(record_of(t[i].sex, t[i].age, &r), 0);
+		snprintf(ctl, sizeof ctl, "FACE%zu", i);
+		tag = it_client_send(a, it_dq("WA0340000", "CA", ctl, r.oln, 1));
+		CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+		d = it_find(a, "DR", ctl, WAIT);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+		xscan_text(d->xml, d->len, "BinaryBase64Object", b64,
+		    sizeof b64);
+		got = util_b64_decode(b64, strlen(b64), &ngot);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+		avatar_person_init(&who, r.photo_seed, r.sex, dmv_age(r.dob));
+		CU_ASSERT_EQUAL(who.age, t[i].age);
+		CU_ASSERT_EQUAL_FATAL(avatar_person_jpeg(&who, AVATAR_WIDTH,
+		    AVATAR_HEIGHT, AVATAR_QUALITY, &want, &nwant), 0);
+		CU_ASSERT(ngot == nwant && memcmp(got, want, ngot) == 0);
+		free(got);
+		free(want);
+	}
+	it_kill(env, st, SIGTERM);
+	it_client_free(a);
+}
+
 int
 main(void)
 {
@@ -193,5 +260,6 @@ main(void)
 		return 1;
 	s = CU_add_suite("it_sim", suite_init, suite_clean);
 	CU_ADD_TEST(s, test_disconnect_answers_once);
+	CU_ADD_TEST(s, test_photo_fits_record);
 	return it_run_suites();
 }
