@@ -6,7 +6,10 @@
  *    disconnect=1) answers each query once, the switch's redelivery of an
  *    answered query is DACKed without a second answer, and the agency
  *    gets exactly one DR per DQ;
- *  - the photo in a DR is the avatar of the record's sex and age bracket.
+ *  - the photo in a DR is the avatar of the record's sex and age bracket;
+ *  - nlagency matches and counts replies on a legacy-text line, and
+ *    waits for one reply per state of a DQ to several states, a region or
+ *    NL (SMs settling the states that will not answer).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,12 +30,37 @@
 
 static struct it_env	*env;
 
+/* The harness's config and PKI, plus TXLEG: a line speaking legacy text
+ * for TX0000000 (what it receives is text). */
 static int
 suite_init(void)
 {
+	char	*conf, *p, *cmd;
+	struct ubuf b;
+	int	 rc;
+
 	env = it_env_new("sim", "heartbeat=\"2\" ack-timeout=\"5\" "
 	    "retry-min=\"1\" retry-max=\"2\"");
-	if (env == NULL || it_switch_start(env) == -1)
+	if (env == NULL)
+		return -1;
+	cmd = xasprintf("%s/tools/nlpki %s txleg >/dev/null", env->root,
+	    env->pki);
+	rc = system(cmd);
+	free(cmd);
+	if (rc != 0 || (conf = util_read_file(env->conf, NULL)) == NULL)
+		return -1;
+	if ((p = strstr(conf, "  <region")) == NULL) {
+		free(conf);
+		return -1;
+	}
+	ubuf_init(&b);
+	ubuf_add(&b, conf, (size_t)(p - conf));
+	ubuf_printf(&b, "  <line code=\"TXLEG\" cn=\"txleg\" format=\"legacy\">"
+	    "<ori>TX0000000</ori><accept>DR KR DNR AM</accept></line>\n%s", p);
+	rc = util_write_file(env->conf, b.data, b.len);
+	ubuf_free(&b);
+	free(conf);
+	if (rc == -1 || it_switch_start(env) == -1)
 		return -1;
 	return 0;
 }
@@ -44,14 +72,21 @@ suite_clean(void)
 	return 0;
 }
 
-/* bin/nlstate for state code (line cn) with extra arguments (may be
- * NULL), logging to nlstate-<code>.log. */
-static pid_t
-state_start(const char *code, const char *cn, const char *extra)
+/* A bin/nlstate process and its log (one per start: tests count lines). */
+struct sim_state {
+	pid_t	pid;
+	char	log[64];
+};
+
+/* Start bin/nlstate for state code (line cn) with extra arguments (may
+ * be NULL) and wait until it is connected. @return 0 or -1. */
+static int
+state_start(struct sim_state *st, const char *code, const char *cn,
+    const char *extra)
 {
-	char	*argv[16], log[64], *dup = NULL, *w, *p;
-	int	 n = 0;
-	pid_t	 pid;
+	static int	 nstarts;
+	char		*argv[16], *dup = NULL, *w, *p;
+	int		 n = 0;
 
 	argv[n++] = "bin/nlstate";
 	argv[n++] = "-s";
@@ -71,19 +106,24 @@ state_start(const char *code, const char *cn, const char *extra)
 				argv[n++] = w;
 	}
 	argv[n] = NULL;
-	snprintf(log, sizeof log, "nlstate-%s.log", code);
-	pid = it_spawn(env, log, argv);
+	snprintf(st->log, sizeof st->log, "nlstate-%s-%d.log", code,
+	    ++nstarts);
+	st->pid = it_spawn(env, st->log, argv);
 	free(dup);
-	return pid;
+	if (st->pid > 0 && it_log_wait(env, st->log, "connected", WAIT) == 0)
+		return 0;
+	it_kill(env, st->pid, SIGTERM);
+	st->pid = 0;
+	return -1;
 }
 
 /* The log of a state so far; the caller frees it. */
 static char *
-state_log(const char *code)
+state_log(const struct sim_state *st)
 {
 	char	*path, *log;
 
-	path = xasprintf("%s/nlstate-%s.log", env->dir, code);
+	path = xasprintf("%s/%s", env->dir, st->log);
 	log = util_read_file(path, NULL);
 	free(path);
 	return log != NULL ? log : xstrdup("");
@@ -91,10 +131,11 @@ state_log(const char *code)
 
 /* Stop a state by pid (SIGTERM: it prints its counters); its log. */
 static char *
-state_stop(pid_t pid, const char *code)
+state_stop(struct sim_state *st)
 {
-	it_kill(env, pid, SIGTERM);
-	return state_log(code);
+	it_kill(env, st->pid, SIGTERM);
+	st->pid = 0;
+	return state_log(st);
 }
 
 /* How many times needle occurs in hay. */
@@ -140,16 +181,14 @@ static void
 test_disconnect_answers_once(void)
 {
 	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct sim_state	 st;
 	char			 ctl[16], what[64], *log;
 	uint64_t		 tag;
-	pid_t			 st;
 	int			 i, n;
 
 	CU_ASSERT_FATAL(a != NULL && a->up);
-	st = state_start("CA", "cadmv", "-f disconnect=1");
-	CU_ASSERT_FATAL(st > 0);
-	CU_ASSERT_EQUAL_FATAL(it_log_wait(env, "nlstate-CA.log", "connected",
-	    WAIT), 0);
+	CU_ASSERT_EQUAL_FATAL(state_start(&st, "CA", "cadmv",
+	    "-f disconnect=1"), 0);
 	for (i = 0; i < NFAULT; i++) {
 		snprintf(ctl, sizeof ctl, "FAULT%d", i);
 		tag = it_client_send(a, it_dq("WA0340000", "CA", ctl,
@@ -160,7 +199,7 @@ test_disconnect_answers_once(void)
 	/* Every answered query comes back once and is DACKed without an
 	 * answer (bounded wait); then nothing more arrives. */
 	for (i = 0; i < WAIT / 100; i++) {
-		log = state_log("CA");
+		log = state_log(&st);
 		n = occurs(log, "already answered: DACK");
 		free(log);
 		if (n >= NFAULT)
@@ -172,7 +211,7 @@ test_disconnect_answers_once(void)
 		snprintf(ctl, sizeof ctl, "FAULT%d", i);
 		CU_ASSERT_EQUAL(it_count(a, "DR", ctl), 1);
 	}
-	log = state_stop(st, "CA");
+	log = state_stop(&st);
 	for (i = 0; i < NFAULT; i++) {
 		snprintf(what, sizeof what, "ctl=FAULT%d -> DR", i);
 		CU_ASSERT_EQUAL(occurs(log, what), 1);
@@ -221,13 +260,12 @@ test_photo_fits_record(void)
 	struct it_dlv		*d;
 	uint8_t			*got, *want;
 	size_t			 i, ngot, nwant;
+	struct sim_state	 st;
 	char			 ctl[16];
 	uint64_t		 tag;
-	pid_t			 st;
 
 	CU_ASSERT_FATAL(a != NULL && a->up);
-	st = state_start("CA", "cadmv", NULL);
-	CU_ASSERT_FATAL(st > 0);
+	CU_ASSERT_EQUAL_FATAL(state_start(&st, "CA", "cadmv", NULL), 0);
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		CU_ASSERT_EQUAL_FATAL(record_of(t[i].sex, t[i].age, &r), 0);
 		snprintf(ctl, sizeof ctl, "FACE%zu", i);
@@ -247,8 +285,189 @@ test_photo_fits_record(void)
 		free(got);
 		free(want);
 	}
-	it_kill(env, st, SIGTERM);
+	free(state_stop(&st));
 	it_client_free(a);
+}
+
+/* Write text to the run directory as name; its path (static buffer). */
+static const char *
+put(const char *name, const char *text)
+{
+	static char path[512];
+
+	snprintf(path, sizeof path, "%s/%s", env->dir, name);
+	if (util_write_file(path, text, strlen(text)) == -1)
+		CU_FAIL("cannot write a message file");
+	return path;
+}
+
+/* Run bin/nlagency as line cn with args (its -t bounds it). *out gets
+ * its output (caller frees). @return its exit status. */
+static int
+agency(const char *cn, const char *args, char **out)
+{
+	char	*cmd;
+	int	 rc;
+
+	cmd = xasprintf("bin/nlagency -k '%s' -P '%s' -l %s %s", env->pki,
+	    env->portfile, cn, args);
+	rc = it_sh(env, cmd, NULL, out);
+	free(cmd);
+	return rc;
+}
+
+/* 1 if the agency's DONE line says this. */
+static int
+done_says(const char *out, const char *what)
+{
+	const char *p = strncmp(out, "DONE ", 5) == 0 ? out :
+	    strstr(out, "\nDONE ");
+
+	return p != NULL && strstr(p, what) != NULL;
+}
+
+/*
+ * A legacy line receives text: legacy DQs with and without a control
+ * field, one to two states, and an XML DQ from the same line; every
+ * reply arrives as text, is matched and counted once.
+ */
+static void
+test_legacy_replies(void)
+{
+	struct sim_state	 ca, nv;
+	char			 text[256], *out = NULL, *args;
+	int			 rc;
+
+	CU_ASSERT_EQUAL_FATAL(state_start(&ca, "CA", "cadmv", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(state_start(&nv, "NV", "nvdmv", NULL), 0);
+	snprintf(text, sizeof text, "DQ.TX0000000.CA.*LEG1.TXT\nOLN/%s.\n",
+	    oln("CA", 5));
+	put("leg1.txt", text);
+	snprintf(text, sizeof text, "DQ.TX0000000.CA.TXT\nOLN/%s.\n",
+	    oln("CA", 6));
+	put("leg2.txt", text);
+	snprintf(text, sizeof text, "DQ.TX0000000.CA.NV.*LEG3.TXT\n"
+	    "OLN/%s.\n", oln("CA", 7));
+	put("leg3.txt", text);
+	put("leg4.xml", it_dq("TX0000000", "CA", "LEG4", oln("CA", 8), 0));
+	args = xasprintf("-v -t 20 %s/leg1.txt %s/leg2.txt %s/leg3.txt "
+	    "%s/leg4.xml", env->dir, env->dir, env->dir, env->dir);
+	rc = agency("txleg", args, &out);
+	free(args);
+	CU_ASSERT_EQUAL(rc, 0);
+	/* Text arrived (the output header's first line), and was read. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nDR.CAOLN0000.*LEG1\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nDR.CAOLN0000.*LEG4\n"));
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=LEG1 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl= "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=LEG3 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=LEG3 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=LEG4 "), 1);
+	CU_ASSERT(done_says(out, " replies=5/5 "));
+	CU_ASSERT(done_says(out, " unexpected=0 "));
+	if (rc != 0)
+		fprintf(stderr, "\n%s\n", out);
+	free(out);
+	free(state_stop(&nv));
+	free(state_stop(&ca));
+}
+
+/*
+ * A DQ to two states, to a region, to NL, and a KQ to a region where one
+ * state has KQ removed (SM .04.): nlagency waits for every state's reply
+ * and counts it, the SM settling the state that will not answer.
+ */
+static void
+test_multi_state_replies(void)
+{
+	struct sim_state	 ca, nv;
+	char			*out = NULL, *args;
+	int			 rc;
+
+	CU_ASSERT_EQUAL_FATAL(state_start(&ca, "CA", "cadmv", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(state_start(&nv, "NV", "nvdmv", NULL), 0);
+	put("ms1.xml", it_dq("WA0340000", "CA NV", "MS1", oln("CA", 9), 0));
+	put("ms2.xml", it_dq("WA0340000", "WR", "MS2", oln("NV", 9), 0));
+	put("ms3.xml", it_dq("WA0340000", "NL", "MS3", oln("CA", 10), 0));
+	put("ms4.xml", it_msg("KQ", "WA0340000", "WR", "MS4",
+	    it_oln(oln("CA", 11))));
+	/* Two explicit states: no configuration needed. */
+	args = xasprintf("-t 20 %s/ms1.xml", env->dir);
+	rc = agency("waagy", args, &out);
+	free(args);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=MS1 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=MS1 "), 1);
+	CU_ASSERT(done_says(out, " replies=2/2 "));
+	free(out);
+	/* A region and NL, expanded with the switch's configuration. */
+	args = xasprintf("-t 20 -f %s %s/ms2.xml %s/ms3.xml %s/ms4.xml",
+	    env->conf, env->dir, env->dir, env->dir);
+	rc = agency("waagy", args, &out);
+	free(args);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=MS2 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=MS2 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=MS3 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=MS3 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "KR from=CAOLN0000 ctl=MS4 "), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "(no response from NVDMV"));
+	CU_ASSERT(done_says(out, " replies=5/5 "));
+	CU_ASSERT(done_says(out, " sms=1 "));
+	CU_ASSERT(done_says(out, " unexpected=0 "));
+	if (rc != 0)
+		fprintf(stderr, "\n%s\n", out);
+	free(out);
+	free(state_stop(&nv));
+	free(state_stop(&ca));
+}
+
+/*
+ * A DQ to CA and NV while NV is down: CA's DR and NV's SM .02. come, and
+ * nlagency keeps waiting; NV starts, answers, and nlagency ends with both.
+ */
+static void
+test_multi_state_held(void)
+{
+	struct sim_state	 ca, nv;
+	char			*argv[12], *log, *path;
+	pid_t			 ag;
+
+	CU_ASSERT_EQUAL_FATAL(state_start(&ca, "CA", "cadmv", NULL), 0);
+	path = xstrdup(put("held.xml", it_dq("WA0340000", "CA NV", "HELD2",
+	    oln("CA", 12), 0)));
+	argv[0] = "bin/nlagency";
+	argv[1] = "-k";
+	argv[2] = env->pki;
+	argv[3] = "-P";
+	argv[4] = env->portfile;
+	argv[5] = "-l";
+	argv[6] = "waagy";
+	argv[7] = "-t";
+	argv[8] = "30";
+	argv[9] = path;
+	argv[10] = NULL;
+	ag = it_spawn(env, "agency-held.log", argv);
+	CU_ASSERT_FATAL(ag > 0);
+	CU_ASSERT_EQUAL(it_log_wait(env, "agency-held.log",
+	    "DR from=CAOLN0000 ctl=HELD2 ", WAIT), 0);
+	CU_ASSERT_EQUAL(it_log_wait(env, "agency-held.log", "status=.02.",
+	    WAIT), 0);
+	it_pump(env, 500);
+	CU_ASSERT_EQUAL(it_log_wait(env, "agency-held.log", "DONE", 0), -1);
+	CU_ASSERT_EQUAL(state_start(&nv, "NV", "nvdmv", NULL), 0);
+	CU_ASSERT_EQUAL(it_log_wait(env, "agency-held.log", "DONE", WAIT), 0);
+	it_kill(env, ag, SIGTERM);
+	path = xasprintf("%s/agency-held.log", env->dir);
+	log = util_read_file(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+	CU_ASSERT_EQUAL(occurs(log, "DR from=NVOLN0000 ctl=HELD2 "), 1);
+	CU_ASSERT(done_says(log, " replies=2/2 "));
+	CU_ASSERT(done_says(log, " exit=0"));
+	free(log);
+	free(path);
+	free(state_stop(&nv));
+	free(state_stop(&ca));
 }
 
 int
@@ -261,5 +480,8 @@ main(void)
 	s = CU_add_suite("it_sim", suite_init, suite_clean);
 	CU_ADD_TEST(s, test_disconnect_answers_once);
 	CU_ADD_TEST(s, test_photo_fits_record);
+	CU_ADD_TEST(s, test_legacy_replies);
+	CU_ADD_TEST(s, test_multi_state_replies);
+	CU_ADD_TEST(s, test_multi_state_held);
 	return it_run_suites();
 }
