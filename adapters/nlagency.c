@@ -1,11 +1,12 @@
 /*
  * nlagency - a simulated agency (or state CJIS) line: connects to the
- * switch with its certificate, sends messages from files, prints every ACK, NAK and delivery,
+ * switch with its certificate, sends messages from files (or N copies of
+ * each with varied fields), prints every ACK, NAK and delivery,
  * acknowledges deliveries, saves received photos, and waits for the
  * replies it expects.
  *
  *   nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST] [-o DIR]
- *            [-f CONF] [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
+ *            [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
  *
  * Expected replies: an inquiry (DQ, KQ, DNQ) the switch ACKs is due one
  * response (DR, KR, DNR) from every place it went to: each destination
@@ -20,6 +21,10 @@
  * that matches nothing due is printed as unexpected and not counted.
  * Without -f, NL cannot be expanded: its responses are counted until the
  * timeout. -r N expects N responses, whatever they answer.
+ *
+ * -n N sends N copies of each FILE (adapters/tmpl.h): copy k with its own
+ * control field and the name, sex, DOB and license number of synthetic
+ * record k of the first destination's state.
  *
  * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
  * was NAKed (its ER printed); 3 replies missing at the timeout; 2 usage or
@@ -45,6 +50,7 @@
 #include "msgparse.h"
 #include "router.h"
 #include "tls.h"
+#include "tmpl.h"
 #include "util.h"
 #include "xscan.h"
 
@@ -88,6 +94,8 @@ struct agency {
 	const struct config_line *from;		/* our line in it */
 	char			**files;
 	int			 nfiles;
+	unsigned		 copies;	/* -n, else 1 */
+	struct tmpl		**tmpls;	/* per file, with -n */
 	int			 total;		/* messages to send */
 	int			 sent;
 	int			 acked;
@@ -126,7 +134,7 @@ usage(int status)
 
 	fprintf(f, "usage: nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) "
 	    "[-H HOST] [-o PHOTODIR]\n"
-	    "                [-f CONF] [-r N] [-t SECONDS] [-i MS] "
+	    "                [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] "
 	    "[-qv] FILE...\n"
 	    "\n"
 	    "  -k PKIDIR    ca.pem, NAME.pem and NAME.key\n"
@@ -137,6 +145,11 @@ usage(int status)
 	    "every line\n"
 	    "               the switch routes an inquiry to (regions and NL "
 	    "expanded)\n"
+	    "  -n N         send N copies of each FILE, copy k with its own "
+	    "control field\n"
+	    "               and the name, sex, DOB and license number of "
+	    "synthetic\n"
+	    "               record k of the first destination's state\n"
 	    "  -r N         expect N responses, whatever they answer\n"
 	    "  -t SECONDS   give up waiting after this long (default 30)\n"
 	    "  -i MS        wait this long between two messages\n"
@@ -466,18 +479,29 @@ agency_hello_cb(struct client *c, const char *text, void *arg)
 }
 
 /*
- * The next message to send, into b, and its name (for the SENT line).
+ * The next message to send, into b: file sent / copies, or its copy
+ * sent % copies with -n. Its name (for the SENT line) into name.
  * @return 0, -1 after printing why (the run ends).
  */
 static int
 agency_next_msg(struct agency *a, struct ubuf *b, char *name, size_t sz)
 {
-	char	*data;
-	size_t	 len;
+	int		 f = a->sent / (int)a->copies;
+	unsigned	 k = (unsigned)a->sent % a->copies;
+	char		*data, *cause = NULL;
+	size_t		 len;
 
-	util_strlcpy(name, a->files[a->sent], sz);
-	if ((data = util_read_file(a->files[a->sent], &len)) == NULL) {
-		fprintf(stderr, "nlagency: %s: %s\n", a->files[a->sent],
+	if (a->tmpls != NULL) {
+		snprintf(name, sz, "%s#%u", a->files[f], k);
+		if (tmpl_copy(a->tmpls[f], k, b, &cause) == 0)
+			return 0;
+		fprintf(stderr, "nlagency: %s: %s\n", name, cause);
+		free(cause);
+		return -1;
+	}
+	util_strlcpy(name, a->files[f], sz);
+	if ((data = util_read_file(a->files[f], &len)) == NULL) {
+		fprintf(stderr, "nlagency: %s: %s\n", a->files[f],
 		    strerror(errno));
 		return -1;
 	}
@@ -862,6 +886,34 @@ agency_load_config(struct agency *a, const char *path, const char *sdir,
 	return 0;
 }
 
+/* -n N: every FILE read as a template (checked before anything is sent). */
+static int
+agency_load_templates(struct agency *a)
+{
+	char	*data, *cause = NULL;
+	size_t	 len;
+	int	 i;
+
+	a->tmpls = xcalloc((size_t)a->nfiles, sizeof *a->tmpls);
+	for (i = 0; i < a->nfiles; i++) {
+		if ((data = util_read_file(a->files[i], &len)) == NULL) {
+			fprintf(stderr, "nlagency: %s: %s\n", a->files[i],
+			    strerror(errno));
+			return -1;
+		}
+		a->tmpls[i] = tmpl_new(a->schema, data, len, a->copies,
+		    &cause);
+		free(data);
+		if (a->tmpls[i] == NULL) {
+			fprintf(stderr, "nlagency: %s: %s\n", a->files[i],
+			    cause);
+			free(cause);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The requests' table and the control field buckets, for a->total. */
 static void
 agency_alloc(struct agency *a)
@@ -884,6 +936,9 @@ agency_free(struct agency *a)
 		free(a->req[i].dest);
 	free(a->req);
 	free(a->ctl_head);
+	for (i = 0; a->tmpls != NULL && i < a->nfiles; i++)
+		tmpl_free(a->tmpls[i]);
+	free(a->tmpls);
 	config_free(a->cfg);
 }
 
@@ -899,13 +954,15 @@ main(int argc, char **argv)
 	};
 	const char	*pki = NULL, *name = NULL, *portfile = NULL, *host = "127.0.0.1";
 	const char	*sdir, *conf = NULL;
-	char		 port[16] = "", *ca, *cert, *key, *cause = NULL;
+	char		 port[16] = "", *ca, *cert, *key, *cause = NULL, *end;
 	SSL_CTX		*ctx;
 	struct timeval	 tv;
+	unsigned long	 n;
 	int		 ch, timeout = 30, rc;
 
 	memset(&a, 0, sizeof a);
-	while ((ch = getopt_long(argc, argv, "f:H:hi:k:l:o:P:p:qr:t:v",
+	a.copies = 1;
+	while ((ch = getopt_long(argc, argv, "f:H:hi:k:l:n:o:P:p:qr:t:v",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': conf = optarg; break;
@@ -914,6 +971,12 @@ main(int argc, char **argv)
 		case 'i': a.interval_ms = atoi(optarg); break;
 		case 'k': pki = optarg; break;
 		case 'l': name = optarg; break;
+		case 'n':
+			n = strtoul(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > TMPL_MAX_COPIES)
+				usage(2);
+			a.copies = (unsigned)n;
+			break;
 		case 'o': a.photodir = optarg; break;
 		case 'P': portfile = optarg; break;
 		case 'p': util_strlcpy(port, optarg, sizeof port); break;
@@ -928,7 +991,12 @@ main(int argc, char **argv)
 	a.nfiles = argc - optind;
 	if (pki == NULL || name == NULL || (portfile == NULL && port[0] == '\0'))
 		usage(2);
-	a.total = a.nfiles;
+	if ((unsigned long)a.nfiles * a.copies > TMPL_MAX_COPIES) {
+		fprintf(stderr, "nlagency: more than %u messages\n",
+		    TMPL_MAX_COPIES);
+		return 2;
+	}
+	a.total = a.nfiles * (int)a.copies;
 	if (portfile != NULL && client_read_portfile(portfile, 10000, port,
 	    sizeof port) == -1) {
 		fprintf(stderr, "nlagency: %s: no port\n", portfile);
@@ -942,7 +1010,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "nlagency: %s\n", cause);
 		return 2;
 	}
-	if (conf != NULL && agency_load_config(&a, conf, sdir, name) == -1)
+	if ((conf != NULL && agency_load_config(&a, conf, sdir, name) == -1) ||
+	    (a.copies > 1 && agency_load_templates(&a) == -1))
 		return 2;
 	if (a.photodir != NULL)
 		mkdir(a.photodir, 0755);

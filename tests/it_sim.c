@@ -9,7 +9,9 @@
  *  - the photo in a DR is the avatar of the record's sex and age bracket;
  *  - nlagency matches and counts replies on a legacy-text line, and
  *    waits for one reply per state of a DQ to several states, a region or
- *    NL (SMs settling the states that will not answer).
+ *    NL (SMs settling the states that will not answer);
+ *  - nlagency -n N sends N valid copies with distinct control fields and
+ *    the fields of synthetic record k, and every copy is answered.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -470,6 +472,84 @@ test_multi_state_held(void)
 	free(state_stop(&ca));
 }
 
+/* Every "ctl=" value of the agency's SENT lines, distinct, n of them. */
+static int
+sent_ctls_distinct(const char *out, int n)
+{
+	char	 ctls[64][MSG_CTL_LEN + 1];
+	const char *p;
+	int	 k = 0, i;
+
+	for (p = out; (p = strstr(p, "\nSENT ")) != NULL; p++) {
+		if (k == 64 || (p = strstr(p, " ctl=")) == NULL)
+			return 0;
+		sscanf(p + 5, "%10[^ ]", ctls[k]);
+		for (i = 0; i < k; i++)
+			if (strcmp(ctls[i], ctls[k]) == 0)
+				return 0;
+		k++;
+	}
+	return k == n;
+}
+
+/*
+ * nlagency -n: 20 copies of an XML DQ by license number and 5 of a
+ * legacy DQ by name: distinct control fields, each the license or the
+ * name of synthetic record k, every copy valid (ACKed) and answered.
+ */
+static void
+test_copies(void)
+{
+	struct sim_state	 ca;
+	struct dmv_record	 r;
+	char			*out = NULL, *args, *log, what[96];
+	int			 rc, k;
+
+	CU_ASSERT_EQUAL_FATAL(state_start(&ca, "CA", "cadmv", NULL), 0);
+	put("copy.xml", it_dq("WA0340000", "CA", "CP", oln("CA", 999), 0));
+	args = xasprintf("-q -t 30 -n 20 %s/copy.xml", env->dir);
+	rc = agency("waagy", args, &out);
+	free(args);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(done_says(out, "sent=20 acked=20 nacked=0 replies=20/20 "));
+	free(out);
+	args = xasprintf("-t 30 -n 20 %s/copy.xml", env->dir);
+	rc = agency("waagy", args, &out);
+	free(args);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(sent_ctls_distinct(out, 20));
+	for (k = 0; k < 20; k++) {
+		CU_ASSERT_EQUAL_FATAL(dmv_record("CA", (uint32_t)k, &r), 0);
+		snprintf(what, sizeof what, "ctl=CP%04d record=%s ", k,
+		    r.surname);
+		CU_ASSERT_EQUAL(occurs(out, what), 1);
+	}
+	CU_ASSERT(done_says(out, " replies=20/20 "));
+	free(out);
+
+	put("copy.txt", "DQ.TX0000000.CA.*LC.TXT\n"
+	    "NAM/SAMPLE,ALEX J. DOB/19800229. SEX/F.\n");
+	args = xasprintf("-t 30 -n 5 %s/copy.txt", env->dir);
+	rc = agency("txleg", args, &out);
+	free(args);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(sent_ctls_distinct(out, 5));
+	for (k = 0; k < 5; k++) {
+		CU_ASSERT_EQUAL_FATAL(dmv_record("CA", (uint32_t)k, &r), 0);
+		snprintf(what, sizeof what, "ctl=LC%04d record=%s ", k,
+		    r.surname);
+		CU_ASSERT_EQUAL(occurs(out, what), 1);
+	}
+	CU_ASSERT(done_says(out, " replies=5/5 "));
+	free(out);
+	/* The state answered each copy once. */
+	log = state_stop(&ca);
+	CU_ASSERT_EQUAL(occurs(log, "ctl=CP0007 -> DR"), 2);
+	CU_ASSERT_EQUAL(occurs(log, "ctl=LC0003 -> DR"), 1);
+	CU_ASSERT_EQUAL(state_counter(log, "answered "), 45);
+	free(log);
+}
+
 int
 main(void)
 {
@@ -483,5 +563,6 @@ main(void)
 	CU_ADD_TEST(s, test_legacy_replies);
 	CU_ADD_TEST(s, test_multi_state_replies);
 	CU_ADD_TEST(s, test_multi_state_held);
+	CU_ADD_TEST(s, test_copies);
 	return it_run_suites();
 }
