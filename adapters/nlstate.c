@@ -527,37 +527,46 @@ state_hello_cb(struct client *c, const char *text, void *arg)
 	printf("nlstate %s: connected %s\n", st->code, text);
 }
 
+/*
+ * The connection is gone (closed_cb) or hung up on purpose (fault_cb):
+ * no fault is due any more, what was sent and not ACKed is forgotten,
+ * and a new connection is tried a second later.
+ */
 static void
-state_closed_cb(struct client *c, const char *why, void *arg)
+state_connection_lost(struct state *st)
 {
-	struct state	*st = arg;
-	struct timeval	 one = { 1, 0 };
+	struct timeval one = { 1, 0 };
 
-	(void)c;
-	printf("nlstate %s: disconnected: %s (reconnecting)\n", st->code, why);
 	st->closing = 0;
 	evtimer_del(st->ev_fault);
 	state_jobs_lost(st);
 	evtimer_add(st->ev_reconnect, &one);
 }
 
+static void
+state_closed_cb(struct client *c, const char *why, void *arg)
+{
+	struct state *st = arg;
+
+	(void)c;
+	printf("nlstate %s: disconnected: %s (reconnecting)\n", st->code, why);
+	state_connection_lost(st);
+}
+
 /* The disconnect=N fault: every answer sent is ACKed; hang up. */
 static void
 state_fault_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct state	*st = arg;
-	struct timeval	 one = { 1, 0 };
+	struct state *st = arg;
 
 	(void)fd;
 	(void)what;
 	if (!st->closing)
 		return;
 	printf("nlstate %s: fault: disconnecting\n", st->code);
-	st->closing = 0;
 	st->fault_closes++;
 	client_close(st->client);
-	state_jobs_lost(st);
-	evtimer_add(st->ev_reconnect, &one);
+	state_connection_lost(st);
 }
 
 static void

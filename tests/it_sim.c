@@ -146,10 +146,8 @@ occurs(const char *hay, const char *needle)
 {
 	int n = 0;
 
-	while ((hay = strstr(hay, needle)) != NULL) {
+	for (; (hay = strstr(hay, needle)) != NULL; hay++)
 		n++;
-		hay += strlen(needle);
-	}
 	return n;
 }
 
@@ -303,21 +301,6 @@ put(const char *name, const char *text)
 	return path;
 }
 
-/* Run bin/nlagency as line cn with args (its -t bounds it). *out gets
- * its output (caller frees). @return its exit status. */
-static int
-agency(const char *cn, const char *args, char **out)
-{
-	char	*cmd;
-	int	 rc;
-
-	cmd = xasprintf("bin/nlagency -k '%s' -P '%s' -l %s %s", env->pki,
-	    env->portfile, cn, args);
-	rc = it_sh(env, cmd, NULL, out);
-	free(cmd);
-	return rc;
-}
-
 /* 1 if the agency's DONE line says this. */
 static int
 done_says(const char *out, const char *what)
@@ -329,19 +312,109 @@ done_says(const char *out, const char *what)
 }
 
 /*
- * A legacy line receives text: legacy DQs with and without a control
- * field, one to two states, and an XML DQ from the same line; every
- * reply arrives as text, is matched and counted once.
+ * Run bin/nlagency as line cn with args, where "@" stands for the run
+ * directory (its -t bounds it); check that it exits 0 and that its DONE
+ * line says each of done (NULL-terminated). @return its output (caller
+ * frees).
+ */
+static char *
+agency_ok(const char *cn, const char *const *done, const char *args)
+{
+	struct ubuf	 cmd;
+	char		*out = NULL;
+	int		 rc, ok;
+
+	ubuf_init(&cmd);
+	ubuf_printf(&cmd, "bin/nlagency -k '%s' -P '%s' -l %s ", env->pki,
+	    env->portfile, cn);
+	for (; *args != '\0'; args++)
+		if (*args == '@')
+			ubuf_adds(&cmd, env->dir);
+		else
+			ubuf_add(&cmd, args, 1);
+	ubuf_add(&cmd, "", 1);
+	rc = it_sh(env, cmd.data, NULL, &out);
+	CU_ASSERT_EQUAL(rc, 0);
+	for (ok = rc == 0; *done != NULL; done++)
+		if (!done_says(out, *done)) {
+			CU_FAIL("nlagency's DONE line");
+			ok = 0;
+		}
+	if (!ok)
+		fprintf(stderr, "\n%s\n%s\n", cmd.data, out);
+	ubuf_free(&cmd);
+	return out;
+}
+
+/* Each of want (NULL-terminated) occurs exactly once in out. */
+static void
+assert_once(const char *out, const char *const *want)
+{
+	for (; *want != NULL; want++)
+		if (occurs(out, *want) != 1) {
+			fprintf(stderr, "\n  %d times: \"%s\"", occurs(out, *want),
+			    *want);
+			CU_FAIL("a reply missing or repeated");
+		}
+}
+
+/* CA and NV up, for the tests that query both. @return 0 or -1. */
+static int
+states_up(struct sim_state *ca, struct sim_state *nv)
+{
+	if (state_start(ca, "CA", "cadmv", NULL) == -1)
+		return -1;
+	if (state_start(nv, "NV", "nvdmv", NULL) == -1) {
+		free(state_stop(ca));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+states_down(struct sim_state *ca, struct sim_state *nv)
+{
+	free(state_stop(nv));
+	free(state_stop(ca));
+}
+
+/*
+ * nlagency counts every reply, once: on a legacy line (what it receives
+ * is text) legacy DQs with and without a control field, one to two
+ * states, and an XML DQ; from an XML line a DQ to two states, and with
+ * the switch's config a DQ to a region, one to NL and a KQ to a region
+ * where NV has KQ removed (the SM .04. settles NV).
  */
 static void
-test_legacy_replies(void)
+test_replies_counted(void)
 {
+	static const struct {
+		const char	*cn;
+		const char	*args;		/* "@": the run directory */
+		const char	*done[4];	/* in the DONE line */
+		const char	*want[8];	/* once each in the output */
+	} t[] = {
+		{ "txleg", "-v -t 20 @/leg1.txt @/leg2.txt @/leg3.txt "
+		  "@/leg4.xml", { " replies=5/5 ", " unexpected=0 " },
+		  { "DR from=CAOLN0000 ctl=LEG1 ", "DR from=CAOLN0000 ctl= ",
+		    "DR from=CAOLN0000 ctl=LEG3 ", "DR from=NVOLN0000 ctl=LEG3 ",
+		    "DR from=CAOLN0000 ctl=LEG4 ",
+		    /* Text arrived: the output header's first line. */
+		    "\nDR.CAOLN0000.*LEG1\n", "\nDR.CAOLN0000.*LEG4\n" } },
+		{ "waagy", "-t 20 @/ms1.xml", { " replies=2/2 " },
+		  { "DR from=CAOLN0000 ctl=MS1 ",
+		    "DR from=NVOLN0000 ctl=MS1 " } },
+		{ "waagy", "-t 20 -f @/nlswitch.xml @/ms2.xml @/ms3.xml "
+		  "@/ms4.xml", { " replies=5/5 ", " sms=1 ", " unexpected=0 " },
+		  { "DR from=CAOLN0000 ctl=MS2 ", "DR from=NVOLN0000 ctl=MS2 ",
+		    "DR from=CAOLN0000 ctl=MS3 ", "DR from=NVOLN0000 ctl=MS3 ",
+		    "KR from=CAOLN0000 ctl=MS4 ", "(no response from NVDMV" } },
+	};
 	struct sim_state	 ca, nv;
-	char			 text[256], *out = NULL, *args;
-	int			 rc;
+	char			 text[256], *out;
+	size_t			 i;
 
-	CU_ASSERT_EQUAL_FATAL(state_start(&ca, "CA", "cadmv", NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(state_start(&nv, "NV", "nvdmv", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(states_up(&ca, &nv), 0);
 	snprintf(text, sizeof text, "DQ.TX0000000.CA.*LEG1.TXT\nOLN/%s.\n",
 	    oln("CA", 5));
 	put("leg1.txt", text);
@@ -352,76 +425,17 @@ test_legacy_replies(void)
 	    "OLN/%s.\n", oln("CA", 7));
 	put("leg3.txt", text);
 	put("leg4.xml", it_dq("TX0000000", "CA", "LEG4", oln("CA", 8), 0));
-	args = xasprintf("-v -t 20 %s/leg1.txt %s/leg2.txt %s/leg3.txt "
-	    "%s/leg4.xml", env->dir, env->dir, env->dir, env->dir);
-	rc = agency("txleg", args, &out);
-	free(args);
-	CU_ASSERT_EQUAL(rc, 0);
-	/* Text arrived (the output header's first line), and was read. */
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nDR.CAOLN0000.*LEG1\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nDR.CAOLN0000.*LEG4\n"));
-	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=LEG1 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl= "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=LEG3 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=LEG3 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=LEG4 "), 1);
-	CU_ASSERT(done_says(out, " replies=5/5 "));
-	CU_ASSERT(done_says(out, " unexpected=0 "));
-	if (rc != 0)
-		fprintf(stderr, "\n%s\n", out);
-	free(out);
-	free(state_stop(&nv));
-	free(state_stop(&ca));
-}
-
-/*
- * A DQ to two states, to a region, to NL, and a KQ to a region where one
- * state has KQ removed (SM .04.): nlagency waits for every state's reply
- * and counts it, the SM settling the state that will not answer.
- */
-static void
-test_multi_state_replies(void)
-{
-	struct sim_state	 ca, nv;
-	char			*out = NULL, *args;
-	int			 rc;
-
-	CU_ASSERT_EQUAL_FATAL(state_start(&ca, "CA", "cadmv", NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(state_start(&nv, "NV", "nvdmv", NULL), 0);
 	put("ms1.xml", it_dq("WA0340000", "CA NV", "MS1", oln("CA", 9), 0));
 	put("ms2.xml", it_dq("WA0340000", "WR", "MS2", oln("NV", 9), 0));
 	put("ms3.xml", it_dq("WA0340000", "NL", "MS3", oln("CA", 10), 0));
 	put("ms4.xml", it_msg("KQ", "WA0340000", "WR", "MS4",
 	    it_oln(oln("CA", 11))));
-	/* Two explicit states: no configuration needed. */
-	args = xasprintf("-t 20 %s/ms1.xml", env->dir);
-	rc = agency("waagy", args, &out);
-	free(args);
-	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=MS1 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=MS1 "), 1);
-	CU_ASSERT(done_says(out, " replies=2/2 "));
-	free(out);
-	/* A region and NL, expanded with the switch's configuration. */
-	args = xasprintf("-t 20 -f %s %s/ms2.xml %s/ms3.xml %s/ms4.xml",
-	    env->conf, env->dir, env->dir, env->dir);
-	rc = agency("waagy", args, &out);
-	free(args);
-	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=MS2 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=MS2 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=MS3 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "DR from=NVOLN0000 ctl=MS3 "), 1);
-	CU_ASSERT_EQUAL(occurs(out, "KR from=CAOLN0000 ctl=MS4 "), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "(no response from NVDMV"));
-	CU_ASSERT(done_says(out, " replies=5/5 "));
-	CU_ASSERT(done_says(out, " sms=1 "));
-	CU_ASSERT(done_says(out, " unexpected=0 "));
-	if (rc != 0)
-		fprintf(stderr, "\n%s\n", out);
-	free(out);
-	free(state_stop(&nv));
-	free(state_stop(&ca));
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		out = agency_ok(t[i].cn, t[i].done, t[i].args);
+		assert_once(out, t[i].want);
+		free(out);
+	}
+	states_down(&ca, &nv);
 }
 
 /*
@@ -493,6 +507,27 @@ sent_ctls_distinct(const char *out, int n)
 }
 
 /*
+ * The n copies in nlagency's output went out with distinct control
+ * fields (stem, then the copy number) and copy k was answered once, with
+ * the surname of CA's synthetic record k.
+ */
+static void
+copies_answered(const char *out, const char *stem, int n)
+{
+	struct dmv_record	 r;
+	char			 what[96];
+	int			 k;
+
+	CU_ASSERT(sent_ctls_distinct(out, n));
+	for (k = 0; k < n; k++) {
+		CU_ASSERT_EQUAL_FATAL(dmv_record("CA", (uint32_t)k, &r), 0);
+		snprintf(what, sizeof what, "ctl=%s%04d record=%s ", stem, k,
+		    r.surname);
+		CU_ASSERT_EQUAL(occurs(out, what), 1);
+	}
+}
+
+/*
  * nlagency -n: 20 copies of an XML DQ by license number and 5 of a
  * legacy DQ by name: distinct control fields, each the license or the
  * name of synthetic record k, every copy valid (ACKed) and answered.
@@ -500,47 +535,23 @@ sent_ctls_distinct(const char *out, int n)
 static void
 test_copies(void)
 {
+	static const char *const done20[] = { "sent=20 acked=20 nacked=0 "
+	    "replies=20/20 ", NULL };
+	static const char *const done5[] = { " replies=5/5 ", NULL };
 	struct sim_state	 ca;
-	struct dmv_record	 r;
-	char			*out = NULL, *args, *log, what[96];
-	int			 rc, k;
+	char			*out, *log;
 
 	CU_ASSERT_EQUAL_FATAL(state_start(&ca, "CA", "cadmv", NULL), 0);
 	put("copy.xml", it_dq("WA0340000", "CA", "CP", oln("CA", 999), 0));
-	args = xasprintf("-q -t 30 -n 20 %s/copy.xml", env->dir);
-	rc = agency("waagy", args, &out);
-	free(args);
-	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT(done_says(out, "sent=20 acked=20 nacked=0 replies=20/20 "));
-	free(out);
-	args = xasprintf("-t 30 -n 20 %s/copy.xml", env->dir);
-	rc = agency("waagy", args, &out);
-	free(args);
-	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT(sent_ctls_distinct(out, 20));
-	for (k = 0; k < 20; k++) {
-		CU_ASSERT_EQUAL_FATAL(dmv_record("CA", (uint32_t)k, &r), 0);
-		snprintf(what, sizeof what, "ctl=CP%04d record=%s ", k,
-		    r.surname);
-		CU_ASSERT_EQUAL(occurs(out, what), 1);
-	}
-	CU_ASSERT(done_says(out, " replies=20/20 "));
+	free(agency_ok("waagy", done20, "-q -t 30 -n 20 @/copy.xml"));
+	out = agency_ok("waagy", done20, "-t 30 -n 20 @/copy.xml");
+	copies_answered(out, "CP", 20);
 	free(out);
 
 	put("copy.txt", "DQ.TX0000000.CA.*LC.TXT\n"
 	    "NAM/SAMPLE,ALEX J. DOB/19800229. SEX/F.\n");
-	args = xasprintf("-t 30 -n 5 %s/copy.txt", env->dir);
-	rc = agency("txleg", args, &out);
-	free(args);
-	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT(sent_ctls_distinct(out, 5));
-	for (k = 0; k < 5; k++) {
-		CU_ASSERT_EQUAL_FATAL(dmv_record("CA", (uint32_t)k, &r), 0);
-		snprintf(what, sizeof what, "ctl=LC%04d record=%s ", k,
-		    r.surname);
-		CU_ASSERT_EQUAL(occurs(out, what), 1);
-	}
-	CU_ASSERT(done_says(out, " replies=5/5 "));
+	out = agency_ok("txleg", done5, "-t 30 -n 5 @/copy.txt");
+	copies_answered(out, "LC", 5);
 	free(out);
 	/* The state answered each copy once. */
 	log = state_stop(&ca);
@@ -560,8 +571,7 @@ main(void)
 	s = CU_add_suite("it_sim", suite_init, suite_clean);
 	CU_ADD_TEST(s, test_disconnect_answers_once);
 	CU_ADD_TEST(s, test_photo_fits_record);
-	CU_ADD_TEST(s, test_legacy_replies);
-	CU_ADD_TEST(s, test_multi_state_replies);
+	CU_ADD_TEST(s, test_replies_counted);
 	CU_ADD_TEST(s, test_multi_state_held);
 	CU_ADD_TEST(s, test_copies);
 	return it_run_suites();
