@@ -95,6 +95,7 @@ struct agency {
 	char			**files;
 	int			 nfiles;
 	unsigned		 copies;	/* -n, else 1 */
+	int			 vary;		/* -n given: send copies */
 	struct tmpl		**tmpls;	/* per file, with -n */
 	int			 total;		/* messages to send */
 	int			 sent;
@@ -976,6 +977,7 @@ main(int argc, char **argv)
 			if (*end != '\0' || n < 1 || n > TMPL_MAX_COPIES)
 				usage(2);
 			a.copies = (unsigned)n;
+			a.vary = 1;
 			break;
 		case 'o': a.photodir = optarg; break;
 		case 'P': portfile = optarg; break;
@@ -1011,7 +1013,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if ((conf != NULL && agency_load_config(&a, conf, sdir, name) == -1) ||
-	    (a.copies > 1 && agency_load_templates(&a) == -1))
+	    (a.vary && agency_load_templates(&a) == -1))
 		return 2;
 	if (a.photodir != NULL)
 		mkdir(a.photodir, 0755);
