@@ -4,9 +4,15 @@
  * The portrait is a painter's-algorithm scene evaluated per sample: for a
  * point of the 240x300 virtual canvas, avatar_shade() returns the colour of
  * the topmost shape covering it (background, back hair, neck, shirt, ears,
- * head, front hair, eyes, brows, nose, mouth, glasses). Each pixel averages
- * 2x2 samples for smooth edges, then gets a little seeded grain, and the
- * raster goes through libjpeg-turbo's memory destination.
+ * head, front hair, eyes, brows, lines of age, nose, beard, mouth,
+ * moustache, glasses). Each pixel averages 2x2 samples for smooth edges,
+ * then gets a little seeded grain, and the raster goes through
+ * libjpeg-turbo's memory destination.
+ *
+ * The seed's choices are drawn first, in a fixed order, exactly as before
+ * sex and age existed (a person of ANY sex and age keeps the old face);
+ * then avatar_face_traits() bends them to the person's row of
+ * avatar_rules with further draws from the same stream.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -26,15 +32,6 @@
 
 struct avatar_rgb {
 	double	r, g, b;
-};
-
-enum avatar_hair {
-	AVATAR_HAIR_SHORT,
-	AVATAR_HAIR_LONG,
-	AVATAR_HAIR_RECEDING,
-	AVATAR_HAIR_CURLY,
-	AVATAR_HAIR_BOB,
-	AVATAR_HAIR_NSTYLES
 };
 
 enum avatar_mouth {
@@ -57,9 +54,64 @@ struct avatar_face {
 	double			part;			/* hair parting, -1..1 */
 	enum avatar_hair	hair_style;
 	enum avatar_mouth	mouth_style;
+	enum avatar_beard	beard;
 	int			vneck;
 	int			glasses;
 	int			blush;
+	int			grey;			/* grey or white hair */
+	int			lines;			/* lines of age */
+};
+
+/*
+ * What a sex and an age bracket allow; the seed chooses within. One row
+ * per (sex, age); tests/test_avatar.c holds the same table as the
+ * expectation.
+ */
+struct avatar_rule {
+	unsigned	hairs;		/* bit (1 << enum avatar_hair) allowed */
+	unsigned	beards;		/* bit (1 << enum avatar_beard) allowed */
+	int		grey_pct;	/* chance of grey or white hair */
+	int		lines;		/* 1: lines of age */
+	int		glasses_pct;
+	double		rx_lo, rx_hi;	/* head half-width */
+	double		ry_lo, ry_hi;	/* head half-height */
+	double		eye_k;		/* eye size, times the seed's */
+	double		brow_lo, brow_hi;
+	double		shirt_lo, shirt_hi;	/* shoulders' half-width */
+};
+
+#define AVATAR_H(x)	(1u << AVATAR_HAIR_##x)
+#define AVATAR_B(x)	(1u << AVATAR_BEARD_##x)
+
+static const struct avatar_rule avatar_rules[2][4] = {
+	{	/* male: child, young adult, adult, senior */
+		{ AVATAR_H(SHORT) | AVATAR_H(CURLY), AVATAR_B(NONE), 0, 0, 8,
+		  48, 53, 54, 60, 1.25, 1.6, 2.2, 92, 104 },
+		{ AVATAR_H(SHORT) | AVATAR_H(CURLY) | AVATAR_H(LONG),
+		  AVATAR_B(NONE) | AVATAR_B(STUBBLE) | AVATAR_B(MOUSTACHE),
+		  0, 0, 15, 53, 60, 66, 74, 1.0, 2.3, 3.1, 120, 132 },
+		{ AVATAR_H(SHORT) | AVATAR_H(CURLY) | AVATAR_H(RECEDING),
+		  AVATAR_B(NONE) | AVATAR_B(STUBBLE) | AVATAR_B(MOUSTACHE) |
+		  AVATAR_B(FULL), 25, 0, 30, 54, 61, 66, 74, 1.0, 2.3, 3.1,
+		  120, 132 },
+		{ AVATAR_H(SHORT) | AVATAR_H(RECEDING),
+		  AVATAR_B(NONE) | AVATAR_B(MOUSTACHE) | AVATAR_B(FULL),
+		  100, 1, 60, 54, 61, 66, 74, 0.92, 2.5, 3.3, 114, 126 },
+	},
+	{	/* female: child, young adult, adult, senior */
+		{ AVATAR_H(LONG) | AVATAR_H(BOB) | AVATAR_H(CURLY),
+		  AVATAR_B(NONE), 0, 0, 8, 48, 53, 54, 60, 1.25, 1.3, 1.8,
+		  92, 104 },
+		{ AVATAR_H(LONG) | AVATAR_H(BOB) | AVATAR_H(CURLY),
+		  AVATAR_B(NONE), 0, 0, 15, 49, 56, 64, 72, 1.05, 1.4, 2.0,
+		  108, 120 },
+		{ AVATAR_H(LONG) | AVATAR_H(BOB) | AVATAR_H(CURLY) |
+		  AVATAR_H(SHORT), AVATAR_B(NONE), 25, 0, 30, 49, 56, 64, 72,
+		  1.0, 1.4, 2.0, 108, 120 },
+		{ AVATAR_H(BOB) | AVATAR_H(CURLY) | AVATAR_H(SHORT),
+		  AVATAR_B(NONE), 100, 1, 60, 49, 56, 64, 72, 0.92, 1.4, 2.0,
+		  104, 116 },
+	},
 };
 
 /* libjpeg error manager that returns to the caller instead of exit(). */
@@ -172,14 +224,94 @@ avatar_seg(double x, double y, double ax, double ay, double bx, double by)
 	return sqrt(wx * wx + wy * wy);
 }
 
-/* Resolve every seeded choice of the portrait. */
+/* One of the bits set in mask, drawn uniformly. */
+static unsigned
+avatar_pick(uint64_t *s, unsigned mask)
+{
+	unsigned	 n = 0, k, i;
+
+	for (i = 0; i < 32; i++)
+		n += mask >> i & 1;
+	k = util_rand_below(s, n);
+	for (i = 0; i < 32; i++)
+		if ((mask >> i & 1) && k-- == 0)
+			break;
+	return i;
+}
+
+/*
+ * Bend the seed's face to a sex and an age bracket (avatar_rules): the
+ * hair style, beard, grey hair, lines, glasses, head, eyes, brows and
+ * shoulders; features laid out relative to the head move with it.
+ */
 static void
-avatar_face_init(struct avatar_face *f, uint32_t seed)
+avatar_face_traits(struct avatar_face *f, uint64_t *s,
+    const struct avatar_person *p, uint32_t hi)
+{
+	const struct avatar_rule	*r;
+	enum avatar_sex			 sex = p->sex;
+	enum avatar_age			 age = p->age;
+	double				 kx, ky;
+
+	if (sex == AVATAR_SEX_ANY)
+		sex = (enum avatar_sex)(AVATAR_SEX_MALE + util_rand_below(s, 2));
+	if (age == AVATAR_AGE_ANY)
+		age = (enum avatar_age)(AVATAR_AGE_CHILD + util_rand_below(s, 4));
+	r = &avatar_rules[sex - AVATAR_SEX_MALE][age - AVATAR_AGE_CHILD];
+
+	f->hair_style = (enum avatar_hair)avatar_pick(s, r->hairs);
+	f->beard = (enum avatar_beard)avatar_pick(s, r->beards);
+	/* avatar_hairs[7] and [8] are grey and white. */
+	f->grey = (int)util_rand_below(s, 100) < r->grey_pct;
+	if (f->grey && age == AVATAR_AGE_SENIOR)
+		hi = 7 + util_rand_below(s, 2);
+	else if (!f->grey && hi >= 7)
+		hi = util_rand_below(s, 7);
+	f->hair = avatar_hairs[hi];
+	if (f->grey && hi < 7)		/* salt and pepper */
+		f->hair = avatar_mix(f->hair, avatar_hairs[7], 0.55);
+	f->brow = avatar_scale(f->hair, f->grey ? 0.6 : hi == 4 ? 0.7 : 0.9);
+	f->lines = r->lines;
+	f->glasses = (int)util_rand_below(s, 100) < r->glasses_pct;
+	if (sex == AVATAR_SEX_FEMALE)
+		f->lip = avatar_mix(avatar_scale(f->skin, 0.62),
+		    (struct avatar_rgb){ 186, 52, 64 }, 0.55);
+	if (age == AVATAR_AGE_CHILD) {
+		f->blush = 1;
+		f->nose_w *= 0.8;
+		f->mouth_w *= 0.85;
+		f->neck_w *= 0.8;
+	}
+
+	kx = avatar_range(s, r->rx_lo, r->rx_hi) / f->rx;
+	ky = avatar_range(s, r->ry_lo, r->ry_hi) / f->ry;
+	f->rx *= kx;
+	f->ry *= ky;
+	f->eye_dx *= kx;
+	f->eye_dy *= ky;
+	f->mouth_dy *= ky;
+	f->eye_rx *= r->eye_k;
+	f->eye_ry *= r->eye_k;
+	f->iris_r *= r->eye_k;
+	f->brow_th = avatar_range(s, r->brow_lo, r->brow_hi);
+	f->shirt_rx = avatar_range(s, r->shirt_lo, r->shirt_hi);
+	if (age == AVATAR_AGE_CHILD)	/* a high forehead */
+		f->eye_dy += f->ry * 0.1;
+}
+
+/*
+ * Resolve every choice of the portrait: the seed's, then (unless sex and
+ * age are both ANY, which draws the seed's face as it always was) what
+ * the person's sex and age allow.
+ */
+static void
+avatar_face_init(struct avatar_face *f, const struct avatar_person *p)
 {
 	uint64_t		s;
 	struct avatar_rgb	bg;
-	uint32_t		hi;
+	uint32_t		hi, seed = p->seed;
 
+	memset(f, 0, sizeof *f);
 	s = 0x61766174617221ULL ^ ((uint64_t)seed << 17) ^ seed;
 	(void)util_rand_next(&s);
 
@@ -228,6 +360,8 @@ avatar_face_init(struct avatar_face *f, uint32_t seed)
 	f->vneck = util_rand_below(&s, 2);
 	f->glasses = util_rand_below(&s, 100) < 22;
 	f->blush = util_rand_below(&s, 100) < 30;
+	if (p->sex != AVATAR_SEX_ANY || p->age != AVATAR_AGE_ANY)
+		avatar_face_traits(f, &s, p, hi);
 }
 
 /* Back hair: the part of the hairdo that shows behind the head. */
@@ -373,6 +507,71 @@ avatar_mouth(const struct avatar_face *f, double x, double y,
 	}
 }
 
+/* Lines of age: forehead, crow's feet, nose to mouth. 1 if at (x, y). */
+static int
+avatar_lines(const struct avatar_face *f, double x, double y,
+    struct avatar_rgb *c)
+{
+	double	 ex, ey = f->cy + f->eye_dy, gy = f->cy + f->ry * 0.3;
+	double	 my = f->cy + f->mouth_dy, fy;
+	int	 side, i;
+
+	for (i = 0; i < 2; i++) {
+		fy = f->cy - f->ry * (0.40 + 0.09 * i);
+		if (avatar_seg(x, y, f->cx - f->rx * 0.35, fy, f->cx +
+		    f->rx * 0.35, fy) < 0.7)
+			goto hit;
+	}
+	for (side = -1; side <= 1; side += 2) {
+		ex = f->cx + side * (f->eye_dx + f->eye_rx + 2);
+		if (avatar_seg(x, y, ex, ey, ex + side * 5, ey - 3) < 0.6 ||
+		    avatar_seg(x, y, ex, ey + 1, ex + side * 5, ey + 4) < 0.6 ||
+		    avatar_seg(x, y, f->cx + side * f->nose_w * 1.2, gy + 1,
+		    f->cx + side * (f->mouth_w + 3), my + 1) < 0.8)
+			goto hit;
+	}
+	return 0;
+hit:
+	*c = avatar_scale(f->skin, 0.78);
+	return 1;
+}
+
+/* Stubble or a full beard on the jaw and chin (a moustache is drawn
+ * over the mouth by avatar_moustache). */
+static void
+avatar_beard(const struct avatar_face *f, double x, double y,
+    struct avatar_rgb *c)
+{
+	int	 jaw;
+
+	if (f->beard != AVATAR_BEARD_STUBBLE && f->beard != AVATAR_BEARD_FULL)
+		return;
+	jaw = y > f->cy + f->ry * 0.1 && (avatar_ell(x, y, f->cx,
+	    f->cy - f->ry * 0.05, f->rx * 0.8, f->ry * 0.72) > 1 ||
+	    (fabs(x - f->cx) < f->mouth_w * 1.3 &&
+	    y > f->cy + f->ry * 0.3 + 6));
+	if (!jaw)
+		return;
+	if (f->beard == AVATAR_BEARD_STUBBLE)
+		*c = avatar_mix(*c, avatar_scale(f->hair, 0.5), 0.28);
+	else
+		*c = avatar_scale(f->hair, 0.85);
+}
+
+static int
+avatar_moustache(const struct avatar_face *f, double x, double y,
+    struct avatar_rgb *c)
+{
+	double my = f->cy + f->mouth_dy;
+
+	if ((f->beard != AVATAR_BEARD_MOUSTACHE &&
+	    f->beard != AVATAR_BEARD_FULL) || y > my - 2.2 ||
+	    avatar_ell(x, y, f->cx, my - 5.5, f->mouth_w * 1.05, 3.4) > 1)
+		return 0;
+	*c = avatar_scale(f->hair, 0.8);
+	return 1;
+}
+
 /* Colour of the topmost shape at virtual point (x, y). */
 static struct avatar_rgb
 avatar_shade(const struct avatar_face *f, double x, double y)
@@ -478,6 +677,9 @@ avatar_shade(const struct avatar_face *f, double x, double y)
 		}
 	}
 
+	if (f->lines)
+		(void)avatar_lines(f, x, y, &c);
+
 	/* Nose: a soft ridge, a shaded tip and two nostrils. */
 	gy = f->cy + f->ry * 0.3;
 	if (avatar_seg(x, y, f->cx + 2, f->cy + f->eye_dy + 5, f->cx + 4,
@@ -491,7 +693,9 @@ avatar_shade(const struct avatar_face *f, double x, double y)
 		    2.2, 1.4) <= 1)
 			c = avatar_scale(f->skin, 0.5);
 
+	avatar_beard(f, x, y, &c);
 	(void)avatar_mouth(f, x, y, &c);
+	(void)avatar_moustache(f, x, y, &c);
 
 	if (f->glasses) {
 		for (side = -1; side <= 1; side += 2) {
@@ -539,9 +743,10 @@ avatar_clamp(double v)
 
 /* Render the portrait into rgb (w * h * 3 bytes). */
 static void
-avatar_draw(uint32_t seed, int w, int h, uint8_t *rgb)
+avatar_draw(const struct avatar_person *who, int w, int h, uint8_t *rgb)
 {
 	struct avatar_face	 f;
+	uint32_t		 seed = who->seed;
 	struct avatar_rgb	 c, s;
 	double			 sx = AVATAR_VW / w, sy = AVATAR_VH / h, n;
 	uint32_t		 g;
@@ -551,7 +756,7 @@ avatar_draw(uint32_t seed, int w, int h, uint8_t *rgb)
 		{ 0.25, 0.25 }, { 0.75, 0.25 }, { 0.25, 0.75 }, { 0.75, 0.75 }
 	};
 
-	avatar_face_init(&f, seed);
+	avatar_face_init(&f, who);
 	for (y = 0; y < h; y++) {
 		for (x = 0; x < w; x++) {
 			c = (struct avatar_rgb){ 0, 0, 0 };
@@ -625,22 +830,89 @@ avatar_encode(struct avatar_enc *e)
 	return 0;
 }
 
+/* 1 if p names a sex and an age bracket drawable (ANY included). */
+static int
+avatar_person_is_valid(const struct avatar_person *p)
+{
+	return p != NULL && p->sex >= AVATAR_SEX_ANY &&
+	    p->sex <= AVATAR_SEX_FEMALE && p->age >= AVATAR_AGE_ANY &&
+	    p->age <= AVATAR_AGE_SENIOR;
+}
+
+enum avatar_age
+avatar_age_bracket(int years)
+{
+	if (years < 0)
+		return AVATAR_AGE_ANY;
+	if (years < 18)
+		return AVATAR_AGE_CHILD;
+	if (years < 30)
+		return AVATAR_AGE_YOUNG;
+	if (years < 65)
+		return AVATAR_AGE_ADULT;
+	return AVATAR_AGE_SENIOR;
+}
+
+void
+avatar_person_init(struct avatar_person *p, uint32_t seed, const char *sex,
+    int years)
+{
+	p->seed = seed;
+	p->sex = AVATAR_SEX_ANY;
+	if (sex != NULL && strcmp(sex, "M") == 0)
+		p->sex = AVATAR_SEX_MALE;
+	else if (sex != NULL && strcmp(sex, "F") == 0)
+		p->sex = AVATAR_SEX_FEMALE;
+	p->age = avatar_age_bracket(years);
+}
+
+int
+avatar_look(const struct avatar_person *p, struct avatar_look *look)
+{
+	struct avatar_face f;
+
+	if (!avatar_person_is_valid(p) || look == NULL)
+		return -1;
+	avatar_face_init(&f, p);
+	look->hair = f.hair_style;
+	look->beard = f.beard;
+	look->grey = f.grey;
+	look->lines = f.lines;
+	look->glasses = f.glasses;
+	look->head_w = f.rx;
+	look->head_h = f.ry;
+	look->eye_w = f.eye_rx;
+	look->brow = f.brow_th;
+	look->shoulders = f.shirt_rx;
+	return 0;
+}
+
 int
 avatar_jpeg(uint32_t seed, int width, int height, int quality,
     uint8_t **out, size_t *outlen)
+{
+	struct avatar_person p = { seed, AVATAR_SEX_ANY, AVATAR_AGE_ANY };
+
+	return avatar_person_jpeg(&p, width, height, quality, out, outlen);
+}
+
+int
+avatar_person_jpeg(const struct avatar_person *who, int width, int height,
+    int quality, uint8_t **out, size_t *outlen)
 {
 	struct avatar_enc	 e;
 	uint8_t			*rgb, *shrunk;
 	unsigned char		*mine;
 	int			 rc = -1;
 
-	if (out == NULL || outlen == NULL || width < AVATAR_DIM_MIN ||
+	if (!avatar_person_is_valid(who) || out == NULL || outlen == NULL ||
+	    width < AVATAR_DIM_MIN ||
 	    width > AVATAR_DIM_MAX || height < AVATAR_DIM_MIN ||
 	    height > AVATAR_DIM_MAX || quality < 1 || quality > 100)
 		return -1;
 
 	rgb = xmalloc((size_t)width * (size_t)height * 3);
-	avatar_draw(seed, width, height, rgb);
+	avatar_draw(who, width, height, rgb);
 
 	memset(&e, 0, sizeof(e));
 	e.rgb = rgb;

@@ -340,6 +340,32 @@ dmv_record(const char *state, uint32_t index, struct dmv_record *r)
 	return 0;
 }
 
+/* Year, month, day of "YYYY-MM-DD"; -1 unless it is a real date. */
+static int
+dmv_parse_date(const char *s, int *y, int *m, int *d)
+{
+	int yy, mm, dd;
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    sscanf(s, "%4d-%2d-%2d", &yy, &mm, &dd) != 3 || mm < 1 ||
+	    mm > 12 || dd < 1 || dd > 31)
+		return -1;
+	dmv_civil(dmv_days(yy, mm, dd), y, m, d);
+	return *y == yy && *m == mm && *d == dd ? 0 : -1;
+}
+
+int
+dmv_age(const char *dob)
+{
+	int	 by, bm, bd, ty, tm, td, age;
+
+	if (dmv_parse_date(dob, &by, &bm, &bd) == -1 ||
+	    dmv_parse_date(DMV_TODAY, &ty, &tm, &td) == -1)
+		return -1;
+	age = ty - by - (tm < bm || (tm == bm && td < bd));
+	return age < 0 ? -1 : age;
+}
+
 int
 dmv_oln(const char *state, uint32_t index, char *buf, size_t bufsz)
 {

@@ -71,6 +71,14 @@ struct dmv_record {
 int	dmv_record(const char *state, uint32_t index, struct dmv_record *r);
 
 /**
+ * Age in whole years on DMV_TODAY of someone born on dob (what decides
+ * the age bracket of a record's photo).
+ * @param dob "YYYY-MM-DD".
+ * @return the age, or -1 for a malformed date or one after DMV_TODAY.
+ */
+int	dmv_age(const char *dob);
+
+/**
  * Format the OLN of a row without computing the rest of the record.
  * @param buf receives DMV_OLN_LEN chars and a NUL.
  * @param bufsz size of buf, at least DMV_OLN_LEN + 1.

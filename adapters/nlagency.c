@@ -1,19 +1,37 @@
 /*
  * nlagency - a simulated agency (or state CJIS) line: connects to the
- * switch with its certificate, sends messages from files, prints every ACK,
- * NAK and delivery, acknowledges deliveries, saves received photos, and
- * waits for the replies it expects.
+ * switch with its certificate, sends messages from files (or N copies of
+ * each with varied fields), prints every ACK, NAK and delivery,
+ * acknowledges deliveries, saves received photos, and waits for the
+ * replies it expects.
  *
  *   nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST] [-o DIR]
- *            [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
+ *            [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
  *
- * Expected replies: one response (DR, KR, DNR) per accepted inquiry (DQ,
- * KQ, DNQ), unless -r gives the count. SMs are printed, not counted.
+ * Expected replies: an inquiry (DQ, KQ, DNQ) the switch ACKs is due one
+ * response (DR, KR, DNR) from every place it went to: each destination
+ * state (a 2-letter code, or the first two letters of an ORI), or with
+ * -f CONF (the switch's configuration) every line the switch routes it
+ * to, regions and NL expanded as the switch does (switch/router.c). A
+ * place is settled by its response, or by an SM from the switch naming
+ * it and saying that no response comes (.01. .04. .08. .09.); an SM .02.
+ * (held) keeps the response due. A reply is matched to the request by
+ * control field, message key and the replying place (an SM by the
+ * message ID it names), whether it arrives as XML or as legacy text; one
+ * that matches nothing due is printed as unexpected and not counted.
+ * Without -f, NL cannot be expanded: its responses are counted until the
+ * timeout. -r N expects N responses, whatever they answer.
+ *
+ * -n N sends N copies of each FILE (adapters/tmpl.h): copy k with its own
+ * control field and the name, sex, DOB and license number of synthetic
+ * record k of the first destination's state.
+ *
  * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
  * was NAKed (its ER printed); 3 replies missing at the timeout; 2 usage or
  * connection failure.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +43,14 @@
 #include <libxml/parser.h>
 
 #include "client.h"
+#include "config.h"
 #include "legacy.h"
 #include "log.h"
 #include "msg.h"
 #include "msgparse.h"
+#include "router.h"
 #include "tls.h"
+#include "tmpl.h"
 #include "util.h"
 #include "xscan.h"
 
@@ -37,27 +58,66 @@
 #define NLSWITCH_SCHEMADIR "schemas"
 #endif
 
+#define AGENCY_PLACE_LEN	(CONFIG_LINE_LEN + 1)
+
+/* A place a request went to: a state, or with -f a line. */
+struct agency_dest {
+	char	place[AGENCY_PLACE_LEN];
+	int	held;		/* SM .02.: held, the response comes later */
+	int	done;		/* responded, or an SM said it will not */
+};
+
+enum agency_req_state {
+	AGENCY_REQ_SENT = 0,
+	AGENCY_REQ_ACKED,
+	AGENCY_REQ_NAKED
+};
+
+/* One message sent, by tag. */
+struct agency_req {
+	enum msg_key		 key;
+	char			 ctl[MSG_CTL_LEN + 1];
+	char			 msgid[24];	/* the switch's, from the ACK */
+	enum agency_req_state	 state;
+	int			 open;	/* to NL without -f: count, not expect */
+	int			 responses;	/* matched to it */
+	int			 ndest;
+	struct agency_dest	*dest;
+	int			 next_ctl;	/* tag of the next in its bucket */
+};
+
 struct agency {
 	struct event_base	*base;
 	struct client		*client;
 	struct msgparse_schema	*schema;
+	struct config		*cfg;		/* -f: the switch's routing */
+	const struct config_line *from;		/* our line in it */
 	char			**files;
 	int			 nfiles;
+	unsigned		 copies;	/* -n, else 1 */
+	int			 vary;		/* -n given: send copies */
+	struct tmpl		**tmpls;	/* per file, with -n */
+	int			 total;		/* messages to send */
 	int			 sent;
 	int			 acked;
 	int			 nacked;
-	int			 expect;	/* replies expected */
+	int			 expect;	/* responses due */
 	int			 fixed_expect;	/* -r given */
-	int			 replies;
+	int			 replies;	/* responses matched (or all, -r) */
+	int			 open;		/* requests to NL without -f */
+	int			 open_replies;	/* responses counted for them */
+	int			 unexpected;
+	int			 sms;		/* SMs from the switch */
 	int			 photos;
 	const char		*photodir;
 	int			 interval_ms;	/* between sends */
 	int			 verbose;
 	int			 quiet;
 	int			 failed;	/* connection failure */
-	int			*file_key;	/* key of each sent file, by tag */
-	char			**file_ctl;	/* its control field, by tag */
-	int			*answered;	/* reply seen, by tag */
+	int			 finishing;	/* flushing before the exit */
+	struct agency_req	*req;		/* [1 .. total], by tag */
+	int			*ctl_head;	/* control field hash -> tag */
+	unsigned		 ctl_mask;
 	struct event		*ev_send;
 	struct event		*ev_timeout;
 };
@@ -67,12 +127,44 @@ static const char *agency_as_xml(struct agency *, const char *, size_t *,
 		    struct ubuf *);
 static void	agency_timeout_cb(evutil_socket_t, short, void *);
 
+/* The help text; exit status 0 when asked for (-h), 2 after a misuse. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) "
-	    "[-H HOST] [-o PHOTODIR] [-r N] [-t SECONDS] [-i MS] [-qv] FILE...\n");
-	exit(2);
+	FILE *f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) "
+	    "[-H HOST] [-o PHOTODIR]\n"
+	    "                [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] "
+	    "[-qv] FILE...\n"
+	    "\n"
+	    "  -k PKIDIR    ca.pem, NAME.pem and NAME.key\n"
+	    "  -l NAME      the line's certificate name\n"
+	    "  -P PORTFILE  the switch's port file (or -p PORT, -H HOST)\n"
+	    "  -o PHOTODIR  save the photos of responses there (CTL.jpg)\n"
+	    "  -f CONF      the switch's configuration: expect a response from "
+	    "every line\n"
+	    "               the switch routes an inquiry to (regions and NL "
+	    "expanded)\n"
+	    "  -n N         send N copies of each FILE, copy k with its own "
+	    "control field\n"
+	    "               and the name, sex, DOB and license number of "
+	    "synthetic\n"
+	    "               record k of the first destination's state\n"
+	    "  -r N         expect N responses, whatever they answer\n"
+	    "  -t SECONDS   give up waiting after this long (default 30)\n"
+	    "  -i MS        wait this long between two messages\n"
+	    "  -q           print only NAKs, unexpected replies and the end\n"
+	    "  -v           print every message received in full\n"
+	    "\n"
+	    "An inquiry (DQ KQ DNQ) is due one response per destination state "
+	    "(per line\n"
+	    "with -f); an SM .01. .04. .08. .09. naming a place settles it "
+	    "without one,\n"
+	    "an SM .02. (held) does not. Exit: 0 every reply came, 1 a NAK, 3 "
+	    "replies\n"
+	    "missing at the timeout, 2 usage or connection failure.\n");
+	exit(status);
 }
 
 /* Leave once our acknowledgements are on the wire (bounded). */
@@ -92,31 +184,283 @@ agency_flush_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_once(a->base, -1, EV_TIMEOUT, agency_flush_cb, a, &tv);
 }
 
+/* 1 when everything was sent and answered and every reply is in. */
+static int
+agency_is_done(const struct agency *a)
+{
+	return a->sent == a->total && a->acked + a->nacked == a->total &&
+	    a->replies >= a->expect && (a->fixed_expect || a->open == 0);
+}
+
 static void
 agency_check_done(struct agency *a)
 {
 	struct timeval tv = { 0, 20000 };
 
-	if (a->sent < a->nfiles || a->acked + a->nacked < a->nfiles)
-		return;
-	if (a->replies < a->expect)
-		return;
-	event_base_once(a->base, -1, EV_TIMEOUT, agency_flush_cb, a, &tv);
+	if (!a->finishing && agency_is_done(a)) {
+		a->finishing = 1;
+		event_base_once(a->base, -1, EV_TIMEOUT, agency_flush_cb, a,
+		    &tv);
+	}
 }
 
-/* A reply counts once, for a message we sent with the same CTL. */
+/*
+ * The place a reply comes from or an SM names (an ORI, a member code):
+ * with -f the code of the line the switch routes it to, else the first
+ * two letters (the state).
+ */
+static void
+agency_place(const struct agency *a, const char *code, char *place)
+{
+	const struct config_line	*l = NULL;
+	char				 member[3];
+
+	util_strlcpy(member, code, sizeof member);
+	if (a->cfg != NULL && strlen(code) == MSG_ORI_LEN)
+		l = config_line_by_ori(a->cfg, code);
+	if (a->cfg != NULL && l == NULL)
+		l = config_line_by_member(a->cfg, member);
+	util_strlcpy(place, l != NULL ? l->code : member, AGENCY_PLACE_LEN);
+}
+
+/* FNV-1a of a control field, for the tag buckets. */
+static unsigned
+agency_ctl_hash(const char *ctl)
+{
+	unsigned h = 2166136261u;
+
+	for (; *ctl != '\0'; ctl++)
+		h = (h ^ (unsigned char)*ctl) * 16777619u;
+	return h;
+}
+
+/* The tag of the first request with this control field, 0 if none. */
 static int
-agency_match(struct agency *a, const char *ctl)
+agency_ctl_first(const struct agency *a, const char *ctl)
+{
+	int tag = a->ctl_head[agency_ctl_hash(ctl) & a->ctl_mask];
+
+	while (tag != 0 && strcmp(a->req[tag].ctl, ctl) != 0)
+		tag = a->req[tag].next_ctl;
+	return tag;
+}
+
+/* The next request after tag with the same control field, 0 if none. */
+static int
+agency_ctl_next(const struct agency *a, int tag)
+{
+	const char *ctl = a->req[tag].ctl;
+
+	for (tag = a->req[tag].next_ctl; tag != 0; tag = a->req[tag].next_ctl)
+		if (strcmp(a->req[tag].ctl, ctl) == 0)
+			return tag;
+	return 0;
+}
+
+/* Add a place to r, once. */
+static void
+agency_dest_add(struct agency_req *r, const char *place)
 {
 	int i;
 
-	for (i = 1; i <= a->sent; i++)
-		if (!a->answered[i] && a->file_ctl[i] != NULL &&
-		    strcmp(a->file_ctl[i], ctl ? ctl : "") == 0) {
-			a->answered[i] = 1;
-			return 1;
+	for (i = 0; i < r->ndest; i++)
+		if (strcmp(r->dest[i].place, place) == 0)
+			return;
+	r->dest = xrealloc(r->dest, (size_t)(r->ndest + 1) * sizeof *r->dest);
+	memset(&r->dest[r->ndest], 0, sizeof r->dest[0]);
+	util_strlcpy(r->dest[r->ndest].place, place, AGENCY_PLACE_LEN);
+	r->ndest++;
+}
+
+/* -f: the configured service states do not decide; the switch's SMs do. */
+static int
+agency_svc_cb(const struct config_line *l, int key, void *arg)
+{
+	(void)l;
+	(void)key;
+	(void)arg;
+	return CONFIG_SVC_IN;
+}
+
+/*
+ * Where request r (message m) is due responses from: with -f the lines
+ * the switch routes it to; else each destination's state, NL open.
+ */
+static void
+agency_req_dests(struct agency *a, struct agency_req *r, const struct msg *m)
+{
+	struct router_result	*rr;
+	char			 place[AGENCY_PLACE_LEN];
+	int			 i;
+
+	if (a->cfg != NULL) {
+		rr = xcalloc(1, sizeof *rr);
+		if (router_route(a->cfg, m, a->from, agency_svc_cb, NULL,
+		    rr) == 0) {
+			for (i = 0; i < rr->ncopy; i++)
+				agency_dest_add(r, rr->copy[i].line->code);
+			free(rr);
+			return;
 		}
-	return a->fixed_expect;	/* with -r, count every reply */
+		free(rr);	/* the switch will refuse it too */
+	}
+	for (i = 0; i < m->ndest; i++) {
+		if (strcmp(m->dest[i], "NL") == 0) {
+			r->open = 1;
+			continue;
+		}
+		agency_place(a, m->dest[i], place);
+		agency_dest_add(r, place);
+	}
+}
+
+/* Note what was sent with tag: its key, control field and places. */
+static void
+agency_req_new(struct agency *a, uint64_t tag, const char *data, size_t len)
+{
+	struct agency_req	*r = &a->req[tag];
+	struct msg		 m;
+	struct ubuf		 x;
+	unsigned		 b;
+
+	memset(&m, 0, sizeof m);
+	ubuf_init(&x);
+	if (legacy_is_text(data, len))
+		legacy_parse(a->schema, data, len, 0, 0, &x, &m, NULL);
+	else
+		msgparse_message(a->schema, data, len, 0, 0, &m, NULL);
+	r->key = m.key;
+	util_strlcpy(r->ctl, m.ctl, sizeof r->ctl);
+	if (m.key == MSG_KEY_DQ || m.key == MSG_KEY_KQ || m.key == MSG_KEY_DNQ)
+		agency_req_dests(a, r, &m);
+	ubuf_free(&x);
+	/* Requests with one control field keep their order in the chain. */
+	b = agency_ctl_hash(r->ctl) & a->ctl_mask;
+	if (a->ctl_head[b] == 0)
+		a->ctl_head[b] = (int)tag;
+	else {
+		int t = a->ctl_head[b];
+
+		while (a->req[t].next_ctl != 0)
+			t = a->req[t].next_ctl;
+		a->req[t].next_ctl = (int)tag;
+	}
+}
+
+/* The response key that answers an inquiry key. */
+static enum msg_key
+agency_answer_key(enum msg_key k)
+{
+	switch (k) {
+	case MSG_KEY_DQ:
+		return MSG_KEY_DR;
+	case MSG_KEY_KQ:
+		return MSG_KEY_KR;
+	case MSG_KEY_DNQ:
+		return MSG_KEY_DNR;
+	default:
+		return MSG_KEY_NONE;
+	}
+}
+
+/*
+ * A response (key, control field, from ORI): settle the first request
+ * with that control field and key that is due one from that place, or
+ * count it for one to NL without -f. Appends to line what it was.
+ */
+static void
+agency_response(struct agency *a, enum msg_key key, const char *ctl,
+    const char *ori, struct ubuf *line)
+{
+	struct agency_req	*r;
+	char			 place[AGENCY_PLACE_LEN];
+	int			 tag, i, open = 0;
+
+	if (a->fixed_expect) {
+		a->replies++;
+		return;
+	}
+	agency_place(a, ori, place);
+	for (tag = agency_ctl_first(a, ctl); tag != 0;
+	    tag = agency_ctl_next(a, tag)) {
+		r = &a->req[tag];
+		if (r->state == AGENCY_REQ_NAKED || (key != MSG_KEY_ER &&
+		    agency_answer_key(r->key) != key))
+			continue;
+		for (i = 0; i < r->ndest; i++)
+			if (!r->dest[i].done && (key == MSG_KEY_ER ||
+			    strcmp(r->dest[i].place, place) == 0)) {
+				r->dest[i].done = 1;
+				r->responses++;
+				a->replies++;
+				ubuf_printf(line, " reply=%d/%d", a->replies,
+				    a->expect);
+				return;
+			}
+		if (r->open && open == 0)
+			open = tag;
+	}
+	if (open != 0) {
+		a->req[open].responses++;
+		a->open_replies++;
+		ubuf_printf(line, " reply=NL");
+		return;
+	}
+	a->unexpected++;
+	ubuf_printf(line, " unexpected (nothing due from %s with this control "
+	    "field%s)", place, a->cfg == NULL ? "; a region? give -f CONF" :
+	    "");
+}
+
+/*
+ * An SM from the switch (text as the sender reads it): .02. marks the
+ * place it names held; .01. .04. .08. .09. settle it, no response comes.
+ * The request is the one with the message ID the SM names.
+ */
+static void
+agency_sm(struct agency *a, const char *ctl, const char *text,
+    struct ubuf *line)
+{
+	struct agency_req	*r;
+	const char		*p;
+	char			 dest[MSG_ORI_LEN + 1] = "", id[24] = "";
+	char			 place[AGENCY_PLACE_LEN];
+	int			 tag, i, n = msg_text_number(text);
+
+	a->sms++;
+	if ((p = strstr(text, "DESTINATION ")) != NULL)
+		sscanf(p + 12, "%9[A-Z0-9]", dest);
+	if ((p = strstr(text, "MESSAGE ")) != NULL)
+		sscanf(p + 8, "%23[0-9a-f]", id);
+	if (a->fixed_expect || dest[0] == '\0')
+		return;
+	agency_place(a, dest, place);
+	for (tag = agency_ctl_first(a, ctl); tag != 0;
+	    tag = agency_ctl_next(a, tag)) {
+		r = &a->req[tag];
+		/* An SM may overtake our reading of the ACK. */
+		if (id[0] != '\0' && r->msgid[0] != '\0' &&
+		    strcmp(r->msgid, id) != 0)
+			continue;
+		for (i = 0; i < r->ndest; i++) {
+			if (strcmp(r->dest[i].place, place) != 0 ||
+			    r->dest[i].done)
+				continue;
+			if (n == MSG_SM_HELD) {
+				r->dest[i].held = 1;
+				ubuf_printf(line, " (%s held: its response is "
+				    "still due)", place);
+			} else if (n == MSG_SM_NOT_ACCEPTED ||
+			    n == MSG_SM_REMOVED || n == MSG_SM_EXPIRED ||
+			    n == MSG_SM_DAMAGED) {
+				r->dest[i].done = 1;
+				a->expect--;
+				ubuf_printf(line, " (no response from %s: "
+				    "expecting %d)", place, a->expect);
+			}
+			return;
+		}
+	}
 }
 
 static void
@@ -129,54 +473,80 @@ agency_hello_cb(struct client *c, const char *text, void *arg)
 	if (!a->quiet)
 		printf("CONNECTED %s\n", text);
 	fflush(stdout);
-	if (a->sent < a->nfiles)
+	if (a->sent < a->total)
 		event_add(a->ev_send, &tv);
 	else
 		agency_check_done(a);
+}
+
+/*
+ * The next message to send, into b: file sent / copies, or its copy
+ * sent % copies with -n. Its name (for the SENT line) into name.
+ * @return 0, -1 after printing why (the run ends).
+ */
+static int
+agency_next_msg(struct agency *a, struct ubuf *b, char *name, size_t sz)
+{
+	int		 f = a->sent / (int)a->copies;
+	unsigned	 k = (unsigned)a->sent % a->copies;
+	char		*data, *cause = NULL;
+	size_t		 len;
+
+	if (a->tmpls != NULL) {
+		snprintf(name, sz, "%s#%u", a->files[f], k);
+		if (tmpl_copy(a->tmpls[f], k, b, &cause) == 0)
+			return 0;
+		fprintf(stderr, "nlagency: %s: %s\n", name, cause);
+		free(cause);
+		return -1;
+	}
+	util_strlcpy(name, a->files[f], sz);
+	if ((data = util_read_file(a->files[f], &len)) == NULL) {
+		fprintf(stderr, "nlagency: %s: %s\n", a->files[f],
+		    strerror(errno));
+		return -1;
+	}
+	ubuf_add(b, data, len);
+	free(data);
+	return 0;
 }
 
 static void
 agency_send_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agency	*a = arg;
-	struct msg	 m;
-	char		*data;
-	size_t		 len;
+	struct ubuf	 b;
+	char		 name[512];
 	uint64_t	 tag;
 	struct timeval	 tv;
 
 	(void)fd;
 	(void)what;
-	if (!client_is_up(a->client) || a->sent >= a->nfiles)
+	if (!client_is_up(a->client) || a->sent >= a->total)
 		return;
-	if ((data = util_read_file(a->files[a->sent], &len)) == NULL) {
-		fprintf(stderr, "nlagency: %s: %s\n", a->files[a->sent],
-		    strerror(errno));
+	ubuf_init(&b);
+	if (agency_next_msg(a, &b, name, sizeof name) == -1) {
+		ubuf_free(&b);
 		a->failed = 1;
 		event_base_loopexit(a->base, NULL);
 		return;
 	}
-	tag = client_send(a->client, data, len);
-	/* Learn the key to know whether a reply is due (if it parses). */
-	memset(&m, 0, sizeof m);
-	if (legacy_is_text(data, len)) {
-		struct ubuf x;
-
-		ubuf_init(&x);
-		legacy_parse(a->schema, data, len, 0, 0, &x, &m, NULL);
-		ubuf_free(&x);
-	} else
-		msgparse_message(a->schema, data, len, 0, 0, &m, NULL);
-	a->file_key[tag] = m.key;
-	a->file_ctl[tag] = xstrdup(m.ctl);
+	if ((tag = client_send(a->client, b.data, b.len)) == 0 ||
+	    tag > (uint64_t)a->total) {
+		ubuf_free(&b);
+		return;		/* not connected: the close ends the run */
+	}
+	/* What it is decides which replies are due (if it parses). */
+	agency_req_new(a, tag, b.data, b.len);
 	if (!a->quiet)
-		printf("SENT tag=%llu file=%s mke=%s bytes=%zu\n",
-		    (unsigned long long)tag, a->files[a->sent],
-		    m.key ? msg_key_name(m.key) : "?", len);
+		printf("SENT tag=%llu file=%s mke=%s ctl=%s bytes=%zu\n",
+		    (unsigned long long)tag, name, a->req[tag].key ?
+		    msg_key_name(a->req[tag].key) : "?", a->req[tag].ctl,
+		    b.len);
 	fflush(stdout);
-	free(data);
+	ubuf_free(&b);
 	a->sent++;
-	if (a->sent < a->nfiles) {
+	if (a->sent < a->total) {
 		tv.tv_sec = a->interval_ms / 1000;
 		tv.tv_usec = (a->interval_ms % 1000) * 1000;
 		event_add(a->ev_send, &tv);
@@ -186,14 +556,20 @@ agency_send_cb(evutil_socket_t fd, short what, void *arg)
 static void
 agency_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 {
-	struct agency	*a = arg;
-	int		 k = tag <= (uint64_t)a->nfiles ? a->file_key[tag] : 0;
+	struct agency		*a = arg;
+	struct agency_req	*r;
 
 	(void)c;
 	a->acked++;
-	if (!a->fixed_expect && (k == MSG_KEY_DQ || k == MSG_KEY_KQ ||
-	    k == MSG_KEY_DNQ))
-		a->expect++;
+	if (tag >= 1 && tag <= (uint64_t)a->total) {
+		r = &a->req[tag];
+		r->state = AGENCY_REQ_ACKED;
+		util_strlcpy(r->msgid, msgid, sizeof r->msgid);
+		if (!a->fixed_expect) {
+			a->expect += r->ndest;
+			a->open += r->open;
+		}
+	}
 	if (!a->quiet)
 		printf("ACK tag=%llu msgid=%s\n", (unsigned long long)tag, msgid);
 	fflush(stdout);
@@ -290,6 +666,8 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
 
 	(void)c;
 	a->nacked++;
+	if (tag >= 1 && tag <= (uint64_t)a->total)
+		a->req[tag].state = AGENCY_REQ_NAKED;
 	ubuf_init(&line);
 	ubuf_printf(&line, "NAK tag=%llu ER", (unsigned long long)tag);
 	agency_er_line(&line, text);
@@ -373,6 +751,22 @@ agency_as_xml(struct agency *a, const char *xml, size_t *len,
 	return conv->data;
 }
 
+/* " status=.NN. text="..."" of an SM, its line breaks shown as " / ". */
+static void
+agency_sm_line(struct ubuf *line, const char *stext)
+{
+	const char *p;
+
+	ubuf_printf(line, " status=.%02d. text=\"",
+	    stext ? msg_text_number(stext) : 0);
+	for (p = stext; p != NULL && *p != '\0'; p++)
+		if (*p == '\n')
+			ubuf_adds(line, " / ");
+		else if (*p != '\r')
+			ubuf_add(line, p, 1);
+	ubuf_adds(line, "\"");
+}
+
 static void
 agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
     const char *xml0, size_t len, void *arg)
@@ -382,49 +776,45 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	const char	*xml = agency_as_xml(a, xml0, &len, &conv);
 	struct ubuf	 line;
 	char		 id[32];
-	char		*mke, *ori, *ctl, *stext, *p;
-	int		 key;
+	char		*mke, *ori, *ctl, *stext, *txt, *sur;
+	enum msg_key	 key;
 
 	ubuf_init(&line);
 	snprintf(id, sizeof id, "%016llx.%u", (unsigned long long)msgid, copy);
 	mke = agency_field(xml, len, "MessageKeyCodeText");
 	ori = agency_field(xml, len, "OriginatingORIID");
 	ctl = agency_field(xml, len, "DocumentControlFieldText");
+	if (ctl == NULL)
+		ctl = xstrdup("");
 	key = mke ? msg_key_lookup(mke) : MSG_KEY_NONE;
 	ubuf_printf(&line, "DLV %s %s from=%s ctl=%s", id, mke ? mke : "?",
-	    ori ? ori : "?", ctl ? ctl : "");
+	    ori ? ori : "?", ctl);
 	if (key == MSG_KEY_SM) {
 		stext = agency_field(xml, len, "StatusMessageText");
-		/* One output line: the text's line breaks become " / ". */
-		ubuf_printf(&line, " status=.%02d. text=\"",
-		    stext ? msg_text_number(stext) : 0);
-		for (p = stext; p != NULL && *p != '\0'; p++)
-			if (*p == '\n')
-				ubuf_adds(&line, " / ");
-			else if (*p != '\r')
-				ubuf_add(&line, p, 1);
-		ubuf_adds(&line, "\"");
+		agency_sm_line(&line, stext);
+		if (ori != NULL && strcmp(ori, MSG_SWITCH_ORI) == 0)
+			agency_sm(a, ctl, stext ? stext : "", &line);
 		free(stext);
 	} else if (key == MSG_KEY_ER) {
 		stext = agency_field(xml, len, "ResponseText");
 		agency_er_line(&line, stext);
 		free(stext);
-		a->replies += agency_match(a, ctl);
+		agency_response(a, key, ctl, ori ? ori : "", &line);
 	} else if (msg_key_is_response(key)) {
-		char *txt = agency_field(xml, len, "ResponseText");
-		char *sur = agency_field(xml, len, "PersonSurName");
-
+		txt = agency_field(xml, len, "ResponseText");
+		sur = agency_field(xml, len, "PersonSurName");
 		if (txt != NULL && strncmp(txt, "NOT ON FILE", 11) == 0)
 			ubuf_printf(&line, " NOT-ON-FILE");
 		else if (sur != NULL)
 			ubuf_printf(&line, " record=%s", sur);
 		free(txt);
 		free(sur);
-		a->photos += agency_save_photos(a, xml, len,
-		    ctl && *ctl ? ctl : id, &line);
-		a->replies += agency_match(a, ctl);
+		a->photos += agency_save_photos(a, xml, len, *ctl ? ctl : id,
+		    &line);
+		agency_response(a, key, ctl, ori ? ori : "", &line);
 	}
-	printf("%s\n", line.data);
+	if (!a->quiet || strstr(line.data, " unexpected") != NULL)
+		printf("%s\n", line.data);
 	if (a->verbose)
 		printf("%.*s\n", (int)(len > 4096 ? 4096 : len), xml);
 	fflush(stdout);
@@ -455,10 +845,102 @@ agency_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	printf("TIMEOUT replies=%d expected=%d acked=%d nacked=%d of %d\n",
-	    a->replies, a->expect, a->acked, a->nacked, a->nfiles);
+	if (a->open > 0 && a->replies >= a->expect)
+		printf("END of the wait: %d request(s) to NL counted until "
+		    "the timeout\n", a->open);
+	else
+		printf("TIMEOUT replies=%d expected=%d acked=%d nacked=%d "
+		    "of %d\n", a->replies, a->expect, a->acked, a->nacked,
+		    a->total);
 	fflush(stdout);
 	event_base_loopexit(a->base, NULL);
+}
+
+/* Requests to NL (without -f) that no response came for. */
+static int
+agency_open_unanswered(const struct agency *a)
+{
+	int tag, n = 0;
+
+	for (tag = 1; tag <= a->sent; tag++)
+		if (a->req[tag].open && a->req[tag].state == AGENCY_REQ_ACKED &&
+		    a->req[tag].responses == 0)
+			n++;
+	return n;
+}
+
+/* -f CONF: the switch's lines, regions and our line (by our cn). */
+static int
+agency_load_config(struct agency *a, const char *path, const char *sdir,
+    const char *name)
+{
+	char *cause = NULL;
+
+	if (config_load(path, sdir, &a->cfg, &cause) == -1) {
+		fprintf(stderr, "nlagency: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	if ((a->from = config_line_by_cn(a->cfg, name)) == NULL)
+		fprintf(stderr, "nlagency: %s: no line for %s; routing as if "
+		    "from any line\n", path, name);
+	return 0;
+}
+
+/* -n N: every FILE read as a template (checked before anything is sent). */
+static int
+agency_load_templates(struct agency *a)
+{
+	char	*data, *cause = NULL;
+	size_t	 len;
+	int	 i;
+
+	a->tmpls = xcalloc((size_t)a->nfiles, sizeof *a->tmpls);
+	for (i = 0; i < a->nfiles; i++) {
+		if ((data = util_read_file(a->files[i], &len)) == NULL) {
+			fprintf(stderr, "nlagency: %s: %s\n", a->files[i],
+			    strerror(errno));
+			return -1;
+		}
+		a->tmpls[i] = tmpl_new(a->schema, data, len, a->copies,
+		    &cause);
+		free(data);
+		if (a->tmpls[i] == NULL) {
+			fprintf(stderr, "nlagency: %s: %s\n", a->files[i],
+			    cause);
+			free(cause);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The requests' table and the control field buckets, for a->total. */
+static void
+agency_alloc(struct agency *a)
+{
+	unsigned n = 16;
+
+	while (n < 2 * (unsigned)a->total)
+		n *= 2;
+	a->ctl_mask = n - 1;
+	a->ctl_head = xcalloc(n, sizeof *a->ctl_head);
+	a->req = xcalloc((size_t)a->total + 1, sizeof *a->req);
+}
+
+static void
+agency_free(struct agency *a)
+{
+	int i;
+
+	for (i = 0; i <= a->total; i++)
+		free(a->req[i].dest);
+	free(a->req);
+	free(a->ctl_head);
+	for (i = 0; a->tmpls != NULL && i < a->nfiles; i++)
+		tmpl_free(a->tmpls[i]);
+	free(a->tmpls);
+	config_free(a->cfg);
 }
 
 int
@@ -467,20 +949,36 @@ main(int argc, char **argv)
 	struct agency	 a;
 	struct client_cb cb = { agency_hello_cb, agency_ack_cb, agency_nak_cb,
 	    agency_deliver_cb, agency_closed_cb };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char	*pki = NULL, *name = NULL, *portfile = NULL, *host = "127.0.0.1";
-	const char	*sdir;
-	char		 port[16] = "", *ca, *cert, *key, *cause = NULL;
+	const char	*sdir, *conf = NULL;
+	char		 port[16] = "", *ca, *cert, *key, *cause = NULL, *end;
 	SSL_CTX		*ctx;
 	struct timeval	 tv;
+	unsigned long	 n;
 	int		 ch, timeout = 30, rc;
 
 	memset(&a, 0, sizeof a);
-	while ((ch = getopt(argc, argv, "H:i:k:l:o:P:p:qr:t:v")) != -1) {
+	a.copies = 1;
+	while ((ch = getopt_long(argc, argv, "f:H:hi:k:l:n:o:P:p:qr:t:v",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'f': conf = optarg; break;
 		case 'H': host = optarg; break;
+		case 'h': usage(0);
 		case 'i': a.interval_ms = atoi(optarg); break;
 		case 'k': pki = optarg; break;
 		case 'l': name = optarg; break;
+		case 'n':
+			n = strtoul(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > TMPL_MAX_COPIES)
+				usage(2);
+			a.copies = (unsigned)n;
+			a.vary = 1;
+			break;
 		case 'o': a.photodir = optarg; break;
 		case 'P': portfile = optarg; break;
 		case 'p': util_strlcpy(port, optarg, sizeof port); break;
@@ -488,13 +986,19 @@ main(int argc, char **argv)
 		case 'r': a.expect = atoi(optarg); a.fixed_expect = 1; break;
 		case 't': timeout = atoi(optarg); break;
 		case 'v': a.verbose = 1; break;
-		default: usage();
+		default: usage(2);
 		}
 	}
 	a.files = argv + optind;
 	a.nfiles = argc - optind;
 	if (pki == NULL || name == NULL || (portfile == NULL && port[0] == '\0'))
-		usage();
+		usage(2);
+	if ((unsigned long)a.nfiles * a.copies > TMPL_MAX_COPIES) {
+		fprintf(stderr, "nlagency: more than %u messages\n",
+		    TMPL_MAX_COPIES);
+		return 2;
+	}
+	a.total = a.nfiles * (int)a.copies;
 	if (portfile != NULL && client_read_portfile(portfile, 10000, port,
 	    sizeof port) == -1) {
 		fprintf(stderr, "nlagency: %s: no port\n", portfile);
@@ -508,6 +1012,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "nlagency: %s\n", cause);
 		return 2;
 	}
+	if ((conf != NULL && agency_load_config(&a, conf, sdir, name) == -1) ||
+	    (a.vary && agency_load_templates(&a) == -1))
+		return 2;
 	if (a.photodir != NULL)
 		mkdir(a.photodir, 0755);
 	ca = xasprintf("%s/ca.pem", pki);
@@ -517,9 +1024,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "nlagency: %s\n", cause);
 		return 2;
 	}
-	a.file_key = xcalloc((size_t)a.nfiles + 2, sizeof *a.file_key);
-	a.file_ctl = xcalloc((size_t)a.nfiles + 2, sizeof *a.file_ctl);
-	a.answered = xcalloc((size_t)a.nfiles + 2, sizeof *a.answered);
+	agency_alloc(&a);
 	a.base = event_base_new();
 	a.ev_send = evtimer_new(a.base, agency_send_cb, &a);
 	a.ev_timeout = evtimer_new(a.base, agency_timeout_cb, &a);
@@ -534,29 +1039,26 @@ main(int argc, char **argv)
 	}
 	event_base_dispatch(a.base);
 
-	if (a.failed && a.acked + a.nacked < a.nfiles)
+	if (a.failed && a.acked + a.nacked < a.total)
 		rc = 2;
 	else if (a.nacked > 0)
 		rc = 1;
-	else if (a.replies < a.expect || a.acked < a.nfiles)
+	else if (a.replies < a.expect || a.acked < a.total ||
+	    (!a.fixed_expect && agency_open_unanswered(&a) > 0))
 		rc = 3;
 	else
 		rc = 0;
-	if (!a.quiet)
-		printf("DONE sent=%d acked=%d nacked=%d replies=%d/%d photos=%d "
-		    "exit=%d\n", a.sent, a.acked, a.nacked, a.replies, a.expect,
-		    a.photos, rc);
+	printf("DONE sent=%d acked=%d nacked=%d replies=%d/%d nl=%d sms=%d "
+	    "unexpected=%d photos=%d exit=%d\n", a.sent, a.acked, a.nacked,
+	    a.replies, a.expect, a.open_replies, a.sms, a.unexpected,
+	    a.photos, rc);
 	client_free(a.client);
 	event_free(a.ev_send);
 	event_free(a.ev_timeout);
 	event_base_free(a.base);
 	SSL_CTX_free(ctx);
 	msgparse_schema_free(a.schema);
-	for (ch = 0; ch < a.nfiles + 2; ch++)
-		free(a.file_ctl[ch]);
-	free(a.file_ctl);
-	free(a.answered);
-	free(a.file_key);
+	agency_free(&a);
 	free(ca);
 	free(cert);
 	free(key);

@@ -1,25 +1,36 @@
 /*
  * nlstate - a simulated state DMV line. Connects to the switch as its
  * line, answers DQ (DR), KQ (KR) and DNQ (DNR) from deterministic synthetic
- * driver records (adapters/dmv.c), embeds a drawn avatar JPEG when the
- * query asks for the photo (IMQ/Y), answers NOT ON FILE, and acknowledges
- * each delivery once its answer is acknowledged by the switch (so a crash
- * of either side loses nothing).
+ * driver records (adapters/dmv.c), embeds a drawn avatar JPEG of the
+ * driver's sex and age bracket when the query asks for the photo (IMQ/Y),
+ * answers NOT ON FILE, and acknowledges each delivery once its answer is
+ * acknowledged by the switch (so a crash of either side loses nothing).
  *
  *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST]
  *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-q]
  *   nlstate -s STATE -L INDEX      print one synthetic record and exit
  *
+ * A delivery is answered once: the switch redelivers what was not
+ * DACKed (after a disconnect, or an ack-timeout while the answer is
+ * delayed), so nlstate remembers the last STATE_SEEN_MAX deliveries it
+ * answered, by (message ID, copy), and DACKs a redelivery of one without
+ * a second answer; a redelivery of a query whose answer is still on its
+ * way is left to that answer's DACK.
+ *
  * FAULTS is a comma list: drop=PCT (ignore that share of deliveries: no
  * answer, no ack, so the switch redelivers), delay=MS (extra random delay
- * up to MS), disconnect=N (drop the connection after every N deliveries
- * and reconnect a second later).
+ * up to MS), disconnect=N (after every N answers: once the N-th answer is
+ * ACKed and every other answer sent is too, drop the connection without
+ * DACKing the N-th answer's query, and reconnect a second later; the
+ * switch redelivers that query, which is DACKed without a second answer).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -40,6 +51,27 @@
 #endif
 
 #define STATE_MAX_NAME_HITS	5
+#define STATE_SEEN_MAX		4096	/* answered deliveries remembered */
+
+/* One delivery being answered: from its DLV to its DACK. */
+struct state_job {
+	TAILQ_ENTRY(state_job)	 entry;
+	struct state		*st;
+	uint64_t		 msgid;
+	uint16_t		 copy;
+	uint64_t		 tag;	/* the answer's MSG tag; 0 until sent */
+	char			*xml;	/* the answer, until it is sent */
+	size_t			 len;
+	char			 what[160];	/* "DQ from ORI ctl=C -> DR .." */
+	struct event		*ev;	/* the answer's delay */
+};
+TAILQ_HEAD(state_jobs, state_job);
+
+/* A delivery answered (and its answer ACKed or refused by the switch). */
+struct state_seen {
+	uint64_t	msgid;
+	uint16_t	copy;
+};
 
 struct state {
 	struct event_base	*base;
@@ -51,42 +83,66 @@ struct state {
 	int			 delay_ms;
 	int			 fault_drop;	/* percent */
 	int			 fault_delay;	/* ms */
-	int			 fault_disconnect;
+	int			 fault_disconnect;	/* every N answers */
+	int			 closing;	/* a fault disconnect is due */
 	uint64_t		 rng;
 	int			 quiet;
-	uint64_t		 handled;
 	uint64_t		 deliveries;
+	uint64_t		 answered;	/* answers ACKed by the switch */
+	uint64_t		 refused;	/* answers NAKed */
+	uint64_t		 duplicates;	/* redeliveries of answered ones */
+	uint64_t		 fault_closes;
 	struct event		*ev_reconnect;
-	/* answers sent, waiting for their ACK before the request's DACK */
-	struct pendack {
-		uint64_t	tag;
-		uint64_t	msgid;
-		uint16_t	copy;
-	}			*pend;
-	size_t			 npend;
-	size_t			 cappend;
-};
-
-/* One answer waiting for its delay to pass. */
-struct answer {
-	struct state	*st;
-	char		*xml;
-	size_t		 len;
-	uint64_t	 msgid;
-	uint16_t	 copy;
-	struct event	*ev;
+	struct event		*ev_fault;
+	struct state_jobs	 jobs;
+	struct state_seen	*seen;		/* ring of STATE_SEEN_MAX */
+	size_t			 nseen;
+	size_t			 seen_next;
 };
 
 static void	state_answer_cb(evutil_socket_t, short, void *);
+static void	state_fault_cb(evutil_socket_t, short, void *);
 static void	state_reconnect_cb(evutil_socket_t, short, void *);
 
+/* The help text; exit status 0 when asked for (-h), 2 after a misuse. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | "
-	    "-p PORT) [-H HOST] [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] "
-	    "[-q]\n");
-	exit(2);
+	FILE *f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | "
+	    "-p PORT) [-H HOST]\n"
+	    "               [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] "
+	    "[-q]\n"
+	    "       nlstate -s STATE -L INDEX\n"
+	    "\n"
+	    "  -s STATE     the member state served (two letters)\n"
+	    "  -k PKIDIR    ca.pem, NAME.pem and NAME.key\n"
+	    "  -l NAME      the line's certificate name\n"
+	    "  -P PORTFILE  the switch's port file (or -p PORT, -H HOST)\n"
+	    "  -n RECORDS   records on file (default 100000)\n"
+	    "  -d DELAY_MS  answer after this delay\n"
+	    "  -S SEED      seed of the fault injection's random draws\n"
+	    "  -q           no line per message\n"
+	    "  -L INDEX     print synthetic record INDEX and exit\n"
+	    "  -f FAULTS    comma list:\n"
+	    "     drop=PCT      ignore that share of deliveries (no answer, no "
+	    "DACK)\n"
+	    "     delay=MS      add a random delay up to MS to each answer\n"
+	    "     disconnect=N  after every N answers: once the N-th is ACKed, "
+	    "drop the\n"
+	    "                   connection before its query's DACK, reconnect "
+	    "1 s later;\n"
+	    "                   the switch redelivers that query, which is "
+	    "DACKed without\n"
+	    "                   a second answer\n"
+	    "\n"
+	    "A delivery already answered (the last %d remembered) is DACKed "
+	    "again without\n"
+	    "a second answer. At exit: \"stopping, answered N refused N "
+	    "duplicates N\n"
+	    "deliveries N fault-disconnects N\".\n", STATE_SEEN_MAX);
+	exit(status);
 }
 
 static uint32_t
@@ -105,6 +161,7 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 {
 	struct msgbuild_driver	 d;
 	struct msgbuild_event	 ev[2];
+	struct avatar_person	 who;
 	char			 dates[2][11];
 	uint8_t			*jpg = NULL;
 	size_t			 jlen = 0, blen = 0;
@@ -126,7 +183,9 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	d.lic_class = r->lic_class;
 	d.lic_status = r->status;
 	d.lic_expires = r->expires;
-	if (photo && avatar_jpeg(r->photo_seed, AVATAR_WIDTH, AVATAR_HEIGHT,
+	/* The photo shows the driver's sex and age bracket. */
+	avatar_person_init(&who, r->photo_seed, r->sex, dmv_age(r->dob));
+	if (photo && avatar_person_jpeg(&who, AVATAR_WIDTH, AVATAR_HEIGHT,
 	    AVATAR_QUALITY, &jpg, &jlen) == 0) {
 		b64 = util_b64_encode(jpg, jlen, &blen);
 		d.photo_b64 = b64;
@@ -205,73 +264,197 @@ state_build(struct state *st, const struct msg *m, size_t *lenp, char *what,
 	return ubuf_take(&b, lenp);
 }
 
-static void
-state_pend_add(struct state *st, uint64_t tag, uint64_t msgid, uint16_t copy)
-{
-	if (st->npend == st->cappend) {
-		st->cappend = st->cappend ? st->cappend * 2 : 64;
-		st->pend = xrealloc(st->pend, st->cappend * sizeof *st->pend);
-	}
-	st->pend[st->npend].tag = tag;
-	st->pend[st->npend].msgid = msgid;
-	st->pend[st->npend].copy = copy;
-	st->npend++;
-}
-
-/* The answer with this tag is durable (or refused): ack the request. */
-static void
-state_pend_done(struct state *st, uint64_t tag)
+/* 1 if the delivery (msgid, copy) was answered already. */
+static int
+state_seen_has(const struct state *st, uint64_t msgid, uint16_t copy)
 {
 	size_t i;
 
-	for (i = 0; i < st->npend; i++)
-		if (st->pend[i].tag == tag) {
-			client_dack(st->client, st->pend[i].msgid,
-			    st->pend[i].copy);
-			st->pend[i] = st->pend[--st->npend];
-			return;
-		}
+	/* A linear scan: 4096 compares per delivery cost microseconds. */
+	for (i = 0; i < st->nseen; i++)
+		if (st->seen[i].msgid == msgid && st->seen[i].copy == copy)
+			return 1;
+	return 0;
+}
+
+/* Remember an answered delivery; the oldest one goes when full. */
+static void
+state_seen_add(struct state *st, uint64_t msgid, uint16_t copy)
+{
+	st->seen[st->seen_next].msgid = msgid;
+	st->seen[st->seen_next].copy = copy;
+	st->seen_next = (st->seen_next + 1) % STATE_SEEN_MAX;
+	if (st->nseen < STATE_SEEN_MAX)
+		st->nseen++;
+}
+
+static struct state_job *
+state_job_find(struct state *st, uint64_t msgid, uint16_t copy)
+{
+	struct state_job *j;
+
+	TAILQ_FOREACH(j, &st->jobs, entry)
+		if (j->msgid == msgid && j->copy == copy)
+			return j;
+	return NULL;
+}
+
+static struct state_job *
+state_job_by_tag(struct state *st, uint64_t tag)
+{
+	struct state_job *j;
+
+	TAILQ_FOREACH(j, &st->jobs, entry)
+		if (j->tag == tag)
+			return j;
+	return NULL;
 }
 
 static void
+state_job_free(struct state_job *j)
+{
+	TAILQ_REMOVE(&j->st->jobs, j, entry);
+	event_free(j->ev);
+	free(j->xml);
+	free(j);
+}
+
+/*
+ * The connection is gone: answers sent and not ACKed may or may not be
+ * stored, and their queries come again; answers still waiting for their
+ * delay stay (a redelivery waits for them).
+ */
+static void
+state_jobs_lost(struct state *st)
+{
+	struct state_job *j, *next;
+
+	for (j = TAILQ_FIRST(&st->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->tag != 0)
+			state_job_free(j);
+	}
+}
+
+/* A fault disconnect is due once no answer sent waits for its ACK. */
+static void
+state_fault_check(struct state *st)
+{
+	struct state_job	*j;
+	struct timeval		 now = { 0, 0 };
+
+	if (!st->closing)
+		return;
+	TAILQ_FOREACH(j, &st->jobs, entry)
+		if (j->tag != 0)
+			return;
+	evtimer_add(st->ev_fault, &now);
+}
+
+/* The answer's delay passed: send it, or leave the query to come again. */
+static void
 state_answer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct answer	*a = arg;
-	struct state	*st = a->st;
-	uint64_t	 tag;
+	struct state_job	*j = arg;
+	struct state		*st = j->st;
 
 	(void)fd;
 	(void)what;
-	if (client_is_up(st->client) &&
-	    (tag = client_send(st->client, a->xml, a->len)) != 0)
-		state_pend_add(st, tag, a->msgid, a->copy);
-	/* Not connected: the request stays unacked and is redelivered. */
-	event_free(a->ev);
-	free(a->xml);
-	free(a);
+	if (st->closing || !client_is_up(st->client) ||
+	    (j->tag = client_send(st->client, j->xml, j->len)) == 0) {
+		printf("nlstate %s: %016llx.%u: answer not sent (%s): the "
+		    "switch redelivers the query\n", st->code,
+		    (unsigned long long)j->msgid, j->copy, st->closing ?
+		    "disconnect under way" : "not connected");
+		state_job_free(j);
+		return;
+	}
+	free(j->xml);
+	j->xml = NULL;
+	if (!st->quiet)
+		printf("nlstate %s: %s\n", st->code, j->what);
+}
+
+/*
+ * The answer of job j is durable (ACK) or refused (NAK): the query is
+ * dealt with. Remember it, then DACK it - except for the answer that
+ * completes a disconnect=N fault, whose query the switch is to redeliver.
+ */
+static void
+state_job_done(struct state *st, struct state_job *j, int acked)
+{
+	state_seen_add(st, j->msgid, j->copy);
+	if (acked)
+		st->answered++;
+	else
+		st->refused++;
+	if (acked && st->fault_disconnect > 0 &&
+	    st->answered % (uint64_t)st->fault_disconnect == 0) {
+		printf("nlstate %s: fault: %s after answer %llu, before "
+		    "the DACK of %016llx.%u\n", st->code, st->closing ?
+		    "joins the disconnect due" : "disconnect due",
+		    (unsigned long long)st->answered,
+		    (unsigned long long)j->msgid, j->copy);
+		st->closing = 1;
+	} else
+		client_dack(st->client, j->msgid, j->copy);
+	state_job_free(j);
+	state_fault_check(st);
+}
+
+/*
+ * What a delivery needs before it is parsed: nothing (0), or it is dealt
+ * with here (1): a fault disconnect is under way or drops it, it was
+ * answered already, or its answer is on the way.
+ */
+static int
+state_deliver_early(struct state *st, uint64_t msgid, uint16_t copy)
+{
+	if (st->closing) {
+		printf("nlstate %s: %016llx.%u: fault: disconnect under way, "
+		    "left for redelivery\n", st->code,
+		    (unsigned long long)msgid, copy);
+		return 1;
+	}
+	if (st->fault_drop > 0 && (int)(state_rand(st) % 100) < st->fault_drop) {
+		if (!st->quiet)
+			printf("nlstate %s: fault: dropped delivery %016llx.%u\n",
+			    st->code, (unsigned long long)msgid, copy);
+		return 1;
+	}
+	if (state_seen_has(st, msgid, copy)) {
+		st->duplicates++;
+		printf("nlstate %s: %016llx.%u: redelivery of a query already "
+		    "answered: DACK, no second answer\n", st->code,
+		    (unsigned long long)msgid, copy);
+		client_dack(st->client, msgid, copy);
+		return 1;
+	}
+	if (state_job_find(st, msgid, copy) != NULL) {
+		printf("nlstate %s: %016llx.%u: redelivery of a query being "
+		    "answered: its answer's ACK DACKs it\n", st->code,
+		    (unsigned long long)msgid, copy);
+		return 1;
+	}
+	return 0;
 }
 
 static void
 state_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
     const char *xml, size_t len, void *arg)
 {
-	struct state	*st = arg;
-	struct msg	 m;
-	struct msg_diags diags;
-	struct answer	*a;
-	struct timeval	 tv;
-	char		 what[64] = "", *out;
-	size_t		 olen;
-	int		 delay;
+	struct state		*st = arg;
+	struct msg		 m;
+	struct msg_diags	 diags;
+	struct state_job	*j;
+	struct timeval		 tv;
+	char			 what[64] = "", *out;
+	size_t			 olen;
+	int			 delay;
 
 	st->deliveries++;
-	if (st->fault_drop > 0 && (int)(state_rand(st) % 100) < st->fault_drop) {
-		if (!st->quiet)
-			printf("nlstate %s: fault: dropped delivery %016llx.%u\n",
-			    st->code, (unsigned long long)msgid, copy);
-		fflush(stdout);
+	if (state_deliver_early(st, msgid, copy))
 		return;
-	}
 	memset(&m, 0, sizeof m);
 	if (msgparse_message(st->schema, xml, len, 0, 0, &m, &diags) != 0) {
 		printf("nlstate %s: unparseable delivery %016llx.%u: %s\n",
@@ -285,63 +468,54 @@ state_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 		if (!st->quiet)
 			printf("nlstate %s: %s from %s ctl=%s\n", st->code,
 			    msg_key_name(m.key), m.ori, m.ctl);
-		fflush(stdout);
 		client_dack(c, msgid, copy);
-		goto faults;
+		return;
 	}
-	st->handled++;
-	if (!st->quiet)
-		printf("nlstate %s: %s from %s ctl=%s -> %s %s\n", st->code,
-		    msg_key_name(m.key), m.ori, m.ctl,
-		    msg_key_name(m.key == MSG_KEY_DQ ? MSG_KEY_DR :
-		    m.key == MSG_KEY_KQ ? MSG_KEY_KR : MSG_KEY_DNR), what);
-	fflush(stdout);
+	j = xcalloc(1, sizeof *j);
+	j->st = st;
+	j->msgid = msgid;
+	j->copy = copy;
+	j->xml = out;
+	j->len = olen;
+	snprintf(j->what, sizeof j->what, "%s from %s ctl=%s -> %s %s "
+	    "delivery=%016llx.%u", msg_key_name(m.key), m.ori, m.ctl,
+	    msg_key_name(m.key == MSG_KEY_DQ ? MSG_KEY_DR :
+	    m.key == MSG_KEY_KQ ? MSG_KEY_KR : MSG_KEY_DNR), what,
+	    (unsigned long long)msgid, copy);
+	j->ev = evtimer_new(st->base, state_answer_cb, j);
+	TAILQ_INSERT_TAIL(&st->jobs, j, entry);
 	delay = st->delay_ms;
 	if (st->fault_delay > 0)
 		delay += (int)(state_rand(st) % (uint32_t)st->fault_delay);
-	a = xcalloc(1, sizeof *a);
-	a->st = st;
-	a->xml = out;
-	a->len = olen;
-	a->msgid = msgid;
-	a->copy = copy;
-	a->ev = evtimer_new(st->base, state_answer_cb, a);
 	tv.tv_sec = delay / 1000;
 	tv.tv_usec = (delay % 1000) * 1000;
-	evtimer_add(a->ev, &tv);
-faults:
-	if (st->fault_disconnect > 0 &&
-	    st->deliveries % (uint64_t)st->fault_disconnect == 0) {
-		struct timeval one = { 1, 0 };
-
-		if (!st->quiet)
-			printf("nlstate %s: fault: disconnecting\n", st->code);
-		fflush(stdout);
-		client_close(c);
-		st->npend = 0;
-		evtimer_add(st->ev_reconnect, &one);
-	}
+	evtimer_add(j->ev, &tv);
 }
 
 static void
 state_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 {
+	struct state		*st = arg;
+	struct state_job	*j;
+
 	(void)c;
 	(void)msgid;
-	state_pend_done(arg, tag);
+	if ((j = state_job_by_tag(st, tag)) != NULL)
+		state_job_done(st, j, 1);
 }
 
 static void
 state_nak_cb(struct client *c, uint64_t tag, const char *er, size_t len,
     void *arg)
 {
-	struct state *st = arg;
+	struct state		*st = arg;
+	struct state_job	*j;
 
 	(void)c;
 	printf("nlstate %s: answer refused by the switch: %.*s\n", st->code,
 	    (int)(len > 300 ? 300 : len), er);
-	fflush(stdout);
-	state_pend_done(st, tag);
+	if ((j = state_job_by_tag(st, tag)) != NULL)
+		state_job_done(st, j, 0);
 }
 
 static void
@@ -351,20 +525,48 @@ state_hello_cb(struct client *c, const char *text, void *arg)
 
 	(void)c;
 	printf("nlstate %s: connected %s\n", st->code, text);
-	fflush(stdout);
+}
+
+/*
+ * The connection is gone (closed_cb) or hung up on purpose (fault_cb):
+ * no fault is due any more, what was sent and not ACKed is forgotten,
+ * and a new connection is tried a second later.
+ */
+static void
+state_connection_lost(struct state *st)
+{
+	struct timeval one = { 1, 0 };
+
+	st->closing = 0;
+	evtimer_del(st->ev_fault);
+	state_jobs_lost(st);
+	evtimer_add(st->ev_reconnect, &one);
 }
 
 static void
 state_closed_cb(struct client *c, const char *why, void *arg)
 {
-	struct state	*st = arg;
-	struct timeval	 one = { 1, 0 };
+	struct state *st = arg;
 
 	(void)c;
 	printf("nlstate %s: disconnected: %s (reconnecting)\n", st->code, why);
-	fflush(stdout);
-	st->npend = 0;	/* unacked requests will be redelivered */
-	evtimer_add(st->ev_reconnect, &one);
+	state_connection_lost(st);
+}
+
+/* The disconnect=N fault: every answer sent is ACKed; hang up. */
+static void
+state_fault_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct state *st = arg;
+
+	(void)fd;
+	(void)what;
+	if (!st->closing)
+		return;
+	printf("nlstate %s: fault: disconnecting\n", st->code);
+	st->fault_closes++;
+	client_close(st->client);
+	state_connection_lost(st);
 }
 
 static void
@@ -437,14 +639,21 @@ main(int argc, char **argv)
 	char		 port[16] = "", *ca, *cert, *key, *cause = NULL;
 	SSL_CTX		*ctx;
 	struct event	*sig1, *sig2;
+	struct state_job *j;
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	long		 list = -1;
 	int		 ch;
 
 	memset(&st, 0, sizeof st);
 	st.nrecords = 100000;
 	st.rng = 0x9e3779b97f4a7c15ULL;
-	while ((ch = getopt(argc, argv, "d:f:H:k:L:l:n:P:p:qS:s:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:f:H:hk:L:l:n:P:p:qS:s:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h': usage(0);
 		case 'L': list = atol(optarg); break;
 		case 'd': st.delay_ms = atoi(optarg); break;
 		case 'f': state_faults(&st, optarg); break;
@@ -458,18 +667,18 @@ main(int argc, char **argv)
 		case 'S': st.rng = strtoull(optarg, NULL, 10) | 1; break;
 		case 's':
 			if (strlen(optarg) != 2)
-				usage();
+				usage(2);
 			st.code[0] = optarg[0] & ~0x20;
 			st.code[1] = optarg[1] & ~0x20;
 			break;
-		default: usage();
+		default: usage(2);
 		}
 	}
 	if (st.code[0] != '\0' && list >= 0)
 		return state_list(st.code, (uint32_t)list);
 	if (st.code[0] == '\0' || pki == NULL || name == NULL ||
 	    (portfile == NULL && port[0] == '\0') || optind != argc)
-		usage();
+		usage(2);
 	snprintf(st.ori, sizeof st.ori, "%sOLN0000", st.code);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_init(1, 0, "nlstate");
@@ -494,6 +703,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	st.base = event_base_new();
 	st.ev_reconnect = evtimer_new(st.base, state_reconnect_cb, &st);
+	st.ev_fault = evtimer_new(st.base, state_fault_cb, &st);
+	TAILQ_INIT(&st.jobs);
+	st.seen = xcalloc(STATE_SEEN_MAX, sizeof *st.seen);
 	sig1 = evsignal_new(st.base, SIGTERM, state_signal_cb, &st);
 	sig2 = evsignal_new(st.base, SIGINT, state_signal_cb, &st);
 	evsignal_add(sig1, NULL);
@@ -504,16 +716,23 @@ main(int argc, char **argv)
 		evtimer_add(st.ev_reconnect, &one);
 	}
 	event_base_dispatch(st.base);
-	printf("nlstate %s: stopping, answered %llu\n", st.code,
-	    (unsigned long long)st.handled);
+	printf("nlstate %s: stopping, answered %llu refused %llu duplicates "
+	    "%llu deliveries %llu fault-disconnects %llu\n", st.code,
+	    (unsigned long long)st.answered, (unsigned long long)st.refused,
+	    (unsigned long long)st.duplicates,
+	    (unsigned long long)st.deliveries,
+	    (unsigned long long)st.fault_closes);
+	while ((j = TAILQ_FIRST(&st.jobs)) != NULL)
+		state_job_free(j);
 	client_free(st.client);
 	event_free(st.ev_reconnect);
+	event_free(st.ev_fault);
 	event_free(sig1);
 	event_free(sig2);
 	event_base_free(st.base);
 	SSL_CTX_free(ctx);
 	msgparse_schema_free(st.schema);
-	free(st.pend);
+	free(st.seen);
 	free(ca);
 	free(cert);
 	free(key);
