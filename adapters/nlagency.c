@@ -24,7 +24,10 @@
  *
  * -n N sends N copies of each FILE (adapters/tmpl.h): copy k with its own
  * control field and the name, sex, DOB and license number of synthetic
- * record k of the first destination's state.
+ * record k of the first destination's state. The copies are the same
+ * bytes each run: run again within the switch's resend-window they are
+ * resends (ACKed with the first ids, not delivered): change the
+ * template's control field between runs.
  *
  * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
  * was NAKed (its ER printed); 3 replies missing at the timeout; 2 usage or
@@ -150,7 +153,9 @@ usage(int status)
 	    "control field\n"
 	    "               and the name, sex, DOB and license number of "
 	    "synthetic\n"
-	    "               record k of the first destination's state\n"
+	    "               record k of the first destination's state (sent\n"
+	    "               again within the switch's resend-window, the same\n"
+	    "               copies are resends: vary the template's CTL)\n"
 	    "  -r N         expect N responses, whatever they answer\n"
 	    "  -t SECONDS   give up waiting after this long (default 30)\n"
 	    "  -i MS        wait this long between two messages\n"
