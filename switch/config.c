@@ -842,6 +842,42 @@ config_fill_defaults(struct config *cfg, const char *schemadir)
 		cfg->control_socket = xasprintf("%s/control.sock", cfg->datadir);
 }
 
+struct oridir *
+config_directory_implicit(const struct config *cfg)
+{
+	struct oridir_entry	*ents, *e;
+	int			 i, j, k, total = 0, n = 0;
+
+	for (i = 0; i < cfg->nline; i++)
+		total += cfg->lines[i].nori;
+	ents = xcalloc(total > 0 ? (size_t)total : 1, sizeof *ents);
+	for (i = 0; i < cfg->nline; i++) {
+		const struct config_line *l = &cfg->lines[i];
+
+		for (j = 0; j < l->nori; j++) {
+			/* config_load refuses an ORI on two lines. */
+			for (k = 0; k < n; k++)
+				if (strcmp(ents[k].ori, l->ori[j]) == 0)
+					break;
+			if (k < n)
+				continue;
+			e = &ents[n++];
+			util_strlcpy(e->ori, l->ori[j], sizeof e->ori);
+			snprintf(e->name, sizeof e->name, "line %s", l->code);
+			memcpy(e->state, e->ori, 2);
+			if (l->member[0] == '\0') {
+				e->type = ORIDIR_CJ;
+				e->auth = ORIDIR_AUTH_ADMIN | ORIDIR_AUTH_CHRI |
+				    ORIDIR_AUTH_DMV;
+			} else {
+				e->type = ORIDIR_NONCJ;
+				e->auth = ORIDIR_AUTH_ADMIN | ORIDIR_AUTH_DMV;
+			}
+		}
+	}
+	return oridir_new(ents, n);
+}
+
 /*
  * The ORI directory, parsed here once: the file <oridir> names (so that
  * nlswitchd -n reports its errors too), or the implicit one of the lines.
@@ -850,7 +886,7 @@ static int
 config_load_oridir(struct config *cfg, struct config_errs *errs)
 {
 	if (cfg->oridir == NULL) {
-		cfg->directory = oridir_from_config(cfg);
+		cfg->directory = config_directory_implicit(cfg);
 		return 0;
 	}
 	return oridir_load(cfg->oridir, cfg->schemadir, &cfg->directory,

@@ -107,7 +107,7 @@ struct config {
 	char			*oridir;	/* ORI directory file, NULL: implicit */
 	/*
 	 * The ORI directory, parsed once by config_load: the file above, or
-	 * the implicit one of the lines (oridir_from_config). The config
+	 * the implicit one of the lines (config_directory_implicit). The config
 	 * owns it (config_free frees it) until the server takes it over and
 	 * sets this to NULL: the one field a loaded config gives away.
 	 */
@@ -148,5 +148,12 @@ const struct config_region *config_region(const struct config *, const char *cod
 int	 config_line_has_ori(const struct config_line *, const char *ori);
 /** 1 if the line accepts deliveries of this key (SM and ER always). */
 int	 config_line_accepts(const struct config_line *, int key);
+/**
+ * The ORI directory of a config without <oridir> (docs/policy.md): every
+ * ORI of an agency line (no member) is a criminal-justice agency with
+ * every authorization, every ORI of a state line (member) a
+ * non-criminal-justice agency (the state DMV) with admin and dmv.
+ */
+struct oridir	*config_directory_implicit(const struct config *);
 
 #endif

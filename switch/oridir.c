@@ -10,7 +10,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "config.h"
 #include "log.h"
 #include "oridir.h"
 #include "util.h"
@@ -134,40 +133,12 @@ fail:
 }
 
 struct oridir *
-oridir_from_config(const struct config *cfg)
+oridir_new(struct oridir_entry *e, int n)
 {
-	struct oridir	*dir = xcalloc(1, sizeof *dir);
-	int		 i, j, k, total = 0;
+	struct oridir *dir = xcalloc(1, sizeof *dir);
 
-	for (i = 0; i < cfg->nline; i++)
-		total += cfg->lines[i].nori;
-	dir->e = xcalloc(total > 0 ? (size_t)total : 1, sizeof *dir->e);
-	for (i = 0; i < cfg->nline; i++) {
-		const struct config_line *l = &cfg->lines[i];
-
-		for (j = 0; j < l->nori; j++) {
-			struct oridir_entry *e;
-
-			/* config_load refuses an ORI on two lines. */
-			for (k = 0; k < dir->n; k++)
-				if (strcmp(dir->e[k].ori, l->ori[j]) == 0)
-					break;
-			if (k < dir->n)
-				continue;
-			e = &dir->e[dir->n++];
-			util_strlcpy(e->ori, l->ori[j], sizeof e->ori);
-			snprintf(e->name, sizeof e->name, "line %s", l->code);
-			memcpy(e->state, e->ori, 2);
-			if (l->member[0] == '\0') {
-				e->type = ORIDIR_CJ;
-				e->auth = ORIDIR_AUTH_ADMIN | ORIDIR_AUTH_CHRI |
-				    ORIDIR_AUTH_DMV;
-			} else {
-				e->type = ORIDIR_NONCJ;
-				e->auth = ORIDIR_AUTH_ADMIN | ORIDIR_AUTH_DMV;
-			}
-		}
-	}
+	dir->e = e;
+	dir->n = n;
 	qsort(dir->e, (size_t)dir->n, sizeof *dir->e, oridir_cmp);
 	return dir;
 }

@@ -19,7 +19,6 @@
 
 #include "msg.h"
 
-struct config;
 
 /* Authorizations (bit mask). */
 #define ORIDIR_AUTH_ADMIN	0x01	/* administrative messages (AM) */
@@ -55,12 +54,11 @@ struct oridir {
 int	 oridir_load(const char *path, const char *schemadir,
 	    struct oridir **dirp, char **cause);
 /**
- * The directory a config without <oridir> gets (docs/policy.md): every
- * ORI of an agency line (no member) is a criminal-justice agency with
- * every authorization, every ORI of a state line (member) a
- * non-criminal-justice agency (the state DMV) with admin and dmv.
+ * A directory of the n entries e, distinct ORIs (e, from malloc, is taken
+ * over). The implicit directory of a config without <oridir> is built so
+ * (config_directory_implicit).
  */
-struct oridir	*oridir_from_config(const struct config *);
+struct oridir	*oridir_new(struct oridir_entry *e, int n);
 void	 oridir_free(struct oridir *);
 
 /** The entry of ori, or NULL when it is not in the directory. */

@@ -767,7 +767,7 @@ server_oridir_reload(struct server *srv, char **cause)
 		dir = srv->cfg->directory;
 		srv->cfg->directory = NULL;
 	} else if (srv->cfg->oridir == NULL)
-		dir = oridir_from_config(srv->cfg);
+		dir = config_directory_implicit(srv->cfg);
 	else if (oridir_load(srv->cfg->oridir, srv->cfg->schemadir, &dir,
 	    cause) == -1)
 		return -1;

@@ -172,7 +172,7 @@ test_oridir_config(void)
 	CU_ASSERT_EQUAL(cfg->reserve, (uint64_t)cfg->map_size / 1000 * 20);
 	CU_ASSERT_EQUAL(cfg->dest_quota_bytes, (uint64_t)cfg->map_size / 1000 * 250);
 	CU_ASSERT_EQUAL(cfg->dest_quota_msgs, 0);
-	dir = oridir_from_config(cfg);
+	dir = config_directory_implicit(cfg);
 	CU_ASSERT_EQUAL(dir->n, 5);
 	CU_ASSERT_PTR_NULL(dir->path);
 	e = oridir_lookup(dir, "WA0340100");
