@@ -22,6 +22,8 @@ struct router_copy {
 struct router_result {
 	int			ncopy;
 	struct router_copy	copy[ROUTER_MAXCOPY];
+	int			nregion;	/* destinations that were region
+						   codes (built in or the file's) */
 	int			er;		/* enum msg_er, 0 if routable */
 	char			detail[160];	/* why, for the ER */
 };
@@ -33,7 +35,9 @@ struct router_result {
 typedef int (*router_svc_cb)(const struct config_line *, int key, void *arg);
 
 /**
- * Route m, received on line from.
+ * Route m, received on line from. A region code reaches every member line that
+ * accepts the key; members without a line are skipped; a region that
+ * reaches no line is ER .19., one whose lines all refuse the key ER .02.
  * @return 0 with r->copy filled (one entry per destination line, in
  *	destination order; entries with status MSG_SM_NOT_ACCEPTED or
  *	MSG_SM_REMOVED are not to be stored, MSG_SM_HELD are stored and the

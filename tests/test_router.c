@@ -2,7 +2,8 @@
  * test_router - CUnit suite for switch/router.c, table-driven over the
  * example config (fixtures/config/example.xml) and hand-filled struct msg
  * values (no parsing): member, ORI and region destinations, NL fan-out,
- * duplicates, .01/.02/.04 statuses, and the ER refusals.
+ * duplicates, .01/.02/.04 statuses, and the ER refusals; Nlets' regions
+ * built in (H1 holds CA and NV, A1 no state of the example).
  *
  * The example has agencies WAAGY (WA0340000, WA0340100) and ORAGY
  * (OR0260000) accepting DR KR DNR AM; DMVs CADMV (member CA, CAOLN0000,
@@ -191,6 +192,28 @@ static const struct test_router_case {
 	    0, "CADMV/CA/0 NVDMV/NV/0" },
 	{ "region WR KQ: NV skipped", "WAAGY", MSG_KEY_KQ, "WA0340000", "WR",
 	    NULL, 0, 0, "CADMV/CA/0" },
+
+	/* Regions built in: members without a line are skipped, and so
+	 * are lines that do not take the key (as for NL). */
+	{ "built-in H1 DQ", "WAAGY", MSG_KEY_DQ, "WA0340000", "H1", NULL, 0,
+	    0, "CADMV/CA/0 NVDMV/NV/0" },
+	{ "built-in H1 KQ: NV skipped", "WAAGY", MSG_KEY_KQ, "WA0340000",
+	    "H1", NULL, 0, 0, "CADMV/CA/0" },
+	{ "built-in H1 with NV held", "WAAGY", MSG_KEY_DQ, "WA0340000", "H1",
+	    test_router_nv_held, 0, 0, "CADMV/CA/0 NVDMV/NV/2" },
+	{ "built-in A1: no line serves a member", "WAAGY", MSG_KEY_DQ,
+	    "WA0340000", "A1", NULL, 0, MSG_ER_DEST,
+	    "no line serves a member of region A1" },
+	{ "a region that reaches nobody refuses all", "WAAGY", MSG_KEY_AM,
+	    "WA0340000", "CA A1", NULL, 0, MSG_ER_DEST, "region A1" },
+	{ "built-in H1: no member takes DR", "CADMV", MSG_KEY_DR,
+	    "CAOLN0000", "H1", NULL, 0, MSG_ER_NOT_ALLOWED,
+	    "no member of region H1 accepts DR" },
+	{ "WR: no member takes KR", "NVDMV", MSG_KEY_KR, "NVOLN0000",
+	    "OR0260000 WR", NULL, 0, MSG_ER_NOT_ALLOWED,
+	    "no member of region WR accepts KR" },
+	{ "H1 and WR: one copy per line", "ORAGY", MSG_KEY_AM, "OR0260000",
+	    "WR H1 NV", NULL, 0, 0, "CADMV/CA/0 NVDMV/NV/0" },
 
 	/* Duplicates collapse to the first copy per line. */
 	{ "duplicates", "WAAGY", MSG_KEY_DQ, "WA0340000",
