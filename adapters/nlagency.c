@@ -8,7 +8,8 @@
  *            [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
  *
  * Expected replies: one response (DR, KR, DNR) per accepted inquiry (DQ,
- * KQ, DNQ), unless -r gives the count. SMs are printed, not counted.
+ * KQ, DNQ, DQG), unless -r gives the count (a query to NL or a region is
+ * answered once per state). SMs are printed, not counted.
  * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
  * was NAKed (its ER printed); 3 replies missing at the timeout; 2 usage or
  * connection failure.
@@ -191,8 +192,9 @@ agency_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 
 	(void)c;
 	a->acked++;
-	if (!a->fixed_expect && (k == MSG_KEY_DQ || k == MSG_KEY_KQ ||
-	    k == MSG_KEY_DNQ))
+	/* One reply per query; -r for a query that fans out (NL, a region,
+	 * a DQG). */
+	if (!a->fixed_expect && msg_key_is_query(k))
 		a->expect++;
 	if (!a->quiet)
 		printf("ACK tag=%llu msgid=%s\n", (unsigned long long)tag, msgid);

@@ -107,7 +107,8 @@ router_route(const struct config *cfg, const struct msg *m,
 	if (from != NULL && !config_line_has_ori(from, m->ori))
 		return router_fail(r, MSG_ER_ORI, "line may not originate "
 		    "for %s", m->ori);
-	key = m->key;
+	/* A DQG goes to the states as a DQ: their DQ accept and service. */
+	key = msg_key_delivered(m->key);
 
 	if (m->ndest < 1 || m->ndest > MSG_MAXDEST)
 		return router_fail(r, MSG_ER_DEST, "%d destinations (1 to %d "
@@ -151,4 +152,16 @@ router_route(const struct config *cfg, const struct msg *m,
 	if (r->ncopy == 0)
 		return router_fail(r, MSG_ER_DEST, "%s", "no destination");
 	return 0;
+}
+
+const char *
+router_region_of(const struct config *cfg, const struct msg *m)
+{
+	int	 i;
+
+	for (i = 0; i < m->ndest && i < MSG_MAXDEST; i++)
+		if (strlen(m->dest[i]) == 2 && strcmp(m->dest[i], "NL") != 0 &&
+		    config_region(cfg, m->dest[i]) != NULL)
+			return m->dest[i];
+	return NULL;
 }
