@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "oridir.h"
+#include "region.h"
 #include "util.h"
 #include "xmlfile.h"
 
@@ -346,7 +347,10 @@ config_check_not_switch(const struct config_line *l, struct config_errs *errs)
 	return 0;
 }
 
-/* Each region once, not a member code, and every member served. */
+/*
+ * Each region once, not a member code, and every member served (a
+ * region of the file; a built-in one skips members without a line).
+ */
 static int
 config_check_regions(struct config *cfg, xmlNodePtr root,
     struct config_errs *errs)
@@ -629,35 +633,84 @@ config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 	return 0;
 }
 
+/*
+ * The member codes of a region's text (blanks or commas between them)
+ * into r. @return 0, or -1 with the first one that is no member code
+ * in *bad (a pointer into t).
+ */
 static int
-config_parse_region(struct config_region *r, xmlNodePtr n,
-    struct config_errs *errs)
+config_region_members(struct config_region *r, char *t, const char **bad)
 {
-	xmlChar	*v = xmlGetProp(n, (const xmlChar *)"code");
-	char	*t = config_text(n), *tok, *save = NULL;
-	int	 rc = 0;
+	char	*tok, *save = NULL;
 
-	util_strlcpy(r->code, v ? (const char *)v : "", sizeof r->code);
-	xmlFree(v);
 	for (tok = strtok_r(t, " \t\r\n,", &save); tok != NULL;
 	    tok = strtok_r(NULL, " \t\r\n,", &save)) {
 		/* The text is xs:string: check each member here, or a
 		 * "NVX" would be cut to "NV" and silently accepted. */
 		if (strlen(tok) != 2 || tok[0] < 'A' || tok[0] > 'Z' ||
 		    tok[1] < 'A' || tok[1] > 'Z') {
-			rc = config_fail(errs, n, "region %s: \"%s\" is not "
-			    "a member code", r->code, tok);
-			goto out;
+			*bad = tok;
+			return -1;
 		}
 		r->member = xrealloc(r->member, sizeof *r->member *
 		    (size_t)(r->nmember + 1));
 		util_strlcpy(r->member[r->nmember++], tok, sizeof *r->member);
 	}
-	if (r->nmember == 0)
+	return 0;
+}
+
+static int
+config_parse_region(struct config_region *r, xmlNodePtr n,
+    struct config_errs *errs)
+{
+	xmlChar		*v = xmlGetProp(n, (const xmlChar *)"code");
+	char		*t = config_text(n);
+	const char	*bad;
+	int		 rc = 0;
+
+	util_strlcpy(r->code, v ? (const char *)v : "", sizeof r->code);
+	xmlFree(v);
+	if (config_region_members(r, t, &bad) == -1)
+		rc = config_fail(errs, n, "region %s: \"%s\" is not a member "
+		    "code", r->code, bad);
+	else if (r->nmember == 0)
 		rc = config_fail(errs, n, "region %s has no members", r->code);
-out:
 	free(t);
 	return rc;
+}
+
+/*
+ * Nlets' regions built in (region.h), but those the file redefines: a
+ * <region> of the same code replaces the members, it does not add to
+ * them.
+ */
+static void
+config_add_builtin_regions(struct config *cfg)
+{
+	const struct region_builtin	*rb;
+	struct config_region		*r;
+	const char			*bad;
+	char				*t;
+	int				 i, j, n = 0;
+
+	while (region_builtin_at(n) != NULL)
+		n++;
+	cfg->builtin = xcalloc((size_t)n ? (size_t)n : 1, sizeof *cfg->builtin);
+	for (i = 0; (rb = region_builtin_at(i)) != NULL; i++) {
+		for (j = 0; j < cfg->nregion; j++)
+			if (strcmp(cfg->regions[j].code, rb->code) == 0)
+				break;
+		if (j < cfg->nregion)
+			continue;
+		r = &cfg->builtin[cfg->nbuiltin++];
+		util_strlcpy(r->code, rb->code, sizeof r->code);
+		r->builtin = 1;
+		t = xstrdup(rb->members);
+		if (config_region_members(r, t, &bad) == -1)
+			fatalx("config: built-in region %s: \"%s\" is not a "
+			    "member code", rb->code, bad);
+		free(t);
+	}
 }
 
 /* A config holding the defaults of docs/configuration.md. */
@@ -922,6 +975,7 @@ config_load(const char *path, const char *schemadir, struct config **cfgp,
 	if (config_check(cfg, root, &errs) == -1 ||
 	    config_load_oridir(cfg, &errs) == -1)
 		goto fail;
+	config_add_builtin_regions(cfg);
 
 	xmlFreeDoc(doc);
 	free(dirbuf);
@@ -948,8 +1002,11 @@ config_free(struct config *cfg)
 	}
 	for (i = 0; i < cfg->nregion; i++)
 		free(cfg->regions[i].member);
+	for (i = 0; i < cfg->nbuiltin; i++)
+		free(cfg->builtin[i].member);
 	free(cfg->lines);
 	free(cfg->regions);
+	free(cfg->builtin);
 	free(cfg->oridir);
 	oridir_free(cfg->directory);
 	free(cfg->record_path);
@@ -1031,7 +1088,21 @@ config_region(const struct config *cfg, const char *code)
 	for (i = 0; i < cfg->nregion; i++)
 		if (strcmp(cfg->regions[i].code, code) == 0)
 			return &cfg->regions[i];
+	for (i = 0; i < cfg->nbuiltin; i++)
+		if (strcmp(cfg->builtin[i].code, code) == 0)
+			return &cfg->builtin[i];
 	return NULL;
+}
+
+const struct config_region *
+config_region_at(const struct config *cfg, int i)
+{
+	if (i < 0)
+		return NULL;
+	if (i < cfg->nregion)
+		return &cfg->regions[i];
+	i -= cfg->nregion;
+	return i < cfg->nbuiltin ? &cfg->builtin[i] : NULL;
 }
 
 int

@@ -59,10 +59,16 @@ struct config_line {
 	uint64_t	 send_quota_msgs;
 };
 
+/*
+ * A region code and its members: one of Nlets' regions built in
+ * (region.h), or one the file defines (<region>: a built-in code gets
+ * the file's members, a new code is added).
+ */
 struct config_region {
 	char	 code[3];
 	int	 nmember;
 	char	(*member)[3];
+	int	 builtin;	/* 1: the built-in table's, not in the file */
 };
 
 struct config {
@@ -101,8 +107,11 @@ struct config {
 
 	int			 nline;
 	struct config_line	*lines;
-	int			 nregion;
+	int			 nregion;	/* the file's <region>s */
 	struct config_region	*regions;
+	/* The built-in regions (region.h) the file does not redefine. */
+	int			 nbuiltin;
+	struct config_region	*builtin;
 
 	char			*oridir;	/* ORI directory file, NULL: implicit */
 	/*
@@ -143,7 +152,15 @@ const struct config_line *config_line_by_code(const struct config *, const char 
 const struct config_line *config_line_by_ori(const struct config *, const char *ori);
 /** Line that is the switch entry of a member (state) code. */
 const struct config_line *config_line_by_member(const struct config *, const char *member);
+/** A region code: the file's <region> of that code, else the built-in
+ * one; NULL when there is neither. */
 const struct config_region *config_region(const struct config *, const char *code);
+/**
+ * Every region the switch knows, the file's first, then the built-in
+ * ones it does not redefine: i from 0.
+ * @return the i-th, or NULL past the last.
+ */
+const struct config_region *config_region_at(const struct config *, int i);
 /** 1 if the line may originate messages for ori. */
 int	 config_line_has_ori(const struct config_line *, const char *ori);
 /** 1 if the line accepts deliveries of this key (SM and ER always). */

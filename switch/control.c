@@ -522,8 +522,10 @@ control_service(struct control_req *r)
 	}
 	cl = line_config(l);
 	for (i = 2; i < r->argc; i++) {
+		/* A DQG reaches a line as a DQ: hold DQ. */
 		if ((k = msg_key_lookup(r->argv[i])) == MSG_KEY_NONE ||
-		    k == MSG_KEY_SM || k == MSG_KEY_ER) {
+		    k == MSG_KEY_SM || k == MSG_KEY_ER ||
+		    (int)msg_key_delivered(k) != k) {
 			control_error(r, "%s: not a message key a line can "
 			    "hold", r->argv[i]);
 			return CONTROL_EUSAGE;
@@ -532,7 +534,8 @@ control_service(struct control_req *r)
 	}
 	if (mask == 0)
 		for (k = 1; k < MSG_KEY_MAX; k++)
-			if (k != MSG_KEY_SM && k != MSG_KEY_ER)
+			if (k != MSG_KEY_SM && k != MSG_KEY_ER &&
+			    (int)msg_key_delivered(k) == k)
 				mask |= 1u << k;
 	st = r->cmd->id == COMMAND_HOLD ? CONFIG_SVC_HELD :
 	    r->cmd->id == COMMAND_REMOVE ? CONFIG_SVC_REMOVED : CONFIG_SVC_IN;

@@ -36,7 +36,7 @@
 
 #define K(k)		(1u << (k))
 #define LK_DQKQ		(K(MSG_KEY_DQ) | K(MSG_KEY_KQ))
-#define LK_Q		(LK_DQKQ | K(MSG_KEY_DNQ))
+#define LK_Q		(LK_DQKQ | K(MSG_KEY_DNQ) | K(MSG_KEY_DQG))
 #define LK_R		(K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR))
 #define LK_KR		K(MSG_KEY_KR)
 #define LK_TEXT		(K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) | \
@@ -795,8 +795,16 @@ legacy_scan_field(struct legacy_doc *d, size_t p, size_t pl, size_t eol)
 	def = legacy_field_lookup(t + p, pl - 1, d->key);
 	if (def == NULL) {
 		legacy_fld_xpath(d, NULL, xp, sizeof xp);
-		legacy_diag(d, p, MSG_ER_FORMAT, xp, "field %.*s is not part "
-		    "of a %s", (int)pl, t + p, msg_key_name(d->key));
+		/* A DQ's field in a DQG: say what a DQG is instead. */
+		if (d->key == MSG_KEY_DQG &&
+		    legacy_field_lookup(t + p, pl - 1, MSG_KEY_DQ) != NULL)
+			legacy_diag(d, p, MSG_ER_FORMAT, xp, "field %.*s is "
+			    "not valid for a DQG: %s", (int)pl, t + p,
+			    MSG_DQG_HOWTO);
+		else
+			legacy_diag(d, p, MSG_ER_FORMAT, xp, "field %.*s is "
+			    "not part of a %s", (int)pl, t + p,
+			    msg_key_name(d->key));
 		r = legacy_value_end(t, eol, p + pl);
 		return r < eol ? r + 1 : eol;
 	}

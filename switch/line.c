@@ -285,22 +285,22 @@ line_who(const struct line *l, const struct session *s,
 	w->cn = s != NULL ? session_cn(s) : l->cfg->cn;
 }
 
-/* Insert in msgid/copy order; new copies almost always go last, returned
- * ones first, so search from the nearer end. */
+/* Insert in delivery order (queue_copy_order: priority, so a DQG's
+ * copies come after every other DQ, then the oldest message); new
+ * copies almost always go last, returned ones first, so search from the
+ * nearer end. */
 static void
 line_insert(struct line_plist *list, struct line_pend *p)
 {
 	struct line_pend *q;
 
 	q = TAILQ_LAST(list, line_plist);
-	if (q == NULL || q->c.msgid < p->c.msgid ||
-	    (q->c.msgid == p->c.msgid && q->c.copy < p->c.copy)) {
+	if (q == NULL || queue_copy_order(&q->c, &p->c) < 0) {
 		TAILQ_INSERT_TAIL(list, p, entry);
 		return;
 	}
 	TAILQ_FOREACH(q, list, entry)
-		if (q->c.msgid > p->c.msgid ||
-		    (q->c.msgid == p->c.msgid && q->c.copy > p->c.copy)) {
+		if (queue_copy_order(&q->c, &p->c) > 0) {
 			TAILQ_INSERT_BEFORE(q, p, entry);
 			return;
 		}
@@ -399,8 +399,9 @@ line_detach(struct line *l, struct session *s)
 		}
 }
 
-/* Next deliverable copy: SM/ER first, then the oldest message among the
- * keys that are in service. */
+/* Next deliverable copy: SM/ER first, then among the keys that are in
+ * service the oldest message of the highest priority (a DQG's copies
+ * wait while any other traffic is ready). */
 static struct line_pend *
 line_next(struct line *l, uint64_t now)
 {
@@ -420,7 +421,7 @@ line_next(struct line *l, uint64_t now)
 		p = TAILQ_FIRST(&l->pending[k]);
 		if (p == NULL || p->not_before > now)
 			continue;
-		if (best == NULL || p->c.msgid < best->c.msgid)
+		if (best == NULL || queue_copy_order(&p->c, &best->c) < 0)
 			best = p;
 	}
 	return best;

@@ -37,6 +37,7 @@ static const struct msg_keyinfo msg_keys[MSG_KEY_MAX] = {
 	    "1. TEXT\n2. CATEGORY, TEXT\n3. STANDARDIZED AMBER ALERT" },
 	[MSG_KEY_SM] = { "SM", MSG_BODY_MAIL, "1. TEXT" },
 	[MSG_KEY_ER] = { "ER", MSG_BODY_RESPONSE, NULL },
+	[MSG_KEY_DQG] = { "DQG", MSG_BODY_INQUIRY, "1. NAM, DOB, SEX" },
 };
 
 static const char *const msg_bodies[] = {
@@ -127,7 +128,32 @@ msg_key_is_response(enum msg_key key)
 int
 msg_key_is_query(enum msg_key key)
 {
-	return key == MSG_KEY_DQ || key == MSG_KEY_KQ || key == MSG_KEY_DNQ;
+	return key == MSG_KEY_DQ || key == MSG_KEY_KQ || key == MSG_KEY_DNQ ||
+	    key == MSG_KEY_DQG;
+}
+
+enum msg_key
+msg_key_delivered(enum msg_key key)
+{
+	return key == MSG_KEY_DQG ? MSG_KEY_DQ : key;
+}
+
+int
+msg_dqg_check(const struct msg *m, char *why, size_t wsz)
+{
+	const char *what;
+
+	if (m->person.oln[0] != '\0' || m->person.olstate[0] != '\0')
+		what = "OLN/ and OLS/ are not valid for a DQG";
+	else if (m->imq)
+		what = "IMQ/ is for a DQ only, not for a DQG";
+	else if (m->purpose.present)
+		what = "a photo purpose (IPU/) goes with IMQ/, which a DQG "
+		    "cannot have";
+	else
+		return 0;
+	snprintf(why, wsz, "%s: %s", what, MSG_DQG_HOWTO);
+	return MSG_ER_FORMAT;
 }
 
 const char *

@@ -21,7 +21,7 @@
  *       <nh2:MessageSendDate/> <nh2:MessageSendTime/>
  *       <nh2:ReceiveMessageNumeric>00000</...> <nh2:SendMessageNumeric/>
  *     </n2:NLETSMessageHeader>
- *     <n2:NLETSInquiryData> ... </n2:NLETSInquiryData>   (DQ KQ DNQ)
+ *     <n2:NLETSInquiryData> ... </n2:NLETSInquiryData>   (DQ KQ DNQ DQG)
  *     <n2:NLETSResponseData> ... </n2:NLETSResponseData> (DR KR DNR ER)
  *     <n2:NLETSMailData n2:key="AM"> ... </n2:NLETSMailData> (AM AML AA SM)
  *   </n2:NLETS>
@@ -77,13 +77,21 @@ enum msg_key {
 	MSG_KEY_AA,
 	MSG_KEY_SM,
 	MSG_KEY_ER,
+	/*
+	 * A DQ by name, birth date and sex to a region (or NL), which the
+	 * switch turns into a DQ for the states at a lower priority; no
+	 * state ever receives one (docs/messages.md, "DQG"). Last, so that
+	 * the numbers of the other keys, kept in the store, stay as they
+	 * were.
+	 */
+	MSG_KEY_DQG,
 	MSG_KEY_MAX
 };
 
 /* The body element a key travels in. */
 enum msg_body {
 	MSG_BODY_NONE = 0,
-	MSG_BODY_INQUIRY,	/* n2:NLETSInquiryData: DQ KQ DNQ */
+	MSG_BODY_INQUIRY,	/* n2:NLETSInquiryData: DQ KQ DNQ DQG */
 	MSG_BODY_RESPONSE,	/* n2:NLETSResponseData: DR KR DNR ER */
 	MSG_BODY_MAIL		/* n2:NLETSMailData: AM AML AA SM */
 };
@@ -219,8 +227,28 @@ enum msg_body	 msg_key_body(enum msg_key);
 const char	*msg_body_name(enum msg_body);
 /** 1 for DR, KR, DNR: responses that route back to the requesting ORI. */
 int	 msg_key_is_response(enum msg_key);
-/** 1 for DQ, KQ, DNQ: queries answered by a state. */
+/** 1 for DQ, KQ, DNQ, DQG: queries answered by a state. */
 int	 msg_key_is_query(enum msg_key);
+/**
+ * The key a destination receives a message of this key as: DQ for a DQG
+ * (Nlets changes the type; states never see a DQG), the key itself for
+ * every other. The state's service state and accept list for that key
+ * apply.
+ */
+enum msg_key	 msg_key_delivered(enum msg_key);
+/**
+ * Why m breaks a DQG's rules (Nlets: "Only queries on NAM/DOB may be
+ * used for a DQG", OLN "not valid for DQG", IMQ "for DQ only"): its
+ * license (OLN/, OLS/), a photo request or a photo purpose. For a
+ * message the switch handles as a DQG (a legacy DQ to a region); a DQG
+ * itself is checked where it is parsed, field by field.
+ * @return 0 when it keeps them, else the ER code (.22.) with the words
+ *	in why[wsz], naming the field and what to send instead.
+ */
+int	 msg_dqg_check(const struct msg *m, char *why, size_t wsz);
+/* The words of those refusals: what a DQG is, what to send instead. */
+#define MSG_DQG_HOWTO	"a DQG asks by NAM/ DOB/ SEX/ only; send a query " \
+			"by OLN/ or with IMQ/ as a DQ to one state"
 
 /** Nlets' words for an ER number ("INVALID DESTINATION ORIs"). */
 const char	*msg_er_reason(int code);

@@ -609,6 +609,36 @@ msgbuild_stamp(struct ubuf *b, const char *raw, size_t len, size_t stamp_off,
 }
 
 /*
+ * The message key rewritten (a DQG becomes a DQ).
+ */
+
+int
+msgbuild_rekey(struct ubuf *out, const char *raw, size_t len,
+    enum msg_key key)
+{
+	static const char	 el[] = "MessageKeyCodeText";
+	const char		*name = msg_key_name(key);
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	size_t			 cs, ce;
+
+	ubuf_reset(out);
+	if (name == NULL)
+		return -1;
+	xscan_init(&sc, raw, len);
+	if (xscan_find(&sc, el, 0, &t) == -1 || t.kind != XSCAN_START)
+		return -1;
+	cs = xscan_off(&sc, &t) + t.len;
+	if (xscan_find(&sc, el, 1, &t) == -1)
+		return -1;
+	ce = xscan_off(&sc, &t);
+	ubuf_add(out, raw, cs);
+	ubuf_adds(out, name);
+	ubuf_add(out, raw + ce, len - ce);
+	return 0;
+}
+
+/*
  * Photo rewriting (response side of the photo-sharing policy).
  */
 

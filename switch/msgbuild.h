@@ -192,6 +192,18 @@ void	 msgbuild_am(struct ubuf *b, const char *ori,
  */
 int	 msgbuild_notice_code(const char *xml, size_t len);
 
+/**
+ * Give a document msgparse accepted another message key: the content of
+ * its nh2:MessageKeyCodeText (text, CDATA, blanks) becomes key's name,
+ * everything else is kept byte for byte. The switch turns a DQG into the
+ * DQ its states receive this way. The header is that much shorter or
+ * longer: stamp offsets must be taken again (msg_hdr_span).
+ * @return 0, or -1 if raw has no such element with content (out is then
+ *	empty).
+ */
+int	 msgbuild_rekey(struct ubuf *out, const char *raw, size_t len,
+	    enum msg_key key);
+
 /* msgbuild_photo_rewrite modes. */
 #define MSGBUILD_PHOTO_STRIP	1	/* remove every nc:PersonDigitalImage */
 #define MSGBUILD_PHOTO_NORETAIN	2	/* psp:DoNotRetainIndicator true after

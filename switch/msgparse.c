@@ -1198,7 +1198,9 @@ msg_query_missing(const struct msg *m, char *miss, size_t msz)
 	const struct msg_person	*p = &m->person;
 
 	miss[0] = '\0';
-	if (m->key != MSG_KEY_DNQ && p->oln[0] != '\0')
+	/* A license number is a DQ's or KQ's other way; never a DQG's. */
+	if (m->key != MSG_KEY_DNQ && m->key != MSG_KEY_DQG &&
+	    p->oln[0] != '\0')
 		return;
 	if (p->surname[0] == '\0')
 		msg_cat(miss, msz, " PersonSurName");
@@ -1208,11 +1210,37 @@ msg_query_missing(const struct msg *m, char *miss, size_t msz)
 		msg_cat(miss, msz, " PersonSexCode");
 }
 
-/* DQ, KQ, DNQ bodies (n2:NLETSInquiryData). */
+/*
+ * What a DQG may not carry (Nlets: only NAM/DOB queries, OLN "not valid
+ * for DQG", IMQ "for DQ only"), each refused at its element with ER .22.
+ * and what to send instead; photo purposes go with the photo request.
+ */
+static void
+msg_check_dqg(struct msg_pctx *pc, xmlNodePtr person, xmlNodePtr imq,
+    xmlNodePtr purpose)
+{
+	xmlNodePtr	 aug = NULL;
+
+	if (person != NULL)
+		aug = xtree_child(person, MP_J, "PersonAugmentation");
+	if (aug != NULL && !msg_flagged_within(pc, aug))
+		msg_diag(pc, aug, 0, 0, MSG_ER_FORMAT, "the driver license "
+		    "(OLN/ OLS/, nc:DriverLicense) is not valid for a DQG: %s",
+		    MSG_DQG_HOWTO);
+	if (imq != NULL && !msg_flagged(pc, imq))
+		msg_diag(pc, imq, 0, 0, MSG_ER_FORMAT, "n2:ImageRequestIndicator "
+		    "is for a DQ only, not for a DQG: %s", MSG_DQG_HOWTO);
+	if (purpose != NULL && !msg_flagged_within(pc, purpose))
+		msg_diag(pc, purpose, 0, 0, MSG_ER_FORMAT, "psp:PhotoPurpose "
+		    "goes with a photo request, which a DQG cannot make: %s",
+		    MSG_DQG_HOWTO);
+}
+
+/* DQ, KQ, DNQ, DQG bodies (n2:NLETSInquiryData). */
 static void
 msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 {
-	xmlNodePtr	 c, person = NULL;
+	xmlNodePtr	 c, person = NULL, imq = NULL, purpose = NULL;
 	char		 t[256], miss[128];
 	size_t		 n;
 
@@ -1222,9 +1250,10 @@ msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 		    xtree_is(c, MP_N2C, "Driver")) {
 			if (person == NULL)
 				person = c;
-		} else if (xtree_is(c, MP_N2, "ImageRequestIndicator"))
+		} else if (xtree_is(c, MP_N2, "ImageRequestIndicator")) {
+			imq = c;
 			m->imq = strcmp(t, "true") == 0 || strcmp(t, "1") == 0;
-		else if (xtree_is(c, MP_N2, "ReasonCode"))
+		} else if (xtree_is(c, MP_N2, "ReasonCode"))
 			msg_cpy(m->rsn, sizeof m->rsn, t, strlen(t));
 		else if (xtree_is(c, MP_N2, "PurposeCode"))
 			msg_cpy(m->pur, sizeof m->pur, t, strlen(t));
@@ -1238,11 +1267,15 @@ msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 				msg_diag(pc, c, 0, 0, MSG_ER_ATN, "the "
 				    "attention field has %zu characters, %d at "
 				    "most", n, MSG_ATN_LEN);
-		} else if (xtree_is(c, MP_PSP, "PhotoPurpose"))
+		} else if (xtree_is(c, MP_PSP, "PhotoPurpose")) {
+			purpose = c;
 			msg_get_purpose(c, &m->purpose);
+		}
 	}
 	if (person != NULL)
 		msg_get_person(pc, person, &m->person, 1);
+	if (m->key == MSG_KEY_DQG)
+		msg_check_dqg(pc, person, imq, purpose);
 	if (msg_flagged_within(pc, body))
 		return;
 	msg_query_missing(m, miss, sizeof miss);
@@ -1251,7 +1284,13 @@ msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 			msg_diag(pc, person != NULL ? person : body, 0, 0,
 			    MSG_ER_REQUIRED, "a name query needs surname and "
 			    "given name; missing:%s", miss);
-	} else if (miss[0] != '\0')
+	} else if (miss[0] != '\0' && m->key == MSG_KEY_DQG)
+		msg_diag(pc, person != NULL ? person : body, 0, 0,
+		    MSG_ER_REQUIRED, "a DQG needs nc:PersonName (surname and "
+		    "given name) with nc:PersonBirthDate and nc:PersonSexCode; "
+		    "missing:%s%s", miss, m->person.dob[0] == '\0' ?
+		    " PersonBirthDate" : "");
+	else if (miss[0] != '\0')
 		msg_diag(pc, person != NULL ? person : body, 0, 0,
 		    MSG_ER_REQUIRED, "a %s needs the license number "
 		    "(nc:DriverLicenseIdentification/nc:IdentificationID), or "
@@ -1259,7 +1298,8 @@ msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 		    "nc:PersonBirthDate and nc:PersonSexCode; missing:%s%s",
 		    msg_key_name(m->key), miss, m->person.dob[0] == '\0' ?
 		    " PersonBirthDate" : "");
-	else if (m->person.oln[0] == '\0' && m->person.dob[0] == '\0')
+	else if ((m->person.oln[0] == '\0' || m->key == MSG_KEY_DQG) &&
+	    m->person.dob[0] == '\0')
 		msg_diag(pc, person, 0, 0, MSG_ER_DOB, "a %s by name needs "
 		    "nc:PersonBirthDate", msg_key_name(m->key));
 }

@@ -19,6 +19,7 @@ static const struct {
 	{ MSG_KEY_DQ,  ORIDIR_AUTH_DMV,   "DMV data" },
 	{ MSG_KEY_KQ,  ORIDIR_AUTH_DMV,   "DMV data" },
 	{ MSG_KEY_DNQ, ORIDIR_AUTH_DMV,   "DMV data" },
+	{ MSG_KEY_DQG, ORIDIR_AUTH_DMV,   "DMV data" },
 	{ MSG_KEY_AM,  ORIDIR_AUTH_ADMIN, "administrative message" },
 	{ MSG_KEY_AML, ORIDIR_AUTH_ADMIN, "administrative message" },
 	{ MSG_KEY_AA,  ORIDIR_AUTH_ADMIN, "Amber Alert" },

@@ -491,6 +491,18 @@ queue_run_done(struct queue *q)
 }
 
 int
+queue_copy_order(const struct queue_copy *a, const struct queue_copy *b)
+{
+	if (a->prio != b->prio)
+		return a->prio < b->prio ? -1 : 1;
+	if (a->msgid != b->msgid)
+		return a->msgid < b->msgid ? -1 : 1;
+	if (a->copy != b->copy)
+		return a->copy < b->copy ? -1 : 1;
+	return 0;
+}
+
+int
 queue_op_validate(const struct queue_op *op)
 {
 	const struct queue_copy	*c;

@@ -71,9 +71,14 @@ enum queue_err {
 };
 const char	*queue_strerror(int);
 
-/* Copy priority: lower is delivered first (SM/ER before traffic). */
+/*
+ * Copy priority: lower is delivered first (SM/ER before traffic, traffic
+ * before the regional queries Nlets carries "at a lower priority": the
+ * DQ copies of a DQG, docs/messages.md).
+ */
 #define QUEUE_PRIO_HIGH	0
 #define QUEUE_PRIO_NORMAL 1
+#define QUEUE_PRIO_LOW	2
 
 /* Stored message metadata; the body follows it in the store. */
 struct queue_msgrec {
@@ -107,6 +112,14 @@ struct queue_copy {
 	 * switch's own notices and in the other walks. */
 	char		from_line[QUEUE_LINE_LEN + 1];
 };
+
+/**
+ * The delivery order of two copies of one line, which is the store's key
+ * order after the line: priority, then message ID, then copy number.
+ * @return <0 when a goes first, >0 when b does, 0 for the same key.
+ */
+int		 queue_copy_order(const struct queue_copy *a,
+		    const struct queue_copy *b);
 
 /*
  * Op semantics, identical in every backend. copies[0] names the copy for

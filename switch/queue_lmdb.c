@@ -598,7 +598,7 @@ queue_lmdb_key_ids(int db, const uint8_t *k, size_t len, uint64_t *msgid,
 
 /*
  * Is k shaped like a copy key the switch writes: a line code of
- * [A-Z0-9] NUL padded, prio 0 or 1, a message ID other than 0?
+ * [A-Z0-9] NUL padded, a QUEUE_PRIO_* prio, a message ID other than 0?
  */
 static int
 queue_lmdb_copy_key_ok(const MDB_val *k)
@@ -615,7 +615,7 @@ queue_lmdb_copy_key_ok(const MDB_val *k)
 	for (i = n; i < QUEUE_LINE_LEN; i++)
 		if (p[i] != 0)
 			return 0;
-	return n > 0 && p[QUEUE_LINE_LEN] <= QUEUE_PRIO_NORMAL &&
+	return n > 0 && p[QUEUE_LINE_LEN] <= QUEUE_PRIO_LOW &&
 	    util_get_be64(p + QUEUE_LINE_LEN + 1) != 0;
 }
 

@@ -72,13 +72,7 @@ queue_ram_cmp_copy(const struct queue_copy *a, const struct queue_copy *b)
 
 	if ((c = strncmp(a->line, b->line, QUEUE_LINE_LEN)) != 0)
 		return c;
-	if (a->prio != b->prio)
-		return a->prio < b->prio ? -1 : 1;
-	if (a->msgid != b->msgid)
-		return a->msgid < b->msgid ? -1 : 1;
-	if (a->copy != b->copy)
-		return a->copy < b->copy ? -1 : 1;
-	return 0;
+	return queue_copy_order(a, b);
 }
 
 static int

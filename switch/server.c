@@ -116,7 +116,8 @@ struct server_inbound {
 		char	dest[MSG_ORI_LEN + 1];
 		int	status;
 	}			*sm;		/* nsm entries, or NULL */
-	enum msg_key		 key;
+	enum msg_key		 key;		/* as the sender sent it */
+	int			 regional;	/* server_msgin.regional */
 	char			 ori[MSG_ORI_LEN + 1];
 	char			 ctl[MSG_CTL_LEN + 1];
 	const struct config_line *from;
@@ -806,6 +807,14 @@ server_audit(const char *event, const struct server_inbound *in,
 	audit_str(b, "ori", m->ori);
 	audit_str(b, "ctl", m->ctl);
 	audit_str(b, "mke", msg_key_name(m->key));
+	if (in->regional) {
+		/* What the sender sent, and what the states get. */
+		if (m->key != MSG_KEY_DQG)
+			audit_str(b, "handled_as", msg_key_name(MSG_KEY_DQG));
+		audit_str(b, "mke_delivered",
+		    msg_key_name(msg_key_delivered(MSG_KEY_DQG)));
+		audit_str(b, "priority", "low");
+	}
 	audit_dests(b, m);
 	if (m->imq)
 		audit_str(b, "imq", "Y");
@@ -1145,10 +1154,13 @@ server_put_done_cb(struct queue_op *op, void *arg)
 			    in->ctl, in->await, op->msg.recv_us +
 			    server_photo_ttl(srv));
 	}
-	/* The message is durable: SMs follow; the ACK does not wait. */
+	/* The message is durable: SMs follow; the ACK does not wait. An
+	 * SM names the key the destination's service is for (a DQG's
+	 * states receive, hold or refuse a DQ). */
 	for (i = 0; i < in->nsm; i++)
 		server_submit_sm(srv, in->from, in->ori, in->ctl,
-		    in->sm[i].status, in->sm[i].dest, in->key, in->msgid, NULL);
+		    in->sm[i].status, in->sm[i].dest,
+		    msg_key_delivered(in->key), in->msgid, NULL);
 	if (--in->waiting == 0)
 		server_inbound_finish(in);
 }
@@ -1363,6 +1375,9 @@ struct server_msgin {
 	struct router_result	*rr;
 	struct policy_decision	 pd;
 	struct photo_decision	 ph;
+	/* Handled as a DQG (a DQG, or a legacy DQ to a region): stored and
+	 * delivered as a DQ, its copies at QUEUE_PRIO_LOW. */
+	int			 regional;
 };
 
 /* The outcome of the checks on a message. */
@@ -1423,9 +1438,44 @@ server_accept_photo(struct server *srv, struct session *s,
 }
 
 /*
+ * Is a handled as a DQG, and does it keep a DQG's rules? A DQG is one,
+ * its rules checked by the parser. A DQ written in legacy text to a
+ * region code is one too (Nlets, legacy text: "If a regional code is
+ * used, the message type should be DQG. If it is not, Nlets will change
+ * it to DQG and handle it at a lower priority"), checked here, before
+ * the photo policy could judge a photo request it may not make.
+ */
+static enum server_verdict
+server_accept_regional(struct server *srv, struct session *s,
+    struct server_msgin *a)
+{
+	const char	*reg;
+	char		 why[400], detail[480];
+	int		 code;
+
+	if (a->m.key == MSG_KEY_DQG) {
+		a->regional = 1;
+		return SERVER_PASS;
+	}
+	if (a->m.key != MSG_KEY_DQ || a->text == NULL ||
+	    (reg = router_region_of(srv->cfg, &a->m)) == NULL)
+		return SERVER_PASS;
+	if ((code = msg_dqg_check(&a->m, why, sizeof why)) != 0) {
+		snprintf(detail, sizeof detail, "a DQ to region %s is handled "
+		    "as a DQG; %s", reg, why);
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl, code, detail,
+		    a->q, a->qlen);
+		return SERVER_NAKED;
+	}
+	a->regional = 1;
+	return SERVER_PASS;
+}
+
+/*
  * Everything that can refuse a message, in order: the parser's verdict,
- * who may send what (ORI directory, before routing says where), the
- * route, the photo policy per state, the photo of a response, quotas.
+ * a DQG's rules for a DQ handled as one, who may send what (ORI
+ * directory, before routing says where), the route, the photo policy per
+ * state, the photo of a response, quotas.
  */
 static enum server_verdict
 server_accept_check(struct server *srv, struct session *s, int code,
@@ -1440,6 +1490,8 @@ server_accept_check(struct server *srv, struct session *s, int code,
 		    dg->n > 0 ? dg->d[0].text : NULL, a->q, a->qlen);
 		return SERVER_NAKED;
 	}
+	if (server_accept_regional(srv, s, a) != SERVER_PASS)
+		return SERVER_NAKED;
 	if (server_policy(srv, from, &a->m, NULL, &a->pd, &pdest) != 0) {
 		server_deny(srv, s, a->tag, &a->m, a->q, a->qlen, &a->pd, NULL);
 		return SERVER_DENIED;
@@ -1491,6 +1543,7 @@ server_inbound_new(struct server *srv, struct session *s,
 	in->sess = s;
 	in->tag = a->tag;
 	in->key = m->key;
+	in->regional = a->regional;
 	in->from = server_sess_cfg(s);
 	util_strlcpy(in->ori, m->ori, sizeof in->ori);
 	util_strlcpy(in->ctl, m->ctl, sizeof in->ctl);
@@ -1501,7 +1554,7 @@ server_inbound_new(struct server *srv, struct session *s,
 	in->op.msg.recv_us = a->now;
 	in->op.msg.in_seq = line_take_in_seq(session_owner(s));
 	in->op.msg.stamp_off = (uint32_t)m->stamp_off;
-	in->op.msg.key = (uint8_t)m->key;
+	in->op.msg.key = (uint8_t)msg_key_delivered(m->key);
 	in->op.msg.flags = (m->imq ? QUEUE_MSG_IMQ : 0) | (m->has_photo &&
 	    a->ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0);
 	util_strlcpy(in->op.msg.from_line, session_code(s),
@@ -1539,11 +1592,11 @@ server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
 			continue;	/* .01 / .04: not stored */
 		qc = &in->op.copies[in->stored++];
 		util_strlcpy(qc->line, rc->line->code, sizeof qc->line);
-		qc->prio = QUEUE_PRIO_NORMAL;
+		qc->prio = a->regional ? QUEUE_PRIO_LOW : QUEUE_PRIO_NORMAL;
 		qc->msgid = in->op.msg.msgid;
 		qc->copy = (uint16_t)i;
 		util_strlcpy(qc->dest, rc->dest, sizeof qc->dest);
-		qc->key = (uint8_t)a->m.key;
+		qc->key = (uint8_t)msg_key_delivered(a->m.key);
 		qc->enq_us = a->now;
 		qc->size = (uint32_t)a->len;
 		util_strlcpy(qc->from_line, in->from->code,
@@ -1596,8 +1649,8 @@ server_inbound_submit(struct server *srv, struct server_inbound *in,
 		in->op.copies = NULL;
 		for (i = 0; i < in->nsm; i++)
 			server_submit_sm(srv, in->from, in->ori, in->ctl,
-			    in->sm[i].status, in->sm[i].dest, in->key,
-			    in->msgid, in);
+			    in->sm[i].status, in->sm[i].dest,
+			    msg_key_delivered(in->key), in->msgid, in);
 		in->nsm = 0;
 		return;
 	}
@@ -1648,6 +1701,41 @@ server_help(struct server *srv, struct session *s, struct server_msgin *a)
 	    a->m.ctl, audit_end(rec), in);
 }
 
+/*
+ * The states never see a DQG: what is stored and delivered is the DQ
+ * Nlets makes of it, the key element rewritten and the rest as sent.
+ * @return 0, or -1 with the NAK sent.
+ */
+static int
+server_accept_rekey(struct server *srv, struct session *s,
+    struct server_msgin *a)
+{
+	struct ubuf	 nb;
+	size_t		 nlen, so, he;
+
+	ubuf_init(&nb);
+	if (msgbuild_rekey(&nb, a->payload, a->len, MSG_KEY_DQ) == -1 ||
+	    msg_hdr_span(nb.data, nb.len, 0, &so, &he) == -1) {
+		ubuf_free(&nb);
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl, MSG_ER_FORMAT,
+		    "the DQG's message key could not be changed to DQ", a->q,
+		    a->qlen);
+		return -1;
+	}
+	free(a->payload);
+	a->payload = ubuf_take(&nb, &nlen);
+	a->len = nlen;
+	a->m.raw = a->payload;
+	a->m.rawlen = nlen;
+	a->m.stamp_off = so;
+	a->m.hdr_end = he;
+	if (a->text == NULL) {
+		a->q = a->payload;
+		a->qlen = a->len;
+	}
+	return 0;
+}
+
 /* A message the parser thread read: check it, then store it or NAK it. */
 static void
 server_accept(struct server *srv, struct session *s, struct parser_job *j)
@@ -1680,6 +1768,11 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		server_msgin_free(&a);
 		return;
 	case SERVER_NAKED:
+		server_msgin_free(&a);
+		session_committed(s);
+		return;
+	}
+	if (a.m.key == MSG_KEY_DQG && server_accept_rekey(srv, s, &a) != 0) {
 		server_msgin_free(&a);
 		session_committed(s);
 		return;

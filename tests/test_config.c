@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "msg.h"
+#include "region.h"
 #include "util.h"
 
 int	test_config_register(void);
@@ -118,6 +119,13 @@ test_config_is_path(const char *s, const char *dir, const char *rel)
 
 	free(want);
 	return ok;
+}
+
+/* A ubuf's text ("" when empty). */
+static const char *
+test_config_str(const struct ubuf *b)
+{
+	return b->len > 0 ? b->data : "";
 }
 
 /* The example config, field by field. */
@@ -404,6 +412,213 @@ test_config_lookups(void)
 	free(path);
 }
 
+/*
+ * Nlets' regions built in: eight codes (A1 ... H1: region.h says what
+ * is Nlets' and what the simulator's choice), six or seven states each,
+ * every member state, DC and the territories in exactly one, known to a
+ * config that defines no region at all.
+ */
+static void
+test_config_builtin_regions(void)
+{
+	static const struct {
+		const char	*code, *members;
+	} want[] = {
+		{ "A1", "CT MA ME NH RI VT" },
+		{ "B1", "DC DE MD NJ NY PA" },
+		{ "C1", "FL GA NC SC VA WV PR VI" },
+		{ "D1", "AL AR KY LA MS TN TX" },
+		{ "E1", "IL IN MI MN OH WI" },
+		{ "F1", "IA KS MO ND NE OK SD" },
+		{ "G1", "AZ CO ID MT NM UT WY" },
+		{ "H1", "AK CA HI NV OR WA GU" },
+	};
+	/* The 50 states, DC, Puerto Rico, the Virgin Islands, Guam. */
+	static const char all[] = "AK AL AR AZ CA CO CT DC DE FL GA GU HI IA "
+	    "ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV "
+	    "NY OH OK OR PA PR RI SC SD TN TX UT VA VI VT WA WI WV WY";
+	static const char text[] =
+	    "<nlswitch>\n"
+	    "<listen address=\"127.0.0.1\" port=\"0\"/>\n"
+	    "<datadir>d</datadir>\n"
+	    "<pki ca=\"a\" cert=\"b\" key=\"c\"/>\n"
+	    "<line code=\"WAAGY\" cn=\"w\"><ori>WA0340000</ori>"
+	    "<accept>DR</accept></line>\n"
+	    "</nlswitch>\n";
+	const struct config_region	*r;
+	const struct region_builtin	*rb;
+	struct config			*cfg;
+	struct ubuf			 got;
+	char				*cause, seen[sizeof all];
+	size_t				 i;
+	int				 j, states;
+
+	if (test_config_load_text(text, &cfg, &cause, NULL) != 0) {
+		fprintf(stderr, "\n%s\n", cause ? cause : "?");
+		free(cause);
+		CU_FAIL_FATAL("config without regions does not load");
+	}
+	CU_ASSERT_EQUAL(cfg->nregion, 0);
+	CU_ASSERT_EQUAL(cfg->nbuiltin, (int)(sizeof want / sizeof want[0]));
+	memset(seen, 0, sizeof seen);
+	ubuf_init(&got);
+	for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+		r = config_region(cfg, want[i].code);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+		CU_ASSERT_PTR_EQUAL(config_region_at(cfg, (int)i), r);
+		CU_ASSERT_EQUAL(r->builtin, 1);
+		rb = region_builtin_at((int)i);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rb);
+		CU_ASSERT_PTR_EQUAL(region_builtin_lookup(want[i].code), rb);
+		CU_ASSERT_STRING_EQUAL(rb->code, want[i].code);
+		ubuf_reset(&got);
+		for (j = states = 0; j < r->nmember; j++) {
+			const char *at = strstr(all, r->member[j]);
+
+			ubuf_printf(&got, "%s%s", j ? " " : "", r->member[j]);
+			/* A member code, and in no other region. */
+			CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+			CU_ASSERT_EQUAL(seen[at - all], 0);
+			seen[at - all] = 1;
+			if (strstr("DC PR VI GU", r->member[j]) == NULL)
+				states++;
+		}
+		if (strcmp(test_config_str(&got), want[i].members) != 0)
+			fprintf(stderr, "\n  region %s: \"%s\"", want[i].code,
+			    test_config_str(&got));
+		CU_ASSERT_STRING_EQUAL(test_config_str(&got), want[i].members);
+		/* Nlets: "Each region represents six or seven states";
+		 * DC counts as one in B1. */
+		CU_ASSERT(states + (strcmp(r->code, "B1") == 0) >= 6 &&
+		    states <= 7);
+	}
+	for (i = 0; i < sizeof all - 1; i += 3)
+		CU_ASSERT_EQUAL(seen[i], 1);	/* every one has a region */
+	CU_ASSERT_PTR_NULL(config_region_at(cfg, (int)(sizeof want /
+	    sizeof want[0])));
+	CU_ASSERT_PTR_NULL(config_region_at(cfg, -1));
+	CU_ASSERT_PTR_NULL(region_builtin_at((int)(sizeof want /
+	    sizeof want[0])));
+	CU_ASSERT_PTR_NULL(region_builtin_lookup("WR"));
+	CU_ASSERT_PTR_NULL(region_builtin_lookup(NULL));
+	/* Not regions: members, NL, nothing. */
+	CU_ASSERT_PTR_NULL(config_region(cfg, "WA"));
+	CU_ASSERT_PTR_NULL(config_region(cfg, "NL"));
+	CU_ASSERT_PTR_NULL(config_region(cfg, "I1"));
+	CU_ASSERT_PTR_NULL(config_region(cfg, ""));
+	ubuf_free(&got);
+	config_free(cfg);
+}
+
+/*
+ * The file's <region>s: one of a built-in code replaces its members (it
+ * is not added to them), a new code extends the set; the file's come
+ * first. A region of the file must name served members, as before; a
+ * built-in one need not.
+ */
+static void
+test_config_region_override(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*regions;	/* <region> elements */
+		int		 nregion;	/* the file's */
+		const char	*code;		/* looked up ... */
+		const char	*members;	/* ... has these */
+		int		 builtin;
+		const char	*error;		/* or NULL: loads */
+	} t[] = {
+		{ "none: built in", "", 0, "H1", "AK CA HI NV OR WA GU", 1,
+		  NULL },
+		{ "override H1", "<region code=\"H1\">CA NV</region>", 1,
+		  "H1", "CA NV", 0, NULL },
+		{ "override keeps the others", "<region code=\"H1\">CA</region>",
+		  1, "G1", "AZ CO ID MT NM UT WY", 1, NULL },
+		{ "override to other states",
+		  "<region code=\"E1\">NV,CA</region>", 1, "E1", "NV CA", 0,
+		  NULL },
+		{ "extend WR", "<region code=\"WR\">CA NV</region>", 1, "WR",
+		  "CA NV", 0, NULL },
+		{ "extend: built-in still there",
+		  "<region code=\"WR\">CA NV</region>", 1, "A1",
+		  "CT MA ME NH RI VT", 1, NULL },
+		{ "extend and override",
+		  "<region code=\"Z9\">NV</region>"
+		  "<region code=\"A1\">CA</region>", 2, "A1", "CA", 0, NULL },
+		{ "override names an unserved member",
+		  "<region code=\"H1\">CA OR</region>", 0, NULL, NULL, 0,
+		  "region H1: no line serves member OR" },
+		{ "override twice", "<region code=\"H1\">CA</region>"
+		  "<region code=\"H1\">NV</region>", 0, NULL, NULL, 0,
+		  "region H1 defined twice" },
+		{ "override empty", "<region code=\"H1\"> </region>", 0, NULL,
+		  NULL, 0, "region H1 has no members" },
+	};
+	const struct config_region	*r;
+	struct config			*cfg;
+	struct ubuf			 got;
+	char				*text, *cause;
+	size_t				 i;
+	int				 j, rc, n;
+
+	ubuf_init(&got);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		text = xasprintf("<nlswitch>\n"
+		    "<listen address=\"127.0.0.1\" port=\"0\"/>\n"
+		    "<datadir>d</datadir>\n"
+		    "<pki ca=\"a\" cert=\"b\" key=\"c\"/>\n"
+		    "<line code=\"CADMV\" cn=\"c\" member=\"CA\">"
+		    "<ori>CAOLN0000</ori><accept>DQ</accept></line>\n"
+		    "<line code=\"NVDMV\" cn=\"n\" member=\"NV\">"
+		    "<ori>NVOLN0000</ori><accept>DQ</accept></line>\n"
+		    "%s\n</nlswitch>\n", t[i].regions);
+		rc = test_config_load_text(text, &cfg, &cause, NULL);
+		free(text);
+		if (t[i].error != NULL) {
+			if (rc == 0 || cause == NULL ||
+			    strstr(cause, t[i].error) == NULL) {
+				fprintf(stderr, "\n  %s: want \"%s\", got %s",
+				    t[i].name, t[i].error, cause ? cause :
+				    "a config");
+				CU_FAIL("region config not refused");
+			}
+			if (rc == 0)
+				config_free(cfg);
+			free(cause);
+			continue;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "\n  %s: %s", t[i].name, cause);
+			free(cause);
+			CU_FAIL("region config refused");
+			continue;
+		}
+		CU_ASSERT_EQUAL(cfg->nregion, t[i].nregion);
+		/* Eight built-in codes in all, the overridden ones once. */
+		for (n = 0; config_region_at(cfg, n) != NULL; n++)
+			;
+		CU_ASSERT_EQUAL(n, cfg->nregion + cfg->nbuiltin);
+		CU_ASSERT(cfg->nbuiltin >= 6 && cfg->nbuiltin <= 8);
+		r = config_region(cfg, t[i].code);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+		ubuf_reset(&got);
+		for (j = 0; j < r->nmember; j++)
+			ubuf_printf(&got, "%s%s", j ? " " : "", r->member[j]);
+		if (strcmp(test_config_str(&got), t[i].members) != 0 ||
+		    r->builtin != t[i].builtin)
+			fprintf(stderr, "\n  %s: %s = \"%s\" builtin %d",
+			    t[i].name, t[i].code, test_config_str(&got), r->builtin);
+		CU_ASSERT_STRING_EQUAL(test_config_str(&got), t[i].members);
+		CU_ASSERT_EQUAL(r->builtin, t[i].builtin);
+		/* The file's region comes first when it has one. */
+		if (!t[i].builtin)
+			CU_ASSERT(r >= cfg->regions &&
+			    r < cfg->regions + cfg->nregion);
+		config_free(cfg);
+	}
+	ubuf_free(&got);
+}
+
 /* config_line_accepts over every line and key: SM and ER always. */
 static void
 test_config_accepts(void)
@@ -682,6 +897,8 @@ test_config_register(void)
 	    CU_ADD_TEST(s, test_config_limit_bounds) == NULL ||
 	    CU_ADD_TEST(s, test_config_space) == NULL ||
 	    CU_ADD_TEST(s, test_config_lookups) == NULL ||
+	    CU_ADD_TEST(s, test_config_builtin_regions) == NULL ||
+	    CU_ADD_TEST(s, test_config_region_override) == NULL ||
 	    CU_ADD_TEST(s, test_config_accepts) == NULL ||
 	    CU_ADD_TEST(s, test_config_invalid) == NULL ||
 	    CU_ADD_TEST(s, test_config_invalid_all_listed) == NULL ||

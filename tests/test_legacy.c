@@ -298,7 +298,8 @@ tl_fixture_read(const char *rel, struct tl_fixture *f)
 static void
 test_field_table(void)
 {
-#define Q	((1u << MSG_KEY_DQ) | (1u << MSG_KEY_KQ) | (1u << MSG_KEY_DNQ))
+#define Q	((1u << MSG_KEY_DQ) | (1u << MSG_KEY_KQ) | (1u << MSG_KEY_DNQ) | \
+		 (1u << MSG_KEY_DQG))
 #define DK	((1u << MSG_KEY_DQ) | (1u << MSG_KEY_KQ))
 #define R	((1u << MSG_KEY_DR) | (1u << MSG_KEY_KR) | (1u << MSG_KEY_DNR))
 	static const struct {
@@ -1141,6 +1142,83 @@ test_malformed(void)
 }
 
 /*
+ * A DQG (Nlets: "Only queries on NAM/DOB may be used for a DQG", OLN
+ * "Not valid for DQG", IMQ "for DQ only, not for DQG"): each mistake
+ * gets the ER that names it, at the field, and says what to send.
+ */
+static void
+test_dqg(void)
+{
+	static const struct {
+		const char	*text;
+		int		 code, line, col;
+		const char	*why;		/* in the first diagnostic */
+	} t[] = {
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101.SEX/M", 0, 0, 0,
+		  NULL },
+		{ "DQG.WA0340000.H1.E1.CA.NL.TXT\nNAM/A,B.DOB/022980.SEX/F",
+		  0, 0, 0, NULL },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101.SEX/M.OLN/S1",
+		  MSG_ER_FORMAT, 1, 49,
+		  "field OLN/ is not valid for a DQG: " MSG_DQG_HOWTO },
+		{ "DQG.WA0340000.H1.TXT\nOLN/S1234567", MSG_ER_FORMAT, 2, 1,
+		  "field OLN/ is not valid for a DQG" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101.SEX/M.OLS/CA",
+		  MSG_ER_FORMAT, 1, 49, "field OLS/ is not valid for a DQG" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101.SEX/M.IMQ/Y",
+		  MSG_ER_FORMAT, 1, 49, "field IMQ/ is not valid for a DQG" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101.SEX/M.IMQ/N",
+		  MSG_ER_FORMAT, 1, 49, "field IMQ/ is not valid for a DQG" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101.SEX/M.IPU/"
+		  "IDENTIFICATION,TRAFFIC-STOP", MSG_ER_FORMAT, 1, 49,
+		  "field IPU/ is not valid for a DQG" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101.SEX/M.XYZ/1",
+		  MSG_ER_FORMAT, 1, 49, "field XYZ/ is not part of a DQG" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19800101", MSG_ER_REQUIRED,
+		  1, 18, "a DQG needs nc:PersonName (surname and given name) "
+		  "with nc:PersonBirthDate and nc:PersonSexCode; missing: "
+		  "PersonSexCode" },
+		{ "DQG.WA0340000.H1.TXT NAM/A.DOB/19800101.SEX/M",
+		  MSG_ER_REQUIRED, 1, 18, "missing: PersonGivenName" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.SEX/M", MSG_ER_DOB, 1, 18,
+		  "a DQG by name needs nc:PersonBirthDate" },
+		{ "DQG.WA0340000.H1.TXT NAM/A,B.DOB/19810229.SEX/M",
+		  MSG_ER_DOB, 1, 30, "no such day" },
+		{ "DQG.WA0340000.H1.TXT RSN/T", MSG_ER_REQUIRED, 1, 18,
+		  "a DQG needs" },
+	};
+	struct ubuf	 x;
+	struct msg	 m;
+	struct msg_diags d;
+	size_t		 i;
+	int		 rc, ok;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		ubuf_init(&x);
+		rc = legacy_parse(tl_schema, t[i].text, strlen(t[i].text), 0,
+		    0, &x, &m, &d);
+		ok = rc == t[i].code;
+		if (ok && rc != 0)
+			ok = d.n >= 1 && d.d[0].code == rc &&
+			    d.d[0].line == t[i].line &&
+			    d.d[0].col == t[i].col &&
+			    strstr(d.d[0].text, t[i].why) != NULL;
+		if (ok && rc == 0)
+			ok = m.key == MSG_KEY_DQG &&
+			    strstr(tl_str(&x), ">DQG</") != NULL;
+		if (!ok) {
+			fprintf(stderr, "\n  DQG case %zu \"%s\": want ER %d "
+			    "at %d:%d \"%s\", got %d", i, t[i].text,
+			    t[i].code, t[i].line, t[i].col,
+			    t[i].why ? t[i].why : "", rc);
+			tl_dump("dqg", &d);
+		}
+		CU_ASSERT(ok);
+		ubuf_free(&x);
+	}
+}
+
+/*
  * Several errors in one message are all reported: the legacy syntax
  * errors first (header, fields), then the content errors msgparse found
  * in the XML, each group in text order.
@@ -1235,6 +1313,17 @@ static const struct tl_keycase {
 	  "IMQ/Y. IPU/IDENTIFICATION,TRAFFIC-STOP. ICI/NO PHOTO ID OFFERED. "
 	  "ICN/24-000123.\n"
 	  "RSN/T. PUR/C. ATN/DESK 4.\n", NULL, 0 },
+	{ "DQG",
+	  TL_ROOT TL_H("DQG", "WA0340000") TL_D("H1") TL_D("ID") TL_C("G1")
+	  TL_HEND TL_Q(
+	  TL_E("n2:ReasonCode", "V")
+	  TL_E("n2:ResponseAttentionDescriptionText", "DESK 4")
+	  "<n2:Person>" TL_DATE("nc:PersonBirthDate", "1980-02-29")
+	  TL_NAME("ALEX", "J", "SAMPLE") TL_E("nc:PersonSexCode", "M")
+	  "</n2:Person>") TL_END,
+	  "DQG.WA0340000.H1.ID.*G1.TXT\n"
+	  "NAM/SAMPLE,ALEX J. DOB/19800229. SEX/M.\n"
+	  "RSN/V. ATN/DESK 4.\n", NULL, 0 },
 	{ "DR",
 	  TL_ROOT TL_H("DR", "CAOLN0000") TL_D("WA0340000") TL_C("T1")
 	  TL_HEND TL_R(
@@ -2107,6 +2196,7 @@ test_legacy_register(void)
 	    CU_ADD_TEST(s, test_dob) == NULL ||
 	    CU_ADD_TEST(s, test_name_split) == NULL ||
 	    CU_ADD_TEST(s, test_nlets_examples) == NULL ||
+	    CU_ADD_TEST(s, test_dqg) == NULL ||
 	    CU_ADD_TEST(s, test_malformed) == NULL ||
 	    CU_ADD_TEST(s, test_multi_error) == NULL ||
 	    CU_ADD_TEST(s, test_keys_roundtrip) == NULL ||

@@ -294,6 +294,10 @@ static const struct tm_valid tm_valid[] = {
 	    .ori = "WA0340000", .ndest = 1, .dest0 = "CA",
 	    .ctl = "DQNAME0001", .surname = "SAMPLE", .given = "ALEX",
 	    .middle = "JAMIE", .dob = "1980-02-29", .sex = "M", .rsn = "V" },
+	{ .file = "nlets-dqg.xml", .key = MSG_KEY_DQG,
+	    .ori = "WA0340000", .ndest = 1, .dest0 = "H1",
+	    .ctl = "DQGNAME001", .surname = "SAMPLE", .given = "ALEX",
+	    .middle = "JAMIE", .dob = "1980-02-29", .sex = "M", .rsn = "V" },
 	{ .file = "nlets-dq-oln.xml", .key = MSG_KEY_DQ, .ori = "WA0340000",
 	    .ndest = 1, .dest0 = "CA", .ctl = "DQOLN00001",
 	    .oln = "S1234567", .olstate = "CA", .rsn = "T" },
@@ -538,6 +542,8 @@ static const struct tm_invalid tm_invalid[] = {
 	{ "dest-one-char.xml", MSG_ER_DEST, "value 'C' is not" },
 	{ "dest-too-many.xml", MSG_ER_DEST, "more than 5 destinations" },
 	{ "dob-bad-month.xml", MSG_ER_DOB, "no such month" },
+	{ "dob-dqg-missing.xml", MSG_ER_DOB,
+	    "a DQG by name needs nc:PersonBirthDate" },
 	{ "dob-bad-shape.xml", MSG_ER_DOB, "\"19800101\": not a YYYY-MM-DD" },
 	{ "dob-future.xml", MSG_ER_DOB, "date in the future" },
 	{ "dob-missing.xml", MSG_ER_DOB, "needs nc:PersonBirthDate" },
@@ -549,6 +555,12 @@ static const struct tm_invalid tm_invalid[] = {
 	    "DQ travels in n2:NLETSInquiryData" },
 	{ "format-body-wrong-for-key.xml", MSG_ER_FORMAT,
 	    "an SM carries n2:StatusMessageText" },
+	{ "format-dqg-imq.xml", MSG_ER_FORMAT,
+	    "ImageRequestIndicator: n2:ImageRequestIndicator is for a DQ "
+	    "only, not for a DQG: " MSG_DQG_HOWTO },
+	{ "format-dqg-oln.xml", MSG_ER_FORMAT,
+	    "j:PersonAugmentation: the driver license (OLN/ OLS/, "
+	    "nc:DriverLicense) is not valid for a DQG" },
 	{ "format-encoding-latin1.xml", MSG_ER_FORMAT, "ISO-8859-1" },
 	{ "format-mail-key-mismatch.xml", MSG_ER_FORMAT,
 	    "n2:key \"AM\" is not the message key AML" },
@@ -578,6 +590,10 @@ static const struct tm_invalid tm_invalid[] = {
 	{ "required-dnq-no-given.xml", MSG_ER_REQUIRED,
 	    "missing: PersonGivenName" },
 	{ "required-dq-empty.xml", MSG_ER_REQUIRED, "needs the license" },
+	{ "required-dqg-no-sex.xml", MSG_ER_REQUIRED,
+	    "a DQG needs nc:PersonName (surname and given name) with "
+	    "nc:PersonBirthDate and nc:PersonSexCode; missing: "
+	    "PersonSexCode" },
 	{ "required-dr-record-no-oln.xml", MSG_ER_REQUIRED,
 	    "record needs its license number" },
 	{ "too-large.xml", MSG_ER_TOO_LARGE, "exceeds the limit" },
@@ -1153,6 +1169,21 @@ test_query_rules(void)
 		{ "KQ", "n2:Person", TQ_DOB | TQ_NAME | TQ_SEX, 0 },
 		{ "KQ", "n2c:Driver", TQ_NAME | TQ_SEX, MSG_ER_DOB },
 		{ "KQ", "n2c:Driver", TQ_DOB | TQ_SUR, MSG_ER_REQUIRED },
+		/* A DQG: name, birth date and sex, never a license. */
+		{ "DQG", "n2:Person", TQ_DOB | TQ_NAME | TQ_SEX, 0 },
+		{ "DQG", "n2:Person", TQ_DOB | TQ_FULL | TQ_SEX, 0 },
+		{ "DQG", "n2c:Driver", TQ_DOB | TQ_NAME | TQ_SEX, 0 },
+		{ "DQG", "n2:Person", TQ_OLN, MSG_ER_REQUIRED },
+		{ "DQG", "n2:Person", TQ_DOB | TQ_NAME | TQ_SEX | TQ_OLN,
+		    MSG_ER_FORMAT },
+		{ "DQG", "n2:Person", TQ_DOB | TQ_NAME | TQ_SEX | TQ_OLS,
+		    MSG_ER_FORMAT },
+		{ "DQG", "n2:Person", TQ_NAME | TQ_SEX, MSG_ER_DOB },
+		{ "DQG", "n2:Person", TQ_NAME | TQ_SEX | TQ_OLN, MSG_ER_DOB },
+		{ "DQG", "n2:Person", TQ_DOB | TQ_NAME, MSG_ER_REQUIRED },
+		{ "DQG", "n2:Person", TQ_DOB | TQ_SUR | TQ_SEX,
+		    MSG_ER_REQUIRED },
+		{ "DQG", "n2:Person", 0, MSG_ER_REQUIRED },
 		{ "DNQ", "n2:Person", TQ_NAME, 0 },
 		{ "DNQ", "n2:Person", TQ_FULL, 0 },
 		{ "DNQ", "n2:Person", TQ_NAME | TQ_DOB | TQ_SEX, 0 },
@@ -1382,6 +1413,7 @@ test_tables(void)
 		{ MSG_KEY_AA, "AA", MSG_BODY_MAIL, 0, 0 },
 		{ MSG_KEY_SM, "SM", MSG_BODY_MAIL, 0, 0 },
 		{ MSG_KEY_ER, "ER", MSG_BODY_RESPONSE, 0, 0 },
+		{ MSG_KEY_DQG, "DQG", MSG_BODY_INQUIRY, 1, 0 },
 	};
 	static const struct {
 		int		 code;
@@ -1455,6 +1487,12 @@ test_tables(void)
 		    k[i].key != MSG_KEY_ER);
 	}
 	CU_ASSERT_EQUAL(TM_NEL(k), MSG_KEY_MAX - 1);
+	/* What a destination receives: a DQG's states get a DQ. */
+	for (i = 0; i < TM_NEL(k); i++)
+		CU_ASSERT_EQUAL(msg_key_delivered(k[i].key),
+		    k[i].key == MSG_KEY_DQG ? MSG_KEY_DQ : k[i].key);
+	CU_ASSERT_STRING_EQUAL(tm_s(msg_er_options(MSG_KEY_DQG)),
+	    "1. NAM, DOB, SEX");
 	CU_ASSERT_PTR_NULL(msg_key_name(MSG_KEY_NONE));
 	CU_ASSERT_PTR_NULL(msg_key_name(MSG_KEY_MAX));
 	CU_ASSERT_EQUAL(msg_key_lookup("XQ"), MSG_KEY_NONE);

@@ -325,23 +325,27 @@ test_queue_put_load_order(void)
 	const char	*l2[] = { "CADMV" };
 	const char	*l3[] = { "CADMV", "WADMV", "ORDMV" };
 	uint8_t		 p1[] = { 1, 1 }, p2[] = { 0 }, p3[] = { 1, 0, 1 };
+	uint8_t		 plow[] = { QUEUE_PRIO_LOW };
 	int		 i;
 
 	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
-	/* Submitted out of delivery order on purpose. */
+	/* Submitted out of delivery order on purpose; msg 3 is a DQG's
+	 * copy, at the low priority. */
 	ops[0] = tq_put(30, 100, l1, p1, 2, &r);
 	ops[1] = tq_put(10, 100, l3, p3, 3, &r);
 	ops[2] = tq_put(20, 100, l2, p2, 1, &r);
 	ops[3] = tq_put(5, 100, l2, NULL, 1, &r);
-	tq_run(q, ops, 4, &r);
-	for (i = 0; i < 4; i++)
+	ops[4] = tq_put(3, 100, l2, plow, 1, &r);
+	tq_run(q, ops, 5, &r);
+	for (i = 0; i < 5; i++)
 		CU_ASSERT_EQUAL(r.result[i], QUEUE_E_OK);
 
 	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
-	CU_ASSERT_EQUAL_FATAL(l.n, 7);
+	CU_ASSERT_EQUAL_FATAL(l.n, 8);
 	for (i = 1; i < l.n; i++)
 		CU_ASSERT(tq_cmp_order(&l.c[i - 1], &l.c[i]) < 0);
-	/* CADMV: prio 0 first (msg 20), then msg 5, 10, 30. */
+	/* CADMV: prio 0 first (msg 20), then msg 5, 10, 30, and the low
+	 * priority last though it is the oldest (msg 3). */
 	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
 	CU_ASSERT_EQUAL(l.c[0].msgid, 20);
 	CU_ASSERT_EQUAL(l.c[0].prio, 0);
@@ -349,12 +353,14 @@ test_queue_put_load_order(void)
 	CU_ASSERT_EQUAL(l.c[2].msgid, 10);
 	CU_ASSERT_EQUAL(l.c[3].msgid, 30);
 	CU_ASSERT_EQUAL(l.c[3].copy, 1);
-	CU_ASSERT_STRING_EQUAL(l.c[4].line, "ORDMV");
-	CU_ASSERT_STRING_EQUAL(l.c[5].line, "WADMV");
-	CU_ASSERT_EQUAL(l.c[5].msgid, 10);	/* prio 0 */
-	CU_ASSERT_EQUAL(l.c[6].msgid, 30);
-	CU_ASSERT_EQUAL(l.c[6].enq_us, 1030);
-	CU_ASSERT_STRING_EQUAL(l.c[6].dest, "WADMV");
+	CU_ASSERT_EQUAL(l.c[4].msgid, 3);
+	CU_ASSERT_EQUAL(l.c[4].prio, QUEUE_PRIO_LOW);
+	CU_ASSERT_STRING_EQUAL(l.c[5].line, "ORDMV");
+	CU_ASSERT_STRING_EQUAL(l.c[6].line, "WADMV");
+	CU_ASSERT_EQUAL(l.c[6].msgid, 10);	/* prio 0 */
+	CU_ASSERT_EQUAL(l.c[7].msgid, 30);
+	CU_ASSERT_EQUAL(l.c[7].enq_us, 1030);
+	CU_ASSERT_STRING_EQUAL(l.c[7].dest, "WADMV");
 	queue_close(q);
 }
 

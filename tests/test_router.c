@@ -2,7 +2,9 @@
  * test_router - CUnit suite for switch/router.c, table-driven over the
  * example config (fixtures/config/example.xml) and hand-filled struct msg
  * values (no parsing): member, ORI and region destinations, NL fan-out,
- * duplicates, .01/.02/.04 statuses, and the ER refusals.
+ * duplicates, .01/.02/.04 statuses, and the ER refusals; Nlets' regions
+ * built in (H1 holds CA and NV, A1 no state of the example) and a DQG,
+ * routed as the DQ its states receive.
  *
  * The example has agencies WAAGY (WA0340000, WA0340100) and ORAGY
  * (OR0260000) accepting DR KR DNR AM; DMVs CADMV (member CA, CAOLN0000,
@@ -128,6 +130,10 @@ static const struct test_router_svc test_router_nv_held[] = {
 	{ "CADMV", MSG_KEY_KQ, CONFIG_SVC_REMOVED },	/* other key */
 	{ NULL, 0, 0 }
 };
+/* A service state for "DQG" is never asked: its states receive a DQ. */
+static const struct test_router_svc test_router_ca_dqg_removed[] = {
+	{ "CADMV", MSG_KEY_DQG, CONFIG_SVC_REMOVED }, { NULL, 0, 0 }
+};
 /* Not accepted wins over any service state. */
 static const struct test_router_svc test_router_wa_removed[] = {
 	{ "WAAGY", MSG_KEY_DQ, CONFIG_SVC_REMOVED }, { NULL, 0, 0 }
@@ -191,6 +197,47 @@ static const struct test_router_case {
 	    0, "CADMV/CA/0 NVDMV/NV/0" },
 	{ "region WR KQ: NV skipped", "WAAGY", MSG_KEY_KQ, "WA0340000", "WR",
 	    NULL, 0, 0, "CADMV/CA/0" },
+
+	/* Regions built in: members without a line are skipped, and so
+	 * are lines that do not take the key (as for NL). */
+	{ "built-in H1 DQ", "WAAGY", MSG_KEY_DQ, "WA0340000", "H1", NULL, 0,
+	    0, "CADMV/CA/0 NVDMV/NV/0" },
+	{ "built-in H1 KQ: NV skipped", "WAAGY", MSG_KEY_KQ, "WA0340000",
+	    "H1", NULL, 0, 0, "CADMV/CA/0" },
+	{ "built-in H1 with NV held", "WAAGY", MSG_KEY_DQ, "WA0340000", "H1",
+	    test_router_nv_held, 0, 0, "CADMV/CA/0 NVDMV/NV/2" },
+	{ "built-in A1: no line serves a member", "WAAGY", MSG_KEY_DQ,
+	    "WA0340000", "A1", NULL, 0, MSG_ER_DEST,
+	    "no line serves a member of region A1" },
+	{ "a region that reaches nobody refuses all", "WAAGY", MSG_KEY_AM,
+	    "WA0340000", "CA A1", NULL, 0, MSG_ER_DEST, "region A1" },
+	{ "built-in H1: no member takes DR", "CADMV", MSG_KEY_DR,
+	    "CAOLN0000", "H1", NULL, 0, MSG_ER_NOT_ALLOWED,
+	    "no member of region H1 accepts DR" },
+	{ "WR: no member takes KR", "NVDMV", MSG_KEY_KR, "NVOLN0000",
+	    "OR0260000 WR", NULL, 0, MSG_ER_NOT_ALLOWED,
+	    "no member of region WR accepts KR" },
+	{ "H1 and WR: one copy per line", "ORAGY", MSG_KEY_AM, "OR0260000",
+	    "WR H1 NV", NULL, 0, 0, "CADMV/CA/0 NVDMV/NV/0" },
+
+	/* A DQG: routed as the DQ its states receive. */
+	{ "DQG to H1", "WAAGY", MSG_KEY_DQG, "WA0340000", "H1", NULL, 0,
+	    0, "CADMV/CA/0 NVDMV/NV/0" },
+	{ "DQG to NL", "WAAGY", MSG_KEY_DQG, "WA0340000", "NL", NULL, 0,
+	    0, "CADMV/CA/0 NVDMV/NV/0" },
+	{ "DQG to a state", "ORAGY", MSG_KEY_DQG, "OR0260000", "NV", NULL, 0,
+	    0, "NVDMV/NV/0" },
+	{ "DQG: the DQ service state applies", "WAAGY", MSG_KEY_DQG,
+	    "WA0340000", "WR", test_router_nv_held, 0,
+	    0, "CADMV/CA/0 NVDMV/NV/2" },
+	{ "DQG: DQ removed", "WAAGY", MSG_KEY_DQG, "WA0340000", "H1",
+	    test_router_ca_dq_removed, 0, 0, "CADMV/CA/4 NVDMV/NV/0" },
+	{ "DQG: no state for DQG itself", "WAAGY", MSG_KEY_DQG, "WA0340000",
+	    "CA", test_router_ca_dqg_removed, 0, 0, "CADMV/CA/0" },
+	{ "DQG to an agency: does not take DQ", "CADMV", MSG_KEY_DQG,
+	    "CAOLN0000", "WA0340000", NULL, 0, 0, "WAAGY/WA0340000/1" },
+	{ "DQG to A1", "WAAGY", MSG_KEY_DQG, "WA0340000", "A1", NULL, 0,
+	    MSG_ER_DEST, "region A1" },
 
 	/* Duplicates collapse to the first copy per line. */
 	{ "duplicates", "WAAGY", MSG_KEY_DQ, "WA0340000",
@@ -355,6 +402,46 @@ test_router_svc_arg(void)
 	CU_ASSERT_EQUAL(r.copy[1].status, MSG_SM_HELD);
 }
 
+/*
+ * Which destination is a region (a legacy DQ to one is handled as a
+ * DQG), and how many region codes a route met.
+ */
+static void
+test_router_region_of(void)
+{
+	static const struct {
+		const char	*dests;
+		const char	*region;	/* NULL: none */
+		int		 nregion;	/* after router_route */
+	} t[] = {
+		{ "CA", NULL, 0 },
+		{ "NL", NULL, 0 },
+		{ "CAOLN0000", NULL, 0 },
+		{ "H1", "H1", 1 },
+		{ "CA WR", "WR", 1 },
+		{ "NV E1", "E1", 0 },		/* E1 reaches no line: ER */
+		{ "WR H1 CA", "WR", 2 },
+		{ "TX", NULL, 0 },
+	};
+	const struct config_line	*wa;
+	struct router_result		 r;
+	struct msg			 m;
+	const char			*got;
+	size_t				 i;
+
+	wa = config_line_by_code(test_router_cfg, "WAAGY");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(wa);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		test_router_msg(&m, MSG_KEY_DQ, "WA0340000", t[i].dests);
+		got = router_region_of(test_router_cfg, &m);
+		CU_ASSERT(t[i].region == NULL ? got == NULL :
+		    got != NULL && strcmp(got, t[i].region) == 0);
+		(void)router_route(test_router_cfg, &m, wa, NULL, NULL, &r);
+		if (t[i].nregion > 0)
+			CU_ASSERT_EQUAL(r.nregion, t[i].nregion);
+	}
+}
+
 int
 test_router_register(void)
 {
@@ -365,7 +452,8 @@ test_router_register(void)
 		return -1;
 	if (CU_ADD_TEST(s, test_router_table) == NULL ||
 	    CU_ADD_TEST(s, test_router_svc_asked) == NULL ||
-	    CU_ADD_TEST(s, test_router_svc_arg) == NULL)
+	    CU_ADD_TEST(s, test_router_svc_arg) == NULL ||
+	    CU_ADD_TEST(s, test_router_region_of) == NULL)
 		return -1;
 	return 0;
 }

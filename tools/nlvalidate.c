@@ -226,8 +226,8 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 	struct policy_request	 req;
 	struct policy_decision	 pd;
 	struct policy_state	 ps;
-	char			 why[400], xp[128];
-	int			 i, n;
+	char			 why[600], xp[128], dqg[400];
+	int			 i, n, regional;
 
 	for (i = 0; i < nv->cfg->nline && from == NULL; i++)
 		if (config_line_has_ori(&nv->cfg->lines[i], m->ori))
@@ -239,6 +239,20 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 		nv_add(r, text, len, skip, ori_xp, MSG_ER_ORI, why);
 		return;
 	}
+	/* A legacy DQ to a region is a DQG, with a DQG's rules (the switch
+	 * checks them before it routes). */
+	regional = m->key == MSG_KEY_DQG;
+	if (r->legacy && m->key == MSG_KEY_DQ &&
+	    router_region_of(nv->cfg, m) != NULL) {
+		regional = 1;
+		if (msg_dqg_check(m, dqg, sizeof dqg) != 0) {
+			snprintf(why, sizeof why, "policy dry-run: a DQ to "
+			    "region %s is handled as a DQG; %s",
+			    router_region_of(nv->cfg, m), dqg);
+			nv_add(r, text, len, skip, dst_xp, MSG_ER_FORMAT, why);
+			return;
+		}
+	}
 	rr = xcalloc(1, sizeof *rr);
 	if (router_route(nv->cfg, m, from, nv_svc_cb, NULL, rr) != 0) {
 		snprintf(why, sizeof why, "policy dry-run: routing from line "
@@ -246,6 +260,14 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 		nv_add(r, text, len, skip, dst_xp, rr->er, why);
 		free(rr);
 		return;
+	}
+	if (regional) {
+		/* What the switch makes of a DQG (a legacy DQ to a region
+		 * is one): the states get a DQ, at a lower priority. */
+		snprintf(why, sizeof why, "policy dry-run: handled as a DQG: "
+		    "the states receive a DQ, queued after their other "
+		    "traffic");
+		nv_warn(r, 0, dst_xp, 0, why);
 	}
 	for (i = 0; i < rr->ncopy; i++)
 		if (rr->copy[i].status != 0) {
