@@ -288,7 +288,9 @@ test_policy_denials(void)
 	    "<psp:VerifierName>SISTER</psp:VerifierName>"), MSG_ER_POLICY, "P140",
 	    "state NV does not allow public-disclosure");
 	tp_denied(tp_dq("WA0340000", "NV", "NVREC", 1,
-	    P("SUSPECT", "RECORD-RMS")), MSG_ER_POLICY, "P131", "precludes retention");
+	    P("SUSPECT", "RECORD-RMS")
+	    "<psp:CaseNumberText>24-000123</psp:CaseNumberText>"),
+	    MSG_ER_POLICY, "P131", "precludes retention");
 	/* A fan-out photo request is refused as a whole. */
 	tp_denied(tp_dq("WA0340000", "NL", "ALL", 1,
 	    P("IDENTIFICATION", "TRAFFIC-STOP")
@@ -358,7 +360,9 @@ test_policy_allowed(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
 
 	dr = tp_exchange(tp_dq("WA0340000", "CA", "REC1", 1,
-	    P("SUSPECT", "RECORD-RMS")), ca, "CAOLN0000", "REC1", 1);
+	    P("SUSPECT", "RECORD-RMS")
+	    "<psp:CaseNumberText>24-000123</psp:CaseNumberText>"), ca,
+	    "CAOLN0000", "REC1", 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
 
 	dr = tp_exchange(tp_dq("WA0340000", "CA", "LINE1", 1,
@@ -369,7 +373,9 @@ test_policy_allowed(void)
 
 	/* A precluding state: the switch adds the do-not-retain indicator. */
 	dr = tp_exchange(tp_dq("WA0340000", "NV", "NVLOC", 1,
-	    P("SUSPECT", "LOCATE-SUSPECT")), nv, "NVOLN0000", "NVLOC", 1);
+	    P("SUSPECT", "LOCATE-SUSPECT")
+	    "<psp:CircumstanceText>ARMED ROBBERY</psp:CircumstanceText>"), nv,
+	    "NVOLN0000", "NVLOC", 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, photo_b64[nphoto - 1]));
 	CU_ASSERT_PTR_NOT_NULL(strstr(dr, "</nc:PersonDigitalImage>"
 	    "<psp:DoNotRetainIndicator xmlns:psp=\"" MSG_NS_PSP "\">true"
