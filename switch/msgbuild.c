@@ -712,6 +712,54 @@ msgbuild_photo_rewrite(struct ubuf *out, const char *raw, size_t len,
 }
 
 int
+msgbuild_imq_strip(struct ubuf *out, const char *raw, size_t len)
+{
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	enum xscan_kind		 k;
+	const char		*el;
+	size_t			 at, s, e, so, he;
+	int			 n = 0;
+
+	ubuf_reset(out);
+	if (msg_hdr_span(raw, len, 0, &so, &he) == -1)
+		return -1;
+	at = he;
+	ubuf_add(out, raw, he);
+	xscan_init_at(&sc, raw, len, he);
+	while ((k = xscan_next(&sc, &t)) != XSCAN_EOF) {
+		if (k == XSCAN_BAD || k == XSCAN_DECL) {
+			ubuf_reset(out);
+			return -1;
+		}
+		if (k != XSCAN_START && k != XSCAN_EMPTY)
+			continue;
+		if (xscan_is(&t, "ImageRequestIndicator"))
+			el = "ImageRequestIndicator";
+		else if (xscan_is(&t, "PhotoPurpose"))
+			el = "PhotoPurpose";
+		else
+			continue;
+		s = xscan_off(&sc, &t);
+		if (k == XSCAN_EMPTY)
+			e = s + t.len;
+		else if (xscan_find(&sc, el, 1, &t) == -1) {
+			ubuf_reset(out);
+			return -1;
+		} else
+			e = xscan_off(&sc, &t) + t.len;
+		/* The element's own line goes with it. */
+		while (s > at && strchr(" \t\r\n", raw[s - 1]) != NULL)
+			s--;
+		ubuf_add(out, raw + at, s - at);
+		at = e;
+		n++;
+	}
+	ubuf_add(out, raw + at, len - at);
+	return n;
+}
+
+int
 msgbuild_notice_code(const char *xml, size_t len)
 {
 	static const char *const el[] = { "<n2:StatusMessageText>",
