@@ -451,6 +451,15 @@ void
 msgbuild_sm(struct ubuf *b, const char *ori, const char *ctl, int status,
     const char *about_dest, enum msg_key about_key, const char *msgid)
 {
+	msgbuild_sm_more(b, ori, ctl, status, about_dest, about_key, msgid,
+	    NULL);
+}
+
+void
+msgbuild_sm_more(struct ubuf *b, const char *ori, const char *ctl,
+    int status, const char *about_dest, enum msg_key about_key,
+    const char *msgid, const char *more)
+{
 	const char	*dest;
 	struct ubuf	 t;
 
@@ -458,6 +467,10 @@ msgbuild_sm(struct ubuf *b, const char *ori, const char *ctl, int status,
 	msgbuild_begin(b, MSG_KEY_SM, MSG_SWITCH_ORI, &dest, 1, ctl);
 	ubuf_init(&t);
 	msgbuild_sm_text(&t, status, about_dest, about_key, msgid);
+	if (more != NULL && more[0] != '\0') {
+		ubuf_adds(&t, "\n");
+		msgbuild_clean(&t, more, strlen(more), 0);
+	}
 	msgbuild_cdata(b, "n2:StatusMessageText", t.data, t.len);
 	ubuf_free(&t);
 	msgbuild_end(b, MSG_KEY_SM);

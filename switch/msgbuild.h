@@ -134,6 +134,15 @@ void	 msgbuild_sm(struct ubuf *b, const char *ori, const char *ctl,
 	    int status, const char *about_dest, enum msg_key about_key,
 	    const char *msgid);
 /**
+ * The same, with more lines of text after msgbuild_sm_text's (more may
+ * be NULL; control characters other than newline and tab are dropped): the
+ * SM .10. that lists each destination the photo request was withheld
+ * from, with the policy code and reason.
+ */
+void	 msgbuild_sm_more(struct ubuf *b, const char *ori, const char *ctl,
+	    int status, const char *about_dest, enum msg_key about_key,
+	    const char *msgid, const char *more);
+/**
  * The text of the switch's SM:
  *
  *   .02. USER OUT OF SERVICE FOR MSG TYPE, NLETS WILL FORWARD

@@ -840,7 +840,8 @@ out:
  * it stays "" for the switch to fill in from the line; attempts starts
  * again at 0. Nor are the copy's flags: a copy of a message that asked
  * for a photo goes without the image request (QUEUE_COPY_NOIMQ, fail
- * closed: the photo policy's decision for it is lost). *sv is SV_REBUILT (c is the copy), SV_DEAD (c is what the
+ * closed: the photo policy's decision for it is lost). *sv is
+ * SV_REBUILT (c is the copy), SV_DEAD (c is what the
  * key names; the message is unreadable or gone) or SV_NONE (the key is
  * unreadable too, or the right key is taken already); *rekeyed is 1 when
  * the key was the damaged part.

@@ -1422,6 +1422,8 @@ test_tables(void)
 		    "HELD MESSAGE EXPIRED, NLETS WILL NOT FORWARD" },
 		{ MSG_SM_DAMAGED,
 		    "HELD MESSAGE DAMAGED IN STORAGE, NLETS WILL NOT FORWARD" },
+		{ MSG_SM_PHOTO_WITHHELD,
+		    "PHOTO REQUEST PARTLY DENIED BY PHOTO-SHARING POLICY" },
 		{ 3, "UNKNOWN STATUS" }, { 77, "UNKNOWN STATUS" },
 	};
 	static const struct {
@@ -2159,7 +2161,8 @@ static void
 test_build_sm(void)
 {
 	static const int	 st[] = { MSG_SM_NOT_ACCEPTED, MSG_SM_HELD,
-	    MSG_SM_REMOVED, MSG_SM_EXPIRED, MSG_SM_DAMAGED };
+	    MSG_SM_REMOVED, MSG_SM_EXPIRED, MSG_SM_DAMAGED,
+	    MSG_SM_PHOTO_WITHHELD };
 	static const struct {
 		const char	*dest;
 		enum msg_key	 key;
@@ -2229,6 +2232,21 @@ test_build_sm(void)
 	msgbuild_sm(&b, "junk", "", MSG_SM_HELD, "CA", MSG_KEY_DQ, NULL);
 	CU_ASSERT_EQUAL(tm_parse(b.data, &m, &d), 0);
 	CU_ASSERT_STRING_EQUAL(m.dest[0], MSG_SWITCH_ORI);
+	/* More lines after its own (SM .10.): kept, control characters
+	 * blanked, "]]>" safe inside the CDATA. */
+	ubuf_reset(&b);
+	msgbuild_sm_more(&b, "WA0340000", "PD1", MSG_SM_PHOTO_WITHHELD, NULL,
+	    MSG_KEY_DQ, "0000000000000010", "TX SENT WITHOUT THE IMAGE "
+	    "REQUEST: P102 state-no-photos\nNV NOT SENT: P140 ]]> \x01x");
+	CU_ASSERT_EQUAL(tm_parse(b.data, &m, &d), 0);
+	tm_dump("sm .10.", &d);
+	CU_ASSERT_EQUAL(m.status, MSG_SM_PHOTO_WITHHELD);
+	s = tm_text(b.data, b.len, "StatusMessageText");
+	CU_ASSERT_STRING_EQUAL(tm_s(s), ".10. PHOTO REQUEST PARTLY DENIED BY "
+	    "PHOTO-SHARING POLICY\nMSG TYPE DQ, MESSAGE 0000000000000010\n"
+	    "TX SENT WITHOUT THE IMAGE REQUEST: P102 state-no-photos\n"
+	    "NV NOT SENT: P140 ]]> x");
+	free(s);
 	ubuf_free(&t);
 	ubuf_free(&b);
 }

@@ -297,16 +297,19 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 		n = 0;
 	}
 	for (i = 0; i < n; i++) {
-		if (!dd[i].d.allow)
+		const struct policy_decision *d = &dd[i].d;
+
+		if (!d->allow)
 			snprintf(why, sizeof why, "policy dry-run: %s %s: %s",
-			    dd[i].dest, dd[i].d.dest_action == POLICY_DEST_NOIMQ ?
+			    dd[i].dest, d->dest_action == POLICY_DEST_NOIMQ ?
 			    "gets the query without the image request" :
-			    "is left out", dd[i].d.reason);
-		else if (dd[i].d.noretain)
-			snprintf(why, sizeof why, "policy dry-run: %s %s allowed; "
-			    "%s precludes retention, the answer carries "
-			    "psp:DoNotRetainIndicator", dd[i].dest, dd[i].d.code,
-			    ps[i].member[0] ? ps[i].member : "the state");
+			    "is left out", d->reason);
+		else if (d->noretain)
+			snprintf(why, sizeof why, "policy dry-run: %s %s "
+			    "allowed; %s precludes retention, the answer "
+			    "carries psp:DoNotRetainIndicator", dd[i].dest,
+			    d->code, ps[i].member[0] ? ps[i].member :
+			    "the state");
 		else
 			continue;
 		nv_warn(r, 0, "", 0, why);
