@@ -224,6 +224,16 @@ admin_metrics_budgets(const struct server_snapshot *sn, struct ubuf *b)
 	    "Messages a line sent again within the resend window: ACKed "
 	    "with the first message's id, not stored again.",
 	    sn->stats->resends);
+	admin_family(b, "nlswitch_photo_destinations_denied_total", "counter",
+	    "Destinations of accepted photo requests the photo-sharing "
+	    "policy withheld the photo from: sent the query without the "
+	    "image request (withheld), or not sent it (left-out).");
+	ubuf_printf(b, "nlswitch_photo_destinations_denied_total"
+	    "{decision=\"withheld\"} %llu\n"
+	    "nlswitch_photo_destinations_denied_total"
+	    "{decision=\"left-out\"} %llu\n",
+	    (unsigned long long)sn->stats->photo_withheld,
+	    (unsigned long long)sn->stats->photo_left_out);
 	admin_family(b, "nlswitch_notices_expired_total", "counter",
 	    "SM and ER notices that expired undelivered (notice-ttl).");
 	ubuf_printf(b, "nlswitch_notices_expired_total{mke=\"SM\"} %llu\n"

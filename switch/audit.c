@@ -94,6 +94,26 @@ audit_purpose(struct audit_rec *r, const struct msg_purpose *p)
 	jsonutil_set(r->obj, "purpose", o);
 }
 
+void
+audit_decisions(struct audit_rec *r, const char *name,
+    const struct audit_decision *d, int n)
+{
+	json_t	*a = json_array(), *o;
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		o = json_object();
+		jsonutil_set_str(o, "dest", d[i].dest ? d[i].dest : "");
+		if (d[i].line != NULL)
+			jsonutil_set_str(o, "line", d[i].line);
+		jsonutil_set_str(o, "decision", d[i].decision);
+		jsonutil_set_str(o, "code", d[i].code);
+		jsonutil_set_str(o, "rule", d[i].rule);
+		jsonutil_append(a, o);
+	}
+	jsonutil_set(r->obj, name, a);
+}
+
 char *
 audit_end(struct audit_rec *r)
 {

@@ -49,6 +49,18 @@ void	 audit_dests(struct audit_rec *, const struct msg *);
 /** "purpose":{...} with the fields that are set, when the message has a
  * purpose at all; nothing otherwise. */
 void	 audit_purpose(struct audit_rec *, const struct msg_purpose *);
+/* What the photo policy decided for one destination (audit_decisions). */
+struct audit_decision {
+	const char	*dest;		/* as routed: "TX", "CAOLN0000" */
+	const char	*line;		/* the line that serves it */
+	const char	*decision;	/* allow, withheld, left-out, deny */
+	const char	*code;		/* "P000", "P102", ... */
+	const char	*rule;		/* "allowed", "state-no-photos", ... */
+};
+/** "name":[{"dest":..,"line":..,"decision":..,"code":..,"rule":..}, ...],
+ * one object per destination, in the order given. */
+void	 audit_decisions(struct audit_rec *, const char *name,
+	    const struct audit_decision *, int n);
 /**
  * Close the record and release it.
  * @return the record's text, compact JSON without a newline (caller

@@ -309,6 +309,8 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	jsonutil_set_int(d, "audit_pruned_for_size", qs->audit_pruned_size);
 	jsonutil_set_int(d, "quota_refused", st->quota_refused);
 	jsonutil_set_int(d, "resends", st->resends);
+	jsonutil_set_int(d, "photo_withheld", st->photo_withheld);
+	jsonutil_set_int(d, "photo_left_out", st->photo_left_out);
 	jsonutil_set_int(d, "notices_expired",
 	    st->notices_expired[MSG_KEY_SM] + st->notices_expired[MSG_KEY_ER]);
 }
@@ -435,6 +437,8 @@ control_add_copy(struct control_dead_walk *w, const struct queue_copy *c,
 	jsonutil_set_str(o, "line", c->line);
 	jsonutil_set_str(o, "dest", c->dest);
 	jsonutil_set_str(o, "mke", msg_key_name(c->key));
+	if (c->flags & QUEUE_COPY_NOIMQ)
+		jsonutil_set_str(o, "image_request", "withheld");
 	if (c->key == MSG_KEY_SM || c->key == MSG_KEY_ER)
 		control_set_notice(o, w->q, c);
 	jsonutil_set_str(o, "state", state);

@@ -37,6 +37,9 @@
 #define K(k)		(1u << (k))
 #define LK_DQKQ		(K(MSG_KEY_DQ) | K(MSG_KEY_KQ))
 #define LK_Q		(LK_DQKQ | K(MSG_KEY_DNQ) | K(MSG_KEY_DQG))
+/* The image request and its purpose: every query but a DQG (which asks
+ * by name, DOB and sex only). */
+#define LK_PHOTO	(LK_DQKQ | K(MSG_KEY_DNQ))
 #define LK_R		(K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR))
 #define LK_KR		K(MSG_KEY_KR)
 #define LK_TEXT		(K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) | \
@@ -57,7 +60,10 @@
  * Photo purpose (psp:PhotoPurpose, schemas/photo-sharing.xsd,
  * docs/policy.md): IPU/CATEGORY,USE carries PurposeCategoryCode and
  * PurposeUseCode; ICI/ ICN/ IVF/ IWN/ ISP/ the rest. Renaming a prefix is
- * a change to its row here (and to docs/legacy.md).
+ * a change to its row here (and to docs/legacy.md). IMQ/ and the purpose
+ * are fields of every query but a DQG, DNQ included: a DNQ that asks for
+ * images is the photo-sharing policy's to refuse (P114), not a format
+ * error.
  */
 static const struct legacy_field legacy_fields[] = {
 	{ "NAM", LK_Q | LK_R, LEGACY_F_DOT, 1, 30, "nc:PersonName",
@@ -79,21 +85,21 @@ static const struct legacy_field legacy_fields[] = {
 	{ "ATN", LK_Q, LEGACY_F_DOT, 0, 0,
 	    "n2:ResponseAttentionDescriptionText",
 	    "attention: who the answer is for (30 at most)" },
-	{ "IMQ", LK_DQKQ, LEGACY_F_DOT, 0, 1, "n2:ImageRequestIndicator",
+	{ "IMQ", LK_PHOTO, LEGACY_F_DOT, 0, 1, "n2:ImageRequestIndicator",
 	    "image request: Y asks for the photo" },
-	{ "IPU", LK_DQKQ, LEGACY_F_DOT, 0, 0,
+	{ "IPU", LK_PHOTO, LEGACY_F_DOT, 0, 0,
 	    LEGACY_PSP "psp:PurposeCategoryCode",
 	    "photo purpose: CATEGORY,USE (IDENTIFICATION,TRAFFIC-STOP)" },
-	{ "ICI", LK_DQKQ, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:CircumstanceText",
+	{ "ICI", LK_PHOTO, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:CircumstanceText",
 	    "photo: the circumstance that justifies the request" },
-	{ "ICN", LK_DQKQ, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:CaseNumberText",
+	{ "ICN", LK_PHOTO, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:CaseNumberText",
 	    "photo: the case number" },
-	{ "IVF", LK_DQKQ, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:VerifierName",
+	{ "IVF", LK_PHOTO, LEGACY_F_DOT, 0, 0, LEGACY_PSP "psp:VerifierName",
 	    "photo: who verifies the identity (public disclosure)" },
-	{ "IWN", LK_DQKQ, LEGACY_F_DOT, 0, 0,
+	{ "IWN", LK_PHOTO, LEGACY_F_DOT, 0, 0,
 	    LEGACY_PSP "psp:ArrestWarrantNumber",
 	    "photo: arrest warrant number (public disclosure of a suspect)" },
-	{ "ISP", LK_DQKQ, LEGACY_F_DOT, 0, 1,
+	{ "ISP", LK_PHOTO, LEGACY_F_DOT, 0, 1,
 	    LEGACY_PSP "psp:SubjectSuspectIndicator",
 	    "photo: Y, the subject is a suspect" },
 	{ "ADR", LK_R, LEGACY_F_DOT, 1, 0,

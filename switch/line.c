@@ -487,6 +487,35 @@ line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
 	return 0;
 }
 
+/*
+ * What a copy flagged QUEUE_COPY_NOIMQ delivers: its body without the
+ * image request and the photo purpose (the photo policy withheld the
+ * photo from this destination, docs/policy.md), rendered from the shared
+ * body at every delivery, so the store keeps one body per message and a
+ * restart changes nothing. One reference, or NULL if it cannot be made.
+ */
+static struct line_body *
+line_body_noimq(struct line_host *host, const struct line_body *b)
+{
+	struct line_body	*nb;
+	struct ubuf		 out;
+	char			*data;
+	size_t			 len;
+
+	ubuf_init(&out);
+	if (msgbuild_imq_strip(&out, b->data, b->len) < 0) {
+		ubuf_free(&out);
+		return NULL;
+	}
+	data = ubuf_take(&out, &len);
+	nb = line_body_new(host, data, len, b->stamp_off, b->recv_us,
+	    b->in_seq);
+	util_strlcpy(nb->ori, b->ori, sizeof nb->ori);
+	util_strlcpy(nb->ctl, b->ctl, sizeof nb->ctl);
+	nb->flags = b->flags & ~QUEUE_MSG_IMQ;
+	return nb;
+}
+
 /* Send one copy: frame header and the stamped head copied, the rest of
  * the body by reference. @return 0, or -1 if it cannot be read (it went
  * to the dead letters). */
@@ -496,7 +525,7 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	struct line_host	*host = l->host;
 	struct recorder_who	 w;
 	struct queue_msgrec	 rec;
-	struct line_body	*b = p->body;
+	struct line_body	*b = p->body, *own = NULL;
 	struct ubuf		 raw, stamp;
 	struct msgbuild_stamp	 st;
 	struct evbuffer		*out;
@@ -527,14 +556,28 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 		host->body_bytes += b->len;
 		p->body = b;
 	}
+	if (p->c.flags & QUEUE_COPY_NOIMQ) {
+		if ((own = line_body_noimq(host, b)) == NULL) {
+			/* Never the photo request instead: the copy goes to
+			 * the dead letters for an operator. */
+			log_warnx("line: %s: %s: cannot remove the image "
+			    "request -> dead letters", l->cfg->code, id);
+			host->dead_letter(host->arg, l, &p->c, QUEUE_E_OK);
+			return -1;
+		}
+		b = own;
+	}
 	memset(&st, 0, sizeof st);
 	st.recv_us = b->recv_us;
 	st.in_seq = b->in_seq;
 	st.send_us = util_now_us();
 	st.out_seq = counter_take(l->out_seq);
 	st.recv_ori = line_recv_ori(l, p);
-	if (l->cfg->format == CONFIG_FMT_LEGACY)
-		return line_deliver_text(l, p, b, &st, id, now);
+	if (l->cfg->format == CONFIG_FMT_LEGACY) {
+		rc = line_deliver_text(l, p, b, &st, id, now);
+		line_body_unref(own);
+		return rc;
+	}
 	ubuf_init(&stamp);
 	msgbuild_stamp_head(&stamp, b->data, b->len, b->stamp_off, &st,
 	    &resume);
@@ -557,9 +600,11 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	/* Delivered once from memory; a redelivery reads the store again
 	 * only if the line went down meanwhile (line_detach). */
 	line_sent(l, p, now);
-	log_trace(TRACE_QUEUE, "line: %s: deliver %s attempt=%u size=%zu",
-	    l->cfg->code, id, p->attempts, stamp.len + (b->len - resume));
+	log_trace(TRACE_QUEUE, "line: %s: deliver %s attempt=%u size=%zu%s",
+	    l->cfg->code, id, p->attempts, stamp.len + (b->len - resume),
+	    own != NULL ? " image-request=withheld" : "");
 	ubuf_free(&stamp);
+	line_body_unref(own);
 	return 0;
 }
 
@@ -619,6 +664,8 @@ line_audit_delivered(struct line *l, const struct line_pend *p)
 	audit_str(b, "dest", p->c.dest);
 	if (p->body != NULL && (p->body->flags & QUEUE_MSG_PHOTO))
 		audit_str(b, "photo", "delivered; the switch keeps no copy");
+	if (p->c.flags & QUEUE_COPY_NOIMQ)
+		audit_str(b, "imq", "withheld");
 	audit_num(b, "attempts", p->attempts);
 	audit_str(b, "outcome", "acknowledged");
 	audit_num(b, "size", p->c.size);

@@ -124,7 +124,11 @@ enum msg_sm {
 	MSG_SM_HELD		= 2,	/* .02. out of service, held, forwarded */
 	MSG_SM_REMOVED		= 4,	/* .04. removed from service, not stored */
 	MSG_SM_EXPIRED		= 8,	/* .08. held message expired (ours) */
-	MSG_SM_DAMAGED		= 9	/* .09. stored message unreadable (ours) */
+	MSG_SM_DAMAGED		= 9,	/* .09. stored message unreadable
+					   (ours) */
+	MSG_SM_PHOTO_WITHHELD	= 10	/* .10. photo request withheld from some
+					   destinations by the photo-sharing
+					   policy (ours) */
 };
 
 /* One person as it appears in a query or a record. Empty string = absent. */

@@ -451,6 +451,15 @@ void
 msgbuild_sm(struct ubuf *b, const char *ori, const char *ctl, int status,
     const char *about_dest, enum msg_key about_key, const char *msgid)
 {
+	msgbuild_sm_more(b, ori, ctl, status, about_dest, about_key, msgid,
+	    NULL);
+}
+
+void
+msgbuild_sm_more(struct ubuf *b, const char *ori, const char *ctl,
+    int status, const char *about_dest, enum msg_key about_key,
+    const char *msgid, const char *more)
+{
 	const char	*dest;
 	struct ubuf	 t;
 
@@ -458,6 +467,10 @@ msgbuild_sm(struct ubuf *b, const char *ori, const char *ctl, int status,
 	msgbuild_begin(b, MSG_KEY_SM, MSG_SWITCH_ORI, &dest, 1, ctl);
 	ubuf_init(&t);
 	msgbuild_sm_text(&t, status, about_dest, about_key, msgid);
+	if (more != NULL && more[0] != '\0') {
+		ubuf_adds(&t, "\n");
+		msgbuild_clean(&t, more, strlen(more), 0);
+	}
 	msgbuild_cdata(b, "n2:StatusMessageText", t.data, t.len);
 	ubuf_free(&t);
 	msgbuild_end(b, MSG_KEY_SM);
@@ -748,6 +761,54 @@ msgbuild_am(struct ubuf *b, const char *ori, const char *const *dests,
 	msgbuild_begin(b, MSG_KEY_AM, ori, dests, ndest, ctl);
 	msgbuild_cdata(b, "n2:MailMessageText", text, len);
 	msgbuild_end(b, MSG_KEY_AM);
+}
+
+int
+msgbuild_imq_strip(struct ubuf *out, const char *raw, size_t len)
+{
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	enum xscan_kind		 k;
+	const char		*el;
+	size_t			 at, s, e, so, he;
+	int			 n = 0;
+
+	ubuf_reset(out);
+	if (msg_hdr_span(raw, len, 0, &so, &he) == -1)
+		return -1;
+	at = he;
+	ubuf_add(out, raw, he);
+	xscan_init_at(&sc, raw, len, he);
+	while ((k = xscan_next(&sc, &t)) != XSCAN_EOF) {
+		if (k == XSCAN_BAD || k == XSCAN_DECL) {
+			ubuf_reset(out);
+			return -1;
+		}
+		if (k != XSCAN_START && k != XSCAN_EMPTY)
+			continue;
+		if (xscan_is(&t, "ImageRequestIndicator"))
+			el = "ImageRequestIndicator";
+		else if (xscan_is(&t, "PhotoPurpose"))
+			el = "PhotoPurpose";
+		else
+			continue;
+		s = xscan_off(&sc, &t);
+		if (k == XSCAN_EMPTY)
+			e = s + t.len;
+		else if (xscan_find(&sc, el, 1, &t) == -1) {
+			ubuf_reset(out);
+			return -1;
+		} else
+			e = xscan_off(&sc, &t) + t.len;
+		/* The element's own line goes with it. */
+		while (s > at && strchr(" \t\r\n", raw[s - 1]) != NULL)
+			s--;
+		ubuf_add(out, raw + at, s - at);
+		at = e;
+		n++;
+	}
+	ubuf_add(out, raw + at, len - at);
+	return n;
 }
 
 int

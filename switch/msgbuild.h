@@ -1,8 +1,9 @@
 /*
  * msgbuild - write Nlets NIEM XML: the messages the switch itself sends
  * (ER, SM), the bodies the simulators and the legacy converter build, the
- * output header the switch stamps on delivery, and the response-side
- * photo rewriting of the photo-sharing policy.
+ * output header the switch stamps on delivery, and the photo rewriting
+ * of the photo-sharing policy (a response's photos, a query's image
+ * request).
  *
  * Every document starts with the n2:NLETS envelope declaring the
  * prefixes nlswitch writes (n2 nh2 n2c nc j psp; j is JXDM 4.1), so
@@ -133,6 +134,15 @@ void	 msgbuild_sm(struct ubuf *b, const char *ori, const char *ctl,
 	    int status, const char *about_dest, enum msg_key about_key,
 	    const char *msgid);
 /**
+ * The same, with more lines of text after msgbuild_sm_text's (more may
+ * be NULL; control characters other than newline and tab are dropped): the
+ * SM .10. that lists each destination the photo request was withheld
+ * from, with the policy code and reason.
+ */
+void	 msgbuild_sm_more(struct ubuf *b, const char *ori, const char *ctl,
+	    int status, const char *about_dest, enum msg_key about_key,
+	    const char *msgid, const char *more);
+/**
  * The text of the switch's SM:
  *
  *   .02. USER OUT OF SERVICE FOR MSG TYPE, NLETS WILL FORWARD
@@ -221,5 +231,17 @@ int	 msgbuild_rekey(struct ubuf *out, const char *raw, size_t len,
  */
 int	 msgbuild_photo_rewrite(struct ubuf *out, const char *raw, size_t len,
 	    int mode);
+
+/**
+ * A query without its image request, for a destination the photo policy
+ * withholds the photo from (docs/policy.md): every n2:ImageRequestIndicator
+ * and psp:PhotoPurpose of a query that msgparse accepted is removed,
+ * with the blanks before it; everything else is kept byte for byte, so
+ * the result validates, the header (and its stamp offset) is unchanged,
+ * and its legacy rendering has no IMQ/ nor any photo-purpose field.
+ * @return the number of elements removed (0: out is a plain copy), or -1
+ *	if raw does not look like a parsed message (out is then empty).
+ */
+int	 msgbuild_imq_strip(struct ubuf *out, const char *raw, size_t len);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * policy - see policy.h. Three tables drive the decision: the
  * authorization each message key needs, the rules (code, name, ER code,
- * English text) and the uses of a photo (category, flags). The checks
- * below only pick the row; every word an agency reads comes from a table.
+ * what a destination gets when it is a state's rule, English text) and
+ * the uses of a photo (category, flags). The checks below only pick the
+ * row; every word an agency reads comes from a table.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,15 +45,24 @@ enum policy_rule_id {
 	PR_VERIFIER,
 	PR_WARRANT,
 	PR_FILLER,
-	PR_LINEUP_SUSPECT
+	PR_LINEUP_SUSPECT,
+	PR_LIST_PHOTO,
+	PR_SUSPECT_CASE
 };
 
-/* Every rule; the text is a printf format fed by policy_deny's caller. */
+/*
+ * Every rule; the text is a printf format fed by policy_set's caller.
+ * dest is what a destination gets when the rule is its state's (decided
+ * per destination); 0 for the sender's rules, which refuse the message.
+ */
+#define PD_NOIMQ	POLICY_DEST_NOIMQ
+#define PD_OMIT		POLICY_DEST_OMIT
 static const struct {
 	const char	*code;
 	const char	*name;
 	int		 er;
 	const char	*text;
+	int		 dest;
 } policy_rules[] = {
 	[PR_ALLOWED] = { "P000", "allowed", 0, "allowed" },
 	[PR_ORI_UNKNOWN] = { "P001", "ori-unknown", MSG_ER_POLICY,
@@ -65,7 +75,7 @@ static const struct {
 	    "only criminal-justice agencies may request driver photos; "
 	    "%s is a non-criminal-justice agency" },
 	[PR_NO_PHOTOS] = { "P102", "state-no-photos", MSG_ER_POLICY,
-	    "state %s does not share driver photos" },
+	    "state %s does not share driver photos", PD_NOIMQ },
 	[PR_FISHING] = { "P110", "fishing-expedition", MSG_ER_POLICY,
 	    "a photo request must state its purpose (psp:PhotoPurpose, "
 	    "legacy IPU/: category and use); a request without one is a "
@@ -94,10 +104,10 @@ static const struct {
 	    "the public; %s is a non-criminal-justice agency" },
 	[PR_RETENTION] = { "P131", "record-retention-precluded", MSG_ER_POLICY,
 	    "state %s precludes retention of its photos: use %s (attach to "
-	    "a record) is not allowed" },
+	    "a record) is not allowed", PD_OMIT },
 	[PR_PUBLIC_REFUSED] = { "P140", "public-disclosure-refused",
 	    MSG_ER_POLICY,
-	    "state %s does not allow public-disclosure purposes" },
+	    "state %s does not allow public-disclosure purposes", PD_OMIT },
 	[PR_VERIFIER] = { "P141", "verifier-required", MSG_ER_POLICY,
 	    "public disclosure requires the identity to be verified by "
 	    "someone who can identify the person: name the verifier "
@@ -112,6 +122,15 @@ static const struct {
 	    "only the one identified suspect may be placed in a photo "
 	    "lineup (psp:SubjectSuspectIndicator true, legacy ISP/Y), not "
 	    "people picked at random" },
+	[PR_LIST_PHOTO] = { "P114", "list-query-photo", MSG_ER_POLICY,
+	    "a name-only query (%s) answers with a list of possible matches "
+	    "and may not ask for their images (IMQ/Y): a fishing expedition; "
+	    "identify the person, then ask for the photo in a DQ or KQ" },
+	[PR_SUSPECT_CASE] = { "P132", "suspect-case-or-circumstance",
+	    MSG_ER_POLICY,
+	    "a suspect purpose requires a case number (psp:CaseNumberText, "
+	    "legacy ICN/) or the circumstance (psp:CircumstanceText, legacy "
+	    "ICI/); without either the request is a fishing expedition" },
 };
 
 static const char *const policy_cat_names[] = {
@@ -168,6 +187,24 @@ policy_is_photo_request(int key, int imq)
 	return imq && (key == MSG_KEY_DQ || key == MSG_KEY_KQ);
 }
 
+int
+policy_is_list_query(int key)
+{
+	return key == MSG_KEY_DNQ;
+}
+
+const char *
+policy_dest_action_name(int action)
+{
+	switch (action) {
+	case POLICY_DEST_NOIMQ:
+		return "withheld";
+	case POLICY_DEST_OMIT:
+		return "left-out";
+	}
+	return "send";
+}
+
 const struct policy_use *
 policy_use_lookup(const char *code)
 {
@@ -217,6 +254,8 @@ policy_set(struct policy_decision *d, enum policy_rule_id id, ...)
 	d->rule = policy_rules[id].name;
 	d->er = policy_rules[id].er;
 	d->allow = id == PR_ALLOWED;
+	d->per_dest = policy_rules[id].dest != 0;
+	d->dest_action = policy_rules[id].dest;
 	va_start(ap, id);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -228,7 +267,12 @@ policy_set(struct policy_decision *d, enum policy_rule_id id, ...)
 	return d->er;
 }
 
-/* The photo rules proper, for an agency already known and authorized. */
+/*
+ * The photo rules proper, for an agency already known and authorized:
+ * the sender's rules first, then the destination state's, so that a
+ * state's rule (decided per destination) never hides the sender's fault
+ * (which refuses the whole message).
+ */
 static int
 policy_photo(const struct policy_request *r, struct policy_decision *d)
 {
@@ -252,8 +296,6 @@ policy_photo(const struct policy_request *r, struct policy_decision *d)
 	if (r->agency->type != ORIDIR_CJ)
 		return policy_set(d, cat == POLICY_CAT_SUSPECT ? PR_SUSPECT_CJ :
 		    PR_CJ_ONLY, r->agency->ori);
-	if (!st->share)
-		return policy_set(d, PR_NO_PHOTOS, state);
 	if (cat == POLICY_CAT_NONE)
 		return policy_set(d, PR_FISHING);
 	if (u != NULL && u->cat != cat)
@@ -270,12 +312,10 @@ policy_photo(const struct policy_request *r, struct policy_decision *d)
 			return policy_set(d, PR_ID_USE);
 		break;
 	case POLICY_CAT_SUSPECT:
-		if ((u->flags & POLICY_USE_RECORD) && st->noretain)
-			return policy_set(d, PR_RETENTION, state, u->code);
+		if (p->case_number[0] == '\0' && p->circumstance[0] == '\0')
+			return policy_set(d, PR_SUSPECT_CASE);
 		break;
 	case POLICY_CAT_PUBLIC:
-		if (!st->public_ok)
-			return policy_set(d, PR_PUBLIC_REFUSED, state);
 		if (p->verifier[0] == '\0')
 			return policy_set(d, PR_VERIFIER);
 		if (((u->flags & POLICY_USE_WARRANT) || p->suspect == 1) &&
@@ -289,6 +329,15 @@ policy_photo(const struct policy_request *r, struct policy_decision *d)
 			return policy_set(d, PR_LINEUP_SUSPECT);
 		break;
 	}
+
+	/* The destination state's rules. */
+	if (!st->share)
+		return policy_set(d, PR_NO_PHOTOS, state);
+	if (cat == POLICY_CAT_SUSPECT && (u->flags & POLICY_USE_RECORD) &&
+	    st->noretain)
+		return policy_set(d, PR_RETENTION, state, u->code);
+	if (cat == POLICY_CAT_PUBLIC && !st->public_ok)
+		return policy_set(d, PR_PUBLIC_REFUSED, state);
 	policy_set(d, PR_ALLOWED);
 	d->photo = 1;
 	d->noretain = st->noretain;
@@ -317,7 +366,56 @@ policy_decide(const struct policy_request *r, struct policy_decision *d)
 			return policy_set(d, PR_AUTH, who,
 			    policy_key_auth[i].what,
 			    msg_key_name((enum msg_key)r->key));
+	if (r->imq && policy_is_list_query(r->key))
+		return policy_set(d, PR_LIST_PHOTO,
+		    msg_key_name((enum msg_key)r->key));
 	if (policy_is_photo_request(r->key, r->imq))
 		return policy_photo(r, d);
 	return policy_set(d, PR_ALLOWED);
+}
+
+int
+policy_decide_dests(const struct policy_request *r, struct policy_dest *dests,
+    int n, struct policy_decision *whole)
+{
+	struct policy_request	 rq = *r;
+	const char		*sep = "; also ";
+	size_t			 len;
+	int			 i, first = -1, photo = 0;
+
+	rq.state = NULL;
+	if (policy_decide(&rq, whole) != 0 && !whole->per_dest)
+		return whole->er;	/* the sender's: no state decides */
+	for (i = 0; i < n; i++) {
+		rq.state = dests[i].state;
+		if (policy_decide(&rq, &dests[i].d) == 0) {
+			photo |= dests[i].d.photo;
+			continue;
+		}
+		if (!dests[i].d.per_dest) {
+			/* Cannot happen (the sender's rules passed above),
+			 * but a sender's rule always refuses the whole. */
+			*whole = dests[i].d;
+			return whole->er;
+		}
+		if (first == -1)
+			first = i;
+	}
+	policy_set(whole, PR_ALLOWED);
+	whole->photo = photo;
+	if (first == -1 || photo || !policy_is_photo_request(r->key, r->imq))
+		return 0;
+	/* No destination may receive the photo request: refused whole, as
+	 * the first destination's denial naming the others. */
+	*whole = dests[first].d;
+	for (i = first + 1; i < n; i++) {
+		len = strlen(whole->reason);
+		if (len + 1 >= sizeof whole->reason)
+			break;
+		snprintf(whole->reason + len, sizeof whole->reason - len,
+		    "%s%s %s %s", sep, dests[i].dest != NULL ? dests[i].dest :
+		    "?", dests[i].d.code, dests[i].d.rule);
+		sep = ", ";
+	}
+	return whole->er;
 }

@@ -12,28 +12,38 @@
  *   P003 not-authorized              the agency lacks the authorization
  *                                    the message key needs (DMV data for
  *                                    DQ KQ DNQ, administrative for AM)
- *   photo requests (DQ/KQ with IMQ/Y) only:
+ *   P114 list-query-photo            a name-only list query (DNQ) asks for
+ *                                    images: a fishing expedition
+ *   photo requests (DQ/KQ with IMQ/Y) only, the sender's rules first:
+ *   P111 purpose-unknown             unknown category or use
  *   P101 photo-cj-only               non-criminal-justice agency
  *   P130 suspect-cj-only             same, for a suspect purpose
- *   P102 state-no-photos             the state shares no photos
  *   P110 fishing-expedition          no purpose stated
- *   P111 purpose-unknown             unknown category or use
  *   P112 purpose-mismatch            the use is not of that category
  *   P113 purpose-use-missing         category without a use (other than
  *                                    identification)
  *   P120 identification-circumstance no circumstance / suspicion text
  *   P121 identification-use          no listed circumstance and no stated
  *                                    suspicion
- *   P131 record-retention-precluded  attach to a record, state precludes
- *                                    retention
- *   P140 public-disclosure-refused   the state refuses public disclosure
+ *   P132 suspect-case-or-circumstance suspect purpose with neither a case
+ *                                    number nor a circumstance
  *   P141 verifier-required           no verifier named
  *   P142 warrant-required            suspect (or wanted poster) without an
  *                                    arrest warrant number
  *   P150 lineup-filler               a lineup filler
  *   P151 lineup-suspect              lineup subject not the identified
  *                                    suspect
+ *   then the destination state's rules (decided per destination):
+ *   P102 state-no-photos             the state shares no photos: it gets
+ *                                    the query without the image request
+ *   P131 record-retention-precluded  attach to a record, state precludes
+ *                                    retention: the state is left out
+ *   P140 public-disclosure-refused   the state refuses public disclosure:
+ *                                    the state is left out
  *   P000 allowed
+ * A sender's rule refuses the whole message. A state's rule decides only
+ * what that destination gets (policy_decide_dests); the message is
+ * refused whole only when no destination may receive the photo request.
  * Every denial is ER .94. except P002 (ER .90.).
  */
 #ifndef NLSWITCH_POLICY_H
@@ -80,6 +90,14 @@ struct policy_request {
 	const struct policy_state	*state;		/* NULL: defaults */
 };
 
+/* What one destination of a request gets (policy_decide_dests). */
+enum policy_dest_action {
+	POLICY_DEST_SEND = 0,	/* the request as sent */
+	POLICY_DEST_NOIMQ,	/* the query without its image request (and
+				   without its photo purpose) */
+	POLICY_DEST_OMIT	/* nothing: the purpose is denied there */
+};
+
 struct policy_decision {
 	int		 allow;
 	int		 er;		/* deny: MSG_ER_POLICY or MSG_ER_ORI */
@@ -89,7 +107,20 @@ struct policy_decision {
 	int		 noretain;	/* allowed, but the state precludes
 					   retention: the answer carries the
 					   do-not-retain indicator */
-	char		 reason[320];	/* "P110 fishing-expedition: ..." */
+	int		 per_dest;	/* deny: a destination state's rule,
+					   which decides only what that
+					   destination gets (dest_action);
+					   0: the sender's, the message is
+					   refused whole */
+	int		 dest_action;	/* enum policy_dest_action */
+	char		 reason[512];	/* "P110 fishing-expedition: ..." */
+};
+
+/* One destination state of a request (policy_decide_dests). */
+struct policy_dest {
+	const struct policy_state	*state;	/* in; NULL: defaults */
+	const char			*dest;	/* in: as addressed ("TX") */
+	struct policy_decision		 d;	/* out */
 };
 
 /**
@@ -98,8 +129,29 @@ struct policy_decision {
  */
 int	 policy_decide(const struct policy_request *, struct policy_decision *);
 
+/**
+ * Decide on a request to n destination states, each on its own (the
+ * destinations the message reaches; n may be 0). Fills every dests[i].d
+ * and *whole. A sender's rule that fails refuses the whole message; a
+ * state's rule only sets what that destination gets (d.dest_action:
+ * P102 the query without the image request, P131 and P140 nothing).
+ * When no destination may receive the photo request the message is
+ * refused whole with the first destination's denial, its reason naming
+ * the others.
+ * @return 0 if the message goes (*whole allows it; whole->photo when at
+ *	least one destination gets the photo request), else the ER code
+ *	(whole->er).
+ */
+int	 policy_decide_dests(const struct policy_request *,
+	    struct policy_dest *dests, int n, struct policy_decision *whole);
+
 /** 1 if the key with imq is a photo request (DQ or KQ with IMQ/Y). */
 int	 policy_is_photo_request(int key, int imq);
+/** 1 if key is a name-only query answered with a list of possible
+ * matches (DNQ), which may never ask for images (P114). */
+int	 policy_is_list_query(int key);
+/** "send", "withheld", "left-out" (the audit's words). */
+const char	*policy_dest_action_name(int action);
 /** The use entry of code, or NULL. */
 const struct policy_use	*policy_use_lookup(const char *code);
 /** Category by name ("PUBLIC-DISCLOSURE"), POLICY_CAT_NONE if unknown. */

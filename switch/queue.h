@@ -95,6 +95,17 @@ struct queue_msgrec {
 #define QUEUE_MSG_IMQ		0x01	/* request asked for a photo */
 #define QUEUE_MSG_PHOTO		0x02	/* body carries a photo */
 
+/*
+ * What a copy gets of its message, stored with the copy (a copy of a
+ * photo request the destination's photo rules withhold the photo from,
+ * docs/policy.md): the line renders the body accordingly at delivery.
+ * A copy that had to be rebuilt from its key (its record damaged) cannot
+ * know its flags; one of a message that asked for a photo is rebuilt
+ * with QUEUE_COPY_NOIMQ, so that damage never sends a photo request a
+ * state was not meant to get.
+ */
+#define QUEUE_COPY_NOIMQ	0x01	/* without the image request */
+
 /* One queued (or dead) delivery copy. */
 struct queue_copy {
 	char		line[QUEUE_LINE_LEN + 1];	/* destination line */
@@ -106,6 +117,7 @@ struct queue_copy {
 	uint64_t	enq_us;				/* enqueue time */
 	uint32_t	attempts;			/* deliveries tried */
 	uint32_t	size;				/* body bytes */
+	uint8_t		flags;				/* QUEUE_COPY_* */
 	/* The line the message came from, for its sender's share of the
 	 * store: in memory only (not stored with the copy); set by the
 	 * PUT's submitter, filled from the message by load(); "" for the

@@ -154,8 +154,11 @@
 #define QUEUE_LMDB_MSGHDR	64
 /*
  * copy record (copy and dead dbs; the key is derived from it):
- *   0 version  1 prio  2 key  3 zero  4 line[8]  12 dest[9]  21 zero
+ *   0 version  1 prio  2 key  3 flags  4 line[8]  12 dest[9]  21 zero
  *   22 copy  24 msgid  32 enq_us  40 attempts  44 size  48 CRC
+ * flags (QUEUE_COPY_*) took a byte that was always written zero, so the
+ * records of older stores read as flags 0, their meaning then, and the
+ * version stays 2. A switch older than the flags ignores them.
  */
 #define QUEUE_LMDB_COPYREC	52
 /* ref record: 0 version  1..3 zero  4 count  8 CRC */
@@ -378,6 +381,7 @@ queue_lmdb_copy_enc(uint8_t *v, const MDB_val *k, const struct queue_copy *c)
 	v[0] = QUEUE_LMDB_VERSION;
 	v[1] = c->prio;
 	v[2] = c->key;
+	v[3] = c->flags;
 	queue_lmdb_put_str(v + 4, c->line, QUEUE_LINE_LEN);
 	queue_lmdb_put_str(v + 12, c->dest, QUEUE_DEST_LEN);
 	util_put_be16(v + 22, c->copy);
@@ -403,6 +407,7 @@ queue_lmdb_copy_dec(int db, const MDB_val *k, const MDB_val *v,
 	memset(c, 0, sizeof *c);
 	c->prio = p[1];
 	c->key = p[2];
+	c->flags = p[3];
 	queue_lmdb_get_str(c->line, p + 4, QUEUE_LINE_LEN);
 	queue_lmdb_get_str(c->dest, p + 12, QUEUE_DEST_LEN);
 	c->copy = util_get_be16(p + 22);
@@ -833,7 +838,10 @@ out:
  * time as the enqueue time (the switch enqueues every copy when it
  * receives the message). The receiving ORI (dest) is kept nowhere else:
  * it stays "" for the switch to fill in from the line; attempts starts
- * again at 0. *sv is SV_REBUILT (c is the copy), SV_DEAD (c is what the
+ * again at 0. Nor are the copy's flags: a copy of a message that asked
+ * for a photo goes without the image request (QUEUE_COPY_NOIMQ, fail
+ * closed: the photo policy's decision for it is lost). *sv is
+ * SV_REBUILT (c is the copy), SV_DEAD (c is what the
  * key names; the message is unreadable or gone) or SV_NONE (the key is
  * unreadable too, or the right key is taken already); *rekeyed is 1 when
  * the key was the damaged part.
@@ -901,6 +909,8 @@ queue_lmdb_salvage(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k,
 		c->key = m.key;
 		c->size = (uint32_t)blen;
 		c->enq_us = m.recv_us;
+		if (m.flags & QUEUE_MSG_IMQ)
+			c->flags = QUEUE_COPY_NOIMQ;
 	}
 	*sv = QUEUE_LMDB_SV_REBUILT;
 	return 0;

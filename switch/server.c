@@ -123,6 +123,7 @@ struct server_inbound {
 	const struct config_line *from;
 	char			 msgid[24];
 	char			*await;		/* lines owing a photo answer */
+	char			*notice;	/* SM .10.'s lines, or NULL */
 	uint64_t		 rhash;		/* resend_hash of the input */
 	size_t			 rlen;		/* the input's length */
 	struct photo_states	 states;	/* their durable records */
@@ -137,7 +138,7 @@ struct server_deny {
 	int			 er;
 	char			 ori[MSG_ORI_LEN + 1];
 	char			 ctl[MSG_CTL_LEN + 1];
-	char			 detail[400];
+	char			 detail[600];
 	char			*input;		/* the start of it, for the ER */
 	size_t			 inlen;
 };
@@ -149,6 +150,43 @@ struct server_sm {
 	char			*body;
 	struct server_inbound	*owner;		/* ACK waits on it, or NULL */
 	struct server		*srv;
+};
+
+/* A parsed message on its way through the checks (server_accept). */
+struct server_msgin {
+	struct msg		 m;
+	uint64_t		 tag;
+	uint64_t		 now;
+	char			*payload;	/* the XML that is stored */
+	size_t			 len;
+	size_t			 inlen;		/* as it came in */
+	/* What an ER quotes: the input as the sender wrote it (legacy
+	 * text for a legacy message, while payload is its XML). */
+	char			*text;		/* legacy input, or NULL */
+	const char		*q;
+	size_t			 qlen;
+	struct router_result	*rr;
+	struct policy_decision	 pd;
+	struct photo_decision	 ph;
+	/* A photo request decided per destination (server_policy_dests):
+	 * dd[i] for the routed copy rr->copy[ddcopy[i]]; act[] what each
+	 * routed copy gets (enum policy_dest_action); all NULL otherwise. */
+	struct policy_dest	*dd;
+	struct policy_state	*ddst;
+	int			*ddcopy;
+	int			 ndd;
+	uint8_t			*act;
+	/* Handled as a DQG (a DQG, or a legacy DQ to a region): stored and
+	 * delivered as a DQ, its copies at QUEUE_PRIO_LOW. */
+	int			 regional;
+};
+
+/* The outcome of the checks on a message. */
+enum server_verdict {
+	SERVER_PASS,		/* store it */
+	SERVER_HELP,		/* a HELP file query: the switch answers */
+	SERVER_NAKED,		/* refused, NAK sent */
+	SERVER_DENIED		/* refused by policy, NAK after its audit */
 };
 
 static struct line *
@@ -784,17 +822,81 @@ server_oridir_reload(struct server *srv, char **cause)
 }
 
 /*
+ * The photo decision of every destination of a, for the audit: what
+ * each gets (allow, withheld, left-out) or, in a denial, deny. Caller
+ * frees. @return the array (a->ndd entries), NULL when none.
+ */
+static struct audit_decision *
+server_audit_decisions(const struct server_msgin *a, int denied)
+{
+	struct audit_decision	*ad;
+	int			 i;
+
+	if (a->ndd == 0)
+		return NULL;
+	ad = xcalloc((size_t)a->ndd, sizeof *ad);
+	for (i = 0; i < a->ndd; i++) {
+		const struct policy_decision *d = &a->dd[i].d;
+
+		ad[i].dest = a->dd[i].dest;
+		ad[i].line = a->rr->copy[a->ddcopy[i]].line->code;
+		ad[i].decision = denied ? "deny" : d->allow ? "allow" :
+		    policy_dest_action_name(d->dest_action);
+		ad[i].code = d->code;
+		ad[i].rule = d->rule;
+	}
+	return ad;
+}
+
+/* The reason of an allowed photo request's "accepted" record. */
+static void
+server_audit_photo_reason(const struct server_msgin *a, char *buf,
+    size_t sz)
+{
+	struct ubuf	 b;
+	int		 i, allowed = 0, noretain = 0;
+
+	for (i = 0; i < a->ndd; i++) {
+		allowed += a->dd[i].d.allow;
+		noretain |= a->dd[i].d.allow && a->dd[i].d.noretain;
+	}
+	ubuf_init(&b);
+	if (allowed == a->ndd)
+		ubuf_adds(&b, "photo request allowed");
+	else
+		ubuf_printf(&b, "photo request allowed for %d of %d "
+		    "destinations", allowed, a->ndd);
+	for (i = 0; i < a->ndd; i++)
+		if (!a->dd[i].d.allow)
+			ubuf_printf(&b, "; %s %s (%s)", a->dd[i].dest,
+			    a->dd[i].d.dest_action == POLICY_DEST_NOIMQ ?
+			    "without the image request" : "left out",
+			    a->dd[i].d.code);
+	if (noretain)
+		ubuf_adds(&b, allowed == 1 && a->ndd == 1 ?
+		    "; the state precludes retention" :
+		    "; a state precludes retention");
+	util_strlcpy(buf, b.data != NULL ? b.data : "", sz);
+	ubuf_free(&b);
+}
+
+/*
  * The audit record of a message entering the store (docs/policy.md):
- * who sent what where, the policy decision and what became of it.
+ * who sent what where, the policy decision (per destination for a photo
+ * request) and what became of it.
  */
 static struct audit_rec *
 server_audit(const char *event, const struct server_inbound *in,
-    const struct msg *m, size_t size, const struct policy_decision *pd,
-    const struct photo_decision *ph, size_t stored_size)
+    const struct server_msgin *a)
 {
-	struct audit_rec	*b;
-	const char		*outcome = "queued";
-	int			 i, held = 0;
+	const struct msg		*m = &a->m;
+	const struct photo_decision	*ph = a->ph.code != NULL ? &a->ph :
+					    NULL;
+	struct audit_rec		*b;
+	struct audit_decision		*ad;
+	const char			*outcome = "queued";
+	char				 why[600];
+	int				 i, held = 0;
 
 	for (i = 0; i < in->nsm; i++)
 		if (in->sm[i].status == MSG_SM_HELD)
@@ -819,19 +921,25 @@ server_audit(const char *event, const struct server_inbound *in,
 	if (m->imq)
 		audit_str(b, "imq", "Y");
 	audit_purpose(b, &m->purpose);
-	if (ph != NULL && ph->code != NULL) {
+	if (ph != NULL) {
 		audit_str(b, "decision", ph->action == PHOTO_STRIP ? "strip" :
 		    "allow");
 		audit_str(b, "code", ph->code);
 		audit_str(b, "reason", ph->reason);
 	} else {
 		audit_str(b, "decision", "allow");
-		audit_str(b, "code", pd->code);
-		if (pd->photo)
-			audit_str(b, "reason", pd->noretain ? "photo request "
-			    "allowed; the state precludes retention" :
-			    "photo request allowed");
+		audit_str(b, "code", a->pd.code);
+		if (a->pd.photo) {
+			server_audit_photo_reason(a, why, sizeof why);
+			audit_str(b, "reason", why);
+		}
 	}
+	if ((ad = server_audit_decisions(a, 0)) != NULL) {
+		audit_decisions(b, "decisions", ad, a->ndd);
+		free(ad);
+	}
+	if (in->notice != NULL)
+		audit_str(b, "notice", "SM .10.");
 	if (in->await != NULL)
 		audit_str(b, "await", in->await);
 	if (ph != NULL && ph->answers[0] != '\0')
@@ -843,9 +951,9 @@ server_audit(const char *event, const struct server_inbound *in,
 		    "added" : "delivered");
 	audit_num(b, "copies", (unsigned long long)in->stored);
 	audit_str(b, "outcome", outcome);
-	audit_num(b, "size", size);
-	if (stored_size != size)
-		audit_num(b, "size_stored", stored_size);
+	audit_num(b, "size", a->inlen);
+	if (a->len != a->inlen)
+		audit_num(b, "size_stored", a->len);
 	if (m->has_photo)
 		audit_num(b, "photo_bytes", m->photo_len);
 	return b;
@@ -872,30 +980,34 @@ server_deny_done_cb(struct queue_op *op, void *arg)
 }
 
 /*
- * Refuse m by policy: the denial is audited (a QUEUE_OP_AUDIT, durable
- * like an ACK), then the NAK carries the ER with the policy code and
- * reason. Nothing of the message is stored. Takes nothing over.
+ * Refuse a by policy (a->pd): the denial is audited (a QUEUE_OP_AUDIT,
+ * durable like an ACK), then the NAK carries the ER with the policy code
+ * and reason. dest is the state that refused, when a state's rule did
+ * (every destination's decision is in the record then). Nothing of the
+ * message is stored. Takes nothing over.
  */
 static void
-server_deny(struct server *srv, struct session *s, uint64_t tag,
-    const struct msg *m, const char *payload, size_t len,
-    const struct policy_decision *pd, const char *dest)
+server_deny(struct server *srv, struct session *s,
+    const struct server_msgin *a, const char *dest)
 {
 	struct server_deny	*d = xcalloc(1, sizeof *d);
+	const struct msg	*m = &a->m;
+	const struct policy_decision *pd = &a->pd;
 	struct audit_rec	*b;
+	struct audit_decision	*ad;
 
 	d->srv = srv;
 	d->sess = s;
-	d->tag = tag;
+	d->tag = a->tag;
 	d->er = pd->er;
 	util_strlcpy(d->ori, m->ori, sizeof d->ori);
 	util_strlcpy(d->ctl, m->ctl, sizeof d->ctl);
 	util_strlcpy(d->detail, pd->reason, sizeof d->detail);
 	/* Enough for the ER's quote and the NAK statistics; a request
 	 * carries no photo. */
-	d->inlen = len < 2048 ? len : 2048;
+	d->inlen = a->qlen < 2048 ? a->qlen : 2048;
 	d->input = xmalloc(d->inlen + 1);
-	memcpy(d->input, payload, d->inlen);
+	memcpy(d->input, a->q, d->inlen);
 	d->input[d->inlen] = '\0';
 
 	b = audit_begin(util_now_us(), "server", "denied");
@@ -913,8 +1025,12 @@ server_deny(struct server *srv, struct session *s, uint64_t tag,
 	audit_str(b, "code", pd->code);
 	audit_num(b, "er", (unsigned long long)pd->er);
 	audit_str(b, "reason", pd->reason);
+	if (dest != NULL && (ad = server_audit_decisions(a, 1)) != NULL) {
+		audit_decisions(b, "decisions", ad, a->ndd);
+		free(ad);
+	}
 	audit_str(b, "outcome", "nak");
-	audit_num(b, "size", len);
+	audit_num(b, "size", a->qlen);
 	d->op.type = QUEUE_OP_AUDIT;
 	d->op.audit = audit_end(b);
 	d->op.done = server_deny_done_cb;
@@ -925,49 +1041,109 @@ server_deny(struct server *srv, struct session *s, uint64_t tag,
 	queue_submit(srv->q, &d->op);
 }
 
+/* The policy request of m from line from. */
+static void
+server_policy_request(struct server *srv, const struct config_line *from,
+    const struct msg *m, struct policy_request *r)
+{
+	memset(r, 0, sizeof *r);
+	r->line_entitled = config_line_has_ori(from, m->ori);
+	r->agency = oridir_lookup(srv->oridir, m->ori);
+	r->ori = m->ori;
+	r->key = m->key;
+	r->imq = m->imq;
+	r->purpose = m->purpose.present ? &m->purpose : NULL;
+}
+
+/* Does a routed copy reach its state (stored, or held for it)? */
+static int
+server_copy_reaches(const struct router_copy *rc)
+{
+	return rc->status == 0 || rc->status == MSG_SM_HELD;
+}
+
+/* Is routed copy i of a stored (it reaches its state and the photo
+ * policy does not leave it out)? */
+static int
+server_copy_stored(const struct server_msgin *a, int i)
+{
+	return server_copy_reaches(&a->rr->copy[i]) &&
+	    (a->act == NULL || a->act[i] != POLICY_DEST_OMIT);
+}
+
 /*
- * The admission and photo-sharing policy for m from line from, and the
- * photo rules of every state a stored copy goes to (rr NULL: before
- * routing, no state). @return 0, or the ER code with *pd filled and
- * *dest the state that refused.
+ * The photo rules of every state a photo request reaches, each decided
+ * on its own (docs/policy.md): a->dd, a->act, and a->pd for the whole.
+ * @return 0, or the ER code when no state may receive the request (*dest
+ *	the first that refused).
  */
 static int
-server_policy(struct server *srv, const struct config_line *from,
-    const struct msg *m, const struct router_result *rr,
-    struct policy_decision *pd, const char **dest)
+server_policy_dests(struct server *srv, const struct config_line *from,
+    struct server_msgin *a, const char **dest)
 {
-	struct policy_request	 r;
-	struct policy_state	 st;
-	const struct config_line *l;
-	int			 i, er;
+	const struct router_result	*rr = a->rr;
+	const struct config_line	*l;
+	struct policy_request		 r;
+	int				 i, n, er;
 
-	memset(&r, 0, sizeof r);
-	r.line_entitled = config_line_has_ori(from, m->ori);
-	r.agency = oridir_lookup(srv->oridir, m->ori);
-	r.ori = m->ori;
-	r.key = m->key;
-	r.imq = m->imq;
-	r.purpose = m->purpose.present ? &m->purpose : NULL;
 	*dest = NULL;
-	if (rr == NULL || !policy_is_photo_request(m->key, m->imq))
-		return policy_decide(&r, pd);
-	for (i = 0; i < rr->ncopy; i++) {
-		if (rr->copy[i].status != 0 &&
-		    rr->copy[i].status != MSG_SM_HELD)
+	if (!policy_is_photo_request(a->m.key, a->m.imq))
+		return 0;	/* decided before routing: no state's rule */
+	server_policy_request(srv, from, &a->m, &r);
+	a->dd = xcalloc((size_t)rr->ncopy + 1, sizeof *a->dd);
+	a->ddst = xcalloc((size_t)rr->ncopy + 1, sizeof *a->ddst);
+	a->ddcopy = xcalloc((size_t)rr->ncopy + 1, sizeof *a->ddcopy);
+	a->act = xcalloc((size_t)rr->ncopy + 1, sizeof *a->act);
+	for (i = n = 0; i < rr->ncopy; i++) {
+		if (!server_copy_reaches(&rr->copy[i]))
 			continue;	/* never reaches the state */
 		l = rr->copy[i].line;
-		memset(&st, 0, sizeof st);
-		util_strlcpy(st.member, l->member, sizeof st.member);
-		st.share = l->photo_share;
-		st.public_ok = l->photo_public;
-		st.noretain = l->photo_noretain;
-		r.state = &st;
-		if ((er = policy_decide(&r, pd)) != 0) {
-			*dest = rr->copy[i].dest;
-			return er;
-		}
+		util_strlcpy(a->ddst[n].member, l->member,
+		    sizeof a->ddst[n].member);
+		a->ddst[n].share = l->photo_share;
+		a->ddst[n].public_ok = l->photo_public;
+		a->ddst[n].noretain = l->photo_noretain;
+		a->dd[n].state = &a->ddst[n];
+		a->dd[n].dest = rr->copy[i].dest;
+		a->ddcopy[n++] = i;
 	}
-	return 0;
+	a->ndd = n;
+	er = policy_decide_dests(&r, a->dd, n, &a->pd);
+	for (i = 0; i < n; i++) {
+		a->act[a->ddcopy[i]] = (uint8_t)(a->dd[i].d.allow ?
+		    POLICY_DEST_SEND : a->dd[i].d.dest_action);
+		if (er != 0 && *dest == NULL && !a->dd[i].d.allow)
+			*dest = a->dd[i].dest;
+	}
+	return er;
+}
+
+/*
+ * The SM .10. text of a photo request withheld from some destinations:
+ * a line per destination, what it gets and why. @return it (caller
+ * frees), or NULL when every destination gets the request as sent.
+ */
+static char *
+server_photo_notice(const struct server_msgin *a)
+{
+	struct ubuf	 b;
+	int		 i;
+
+	ubuf_init(&b);
+	for (i = 0; i < a->ndd; i++) {
+		const struct policy_decision *d = &a->dd[i].d;
+
+		if (d->allow)
+			continue;
+		ubuf_printf(&b, "%s%s %s: %s", b.len > 0 ? "\n" : "",
+		    a->dd[i].dest, d->dest_action == POLICY_DEST_NOIMQ ?
+		    "SENT WITHOUT THE IMAGE REQUEST" : "NOT SENT", d->reason);
+	}
+	if (b.len == 0) {
+		ubuf_free(&b);
+		return NULL;
+	}
+	return ubuf_take(&b, NULL);
 }
 
 /*
@@ -1017,11 +1193,13 @@ server_submit_notice(struct server *srv, const struct config_line *to,
 	queue_submit(srv->q, &sm->op);
 }
 
-/* Build and submit one SM to the sender of a message. */
+/* Build and submit one SM to the sender of a message; more: lines of
+ * text after the SM's own (msgbuild_sm_more), or NULL. */
 static void
 server_submit_sm(struct server *srv, const struct config_line *to,
     const char *ori, const char *ctl, int status, const char *about_dest,
-    enum msg_key about_key, const char *msgid, struct server_inbound *owner)
+    enum msg_key about_key, const char *msgid, struct server_inbound *owner,
+    const char *more)
 {
 	struct ubuf		 b;
 	struct audit_rec	*a;
@@ -1029,12 +1207,15 @@ server_submit_sm(struct server *srv, const struct config_line *to,
 	size_t			 len;
 
 	ubuf_init(&b);
-	msgbuild_sm(&b, ori, ctl, status, about_dest, about_key, msgid);
+	msgbuild_sm_more(&b, ori, ctl, status, about_dest, about_key, msgid,
+	    more);
 	body = ubuf_take(&b, &len);
-	if (status != MSG_SM_EXPIRED && status != MSG_SM_DAMAGED) {
+	if (status != MSG_SM_EXPIRED && status != MSG_SM_DAMAGED &&
+	    status != MSG_SM_PHOTO_WITHHELD) {
 		/* The disposition of that destination, with the SM that
 		 * tells the sender (the expiry op audits .08 itself, the
-		 * dead-lettering or the quarantine .09). */
+		 * dead-lettering or the quarantine .09, the message's
+		 * "accepted" record .10 and its destinations). */
 		a = audit_begin(util_now_us(), "server",
 		    status == MSG_SM_HELD ? "held" : "not-forwarded");
 		audit_str(a, "msgid", msgid);
@@ -1091,6 +1272,7 @@ server_inbound_finish(struct server_inbound *in)
 	free((char *)in->op.body);
 	free((char *)in->op.audit);
 	free(in->await);
+	free(in->notice);
 	photo_states_free(&in->states);
 	free(in->sm);
 	free(in);
@@ -1154,13 +1336,18 @@ server_put_done_cb(struct queue_op *op, void *arg)
 			    in->ctl, in->await, op->msg.recv_us +
 			    server_photo_ttl(srv));
 	}
-	/* The message is durable: SMs follow; the ACK does not wait. An
-	 * SM names the key the destination's service is for (a DQG's
-	 * states receive, hold or refuse a DQ). */
+	/* The message is durable: SMs follow, and the one notice of the
+	 * destinations its photo request was withheld from; the ACK does
+	 * not wait. An SM names the key the destination's service is for
+	 * (a DQG's states receive, hold or refuse a DQ). */
 	for (i = 0; i < in->nsm; i++)
 		server_submit_sm(srv, in->from, in->ori, in->ctl,
 		    in->sm[i].status, in->sm[i].dest,
-		    msg_key_delivered(in->key), in->msgid, NULL);
+		    msg_key_delivered(in->key), in->msgid, NULL, NULL);
+	if (op->result == QUEUE_E_OK && in->notice != NULL)
+		server_submit_sm(srv, in->from, in->ori, in->ctl,
+		    MSG_SM_PHOTO_WITHHELD, NULL, in->key, in->msgid, NULL,
+		    in->notice);
 	if (--in->waiting == 0)
 		server_inbound_finish(in);
 }
@@ -1296,22 +1483,23 @@ server_parsed_cb(struct parser_job *j, void *arg)
  * for sender" when the copies of what its sender sent, not yet
  * delivered, hold the sender's quota (<line send-quota send-quota-msgs>,
  * else <limits sender-quota sender-quota-msgs>), so that one sender
- * cannot either. Copies not stored (.01/.04) do not count. @return 0,
- * or -1 with why set.
+ * cannot either. Copies not stored (.01/.04, left out by the photo
+ * policy) do not count. @return 0, or -1 with why set.
  */
 static int
 server_quota_check(struct server *srv, const struct config_line *from,
-    const struct router_result *rr, size_t len, char *why, size_t sz)
+    const struct server_msgin *a, char *why, size_t sz)
 {
+	const struct router_result	*rr = a->rr;
 	const struct config_line	*cl;
 	struct line_held		 h;
 	uint64_t			 qb, qm, n = 0;
+	size_t				 len = a->len;
 	int				 i;
 
 	/* The sender: every copy it would add counts. */
 	for (i = 0; i < rr->ncopy; i++)
-		if (rr->copy[i].status == 0 ||
-		    rr->copy[i].status == MSG_SM_HELD)
+		if (server_copy_stored(a, i))
 			n++;
 	line_held(server_line(srv, from), &h);
 	qb = from->send_quota_bytes ? from->send_quota_bytes :
@@ -1330,8 +1518,7 @@ server_quota_check(struct server *srv, const struct config_line *from,
 		return -1;
 	}
 	for (i = 0; i < rr->ncopy; i++) {
-		if (rr->copy[i].status != 0 &&
-		    rr->copy[i].status != MSG_SM_HELD)
+		if (!server_copy_stored(a, i))
 			continue;
 		cl = rr->copy[i].line;
 		line_held(server_line(srv, cl), &h);
@@ -1355,42 +1542,13 @@ server_quota_check(struct server *srv, const struct config_line *from,
 	return 0;
 }
 
-/*
- * The acceptance path after parsing: policy, routing, the durable PUT.
- * Takes over j->payload and j->xml.
- */
-/* A parsed message on its way through the checks (server_accept). */
-struct server_msgin {
-	struct msg		 m;
-	uint64_t		 tag;
-	uint64_t		 now;
-	char			*payload;	/* the XML that is stored */
-	size_t			 len;
-	size_t			 inlen;		/* as it came in */
-	/* What an ER quotes: the input as the sender wrote it (legacy
-	 * text for a legacy message, while payload is its XML). */
-	char			*text;		/* legacy input, or NULL */
-	const char		*q;
-	size_t			 qlen;
-	struct router_result	*rr;
-	struct policy_decision	 pd;
-	struct photo_decision	 ph;
-	/* Handled as a DQG (a DQG, or a legacy DQ to a region): stored and
-	 * delivered as a DQ, its copies at QUEUE_PRIO_LOW. */
-	int			 regional;
-};
-
-/* The outcome of the checks on a message. */
-enum server_verdict {
-	SERVER_PASS,		/* store it */
-	SERVER_HELP,		/* a HELP file query: the switch answers */
-	SERVER_NAKED,		/* refused, NAK sent */
-	SERVER_DENIED		/* refused by policy, NAK after its audit */
-};
-
 static void
 server_msgin_free(struct server_msgin *a)
 {
+	free(a->dd);
+	free(a->ddst);
+	free(a->ddcopy);
+	free(a->act);
 	free(a->rr);
 	free(a->payload);
 	free(a->text);
@@ -1483,6 +1641,7 @@ server_accept_check(struct server *srv, struct session *s, int code,
 {
 	const struct config_line	*from = server_sess_cfg(s);
 	const char			*pdest;
+	struct policy_request		 pr;
 	char				 why[200];
 
 	if (code != 0) {
@@ -1492,8 +1651,10 @@ server_accept_check(struct server *srv, struct session *s, int code,
 	}
 	if (server_accept_regional(srv, s, a) != SERVER_PASS)
 		return SERVER_NAKED;
-	if (server_policy(srv, from, &a->m, NULL, &a->pd, &pdest) != 0) {
-		server_deny(srv, s, a->tag, &a->m, a->q, a->qlen, &a->pd, NULL);
+	/* Who may send what: the sender's rules, before routing. */
+	server_policy_request(srv, from, &a->m, &pr);
+	if (policy_decide(&pr, &a->pd) != 0) {
+		server_deny(srv, s, a, NULL);
 		return SERVER_DENIED;
 	}
 	if (a->m.key == MSG_KEY_AM && a->m.ndest == 1 &&
@@ -1514,16 +1675,14 @@ server_accept_check(struct server *srv, struct session *s, int code,
 		return SERVER_NAKED;
 	}
 	/* A photo request is decided per state before it reaches one. */
-	if (server_policy(srv, from, &a->m, a->rr, &a->pd, &pdest) != 0) {
-		server_deny(srv, s, a->tag, &a->m, a->q, a->qlen, &a->pd,
-		    pdest);
+	if (server_policy_dests(srv, from, a, &pdest) != 0) {
+		server_deny(srv, s, a, pdest);
 		return SERVER_DENIED;
 	}
 	if (msg_key_is_response(a->m.key) &&
 	    server_accept_photo(srv, s, a) != SERVER_PASS)
 		return SERVER_NAKED;
-	if (server_quota_check(srv, from, a->rr, a->len, why,
-	    sizeof why) == -1) {
+	if (server_quota_check(srv, from, a, why, sizeof why) == -1) {
 		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl,
 		    MSG_ER_QUEUE_FULL, why, a->q, a->qlen);
 		return SERVER_NAKED;
@@ -1566,7 +1725,10 @@ server_inbound_new(struct server *srv, struct session *s,
 
 /*
  * A stored copy per route that stores (in service, or held), and the SM
- * each route owes the sender (.01, .02, .04), sent after the commit.
+ * each route owes the sender (.01, .02, .04), sent after the commit. A
+ * destination the photo policy leaves out gets neither (the sender's
+ * SM .10. names it); one it withholds the photo from gets its copy
+ * flagged QUEUE_COPY_NOIMQ, which the line applies at every delivery.
  */
 static void
 server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
@@ -1579,6 +1741,8 @@ server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
 		const struct router_copy	*rc = &rr->copy[i];
 		struct queue_copy		*qc;
 
+		if (a->act != NULL && a->act[i] == POLICY_DEST_OMIT)
+			continue;
 		if (rc->status != 0) {
 			/* Allocated on first need: most messages owe none. */
 			if (in->sm == NULL)
@@ -1599,6 +1763,8 @@ server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
 		qc->key = (uint8_t)msg_key_delivered(a->m.key);
 		qc->enq_us = a->now;
 		qc->size = (uint32_t)a->len;
+		if (a->act != NULL && a->act[i] == POLICY_DEST_NOIMQ)
+			qc->flags = QUEUE_COPY_NOIMQ;
 		util_strlcpy(qc->from_line, in->from->code,
 		    sizeof qc->from_line);
 	}
@@ -1607,7 +1773,8 @@ server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
 
 /*
  * The photo-request state the PUT carries: an allowed photo request
- * awaits an answer from each line it is stored for; a response that
+ * awaits an answer from each line it is stored for with the image
+ * request (not those the policy withheld it from); a response that
  * answers one closes its line's entry.
  */
 static void
@@ -1620,8 +1787,9 @@ server_inbound_photo_states(struct server *srv, struct server_inbound *in,
 	if (a->pd.photo && in->stored > 0) {
 		ubuf_init(&await);
 		for (i = 0; i < in->stored; i++)
-			ubuf_printf(&await, "%s%s", i ? " " : "",
-			    in->op.copies[i].line);
+			if (!(in->op.copies[i].flags & QUEUE_COPY_NOIMQ))
+				ubuf_printf(&await, "%s%s", await.len > 0 ?
+				    " " : "", in->op.copies[i].line);
 		in->await = ubuf_take(&await, NULL);
 		photo_states_add(&in->states, in->msgid, in->ori, in->ctl,
 		    in->await, a->now + server_photo_ttl(srv));
@@ -1630,6 +1798,32 @@ server_inbound_photo_states(struct server *srv, struct server_inbound *in,
 		photo_states_del(&in->states, a->ph.answers, in->from->code);
 	in->op.states = in->states.st;
 	in->op.nstates = in->states.n;
+}
+
+/*
+ * The destinations the photo request is withheld from: the one SM .10.
+ * that tells the sender after the ACK (server_put_done_cb), counted.
+ */
+static void
+server_inbound_withheld(struct server *srv, struct server_inbound *in,
+    const struct server_msgin *a)
+{
+	int i;
+
+	if ((in->notice = server_photo_notice(a)) == NULL)
+		return;
+	for (i = 0; i < a->ndd; i++) {
+		if (a->dd[i].d.allow)
+			continue;
+		if (a->dd[i].d.dest_action == POLICY_DEST_NOIMQ)
+			srv->stats.photo_withheld++;
+		else
+			srv->stats.photo_left_out++;
+		log_info("server: %s: photo request %s dest=%s line=%s "
+		    "code=%s", in->msgid, policy_dest_action_name(
+		    a->dd[i].d.dest_action), a->dd[i].dest,
+		    a->rr->copy[a->ddcopy[i]].line->code, a->dd[i].d.code);
+	}
 }
 
 /*
@@ -1650,13 +1844,12 @@ server_inbound_submit(struct server *srv, struct server_inbound *in,
 		for (i = 0; i < in->nsm; i++)
 			server_submit_sm(srv, in->from, in->ori, in->ctl,
 			    in->sm[i].status, in->sm[i].dest,
-			    msg_key_delivered(in->key), in->msgid, in);
+			    msg_key_delivered(in->key), in->msgid, in, NULL);
 		in->nsm = 0;
 		return;
 	}
 	in->op.audit = audit_end(server_audit(a->ph.action == PHOTO_STRIP ?
-	    "photo-stripped" : "accepted", in, &a->m, a->inlen, &a->pd,
-	    a->ph.code != NULL ? &a->ph : NULL, a->len));
+	    "photo-stripped" : "accepted", in, a));
 	in->op.body = a->payload;
 	in->op.bodylen = a->len;
 	a->payload = NULL;
@@ -1782,6 +1975,7 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	in->rlen = a.inlen;
 	server_inbound_copies(in, &a);
 	server_inbound_photo_states(srv, in, &a);
+	server_inbound_withheld(srv, in, &a);
 	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
 	    "sm=%d size=%zu", in->msgid, in->from->code,
 	    msg_key_name(a.m.key), in->stored, in->nsm, a.len);
@@ -1884,7 +2078,7 @@ server_sm_damaged(struct server *srv, const struct config_line *cl,
 		key = msg_key_lookup(snd.mke);
 	server_submit_sm(srv, to, snd.ori, snd.ctl, MSG_SM_DAMAGED,
 	    msg_dest_is_valid(c->dest) ? c->dest : server_line_dest(cl), key,
-	    id, NULL);
+	    id, NULL, NULL);
 	log_info("server: %s: SM .09 to %s line=%s", id, snd.ori, to->code);
 }
 
@@ -2087,7 +2281,7 @@ server_expire(struct server *srv, struct line *l, const struct queue_copy *c)
 	if ((to = server_sender(srv, c->msgid, c->enq_us, &snd)) != NULL) {
 		queue_msgid_fmt(id, sizeof id, c->msgid);
 		server_submit_sm(srv, to, snd.ori, snd.ctl, MSG_SM_EXPIRED,
-		    c->dest, (enum msg_key)c->key, id, NULL);
+		    c->dest, (enum msg_key)c->key, id, NULL, NULL);
 	}
 }
 

@@ -45,6 +45,11 @@ struct server_stats {
 	uint64_t	sessions;		/* accepted connections */
 	uint64_t	quota_refused;		/* "queue full for destination" */
 	uint64_t	resends;		/* ACKed with the first's id */
+	uint64_t	photo_withheld;		/* destinations sent a photo
+						   request without it (P102) */
+	uint64_t	photo_left_out;		/* destinations a photo
+						   request was not sent to
+						   (P131, P140) */
 	uint64_t	notices_expired[MSG_KEY_MAX];	/* SM, ER copies */
 	/* By message key (index enum msg_key; 0 = unparseable). */
 	uint64_t	received_key[MSG_KEY_MAX];

@@ -104,6 +104,40 @@ test_audit_full_record(void)
 }
 
 /* Quotes, backslashes, control characters and UTF-8 survive. */
+/* One decision per destination, as an array of objects. */
+static void
+test_audit_decisions(void)
+{
+	static const struct audit_decision d[] = {
+		{ "CA", "CADMV", "allow", "P000", "allowed" },
+		{ "TX", "TXDMV", "withheld", "P102", "state-no-photos" },
+		{ "NV", NULL, "left-out", "P140", "public-disclosure-refused" },
+	};
+	struct audit_rec	*r;
+	char			*text, v[400];
+
+	r = audit_begin(T_US, "server", "accepted");
+	audit_decisions(r, "decisions", d, 3);
+	audit_num(r, "copies", 2);
+	text = audit_end(r);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"decisions\":[{\"dest\":\"CA\","
+	    "\"line\":\"CADMV\",\"decision\":\"allow\",\"code\":\"P000\","
+	    "\"rule\":\"allowed\"},{\"dest\":\"TX\",\"line\":\"TXDMV\","
+	    "\"decision\":\"withheld\",\"code\":\"P102\",\"rule\":"
+	    "\"state-no-photos\"},{\"dest\":\"NV\",\"decision\":\"left-out\","
+	    "\"code\":\"P140\",\"rule\":\"public-disclosure-refused\"}],"
+	    "\"copies\":2}"));
+	CU_ASSERT(audit_field(text, strlen(text), "decisions", v, sizeof v));
+	CU_ASSERT_EQUAL(v[0], '[');
+	free(text);
+
+	r = audit_begin(T_US, "server", "accepted");
+	audit_decisions(r, "decisions", NULL, 0);
+	text = audit_end(r);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"decisions\":[]"));
+	free(text);
+}
+
 static void
 test_audit_roundtrip(void)
 {
@@ -230,6 +264,7 @@ test_audit_register(void)
 		return -1;
 	if (CU_ADD_TEST(s, test_audit_head) == NULL ||
 	    CU_ADD_TEST(s, test_audit_full_record) == NULL ||
+	    CU_ADD_TEST(s, test_audit_decisions) == NULL ||
 	    CU_ADD_TEST(s, test_audit_roundtrip) == NULL ||
 	    CU_ADD_TEST(s, test_audit_field_escapes) == NULL ||
 	    CU_ADD_TEST(s, test_audit_field_missing) == NULL ||

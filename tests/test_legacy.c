@@ -301,6 +301,7 @@ test_field_table(void)
 #define Q	((1u << MSG_KEY_DQ) | (1u << MSG_KEY_KQ) | (1u << MSG_KEY_DNQ) | \
 		 (1u << MSG_KEY_DQG))
 #define DK	((1u << MSG_KEY_DQ) | (1u << MSG_KEY_KQ))
+#define PH	(DK | (1u << MSG_KEY_DNQ))	/* a DQG asks for no photo */
 #define R	((1u << MSG_KEY_DR) | (1u << MSG_KEY_KR) | (1u << MSG_KEY_DNR))
 	static const struct {
 		const char	*prefix;
@@ -317,13 +318,13 @@ test_field_table(void)
 		{ "RSN", Q, LEGACY_F_DOT, 0, 0, "N F V T S H I" },
 		{ "PUR", Q, LEGACY_F_DOT, 0, 0, "C F E D J S" },
 		{ "ATN", Q, LEGACY_F_DOT, 0, 0, "30" },
-		{ "IMQ", DK, LEGACY_F_DOT, 0, 1, "Y" },
-		{ "IPU", DK, LEGACY_F_DOT, 0, 0, "CATEGORY,USE" },
-		{ "ICI", DK, LEGACY_F_DOT, 0, 0, "circumstance" },
-		{ "ICN", DK, LEGACY_F_DOT, 0, 0, "case number" },
-		{ "IVF", DK, LEGACY_F_DOT, 0, 0, "verifies" },
-		{ "IWN", DK, LEGACY_F_DOT, 0, 0, "warrant" },
-		{ "ISP", DK, LEGACY_F_DOT, 0, 1, "suspect" },
+		{ "IMQ", PH, LEGACY_F_DOT, 0, 1, "Y" },
+		{ "IPU", PH, LEGACY_F_DOT, 0, 0, "CATEGORY,USE" },
+		{ "ICI", PH, LEGACY_F_DOT, 0, 0, "circumstance" },
+		{ "ICN", PH, LEGACY_F_DOT, 0, 0, "case number" },
+		{ "IVF", PH, LEGACY_F_DOT, 0, 0, "verifies" },
+		{ "IWN", PH, LEGACY_F_DOT, 0, 0, "warrant" },
+		{ "ISP", PH, LEGACY_F_DOT, 0, 1, "suspect" },
 		{ "ADR", R, LEGACY_F_DOT, 1, 0, "address" },
 		{ "CTY", R, LEGACY_F_DOT, 1, 0, "city" },
 		{ "STA", R, LEGACY_F_DOT, 1, 0, "state" },
@@ -338,6 +339,7 @@ test_field_table(void)
 	};
 #undef Q
 #undef DK
+#undef PH
 #undef R
 	const struct legacy_field	*tab;
 	size_t				 n, i, j;
@@ -1853,18 +1855,18 @@ test_er_text(void)
 	/* .22.: the key's options after the words, then the detail. */
 	ubuf_reset(&er);
 	msgbuild_er(&er, "WA0340000", NULL, MSG_ER_FORMAT, MSG_KEY_DNQ,
-	    "field IMQ/ is not part of a DNQ", "DNQ.WA0340000.CA.TXT "
-	    "NAM/A,B.IMQ/Y", 34);
+	    "field OLN/ is not part of a DNQ", "DNQ.WA0340000.CA.TXT "
+	    "NAM/A,B.OLN/X", 34);
 	t = tl_render("ER .22.", er.data, er.len, NULL);
 	CU_ASSERT(tl_same_text("ER .22.", "ER.NL0000000.WA0340000.TXT\n"
 	    ".22. INVALID MESSAGE FORMAT - REFER TO DNQ MKE OPTIONS BELOW\n"
 	    "1. NAM\n2. NAM, DOB\n3. NAM, SEX\n4. NAM, DOB, SEX\n"
-	    "field IMQ/ is not part of a DNQ\n"
-	    "ORIGINAL MESSAGE\nDNQ.WA0340000.CA.TXT NAM/A,B.IMQ/Y\n", t));
+	    "field OLN/ is not part of a DNQ\n"
+	    "ORIGINAL MESSAGE\nDNQ.WA0340000.CA.TXT NAM/A,B.OLN/X\n", t));
 	body = t ? strstr(t, "TXT\n") + 4 : "";
 	CU_ASSERT_EQUAL(msg_er_split(body, strlen(body), &p), 0);
 	CU_ASSERT_EQUAL(p.code, MSG_ER_FORMAT);
-	CU_ASSERT(p.detaillen == 31 && memcmp(p.detail, "field IMQ/", 10) ==
+	CU_ASSERT(p.detaillen == 31 && memcmp(p.detail, "field OLN/", 10) ==
 	    0);
 	free(t);
 	ubuf_free(&er);

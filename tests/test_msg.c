@@ -28,6 +28,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "legacy.h"
 #include "msg.h"
 #include "msgbuild.h"
 #include "msgparse.h"
@@ -1453,6 +1454,8 @@ test_tables(void)
 		    "HELD MESSAGE EXPIRED, NLETS WILL NOT FORWARD" },
 		{ MSG_SM_DAMAGED,
 		    "HELD MESSAGE DAMAGED IN STORAGE, NLETS WILL NOT FORWARD" },
+		{ MSG_SM_PHOTO_WITHHELD,
+		    "PHOTO REQUEST PARTLY DENIED BY PHOTO-SHARING POLICY" },
 		{ 3, "UNKNOWN STATUS" }, { 77, "UNKNOWN STATUS" },
 	};
 	static const struct {
@@ -2196,7 +2199,8 @@ static void
 test_build_sm(void)
 {
 	static const int	 st[] = { MSG_SM_NOT_ACCEPTED, MSG_SM_HELD,
-	    MSG_SM_REMOVED, MSG_SM_EXPIRED, MSG_SM_DAMAGED };
+	    MSG_SM_REMOVED, MSG_SM_EXPIRED, MSG_SM_DAMAGED,
+	    MSG_SM_PHOTO_WITHHELD };
 	static const struct {
 		const char	*dest;
 		enum msg_key	 key;
@@ -2266,6 +2270,21 @@ test_build_sm(void)
 	msgbuild_sm(&b, "junk", "", MSG_SM_HELD, "CA", MSG_KEY_DQ, NULL);
 	CU_ASSERT_EQUAL(tm_parse(b.data, &m, &d), 0);
 	CU_ASSERT_STRING_EQUAL(m.dest[0], MSG_SWITCH_ORI);
+	/* More lines after its own (SM .10.): kept, control characters
+	 * blanked, "]]>" safe inside the CDATA. */
+	ubuf_reset(&b);
+	msgbuild_sm_more(&b, "WA0340000", "PD1", MSG_SM_PHOTO_WITHHELD, NULL,
+	    MSG_KEY_DQ, "0000000000000010", "TX SENT WITHOUT THE IMAGE "
+	    "REQUEST: P102 state-no-photos\nNV NOT SENT: P140 ]]> \x01x");
+	CU_ASSERT_EQUAL(tm_parse(b.data, &m, &d), 0);
+	tm_dump("sm .10.", &d);
+	CU_ASSERT_EQUAL(m.status, MSG_SM_PHOTO_WITHHELD);
+	s = tm_text(b.data, b.len, "StatusMessageText");
+	CU_ASSERT_STRING_EQUAL(tm_s(s), ".10. PHOTO REQUEST PARTLY DENIED BY "
+	    "PHOTO-SHARING POLICY\nMSG TYPE DQ, MESSAGE 0000000000000010\n"
+	    "TX SENT WITHOUT THE IMAGE REQUEST: P102 state-no-photos\n"
+	    "NV NOT SENT: P140 ]]> x");
+	free(s);
 	ubuf_free(&t);
 	ubuf_free(&b);
 }
@@ -2831,6 +2850,93 @@ test_photo_rewrite_files(void)
 		free(buf);
 	}
 	ubuf_free(&out);
+}
+
+/*
+ * The query a destination gets when the photo policy withholds the photo
+ * from it (msgbuild_imq_strip): no n2:ImageRequestIndicator, no
+ * psp:PhotoPurpose, in XML and in its legacy rendering; the header and
+ * the rest byte for byte; a comment that names the element is left.
+ */
+static void
+test_imq_strip(void)
+{
+	static const char	 note[] = "<!-- <n2:ImageRequestIndicator>true"
+				    "</n2:ImageRequestIndicator> -->";
+	static const char	 tail[] = "</n2:Person>\n"
+				    "  </n2:NLETSInquiryData>";
+	struct msg_diags	 d;
+	struct msg		 m0, m;
+	struct ubuf		 out, doc, text;
+	char			*buf, *cause = NULL, *p;
+	size_t			 len;
+	int			 rc, pass;
+
+	ubuf_init(&out);
+	ubuf_init(&doc);
+	ubuf_init(&text);
+	buf = tm_read("fixtures/msg/valid/dq-imq.xml", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	for (pass = 0; pass < 2; pass++) {
+		/* Pass 1: with a comment naming the element, in the body. */
+		ubuf_reset(&doc);
+		p = strstr(buf, "<n2:ReasonCode>");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		ubuf_add(&doc, buf, (size_t)(p - buf));
+		if (pass == 1)
+			ubuf_adds(&doc, note);
+		ubuf_add(&doc, p, len - (size_t)(p - buf));
+		CU_ASSERT_EQUAL_FATAL(msgparse_message(tm_schema, doc.data,
+		    doc.len, TM_MAXLEN, 0, &m0, &d), 0);
+		CU_ASSERT_EQUAL(m0.imq, 1);
+		CU_ASSERT_EQUAL(m0.purpose.present, 1);
+		CU_ASSERT_EQUAL(msgbuild_imq_strip(&out, doc.data, doc.len), 2);
+		rc = msgparse_message(tm_schema, out.data, out.len, TM_MAXLEN,
+		    0, &m, &d);
+		if (rc != 0) {
+			fprintf(stderr, "\n  stripped:\n%.*s", (int)out.len,
+			    out.data);
+			tm_dump("dq-imq.xml stripped", &d);
+		}
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		CU_ASSERT_EQUAL(m.imq, 0);
+		CU_ASSERT_EQUAL(m.purpose.present, 0);
+		CU_ASSERT_STRING_EQUAL(m.person.oln, m0.person.oln);
+		CU_ASSERT_STRING_EQUAL(m.rsn, m0.rsn);
+		CU_ASSERT_EQUAL(m.stamp_off, m0.stamp_off);
+		CU_ASSERT(memcmp(out.data, doc.data, m0.hdr_end) == 0);
+		CU_ASSERT_EQUAL(tm_count(out.data, out.len, "PhotoPurpose"), 0);
+		CU_ASSERT_EQUAL(tm_count(out.data, out.len,
+		    "CaseNumberText"), 0);
+		CU_ASSERT_EQUAL(memmem(out.data, out.len, note,
+		    strlen(note)) != NULL, pass == 1);
+		/* Its lines are gone with it: the rest is as it was. */
+		CU_ASSERT_PTR_NOT_NULL(memmem(out.data, out.len, tail,
+		    strlen(tail)));
+
+		/* Rendered for a legacy line: no IMQ/, no purpose. */
+		ubuf_reset(&text);
+		CU_ASSERT_EQUAL_FATAL(legacy_from_xml(tm_schema, out.data,
+		    out.len, "CAOLN0000", &text, &cause), 0);
+		ubuf_add(&text, "", 1);
+		CU_ASSERT_PTR_NULL(strstr(text.data, "IMQ/"));
+		CU_ASSERT_PTR_NULL(strstr(text.data, "IPU/"));
+		CU_ASSERT_PTR_NULL(strstr(text.data, "ICN/"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(text.data, "OLN/S1234567"));
+	}
+
+	/* Nothing to remove: a plain copy. */
+	free(buf);
+	buf = tm_read("fixtures/msg/valid/dq-oln.xml", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	CU_ASSERT_EQUAL(msgbuild_imq_strip(&out, buf, len), 0);
+	CU_ASSERT(out.len == len && memcmp(out.data, buf, len) == 0);
+	CU_ASSERT_EQUAL(msgbuild_imq_strip(&out, "<a/>", 4), -1);
+	CU_ASSERT_EQUAL(out.len, 0);
+	free(buf);
+	ubuf_free(&out);
+	ubuf_free(&doc);
+	ubuf_free(&text);
 }
 
 static const char tm_ins[] = "</nc:PersonDigitalImage>"
@@ -3939,6 +4045,7 @@ test_msg_register(void)
 	    CU_ADD_TEST(s, test_hdr_span) == NULL ||
 	    CU_ADD_TEST(s, test_photo_rewrite_files) == NULL ||
 	    CU_ADD_TEST(s, test_photo_rewrite_built) == NULL ||
+	    CU_ADD_TEST(s, test_imq_strip) == NULL ||
 	    CU_ADD_TEST(s, test_prescan) == NULL ||
 	    CU_ADD_TEST(s, test_many_errors) == NULL ||
 	    CU_ADD_TEST(s, test_threads) == NULL ||

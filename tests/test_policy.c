@@ -1,7 +1,9 @@
 /*
- * test_policy - the photo-sharing policy (switch/policy.c) as a table:
+ * test_policy - the photo-sharing policy (switch/policy.c) as tables:
  * every use of docs/policy.md allowed, and each rule's denial, with the
- * policy code and the words of the reason an agency reads.
+ * policy code and the words of the reason an agency reads (one state);
+ * then requests to several states, each decided on its own
+ * (policy_decide_dests).
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +57,9 @@ struct tp_case {
 	int		 er;
 	const char	*words;		/* must appear in the reason */
 	int		 noretain;
+	const char	*cn;		/* case number, NULL: none */
+	int		 action;	/* a state's rule: what the state gets
+					   (enum policy_dest_action) */
 };
 
 #define ID	"IDENTIFICATION"
@@ -63,175 +68,243 @@ struct tp_case {
 #define LU	"PHOTO-LINEUP"
 #define DQ	MSG_KEY_DQ
 #define KQ	MSG_KEY_KQ
+#define DNQ	MSG_KEY_DNQ
 #define OK	"P000", 0, "allowed"
+#define NOIMQ	POLICY_DEST_NOIMQ
+#define OMIT	POLICY_DEST_OMIT
 
 static const struct tp_case tp_cases[] = {
 	/* Identification: every listed circumstance, allowed. */
 	{ "traffic stop, no photo ID", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID,
-	    "TRAFFIC-STOP", "NO PHOTO ID OFFERED", "", "", -1, OK, 0 },
+	    "TRAFFIC-STOP", "NO PHOTO ID OFFERED", "", "", -1, OK, 0, NULL, 0 },
 	{ "suspected false ID", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID, "FALSE-ID",
-	    "LICENSE LOOKS ALTERED", "", "", -1, OK, 0 },
+	    "LICENSE LOOKS ALTERED", "", "", -1, OK, 0, NULL, 0 },
 	{ "border check", TP_CJ, 1, KQ, 1, TS_OPEN, 1, ID, "BORDER-CHECK",
-	    "PORT OF ENTRY", "", "", -1, OK, 0 },
+	    "PORT OF ENTRY", "", "", -1, OK, 0, NULL, 0 },
 	{ "unidentified body", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID,
 	    "UNIDENTIFIED-BODY", "BODY FOUND, LICENSE NEARBY", "", "", -1, OK,
-	    0 },
+	    0, NULL, 0 },
 	{ "amnesia", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID, "AMNESIA",
-	    "MAN AT HOSPITAL, NO MEMORY", "", "", -1, OK, 0 },
+	    "MAN AT HOSPITAL, NO MEMORY", "", "", -1, OK, 0, NULL, 0 },
 	{ "use given, category implied", TP_CJ, 1, DQ, 1, TS_OPEN, 1, NULL,
-	    "AMNESIA", "WOMAN FOUND WANDERING", "", "", -1, OK, 0 },
+	    "AMNESIA", "WOMAN FOUND WANDERING", "", "", -1, OK, 0, NULL, 0 },
 	{ "stated suspicion, no listed use", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID,
-	    NULL, "SEEN LEAVING BURGLARY SCENE", "", "", 1, OK, 0 },
+	    NULL, "SEEN LEAVING BURGLARY SCENE", "", "", 1, OK, 0, NULL, 0 },
 	/* Identification denied. */
 	{ "fishing: no purpose at all", TP_CJ, 1, DQ, 1, TS_OPEN, 0, NULL,
 	    NULL, NULL, NULL, NULL, -1, "P110", MSG_ER_POLICY,
-	    "fishing expedition", 0 },
+	    "fishing expedition", 0, NULL, 0 },
 	{ "fishing: empty purpose", TP_CJ, 1, DQ, 1, TS_OPEN, 1, NULL, NULL,
-	    "", "", "", -1, "P110", MSG_ER_POLICY, "fishing expedition", 0 },
+	    "", "", "", -1, "P110", MSG_ER_POLICY, "fishing expedition", 0,
+	    NULL, 0 },
 	{ "fishing: no circumstance", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID,
 	    "TRAFFIC-STOP", "", "", "", -1, "P120", MSG_ER_POLICY,
-	    "fishing expedition", 0 },
+	    "fishing expedition", 0, NULL, 0 },
 	{ "no listed use, no suspicion", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID,
 	    NULL, "JUST CURIOUS", "", "", 0, "P121", MSG_ER_POLICY,
-	    "listed circumstances", 0 },
+	    "listed circumstances", 0, NULL, 0 },
 	{ "use of another category", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID,
 	    "WANTED-POSTER", "X", "", "", -1, "P112", MSG_ER_POLICY,
-	    "WANTED-POSTER is a PUBLIC-DISCLOSURE purpose", 0 },
+	    "WANTED-POSTER is a PUBLIC-DISCLOSURE purpose", 0, NULL, 0 },
 	{ "unknown use", TP_CJ, 1, DQ, 1, TS_OPEN, 1, ID, "CURIOSITY", "X",
-	    "", "", -1, "P111", MSG_ER_POLICY, "unknown photo purpose", 0 },
+	    "", "", -1, "P111", MSG_ER_POLICY, "unknown photo purpose", 0,
+	    NULL, 0 },
 	{ "unknown category", TP_CJ, 1, DQ, 1, TS_OPEN, 1, "GOSSIP", NULL,
-	    "X", "", "", -1, "P111", MSG_ER_POLICY, "GOSSIP", 0 },
+	    "X", "", "", -1, "P111", MSG_ER_POLICY, "GOSSIP", 0, NULL, 0 },
 
 	/* Suspect uses, allowed. */
 	{ "locate suspect", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU, "LOCATE-SUSPECT",
-	    "ROBBERY 24-1", "", "", 1, OK, 0 },
-	{ "judicial proceeding", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU,
-	    "JUDICIAL-PROCEEDING", "", "", "", -1, OK, 0 },
-	{ "sentence program", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU,
-	    "SENTENCE-PROGRAM", "", "", "", -1, OK, 0 },
+	    "ROBBERY 24-1", "", "", 1, OK, 0, NULL, 0 },
+	{ "judicial proceeding, case number only", TP_CJ, 1, DQ, 1, TS_OPEN,
+	    1, SU, "JUDICIAL-PROCEEDING", "", "", "", -1, OK, 0,
+	    "24-CR-0042", 0 },
+	{ "sentence program, case number only", TP_CJ, 1, DQ, 1, TS_OPEN, 1,
+	    SU, "SENTENCE-PROGRAM", "", "", "", -1, OK, 0, "S-2024-7", 0 },
 	{ "corrections / transport", TP_CJ, 1, KQ, 1, TS_OPEN, 1, SU,
-	    "CORRECTIONS", "TRANSPORT", "", "", -1, OK, 0 },
+	    "CORRECTIONS", "TRANSPORT", "", "", -1, OK, 0, NULL, 0 },
 	{ "attach to RMS, retaining state", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU,
-	    "RECORD-RMS", "", "", "", -1, OK, 0 },
+	    "RECORD-RMS", "", "", "", -1, OK, 0, "24-000123", 0 },
 	{ "attach to CHRI, retaining state", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU,
-	    "RECORD-CRIMINAL-HISTORY", "", "", "", -1, OK, 0 },
+	    "RECORD-CRIMINAL-HISTORY", "BOOKED FOR BURGLARY", "", "", -1, OK,
+	    0, NULL, 0 },
 	{ "attach to intelligence, retaining state", TP_CJ, 1, DQ, 1, TS_OPEN,
-	    1, SU, "RECORD-INTELLIGENCE", "", "", "", -1, OK, 0 },
+	    1, SU, "RECORD-INTELLIGENCE", "", "", "", -1, OK, 0, "INT-9", 0 },
 	{ "locate suspect, precluding state: allowed, do-not-retain", TP_CJ,
 	    1, DQ, 1, TS_NORETAIN, 1, SU, "LOCATE-SUSPECT", "", "", "", 1,
-	    "P000", 0, "allowed", 1 },
+	    "P000", 0, "allowed", 1, "24-000777", 0 },
+	/* Suspect: neither a case number nor a circumstance. */
+	{ "locate suspect, no case, no circumstance", TP_CJ, 1, DQ, 1,
+	    TS_OPEN, 1, SU, "LOCATE-SUSPECT", "", "", "", 1, "P132",
+	    MSG_ER_POLICY, "case number", 0, NULL, 0 },
+	{ "judicial proceeding, no case, no circumstance", TP_CJ, 1, KQ, 1,
+	    TS_OPEN, 1, SU, "JUDICIAL-PROCEEDING", NULL, NULL, NULL, -1,
+	    "P132", MSG_ER_POLICY, "fishing expedition", 0, NULL, 0 },
+	{ "attach to RMS, nothing stated", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU,
+	    "RECORD-RMS", "", "", "", -1, "P132", MSG_ER_POLICY,
+	    "psp:CaseNumberText", 0, NULL, 0 },
+	{ "corrections, circumstance only", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU,
+	    "CORRECTIONS", "TRANSPORT TO COURT", "", "", -1, OK, 0, NULL, 0 },
+	/* The sender's rule before the state's: P132, not P131. */
+	{ "attach to RMS, precluding state, nothing stated", TP_CJ, 1, DQ, 1,
+	    TS_NORETAIN, 1, SU, "RECORD-RMS", "", "", "", -1, "P132",
+	    MSG_ER_POLICY, "legacy ICI/", 0, NULL, 0 },
 	/* Suspect denied. */
 	{ "attach to RMS, precluding state", TP_CJ, 1, DQ, 1, TS_NORETAIN, 1,
 	    SU, "RECORD-RMS", "", "", "", -1, "P131", MSG_ER_POLICY,
-	    "state OR precludes retention", 0 },
+	    "state OR precludes retention", 0, "24-1", OMIT },
 	{ "attach to CHRI, precluding state", TP_CJ, 1, DQ, 1, TS_NORETAIN, 1,
-	    SU, "RECORD-CRIMINAL-HISTORY", "", "", "", -1, "P131",
-	    MSG_ER_POLICY, "RECORD-CRIMINAL-HISTORY", 0 },
+	    SU, "RECORD-CRIMINAL-HISTORY", "BOOKED", "", "", -1, "P131",
+	    MSG_ER_POLICY, "RECORD-CRIMINAL-HISTORY", 0, NULL, OMIT },
 	{ "attach to intelligence, precluding state", TP_CJ, 1, DQ, 1,
 	    TS_NORETAIN, 1, SU, "RECORD-INTELLIGENCE", "", "", "", -1, "P131",
-	    MSG_ER_POLICY, "precludes retention", 0 },
+	    MSG_ER_POLICY, "precludes retention", 0, "INT-9", OMIT },
 	{ "suspect use by non-criminal-justice", TP_NONCJ, 1, DQ, 1, TS_OPEN,
 	    1, SU, "LOCATE-SUSPECT", "", "", "", 1, "P130", MSG_ER_POLICY,
-	    "criminal-justice personnel only", 0 },
+	    "criminal-justice personnel only", 0, NULL, 0 },
 	{ "suspect category without use", TP_CJ, 1, DQ, 1, TS_OPEN, 1, SU,
-	    NULL, "", "", "", 1, "P113", MSG_ER_POLICY, "specific use", 0 },
+	    NULL, "", "", "", 1, "P113", MSG_ER_POLICY, "specific use", 0,
+	    NULL, 0 },
 
 	/* Public disclosure, allowed. */
 	{ "wanted poster with verifier and warrant", TP_CJ, 1, DQ, 1, TS_OPEN,
 	    1, PD, "WANTED-POSTER", "", "DET. J. SMITH", "W-2024-0042", 1, OK,
-	    0 },
+	    0, NULL, 0 },
 	{ "missing person", TP_CJ, 1, DQ, 1, TS_OPEN, 1, PD, "MISSING-PERSON",
-	    "", "SISTER OF THE MISSING", "", 0, OK, 0 },
+	    "", "SISTER OF THE MISSING", "", 0, OK, 0, NULL, 0 },
 	{ "missing child (Amber Alert)", TP_CJ, 1, DQ, 1, TS_OPEN, 1, PD,
-	    "MISSING-CHILD", "AMBER ALERT 24-7", "MOTHER", "", -1, OK, 0 },
+	    "MISSING-CHILD", "AMBER ALERT 24-7", "MOTHER", "", -1, OK, 0,
+	    NULL, 0 },
 	{ "show to locate", TP_CJ, 1, DQ, 1, TS_OPEN, 1, PD, "SHOW-TO-LOCATE",
-	    "", "NEIGHBOR A. JONES", "", -1, OK, 0 },
+	    "", "NEIGHBOR A. JONES", "", -1, OK, 0, NULL, 0 },
 	{ "sex-offender website", TP_CJ, 1, DQ, 1, TS_OPEN, 1, PD,
-	    "SEX-OFFENDER-SITE", "", "REGISTRY OFFICER B. LEE", "", -1, OK, 0 },
+	    "SEX-OFFENDER-SITE", "", "REGISTRY OFFICER B. LEE", "", -1, OK,
+	    0, NULL, 0 },
 	{ "show to locate a suspect with warrant", TP_CJ, 1, DQ, 1, TS_OPEN,
-	    1, PD, "SHOW-TO-LOCATE", "", "VICTIM", "W-77", 1, OK, 0 },
+	    1, PD, "SHOW-TO-LOCATE", "", "VICTIM", "W-77", 1, OK, 0, NULL, 0 },
 	/* Public disclosure denied. */
 	{ "wanted poster without warrant", TP_CJ, 1, DQ, 1, TS_OPEN, 1, PD,
 	    "WANTED-POSTER", "", "DET. J. SMITH", "", 1, "P142", MSG_ER_POLICY,
-	    "arrest warrant", 0 },
+	    "arrest warrant", 0, NULL, 0 },
 	{ "wanted poster without verifier", TP_CJ, 1, DQ, 1, TS_OPEN, 1, PD,
 	    "WANTED-POSTER", "", "", "W-2024-0042", 1, "P141", MSG_ER_POLICY,
-	    "verifier", 0 },
+	    "verifier", 0, NULL, 0 },
 	{ "wanted poster, suspect flag absent: still needs warrant", TP_CJ, 1,
 	    DQ, 1, TS_OPEN, 1, PD, "WANTED-POSTER", "", "DET. J. SMITH", "",
-	    -1, "P142", MSG_ER_POLICY, "ArrestWarrantNumber", 0 },
+	    -1, "P142", MSG_ER_POLICY, "ArrestWarrantNumber", 0, NULL, 0 },
 	{ "show to locate a suspect without warrant", TP_CJ, 1, DQ, 1,
 	    TS_OPEN, 1, PD, "SHOW-TO-LOCATE", "", "VICTIM", "", 1, "P142",
-	    MSG_ER_POLICY, "arrest warrant", 0 },
+	    MSG_ER_POLICY, "arrest warrant", 0, NULL, 0 },
 	{ "missing child without verifier", TP_CJ, 1, DQ, 1, TS_OPEN, 1, PD,
 	    "MISSING-CHILD", "", "", "", -1, "P141", MSG_ER_POLICY,
-	    "VerifierName", 0 },
+	    "VerifierName", 0, NULL, 0 },
 	{ "public disclosure to a refusing state", TP_CJ, 1, DQ, 1,
 	    TS_NOPUBLIC, 1, PD, "MISSING-PERSON", "", "SISTER", "", 0, "P140",
-	    MSG_ER_POLICY, "state NV does not allow public-disclosure", 0 },
+	    MSG_ER_POLICY, "state NV does not allow public-disclosure", 0,
+	    NULL, OMIT },
 	{ "sex-offender site to a refusing state", TP_CJ, 1, DQ, 1,
 	    TS_NOPUBLIC, 1, PD, "SEX-OFFENDER-SITE", "", "OFFICER", "", -1,
-	    "P140", MSG_ER_POLICY, "public-disclosure", 0 },
+	    "P140", MSG_ER_POLICY, "public-disclosure", 0, NULL, OMIT },
+	/* The sender's rule before the state's: P141, not P140. */
+	{ "no verifier, to a refusing state", TP_CJ, 1, DQ, 1, TS_NOPUBLIC,
+	    1, PD, "MISSING-PERSON", "", "", "", 0, "P141", MSG_ER_POLICY,
+	    "verifier", 0, NULL, 0 },
 
 	/* Photo lineup. */
 	{ "lineup, the identified suspect", TP_CJ, 1, DQ, 1, TS_OPEN, 1, LU,
-	    "LINEUP-SUSPECT", "CASE 24-9", "", "", 1, OK, 0 },
+	    "LINEUP-SUSPECT", "CASE 24-9", "", "", 1, OK, 0, NULL, 0 },
 	{ "lineup filler", TP_CJ, 1, DQ, 1, TS_OPEN, 1, LU, "LINEUP-FILLER",
-	    "CASE 24-9", "", "", 0, "P150", MSG_ER_POLICY, "fillers", 0 },
+	    "CASE 24-9", "", "", 0, "P150", MSG_ER_POLICY, "fillers", 0,
+	    NULL, 0 },
 	{ "lineup filler even if flagged suspect", TP_CJ, 1, DQ, 1, TS_OPEN,
 	    1, LU, "LINEUP-FILLER", "", "", "", 1, "P150", MSG_ER_POLICY,
-	    "never", 0 },
+	    "never", 0, NULL, 0 },
 	{ "lineup, subject not the suspect", TP_CJ, 1, DQ, 1, TS_OPEN, 1, LU,
 	    "LINEUP-SUSPECT", "", "", "", 0, "P151", MSG_ER_POLICY,
-	    "picked at random", 0 },
+	    "picked at random", 0, NULL, 0 },
 
 	/* Agency and state. */
 	{ "non-criminal-justice agency", TP_NONCJ, 1, DQ, 1, TS_OPEN, 1, ID,
 	    "TRAFFIC-STOP", "NO ID", "", "", -1, "P101", MSG_ER_POLICY,
-	    "only criminal-justice agencies", 0 },
+	    "only criminal-justice agencies", 0, NULL, 0 },
 	{ "non-criminal-justice without photo: allowed", TP_NONCJ, 1, DQ, 0,
-	    TS_OPEN, 0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0 },
+	    TS_OPEN, 0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0, NULL, 0 },
 	{ "criminal-justice without DMV authorization", TP_NODMV, 1, DQ, 1,
 	    TS_OPEN, 1, ID, "TRAFFIC-STOP", "NO ID", "", "", -1, "P003",
-	    MSG_ER_POLICY, "no DMV data authorization", 0 },
+	    MSG_ER_POLICY, "no DMV data authorization", 0, NULL, 0 },
 	{ "no DMV authorization, no photo either", TP_NODMV, 1, KQ, 0,
 	    TS_OPEN, 0, NULL, NULL, NULL, NULL, NULL, -1, "P003",
-	    MSG_ER_POLICY, "KQ messages", 0 },
+	    MSG_ER_POLICY, "KQ messages", 0, NULL, 0 },
 	{ "AM without admin authorization", TP_NOADMIN, 1, MSG_KEY_AM, 0,
 	    TS_NONE, 0, NULL, NULL, NULL, NULL, NULL, -1, "P003",
-	    MSG_ER_POLICY, "administrative message", 0 },
+	    MSG_ER_POLICY, "administrative message", 0, NULL, 0 },
 	{ "response from a known ORI", TP_NOADMIN, 1, MSG_KEY_DR, 0, TS_NONE,
-	    0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0 },
+	    0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0, NULL, 0 },
 	{ "unknown ORI", TP_UNKNOWN, 1, DQ, 0, TS_OPEN, 0, NULL, NULL, NULL,
 	    NULL, NULL, -1, "P001", MSG_ER_POLICY,
-	    "WA0349999 is not in the ORI directory", 0 },
+	    "WA0349999 is not in the ORI directory", 0, NULL, 0 },
 	{ "unknown ORI with a good purpose", TP_UNKNOWN, 1, DQ, 1, TS_OPEN, 1,
 	    ID, "TRAFFIC-STOP", "NO ID", "", "", -1, "P001", MSG_ER_POLICY,
-	    "ORI directory", 0 },
+	    "ORI directory", 0, NULL, 0 },
 	{ "line not entitled to the ORI", TP_CJ, 0, DQ, 1, TS_OPEN, 1, ID,
 	    "TRAFFIC-STOP", "NO ID", "", "", -1, "P002", MSG_ER_ORI,
-	    "may not originate messages for ORI WA0340000", 0 },
+	    "may not originate messages for ORI WA0340000", 0, NULL, 0 },
 	{ "state not sharing photos", TP_CJ, 1, DQ, 1, TS_NOSHARE, 1, ID,
 	    "TRAFFIC-STOP", "NO ID", "", "", -1, "P102", MSG_ER_POLICY,
-	    "state TX does not share driver photos", 0 },
+	    "state TX does not share driver photos", 0, NULL, NOIMQ },
+	/* The sender's rule before the state's: P110, not P102. */
+	{ "no purpose, to a state not sharing", TP_CJ, 1, DQ, 1, TS_NOSHARE,
+	    0, NULL, NULL, NULL, NULL, NULL, -1, "P110", MSG_ER_POLICY,
+	    "fishing expedition", 0, NULL, 0 },
+	{ "non-criminal-justice, to a state not sharing", TP_NONCJ, 1, KQ, 1,
+	    TS_NOSHARE, 1, ID, "TRAFFIC-STOP", "NO ID", "", "", -1, "P101",
+	    MSG_ER_POLICY, "non-criminal-justice", 0, NULL, 0 },
+
+	/* Name-only list queries (DNQ) never ask for images. */
+	{ "DNQ asking for images", TP_CJ, 1, DNQ, 1, TS_OPEN, 0, NULL, NULL,
+	    NULL, NULL, NULL, -1, "P114", MSG_ER_POLICY,
+	    "a name-only query (DNQ) answers with a list", 0, NULL, 0 },
+	{ "DNQ asking for images with a good purpose", TP_CJ, 1, DNQ, 1,
+	    TS_OPEN, 1, ID, "TRAFFIC-STOP", "NO PHOTO ID OFFERED", "", "", -1,
+	    "P114", MSG_ER_POLICY, "fishing expedition", 0, NULL, 0 },
+	{ "DNQ asking for images, state not sharing", TP_CJ, 1, DNQ, 1,
+	    TS_NOSHARE, 0, NULL, NULL, NULL, NULL, NULL, -1, "P114",
+	    MSG_ER_POLICY, "DQ or KQ", 0, NULL, 0 },
+	{ "DNQ asking for images, non-criminal-justice", TP_NONCJ, 1, DNQ, 1,
+	    TS_OPEN, 0, NULL, NULL, NULL, NULL, NULL, -1, "P114",
+	    MSG_ER_POLICY, "list-query-photo", 0, NULL, 0 },
+	{ "DNQ asking for images without DMV authorization", TP_NODMV, 1, DNQ,
+	    1, TS_OPEN, 0, NULL, NULL, NULL, NULL, NULL, -1, "P003",
+	    MSG_ER_POLICY, "DNQ messages", 0, NULL, 0 },
+	{ "DNQ without images: allowed", TP_CJ, 1, DNQ, 0, TS_NOSHARE, 0,
+	    NULL, NULL, NULL, NULL, NULL, -1, OK, 0, NULL, 0 },
 	{ "state not sharing, query without photo", TP_CJ, 1, DQ, 0,
-	    TS_NOSHARE, 0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0 },
+	    TS_NOSHARE, 0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0, NULL, 0 },
 	{ "no destination rules: defaults", TP_CJ, 1, DQ, 1, TS_NONE, 1, PD,
-	    "MISSING-PERSON", "", "MOTHER", "", 0, OK, 0 },
+	    "MISSING-PERSON", "", "MOTHER", "", 0, OK, 0, NULL, 0 },
 };
+
+/* A stated purpose; NULL texts are empty. */
+static void
+tp_purpose(struct msg_purpose *p, const char *cat, const char *use,
+    const char *cir, const char *cn, const char *ver, const char *war,
+    int sus)
+{
+	memset(p, 0, sizeof *p);
+	p->present = 1;
+	p->suspect = sus;
+	snprintf(p->category, sizeof p->category, "%s", cat ? cat : "");
+	snprintf(p->use, sizeof p->use, "%s", use ? use : "");
+	snprintf(p->circumstance, sizeof p->circumstance, "%s",
+	    cir ? cir : "");
+	snprintf(p->case_number, sizeof p->case_number, "%s", cn ? cn : "");
+	snprintf(p->verifier, sizeof p->verifier, "%s", ver ? ver : "");
+	snprintf(p->warrant, sizeof p->warrant, "%s", war ? war : "");
+}
 
 static void
 tp_fill(struct msg_purpose *p, const struct tp_case *c)
 {
-	memset(p, 0, sizeof *p);
-	p->present = 1;
-	p->suspect = c->sus;
-	snprintf(p->category, sizeof p->category, "%s", c->cat ? c->cat : "");
-	snprintf(p->use, sizeof p->use, "%s", c->use ? c->use : "");
-	snprintf(p->circumstance, sizeof p->circumstance, "%s",
-	    c->cir ? c->cir : "");
-	snprintf(p->verifier, sizeof p->verifier, "%s", c->ver ? c->ver : "");
-	snprintf(p->warrant, sizeof p->warrant, "%s", c->war ? c->war : "");
+	tp_purpose(p, c->cat, c->use, c->cir, c->cn, c->ver, c->war, c->sus);
 }
 
 static void
@@ -254,12 +327,18 @@ test_policy_table(void)
 		    tp_agencies[c->agency].ori;
 		r.key = c->key;
 		r.imq = c->imq;
-		if (c->has_purpose) {
+		if (c->has_purpose || c->cn != NULL) {
 			tp_fill(&p, c);
 			r.purpose = &p;
 		}
 		r.state = c->state == TS_NONE ? NULL : &tp_states[c->state];
 		rc = policy_decide(&r, &d);
+		if (d.per_dest != (c->action != 0) ||
+		    d.dest_action != c->action)
+			fprintf(stderr, "\npolicy case \"%s\": per_dest=%d "
+			    "action=%d\n", c->name, d.per_dest, d.dest_action);
+		CU_ASSERT_EQUAL(d.per_dest, c->action != 0);
+		CU_ASSERT_EQUAL(d.dest_action, c->action);
 		if (strcmp(d.code, c->code) != 0 || rc != c->er ||
 		    strstr(d.reason, c->words) == NULL ||
 		    d.noretain != c->noretain ||
@@ -315,6 +394,144 @@ test_policy_every_use(void)
 	CU_ASSERT(!policy_is_photo_request(MSG_KEY_DQ, 0));
 }
 
+/*
+ * Requests to several states: each state is decided on its own. acts
+ * has one letter per state, what it gets: S the request as sent, N the
+ * query without the image request, O nothing; codes its policy codes.
+ * A sender's rule, or no state that may receive the photo request,
+ * refuses the whole (er, code and words of the whole decision).
+ */
+struct tp_multi {
+	const char	*name;
+	int		 agency;
+	int		 key;
+	int		 imq;
+	int		 has_purpose;
+	const char	*cat, *use, *cir, *cn, *ver;
+	int		 sus;
+	int		 states[4];
+	int		 n;
+	/* expected */
+	int		 er;
+	const char	*code;
+	const char	*words;
+	const char	*acts;
+	const char	*codes;
+	int		 photo;
+};
+
+static const struct tp_multi tp_multis[] = {
+	{ "CA, OR share, TX does not: TX without IMQ", TP_CJ, DQ, 1, 1, ID,
+	    "TRAFFIC-STOP", "NO PHOTO ID OFFERED", NULL, NULL, -1,
+	    { TS_OPEN, TS_NOSHARE, TS_NORETAIN }, 3, 0, "P000", "allowed",
+	    "SNS", "P000 P102 P000", 1 },
+	{ "public disclosure: NV left out", TP_CJ, KQ, 1, 1, PD,
+	    "MISSING-PERSON", "", NULL, "SISTER", 0,
+	    { TS_OPEN, TS_NOPUBLIC, TS_NOSHARE }, 3, 0, "P000", "allowed",
+	    "SON", "P000 P140 P102", 1 },
+	{ "record attachment: precluding OR left out", TP_CJ, DQ, 1, 1, SU,
+	    "RECORD-RMS", "", "24-000123", NULL, -1,
+	    { TS_NORETAIN, TS_OPEN }, 2, 0, "P000", "allowed", "OS",
+	    "P131 P000", 1 },
+	{ "the one state does not share: refused whole", TP_CJ, DQ, 1, 1, ID,
+	    "AMNESIA", "FOUND WANDERING", NULL, NULL, -1, { TS_NOSHARE }, 1,
+	    MSG_ER_POLICY, "P102", "state TX does not share driver photos",
+	    "N", "P102", 0 },
+	{ "no state may receive the photo request: refused whole", TP_CJ, DQ,
+	    1, 1, PD, "SHOW-TO-LOCATE", "", NULL, "NEIGHBOR", 0,
+	    { TS_NOSHARE, TS_NOPUBLIC }, 2, MSG_ER_POLICY, "P102",
+	    "also NV P140 public-disclosure-refused", "NO", "P102 P140", 0 },
+	{ "the sender's rule refuses whole: no purpose", TP_CJ, DQ, 1, 0,
+	    NULL, NULL, NULL, NULL, NULL, -1, { TS_OPEN, TS_NOSHARE }, 2,
+	    MSG_ER_POLICY, "P110", "fishing expedition", NULL, NULL, 0 },
+	{ "the sender's rule refuses whole: suspect without a case", TP_CJ,
+	    DQ, 1, 1, SU, "LOCATE-SUSPECT", "", NULL, NULL, 1,
+	    { TS_OPEN, TS_NOSHARE }, 2, MSG_ER_POLICY, "P132", "case number",
+	    NULL, NULL, 0 },
+	{ "the sender's rule refuses whole: non-criminal-justice", TP_NONCJ,
+	    DQ, 1, 1, ID, "TRAFFIC-STOP", "NO ID", NULL, NULL, -1,
+	    { TS_OPEN, TS_OPEN }, 2, MSG_ER_POLICY, "P101", "criminal-justice",
+	    NULL, NULL, 0 },
+	{ "a DNQ asking for images to three states: refused whole", TP_CJ,
+	    DNQ, 1, 0, NULL, NULL, NULL, NULL, NULL, -1,
+	    { TS_OPEN, TS_NOSHARE, TS_NOPUBLIC }, 3, MSG_ER_POLICY, "P114",
+	    "fishing expedition", NULL, NULL, 0 },
+	{ "no photo asked: every state gets it", TP_CJ, DQ, 0, 0, NULL, NULL,
+	    NULL, NULL, NULL, -1, { TS_OPEN, TS_NOSHARE, TS_NOPUBLIC }, 3, 0,
+	    "P000", "allowed", "SSS", "P000 P000 P000", 0 },
+	{ "no state reached (SM .01 everywhere)", TP_CJ, DQ, 1, 1, ID,
+	    "FALSE-ID", "ALTERED", NULL, NULL, -1, { 0 }, 0, 0, "P000",
+	    "allowed", "", "", 0 },
+};
+
+static void
+test_policy_dests(void)
+{
+	struct policy_request	 r;
+	struct policy_decision	 whole;
+	struct policy_dest	 dd[4];
+	struct msg_purpose	 p;
+	char			 acts[8], codes[40];
+	size_t			 i, k, n;
+	int			 rc;
+
+	for (i = 0; i < sizeof tp_multis / sizeof tp_multis[0]; i++) {
+		const struct tp_multi *c = &tp_multis[i];
+
+		memset(&r, 0, sizeof r);
+		r.line_entitled = 1;
+		r.agency = &tp_agencies[c->agency];
+		r.ori = r.agency->ori;
+		r.key = c->key;
+		r.imq = c->imq;
+		if (c->has_purpose) {
+			tp_purpose(&p, c->cat, c->use, c->cir, c->cn, c->ver,
+			    NULL, c->sus);
+			r.purpose = &p;
+		}
+		memset(dd, 0, sizeof dd);
+		for (k = 0; k < (size_t)c->n; k++) {
+			dd[k].state = &tp_states[c->states[k]];
+			dd[k].dest = tp_states[c->states[k]].member;
+		}
+		rc = policy_decide_dests(&r, dd, c->n, &whole);
+		acts[0] = codes[0] = '\0';
+		for (k = 0; c->acts != NULL && k < (size_t)c->n; k++) {
+			n = strlen(acts);
+			acts[n] = dd[k].d.allow ? 'S' :
+			    dd[k].d.dest_action == NOIMQ ? 'N' :
+			    dd[k].d.dest_action == OMIT ? 'O' : '?';
+			acts[n + 1] = '\0';
+			n = strlen(codes);
+			snprintf(codes + n, sizeof codes - n, "%s%s",
+			    k ? " " : "", dd[k].d.code);
+		}
+		if (rc != c->er || strcmp(whole.code, c->code) != 0 ||
+		    strstr(whole.reason, c->words) == NULL ||
+		    (c->acts != NULL && (strcmp(acts, c->acts) != 0 ||
+		    strcmp(codes, c->codes) != 0)) || whole.photo != c->photo)
+			fprintf(stderr, "\npolicy dests \"%s\": got er=%d %s "
+			    "\"%s\" acts=%s codes=%s photo=%d\n", c->name, rc,
+			    whole.code, whole.reason, acts, codes, whole.photo);
+		CU_ASSERT_EQUAL(rc, c->er);
+		CU_ASSERT_EQUAL(whole.er, c->er);
+		CU_ASSERT_EQUAL(whole.allow, c->er == 0);
+		CU_ASSERT_STRING_EQUAL(whole.code, c->code);
+		CU_ASSERT_PTR_NOT_NULL(strstr(whole.reason, c->words));
+		CU_ASSERT_EQUAL(whole.photo, c->photo);
+		if (c->acts != NULL) {
+			CU_ASSERT_STRING_EQUAL(acts, c->acts);
+			CU_ASSERT_STRING_EQUAL(codes, c->codes);
+		}
+	}
+	CU_ASSERT_STRING_EQUAL(policy_dest_action_name(NOIMQ), "withheld");
+	CU_ASSERT_STRING_EQUAL(policy_dest_action_name(OMIT), "left-out");
+	CU_ASSERT_STRING_EQUAL(policy_dest_action_name(POLICY_DEST_SEND),
+	    "send");
+	CU_ASSERT(policy_is_list_query(MSG_KEY_DNQ));
+	CU_ASSERT(!policy_is_list_query(MSG_KEY_DQ));
+}
+
 int
 test_policy_register(void)
 {
@@ -322,7 +539,8 @@ test_policy_register(void)
 
 	if ((s = CU_add_suite("policy", NULL, NULL)) == NULL ||
 	    CU_ADD_TEST(s, test_policy_table) == NULL ||
-	    CU_ADD_TEST(s, test_policy_every_use) == NULL)
+	    CU_ADD_TEST(s, test_policy_every_use) == NULL ||
+	    CU_ADD_TEST(s, test_policy_dests) == NULL)
 		return -1;
 	return 0;
 }

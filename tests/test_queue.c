@@ -507,6 +507,50 @@ test_queue_expire_requeue_purge(void)
 }
 
 /*
+ * A copy's flags (QUEUE_COPY_NOIMQ: the photo policy withheld the image
+ * request from its destination) are stored with it: load() reports
+ * them, they go to the dead letters with the copy and back to its line
+ * on requeue; the other copy of the message has none. (LMDB: across a
+ * reopen too, test_queue_copy_flags_layout.)
+ */
+static void
+test_queue_copy_flags(void)
+{
+	struct queue	*q;
+	struct tq_op	*t;
+	struct tq_run	 r;
+	struct tq_list	 l;
+	const char	*lines[] = { "CADMV", "TXDMV" };
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	t = tq_put(11, 500, lines, NULL, 2, &r);
+	t->op.msg.flags = QUEUE_MSG_IMQ;
+	t->copies[1].flags = QUEUE_COPY_NOIMQ;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
+	CU_ASSERT_EQUAL(l.c[0].flags, 0);
+	CU_ASSERT_STRING_EQUAL(l.c[1].line, "TXDMV");
+	CU_ASSERT_EQUAL(l.c[1].flags, QUEUE_COPY_NOIMQ);
+
+	/* Expired: the dead letter keeps them; requeued: the line too. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_EXPIRE, "TXDMV", 1, 11, 1,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_dead(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_EQUAL(l.c[0].flags, QUEUE_COPY_NOIMQ);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_REQUEUE, "", 0, 11, 1, 0,
+	    &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_EQUAL(l.c[0].flags, 0);
+	CU_ASSERT_STRING_EQUAL(l.c[1].line, "TXDMV");
+	CU_ASSERT_EQUAL(l.c[1].flags, QUEUE_COPY_NOIMQ);
+	queue_close(q);
+}
+
+/*
  * A gate in front of the backend's apply(): the first batch waits in the
  * commit thread until the test opens the gate, so whatever the scheduler
  * does, every op submitted meanwhile is pending when that batch ends.
@@ -1338,11 +1382,16 @@ test_queue_salvage(void)
 			CU_ASSERT_EQUAL(l.c[i].size, 3000);
 			CU_ASSERT_EQUAL(l.c[i].enq_us, 1700000000000000ULL + 1);
 			CU_ASSERT_STRING_EQUAL(l.c[i].dest, "");
+			/* Its message asked for a photo (tq_put's flags):
+			 * rebuilt without the image request, fail closed. */
+			CU_ASSERT_EQUAL(l.c[i].flags, QUEUE_COPY_NOIMQ);
 		} else if (l.c[i].msgid == 3) {
 			n++;
 			CU_ASSERT_STRING_EQUAL(l.c[i].line, "CADMV");
 			CU_ASSERT_EQUAL(l.c[i].enq_us, 1000 + 3);
 			CU_ASSERT_STRING_EQUAL(l.c[i].dest, "CADMV");
+			/* Its own intact value, under the right key. */
+			CU_ASSERT_EQUAL(l.c[i].flags, 0);
 		}
 	}
 	CU_ASSERT_EQUAL(n, 2);
@@ -1803,6 +1852,69 @@ test_queue_mdbcheck(void)
 	CU_ASSERT_FATAL(util_write_file(path, orig, lm.len) == 0);
 	CU_ASSERT_EQUAL(mdbcheck_file(path, need, why, sizeof why), 0);
 	free(orig);
+}
+
+/* The raw copy record of (line, prio, msgid, copy), into v (52 bytes). */
+static int
+tq_copy_raw(const char *line, uint8_t prio, uint64_t msgid, uint16_t copy,
+    uint8_t *out, size_t outsz)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k, v;
+	uint8_t		 kb[19];
+	int		 rc = -1;
+
+	if (tq_lmdb_open(&env, &txn, "copy", &dbi) != 0)
+		return -1;
+	tq_copy_key(kb, line, prio, msgid, copy);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size <= outsz) {
+		memcpy(out, v.mv_data, v.mv_size);
+		rc = (int)v.mv_size;
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/*
+ * LMDB: the copy flags are byte 3 of the copy record, a byte every
+ * record written before them has zero: an unflagged copy's record is
+ * the old layout byte for byte (version 2, 52 bytes), so old stores read
+ * as "no flags".
+ */
+static void
+test_queue_copy_flags_layout(void)
+{
+	struct queue	*q;
+	struct tq_op	*t;
+	struct tq_run	 r;
+	struct tq_list	 l;
+	const char	*lines[] = { "CADMV", "TXDMV" };
+	uint8_t		 v[64];
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	t = tq_put(12, 500, lines, NULL, 2, &r);
+	t->copies[1].flags = QUEUE_COPY_NOIMQ;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	queue_close(q);
+	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("CADMV", 1, 12, 0, v, sizeof v), 52);
+	CU_ASSERT_EQUAL(v[0], 2);
+	CU_ASSERT_EQUAL(v[3], 0);
+	CU_ASSERT_EQUAL(v[21], 0);
+	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("TXDMV", 1, 12, 1, v, sizeof v), 52);
+	CU_ASSERT_EQUAL(v[0], 2);
+	CU_ASSERT_EQUAL(v[3], QUEUE_COPY_NOIMQ);
+	/* Reopened: what load() reports. */
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_EQUAL(l.c[0].flags, 0);
+	CU_ASSERT_EQUAL(l.c[1].flags, QUEUE_COPY_NOIMQ);
+	queue_close(q);
 }
 
 /*
@@ -2336,6 +2448,7 @@ test_queue_nospace_rounds(void)
 	CU_ADD_TEST(s, test_queue_get_intact) == NULL || \
 	CU_ADD_TEST(s, test_queue_delete_refcount) == NULL || \
 	CU_ADD_TEST(s, test_queue_expire_requeue_purge) == NULL || \
+	CU_ADD_TEST(s, test_queue_copy_flags) == NULL || \
 	CU_ADD_TEST(s, test_queue_group_commit) == NULL || \
 	CU_ADD_TEST(s, test_queue_audit) == NULL || \
 	CU_ADD_TEST(s, test_queue_audit_prune) == NULL || \
@@ -2365,6 +2478,7 @@ test_queue_register(void)
 	    CU_ADD_TEST(s, test_queue_damage) == NULL ||
 	    CU_ADD_TEST(s, test_queue_mdbcheck) == NULL ||
 	    CU_ADD_TEST(s, test_queue_v1) == NULL ||
+	    CU_ADD_TEST(s, test_queue_copy_flags_layout) == NULL ||
 	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL ||
 	    CU_ADD_TEST(s, test_queue_audit_budget) == NULL ||
 	    CU_ADD_TEST(s, test_queue_reserve) == NULL ||

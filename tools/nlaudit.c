@@ -2,7 +2,8 @@
  * nlaudit - export the switch's audit trail as JSON lines.
  *
  *   nlaudit (-d DATADIR | -f CONFIG) [--since TIME] [--until TIME]
- *           [--ori ORI] [--mke KEY] [--decision allow|deny|strip]
+ *           [--ori ORI] [--mke KEY]
+ *           [--decision allow|deny|strip|withheld|left-out]
  *           [--event EVENT] [--count] [--archive[=DIR]]
  *
  * With --archive the records pruned into the archive directory (DIR, or
@@ -13,8 +14,10 @@
  * Reads the LMDB store read-only (queue_open_rdonly): it works while
  * nlswitchd runs, and never changes anything. Every record is one JSON
  * object on one line (docs/policy.md lists the events and fields); the
- * filters select on the record's top-level fields. TIME is UTC,
- * YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], or seconds since the epoch;
+ * filters select on the record's top-level fields, and --decision also
+ * on the decision of each destination of a photo request ("decisions").
+ * TIME is UTC, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], or seconds since the
+ * epoch;
  * --since is inclusive, --until exclusive.
  *
  * Exit: 0 (records printed, possibly none), 1 store unreadable, 2 usage.
@@ -49,7 +52,8 @@ nlaudit_usage(void)
 	fprintf(stderr, "usage: nlaudit (-d DATADIR | -f CONFIG) "
 	    "[--since TIME] [--until TIME]\n"
 	    "               [--ori ORI] [--mke KEY] [--decision "
-	    "allow|deny|strip] [--event EVENT] [--count]\n"
+	    "allow|deny|strip|withheld|left-out]\n"
+	    "               [--event EVENT] [--count]\n"
 	    "               [--archive[=DIR]]\n"
 	    "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) or epoch seconds\n");
 	exit(2);
@@ -93,6 +97,30 @@ nlaudit_match(const char *rec, size_t len, const char *name,
 	    strcmp(v, want) == 0;
 }
 
+/*
+ * --decision: the record's decision, or the decision of one of its
+ * destinations (the "decisions" of a photo request decided per
+ * destination: allow, withheld, left-out, deny).
+ */
+static int
+nlaudit_match_decision(const char *rec, size_t len, const char *want)
+{
+	char	*v, needle[80];
+	size_t	 sz = len + 1;
+	int	 found;
+
+	if (nlaudit_match(rec, len, "decision", want))
+		return 1;
+	if (memmem(rec, len, "\"decisions\"", 11) == NULL)
+		return 0;
+	v = xmalloc(sz);
+	snprintf(needle, sizeof needle, "\"decision\":\"%s\"", want);
+	found = audit_field(rec, len, "decisions", v, sz) &&
+	    strstr(v, needle) != NULL;
+	free(v);
+	return found;
+}
+
 static int
 nlaudit_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
 {
@@ -106,7 +134,8 @@ nlaudit_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
 		return 0;		/* printed from the archive */
 	if (!nlaudit_match(rec, len, "ori", a->ori) ||
 	    !nlaudit_match(rec, len, "mke", a->mke) ||
-	    !nlaudit_match(rec, len, "decision", a->decision) ||
+	    (a->decision != NULL &&
+	    !nlaudit_match_decision(rec, len, a->decision)) ||
 	    !nlaudit_match(rec, len, "event", a->event))
 		return 0;
 	a->n++;
@@ -201,7 +230,9 @@ main(int argc, char **argv)
 		case 'D':
 			if (strcmp(optarg, "allow") != 0 &&
 			    strcmp(optarg, "deny") != 0 &&
-			    strcmp(optarg, "strip") != 0)
+			    strcmp(optarg, "strip") != 0 &&
+			    strcmp(optarg, "withheld") != 0 &&
+			    strcmp(optarg, "left-out") != 0)
 				nlaudit_usage();
 			a.decision = optarg;
 			break;

@@ -27,8 +27,10 @@
  * photo rules) and its ORI directory (or --oridir FILE): the sending line
  * (the config line that may originate for the ORI; ER .90. if none),
  * routing (router_route: ER .02., .19.; SM .01. .02. .04. as warnings) and
- * the photo-sharing policy (policy_decide, per destination state: ER
- * .94.).
+ * the photo-sharing policy (policy_decide_dests, each destination state
+ * on its own: ER .94. when the message is refused whole; a state that
+ * gets the query without the image request, or is left out, is a
+ * warning).
  *
  * Exit: 0 every file valid, 1 some file invalid, 2 usage error, schema,
  * config or ORI directory error, or a file that cannot be read.
@@ -225,8 +227,9 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 	struct router_result	*rr;
 	struct policy_request	 req;
 	struct policy_decision	 pd;
-	struct policy_state	 ps;
-	char			 why[600], xp[128], dqg[400];
+	struct policy_state	*ps;
+	struct policy_dest	*dd;
+	char			 why[700], xp[128], dqg[400];
 	int			 i, n, regional;
 
 	for (i = 0; i < nv->cfg->nline && from == NULL; i++)
@@ -285,40 +288,56 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 	req.key = m->key;
 	req.imq = m->imq;
 	req.purpose = m->purpose.present ? &m->purpose : NULL;
-	/* One decision per destination state; the first denial decides. */
-	for (i = 0, n = rr->ncopy > 0 ? rr->ncopy : 1; i < n; i++) {
-		req.state = NULL;
-		l = rr->ncopy > 0 ? rr->copy[i].line : NULL;
-		if (l != NULL && l->member[0] != '\0') {
-			memset(&ps, 0, sizeof ps);
-			snprintf(ps.member, sizeof ps.member, "%s", l->member);
-			ps.share = l->photo_share;
-			ps.public_ok = l->photo_public;
-			ps.noretain = l->photo_noretain;
-			req.state = &ps;
-		}
-		if (policy_decide(&req, &pd) != 0) {
-			if (strncmp(pd.code, "P00", 3) == 0)
-				snprintf(xp, sizeof xp, "%s", ori_xp);
-			else
-				snprintf(xp, sizeof xp, "/n2:NLETS/"
-				    "n2:NLETSInquiryData/%s",
-				    m->purpose.present ? "psp:PhotoPurpose" :
-				    "n2:ImageRequestIndicator");
-			snprintf(why, sizeof why, "policy dry-run%s%s: %s",
-			    l != NULL ? ", to " : "", l != NULL ?
-			    rr->copy[i].dest : "", pd.reason);
-			nv_add(r, text, len, skip, xp, pd.er, why);
-			break;
-		}
-		if (pd.noretain) {
-			snprintf(why, sizeof why, "policy dry-run: %s allowed; "
-			    "%s precludes retention, the answer carries "
-			    "psp:DoNotRetainIndicator", pd.code, l != NULL ?
-			    l->member : "the state");
-			nv_warn(r, 0, "", 0, why);
-		}
+	/* One decision per destination the message reaches (docs/policy.md:
+	 * not the SM .01./.04. ones); the sender's rule, or no destination
+	 * that may get the photo request, refuses it whole. */
+	ps = xcalloc((size_t)rr->ncopy + 1, sizeof *ps);
+	dd = xcalloc((size_t)rr->ncopy + 1, sizeof *dd);
+	for (i = n = 0; i < rr->ncopy; i++) {
+		if (rr->copy[i].status != 0 &&
+		    rr->copy[i].status != MSG_SM_HELD)
+			continue;
+		l = rr->copy[i].line;
+		snprintf(ps[n].member, sizeof ps[n].member, "%s", l->member);
+		ps[n].share = l->photo_share;
+		ps[n].public_ok = l->photo_public;
+		ps[n].noretain = l->photo_noretain;
+		dd[n].state = &ps[n];
+		dd[n].dest = rr->copy[i].dest;
+		n++;
 	}
+	if (policy_decide_dests(&req, dd, n, &pd) != 0) {
+		if (strncmp(pd.code, "P00", 3) == 0)
+			snprintf(xp, sizeof xp, "%s", ori_xp);
+		else
+			snprintf(xp, sizeof xp, "/n2:NLETS/"
+			    "n2:NLETSInquiryData/%s",
+			    m->purpose.present && strcmp(pd.code, "P114") != 0 ?
+			    "psp:PhotoPurpose" : "n2:ImageRequestIndicator");
+		snprintf(why, sizeof why, "policy dry-run: %s", pd.reason);
+		nv_add(r, text, len, skip, xp, pd.er, why);
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		const struct policy_decision *d = &dd[i].d;
+
+		if (!d->allow)
+			snprintf(why, sizeof why, "policy dry-run: %s %s: %s",
+			    dd[i].dest, d->dest_action == POLICY_DEST_NOIMQ ?
+			    "gets the query without the image request" :
+			    "is left out", d->reason);
+		else if (d->noretain)
+			snprintf(why, sizeof why, "policy dry-run: %s %s "
+			    "allowed; %s precludes retention, the answer "
+			    "carries psp:DoNotRetainIndicator", dd[i].dest,
+			    d->code, ps[i].member[0] ? ps[i].member :
+			    "the state");
+		else
+			continue;
+		nv_warn(r, 0, "", 0, why);
+	}
+	free(dd);
+	free(ps);
 	free(rr);
 }
 
@@ -374,8 +393,15 @@ nv_file(struct nv *nv, const char *path)
 		    r->diags.dropped);
 		nv_warn(r, 0, "", 0, num);
 	}
-	/* The photo policy denies a photo request without a purpose. */
-	if (r->code == 0 && nv->cfg == NULL && m.imq && !m.purpose.present)
+	/* The photo policy denies a name-only query asking for images and
+	 * a photo request without a purpose. */
+	if (r->code == 0 && nv->cfg == NULL && m.imq &&
+	    policy_is_list_query(m.key))
+		nv_warn(r, r->legacy ? 1 + nskip : 0, "", MSG_ER_POLICY,
+		    "a name-only query asking for images (IMQ/Y): the "
+		    "switch's photo-sharing policy will deny it (P114)");
+	else if (r->code == 0 && nv->cfg == NULL && m.imq &&
+	    !m.purpose.present)
 		nv_warn(r, r->legacy ? 1 + nskip : 0, "", MSG_ER_POLICY,
 		    "photo requested (IMQ/Y) without a photo purpose: "
 		    "the switch's photo-sharing policy will deny it");
