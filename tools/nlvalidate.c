@@ -88,6 +88,7 @@ struct nv {
 	struct msgparse_schema	*schema;
 	struct config		*cfg;		/* --policy, else NULL */
 	const struct oridir	*dir;		/* the config's, or own_dir */
+	struct oridir		*own_dir;	/* --oridir */
 	enum nv_format		 format;
 	enum nv_convert		 convert;
 	int			 flags;		/* LEGACY_* */
@@ -209,43 +210,30 @@ nv_svc_cb(const struct config_line *l, int key, void *arg)
 	return key > 0 && key < MSG_KEY_MAX ? l->service[key] : CONFIG_SVC_IN;
 }
 
-/*
- * The policy dry-run on a valid message m (text: the file as given, for
- * positions).
- */
-static void
-nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
-    const char *text, size_t len, int skip)
-{
-	static const char	*ori_xp = "/n2:NLETS/n2:NLETSMessageHeader/"
-				    "nh2:OriginatingORIID";
-	static const char	*dst_xp = "/n2:NLETS/n2:NLETSMessageHeader/"
-				    "nh2:DestinationORIID";
-	const struct config_line *from = NULL, *l;
-	struct router_result	*rr;
-	struct policy_request	 req;
-	struct policy_decision	 pd;
-	struct policy_state	 ps;
-	char			 why[400], xp[128];
-	int			 i, n;
+#define NV_ORI_XP	"/n2:NLETS/n2:NLETSMessageHeader/nh2:OriginatingORIID"
+#define NV_DST_XP	"/n2:NLETS/n2:NLETSMessageHeader/nh2:DestinationORIID"
 
-	for (i = 0; i < nv->cfg->nline && from == NULL; i++)
-		if (config_line_has_ori(&nv->cfg->lines[i], m->ori))
-			from = &nv->cfg->lines[i];
-	if (from == NULL) {
-		snprintf(why, sizeof why, "policy dry-run: no line of %s may "
-		    "originate for %s", nv->cfg->path ? nv->cfg->path :
-		    "the config", m->ori);
-		nv_add(r, text, len, skip, ori_xp, MSG_ER_ORI, why);
-		return;
-	}
+/*
+ * The policy dry-run's routing of m from line from: NULL with the ER
+ * added to r if it cannot be routed, else the copies (caller frees), an
+ * SM a copy would get added as a warning. text, len, skip: the file as
+ * given, for positions.
+ */
+static struct router_result *
+nv_policy_route(struct nv *nv, struct nv_result *r, const struct msg *m,
+    const struct config_line *from, const char *text, size_t len, int skip)
+{
+	struct router_result	*rr;
+	char			 why[400];
+	int			 i;
+
 	rr = xcalloc(1, sizeof *rr);
 	if (router_route(nv->cfg, m, from, nv_svc_cb, NULL, rr) != 0) {
 		snprintf(why, sizeof why, "policy dry-run: routing from line "
 		    "%s: %s", from->code, rr->detail);
-		nv_add(r, text, len, skip, dst_xp, rr->er, why);
+		nv_add(r, text, len, skip, NV_DST_XP, rr->er, why);
 		free(rr);
-		return;
+		return NULL;
 	}
 	for (i = 0; i < rr->ncopy; i++)
 		if (rr->copy[i].status != 0) {
@@ -253,8 +241,40 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 			    "%s: SM .%02d. %s", rr->copy[i].dest,
 			    rr->copy[i].line->code, rr->copy[i].status,
 			    msg_sm_text(rr->copy[i].status));
-			nv_warn(r, 0, dst_xp, 0, why);
+			nv_warn(r, 0, NV_DST_XP, 0, why);
 		}
+	return rr;
+}
+
+/* The photo rules of line l's state into ps; NULL if l is no state's. */
+static const struct policy_state *
+nv_policy_state(const struct config_line *l, struct policy_state *ps)
+{
+	if (l == NULL || l->member[0] == '\0')
+		return NULL;
+	memset(ps, 0, sizeof *ps);
+	snprintf(ps->member, sizeof ps->member, "%s", l->member);
+	ps->share = l->photo_share;
+	ps->public_ok = l->photo_public;
+	ps->noretain = l->photo_noretain;
+	return ps;
+}
+
+/*
+ * The photo-sharing policy on m, one decision per destination state of
+ * rr (or one without a state); the first denial decides and is added to
+ * r, a "do not retain" answer is a warning.
+ */
+static void
+nv_policy_photo(struct nv *nv, struct nv_result *r, const struct msg *m,
+    const struct router_result *rr, const char *text, size_t len, int skip)
+{
+	const struct config_line *l;
+	struct policy_request	 req;
+	struct policy_decision	 pd;
+	struct policy_state	 ps;
+	char			 why[400], xp[128];
+	int			 i, n;
 
 	memset(&req, 0, sizeof req);
 	req.line_entitled = 1;
@@ -263,21 +283,12 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 	req.key = m->key;
 	req.imq = m->imq;
 	req.purpose = m->purpose.present ? &m->purpose : NULL;
-	/* One decision per destination state; the first denial decides. */
 	for (i = 0, n = rr->ncopy > 0 ? rr->ncopy : 1; i < n; i++) {
-		req.state = NULL;
 		l = rr->ncopy > 0 ? rr->copy[i].line : NULL;
-		if (l != NULL && l->member[0] != '\0') {
-			memset(&ps, 0, sizeof ps);
-			snprintf(ps.member, sizeof ps.member, "%s", l->member);
-			ps.share = l->photo_share;
-			ps.public_ok = l->photo_public;
-			ps.noretain = l->photo_noretain;
-			req.state = &ps;
-		}
+		req.state = nv_policy_state(l, &ps);
 		if (policy_decide(&req, &pd) != 0) {
 			if (strncmp(pd.code, "P00", 3) == 0)
-				snprintf(xp, sizeof xp, "%s", ori_xp);
+				snprintf(xp, sizeof xp, "%s", NV_ORI_XP);
 			else
 				snprintf(xp, sizeof xp, "/n2:NLETS/"
 				    "n2:NLETSInquiryData/%s",
@@ -297,6 +308,34 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 			nv_warn(r, 0, "", 0, why);
 		}
 	}
+}
+
+/*
+ * The policy dry-run on a valid message m (text: the file as given, for
+ * positions): the sending line, routing, the photo-sharing policy.
+ */
+static void
+nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
+    const char *text, size_t len, int skip)
+{
+	const struct config_line *from = NULL;
+	struct router_result	*rr;
+	char			 why[400];
+	int			 i;
+
+	for (i = 0; i < nv->cfg->nline && from == NULL; i++)
+		if (config_line_has_ori(&nv->cfg->lines[i], m->ori))
+			from = &nv->cfg->lines[i];
+	if (from == NULL) {
+		snprintf(why, sizeof why, "policy dry-run: no line of %s may "
+		    "originate for %s", nv->cfg->path ? nv->cfg->path :
+		    "the config", m->ori);
+		nv_add(r, text, len, skip, NV_ORI_XP, MSG_ER_ORI, why);
+		return;
+	}
+	if ((rr = nv_policy_route(nv, r, m, from, text, len, skip)) == NULL)
+		return;
+	nv_policy_photo(nv, r, m, rr, text, len, skip);
 	free(rr);
 }
 
@@ -641,8 +680,71 @@ nv_out_junit(struct nv *nv, FILE *f)
 	ubuf_free(&b);
 }
 
-int
-main(int argc, char **argv)
+/* What main takes from the command line besides struct nv's settings. */
+struct nv_opts {
+	const char	*schemadir;
+	const char	*policy;	/* --policy CONFIG */
+	const char	*oridir;	/* --oridir FILE */
+};
+
+/* Option ch of the command line into nv and o; a usage error exits 2. */
+static void
+nv_option(struct nv *nv, struct nv_opts *o, int ch, const char *arg)
+{
+	char	*ep;
+
+	switch (ch) {
+	case 'S':
+		o->schemadir = arg;
+		break;
+	case 'f':
+		if (strcmp(arg, "text") == 0)
+			nv->format = NV_TEXT;
+		else if (strcmp(arg, "json") == 0)
+			nv->format = NV_JSON;
+		else if (strcmp(arg, "junit") == 0)
+			nv->format = NV_JUNIT;
+		else {
+			fprintf(stderr, "nlvalidate: unknown format \"%s\" "
+			    "(text, json, junit)\n", arg);
+			nv_usage();
+		}
+		break;
+	case 'p':
+		o->policy = arg;
+		break;
+	case 'o':
+		o->oridir = arg;
+		break;
+	case 's':
+		nv->flags |= LEGACY_STAMPED;
+		break;
+	case 'm':
+		errno = 0;
+		nv->maxlen = strtoul(arg, &ep, 10);
+		if (errno != 0 || *ep != '\0' || arg[0] == '-') {
+			fprintf(stderr, "nlvalidate: bad --max-size \"%s\"\n",
+			    arg);
+			nv_usage();
+		}
+		break;
+	case 'X':
+	case 'L':
+		if (nv->convert != NV_CONV_NONE)
+			nv_usage();
+		nv->convert = ch == 'X' ? NV_CONV_XML : NV_CONV_LEGACY;
+		break;
+	default:
+		nv_usage();
+	}
+}
+
+/*
+ * The command line into nv and o; a usage error exits 2.
+ * @return the index in argv of the first FILE or DIR.
+ */
+static int
+nv_options(struct nv *nv, struct nv_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "format",	required_argument,	NULL, 'f' },
@@ -655,125 +757,118 @@ main(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct nv	 nv;
-	const char	*schemadir = NLSWITCH_SCHEMADIR, *policy = NULL;
-	const char	*oridir = NULL;
-	struct oridir	*own_dir = NULL;
-	char		*cause = NULL, *ep;
-	size_t		 i;
-	int		 ch, rc = 0;
+	int	 ch;
 
-	memset(&nv, 0, sizeof nv);
+	memset(o, 0, sizeof *o);
+	o->schemadir = NLSWITCH_SCHEMADIR;
 	if (getenv("NLSWITCH_SCHEMADIR") != NULL)
-		schemadir = getenv("NLSWITCH_SCHEMADIR");
-	while ((ch = getopt_long(argc, argv, "S:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'S':
-			schemadir = optarg;
-			break;
-		case 'f':
-			if (strcmp(optarg, "text") == 0)
-				nv.format = NV_TEXT;
-			else if (strcmp(optarg, "json") == 0)
-				nv.format = NV_JSON;
-			else if (strcmp(optarg, "junit") == 0)
-				nv.format = NV_JUNIT;
-			else {
-				fprintf(stderr, "nlvalidate: unknown format "
-				    "\"%s\" (text, json, junit)\n", optarg);
-				nv_usage();
-			}
-			break;
-		case 'p':
-			policy = optarg;
-			break;
-		case 'o':
-			oridir = optarg;
-			break;
-		case 's':
-			nv.flags |= LEGACY_STAMPED;
-			break;
-		case 'm':
-			errno = 0;
-			nv.maxlen = strtoul(optarg, &ep, 10);
-			if (errno != 0 || *ep != '\0' || optarg[0] == '-') {
-				fprintf(stderr, "nlvalidate: bad --max-size "
-				    "\"%s\"\n", optarg);
-				nv_usage();
-			}
-			break;
-		case 'X':
-		case 'L':
-			if (nv.convert != NV_CONV_NONE)
-				nv_usage();
-			nv.convert = ch == 'X' ? NV_CONV_XML : NV_CONV_LEGACY;
-			break;
-		default:
-			nv_usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
+		o->schemadir = getenv("NLSWITCH_SCHEMADIR");
+	while ((ch = getopt_long(argc, argv, "S:h", longopts, NULL)) != -1)
+		nv_option(nv, o, ch, optarg);
+	if (optind == argc)
 		nv_usage();
-	if (nv.convert != NV_CONV_NONE && nv.format != NV_TEXT) {
+	if (nv->convert != NV_CONV_NONE && nv->format != NV_TEXT) {
 		fprintf(stderr, "nlvalidate: --to-xml/--to-legacy print the "
 		    "message; --format applies to reports only\n");
 		nv_usage();
 	}
-	if (oridir != NULL && policy == NULL) {
+	if (o->oridir != NULL && o->policy == NULL) {
 		fprintf(stderr, "nlvalidate: --oridir goes with --policy\n");
 		nv_usage();
 	}
-	if (policy != NULL) {
-		if (config_load(policy, schemadir, &nv.cfg, &cause) == -1) {
-			fprintf(stderr, "nlvalidate: --policy: %s\n", cause);
-			free(cause);
-			return 2;
-		}
-		/* The config's own directory was loaded with it. */
-		if (oridir == NULL)
-			nv.dir = nv.cfg->directory;
-		else if (oridir_load(oridir, schemadir, &own_dir,
-		    &cause) == 0)
-			nv.dir = own_dir;
-		else {
-			fprintf(stderr, "nlvalidate: ORI directory: %s\n",
-			    cause);
-			free(cause);
-			config_free(nv.cfg);
-			return 2;
-		}
-	}
-	if ((nv.schema = msgparse_schema_load(schemadir, &cause)) == NULL) {
-		fprintf(stderr, "nlvalidate: schema: %s\n", cause);
-		free(cause);
-		return 2;
-	}
-	for (i = 0; i < (size_t)argc; i++)
-		nv_path(&nv, argv[i]);
+	return optind;
+}
 
-	switch (nv.format) {
+/*
+ * --policy: the config, and its own ORI directory or the --oridir one.
+ * @return 0, or -1 (said why).
+ */
+static int
+nv_load_policy(struct nv *nv, const struct nv_opts *o)
+{
+	char	*cause = NULL;
+
+	if (config_load(o->policy, o->schemadir, &nv->cfg, &cause) == -1) {
+		fprintf(stderr, "nlvalidate: --policy: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	/* The config's own directory was loaded with it. */
+	if (o->oridir == NULL)
+		nv->dir = nv->cfg->directory;
+	else if (oridir_load(o->oridir, o->schemadir, &nv->own_dir,
+	    &cause) == 0)
+		nv->dir = nv->own_dir;
+	else {
+		fprintf(stderr, "nlvalidate: ORI directory: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* The report of every file in the --format asked for. */
+static void
+nv_report(struct nv *nv)
+{
+	switch (nv->format) {
 	case NV_TEXT:
-		nv_out_text(&nv, nv.convert != NV_CONV_NONE ? stderr : stdout);
+		nv_out_text(nv, nv->convert != NV_CONV_NONE ? stderr : stdout);
 		break;
 	case NV_JSON:
-		nv_out_json(&nv, stdout);
+		nv_out_json(nv, stdout);
 		break;
 	case NV_JUNIT:
-		nv_out_junit(&nv, stdout);
+		nv_out_junit(nv, stdout);
 		break;
 	}
-	for (i = 0; i < nv.nres; i++) {
-		if (nv.res[i].readerr)
+}
+
+/* The exit status: 2 a file could not be read, 1 one is invalid, 0. */
+static int
+nv_status(const struct nv *nv)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; i < nv->nres; i++) {
+		if (nv->res[i].readerr)
 			rc = 2;
-		else if (nv.res[i].code != 0 && rc == 0)
+		else if (nv->res[i].code != 0 && rc == 0)
 			rc = 1;
-		free(nv.res[i].path);
 	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct nv	 nv;
+	struct nv_opts	 o;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 first, rc = 2;
+
+	memset(&nv, 0, sizeof nv);
+	first = nv_options(&nv, &o, argc, argv);
+	if (o.policy != NULL && nv_load_policy(&nv, &o) == -1)
+		goto fail;
+	if ((nv.schema = msgparse_schema_load(o.schemadir, &cause)) == NULL) {
+		fprintf(stderr, "nlvalidate: schema: %s\n", cause);
+		free(cause);
+		goto fail;
+	}
+	for (; first < argc; first++)
+		nv_path(&nv, argv[first]);
+	nv_report(&nv);
+	rc = nv_status(&nv);
+	/* Success comes this way too: the one unwind path. */
+fail:
+	for (i = 0; i < nv.nres; i++)
+		free(nv.res[i].path);
 	free(nv.res);
 	msgparse_schema_free(nv.schema);
-	oridir_free(own_dir);
+	oridir_free(nv.own_dir);
 	if (nv.cfg != NULL)
 		config_free(nv.cfg);
 	return rc;
