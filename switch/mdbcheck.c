@@ -104,9 +104,19 @@ struct mdbcheck {
 	uint64_t		 found;		/* bit i: names[i] found */
 };
 
+/* The keys a page may hold: [lo, hi), NULL for no bound. */
+struct mdbcheck_bounds {
+	const uint8_t	*lo;
+	size_t		 lolen;
+	const uint8_t	*hi;
+	size_t		 hilen;
+};
+
 enum { MDBCHECK_FREE, MDBCHECK_MAIN, MDBCHECK_NAMED };
 
 static int	mdbcheck_tree(struct mdbcheck *, const struct mdbcheck_db *);
+static int	mdbcheck_walk(struct mdbcheck *, uint64_t, uint64_t, int,
+		    const struct mdbcheck_bounds *, struct mdbcheck_count *);
 
 static size_t
 mdbcheck_even(size_t n)
@@ -317,55 +327,55 @@ mdbcheck_ext_cmp(const void *a, const void *b)
 }
 
 /*
- * Page pgno at level (the root is 1) of the current DB, reached from
- * page from; its keys must lie in [lo, hi) (NULL: unbounded).
+ * Page pgno's header at level (the root is 1) of the current DB: the type
+ * the depth asks for, mp_lower and mp_upper possible in the page.
+ * @return the number of nodes (at least 1) and *upper, or -1.
  */
 static int
-mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
-    const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen,
-    struct mdbcheck_count *cnt)
+mdbcheck_page_header(struct mdbcheck *ck, const uint8_t *pg, uint64_t pgno,
+    int level, int branch, uint16_t *upper)
 {
-	const uint8_t	*pg, *nd, *key, *pkey = NULL, *data, *nlo, *nhi;
-	uint32_t	*ext;
-	uint16_t	 flags, lower, upper, off, nflags, want;
-	size_t		 ksize, dsize, size, used, pklen = 0, nlolen, nhilen;
-	uint64_t	 child;
-	unsigned	 i, n;
-	int		 branch = level < ck->cur->depth, rc = -1;
+	uint16_t	 flags, lower;
 
-	if ((pg = mdbcheck_page(ck, pgno, from, level == 1 ? "root" :
-	    "child")) == NULL)
-		return -1;
 	flags = util_get_ne16(pg + 10);
-	want = branch ? P_BRANCH : P_LEAF;
-	if ((flags & (P_TYPE | ~P_KNOWN)) != want)
+	if ((flags & (P_TYPE | ~P_KNOWN)) != (branch ? P_BRANCH : P_LEAF))
 		return mdbcheck_bad(ck, "page %llu (%s db, level %d of %d): "
 		    "flags 0x%04x, expected a %s page",
 		    (unsigned long long)pgno, ck->db, level, ck->cur->depth,
 		    flags, branch ? "branch" : "leaf");
 	lower = util_get_ne16(pg + 12);
-	upper = util_get_ne16(pg + 14);
-	if (lower < MDBCHECK_PAGEHDR || lower > upper || upper > ck->psize ||
+	*upper = util_get_ne16(pg + 14);
+	if (lower < MDBCHECK_PAGEHDR || lower > *upper || *upper > ck->psize ||
 	    (lower - MDBCHECK_PAGEHDR) % 2 != 0 || lower == MDBCHECK_PAGEHDR)
 		return mdbcheck_bad(ck, "page %llu (%s db, %s): mp_lower %u "
 		    "mp_upper %u impossible in a page of %zu",
 		    (unsigned long long)pgno, ck->db, branch ? "branch" : "leaf",
-		    lower, upper, ck->psize);
-	n = (lower - MDBCHECK_PAGEHDR) / 2;
-	ext = malloc(2 * sizeof *ext * n);
-	if (ext == NULL)
-		return mdbcheck_bad(ck, "out of memory");
-	/* Every node within the page, the nodes packed in [upper, psize). */
+		    lower, *upper, ck->psize);
+	return (lower - MDBCHECK_PAGEHDR) / 2;
+}
+
+/*
+ * Every one of the n nodes of page pgno within the page, at or above
+ * upper; ext[2 i], ext[2 i + 1] the offset and even size of node i.
+ */
+static int
+mdbcheck_node_extents(struct mdbcheck *ck, const uint8_t *pg, uint64_t pgno,
+    unsigned n, uint16_t upper, int branch, uint32_t *ext)
+{
+	const uint8_t	*nd;
+	uint16_t	 off, nflags;
+	size_t		 size, dsize;
+	unsigned	 i;
+
 	for (i = 0; i < n; i++) {
 		off = util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
 		if (off < upper || off % 2 != 0 ||
-		    (size_t)off + MDBCHECK_NODEHDR > ck->psize) {
-			mdbcheck_bad(ck, "page %llu (%s db, %s): mp_ptrs[%u] "
-			    "%u outside %u..%zu", (unsigned long long)pgno,
-			    ck->db, branch ? "branch" : "leaf", i, off, upper,
+		    (size_t)off + MDBCHECK_NODEHDR > ck->psize)
+			return mdbcheck_bad(ck, "page %llu (%s db, %s): "
+			    "mp_ptrs[%u] %u outside %u..%zu",
+			    (unsigned long long)pgno, ck->db,
+			    branch ? "branch" : "leaf", i, off, upper,
 			    ck->psize);
-			goto out;
-		}
 		nd = pg + off;
 		nflags = util_get_ne16(nd + 4);
 		size = MDBCHECK_NODEHDR + util_get_ne16(nd + 6);
@@ -373,105 +383,180 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 			dsize = util_get_ne16(nd) |
 			    (size_t)util_get_ne16(nd + 2) << 16;
 			if (nflags & ~(F_BIGDATA | F_SUBDATA) || ((nflags &
-			    F_SUBDATA) && ck->kind != MDBCHECK_MAIN)) {
-				mdbcheck_bad(ck, "page %llu (%s db, leaf) node "
-				    "%u: flags 0x%x", (unsigned long long)pgno,
-				    ck->db, i, nflags);
-				goto out;
-			}
+			    F_SUBDATA) && ck->kind != MDBCHECK_MAIN))
+				return mdbcheck_bad(ck, "page %llu (%s db, "
+				    "leaf) node %u: flags 0x%x",
+				    (unsigned long long)pgno, ck->db, i,
+				    nflags);
 			size += nflags & F_BIGDATA ? 8 : dsize;
 		}
-		if ((size_t)off + size > ck->psize) {
-			mdbcheck_bad(ck, "page %llu (%s db, %s) node %u at %u: "
-			    "%zu bytes run past the page end",
-			    (unsigned long long)pgno, ck->db, branch ? "branch" :
-			    "leaf", i, off, size);
-			goto out;
-		}
+		if ((size_t)off + size > ck->psize)
+			return mdbcheck_bad(ck, "page %llu (%s db, %s) node %u "
+			    "at %u: %zu bytes run past the page end",
+			    (unsigned long long)pgno, ck->db, branch ?
+			    "branch" : "leaf", i, off, size);
 		ext[2 * i] = off;
 		ext[2 * i + 1] = (uint32_t)mdbcheck_even(size);
 	}
+	return 0;
+}
+
+/* The n extents (sorted here) packed in [upper, psize): no overlap, no gap. */
+static int
+mdbcheck_nodes_packed(struct mdbcheck *ck, uint64_t pgno, unsigned n,
+    uint16_t upper, uint32_t *ext)
+{
+	size_t		 used;
+	unsigned	 i;
+
 	qsort(ext, n, 2 * sizeof *ext, mdbcheck_ext_cmp);
 	for (i = 0, used = 0; i < n; i++) {
-		if (i + 1 < n && ext[2 * i] + ext[2 * i + 1] > ext[2 * i + 2]) {
-			mdbcheck_bad(ck, "page %llu (%s db): nodes at %u and "
-			    "%u overlap", (unsigned long long)pgno, ck->db,
-			    ext[2 * i], ext[2 * i + 2]);
-			goto out;
-		}
+		if (i + 1 < n && ext[2 * i] + ext[2 * i + 1] > ext[2 * i + 2])
+			return mdbcheck_bad(ck, "page %llu (%s db): nodes at "
+			    "%u and %u overlap", (unsigned long long)pgno,
+			    ck->db, ext[2 * i], ext[2 * i + 2]);
 		used += ext[2 * i + 1];
 	}
-	if (used != ck->psize - upper) {
-		mdbcheck_bad(ck, "page %llu (%s db): nodes fill %zu bytes, "
-		    "mp_upper %u says %zu", (unsigned long long)pgno, ck->db,
-		    used, upper, ck->psize - upper);
-		goto out;
-	}
-	/*
-	 * A branch's keys in order, within what its parent says: they steer
-	 * every search. A leaf key out of order misleads no page walk and
-	 * is a record's damage, for the caller's checksums to find.
-	 */
-	for (i = 1; branch && i < n; i++) {
-		nd = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
+	if (used != ck->psize - upper)
+		return mdbcheck_bad(ck, "page %llu (%s db): nodes fill %zu "
+		    "bytes, mp_upper %u says %zu", (unsigned long long)pgno,
+		    ck->db, used, upper, ck->psize - upper);
+	return 0;
+}
+
+/* Node i of page pg. */
+static const uint8_t *
+mdbcheck_node(const uint8_t *pg, unsigned i)
+{
+	return pg + util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
+}
+
+/*
+ * The n keys of branch page pgno in order, within what its parent says
+ * (bd): they steer every search. A leaf key out of order misleads no page
+ * walk and is a record's damage, for the caller's checksums to find.
+ */
+static int
+mdbcheck_branch_keys(struct mdbcheck *ck, const uint8_t *pg, uint64_t pgno,
+    unsigned n, const struct mdbcheck_bounds *bd)
+{
+	const uint8_t	*nd, *key, *pkey = NULL;
+	size_t		 ksize, pklen = 0;
+	unsigned	 i;
+
+	for (i = 1; i < n; i++) {
+		nd = mdbcheck_node(pg, i);
 		key = nd + MDBCHECK_NODEHDR;
 		ksize = util_get_ne16(nd + 6);
 		if ((pkey != NULL && mdbcheck_cmp(ck, pkey, pklen, key,
-		    ksize) >= 0) || (lo != NULL && mdbcheck_cmp(ck, lo, lolen,
-		    key, ksize) > 0) || (hi != NULL && mdbcheck_cmp(ck, key,
-		    ksize, hi, hilen) >= 0)) {
-			mdbcheck_bad(ck, "page %llu (%s db, %s) node %u: key "
-			    "out of order", (unsigned long long)pgno, ck->db,
-			    branch ? "branch" : "leaf", i);
-			goto out;
-		}
+		    ksize) >= 0) || (bd->lo != NULL && mdbcheck_cmp(ck, bd->lo,
+		    bd->lolen, key, ksize) > 0) || (bd->hi != NULL &&
+		    mdbcheck_cmp(ck, key, ksize, bd->hi, bd->hilen) >= 0))
+			return mdbcheck_bad(ck, "page %llu (%s db, branch) "
+			    "node %u: key out of order",
+			    (unsigned long long)pgno, ck->db, i);
 		pkey = key;
 		pklen = ksize;
 	}
-	if (branch) {
-		cnt->branch++;
-		for (i = 0; i < n; i++) {
-			nd = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
-			child = util_get_ne16(nd) |
-			    (uint64_t)util_get_ne16(nd + 2) << 16 |
-			    (uint64_t)util_get_ne16(nd + 4) << 32;
-			nlo = lo;
-			nlolen = lolen;
-			nhi = hi;
-			nhilen = hilen;
-			if (i > 0) {
-				nlo = nd + MDBCHECK_NODEHDR;
-				nlolen = util_get_ne16(nd + 6);
-			}
-			if (i + 1 < n) {
-				key = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR +
-				    2 * (i + 1));
-				nhi = key + MDBCHECK_NODEHDR;
-				nhilen = util_get_ne16(key + 6);
-			}
-			if (mdbcheck_walk(ck, child, pgno, level + 1, nlo,
-			    nlolen, nhi, nhilen, cnt) == -1)
-				goto out;
+	return 0;
+}
+
+/* The child of each of the n nodes of branch page pgno, at level + 1. */
+static int
+mdbcheck_branch_children(struct mdbcheck *ck, const uint8_t *pg,
+    uint64_t pgno, unsigned n, int level, const struct mdbcheck_bounds *bd,
+    struct mdbcheck_count *cnt)
+{
+	struct mdbcheck_bounds	 cbd;
+	const uint8_t		*nd, *next;
+	uint64_t		 child;
+	unsigned		 i;
+
+	cnt->branch++;
+	for (i = 0; i < n; i++) {
+		nd = mdbcheck_node(pg, i);
+		child = util_get_ne16(nd) |
+		    (uint64_t)util_get_ne16(nd + 2) << 16 |
+		    (uint64_t)util_get_ne16(nd + 4) << 32;
+		cbd = *bd;
+		if (i > 0) {
+			cbd.lo = nd + MDBCHECK_NODEHDR;
+			cbd.lolen = util_get_ne16(nd + 6);
 		}
-		rc = 0;
-		goto out;
+		if (i + 1 < n) {
+			next = mdbcheck_node(pg, i + 1);
+			cbd.hi = next + MDBCHECK_NODEHDR;
+			cbd.hilen = util_get_ne16(next + 6);
+		}
+		if (mdbcheck_walk(ck, child, pgno, level + 1, &cbd, cnt) == -1)
+			return -1;
 	}
+	return 0;
+}
+
+/* The data of each of the n nodes of leaf page pgno. */
+static int
+mdbcheck_leaf_nodes(struct mdbcheck *ck, const uint8_t *pg, uint64_t pgno,
+    unsigned n, struct mdbcheck_count *cnt)
+{
+	const uint8_t	*nd, *data;
+	size_t		 ksize, dsize;
+	unsigned	 i;
+
 	cnt->leaf++;
 	cnt->entries += n;
 	for (i = 0; i < n; i++) {
-		nd = pg + util_get_ne16(pg + MDBCHECK_PAGEHDR + 2 * i);
+		nd = mdbcheck_node(pg, i);
 		ksize = util_get_ne16(nd + 6);
 		dsize = util_get_ne16(nd) | (size_t)util_get_ne16(nd + 2) << 16;
 		data = nd + MDBCHECK_NODEHDR + ksize;
 		if ((util_get_ne16(nd + 4) & F_BIGDATA) && (data =
 		    mdbcheck_overflow(ck, util_get_ne64(data), pgno, dsize,
 		    cnt)) == NULL)
-			goto out;
+			return -1;
 		if (mdbcheck_leaf_data(ck, pgno, i, nd, data, dsize) == -1)
-			goto out;
+			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Page pgno at level (the root is 1) of the current DB, reached from
+ * page from; its keys must lie in bd (NULL bounds: unbounded). The
+ * steps are static and called once each, for the compiler to inline:
+ * this runs on every page of the store at every start-up.
+ */
+static int
+mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
+    const struct mdbcheck_bounds *bd, struct mdbcheck_count *cnt)
+{
+	const uint8_t	*pg;
+	uint32_t	*ext;
+	uint16_t	 upper = 0;
+	unsigned	 n;
+	int		 branch = level < ck->cur->depth, rc = -1, nodes;
+
+	if ((pg = mdbcheck_page(ck, pgno, from, level == 1 ? "root" :
+	    "child")) == NULL)
+		return -1;
+	if ((nodes = mdbcheck_page_header(ck, pg, pgno, level, branch,
+	    &upper)) == -1)
+		return -1;
+	n = (unsigned)nodes;
+	if ((ext = malloc(2 * sizeof *ext * n)) == NULL)
+		return mdbcheck_bad(ck, "out of memory");
+	if (mdbcheck_node_extents(ck, pg, pgno, n, upper, branch, ext) == -1 ||
+	    mdbcheck_nodes_packed(ck, pgno, n, upper, ext) == -1)
+		goto fail;
+	if (branch) {
+		if (mdbcheck_branch_keys(ck, pg, pgno, n, bd) == -1 ||
+		    mdbcheck_branch_children(ck, pg, pgno, n, level, bd,
+		    cnt) == -1)
+			goto fail;
+	} else if (mdbcheck_leaf_nodes(ck, pg, pgno, n, cnt) == -1)
+		goto fail;
 	rc = 0;
-out:
+fail:
 	free(ext);
 	return rc;
 }
@@ -480,6 +565,7 @@ out:
 static int
 mdbcheck_tree(struct mdbcheck *ck, const struct mdbcheck_db *db)
 {
+	static const struct mdbcheck_bounds unbounded;
 	struct mdbcheck_count cnt;
 
 	ck->cur = db;
@@ -495,7 +581,7 @@ mdbcheck_tree(struct mdbcheck *ck, const struct mdbcheck_db *db)
 	if (db->depth < 1 || db->depth > MDBCHECK_MAXDEPTH)
 		return mdbcheck_bad(ck, "%s db: root page %llu, depth %u",
 		    ck->db, (unsigned long long)db->root, db->depth);
-	if (mdbcheck_walk(ck, db->root, 0, 1, NULL, 0, NULL, 0, &cnt) == -1)
+	if (mdbcheck_walk(ck, db->root, 0, 1, &unbounded, &cnt) == -1)
 		return -1;
 	ck->cur = db;
 	if (cnt.branch != db->branch || cnt.leaf != db->leaf ||

@@ -194,8 +194,19 @@ nlaudit_archive(const char *dir, uint64_t since, struct nlaudit *a)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* What main takes from the command line besides the filters. */
+struct nlaudit_opts {
+	const char	*datadir;	/* -d */
+	const char	*conf;		/* -f */
+	const char	*archive;	/* --archive=DIR */
+	int		 want_archive;	/* --archive */
+	uint64_t	 since;		/* --since, us */
+};
+
+/* The command line into the filters of a and o; a usage error exits 2. */
+static void
+nlaudit_options(struct nlaudit *a, struct nlaudit_opts *o, int argc,
+    char **argv)
 {
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 's' },
@@ -209,24 +220,18 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct nlaudit	 a;
-	struct config	*cfg = NULL;
-	struct queue	*q;
-	const char	*datadir = NULL, *conf = NULL, *archive = NULL;
-	char		*cause = NULL, *dir = NULL, *adir = NULL;
-	int		 want_archive = 0;
-	uint64_t	 since = 0;
-	int		 ch, rc;
+	int	 ch;
 
-	memset(&a, 0, sizeof a);
+	memset(a, 0, sizeof *a);
+	memset(o, 0, sizeof *o);
 	while ((ch = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'd': datadir = optarg; break;
-		case 'f': conf = optarg; break;
-		case 's': since = nlaudit_time(optarg); break;
-		case 'u': a.until_us = nlaudit_time(optarg); break;
-		case 'o': a.ori = optarg; break;
-		case 'm': a.mke = optarg; break;
+		case 'd': o->datadir = optarg; break;
+		case 'f': o->conf = optarg; break;
+		case 's': o->since = nlaudit_time(optarg); break;
+		case 'u': a->until_us = nlaudit_time(optarg); break;
+		case 'o': a->ori = optarg; break;
+		case 'm': a->mke = optarg; break;
 		case 'D':
 			if (strcmp(optarg, "allow") != 0 &&
 			    strcmp(optarg, "deny") != 0 &&
@@ -234,56 +239,88 @@ main(int argc, char **argv)
 			    strcmp(optarg, "withheld") != 0 &&
 			    strcmp(optarg, "left-out") != 0)
 				nlaudit_usage();
-			a.decision = optarg;
+			a->decision = optarg;
 			break;
-		case 'e': a.event = optarg; break;
-		case 'c': a.count_only = 1; break;
+		case 'e': a->event = optarg; break;
+		case 'c': a->count_only = 1; break;
 		case 'A':
-			want_archive = 1;
-			archive = optarg;
+			o->want_archive = 1;
+			o->archive = optarg;
 			break;
 		default: nlaudit_usage();
 		}
 	}
-	if ((datadir == NULL) == (conf == NULL) || optind != argc)
+	if ((o->datadir == NULL) == (o->conf == NULL) || optind != argc)
 		nlaudit_usage();
-	if (conf != NULL) {
-		if (config_load(conf, NLSWITCH_SCHEMADIR, &cfg, &cause) == -1) {
+}
+
+/*
+ * The store's directory (-d, or the config's datadir) into *dir, the
+ * archive's (--archive=DIR, or the config's <audit archive>; else NULL)
+ * into *adir; the caller frees both. @return 0, or the exit status (1 the
+ * config cannot be loaded, 2 --archive and no directory for it).
+ */
+static int
+nlaudit_dirs(const struct nlaudit_opts *o, char **dir, char **adir)
+{
+	struct config	*cfg = NULL;
+	char		*cause = NULL;
+
+	if (o->conf != NULL) {
+		if (config_load(o->conf, NLSWITCH_SCHEMADIR, &cfg,
+		    &cause) == -1) {
 			fprintf(stderr, "nlaudit: %s\n", cause);
+			free(cause);
 			return 1;
 		}
-		dir = xstrdup(cfg->datadir);
+		*dir = xstrdup(cfg->datadir);
 		if (cfg->audit_archive != NULL)
-			adir = xstrdup(cfg->audit_archive);
+			*adir = xstrdup(cfg->audit_archive);
 		config_free(cfg);
 	} else
-		dir = xstrdup(datadir);
-	if (archive != NULL) {
-		free(adir);
-		adir = xstrdup(archive);
+		*dir = xstrdup(o->datadir);
+	if (o->archive != NULL) {
+		free(*adir);
+		*adir = xstrdup(o->archive);
 	}
-	if (want_archive && adir == NULL) {
+	if (o->want_archive && *adir == NULL) {
 		fprintf(stderr, "nlaudit: --archive needs a directory (or a "
 		    "config with <audit archive>)\n");
-		free(dir);
 		return 2;
 	}
-	if (want_archive && nlaudit_archive(adir, since, &a) == -1) {
-		free(adir);
-		free(dir);
-		return 1;
-	}
-	free(adir);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct nlaudit		 a;
+	struct nlaudit_opts	 o;
+	struct queue		*q;
+	char			*cause = NULL, *dir = NULL, *adir = NULL;
+	int			 rc;
+
+	nlaudit_options(&a, &o, argc, argv);
+	if ((rc = nlaudit_dirs(&o, &dir, &adir)) != 0)
+		goto fail;
+	rc = 1;
+	if (o.want_archive && nlaudit_archive(adir, o.since, &a) == -1)
+		goto fail;
 	if ((q = queue_open_rdonly(&queue_backend_lmdb, dir, &cause)) == NULL) {
 		fprintf(stderr, "nlaudit: %s\n", cause);
-		free(dir);
-		return 1;
+		free(cause);
+		goto fail;
 	}
-	rc = a.stop ? QUEUE_E_OK : queue_walk_audit(q, since, nlaudit_cb, &a);
+	rc = a.stop ? QUEUE_E_OK : queue_walk_audit(q, o.since, nlaudit_cb,
+	    &a);
 	queue_close(q);
-	free(dir);
 	if (a.count_only)
 		printf("%lu\n", a.n);
 	fflush(stdout);
-	return rc == QUEUE_E_OK ? 0 : 1;
+	rc = rc == QUEUE_E_OK ? 0 : 1;
+	/* Success comes this way too: the one unwind path. */
+fail:
+	free(adir);
+	free(dir);
+	return rc;
 }

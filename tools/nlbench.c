@@ -149,6 +149,9 @@ struct bench {
 	int			 swpid;
 	int			 quiet;
 	const char		*json;
+	const char		*portfile;	/* -P */
+	int			 print_lines;	/* -L */
+	int			 print_names;	/* -N */
 	double			 rate;		/* -R, per sender; 0: window-bound */
 	double			 interval;	/* -I seconds; 0: none */
 	struct event		*ev_pace;
@@ -1005,16 +1008,18 @@ bench_report(struct bench *b)
 		fclose(f);
 }
 
-static int
-bench_num(const char *s, long long lo, long long hi, long long *v)
+/* The number S, between LO and HI; anything else is a usage error. */
+static long long
+bench_count(const char *s, long long lo, long long hi)
 {
-	char	*end;
+	char		*end;
+	long long	 v;
 
 	errno = 0;
-	*v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || *v < lo || *v > hi)
-		return -1;
-	return 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		usage();
+	return v;
 }
 
 static double
@@ -1030,115 +1035,189 @@ bench_seconds(const char *s)
 	return v;
 }
 
+/* One option of the command line; usage() on a bad one. */
+static void
+bench_option(struct bench *b, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'b':
+		b->bytes = (size_t)bench_count(arg, 1, 64 << 20);
+		break;
+	case 'c':
+		b->nconn = (int)bench_count(arg, 1, BENCH_MAXCONN);
+		break;
+	case 'd':
+		b->duration = bench_seconds(arg);
+		break;
+	case 'H':
+		b->host = arg;
+		break;
+	case 'I':
+		b->interval = bench_seconds(arg);
+		break;
+	case 'j':
+		b->json = arg;
+		break;
+	case 'k':
+		b->pki = arg;
+		break;
+	case 'L':
+		b->print_lines = 1;
+		break;
+	case 'N':
+		b->print_names = 1;
+		break;
+	case 'n':
+		b->nmsg = (uint64_t)bench_count(arg, 1, 1LL << 40);
+		break;
+	case 'P':
+		b->portfile = arg;
+		break;
+	case 'p':
+		b->swpid = (int)bench_count(arg, 1, 1 << 30);
+		break;
+	case 'q':
+		b->quiet = 1;
+		break;
+	case 'R':
+		b->rate = (double)bench_count(arg, 1, 10000000);
+		break;
+	case 'r':
+		b->nrx = (int)bench_count(arg, 1, BENCH_MAXRX);
+		break;
+	case 'W':
+		b->warmup = bench_seconds(arg);
+		break;
+	case 'w':
+		b->window = (int)bench_count(arg, 1, 65536);
+		break;
+	default:
+		usage();
+	}
+}
+
+/* The defaults, then the options of the command line; usage() on an error. */
+static void
+bench_options(struct bench *b, int argc, char **argv)
+{
+	int	 ch;
+
+	memset(b, 0, sizeof *b);
+	b->host = "127.0.0.1";
+	b->nconn = 4;
+	b->bytes = 2048;
+	b->duration = 10;
+	b->window = 64;
+	b->warmup = 2;
+	while ((ch = getopt(argc, argv, "b:c:d:H:I:j:k:LNn:P:p:qR:r:W:w:")) !=
+	    -1)
+		bench_option(b, ch, optarg);
+	if (optind != argc)
+		usage();
+	if (b->nrx == 0)
+		b->nrx = b->nconn < BENCH_MAXRX ? b->nconn : BENCH_MAXRX;
+}
+
+/* Every receiver and sender connection set up (not yet connected). */
+static int
+bench_conns_init(struct bench *b)
+{
+	char	 cn[24], code[24], member[3], name[24];
+	int	 i;
+
+	for (i = 0; i < b->nrx; i++) {
+		bench_rx_names(b->nrx, i, cn, sizeof cn, code, sizeof code,
+		    member);
+		if (bench_conn_init(b, &b->rx[i], cn, 1) == -1)
+			return -1;
+	}
+	for (i = 0; i < b->nconn; i++) {
+		snprintf(name, sizeof name, "bench%d", i + 1);
+		if (bench_conn_init(b, &b->tx[i], name, 0) == -1 ||
+		    bench_template(b, &b->tx[i], i + 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The run: connect the receivers (the tick takes it on from there), loop
+ * until done, report the measurement if there was one. 1 if it failed.
+ */
+static int
+bench_run(struct bench *b)
+{
+	struct timeval	 tick = { 0, 20000 };
+	int		 status = 0;
+
+	b->ev_tick = event_new(b->base, -1, EV_PERSIST, bench_tick_cb, b);
+	b->ev_phase = evtimer_new(b->base, bench_phase_cb, b);
+	b->ev_pace = event_new(b->base, -1, EV_PERSIST, bench_pace_cb, b);
+	b->ev_ival = event_new(b->base, -1, EV_PERSIST, bench_ival_cb, b);
+	event_add(b->ev_tick, &tick);
+	b->deadline = util_mono_us() + BENCH_CONNECT_S * 1000000ull;
+	b->phase = BENCH_PH_CONNECT_RX;
+	/* Receivers first: a sender's AM to a line that is down would be
+	 * held (and answered with an SM). */
+	bench_connect(b, b->rx, b->nrx);
+	event_base_dispatch(b->base);
+	if (b->failed)
+		status = 1;
+	if (b->t_end > b->t_meas)
+		bench_report(b);
+	event_free(b->ev_tick);
+	event_free(b->ev_phase);
+	event_free(b->ev_pace);
+	event_free(b->ev_ival);
+	return status;
+}
+
+/* The connections, their templates and rings, and the event base. */
+static void
+bench_free(struct bench *b)
+{
+	int	 i;
+
+	for (i = 0; i < b->nconn; i++) {
+		client_free(b->tx[i].c);
+		SSL_CTX_free(b->tx[i].ssl);
+		free(b->tx[i].msg);
+		free(b->tx[i].ring);
+	}
+	for (i = 0; i < b->nrx; i++) {
+		client_free(b->rx[i].c);
+		SSL_CTX_free(b->rx[i].ssl);
+	}
+	free(b->tx);
+	free(b->rx);
+	free(b->sendt);
+	event_base_free(b->base);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct bench	 b;
-	struct timeval	 tick = { 0, 20000 };
-	const char	*portfile = NULL;
-	char		 cn[24], code[24], member[3], name[24];
-	long long	 v;
-	int		 ch, i, lines = 0, names = 0, status;
+	int		 status = 1;
 
 	util_malloc_tune();
-	memset(&b, 0, sizeof b);
-	b.host = "127.0.0.1";
-	b.nconn = 4;
-	b.bytes = 2048;
-	b.duration = 10;
-	b.window = 64;
-	b.warmup = 2;
-	while ((ch = getopt(argc, argv, "b:c:d:H:I:j:k:LNn:P:p:qR:r:W:w:")) !=
-	    -1) {
-		switch (ch) {
-		case 'b':
-			if (bench_num(optarg, 1, 64 << 20, &v) == -1)
-				usage();
-			b.bytes = (size_t)v;
-			break;
-		case 'c':
-			if (bench_num(optarg, 1, BENCH_MAXCONN, &v) == -1)
-				usage();
-			b.nconn = (int)v;
-			break;
-		case 'd':
-			b.duration = bench_seconds(optarg);
-			break;
-		case 'H':
-			b.host = optarg;
-			break;
-		case 'I':
-			b.interval = bench_seconds(optarg);
-			break;
-		case 'j':
-			b.json = optarg;
-			break;
-		case 'k':
-			b.pki = optarg;
-			break;
-		case 'L':
-			lines = 1;
-			break;
-		case 'N':
-			names = 1;
-			break;
-		case 'n':
-			if (bench_num(optarg, 1, 1LL << 40, &v) == -1)
-				usage();
-			b.nmsg = (uint64_t)v;
-			break;
-		case 'P':
-			portfile = optarg;
-			break;
-		case 'p':
-			if (bench_num(optarg, 1, 1 << 30, &v) == -1)
-				usage();
-			b.swpid = (int)v;
-			break;
-		case 'q':
-			b.quiet = 1;
-			break;
-		case 'R':
-			if (bench_num(optarg, 1, 10000000, &v) == -1)
-				usage();
-			b.rate = (double)v;
-			break;
-		case 'r':
-			if (bench_num(optarg, 1, BENCH_MAXRX, &v) == -1)
-				usage();
-			b.nrx = (int)v;
-			break;
-		case 'W':
-			b.warmup = bench_seconds(optarg);
-			break;
-		case 'w':
-			if (bench_num(optarg, 1, 65536, &v) == -1)
-				usage();
-			b.window = (int)v;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	if (b.nrx == 0)
-		b.nrx = b.nconn < BENCH_MAXRX ? b.nconn : BENCH_MAXRX;
-	if (lines || names) {
-		if (lines)
+	bench_options(&b, argc, argv);
+	if (b.print_lines || b.print_names) {
+		if (b.print_lines)
 			bench_print_lines(b.nconn, b.nrx);
-		if (names)
+		if (b.print_names)
 			bench_print_names(b.nconn, b.nrx);
 		return 0;
 	}
-	if (b.pki == NULL || portfile == NULL || (b.nmsg == 0 &&
+	if (b.pki == NULL || b.portfile == NULL || (b.nmsg == 0 &&
 	    b.duration <= 0))
 		usage();
 
 	/* A switch that goes away mid-write must not kill the report. */
 	signal(SIGPIPE, SIG_IGN);
-	if (client_read_portfile(portfile, 15000, b.port, sizeof b.port) == -1) {
-		fprintf(stderr, "nlbench: no port in %s\n", portfile);
+	if (client_read_portfile(b.portfile, 15000, b.port,
+	    sizeof b.port) == -1) {
+		fprintf(stderr, "nlbench: no port in %s\n", b.portfile);
 		return 1;
 	}
 	if ((b.base = event_base_new()) == NULL) {
@@ -1148,55 +1227,10 @@ main(int argc, char **argv)
 	b.sendt = xcalloc(BENCH_SENDT_SLOTS, sizeof *b.sendt);
 	b.tx = xcalloc((size_t)b.nconn, sizeof *b.tx);
 	b.rx = xcalloc((size_t)b.nrx, sizeof *b.rx);
-	status = 0;
-	for (i = 0; i < b.nrx && status == 0; i++) {
-		bench_rx_names(b.nrx, i, cn, sizeof cn, code, sizeof code,
-		    member);
-		if (bench_conn_init(&b, &b.rx[i], cn, 1) == -1)
-			status = 1;
-	}
-	for (i = 0; i < b.nconn && status == 0; i++) {
-		snprintf(name, sizeof name, "bench%d", i + 1);
-		if (bench_conn_init(&b, &b.tx[i], name, 0) == -1 ||
-		    bench_template(&b, &b.tx[i], i + 1) == -1)
-			status = 1;
-	}
-	if (status == 0) {
-		b.ev_tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, &b);
-		b.ev_phase = evtimer_new(b.base, bench_phase_cb, &b);
-		b.ev_pace = event_new(b.base, -1, EV_PERSIST, bench_pace_cb,
-		    &b);
-		b.ev_ival = event_new(b.base, -1, EV_PERSIST, bench_ival_cb,
-		    &b);
-		event_add(b.ev_tick, &tick);
-		b.deadline = util_mono_us() + BENCH_CONNECT_S * 1000000ull;
-		b.phase = BENCH_PH_CONNECT_RX;
-		/* Receivers first: a sender's AM to a line that is down
-		 * would be held (and answered with an SM). */
-		bench_connect(&b, b.rx, b.nrx);
-		event_base_dispatch(b.base);
-		if (b.failed)
-			status = 1;
-		if (b.t_end > b.t_meas)
-			bench_report(&b);
-		event_free(b.ev_tick);
-		event_free(b.ev_phase);
-		event_free(b.ev_pace);
-		event_free(b.ev_ival);
-	}
-	for (i = 0; i < b.nconn; i++) {
-		client_free(b.tx[i].c);
-		SSL_CTX_free(b.tx[i].ssl);
-		free(b.tx[i].msg);
-		free(b.tx[i].ring);
-	}
-	for (i = 0; i < b.nrx; i++) {
-		client_free(b.rx[i].c);
-		SSL_CTX_free(b.rx[i].ssl);
-	}
-	free(b.tx);
-	free(b.rx);
-	free(b.sendt);
-	event_base_free(b.base);
+	if (bench_conns_init(&b) == -1)
+		goto out;
+	status = bench_run(&b);
+out:
+	bench_free(&b);
 	return status;
 }

@@ -67,6 +67,8 @@ struct flood_conn {
 };
 
 struct flood {
+	const char		*host;		/* -H */
+	const char		*portfile;	/* -P */
 	struct event_base	*base;
 	struct event		*ev_end;
 	struct sockaddr_storage	 ss;
@@ -276,87 +278,125 @@ flood_start(struct flood *f)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* The mode -m names; usage() if it names none. */
+static enum flood_mode
+flood_mode_arg(const char *name)
 {
-	struct flood		 f;
-	struct evutil_addrinfo	 hints, *res = NULL;
-	const char		*portfile = NULL, *host = "127.0.0.1";
-	char			 port[16], *end;
-	int			 ch, i;
+	/* In the order of enum flood_mode. */
+	static const char *const names[] = { "hello", "half", "silent" };
+	size_t	 i;
 
-	memset(&f, 0, sizeof f);
-	f.nconn = 2000;
-	f.hold = 10;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (enum flood_mode)i;
+	usage();
+}
+
+/* The defaults, then the command line, into f; a usage error exits 2. */
+static void
+flood_options(struct flood *f, int argc, char **argv)
+{
+	char	*end;
+	int	 ch;
+
+	memset(f, 0, sizeof *f);
+	f->host = "127.0.0.1";
+	f->nconn = 2000;
+	f->hold = 10;
 	while ((ch = getopt(argc, argv, "H:m:n:P:t:")) != -1) {
 		switch (ch) {
 		case 'H':
-			host = optarg;
+			f->host = optarg;
 			break;
 		case 'm':
-			if (strcmp(optarg, "hello") == 0)
-				f.mode = FLOOD_M_HELLO;
-			else if (strcmp(optarg, "half") == 0)
-				f.mode = FLOOD_M_HALF;
-			else if (strcmp(optarg, "silent") == 0)
-				f.mode = FLOOD_M_SILENT;
-			else
-				usage();
+			f->mode = flood_mode_arg(optarg);
 			break;
 		case 'n':
-			f.nconn = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || f.nconn < 1 ||
-			    f.nconn > FLOOD_MAXCONN)
+			f->nconn = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || f->nconn < 1 ||
+			    f->nconn > FLOOD_MAXCONN)
 				usage();
 			break;
 		case 'P':
-			portfile = optarg;
+			f->portfile = optarg;
 			break;
 		case 't':
-			f.hold = strtod(optarg, &end);
-			if (*end != '\0' || f.hold < 0 || f.hold > 86400)
+			f->hold = strtod(optarg, &end);
+			if (*end != '\0' || f->hold < 0 || f->hold > 86400)
 				usage();
 			break;
 		default:
 			usage();
 		}
 	}
-	if (portfile == NULL || optind != argc)
+	if (f->portfile == NULL || optind != argc)
 		usage();
-	signal(SIGPIPE, SIG_IGN);
-	if (client_read_portfile(portfile, 15000, port, sizeof port) == -1) {
-		fprintf(stderr, "nlhsflood: no port in %s\n", portfile);
-		return 1;
+}
+
+/*
+ * The switch's address (its port from the port file), the ClientHello,
+ * the event base and the end timer. @return 0, or -1 (said why).
+ */
+static int
+flood_setup(struct flood *f)
+{
+	struct evutil_addrinfo	 hints, *res = NULL;
+	char			 port[16];
+
+	if (client_read_portfile(f->portfile, 15000, port, sizeof port) ==
+	    -1) {
+		fprintf(stderr, "nlhsflood: no port in %s\n", f->portfile);
+		return -1;
 	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if (evutil_getaddrinfo(host, port, &hints, &res) != 0 || res == NULL) {
-		fprintf(stderr, "nlhsflood: cannot resolve %s\n", host);
-		return 1;
+	if (evutil_getaddrinfo(f->host, port, &hints, &res) != 0 ||
+	    res == NULL) {
+		fprintf(stderr, "nlhsflood: cannot resolve %s\n", f->host);
+		return -1;
 	}
-	memcpy(&f.ss, res->ai_addr, res->ai_addrlen);
-	f.sslen = (socklen_t)res->ai_addrlen;
+	memcpy(&f->ss, res->ai_addr, res->ai_addrlen);
+	f->sslen = (socklen_t)res->ai_addrlen;
 	evutil_freeaddrinfo(res);
-	if (flood_make_hello(&f) == -1) {
+	if (flood_make_hello(f) == -1) {
 		fprintf(stderr, "nlhsflood: cannot make a ClientHello\n");
-		return 1;
+		return -1;
 	}
-	if ((f.base = event_base_new()) == NULL ||
-	    (f.ev_end = evtimer_new(f.base, flood_end_cb, &f)) == NULL) {
+	if ((f->base = event_base_new()) == NULL ||
+	    (f->ev_end = evtimer_new(f->base, flood_end_cb, f)) == NULL) {
 		fprintf(stderr, "nlhsflood: libevent set-up failed\n");
-		return 1;
+		return -1;
 	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct flood	 f;
+	int		 i, rc = 1;
+
+	flood_options(&f, argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	if (flood_setup(&f) == -1)
+		goto fail;
 	f.conns = xcalloc((size_t)f.nconn, sizeof *f.conns);
 	if (flood_start(&f) == -1)
-		return 1;
+		goto fail;
 	event_base_dispatch(f.base);
 	flood_say("end", &f);
 	for (i = 0; i < f.nconn; i++)
 		flood_close(&f.conns[i], 0);
+	rc = 0;
+	/* Success comes this way too: the one unwind path (a failed start
+	 * leaves its sockets to the exit). */
+fail:
 	free(f.conns);
 	free(f.hello);
-	event_free(f.ev_end);
-	event_base_free(f.base);
-	return 0;
+	if (f.ev_end != NULL)
+		event_free(f.ev_end);
+	if (f.base != NULL)
+		event_base_free(f.base);
+	return rc;
 }

@@ -372,58 +372,70 @@ rp_root(struct rp_msg *m)
 	return m;
 }
 
+/* The records read so far, in file order. */
+struct rp_raws {
+	struct rp_raw	*v;
+	size_t		 n, cap;
+};
+
+/*
+ * Every record of capture path (file number f) appended to rs; *images
+ * cleared if it was recorded without images. A torn tail is a warning.
+ * @return 0, or -1 (said why) if it cannot be opened.
+ */
 static int
-rp_load(struct rp *rp, char **files, int nfiles)
+rp_read_capture(struct rp_raws *rs, const char *path, int f, int *images)
 {
 	struct recorder_reader	*rd;
-	struct rp_raw		*raw = NULL;
-	size_t			 nraw = 0, cap = 0, i, j;
+	struct rp_raw		*x;
 	char			*cause = NULL;
-	int			 f, rc, images = 1;
-	int			*lidx;
+	int			 rc;
 
-	for (f = 0; f < nfiles; f++) {
-		if ((rd = recorder_reader_open(files[f], &cause)) == NULL) {
-			fprintf(stderr, "nlreplay: %s\n", cause);
-			free(cause);
-			for (i = 0; i < nraw; i++)
-				free(raw[i].data);
-			free(raw);
-			return -1;
-		}
-		if (!(recorder_reader_flags(rd) & RECORDER_F_IMAGES))
-			images = 0;
-		for (;;) {
-			if (nraw == cap) {
-				cap = cap ? cap * 2 : 256;
-				raw = xrealloc(raw, cap * sizeof *raw);
-			}
-			if ((rc = recorder_read(rd, &raw[nraw].r, &cause)) <= 0)
-				break;
-			raw[nraw].data = xmalloc(raw[nraw].r.len + 1);
-			memcpy(raw[nraw].data, raw[nraw].r.data,
-			    raw[nraw].r.len);
-			raw[nraw].data[raw[nraw].r.len] = '\0';
-			raw[nraw].file = f;
-			raw[nraw].seq = nraw;
-			nraw++;
-		}
-		if (rc == -1) {
-			/* A torn tail is what a killed switch leaves: use
-			 * what came before it. */
-			fprintf(stderr, "nlreplay: warning: %s\n", cause);
-			free(cause);
-		}
-		recorder_reader_close(rd);
+	if ((rd = recorder_reader_open(path, &cause)) == NULL) {
+		fprintf(stderr, "nlreplay: %s\n", cause);
+		free(cause);
+		return -1;
 	}
-	rp->images = images;
-	qsort(raw, nraw, sizeof *raw, rp_raw_cmp);
+	if (!(recorder_reader_flags(rd) & RECORDER_F_IMAGES))
+		*images = 0;
+	for (;;) {
+		if (rs->n == rs->cap) {
+			rs->cap = rs->cap ? rs->cap * 2 : 256;
+			rs->v = xrealloc(rs->v, rs->cap * sizeof *rs->v);
+		}
+		x = &rs->v[rs->n];
+		if ((rc = recorder_read(rd, &x->r, &cause)) <= 0)
+			break;
+		x->data = xmalloc(x->r.len + 1);
+		memcpy(x->data, x->r.data, x->r.len);
+		x->data[x->r.len] = '\0';
+		x->file = f;
+		x->seq = rs->n;
+		rs->n++;
+	}
+	if (rc == -1) {
+		/* A torn tail is what a killed switch leaves: use what came
+		 * before it. */
+		fprintf(stderr, "nlreplay: warning: %s\n", cause);
+		free(cause);
+	}
+	recorder_reader_close(rd);
+	return 0;
+}
 
-	/* Lines first (by index), then messages and deliveries. */
+/*
+ * The line of every record, found or added, as an index into rp->line
+ * (-1: none), and when each line came up. @return the indexes.
+ */
+static int *
+rp_load_lines(struct rp *rp, const struct rp_raw *raw, size_t nraw)
+{
+	struct rp_line	*l;
+	int		*lidx;
+	size_t		 i;
+
 	lidx = xcalloc(nraw ? nraw : 1, sizeof *lidx);
 	for (i = 0; i < nraw; i++) {
-		struct rp_line *l;
-
 		if (strcmp(raw[i].r.line, "-") == 0 || raw[i].r.line[0] == '\0') {
 			lidx[i] = -1;
 			continue;
@@ -439,109 +451,143 @@ rp_load(struct rp *rp, char **files, int nfiles)
 			l->up_t_us = 0;
 		}
 	}
-	rp->msg = xcalloc(nraw ? nraw : 1, sizeof *rp->msg);
-	rp->dlv = xcalloc(nraw ? nraw : 1, sizeof *rp->dlv);
-	for (i = 0; i < nraw; i++) {
-		struct recorder_rec	*r = &raw[i].r;
-		struct rp_line		*l;
-
-		if (lidx[i] < 0)
-			continue;
-		l = &rp->line[lidx[i]];
-		switch (r->type) {
-		case RECORDER_MSG: {
-			struct rp_msg *m = &rp->msg[rp->nmsg++];
-
-			m->line = l;
-			m->sess = r->sess;
-			m->tag = r->id;
-			m->t_us = r->time_us;
-			m->xml = raw[i].data;
-			raw[i].data = NULL;
-			m->len = r->len;
-			m->redacted = r->flags & RECORDER_R_REDACTED;
-			rp_header(m->xml, m->len, m->mke, m->ori, m->ctl);
-			break;
-		}
-		case RECORDER_ACK:
-		case RECORDER_NAK:
-			/* The latest message of that session and tag. */
-			for (j = rp->nmsg; j-- > 0;) {
-				struct rp_msg *m = &rp->msg[j];
-
-				if (m->sess != r->sess || m->tag != r->id ||
-				    m->ans != 0)
-					continue;
-				m->ans = r->type;
-				m->ansdata = raw[i].data;
-				raw[i].data = NULL;
-				m->anslen = r->len;
-				m->ans_t_us = r->time_us;
-				if (r->type == RECORDER_ACK)
-					m->msgid = strtoull(m->ansdata, NULL, 16);
-				break;
-			}
-			break;
-		case RECORDER_DLV: {
-			struct rp_dlv	*d;
-
-			/* A redelivery is the same reply again. */
-			for (j = 0; j < rp->ndlv; j++)
-				if (rp->dlv[j].line == l &&
-				    rp->dlv[j].msgid == r->id &&
-				    rp->dlv[j].copy == r->copy)
-					break;
-			if (j < rp->ndlv)
-				break;
-			d = &rp->dlv[rp->ndlv++];
-			d->line = l;
-			d->t_us = r->time_us;
-			d->msgid = r->id;
-			d->copy = r->copy;
-			d->xml = raw[i].data;
-			raw[i].data = NULL;
-			d->len = r->len;
-			d->redacted = r->flags & RECORDER_R_REDACTED;
-			rp_header(d->xml, d->len, d->mke, d->ori, d->ctl);
-			d->ref = rp_sm_ref(d->xml, d->len);
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	for (i = 0; i < nraw; i++)
-		free(raw[i].data);
-	free(raw);
-	free(lidx);
-	return 0;
+	return lidx;
 }
 
-/* Who caused what, what is replayed, and the schedule. */
+/* A recorded inbound message on line l; it takes x's data. */
 static void
-rp_plan(struct rp *rp)
+rp_load_msg(struct rp *rp, struct rp_raw *x, struct rp_line *l)
 {
-	size_t		 i, j, k;
-	int		 n;
+	const struct recorder_rec	*r = &x->r;
+	struct rp_msg			*m = &rp->msg[rp->nmsg++];
 
-	/* The cause of a delivery: the message whose ACK gave its ID (an
-	 * SM names it in ReferenceMessageID). */
+	m->line = l;
+	m->sess = r->sess;
+	m->tag = r->id;
+	m->t_us = r->time_us;
+	m->xml = x->data;
+	x->data = NULL;
+	m->len = r->len;
+	m->redacted = r->flags & RECORDER_R_REDACTED;
+	rp_header(m->xml, m->len, m->mke, m->ori, m->ctl);
+}
+
+/* An ACK or NAK: the answer to the latest unanswered message of that
+ * session and tag, which takes x's data. */
+static void
+rp_load_answer(struct rp *rp, struct rp_raw *x)
+{
+	const struct recorder_rec	*r = &x->r;
+	struct rp_msg			*m;
+	size_t				 j;
+
+	for (j = rp->nmsg; j-- > 0;) {
+		m = &rp->msg[j];
+		if (m->sess != r->sess || m->tag != r->id || m->ans != 0)
+			continue;
+		m->ans = r->type;
+		m->ansdata = x->data;
+		x->data = NULL;
+		m->anslen = r->len;
+		m->ans_t_us = r->time_us;
+		if (r->type == RECORDER_ACK)
+			m->msgid = strtoull(m->ansdata, NULL, 16);
+		break;
+	}
+}
+
+/* A delivery to line l, unless a redelivery (the same reply again); it
+ * takes x's data. */
+static void
+rp_load_dlv(struct rp *rp, struct rp_raw *x, struct rp_line *l)
+{
+	const struct recorder_rec	*r = &x->r;
+	struct rp_dlv			*d;
+	size_t				 j;
+
+	for (j = 0; j < rp->ndlv; j++)
+		if (rp->dlv[j].line == l && rp->dlv[j].msgid == r->id &&
+		    rp->dlv[j].copy == r->copy)
+			return;
+	d = &rp->dlv[rp->ndlv++];
+	d->line = l;
+	d->t_us = r->time_us;
+	d->msgid = r->id;
+	d->copy = r->copy;
+	d->xml = x->data;
+	x->data = NULL;
+	d->len = r->len;
+	d->redacted = r->flags & RECORDER_R_REDACTED;
+	rp_header(d->xml, d->len, d->mke, d->ori, d->ctl);
+	d->ref = rp_sm_ref(d->xml, d->len);
+}
+
+/*
+ * Every record of every capture, in time order: lines first (by index,
+ * while the array grows), then messages, answers and deliveries.
+ * @return 0, or -1 (said why) if a capture cannot be opened.
+ */
+static int
+rp_load(struct rp *rp, char **files, int nfiles)
+{
+	struct rp_raws	 rs = { NULL, 0, 0 };
+	struct rp_raw	*x;
+	size_t		 i;
+	int		 f, images = 1, rc = -1;
+	int		*lidx = NULL;
+
+	for (f = 0; f < nfiles; f++)
+		if (rp_read_capture(&rs, files[f], f, &images) == -1)
+			goto fail;
+	rp->images = images;
+	qsort(rs.v, rs.n, sizeof *rs.v, rp_raw_cmp);
+	lidx = rp_load_lines(rp, rs.v, rs.n);
+	rp->msg = xcalloc(rs.n ? rs.n : 1, sizeof *rp->msg);
+	rp->dlv = xcalloc(rs.n ? rs.n : 1, sizeof *rp->dlv);
+	for (i = 0; i < rs.n; i++) {
+		x = &rs.v[i];
+		if (lidx[i] < 0)
+			continue;
+		if (x->r.type == RECORDER_MSG)
+			rp_load_msg(rp, x, &rp->line[lidx[i]]);
+		else if (x->r.type == RECORDER_ACK || x->r.type == RECORDER_NAK)
+			rp_load_answer(rp, x);
+		else if (x->r.type == RECORDER_DLV)
+			rp_load_dlv(rp, x, &rp->line[lidx[i]]);
+	}
+	rc = 0;
+fail:
+	for (i = 0; i < rs.n; i++)
+		free(rs.v[i].data);
+	free(rs.v);
+	free(lidx);
+	return rc;
+}
+
+/*
+ * Who caused what. The cause of a delivery: the message whose ACK gave
+ * its ID (an SM names it in ReferenceMessageID). The delivery a response
+ * answers: the latest request with the same control field delivered to
+ * its line before it.
+ */
+static void
+rp_plan_causes(struct rp *rp)
+{
+	struct rp_dlv	*d;
+	struct rp_msg	*m;
+	size_t		 i, j;
+
 	for (i = 0; i < rp->ndlv; i++) {
-		struct rp_dlv *d = &rp->dlv[i];
-
+		d = &rp->dlv[i];
 		if ((d->cause = rp_msg_by_msgid(rp, d->msgid)) == NULL)
 			d->cause = rp_msg_by_msgid(rp, d->ref);
 	}
-	/* The delivery a response answers: the latest request with the
-	 * same control field delivered to its line before it. */
 	for (i = 0; i < rp->nmsg; i++) {
-		struct rp_msg *m = &rp->msg[i];
-
+		m = &rp->msg[i];
 		if (!msg_key_is_response(msg_key_lookup(m->mke)))
 			continue;
 		for (j = rp->ndlv; j-- > 0;) {
-			struct rp_dlv *d = &rp->dlv[j];
-
+			d = &rp->dlv[j];
 			if (d->line == m->line && d->t_us <= m->t_us &&
 			    strcmp(d->ctl, m->ctl) == 0 &&
 			    !msg_key_is_response(msg_key_lookup(d->mke)) &&
@@ -551,14 +597,26 @@ rp_plan(struct rp *rp)
 			}
 		}
 	}
+}
+
+/*
+ * What is replayed: the lines --line names, and on them, in time order,
+ * a root by the filters, a response when the request it answers is
+ * expected; the deliveries that descend from a selected root.
+ */
+static void
+rp_plan_select(struct rp *rp)
+{
+	struct rp_msg	*m;
+	struct rp_dlv	*d;
+	size_t		 i;
+	int		 n;
+
 	for (n = 0; n < rp->nline; n++)
 		rp->line[n].replay = rp->nlines == 0 ||
 		    rp_in(rp->lines, rp->nlines, rp->line[n].code);
-	/* Selection in time order: a root by the filters, a response when
-	 * the request it answers is expected. */
 	for (i = 0; i < rp->nmsg; i++) {
-		struct rp_msg *m = &rp->msg[i];
-
+		m = &rp->msg[i];
 		if (!m->line->replay)
 			continue;
 		if (m->parent == NULL)
@@ -572,65 +630,99 @@ rp_plan(struct rp *rp)
 			    rp_root(m->parent->cause)->selected;
 	}
 	for (i = 0; i < rp->ndlv; i++) {
-		struct rp_dlv *d = &rp->dlv[i];
-
+		d = &rp->dlv[i];
 		d->root = rp_root(d->cause);
 		d->expected = d->line->replay && d->root != NULL &&
 		    d->root->selected;
 	}
-	/* Results in recorded order. */
+}
+
+/* A new result of kind for a reply on line with header mke, ctl, ori. */
+static struct rp_result *
+rp_result_new(const char *kind, const struct rp_line *line, const char *mke,
+    const char *ctl, const char *ori)
+{
+	struct rp_result *r = xcalloc(1, sizeof *r);
+
+	r->kind = kind;
+	util_strlcpy(r->line, line->code, sizeof r->line);
+	util_strlcpy(r->mke, mke, sizeof r->mke);
+	util_strlcpy(r->ctl, ctl, sizeof r->ctl);
+	util_strlcpy(r->ori, ori, sizeof r->ori);
+	r->latency_ms = -1;
+	return r;
+}
+
+/* The result for m's answer: ACK, or NAK and the ER's number. */
+static struct rp_result *
+rp_result_answer(struct rp_msg *m)
+{
+	struct rp_result	*r;
+	char			 code[8];
+
+	r = m->res = rp_result_new("answer", m->line, m->mke, m->ctl, m->ori);
+	if (m->ans == RECORDER_ACK)
+		snprintf(r->recorded, sizeof r->recorded, "ACK");
+	else {
+		rp_number(m->ansdata, m->anslen, code, sizeof code);
+		snprintf(r->recorded, sizeof r->recorded, "NAK %s", code);
+	}
+	return r;
+}
+
+/* The result for delivery d: its message key, an SM's with its number. */
+static struct rp_result *
+rp_result_delivery(struct rp_dlv *d)
+{
+	struct rp_result	*r;
+	char			 st[8];
+
+	r = d->res = rp_result_new("delivery", d->line, d->mke, d->ctl,
+	    d->ori);
+	snprintf(r->recorded, sizeof r->recorded, "%s", d->mke);
+	if (strcmp(d->mke, "SM") == 0) {
+		rp_number(d->xml, d->len, st, sizeof st);
+		snprintf(r->recorded, sizeof r->recorded, "SM .%s.", st);
+	}
+	return r;
+}
+
+/* The results to compare, in recorded order: answers to the selected
+ * messages, the expected deliveries. */
+static void
+rp_plan_results(struct rp *rp)
+{
+	struct rp_msg	*m;
+	struct rp_dlv	*d;
+	size_t		 i, j, k;
+	int		 takemsg;
+
 	rp->res = xcalloc(rp->nmsg + rp->ndlv + 1, sizeof *rp->res);
 	for (i = 0, j = 0, k = 0; i < rp->nmsg || j < rp->ndlv;) {
-		struct rp_result	*r;
-		int			 takemsg = j >= rp->ndlv ||
-			    (i < rp->nmsg && rp->msg[i].t_us <= rp->dlv[j].t_us);
-
+		takemsg = j >= rp->ndlv ||
+		    (i < rp->nmsg && rp->msg[i].t_us <= rp->dlv[j].t_us);
 		if (takemsg) {
-			struct rp_msg *m = &rp->msg[i++];
-
-			if (!m->selected || m->ans == 0)
-				continue;
-			r = m->res = xcalloc(1, sizeof *r);
-			r->kind = "answer";
-			util_strlcpy(r->line, m->line->code, sizeof r->line);
-			util_strlcpy(r->mke, m->mke, sizeof r->mke);
-			util_strlcpy(r->ctl, m->ctl, sizeof r->ctl);
-			util_strlcpy(r->ori, m->ori, sizeof r->ori);
-			if (m->ans == RECORDER_ACK)
-				snprintf(r->recorded, sizeof r->recorded, "ACK");
-			else {
-				char code[8];
-
-				rp_number(m->ansdata, m->anslen, code,
-				    sizeof code);
-				snprintf(r->recorded, sizeof r->recorded,
-				    "NAK %s", code);
-			}
+			m = &rp->msg[i++];
+			if (m->selected && m->ans != 0)
+				rp->res[k++] = rp_result_answer(m);
 		} else {
-			struct rp_dlv *d = &rp->dlv[j++];
-
-			if (!d->expected)
-				continue;
-			r = d->res = xcalloc(1, sizeof *r);
-			r->kind = "delivery";
-			util_strlcpy(r->line, d->line->code, sizeof r->line);
-			util_strlcpy(r->mke, d->mke, sizeof r->mke);
-			util_strlcpy(r->ctl, d->ctl, sizeof r->ctl);
-			util_strlcpy(r->ori, d->ori, sizeof r->ori);
-			snprintf(r->recorded, sizeof r->recorded, "%s", d->mke);
-			if (strcmp(d->mke, "SM") == 0) {
-				char st[8];
-
-				rp_number(d->xml, d->len, st, sizeof st);
-				snprintf(r->recorded, sizeof r->recorded,
-				    "SM .%s.", st);
-			}
+			d = &rp->dlv[j++];
+			if (d->expected)
+				rp->res[k++] = rp_result_delivery(d);
 		}
-		r->latency_ms = -1;
-		rp->res[k++] = r;
 	}
 	rp->nres = k;
-	/* The schedule: line connections and originating messages. */
+}
+
+/* The schedule: line connections and originating messages, in time
+ * order; connections sort before messages of the same time. */
+static void
+rp_plan_schedule(struct rp *rp)
+{
+	struct rp_event	 e;
+	size_t		 i, j;
+	int		 n;
+
 	rp->ev = xcalloc((size_t)rp->nline + rp->nmsg + 1, sizeof *rp->ev);
 	for (n = 0; n < rp->nline; n++)
 		if (rp->line[n].replay) {
@@ -646,16 +738,25 @@ rp_plan(struct rp *rp)
 			rp->ev[rp->nev++].msg = &rp->msg[i];
 			rp->nroot++;
 		}
-	/* Stable: connections sort before messages of the same time. */
+	/* Stable (insertion). */
 	for (i = 1; i < rp->nev; i++) {
-		struct rp_event e = rp->ev[i];
-
+		e = rp->ev[i];
 		for (j = i; j > 0 && (rp->ev[j - 1].t_us > e.t_us ||
 		    (rp->ev[j - 1].t_us == e.t_us && rp->ev[j - 1].msg != NULL &&
 		    e.line != NULL)); j--)
 			rp->ev[j] = rp->ev[j - 1];
 		rp->ev[j] = e;
 	}
+}
+
+/* Who caused what, what is replayed, the results, and the schedule. */
+static void
+rp_plan(struct rp *rp)
+{
+	rp_plan_causes(rp);
+	rp_plan_select(rp);
+	rp_plan_results(rp);
+	rp_plan_schedule(rp);
 }
 
 /*
@@ -1679,9 +1780,86 @@ struct rp_opts {
 	const char	*report_file[2];
 	int		 nreport;
 	int		 dump;
+	int		 nmodes;		/* --speed and --rate given */
 	char		**files;		/* the captures */
 	int		 nfiles;
 };
+
+/* A --line, --mke, --ori (ch 'l', 'K', 'o') or --ignore ('i') more. */
+static void
+rp_filter_add(struct rp *rp, int ch, char *arg)
+{
+	char	**set = ch == 'l' ? rp->lines : ch == 'K' ? rp->mkes :
+		    ch == 'o' ? rp->oris : rp->ignore;
+	int	 *n = ch == 'l' ? &rp->nlines : ch == 'K' ? &rp->nmkes :
+		    ch == 'o' ? &rp->noris : &rp->nignore;
+
+	if (*n == RP_MAXFILTER)
+		usage();
+	set[(*n)++] = arg;
+}
+
+/* Option ch of the command line into rp and o (--report takes the next
+ * argument too); a usage error exits 2. */
+static void
+rp_option(struct rp *rp, struct rp_opts *o, int ch, int argc, char *argv[])
+{
+	switch (ch) {
+	case 'H':
+		rp->host = optarg;
+		break;
+	case 'k':
+		rp->pki = optarg;
+		break;
+	case 'P':
+		o->portfile = optarg;
+		break;
+	case 'p':
+		util_strlcpy(rp->port, optarg, sizeof rp->port);
+		break;
+	case 'q':
+		rp->quiet = 1;
+		break;
+	case 'D':
+		o->dump = 1;
+		break;
+	case 'm':
+		rp->max_sleep = atof(optarg);
+		if (rp->max_sleep < 0)
+			usage();
+		break;
+	case 's':
+		if ((rp->speed = atof(optarg)) <= 0)
+			usage();
+		o->nmodes++;
+		break;
+	case 'r':
+		if ((rp->rate = atof(optarg)) <= 0)
+			usage();
+		o->nmodes++;
+		break;
+	case 't':
+		if ((rp->timeout = atof(optarg)) <= 0)
+			usage();
+		break;
+	case 'l':
+	case 'K':
+	case 'o':
+	case 'i':
+		rp_filter_add(rp, ch, optarg);
+		break;
+	case 'R':
+		if (o->nreport == 2 || optind >= argc ||
+		    (strcmp(optarg, "json") != 0 &&
+		    strcmp(optarg, "junit") != 0))
+			usage();
+		o->report_fmt[o->nreport] = optarg;
+		o->report_file[o->nreport++] = argv[optind++];
+		break;
+	default:
+		usage();
+	}
+}
 
 /* Step 1: the command line into rp and o; a usage error exits 2. */
 static void
@@ -1701,7 +1879,7 @@ rp_options(struct rp *rp, struct rp_opts *o, int argc, char *argv[])
 		{ "dump",	no_argument,	   NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	 ch, modes = 0;
+	int	 ch;
 
 	memset(o, 0, sizeof *o);
 	rp->pki = "pki";
@@ -1710,78 +1888,14 @@ rp_options(struct rp *rp, struct rp_opts *o, int argc, char *argv[])
 	rp->max_sleep = -1;
 	rp->timeout = 10;
 	while ((ch = getopt_long(argc, argv, "H:k:P:p:q", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'H':
-			rp->host = optarg;
-			break;
-		case 'k':
-			rp->pki = optarg;
-			break;
-		case 'P':
-			o->portfile = optarg;
-			break;
-		case 'p':
-			util_strlcpy(rp->port, optarg, sizeof rp->port);
-			break;
-		case 'q':
-			rp->quiet = 1;
-			break;
-		case 'D':
-			o->dump = 1;
-			break;
-		case 'm':
-			rp->max_sleep = atof(optarg);
-			if (rp->max_sleep < 0)
-				usage();
-			break;
-		case 's':
-			if ((rp->speed = atof(optarg)) <= 0)
-				usage();
-			modes++;
-			break;
-		case 'r':
-			if ((rp->rate = atof(optarg)) <= 0)
-				usage();
-			modes++;
-			break;
-		case 't':
-			if ((rp->timeout = atof(optarg)) <= 0)
-				usage();
-			break;
-		case 'l':
-		case 'K':
-		case 'o':
-		case 'i': {
-			char	**set = ch == 'l' ? rp->lines : ch == 'K' ?
-				    rp->mkes : ch == 'o' ? rp->oris : rp->ignore;
-			int	*n = ch == 'l' ? &rp->nlines : ch == 'K' ?
-				    &rp->nmkes : ch == 'o' ? &rp->noris :
-				    &rp->nignore;
-
-			if (*n == RP_MAXFILTER)
-				usage();
-			set[(*n)++] = optarg;
-			break;
-		}
-		case 'R':
-			if (o->nreport == 2 || optind >= argc ||
-			    (strcmp(optarg, "json") != 0 &&
-			    strcmp(optarg, "junit") != 0))
-				usage();
-			o->report_fmt[o->nreport] = optarg;
-			o->report_file[o->nreport++] = argv[optind++];
-			break;
-		default:
-			usage();
-		}
-	}
+	    NULL)) != -1)
+		rp_option(rp, o, ch, argc, argv);
 	o->files = argv + optind;
 	o->nfiles = argc - optind;
 	if (o->dump && o->nfiles >= 1)
 		return;
 	o->dump = 0;
-	if (o->nfiles < 1 || modes > 1 || (rp->rate > 0 &&
+	if (o->nfiles < 1 || o->nmodes > 1 || (rp->rate > 0 &&
 	    rp->max_sleep >= 0) || (o->portfile == NULL && rp->port[0] == '\0'))
 		usage();
 }

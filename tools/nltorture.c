@@ -1592,6 +1592,129 @@ tort_lm_set_child(uint8_t *nd, uint64_t pgno)
 	memcpy(nd + 4, &fl, 2);
 }
 
+/* A stopped switch's store, read to be damaged. */
+struct tort_victim {
+	struct tort_lm		 lm;		/* the file, in memory */
+	struct tort_lmset	*cp;		/* the copy database */
+	struct tort_lmset	*ms;		/* the msg database */
+	size_t			 dbrec;		/* the copy db's MDB_db record */
+};
+
+/*
+ * copy-record: a byte in 5 copy records; msg-record: a byte in 5 message
+ * bodies. Each damage function says what it did in what and returns 0,
+ * or -1 when the store has nothing to damage that way.
+ */
+static int
+tort_damage_records(struct tort_victim *v, const char *kind, char *what,
+    size_t sz)
+{
+	const struct tort_lmset	*cp = v->cp, *ms = v->ms;
+	size_t			 i, j;
+
+	if (strcmp(kind, "copy-record") == 0) {
+		for (i = 0; i < 5 && i < cp->nrec; i++)
+			tort_flip(v->lm.m + cp->rec[tort_rand() % cp->nrec] + 32,
+			    0x80);
+		snprintf(what, sz, "; 5 copy records: enq_us flipped");
+		return 0;
+	}
+	for (i = 0; i < 5 && i < ms->nrec; i++) {
+		j = tort_rand() % ms->nrec;
+		if (ms->reclen[j] > 80)
+			tort_flip(v->lm.m + ms->rec[j] + 64 +
+			    (ms->reclen[j] - 68) / 2, 0x20);
+	}
+	snprintf(what, sz, "; 5 msg bodies: a byte flipped");
+	return 0;
+}
+
+/* leaf-header: mp_lower/mp_upper of a copy leaf; leaf-ptrs: its mp_ptrs. */
+static int
+tort_damage_leaf(struct tort_victim *v, const char *kind, char *what,
+    size_t sz)
+{
+	uint64_t	 pgno;
+	uint8_t		*pg;
+	size_t		 i;
+
+	pgno = v->cp->leaf[tort_rand() % v->cp->nleaf];
+	pg = tort_lm_page(&v->lm, pgno);
+	if (kind[5] == 'h') {
+		tort_flip(pg + 13, 0x0f);	/* mp_lower */
+		tort_flip(pg + 15, 0x0f);	/* mp_upper */
+	} else
+		for (i = 1; i < 4; i++)
+			tort_flip(pg + LM_PAGEHDR + 2 * i, 0x55);
+	snprintf(what, sz, "; page %llu %s", (unsigned long long)pgno,
+	    kind[5] == 'h' ? "mp_lower/mp_upper ^ 0x0f00" :
+	    "mp_ptrs[1..3] ^ 0x55");
+	return 0;
+}
+
+/* branch-child: a copy branch's child 1 becomes a msg leaf page. */
+static int
+tort_damage_branch(struct tort_victim *v, const char *kind, char *what,
+    size_t sz)
+{
+	const struct tort_lmset	*cp = v->cp, *ms = v->ms;
+	uint64_t		 pgno;
+	uint8_t			*pg, *nd;
+
+	if (cp->nbranch == 0 || (pg = tort_lm_page(&v->lm,
+	    cp->branch[0])) == NULL || tort_lm_nkeys(&v->lm, pg) < 2 ||
+	    (nd = tort_lm_node(&v->lm, pg, 1)) == NULL)
+		return -1;
+	pgno = ms->leaf[tort_rand() % ms->nleaf];
+	tort_lm_set_child(nd, pgno);
+	snprintf(what, sz, "; branch page %llu child 1 -> msg leaf page %llu",
+	    (unsigned long long)cp->branch[0], (unsigned long long)pgno);
+	return 0;
+}
+
+/* db-root: the copy db's root names the msg tree; meta-root: the newest
+ * meta page's main root names the copy tree. */
+static int
+tort_damage_root(struct tort_victim *v, const char *kind, char *what,
+    size_t sz)
+{
+	struct tort_lm	*lm = &v->lm;
+
+	if (strcmp(kind, "db-root") == 0) {
+		memcpy(lm->m + v->dbrec + LM_DB_ROOT, &v->ms->root, 8);
+		snprintf(what, sz, "; copy md_root %llu -> msg root %llu",
+		    (unsigned long long)v->cp->root,
+		    (unsigned long long)v->ms->root);
+		return 0;
+	}
+	memcpy(lm->m + lm->meta + LM_META_DBS + LM_DB_SIZE + LM_DB_ROOT,
+	    &v->cp->root, 8);
+	snprintf(what, sz, "; meta page %zu main root -> copy root %llu",
+	    lm->meta / lm->psize, (unsigned long long)v->cp->root);
+	return 0;
+}
+
+/* random-bytes: 16 random bytes in live copy pages. */
+static int
+tort_damage_random(struct tort_victim *v, const char *kind, char *what,
+    size_t sz)
+{
+	const struct tort_lmset	*cp = v->cp;
+	uint64_t		 pgno;
+	uint8_t			*pg;
+	size_t			 i;
+
+	for (i = 0; i < 16; i++) {
+		pgno = i % 2 && cp->nbranch ?
+		    cp->branch[tort_rand() % cp->nbranch] :
+		    cp->leaf[tort_rand() % cp->nleaf];
+		pg = tort_lm_page(&v->lm, pgno);
+		tort_flip(pg + tort_rand() % v->lm.psize, (uint8_t)tort_rand());
+	}
+	snprintf(what, sz, "; 16 random bytes in live copy pages");
+	return 0;
+}
+
 /*
  * Damage the stopped switch's store as kind says. @return 0 with what
  * was done in what, -1 when the store has nothing to damage that way.
@@ -1599,89 +1722,43 @@ tort_lm_set_child(uint8_t *nd, uint64_t pgno)
 static int
 tort_corrupt(const char *path, const char *kind, char *what, size_t sz)
 {
-	struct tort_lm		 lm;
-	struct tort_lmset	*cp = xcalloc(1, sizeof *cp);
-	struct tort_lmset	*ms = xcalloc(1, sizeof *ms);
-	size_t			 dbrec, i, k;
-	uint8_t			*pg, *nd;
-	uint64_t		 pgno;
+	struct tort_victim	 v;
+	size_t			 k;
 	int			 rc = -1;
 
-	if (tort_lm_open(&lm, path) == -1) {
+	memset(&v, 0, sizeof v);
+	v.cp = xcalloc(1, sizeof *v.cp);
+	v.ms = xcalloc(1, sizeof *v.ms);
+	if (tort_lm_open(&v.lm, path) == -1) {
 		tort_fmt(what, sz, "%s: not an LMDB file", path);
-		goto out;
+		goto fail;
 	}
-	dbrec = tort_lm_db(&lm, "copy", cp);
-	tort_lm_db(&lm, "msg", ms);
-	snprintf(what, sz, "copy db %zu records in %zu+%zu pages", cp->nrec,
-	    cp->nleaf, cp->nbranch);
+	v.dbrec = tort_lm_db(&v.lm, "copy", v.cp);
+	tort_lm_db(&v.lm, "msg", v.ms);
+	snprintf(what, sz, "copy db %zu records in %zu+%zu pages", v.cp->nrec,
+	    v.cp->nleaf, v.cp->nbranch);
 	k = strlen(what);
-	if (dbrec == 0 || cp->nrec == 0 || ms->nleaf == 0)
-		goto out;
-	if (strcmp(kind, "copy-record") == 0) {
-		for (i = 0; i < 5 && i < cp->nrec; i++)
-			tort_flip(lm.m + cp->rec[tort_rand() % cp->nrec] + 32,
-			    0x80);
-		snprintf(what + k, sz - k, "; 5 copy records: enq_us flipped");
-	} else if (strcmp(kind, "msg-record") == 0) {
-		for (i = 0; i < 5 && i < ms->nrec; i++) {
-			size_t j = tort_rand() % ms->nrec;
-
-			if (ms->reclen[j] > 80)
-				tort_flip(lm.m + ms->rec[j] + 64 +
-				    (ms->reclen[j] - 68) / 2, 0x20);
-		}
-		snprintf(what + k, sz - k, "; 5 msg bodies: a byte flipped");
-	} else if (strcmp(kind, "leaf-header") == 0 ||
-	    strcmp(kind, "leaf-ptrs") == 0) {
-		pgno = cp->leaf[tort_rand() % cp->nleaf];
-		pg = tort_lm_page(&lm, pgno);
-		if (kind[5] == 'h') {
-			tort_flip(pg + 13, 0x0f);	/* mp_lower */
-			tort_flip(pg + 15, 0x0f);	/* mp_upper */
-		} else
-			for (i = 1; i < 4; i++)
-				tort_flip(pg + LM_PAGEHDR + 2 * i, 0x55);
-		snprintf(what + k, sz - k, "; page %llu %s", (unsigned long
-		    long)pgno, kind[5] == 'h' ? "mp_lower/mp_upper ^ 0x0f00" :
-		    "mp_ptrs[1..3] ^ 0x55");
-	} else if (strcmp(kind, "branch-child") == 0) {
-		if (cp->nbranch == 0 || (pg = tort_lm_page(&lm,
-		    cp->branch[0])) == NULL || tort_lm_nkeys(&lm, pg) < 2 ||
-		    (nd = tort_lm_node(&lm, pg, 1)) == NULL)
-			goto out;
-		pgno = ms->leaf[tort_rand() % ms->nleaf];
-		tort_lm_set_child(nd, pgno);
-		snprintf(what + k, sz - k, "; branch page %llu child 1 -> msg "
-		    "leaf page %llu", (unsigned long long)cp->branch[0],
-		    (unsigned long long)pgno);
-	} else if (strcmp(kind, "db-root") == 0) {
-		memcpy(lm.m + dbrec + LM_DB_ROOT, &ms->root, 8);
-		snprintf(what + k, sz - k, "; copy md_root %llu -> msg root %llu",
-		    (unsigned long long)cp->root, (unsigned long long)ms->root);
-	} else if (strcmp(kind, "meta-root") == 0) {
-		memcpy(lm.m + lm.meta + LM_META_DBS + LM_DB_SIZE + LM_DB_ROOT,
-		    &cp->root, 8);
-		snprintf(what + k, sz - k, "; meta page %zu main root -> copy "
-		    "root %llu", lm.meta / lm.psize, (unsigned long long)cp->root);
-	} else if (strcmp(kind, "random-bytes") == 0) {
-		for (i = 0; i < 16; i++) {
-			pgno = i % 2 && cp->nbranch ?
-			    cp->branch[tort_rand() % cp->nbranch] :
-			    cp->leaf[tort_rand() % cp->nleaf];
-			pg = tort_lm_page(&lm, pgno);
-			tort_flip(pg + tort_rand() % lm.psize,
-			    (uint8_t)tort_rand());
-		}
-		snprintf(what + k, sz - k, "; 16 random bytes in live copy "
-		    "pages");
-	} else
-		goto out;
-	rc = tort_lm_save(&lm, path);
-out:
-	free(lm.m);
-	free(cp);
-	free(ms);
+	if (v.dbrec == 0 || v.cp->nrec == 0 || v.ms->nleaf == 0)
+		goto fail;
+	if (strcmp(kind, "copy-record") == 0 ||
+	    strcmp(kind, "msg-record") == 0)
+		rc = tort_damage_records(&v, kind, what + k, sz - k);
+	else if (strcmp(kind, "leaf-header") == 0 ||
+	    strcmp(kind, "leaf-ptrs") == 0)
+		rc = tort_damage_leaf(&v, kind, what + k, sz - k);
+	else if (strcmp(kind, "branch-child") == 0)
+		rc = tort_damage_branch(&v, kind, what + k, sz - k);
+	else if (strcmp(kind, "db-root") == 0 ||
+	    strcmp(kind, "meta-root") == 0)
+		rc = tort_damage_root(&v, kind, what + k, sz - k);
+	else if (strcmp(kind, "random-bytes") == 0)
+		rc = tort_damage_random(&v, kind, what + k, sz - k);
+	if (rc == 0)
+		rc = tort_lm_save(&v.lm, path);
+fail:
+	free(v.lm.m);
+	free(v.cp);
+	free(v.ms);
 	return rc;
 }
 
@@ -2490,28 +2567,21 @@ tort_good_connect(struct tort_good *g)
 	}
 }
 
-/* Run the good stream for ms with attack class cls (-1: none) going. */
-static void
-tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
-    uint64_t ms)
+/*
+ * The attacker: a child process running class cls (-1: none) until end,
+ * which writes its tort_hres into a pipe. @return its pid (0 or -1: none
+ * running), *rfd the pipe's read end (-1: none).
+ */
+static pid_t
+tort_attacker_start(int cls, uint64_t end, int *rfd)
 {
 	struct tort_hres h;
-	uint64_t	 t0 = util_mono_us(), end = t0 + ms * 1000, acked, dlv;
-	uint64_t	 naked;
-	double		 secs, rate;
-	char		 why[300], st[64];
 	int		 pfd[2] = { -1, -1 };
 	pid_t		 pid = 0;
 
-	memset(&h, 0, sizeof h);
-	tort_good_connect(g);
-	acked = g->bk.acked;
-	naked = g->bk.naked;
-	dlv = g->bk.dlv;
-	g->bk.max_gap_us = 0;
-	g->bk.last_dlv_us = t0;
 	if (cls >= 0 && pipe(pfd) == 0 && (pid = fork()) == 0) {
 		close(pfd[0]);
+		memset(&h, 0, sizeof h);
 		T.seed ^= (uint64_t)getpid() << 17;
 		tort_attack(cls, end, 2, &h);
 		if (write(pfd[1], &h, sizeof h) != (ssize_t)sizeof h)
@@ -2522,6 +2592,38 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 		tort_proc_add(pid);
 	if (pfd[1] != -1)
 		close(pfd[1]);
+	*rfd = pfd[0];
+	return pid;
+}
+
+/* What attacker pid reported on rfd into h (a note in r if nothing);
+ * then it is stopped and rfd closed. */
+static void
+tort_attacker_end(struct tort_row *r, pid_t pid, int rfd,
+    struct tort_hres *h)
+{
+	struct pollfd	 p = { rfd, POLLIN, 0 };
+
+	if (pid > 0) {
+		if (poll(&p, 1, 15000) != 1 ||
+		    read(rfd, h, sizeof *h) != (ssize_t)sizeof *h)
+			tort_note(r, "the attacker reported nothing");
+		tort_proc_stop(pid, SIGKILL, 2000);
+	}
+	if (rfd != -1)
+		close(rfd);
+}
+
+/*
+ * The good stream, started at t0, until end or the switch dies,
+ * reconnected when a side drops; the longest gap between deliveries
+ * into g->bk.max_gap_us. @return the seconds it ran.
+ */
+static double
+tort_good_run(struct tort_good *g, uint64_t t0, uint64_t end)
+{
+	double	 secs;
+
 	while (util_mono_us() < end && tort_switch_alive()) {
 		tort_pump(100);
 		if (!g->tx->up || !g->rx->up)
@@ -2531,22 +2633,15 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 	if (g->bk.last_dlv_us != 0 &&
 	    util_mono_us() - g->bk.last_dlv_us > g->bk.max_gap_us)
 		g->bk.max_gap_us = util_mono_us() - g->bk.last_dlv_us;
-	if (pid > 0) {
-		struct pollfd p = { pfd[0], POLLIN, 0 };
+	return secs;
+}
 
-		if (poll(&p, 1, 15000) != 1 ||
-		    read(pfd[0], &h, sizeof h) != (ssize_t)sizeof h)
-			tort_note(r, "the attacker reported nothing");
-		tort_proc_stop(pid, SIGKILL, 2000);
-	}
-	if (pfd[0] != -1)
-		close(pfd[0]);
-	rate = (double)(g->bk.dlv - dlv) / secs;
-	if (cls < 0)
-		g->base_rate = rate;
-	r->runs = cls < 0 ? -1 : (long long)h.attempts;
-	r->acked = (long long)(g->bk.acked - acked);
-	r->delivered = (long long)(g->bk.dlv - dlv);
+/* A phase's figures into r's notes: the good stream's rate (and its
+ * share of the baseline), its longest gap, the attack's answers. */
+static void
+tort_hostile_notes(struct tort_row *r, const struct tort_good *g, int cls,
+    const struct tort_hres *h, double rate)
+{
 	tort_note(r, "good stream %.0f msg/s", rate);
 	if (cls >= 0 && g->base_rate > 0)
 		tort_note(r, "%.0f %% of the baseline", 100 * rate /
@@ -2555,14 +2650,31 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 	if (cls >= 0 && strcmp(tort_hostile_classes[cls], "slowloris") == 0)
 		tort_note(r, "%llu half-open connections: %llu dropped by the "
 		    "switch, %llu still open at the end",
-		    (unsigned long long)h.attempts,
-		    (unsigned long long)h.dropped, (unsigned long long)h.kept);
+		    (unsigned long long)h->attempts,
+		    (unsigned long long)h->dropped,
+		    (unsigned long long)h->kept);
 	else if (cls >= 0)
 		tort_note(r, "answers: %llu NAK, %llu ERROR, %llu closed, %llu "
-		    "refused, %llu ACK, %llu none", (unsigned long long)h.nak,
-		    (unsigned long long)h.error, (unsigned long long)h.closed,
-		    (unsigned long long)h.refused, (unsigned long long)h.ack +
-		    h.hello, (unsigned long long)h.timeout);
+		    "refused, %llu ACK, %llu none", (unsigned long long)h->nak,
+		    (unsigned long long)h->error,
+		    (unsigned long long)h->closed,
+		    (unsigned long long)h->refused,
+		    (unsigned long long)h->ack + h->hello,
+		    (unsigned long long)h->timeout);
+}
+
+/*
+ * A phase's verdict: r fails on a NAK to the good stream under the flood
+ * (naked: its NAKs before the phase), an unexpected answer, an attack
+ * that never got going, a stalled stream or a dead switch, which is
+ * restarted for the next phase.
+ */
+static void
+tort_hostile_verdict(struct tort_row *r, struct tort_good *g, int cls,
+    const struct tort_hres *h, uint64_t naked)
+{
+	char	 why[300], st[64];
+
 	if (g->bk.naked > naked) {
 		tort_note(r, "the good stream got %llu NAK",
 		    (unsigned long long)(g->bk.naked - naked));
@@ -2571,12 +2683,12 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 		    strcmp(tort_hostile_classes[cls], "flood-nonreader") == 0)
 			r->result = TORT_FAIL;
 	}
-	if (h.unexpected > 0) {
+	if (h->unexpected > 0) {
 		r->result = TORT_FAIL;
 		tort_note(r, "%llu UNEXPECTED, first: %s",
-		    (unsigned long long)h.unexpected, h.first);
+		    (unsigned long long)h->unexpected, h->first);
 	}
-	if (cls >= 0 && h.attempts == 0) {
+	if (cls >= 0 && h->attempts == 0) {
 		r->result = TORT_FAIL;
 		tort_note(r, "the attack never got going");
 	}
@@ -2594,6 +2706,38 @@ tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
 			tort_note(r, "no restart: %s", why);
 	} else
 		tort_note(r, "switch up");
+}
+
+/* Run the good stream for ms with attack class cls (-1: none) going. */
+static void
+tort_hostile_phase(struct tort_row *r, struct tort_good *g, int cls,
+    uint64_t ms)
+{
+	struct tort_hres h;
+	uint64_t	 t0 = util_mono_us(), end = t0 + ms * 1000, acked, dlv;
+	uint64_t	 naked;
+	double		 secs, rate;
+	int		 rfd;
+	pid_t		 pid;
+
+	memset(&h, 0, sizeof h);
+	tort_good_connect(g);
+	acked = g->bk.acked;
+	naked = g->bk.naked;
+	dlv = g->bk.dlv;
+	g->bk.max_gap_us = 0;
+	g->bk.last_dlv_us = t0;
+	pid = tort_attacker_start(cls, end, &rfd);
+	secs = tort_good_run(g, t0, end);
+	tort_attacker_end(r, pid, rfd, &h);
+	rate = (double)(g->bk.dlv - dlv) / secs;
+	if (cls < 0)
+		g->base_rate = rate;
+	r->runs = cls < 0 ? -1 : (long long)h.attempts;
+	r->acked = (long long)(g->bk.acked - acked);
+	r->delivered = (long long)(g->bk.dlv - dlv);
+	tort_hostile_notes(r, g, cls, &h, rate);
+	tort_hostile_verdict(r, g, cls, &h, naked);
 }
 
 static void
@@ -2770,114 +2914,162 @@ static const char *const tort_cycles[TORT_C_N] = {
 /* Shares of the time, relative. */
 static const int tort_weight[TORT_C_N] = { 35, 15, 20, 25, 15 };
 
-int
-main(int argc, char *argv[])
-{
-	struct tort_row	*r;
-	char		 cmd[PATH_MAX * 2];
-	int		 want[TORT_C_N], w[TORT_C_N], ch, i, j, wsum;
-	long		 secs, kills, corr;
-	uint64_t	 t0 = util_mono_us(), now, left;
+/* What main takes from the command line and the environment. */
+struct tort_opts {
+	long	 secs;			/* -s, TORTURE_SECONDS */
+	long	 kills;			/* -K, TORTURE_KILLS */
+	long	 corr;			/* -C, TORTURE_CORRUPTIONS */
+	int	 want[TORT_C_N];	/* the cycles asked for */
+};
 
-	secs = tort_env_num("TORTURE_SECONDS", TORT_DEF_SECONDS);
-	kills = tort_env_num("TORTURE_KILLS", 0);
-	corr = tort_env_num("TORTURE_CORRUPTIONS", 0);
+/* The environment, then the command line, into o and T; usage() on an
+ * error. */
+static void
+tort_options(struct tort_opts *o, int argc, char *argv[])
+{
+	int	 ch, i, j;
+
+	o->secs = tort_env_num("TORTURE_SECONDS", TORT_DEF_SECONDS);
+	o->kills = tort_env_num("TORTURE_KILLS", 0);
+	o->corr = tort_env_num("TORTURE_CORRUPTIONS", 0);
 	T.keep = tort_env_num("TORTURE_KEEP", 0) != 0;
 	T.seed = (uint64_t)tort_env_num("TORTURE_SEED", 0);
 	while ((ch = getopt(argc, argv, "C:kK:s:S:v")) != -1) {
 		switch (ch) {
-		case 'C': corr = strtol(optarg, NULL, 10); break;
+		case 'C': o->corr = strtol(optarg, NULL, 10); break;
 		case 'k': T.keep = 1; break;
-		case 'K': kills = strtol(optarg, NULL, 10); break;
-		case 's': secs = strtol(optarg, NULL, 10); break;
+		case 'K': o->kills = strtol(optarg, NULL, 10); break;
+		case 's': o->secs = strtol(optarg, NULL, 10); break;
 		case 'S': T.seed = strtoull(optarg, NULL, 10); break;
 		case 'v': T.verbose = 1; break;
 		default: tort_usage();
 		}
 	}
-	if (secs < 30 || kills < 0 || corr < 0)
+	if (o->secs < 30 || o->kills < 0 || o->corr < 0)
 		tort_usage();
 	for (i = 0; i < TORT_C_N; i++)
-		want[i] = optind == argc;
+		o->want[i] = optind == argc;
 	for (j = optind; j < argc; j++) {
 		for (i = 0; i < TORT_C_N; i++)
 			if (strcmp(argv[j], tort_cycles[i]) == 0)
-				want[i] = 1;
+				o->want[i] = 1;
 		for (i = 0; i < TORT_C_N && strcmp(argv[j], tort_cycles[i]); i++)
 			;
 		if (i == TORT_C_N)
 			tort_usage();
 	}
+}
+
+/*
+ * The suite's run directory, signals and watchdog, PKI and event base.
+ * @return 0, or -1 (said why).
+ */
+static int
+tort_init(const struct tort_opts *o, const char *argv0)
+{
+	char	 cmd[PATH_MAX * 2];
+
 	if (T.seed == 0)
 		T.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	T.seed0 = T.seed;
-	tort_root(argv[0]);
+	tort_root(argv0);
 	snprintf(T.dir, sizeof T.dir, "/tmp/nltorture-XXXXXX");
 	if (mkdtemp(T.dir) == NULL) {
 		perror("nltorture: mkdtemp");
-		return 3;
+		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, tort_signal);
 	signal(SIGTERM, tort_signal);
 	signal(SIGALRM, tort_signal);
-	alarm((unsigned)(secs + secs / 2 + 300));	/* the watchdog */
+	alarm((unsigned)(o->secs + o->secs / 2 + 300));	/* the watchdog */
 	tort_fmt(T.pki, sizeof T.pki, "%s/pki", T.dir);
 	tort_fmt(cmd, sizeof cmd, "'%s/tools/nlpki' '%s' -o waagy oragy cadmv "
 	    "stranger >/dev/null", T.root, T.pki);
 	if (system(cmd) != 0 || (T.base = event_base_new()) == NULL) {
 		tort_log("cannot make the PKI or the event base (%s)", cmd);
-		return 3;
+		return -1;
 	}
-	tort_log("%ld s, seed %llu, in %s (root %s)", secs,
+	tort_log("%ld s, seed %llu, in %s (root %s)", o->secs,
 	    (unsigned long long)T.seed, T.dir, T.root);
+	return 0;
+}
 
-	/* Cycles that will be skipped take no share of the time. */
+/* Cycle i (TORT_C_*), its rows added; the switch killed after it. */
+static void
+tort_cycle_run(int i, const struct tort_opts *o)
+{
+	struct tort_row	*r;
+
+	switch (i) {
+	case TORT_C_KILL:
+		r = tort_row_new("kill9");
+		if (tort_setup("kill9", "heartbeat=\"5\"", NULL) == -1)
+			r->result = TORT_FAIL;
+		else
+			tort_cycle_kill(r, NULL, (int)o->kills);
+		break;
+	case TORT_C_DISK:
+		r = tort_row_new("diskfull");
+		tort_cycle_diskfull(r, (unsigned)tort_env_num(
+		    "TORTURE_DISK_MB", 64));
+		tort_log("diskfull: %s", r->result == TORT_PASS ?
+		    "pass" : r->result == TORT_SKIP ? "skipped" : "FAIL");
+		break;
+	case TORT_C_CORRUPT:
+		tort_cycle_corrupt((int)o->corr, (int)tort_env_num(
+		    "TORTURE_HELD", 200));
+		break;
+	case TORT_C_HOSTILE:
+		tort_cycle_hostile();
+		break;
+	case TORT_C_POWER:
+		r = tort_row_new("powerloss");
+		tort_cycle_powerloss(r, (int)o->kills);
+		break;
+	}
+	tort_switch_stop(SIGKILL);
+}
+
+/*
+ * The cycles asked for, in order, each with its share of what is left
+ * of the time since t0; cycles that will be skipped take no share.
+ */
+static void
+tort_cycles_run(const struct tort_opts *o, uint64_t t0)
+{
+	uint64_t	 now, left, end = t0 + (uint64_t)o->secs * 1000000;
+	int		 w[TORT_C_N], i, j, wsum;
+
 	for (i = 0; i < TORT_C_N; i++)
-		w[i] = want[i] ? tort_weight[i] : 0;
-	if (want[TORT_C_DISK] && !tort_can_mount())
+		w[i] = o->want[i] ? tort_weight[i] : 0;
+	if (o->want[TORT_C_DISK] && !tort_can_mount())
 		w[TORT_C_DISK] = 0;
-	if (want[TORT_C_POWER] && tort_lazyfs_bin() == NULL)
+	if (o->want[TORT_C_POWER] && tort_lazyfs_bin() == NULL)
 		w[TORT_C_POWER] = 0;
 	for (i = 0; i < TORT_C_N; i++) {
-		if (!want[i])
+		if (!o->want[i])
 			continue;
 		now = util_mono_us();
-		left = t0 + (uint64_t)secs * 1000000 > now ?
-		    t0 + (uint64_t)secs * 1000000 - now : 0;
+		left = end > now ? end - now : 0;
 		for (wsum = 0, j = i; j < TORT_C_N; j++)
 			wsum += w[j];
 		T.deadline = now + (wsum ? left * (uint64_t)w[i] / wsum : 0);
 		tort_log("%s: %.0f s", tort_cycles[i], tort_left_ms() / 1000.0);
-		switch (i) {
-		case TORT_C_KILL:
-			r = tort_row_new("kill9");
-			if (tort_setup("kill9", "heartbeat=\"5\"", NULL) == -1)
-				r->result = TORT_FAIL;
-			else
-				tort_cycle_kill(r, NULL, (int)kills);
-			break;
-		case TORT_C_DISK:
-			r = tort_row_new("diskfull");
-			tort_cycle_diskfull(r, (unsigned)tort_env_num(
-			    "TORTURE_DISK_MB", 64));
-			tort_log("diskfull: %s", r->result == TORT_PASS ?
-			    "pass" : r->result == TORT_SKIP ? "skipped" : "FAIL");
-			break;
-		case TORT_C_CORRUPT:
-			tort_cycle_corrupt((int)corr, (int)tort_env_num(
-			    "TORTURE_HELD", 200));
-			break;
-		case TORT_C_HOSTILE:
-			tort_cycle_hostile();
-			break;
-		case TORT_C_POWER:
-			r = tort_row_new("powerloss");
-			tort_cycle_powerloss(r, (int)kills);
-			break;
-		}
-		tort_switch_stop(SIGKILL);
+		tort_cycle_run(i, o);
 	}
+}
+
+/*
+ * Everything stopped and freed, the table printed, the run directory
+ * removed (unless kept). @return the exit status: 1 a cycle failed, 0.
+ */
+static int
+tort_finish(uint64_t t0)
+{
+	char	 cmd[PATH_MAX * 2];
+	int	 i;
+
 	tort_cleanup_now();
 	for (i = 0; i < 8 && T.ssl[i] != NULL; i++)
 		SSL_CTX_free(T.ssl[i]);
@@ -2894,4 +3086,17 @@ main(int argc, char *argv[])
 		if (T.rows[i].result == TORT_FAIL)
 			return 1;
 	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct tort_opts o;
+	uint64_t	 t0 = util_mono_us();
+
+	tort_options(&o, argc, argv);
+	if (tort_init(&o, argv[0]) == -1)
+		return 3;
+	tort_cycles_run(&o, t0);
+	return tort_finish(t0);
 }
