@@ -1249,8 +1249,9 @@ server_inbound_finish(struct server_inbound *in)
 		recorder_ack(&who, in->tag, in->msgid);
 		srv->stats.acked++;
 		srv->stats.acked_key[in->key]++;
-		resend_add(srv->resend, in->rhash, in->rlen,
-		    in->op.msg.msgid, util_mono_us());
+		if (srv->cfg->resend_window > 0)
+			resend_add(srv->resend, in->rhash, in->rlen,
+			    in->op.msg.msgid, util_mono_us());
 		metrics_hist_add(&srv->stats.ack_latency,
 		    (double)(util_now_us() - in->op.msg.recv_us) / 1e6);
 	} else {
@@ -1415,7 +1416,9 @@ server_inbound(struct server *srv, struct session *s, uint64_t tag,
 	srv->stats.received++;
 	server_who(s, &who);
 	recorder_msg(&who, tag, payload, len);
-	hash = resend_hash(session_code(s), payload, len);
+	/* The resend check hashes every message: not when it is off. */
+	hash = srv->cfg->resend_window > 0 ?
+	    resend_hash(session_code(s), payload, len) : 0;
 	if (server_resent(srv, s, tag, hash, len) == 0) {
 		free(payload);
 		session_committed(s);
