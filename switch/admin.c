@@ -234,6 +234,16 @@ admin_metrics_budgets(const struct server_snapshot *sn, struct ubuf *b)
 	    "{decision=\"left-out\"} %llu\n",
 	    (unsigned long long)sn->stats->photo_withheld,
 	    (unsigned long long)sn->stats->photo_left_out);
+	admin_sample(b, "nlswitch_msq_open", "gauge",
+	    "Multi-state queries (to NL or a region) awaiting answers or "
+	    "their late answers.", sn->msq_open);
+	admin_family(b, "nlswitch_msq_answers_total", "counter",
+	    "Merged answers to multi-state queries the switch sent: the "
+	    "summary with the hits, or one answer that came after it.");
+	ubuf_printf(b, "nlswitch_msq_answers_total{kind=\"summary\"} %llu\n"
+	    "nlswitch_msq_answers_total{kind=\"late\"} %llu\n",
+	    (unsigned long long)sn->stats->msq_summaries,
+	    (unsigned long long)sn->stats->msq_late);
 	admin_family(b, "nlswitch_notices_expired_total", "counter",
 	    "SM and ER notices that expired undelivered (notice-ttl).");
 	ubuf_printf(b, "nlswitch_notices_expired_total{mke=\"SM\"} %llu\n"

@@ -27,6 +27,7 @@
 #define CONFIG_DEF_HELD_TTL	(24 * 3600)
 #define CONFIG_DEF_NOTICE_TTL	(7 * 24 * 3600)
 #define CONFIG_DEF_RESEND_WIN	300
+#define CONFIG_DEF_MSQ_TIMEOUT	60	/* Nlets MSQ: "waits for up to 60 seconds" */
 #define CONFIG_DEF_RESEND_MAX	1000000
 #define CONFIG_DEF_RETRY_MIN	1
 #define CONFIG_DEF_RETRY_MAX	60
@@ -568,9 +569,10 @@ config_parse_audit(struct config *cfg, xmlNodePtr n, const char *dir,
 }
 
 /*
- * <limits notice-ttl resend-window resend-max>: how long notices wait
- * for an offline sender (never less than held-ttl: a notice outlives
- * the traffic it is about), and what counts as a resend.
+ * <limits notice-ttl resend-window resend-max msq-timeout>: how long
+ * notices wait for an offline sender (never less than held-ttl: a
+ * notice outlives the traffic it is about), what counts as a resend, and
+ * how long a multi-state query waits for its states' answers.
  */
 static int
 config_parse_notices(struct config *cfg, xmlNodePtr n,
@@ -581,6 +583,8 @@ config_parse_notices(struct config *cfg, xmlNodePtr n,
 	if (config_duration(errs, n, "notice-ttl", 1, &cfg->notice_ttl) == -1 ||
 	    config_duration(errs, n, "resend-window", 0,
 	    &cfg->resend_window) == -1 ||
+	    config_duration(errs, n, "msq-timeout", 1, &cfg->msq_timeout) ==
+	    -1 ||
 	    config_num(errs, n, "resend-max", 1, 1LL << 28, &max) == -1)
 		return -1;
 	if (cfg->notice_ttl < (uint64_t)held_ttl) {
@@ -727,6 +731,7 @@ config_new(const char *path)
 	cfg->held_ttl = CONFIG_DEF_HELD_TTL;
 	cfg->notice_ttl = CONFIG_DEF_NOTICE_TTL;
 	cfg->resend_window = CONFIG_DEF_RESEND_WIN;
+	cfg->msq_timeout = CONFIG_DEF_MSQ_TIMEOUT;
 	cfg->resend_max = CONFIG_DEF_RESEND_MAX;
 	cfg->retry_min = CONFIG_DEF_RETRY_MIN;
 	cfg->retry_max = CONFIG_DEF_RETRY_MAX;

@@ -93,6 +93,8 @@ struct config {
 	int			 held_ttl;	/* seconds a queued copy lives */
 	uint64_t		 notice_ttl;	/* seconds an SM/ER copy lives */
 	uint64_t		 resend_window;	/* seconds; 0: no resend check */
+	uint64_t		 msq_timeout;	/* seconds a multi-state query
+						   waits for its answers */
 	uint64_t		 resend_max;	/* messages remembered at most */
 	int			 retry_min;	/* seconds, first redelivery backoff */
 	int			 retry_max;	/* seconds, backoff ceiling */

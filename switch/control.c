@@ -309,6 +309,9 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	jsonutil_set_int(d, "audit_pruned_for_size", qs->audit_pruned_size);
 	jsonutil_set_int(d, "quota_refused", st->quota_refused);
 	jsonutil_set_int(d, "resends", st->resends);
+	jsonutil_set_int(d, "msq_open", sn->msq_open);
+	jsonutil_set_int(d, "msq_summaries", st->msq_summaries);
+	jsonutil_set_int(d, "msq_late", st->msq_late);
 	jsonutil_set_int(d, "photo_withheld", st->photo_withheld);
 	jsonutil_set_int(d, "photo_left_out", st->photo_left_out);
 	jsonutil_set_int(d, "notices_expired",

@@ -1907,6 +1907,36 @@ legacy_query_out(struct legacy_line *l, xmlNodePtr body)
 	legacy_line_end(l);
 }
 
+static void	legacy_header_out(struct ubuf *, xmlNodePtr, enum msg_key,
+		    const char *);
+static void	legacy_body_out(struct legacy_line *, xmlNodePtr,
+		    enum msg_key);
+
+/*
+ * One member's answer inside a merged multi-state answer (an
+ * n2:StateResponse's n2:NLETS): after a blank line, the answer as its
+ * member wrote it, header line and body.
+ */
+static void
+legacy_state_out(struct legacy_line *l, xmlNodePtr root)
+{
+	xmlNodePtr	 hdr;
+	char		*v;
+	enum msg_key	 key;
+
+	if (root == NULL || (hdr = xtree_child(root, LX_N2,
+	    "NLETSMessageHeader")) == NULL)
+		return;
+	v = legacy_text(xtree_child(hdr, LX_NH2, "MessageKeyCodeText"));
+	key = msg_key_lookup(v);
+	free(v);
+	if (key == MSG_KEY_NONE)
+		return;
+	ubuf_adds(l->b, "\n");
+	legacy_header_out(l->b, hdr, key, NULL);
+	legacy_body_out(l, xtree_next(hdr), key);
+}
+
 /* The records (and free text) of a response body. @return 1 if the
  * text ends with a field (records and no free text). */
 static int
@@ -1930,6 +1960,11 @@ legacy_response_out(struct legacy_line *l, xmlNodePtr body)
 	free(v);
 	if (nrec == 0 && (c = xtree_child(body, LX_NC, "PersonDigitalImage")))
 		legacy_img_out(l, c);
+	for (c = xtree_first(body); c != NULL; c = xtree_next(c))
+		if (xtree_is(c, LX_N2, "StateResponse")) {
+			legacy_state_out(l, xtree_first(c));
+			fields = 0;
+		}
 	return fields;
 }
 

@@ -116,56 +116,30 @@ photo_table_take(struct photo_table *t, const char *ori, const char *ctl,
  */
 #define PHOTO_STATE_PREFIX	"photo/"
 
-static void
-photo_state_push(struct photo_states *ps, char *key, char *val)
-{
-	struct queue_state *st;
-
-	ps->st = xrealloc(ps->st, (size_t)(ps->n + 1) * sizeof *ps->st);
-	st = &ps->st[ps->n++];
-	st->key = key;
-	st->val = val;
-	st->len = val != NULL ? strlen(val) : 0;
-}
-
 void
-photo_states_add(struct photo_states *ps, const char *reqid, const char *ori,
+photo_states_add(struct queue_states *ps, const char *reqid, const char *ori,
     const char *ctl, const char *lines, uint64_t until_us)
 {
 	char	*dup = xstrdup(lines), *tok, *save = NULL;
 
 	for (tok = strtok_r(dup, " ", &save); tok != NULL;
 	    tok = strtok_r(NULL, " ", &save))
-		photo_state_push(ps, xasprintf(PHOTO_STATE_PREFIX "%s/%s",
+		queue_states_push(ps, xasprintf(PHOTO_STATE_PREFIX "%s/%s",
 		    reqid, tok), xasprintf("%llu %s %s",
 		    (unsigned long long)until_us, ori, ctl));
 	free(dup);
 }
 
 void
-photo_states_del(struct photo_states *ps, const char *reqid, const char *line)
+photo_states_del(struct queue_states *ps, const char *reqid, const char *line)
 {
-	photo_state_push(ps, xasprintf(PHOTO_STATE_PREFIX "%s/%s", reqid,
+	queue_states_push(ps, xasprintf(PHOTO_STATE_PREFIX "%s/%s", reqid,
 	    line), NULL);
-}
-
-void
-photo_states_free(struct photo_states *ps)
-{
-	int i;
-
-	for (i = 0; i < ps->n; i++) {
-		free((char *)ps->st[i].key);
-		free((char *)ps->st[i].val);
-	}
-	free(ps->st);
-	ps->st = NULL;
-	ps->n = 0;
 }
 
 struct photo_load {
 	struct photo_table	*t;
-	struct photo_states	*expired;
+	struct queue_states	*expired;
 	uint64_t		 now_us;
 };
 
@@ -190,7 +164,7 @@ photo_load_cb(const char *key, size_t klen, const void *val, size_t len,
 	    sscanf(v, "%llu %15s %31s", &until, ori, ctl) < 2) {
 		log_warnx("photo: unreadable state record %s, dropped", k);
 		if (pl->expired != NULL)
-			photo_state_push(pl->expired, xstrdup(k), NULL);
+			queue_states_push(pl->expired, xstrdup(k), NULL);
 		return 0;
 	}
 	*line++ = '\0';
@@ -206,7 +180,7 @@ photo_load_cb(const char *key, size_t klen, const void *val, size_t len,
 
 size_t
 photo_table_load(struct photo_table *t, struct queue *q, uint64_t now_us,
-    struct photo_states *expired)
+    struct queue_states *expired)
 {
 	struct photo_load pl = { t, expired, now_us };
 

@@ -61,26 +61,20 @@ void		 photo_table_add(struct photo_table *, const char *reqid,
 void		 photo_table_expire(struct photo_table *, uint64_t now_us);
 /** Entries awaiting an answer. */
 size_t		 photo_table_count(const struct photo_table *);
-/* State records for an op (queue_op.states); the strings are owned. */
-struct photo_states {
-	struct queue_state	*st;
-	int			 n;
-};
 /** The records of an allowed photo request (see photo_table_add). */
-void		 photo_states_add(struct photo_states *, const char *reqid,
+void		 photo_states_add(struct queue_states *, const char *reqid,
 		    const char *ori, const char *ctl, const char *lines,
 		    uint64_t until_us);
 /** The record deleted when line answered reqid. */
-void		 photo_states_del(struct photo_states *, const char *reqid,
+void		 photo_states_del(struct queue_states *, const char *reqid,
 		    const char *line);
-void		 photo_states_free(struct photo_states *);
 /**
  * Read the stored records into t (start-up; t may be NULL), and add the
  * expired or unreadable ones to *expired as deletions (may be NULL).
  * @return the number of entries in t.
  */
 size_t		 photo_table_load(struct photo_table *, struct queue *,
-		    uint64_t now_us, struct photo_states *expired);
+		    uint64_t now_us, struct queue_states *expired);
 
 /**
  * Decide on a response m (DR KR DNR) from line (code), whose state

@@ -502,6 +502,32 @@ queue_copy_order(const struct queue_copy *a, const struct queue_copy *b)
 	return 0;
 }
 
+void
+queue_states_push(struct queue_states *qs, char *key, char *val)
+{
+	struct queue_state *st;
+
+	qs->st = xrealloc(qs->st, (size_t)(qs->n + 1) * sizeof *qs->st);
+	st = &qs->st[qs->n++];
+	st->key = key;
+	st->val = val;
+	st->len = val != NULL ? strlen(val) : 0;
+}
+
+void
+queue_states_free(struct queue_states *qs)
+{
+	int i;
+
+	for (i = 0; i < qs->n; i++) {
+		free((char *)qs->st[i].key);
+		free((char *)qs->st[i].val);
+	}
+	free(qs->st);
+	qs->st = NULL;
+	qs->n = 0;
+}
+
 int
 queue_op_validate(const struct queue_op *op)
 {

@@ -186,6 +186,17 @@ struct queue_state {
 };
 #define QUEUE_STATE_MAX		1024
 
+/* A list of state records an op carries, whose strings it owns. */
+struct queue_states {
+	struct queue_state	*st;
+	int			 n;
+};
+/** Append key = val (NUL-terminated; NULL: delete key); takes both. */
+void		 queue_states_push(struct queue_states *, char *key,
+		    char *val);
+/** Free the records and their strings; the list is empty again. */
+void		 queue_states_free(struct queue_states *);
+
 /*
  * Space budgets (see Space above), set with queue_configure. Bytes; the
  * backend rounds to pages.

@@ -30,6 +30,7 @@
 #include "legacy.h"
 #include "msgbuild.h"
 #include "msgparse.h"
+#include "msq.h"
 #include "line.h"
 #include "parser.h"
 #include "log.h"
@@ -70,6 +71,9 @@ struct server {
 	struct oridir		*oridir;	/* swapped by server_oridir_reload */
 	struct photo_table	*photos;	/* allowed photo requests in flight */
 	struct resend		*resend;	/* messages acknowledged lately */
+	struct msq_table	*msq;		/* multi-state queries (msq.h) */
+	struct queue_copy	*parked;	/* parked answers found at load */
+	int			 nparked;
 	uint64_t		 audit_prune_us;	/* next audit pruning */
 	int			 audit_alarm;	/* over the alarm level */
 	char			 not_ready[512];	/* last reason logged */
@@ -100,6 +104,11 @@ static void	server_expire(struct server *, struct line *,
 		    const struct queue_copy *);
 static void	server_unreadable(struct server *, struct line *,
 		    const struct queue_copy *, int);
+struct server_inbound;
+static void	server_msq_answered(struct server *, struct server_inbound *,
+		    int);
+static void	server_msq_run(struct server *);
+static void	server_msq_load(struct server *);
 
 /* A message between its arrival and its commit. */
 struct server_inbound {
@@ -126,7 +135,13 @@ struct server_inbound {
 	char			*notice;	/* SM .10.'s lines, or NULL */
 	uint64_t		 rhash;		/* resend_hash of the input */
 	size_t			 rlen;		/* the input's length */
-	struct photo_states	 states;	/* their durable records */
+	struct queue_states	 states;	/* their durable records */
+	/* A multi-state query: its table entry from the commit on. */
+	struct msq		*mq;
+	/* An answer to one: the query, its member, what it answered. */
+	uint64_t		 mqid;
+	int			 mqmember;
+	int			 mqst;		/* enum msq_st */
 };
 
 /* A denial on its way into the audit trail; the NAK follows its commit. */
@@ -347,6 +362,7 @@ server_snapshot(struct server *srv, struct server_snapshot *sn)
 	sn->damage = server_store_damage(srv, &sn->recovery);
 	sn->connections = srv->shost.nactive;
 	sn->lines_total = srv->cfg->nline;
+	sn->msq_open = msq_table_count(srv->msq);
 	for (i = 0; i < srv->cfg->nline; i++) {
 		line_info(srv->lines[i], &li);
 		sn->queued += li.queued;
@@ -399,6 +415,13 @@ server_load_cb(const struct queue_copy *c, void *arg)
 	const struct config_line	*cl;
 	struct queue_copy		 rc;
 
+	if (strcmp(c->line, MSQ_LINE) == 0) {
+		/* An answer parked for a merge (server_msq_load). */
+		srv->parked = xrealloc(srv->parked, (size_t)(srv->nparked +
+		    1) * sizeof *srv->parked);
+		srv->parked[srv->nparked++] = *c;
+		return;
+	}
 	if ((cl = config_line_by_code(srv->cfg, c->line)) == NULL) {
 		log_warnx("server: stored copy %llx.%u for unknown line %s "
 		    "kept in the store", (unsigned long long)c->msgid, c->copy,
@@ -523,6 +546,7 @@ server_new(struct event_base *base, struct config *cfg)
 	srv->msgid = counter_new(srv->q, "msgid", NULL);
 	srv->resend = resend_new(cfg->resend_window * 1000000,
 	    (size_t)cfg->resend_max);
+	srv->msq = msq_table_new();
 	srv->lhost.cfg = cfg;
 	srv->lhost.schema = srv->schema;
 	srv->lhost.q = srv->q;
@@ -537,6 +561,7 @@ server_new(struct event_base *base, struct config *cfg)
 	if (queue_load(srv->q, server_load_cb, srv) != QUEUE_E_OK)
 		log_warnx("server: queue load reported errors (see above)");
 	server_load_quarantined(srv, load_us);
+	server_msq_load(srv);
 	server_store_damage(srv, NULL);		/* logged before "started" */
 	for (i = 0; i < cfg->nline; i++) {
 		uint64_t n, bytes, oldest;
@@ -594,6 +619,7 @@ server_free(struct server *srv)
 	msgparse_schema_free(srv->schema);
 	oridir_free(srv->oridir);
 	photo_table_free(srv->photos);
+	msq_table_free(srv->msq);
 	SSL_CTX_free(srv->ssl);
 	for (i = 0; i < srv->nretired; i++)
 		config_free(srv->retired[i]);
@@ -758,12 +784,12 @@ server_queue_configure(struct server *srv)
 static void
 server_photo_sweep_done_cb(struct queue_op *op, void *arg)
 {
-	struct photo_states	*ps = arg;
+	struct queue_states	*ps = arg;
 
 	if (op->result != QUEUE_E_OK)
 		log_warnx("server: expired photo requests not deleted: %s",
 		    queue_strerror(op->result));
-	photo_states_free(ps);
+	queue_states_free(ps);
 	free(ps);
 	free(op);
 }
@@ -775,7 +801,7 @@ server_photo_sweep_done_cb(struct queue_op *op, void *arg)
 static size_t
 server_photo_load(struct server *srv, struct photo_table *t)
 {
-	struct photo_states	*ps = xcalloc(1, sizeof *ps);
+	struct queue_states	*ps = xcalloc(1, sizeof *ps);
 	struct queue_op		*op;
 	size_t			 n;
 
@@ -1274,7 +1300,8 @@ server_inbound_finish(struct server_inbound *in)
 	free((char *)in->op.audit);
 	free(in->await);
 	free(in->notice);
-	photo_states_free(&in->states);
+	queue_states_free(&in->states);
+	msq_free(in->mq);
 	free(in->sm);
 	free(in);
 }
@@ -1311,10 +1338,12 @@ server_put_done_cb(struct queue_op *op, void *arg)
 	const struct config_line *cl;
 	int			 i;
 
+	if (in->mqid != 0)
+		server_msq_answered(srv, in, op->result);
 	if (op->result != QUEUE_E_OK) {
 		in->failed = op->result;
 		in->nsm = 0;		/* nothing stored: no SM either */
-	} else {
+	} else if (op->type == QUEUE_OP_PUT) {
 		/* The committed body goes to the lines in memory: delivery
 		 * sends it by reference instead of reading it back. */
 		struct line_body *body = line_body_new(&srv->lhost, (char *)op->body,
@@ -1336,6 +1365,10 @@ server_put_done_cb(struct queue_op *op, void *arg)
 			photo_table_add(srv->photos, in->msgid, in->ori,
 			    in->ctl, in->await, op->msg.recv_us +
 			    server_photo_ttl(srv));
+		if (in->mq != NULL) {
+			msq_table_add(srv->msq, in->mq);
+			in->mq = NULL;
+		}
 	}
 	/* The message is durable: SMs follow, and the one notice of the
 	 * destinations its photo request was withheld from; the ACK does
@@ -1693,6 +1726,521 @@ server_accept_check(struct server *srv, struct session *s, int code,
 	return SERVER_PASS;
 }
 
+/*
+ * Multi-state queries (msq.h): a query to NL or a region is answered once,
+ * merged. The table entry is added when the query commits; an answer is
+ * parked (a copy on MSQ_LINE) or, NOT ON FILE, recorded as its member's
+ * state; the merge is one PUT of the switch's answer to the sender that
+ * also rewrites the query's state records, then the parked copies are
+ * deleted. A crash between the two leaves parked copies nobody refers
+ * to: start-up deletes them.
+ */
+
+/* A message id as the audit writes it (one at a time: loop thread). */
+static const char *
+server_msq_idstr(uint64_t id)
+{
+	static char	buf[24];
+
+	queue_msgid_fmt(buf, sizeof buf, id);
+	return buf;
+}
+
+/* Is a destination of m NL or a region code? */
+static int
+server_msq_group(struct server *srv, const struct msg *m)
+{
+	int i;
+
+	for (i = 0; i < m->ndest && i < MSG_MAXDEST; i++)
+		if (strcmp(m->dest[i], "NL") == 0)
+			return 1;
+	return router_region_of(srv->cfg, m) != NULL;
+}
+
+/* The table entry of a multi-state query, before its copies are made. */
+static struct msq *
+server_msq_new(struct server *srv, const struct server_inbound *in,
+    const struct server_msgin *a)
+{
+	char	to[64];
+	size_t	n = 0;
+	int	i;
+
+	to[0] = '\0';
+	for (i = 0; i < a->m.ndest && i < MSG_MAXDEST; i++)
+		n += (size_t)snprintf(to + n, n < sizeof to ? sizeof to - n : 0,
+		    "%s%s", i > 0 ? "," : "", a->m.dest[i]);
+	return msq_new(in->op.msg.msgid, a->m.key, a->m.ori, a->m.ctl,
+	    in->from->code, to, a->now, a->now + srv->cfg->msq_timeout *
+	    1000000, a->now + server_photo_ttl(srv));
+}
+
+/*
+ * An answer to a multi-state query that awaits it: parked for the
+ * merge (or, after the summary, for its late delivery), or, NOT ON
+ * FILE before the summary, recorded as its member's state and not
+ * stored. @return 0, or -1 if a answers no such query.
+ */
+static int
+server_msq_answer(struct server *srv, struct server_inbound *in,
+    const struct server_msgin *a)
+{
+	struct queue_copy	*qc;
+	struct msq		*q;
+	int			 mi;
+
+	if (!msg_key_is_response(a->m.key) || a->m.ndest != 1 ||
+	    (q = msq_match(srv->msq, a->m.key, a->m.dest[0], a->m.ctl,
+	    in->from->code, &mi)) == NULL)
+		return -1;
+	in->mqid = q->id;
+	in->mqmember = mi;
+	q->m[mi].inflight = 1;
+	if (!q->done && a->m.not_on_file && a->m.nrecords == 0) {
+		in->mqst = MSQ_NOREC;
+		msq_states_answer(&in->states, q, mi, MSQ_NOREC, 0);
+		return 0;
+	}
+	in->mqst = MSQ_HIT;
+	in->op.copies = xcalloc(1, sizeof *in->op.copies);
+	qc = &in->op.copies[0];
+	util_strlcpy(qc->line, MSQ_LINE, sizeof qc->line);
+	qc->prio = QUEUE_PRIO_NORMAL;
+	qc->msgid = in->op.msg.msgid;
+	util_strlcpy(qc->dest, a->m.dest[0], sizeof qc->dest);
+	qc->key = (uint8_t)a->m.key;
+	qc->enq_us = a->now;
+	qc->size = (uint32_t)a->len;
+	util_strlcpy(qc->from_line, in->from->code, sizeof qc->from_line);
+	in->op.ncopies = in->stored = 1;
+	msq_states_answer(&in->states, q, mi, MSQ_HIT, in->op.msg.msgid);
+	log_info("server: %s: answer from line=%s to multi-state query %s "
+	    "(%s)", in->msgid, in->from->code, q->idstr, q->done ? "late" :
+	    "parked");
+	return 0;
+}
+
+/* The answer committed (or not): its member's state in the table. */
+static void
+server_msq_answered(struct server *srv, struct server_inbound *in,
+    int result)
+{
+	struct msq		*q;
+	struct msq_member	*mb;
+
+	if ((q = msq_table_find(srv->msq, in->mqid)) == NULL)
+		return;
+	mb = &q->m[in->mqmember];
+	mb->inflight = 0;
+	if (result != QUEUE_E_OK)
+		return;
+	mb->st = in->mqst;
+	mb->answer = in->mqst == MSQ_HIT ? in->op.msg.msgid : 0;
+	server_msq_run(srv);
+}
+
+/* A multi-state query no member is in service for: the summary at once,
+ * committed before the query's ACK. */
+static void
+server_msq_none(struct server *srv, struct server_inbound *in)
+{
+	struct audit_rec	*rec;
+	struct ubuf		 b;
+	char			*body;
+	size_t			 len;
+
+	ubuf_init(&b);
+	msq_build(&b, in->mq, -1, NULL, NULL, 0, util_now_us());
+	body = ubuf_take(&b, &len);
+	rec = audit_begin(util_now_us(), "server", "msq-summary");
+	audit_str(rec, "query", in->msgid);
+	audit_str(rec, "line", in->from->code);
+	audit_str(rec, "ori", in->ori);
+	audit_str(rec, "ctl", in->ctl);
+	audit_num(rec, "queried", (unsigned long long)in->mq->nmember);
+	audit_num(rec, "removed", (unsigned long long)msq_count(in->mq,
+	    MSQ_OUT));
+	audit_str(rec, "outcome", "no member in service");
+	srv->stats.msq_summaries++;
+	server_submit_notice(srv, in->from, msq_answer_key(in->mq->key), body,
+	    len, in->ori, in->ctl, audit_end(rec), in);
+	msq_free(in->mq);
+	in->mq = NULL;
+}
+
+/* A merge on its way into the store. */
+struct server_merge {
+	struct queue_op		 op;
+	struct queue_copy	 copy;		/* to the sender's line */
+	struct server		*srv;
+	uint64_t		 qid;
+	int			 late;		/* member, or -1: the summary */
+	int			 forget;	/* the query's records deleted */
+	int			*incl;		/* members merged */
+	int			 nincl;
+	struct queue_copy	*parked;	/* their copies, deleted after */
+	int			 nparked;
+	struct queue_states	 states;
+};
+
+/* One parked copy being deleted. */
+struct server_unpark {
+	struct queue_op		 op;
+	struct queue_copy	 copy;
+};
+
+static void
+server_unpark_done_cb(struct queue_op *op, void *arg)
+{
+	if (op->result != QUEUE_E_OK && op->result != QUEUE_E_NOTFOUND)
+		log_warnx("server: parked answer %llx not deleted: %s",
+		    (unsigned long long)op->copies[0].msgid,
+		    queue_strerror(op->result));
+	free(arg);
+}
+
+static void
+server_unpark(struct server *srv, const struct queue_copy *c)
+{
+	struct server_unpark *u = xcalloc(1, sizeof *u);
+
+	u->copy = *c;
+	u->op.type = QUEUE_OP_DELETE;
+	u->op.copies = &u->copy;
+	u->op.ncopies = 1;
+	u->op.done = server_unpark_done_cb;
+	u->op.arg = u;
+	queue_submit(srv->q, &u->op);
+}
+
+/* What the merge changes in q: applied at its commit. */
+static void
+server_merge_apply(struct msq *q, const struct server_merge *mg)
+{
+	int i;
+
+	q->done = 1;
+	for (i = 0; i < mg->nincl; i++) {
+		q->m[mg->incl[i]].answer = 0;
+		if (mg->late >= 0)
+			q->m[mg->incl[i]].st = MSQ_LATE;
+	}
+}
+
+/*
+ * The state records the merge writes: q as it will be, or, when nothing
+ * remains to wait for, the deletion of them all (mg->forget).
+ */
+static void
+server_merge_states(struct server_merge *mg, struct msq *q)
+{
+	struct msq_member	*saved;
+	int			 i, done = q->done, parked = 0;
+
+	saved = xcalloc((size_t)q->nmember, sizeof *saved);
+	memcpy(saved, q->m, (size_t)q->nmember * sizeof *saved);
+	server_merge_apply(q, mg);
+	for (i = 0; i < q->nmember; i++)
+		if (q->m[i].answer != 0)
+			parked = 1;
+	mg->forget = !parked && msq_finished(q, util_now_us());
+	if (mg->forget)
+		msq_states_del(&mg->states, q);
+	else {
+		msq_states_head(&mg->states, q);
+		for (i = 0; i < mg->nincl; i++)
+			msq_states_member(&mg->states, q, mg->incl[i]);
+	}
+	memcpy(q->m, saved, (size_t)q->nmember * sizeof *saved);
+	q->done = done;
+	free(saved);
+}
+
+static void
+server_merge_done_cb(struct queue_op *op, void *arg)
+{
+	struct server_merge		*mg = arg;
+	struct server			*srv = mg->srv;
+	const struct config_line	*cl;
+	struct msq			*q = msq_table_find(srv->msq, mg->qid);
+	int				 i;
+
+	if (op->result == QUEUE_E_OK) {
+		if (op->type == QUEUE_OP_PUT && (cl = config_line_by_code(
+		    srv->cfg, mg->copy.line)) != NULL)
+			line_add(server_line(srv, cl), &mg->copy);
+		for (i = 0; i < mg->nparked; i++)
+			server_unpark(srv, &mg->parked[i]);
+		if (mg->late >= 0)
+			srv->stats.msq_late++;
+		else
+			srv->stats.msq_summaries++;
+	} else
+		log_warnx("server: merged answer to %s not stored: %s "
+		    "(tried again)", server_msq_idstr(mg->qid),
+		    queue_strerror(op->result));
+	if (q != NULL) {
+		q->busy = 0;
+		if (op->result == QUEUE_E_OK) {
+			server_merge_apply(q, mg);
+			if (mg->forget)
+				msq_table_del(srv->msq, q);
+		}
+	}
+	free((char *)op->body);
+	free((char *)op->audit);
+	queue_states_free(&mg->states);
+	free(mg->incl);
+	free(mg->parked);
+	free(mg);
+	if (op->result == QUEUE_E_OK)
+		server_msq_run(srv);
+}
+
+/* The audit record of a merge. */
+static char *
+server_merge_audit(const struct server_merge *mg, const struct msq *q,
+    int nbody)
+{
+	struct audit_rec	*rec;
+	char			 id[24];
+
+	rec = audit_begin(util_now_us(), "server", mg->late >= 0 ?
+	    "msq-late" : "msq-summary");
+	queue_msgid_fmt(id, sizeof id, mg->op.msg.msgid);
+	if (mg->op.type == QUEUE_OP_PUT)
+		audit_str(rec, "msgid", id);
+	audit_str(rec, "query", q->idstr);
+	audit_str(rec, "line", q->line);
+	audit_str(rec, "ori", q->ori);
+	audit_str(rec, "ctl", q->ctl);
+	if (mg->late >= 0)
+		audit_str(rec, "member", q->m[mg->late].dest);
+	else {
+		audit_num(rec, "queried", (unsigned long long)q->nmember);
+		audit_num(rec, "hit", (unsigned long long)msq_count(q,
+		    MSQ_HIT));
+		audit_num(rec, "not_on_file", (unsigned long long)msq_count(q,
+		    MSQ_NOREC));
+		audit_num(rec, "held", (unsigned long long)msq_count(q,
+		    MSQ_HELD));
+		audit_num(rec, "removed", (unsigned long long)msq_count(q,
+		    MSQ_OUT));
+		audit_num(rec, "no_response", (unsigned long long)msq_count(q,
+		    MSQ_PENDING));
+	}
+	audit_num(rec, "answers", (unsigned long long)nbody);
+	audit_str(rec, "outcome", mg->op.type == QUEUE_OP_PUT ? "queued" :
+	    "dropped: the sender's line is no longer configured");
+	return audit_end(rec);
+}
+
+/* Read the parked answers mg merges into bodies; @return how many. */
+static int
+server_merge_bodies(struct server *srv, struct server_merge *mg,
+    const struct msq *q, struct ubuf *bb, int *photo)
+{
+	struct queue_msgrec	 rec;
+	int			 i, n = 0;
+
+	for (i = 0; i < q->nmember; i++) {
+		const struct msq_member *mb = &q->m[i];
+		struct queue_copy	*pc;
+
+		if (mb->answer == 0 || mb->inflight ||
+		    (mg->late >= 0 && i != mg->late))
+			continue;
+		mg->incl[mg->nincl++] = i;
+		pc = &mg->parked[mg->nparked++];
+		util_strlcpy(pc->line, MSQ_LINE, sizeof pc->line);
+		pc->prio = QUEUE_PRIO_NORMAL;
+		pc->msgid = mb->answer;
+		util_strlcpy(pc->dest, q->ori, sizeof pc->dest);
+		ubuf_init(&bb[n]);
+		if (queue_get(srv->q, mb->answer, &rec, &bb[n]) !=
+		    QUEUE_E_OK) {
+			log_warnx("server: %s: the answer of %s (%llx) is "
+			    "not in the store: merged without it", q->idstr,
+			    mb->dest, (unsigned long long)mb->answer);
+			ubuf_free(&bb[n]);
+			continue;
+		}
+		if (rec.flags & QUEUE_MSG_PHOTO)
+			*photo = 1;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Merge q: its summary with every answer parked (late < 0), or the late
+ * answer of member late. q stays busy until the commit.
+ */
+static void
+server_msq_merge(struct server *srv, struct msq *q, int late)
+{
+	const struct config_line *to = config_line_by_code(srv->cfg, q->line);
+	struct server_merge	*mg = xcalloc(1, sizeof *mg);
+	struct ubuf		*bb, out;
+	const char		**bodies;
+	size_t			*lens, len, so, he;
+	int			 i, n, photo = 0;
+	enum msg_key		 rkey = msq_answer_key(q->key);
+
+	q->busy = 1;
+	mg->srv = srv;
+	mg->qid = q->id;
+	mg->late = late;
+	mg->incl = xcalloc((size_t)q->nmember, sizeof *mg->incl);
+	mg->parked = xcalloc((size_t)q->nmember, sizeof *mg->parked);
+	bb = xcalloc((size_t)q->nmember, sizeof *bb);
+	bodies = xcalloc((size_t)q->nmember, sizeof *bodies);
+	lens = xcalloc((size_t)q->nmember, sizeof *lens);
+	n = server_merge_bodies(srv, mg, q, bb, &photo);
+	for (i = 0; i < n; i++) {
+		bodies[i] = bb[i].data;
+		lens[i] = bb[i].len;
+	}
+	ubuf_init(&out);
+	if (msq_build(&out, q, late, bodies, lens, n, util_now_us()) != 0)
+		msq_build(&out, q, late, NULL, NULL, 0, util_now_us());
+	for (i = 0; i < n; i++) {
+		if (photo)
+			explicit_bzero(bb[i].data, bb[i].len);
+		ubuf_free(&bb[i]);
+	}
+	free(bb);
+	free(bodies);
+	free(lens);
+	server_merge_states(mg, q);
+	mg->op.type = to != NULL ? QUEUE_OP_PUT : QUEUE_OP_STATE;
+	mg->op.msg.msgid = counter_take(srv->msgid);
+	mg->op.msg.recv_us = util_now_us();
+	mg->op.body = ubuf_take(&out, &len);
+	mg->op.bodylen = len;
+	if (msg_hdr_span(mg->op.body, len, 0, &so, &he) == 0)
+		mg->op.msg.stamp_off = (uint32_t)so;
+	mg->op.msg.key = (uint8_t)rkey;
+	mg->op.msg.flags = photo ? QUEUE_MSG_PHOTO : 0;
+	util_strlcpy(mg->op.msg.from_line, "NL", sizeof mg->op.msg.from_line);
+	util_strlcpy(mg->op.msg.ori, MSG_SWITCH_ORI, sizeof mg->op.msg.ori);
+	util_strlcpy(mg->op.msg.ctl, q->ctl, sizeof mg->op.msg.ctl);
+	if (to != NULL) {
+		util_strlcpy(mg->copy.line, to->code, sizeof mg->copy.line);
+		mg->copy.prio = QUEUE_PRIO_NORMAL;
+		mg->copy.msgid = mg->op.msg.msgid;
+		util_strlcpy(mg->copy.dest, q->ori, sizeof mg->copy.dest);
+		mg->copy.key = (uint8_t)rkey;
+		mg->copy.enq_us = mg->op.msg.recv_us;
+		mg->copy.size = (uint32_t)len;
+		mg->op.copies = &mg->copy;
+		mg->op.ncopies = 1;
+	}
+	mg->op.audit = server_merge_audit(mg, q, n);
+	mg->op.states = mg->states.st;
+	mg->op.nstates = mg->states.n;
+	mg->op.done = server_merge_done_cb;
+	mg->op.arg = mg;
+	log_info("server: %s: multi-state %s to line=%s ori=%s answers=%d",
+	    q->idstr, late >= 0 ? "late answer" : "summary", q->line, q->ori,
+	    n);
+	queue_submit(srv->q, &mg->op);
+}
+
+static void
+server_msq_forget_done_cb(struct queue_op *op, void *arg)
+{
+	struct queue_states *qs = arg;
+
+	if (op->result != QUEUE_E_OK)
+		log_warnx("server: records of a multi-state query not "
+		    "deleted: %s", queue_strerror(op->result));
+	queue_states_free(qs);
+	free(qs);
+	free(op);
+}
+
+/* Delete state records (forgotten queries, unreadable records). */
+static void
+server_msq_sweep(struct server *srv, struct queue_states *qs)
+{
+	struct queue_op *op;
+
+	if (qs->n == 0) {
+		free(qs);
+		return;
+	}
+	op = xcalloc(1, sizeof *op);
+	op->type = QUEUE_OP_STATE;
+	op->states = qs->st;
+	op->nstates = qs->n;
+	op->done = server_msq_forget_done_cb;
+	op->arg = qs;
+	queue_submit(srv->q, op);
+}
+
+/* Summaries due, late answers parked, queries to forget. */
+static void
+server_msq_run(struct server *srv)
+{
+	struct queue_states	*qs;
+	struct msq		*q;
+	uint64_t		 now = util_now_us();
+	int			 mi;
+
+	while ((q = msq_due(srv->msq, now)) != NULL)
+		server_msq_merge(srv, q, -1);
+	while ((q = msq_late(srv->msq, &mi)) != NULL)
+		server_msq_merge(srv, q, mi);
+	while ((q = msq_stale(srv->msq, now)) != NULL) {
+		qs = xcalloc(1, sizeof *qs);
+		msq_states_del(qs, q);
+		server_msq_sweep(srv, qs);
+		msq_table_del(srv->msq, q);
+	}
+}
+
+/*
+ * Start-up: the queries in flight from their records; the parked copies
+ * load() found that no query refers to any more (a crash between a
+ * merge and the deletion of its answers) are deleted. Overdue summaries
+ * go at the first tick.
+ */
+static void
+server_msq_load(struct server *srv)
+{
+	struct queue_states	*bad = xcalloc(1, sizeof *bad);
+	struct msq		*q;
+	int			 i, j, orphans = 0;
+
+	if (msq_table_load(srv->msq, srv->q, bad) != 0)
+		log_warnx("server: the store's multi-state queries are "
+		    "unreadable; those in flight before the restart are "
+		    "answered by each state alone");
+	server_msq_sweep(srv, bad);
+	for (i = 0; i < srv->nparked; i++) {
+		const struct queue_copy *c = &srv->parked[i];
+		int			 used = 0;
+
+		for (q = msq_table_first(srv->msq); q != NULL && !used;
+		    q = q->next)
+			for (j = 0; j < q->nmember; j++)
+				if (q->m[j].answer == c->msgid)
+					used = 1;
+		if (!used) {
+			server_unpark(srv, c);
+			orphans++;
+		}
+	}
+	if (msq_table_count(srv->msq) > 0 || orphans > 0)
+		log_info("server: multi-state queries in flight=%zu, merged "
+		    "answers deleted=%d", msq_table_count(srv->msq), orphans);
+	free(srv->parked);
+	srv->parked = NULL;
+	srv->nparked = 0;
+}
+
 /* The inbound record of an accepted message and its PUT's header. */
 static struct server_inbound *
 server_inbound_new(struct server *srv, struct session *s,
@@ -1746,7 +2294,16 @@ server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
 
 		if (a->act != NULL && a->act[i] == POLICY_DEST_OMIT)
 			continue;
-		if (rc->status != 0) {
+		/* A multi-state query counts the members out of service in
+		 * its summary, with no SM each (msq.h): held ones get
+		 * their copy, removed ones not. */
+		if (in->mq != NULL && rc->status == MSG_SM_REMOVED) {
+			msq_member_add(in->mq, rc->line->code, rc->dest,
+			    MSQ_OUT);
+			continue;
+		}
+		if (rc->status != 0 && (in->mq == NULL ||
+		    rc->status != MSG_SM_HELD)) {
 			/* Allocated on first need: most messages owe none. */
 			if (in->sm == NULL)
 				in->sm = xcalloc((size_t)rr->ncopy,
@@ -1770,8 +2327,13 @@ server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
 			qc->flags = QUEUE_COPY_NOIMQ;
 		util_strlcpy(qc->from_line, in->from->code,
 		    sizeof qc->from_line);
+		if (in->mq != NULL)
+			msq_member_add(in->mq, rc->line->code, rc->dest,
+			    rc->status == MSG_SM_HELD ? MSQ_HELD : MSQ_PENDING);
 	}
 	in->op.ncopies = in->stored;
+	if (in->mq != NULL && in->stored > 0)
+		msq_states_all(&in->states, in->mq);
 }
 
 /*
@@ -1839,11 +2401,30 @@ static void
 server_inbound_submit(struct server *srv, struct server_inbound *in,
     struct server_msgin *a)
 {
+	struct audit_rec *rec;
 	int		i;
 
+	if (in->stored == 0 && in->mqid != 0) {
+		/* A NOT ON FILE answer to a multi-state query: stored as
+		 * its member's state only. */
+		free(in->op.copies);
+		in->op.copies = NULL;
+		in->op.type = QUEUE_OP_STATE;
+		rec = server_audit("accepted", in, a);
+		audit_str(rec, "msq", server_msq_idstr(in->mqid));
+		audit_str(rec, "msq_answer", "not-on-file, suppressed");
+		in->op.audit = audit_end(rec);
+		in->op.done = server_put_done_cb;
+		in->op.arg = in;
+		in->waiting = 1;
+		queue_submit(srv->q, &in->op);
+		return;
+	}
 	if (in->stored == 0) {
 		free(in->op.copies);
 		in->op.copies = NULL;
+		if (in->mq != NULL)
+			server_msq_none(srv, in);
 		for (i = 0; i < in->nsm; i++)
 			server_submit_sm(srv, in->from, in->ori, in->ctl,
 			    in->sm[i].status, in->sm[i].dest,
@@ -1851,8 +2432,15 @@ server_inbound_submit(struct server *srv, struct server_inbound *in,
 		in->nsm = 0;
 		return;
 	}
-	in->op.audit = audit_end(server_audit(a->ph.action == PHOTO_STRIP ?
-	    "photo-stripped" : "accepted", in, a));
+	rec = server_audit(a->ph.action == PHOTO_STRIP ? "photo-stripped" :
+	    "accepted", in, a);
+	if (in->mqid != 0) {
+		audit_str(rec, "msq", server_msq_idstr(in->mqid));
+		audit_str(rec, "msq_answer", "parked for the merged answer");
+	}
+	if (in->mq != NULL)
+		audit_str(rec, "msq", "multi-state query");
+	in->op.audit = audit_end(rec);
 	in->op.body = a->payload;
 	in->op.bodylen = a->len;
 	a->payload = NULL;
@@ -1976,7 +2564,11 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 	in = server_inbound_new(srv, s, &a);
 	in->rhash = j->cookie;
 	in->rlen = a.inlen;
-	server_inbound_copies(in, &a);
+	if (server_msq_answer(srv, in, &a) != 0) {
+		if (msq_applies(&a.m, server_msq_group(srv, &a.m)))
+			in->mq = server_msq_new(srv, in, &a);
+		server_inbound_copies(in, &a);
+	}
 	server_inbound_photo_states(srv, in, &a);
 	server_inbound_withheld(srv, in, &a);
 	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
@@ -2456,6 +3048,7 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	photo_table_expire(srv->photos, now_us);
 	resend_expire(srv->resend, now);
+	server_msq_run(srv);
 	server_store_damage(srv, NULL);		/* logs it when it appears */
 	if (now_us >= srv->audit_prune_us && !srv->draining)
 		server_audit_prune(srv, now_us);

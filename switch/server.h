@@ -45,6 +45,8 @@ struct server_stats {
 	uint64_t	sessions;		/* accepted connections */
 	uint64_t	quota_refused;		/* "queue full for destination" */
 	uint64_t	resends;		/* ACKed with the first's id */
+	uint64_t	msq_summaries;		/* merged multi-state answers */
+	uint64_t	msq_late;		/* answers after the summary */
 	uint64_t	photo_withheld;		/* destinations sent a photo
 						   request without it (P102) */
 	uint64_t	photo_left_out;		/* destinations a photo
@@ -82,6 +84,7 @@ struct server_snapshot {
 	uint64_t		 queued;	/* copies pending + in flight */
 	uint64_t		 in_flight;
 	uint64_t		 dead_letters;
+	uint64_t		 msq_open;	/* multi-state queries in flight */
 	uint64_t		 quarantined;	/* all dbs */
 	uint64_t		 store_used;
 	uint64_t		 store_size;
