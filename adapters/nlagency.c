@@ -8,19 +8,21 @@
  *   nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST] [-o DIR]
  *            [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
  *
- * Expected replies: an inquiry (DQ, KQ, DNQ) the switch ACKs is due one
- * response (DR, KR, DNR) from every place it went to: each destination
- * state (a 2-letter code, or the first two letters of an ORI), or with
- * -f CONF (the switch's configuration) every line the switch routes it
- * to, regions and NL expanded as the switch does (switch/router.c). A
- * place is settled by its response, or by an SM from the switch naming
- * it and saying that no response comes (.01. .04. .08. .09.); an SM .02.
- * (held) keeps the response due. A reply is matched to the request by
- * control field, message key and the replying place (an SM by the
- * message ID it names), whether it arrives as XML or as legacy text; one
- * that matches nothing due is printed as unexpected and not counted.
- * Without -f, NL cannot be expanded: its responses are counted until the
- * timeout. -r N expects N responses, whatever they answer.
+ * Expected replies: an inquiry (DQ, KQ, DNQ, DQG) the switch ACKs is due
+ * one response (DR, KR, DNR) from every place it went to: each
+ * destination state (a 2-letter code, or the first two letters of an
+ * ORI), or with -f CONF (the switch's configuration) every line the
+ * switch routes it to. An inquiry to NL or a region (the configuration's
+ * with -f, else Nlets' built-in ones) is a multi-state query: it is due
+ * one merged response from the switch (printed "merged:" with its
+ * summary); the answers that come after it are printed "late:" and
+ * counted apart. A place is settled by its response, or by an SM from
+ * the switch naming it and saying that no response comes (.01. .04.
+ * .08. .09.); an SM .02. (held) keeps the response due. A reply is
+ * matched to the request by control field, message key and the replying
+ * place (an SM by the message ID it names), whether it arrives as XML or
+ * as legacy text; one that matches nothing due is printed as unexpected
+ * and not counted. -r N expects N responses, whatever they answer.
  *
  * -n N sends N copies of each FILE (adapters/tmpl.h): copy k with its own
  * control field and the name, sex, DOB and license number of synthetic
@@ -51,6 +53,7 @@
 #include "log.h"
 #include "msg.h"
 #include "msgparse.h"
+#include "region.h"
 #include "router.h"
 #include "tls.h"
 #include "tmpl.h"
@@ -82,7 +85,6 @@ struct agency_req {
 	char			 ctl[MSG_CTL_LEN + 1];
 	char			 msgid[24];	/* the switch's, from the ACK */
 	enum agency_req_state	 state;
-	int			 open;	/* to NL without -f: count, not expect */
 	int			 responses;	/* matched to it */
 	int			 ndest;
 	struct agency_dest	*dest;
@@ -107,8 +109,8 @@ struct agency {
 	int			 expect;	/* responses due */
 	int			 fixed_expect;	/* -r given */
 	int			 replies;	/* responses matched (or all, -r) */
-	int			 open;		/* requests to NL without -f */
-	int			 open_replies;	/* responses counted for them */
+	int			 late;		/* late answers to multi-state
+						   queries */
 	int			 unexpected;
 	int			 sms;		/* SMs from the switch */
 	int			 photos;
@@ -194,7 +196,7 @@ static int
 agency_is_done(const struct agency *a)
 {
 	return a->sent == a->total && a->acked + a->nacked == a->total &&
-	    a->replies >= a->expect && (a->fixed_expect || a->open == 0);
+	    a->replies >= a->expect;
 }
 
 static void
@@ -288,8 +290,27 @@ agency_svc_cb(const struct config_line *l, int key, void *arg)
 }
 
 /*
- * Where request r (message m) is due responses from: with -f the lines
- * the switch routes it to; else each destination's state, NL open.
+ * Is m a multi-state query: a destination NL or a region code (the
+ * configuration's with -f, else Nlets' built-in ones)? The switch
+ * answers it once, merged (docs/messages.md, "Multi-state answers").
+ */
+static int
+agency_multi_state(const struct agency *a, const struct msg *m)
+{
+	int i;
+
+	for (i = 0; i < m->ndest && i < MSG_MAXDEST; i++)
+		if (strcmp(m->dest[i], "NL") == 0 || (strlen(m->dest[i]) == 2 &&
+		    (a->cfg != NULL ? config_region(a->cfg, m->dest[i]) !=
+		    NULL : region_builtin_lookup(m->dest[i]) != NULL)))
+			return 1;
+	return 0;
+}
+
+/*
+ * Where request r (message m) is due responses from: a multi-state
+ * query from the switch (place NL); else with -f the lines the switch
+ * routes it to, without it each destination's state.
  */
 static void
 agency_req_dests(struct agency *a, struct agency_req *r, const struct msg *m)
@@ -298,6 +319,10 @@ agency_req_dests(struct agency *a, struct agency_req *r, const struct msg *m)
 	char			 place[AGENCY_PLACE_LEN];
 	int			 i;
 
+	if (agency_multi_state(a, m)) {
+		agency_dest_add(r, "NL");
+		return;
+	}
 	if (a->cfg != NULL) {
 		rr = xcalloc(1, sizeof *rr);
 		if (router_route(a->cfg, m, a->from, agency_svc_cb, NULL,
@@ -310,10 +335,6 @@ agency_req_dests(struct agency *a, struct agency_req *r, const struct msg *m)
 		free(rr);	/* the switch will refuse it too */
 	}
 	for (i = 0; i < m->ndest; i++) {
-		if (strcmp(m->dest[i], "NL") == 0) {
-			r->open = 1;
-			continue;
-		}
 		agency_place(a, m->dest[i], place);
 		agency_dest_add(r, place);
 	}
@@ -336,7 +357,8 @@ agency_req_new(struct agency *a, uint64_t tag, const char *data, size_t len)
 		msgparse_message(a->schema, data, len, 0, 0, &m, NULL);
 	r->key = m.key;
 	util_strlcpy(r->ctl, m.ctl, sizeof r->ctl);
-	if (m.key == MSG_KEY_DQ || m.key == MSG_KEY_KQ || m.key == MSG_KEY_DNQ)
+	if (m.key == MSG_KEY_DQ || m.key == MSG_KEY_KQ ||
+	    m.key == MSG_KEY_DNQ || m.key == MSG_KEY_DQG)
 		agency_req_dests(a, r, &m);
 	ubuf_free(&x);
 	/* Requests with one control field keep their order in the chain. */
@@ -358,6 +380,7 @@ agency_answer_key(enum msg_key k)
 {
 	switch (k) {
 	case MSG_KEY_DQ:
+	case MSG_KEY_DQG:
 		return MSG_KEY_DR;
 	case MSG_KEY_KQ:
 		return MSG_KEY_KR;
@@ -379,7 +402,7 @@ agency_response(struct agency *a, enum msg_key key, const char *ctl,
 {
 	struct agency_req	*r;
 	char			 place[AGENCY_PLACE_LEN];
-	int			 tag, i, open = 0;
+	int			 tag, i;
 
 	if (a->fixed_expect) {
 		a->replies++;
@@ -402,14 +425,6 @@ agency_response(struct agency *a, enum msg_key key, const char *ctl,
 				    a->expect);
 				return;
 			}
-		if (r->open && open == 0)
-			open = tag;
-	}
-	if (open != 0) {
-		a->req[open].responses++;
-		a->open_replies++;
-		ubuf_printf(line, " reply=NL");
-		return;
 	}
 	a->unexpected++;
 	ubuf_printf(line, " unexpected (nothing due from %s with this control "
@@ -570,10 +585,8 @@ agency_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 		r = &a->req[tag];
 		r->state = AGENCY_REQ_ACKED;
 		util_strlcpy(r->msgid, msgid, sizeof r->msgid);
-		if (!a->fixed_expect) {
+		if (!a->fixed_expect)
 			a->expect += r->ndest;
-			a->open += r->open;
-		}
 	}
 	if (!a->quiet)
 		printf("ACK tag=%llu msgid=%s\n", (unsigned long long)tag, msgid);
@@ -756,6 +769,23 @@ agency_as_xml(struct agency *a, const char *xml, size_t *len,
 	return conv->data;
 }
 
+/*
+ * " merged: QUERIED 2: CA NV / HIT 1: CA" of a merged multi-state
+ * answer, " late: FROM NV, 75 SECONDS ..." of a late one.
+ */
+static void
+agency_merged_line(struct ubuf *line, const char *txt)
+{
+	const char *p = strchr(txt, '\n');
+
+	ubuf_adds(line, strncmp(txt, "LATE", 4) == 0 ? " late:" : " merged:");
+	for (; p != NULL && *p != '\0'; p++)
+		if (*p == '\n')
+			ubuf_adds(line, p == strchr(txt, '\n') ? " " : " / ");
+		else if (*p != '\r')
+			ubuf_add(line, p, 1);
+}
+
 /* " status=.NN. text="..."" of an SM, its line breaks shown as " / ". */
 static void
 agency_sm_line(struct ubuf *line, const char *stext)
@@ -783,6 +813,7 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	char		 id[32];
 	char		*mke, *ori, *ctl, *stext, *txt, *sur;
 	enum msg_key	 key;
+	int		 late;
 
 	ubuf_init(&line);
 	snprintf(id, sizeof id, "%016llx.%u", (unsigned long long)msgid, copy);
@@ -808,7 +839,11 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	} else if (msg_key_is_response(key)) {
 		txt = agency_field(xml, len, "ResponseText");
 		sur = agency_field(xml, len, "PersonSurName");
-		if (txt != NULL && strncmp(txt, "NOT ON FILE", 11) == 0)
+		late = txt != NULL && strncmp(txt, "LATE RESPONSE", 13) == 0;
+		if (txt != NULL && (late || strncmp(txt, "MULTI-STATE", 11) ==
+		    0))
+			agency_merged_line(&line, txt);
+		else if (txt != NULL && strncmp(txt, "NOT ON FILE", 11) == 0)
 			ubuf_printf(&line, " NOT-ON-FILE");
 		else if (sur != NULL)
 			ubuf_printf(&line, " record=%s", sur);
@@ -816,7 +851,12 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 		free(sur);
 		a->photos += agency_save_photos(a, xml, len, *ctl ? ctl : id,
 		    &line);
-		agency_response(a, key, ctl, ori ? ori : "", &line);
+		/* A late answer to a multi-state query follows its merged
+		 * answer, which settled the request. */
+		if (late)
+			a->late++;
+		else
+			agency_response(a, key, ctl, ori ? ori : "", &line);
 	}
 	if (!a->quiet || strstr(line.data, " unexpected") != NULL)
 		printf("%s\n", line.data);
@@ -850,28 +890,10 @@ agency_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (a->open > 0 && a->replies >= a->expect)
-		printf("END of the wait: %d request(s) to NL counted until "
-		    "the timeout\n", a->open);
-	else
-		printf("TIMEOUT replies=%d expected=%d acked=%d nacked=%d "
-		    "of %d\n", a->replies, a->expect, a->acked, a->nacked,
-		    a->total);
+	printf("TIMEOUT replies=%d expected=%d acked=%d nacked=%d of %d\n",
+	    a->replies, a->expect, a->acked, a->nacked, a->total);
 	fflush(stdout);
 	event_base_loopexit(a->base, NULL);
-}
-
-/* Requests to NL (without -f) that no response came for. */
-static int
-agency_open_unanswered(const struct agency *a)
-{
-	int tag, n = 0;
-
-	for (tag = 1; tag <= a->sent; tag++)
-		if (a->req[tag].open && a->req[tag].state == AGENCY_REQ_ACKED &&
-		    a->req[tag].responses == 0)
-			n++;
-	return n;
 }
 
 /* -f CONF: the switch's lines, regions and our line (by our cn). */
@@ -1048,15 +1070,13 @@ main(int argc, char **argv)
 		rc = 2;
 	else if (a.nacked > 0)
 		rc = 1;
-	else if (a.replies < a.expect || a.acked < a.total ||
-	    (!a.fixed_expect && agency_open_unanswered(&a) > 0))
+	else if (a.replies < a.expect || a.acked < a.total)
 		rc = 3;
 	else
 		rc = 0;
-	printf("DONE sent=%d acked=%d nacked=%d replies=%d/%d nl=%d sms=%d "
+	printf("DONE sent=%d acked=%d nacked=%d replies=%d/%d late=%d sms=%d "
 	    "unexpected=%d photos=%d exit=%d\n", a.sent, a.acked, a.nacked,
-	    a.replies, a.expect, a.open_replies, a.sms, a.unexpected,
-	    a.photos, rc);
+	    a.replies, a.expect, a.late, a.sms, a.unexpected, a.photos, rc);
 	client_free(a.client);
 	event_free(a.ev_send);
 	event_free(a.ev_timeout);

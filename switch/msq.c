@@ -97,6 +97,7 @@ msq_member_add(struct msq *q, const char *line, const char *dest, int st)
 	util_strlcpy(mb->line, line, sizeof mb->line);
 	util_strlcpy(mb->dest, dest, sizeof mb->dest);
 	mb->st = st;
+	mb->ord = q->nmember - 1;
 }
 
 void
@@ -278,8 +279,8 @@ msq_states_answer(struct queue_states *qs, const struct msq *q, int i,
     int st, uint64_t answer)
 {
 	queue_states_push(qs, xasprintf(MSQ_STATE_PREFIX "%s/%s", q->idstr,
-	    q->m[i].line), xasprintf("%c %s %" PRIx64, st, q->m[i].dest,
-	    answer));
+	    q->m[i].line), xasprintf("%c %s %" PRIx64 " %d", st,
+	    q->m[i].dest, answer, q->m[i].ord));
 }
 
 void
@@ -341,14 +342,24 @@ msq_parse_member(struct msq *q, const char *line, const char *v)
 	char			 dest[16];
 	char			 st;
 	unsigned long long	 ans;
+	int			 ord;
 
-	if (sscanf(v, "%c %15s %llx", &st, dest, &ans) != 3 ||
+	if (sscanf(v, "%c %15s %llx %d", &st, dest, &ans, &ord) != 4 ||
 	    strchr("PHNOLW", st) == NULL || strlen(dest) > MSG_ORI_LEN ||
 	    strlen(line) > QUEUE_LINE_LEN)
 		return -1;
 	msq_member_add(q, line, dest, st);
 	q->m[q->nmember - 1].answer = ans;
+	q->m[q->nmember - 1].ord = ord;
 	return 0;
+}
+
+static int
+msq_ord_cmp(const void *a, const void *b)
+{
+	const struct msq_member *x = a, *y = b;
+
+	return (x->ord > y->ord) - (x->ord < y->ord);
 }
 
 static int
@@ -394,11 +405,15 @@ bad:
 int
 msq_table_load(struct msq_table *t, struct queue *q, struct queue_states *bad)
 {
-	struct msq_load ml = { t, bad, NULL };
+	struct msq_load	 ml = { t, bad, NULL };
+	struct msq	*e;
 
 	if (queue_walk_state(q, MSQ_STATE_PREFIX, msq_load_cb, &ml) !=
 	    QUEUE_E_OK)
 		return -1;
+	/* The store keeps members by line code: back to routing order. */
+	for (e = t->head; e != NULL; e = e->next)
+		qsort(e->m, (size_t)e->nmember, sizeof *e->m, msq_ord_cmp);
 	return 0;
 }
 

@@ -53,6 +53,7 @@ struct msq_member {
 	uint64_t	 answer;		/* a parked answer's message id:
 						   0 once merged */
 	int		 inflight;		/* its answer is being committed */
+	int		 ord;			/* its place in the routing */
 };
 
 struct msq {
@@ -136,8 +137,9 @@ int		 msq_count(const struct msq *, int st);
 /*
  * The durable copy: one state record per query, key "msq/ID", value
  * "v1 KEY CREATED DEADLINE FORGET DONE ORI LINE CTL|- TO", and one per
- * member, key "msq/ID/LINE", value "ST DEST ANSWER" (ANSWER: the parked
- * hit's message id in hex, 0 for none).
+ * member, key "msq/ID/LINE", value "ST DEST ANSWER ORD" (ANSWER: the
+ * parked answer's message id in hex, 0 for none; ORD: its place in the
+ * summary, the order the query was routed in).
  */
 /** All the records of q (a new query, or its header after a change). */
 void		 msq_states_all(struct queue_states *, const struct msq *);

@@ -387,9 +387,11 @@ states_down(struct sim_state *ca, struct sim_state *nv)
 /*
  * nlagency counts every reply, once: on a legacy line (what it receives
  * is text) legacy DQs with and without a control field, one to two
- * states, and an XML DQ; from an XML line a DQ to two states, and with
- * the switch's config a DQ to a region, one to NL and a KQ to a region
- * where NV has KQ removed (the SM .04. settles NV).
+ * states, an XML DQ, and a legacy DQ to NL (one merged answer, as text);
+ * from an XML line a DQ to two states, and with the switch's config a DQ
+ * to a region, one to NL and a KQ to a region where NV has KQ removed
+ * (each one merged answer, whose summary counts NV out of service), and
+ * without the config a DQ to NL.
  */
 static void
 test_replies_counted(void)
@@ -398,23 +400,34 @@ test_replies_counted(void)
 		const char	*cn;
 		const char	*args;		/* "@": the run directory */
 		const char	*done[4];	/* in the DONE line */
-		const char	*want[8];	/* once each in the output */
+		const char	*want[9];	/* once each in the output */
 	} t[] = {
 		{ "txleg", "-v -t 20 @/leg1.txt @/leg2.txt @/leg3.txt "
-		  "@/leg4.xml", { " replies=5/5 ", " unexpected=0 " },
+		  "@/leg4.xml @/leg5.txt", { " replies=6/6 ",
+		  " unexpected=0 " },
 		  { "DR from=CAOLN0000 ctl=LEG1 ", "DR from=CAOLN0000 ctl= ",
 		    "DR from=CAOLN0000 ctl=LEG3 ", "DR from=NVOLN0000 ctl=LEG3 ",
 		    "DR from=CAOLN0000 ctl=LEG4 ",
-		    /* Text arrived: the output header's first line. */
-		    "\nDR.CAOLN0000.*LEG1\n", "\nDR.CAOLN0000.*LEG4\n" } },
+		    /* Text arrived: the output header's first line; the
+		     * merged answer to NL with CA's answer inside. */
+		    "\nDR.CAOLN0000.*LEG1\n", "\nDR.CAOLN0000.*LEG4\n",
+		    "DR from=NL0000000 ctl=LEG5 merged: QUERIED 2: CA NV / "
+		    "HIT 1: CA / NOT ON FILE 1: NV" } },
 		{ "waagy", "-t 20 @/ms1.xml", { " replies=2/2 " },
 		  { "DR from=CAOLN0000 ctl=MS1 ",
 		    "DR from=NVOLN0000 ctl=MS1 " } },
 		{ "waagy", "-t 20 -f @/nlswitch.xml @/ms2.xml @/ms3.xml "
-		  "@/ms4.xml", { " replies=5/5 ", " sms=1 ", " unexpected=0 " },
-		  { "DR from=CAOLN0000 ctl=MS2 ", "DR from=NVOLN0000 ctl=MS2 ",
-		    "DR from=CAOLN0000 ctl=MS3 ", "DR from=NVOLN0000 ctl=MS3 ",
-		    "KR from=CAOLN0000 ctl=MS4 ", "(no response from NVDMV" } },
+		  "@/ms4.xml", { " replies=3/3 ", " sms=0 ", " unexpected=0 " },
+		  { "DR from=NL0000000 ctl=MS2 merged: QUERIED 2: CA NV / "
+		    "HIT 1: NV / NOT ON FILE 1: CA",
+		    "DR from=NL0000000 ctl=MS3 merged: QUERIED 2: CA NV / "
+		    "HIT 1: CA / NOT ON FILE 1: NV",
+		    "KR from=NL0000000 ctl=MS4 merged: QUERIED 2: CA NV / "
+		    "HIT 1: CA / OUT OF SERVICE, NOT FORWARDED 1: NV" } },
+		/* Without the config, NL is known to be multi-state too. */
+		{ "waagy", "-t 20 @/ms5.xml", { " replies=1/1 ",
+		  " unexpected=0 " },
+		  { "DR from=NL0000000 ctl=MS5 merged: QUERIED 2: CA NV" } },
 	};
 	struct sim_state	 ca, nv;
 	char			 text[256], *out;
@@ -436,6 +449,10 @@ test_replies_counted(void)
 	put("ms3.xml", it_dq("WA0340000", "NL", "MS3", oln("CA", 10), 0));
 	put("ms4.xml", it_msg("KQ", "WA0340000", "WR", "MS4",
 	    it_oln(oln("CA", 11))));
+	put("ms5.xml", it_dq("WA0340000", "NL", "MS5", oln("CA", 13), 0));
+	snprintf(text, sizeof text, "DQ.TX0000000.NL.*LEG5.TXT\nOLN/%s.\n",
+	    oln("CA", 14));
+	put("leg5.txt", text);
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		out = agency_ok(t[i].cn, t[i].done, t[i].args);
 		assert_once(out, t[i].want);
