@@ -328,6 +328,11 @@ static const struct tm_valid tm_valid[] = {
 	{ .file = "nlets-er.xml", .key = MSG_KEY_ER, .ori = MSG_SWITCH_ORI,
 	    .ndest = 1, .dest0 = "WA0340000", .ctl = "DQNAME0001",
 	    .status = MSG_ER_DOB, .stamped = 1 },
+	/* The switch's merged answer to a multi-state query: the members'
+	 * records are inside n2:StateResponse, not its own. */
+	{ .file = "dr-multistate.xml", .key = MSG_KEY_DR,
+	    .ori = MSG_SWITCH_ORI, .ndest = 1, .dest0 = "WA0340000",
+	    .ctl = "MSQDEMO1" },
 	{ .file = "nlets-dr-notonfile.xml", .key = MSG_KEY_DR,
 	    .ori = "CAOLN0000", .ndest = 1, .dest0 = "WA0340000",
 	    .ctl = "DQNAME0001", .not_on_file = 1, .stamped = 1 },
