@@ -1964,9 +1964,9 @@ server_merge_done_cb(struct queue_op *op, void *arg)
 	struct server			*srv = mg->srv;
 	const struct config_line	*cl;
 	struct msq			*q = msq_table_find(srv->msq, mg->qid);
-	int				 i;
+	int				 i, ok = op->result == QUEUE_E_OK;
 
-	if (op->result == QUEUE_E_OK) {
+	if (ok) {
 		if (op->type == QUEUE_OP_PUT && (cl = config_line_by_code(
 		    srv->cfg, mg->copy.line)) != NULL)
 			line_add(server_line(srv, cl), &mg->copy);
@@ -1982,7 +1982,7 @@ server_merge_done_cb(struct queue_op *op, void *arg)
 		    queue_strerror(op->result));
 	if (q != NULL) {
 		q->busy = 0;
-		if (op->result == QUEUE_E_OK) {
+		if (ok) {
 			server_merge_apply(q, mg);
 			if (mg->forget)
 				msq_table_del(srv->msq, q);
@@ -1994,7 +1994,7 @@ server_merge_done_cb(struct queue_op *op, void *arg)
 	free(mg->incl);
 	free(mg->parked);
 	free(mg);
-	if (op->result == QUEUE_E_OK)
+	if (ok)
 		server_msq_run(srv);
 }
 
