@@ -778,7 +778,9 @@ agency_merged_line(struct ubuf *line, const char *txt)
 {
 	const char *p = strchr(txt, '\n');
 
-	ubuf_adds(line, strncmp(txt, "LATE", 4) == 0 ? " late:" : " merged:");
+	ubuf_adds(line, strncmp(txt, "LATE", 4) == 0 ? " late:" :
+	    strstr(txt, ", CONTINUED\n") != NULL ? " continued:" :
+	    " merged:");
 	for (; p != NULL && *p != '\0'; p++)
 		if (*p == '\n')
 			ubuf_adds(line, p == strchr(txt, '\n') ? " " : " / ");
@@ -839,7 +841,11 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	} else if (msg_key_is_response(key)) {
 		txt = agency_field(xml, len, "ResponseText");
 		sur = agency_field(xml, len, "PersonSurName");
-		late = txt != NULL && strncmp(txt, "LATE RESPONSE", 13) == 0;
+		/* After a merged answer: a late one, or a hit it had no
+		 * room for ("..., CONTINUED"). */
+		late = txt != NULL && (strncmp(txt, "LATE RESPONSE", 13) == 0 ||
+		    (strncmp(txt, "MULTI-STATE", 11) == 0 &&
+		    strstr(txt, ", CONTINUED\n") != NULL));
 		if (txt != NULL && (late || strncmp(txt, "MULTI-STATE", 11) ==
 		    0))
 			agency_merged_line(&line, txt);

@@ -345,7 +345,7 @@ msq_parse_member(struct msq *q, const char *line, const char *v)
 	int			 ord;
 
 	if (sscanf(v, "%c %15s %llx %d", &st, dest, &ans, &ord) != 4 ||
-	    strchr("PHNOLW", st) == NULL || strlen(dest) > MSG_ORI_LEN ||
+	    strchr("PHNOLWC", st) == NULL || strlen(dest) > MSG_ORI_LEN ||
 	    strlen(line) > QUEUE_LINE_LEN)
 		return -1;
 	msq_member_add(q, line, dest, st);
@@ -446,6 +446,13 @@ msq_summary(struct ubuf *b, const struct msq *q, int late, uint64_t now_us)
 	uint64_t	 secs;
 	int		 i;
 
+	if (late >= 0 && late < q->nmember && q->m[late].st == MSQ_CONT) {
+		ubuf_printf(b, "MULTI-STATE RESPONSE TO %s FROM %s CTL %s TO %s, "
+		    "CONTINUED\nFROM %s, A HIT THE SUMMARY LISTS (NO ROOM FOR IT "
+		    "IN ONE MESSAGE)", msg_key_name(q->key), q->ori, ctl, q->to,
+		    q->m[late].dest);
+		return;
+	}
 	if (late >= 0 && late < q->nmember) {
 		secs = now_us > q->created_us ? (now_us - q->created_us) /
 		    1000000 : 0;
@@ -460,7 +467,7 @@ msq_summary(struct ubuf *b, const struct msq *q, int late, uint64_t now_us)
 	ubuf_printf(b, "\nQUERIED %d:", q->nmember);
 	for (i = 0; i < q->nmember; i++)
 		ubuf_printf(b, " %s", q->m[i].dest);
-	msq_summary_line(b, q, "HIT", MSQ_HIT, MSQ_HIT);
+	msq_summary_line(b, q, "HIT", MSQ_HIT, MSQ_CONT);
 	msq_summary_line(b, q, "NOT ON FILE", MSQ_NOREC, MSQ_NOREC);
 	msq_summary_line(b, q, "OUT OF SERVICE, WILL FORWARD", MSQ_HELD,
 	    MSQ_HELD);

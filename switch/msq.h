@@ -43,7 +43,9 @@ enum msq_st {
 	MSQ_HELD = 'W',		/* out of service for the key, held: the
 				   query is stored, forwarded when back */
 	MSQ_OUT = 'O',		/* removed for the key: not stored */
-	MSQ_LATE = 'L'		/* answered after the summary: delivered */
+	MSQ_LATE = 'L',		/* answered after the summary: delivered */
+	MSQ_CONT = 'C'		/* a hit the merged answer had no room for
+				   (max-frame): parked, sent after it */
 };
 
 struct msq_member {
@@ -120,8 +122,9 @@ int		 msq_complete(const struct msq *);
 /** A query whose summary is due at now (timer ran out or complete). */
 struct msq	*msq_due(struct msq_table *, uint64_t now_us);
 /**
- * A query whose summary was sent with an answer parked since (a late
- * answer to deliver): *member its index; NULL if none.
+ * A query whose summary was sent with an answer still parked (a late
+ * answer, or a hit the merged answer had no room for, to deliver on its
+ * own): *member its index; NULL if none.
  */
 struct msq	*msq_late(struct msq_table *, int *member);
 /**
@@ -178,6 +181,11 @@ int		 msq_table_load(struct msq_table *, struct queue *,
  *
  *   LATE RESPONSE TO MULTI-STATE DQ FROM WA0340000 CTL C1 TO NL
  *   FROM CA, 75 SECONDS AFTER THE QUERY; THE SUMMARY WAS SENT
+ *
+ * or, for a hit the merged answer had no room for (MSQ_CONT):
+ *
+ *   MULTI-STATE RESPONSE TO DQ FROM WA0340000 CTL C1 TO NL, CONTINUED
+ *   FROM CA, A HIT THE SUMMARY LISTS (NO ROOM FOR IT IN ONE MESSAGE)
  */
 void		 msq_summary(struct ubuf *, const struct msq *, int late,
 		    uint64_t now_us);

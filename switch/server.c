@@ -1876,9 +1876,12 @@ struct server_merge {
 	struct server		*srv;
 	uint64_t		 qid;
 	int			 late;		/* member, or -1: the summary */
+	int			 cont_answer;	/* late is a hit continued */
 	int			 forget;	/* the query's records deleted */
 	int			*incl;		/* members merged */
 	int			 nincl;
+	int			*cont;		/* hits left for later: no room */
+	int			 ncont;
 	struct queue_copy	*parked;	/* their copies, deleted after */
 	int			 nparked;
 	struct queue_states	 states;
@@ -1922,10 +1925,14 @@ server_merge_apply(struct msq *q, const struct server_merge *mg)
 
 	q->done = 1;
 	for (i = 0; i < mg->nincl; i++) {
-		q->m[mg->incl[i]].answer = 0;
+		struct msq_member *mb = &q->m[mg->incl[i]];
+
+		mb->answer = 0;
 		if (mg->late >= 0)
-			q->m[mg->incl[i]].st = MSQ_LATE;
+			mb->st = mb->st == MSQ_CONT ? MSQ_HIT : MSQ_LATE;
 	}
+	for (i = 0; i < mg->ncont; i++)
+		q->m[mg->cont[i]].st = MSQ_CONT;
 }
 
 /*
@@ -1951,6 +1958,8 @@ server_merge_states(struct server_merge *mg, struct msq *q)
 		msq_states_head(&mg->states, q);
 		for (i = 0; i < mg->nincl; i++)
 			msq_states_member(&mg->states, q, mg->incl[i]);
+		for (i = 0; i < mg->ncont; i++)
+			msq_states_member(&mg->states, q, mg->cont[i]);
 	}
 	memcpy(q->m, saved, (size_t)q->nmember * sizeof *saved);
 	q->done = done;
@@ -1972,10 +1981,10 @@ server_merge_done_cb(struct queue_op *op, void *arg)
 			line_add(server_line(srv, cl), &mg->copy);
 		for (i = 0; i < mg->nparked; i++)
 			server_unpark(srv, &mg->parked[i]);
-		if (mg->late >= 0)
-			srv->stats.msq_late++;
-		else
+		if (mg->late < 0)
 			srv->stats.msq_summaries++;
+		else if (!mg->cont_answer)
+			srv->stats.msq_late++;
 	} else
 		log_warnx("server: merged answer to %s not stored: %s "
 		    "(tried again)", server_msq_idstr(mg->qid),
@@ -1992,6 +2001,7 @@ server_merge_done_cb(struct queue_op *op, void *arg)
 	free((char *)op->audit);
 	queue_states_free(&mg->states);
 	free(mg->incl);
+	free(mg->cont);
 	free(mg->parked);
 	free(mg);
 	if (ok)
@@ -2006,8 +2016,8 @@ server_merge_audit(const struct server_merge *mg, const struct msq *q,
 	struct audit_rec	*rec;
 	char			 id[24];
 
-	rec = audit_begin(util_now_us(), "server", mg->late >= 0 ?
-	    "msq-late" : "msq-summary");
+	rec = audit_begin(util_now_us(), "server", mg->late < 0 ?
+	    "msq-summary" : mg->cont_answer ? "msq-continued" : "msq-late");
 	queue_msgid_fmt(id, sizeof id, mg->op.msg.msgid);
 	if (mg->op.type == QUEUE_OP_PUT)
 		audit_str(rec, "msgid", id);
@@ -2036,14 +2046,26 @@ server_merge_audit(const struct server_merge *mg, const struct msq *q,
 	return audit_end(rec);
 }
 
-/* Read the parked answers mg merges into bodies; @return how many. */
+/*
+ * Read the parked answers mg merges into bodies, as many as the merged
+ * answer has room for within max-frame (the first always): the others
+ * stay parked, sent after it on their own (mg->cont). @return how many.
+ */
 static int
 server_merge_bodies(struct server *srv, struct server_merge *mg,
     const struct msq *q, struct ubuf *bb, int *photo)
 {
 	struct queue_msgrec	 rec;
+	struct ubuf		 env;
+	size_t			 room, used;
 	int			 i, n = 0;
 
+	/* The envelope and summary, and room for the delivery's stamps. */
+	ubuf_init(&env);
+	msq_build(&env, q, mg->late, NULL, NULL, 0, util_now_us());
+	used = env.len + 512;
+	ubuf_free(&env);
+	room = srv->cfg->max_frame;
 	for (i = 0; i < q->nmember; i++) {
 		const struct msq_member *mb = &q->m[i];
 		struct queue_copy	*pc;
@@ -2051,12 +2073,6 @@ server_merge_bodies(struct server *srv, struct server_merge *mg,
 		if (mb->answer == 0 || mb->inflight ||
 		    (mg->late >= 0 && i != mg->late))
 			continue;
-		mg->incl[mg->nincl++] = i;
-		pc = &mg->parked[mg->nparked++];
-		util_strlcpy(pc->line, MSQ_LINE, sizeof pc->line);
-		pc->prio = QUEUE_PRIO_NORMAL;
-		pc->msgid = mb->answer;
-		util_strlcpy(pc->dest, q->ori, sizeof pc->dest);
 		ubuf_init(&bb[n]);
 		if (queue_get(srv->q, mb->answer, &rec, &bb[n]) !=
 		    QUEUE_E_OK) {
@@ -2064,11 +2080,22 @@ server_merge_bodies(struct server *srv, struct server_merge *mg,
 			    "not in the store: merged without it", q->idstr,
 			    mb->dest, (unsigned long long)mb->answer);
 			ubuf_free(&bb[n]);
+		} else if (n > 0 && used + bb[n].len + 64 > room) {
+			mg->cont[mg->ncont++] = i;
+			ubuf_free(&bb[n]);
 			continue;
+		} else {
+			used += bb[n].len + 64;
+			if (rec.flags & QUEUE_MSG_PHOTO)
+				*photo = 1;
+			n++;
 		}
-		if (rec.flags & QUEUE_MSG_PHOTO)
-			*photo = 1;
-		n++;
+		mg->incl[mg->nincl++] = i;
+		pc = &mg->parked[mg->nparked++];
+		util_strlcpy(pc->line, MSQ_LINE, sizeof pc->line);
+		pc->prio = QUEUE_PRIO_NORMAL;
+		pc->msgid = mb->answer;
+		util_strlcpy(pc->dest, q->ori, sizeof pc->dest);
 	}
 	return n;
 }
@@ -2092,7 +2119,9 @@ server_msq_merge(struct server *srv, struct msq *q, int late)
 	mg->srv = srv;
 	mg->qid = q->id;
 	mg->late = late;
+	mg->cont_answer = late >= 0 && q->m[late].st == MSQ_CONT;
 	mg->incl = xcalloc((size_t)q->nmember, sizeof *mg->incl);
+	mg->cont = xcalloc((size_t)q->nmember, sizeof *mg->cont);
 	mg->parked = xcalloc((size_t)q->nmember, sizeof *mg->parked);
 	bb = xcalloc((size_t)q->nmember, sizeof *bb);
 	bodies = xcalloc((size_t)q->nmember, sizeof *bodies);

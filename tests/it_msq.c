@@ -91,7 +91,7 @@ static void
 answer(struct it_client *st, const char *ori, const char *ctl,
     const char *hit)
 {
-	char		 body[256];
+	char		 body[1024];
 	uint64_t	 tag;
 
 	snprintf(body, sizeof body, "<n2:ResponseText>%s</n2:ResponseText>",
@@ -277,6 +277,59 @@ test_msq_restart(void)
 	it_env_free(e);
 }
 
+/*
+ * A merged answer stays within max-frame: with a 3000-byte frame the
+ * summary takes CA's hit, and NV's (600 more characters) follows on its
+ * own, marked continued; both are listed as hits in the summary.
+ */
+static void
+test_msq_max_frame(void)
+{
+	struct it_env		*e = msq_env("msqframe", "max-frame=\"3000\"");
+	struct it_client	*a, *st[5];
+	static const char *const names[][2] = {
+		{ "cadmv", "CAOLN0000" }, { "nvdmv", "NVOLN0000" },
+		{ "azdmv", "AZOLN0000" }, { "txdmv", "TXOLN0000" },
+		{ "iddmv", "IDOLN0000" },
+	};
+	const char		*dr;
+	char			 hit[700];
+	uint64_t		 tag;
+	size_t			 i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	a = it_client_new(e, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	for (i = 0; i < 5; i++) {
+		st[i] = it_client_new(e, names[i][0], WAIT);
+		CU_ASSERT_FATAL(st[i] != NULL && st[i]->up);
+	}
+	tag = it_client_send(a, it_dq("WA0340000", "NL", "MSQ3", "D1112223",
+	    0));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
+	for (i = 0; i < 5; i++) {
+		CU_ASSERT_PTR_NOT_NULL(got_query(st[i], "MSQ3"));
+		memset(hit, 'A' + (int)i, 600);
+		snprintf(hit + 600, sizeof hit - 600, " %s HIT", names[i][1]);
+		answer(st[i], names[i][1], "MSQ3", i < 2 ? hit : NULL);
+	}
+	dr = nth_dr(e, a, "MSQ3", 0);
+	CU_ASSERT(has(dr, "HIT 2: CA NV"));
+	CU_ASSERT(has(dr, "CAOLN0000 HIT"));
+	CU_ASSERT_FALSE(has(dr, "NVOLN0000 HIT"));
+	CU_ASSERT(dr != NULL && strlen(dr) <= 3000);
+	dr = nth_dr(e, a, "MSQ3", 1);
+	CU_ASSERT(has(dr, "MULTI-STATE RESPONSE TO DQ FROM WA0340000 CTL MSQ3 "
+	    "TO NL, CONTINUED\nFROM NV"));
+	CU_ASSERT(has(dr, "NVOLN0000 HIT"));
+	it_pump(e, 200);
+	CU_ASSERT_EQUAL(it_count(a, "DR", "MSQ3"), 2);
+	for (i = 0; i < 5; i++)
+		it_client_free(st[i]);
+	it_client_free(a);
+	it_env_free(e);
+}
+
 int
 main(void)
 {
@@ -285,7 +338,8 @@ main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS ||
 	    (s = CU_add_suite("it_msq", NULL, NULL)) == NULL ||
 	    CU_ADD_TEST(s, test_msq_five_states) == NULL ||
-	    CU_ADD_TEST(s, test_msq_restart) == NULL)
+	    CU_ADD_TEST(s, test_msq_restart) == NULL ||
+	    CU_ADD_TEST(s, test_msq_max_frame) == NULL)
 		return 1;
 	return it_run_suites();
 }

@@ -173,6 +173,17 @@ test_msq_summary(void)
 	CU_ASSERT_STRING_EQUAL(b.data,
 	    "LATE RESPONSE TO MULTI-STATE DQ FROM WA0340000 CTL C1 TO NL\n"
 	    "FROM AZ, 75 SECONDS AFTER THE QUERY; THE SUMMARY WAS SENT");
+	/* A hit the merged answer had no room for; still a hit. */
+	q->m[2].st = MSQ_CONT;
+	ubuf_reset(&b);
+	msq_summary(&b, q, 2, 175 * S);
+	CU_ASSERT_STRING_EQUAL(b.data,
+	    "MULTI-STATE RESPONSE TO DQ FROM WA0340000 CTL C1 TO NL, "
+	    "CONTINUED\nFROM AZ, A HIT THE SUMMARY LISTS (NO ROOM FOR IT IN "
+	    "ONE MESSAGE)");
+	ubuf_reset(&b);
+	msq_summary(&b, q, -1, 175 * S);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\nHIT 2: CA AZ\n"));
 	ubuf_free(&b);
 	msq_free(q);
 }
