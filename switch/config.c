@@ -29,6 +29,8 @@
 #define CONFIG_DEF_RESEND_WIN	300
 #define CONFIG_DEF_MSQ_TIMEOUT	60	/* Nlets MSQ: "waits for up to 60 seconds" */
 #define CONFIG_DEF_RESEND_MAX	1000000
+#define CONFIG_DEF_HIT_URGENT	600	/* Nlets: urgent, within 10 minutes */
+#define CONFIG_DEF_HIT_ROUTINE	3600	/* Nlets: routine, within 1 hour */
 #define CONFIG_DEF_RETRY_MIN	1
 #define CONFIG_DEF_RETRY_MAX	60
 #define CONFIG_DEF_MAP_SIZE	((size_t)1 << 30)
@@ -624,6 +626,11 @@ config_parse_limits(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 		    "%lld", rmin, rmax);
 	if (config_parse_notices(cfg, n, errs, ttl) == -1)
 		return -1;
+	/* Hit confirmation times: seconds, settable short for tests. */
+	if (config_duration(errs, n, "hit-urgent", 1, &cfg->hit_urgent) ==
+	    -1 || config_duration(errs, n, "hit-routine", 1,
+	    &cfg->hit_routine) == -1)
+		return -1;
 	cfg->max_frame = (size_t)mf;
 	cfg->map_size = (size_t)ms;
 	if (config_shares(cfg, n, errs) == -1)
@@ -733,6 +740,8 @@ config_new(const char *path)
 	cfg->resend_window = CONFIG_DEF_RESEND_WIN;
 	cfg->msq_timeout = CONFIG_DEF_MSQ_TIMEOUT;
 	cfg->resend_max = CONFIG_DEF_RESEND_MAX;
+	cfg->hit_urgent = CONFIG_DEF_HIT_URGENT;
+	cfg->hit_routine = CONFIG_DEF_HIT_ROUTINE;
 	cfg->retry_min = CONFIG_DEF_RETRY_MIN;
 	cfg->retry_max = CONFIG_DEF_RETRY_MAX;
 	cfg->map_size = CONFIG_DEF_MAP_SIZE;

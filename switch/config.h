@@ -96,6 +96,10 @@ struct config {
 	uint64_t		 msq_timeout;	/* seconds a multi-state query
 						   waits for its answers */
 	uint64_t		 resend_max;	/* messages remembered at most */
+	/* Hit confirmation (hitconf.h): seconds a YQ waits for its YR
+	 * before the switch sends the second request, per priority. */
+	uint64_t		 hit_urgent;
+	uint64_t		 hit_routine;
 	int			 retry_min;	/* seconds, first redelivery backoff */
 	int			 retry_max;	/* seconds, backoff ceiling */
 	size_t			 map_size;	/* LMDB map size, bytes */

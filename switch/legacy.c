@@ -44,6 +44,10 @@
 #define LK_KR		K(MSG_KEY_KR)
 #define LK_TEXT		(K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) | \
 			 K(MSG_KEY_SM) | K(MSG_KEY_ER))
+/* Hit confirmation: the request's fields, those its response echoes. */
+#define LK_YQ		K(MSG_KEY_YQ)
+#define LK_Y		(K(MSG_KEY_YQ) | K(MSG_KEY_YR))
+#define LEGACY_HIT	"n2:QueryRequestActivity/"
 
 #define LEGACY_MAXTOK	16		/* header destinations kept */
 #define LEGACY_IMG_NOTE	"NOT AVAILABLE IN TEXT FORMAT"
@@ -66,12 +70,39 @@
  * error.
  */
 static const struct legacy_field legacy_fields[] = {
-	{ "NAM", LK_Q | LK_R, LEGACY_F_DOT, 1, 30, "nc:PersonName",
+	{ "RTY", LK_Y, LEGACY_F_DOT, 0, 2, LEGACY_HIT "n2:QueryRequestTypeCode",
+	    "hit confirmation request type: WP PO MP SV SL SG SA SS SB SP" },
+	{ "RNO", LK_Y, LEGACY_F_DOT, 0, 1,
+	    LEGACY_HIT "n2:QueryRequestSequenceNumber",
+	    "hit confirmation request number: 1, 2 or 3" },
+	{ "PRI", LK_YQ, LEGACY_F_DOT, 0, 1,
+	    LEGACY_HIT "n2:QueryRequestPriorityCode",
+	    "hit confirmation priority: U urgent (10 minutes), R routine "
+	    "(1 hour)" },
+	{ "OCA", LK_Y, LEGACY_F_DOT, 0, MSG_HIT_OCA_LEN,
+	    LEGACY_HIT "n2:CaseNumberText", "agency case number (20 at most)" },
+	{ "NIC", LK_Y, LEGACY_F_DOT, 0, MSG_HIT_NIC_LEN,
+	    LEGACY_HIT "n2:NCICNumberText", "NCIC number, or NONE" },
+	{ "NAM", LK_Q | LK_R | LK_YQ, LEGACY_F_DOT, 1, 30, "nc:PersonName",
 	    "name: LAST,FIRST MIDDLE SUFFIX (30 at most)" },
-	{ "DOB", LK_Q | LK_R, LEGACY_F_DOT, 1, 10, "nc:PersonBirthDate",
-	    "date of birth: ccyymmdd or mmddyy" },
-	{ "SEX", LK_Q | LK_R, LEGACY_F_DOT, 1, 0, "nc:PersonSexCode",
+	{ "DOB", LK_Q | LK_R | LK_YQ, LEGACY_F_DOT, 1, 10,
+	    "nc:PersonBirthDate", "date of birth: ccyymmdd or mmddyy" },
+	{ "SEX", LK_Q | LK_R | LK_YQ, LEGACY_F_DOT, 1, 0, "nc:PersonSexCode",
 	    "sex: M, F or U" },
+	{ "LIC", LK_YQ, LEGACY_F_DOT, 0, 10,
+	    LEGACY_HIT "n2:LicensePlateNumberText", "license plate number" },
+	{ "LIS", LK_YQ, LEGACY_F_DOT, 0, 2,
+	    LEGACY_HIT "n2:LicensePlateStateCode", "license plate state" },
+	{ "VIN", LK_YQ, LEGACY_F_DOT, 0, MSG_HIT_ID_LEN,
+	    LEGACY_HIT "n2:VehicleIdentificationNumberText",
+	    "vehicle identification number" },
+	{ "SER", LK_YQ, LEGACY_F_DOT, 0, MSG_HIT_ID_LEN,
+	    LEGACY_HIT "n2:ItemSerialNumberText",
+	    "serial number of a gun, article, security, boat or part" },
+	{ "CON", K(MSG_KEY_YR), LEGACY_F_DOT, 0, 1,
+	    "n2:HitConfirmationStatusCode",
+	    "hit confirmation: Y confirmed, N not confirmed, P pending (the "
+	    "time it will come in MIS/)" },
 	{ "OLN", LK_DQKQ | LK_R, LEGACY_F_DOT, 1, 20,
 	    LEGACY_LIC "nc:DriverLicenseIdentification/nc:IdentificationID",
 	    "operator license number (20 at most)" },
@@ -125,7 +156,7 @@ static const struct legacy_field legacy_fields[] = {
 	{ "HST", LK_KR, LEGACY_F_DOT, 1, 0,
 	    "j:PersonAugmentation/j:PersonDrivingIncident",
 	    "history event: ccyymmdd,CODE,STATE,DESCRIPTION (or NONE)" },
-	{ "MIS", LK_R, LEGACY_F_TAIL, 0, 0, "n2:ResponseText",
+	{ "MIS", LK_R | K(MSG_KEY_YR), LEGACY_F_TAIL, 0, 0, "n2:ResponseText",
 	    "free text from the state, to the end of the message" },
 };
 #define LEGACY_NFIELDS	(sizeof legacy_fields / sizeof legacy_fields[0])
@@ -309,6 +340,14 @@ legacy_hdr_xpath(char *dst, size_t dsz, const char *el)
 		snprintf(dst, dsz, "%s/nh2:%s", LEGACY_HDR, el);
 }
 
+/* 1 for a key whose body carries one person (queries, YQ), not
+ * records. */
+static int
+legacy_has_person(enum msg_key key)
+{
+	return msg_key_is_query(key) || key == MSG_KEY_YQ;
+}
+
 /* The element a query's person travels in. */
 static const char *
 legacy_person_el(enum msg_key key)
@@ -358,7 +397,7 @@ legacy_fld_xpath(const struct legacy_doc *d, const struct legacy_fld *f,
 		snprintf(el, sizeof el, "j:PersonAugmentation/"
 		    "j:PersonDrivingIncident[%d]", f->nth);
 	rec[0] = '\0';
-	if (f->def->record && msg_key_is_query(d->key))
+	if (f->def->record && legacy_has_person(d->key))
 		snprintf(rec, sizeof rec, "/%s", legacy_person_el(d->key));
 	else if (f->def->record && f->rec > 0 && d->nrec > 1)
 		snprintf(rec, sizeof rec, "/n2c:Driver[%d]", f->rec);
@@ -1186,6 +1225,44 @@ legacy_put_query(struct ubuf *b, const struct legacy_doc *d)
 	legacy_put_purpose(b, d);
 }
 
+/*
+ * A hit confirmation body: n2:QueryRequestActivity in the schema's
+ * order, then a YQ's person or a YR's status and free text.
+ */
+static void
+legacy_put_hit(struct ubuf *b, const struct legacy_doc *d)
+{
+	static const char *const act[][2] = {
+		{ "RNO", "n2:QueryRequestSequenceNumber" },
+		{ "PRI", "n2:QueryRequestPriorityCode" },
+		{ "RTY", "n2:QueryRequestTypeCode" },
+		{ "OCA", "n2:CaseNumberText" },
+		{ "NIC", "n2:NCICNumberText" },
+		{ "LIC", "n2:LicensePlateNumberText" },
+		{ "LIS", "n2:LicensePlateStateCode" },
+		{ "VIN", "n2:VehicleIdentificationNumberText" },
+		{ "SER", "n2:ItemSerialNumberText" },
+	};
+	struct legacy_person	 lp;
+	size_t			 i;
+
+	msgbuild_open(b, "n2:QueryRequestActivity");
+	for (i = 0; i < sizeof act / sizeof act[0]; i++)
+		legacy_put(b, d, act[i][0], 0, act[i][1]);
+	msgbuild_close(b, "n2:QueryRequestActivity");
+	if (d->key == MSG_KEY_YR) {
+		legacy_put(b, d, "CON", 0, "n2:HitConfirmationStatusCode");
+		legacy_put(b, d, "MIS", 0, "n2:ResponseText");
+		return;
+	}
+	if (legacy_get(d, "NAM", 0) || legacy_get(d, "DOB", 0) ||
+	    legacy_get(d, "SEX", 0)) {
+		legacy_person_get(d, 0, &lp);
+		msgbuild_person(b, "n2:Person", &lp.p);
+		legacy_person_free(&lp);
+	}
+}
+
 /* HST/ccyymmdd,CODE,STATE,DESCRIPTION of record rec; NONE means none. */
 static int
 legacy_events(const struct legacy_doc *d, int rec,
@@ -1290,6 +1367,10 @@ legacy_emit_body(struct ubuf *b, const struct legacy_doc *d)
 	}
 	if (msg_key_is_query(d->key)) {
 		legacy_put_query(b, d);
+		return;
+	}
+	if (d->key == MSG_KEY_YQ || d->key == MSG_KEY_YR) {
+		legacy_put_hit(b, d);
 		return;
 	}
 	legacy_put(b, d, "MIS", 0, "n2:ResponseText");
@@ -1489,7 +1570,7 @@ legacy_locate_doc(const struct legacy_doc *d, const char *xpath,
 	rel = plain + strlen(body) + 1;
 	if (strncmp(rel, "n2c:Driver", 10) == 0 ||
 	    strncmp(rel, "n2:Person", 9) == 0) {
-		if (!msg_key_is_query(d->key)) {
+		if (!legacy_has_person(d->key)) {
 			rec = legacy_xpath_index(xpath, "n2c:Driver");
 			if (rec < 1)
 				rec = 1;
@@ -1937,6 +2018,55 @@ legacy_state_out(struct legacy_line *l, xmlNodePtr root)
 	legacy_body_out(l, xtree_next(hdr), key);
 }
 
+/*
+ * The fields of a hit confirmation body (YQ, YR): the request's line,
+ * then a YQ's record identifiers and person, a YR's status and text.
+ * @return 1 if the text ends with a field.
+ */
+static int
+legacy_hit_out(struct legacy_line *l, xmlNodePtr body)
+{
+	static const char *const req[][2] = {
+		{ "RTY", "QueryRequestTypeCode" },
+		{ "RNO", "QueryRequestSequenceNumber" },
+		{ "PRI", "QueryRequestPriorityCode" },
+		{ "OCA", "CaseNumberText" },
+		{ "NIC", "NCICNumberText" },
+	};
+	static const char *const ids[][2] = {
+		{ "LIC", "LicensePlateNumberText" },
+		{ "LIS", "LicensePlateStateCode" },
+		{ "VIN", "VehicleIdentificationNumberText" },
+		{ "SER", "ItemSerialNumberText" },
+	};
+	xmlNodePtr	 act = xtree_child(body, LX_N2, "QueryRequestActivity");
+	xmlNodePtr	 p;
+	char		*v;
+	size_t		 i;
+	int		 fields = 1;
+
+	for (i = 0; i < sizeof req / sizeof req[0]; i++)
+		legacy_el_out(l, req[i][0], xtree_child(act, LX_N2,
+		    req[i][1]), 0);
+	legacy_line_end(l);
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		legacy_el_out(l, ids[i][0], xtree_child(act, LX_N2,
+		    ids[i][1]), 0);
+	legacy_line_end(l);
+	if ((p = xtree_child(body, LX_N2, "Person")) != NULL)
+		legacy_person_out(l, p);
+	legacy_el_out(l, "CON", xtree_child(body, LX_N2,
+	    "HitConfirmationStatusCode"), 0);
+	legacy_line_end(l);
+	v = legacy_text(xtree_child(body, LX_N2, "ResponseText"));
+	if (v[0] != '\0') {
+		ubuf_printf(l->b, "MIS/%s\n", v);
+		fields = 0;
+	}
+	free(v);
+	return fields;
+}
+
 /* The records (and free text) of a response body. @return 1 if the
  * text ends with a field (records and no free text). */
 static int
@@ -2080,6 +2210,11 @@ legacy_xml_read(const char *xml, size_t len, char **cause)
 static void
 legacy_body_out(struct legacy_line *l, xmlNodePtr body, enum msg_key key)
 {
+	if (key == MSG_KEY_YQ || key == MSG_KEY_YR) {
+		if (legacy_hit_out(l, body))
+			legacy_last_period(l->b);
+		return;
+	}
 	switch (msg_key_body(key)) {
 	case MSG_BODY_INQUIRY:
 		legacy_query_out(l, body);

@@ -38,6 +38,12 @@ static const struct msg_keyinfo msg_keys[MSG_KEY_MAX] = {
 	[MSG_KEY_SM] = { "SM", MSG_BODY_MAIL, "1. TEXT" },
 	[MSG_KEY_ER] = { "ER", MSG_BODY_RESPONSE, NULL },
 	[MSG_KEY_DQG] = { "DQG", MSG_BODY_INQUIRY, "1. NAM, DOB, SEX" },
+	[MSG_KEY_YQ] = { "YQ", MSG_BODY_INQUIRY,
+	    "1. RTY, RNO, PRI, OCA, NIC, NAM, DOB (WP PO MP)\n"
+	    "2. RTY, RNO, PRI, OCA, NIC, LIC, LIS or VIN (SV SL)\n"
+	    "3. RTY, RNO, PRI, OCA, NIC, SER (SG SA SS SB SP)" },
+	[MSG_KEY_YR] = { "YR", MSG_BODY_RESPONSE,
+	    "1. RTY, RNO, OCA, NIC, CON" },
 };
 
 static const char *const msg_bodies[] = {
@@ -204,6 +210,30 @@ msg_er_options(enum msg_key key)
 	return msg_keys[key].options;
 }
 
+/*
+ * The data set a hit confirmation request of type rty identifies its
+ * record by (Nlets: "one of the sets of data elements", and no other):
+ * 'P' a person (n2:Person: name and birth date), 'V' a vehicle (plate
+ * and its state, or VIN), 'S' an item's serial number; 0 if rty is no
+ * request type.
+ */
+int
+msg_hit_set(const char *rty)
+{
+	static const char *const person = "WP PO MP", *vehicle = "SV SL",
+	    *item = "SG SA SS SB SP";
+
+	if (rty == NULL || strlen(rty) != 2)
+		return 0;
+	if (strstr(person, rty) != NULL)
+		return 'P';
+	if (strstr(vehicle, rty) != NULL)
+		return 'V';
+	if (strstr(item, rty) != NULL)
+		return 'S';
+	return 0;
+}
+
 const char *
 msg_sm_text(int status)
 {
@@ -222,6 +252,11 @@ msg_sm_text(int status)
 		return "HELD MESSAGE DAMAGED IN STORAGE, NLETS WILL NOT FORWARD";
 	case MSG_SM_PHOTO_WITHHELD:
 		return "PHOTO REQUEST PARTLY DENIED BY PHOTO-SHARING POLICY";
+	case MSG_SM_HIT_SECOND:
+		return "NO HIT CONFIRMATION RESPONSE IN TIME, NLETS SENT "
+		    "SECOND REQUEST";
+	case MSG_SM_HIT_NONE:
+		return "NO HIT CONFIRMATION RESPONSE TO SECOND REQUEST";
 	}
 	return "UNKNOWN STATUS";
 }

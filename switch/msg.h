@@ -85,14 +85,23 @@ enum msg_key {
 	 * were.
 	 */
 	MSG_KEY_DQG,
+	/*
+	 * Hit confirmation request and response (docs/messages.md, "YQ",
+	 * "YR"): a YQ asks the agency that entered an NCIC record to
+	 * confirm it, within the time of its priority; the switch pairs the
+	 * YR with it and sends the second request when none comes
+	 * (hitconf.h).
+	 */
+	MSG_KEY_YQ,
+	MSG_KEY_YR,
 	MSG_KEY_MAX
 };
 
 /* The body element a key travels in. */
 enum msg_body {
 	MSG_BODY_NONE = 0,
-	MSG_BODY_INQUIRY,	/* n2:NLETSInquiryData: DQ KQ DNQ DQG */
-	MSG_BODY_RESPONSE,	/* n2:NLETSResponseData: DR KR DNR ER */
+	MSG_BODY_INQUIRY,	/* n2:NLETSInquiryData: DQ KQ DNQ DQG YQ */
+	MSG_BODY_RESPONSE,	/* n2:NLETSResponseData: DR KR DNR ER YR */
 	MSG_BODY_MAIL		/* n2:NLETSMailData: AM AML AA SM */
 };
 
@@ -126,9 +135,13 @@ enum msg_sm {
 	MSG_SM_EXPIRED		= 8,	/* .08. held message expired (ours) */
 	MSG_SM_DAMAGED		= 9,	/* .09. stored message unreadable
 					   (ours) */
-	MSG_SM_PHOTO_WITHHELD	= 10	/* .10. photo request withheld from some
+	MSG_SM_PHOTO_WITHHELD	= 10,	/* .10. photo request withheld from some
 					   destinations by the photo-sharing
 					   policy (ours) */
+	MSG_SM_HIT_SECOND	= 11,	/* .11. no YR in the priority's time:
+					   second request sent (ours) */
+	MSG_SM_HIT_NONE		= 12	/* .12. no YR to the second request
+					   either (ours) */
 };
 
 /* One person as it appears in a query or a record. Empty string = absent. */
@@ -161,6 +174,28 @@ struct msg_purpose {
 };
 
 /*
+ * The hit confirmation fields of a YQ or YR (n2:QueryRequestActivity;
+ * legacy RTY/ RNO/ PRI/ OCA/ NIC/ and the data sets, CON/ of a YR).
+ * Empty string = absent.
+ */
+#define MSG_HIT_OCA_LEN	20
+#define MSG_HIT_NIC_LEN	10
+#define MSG_HIT_ID_LEN	20		/* LIC/ VIN/ SER/ */
+struct msg_hit {
+	int	present;		/* 1: a QueryRequestActivity was sent */
+	char	rty[3];			/* request type: WP SV PO MP SL ... */
+	int	rno;			/* request number 1..3; 0 absent */
+	char	pri[2];			/* priority U or R */
+	char	oca[MSG_HIT_OCA_LEN + 1];	/* agency case number */
+	char	nic[MSG_HIT_NIC_LEN + 1];	/* NCIC number (or NONE) */
+	char	lic[MSG_HIT_ID_LEN + 1];	/* license plate */
+	char	lis[3];				/* its state */
+	char	vin[MSG_HIT_ID_LEN + 1];	/* vehicle identification */
+	char	ser[MSG_HIT_ID_LEN + 1];	/* serial number of an item */
+	char	con[2];			/* YR: Y confirmed, N not, P pending */
+};
+
+/*
  * A parsed message. Fixed-size fields are NUL-terminated; raw points into
  * the caller's buffer (not owned), which must outlive the struct.
  */
@@ -178,6 +213,7 @@ struct msg {
 	char		pur[2];			/* III purpose code C F E D J S */
 	char		atn[MSG_ATN_LEN + 1];	/* attention */
 	struct msg_purpose purpose;		/* psp:PhotoPurpose */
+	struct msg_hit	hit;			/* YQ YR */
 
 	/* Responses (DR KR DNR). */
 	int		not_on_file;		/* 1: NOT ON FILE response */
@@ -253,6 +289,15 @@ int	 msg_dqg_check(const struct msg *m, char *why, size_t wsz);
 /* The words of those refusals: what a DQG is, what to send instead. */
 #define MSG_DQG_HOWTO	"a DQG asks by NAM/ DOB/ SEX/ only; send a query " \
 			"by OLN/ or with IMQ/ as a DQ to one state"
+
+/**
+ * The data set a YQ of request type rty identifies its record by
+ * (Nlets: "one of the sets of data elements", and no other).
+ * @return 'P' a person (name and birth date: WP PO MP), 'V' a vehicle
+ *	(plate and state, or VIN: SV SL), 'S' an item's serial number
+ *	(SG SA SS SB SP), 0 if rty is no request type.
+ */
+int	 msg_hit_set(const char *rty);
 
 /** Nlets' words for an ER number ("INVALID DESTINATION ORIs"). */
 const char	*msg_er_reason(int code);

@@ -963,6 +963,33 @@ msg_cat(char *dst, size_t dsz, const char *s)
  */
 
 /* Header rules; fills key, ori, dest, ctl. */
+/*
+ * Nlets: a YQ goes to up to three 9-character ORIs (the agencies that
+ * entered the record); a YR goes back to the one ORI that asked, which
+ * is how the switch pairs it with its YQ (hitconf.h).
+ */
+static void
+msg_check_hit_dests(struct msg_pctx *pc, xmlNodePtr hdr, struct msg *m,
+    int nd)
+{
+	int	 i, max = m->key == MSG_KEY_YQ ? 3 : 1;
+
+	if (nd > max) {
+		msg_diag(pc, hdr, 0, 0, MSG_ER_DEST, "a %s goes to %s",
+		    msg_key_name(m->key), m->key == MSG_KEY_YQ ? "up to three "
+		    "9-character ORIs" : "the one ORI whose YQ it answers");
+		return;
+	}
+	for (i = 0; i < m->ndest; i++)
+		if (msg_dest_is_valid(m->dest[i]) &&
+		    !msg_ori_is_valid(m->dest[i])) {
+			msg_diag(pc, hdr, 0, 0, MSG_ER_DEST, "a %s is "
+			    "addressed to 9-character ORIs, not to \"%s\"",
+			    msg_key_name(m->key), m->dest[i]);
+			return;
+		}
+}
+
 static void
 msg_check_header(struct msg_pctx *pc, xmlNodePtr hdr, struct msg *m)
 {
@@ -1028,6 +1055,8 @@ msg_check_header(struct msg_pctx *pc, xmlNodePtr hdr, struct msg *m)
 	    strcmp(m->ori, MSG_SWITCH_ORI) != 0)
 		msg_diag(pc, ori, 0, 0, MSG_ER_HEADER,
 		    "only the switch (%s) sends ER messages", MSG_SWITCH_ORI);
+	if (m->key == MSG_KEY_YQ || m->key == MSG_KEY_YR)
+		msg_check_hit_dests(pc, hdr, m, nd);
 }
 
 /* Check a birth date element (nc:PersonBirthDate). */
@@ -1236,11 +1265,147 @@ msg_check_dqg(struct msg_pctx *pc, xmlNodePtr person, xmlNodePtr imq,
 		    MSG_DQG_HOWTO);
 }
 
-/* DQ, KQ, DNQ, DQG bodies (n2:NLETSInquiryData). */
+/* The fields of an n2:QueryRequestActivity (YQ, YR). */
+static void
+msg_get_hit(xmlNodePtr act, struct msg_hit *h)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off, sz;
+	} f[] = {
+#define MH(n, fld) { n, offsetof(struct msg_hit, fld), \
+		    sizeof ((struct msg_hit *)0)->fld }
+		MH("QueryRequestTypeCode", rty),
+		MH("QueryRequestPriorityCode", pri),
+		MH("CaseNumberText", oca),
+		MH("NCICNumberText", nic),
+		MH("LicensePlateNumberText", lic),
+		MH("LicensePlateStateCode", lis),
+		MH("VehicleIdentificationNumberText", vin),
+		MH("ItemSerialNumberText", ser),
+#undef MH
+	};
+	xmlNodePtr	 c;
+	char		 t[64];
+	size_t		 i;
+
+	h->present = 1;
+	for (c = xtree_first(act); c != NULL; c = xtree_next(c)) {
+		xtree_text(c, t, sizeof t);
+		if (xtree_is(c, MP_N2, "QueryRequestSequenceNumber")) {
+			h->rno = strlen(t) == 1 && t[0] >= '1' && t[0] <= '3' ?
+			    t[0] - '0' : 0;
+			continue;
+		}
+		for (i = 0; i < sizeof f / sizeof f[0]; i++)
+			if (xtree_is(c, MP_N2, f[i].name))
+				msg_cpy((char *)h + f[i].off, f[i].sz, t,
+				    strlen(t));
+	}
+}
+
+/*
+ * A YQ: the request fields (ER .14. when one is missing), the data set
+ * its request type names and no other (.14. / .22.), no photo request.
+ */
+static void
+msg_check_yq(struct msg_pctx *pc, xmlNodePtr body, xmlNodePtr act,
+    xmlNodePtr person, xmlNodePtr photo, struct msg *m)
+{
+	const struct msg_hit	*h = &m->hit;
+	char			 miss[160];
+	int			 set;
+
+	if (photo != NULL && !msg_flagged(pc, photo))
+		msg_diag(pc, photo, 0, 0, MSG_ER_FORMAT, "a hit confirmation "
+		    "request (YQ) asks for no photo");
+	if (msg_flagged_within(pc, body))
+		return;
+	if (act == NULL) {
+		msg_diag(pc, body, 0, 0, MSG_ER_REQUIRED, "a YQ needs "
+		    "n2:QueryRequestActivity (RTY, RNO, PRI, OCA, NIC)");
+		return;
+	}
+	miss[0] = '\0';
+	if (h->rty[0] == '\0')
+		msg_cat(miss, sizeof miss, " QueryRequestTypeCode");
+	if (h->rno == 0)
+		msg_cat(miss, sizeof miss, " QueryRequestSequenceNumber");
+	if (h->pri[0] == '\0')
+		msg_cat(miss, sizeof miss, " QueryRequestPriorityCode");
+	if (h->oca[0] == '\0')
+		msg_cat(miss, sizeof miss, " CaseNumberText");
+	if (h->nic[0] == '\0')
+		msg_cat(miss, sizeof miss, " NCICNumberText");
+	if (miss[0] != '\0') {
+		msg_diag(pc, act, 0, 0, MSG_ER_REQUIRED, "a YQ needs the "
+		    "request type, number, priority, case number and NCIC "
+		    "number; missing:%s", miss);
+		return;
+	}
+	set = msg_hit_set(h->rty);
+	if ((set != 'P' && person != NULL) || (set != 'V' && (h->lic[0] ||
+	    h->lis[0] || h->vin[0])) || (set != 'S' && h->ser[0])) {
+		msg_diag(pc, act, 0, 0, MSG_ER_FORMAT, "a YQ of request type "
+		    "%s carries only the %s", h->rty, set == 'P' ? "person "
+		    "(n2:Person)" : set == 'V' ? "plate and its state, or "
+		    "the VIN" : "serial number");
+		return;
+	}
+	if (set == 'P' && (m->person.surname[0] == '\0' ||
+	    m->person.dob[0] == '\0'))
+		msg_diag(pc, person != NULL ? person : act, 0, 0,
+		    MSG_ER_REQUIRED, "a YQ of request type %s needs n2:Person "
+		    "with nc:PersonName and nc:PersonBirthDate", h->rty);
+	else if (set == 'V' && h->vin[0] == '\0' && (h->lic[0] == '\0' ||
+	    h->lis[0] == '\0'))
+		msg_diag(pc, act, 0, 0, MSG_ER_REQUIRED, "a YQ of request type "
+		    "%s needs LicensePlateNumberText with "
+		    "LicensePlateStateCode, or VehicleIdentificationNumberText",
+		    h->rty);
+	else if (set == 'S' && h->ser[0] == '\0')
+		msg_diag(pc, act, 0, 0, MSG_ER_REQUIRED, "a YQ of request type "
+		    "%s needs ItemSerialNumberText", h->rty);
+}
+
+/* A YR: the request it answers (RTY RNO OCA NIC) and its status. */
+static void
+msg_check_yr(struct msg_pctx *pc, xmlNodePtr body, xmlNodePtr act,
+    struct msg *m)
+{
+	const struct msg_hit	*h = &m->hit;
+	char			 miss[160];
+
+	if (msg_flagged_within(pc, body))
+		return;
+	miss[0] = '\0';
+	if (act == NULL)
+		msg_cat(miss, sizeof miss, " QueryRequestActivity");
+	else {
+		if (h->rty[0] == '\0')
+			msg_cat(miss, sizeof miss, " QueryRequestTypeCode");
+		if (h->rno == 0)
+			msg_cat(miss, sizeof miss,
+			    " QueryRequestSequenceNumber");
+		if (h->oca[0] == '\0')
+			msg_cat(miss, sizeof miss, " CaseNumberText");
+		if (h->nic[0] == '\0')
+			msg_cat(miss, sizeof miss, " NCICNumberText");
+	}
+	if (h->con[0] == '\0')
+		msg_cat(miss, sizeof miss, " HitConfirmationStatusCode");
+	if (miss[0] != '\0')
+		msg_diag(pc, act != NULL ? act : body, 0, 0, MSG_ER_REQUIRED,
+		    "a YR names the request it answers (type, number, case "
+		    "and NCIC number) and its status; missing:%s", miss);
+}
+
+/* DQ, KQ, DNQ, DQG, YQ bodies (n2:NLETSInquiryData). */
 static void
 msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 {
 	xmlNodePtr	 c, person = NULL, imq = NULL, purpose = NULL;
+	xmlNodePtr	 act = NULL;
 	char		 t[256], miss[128];
 	size_t		 n;
 
@@ -1270,10 +1435,22 @@ msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 		} else if (xtree_is(c, MP_PSP, "PhotoPurpose")) {
 			purpose = c;
 			msg_get_purpose(c, &m->purpose);
+		} else if (xtree_is(c, MP_N2, "QueryRequestActivity")) {
+			act = c;
+			msg_get_hit(c, &m->hit);
 		}
 	}
 	if (person != NULL)
 		msg_get_person(pc, person, &m->person, 1);
+	if (m->key == MSG_KEY_YQ) {
+		msg_check_yq(pc, body, act, person, imq != NULL ? imq :
+		    purpose, m);
+		return;
+	}
+	if (act != NULL && m->key != MSG_KEY_NONE && !msg_flagged(pc, act))
+		msg_diag(pc, act, 0, 0, MSG_ER_FORMAT, "n2:QueryRequestActivity "
+		    "is for a hit confirmation request (YQ), not a %s",
+		    msg_key_name(m->key));
 	if (m->key == MSG_KEY_DQG)
 		msg_check_dqg(pc, person, imq, purpose);
 	if (msg_flagged_within(pc, body))
@@ -1415,11 +1592,18 @@ msg_has_oln(xmlNodePtr el)
 static void
 msg_check_response(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 {
-	xmlNodePtr	 c, img;
+	xmlNodePtr	 c, img, act = NULL, con = NULL;
 	char		 t[64];
 
 	for (c = xtree_first(body); c != NULL; c = xtree_next(c)) {
-		if (xtree_is(c, MP_N2, "ResponseText")) {
+		if (xtree_is(c, MP_N2, "QueryRequestActivity")) {
+			act = c;
+			msg_get_hit(c, &m->hit);
+		} else if (xtree_is(c, MP_N2, "HitConfirmationStatusCode")) {
+			con = c;
+			xtree_text(c, t, sizeof t);
+			msg_cpy(m->hit.con, sizeof m->hit.con, t, strlen(t));
+		} else if (xtree_is(c, MP_N2, "ResponseText")) {
 			xtree_text(c, t, sizeof t);
 			if (strncmp(t, "NOT ON FILE", 11) == 0)
 				m->not_on_file = 1;
@@ -1442,6 +1626,16 @@ msg_check_response(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 		} else if (xtree_is(c, MP_NC, "PersonDigitalImage"))
 			msg_check_photo(pc, c, m);
 	}
+	if (m->key == MSG_KEY_YR) {
+		msg_check_yr(pc, body, act, m);
+		return;
+	}
+	c = act != NULL ? act : con;
+	if (c != NULL && m->key != MSG_KEY_NONE && !msg_flagged(pc, c))
+		msg_diag(pc, c, 0, 0, MSG_ER_FORMAT, "n2:%s is for a hit "
+		    "confirmation response (YR), not a%s %s", (const char *)
+		    c->name, m->key == MSG_KEY_ER ? "n" : "",
+		    msg_key_name(m->key));
 	if (m->key == MSG_KEY_ER && m->status <= 0 &&
 	    !msg_flagged_within(pc, body))
 		msg_diag(pc, body, 0, 0, MSG_ER_FORMAT, "an ER's ResponseText "

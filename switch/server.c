@@ -35,6 +35,7 @@
 #include "parser.h"
 #include "log.h"
 #include "audit.h"
+#include "hitconf.h"
 #include "oridir.h"
 #include "photo.h"
 #include "policy.h"
@@ -74,6 +75,7 @@ struct server {
 	struct msq_table	*msq;		/* multi-state queries (msq.h) */
 	struct queue_copy	*parked;	/* parked answers found at load */
 	int			 nparked;
+	struct hitconf		*hitconf;	/* YQs awaiting their YR */
 	uint64_t		 audit_prune_us;	/* next audit pruning */
 	int			 audit_alarm;	/* over the alarm level */
 	char			 not_ready[512];	/* last reason logged */
@@ -94,6 +96,8 @@ static void	server_sm_done_cb(struct queue_op *, void *);
 static void	server_expire_done_cb(struct queue_op *, void *);
 static void	server_queue_configure(struct server *);
 static size_t	server_photo_load(struct server *, struct photo_table *);
+static uint64_t	server_hitconf_msgid_cb(void *);
+static void	server_hitconf_committed_cb(void *, const struct queue_copy *);
 static void	server_load_quarantined(struct server *, uint64_t);
 static void	server_inbound(struct server *, struct session *, uint64_t,
 		    char *, size_t);
@@ -142,6 +146,7 @@ struct server_inbound {
 	uint64_t		 mqid;
 	int			 mqmember;
 	int			 mqst;		/* enum msq_st */
+	struct hitconf_req	*hc;		/* its hit confirmation change */
 };
 
 /* A denial on its way into the audit trail; the NAK follows its commit. */
@@ -544,6 +549,17 @@ server_new(struct event_base *base, struct config *cfg)
 		    photo_table_count(srv->photos));
 
 	srv->msgid = counter_new(srv->q, "msgid", NULL);
+	{
+		/* Hit confirmations in flight: their timers are state
+		 * records (hitconf.h), rearmed here. */
+		struct hitconf_host hh = { srv->q, srv,
+		    server_hitconf_msgid_cb, server_hitconf_committed_cb };
+
+		srv->hitconf = hitconf_new(&hh);
+		if (hitconf_load(srv->hitconf) > 0)
+			log_info("server: hit confirmations awaiting a YR=%zu",
+			    hitconf_count(srv->hitconf));
+	}
 	srv->resend = resend_new(cfg->resend_window * 1000000,
 	    (size_t)cfg->resend_max);
 	srv->msq = msq_table_new();
@@ -607,6 +623,7 @@ server_free(struct server *srv)
 	session_host_close(&srv->shost, "switch stopping");
 	parser_free(srv->parser);	/* their sessions are closed: dropped */
 	queue_close(srv->q);	/* commits what is pending, runs completions */
+	hitconf_free(srv->hitconf);	/* after its ops' completions */
 	for (i = 0; i < srv->cfg->nline; i++)
 		line_free(srv->lines[i]);
 	free(srv->lines);
@@ -1302,6 +1319,7 @@ server_inbound_finish(struct server_inbound *in)
 	free(in->notice);
 	queue_states_free(&in->states);
 	msq_free(in->mq);
+	hitconf_done(srv->hitconf, in->hc, 0);	/* a PUT never submitted */
 	free(in->sm);
 	free(in);
 }
@@ -1370,6 +1388,8 @@ server_put_done_cb(struct queue_op *op, void *arg)
 			in->mq = NULL;
 		}
 	}
+	hitconf_done(srv->hitconf, in->hc, op->result == QUEUE_E_OK);
+	in->hc = NULL;
 	/* The message is durable: SMs follow, and the one notice of the
 	 * destinations its photo request was withheld from; the ACK does
 	 * not wait. An SM names the key the destination's service is for
@@ -2395,6 +2415,44 @@ server_inbound_photo_states(struct server *srv, struct server_inbound *in,
 }
 
 /*
+ * The hit confirmation state the PUT carries (hitconf.h): a YQ's timers,
+ * the requests a YR answers.
+ */
+static void
+server_inbound_hitconf(struct server *srv, struct server_inbound *in,
+    const struct server_msgin *a)
+{
+	in->hc = hitconf_accept(srv->hitconf, srv->cfg, &a->m, in->msgid,
+	    in->from->code, in->op.copies, in->stored, a->now,
+	    &in->states.st, &in->states.n);
+	in->op.states = in->states.st;
+	in->op.nstates = in->states.n;
+}
+
+/* A message ID for the hit confirmation's own messages. */
+static uint64_t
+server_hitconf_msgid_cb(void *arg)
+{
+	struct server *srv = arg;
+
+	return counter_take(srv->msgid);
+}
+
+/* A second request or an SM of hitconf's committed: to its line. */
+static void
+server_hitconf_committed_cb(void *arg, const struct queue_copy *c)
+{
+	struct server			*srv = arg;
+	const struct config_line	*cl;
+
+	if ((cl = config_line_by_code(srv->cfg, c->line)) != NULL)
+		line_add(server_line(srv, cl), c);
+	else
+		log_warnx("server: line %s is gone; message %016llx stays "
+		    "stored", c->line, (unsigned long long)c->msgid);
+}
+
+/*
  * The destinations the photo request is withheld from: the one SM .10.
  * that tells the sender after the ACK (server_put_done_cb), counted.
  */
@@ -2599,6 +2657,7 @@ server_accept(struct server *srv, struct session *s, struct parser_job *j)
 		server_inbound_copies(in, &a);
 	}
 	server_inbound_photo_states(srv, in, &a);
+	server_inbound_hitconf(srv, in, &a);
 	server_inbound_withheld(srv, in, &a);
 	log_trace(TRACE_ROUTER, "server: %s: accepted line=%s mke=%s copies=%d "
 	    "sm=%d size=%zu", in->msgid, in->from->code,
@@ -3076,6 +3135,7 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		session_tick(s, now);
 	}
 	photo_table_expire(srv->photos, now_us);
+	hitconf_tick(srv->hitconf, srv->cfg, now_us);
 	resend_expire(srv->resend, now);
 	server_msq_run(srv);
 	server_store_damage(srv, NULL);		/* logs it when it appears */

@@ -40,7 +40,7 @@ struct it_env {
  * New run directory + PKI (lines waagy oragy cadmv nvdmv; "stranger",
  * issued by the same CA to a name no line has; and a cert from another CA) + config with the given <limits .../> attributes (may be "").
  * Lines: WAAGY (WA0340000) and ORAGY (OR0260000) agencies accepting
- * DR KR DNR AM; CADMV (member CA, CAOLN0000) accepting DQ KQ DNQ AM with
+ * DR KR DNR AM YR; CADMV (member CA, CAOLN0000) accepting DQ KQ DNQ AM YQ with
  * DNQ held; NVDMV (member NV, NVOLN0000) accepting DQ KQ DNQ with KQ
  * removed from service; region WR = CA NV.
  */

@@ -140,13 +140,16 @@ test_config_example(void)
 	} lines[] = {
 		{ "WAAGY", "waagy", "", 20, 2, { "WA0340000", "WA0340100" },
 		    K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR) |
-		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) },
+		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) |
+		    K(MSG_KEY_YR) },
 		{ "ORAGY", "oragy", "", 25, 1, { "OR0260000", NULL },
 		    K(MSG_KEY_DR) | K(MSG_KEY_KR) | K(MSG_KEY_DNR) |
-		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) },
+		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) |
+		    K(MSG_KEY_YR) },
 		{ "CADMV", "cadmv", "CA", 31, 1, { "CAOLN0000", NULL },
 		    K(MSG_KEY_DQ) | K(MSG_KEY_KQ) | K(MSG_KEY_DNQ) |
-		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) },
+		    K(MSG_KEY_AM) | K(MSG_KEY_AML) | K(MSG_KEY_AA) |
+		    K(MSG_KEY_YQ) },
 		{ "NVDMV", "nvdmv", "NV", 35, 1, { "NVOLN0000", NULL },
 		    K(MSG_KEY_DQ) | K(MSG_KEY_DNQ) | K(MSG_KEY_AM) },
 	};
@@ -277,6 +280,9 @@ test_config_defaults(void)
 	CU_ASSERT_EQUAL(cfg->retry_min, TEST_DEF_RETRY_MIN);
 	CU_ASSERT_EQUAL(cfg->retry_max, TEST_DEF_RETRY_MAX);
 	CU_ASSERT_EQUAL(cfg->map_size, TEST_DEF_MAP_SIZE);
+	/* Nlets' hit confirmation times: 10 minutes, 1 hour. */
+	CU_ASSERT_EQUAL(cfg->hit_urgent, 600);
+	CU_ASSERT_EQUAL(cfg->hit_routine, 3600);
 	CU_ASSERT_EQUAL(cfg->nregion, 0);
 
 	CU_ASSERT_EQUAL_FATAL(cfg->nline, 1);
@@ -342,6 +348,54 @@ test_config_limit_bounds(void)
 		CU_ASSERT_EQUAL(cfg->window, t[i].window);
 		CU_ASSERT_EQUAL(cfg->retry_min, t[i].retry_min);
 		CU_ASSERT_EQUAL(cfg->retry_max, t[i].retry_max);
+		config_free(cfg);
+		free(text);
+	}
+}
+
+/* The hit confirmation times: durations, at least a second. */
+static void
+test_config_hit_times(void)
+{
+	static const struct {
+		const char	*limits;
+		int		 ok;
+		uint64_t	 urgent, routine;
+	} t[] = {
+		{ "hit-urgent=\"3\" hit-routine=\"5s\"", 1, 3, 5 },
+		{ "hit-urgent=\"15m\" hit-routine=\"2h\"", 1, 900, 7200 },
+		{ "hit-routine=\"1d\"", 1, 600, 86400 },
+		{ "hit-urgent=\"0\"", 0, 0, 0 },
+		{ "hit-routine=\"soon\"", 0, 0, 0 },
+	};
+	struct config	*cfg;
+	char		*text, *cause = NULL;
+	size_t		 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		text = xasprintf("<nlswitch>\n"
+		    "<listen address=\"127.0.0.1\" port=\"0\"/>\n"
+		    "<datadir>d</datadir>\n"
+		    "<pki ca=\"a\" cert=\"b\" key=\"c\"/>\n"
+		    "<limits %s/>\n"
+		    "<line code=\"AA\" cn=\"a\"><ori>WA0340000</ori>"
+		    "<accept>YQ YR</accept></line>\n"
+		    "</nlswitch>\n", t[i].limits);
+		if (test_config_load_text(text, &cfg, &cause, NULL) != 0) {
+			if (t[i].ok)
+				fprintf(stderr, "\n%s: %s\n", t[i].limits,
+				    cause ? cause : "?");
+			CU_ASSERT(!t[i].ok);
+			free(cause);
+			cause = NULL;
+			free(text);
+			continue;
+		}
+		CU_ASSERT(t[i].ok);
+		CU_ASSERT_EQUAL(cfg->hit_urgent, t[i].urgent);
+		CU_ASSERT_EQUAL(cfg->hit_routine, t[i].routine);
+		CU_ASSERT_EQUAL(cfg->lines[0].accept, K(MSG_KEY_YQ) |
+		    K(MSG_KEY_YR));
 		config_free(cfg);
 		free(text);
 	}
@@ -623,15 +677,15 @@ test_config_region_override(void)
 static void
 test_config_accepts(void)
 {
-	/* Columns: NONE DQ DR KQ KR DNQ DNR AM AML AA SM ER. */
+	/* Columns: NONE DQ DR KQ KR DNQ DNR AM AML AA SM ER DQG YQ YR. */
 	static const struct {
 		const char	*code;
 		int		 acc[MSG_KEY_MAX];
 	} t[] = {
-		{ "WAAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1 } },
-		{ "ORAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1 } },
-		{ "CADMV", { 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1 } },
-		{ "NVDMV", { 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1 } },
+		{ "WAAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1 } },
+		{ "ORAGY", { 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1 } },
+		{ "CADMV", { 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0 } },
+		{ "NVDMV", { 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0 } },
 	};
 	struct config		*cfg;
 	const struct config_line *l;
@@ -895,6 +949,7 @@ test_config_register(void)
 	if (CU_ADD_TEST(s, test_config_example) == NULL ||
 	    CU_ADD_TEST(s, test_config_defaults) == NULL ||
 	    CU_ADD_TEST(s, test_config_limit_bounds) == NULL ||
+	    CU_ADD_TEST(s, test_config_hit_times) == NULL ||
 	    CU_ADD_TEST(s, test_config_space) == NULL ||
 	    CU_ADD_TEST(s, test_config_lookups) == NULL ||
 	    CU_ADD_TEST(s, test_config_builtin_regions) == NULL ||

@@ -303,6 +303,8 @@ test_field_table(void)
 #define DK	((1u << MSG_KEY_DQ) | (1u << MSG_KEY_KQ))
 #define PH	(DK | (1u << MSG_KEY_DNQ))	/* a DQG asks for no photo */
 #define R	((1u << MSG_KEY_DR) | (1u << MSG_KEY_KR) | (1u << MSG_KEY_DNR))
+#define YQ	(1u << MSG_KEY_YQ)
+#define YR	(1u << MSG_KEY_YR)
 	static const struct {
 		const char	*prefix;
 		unsigned int	 keys;
@@ -310,9 +312,20 @@ test_field_table(void)
 		size_t		 max;
 		const char	*doc;		/* the doc line names it */
 	} want[] = {
-		{ "NAM", Q | R, LEGACY_F_DOT, 1, 30, "30" },
-		{ "DOB", Q | R, LEGACY_F_DOT, 1, 10, "ccyymmdd or mmddyy" },
-		{ "SEX", Q | R, LEGACY_F_DOT, 1, 0, "M, F or U" },
+		{ "RTY", YQ | YR, LEGACY_F_DOT, 0, 2, "WP PO MP SV SL" },
+		{ "RNO", YQ | YR, LEGACY_F_DOT, 0, 1, "1, 2 or 3" },
+		{ "PRI", YQ, LEGACY_F_DOT, 0, 1, "U urgent (10 minutes)" },
+		{ "OCA", YQ | YR, LEGACY_F_DOT, 0, 20, "case number" },
+		{ "NIC", YQ | YR, LEGACY_F_DOT, 0, 10, "NCIC number" },
+		{ "NAM", Q | R | YQ, LEGACY_F_DOT, 1, 30, "30" },
+		{ "DOB", Q | R | YQ, LEGACY_F_DOT, 1, 10,
+		    "ccyymmdd or mmddyy" },
+		{ "SEX", Q | R | YQ, LEGACY_F_DOT, 1, 0, "M, F or U" },
+		{ "LIC", YQ, LEGACY_F_DOT, 0, 10, "plate" },
+		{ "LIS", YQ, LEGACY_F_DOT, 0, 2, "plate state" },
+		{ "VIN", YQ, LEGACY_F_DOT, 0, 20, "vehicle identification" },
+		{ "SER", YQ, LEGACY_F_DOT, 0, 20, "serial number" },
+		{ "CON", YR, LEGACY_F_DOT, 0, 1, "Y confirmed" },
 		{ "OLN", DK | R, LEGACY_F_DOT, 1, 20, "20" },
 		{ "OLS", DK | R, LEGACY_F_DOT, 1, 2, "state" },
 		{ "RSN", Q, LEGACY_F_DOT, 0, 0, "N F V T S H I" },
@@ -335,8 +348,10 @@ test_field_table(void)
 		{ "IMG", R, LEGACY_F_DOT, 1, 0, "photo" },
 		{ "HST", 1u << MSG_KEY_KR, LEGACY_F_DOT, 1, 0,
 		    "ccyymmdd,CODE,STATE,DESCRIPTION" },
-		{ "MIS", R, LEGACY_F_TAIL, 0, 0, "free text" },
+		{ "MIS", R | YR, LEGACY_F_TAIL, 0, 0, "free text" },
 	};
+#undef YQ
+#undef YR
 #undef Q
 #undef DK
 #undef PH
@@ -413,6 +428,17 @@ test_every_prefix(void)
 		"DR.CAOLN0000.WA0340000.TXT\n"
 		"NAM/A,B. DOB/19800101. SEX/M.\nOLN/1. OLS/CA.\n"
 		"IMG/NOT AVAILABLE IN TEXT FORMAT - 10 BYTES JPEG.\n",
+		/* Hit confirmation: every data set, and the response. */
+		"YQ.WA0340000.CAOLN0000.*H1.TXT\n"
+		"RTY/SV. RNO/2. PRI/R. OCA/26-1. NIC/V000012345.\n"
+		"LIC/EXA1234. LIS/CA. VIN/1EXAMPLE0000001\n",
+		"YQ.WA0340000.CAOLN0000.*H2.TXT\n"
+		"RTY/SG. RNO/1. PRI/U. OCA/26-2. NIC/G000012345.\n"
+		"SER/SN-0001\n",
+		"YR.CAOLN0000.WA0340000.*H2.TXT\n"
+		"RTY/SG. RNO/1. OCA/26-2. NIC/G000012345.\n"
+		"CON/P.\n"
+		"MIS/CONFIRMATION BY 1430\n",
 	};
 	const struct legacy_field	*tab;
 	struct ubuf			 x;
@@ -1291,6 +1317,36 @@ static const struct tl_keycase {
 	const char	*recv;		/* receiving ORI of a delivered one */
 	int		 flags;		/* to read the text back */
 } tl_keycases[] = {
+	{ "YQ",
+	  TL_ROOT TL_H("YQ", "WA0340000") TL_D("CAOLN0000") TL_D("ORDMV0000")
+	  TL_C("HIT1") TL_HEND TL_Q(
+	  "<n2:QueryRequestActivity>"
+	  TL_E("n2:QueryRequestSequenceNumber", "1")
+	  TL_E("n2:QueryRequestPriorityCode", "U")
+	  TL_E("n2:QueryRequestTypeCode", "WP")
+	  TL_E("n2:CaseNumberText", "2026-000123")
+	  TL_E("n2:NCICNumberText", "W123456789")
+	  "</n2:QueryRequestActivity>"
+	  "<n2:Person>" TL_DATE("nc:PersonBirthDate", "1975-12-31")
+	  "<nc:PersonName>" TL_E("nc:PersonGivenName", "JORDAN")
+	  TL_E("nc:PersonSurName", "EXAMPLE") "</nc:PersonName>"
+	  TL_E("nc:PersonSexCode", "M") "</n2:Person>") TL_END,
+	  "YQ.WA0340000.CAOLN0000.ORDMV0000.*HIT1.TXT\n"
+	  "RTY/WP. RNO/1. PRI/U. OCA/2026-000123. NIC/W123456789.\n"
+	  "NAM/EXAMPLE,JORDAN. DOB/19751231. SEX/M\n", NULL, 0 },
+	{ "YR",
+	  TL_ROOT TL_H("YR", "CAOLN0000") TL_D("WA0340000") TL_C("HIT1")
+	  TL_HEND TL_R(
+	  "<n2:QueryRequestActivity>"
+	  TL_E("n2:QueryRequestSequenceNumber", "1")
+	  TL_E("n2:QueryRequestTypeCode", "WP")
+	  TL_E("n2:CaseNumberText", "2026-000123")
+	  TL_E("n2:NCICNumberText", "W123456789")
+	  "</n2:QueryRequestActivity>"
+	  TL_E("n2:HitConfirmationStatusCode", "N")) TL_END,
+	  "YR.CAOLN0000.WA0340000.*HIT1.TXT\n"
+	  "RTY/WP. RNO/1. OCA/2026-000123. NIC/W123456789.\n"
+	  "CON/N\n", NULL, 0 },
 	{ "DQ",
 	  TL_ROOT TL_H("DQ", "WA0340000") TL_D("CA") TL_D("NV") TL_C("T1")
 	  TL_HEND TL_Q(

@@ -251,6 +251,14 @@ struct tm_valid {
 };
 
 static const struct tm_valid tm_valid[] = {
+	{ .file = "yq.xml", .key = MSG_KEY_YQ, .ori = "WA0340000",
+	    .ndest = 1, .dest0 = "CAOLN0000", .ctl = "HIT0001",
+	    .surname = "EXAMPLE", .given = "JORDAN", .dob = "1975-12-31",
+	    .sex = "M" },
+	{ .file = "yq-vehicle.xml", .key = MSG_KEY_YQ, .ori = "WA0340000",
+	    .ndest = 1, .dest0 = "CAOLN0000", .ctl = "HIT0002" },
+	{ .file = "yr.xml", .key = MSG_KEY_YR, .ori = "CAOLN0000",
+	    .ndest = 1, .dest0 = "WA0340000", .ctl = "HIT0001" },
 	{ .file = "am.xml", .key = MSG_KEY_AM, .ori = "WA0340000",
 	    .ndest = 1, .dest0 = "ORPDX0000", .ctl = "A1" },
 	{ .file = "dnq.xml", .key = MSG_KEY_DNQ, .ori = "WA0340000",
@@ -593,6 +601,12 @@ static const struct tm_invalid tm_invalid[] = {
 	{ "malformed-undeclared-entity.xml", MSG_ER_MALFORMED,
 	    "'xxe' not defined" },
 	{ "multi-error.xml", MSG_ER_HEADER, "OriginatingORIID: " },
+	{ "required-yq-no-priority.xml", MSG_ER_REQUIRED,
+	    "n2:QueryRequestActivity: a YQ needs the request type, number, "
+	    "priority, case number and NCIC number; missing: "
+	    "QueryRequestPriorityCode" },
+	{ "dest-yq-member-code.xml", MSG_ER_DEST,
+	    "a YQ is addressed to 9-character ORIs, not to \"CA\"" },
 	{ "required-dnq-no-given.xml", MSG_ER_REQUIRED,
 	    "missing: PersonGivenName" },
 	{ "required-dq-empty.xml", MSG_ER_REQUIRED, "needs the license" },
@@ -1420,6 +1434,8 @@ test_tables(void)
 		{ MSG_KEY_SM, "SM", MSG_BODY_MAIL, 0, 0 },
 		{ MSG_KEY_ER, "ER", MSG_BODY_RESPONSE, 0, 0 },
 		{ MSG_KEY_DQG, "DQG", MSG_BODY_INQUIRY, 1, 0 },
+		{ MSG_KEY_YQ, "YQ", MSG_BODY_INQUIRY, 0, 0 },
+		{ MSG_KEY_YR, "YR", MSG_BODY_RESPONSE, 0, 0 },
 	};
 	static const struct {
 		int		 code;
