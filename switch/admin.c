@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -438,6 +439,92 @@ admin_api_argv(struct evhttp_request *req, char *path, char **argv)
 	return argc;
 }
 
+/*
+ * Who may call (docs/operations.md, "The admin API's safety").
+ *
+ * The listener is on loopback, so the danger is a web browser on the
+ * same machine: any page the operator opens can make it send requests
+ * to 127.0.0.1. It cannot read the answers (no CORS header is ever
+ * sent), but a write needs no answer. So: the Host must be a loopback
+ * name (a page that rebinds its own name to 127.0.0.1 is refused); a
+ * call that changes the switch must carry X-Nlswitch-Request, a header
+ * no cross-site form or simple request can set (a script setting it
+ * needs a preflight, which is never granted), and is refused when the
+ * browser says it comes from another site (Origin, Sec-Fetch-Site);
+ * with a token in the config every call but the dashboard page needs
+ * it as a bearer token.
+ */
+
+/* "127.0.0.1", "localhost" or "[::1]", with or without a port. */
+static int
+admin_host_ok(struct evhttp_request *req)
+{
+	const char	*h = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Host");
+	static const char *const names[] = { "127.0.0.1", "localhost",
+			    "[::1]" };
+	size_t		 i, n;
+
+	if (h == NULL)		/* HTTP/1.0 without one: not a browser */
+		return 1;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		n = strlen(names[i]);
+		if (strncasecmp(h, names[i], n) == 0 && (h[n] == '\0' ||
+		    (h[n] == ':' && strspn(h + n + 1, "0123456789") ==
+		    strlen(h + n + 1))))
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the request carry the configured token? (Constant time.) */
+static int
+admin_token_ok(const char *token, struct evhttp_request *req)
+{
+	const char	*h = evhttp_find_header(
+			    evhttp_request_get_input_headers(req),
+			    "Authorization");
+	size_t		 n = strlen(token), i;
+	unsigned char	 d = 0;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	if (strlen(h) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(h[i] ^ token[i]);
+	return d == 0;
+}
+
+/*
+ * Why a call that changes the switch is refused as possibly
+ * cross-site, or NULL if it is not.
+ */
+static const char *
+admin_cross_site(struct evhttp_request *req)
+{
+	struct evkeyvalq	*hd = evhttp_request_get_input_headers(req);
+	const char		*origin = evhttp_find_header(hd, "Origin");
+	const char		*host = evhttp_find_header(hd, "Host");
+	const char		*site = evhttp_find_header(hd,
+				    "Sec-Fetch-Site");
+
+	if (site != NULL && strcmp(site, "same-origin") != 0 &&
+	    strcmp(site, "none") != 0)
+		return "refused: the browser says this request comes from "
+		    "another site (Sec-Fetch-Site)";
+	if (origin != NULL && (host == NULL ||
+	    strncmp(origin, "http://", 7) != 0 ||
+	    strcmp(origin + 7, host) != 0))
+		return "refused: the request's Origin is not this listener";
+	if (evhttp_find_header(hd, "X-Nlswitch-Request") == NULL)
+		return "refused: a call that changes the switch needs the "
+		    "header X-Nlswitch-Request: 1 (nlctl needs none: it "
+		    "uses the control socket)";
+	return NULL;
+}
+
 /* {"ok":false,"error":why} */
 static json_t *
 admin_api_error(const char *why)
@@ -461,6 +548,7 @@ admin_api(struct server *srv, struct evhttp_request *req, const char *path)
 	struct ubuf	 out;
 	char		*copy = xstrdup(path), *argv[ADMIN_ARGV_MAX];
 	char		*input = NULL;
+	const char	*why;
 	int		 argc, i, mut, rc;
 	size_t		 inlen;
 
@@ -470,6 +558,11 @@ admin_api(struct server *srv, struct evhttp_request *req, const char *path)
 	if (mut && evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		admin_send_json(req, 405, "Error",
 		    admin_api_error("use POST for this command"));
+		goto out;
+	}
+	if (mut && (why = admin_cross_site(req)) != NULL) {
+		log_warnx("admin: %s via HTTP %s", argv[0], why);
+		admin_send_json(req, 403, "Forbidden", admin_api_error(why));
 		goto out;
 	}
 	if ((inlen = evbuffer_get_length(inbuf)) > 0) {
@@ -498,14 +591,26 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	struct server		*srv = a->srv;
 	const char		*path = evhttp_uri_get_path(
 				    evhttp_request_get_evhttp_uri(req));
+	const char		*token = server_config(srv)->admin_token;
 	struct ubuf		 b;
-	int			 get;
+	int			 get, dash;
 
 	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
 	ubuf_init(&b);
 	if (path == NULL)
 		path = "/";
-	if (strcmp(path, "/healthz") == 0 && get) {
+	dash = strcmp(path, "/") == 0 || strcmp(path, "/dashboard") == 0;
+	if (!admin_host_ok(req)) {
+		admin_send_json(req, 403, "Forbidden", admin_api_error(
+		    "refused: the Host is not a loopback name (127.0.0.1, "
+		    "localhost, [::1])"));
+	} else if (token != NULL && !dash && !admin_token_ok(token, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"nlswitch\"");
+		admin_send_json(req, 401, "Unauthorized", admin_api_error(
+		    "this switch's admin API needs its token: Authorization: "
+		    "Bearer <the first line of the admin token-file>"));
+	} else if (strcmp(path, "/healthz") == 0 && get) {
 		admin_send(req, 200, "OK", "text/plain", "ok\n", 3);
 	} else if (strcmp(path, "/readyz") == 0 && get) {
 		admin_readyz(srv, req, &b);
@@ -519,8 +624,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_send_json(req, 200, "OK", admin_throughput(srv));
 	} else if (strncmp(path, "/api/", 5) == 0) {
 		admin_api(srv, req, path + 5);
-	} else if ((strcmp(path, "/") == 0 || strcmp(path, "/dashboard") == 0) &&
-	    get) {
+	} else if (dash && get) {
 		admin_send(req, 200, "OK", "text/html; charset=utf-8",
 		    admin_dashboard_html, strlen(admin_dashboard_html));
 	} else

@@ -812,6 +812,46 @@ config_parse_listen(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 	return errs->first != NULL ? -1 : 0;
 }
 
+/*
+ * <admin token-file>: the admin HTTP's bearer token, the first line of
+ * that file (a secret belongs in a file of its own, not in the config):
+ * 16 to 256 printable characters without blanks.
+ */
+static int
+config_admin_token(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	char	*path, *text, *nl;
+	size_t	 len, i;
+
+	if ((path = config_prop_path(dir, n, "token-file")) == NULL)
+		return 0;
+	if ((text = util_read_file(path, &len)) == NULL) {
+		config_fail(errs, n, "admin token-file %s: %s", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	if ((nl = strpbrk(text, "\r\n")) != NULL)
+		*nl = '\0';
+	len = strlen(text);
+	for (i = 0; i < len; i++)
+		if (text[i] <= ' ' || text[i] > '~')
+			break;
+	if (len < 16 || len > 256 || i < len) {
+		config_fail(errs, n, "admin token-file %s: the token (its first "
+		    "line) must be 16 to 256 printable characters without "
+		    "blanks", path);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		free(path);
+		return -1;
+	}
+	cfg->admin_token = text;
+	free(path);
+	return 0;
+}
+
 /* <admin>: the control socket, and the admin HTTP on loopback only. */
 static int
 config_parse_admin(struct config *cfg, xmlNodePtr n, const char *dir,
@@ -834,7 +874,7 @@ config_parse_admin(struct config *cfg, xmlNodePtr n, const char *dir,
 	util_strlcpy(cfg->admin_port, p ? (const char *)p : "0",
 	    sizeof cfg->admin_port);
 	xmlFree(p);
-	return 0;
+	return config_admin_token(cfg, n, dir, errs);
 }
 
 /* <record>: the traffic capture (docs/capture.md). */
@@ -1035,6 +1075,9 @@ config_free(struct config *cfg)
 	free(cfg->control_socket);
 	free(cfg->admin_address);
 	free(cfg->admin_portfile);
+	if (cfg->admin_token != NULL)
+		explicit_bzero(cfg->admin_token, strlen(cfg->admin_token));
+	free(cfg->admin_token);
 	free(cfg);
 }
 

@@ -85,6 +85,8 @@ struct config {
 	char			*admin_address;		/* NULL: no admin HTTP */
 	char			 admin_port[8];
 	char			*admin_portfile;	/* NULL: none */
+	char			*admin_token;	/* bearer token every admin HTTP
+						   call needs, or NULL: none */
 
 	size_t			 max_frame;	/* bytes */
 	int			 window;	/* unacked deliveries per line */

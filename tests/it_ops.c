@@ -350,12 +350,12 @@ test_http(void)
 	free(body);
 	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/hold/CADMV", NULL, &body), 405);
 	free(body);
-	CU_ASSERT_EQUAL(it_http(env, "POST", "/api/hold/NVDMV/DNQ", NULL, &body),
-	    200);
+	CU_ASSERT_EQUAL(it_http_hdr(env, "POST", "/api/hold/NVDMV/DNQ",
+	    "X-Nlswitch-Request: 1\r\n", NULL, &body), 200);
 	CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"DNQ\":\"held\""));
 	free(body);
-	CU_ASSERT_EQUAL(it_http(env, "POST", "/api/release/NVDMV", NULL, &body),
-	    200);
+	CU_ASSERT_EQUAL(it_http_hdr(env, "POST", "/api/release/NVDMV",
+	    "X-Nlswitch-Request: 1\r\n", NULL, &body), 200);
 	free(body);
 	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/audit?mke=DQ&limit=2", NULL,
 	    &body), 200);
@@ -368,6 +368,160 @@ test_http(void)
 	free(body);
 	CU_ASSERT_EQUAL(it_http(env, "GET", "/nope", NULL, &body), 404);
 	free(body);
+}
+
+/* The service state of key on line in GET /api/lines ("in", "held", ...;
+ * "" if not found; static buffer). */
+static const char *
+svc_of(const char *line, const char *key)
+{
+	static char	 st[16];
+	char		*body = NULL, want[64];
+	const char	*p, *q;
+
+	st[0] = '\0';
+	snprintf(want, sizeof want, "\"line\":\"%s\"", line);
+	if (it_http(env, "GET", "/api/lines", NULL, &body) == 200 &&
+	    (p = strstr(body, want)) != NULL) {
+		snprintf(want, sizeof want, "\"%s\":\"", key);
+		if ((q = strstr(p, want)) != NULL)
+			sscanf(q + strlen(want), "%15[a-z]", st);
+	}
+	free(body);
+	return st;
+}
+
+/*
+ * The admin API refuses what a web page of another site could make the
+ * operator's browser send (issue 15): the attack of the issue (a POST
+ * from another Origin, as text/plain), a forged form post, a request the
+ * browser marks cross-site, one without the custom header, a name
+ * rebound to 127.0.0.1 - each 403, and the line is not held. The
+ * dashboard's way (same origin, the header) works.
+ */
+static void
+test_admin_cross_origin(void)
+{
+	char	host[64], origin[96], ok[256], rebind[96];
+	const struct {
+		const char	*why, *method, *path, *headers, *body;
+		int		 code;
+	} rows[] = {
+		{ "the issue's attack", "POST", "/api/hold/CADMV/AM",
+		  "Origin: http://evil.example\r\n"
+		  "Content-Type: text/plain\r\n", "x", 403 },
+		{ "a forged form post", "POST", "/api/hold/CADMV/AM",
+		  "Origin: null\r\nContent-Type: "
+		  "application/x-www-form-urlencoded\r\n", "mke=AM", 403 },
+		{ "marked cross-site, with the header", "POST",
+		  "/api/hold/CADMV/AM", "X-Nlswitch-Request: 1\r\n"
+		  "Sec-Fetch-Site: cross-site\r\n", NULL, 403 },
+		{ "another origin, with the header", "POST",
+		  "/api/hold/CADMV/AM", "X-Nlswitch-Request: 1\r\n"
+		  "Origin: http://127.0.0.1:1\r\n", NULL, 403 },
+		{ "no custom header", "POST", "/api/hold/CADMV/AM", NULL, NULL,
+		  403 },
+		{ "a rebound name, even a read", "GET", "/api/status", rebind,
+		  NULL, 403 },
+		{ "the dashboard's way", "POST", "/api/hold/CADMV/AM", ok, NULL,
+		  200 },
+	};
+	char	*body = NULL;
+	size_t	 i;
+
+	snprintf(host, sizeof host, "127.0.0.1:%s", env->admin_port);
+	snprintf(origin, sizeof origin, "http://%s", host);
+	snprintf(ok, sizeof ok, "Host: %s\r\nOrigin: %s\r\n"
+	    "Sec-Fetch-Site: same-origin\r\nX-Nlswitch-Request: 1\r\n", host,
+	    origin);
+	snprintf(rebind, sizeof rebind, "Host: evil.example:%s\r\n",
+	    env->admin_port);
+	CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "AM"), "in");
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		int code = it_http_hdr(env, rows[i].method, rows[i].path,
+		    rows[i].headers, rows[i].body, &body);
+
+		if (code != rows[i].code)
+			fprintf(stderr, "\n  %s: %d, want %d: %s", rows[i].why,
+			    code, rows[i].code, body);
+		CU_ASSERT_EQUAL(code, rows[i].code);
+		if (rows[i].code == 403)
+			CU_ASSERT_PTR_NOT_NULL(strstr(body, "refused"));
+		free(body);
+		/* Nothing refused changed the switch. */
+		if (rows[i].code == 403)
+			CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "AM"), "in");
+	}
+	CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "AM"), "held");
+	CU_ASSERT_EQUAL(it_http_hdr(env, "POST", "/api/release/CADMV/AM", ok,
+	    NULL, &body), 200);
+	free(body);
+	CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "AM"), "in");
+}
+
+/*
+ * With <admin token-file>: every call but the dashboard page needs the
+ * token (401 without it or with another), a write still needs the custom
+ * header; a token file too short to be one is a config error naming it.
+ */
+static void
+test_admin_token(void)
+{
+	static const char token[] = "s3cr3t-t0ken-for-the-test-0001";
+	struct it_env	*e = it_env_new("opstoken", "");
+	char		 path[600], hdr[200], cmd[700], *conf, *p, *body = NULL;
+	char		*out = NULL;
+	FILE		*f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	snprintf(path, sizeof path, "%s/admin.token", e->dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "w"));
+	fprintf(f, "%s\n", token);
+	fclose(f);
+	conf = util_read_file(e->conf, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p = strstr(conf, "portfile=\"admin.port\""));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(e->conf, "w"));
+	fprintf(f, "%.*s token-file=\"admin.token\"%s", (int)(p - conf +
+	    strlen("portfile=\"admin.port\"")), conf, p +
+	    strlen("portfile=\"admin.port\""));
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(e), 0);
+
+	CU_ASSERT_EQUAL(it_http(e, "GET", "/metrics", NULL, &body), 401);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "token"));
+	free(body);
+	CU_ASSERT_EQUAL(it_http_hdr(e, "GET", "/api/status",
+	    "Authorization: Bearer s3cr3t-t0ken-for-the-test-0002\r\n", NULL,
+	    &body), 401);
+	free(body);
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
+	CU_ASSERT_EQUAL(it_http_hdr(e, "GET", "/metrics", hdr, NULL, &body),
+	    200);
+	free(body);
+	CU_ASSERT_EQUAL(it_http(e, "GET", "/", NULL, &body), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch dashboard"));
+	free(body);
+	CU_ASSERT_EQUAL(it_http_hdr(e, "POST", "/api/hold/CADMV/AM", hdr, NULL,
+	    &body), 403);
+	free(body);
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n"
+	    "X-Nlswitch-Request: 1\r\n", token);
+	CU_ASSERT_EQUAL(it_http_hdr(e, "POST", "/api/hold/CADMV/AM", hdr, NULL,
+	    &body), 200);
+	free(body);
+
+	/* A token that is no token: the config check names the file. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "w"));
+	fprintf(f, "short\n");
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "bin/nlswitchd -n -f %s", e->conf);
+	CU_ASSERT_NOT_EQUAL(it_sh(e, cmd, NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "admin.token"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "16 to 256 printable"));
+	free(out);
+	free(conf);
+	it_env_free(e);
 }
 
 /* The dashboard in headless Chromium shows the live numbers. */
@@ -644,6 +798,8 @@ main(void)
 	CU_ADD_TEST(s, test_deadletters);
 	CU_ADD_TEST(s, test_audit);
 	CU_ADD_TEST(s, test_http);
+	CU_ADD_TEST(s, test_admin_cross_origin);
+	CU_ADD_TEST(s, test_admin_token);
 	CU_ADD_TEST(s, test_dashboard_browser);
 	CU_ADD_TEST(s, test_reload);
 	CU_ADD_TEST(s, test_drain);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -684,6 +685,13 @@ int
 it_http(struct it_env *e, const char *method, const char *path,
     const char *body, char **resp)
 {
+	return it_http_hdr(e, method, path, NULL, body, resp);
+}
+
+int
+it_http_hdr(struct it_env *e, const char *method, const char *path,
+    const char *headers, const char *body, char **resp)
+{
 	struct sockaddr_in	 sin;
 	struct ubuf		 b;
 	char			 buf[8192], *p;
@@ -702,8 +710,10 @@ it_http(struct it_env *e, const char *method, const char *path,
 		return -1;
 	}
 	ubuf_init(&b);
-	ubuf_printf(&b, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	ubuf_printf(&b, "%s %s HTTP/1.0\r\n%s%s"
 	    "Content-Length: %zu\r\n\r\n%s", method, path,
+	    headers != NULL && strncasecmp(headers, "Host:", 5) == 0 ? "" :
+	    "Host: 127.0.0.1\r\n", headers != NULL ? headers : "",
 	    body ? strlen(body) : 0, body ? body : "");
 	if (write(fd, b.data, b.len) != (ssize_t)b.len) {
 		close(fd);

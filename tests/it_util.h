@@ -123,6 +123,13 @@ int		 it_sh(struct it_env *, const char *cmd, const char *input,
  */
 int		 it_http(struct it_env *, const char *method, const char *path,
 		    const char *body, char **resp);
+/**
+ * The same with more request headers ("Name: value\r\n" each; NULL:
+ * none); headers that start with a Host: replace the default one.
+ */
+int		 it_http_hdr(struct it_env *, const char *method,
+		    const char *path, const char *headers, const char *body,
+		    char **resp);
 
 /**
  * Open a plain TCP connection to the switch's TLS port and send part of a
