@@ -370,6 +370,86 @@ test_live_latency_rate(void)
 	it_env_free(e);
 }
 
+/*
+ * A capture a reload started, as docs/capture.md says to take one: the
+ * lines were connected before it, so it holds no UP record for them.
+ * Replayed at --speed 1 it runs in about its recorded time (it used to
+ * wait decades for its first message: the bound below only catches such
+ * a hang), and without a terminal nlreplay prints progress lines.
+ */
+static void
+test_reload_started_capture(void)
+{
+	struct it_env		*e = it_env_new("replay", "");
+	struct it_client	*a;
+	char			*out = NULL, *args, ctl[16], oln[32];
+	char			*argv[] = { "bin/nlstate", "-s", "CA", "-k", NULL,
+				    "-l", "cadmv", "-P", NULL, NULL };
+	uint64_t		 tag;
+	pid_t			 st;
+	int			 i, rc;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL_FATAL(write_fixture_conf(e, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(e), 0);
+	argv[4] = e->pki;
+	argv[8] = e->portfile;
+	st = it_spawn(e, "nlstate.log", argv);
+	CU_ASSERT_FATAL(st > 0);
+	CU_ASSERT_EQUAL_FATAL(it_log_wait(e, "nlstate.log", "connected",
+	    WAIT), 0);
+	a = it_client_new(e, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	a->autodack = 1;
+	CU_ASSERT_EQUAL_FATAL(it_sh(e, "bin/nlstate -s CA -L 3", NULL, &out),
+	    0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(strstr(out, "OLN="));
+	snprintf(oln, sizeof oln, "%.*s", (int)strcspn(strstr(out, "OLN=") +
+	    4, " \n"), strstr(out, "OLN=") + 4);
+	free(out);
+
+	/* Recording starts with a reload, both lines up. */
+	CU_ASSERT_EQUAL_FATAL(write_fixture_conf(e, 0, "  <record path=\"cap/"
+	    "reload.nlcap\"/>\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(it_sh(e, "bin/nlctl reload", NULL, NULL), 0);
+	for (i = 0; i < 3; i++) {
+		it_pump(e, 300);
+		snprintf(ctl, sizeof ctl, "RLD%d", i);
+		tag = it_client_send(a, it_dq("WA0340000", "CA", ctl, oln, 0));
+		CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+	}
+	CU_ASSERT_EQUAL(it_client_wait_dlv(a, 3, WAIT), 0);
+	it_client_free(a);
+	it_switch_stop(e, SIGTERM);
+
+	/* A fresh store without recording; the state reconnects. */
+	CU_ASSERT_EQUAL_FATAL(write_fixture_conf(e, 0, NULL), 0);
+	args = xasprintf("rm -rf '%s/data'", e->dir);
+	CU_ASSERT_EQUAL_FATAL(it_sh(e, args, NULL, NULL), 0);
+	free(args);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(e), 0);
+	it_kill(e, st, SIGTERM);
+	st = it_spawn(e, "nlstate2.log", argv);
+	CU_ASSERT_FATAL(st > 0);
+	CU_ASSERT_EQUAL_FATAL(it_log_wait(e, "nlstate2.log", "connected",
+	    WAIT), 0);
+
+	args = xasprintf("timeout 120 bin/nlreplay -k '%s' -P '%s' --line "
+	    "WAAGY --speed 1 '%s'/cap/reload.nlcap*", e->pki, e->portfile,
+	    e->dir);
+	rc = it_sh(e, args, NULL, &out);
+	free(args);
+	if (rc != 0)
+		fprintf(stderr, "%s\n", out);
+	CU_ASSERT_NOT_EQUAL(rc, 124);		/* timeout(1): it hung */
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "6 expected: 6 matched"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "progress: 3/3 sent"));
+	free(out);
+	it_kill(e, st, SIGTERM);
+	it_env_free(e);
+}
+
 static void
 test_damaged_capture(void)
 {
@@ -416,6 +496,7 @@ main(void)
 	if (su == NULL || CU_ADD_TEST(su, test_fixture_zero_diff) == NULL ||
 	    CU_ADD_TEST(su, test_fixture_changed_policy) == NULL ||
 	    CU_ADD_TEST(su, test_live_latency_rate) == NULL ||
+	    CU_ADD_TEST(su, test_reload_started_capture) == NULL ||
 	    CU_ADD_TEST(su, test_damaged_capture) == NULL)
 		return 1;
 	return it_run_suites();

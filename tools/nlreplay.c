@@ -67,6 +67,7 @@
 
 #define RP_MAXFILTER	32
 #define RP_PROGRESS_MS	200
+#define RP_PROGRESS_LOG_S 5	/* without a terminal */
 #define RP_LINGER_MS	500	/* wait for extras after the last reply */
 
 enum rp_status {
@@ -432,8 +433,12 @@ rp_load_lines(struct rp *rp, const struct rp_raw *raw, size_t nraw)
 {
 	struct rp_line	*l;
 	int		*lidx;
+	uint64_t	 rec_start = UINT64_MAX;
 	size_t		 i;
 
+	for (i = 0; i < nraw; i++)
+		if (raw[i].r.time_us < rec_start)
+			rec_start = raw[i].r.time_us;
 	lidx = xcalloc(nraw ? nraw : 1, sizeof *lidx);
 	for (i = 0; i < nraw; i++) {
 		if (strcmp(raw[i].r.line, "-") == 0 || raw[i].r.line[0] == '\0') {
@@ -446,9 +451,10 @@ rp_load_lines(struct rp *rp, const struct rp_raw *raw, size_t nraw)
 			l->has_up = 1;
 			l->up_t_us = raw[i].r.time_us;
 		} else if (!l->has_up && raw[i].r.type != RECORDER_DOWN) {
-			/* Active before any UP: up when recording began. */
+			/* Active before any UP (a capture a reload started):
+			 * up when recording began, its first record. */
 			l->has_up = 1;
-			l->up_t_us = 0;
+			l->up_t_us = rec_start;
 		}
 	}
 	return lidx;
@@ -1478,6 +1484,16 @@ rp_progress_cb(evutil_socket_t fd, short what, void *arg)
 		if (rp->res[i]->status >= RP_DIFFERING &&
 		    rp->res[i]->status != RP_MISSING)
 			ndiff++;
+	if (!rp->tty) {
+		/* A log, not a terminal: one line now and then. */
+		double el = (double)(rp_now() - rp->start_us) / 1e6;
+
+		printf("progress: %zu/%zu sent, %zu replies, %zu differing, "
+		    "%.1f msg/s\n", done, total, rp->nreplies, ndiff,
+		    el > 0 ? (double)done / el : 0.0);
+		fflush(stdout);
+		return;
+	}
 	fill = total ? (int)((double)done / (double)total * w) : w;
 	printf("\r[");
 	for (k = 0; k < w; k++)
@@ -1957,7 +1973,10 @@ rp_run(struct rp *rp)
 	signal(SIGPIPE, SIG_IGN);
 	rp->base = event_base_new();
 	rp->ev_step = evtimer_new(rp->base, rp_step_cb, rp);
-	if (rp->tty) {
+	if (rp->tty || !rp->quiet) {
+		/* Without a terminal, a line every RP_PROGRESS_LOG_S. */
+		if (!rp->tty)
+			pt.tv_sec = RP_PROGRESS_LOG_S, pt.tv_usec = 0;
 		rp->ev_progress = event_new(rp->base, -1, EV_PERSIST,
 		    rp_progress_cb, rp);
 		event_add(rp->ev_progress, &pt);
@@ -1969,7 +1988,8 @@ rp_run(struct rp *rp)
 	if (rp->tty) {
 		rp_progress_cb(-1, 0, rp);
 		printf("\n");
-	}
+	} else if (!rp->quiet)
+		rp_progress_cb(-1, 0, rp);	/* the last line of progress */
 }
 
 /* Step 5: whatever did not come is missing; count, rate, latencies. */
