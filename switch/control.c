@@ -442,6 +442,8 @@ control_add_copy(struct control_dead_walk *w, const struct queue_copy *c,
 	jsonutil_set_str(o, "mke", msg_key_name(c->key));
 	if (c->flags & QUEUE_COPY_NOIMQ)
 		jsonutil_set_str(o, "image_request", "withheld");
+	if (c->flags & QUEUE_COPY_NOIMAGE)
+		jsonutil_set_str(o, "picture", "withheld");
 	if (c->key == MSG_KEY_SM || c->key == MSG_KEY_ER)
 		control_set_notice(o, w->q, c);
 	jsonutil_set_str(o, "state", state);

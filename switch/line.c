@@ -488,22 +488,30 @@ line_deliver_text(struct line *l, struct line_pend *p, struct line_body *b,
 }
 
 /*
- * What a copy flagged QUEUE_COPY_NOIMQ delivers: its body without the
- * image request and the photo purpose (the photo policy withheld the
- * photo from this destination, docs/policy.md), rendered from the shared
- * body at every delivery, so the store keeps one body per message and a
- * restart changes nothing. One reference, or NULL if it cannot be made.
+ * What a copy flagged QUEUE_COPY_NOIMQ or QUEUE_COPY_NOIMAGE delivers:
+ * its body without the image request and the photo purpose (the photo
+ * policy withheld the photo from this destination, docs/policy.md), or
+ * the mail without its pictures and their purpose, rendered from the
+ * shared body at every delivery, so the store keeps one body per message
+ * and a restart changes nothing. One reference, or NULL if it cannot be
+ * made.
  */
 static struct line_body *
-line_body_noimq(struct line_host *host, const struct line_body *b)
+line_body_withheld(struct line_host *host, const struct line_body *b,
+    uint8_t cflags)
 {
 	struct line_body	*nb;
 	struct ubuf		 out;
 	char			*data;
 	size_t			 len;
+	int			 rc;
 
 	ubuf_init(&out);
-	if (msgbuild_imq_strip(&out, b->data, b->len) < 0) {
+	if (cflags & QUEUE_COPY_NOIMAGE)
+		rc = msgbuild_image_strip(&out, b->data, b->len);
+	else
+		rc = msgbuild_imq_strip(&out, b->data, b->len);
+	if (rc < 0) {
 		ubuf_free(&out);
 		return NULL;
 	}
@@ -512,7 +520,8 @@ line_body_noimq(struct line_host *host, const struct line_body *b)
 	    b->in_seq);
 	util_strlcpy(nb->ori, b->ori, sizeof nb->ori);
 	util_strlcpy(nb->ctl, b->ctl, sizeof nb->ctl);
-	nb->flags = b->flags & ~QUEUE_MSG_IMQ;
+	nb->flags = b->flags & ~(cflags & QUEUE_COPY_NOIMAGE ?
+	    QUEUE_MSG_PHOTO : QUEUE_MSG_IMQ);
 	return nb;
 }
 
@@ -556,12 +565,14 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 		host->body_bytes += b->len;
 		p->body = b;
 	}
-	if (p->c.flags & QUEUE_COPY_NOIMQ) {
-		if ((own = line_body_noimq(host, b)) == NULL) {
-			/* Never the photo request instead: the copy goes to
-			 * the dead letters for an operator. */
-			log_warnx("line: %s: %s: cannot remove the image "
-			    "request -> dead letters", l->cfg->code, id);
+	if (p->c.flags & (QUEUE_COPY_NOIMQ | QUEUE_COPY_NOIMAGE)) {
+		if ((own = line_body_withheld(host, b, p->c.flags)) == NULL) {
+			/* Never the photo request or the picture instead:
+			 * the copy goes to the dead letters for an
+			 * operator. */
+			log_warnx("line: %s: %s: cannot remove the %s -> dead "
+			    "letters", l->cfg->code, id, p->c.flags &
+			    QUEUE_COPY_NOIMAGE ? "picture" : "image request");
 			host->dead_letter(host->arg, l, &p->c, QUEUE_E_OK);
 			return -1;
 		}
@@ -602,7 +613,8 @@ line_deliver(struct line *l, struct line_pend *p, uint64_t now)
 	line_sent(l, p, now);
 	log_trace(TRACE_QUEUE, "line: %s: deliver %s attempt=%u size=%zu%s",
 	    l->cfg->code, id, p->attempts, stamp.len + (b->len - resume),
-	    own != NULL ? " image-request=withheld" : "");
+	    own == NULL ? "" : p->c.flags & QUEUE_COPY_NOIMAGE ?
+	    " picture=withheld" : " image-request=withheld");
 	ubuf_free(&stamp);
 	line_body_unref(own);
 	return 0;
@@ -662,7 +674,9 @@ line_audit_delivered(struct line *l, const struct line_pend *p)
 	audit_str(b, "ctl", p->body != NULL ? p->body->ctl : NULL);
 	audit_str(b, "mke", msg_key_name((enum msg_key)p->c.key));
 	audit_str(b, "dest", p->c.dest);
-	if (p->body != NULL && (p->body->flags & QUEUE_MSG_PHOTO))
+	if (p->c.flags & QUEUE_COPY_NOIMAGE)
+		audit_str(b, "photo", "withheld");
+	else if (p->body != NULL && (p->body->flags & QUEUE_MSG_PHOTO))
 		audit_str(b, "photo", "delivered; the switch keeps no copy");
 	if (p->c.flags & QUEUE_COPY_NOIMQ)
 		audit_str(b, "imq", "withheld");

@@ -41,6 +41,8 @@
 #define MSG_ER_INPUT_LEN 100		/* ER quotes this many characters of
 					   the input */
 #define MSG_VERSION	"4.00"		/* the n2:version nlswitch writes */
+#define MSG_TEXT_MAX	10000		/* characters of a MailMessageText
+					   (schemas/nlets.xsd's maxLength) */
 
 /* Namespaces of Nlets NIEM XML (and the prefixes nlswitch writes). */
 #define MSG_NS_N2	"http://www.nlets.org/niem/1.0"
@@ -212,13 +214,18 @@ struct msg {
 	char		rsn[2];			/* reason code N F V T S H I */
 	char		pur[2];			/* III purpose code C F E D J S */
 	char		atn[MSG_ATN_LEN + 1];	/* attention */
-	struct msg_purpose purpose;		/* psp:PhotoPurpose */
+	struct msg_purpose purpose;		/* psp:PhotoPurpose (of a photo
+						   request, or of the picture
+						   a mail carries) */
 	struct msg_hit	hit;			/* YQ YR */
 
 	/* Responses (DR KR DNR). */
 	int		not_on_file;		/* 1: NOT ON FILE response */
 	int		nrecords;		/* driver records carried */
-	int		has_photo;		/* at least one PersonDigitalImage */
+	int		has_photo;		/* at least one PersonDigitalImage
+						   (a mail: any picture, a
+						   standardized AA's binaries
+						   included) */
 	size_t		photo_len;		/* decoded bytes of the first photo */
 	int		nphotos;		/* PersonDigitalImage elements */
 	int		nphotos_noretain;	/* of them with a true

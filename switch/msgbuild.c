@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -830,4 +831,223 @@ msgbuild_notice_code(const char *xml, size_t len)
 			return (p[1] - '0') * 10 + (p[2] - '0');
 	}
 	return -1;
+}
+
+/*
+ * The law-enforcement-only caveat of an AML (msgbuild_caveat).
+ */
+
+/* Bytes of the character reference or entity at p[0..n) ("&amp;"), 0 if
+ * it is none (no ';' within 12 bytes). *c gets its character, '?' for
+ * one beyond ASCII or unknown (enough to compare with ASCII words). */
+static size_t
+msgbuild_entity(const char *p, size_t n, char *c)
+{
+	static const struct {
+		const char	*name;
+		char		 c;
+	} ent[] = { { "amp", '&' }, { "lt", '<' }, { "gt", '>' },
+	    { "quot", '"' }, { "apos", '\'' } };
+	const char	*semi;
+	unsigned long	 v;
+	size_t		 i, k;
+
+	if (n < 3 || (semi = memchr(p, ';', n < 12 ? n : 12)) == NULL)
+		return 0;
+	k = (size_t)(semi - p) + 1;
+	*c = '?';
+	if (p[1] == '#') {
+		v = p[2] == 'x' ? strtoul(p + 3, NULL, 16) :
+		    strtoul(p + 2, NULL, 10);
+		if (v > 0 && v < 0x80)
+			*c = (char)v;
+		return k;
+	}
+	for (i = 0; i < sizeof ent / sizeof ent[0]; i++)
+		if (k - 2 == strlen(ent[i].name) &&
+		    memcmp(p + 1, ent[i].name, k - 2) == 0)
+			*c = ent[i].c;
+	return k;
+}
+
+/*
+ * Count the characters of a text's bytes as XML reads them (a CR LF
+ * pair is one newline, a reference one character, UTF-8 sequences one
+ * each) and keep the first of them, decoded, in head[hsz] (NUL-ended).
+ */
+static void
+msgbuild_text_chars(const char *p, size_t n, int refs, size_t *chars,
+    char *head, size_t hsz, size_t *hlen)
+{
+	size_t	 i, k;
+	char	 c;
+
+	for (i = 0; i < n; i += k) {
+		k = 1;
+		c = p[i];
+		if (c == '\r' && i + 1 < n && p[i + 1] == '\n')
+			continue;	/* counted with the LF */
+		if (c == '\r')
+			c = '\n';
+		if (refs && c == '&' && (k = msgbuild_entity(p + i, n - i,
+		    &c)) == 0)
+			k = 1;
+		if (((unsigned char)p[i] & 0xc0) == 0x80)
+			continue;	/* inside a UTF-8 sequence */
+		(*chars)++;
+		if (*hlen + 1 < hsz)
+			head[(*hlen)++] = ((unsigned char)c & 0x80) ? '?' : c;
+	}
+	head[*hlen] = '\0';
+}
+
+/* 1 if text's first line that is not blank is caveat (any case,
+ * trailing blanks allowed). */
+static int
+msgbuild_starts_with(const char *text, const char *caveat)
+{
+	size_t	 n = strlen(caveat);
+
+	text += strspn(text, " \t\n");
+	if (strncasecmp(text, caveat, n) != 0)
+		return 0;
+	text += n;
+	text += strspn(text, " \t");
+	return *text == '\n' || *text == '\0';
+}
+
+int
+msgbuild_caveat(struct ubuf *out, const char *raw, size_t len,
+    const char *caveat, size_t max, size_t *chars)
+{
+	static const char	 el[] = "MailMessageText";
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	enum xscan_kind		 k;
+	char			 head[256];
+	size_t			 at, so, he, hlen = 0, n = 0, b;
+	int			 first = 1;
+
+	ubuf_reset(out);
+	*chars = 0;
+	if (msg_hdr_span(raw, len, 0, &so, &he) == -1)
+		return -1;
+	xscan_init_at(&sc, raw, len, he);
+	if (xscan_find(&sc, el, 0, &t) == -1 || t.kind != XSCAN_START)
+		return -1;
+	at = xscan_off(&sc, &t) + t.len;
+	for (;;) {
+		k = xscan_next(&sc, &t);
+		if (k == XSCAN_END && xscan_is(&t, el))
+			break;
+		if (k == XSCAN_TEXT) {
+			/* Insert after the blanks the text starts with. */
+			if (first)
+				for (b = 0; b < t.datalen &&
+				    strchr(" \t\r\n", t.data[b]) != NULL; b++)
+					at++;
+			msgbuild_text_chars(t.data, t.datalen, 1, &n, head,
+			    sizeof head, &hlen);
+		} else if (k == XSCAN_CDATA)
+			msgbuild_text_chars(t.data, t.datalen, 0, &n, head,
+			    sizeof head, &hlen);
+		else if (k != XSCAN_COMMENT && k != XSCAN_PI)
+			return -1;	/* markup a text cannot have */
+		first = 0;
+	}
+	head[hlen] = '\0';
+	if (msgbuild_starts_with(head, caveat)) {
+		*chars = n;
+		ubuf_add(out, raw, len);
+		return 0;
+	}
+	*chars = n + strlen(caveat) + 1;
+	if (*chars > max)
+		return -1;
+	ubuf_add(out, raw, at);
+	ubuf_adds(out, caveat);
+	ubuf_adds(out, "\n");
+	ubuf_add(out, raw + at, len - at);
+	return 1;
+}
+
+/*
+ * A mail without its pictures (msgbuild_image_strip).
+ */
+
+/* Add [s, e) to the ranges to remove, dropping those it contains (an
+ * inner element closes, and is added, before its parent). */
+static void
+msgbuild_range_add(size_t **r, size_t *n, size_t *cap, size_t s, size_t e)
+{
+	while (*n > 0 && (*r)[2 * (*n - 1)] >= s)
+		(*n)--;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*r = xrealloc(*r, *cap * 2 * sizeof **r);
+	}
+	(*r)[2 * *n] = s;
+	(*r)[2 * *n + 1] = e;
+	(*n)++;
+}
+
+int
+msgbuild_image_strip(struct ubuf *out, const char *raw, size_t len)
+{
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	enum xscan_kind		 k;
+	size_t			 stack[MSG_MAX_DEPTH + 2];
+	unsigned char		 mark[MSG_MAX_DEPTH + 2];
+	size_t			*r = NULL, nr = 0, cap = 0, i, at, s, e;
+	size_t			 so, he, ds, de, vs, ve;
+	int			 depth = 0, pictures = 0, rc = -1;
+
+	ubuf_reset(out);
+	if (msg_hdr_span(raw, len, 0, &so, &he) == -1)
+		return -1;
+	xscan_init_at(&sc, raw, len, he);
+	while ((k = xscan_next(&sc, &t)) != XSCAN_EOF) {
+		if (k == XSCAN_BAD || k == XSCAN_DECL)
+			goto out;
+		s = xscan_off(&sc, &t);
+		if ((k == XSCAN_START || k == XSCAN_EMPTY) &&
+		    xscan_is(&t, "BinaryBase64Object") && depth > 0)
+			mark[depth - 1] = 1;	/* its parent is a picture */
+		if (k == XSCAN_EMPTY && xscan_is(&t, "PhotoPurpose"))
+			msgbuild_range_add(&r, &nr, &cap, s, s + t.len);
+		if (k == XSCAN_START) {
+			if (depth == (int)(sizeof stack / sizeof stack[0]))
+				goto out;
+			stack[depth] = s;
+			mark[depth++] = xscan_is(&t, "PhotoPurpose") ? 2 : 0;
+		} else if (k == XSCAN_END && depth > 0) {
+			e = s + t.len;
+			depth--;
+			if (mark[depth] == 1) {
+				pictures++;
+				if (msgbuild_noretain_after(raw, len, e, &ds, &de,
+				    &vs, &ve))
+					e = de;
+			}
+			if (mark[depth] != 0)
+				msgbuild_range_add(&r, &nr, &cap, stack[depth],
+				    e);
+		}
+	}
+	/* The removed elements' own lines go with them. */
+	for (i = 0, at = 0; i < nr; i++) {
+		s = r[2 * i];
+		while (s > at && strchr(" \t\r\n", raw[s - 1]) != NULL)
+			s--;
+		ubuf_add(out, raw + at, s - at);
+		at = r[2 * i + 1];
+	}
+	ubuf_add(out, raw + at, len - at);
+	rc = pictures;
+out:
+	if (rc == -1)
+		ubuf_reset(out);
+	free(r);
+	return rc;
 }

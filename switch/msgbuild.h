@@ -244,4 +244,48 @@ int	 msgbuild_photo_rewrite(struct ubuf *out, const char *raw, size_t len,
  */
 int	 msgbuild_imq_strip(struct ubuf *out, const char *raw, size_t len);
 
+/*
+ * The caveat the switch puts on the first line of every AML's text
+ * (Nlets, General Information - Administrative Message (AM/AML): "Nlets
+ * will insert the caveat ... within the body of the message prior to
+ * sending"; docs/messages.md, "AML").
+ */
+#define MSGBUILD_AML_CAVEAT	"FOR LAW ENFORCEMENT DISSEMINATION ONLY"
+
+/**
+ * A mail whose n2:MailMessageText starts with caveat: unless the text's
+ * first line that is not blank already is it (any case, trailing blanks
+ * allowed), caveat and a newline are inserted after the blanks the
+ * element's content starts with, as plain text (before a CDATA section,
+ * never inside one). Everything else is kept byte for byte: the header
+ * and its stamp offsets are unchanged, the result validates when raw
+ * did and the text fits, and its legacy rendering starts with the
+ * caveat too.
+ * @param max the characters MailMessageText may have (the schema's
+ *	maxLength).
+ * @param chars out: the characters of the text with the caveat (counted
+ *	as XML reads them: a reference or a CR LF is one); 0 when raw has
+ *	no MailMessageText.
+ * @return 1 inserted, 0 already there (out is a plain copy), or -1: no
+ *	MailMessageText (or markup inside it), or with the caveat the text
+ *	would have more than max characters (*chars > max); out is then
+ *	empty.
+ */
+int	 msgbuild_caveat(struct ubuf *out, const char *raw, size_t len,
+	    const char *caveat, size_t max, size_t *chars);
+
+/**
+ * A mail without its pictures, for a destination the photo policy
+ * withholds a mail's picture from (docs/policy.md): after the header,
+ * every element that holds a BinaryBase64Object (nc:Image,
+ * nc:PersonDigitalImage, or whatever holds one inside a standardized
+ * AA), with a psp:DoNotRetainIndicator that follows it, and every
+ * psp:PhotoPurpose are removed, with the blanks before them. Elements
+ * are matched by local name. Everything else is kept byte for byte, so
+ * the result validates and the header is unchanged.
+ * @return the number of pictures removed (0: out has no picture), or -1
+ *	if raw does not look like a parsed message (out is then empty).
+ */
+int	 msgbuild_image_strip(struct ubuf *out, const char *raw, size_t len);
+
 #endif

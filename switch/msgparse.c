@@ -524,6 +524,12 @@ out:
 	xmlFreeDoc(doc);
 }
 
+size_t
+msgparse_text_max(const struct msgparse_schema *s)
+{
+	return s != NULL && s->text_cut ? s->text_max : MSG_TEXT_MAX;
+}
+
 struct msgparse_schema *
 msgparse_schema_load(const char *dir, char **cause)
 {
@@ -1482,6 +1488,79 @@ msg_check_query(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 }
 
 /*
+ * The base64 text of the binary object b64, *n bytes: the input's own
+ * bytes when the pre-pass cut it (counted as resolved), else the tree's
+ * (*content, which the caller frees, when it had to be copied).
+ * @return the text, or NULL when a cut text cannot be found.
+ */
+static const char *
+msg_b64_text(struct msg_pctx *pc, xmlNodePtr b64, xmlChar **content,
+    size_t *n)
+{
+	xmlNodePtr	 c;
+	const char	*p;
+	char		*ep;
+	unsigned long	 k;
+
+	*content = NULL;
+	c = b64->children;
+	if (c != NULL && c->next == NULL && c->type == XML_TEXT_NODE &&
+	    c->content != NULL)
+		p = (const char *)c->content;	/* the usual case: no copy */
+	else {
+		if ((*content = xmlNodeGetContent(b64)) == NULL)
+			*content = xmlStrdup((const xmlChar *)"");
+		p = (const char *)*content;
+	}
+	*n = p != NULL ? strlen(p) : 0;
+	if (pc->nphoto > 0) {
+		/* Every photo text was cut: p is the "#k" put in its place. */
+		errno = 0;
+		k = p != NULL && p[0] == '#' ? strtoul(p + 1, &ep, 10) : 0;
+		if (p != NULL && p[0] == '#' && errno == 0 && *ep == '\0' &&
+		    k < (unsigned long)pc->nphoto) {
+			p = pc->raw + pc->photo[k].off;
+			*n = pc->photo[k].len;
+			pc->photo_seen++;
+		} else
+			p = NULL;	/* cannot be: reported, then reparsed */
+	}
+	return p;
+}
+
+/*
+ * Every binary object inside a standardized Amber Alert (content the
+ * switch carries unchecked, of other NIEM versions): each is a picture
+ * for the photo policy, whatever its namespace (fail closed: the switch
+ * cannot see what a binary shows). Counted, not checked.
+ */
+static void
+msg_count_binaries(struct msg_pctx *pc, xmlNodePtr el, struct msg *m)
+{
+	xmlNodePtr	 c;
+	xmlChar		*content;
+	const char	*p;
+	size_t		 n;
+	long		 dec;
+
+	for (c = xtree_first(el); c != NULL; c = xtree_next(c)) {
+		if (strcmp((const char *)c->name, "BinaryBase64Object") != 0) {
+			msg_count_binaries(pc, c, m);
+			continue;
+		}
+		p = msg_b64_text(pc, c, &content, &n);
+		dec = p != NULL ? util_b64_check(p, n) : -1;
+		if (!m->has_photo) {
+			m->has_photo = 1;
+			m->photo_len = dec > 0 ? (size_t)dec : 0;
+		}
+		m->nphotos++;
+		if (content != NULL)
+			xmlFree(content);
+	}
+}
+
+/*
  * One photo (nc:PersonDigitalImage or nc:Image): base64 valid, size as
  * stated (kilobytes, within 1 KB), psp:DoNotRetainIndicator after it.
  */
@@ -1494,33 +1573,11 @@ msg_check_photo(struct msg_pctx *pc, xmlNodePtr img, struct msg *m)
 	char		 t[32], *ep;
 	size_t		 n;
 	long		 dec;
-	unsigned long	 k;
 	double		 kb;
 
 	if ((b64 = xtree_child(img, MP_NC, "BinaryBase64Object")) == NULL)
 		return;
-	c = b64->children;
-	if (c != NULL && c->next == NULL && c->type == XML_TEXT_NODE &&
-	    c->content != NULL)
-		p = (const char *)c->content;	/* the usual case: no copy */
-	else {
-		if ((content = xmlNodeGetContent(b64)) == NULL)
-			content = xmlStrdup((const xmlChar *)"");
-		p = (const char *)content;
-	}
-	n = p != NULL ? strlen(p) : 0;
-	if (pc->nphoto > 0) {
-		/* Every photo text was cut: p is the "#k" put in its place. */
-		errno = 0;
-		k = p != NULL && p[0] == '#' ? strtoul(p + 1, &ep, 10) : 0;
-		if (p != NULL && p[0] == '#' && errno == 0 && *ep == '\0' &&
-		    k < (unsigned long)pc->nphoto) {
-			p = pc->raw + pc->photo[k].off;
-			n = pc->photo[k].len;
-			pc->photo_seen++;
-		} else
-			p = NULL;	/* cannot be: reported, then reparsed */
-	}
+	p = msg_b64_text(pc, b64, &content, &n);
 	dec = p != NULL ? util_b64_check(p, n) : -1;
 	if (dec < 0 && !msg_flagged(pc, b64))
 		msg_diag(pc, b64, 0, 0, MSG_ER_FORMAT,
@@ -1669,6 +1726,10 @@ msg_check_mail(struct msg_pctx *pc, xmlNodePtr body, struct msg *m)
 		else if (xtree_is(c, MP_NC, "PersonDigitalImage") ||
 		    xtree_is(c, MP_NC, "Image"))
 			msg_check_photo(pc, c, m);
+		else if (xtree_is(c, MP_AA, "AmberAlert"))
+			msg_count_binaries(pc, c, m);
+		else if (xtree_is(c, MP_PSP, "PhotoPurpose"))
+			msg_get_purpose(c, &m->purpose);
 	}
 	if (msg_flagged_within(pc, body) || m->key == MSG_KEY_NONE)
 		return;

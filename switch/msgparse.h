@@ -44,6 +44,12 @@ struct msgparse_schema;
  */
 struct msgparse_schema *msgparse_schema_load(const char *dir, char **cause);
 void	 msgparse_schema_free(struct msgparse_schema *);
+/**
+ * The characters an n2:MailMessageText may have: the maxLength the
+ * schema gives it, or MSG_TEXT_MAX when its declaration could not be
+ * read (msgparse then leaves the check to libxml2).
+ */
+size_t	 msgparse_text_max(const struct msgparse_schema *);
 
 /* msgparse_message flags. */
 #define MSGPARSE_WHOLE	0x01	/* give libxml2 the whole input: long

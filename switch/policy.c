@@ -47,7 +47,10 @@ enum policy_rule_id {
 	PR_FILLER,
 	PR_LINEUP_SUSPECT,
 	PR_LIST_PHOTO,
-	PR_SUSPECT_CASE
+	PR_SUSPECT_CASE,
+	PR_CJ_ONLY_MAIL,
+	PR_FISHING_MAIL,
+	PR_AA_PUBLIC
 };
 
 /*
@@ -131,6 +134,17 @@ static const struct {
 	    "a suspect purpose requires a case number (psp:CaseNumberText, "
 	    "legacy ICN/) or the circumstance (psp:CircumstanceText, legacy "
 	    "ICI/); without either the request is a fishing expedition" },
+	/* The same rules in the words of a mail that carries a picture. */
+	[PR_CJ_ONLY_MAIL] = { "P101", "photo-cj-only", MSG_ER_POLICY,
+	    "only criminal-justice agencies may send driver photos; %s is a "
+	    "non-criminal-justice agency" },
+	[PR_FISHING_MAIL] = { "P110", "fishing-expedition", MSG_ER_POLICY,
+	    "a picture in an %s must state its purpose (psp:PhotoPurpose in "
+	    "n2:NLETSMailData: category and use); a picture sent without one "
+	    "is a fishing expedition" },
+	[PR_AA_PUBLIC] = { "P143", "amber-alert-public", MSG_ER_POLICY,
+	    "the picture of an Amber Alert is a public disclosure: its purpose "
+	    "is PUBLIC-DISCLOSURE (MISSING-CHILD when none is stated), not %s" },
 };
 
 static const char *const policy_cat_names[] = {
@@ -188,6 +202,13 @@ policy_is_photo_request(int key, int imq)
 }
 
 int
+policy_is_photo_mail(int key, int image)
+{
+	return image && (key == MSG_KEY_AM || key == MSG_KEY_AML ||
+	    key == MSG_KEY_AA);
+}
+
+int
 policy_is_list_query(int key)
 {
 	return key == MSG_KEY_DNQ;
@@ -198,6 +219,7 @@ policy_dest_action_name(int action)
 {
 	switch (action) {
 	case POLICY_DEST_NOIMQ:
+	case POLICY_DEST_NOIMAGE:
 		return "withheld";
 	case POLICY_DEST_OMIT:
 		return "left-out";
@@ -267,37 +289,53 @@ policy_set(struct policy_decision *d, enum policy_rule_id id, ...)
 	return d->er;
 }
 
+/* A purpose nobody stated (an Amber Alert's picture may have none). */
+static const struct msg_purpose policy_no_purpose = { .suspect = -1 };
+
 /*
  * The photo rules proper, for an agency already known and authorized:
  * the sender's rules first, then the destination state's, so that a
  * state's rule (decided per destination) never hides the sender's fault
- * (which refuses the whole message).
+ * (which refuses the whole message). A photo request, or a mail's
+ * picture (mail): an Amber Alert's is a public disclosure, of the
+ * missing child unless the sender says otherwise.
  */
 static int
-policy_photo(const struct policy_request *r, struct policy_decision *d)
+policy_photo(const struct policy_request *r, struct policy_decision *d,
+    int mail)
 {
 	const struct policy_state	*st = r->state ? r->state :
 					    &policy_state_default;
-	const struct msg_purpose	*p = r->purpose;
+	const struct msg_purpose	*p = r->purpose != NULL ? r->purpose :
+					    &policy_no_purpose;
 	const struct policy_use		*u = NULL;
 	const char			*state = st->member[0] ? st->member :
 					    "(destination)";
 	int				 cat = POLICY_CAT_NONE;
 
-	if (p != NULL && p->category[0] != '\0' &&
+	if (p->category[0] != '\0' &&
 	    (cat = policy_cat_lookup(p->category)) == POLICY_CAT_NONE)
 		return policy_set(d, PR_UNKNOWN, p->category);
-	if (p != NULL && p->use[0] != '\0' &&
-	    (u = policy_use_lookup(p->use)) == NULL)
+	if (p->use[0] != '\0' && (u = policy_use_lookup(p->use)) == NULL)
 		return policy_set(d, PR_UNKNOWN, p->use);
 	if (cat == POLICY_CAT_NONE && u != NULL)
 		cat = u->cat;
 
 	if (r->agency->type != ORIDIR_CJ)
 		return policy_set(d, cat == POLICY_CAT_SUSPECT ? PR_SUSPECT_CJ :
-		    PR_CJ_ONLY, r->agency->ori);
+		    mail ? PR_CJ_ONLY_MAIL : PR_CJ_ONLY, r->agency->ori);
+	if (mail && r->key == MSG_KEY_AA) {
+		if (cat != POLICY_CAT_NONE && cat != POLICY_CAT_PUBLIC)
+			return policy_set(d, PR_AA_PUBLIC,
+			    policy_cat_name(cat));
+		cat = POLICY_CAT_PUBLIC;
+		if (u == NULL)
+			u = policy_use_lookup("MISSING-CHILD");
+	}
 	if (cat == POLICY_CAT_NONE)
-		return policy_set(d, PR_FISHING);
+		return mail ? policy_set(d, PR_FISHING_MAIL,
+		    msg_key_name((enum msg_key)r->key)) :
+		    policy_set(d, PR_FISHING);
 	if (u != NULL && u->cat != cat)
 		return policy_set(d, PR_MISMATCH, u->code,
 		    policy_cat_name(u->cat), policy_cat_name(cat));
@@ -370,7 +408,18 @@ policy_decide(const struct policy_request *r, struct policy_decision *d)
 		return policy_set(d, PR_LIST_PHOTO,
 		    msg_key_name((enum msg_key)r->key));
 	if (policy_is_photo_request(r->key, r->imq))
-		return policy_photo(r, d);
+		return policy_photo(r, d, 0);
+	if (policy_is_photo_mail(r->key, r->image)) {
+		/* The same rules; what a state's rule denies is the picture
+		 * alone, and the picture is not a state's photo to answer
+		 * for (no do-not-retain, no answer awaited). */
+		policy_photo(r, d, 1);
+		if (d->per_dest)
+			d->dest_action = POLICY_DEST_NOIMAGE;
+		d->image = d->photo;
+		d->photo = d->noretain = 0;
+		return d->er;
+	}
 	return policy_set(d, PR_ALLOWED);
 }
 
@@ -381,7 +430,7 @@ policy_decide_dests(const struct policy_request *r, struct policy_dest *dests,
 	struct policy_request	 rq = *r;
 	const char		*sep = "; also ";
 	size_t			 len;
-	int			 i, first = -1, photo = 0;
+	int			 i, first = -1, photo = 0, image = 0;
 
 	rq.state = NULL;
 	if (policy_decide(&rq, whole) != 0 && !whole->per_dest)
@@ -390,6 +439,7 @@ policy_decide_dests(const struct policy_request *r, struct policy_dest *dests,
 		rq.state = dests[i].state;
 		if (policy_decide(&rq, &dests[i].d) == 0) {
 			photo |= dests[i].d.photo;
+			image |= dests[i].d.image;
 			continue;
 		}
 		if (!dests[i].d.per_dest) {
@@ -403,6 +453,7 @@ policy_decide_dests(const struct policy_request *r, struct policy_dest *dests,
 	}
 	policy_set(whole, PR_ALLOWED);
 	whole->photo = photo;
+	whole->image = image;
 	if (first == -1 || photo || !policy_is_photo_request(r->key, r->imq))
 		return 0;
 	/* No destination may receive the photo request: refused whole, as

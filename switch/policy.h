@@ -41,6 +41,14 @@
  *   P140 public-disclosure-refused   the state refuses public disclosure:
  *                                    the state is left out
  *   P000 allowed
+ * A picture in an AM, AML or AA (nc:PersonDigitalImage or nc:Image in
+ * n2:NLETSMailData, or a binary in a standardized AA: policy_is_photo_mail)
+ * is decided by the same rules on its psp:PhotoPurpose, with two
+ * differences: an AA's picture is a public disclosure (no purpose stated:
+ * PUBLIC-DISCLOSURE, MISSING-CHILD; another category stated:
+ *   P143 amber-alert-public        refused whole), and a state's rule
+ * never leaves a destination out: it gets the message without the
+ * picture (POLICY_DEST_NOIMAGE), so the text always goes.
  * A sender's rule refuses the whole message. A state's rule decides only
  * what that destination gets (policy_decide_dests); the message is
  * refused whole only when no destination may receive the photo request.
@@ -86,6 +94,8 @@ struct policy_request {
 	const char			*ori;		/* the sender's ORI */
 	int				 key;		/* enum msg_key */
 	int				 imq;		/* photo requested */
+	int				 image;		/* AM/AML/AA: carries a
+							   picture */
 	const struct msg_purpose	*purpose;	/* NULL: none */
 	const struct policy_state	*state;		/* NULL: defaults */
 };
@@ -95,7 +105,9 @@ enum policy_dest_action {
 	POLICY_DEST_SEND = 0,	/* the request as sent */
 	POLICY_DEST_NOIMQ,	/* the query without its image request (and
 				   without its photo purpose) */
-	POLICY_DEST_OMIT	/* nothing: the purpose is denied there */
+	POLICY_DEST_OMIT,	/* nothing: the purpose is denied there */
+	POLICY_DEST_NOIMAGE	/* a mail without its picture (and without
+				   its photo purpose) */
 };
 
 struct policy_decision {
@@ -104,6 +116,8 @@ struct policy_decision {
 	const char	*code;		/* "P000", "P110", ... */
 	const char	*rule;		/* "allowed", "fishing-expedition", ... */
 	int		 photo;		/* allowed photo request */
+	int		 image;		/* allowed picture in a mail (AM, AML,
+					   AA): the destination gets it */
 	int		 noretain;	/* allowed, but the state precludes
 					   retention: the answer carries the
 					   do-not-retain indicator */
@@ -134,23 +148,29 @@ int	 policy_decide(const struct policy_request *, struct policy_decision *);
  * destinations the message reaches; n may be 0). Fills every dests[i].d
  * and *whole. A sender's rule that fails refuses the whole message; a
  * state's rule only sets what that destination gets (d.dest_action:
- * P102 the query without the image request, P131 and P140 nothing).
+ * P102 the query without the image request, P131 and P140 nothing; for
+ * a mail with a picture, each of them the mail without the picture).
  * When no destination may receive the photo request the message is
  * refused whole with the first destination's denial, its reason naming
- * the others.
+ * the others; a mail is never refused by a state's rule (its text goes
+ * everywhere).
  * @return 0 if the message goes (*whole allows it; whole->photo when at
- *	least one destination gets the photo request), else the ER code
- *	(whole->er).
+ *	least one destination gets the photo request, whole->image when at
+ *	least one gets a mail's picture), else the ER code (whole->er).
  */
 int	 policy_decide_dests(const struct policy_request *,
 	    struct policy_dest *dests, int n, struct policy_decision *whole);
 
 /** 1 if the key with imq is a photo request (DQ or KQ with IMQ/Y). */
 int	 policy_is_photo_request(int key, int imq);
+/** 1 if a message of key carrying a picture (image) is a mail whose
+ * picture the photo policy decides on (AM, AML, AA). */
+int	 policy_is_photo_mail(int key, int image);
 /** 1 if key is a name-only query answered with a list of possible
  * matches (DNQ), which may never ask for images (P114). */
 int	 policy_is_list_query(int key);
-/** "send", "withheld", "left-out" (the audit's words). */
+/** "send", "withheld" (POLICY_DEST_NOIMQ and POLICY_DEST_NOIMAGE: the
+ * photo part withheld), "left-out" (the audit's words). */
 const char	*policy_dest_action_name(int action);
 /** The use entry of code, or NULL. */
 const struct policy_use	*policy_use_lookup(const char *code);

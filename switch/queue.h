@@ -94,6 +94,8 @@ struct queue_msgrec {
 };
 #define QUEUE_MSG_IMQ		0x01	/* request asked for a photo */
 #define QUEUE_MSG_PHOTO		0x02	/* body carries a photo */
+#define QUEUE_MSG_MAILPIC	0x04	/* a mail (AM AML AA) whose picture
+					   the photo policy decided on */
 
 /*
  * What a copy gets of its message, stored with the copy (a copy of a
@@ -105,6 +107,11 @@ struct queue_msgrec {
  * state was not meant to get.
  */
 #define QUEUE_COPY_NOIMQ	0x01	/* without the image request */
+/* A copy of a mail (AM, AML, AA) whose picture the photo policy
+ * withholds from the destination: delivered without its pictures and
+ * photo purpose (msgbuild_image_strip). Rebuilt from its key, a copy of
+ * a message flagged QUEUE_MSG_MAILPIC gets it (fail closed, as above). */
+#define QUEUE_COPY_NOIMAGE	0x02
 
 /* One queued (or dead) delivery copy. */
 struct queue_copy {

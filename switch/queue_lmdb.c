@@ -839,7 +839,8 @@ out:
  * receives the message). The receiving ORI (dest) is kept nowhere else:
  * it stays "" for the switch to fill in from the line; attempts starts
  * again at 0. Nor are the copy's flags: a copy of a message that asked
- * for a photo goes without the image request (QUEUE_COPY_NOIMQ, fail
+ * for a photo goes without the image request (QUEUE_COPY_NOIMQ), one of
+ * a mail with a picture without the picture (QUEUE_COPY_NOIMAGE; fail
  * closed: the photo policy's decision for it is lost). *sv is
  * SV_REBUILT (c is the copy), SV_DEAD (c is what the
  * key names; the message is unreadable or gone) or SV_NONE (the key is
@@ -911,6 +912,8 @@ queue_lmdb_salvage(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k,
 		c->enq_us = m.recv_us;
 		if (m.flags & QUEUE_MSG_IMQ)
 			c->flags = QUEUE_COPY_NOIMQ;
+		if (m.flags & QUEUE_MSG_MAILPIC)
+			c->flags |= QUEUE_COPY_NOIMAGE;
 	}
 	*sv = QUEUE_LMDB_SV_REBUILT;
 	return 0;

@@ -897,6 +897,7 @@ server_audit_photo_reason(const struct server_msgin *a, char *buf,
     size_t sz)
 {
 	struct ubuf	 b;
+	const char	*what;
 	int		 i, allowed = 0, noretain = 0;
 
 	for (i = 0; i < a->ndd; i++) {
@@ -904,16 +905,19 @@ server_audit_photo_reason(const struct server_msgin *a, char *buf,
 		noretain |= a->dd[i].d.allow && a->dd[i].d.noretain;
 	}
 	ubuf_init(&b);
+	what = a->pd.photo ? "photo request" : "picture";
 	if (allowed == a->ndd)
-		ubuf_adds(&b, "photo request allowed");
+		ubuf_printf(&b, "%s allowed", what);
 	else
-		ubuf_printf(&b, "photo request allowed for %d of %d "
-		    "destinations", allowed, a->ndd);
+		ubuf_printf(&b, "%s allowed for %d of %d destinations", what,
+		    allowed, a->ndd);
 	for (i = 0; i < a->ndd; i++)
 		if (!a->dd[i].d.allow)
 			ubuf_printf(&b, "; %s %s (%s)", a->dd[i].dest,
 			    a->dd[i].d.dest_action == POLICY_DEST_NOIMQ ?
-			    "without the image request" : "left out",
+			    "without the image request" :
+			    a->dd[i].d.dest_action == POLICY_DEST_NOIMAGE ?
+			    "without the picture" : "left out",
 			    a->dd[i].d.code);
 	if (noretain)
 		ubuf_adds(&b, allowed == 1 && a->ndd == 1 ?
@@ -972,7 +976,7 @@ server_audit(const char *event, const struct server_inbound *in,
 	} else {
 		audit_str(b, "decision", "allow");
 		audit_str(b, "code", a->pd.code);
-		if (a->pd.photo) {
+		if (a->pd.photo || a->ndd > 0) {
 			server_audit_photo_reason(a, why, sizeof why);
 			audit_str(b, "reason", why);
 		}
@@ -1095,6 +1099,7 @@ server_policy_request(struct server *srv, const struct config_line *from,
 	r->ori = m->ori;
 	r->key = m->key;
 	r->imq = m->imq;
+	r->image = m->has_photo;
 	r->purpose = m->purpose.present ? &m->purpose : NULL;
 }
 
@@ -1130,7 +1135,8 @@ server_policy_dests(struct server *srv, const struct config_line *from,
 	int				 i, n, er;
 
 	*dest = NULL;
-	if (!policy_is_photo_request(a->m.key, a->m.imq))
+	if (!policy_is_photo_request(a->m.key, a->m.imq) &&
+	    !policy_is_photo_mail(a->m.key, a->m.has_photo))
 		return 0;	/* decided before routing: no state's rule */
 	server_policy_request(srv, from, &a->m, &r);
 	a->dd = xcalloc((size_t)rr->ncopy + 1, sizeof *a->dd);
@@ -1180,7 +1186,9 @@ server_photo_notice(const struct server_msgin *a)
 			continue;
 		ubuf_printf(&b, "%s%s %s: %s", b.len > 0 ? "\n" : "",
 		    a->dd[i].dest, d->dest_action == POLICY_DEST_NOIMQ ?
-		    "SENT WITHOUT THE IMAGE REQUEST" : "NOT SENT", d->reason);
+		    "SENT WITHOUT THE IMAGE REQUEST" : d->dest_action ==
+		    POLICY_DEST_NOIMAGE ? "SENT WITHOUT THE PICTURE" :
+		    "NOT SENT", d->reason);
 	}
 	if (b.len == 0) {
 		ubuf_free(&b);
@@ -1686,10 +1694,54 @@ server_accept_regional(struct server *srv, struct session *s,
 }
 
 /*
+ * An AML goes out with Nlets' law-enforcement-only caveat on the first
+ * line of its text (msgbuild_caveat; not twice when the sender wrote
+ * it): what is stored, so every destination and every rendering has it.
+ * A text the caveat would make longer than MailMessageText may be is
+ * refused (ER .22. naming the limit).
+ */
+static enum server_verdict
+server_accept_caveat(struct server *srv, struct session *s,
+    struct server_msgin *a)
+{
+	struct ubuf	 nb;
+	size_t		 nlen, chars, max = msgparse_text_max(srv->schema);
+	char		 why[300];
+
+	ubuf_init(&nb);
+	if (msgbuild_caveat(&nb, a->payload, a->len, MSGBUILD_AML_CAVEAT, max,
+	    &chars) == -1) {
+		if (chars > max)
+			snprintf(why, sizeof why, "with the caveat %s, which "
+			    "the switch puts on the first line of an AML, "
+			    "MailMessageText would have %zu characters, %zu at "
+			    "most: shorten the text by %zu", MSGBUILD_AML_CAVEAT,
+			    chars, max, chars - max);
+		else
+			snprintf(why, sizeof why, "an AML's caveat goes on the "
+			    "first line of n2:MailMessageText, which this "
+			    "message does not have");
+		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl, MSG_ER_FORMAT,
+		    why, a->q, a->qlen);
+		return SERVER_NAKED;
+	}
+	free(a->payload);
+	a->payload = ubuf_take(&nb, &nlen);
+	a->len = nlen;
+	a->m.raw = a->payload;
+	a->m.rawlen = nlen;
+	if (a->text == NULL) {
+		a->q = a->payload;
+		a->qlen = a->len;
+	}
+	return SERVER_PASS;
+}
+
+/*
  * Everything that can refuse a message, in order: the parser's verdict,
  * a DQG's rules for a DQ handled as one, who may send what (ORI
  * directory, before routing says where), the route, the photo policy per
- * state, the photo of a response, quotas.
+ * state, the photo of a response, an AML's caveat, quotas.
  */
 static enum server_verdict
 server_accept_check(struct server *srv, struct session *s, int code,
@@ -1737,6 +1789,9 @@ server_accept_check(struct server *srv, struct session *s, int code,
 	}
 	if (msg_key_is_response(a->m.key) &&
 	    server_accept_photo(srv, s, a) != SERVER_PASS)
+		return SERVER_NAKED;
+	if (a->m.key == MSG_KEY_AML &&
+	    server_accept_caveat(srv, s, a) != SERVER_PASS)
 		return SERVER_NAKED;
 	if (server_quota_check(srv, from, a, why, sizeof why) == -1) {
 		server_nak(srv, s, a->tag, a->m.ori, a->m.ctl,
@@ -2315,7 +2370,9 @@ server_inbound_new(struct server *srv, struct session *s,
 	in->op.msg.stamp_off = (uint32_t)m->stamp_off;
 	in->op.msg.key = (uint8_t)msg_key_delivered(m->key);
 	in->op.msg.flags = (m->imq ? QUEUE_MSG_IMQ : 0) | (m->has_photo &&
-	    a->ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0);
+	    a->ph.action != PHOTO_STRIP ? QUEUE_MSG_PHOTO : 0) |
+	    (policy_is_photo_mail(m->key, m->has_photo) ? QUEUE_MSG_MAILPIC :
+	    0);
 	util_strlcpy(in->op.msg.from_line, session_code(s),
 	    sizeof in->op.msg.from_line);
 	util_strlcpy(in->op.msg.ori, m->ori, sizeof in->op.msg.ori);
@@ -2374,6 +2431,8 @@ server_inbound_copies(struct server_inbound *in, const struct server_msgin *a)
 		qc->size = (uint32_t)a->len;
 		if (a->act != NULL && a->act[i] == POLICY_DEST_NOIMQ)
 			qc->flags = QUEUE_COPY_NOIMQ;
+		else if (a->act != NULL && a->act[i] == POLICY_DEST_NOIMAGE)
+			qc->flags = QUEUE_COPY_NOIMAGE;
 		util_strlcpy(qc->from_line, in->from->code,
 		    sizeof qc->from_line);
 		if (in->mq != NULL)
@@ -2467,12 +2526,13 @@ server_inbound_withheld(struct server *srv, struct server_inbound *in,
 	for (i = 0; i < a->ndd; i++) {
 		if (a->dd[i].d.allow)
 			continue;
-		if (a->dd[i].d.dest_action == POLICY_DEST_NOIMQ)
-			srv->stats.photo_withheld++;
-		else
+		if (a->dd[i].d.dest_action == POLICY_DEST_OMIT)
 			srv->stats.photo_left_out++;
-		log_info("server: %s: photo request %s dest=%s line=%s "
-		    "code=%s", in->msgid, policy_dest_action_name(
+		else
+			srv->stats.photo_withheld++;
+		log_info("server: %s: %s %s dest=%s line=%s code=%s",
+		    in->msgid, a->pd.photo ? "photo request" : "picture",
+		    policy_dest_action_name(
 		    a->dd[i].d.dest_action), a->dd[i].dest,
 		    a->rr->copy[a->ddcopy[i]].line->code, a->dd[i].d.code);
 	}

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -101,6 +102,13 @@ static int
 tm_parse(const char *s, struct msg *m, struct msg_diags *d)
 {
 	return msgparse_message(tm_schema, s, strlen(s), TM_MAXLEN, 0, m, d);
+}
+
+/* Parse buf[0..len). */
+static int
+tm_parse_n(const char *buf, size_t len, struct msg *m, struct msg_diags *d)
+{
+	return msgparse_message(tm_schema, buf, len, TM_MAXLEN, 0, m, d);
 }
 
 /* Print the diags of an unexpected result, to make failures readable. */
@@ -329,7 +337,8 @@ static const struct tm_valid tm_valid[] = {
 	    .stamped = 1 },
 	{ .file = "nlets-aa-text.xml", .key = MSG_KEY_AA,
 	    .ori = "WA0340000", .ndest = 2, .dest0 = "OR", .destn = "ID",
-	    .ctl = "AATEXT0001", .nphotos = 1, .photo_len = 178 },
+	    .ctl = "AATEXT0001", .use = "MISSING-CHILD", .nphotos = 1,
+	    .photo_len = 178 },
 	{ .file = "nlets-aa-standard.xml", .key = MSG_KEY_AA,
 	    .ori = "WA0340000", .ndest = 1, .dest0 = "OR",
 	    .ctl = "AASTD00001", .stamped = 1 },
@@ -2960,6 +2969,220 @@ test_imq_strip(void)
 	ubuf_free(&text);
 }
 
+/* An AML as a sender writes it, its text text (any markup) in place. */
+static char *
+tm_aml(const char *text)
+{
+	return xasprintf("<n2:NLETS xmlns:n2=\"" MSG_NS_N2 "\" "
+	    "xmlns:nh2=\"" MSG_NS_NH2 "\" n2:version=\"4.00\">\n"
+	    "<n2:NLETSMessageHeader>\n"
+	    "<nh2:MessageKeyCodeText>AML</nh2:MessageKeyCodeText>\n"
+	    "<nh2:OriginatingORIID>WA0340000</nh2:OriginatingORIID>\n"
+	    "<nh2:DestinationORIID>OR</nh2:DestinationORIID>\n"
+	    "</n2:NLETSMessageHeader>\n"
+	    "<n2:NLETSMailData n2:key=\"AML\">\n"
+	    "<n2:MailMessageText>%s</n2:MailMessageText>\n"
+	    "</n2:NLETSMailData>\n</n2:NLETS>\n", text);
+}
+
+/*
+ * The AML caveat (msgbuild_caveat): inserted once, as the text's first
+ * line, byte for byte elsewhere, in XML and in the legacy rendering; not
+ * again when the sender wrote it; refused past the schema's limit.
+ */
+static void
+test_caveat(void)
+{
+	static const struct {
+		const char	*text;
+		int		 rc;	/* 1 inserted, 0 there already */
+		const char	*starts;	/* the delivered text's start */
+	} t[] = {
+		{ "OFFICER SAFETY: ARMED.\nSECOND LINE", 1,
+		  MSGBUILD_AML_CAVEAT "\nOFFICER SAFETY" },
+		{ "<![CDATA[A < B & C]]>", 1,
+		  MSGBUILD_AML_CAVEAT "\n<![CDATA[A < B" },
+		{ "\n  <![CDATA[FOR LAW ENFORCEMENT DISSEMINATION ONLY\nX]]>",
+		  0, "\n  <![CDATA[FOR LAW" },
+		{ "for law enforcement dissemination only  \r\nX", 0, "for law" },
+		{ "FOR LAW ENFORCEMENT DISSEMINATION ONLY", 0, "FOR LAW" },
+		{ "\n\tX &amp; Y", 1, "\n\t" MSGBUILD_AML_CAVEAT "\nX &amp;" },
+		{ "X\nFOR LAW ENFORCEMENT DISSEMINATION ONLY", 1,
+		  MSGBUILD_AML_CAVEAT "\nX\n" },
+		{ "FOR LAW ENFORCEMENT DISSEMINATION ONLY, NOT THE PRESS", 1,
+		  MSGBUILD_AML_CAVEAT "\nFOR LAW" },
+		{ "<!-- note -->TEXT", 1, MSGBUILD_AML_CAVEAT "\n<!-- note" },
+	};
+	struct msg_diags	 d;
+	struct msg		 m0, m;
+	struct ubuf		 out, again, text;
+	char			*doc, *cause = NULL, *p;
+	size_t			 i, n, chars, max;
+
+	ubuf_init(&out);
+	ubuf_init(&again);
+	ubuf_init(&text);
+	max = msgparse_text_max(tm_schema);
+	CU_ASSERT_EQUAL(max, MSG_TEXT_MAX);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		doc = tm_aml(t[i].text);
+		CU_ASSERT_EQUAL_FATAL(tm_expect(t[i].text, doc, 0, &m0), 0);
+		CU_ASSERT_EQUAL(msgbuild_caveat(&out, doc, strlen(doc),
+		    MSGBUILD_AML_CAVEAT, max, &chars), t[i].rc);
+		CU_ASSERT_EQUAL_FATAL(tm_parse_n(out.data, out.len, &m, &d), 0);
+		CU_ASSERT_EQUAL(m.stamp_off, m0.stamp_off);
+		CU_ASSERT_EQUAL(m.hdr_end, m0.hdr_end);
+		CU_ASSERT(memcmp(out.data, doc, m0.hdr_end) == 0);
+		p = memmem(out.data, out.len, "<n2:MailMessageText>", 20);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		p += 20;
+		if (strncmp(p, t[i].starts, strlen(t[i].starts)) != 0) {
+			fprintf(stderr, "\n  caveat %zu: %.80s", i, p);
+			CU_FAIL("caveat not where expected");
+		}
+		/* Byte for byte but the inserted line. */
+		n = t[i].rc == 1 ? strlen(MSGBUILD_AML_CAVEAT) + 1 : 0;
+		CU_ASSERT_EQUAL(out.len, strlen(doc) + n);
+		/* Never twice. */
+		CU_ASSERT_EQUAL(msgbuild_caveat(&again, out.data, out.len,
+		    MSGBUILD_AML_CAVEAT, max, &chars), 0);
+		CU_ASSERT(again.len == out.len &&
+		    memcmp(again.data, out.data, out.len) == 0);
+		/* A legacy line reads it first after TXT. */
+		ubuf_reset(&text);
+		CU_ASSERT_EQUAL_FATAL(legacy_from_xml(tm_schema, out.data,
+		    out.len, "ORPDX0000", &text, &cause), 0);
+		ubuf_add(&text, "", 1);
+		p = strstr(text.data, "TXT\n");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_EQUAL(strncasecmp(p + 4, MSGBUILD_AML_CAVEAT,
+		    strlen(MSGBUILD_AML_CAVEAT)), 0);
+		free(doc);
+	}
+
+	/* The limit: a text of max - 39 characters takes the caveat, one
+	 * more does not (a reference counts one character). */
+	for (n = 0; n < 2; n++) {
+		struct ubuf	 big;
+
+		ubuf_init(&big);
+		ubuf_adds(&big, "&amp;");
+		for (i = 1; i < max - strlen(MSGBUILD_AML_CAVEAT) - 1 + n; i++)
+			ubuf_add(&big, (i % 70) ? "X" : "\n", 1);
+		ubuf_add(&big, "", 1);
+		doc = tm_aml(big.data);
+		CU_ASSERT_EQUAL(tm_expect("long text", doc, 0, &m0), 0);
+		CU_ASSERT_EQUAL(msgbuild_caveat(&out, doc, strlen(doc),
+		    MSGBUILD_AML_CAVEAT, max, &chars), n == 0 ? 1 : -1);
+		CU_ASSERT_EQUAL(chars, max + n);
+		if (n == 0) {
+			CU_ASSERT_EQUAL(tm_parse_n(out.data, out.len, &m, &d),
+			    0);
+		} else {
+			CU_ASSERT_EQUAL(out.len, 0);
+		}
+		free(doc);
+		ubuf_free(&big);
+	}
+
+	/* No MailMessageText: nothing to do it to. */
+	doc = tm_read("fixtures/msg/valid/sm.xml", &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(msgbuild_caveat(&out, doc, n, MSGBUILD_AML_CAVEAT,
+	    max, &chars), -1);
+	CU_ASSERT_EQUAL(chars, 0);
+	CU_ASSERT_EQUAL(out.len, 0);
+	free(doc);
+	ubuf_free(&out);
+	ubuf_free(&again);
+	ubuf_free(&text);
+}
+
+/* A picture of NIEM 3.0 in a standardized AA's missing person. */
+static const char tm_aa_pic[] = "<nc:PersonDigitalImage "
+    "xmlns:nc=\"http://release.niem.gov/niem/niem-core/3.0/\">\n"
+    "<nc:BinaryBase64Object>/9j/4AAQSkZJRgABAQAAAQABAAD/2w==</nc:BinaryBase64Object>\n"
+    "</nc:PersonDigitalImage>\n";
+
+/*
+ * A mail without its pictures (msgbuild_image_strip): the free-text
+ * AA's nc:Image and its psp:PhotoPurpose, a standardized AA's binary
+ * whatever its namespace; the header and the rest byte for byte, valid.
+ */
+static void
+test_image_strip(void)
+{
+	struct msg_diags	 d;
+	struct msg		 m0, m;
+	struct ubuf		 out, doc, text;
+	char			*buf, *cause = NULL, *p;
+	size_t			 len;
+
+	ubuf_init(&out);
+	ubuf_init(&doc);
+	ubuf_init(&text);
+	buf = tm_read("fixtures/msg/valid/nlets-aa-text.xml", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	CU_ASSERT_EQUAL_FATAL(tm_parse_n(buf, len, &m0, &d), 0);
+	CU_ASSERT_EQUAL(m0.has_photo, 1);
+	CU_ASSERT_EQUAL(m0.purpose.present, 1);
+	CU_ASSERT_STRING_EQUAL(m0.purpose.verifier,
+	    "SGT. A. SAMPLE, CASE OFFICER");
+	CU_ASSERT_EQUAL(msgbuild_image_strip(&out, buf, len), 1);
+	CU_ASSERT_EQUAL_FATAL(tm_parse_n(out.data, out.len, &m, &d), 0);
+	CU_ASSERT_EQUAL(m.has_photo, 0);
+	CU_ASSERT_EQUAL(m.purpose.present, 0);
+	CU_ASSERT_EQUAL(m.stamp_off, m0.stamp_off);
+	CU_ASSERT(memcmp(out.data, buf, m0.hdr_end) == 0);
+	CU_ASSERT_EQUAL(tm_count(out.data, out.len, "Image"), 0);
+	CU_ASSERT_EQUAL(tm_count(out.data, out.len, "VerifierName"), 0);
+	p = "PLATE TEST123.]]></n2:MailMessageText>\n</n2:NLETSMailData>";
+	CU_ASSERT_PTR_NOT_NULL(memmem(out.data, out.len, p, strlen(p)));
+	/* Rendered for a legacy line: the text, no picture note. */
+	CU_ASSERT_EQUAL_FATAL(legacy_from_xml(tm_schema, out.data, out.len,
+	    "ORPDX0000", &text, &cause), 0);
+	ubuf_add(&text, "", 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text.data, "CHILD ABDUCTION"));
+	CU_ASSERT_PTR_NULL(strstr(text.data, "IMG/"));
+	free(buf);
+
+	/* A standardized AA: the binary inside is a picture too. */
+	buf = tm_read("fixtures/msg/valid/nlets-aa-standard.xml", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	p = strstr(buf, "<j:MissingPersonCircumstanceText>");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	ubuf_add(&doc, buf, (size_t)(p - buf));
+	ubuf_adds(&doc, tm_aa_pic);
+	ubuf_adds(&doc, p);
+	CU_ASSERT_EQUAL_FATAL(tm_parse_n(doc.data, doc.len, &m0, &d), 0);
+	CU_ASSERT_EQUAL(m0.has_photo, 1);
+	CU_ASSERT_EQUAL(m0.nphotos, 1);
+	CU_ASSERT_EQUAL(msgbuild_image_strip(&out, doc.data, doc.len), 1);
+	CU_ASSERT_EQUAL_FATAL(tm_parse_n(out.data, out.len, &m, &d), 0);
+	CU_ASSERT_EQUAL(m.has_photo, 0);
+	CU_ASSERT_EQUAL(tm_count(out.data, out.len, "BinaryBase64Object"), 0);
+	CU_ASSERT(out.len == len - 1 || out.len == len);
+	CU_ASSERT_PTR_NOT_NULL(memmem(out.data, out.len,
+	    "<j:MissingPersonCircumstanceText>", 33));
+	/* The whole parse (no cut) reads the same picture. */
+	CU_ASSERT_EQUAL(msgparse_message(tm_schema, doc.data, doc.len,
+	    TM_MAXLEN, MSGPARSE_WHOLE, &m, &d), 0);
+	CU_ASSERT_EQUAL(m.nphotos, 1);
+	free(buf);
+
+	/* Nothing to remove: a plain copy. */
+	buf = tm_read("fixtures/msg/valid/nlets-am.xml", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	CU_ASSERT_EQUAL(msgbuild_image_strip(&out, buf, len), 0);
+	CU_ASSERT(out.len == len && memcmp(out.data, buf, len) == 0);
+	CU_ASSERT_EQUAL(msgbuild_image_strip(&out, "<a/>", 4), -1);
+	CU_ASSERT_EQUAL(out.len, 0);
+	free(buf);
+	ubuf_free(&out);
+	ubuf_free(&doc);
+	ubuf_free(&text);
+}
+
 static const char tm_ins[] = "</nc:PersonDigitalImage>"
     "<psp:DoNotRetainIndicator xmlns:psp=\"" MSG_NS_PSP "\">true"
     "</psp:DoNotRetainIndicator>";
@@ -4067,6 +4290,8 @@ test_msg_register(void)
 	    CU_ADD_TEST(s, test_photo_rewrite_files) == NULL ||
 	    CU_ADD_TEST(s, test_photo_rewrite_built) == NULL ||
 	    CU_ADD_TEST(s, test_imq_strip) == NULL ||
+	    CU_ADD_TEST(s, test_caveat) == NULL ||
+	    CU_ADD_TEST(s, test_image_strip) == NULL ||
 	    CU_ADD_TEST(s, test_prescan) == NULL ||
 	    CU_ADD_TEST(s, test_many_errors) == NULL ||
 	    CU_ADD_TEST(s, test_threads) == NULL ||

@@ -72,6 +72,17 @@ struct tp_case {
 #define OK	"P000", 0, "allowed"
 #define NOIMQ	POLICY_DEST_NOIMQ
 #define OMIT	POLICY_DEST_OMIT
+#define NOIMG	POLICY_DEST_NOIMAGE
+#define AM	MSG_KEY_AM
+#define AML	MSG_KEY_AML
+#define AA	MSG_KEY_AA
+/* A mail carrying a picture: the key with TP_IMAGE (policy_request.image). */
+#define TP_IMAGE	0x100
+#define TP_KEY(k)	((k) & ~TP_IMAGE)
+#define TP_IMG(k)	(((k) & TP_IMAGE) != 0)
+#define AMI	(MSG_KEY_AM | TP_IMAGE)
+#define AMLI	(MSG_KEY_AML | TP_IMAGE)
+#define AAI	(MSG_KEY_AA | TP_IMAGE)
 
 static const struct tp_case tp_cases[] = {
 	/* Identification: every listed circumstance, allowed. */
@@ -281,6 +292,92 @@ static const struct tp_case tp_cases[] = {
 	    TS_NOSHARE, 0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0, NULL, 0 },
 	{ "no destination rules: defaults", TP_CJ, 1, DQ, 1, TS_NONE, 1, PD,
 	    "MISSING-PERSON", "", "MOTHER", "", 0, OK, 0, NULL, 0 },
+
+	/* An Amber Alert's picture: a public disclosure (issue 13, 4). */
+	{ "AA picture, verifier named: missing child", TP_CJ, 1, AAI, 0,
+	    TS_OPEN, 1, NULL, NULL, NULL, "DET. J. SMITH", "", -1, OK, 0, NULL,
+	    0 },
+	{ "AA picture, category without use: missing child", TP_CJ, 1, AAI, 0,
+	    TS_OPEN, 1, PD, NULL, NULL, "SGT. A. SAMPLE", "", 0, OK, 0, NULL,
+	    0 },
+	{ "AA picture, no purpose: the verifier is missing", TP_CJ, 1, AAI, 0,
+	    TS_OPEN, 0, NULL, NULL, NULL, NULL, NULL, -1, "P141",
+	    MSG_ER_POLICY, "name the verifier", 0, NULL, 0 },
+	{ "AA picture, purpose without verifier", TP_CJ, 1, AAI, 0, TS_OPEN, 1,
+	    PD, "MISSING-CHILD", "ABDUCTED AT PARK", "", "", 0, "P141",
+	    MSG_ER_POLICY, "verified", 0, NULL, 0 },
+	{ "AA picture of a suspect without warrant", TP_CJ, 1, AAI, 0, TS_OPEN,
+	    1, NULL, NULL, NULL, "DET. J. SMITH", "", 1, "P142", MSG_ER_POLICY,
+	    "arrest warrant", 0, NULL, 0 },
+	{ "AA picture of a suspect with warrant", TP_CJ, 1, AAI, 0, TS_OPEN, 1,
+	    PD, "WANTED-POSTER", NULL, "DET. J. SMITH", "W-2024-0042", 1, OK,
+	    0, NULL, 0 },
+	{ "AA wanted poster without warrant", TP_CJ, 1, AAI, 0, TS_OPEN, 1,
+	    NULL, "WANTED-POSTER", NULL, "DET. J. SMITH", "", -1, "P142",
+	    MSG_ER_POLICY, "warrant", 0, NULL, 0 },
+	{ "AA picture stated as a suspect purpose", TP_CJ, 1, AAI, 0, TS_OPEN,
+	    1, SU, "LOCATE-SUSPECT", "ABDUCTOR", "DET. J. SMITH", "", 1, "P143",
+	    MSG_ER_POLICY, "public disclosure", 0, NULL, 0 },
+	{ "AA picture, use of another category only", TP_CJ, 1, AAI, 0,
+	    TS_OPEN, 1, NULL, "FALSE-ID", "X", "DET. J. SMITH", "", -1, "P143",
+	    MSG_ER_POLICY, "not IDENTIFICATION", 0, NULL, 0 },
+	{ "AA picture, unknown use", TP_CJ, 1, AAI, 0, TS_OPEN, 1, NULL,
+	    "BILLBOARD", NULL, "DET. J. SMITH", "", -1, "P111", MSG_ER_POLICY,
+	    "BILLBOARD", 0, NULL, 0 },
+	{ "AA picture from a non-criminal-justice agency", TP_NONCJ, 1, AAI, 0,
+	    TS_OPEN, 1, NULL, NULL, NULL, "DET. J. SMITH", "", -1, "P101",
+	    MSG_ER_POLICY, "may send driver photos", 0, NULL, 0 },
+	{ "AA picture, state refusing public disclosure: no picture", TP_CJ,
+	    1, AAI, 0, TS_NOPUBLIC, 1, NULL, NULL, NULL, "DET. J. SMITH", "",
+	    -1, "P140", MSG_ER_POLICY, "state NV does not allow", 0, NULL,
+	    NOIMG },
+	{ "AA picture, state not sharing photos: no picture", TP_CJ, 1, AAI, 0,
+	    TS_NOSHARE, 1, NULL, NULL, NULL, "DET. J. SMITH", "", -1, "P102",
+	    MSG_ER_POLICY, "state TX does not share", 0, NULL, NOIMG },
+	{ "AA picture, precluding state: allowed, no do-not-retain", TP_CJ, 1,
+	    AAI, 0, TS_NORETAIN, 1, NULL, NULL, NULL, "DET. J. SMITH", "", -1,
+	    OK, 0, NULL, 0 },
+	{ "AA without a picture: no purpose needed", TP_CJ, 1, AA, 0,
+	    TS_NOPUBLIC, 0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0, NULL, 0 },
+	{ "AA picture without admin authorization", TP_NOADMIN, 1, AAI, 0,
+	    TS_OPEN, 1, NULL, NULL, NULL, "DET. J. SMITH", "", -1, "P003",
+	    MSG_ER_POLICY, "Amber Alert", 0, NULL, 0 },
+	/* An AM's or AML's picture: the photo policy on its purpose. */
+	{ "AM picture, no purpose: fishing", TP_CJ, 1, AMI, 0, TS_OPEN, 0,
+	    NULL, NULL, NULL, NULL, NULL, -1, "P110", MSG_ER_POLICY,
+	    "a picture in an AM must state its purpose", 0, NULL, 0 },
+	{ "AML picture, no purpose: fishing", TP_CJ, 1, AMLI, 0, TS_OPEN, 0,
+	    NULL, NULL, NULL, NULL, NULL, -1, "P110", MSG_ER_POLICY,
+	    "a picture in an AML", 0, NULL, 0 },
+	{ "AM picture, unidentified body: allowed", TP_CJ, 1, AMI, 0, TS_OPEN,
+	    1, ID, "UNIDENTIFIED-BODY", "BODY FOUND AT MP 12", "", "", -1, OK,
+	    0, NULL, 0 },
+	{ "AM picture, identification without circumstance", TP_CJ, 1, AMI, 0,
+	    TS_OPEN, 1, ID, "UNIDENTIFIED-BODY", "", "", "", -1, "P120",
+	    MSG_ER_POLICY, "fishing expedition", 0, NULL, 0 },
+	{ "AML picture, show to locate without verifier", TP_CJ, 1, AMLI, 0,
+	    TS_OPEN, 1, PD, "SHOW-TO-LOCATE", NULL, "", "", 0, "P141",
+	    MSG_ER_POLICY, "verifier", 0, NULL, 0 },
+	{ "AML picture, locate suspect: allowed", TP_CJ, 1, AMLI, 0, TS_OPEN,
+	    1, SU, "LOCATE-SUSPECT", "ARMED ROBBERY", "", "", 1, OK, 0, NULL,
+	    0 },
+	{ "AM picture, lineup filler", TP_CJ, 1, AMI, 0, TS_OPEN, 1, LU,
+	    "LINEUP-FILLER", NULL, NULL, NULL, -1, "P150", MSG_ER_POLICY,
+	    "filler", 0, NULL, 0 },
+	{ "AM picture, record use, precluding state: no picture", TP_CJ, 1,
+	    AMI, 0, TS_NORETAIN, 1, SU, "RECORD-RMS", "", "", "", -1, "P131",
+	    MSG_ER_POLICY, "precludes retention", 0, "24-000123", NOIMG },
+	{ "AM picture, state not sharing: no picture", TP_CJ, 1, AMI, 0,
+	    TS_NOSHARE, 1, ID, "AMNESIA", "MAN AT HOSPITAL", "", "", -1, "P102",
+	    MSG_ER_POLICY, "does not share", 0, NULL, NOIMG },
+	{ "AM picture from a non-criminal-justice agency, suspect", TP_NONCJ,
+	    1, AMI, 0, TS_OPEN, 1, SU, "LOCATE-SUSPECT", "X", "", "", 1, "P130",
+	    MSG_ER_POLICY, "never the public", 0, NULL, 0 },
+	{ "AM without a picture, state not sharing", TP_CJ, 1, AM, 0,
+	    TS_NOSHARE, 0, NULL, NULL, NULL, NULL, NULL, -1, OK, 0, NULL, 0 },
+	{ "AML picture without admin authorization", TP_NOADMIN, 1, AMLI, 0,
+	    TS_OPEN, 0, NULL, NULL, NULL, NULL, NULL, -1, "P003",
+	    MSG_ER_POLICY, "administrative message", 0, NULL, 0 },
 };
 
 /* A stated purpose; NULL texts are empty. */
@@ -325,8 +422,9 @@ test_policy_table(void)
 		    &tp_agencies[c->agency];
 		r.ori = c->agency == TP_UNKNOWN ? "WA0349999" :
 		    tp_agencies[c->agency].ori;
-		r.key = c->key;
+		r.key = TP_KEY(c->key);
 		r.imq = c->imq;
+		r.image = TP_IMG(c->key);
 		if (c->has_purpose || c->cn != NULL) {
 			tp_fill(&p, c);
 			r.purpose = &p;
@@ -357,6 +455,8 @@ test_policy_table(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, d.rule));
 		CU_ASSERT_EQUAL(d.photo, c->er == 0 &&
 		    policy_is_photo_request(c->key, c->imq));
+		CU_ASSERT_EQUAL(d.image, c->er == 0 &&
+		    policy_is_photo_mail(TP_KEY(c->key), TP_IMG(c->key)));
 	}
 }
 
@@ -392,6 +492,11 @@ test_policy_every_use(void)
 	CU_ASSERT(policy_is_photo_request(MSG_KEY_KQ, 1));
 	CU_ASSERT(!policy_is_photo_request(MSG_KEY_DNQ, 1));
 	CU_ASSERT(!policy_is_photo_request(MSG_KEY_DQ, 0));
+	CU_ASSERT(policy_is_photo_mail(MSG_KEY_AA, 1));
+	CU_ASSERT(policy_is_photo_mail(MSG_KEY_AML, 1));
+	CU_ASSERT(!policy_is_photo_mail(MSG_KEY_AM, 0));
+	CU_ASSERT(!policy_is_photo_mail(MSG_KEY_DR, 1));
+	CU_ASSERT(!policy_is_photo_mail(MSG_KEY_SM, 1));
 }
 
 /*
@@ -462,6 +567,26 @@ static const struct tp_multi tp_multis[] = {
 	{ "no state reached (SM .01 everywhere)", TP_CJ, DQ, 1, 1, ID,
 	    "FALSE-ID", "ALTERED", NULL, NULL, -1, { 0 }, 0, 0, "P000",
 	    "allowed", "", "", 0 },
+	/* A mail's picture: a state's rule withholds the picture alone
+	 * (I); the text goes everywhere, never refused by a state. */
+	{ "AA to CA, NV, TX: the picture to CA only", TP_CJ, AAI, 0, 1, NULL,
+	    NULL, NULL, NULL, "DET. J. SMITH", -1,
+	    { TS_OPEN, TS_NOPUBLIC, TS_NOSHARE }, 3, 0, "P000", "allowed",
+	    "SII", "P000 P140 P102", 0 },
+	{ "AA to NV alone: sent without the picture, not refused", TP_CJ,
+	    AAI, 0, 1, NULL, NULL, NULL, NULL, "DET. J. SMITH", -1, { TS_NOPUBLIC },
+	    1, 0, "P000", "allowed", "I", "P140", 0 },
+	{ "AA without verifier to three states: refused whole", TP_CJ, AAI, 0,
+	    0, NULL, NULL, NULL, NULL, NULL, -1,
+	    { TS_OPEN, TS_NOPUBLIC, TS_NORETAIN }, 3, MSG_ER_POLICY, "P141",
+	    "verifier", NULL, NULL, 0 },
+	{ "AM with a record use: OR without the picture", TP_CJ, AMI, 0, 1, SU,
+	    "RECORD-RMS", "", "24-000123", NULL, -1,
+	    { TS_NORETAIN, TS_OPEN }, 2, 0, "P000", "allowed", "IS",
+	    "P131 P000", 0 },
+	{ "AM without a picture: every state gets it", TP_CJ, AM, 0, 0, NULL,
+	    NULL, NULL, NULL, NULL, -1, { TS_NOSHARE, TS_NOPUBLIC }, 2, 0,
+	    "P000", "allowed", "SS", "P000 P000", 0 },
 };
 
 static void
@@ -482,8 +607,9 @@ test_policy_dests(void)
 		r.line_entitled = 1;
 		r.agency = &tp_agencies[c->agency];
 		r.ori = r.agency->ori;
-		r.key = c->key;
+		r.key = TP_KEY(c->key);
 		r.imq = c->imq;
+		r.image = TP_IMG(c->key);
 		if (c->has_purpose) {
 			tp_purpose(&p, c->cat, c->use, c->cir, c->cn, c->ver,
 			    NULL, c->sus);
@@ -500,7 +626,8 @@ test_policy_dests(void)
 			n = strlen(acts);
 			acts[n] = dd[k].d.allow ? 'S' :
 			    dd[k].d.dest_action == NOIMQ ? 'N' :
-			    dd[k].d.dest_action == OMIT ? 'O' : '?';
+			    dd[k].d.dest_action == OMIT ? 'O' :
+			    dd[k].d.dest_action == NOIMG ? 'I' : '?';
 			acts[n + 1] = '\0';
 			n = strlen(codes);
 			snprintf(codes + n, sizeof codes - n, "%s%s",
@@ -519,6 +646,9 @@ test_policy_dests(void)
 		CU_ASSERT_STRING_EQUAL(whole.code, c->code);
 		CU_ASSERT_PTR_NOT_NULL(strstr(whole.reason, c->words));
 		CU_ASSERT_EQUAL(whole.photo, c->photo);
+		/* An allowed mail's picture reaches a state or none. */
+		CU_ASSERT_EQUAL(whole.image, c->er == 0 && c->acts != NULL &&
+		    strchr(c->acts, 'S') != NULL && TP_IMG(c->key));
 		if (c->acts != NULL) {
 			CU_ASSERT_STRING_EQUAL(acts, c->acts);
 			CU_ASSERT_STRING_EQUAL(codes, c->codes);
@@ -526,6 +656,7 @@ test_policy_dests(void)
 	}
 	CU_ASSERT_STRING_EQUAL(policy_dest_action_name(NOIMQ), "withheld");
 	CU_ASSERT_STRING_EQUAL(policy_dest_action_name(OMIT), "left-out");
+	CU_ASSERT_STRING_EQUAL(policy_dest_action_name(NOIMG), "withheld");
 	CU_ASSERT_STRING_EQUAL(policy_dest_action_name(POLICY_DEST_SEND),
 	    "send");
 	CU_ASSERT(policy_is_list_query(MSG_KEY_DNQ));

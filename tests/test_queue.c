@@ -547,6 +547,18 @@ test_queue_copy_flags(void)
 	CU_ASSERT_EQUAL(l.c[0].flags, 0);
 	CU_ASSERT_STRING_EQUAL(l.c[1].line, "TXDMV");
 	CU_ASSERT_EQUAL(l.c[1].flags, QUEUE_COPY_NOIMQ);
+
+	/* A mail whose picture is withheld from one destination. */
+	t = tq_put(12, 500, lines, NULL, 2, &r);
+	t->op.msg.flags = QUEUE_MSG_PHOTO | QUEUE_MSG_MAILPIC;
+	t->copies[0].flags = QUEUE_COPY_NOIMAGE;
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 4);
+	CU_ASSERT_EQUAL(l.c[1].msgid, 12);
+	CU_ASSERT_EQUAL(l.c[1].flags, QUEUE_COPY_NOIMAGE);
+	CU_ASSERT_EQUAL(l.c[3].msgid, 12);
+	CU_ASSERT_EQUAL(l.c[3].flags, 0);
 	queue_close(q);
 }
 

@@ -29,8 +29,8 @@
  * routing (router_route: ER .02., .19.; SM .01. .02. .04. as warnings) and
  * the photo-sharing policy (policy_decide_dests, each destination state
  * on its own: ER .94. when the message is refused whole; a state that
- * gets the query without the image request, or is left out, is a
- * warning).
+ * gets the query without the image request, or is left out, or gets a
+ * mail without its picture, is a warning).
  *
  * Exit: 0 every file valid, 1 some file invalid, 2 usage error, schema,
  * config or ORI directory error, or a file that cannot be read.
@@ -287,6 +287,7 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 	req.ori = m->ori;
 	req.key = m->key;
 	req.imq = m->imq;
+	req.image = m->has_photo;
 	req.purpose = m->purpose.present ? &m->purpose : NULL;
 	/* One decision per destination the message reaches (docs/policy.md:
 	 * not the SM .01./.04. ones); the sender's rule, or no destination
@@ -309,6 +310,9 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 	if (policy_decide_dests(&req, dd, n, &pd) != 0) {
 		if (strncmp(pd.code, "P00", 3) == 0)
 			snprintf(xp, sizeof xp, "%s", ori_xp);
+		else if (policy_is_photo_mail(m->key, m->has_photo))
+			snprintf(xp, sizeof xp, "/n2:NLETS/n2:NLETSMailData%s",
+			    m->purpose.present ? "/psp:PhotoPurpose" : "");
 		else
 			snprintf(xp, sizeof xp, "/n2:NLETS/"
 			    "n2:NLETSInquiryData/%s",
@@ -325,6 +329,8 @@ nv_policy(struct nv *nv, struct nv_result *r, const struct msg *m,
 			snprintf(why, sizeof why, "policy dry-run: %s %s: %s",
 			    dd[i].dest, d->dest_action == POLICY_DEST_NOIMQ ?
 			    "gets the query without the image request" :
+			    d->dest_action == POLICY_DEST_NOIMAGE ?
+			    "gets the message without the picture" :
 			    "is left out", d->reason);
 		else if (d->noretain)
 			snprintf(why, sizeof why, "policy dry-run: %s %s "
