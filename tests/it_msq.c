@@ -8,7 +8,9 @@
  * that never answers - gets one merged DR after the response timer,
  * with the right summary; the answers that come after it are delivered
  * one by one, marked late. The merge state survives a kill -9: a hit
- * parked before it is in the merged answer after it.
+ * parked before it is in the merged answer after it. A merged answer
+ * stays within max-frame (the hits it has no room for follow, marked
+ * continued), and one to a photo request carries the state's photo.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -330,6 +332,64 @@ test_msq_max_frame(void)
 	it_env_free(e);
 }
 
+/*
+ * A photo request to NL, answered by real nlstate processes: the merged
+ * answer carries CA's record with its photo (and the do-not-retain mark
+ * the photo policy adds) inside CA's n2:StateResponse; NV is not on file.
+ */
+static void
+test_msq_photo(void)
+{
+	struct it_env		*e = it_env_new("msqphoto", "");
+	struct it_client	*a;
+	char			*out = NULL;
+	char			*argv[] = { "bin/nlstate", "-s", NULL, "-k", NULL,
+				    "-l", NULL, "-P", NULL, "-n", "100", NULL };
+	const char		*dr, *ca;
+	char			 oln[32];
+	uint64_t		 tag;
+	pid_t			 pca, pnv;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(e), 0);
+	argv[4] = e->pki;
+	argv[8] = e->portfile;
+	argv[2] = "CA";
+	argv[6] = "cadmv";
+	pca = it_spawn(e, "nlstate-ca.log", argv);
+	argv[2] = "NV";
+	argv[6] = "nvdmv";
+	pnv = it_spawn(e, "nlstate-nv.log", argv);
+	CU_ASSERT_FATAL(pca > 0 && pnv > 0);
+	CU_ASSERT_EQUAL_FATAL(it_log_wait(e, "nlstate-ca.log", "connected",
+	    WAIT), 0);
+	CU_ASSERT_EQUAL_FATAL(it_log_wait(e, "nlstate-nv.log", "connected",
+	    WAIT), 0);
+	CU_ASSERT_EQUAL_FATAL(it_sh(e, "bin/nlstate -s CA -L 5", NULL, &out),
+	    0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(strstr(out, "OLN="));
+	snprintf(oln, sizeof oln, "%.*s", (int)strcspn(strstr(out, "OLN=") +
+	    4, " \n"), strstr(out, "OLN=") + 4);
+	free(out);
+
+	a = it_client_new(e, "waagy", WAIT);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, it_dq("WA0340000", "NL", "MSQP1", oln, 1));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(a, tag, WAIT), 1);
+	dr = nth_dr(e, a, "MSQP1", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dr);
+	CU_ASSERT(has(dr, "HIT 1: CA"));
+	CU_ASSERT(has(dr, "NOT ON FILE 1: NV"));
+	ca = dr != NULL ? strstr(dr, "<n2:StateResponse>") : NULL;
+	CU_ASSERT(has(ca, "CAOLN0000"));
+	CU_ASSERT(has(ca, "PersonDigitalImage"));
+	CU_ASSERT(has(ca, "BinaryBase64Object"));
+	it_client_free(a);
+	it_kill(e, pca, SIGTERM);
+	it_kill(e, pnv, SIGTERM);
+	it_env_free(e);
+}
+
 int
 main(void)
 {
@@ -339,7 +399,8 @@ main(void)
 	    (s = CU_add_suite("it_msq", NULL, NULL)) == NULL ||
 	    CU_ADD_TEST(s, test_msq_five_states) == NULL ||
 	    CU_ADD_TEST(s, test_msq_restart) == NULL ||
-	    CU_ADD_TEST(s, test_msq_max_frame) == NULL)
+	    CU_ADD_TEST(s, test_msq_max_frame) == NULL ||
+	    CU_ADD_TEST(s, test_msq_photo) == NULL)
 		return 1;
 	return it_run_suites();
 }
