@@ -8,12 +8,16 @@
 #   make torture    the reliability suite (kill -9, full disk, corruption,
 #                   hostile input, power loss); not part of make test
 
+# The version, here only: every binary's --version, the status and the
+# nlswitch_build_info metric say it.
+VERSION  = 0.3.0
+
 PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=
 CFLAGS  ?=
-CFLAGS  += -DNLSWITCH_SCHEMADIR=\"$(CURDIR)/schemas\"
+CFLAGS  += -DNLSWITCH_SCHEMADIR=\"$(CURDIR)/schemas\" -DNLSWITCH_VERSION=\"$(VERSION)\"
 CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(SAN) -Wall -Wextra -Wformat=2 -Wshadow \
 	   -Wno-unused-parameter -pthread -Iswitch -Iadapters \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <dirent.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -77,9 +79,75 @@ admin_per_key(struct ubuf *b, const char *name, const char *help,
 		    k ? msg_key_name(k) : "NONE", (unsigned long long)v[k]);
 }
 
+/* Open file descriptors: the entries of /proc/self/fd; -1 if unknown. */
+static long
+admin_open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;		/* the directory's own descriptor */
+}
+
+/*
+ * Prometheus' standard process metrics (the names every client library
+ * uses), and nlswitch_build_info.
+ */
+static void
+admin_metrics_standard(const struct server_snapshot *sn, struct ubuf *b)
+{
+	struct rusage	 ru;
+	struct rlimit	 rl;
+	unsigned long	 vsz = 0, rss = 0;
+	long		 fds, page = sysconf(_SC_PAGESIZE);
+	FILE		*f;
+
+	admin_family(b, "nlswitch_build_info", "gauge",
+	    "The running build: always 1, its version as a label.");
+	ubuf_printf(b, "nlswitch_build_info{version=\"%s\"} 1\n",
+	    NLSWITCH_VERSION);
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		admin_family(b, "process_cpu_seconds_total", "counter",
+		    "Total user and system CPU time spent in seconds.");
+		ubuf_printf(b, "process_cpu_seconds_total %.3f\n",
+		    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	}
+	if ((f = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(f, "%lu %lu", &vsz, &rss) == 2 && page > 0) {
+			admin_sample(b, "process_virtual_memory_bytes", "gauge",
+			    "Virtual memory size in bytes.",
+			    (unsigned long long)vsz * (unsigned long long)page);
+			admin_sample(b, "process_resident_memory_bytes",
+			    "gauge", "Resident memory size in bytes.",
+			    (unsigned long long)rss * (unsigned long long)page);
+		}
+		fclose(f);
+	}
+	if ((fds = admin_open_fds()) >= 0)
+		admin_sample(b, "process_open_fds", "gauge",
+		    "Number of open file descriptors.",
+		    (unsigned long long)fds);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		admin_sample(b, "process_max_fds", "gauge",
+		    "Maximum number of open file descriptors.",
+		    (unsigned long long)rl.rlim_cur);
+	admin_sample(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since unix epoch in seconds.",
+	    sn->started_us / 1000000);
+}
+
 static void
 admin_metrics_process(const struct server_snapshot *sn, struct ubuf *b)
 {
+	admin_metrics_standard(sn, b);
 	admin_sample(b, "nlswitch_up", "gauge", "1 while the switch runs.", 1);
 	admin_sample(b, "nlswitch_draining", "gauge",
 	    "1 while the switch drains.", (unsigned long long)sn->draining);
@@ -312,7 +380,15 @@ admin_send(struct evhttp_request *req, int code, const char *reason,
 	    "Content-Type", type);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
-	evbuffer_add(out, body, len);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* The length GET would send, and no body. */
+		char n[24];
+
+		snprintf(n, sizeof n, "%zu", len);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", n);
+	} else
+		evbuffer_add(out, body, len);
 	evhttp_send_reply(req, code, reason, out);
 	evbuffer_free(out);
 }
@@ -595,7 +671,9 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	struct ubuf		 b;
 	int			 get, dash;
 
-	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+	/* HEAD is GET without the body (libevent leaves it out). */
+	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET ||
+	    evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
 	ubuf_init(&b);
 	if (path == NULL)
 		path = "/";
@@ -646,7 +724,8 @@ admin_new(struct event_base *base, struct server *srv, const char *address,
 	a->srv = srv;
 	if ((a->http = evhttp_new(base)) == NULL)
 		fatalx("admin: evhttp_new");
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST);
 	evhttp_set_max_body_size(a->http, 4 << 20);
 	evhttp_set_timeout(a->http, 30);
 	evhttp_set_gencb(a->http, admin_request_cb, a);

@@ -37,7 +37,6 @@
 #include "util.h"
 
 #define CONTROL_MAX_REQUEST	(4u << 20)	/* IDs on stdin included */
-#define CONTROL_VERSION		"0.1"
 #define CONTROL_TIME_NOTE	"  (T: epoch seconds or -N[smhd])"
 
 static void	control_accept_cb(struct evconnlistener *, evutil_socket_t,
@@ -252,7 +251,7 @@ control_text(json_t *doc, int json_rows, struct ubuf *b)
 static void
 control_status_state(json_t *d, const struct server_snapshot *sn)
 {
-	jsonutil_set_str(d, "version", CONTROL_VERSION);
+	jsonutil_set_str(d, "version", NLSWITCH_VERSION);
 	jsonutil_set_int(d, "pid", getpid());
 	control_set_time(d, "started", sn->started_us);
 	jsonutil_set_int(d, "uptime_s",

@@ -5,6 +5,11 @@
 #ifndef NLSWITCH_UTIL_H
 #define NLSWITCH_UTIL_H
 
+/* The version: the Makefile's VERSION (builds without it say so). */
+#ifndef NLSWITCH_VERSION
+#define NLSWITCH_VERSION	"unknown"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

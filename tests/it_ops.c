@@ -327,6 +327,12 @@ test_http(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch_queue_depth{destination=\"CADMV\"}"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch_commit_latency_seconds_bucket{le=\"+Inf\"}"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(body, "nlswitch_tls_handshake_failures_total"));
+	/* Prometheus' conventions: the build, the standard process set. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "\nnlswitch_build_info{version=\""));
+	CU_ASSERT(it_metric(env, "process_resident_memory_bytes") > 1000000);
+	CU_ASSERT(it_metric(env, "process_open_fds") > 3);
+	CU_ASSERT(it_metric(env, "process_start_time_seconds") > 1700000000);
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "\nprocess_cpu_seconds_total "));
 	/* promtool, when the prometheus package is installed. */
 	snprintf(path, sizeof path, "%s/metrics.txt", env->dir);
 	if ((f = fopen(path, "w")) != NULL) {
@@ -368,6 +374,19 @@ test_http(void)
 	free(body);
 	CU_ASSERT_EQUAL(it_http(env, "GET", "/nope", NULL, &body), 404);
 	free(body);
+	/* HEAD on every GET endpoint: the status, no body. */
+	{
+		static const char *const heads[] = { "/healthz", "/readyz",
+		    "/metrics", "/api/status", "/api/denials", "/" };
+		size_t i;
+
+		for (i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+			CU_ASSERT_EQUAL(it_http(env, "HEAD", heads[i], NULL,
+			    &body), 200);
+			CU_ASSERT_STRING_EQUAL(body, "");
+			free(body);
+		}
+	}
 }
 
 /* The service state of key on line in GET /api/lines ("in", "held", ...;
