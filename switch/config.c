@@ -1043,6 +1043,37 @@ fail:
 	return -1;
 }
 
+char *
+config_control_socket(const char *path)
+{
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root, n;
+	char		*dirbuf, *dir, *sock = NULL, *data = NULL;
+
+	/* An edit in progress may not even be well-formed: recover. */
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+	    XML_PARSE_NOWARNING | XML_PARSE_RECOVER);
+	if (doc == NULL || (root = xmlDocGetRootElement(doc)) == NULL) {
+		if (doc != NULL)
+			xmlFreeDoc(doc);
+		return NULL;
+	}
+	dirbuf = xstrdup(path);
+	dir = dirname(dirbuf);
+	for (n = root->children; n != NULL; n = n->next) {
+		if (config_is(n, "admin") && sock == NULL)
+			sock = config_prop_path(dir, n, "socket");
+		else if (config_is(n, "datadir") && data == NULL)
+			data = config_text_path(dir, n);
+	}
+	if (sock == NULL && data != NULL)
+		sock = xasprintf("%s/control.sock", data);
+	free(data);
+	free(dirbuf);
+	xmlFreeDoc(doc);
+	return sock;
+}
+
 void
 config_free(struct config *cfg)
 {

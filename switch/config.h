@@ -151,6 +151,15 @@ struct config {
  */
 int	 config_load(const char *path, const char *schemadir,
 	    struct config **cfgp, char **cause);
+/**
+ * The control socket the config file at path names, read without
+ * checking the rest: <admin socket>, else <datadir>/control.sock, each
+ * relative to the file's directory. For nlctl when the file no longer
+ * loads (an edit in progress) and the running switch must be reached.
+ * @return the path (caller frees), or NULL if the file is not XML or
+ *	names neither.
+ */
+char	*config_control_socket(const char *path);
 void	 config_free(struct config *);
 
 /** Lookups; NULL when there is none. */

@@ -37,7 +37,7 @@
 #include "util.h"
 
 #define CONTROL_MAX_REQUEST	(4u << 20)	/* IDs on stdin included */
-#define CONTROL_TIME_NOTE	"  (T: epoch seconds or -N[smhd])"
+#define CONTROL_TIME_NOTE	"  (T: -N[smhd] ago, YYYY-MM-DD[THH:MM[:SS[.f]]][Z|+HH:MM] or epoch seconds)"
 
 static void	control_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -571,6 +571,97 @@ control_op_done_cb(struct queue_op *op, void *arg)
 	free(op);
 }
 
+/*
+ * The IDs of input (one per line, blanks around them dropped) that no
+ * copy walked so far matched: control_ids_new, control_ids_hit for each
+ * copy, control_ids_missing.
+ */
+struct control_ids {
+	char	**id;
+	int	 *hit;
+	int	  n;
+};
+
+static void
+control_ids_new(struct control_ids *ids, const char *input)
+{
+	const char	*p;
+	size_t		 n;
+
+	memset(ids, 0, sizeof *ids);
+	for (p = input != NULL ? input : ""; *p != '\0';
+	    p += n + (p[n] != '\0')) {
+		n = strcspn(p, "\r\n");
+		while (n > 0 && (*p == ' ' || *p == '\t'))
+			p++, n--;
+		{
+			size_t m = n;
+
+			while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+				m--;
+			if (m == 0)
+				continue;
+			ids->id = xrealloc(ids->id, (size_t)(ids->n + 1) *
+			    sizeof *ids->id);
+			ids->hit = xrealloc(ids->hit, (size_t)(ids->n + 1) *
+			    sizeof *ids->hit);
+			ids->id[ids->n] = xstrndup(p, m);
+			ids->hit[ids->n++] = 0;
+		}
+	}
+}
+
+/* Mark the IDs that name this copy (its copy ID or message ID). */
+static void
+control_ids_hit(struct control_ids *ids, uint64_t msgid, uint16_t copy)
+{
+	char	id[32], mid[24];
+	int	i;
+
+	queue_copyid_fmt(id, sizeof id, msgid, copy);
+	queue_msgid_fmt(mid, sizeof mid, msgid);
+	for (i = 0; i < ids->n; i++)
+		if (strcmp(ids->id[i], id) == 0 || strcmp(ids->id[i], mid) == 0)
+			ids->hit[i] = 1;
+}
+
+/*
+ * "ID ID: not a dead letter"-style error for the IDs nothing matched.
+ * @return how many there are.
+ */
+static int
+control_ids_missing(struct control_req *r, struct control_ids *ids,
+    const char *what)
+{
+	struct ubuf	b;
+	int		i, n = 0;
+
+	ubuf_init(&b);
+	for (i = 0; i < ids->n; i++)
+		if (!ids->hit[i]) {
+			ubuf_printf(&b, "%s%s", n++ > 0 ? " " : "", ids->id[i]);
+			if (n == 20 && i + 1 < ids->n) {
+				ubuf_adds(&b, " ...");
+				break;
+			}
+		}
+	if (n > 0)
+		control_error(r, "%s: %s (nothing done)", b.data, what);
+	ubuf_free(&b);
+	return n;
+}
+
+static void
+control_ids_free(struct control_ids *ids)
+{
+	int i;
+
+	for (i = 0; i < ids->n; i++)
+		free(ids->id[i]);
+	free(ids->id);
+	free(ids->hit);
+}
+
 /* Does input (one ID per line) or "ALL" select this copy? */
 static int
 control_selects(int all, const char *input, uint64_t msgid, uint16_t copy)
@@ -666,6 +757,14 @@ control_purge_drop_cb(void *arg, const struct queue_copy *c)
 	    c, "purged"));
 }
 
+/* A dry walk: mark the IDs a queued copy of the line answers to. */
+static int
+control_purge_mark_cb(void *arg, const struct queue_copy *c)
+{
+	control_ids_hit(arg, c->msgid, c->copy);
+	return 0;
+}
+
 /* purge LINE (ALL | IDs on input): drop queued copies (not in flight). */
 static int
 control_purge(struct control_req *r)
@@ -681,6 +780,20 @@ control_purge(struct control_req *r)
 	if ((l = server_line_by_code(r->srv, r->argv[1])) == NULL) {
 		control_error(r, "%s: no such line", r->argv[1]);
 		return CONTROL_ENOTFOUND;
+	}
+	if (!cp.all) {
+		/* Every ID must name a copy queued on the line, or nothing
+		 * is done: a typo is not a silent "purged: 0". */
+		struct control_ids ids;
+
+		control_ids_new(&ids, r->input);
+		line_purge(l, control_purge_mark_cb, control_purge_drop_cb,
+		    &ids);
+		n = control_ids_missing(r, &ids, "not queued on this line (in "
+		    "flight, delivered, or no such copy)");
+		control_ids_free(&ids);
+		if (n > 0)
+			return CONTROL_ENOTFOUND;
 	}
 	n = line_purge(l, control_purge_select_cb, control_purge_drop_cb, &cp);
 	log_info("control: purge line=%s copies=%d", line_config(l)->code, n);
@@ -753,6 +866,12 @@ control_dead_list(struct control_req *r)
 	return CONTROL_OK;
 }
 
+static void
+control_dead_mark_cb(const struct queue_copy *c, void *arg)
+{
+	control_ids_hit(arg, c->msgid, c->copy);
+}
+
 /* deadletters requeue|purge (ALL | IDs on input) */
 static int
 control_dead_change(struct control_req *r)
@@ -766,6 +885,18 @@ control_dead_change(struct control_req *r)
 	d.srv = r->srv;
 	d.input = r->input;
 	d.requeue = r->cmd->id == COMMAND_DEAD_REQUEUE;
+	if (!d.all) {
+		/* Every ID must name a dead letter, or nothing is done. */
+		struct control_ids ids;
+
+		control_ids_new(&ids, r->input);
+		queue_walk_dead(server_queue(r->srv), control_dead_mark_cb,
+		    &ids);
+		rc = control_ids_missing(r, &ids, "not a dead letter");
+		control_ids_free(&ids);
+		if (rc > 0)
+			return CONTROL_ENOTFOUND;
+	}
 	queue_walk_dead(server_queue(r->srv), control_dead_sel_cb, &d);
 	log_info("control: deadletters %s copies=%d", r->cmd->sub, d.n);
 	jsonutil_set_int(r->doc, d.requeue ? "requeued" : "purged",
@@ -776,30 +907,11 @@ control_dead_change(struct control_req *r)
 	return CONTROL_OK;
 }
 
-/* Time argument: seconds since the epoch, or -N[smhd] ago. */
+/* A time argument (util_parse_time: the same as nlaudit's). */
 static int
 control_parse_time(const char *s, uint64_t *us)
 {
-	char		*end;
-	long long	 v;
-	uint64_t	 mult = 1;
-
-	v = strtoll(s, &end, 10);
-	if (end == s)
-		return -1;
-	switch (*end) {
-	case 'd': mult = 86400; end++; break;
-	case 'h': mult = 3600; end++; break;
-	case 'm': mult = 60; end++; break;
-	case 's': end++; break;
-	}
-	if (*end != '\0')
-		return -1;
-	if (v < 0)
-		*us = util_now_us() - (uint64_t)(-v) * mult * 1000000;
-	else
-		*us = (uint64_t)v * mult * 1000000;
-	return 0;
+	return util_parse_time(s, util_now_us(), us);
 }
 
 struct control_audit {
@@ -859,7 +971,8 @@ control_audit_cb(uint64_t t, const char *rec, size_t len, void *arg)
 	json_error_t		 err;
 	json_t			*o;
 
-	if (a->until != 0 && t > a->until)
+	/* Walked newest first, from --until: stop below --since. */
+	if (t < a->since)
 		return 1;
 	if (!control_audit_may_match(a, rec, len))
 		return 0;
@@ -916,8 +1029,19 @@ control_audit(struct control_req *r)
 	a.limit = 1000;
 	if (control_audit_opts(r, &a) == -1)
 		return control_usage(r, CONTROL_TIME_NOTE);
-	a.list = control_add(r->doc, "audit", json_array());
-	queue_walk_audit(server_queue(r->srv), a.since, control_audit_cb, &a);
+	/* The newest --limit records (oldest of them first): what an
+	 * operator looking at the trail wants. */
+	a.list = json_array();
+	queue_walk_audit_back(server_queue(r->srv), a.until, control_audit_cb,
+	    &a);
+	{
+		json_t	*list = control_add(r->doc, "audit", json_array());
+		size_t	 i = json_array_size(a.list);
+
+		while (i-- > 0)
+			json_array_append(list, json_array_get(a.list, i));
+		json_decref(a.list);
+	}
 	return CONTROL_OK;
 }
 
@@ -995,6 +1119,9 @@ control_reload(struct control_req *r)
 	char	*cause = NULL, *notes = NULL;
 
 	if (server_reload(r->srv, &cause, &notes) == -1) {
+		/* The operator's terminal is not the only record of it. */
+		log_warnx("control: reload refused, the running configuration "
+		    "is kept: %s", cause);
 		jsonutil_set_str(r->doc, "result",
 		    "kept the running configuration");
 		control_error(r, "%s", cause);

@@ -640,6 +640,13 @@ queue_walk_audit(struct queue *q, uint64_t since_us,
 }
 
 int
+queue_walk_audit_back(struct queue *q, uint64_t until_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *arg)
+{
+	return q->be->walk_audit_back(q->bh, until_us, cb, arg);
+}
+
+int
 queue_usage(struct queue *q, uint64_t *used, uint64_t *size)
 {
 	return q->be->usage(q->bh, used, size);

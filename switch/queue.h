@@ -367,6 +367,11 @@ struct queue_backend {
 	int		 (*walk_audit)(void *, uint64_t since_us,
 			    int (*cb)(uint64_t t_us, const char *rec, size_t len,
 			    void *arg), void *arg);
+	/* The same newest first, from the records with time < until_us
+	 * (0: from the newest). */
+	int		 (*walk_audit_back)(void *, uint64_t until_us,
+			    int (*cb)(uint64_t t_us, const char *rec, size_t len,
+			    void *arg), void *arg);
 	/* Space: bytes used and bytes available in the store. */
 	int		 (*usage)(void *, uint64_t *used, uint64_t *size);
 	/* Walk state records whose key starts with prefix; stops when
@@ -469,6 +474,9 @@ int		 queue_get(struct queue *, uint64_t msgid, struct queue_msgrec *,
 int		 queue_walk_dead(struct queue *, queue_load_cb, void *arg);
 uint64_t	 queue_meta_get(struct queue *, const char *key);
 int		 queue_walk_audit(struct queue *, uint64_t since_us,
+		    int (*cb)(uint64_t, const char *, size_t, void *), void *arg);
+/** Newest first: records with time < until_us (0: every record). */
+int		 queue_walk_audit_back(struct queue *, uint64_t until_us,
 		    int (*cb)(uint64_t, const char *, size_t, void *), void *arg);
 int		 queue_usage(struct queue *, uint64_t *used, uint64_t *size);
 int		 queue_walk_state(struct queue *, const char *prefix,

@@ -2804,6 +2804,51 @@ fail:
 }
 
 static int
+queue_lmdb_walk_audit_back(void *arg, uint64_t until_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *arg2)
+{
+	struct queue_lmdb	*ql = arg;
+	MDB_txn			*txn;
+	MDB_cursor		*cur = NULL;
+	MDB_val			 k, v;
+	uint8_t			 kb[QUEUE_LMDB_STAMPKEY];
+	int			 rc;
+
+	if (ql->env == NULL)
+		return QUEUE_E_IO;
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_AUDIT, &txn, &cur)) != 0)
+		goto fail;
+	if (until_us != 0) {
+		/* The first record at until_us or after, then back. */
+		util_put_be64(kb, until_us);
+		util_put_be32(kb + 8, 0);
+		k.mv_size = sizeof kb;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+	} else
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		if (queue_lmdb_valid(QUEUE_LMDB_AUDIT, &k, &v) == -1) {
+			queue_lmdb_bad_add(ql, QUEUE_LMDB_AUDIT, &k);
+			continue;
+		}
+		if (cb(util_get_be64(k.mv_data), (const char *)v.mv_data + 1,
+		    v.mv_size - 5, arg2) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto fail;
+	return QUEUE_E_OK;
+fail:
+	log_warnx("queue: walk audit back: %s", mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "walk of audit");
+	return QUEUE_E_IO;
+}
+
+static int
 queue_lmdb_walk_state(void *arg, const char *prefix,
     int (*cb)(const char *, size_t, const void *, size_t, void *),
     void *arg2)
@@ -3117,6 +3162,7 @@ const struct queue_backend queue_backend_lmdb = {
 	.walk_dead = queue_lmdb_walk_dead,
 	.meta_get = queue_lmdb_meta_get,
 	.walk_audit = queue_lmdb_walk_audit,
+	.walk_audit_back = queue_lmdb_walk_audit_back,
 	.usage = queue_lmdb_usage,
 	.open_rdonly = queue_lmdb_open_rdonly,
 	.walk_state = queue_lmdb_walk_state,

@@ -493,6 +493,39 @@ queue_ram_walk_audit(void *arg, uint64_t since_us,
 	return QUEUE_E_OK;
 }
 
+static int
+queue_ram_walk_audit_back(void *arg, uint64_t until_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *arg2)
+{
+	struct queue_ram	*qr = arg;
+	struct queue_ram_audit	 a;
+	size_t			 i;
+	char			*text;
+	int			 stop = 0;
+
+	pthread_mutex_lock(&qr->lock);
+	i = qr->naudit;
+	pthread_mutex_unlock(&qr->lock);
+	while (!stop && i > 0) {
+		pthread_mutex_lock(&qr->lock);
+		if (i > qr->naudit)
+			i = qr->naudit;
+		while (i > 0 && until_us != 0 &&
+		    qr->audit[i - 1].t_us >= until_us)
+			i--;
+		if (i == 0) {
+			pthread_mutex_unlock(&qr->lock);
+			break;
+		}
+		a = qr->audit[--i];
+		text = xstrndup(a.text, a.len);
+		pthread_mutex_unlock(&qr->lock);
+		stop = cb(a.t_us, text, a.len, arg2) != 0;
+		free(text);
+	}
+	return QUEUE_E_OK;
+}
+
 /* A snapshot of the matching records; the callback runs unlocked. */
 static int
 queue_ram_walk_state(void *arg, const char *prefix,
@@ -589,6 +622,7 @@ const struct queue_backend queue_backend_ram = {
 	.walk_dead = queue_ram_walk_dead,
 	.meta_get = queue_ram_meta_get,
 	.walk_audit = queue_ram_walk_audit,
+	.walk_audit_back = queue_ram_walk_audit_back,
 	.usage = queue_ram_usage,
 	.walk_state = queue_ram_walk_state
 };

@@ -527,3 +527,84 @@ util_malloc_tune(void)
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
+
+/* "-N[smhd]": N units before now. */
+static int
+util_parse_ago(const char *s, uint64_t now_us, uint64_t *us)
+{
+	char		*end;
+	long long	 v;
+	uint64_t	 mult = 1, d;
+
+	v = strtoll(s + 1, &end, 10);
+	if (end == s + 1 || v < 0 || s[1] == '-' || s[1] == '+')
+		return -1;
+	switch (*end) {
+	case 'd': mult = 86400; end++; break;
+	case 'h': mult = 3600; end++; break;
+	case 'm': mult = 60; end++; break;
+	case 's': end++; break;
+	}
+	if (*end != '\0' || (uint64_t)v > UINT64_MAX / 1000000 / mult)
+		return -1;
+	d = (uint64_t)v * mult * 1000000;
+	*us = d < now_us ? now_us - d : 0;
+	return 0;
+}
+
+int
+util_parse_time(const char *s, uint64_t now_us, uint64_t *us)
+{
+	static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S",
+	    "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+	struct tm	 tm;
+	const char	*end = NULL;
+	unsigned long long secs;
+	uint64_t	 frac = 0, scale = 100000;
+	long		 off = 0;
+	size_t		 i;
+	char		*e;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (s[0] == '-')
+		return util_parse_ago(s, now_us, us);
+	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		memset(&tm, 0, sizeof tm);
+		end = strptime(s, fmts[i], &tm);
+		/* A date alone must be all there is. */
+		if (end != NULL && i == 2 && *end != '\0')
+			end = NULL;
+		if (end != NULL)
+			break;
+	}
+	if (end == NULL) {
+		secs = strtoull(s, &e, 10);
+		if (*e != '\0' || s[0] < '0' || s[0] > '9')
+			return -1;
+		*us = (uint64_t)secs * 1000000;
+		return 0;
+	}
+	if (i == 0 && *end == '.') {		/* seconds' fraction */
+		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
+			frac += scale * (uint64_t)(*end - '0');
+		if (end[-1] == '.')
+			return -1;
+	}
+	if (*end == 'Z' || *end == 'z')
+		end++;
+	else if ((*end == '+' || *end == '-') && i < 2 &&
+	    end[1] >= '0' && end[1] <= '9' && end[2] >= '0' && end[2] <= '9' &&
+	    end[3] == ':' && end[4] >= '0' && end[4] <= '9' && end[5] >= '0' &&
+	    end[5] <= '9') {
+		off = ((end[1] - '0') * 10 + (end[2] - '0')) * 3600 +
+		    ((end[4] - '0') * 10 + (end[5] - '0')) * 60;
+		if (*end == '-')
+			off = -off;
+		end += 6;
+	}
+	if (*end != '\0')
+		return -1;
+	*us = ((uint64_t)(timegm(&tm) - off)) * 1000000 + frac;
+	return 0;
+}

@@ -91,6 +91,17 @@ uint32_t util_rand_below(uint64_t *state, uint32_t n);
 
 /** Read a whole file into a NUL-terminated heap buffer; NULL + errno on failure. */
 char	*util_read_file(const char *path, size_t *lenp);
+/**
+ * A time an operator writes, the same for nlctl and nlaudit: relative
+ * "-N" with s, m, h or d (default s) before now_us; absolute RFC 3339
+ * "YYYY-MM-DDTHH:MM[:SS[.frac]]" with "Z" or "+HH:MM"/"-HH:MM" (none:
+ * UTC; the audit records' own "time" is one), "YYYY-MM-DD" (midnight
+ * UTC), or seconds since the epoch.
+ * @return 0 with *us set, or -1 if s is none of these.
+ */
+int	 util_parse_time(const char *s, uint64_t now_us, uint64_t *us);
+#define UTIL_TIME_HELP	"TIME: -N[smhd] (ago), YYYY-MM-DD[THH:MM[:SS[.f]]][Z|+HH:MM] or epoch seconds"
+
 /** Create the directory holding path if it is missing (one level). */
 int	 util_mkdir_parent(const char *path);
 /** Write a file atomically (tmp + rename); 0 or -1 with errno. */

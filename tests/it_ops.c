@@ -41,7 +41,7 @@ sm_status(struct it_client *a, const char *ctl, int ms)
 static int
 nlctl(const char *args, const char *input, char **out)
 {
-	char cmd[1024];
+	char cmd[2048];
 
 	snprintf(cmd, sizeof cmd, "bin/nlctl %s", args);
 	return it_sh(env, cmd, input, out);
@@ -274,6 +274,96 @@ test_audit(void)
 	free(out);
 	CU_ASSERT_EQUAL(nlctl("--json audit --since -1d --limit 3", NULL, &out), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"audit\":[{"));
+	free(out);
+}
+
+/* The t of the first and the last record of an audit listing. */
+static void
+audit_span(const char *out, unsigned long long *first,
+    unsigned long long *last)
+{
+	const char *p = out;
+
+	*first = *last = 0;
+	while (p != NULL && (p = strstr(p, "{\"t\":")) != NULL) {
+		*last = strtoull(p + 5, NULL, 10);
+		if (*first == 0)
+			*first = *last;
+		p += 5;
+	}
+}
+
+/*
+ * What issue 15 found wrong with nlctl and nlaudit: --limit gives the
+ * newest records; both tools take the same times (relative, and the
+ * records' own RFC 3339 time); IDs that name nothing are an error that
+ * names them (exit 3, nothing done); a JSON error goes to stdout; a
+ * config that no longer loads still leads nlctl to the switch's socket.
+ */
+static void
+test_nlctl_fixes(void)
+{
+	char			*all = NULL, *out = NULL, *conf, cmd[1400], t[40];
+	unsigned long long	 f0, l0, f1, l1;
+	const char		*p;
+	FILE			*f;
+
+	CU_ASSERT_EQUAL(nlctl("--json audit --limit 100000", NULL, &all), 0);
+	CU_ASSERT_EQUAL(nlctl("--json audit --limit 3", NULL, &out), 0);
+	audit_span(all, &f0, &l0);
+	audit_span(out, &f1, &l1);
+	CU_ASSERT(f0 > 0 && f1 > f0);	/* not the oldest three */
+	CU_ASSERT(l1 == l0 || l1 > l0);	/* up to the newest */
+	CU_ASSERT(f1 <= l1);		/* oldest of them first */
+	free(out);
+
+	/* The same times in both tools: nlaudit takes -1h and the time it
+	 * prints. */
+	p = strstr(all, "\"time\":\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(t, sizeof t, "%.*s", (int)strcspn(p + 8, "\""), p + 8);
+	snprintf(cmd, sizeof cmd, "bin/nlaudit -d %s/data --since %s --count",
+	    env->dir, t);
+	CU_ASSERT_EQUAL(it_sh(env, cmd, NULL, &out), 0);
+	CU_ASSERT(atoi(out) > 0);
+	free(out);
+	snprintf(cmd, sizeof cmd, "bin/nlaudit -d %s/data --since -1h --count",
+	    env->dir);
+	CU_ASSERT_EQUAL(it_sh(env, cmd, NULL, &out), 0);
+	CU_ASSERT(atoi(out) > 0);
+	free(out);
+	snprintf(cmd, sizeof cmd, "audit --since %s --limit 1", t);
+	CU_ASSERT_EQUAL(nlctl(cmd, NULL, &out), 0);
+	free(out);
+	free(all);
+
+	/* IDs that name nothing: named, exit 3, nothing done. */
+	CU_ASSERT_EQUAL(nlctl("deadletters requeue", "bogus\n", &out), 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "bogus: not a dead letter"));
+	free(out);
+	CU_ASSERT_EQUAL(nlctl("purge CADMV", "00000000ffffffff.0\n", &out), 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "00000000ffffffff.0: not queued"));
+	free(out);
+	/* JSON errors on stdout (it_sh merges them: the document is all). */
+	snprintf(cmd, sizeof cmd, "bin/nlctl --json deadletters purge "
+	    "2>/dev/null");
+	CU_ASSERT_EQUAL(it_sh(env, cmd, "bogus\n", &out), 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"error\":"));
+	free(out);
+
+	/* A config that does not load: status still answers. */
+	conf = util_read_file(env->conf, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	snprintf(cmd, sizeof cmd, "%s/broken.xml", env->dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(cmd, "w"));
+	fprintf(f, "%s<oops", conf);
+	fclose(f);
+	free(conf);
+	snprintf(cmd, sizeof cmd, "env -u NLSWITCH_CONTROL bin/nlctl -f "
+	    "%s/broken.xml status", env->dir);
+	CU_ASSERT_EQUAL(it_sh(env, cmd, NULL, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "using the control socket"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "state: running"));
 	free(out);
 }
 
@@ -640,6 +730,9 @@ test_reload(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, cmd));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "kept the running configuration"));
 	free(out);
+	/* ... and the switch's log says so too. */
+	CU_ASSERT_EQUAL(it_log_wait(env, "nlswitchd.log", "control: reload "
+	    "refused, the running configuration is kept: ", WAIT), 0);
 	free(bad);
 
 	/* A new line: added without dropping the connected ones. */
@@ -816,6 +909,7 @@ main(void)
 	CU_ADD_TEST(s, test_show_purge);
 	CU_ADD_TEST(s, test_deadletters);
 	CU_ADD_TEST(s, test_audit);
+	CU_ADD_TEST(s, test_nlctl_fixes);
 	CU_ADD_TEST(s, test_http);
 	CU_ADD_TEST(s, test_admin_cross_origin);
 	CU_ADD_TEST(s, test_admin_token);

@@ -3,6 +3,7 @@
  * the growable buffer and its XML/JSON escaping, big-endian helpers.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
@@ -103,6 +104,54 @@ test_be(void)
 	CU_ASSERT_EQUAL(util_get_be16(p), 0xabcd);
 }
 
+/* The one time syntax of nlctl and nlaudit (util_parse_time). */
+static void
+test_parse_time(void)
+{
+	/* now: 2026-12-02T16:48:29.5Z */
+	const uint64_t	 now = 1796230109500000ULL;
+	static const struct {
+		const char	*in;
+		int		 ok;
+		uint64_t	 us;
+	} rows[] = {
+		{ "-1h", 1, 1796230109500000ULL - 3600000000ULL },
+		{ "-90", 1, 1796230109500000ULL - 90000000ULL },
+		{ "-2d", 1, 1796230109500000ULL - 172800000000ULL },
+		{ "-5m", 1, 1796230109500000ULL - 300000000ULL },
+		{ "2026-12-02T16:48:29.872311Z", 1, 1796230109872311ULL },
+		{ "2026-12-02T16:48:29Z", 1, 1796230109000000ULL },
+		{ "2026-12-02T16:48:29", 1, 1796230109000000ULL },
+		{ "2026-12-02T16:48", 1, 1796230080000000ULL },
+		{ "2026-12-02T17:48:29+01:00", 1, 1796230109000000ULL },
+		{ "2026-12-02T11:48:29.5-05:00", 1, 1796230109500000ULL },
+		{ "2026-12-02", 1, 1796169600000000ULL },
+		{ "1796230109", 1, 1796230109000000ULL },
+		{ "", 0, 0 },
+		{ "-", 0, 0 },
+		{ "-1y", 0, 0 },
+		{ "--1h", 0, 0 },
+		{ "yesterday", 0, 0 },
+		{ "2026-12-02 junk", 0, 0 },
+		{ "2026-12-02T16:48:29.Z", 0, 0 },
+		{ "2026-12-02T16:48:29+0100", 0, 0 },
+		{ "12abc", 0, 0 },
+	};
+	uint64_t	 us;
+	size_t		 i;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		int ok = util_parse_time(rows[i].in, now, &us) == 0;
+
+		if (ok != rows[i].ok || (ok && us != rows[i].us))
+			fprintf(stderr, "\n  \"%s\": ok=%d us=%llu", rows[i].in,
+			    ok, (unsigned long long)us);
+		CU_ASSERT_EQUAL(ok, rows[i].ok);
+		if (ok && rows[i].ok)
+			CU_ASSERT_EQUAL(us, rows[i].us);
+	}
+}
+
 int
 test_util_register(void)
 {
@@ -113,7 +162,8 @@ test_util_register(void)
 	if (CU_ADD_TEST(s, test_b64_table) == NULL ||
 	    CU_ADD_TEST(s, test_b64_roundtrip) == NULL ||
 	    CU_ADD_TEST(s, test_ubuf) == NULL ||
-	    CU_ADD_TEST(s, test_be) == NULL)
+	    CU_ADD_TEST(s, test_be) == NULL ||
+	    CU_ADD_TEST(s, test_parse_time) == NULL)
 		return -1;
 	return 0;
 }

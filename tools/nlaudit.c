@@ -16,8 +16,9 @@
  * object on one line (docs/policy.md lists the events and fields); the
  * filters select on the record's top-level fields, and --decision also
  * on the decision of each destination of a photo request ("decisions").
- * TIME is UTC, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], or seconds since the
- * epoch;
+ * TIME is what nlctl takes too (util_parse_time): -N[smhd] ago, RFC 3339
+ * (YYYY-MM-DD[THH:MM[:SS[.frac]]], Z or +HH:MM, UTC when none: the
+ * records' own "time" is one), or seconds since the epoch;
  * --since is inclusive, --until exclusive.
  *
  * Exit: 0 (records printed, possibly none), 1 store unreadable, 2 usage.
@@ -55,32 +56,20 @@ nlaudit_usage(void)
 	    "allow|deny|strip|withheld|left-out]\n"
 	    "               [--event EVENT] [--count]\n"
 	    "               [--archive[=DIR]]\n"
-	    "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) or epoch seconds\n");
+	    UTIL_TIME_HELP "\n");
 	exit(2);
 }
 
-/* TIME -> us since the epoch; exits on a bad value. */
+/* TIME -> us since the epoch (util_parse_time, as nlctl); exits on a
+ * bad value. */
 static uint64_t
 nlaudit_time(const char *s)
 {
-	struct tm	 tm;
-	char		*end;
-	unsigned long long secs;
+	uint64_t us;
 
-	memset(&tm, 0, sizeof tm);
-	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL &&
-	    *end == '\0')
-		return (uint64_t)timegm(&tm) * 1000000;
-	memset(&tm, 0, sizeof tm);
-	if ((end = strptime(s, "%Y-%m-%dT%H:%M", &tm)) != NULL && *end == '\0')
-		return (uint64_t)timegm(&tm) * 1000000;
-	memset(&tm, 0, sizeof tm);
-	if ((end = strptime(s, "%Y-%m-%d", &tm)) != NULL && *end == '\0')
-		return (uint64_t)timegm(&tm) * 1000000;
-	secs = strtoull(s, &end, 10);
-	if (*s != '\0' && *end == '\0')
-		return (uint64_t)secs * 1000000;
-	fprintf(stderr, "nlaudit: bad time \"%s\"\n", s);
+	if (util_parse_time(s, util_now_us(), &us) == 0)
+		return us;
+	fprintf(stderr, "nlaudit: bad time \"%s\": %s\n", s, UTIL_TIME_HELP);
 	exit(2);
 }
 

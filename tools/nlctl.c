@@ -76,6 +76,14 @@ nlctl_socket(const char *sock, const char *conf)
 		return xstrdup(sock);
 	if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
 	    &cause) == -1) {
+		/* The running switch still serves the socket the file names
+		 * (status, and a reload once the file is fixed). */
+		if ((path = config_control_socket(conf)) != NULL) {
+			fprintf(stderr, "nlctl: warning: %s\nnlctl: using the "
+			    "control socket it names: %s\n", cause, path);
+			free(cause);
+			return path;
+		}
 		fprintf(stderr, "nlctl: %s\n", cause);
 		free(cause);
 		return NULL;
@@ -110,11 +118,12 @@ nlctl_request(struct ubuf *req, int json, int argc, char **argv)
 }
 
 /*
- * Send the request, copy the answer to stdout (stderr when the command
- * failed). @return the switch's exit code, or CONTROL_ECONNECT.
+ * Send the request, copy the answer to stdout (a text answer to stderr
+ * when the command failed). @return the switch's exit code, or
+ * CONTROL_ECONNECT.
  */
 static int
-nlctl_exchange(const char *sock, const struct ubuf *req)
+nlctl_exchange(const char *sock, const struct ubuf *req, int json)
 {
 	struct sockaddr_un	 sun;
 	struct ubuf		 resp;
@@ -151,8 +160,10 @@ nlctl_exchange(const char *sock, const struct ubuf *req)
 		goto out;
 	}
 	rc = atoi(resp.data + 5);
+	/* A JSON answer is a document for a program: stdout whatever
+	 * the exit code says. */
 	fwrite(p + 1, 1, resp.len - (size_t)(p + 1 - resp.data),
-	    rc == CONTROL_OK ? stdout : stderr);
+	    rc == CONTROL_OK || json ? stdout : stderr);
 out:
 	if (fd != -1)
 		close(fd);
@@ -188,7 +199,7 @@ main(int argc, char **argv)
 		return CONTROL_EUSAGE;
 	ubuf_init(&req);
 	nlctl_request(&req, json, argc, argv);
-	rc = nlctl_exchange(path, &req);
+	rc = nlctl_exchange(path, &req, json);
 	ubuf_free(&req);
 	free(path);
 	return rc;
