@@ -866,6 +866,23 @@ avatar_person_init(struct avatar_person *p, uint32_t seed, const char *sex,
 	p->age = avatar_age_bracket(years);
 }
 
+void
+avatar_pool_person(const struct avatar_person *p, struct avatar_person *out,
+    int *slot)
+{
+	int k = (int)(p->seed % AVATAR_POOL);
+	int s = (int)p->sex % 3, a = (int)p->age % 5;
+
+	out->sex = p->sex;
+	out->age = p->age;
+	/* A fixed, well-mixed seed per (sex, age, k): the same pool in every
+	 * simulator and every run. */
+	out->seed = ((uint32_t)(s * 5 + a) * AVATAR_POOL + (uint32_t)k + 1) *
+	    2654435761u;
+	if (slot != NULL)
+		*slot = (s * 5 + a) * AVATAR_POOL + k;
+}
+
 int
 avatar_look(const struct avatar_person *p, struct avatar_look *look)
 {

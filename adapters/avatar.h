@@ -99,6 +99,23 @@ enum avatar_age	avatar_age_bracket(int years);
 void	avatar_person_init(struct avatar_person *p, uint32_t seed,
 	    const char *sex, int years);
 
+/*
+ * The pool: AVATAR_POOL portraits per sex and age bracket, so that a
+ * simulator draws each at most once and answers from its cache (drawing
+ * one costs milliseconds). A record keeps its sex and age bracket and
+ * always gets the same portrait of the pool (by its seed).
+ */
+#define AVATAR_POOL		16
+#define AVATAR_POOL_SLOTS	(3 * 5 * AVATAR_POOL)	/* sexes x ages */
+
+/**
+ * The pool's portrait for p: out has p's sex and age and one of
+ * AVATAR_POOL seeds chosen by p's; *slot (may be NULL) gets its index in
+ * [0, AVATAR_POOL_SLOTS), the key of a cache of drawn portraits.
+ */
+void	avatar_pool_person(const struct avatar_person *p,
+	    struct avatar_person *out, int *slot);
+
 /**
  * What avatar_person_jpeg() draws for p.
  * @return 0, -1 if p or look is NULL or p's sex or age is out of range.

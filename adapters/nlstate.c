@@ -98,6 +98,14 @@ struct state {
 	struct state_seen	*seen;		/* ring of STATE_SEEN_MAX */
 	size_t			 nseen;
 	size_t			 seen_next;
+	/* The portraits drawn so far (avatar.h, the pool), base64: each is
+	 * drawn once, then every answer that shows it is a copy. */
+	struct state_photo {
+		char	*b64;
+		size_t	 b64len;
+		size_t	 bytes;
+	}			 photos[AVATAR_POOL_SLOTS];
+	uint64_t		 drawn;
 };
 
 static void	state_answer_cb(evutil_socket_t, short, void *);
@@ -162,11 +170,11 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	struct msgbuild_driver	 d;
 	struct msgbuild_event	 ev[2];
 	struct avatar_person	 who;
+	struct state_photo	*ph;
 	char			 dates[2][11];
 	uint8_t			*jpg = NULL;
 	size_t			 jlen = 0, blen = 0;
-	char			*b64 = NULL;
-	int			 i;
+	int			 i, slot;
 
 	memset(&d, 0, sizeof d);
 	d.person.given = r->given;
@@ -183,14 +191,22 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	d.lic_class = r->lic_class;
 	d.lic_status = r->status;
 	d.lic_expires = r->expires;
-	/* The photo shows the driver's sex and age bracket. */
+	/* The photo shows the driver's sex and age bracket: the pool's
+	 * portrait for the record, drawn the first time it is asked for. */
 	avatar_person_init(&who, r->photo_seed, r->sex, dmv_age(r->dob));
-	if (photo && avatar_person_jpeg(&who, AVATAR_WIDTH, AVATAR_HEIGHT,
-	    AVATAR_QUALITY, &jpg, &jlen) == 0) {
-		b64 = util_b64_encode(jpg, jlen, &blen);
-		d.photo_b64 = b64;
-		d.photo_b64len = blen;
-		d.photo_bytes = jlen;
+	avatar_pool_person(&who, &who, &slot);
+	ph = &st->photos[slot];
+	if (photo && ph->b64 == NULL && avatar_person_jpeg(&who,
+	    AVATAR_WIDTH, AVATAR_HEIGHT, AVATAR_QUALITY, &jpg, &jlen) == 0) {
+		ph->b64 = util_b64_encode(jpg, jlen, &blen);
+		ph->b64len = blen;
+		ph->bytes = jlen;
+		st->drawn++;
+	}
+	if (photo && ph->b64 != NULL) {
+		d.photo_b64 = ph->b64;
+		d.photo_b64len = ph->b64len;
+		d.photo_bytes = ph->bytes;
 	}
 	if (history) {
 		/* A short synthetic history derived from the record. */
@@ -207,7 +223,6 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 		d.events = ev;
 	}
 	msgbuild_driver(b, &d);
-	free(b64);
 	free(jpg);
 }
 
@@ -640,6 +655,7 @@ main(int argc, char **argv)
 	SSL_CTX		*ctx;
 	struct event	*sig1, *sig2;
 	struct state_job *j;
+	int		 i;
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -717,11 +733,13 @@ main(int argc, char **argv)
 	}
 	event_base_dispatch(st.base);
 	printf("nlstate %s: stopping, answered %llu refused %llu duplicates "
-	    "%llu deliveries %llu fault-disconnects %llu\n", st.code,
+	    "%llu deliveries %llu fault-disconnects %llu portraits-drawn "
+	    "%llu\n", st.code,
 	    (unsigned long long)st.answered, (unsigned long long)st.refused,
 	    (unsigned long long)st.duplicates,
 	    (unsigned long long)st.deliveries,
-	    (unsigned long long)st.fault_closes);
+	    (unsigned long long)st.fault_closes,
+	    (unsigned long long)st.drawn);
 	while ((j = TAILQ_FIRST(&st.jobs)) != NULL)
 		state_job_free(j);
 	client_free(st.client);
@@ -732,6 +750,8 @@ main(int argc, char **argv)
 	event_base_free(st.base);
 	SSL_CTX_free(ctx);
 	msgparse_schema_free(st.schema);
+	for (i = 0; i < AVATAR_POOL_SLOTS; i++)
+		free(st.photos[i].b64);
 	free(st.seen);
 	free(ca);
 	free(cert);

@@ -241,7 +241,8 @@ record_of(const char *sex, enum avatar_age age, struct dmv_record *r)
 
 /*
  * A DQ with IMQ/Y for a girl, a young man, a woman and an old man: each
- * DR carries the very avatar of the record's sex and age bracket.
+ * DR carries the very avatar of the record's sex and age bracket (the
+ * pool's portrait for the record, avatar_pool_person).
  */
 static void
 test_photo_fits_record(void)
@@ -278,6 +279,9 @@ test_photo_fits_record(void)
 		got = util_b64_decode(b64, strlen(b64), &ngot);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(got);
 		avatar_person_init(&who, r.photo_seed, r.sex, dmv_age(r.dob));
+		CU_ASSERT_EQUAL(who.age, t[i].age);
+		/* The pool's portrait of that sex and age (avatar.h). */
+		avatar_pool_person(&who, &who, NULL);
 		CU_ASSERT_EQUAL(who.age, t[i].age);
 		CU_ASSERT_EQUAL_FATAL(avatar_person_jpeg(&who, AVATAR_WIDTH,
 		    AVATAR_HEIGHT, AVATAR_QUALITY, &want, &nwant), 0);

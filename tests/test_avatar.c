@@ -399,6 +399,42 @@ test_avatar_person_bad(void)
 	CU_ASSERT_EQUAL(n, 0);
 }
 
+/*
+ * The pool: a record keeps its sex and age bracket; each (sex, age) has
+ * AVATAR_POOL portraits, every slot one of them, and a record always
+ * gets the same one.
+ */
+static void
+test_avatar_pool(void)
+{
+	static int		 used[AVATAR_POOL_SLOTS];
+	struct avatar_person	 p, q, r;
+	int			 s, a, slot, slot2, n = 0;
+	uint32_t		 seed;
+
+	memset(used, 0, sizeof used);
+	for (s = AVATAR_SEX_ANY; s <= AVATAR_SEX_FEMALE; s++)
+		for (a = AVATAR_AGE_ANY; a <= AVATAR_AGE_SENIOR; a++)
+			for (seed = 1000; seed < 1000 + 4 * AVATAR_POOL;
+			    seed++) {
+				p.seed = seed;
+				p.sex = (enum avatar_sex)s;
+				p.age = (enum avatar_age)a;
+				avatar_pool_person(&p, &q, &slot);
+				CU_ASSERT_EQUAL(q.sex, p.sex);
+				CU_ASSERT_EQUAL(q.age, p.age);
+				CU_ASSERT(slot >= 0 && slot < AVATAR_POOL_SLOTS);
+				if (slot >= 0 && slot < AVATAR_POOL_SLOTS &&
+				    !used[slot]++)
+					n++;
+				avatar_pool_person(&p, &r, &slot2);
+				CU_ASSERT_EQUAL(r.seed, q.seed);
+				CU_ASSERT_EQUAL(slot2, slot);
+			}
+	/* Every slot of the pool is reached, none shared by two kinds. */
+	CU_ASSERT_EQUAL(n, AVATAR_POOL_SLOTS);
+}
+
 int
 test_avatar_register(void)
 {
@@ -416,7 +452,8 @@ test_avatar_register(void)
 	    CU_ADD_TEST(s, test_avatar_look_table) == NULL ||
 	    CU_ADD_TEST(s, test_avatar_traits_change_face) == NULL ||
 	    CU_ADD_TEST(s, test_avatar_record_same_face) == NULL ||
-	    CU_ADD_TEST(s, test_avatar_person_bad) == NULL)
+	    CU_ADD_TEST(s, test_avatar_person_bad) == NULL ||
+	    CU_ADD_TEST(s, test_avatar_pool) == NULL)
 		return -1;
 	return 0;
 }
