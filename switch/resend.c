@@ -4,7 +4,10 @@
  * Entries live in a ring in the order they were added (so the oldest is
  * always at the tail: expiry and eviction are O(1)), and are found
  * through an open-addressing hash index over the ring slots, with
- * backward-shift deletion.
+ * backward-shift deletion. The ring starts small and doubles, up to
+ * max, when it is full: its size follows the traffic of one window, not
+ * the configured maximum (an index sized for a million entries costs
+ * cache misses on every lookup).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +27,8 @@ struct resend_ent {
 struct resend {
 	uint64_t		 window_us;
 	struct resend_ent	*ring;
-	size_t			 max;		/* ring slots */
+	size_t			 max;		/* ring slots now */
+	size_t			 limit;		/* the most it may grow to */
 	size_t			 head;		/* next slot to fill */
 	size_t			 n;		/* entries in the ring */
 	uint32_t		*index;		/* ring slot + 1; 0 empty */
@@ -39,12 +43,55 @@ resend_new(uint64_t window_us, size_t max)
 	if (max == 0)
 		max = 1;
 	r->window_us = window_us;
-	r->max = max;
-	r->ring = xcalloc(max, sizeof *r->ring);
-	for (r->nindex = 16; r->nindex < 2 * max; r->nindex *= 2)
+	r->limit = max;
+	r->max = max < RESEND_START ? max : RESEND_START;
+	r->ring = xcalloc(r->max, sizeof *r->ring);
+	for (r->nindex = 16; r->nindex < 2 * r->max; r->nindex *= 2)
 		;
 	r->index = xcalloc(r->nindex, sizeof *r->index);
 	return r;
+}
+
+/* Index ring slot s (its position must be free to find). */
+static void
+resend_index(struct resend *r, size_t s)
+{
+	size_t mask = r->nindex - 1, i;
+
+	for (i = (size_t)r->ring[s].hash & mask; r->index[i] != 0;
+	    i = (i + 1) & mask)
+		;
+	r->index[i] = (uint32_t)(s + 1);
+}
+
+/* A full ring below its limit doubles: entries in order from slot 0. */
+static void
+resend_grow(struct resend *r)
+{
+	struct resend_ent	*ring;
+	size_t			 max = r->max * 2 > r->limit ? r->limit :
+				    r->max * 2, tail, i;
+
+	ring = xcalloc(max, sizeof *ring);
+	tail = (r->head + r->max - r->n) % r->max;
+	for (i = 0; i < r->n; i++)
+		ring[i] = r->ring[(tail + i) % r->max];
+	free(r->ring);
+	r->ring = ring;
+	r->max = max;
+	r->head = r->n % max;
+	free(r->index);
+	for (r->nindex = 16; r->nindex < 2 * max; r->nindex *= 2)
+		;
+	r->index = xcalloc(r->nindex, sizeof *r->index);
+	for (i = 0; i < r->n; i++)
+		resend_index(r, i);
+}
+
+size_t
+resend_capacity(const struct resend *r)
+{
+	return r->max;
 }
 
 void
@@ -107,8 +154,10 @@ void
 resend_add(struct resend *r, uint64_t hash, size_t len, uint64_t msgid,
     uint64_t now_us)
 {
-	size_t	mask = r->nindex - 1, i, s;
+	size_t	s;
 
+	if (r->n == r->max && r->max < r->limit)
+		resend_grow(r);
 	if (r->n == r->max)
 		resend_drop_oldest(r);
 	s = r->head;
@@ -116,9 +165,7 @@ resend_add(struct resend *r, uint64_t hash, size_t len, uint64_t msgid,
 	r->ring[s].len = len;
 	r->ring[s].msgid = msgid;
 	r->ring[s].t_us = now_us;
-	for (i = (size_t)hash & mask; r->index[i] != 0; i = (i + 1) & mask)
-		;
-	r->index[i] = (uint32_t)(s + 1);
+	resend_index(r, s);
 	r->head = (s + 1) % r->max;
 	r->n++;
 }

@@ -12,7 +12,8 @@
  * The table holds a 64-bit hash of each acknowledged message per line
  * (XXH3, with the length as a second check), in memory: at most max
  * entries, the oldest forgotten first (also before their window ends, so
- * memory stays bounded at any rate); a restart starts it empty. Loop
+ * memory stays bounded at any rate); a restart starts it empty. It
+ * starts at RESEND_START entries and doubles when full, up to max. Loop
  * thread only.
  */
 #ifndef NLSWITCH_RESEND_H
@@ -22,6 +23,8 @@
 #include <stdint.h>
 
 struct resend;
+
+#define RESEND_START	1024	/* entries the table starts with */
 
 /** window_us: how long after its ACK a message counts as resent; max:
  * entries kept at most (> 0). */
@@ -41,5 +44,7 @@ uint64_t	 resend_find(struct resend *, uint64_t hash, size_t len,
 /** Forget what is past the window (periodic). */
 void		 resend_expire(struct resend *, uint64_t now_us);
 size_t		 resend_count(const struct resend *);
+/** Entries the table has room for now (RESEND_START .. max). */
+size_t		 resend_capacity(const struct resend *);
 
 #endif

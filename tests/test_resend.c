@@ -95,6 +95,47 @@ test_resend_bounded(void)
 	resend_free(r);
 }
 
+/*
+ * The table grows with the traffic, not to its maximum at once: it
+ * starts at RESEND_START, doubles when full (after wrapping and expiry
+ * too), every entry stays findable across each growth, and it never
+ * passes max.
+ */
+static void
+test_resend_grows(void)
+{
+	const size_t	 max = 5 * RESEND_START;
+	struct resend	*r = resend_new(3600 * S, max);
+	char		 body[32];
+	uint64_t	 i, j, miss;
+
+	CU_ASSERT_EQUAL(resend_capacity(r), RESEND_START);
+	/* A few wrap-arounds at the start size: expiry keeps it small. */
+	for (i = 1; i <= 3 * RESEND_START; i++) {
+		snprintf(body, sizeof body, "m%llu", (unsigned long long)i);
+		resend_add(r, resend_hash("L", body, strlen(body)),
+		    strlen(body), i, i * S);
+		resend_expire(r, i * S + 3600 * S - 100 * S);
+	}
+	CU_ASSERT_EQUAL(resend_capacity(r), RESEND_START);
+	/* Then more than fit: it doubles, up to max and no further. */
+	for (; i <= 3 * RESEND_START + 2 * max; i++) {
+		snprintf(body, sizeof body, "m%llu", (unsigned long long)i);
+		resend_add(r, resend_hash("L", body, strlen(body)),
+		    strlen(body), i, 4000 * S);
+		CU_ASSERT_TRUE(resend_count(r) <= resend_capacity(r));
+	}
+	CU_ASSERT_EQUAL(resend_capacity(r), max);
+	CU_ASSERT_EQUAL(resend_count(r), max);
+	for (j = i - max, miss = 0; j < i; j++) {
+		snprintf(body, sizeof body, "m%llu", (unsigned long long)j);
+		miss += resend_find(r, resend_hash("L", body, strlen(body)),
+		    strlen(body), 4000 * S) != j;
+	}
+	CU_ASSERT_EQUAL(miss, 0);
+	resend_free(r);
+}
+
 static void
 test_resend_expire(void)
 {
@@ -122,7 +163,8 @@ test_resend_register(void)
 	    CU_add_test(s, "table", test_resend_table) == NULL ||
 	    CU_add_test(s, "length", test_resend_length) == NULL ||
 	    CU_add_test(s, "bounded", test_resend_bounded) == NULL ||
-	    CU_add_test(s, "expire", test_resend_expire) == NULL)
+	    CU_add_test(s, "expire", test_resend_expire) == NULL ||
+	    CU_add_test(s, "grows", test_resend_grows) == NULL)
 		return -1;
 	return 0;
 }
