@@ -2763,14 +2763,19 @@ queue_lmdb_walk_dead(void *arg, queue_load_cb cb, void *arg2)
 	return queue_lmdb_walk(arg, QUEUE_LMDB_DEAD, cb, arg2);
 }
 
+/*
+ * Walk the audit records from from_us on (back: the records before it,
+ * newest first; from_us 0 then means from the newest) until cb says
+ * stop.
+ */
 static int
-queue_lmdb_walk_audit(void *arg, uint64_t since_us,
+queue_lmdb_walk_audit_dir(struct queue_lmdb *ql, uint64_t from_us, int back,
     int (*cb)(uint64_t, const char *, size_t, void *), void *arg2)
 {
-	struct queue_lmdb	*ql = arg;
 	MDB_txn			*txn;
 	MDB_cursor		*cur = NULL;
 	MDB_val			 k, v;
+	MDB_cursor_op		 step = back ? MDB_PREV : MDB_NEXT;
 	uint8_t			 kb[QUEUE_LMDB_STAMPKEY];
 	int			 rc;
 
@@ -2778,12 +2783,21 @@ queue_lmdb_walk_audit(void *arg, uint64_t since_us,
 		return QUEUE_E_IO;
 	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_AUDIT, &txn, &cur)) != 0)
 		goto fail;
-	util_put_be64(kb, since_us);
+	util_put_be64(kb, from_us);
 	util_put_be32(kb + 8, 0);
 	k.mv_size = sizeof kb;
 	k.mv_data = kb;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	if (back && from_us == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	else {
+		/* The first record at from_us or after (back: the one
+		 * before it, or the last when there is none after). */
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (back)
+			rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV :
+			    MDB_LAST);
+	}
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, step)) {
 		if (queue_lmdb_valid(QUEUE_LMDB_AUDIT, &k, &v) == -1) {
 			queue_lmdb_bad_add(ql, QUEUE_LMDB_AUDIT, &k);
 			continue;
@@ -2804,48 +2818,17 @@ fail:
 }
 
 static int
+queue_lmdb_walk_audit(void *arg, uint64_t since_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *arg2)
+{
+	return queue_lmdb_walk_audit_dir(arg, since_us, 0, cb, arg2);
+}
+
+static int
 queue_lmdb_walk_audit_back(void *arg, uint64_t until_us,
     int (*cb)(uint64_t, const char *, size_t, void *), void *arg2)
 {
-	struct queue_lmdb	*ql = arg;
-	MDB_txn			*txn;
-	MDB_cursor		*cur = NULL;
-	MDB_val			 k, v;
-	uint8_t			 kb[QUEUE_LMDB_STAMPKEY];
-	int			 rc;
-
-	if (ql->env == NULL)
-		return QUEUE_E_IO;
-	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_AUDIT, &txn, &cur)) != 0)
-		goto fail;
-	if (until_us != 0) {
-		/* The first record at until_us or after, then back. */
-		util_put_be64(kb, until_us);
-		util_put_be32(kb + 8, 0);
-		k.mv_size = sizeof kb;
-		k.mv_data = kb;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
-	} else
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
-		if (queue_lmdb_valid(QUEUE_LMDB_AUDIT, &k, &v) == -1) {
-			queue_lmdb_bad_add(ql, QUEUE_LMDB_AUDIT, &k);
-			continue;
-		}
-		if (cb(util_get_be64(k.mv_data), (const char *)v.mv_data + 1,
-		    v.mv_size - 5, arg2) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		goto fail;
-	return QUEUE_E_OK;
-fail:
-	log_warnx("queue: walk audit back: %s", mdb_strerror(rc));
-	queue_lmdb_damaged(ql, rc, "walk of audit");
-	return QUEUE_E_IO;
+	return queue_lmdb_walk_audit_dir(arg, until_us, 1, cb, arg2);
 }
 
 static int

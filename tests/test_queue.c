@@ -732,6 +732,26 @@ test_queue_audit(void)
 	CU_ASSERT_EQUAL(queue_walk_audit(q, t0, tq_audit_cb, &a), QUEUE_E_OK);
 	CU_ASSERT_EQUAL_FATAL(a.n, 1);
 	CU_ASSERT_STRING_EQUAL(a.text[0], "{\"ev\":\"later\"}");
+
+	/* Newest first (nlctl audit --limit): from the newest, or from
+	 * before a time. */
+	memset(&a, 0, sizeof a);
+	a.stop_after = 2;
+	CU_ASSERT_EQUAL(queue_walk_audit_back(q, 0, tq_audit_cb, &a),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(a.n, 2);
+	CU_ASSERT_STRING_EQUAL(a.text[0], "{\"ev\":\"later\"}");
+	CU_ASSERT_STRING_EQUAL(a.text[1], "{\"ev\":\"note\"}");
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit_back(q, t0, tq_audit_cb, &a),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(a.n, 3);
+	CU_ASSERT_STRING_EQUAL(a.text[0], "{\"ev\":\"note\"}");
+	CU_ASSERT_STRING_EQUAL(a.text[2], "{\"ev\":\"received\",\"id\":1}");
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit_back(q, util_now_us() + 1000000,
+	    tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(a.n, 4);
 	queue_close(q);
 }
 
