@@ -3,7 +3,7 @@
  *
  *   nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] [-r RECEIVERS]
  *           [-b BYTES] [-d SECONDS | -n MESSAGES] [-w WINDOW] [-W WARMUP_S]
- *           [-R RATE] [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q]
+ *           [-R RATE] [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] [-T]
  *   nlbench -L [-c CONNS] [-r RECEIVERS]     config <line> elements
  *   nlbench -N [-c CONNS] [-r RECEIVERS]     certificate names for nlpki
  *
@@ -39,6 +39,17 @@
  * Latencies go into a log-linear histogram (64 sub-buckets per power of
  * two: +-0.8 %), so memory does not grow with the run.
  *
+ * With -T (round trip) the job is the network's real one: each sender
+ * sends DQs by license number with IMQ/Y and an allowed photo purpose to
+ * its receiver, which plays the state DMV: it answers every DQ at once
+ * with a DR carrying one driver record and its photo (a portrait drawn
+ * once, as nlstate sends: adapters/avatar.h), to the sender's ORI with
+ * the DQ's control field, then acknowledges the DQ. "dlv" is then the
+ * DRs the senders received and "e2e" the round trip (DQ sent -> DR
+ * delivered); the window holds round trips (a DQ leaves it when its DR
+ * is in, not at its ACK); -b is ignored (the DQ and the DR are what they
+ * are).
+ *
  * An AM's MailMessageText holds at most 10000 characters (nlets.xsd): for
  * larger BYTES the text is 10000 ASCII characters and the rest of the size
  * is an XML comment inside n2:NLETSMailData, which the switch parses,
@@ -58,9 +69,11 @@
 
 #include <event2/event.h>
 
+#include "avatar.h"
 #include "client.h"
 #include "jsonutil.h"
 #include "msg.h"
+#include "msgbuild.h"
 #include "tls.h"
 #include "util.h"
 #include "xscan.h"
@@ -110,9 +123,13 @@ struct bench_conn {
 	int			 rx;		/* receiver */
 	int			 up;
 	int			 closed;
-	char			*msg;		/* sender: template */
+	char			*msg;		/* sender: template; -T
+						   receiver: its DR's */
 	size_t			 msglen;
 	size_t			 ctl_off;
+	size_t			 dest_off;	/* -T receiver: the DR's
+						   destination ORI */
+	uint64_t		 answered;	/* -T receiver: DRs ACKed */
 	int			 inflight;
 	double			 credit;	/* -R: sends allowed now */
 	struct bench_slot	*ring;		/* sender: tag -> send time */
@@ -153,6 +170,7 @@ struct bench {
 	int			 print_lines;	/* -L */
 	int			 print_names;	/* -N */
 	double			 rate;		/* -R, per sender; 0: window-bound */
+	int			 rt;		/* -T: DQ -> DR round trips */
 	double			 interval;	/* -I seconds; 0: none */
 	struct event		*ev_pace;
 	struct event		*ev_ival;
@@ -218,7 +236,8 @@ usage(void)
 	    "[-r RECEIVERS] [-b BYTES]\n"
 	    "               [-d SECONDS | -n MESSAGES] [-w WINDOW] "
 	    "[-W WARMUP_S] [-R RATE]\n"
-	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q]\n"
+	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] [-T]\n"
+	    "  -T  round trips: DQ with IMQ/Y -> receiver as a state -> DR with a photo\n"
 	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n");
 	exit(2);
 }
@@ -253,12 +272,12 @@ bench_print_lines(int nconn, int nrx)
 
 	for (i = 1; i <= nconn; i++)
 		printf("  <line code=\"BENCH%d\" cn=\"bench%d\"><ori>BN%07d</ori>"
-		    "<accept>AM</accept></line>\n", i, i, i);
+		    "<accept>AM DR</accept></line>\n", i, i, i);
 	for (i = 0; i < nrx; i++) {
 		bench_rx_names(nrx, i, cn, sizeof cn, code, sizeof code,
 		    member);
 		printf("  <line code=\"%s\" cn=\"%s\" member=\"%s\"><ori>%s0000000"
-		    "</ori><accept>AM</accept></line>\n", code, cn, member,
+		    "</ori><accept>AM DQ</accept></line>\n", code, cn, member,
 		    member);
 	}
 }
@@ -426,6 +445,89 @@ bench_cpu_sw_max(const struct bench_cpu *a, const struct bench_cpu *z)
 /*
  * Messages.
  */
+
+/*
+ * -T: the sender's DQ by license number with IMQ/Y and an allowed photo
+ * purpose (docs/policy.md), to its receiver, with a CTL slot.
+ */
+static int
+bench_template_dq(struct bench *b, struct bench_conn *t, int i)
+{
+	struct ubuf	 u;
+	char		 ori[16], member[3], cn[24], code[24];
+	const char	*dest = member;
+	char		*p;
+
+	bench_rx_names(b->nrx, (i - 1) % b->nrx, cn, sizeof cn, code,
+	    sizeof code, member);
+	snprintf(ori, sizeof ori, "BN%07d", i);
+	ubuf_init(&u);
+	msgbuild_begin(&u, MSG_KEY_DQ, ori, &dest, 1, "0000000000");
+	ubuf_adds(&u, "<n2:Person><j:PersonAugmentation><nc:DriverLicense>"
+	    "<nc:DriverLicenseIdentification><nc:IdentificationID>B1234567"
+	    "</nc:IdentificationID></nc:DriverLicenseIdentification>"
+	    "</nc:DriverLicense></j:PersonAugmentation></n2:Person>\n"
+	    "<n2:ImageRequestIndicator>true</n2:ImageRequestIndicator>\n"
+	    "<psp:PhotoPurpose><psp:PurposeCategoryCode>IDENTIFICATION"
+	    "</psp:PurposeCategoryCode><psp:PurposeUseCode>TRAFFIC-STOP"
+	    "</psp:PurposeUseCode><psp:CircumstanceText>NO PHOTO ID OFFERED"
+	    "</psp:CircumstanceText></psp:PhotoPurpose>\n");
+	msgbuild_end(&u, MSG_KEY_DQ);
+	t->msg = ubuf_take(&u, &t->msglen);
+	if ((p = strstr(t->msg, "0000000000<")) == NULL)
+		return -1;
+	t->ctl_off = (size_t)(p - t->msg);
+	b->bytes = t->msglen;
+	return 0;
+}
+
+/*
+ * -T: a receiver's DR, a driver record with its photo (a portrait drawn
+ * once, as nlstate's), with slots for the destination ORI and the CTL.
+ */
+static int
+bench_template_dr(struct bench_conn *t, const char *member)
+{
+	struct msgbuild_driver	 d;
+	struct ubuf		 u;
+	char			 ori[16];
+	const char		*dest = "BN0000000";
+	uint8_t			*jpg = NULL;
+	size_t			 jlen = 0, blen;
+	char			*b64, *p;
+
+	if (avatar_jpeg(0x5eed, AVATAR_WIDTH, AVATAR_HEIGHT, AVATAR_QUALITY,
+	    &jpg, &jlen) == -1)
+		return -1;
+	b64 = util_b64_encode(jpg, jlen, &blen);
+	snprintf(ori, sizeof ori, "%s0000000", member);
+	memset(&d, 0, sizeof d);
+	d.person.given = "ALEX";
+	d.person.surname = "SAMPLE";
+	d.person.dob = "1980-02-29";
+	d.person.sex = "M";
+	d.person.oln = "B1234567";
+	d.person.olstate = member;
+	d.photo_b64 = b64;
+	d.photo_b64len = blen;
+	d.photo_bytes = jlen;
+	d.lic_class = "C";
+	d.lic_status = "VALID";
+	ubuf_init(&u);
+	msgbuild_begin(&u, MSG_KEY_DR, ori, &dest, 1, "0000000000");
+	msgbuild_driver(&u, &d);
+	msgbuild_end(&u, MSG_KEY_DR);
+	free(b64);
+	free(jpg);
+	t->msg = ubuf_take(&u, &t->msglen);
+	if ((p = strstr(t->msg, "0000000000<")) == NULL)
+		return -1;
+	t->ctl_off = (size_t)(p - t->msg);
+	if ((p = strstr(t->msg, ">BN0000000<")) == NULL)
+		return -1;
+	t->dest_off = (size_t)(p + 1 - t->msg);
+	return 0;
+}
 
 /* The length of "</n2:MailMessageText>", where the comment goes after. */
 #define BENCH_TAIL_EL	21
@@ -774,7 +876,9 @@ bench_complete(struct bench_conn *t, uint64_t tag, int ok)
 	struct bench		*b = t->b;
 	struct bench_slot	*s = &t->ring[tag & t->ringmask];
 
-	t->inflight--;
+	/* -T: a DQ stays in the window until its DR is in. */
+	if (!b->rt || !ok)
+		t->inflight--;
 	if (ok) {
 		t->acked++;
 		b->acked++;
@@ -801,7 +905,13 @@ bench_complete(struct bench_conn *t, uint64_t tag, int ok)
 static void
 bench_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 {
-	bench_complete(arg, tag, 1);
+	struct bench_conn *t = arg;
+
+	if (t->rx) {		/* -T: a DR the receiver sent */
+		t->answered++;
+		return;
+	}
+	bench_complete(t, tag, 1);
 }
 
 static void
@@ -815,7 +925,33 @@ bench_nak_cb(struct client *c, uint64_t tag, const char *er, size_t len,
 		fprintf(stderr, "nlbench: %s: first NAK: %.*s\n", t->name,
 		    (int)(len > 400 ? 400 : len), er);
 	}
+	if (t->rx) {
+		t->naks++;
+		t->b->naks++;
+		return;
+	}
 	bench_complete(t, tag, 0);
+}
+
+/*
+ * -T: the receiver answers a DQ delivered to it: its DR to the DQ's
+ * originating ORI with the DQ's control field.
+ */
+static void
+bench_rt_answer(struct bench_conn *t, const char *xml, size_t len)
+{
+	char	key[8], ori[MSG_ORI_LEN + 2], ctl[BENCH_CTL_LEN + 2];
+
+	if (strcmp(xscan_text(xml, len, "MessageKeyCodeText", key,
+	    sizeof key), "DQ") != 0 ||
+	    strlen(xscan_text(xml, len, "OriginatingORIID", ori,
+	    sizeof ori)) != MSG_ORI_LEN ||
+	    strlen(xscan_text(xml, len, "DocumentControlFieldText", ctl,
+	    sizeof ctl)) != BENCH_CTL_LEN)
+		return;
+	memcpy(t->msg + t->dest_off, ori, MSG_ORI_LEN);
+	memcpy(t->msg + t->ctl_off, ctl, BENCH_CTL_LEN);
+	client_send(t->c, t->msg, t->msglen);
 }
 
 static void
@@ -828,14 +964,26 @@ bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	char			 p[BENCH_CTL_LEN + 2];
 	uint64_t		 seq = 0;
 	size_t			 lim = len < BENCH_PEEK ? len : BENCH_PEEK;
+	char			 key[8];
 	int			 i, ok = 1;
 
+	if (b->rt && t->rx) {
+		bench_rt_answer(t, xml, lim);
+		client_dack(c, msgid, copy);
+		return;
+	}
 	client_dack(c, msgid, copy);
-	if (!t->rx) {
+	if (!t->rx && (!b->rt || strcmp(xscan_text(xml, lim,
+	    "MessageKeyCodeText", key, sizeof key), "DR") != 0)) {
 		/* An SM back to a sender (e.g. receiver not connected). */
 		if (b->phase == BENCH_PH_MEASURE)
 			b->m_sm++;
 		return;
+	}
+	if (b->rt && !t->rx && t->inflight > 0) {
+		/* The round trip is over: room in the window. */
+		t->inflight--;
+		bench_fill(t);
 	}
 	t->dlv++;
 	b->dlv++;
@@ -985,6 +1133,10 @@ bench_report(struct bench *b)
 	jsonutil_set_int(doc, "receivers", b->nrx);
 	jsonutil_set_int(doc, "bytes", (json_int_t)b->bytes);
 	jsonutil_set_int(doc, "window", b->window);
+	if (b->rt) {
+		jsonutil_set_str(doc, "mode", "roundtrip");
+		jsonutil_set_int(doc, "dr_bytes", (json_int_t)b->rx[0].msglen);
+	}
 	jsonutil_set_real(doc, "warmup_s", b->warmup, 3);
 	jsonutil_set_real(doc, "duration_s", dt, 3);
 	jsonutil_set_int(doc, "acked", (json_int_t)b->m_acked);
@@ -1082,6 +1234,9 @@ bench_option(struct bench *b, int ch, const char *arg)
 	case 'R':
 		b->rate = (double)bench_count(arg, 1, 10000000);
 		break;
+	case 'T':
+		b->rt = 1;
+		break;
 	case 'r':
 		b->nrx = (int)bench_count(arg, 1, BENCH_MAXRX);
 		break;
@@ -1109,7 +1264,7 @@ bench_options(struct bench *b, int argc, char **argv)
 	b->duration = 10;
 	b->window = 64;
 	b->warmup = 2;
-	while ((ch = getopt(argc, argv, "b:c:d:H:I:j:k:LNn:P:p:qR:r:W:w:")) !=
+	while ((ch = getopt(argc, argv, "b:c:d:H:I:j:k:LNn:P:p:qR:r:TW:w:")) !=
 	    -1)
 		bench_option(b, ch, optarg);
 	if (optind != argc)
@@ -1128,13 +1283,15 @@ bench_conns_init(struct bench *b)
 	for (i = 0; i < b->nrx; i++) {
 		bench_rx_names(b->nrx, i, cn, sizeof cn, code, sizeof code,
 		    member);
-		if (bench_conn_init(b, &b->rx[i], cn, 1) == -1)
+		if (bench_conn_init(b, &b->rx[i], cn, 1) == -1 ||
+		    (b->rt && bench_template_dr(&b->rx[i], member) == -1))
 			return -1;
 	}
 	for (i = 0; i < b->nconn; i++) {
 		snprintf(name, sizeof name, "bench%d", i + 1);
 		if (bench_conn_init(b, &b->tx[i], name, 0) == -1 ||
-		    bench_template(b, &b->tx[i], i + 1) == -1)
+		    (b->rt ? bench_template_dq(b, &b->tx[i], i + 1) :
+		    bench_template(b, &b->tx[i], i + 1)) == -1)
 			return -1;
 	}
 	return 0;
