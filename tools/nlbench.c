@@ -3,7 +3,8 @@
  *
  *   nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] [-r RECEIVERS]
  *           [-b BYTES] [-d SECONDS | -n MESSAGES] [-w WINDOW] [-W WARMUP_S]
- *           [-R RATE] [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] [-T]
+ *           [-R RATE] [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q]
+ *           [-T | -f FILE]
  *   nlbench -L [-c CONNS] [-r RECEIVERS]     config <line> elements
  *   nlbench -N [-c CONNS] [-r RECEIVERS]     certificate names for nlpki
  *
@@ -49,6 +50,12 @@
  * delivered); the window holds round trips (a DQ leaves it when its DR
  * is in, not at its ACK); -b is ignored (the DQ and the DR are what they
  * are).
+ *
+ * With -f FILE every sender sends that message (NIEM XML, as an endpoint
+ * would write it) instead of the generated AM: its control field is
+ * replaced by the 10-character sequence slot (the file must have an
+ * nh2:DocumentControlFieldText), everything else is sent as it is, so
+ * its destinations must be lines of the run (-L's receivers: ZA.., ZZ).
  *
  * An AM's MailMessageText holds at most 10000 characters (nlets.xsd): for
  * larger BYTES the text is 10000 ASCII characters and the rest of the size
@@ -171,6 +178,7 @@ struct bench {
 	int			 print_names;	/* -N */
 	double			 rate;		/* -R, per sender; 0: window-bound */
 	int			 rt;		/* -T: DQ -> DR round trips */
+	const char		*file;		/* -f: the message sent */
 	double			 interval;	/* -I seconds; 0: none */
 	struct event		*ev_pace;
 	struct event		*ev_ival;
@@ -236,8 +244,12 @@ usage(void)
 	    "[-r RECEIVERS] [-b BYTES]\n"
 	    "               [-d SECONDS | -n MESSAGES] [-w WINDOW] "
 	    "[-W WARMUP_S] [-R RATE]\n"
-	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] [-T]\n"
-	    "  -T  round trips: DQ with IMQ/Y -> receiver as a state -> DR with a photo\n"
+	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] "
+	    "[-T | -f FILE]\n"
+	    "  -T       round trips: DQ with IMQ/Y -> receiver as a state -> DR "
+	    "with a photo\n"
+	    "  -f FILE  send FILE's message (its control field becomes the "
+	    "sequence)\n"
 	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n");
 	exit(2);
 }
@@ -526,6 +538,42 @@ bench_template_dr(struct bench_conn *t, const char *member)
 	if ((p = strstr(t->msg, ">BN0000000<")) == NULL)
 		return -1;
 	t->dest_off = (size_t)(p + 1 - t->msg);
+	return 0;
+}
+
+/*
+ * -f: the file's message, its control field's content replaced by the
+ * 10-character slot.
+ */
+static int
+bench_template_file(struct bench *b, struct bench_conn *t)
+{
+	static const char	 open_el[] = "DocumentControlFieldText>";
+	char			*text, *p, *q, *s;
+	size_t			 len;
+
+	if ((text = util_read_file(b->file, &len)) == NULL) {
+		fprintf(stderr, "nlbench: %s: %s\n", b->file, strerror(errno));
+		return -1;
+	}
+	if ((p = strstr(text, open_el)) == NULL ||
+	    (q = strstr(p, "</")) == NULL) {
+		fprintf(stderr, "nlbench: %s: no nh2:DocumentControlFieldText "
+		    "to put the sequence number in\n", b->file);
+		free(text);
+		return -1;
+	}
+	p += sizeof open_el - 1;
+	t->msglen = (size_t)(p - text) + BENCH_CTL_LEN + (len - (size_t)(q -
+	    text));
+	s = t->msg = xmalloc(t->msglen + 1);
+	memcpy(s, text, (size_t)(p - text));
+	t->ctl_off = (size_t)(p - text);
+	memset(s + t->ctl_off, '0', BENCH_CTL_LEN);
+	memcpy(s + t->ctl_off + BENCH_CTL_LEN, q, len - (size_t)(q - text));
+	s[t->msglen] = '\0';
+	b->bytes = t->msglen;
+	free(text);
 	return 0;
 }
 
@@ -1237,6 +1285,9 @@ bench_option(struct bench *b, int ch, const char *arg)
 	case 'T':
 		b->rt = 1;
 		break;
+	case 'f':
+		b->file = arg;
+		break;
 	case 'r':
 		b->nrx = (int)bench_count(arg, 1, BENCH_MAXRX);
 		break;
@@ -1264,10 +1315,10 @@ bench_options(struct bench *b, int argc, char **argv)
 	b->duration = 10;
 	b->window = 64;
 	b->warmup = 2;
-	while ((ch = getopt(argc, argv, "b:c:d:H:I:j:k:LNn:P:p:qR:r:TW:w:")) !=
+	while ((ch = getopt(argc, argv, "b:c:d:f:H:I:j:k:LNn:P:p:qR:r:TW:w:")) !=
 	    -1)
 		bench_option(b, ch, optarg);
-	if (optind != argc)
+	if (optind != argc || (b->rt && b->file != NULL))
 		usage();
 	if (b->nrx == 0)
 		b->nrx = b->nconn < BENCH_MAXRX ? b->nconn : BENCH_MAXRX;
@@ -1291,6 +1342,7 @@ bench_conns_init(struct bench *b)
 		snprintf(name, sizeof name, "bench%d", i + 1);
 		if (bench_conn_init(b, &b->tx[i], name, 0) == -1 ||
 		    (b->rt ? bench_template_dq(b, &b->tx[i], i + 1) :
+		    b->file != NULL ? bench_template_file(b, &b->tx[i]) :
 		    bench_template(b, &b->tx[i], i + 1)) == -1)
 			return -1;
 	}
