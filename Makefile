@@ -9,7 +9,8 @@
 #                   hostile input, power loss); not part of make test
 
 # The version, here only: every binary's --version, the status and the
-# nlswitch_build_info metric say it.
+# nlswitch_build_info metric say it; the scripts read this line
+# (tools/cli.sh) and `make -s print-version` prints it.
 VERSION  = 0.3.0
 
 PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson
@@ -46,12 +47,15 @@ IT_BINS   = $(IT_SRCS:.c=)
 HDRS     = $(wildcard switch/*.h adapters/*.h tests/*.h)
 
 .PHONY: all deps deps-test fuzz test check-unit check-it check-asan demo bench \
-	torture clean pki
+	torture clean pki print-version
 
 all: $(BINS) tests/unit_main $(IT_BINS)
 
 deps:
 	@./tools/install-deps
+
+print-version:
+	@echo $(VERSION)
 
 deps-test:
 	@./tools/install-deps --test
