@@ -84,7 +84,8 @@ print-version:
 deps-test:
 	@./tools/install-deps --test
 
-%.o: %.c $(HDRS)
+# The Makefile too: VERSION (and every flag) is compiled in.
+%.o: %.c $(HDRS) Makefile
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # The dashboard is an ordinary HTML file, compiled in as a string.
