@@ -198,8 +198,10 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 	    $(DESTDIR)$(DOCDIR)/nlswitch.xml.example \
 	    $(DESTDIR)$(UNITDIR)/nlswitchd.service
-	-rmdir $(DESTDIR)$(SHAREDIR)/schemas $(DESTDIR)$(SHAREDIR) \
-	    $(DESTDIR)$(DOCDIR) 2>/dev/null
+	for d in $(DESTDIR)$(SHAREDIR)/schemas $(DESTDIR)$(SHAREDIR) \
+	    $(DESTDIR)$(DOCDIR); do \
+	    [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; \
+	done
 
 # The man pages must lint clean: mandoc (install-deps --test installs it)
 # at style level, else groff's warnings through man.

@@ -389,6 +389,10 @@ test_install(void)
 	CU_ASSERT_STRING_EQUAL(out, "");
 	free(out);
 	free(cmd);
+	/* Twice is harmless. */
+	cmd = xasprintf(CLI_TIMEOUT CLI_MAKE "uninstall %s", vars);
+	CU_ASSERT_EQUAL(cli_run(cmd, NULL, NULL), 0);
+	free(cmd);
 	free(vars);
 	free(stage);
 }
