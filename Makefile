@@ -7,9 +7,13 @@
 #   make check-asan the whole test suite under AddressSanitizer + UBSan
 #   make torture    the reliability suite (kill -9, full disk, corruption,
 #                   hostile input, power loss); not part of make test
+#   make install    programs, schemas, man pages, the systemd unit and an
+#                   example config under DESTDIR/PREFIX; make uninstall
+#   make check-man  lint the man pages (docs/man/)
 
 # The version, here only: every binary's --version, the status and the
-# nlswitch_build_info metric say it.
+# nlswitch_build_info metric say it; the scripts read this line
+# (tools/cli.sh) and `make -s print-version` prints it.
 VERSION  = 0.3.0
 
 PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson
@@ -45,18 +49,43 @@ IT_BINS   = $(IT_SRCS:.c=)
 
 HDRS     = $(wildcard switch/*.h adapters/*.h tests/*.h)
 
+# make install / make uninstall, with the usual PREFIX and DESTDIR (a
+# staging root, for packages). The daemon and nlctl go to sbin (section 8
+# pages), the integrator's and QA's programs to bin (section 1); the test
+# tools (nlhsflood, nltorture) and the scripts stay in the tree. Nothing
+# is rebuilt: an installed program finds PREFIX/share/nlswitch/schemas
+# beside itself (util_schemadir in switch/util.c).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+SBINDIR  = $(PREFIX)/sbin
+SHAREDIR = $(PREFIX)/share/nlswitch
+MANDIR   = $(PREFIX)/share/man
+DOCDIR   = $(PREFIX)/share/doc/nlswitch
+UNITDIR  = $(PREFIX)/lib/systemd/system
+INST_SBIN = nlswitchd nlctl
+INST_BIN  = nlvalidate nlreplay nlagency nlstate nlaudit nlbench
+SCHEMAS   = $(wildcard schemas/*.xsd)
+MAN1      = $(wildcard docs/man/*.1)
+MAN5      = $(wildcard docs/man/*.5)
+MAN8      = $(wildcard docs/man/*.8)
+
 .PHONY: all deps deps-test fuzz test check-unit check-it check-asan demo bench \
-	torture clean pki
+	torture clean pki print-version install uninstall check-man
 
 all: $(BINS) tests/unit_main $(IT_BINS)
 
 deps:
 	@./tools/install-deps
 
+print-version:
+	@echo $(VERSION)
+
 deps-test:
 	@./tools/install-deps --test
 
-%.o: %.c $(HDRS)
+# The Makefile too: VERSION (and every flag) is compiled in.
+%.o: %.c $(HDRS) Makefile
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # The dashboard is an ordinary HTML file, compiled in as a string.
@@ -90,7 +119,7 @@ tests/it_%: tests/it_%.o tests/it_util.o $(LIBAD) $(LIBSW)
 # The test target installs what is missing first, so a fresh Debian machine
 # needs nothing but `make test`.
 test: deps-test
-	@$(MAKE) --no-print-directory check-unit check-it
+	@$(MAKE) --no-print-directory check-unit check-man check-it
 
 check-unit: tests/unit_main
 	./tests/unit_main
@@ -139,6 +168,53 @@ TORTURE_SECONDS ?= 600
 TORTURE_CYCLES  ?=
 torture: all
 	./bin/nltorture -s $(TORTURE_SECONDS) $(TORTURE_CYCLES)
+
+# The unit names PREFIX/sbin/nlswitchd: the checked-in file says
+# /usr/local/sbin (the default PREFIX).
+install: $(addprefix bin/,$(INST_SBIN) $(INST_BIN))
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(SHAREDIR)/schemas $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 755 $(addprefix bin/,$(INST_SBIN)) $(DESTDIR)$(SBINDIR)
+	install -m 755 $(addprefix bin/,$(INST_BIN)) $(DESTDIR)$(BINDIR)
+	install -m 644 $(SCHEMAS) $(DESTDIR)$(SHAREDIR)/schemas
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
+	install -m 644 docs/nlswitch.xml.example $(DESTDIR)$(DOCDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' docs/nlswitchd.service \
+	    > $(DESTDIR)$(UNITDIR)/nlswitchd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/nlswitchd.service
+
+# Removes exactly what install put there, then the directories that are
+# nlswitch's own; shared ones (bin, man1, ...) stay.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(INST_SBIN)) \
+	    $(addprefix $(DESTDIR)$(BINDIR)/,$(INST_BIN)) \
+	    $(addprefix $(DESTDIR)$(SHAREDIR)/schemas/,$(notdir $(SCHEMAS))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+	    $(DESTDIR)$(DOCDIR)/nlswitch.xml.example \
+	    $(DESTDIR)$(UNITDIR)/nlswitchd.service
+	for d in $(DESTDIR)$(SHAREDIR)/schemas $(DESTDIR)$(SHAREDIR) \
+	    $(DESTDIR)$(DOCDIR); do \
+	    [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; \
+	done
+
+# The man pages must lint clean: mandoc (install-deps --test installs it)
+# at style level, else groff's warnings through man.
+check-man:
+	@if command -v mandoc >/dev/null; then \
+	    echo "mandoc -T lint -W style docs/man/*"; \
+	    mandoc -T lint -W style $(MAN1) $(MAN5) $(MAN8); \
+	else \
+	    for m in $(MAN1) $(MAN5) $(MAN8); do \
+	        out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l $$m 2>&1 >/dev/null); \
+	        [ -z "$$out" ] || { echo "$$m: $$out"; exit 1; }; \
+	    done; \
+	fi
 
 clean:
 	rm -f switch/*.o adapters/*.o tools/*.o tests/*.o $(LIBSW) $(LIBAD) $(SW_GEN) \

@@ -7,6 +7,7 @@
  *
  *   nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST] [-o DIR]
  *            [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
+ *   nlagency --help | --version
  *
  * Expected replies: an inquiry (DQ, KQ, DNQ, DQG) the switch ACKs is due
  * one response (DR, KR, DNR) from every place it went to: each
@@ -60,9 +61,6 @@
 #include "util.h"
 #include "xscan.h"
 
-#ifndef NLSWITCH_SCHEMADIR
-#define NLSWITCH_SCHEMADIR "schemas"
-#endif
 
 #define AGENCY_PLACE_LEN	(CONFIG_LINE_LEN + 1)
 
@@ -142,6 +140,7 @@ usage(int status)
 	    "[-H HOST] [-o PHOTODIR]\n"
 	    "                [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] "
 	    "[-qv] FILE...\n"
+	    "       nlagency --help | --version\n"
 	    "\n"
 	    "  -k PKIDIR    ca.pem, NAME.pem and NAME.key\n"
 	    "  -l NAME      the line's certificate name\n"
@@ -984,6 +983,7 @@ main(int argc, char **argv)
 	    agency_deliver_cb, agency_closed_cb };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*pki = NULL, *name = NULL, *portfile = NULL, *host = "127.0.0.1";
@@ -1019,6 +1019,7 @@ main(int argc, char **argv)
 		case 'r': a.expect = atoi(optarg); a.fixed_expect = 1; break;
 		case 't': timeout = atoi(optarg); break;
 		case 'v': a.verbose = 1; break;
+		case 'V': util_version_exit("nlagency");
 		default: usage(2);
 		}
 	}
@@ -1039,8 +1040,7 @@ main(int argc, char **argv)
 	}
 	log_init(1, 0, "nlagency");
 	signal(SIGPIPE, SIG_IGN);
-	if ((sdir = getenv("NLSWITCH_SCHEMADIR")) == NULL)
-		sdir = NLSWITCH_SCHEMADIR;
+	sdir = util_schemadir();
 	if ((a.schema = msgparse_schema_load(sdir, &cause)) == NULL) {
 		fprintf(stderr, "nlagency: %s\n", cause);
 		return 2;

@@ -9,6 +9,7 @@
  *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST]
  *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-q]
  *   nlstate -s STATE -L INDEX      print one synthetic record and exit
+ *   nlstate --help | --version
  *
  * A delivery is answered once: the switch redelivers what was not
  * DACKed (after a disconnect, or an ack-timeout while the answer is
@@ -46,9 +47,6 @@
 #include "tls.h"
 #include "util.h"
 
-#ifndef NLSWITCH_SCHEMADIR
-#define NLSWITCH_SCHEMADIR "schemas"
-#endif
 
 #define STATE_MAX_NAME_HITS	5
 #define STATE_SEEN_MAX		4096	/* answered deliveries remembered */
@@ -123,6 +121,7 @@ usage(int status)
 	    "               [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] "
 	    "[-q]\n"
 	    "       nlstate -s STATE -L INDEX\n"
+	    "       nlstate --help | --version\n"
 	    "\n"
 	    "  -s STATE     the member state served (two letters)\n"
 	    "  -k PKIDIR    ca.pem, NAME.pem and NAME.key\n"
@@ -658,6 +657,7 @@ main(int argc, char **argv)
 	int		 i;
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	long		 list = -1;
@@ -670,6 +670,7 @@ main(int argc, char **argv)
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h': usage(0);
+		case 'V': util_version_exit("nlstate");
 		case 'L': list = atol(optarg); break;
 		case 'd': st.delay_ms = atoi(optarg); break;
 		case 'f': state_faults(&st, optarg); break;
@@ -703,8 +704,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "nlstate: %s: no port\n", portfile);
 		return 2;
 	}
-	if ((sdir = getenv("NLSWITCH_SCHEMADIR")) == NULL)
-		sdir = NLSWITCH_SCHEMADIR;
+	sdir = util_schemadir();
 	if ((st.schema = msgparse_schema_load(sdir, &cause)) == NULL) {
 		fprintf(stderr, "nlstate: %s\n", cause);
 		return 2;

@@ -2,11 +2,13 @@
  * nlswitchd - the nlswitch message switch daemon.
  *
  *   nlswitchd [-dnv] [-T trace] -f config.xml
+ *   nlswitchd --help | --version
  *
  * -n checks the configuration and exits (0, or 1 with FILE:LINE: reason);
  * -d stays in the foreground and logs to stderr; -v logs debug; -T enables
  * trace categories (session,queue,router,tls,frame or all).
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +24,30 @@
 #include "control.h"
 #include "log.h"
 #include "server.h"
+#include "util.h"
 
-#ifndef NLSWITCH_SCHEMADIR
-#define NLSWITCH_SCHEMADIR "schemas"
-#endif
-
+/* The usage; with status 0 (--help) the options too, on stdout. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: nlswitchd [-dnv] [-T trace] -f config.xml\n");
-	exit(2);
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: nlswitchd [-dnv] [-T trace] -f config.xml\n"
+	    "       nlswitchd --help | --version\n");
+	if (status == 0)
+		fprintf(f, "\n"
+		    "  -f config.xml  the configuration (nlswitch.xml(5))\n"
+		    "  -n             check the configuration and exit (0, or "
+		    "1 with FILE:LINE: reason)\n"
+		    "  -d             stay in the foreground, log to stderr\n"
+		    "  -v             log debug lines\n"
+		    "  -T trace       trace categories: session,queue,router,"
+		    "tls,frame or all\n"
+		    "  -h, --help     this text\n"
+		    "  --version      the version\n"
+		    "\nSIGHUP reloads the configuration, SIGTERM drains and "
+		    "exits. Schemas: %s\n", util_schemadir());
+	exit(status);
 }
 
 static int
@@ -63,12 +79,18 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct server		*srv;
 	struct admin		*admin = NULL;
+	static const struct option longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
 	const char		*path = NULL, *schemadir;
 	char			*cause = NULL;
 	int			 ch, check = 0, fg = 0, verbose = 0, trace = 0;
 
 	util_malloc_tune();
-	while ((ch = getopt(argc, argv, "df:nT:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:hnT:v", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			fg = 1;
@@ -85,14 +107,17 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			util_version_exit("nlswitchd");
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (path == NULL || optind != argc)
-		usage();
-	if ((schemadir = getenv("NLSWITCH_SCHEMADIR")) == NULL)
-		schemadir = NLSWITCH_SCHEMADIR;
+		usage(2);
+	schemadir = util_schemadir();
 	log_init(fg || check, verbose, "nlswitchd");
 	log_set_trace(trace);
 	xmlInitParser();

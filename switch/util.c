@@ -16,6 +16,10 @@
 #include "log.h"
 #include "util.h"
 
+#ifndef NLSWITCH_SCHEMADIR
+#define NLSWITCH_SCHEMADIR	"schemas"
+#endif
+
 void *
 xmalloc(size_t n)
 {
@@ -607,4 +611,54 @@ util_parse_time(const char *s, uint64_t now_us, uint64_t *us)
 		return -1;
 	*us = ((uint64_t)(timegm(&tm) - off)) * 1000000 + frac;
 	return 0;
+}
+
+void
+util_version_exit(const char *name)
+{
+	printf("%s %s\n", name, NLSWITCH_VERSION);
+	exit(fflush(stdout) == 0 ? 0 : 1);
+}
+
+/*
+ * Why a lookup and not one compiled-in path: the same build serves the
+ * tree (tests, demo) and any installed copy, so `make install` needs no
+ * second build, and a DESTDIR staging tree is checked with the schemas it
+ * will ship.
+ */
+const char *
+util_schemadir(void)
+{
+	static char	 dir[4096];
+	const char	*env = getenv("NLSWITCH_SCHEMADIR");
+	char		 exe[4096], *slash, xsd[4096 + 16];
+	ssize_t		 n;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if (dir[0] != '\0')
+		return dir;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		/* PREFIX/bin/nlctl -> PREFIX */
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			if ((slash = strrchr(exe, '/')) != NULL &&
+			    (strcmp(slash, "/bin") == 0 ||
+			    strcmp(slash, "/sbin") == 0)) {
+				*slash = '\0';
+				if ((size_t)snprintf(dir, sizeof dir,
+				    "%s/share/nlswitch/schemas", exe) <
+				    sizeof dir) {
+					snprintf(xsd, sizeof xsd, "%s/config.xsd",
+					    dir);
+					if (access(xsd, R_OK) == 0)
+						return dir;
+				}
+			}
+		}
+	}
+	util_strlcpy(dir, NLSWITCH_SCHEMADIR, sizeof dir);
+	return dir;
 }

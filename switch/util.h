@@ -144,4 +144,21 @@ void	 util_malloc_tune(void);
 /** Decode base64 (whitespace ignored) into a new buffer; NULL if invalid. */
 uint8_t	*util_b64_decode(const char *in, size_t len, size_t *outlen);
 
+/**
+ * The answer to --version: "NAME VERSION" on stdout, then exit 0.
+ * @param name the program's name (nlctl, not argv[0]).
+ */
+void	 util_version_exit(const char *name) __attribute__((noreturn));
+
+/**
+ * The directory of the XML schemas every program validates with:
+ * $NLSWITCH_SCHEMADIR when set; else PREFIX/share/nlswitch/schemas when
+ * the running executable sits in PREFIX/bin or PREFIX/sbin and that
+ * directory holds config.xsd (an installed copy, wherever `make install`
+ * put it, DESTDIR staging included); else the build tree's schemas/
+ * (NLSWITCH_SCHEMADIR, compiled in).
+ * @return a string valid for the life of the process; never NULL.
+ */
+const char *util_schemadir(void);
+
 #endif

@@ -47,17 +47,19 @@ struct nlaudit {
 	int		 stop;
 };
 
-static void
-nlaudit_usage(void)
+/* The usage: on stdout and exit 0 for --help, else stderr and exit 2. */
+static void __attribute__((noreturn))
+nlaudit_usage(int status)
 {
-	fprintf(stderr, "usage: nlaudit (-d DATADIR | -f CONFIG) "
+	fprintf(status == 0 ? stdout : stderr, "usage: nlaudit (-d DATADIR | -f CONFIG) "
 	    "[--since TIME] [--until TIME]\n"
 	    "               [--ori ORI] [--mke KEY] [--decision "
 	    "allow|deny|strip|withheld|left-out]\n"
 	    "               [--event EVENT] [--count]\n"
 	    "               [--archive[=DIR]]\n"
+	    "       nlaudit --help | --version\n"
 	    UTIL_TIME_HELP "\n");
-	exit(2);
+	exit(status);
 }
 
 /* TIME -> us since the epoch (util_parse_time, as nlctl); exits on a
@@ -207,6 +209,7 @@ nlaudit_options(struct nlaudit *a, struct nlaudit_opts *o, int argc,
 		{ "count", no_argument, NULL, 'c' },
 		{ "archive", optional_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 ch;
@@ -227,7 +230,7 @@ nlaudit_options(struct nlaudit *a, struct nlaudit_opts *o, int argc,
 			    strcmp(optarg, "strip") != 0 &&
 			    strcmp(optarg, "withheld") != 0 &&
 			    strcmp(optarg, "left-out") != 0)
-				nlaudit_usage();
+				nlaudit_usage(2);
 			a->decision = optarg;
 			break;
 		case 'e': a->event = optarg; break;
@@ -236,11 +239,13 @@ nlaudit_options(struct nlaudit *a, struct nlaudit_opts *o, int argc,
 			o->want_archive = 1;
 			o->archive = optarg;
 			break;
-		default: nlaudit_usage();
+		case 'h': nlaudit_usage(0);
+		case 'V': util_version_exit("nlaudit");
+		default: nlaudit_usage(2);
 		}
 	}
 	if ((o->datadir == NULL) == (o->conf == NULL) || optind != argc)
-		nlaudit_usage();
+		nlaudit_usage(2);
 }
 
 /*
@@ -256,7 +261,7 @@ nlaudit_dirs(const struct nlaudit_opts *o, char **dir, char **adir)
 	char		*cause = NULL;
 
 	if (o->conf != NULL) {
-		if (config_load(o->conf, NLSWITCH_SCHEMADIR, &cfg,
+		if (config_load(o->conf, util_schemadir(), &cfg,
 		    &cause) == -1) {
 			fprintf(stderr, "nlaudit: %s\n", cause);
 			free(cause);

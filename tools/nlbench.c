@@ -7,6 +7,7 @@
  *           [-T | -f FILE]
  *   nlbench -L [-c CONNS] [-r RECEIVERS]     config <line> elements
  *   nlbench -N [-c CONNS] [-r RECEIVERS]     certificate names for nlpki
+ *   nlbench --help | --version
  *
  * CONNS sender lines (certificates benchI, line BENCHI, ORI BNxxxxxxx) each
  * keep WINDOW AMs of BYTES bytes unacknowledged; RECEIVERS receiver lines
@@ -66,6 +67,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,22 +238,24 @@ static const struct client_cb bench_cb = {
 	bench_closed_cb
 };
 
+/* The usage: on stdout and exit 0 for --help, else stderr and exit 2. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
+	fprintf(status == 0 ? stdout : stderr,
 	    "usage: nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] "
 	    "[-r RECEIVERS] [-b BYTES]\n"
 	    "               [-d SECONDS | -n MESSAGES] [-w WINDOW] "
 	    "[-W WARMUP_S] [-R RATE]\n"
 	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] "
 	    "[-T | -f FILE]\n"
+	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n"
+	    "       nlbench --help | --version\n"
 	    "  -T       round trips: DQ with IMQ/Y -> receiver as a state -> DR "
 	    "with a photo\n"
 	    "  -f FILE  send FILE's message (its control field becomes the "
-	    "sequence)\n"
-	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n");
-	exit(2);
+	    "sequence)\n");
+	exit(status);
 }
 
 /*
@@ -1218,7 +1222,7 @@ bench_count(const char *s, long long lo, long long hi)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		usage();
+		usage(2);
 	return v;
 }
 
@@ -1231,7 +1235,7 @@ bench_seconds(const char *s)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 86400)
-		usage();
+		usage(2);
 	return v;
 }
 
@@ -1297,8 +1301,12 @@ bench_option(struct bench *b, int ch, const char *arg)
 	case 'w':
 		b->window = (int)bench_count(arg, 1, 65536);
 		break;
+	case 'h':
+		usage(0);
+	case 'V':
+		util_version_exit("nlbench");
 	default:
-		usage();
+		usage(2);
 	}
 }
 
@@ -1306,6 +1314,11 @@ bench_option(struct bench *b, int ch, const char *arg)
 static void
 bench_options(struct bench *b, int argc, char **argv)
 {
+	static const struct option bench_longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
 	int	 ch;
 
 	memset(b, 0, sizeof *b);
@@ -1315,11 +1328,11 @@ bench_options(struct bench *b, int argc, char **argv)
 	b->duration = 10;
 	b->window = 64;
 	b->warmup = 2;
-	while ((ch = getopt(argc, argv, "b:c:d:f:H:I:j:k:LNn:P:p:qR:r:TW:w:")) !=
-	    -1)
+	while ((ch = getopt_long(argc, argv, "b:c:d:f:H:hI:j:k:LNn:P:p:qR:r:TW:w:",
+	    bench_longopts, NULL)) != -1)
 		bench_option(b, ch, optarg);
 	if (optind != argc || (b->rt && b->file != NULL))
-		usage();
+		usage(2);
 	if (b->nrx == 0)
 		b->nrx = b->nconn < BENCH_MAXRX ? b->nconn : BENCH_MAXRX;
 }
@@ -1420,7 +1433,7 @@ main(int argc, char **argv)
 	}
 	if (b.pki == NULL || b.portfile == NULL || (b.nmsg == 0 &&
 	    b.duration <= 0))
-		usage();
+		usage(2);
 
 	/* A switch that goes away mid-write must not kill the report. */
 	signal(SIGPIPE, SIG_IGN);

@@ -3,6 +3,7 @@
  * control socket.
  *
  *   nlctl [-j|--json] [-s SOCKET | -f CONFIG] COMMAND [ARGS...]
+ *   nlctl --help | --version
  *
  * The commands, their usage and which read IDs from standard input come
  * from the command table (switch/command.h); nlctl --help lists them.
@@ -25,10 +26,6 @@
 #include "control.h"
 #include "util.h"
 
-#ifndef NLSWITCH_SCHEMADIR
-#define NLSWITCH_SCHEMADIR "schemas"
-#endif
-
 /*
  * The usage, from the command table (command.h): every command's usage
  * line; with help, what each does, to stdout and exit 0.
@@ -40,7 +37,7 @@ nlctl_usage(int help)
 	FILE			*f = help ? stdout : stderr;
 
 	fprintf(f, "usage: nlctl [-j|--json] [-s SOCKET | -f CONFIG] COMMAND "
-	    "[ARGS...]\n");
+	    "[ARGS...]\n       nlctl --help | --version\n");
 	if (help)
 		fprintf(f, "\ncommands (* changes the switch):\n");
 	while ((c = command_next(c, NULL)) != NULL) {
@@ -64,7 +61,6 @@ static char *
 nlctl_socket(const char *sock, const char *conf)
 {
 	struct config	*cfg;
-	const char	*sdir = getenv("NLSWITCH_SCHEMADIR");
 	char		*cause = NULL, *path;
 
 	if (conf == NULL && sock == NULL) {
@@ -74,7 +70,7 @@ nlctl_socket(const char *sock, const char *conf)
 	}
 	if (conf == NULL)
 		return xstrdup(sock);
-	if (config_load(conf, sdir ? sdir : NLSWITCH_SCHEMADIR, &cfg,
+	if (config_load(conf, util_schemadir(), &cfg,
 	    &cause) == -1) {
 		/* The running switch still serves the socket the file names
 		 * (status, and a reload once the file is fixed). */
@@ -188,6 +184,8 @@ main(int argc, char **argv)
 			conf = argv[++i];
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			nlctl_usage(1);
+		else if (strcmp(argv[i], "--version") == 0)
+			util_version_exit("nlctl");
 		else
 			break;
 	}

@@ -4,6 +4,7 @@
  *
  *   nlhsflood -P PORTFILE [-H HOST] [-n CONNS] [-m hello|half|silent]
  *             [-t HOLD_S]
+ *   nlhsflood --help | --version
  *
  * Opens CONNS TCP connections to the switch at once (non-blocking
  * connects, one libevent loop) and on each, once connected, sends a whole
@@ -29,6 +30,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,12 +91,14 @@ struct flood {
 static void	flood_conn_cb(evutil_socket_t, short, void *);
 static void	flood_end_cb(evutil_socket_t, short, void *);
 
+/* The usage: on stdout and exit 0 for --help, else stderr and exit 2. */
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: nlhsflood -P PORTFILE [-H HOST] [-n CONNS] "
-	    "[-m hello|half|silent] [-t HOLD_S]\n");
-	exit(2);
+	fprintf(status == 0 ? stdout : stderr, "usage: nlhsflood -P PORTFILE "
+	    "[-H HOST] [-n CONNS] [-m hello|half|silent] [-t HOLD_S]\n"
+	    "       nlhsflood --help | --version\n");
+	exit(status);
 }
 
 static void
@@ -289,13 +293,18 @@ flood_mode_arg(const char *name)
 	for (i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(name, names[i]) == 0)
 			return (enum flood_mode)i;
-	usage();
+	usage(2);
 }
 
 /* The defaults, then the command line, into f; a usage error exits 2. */
 static void
 flood_options(struct flood *f, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
 	char	*end;
 	int	 ch;
 
@@ -303,7 +312,8 @@ flood_options(struct flood *f, int argc, char **argv)
 	f->host = "127.0.0.1";
 	f->nconn = 2000;
 	f->hold = 10;
-	while ((ch = getopt(argc, argv, "H:m:n:P:t:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "H:hm:n:P:t:", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'H':
 			f->host = optarg;
@@ -315,7 +325,7 @@ flood_options(struct flood *f, int argc, char **argv)
 			f->nconn = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || f->nconn < 1 ||
 			    f->nconn > FLOOD_MAXCONN)
-				usage();
+				usage(2);
 			break;
 		case 'P':
 			f->portfile = optarg;
@@ -323,14 +333,18 @@ flood_options(struct flood *f, int argc, char **argv)
 		case 't':
 			f->hold = strtod(optarg, &end);
 			if (*end != '\0' || f->hold < 0 || f->hold > 86400)
-				usage();
+				usage(2);
 			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			util_version_exit("nlhsflood");
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (f->portfile == NULL || optind != argc)
-		usage();
+		usage(2);
 }
 
 /*

@@ -8,6 +8,7 @@
  *            [--mke K]... [--ori O]... [--ignore XPATH]... [--timeout S]
  *            [--report json|junit FILE] [-q] CAPTURE...
  *   nlreplay --dump CAPTURE...        print every record
+ *   nlreplay --help | --version
  *
  * Each replayed line is one connection (certificate PKIDIR/<cn>.pem of the
  * CN recorded for it), opened when the line first came up in the capture
@@ -224,16 +225,19 @@ static const struct {
 	{ "j40", MSG_NS_J40 }, { "psp", MSG_NS_PSP }, { NULL, NULL }
 };
 
-static void
-usage(void)
+/* The usage: on stdout and exit 0 for --help, else stderr and exit 2. */
+static void __attribute__((noreturn))
+usage(int status)
 {
-	fprintf(stderr, "usage: nlreplay [-k PKIDIR] (-P PORTFILE | -p PORT) "
+	fprintf(status == 0 ? stdout : stderr, "usage: nlreplay [-k PKIDIR] (-P PORTFILE | -p PORT) "
 	    "[-H HOST]\n"
 	    "                [--max-sleep S | --speed N | --rate R] "
 	    "[--line L]... [--mke K]...\n"
 	    "                [--ori O]... [--ignore XPATH]... [--timeout S]\n"
-	    "                [--report json|junit FILE] [-q] CAPTURE...\n");
-	exit(2);
+	    "                [--report json|junit FILE] [-q] CAPTURE...\n"
+	    "       nlreplay --dump CAPTURE...\n"
+	    "       nlreplay --help | --version\n");
+	exit(status);
 }
 
 static uint64_t
@@ -1811,7 +1815,7 @@ rp_filter_add(struct rp *rp, int ch, char *arg)
 		    ch == 'o' ? &rp->noris : &rp->nignore;
 
 	if (*n == RP_MAXFILTER)
-		usage();
+		usage(2);
 	set[(*n)++] = arg;
 }
 
@@ -1842,21 +1846,21 @@ rp_option(struct rp *rp, struct rp_opts *o, int ch, int argc, char *argv[])
 	case 'm':
 		rp->max_sleep = atof(optarg);
 		if (rp->max_sleep < 0)
-			usage();
+			usage(2);
 		break;
 	case 's':
 		if ((rp->speed = atof(optarg)) <= 0)
-			usage();
+			usage(2);
 		o->nmodes++;
 		break;
 	case 'r':
 		if ((rp->rate = atof(optarg)) <= 0)
-			usage();
+			usage(2);
 		o->nmodes++;
 		break;
 	case 't':
 		if ((rp->timeout = atof(optarg)) <= 0)
-			usage();
+			usage(2);
 		break;
 	case 'l':
 	case 'K':
@@ -1868,12 +1872,16 @@ rp_option(struct rp *rp, struct rp_opts *o, int ch, int argc, char *argv[])
 		if (o->nreport == 2 || optind >= argc ||
 		    (strcmp(optarg, "json") != 0 &&
 		    strcmp(optarg, "junit") != 0))
-			usage();
+			usage(2);
 		o->report_fmt[o->nreport] = optarg;
 		o->report_file[o->nreport++] = argv[optind++];
 		break;
+	case 'h':
+		usage(0);
+	case 'V':
+		util_version_exit("nlreplay");
 	default:
-		usage();
+		usage(2);
 	}
 }
 
@@ -1893,6 +1901,8 @@ rp_options(struct rp *rp, struct rp_opts *o, int argc, char *argv[])
 		{ "timeout",	required_argument, NULL, 't' },
 		{ "quiet",	no_argument,	   NULL, 'q' },
 		{ "dump",	no_argument,	   NULL, 'D' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ "version",	no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 ch;
@@ -1903,7 +1913,7 @@ rp_options(struct rp *rp, struct rp_opts *o, int argc, char *argv[])
 	rp->speed = 1;
 	rp->max_sleep = -1;
 	rp->timeout = 10;
-	while ((ch = getopt_long(argc, argv, "H:k:P:p:q", longopts,
+	while ((ch = getopt_long(argc, argv, "H:hk:P:p:q", longopts,
 	    NULL)) != -1)
 		rp_option(rp, o, ch, argc, argv);
 	o->files = argv + optind;
@@ -1913,7 +1923,7 @@ rp_options(struct rp *rp, struct rp_opts *o, int argc, char *argv[])
 	o->dump = 0;
 	if (o->nfiles < 1 || o->nmodes > 1 || (rp->rate > 0 &&
 	    rp->max_sleep >= 0) || (o->portfile == NULL && rp->port[0] == '\0'))
-		usage();
+		usage(2);
 }
 
 /*

@@ -5,6 +5,7 @@
  *
  *   nltorture [-v] [-k] [-s SECONDS] [-K KILLS] [-C CORRUPTIONS]
  *             [-S SEED] [CYCLE...]
+ *   nltorture --help | --version
  *
  * Cycles (all by default, in this order):
  *   kill9      senders stream AMs to a destination line; the switch is
@@ -51,6 +52,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -2847,13 +2849,15 @@ tort_print(double took)
 	fflush(stdout);
 }
 
+/* The usage: on stdout and exit 0 for --help, else stderr and exit 2. */
 static void __attribute__((noreturn))
-tort_usage(void)
+tort_usage(int status)
 {
-	fprintf(stderr, "usage: nltorture [-v] [-k] [-s SECONDS] [-K KILLS] "
-	    "[-C CORRUPTIONS] [-S SEED]\n"
-	    "                 [kill9 diskfull corrupt hostile powerloss]\n");
-	exit(2);
+	fprintf(status == 0 ? stdout : stderr, "usage: nltorture [-v] [-k] "
+	    "[-s SECONDS] [-K KILLS] [-C CORRUPTIONS] [-S SEED]\n"
+	    "                 [kill9 diskfull corrupt hostile powerloss]\n"
+	    "       nltorture --help | --version\n");
+	exit(status);
 }
 
 /* The repository: NLSWITCH_ROOT, else the directory above bin/. */
@@ -2927,6 +2931,11 @@ struct tort_opts {
 static void
 tort_options(struct tort_opts *o, int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
 	int	 ch, i, j;
 
 	o->secs = tort_env_num("TORTURE_SECONDS", TORT_DEF_SECONDS);
@@ -2934,7 +2943,8 @@ tort_options(struct tort_opts *o, int argc, char *argv[])
 	o->corr = tort_env_num("TORTURE_CORRUPTIONS", 0);
 	T.keep = tort_env_num("TORTURE_KEEP", 0) != 0;
 	T.seed = (uint64_t)tort_env_num("TORTURE_SEED", 0);
-	while ((ch = getopt(argc, argv, "C:kK:s:S:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "C:hkK:s:S:v", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'C': o->corr = strtol(optarg, NULL, 10); break;
 		case 'k': T.keep = 1; break;
@@ -2942,11 +2952,13 @@ tort_options(struct tort_opts *o, int argc, char *argv[])
 		case 's': o->secs = strtol(optarg, NULL, 10); break;
 		case 'S': T.seed = strtoull(optarg, NULL, 10); break;
 		case 'v': T.verbose = 1; break;
-		default: tort_usage();
+		case 'h': tort_usage(0);
+		case 'V': util_version_exit("nltorture");
+		default: tort_usage(2);
 		}
 	}
 	if (o->secs < 30 || o->kills < 0 || o->corr < 0)
-		tort_usage();
+		tort_usage(2);
 	for (i = 0; i < TORT_C_N; i++)
 		o->want[i] = optind == argc;
 	for (j = optind; j < argc; j++) {
@@ -2956,7 +2968,7 @@ tort_options(struct tort_opts *o, int argc, char *argv[])
 		for (i = 0; i < TORT_C_N && strcmp(argv[j], tort_cycles[i]); i++)
 			;
 		if (i == TORT_C_N)
-			tort_usage();
+			tort_usage(2);
 	}
 }
 

@@ -5,6 +5,7 @@
  *   nlvalidate [-S SCHEMADIR] [--format text|json|junit] [--stamped]
  *              [--max-size BYTES] [--policy CONFIG [--oridir FILE]]
  *              [--to-xml | --to-legacy] FILE... | DIR...
+ *   nlvalidate --help | --version
  *
  * Every file gets the checks the switch makes before it accepts a
  * message: XSD, then the header and field rules (msgparse_message), and
@@ -55,10 +56,6 @@
 #include "util.h"
 #include "xscan.h"
 
-#ifndef NLSWITCH_SCHEMADIR
-#define NLSWITCH_SCHEMADIR "schemas"
-#endif
-
 enum nv_format {
 	NV_TEXT,
 	NV_JSON,
@@ -98,16 +95,18 @@ struct nv {
 	size_t			 nres, cap;
 };
 
-static void
-nv_usage(void)
+/* The usage: on stdout and exit 0 for --help, else stderr and exit 2. */
+static void __attribute__((noreturn))
+nv_usage(int status)
 {
-	fprintf(stderr, "usage: nlvalidate [-S schemadir] [--format "
+	fprintf(status == 0 ? stdout : stderr, "usage: nlvalidate [-S schemadir] [--format "
 	    "text|json|junit] [--stamped]\n"
 	    "                  [--max-size bytes] [--policy config "
 	    "[--oridir file]]\n"
 	    "                  [--to-xml | --to-legacy]\n"
-	    "                  file... | dir...\n");
-	exit(2);
+	    "                  file... | dir...\n"
+	    "       nlvalidate --help | --version\n");
+	exit(status);
 }
 
 /* "N more diagnostics not shown" and friends. */
@@ -707,10 +706,11 @@ main(int argc, char **argv)
 		{ "to-xml",	no_argument,		NULL, 'X' },
 		{ "to-legacy",	no_argument,		NULL, 'L' },
 		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct nv	 nv;
-	const char	*schemadir = NLSWITCH_SCHEMADIR, *policy = NULL;
+	const char	*schemadir = util_schemadir(), *policy = NULL;
 	const char	*oridir = NULL;
 	struct oridir	*own_dir = NULL;
 	char		*cause = NULL, *ep;
@@ -718,8 +718,6 @@ main(int argc, char **argv)
 	int		 ch, rc = 0;
 
 	memset(&nv, 0, sizeof nv);
-	if (getenv("NLSWITCH_SCHEMADIR") != NULL)
-		schemadir = getenv("NLSWITCH_SCHEMADIR");
 	while ((ch = getopt_long(argc, argv, "S:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
@@ -735,7 +733,7 @@ main(int argc, char **argv)
 			else {
 				fprintf(stderr, "nlvalidate: unknown format "
 				    "\"%s\" (text, json, junit)\n", optarg);
-				nv_usage();
+				nv_usage(2);
 			}
 			break;
 		case 'p':
@@ -753,31 +751,35 @@ main(int argc, char **argv)
 			if (errno != 0 || *ep != '\0' || optarg[0] == '-') {
 				fprintf(stderr, "nlvalidate: bad --max-size "
 				    "\"%s\"\n", optarg);
-				nv_usage();
+				nv_usage(2);
 			}
 			break;
 		case 'X':
 		case 'L':
 			if (nv.convert != NV_CONV_NONE)
-				nv_usage();
+				nv_usage(2);
 			nv.convert = ch == 'X' ? NV_CONV_XML : NV_CONV_LEGACY;
 			break;
+		case 'h':
+			nv_usage(0);
+		case 'V':
+			util_version_exit("nlvalidate");
 		default:
-			nv_usage();
+			nv_usage(2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		nv_usage();
+		nv_usage(2);
 	if (nv.convert != NV_CONV_NONE && nv.format != NV_TEXT) {
 		fprintf(stderr, "nlvalidate: --to-xml/--to-legacy print the "
 		    "message; --format applies to reports only\n");
-		nv_usage();
+		nv_usage(2);
 	}
 	if (oridir != NULL && policy == NULL) {
 		fprintf(stderr, "nlvalidate: --oridir goes with --policy\n");
-		nv_usage();
+		nv_usage(2);
 	}
 	if (policy != NULL) {
 		if (config_load(policy, schemadir, &nv.cfg, &cause) == -1) {
