@@ -299,21 +299,6 @@ tb_occurs(const char *text, const char *s)
 	return n;
 }
 
-/* Run bin/nlaudit on the store with args; its output (caller frees). */
-static char *
-tb_nlaudit(const char *args)
-{
-	char	 cmd[1200], *out, path[400];
-	size_t	 len;
-
-	snprintf(path, sizeof path, "%s/nlaudit.out", env->dir);
-	snprintf(cmd, sizeof cmd, "%s/bin/nlaudit -d %s/data %s >%s 2>&1",
-	    env->root, env->dir, args, path);
-	CU_ASSERT_EQUAL(system(cmd), 0);
-	out = util_read_file(path, &len);
-	return out != NULL ? out : xstrdup("");
-}
-
 /*
  * An AA with a picture is a public disclosure: without a verifier (no
  * purpose at all, or one without psp:VerifierName) it is refused with
@@ -396,7 +381,7 @@ test_aa_picture_verified(void)
 	it_pump(env, 200);
 	CU_ASSERT_EQUAL(tb_count_sm("AAV1", MSG_SM_PHOTO_WITHHELD), 1);
 
-	out = tb_nlaudit("--mke AA --event accepted");
+	out = it_nlaudit(env, "--mke AA --event accepted");
 	if (strstr(out, "\"ctl\":\"AAV1\"") == NULL ||
 	    strstr(out, "\"dest\":\"NV\"") == NULL)
 		fprintf(stderr, "\nnlaudit: %s\n", out);

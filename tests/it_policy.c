@@ -471,21 +471,6 @@ test_policy_strip(void)
 	CU_ASSERT_PTR_NULL(strstr(agy->dlv[n].xml, "PersonDigitalImage"));
 }
 
-/* Run bin/nlaudit with args; its output (caller frees). */
-static char *
-tp_nlaudit(const char *args)
-{
-	char	 cmd[1200], *out, path[400];
-	size_t	 len;
-
-	snprintf(path, sizeof path, "%s/nlaudit.out", env->dir);
-	snprintf(cmd, sizeof cmd, "%s/bin/nlaudit -d %s/data %s >%s 2>&1",
-	    env->root, env->dir, args, path);
-	CU_ASSERT_EQUAL(system(cmd), 0);
-	out = util_read_file(path, &len);
-	return out != NULL ? out : xstrdup("");
-}
-
 static int
 tp_lines(const char *s)
 {
@@ -505,12 +490,12 @@ static char *
 tp_nlaudit_min(const char *args, int min)
 {
 	uint64_t	 end = util_mono_us() + (uint64_t)WAIT * 1000;
-	char		*out = tp_nlaudit(args);
+	char		*out = it_nlaudit(env, args);
 
 	while (tp_lines(out) < min && util_mono_us() < end) {
 		free(out);
 		it_pump(env, 50);
-		out = tp_nlaudit(args);
+		out = it_nlaudit(env, args);
 	}
 	return out;
 }
@@ -528,7 +513,7 @@ tp_audit_rec(const char *args, const char *n1, const char *n2)
 	char		*out, *p, *e;
 
 	for (;;) {
-		out = tp_nlaudit(args);
+		out = it_nlaudit(env, args);
 		for (p = out; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
 			if ((e = strchr(p, '\n')) == NULL)
 				e = p + strlen(p);
@@ -829,7 +814,7 @@ test_policy_per_dest_restart(void)
 	int		 nsm;
 
 	tp_disconnect_states();
-	out = tp_nlaudit("--event delivered --mke SM");
+	out = it_nlaudit(env, "--event delivered --mke SM");
 	nsm = tp_lines(out);
 	free(out);
 	tag = it_client_send(agy, tp_dq("WA0340000", "CA AZ TX", "PDR", 1,
@@ -886,7 +871,7 @@ test_policy_audit(void)
 
 	/* While the switch runs: LMDB readers do not block the writer. */
 	/* 15 denials of test_policy_denials, 2 of the reload test. */
-	out = tp_nlaudit("--decision deny");
+	out = it_nlaudit(env, "--decision deny");
 	CU_ASSERT_EQUAL(tp_lines(out), 17);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"code\":\"P110\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"code\":\"P142\""));
@@ -901,7 +886,7 @@ test_policy_audit(void)
 	    "\"purpose\":{\"category\":\"PUBLIC-DISCLOSURE\""));
 	free(out);
 
-	out = tp_nlaudit("--event accepted --mke DQ --decision allow");
+	out = it_nlaudit(env, "--event accepted --mke DQ --decision allow");
 	CU_ASSERT(tp_lines(out) >= 6);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"await\":\"CADMV\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"use\":\"WANTED-POSTER\""));
@@ -909,7 +894,7 @@ test_policy_audit(void)
 	free(out);
 
 	/* 3 of test_policy_strip, TX's of test_policy_per_dest_restart. */
-	out = tp_nlaudit("--event photo-stripped");
+	out = it_nlaudit(env, "--event photo-stripped");
 	CU_ASSERT_EQUAL(tp_lines(out), 4);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "P201 photo-unsolicited"));
 	free(out);
@@ -924,13 +909,13 @@ test_policy_audit(void)
 	free(out);
 
 	/* The whole trail: no image bytes anywhere. */
-	out = tp_nlaudit("--since 2000-01-01");
+	out = it_nlaudit(env, "--since 2000-01-01");
 	CU_ASSERT(tp_lines(out) > 30);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"event\":\"audit-pruned\""));
 	for (i = 0; i < nphoto; i++)
 		CU_ASSERT_PTR_NULL(strstr(out, photo_b64[i] + 1000));
 	free(out);
-	out = tp_nlaudit("--until 2000-01-01");
+	out = it_nlaudit(env, "--until 2000-01-01");
 	CU_ASSERT_EQUAL(tp_lines(out), 0);
 	free(out);
 }

@@ -108,20 +108,6 @@ check_answers(struct it_client *a, const char *ctl)
 	CU_ASSERT_PTR_NULL(strstr(xml, "NVOLN0000"));
 }
 
-/* Run bin/nlaudit on the switch's store; its output (caller frees). */
-static char *
-nlaudit(const char *args)
-{
-	char	 cmd[1200], path[400], *out;
-
-	snprintf(path, sizeof path, "%s/nlaudit.out", env->dir);
-	snprintf(cmd, sizeof cmd, "%s/bin/nlaudit -d %s/data %s >%s 2>&1",
-	    env->root, env->dir, args, path);
-	CU_ASSERT_EQUAL(system(cmd), 0);
-	out = util_read_file(path, NULL);
-	return out != NULL ? out : xstrdup("");
-}
-
 /*
  * A DQG to the built-in region H1 with both its states connected: each
  * nlstate receives a DQ (its log names the key it got; a DQG it would
@@ -183,17 +169,17 @@ test_dqg_to_region(void)
 
 	/* Audited: what came in (DQG, or DQ handled as one), what the
 	 * states got (DQ), at which priority; each delivery as a DQ. */
-	out = nlaudit("--event accepted --mke DQG");
+	out = it_nlaudit(env, "--event accepted --mke DQG");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"ctl\":\"REG1\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"mke_delivered\":\"DQ\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"priority\":\"low\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"H1\""));
 	free(out);
-	out = nlaudit("--event accepted --mke DQ");
+	out = it_nlaudit(env, "--event accepted --mke DQ");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"ctl\":\"LEG1\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"handled_as\":\"DQG\""));
 	free(out);
-	out = nlaudit("--event delivered --mke DQ");
+	out = it_nlaudit(env, "--event delivered --mke DQ");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "CADMV"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "NVDMV"));
 	free(out);

@@ -681,6 +681,19 @@ it_sh(struct it_env *e, const char *cmd, const char *input, char **output)
 	return WEXITSTATUS(rc);
 }
 
+char *
+it_nlaudit(struct it_env *e, const char *args)
+{
+	char	 cmd[1200], *out, path[400];
+
+	snprintf(path, sizeof path, "%s/nlaudit.out", e->dir);
+	snprintf(cmd, sizeof cmd, "%s/bin/nlaudit -d %s/data %s >%s 2>&1",
+	    e->root, e->dir, args, path);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	out = util_read_file(path, NULL);
+	return out != NULL ? out : xstrdup("");
+}
+
 int
 it_http(struct it_env *e, const char *method, const char *path,
     const char *body, char **resp)

@@ -130,6 +130,11 @@ int		 it_http(struct it_env *, const char *method, const char *path,
 int		 it_http_hdr(struct it_env *, const char *method,
 		    const char *path, const char *headers, const char *body,
 		    char **resp);
+/**
+ * bin/nlaudit on the switch's store with args (a failed run fails the
+ * test's assertion); its output, stdout and stderr (caller frees).
+ */
+char		*it_nlaudit(struct it_env *, const char *args);
 
 /**
  * Open a plain TCP connection to the switch's TLS port and send part of a
