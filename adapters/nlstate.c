@@ -2,9 +2,11 @@
  * nlstate - a simulated state DMV line. Connects to the switch as its
  * line, answers DQ (DR), KQ (KR) and DNQ (DNR) from deterministic synthetic
  * driver records (adapters/dmv.c), embeds a drawn avatar JPEG of the
- * driver's sex and age bracket when the query asks for the photo (IMQ/Y),
- * answers NOT ON FILE, and acknowledges each delivery once its answer is
- * acknowledged by the switch (so a crash of either side loses nothing).
+ * driver's sex and age bracket when the query asks for the photo (IMQ/Y;
+ * one of a pool, drawn once: avatar_pool_person), answers NOT ON FILE,
+ * confirms a hit confirmation request (YQ) with a YR, and acknowledges
+ * each delivery once its answer is acknowledged by the switch (so a
+ * crash of either side loses nothing).
  *
  *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST]
  *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-q]
@@ -225,6 +227,37 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	free(jpg);
 }
 
+/*
+ * The answer to a hit confirmation request (YQ): a YR from the ORI the
+ * request went to, back to its sender with its control field, echoing
+ * the request's number, type, case and NCIC numbers, confirmed (the
+ * simulated records section always finds its record).
+ */
+static char *
+state_build_yr(const struct msg *m, size_t *lenp, char *what, size_t wsz)
+{
+	const char	*dest[1] = { m->ori };
+	const char	*from = m->ndest > 0 ? m->dest[0] : "";
+	struct ubuf	 b;
+	char		 rno[12];
+
+	snprintf(rno, sizeof rno, "%d", m->hit.rno > 0 ? m->hit.rno : 1);
+	ubuf_init(&b);
+	msgbuild_begin(&b, MSG_KEY_YR, from, dest, 1, m->ctl);
+	msgbuild_open(&b, "n2:QueryRequestActivity");
+	msgbuild_text(&b, "n2:QueryRequestSequenceNumber", rno);
+	msgbuild_text(&b, "n2:QueryRequestTypeCode", m->hit.rty);
+	msgbuild_text(&b, "n2:CaseNumberText", m->hit.oca);
+	msgbuild_text(&b, "n2:NCICNumberText", m->hit.nic);
+	msgbuild_close(&b, "n2:QueryRequestActivity");
+	msgbuild_text(&b, "n2:HitConfirmationStatusCode", "Y");
+	msgbuild_text(&b, "n2:ResponseText", "CONFIRMED BY THE SIMULATED "
+	    "RECORDS SECTION");
+	msgbuild_end(&b, MSG_KEY_YR);
+	snprintf(what, wsz, "confirmed %s RNO/%s", m->hit.rty, rno);
+	return ubuf_take(&b, lenp);
+}
+
 /* Build the answer to an inquiry; NULL for anything that needs none. */
 static char *
 state_build(struct state *st, const struct msg *m, size_t *lenp, char *what,
@@ -247,6 +280,8 @@ state_build(struct state *st, const struct msg *m, size_t *lenp, char *what,
 	case MSG_KEY_DNQ:
 		rkey = MSG_KEY_DNR;
 		break;
+	case MSG_KEY_YQ:
+		return state_build_yr(m, lenp, what, wsz);
 	default:
 		return NULL;
 	}

@@ -331,6 +331,51 @@ test_answered_in_time(void)
 	it_env_free(e);
 }
 
+/*
+ * A simulated state answers a YQ itself: nlstate sends the YR (from the
+ * ORI the request went to, its number and identifiers echoed, confirmed),
+ * the requester gets it, and the timer is cleared.
+ */
+static void
+test_nlstate_confirms(void)
+{
+	struct it_env		*e;
+	struct it_client	*wa;
+	struct it_dlv		*d;
+	char			*argv[] = { "bin/nlstate", "-s", "CA", "-k", NULL,
+				    "-l", "cadmv", "-P", NULL, NULL };
+	pid_t			 st;
+
+	e = it_env_new_conf("hitconf-sim", "hit-urgent=\"60s\" "
+	    "hit-routine=\"60s\"", "", "");
+	CU_ASSERT_FATAL(e != NULL);
+	CU_ASSERT_FATAL(it_switch_start(e) == 0);
+	argv[4] = e->pki;
+	argv[8] = e->portfile;
+	st = it_spawn(e, "nlstate.log", argv);
+	CU_ASSERT_FATAL(st > 0);
+	CU_ASSERT_EQUAL_FATAL(it_log_wait(e, "nlstate.log", "connected",
+	    WAIT), 0);
+	wa = it_client_new(e, "waagy", WAIT);
+	CU_ASSERT_FATAL(wa && wa->up);
+	CU_ASSERT_EQUAL_FATAL(send_wait(wa, it_msg("YQ", "WA0340000",
+	    "CAOLN0000", "HC9", yq_body("U", 1))), 1);
+	d = it_find(wa, "YR", "HC9", LONG);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "OriginatingORIID"),
+	    "CAOLN0000");
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "HitConfirmationStatusCode"),
+	    "Y");
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "QueryRequestTypeCode"), "WP");
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "CaseNumberText"),
+	    "2026-000123");
+	CU_ASSERT_EQUAL(wait_records(e, 0, WAIT), 0);
+	it_client_free(wa);
+	it_kill(e, st, SIGTERM);
+	it_switch_stop(e, SIGTERM);
+	it_env_free(e);
+}
+
 int
 main(void)
 {
@@ -341,5 +386,6 @@ main(void)
 	s = CU_add_suite("it_hitconf", NULL, NULL);
 	CU_ADD_TEST(s, test_second_request_restart);
 	CU_ADD_TEST(s, test_answered_in_time);
+	CU_ADD_TEST(s, test_nlstate_confirms);
 	return it_run_suites();
 }
