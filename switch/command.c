@@ -6,7 +6,8 @@
 
 #include "command.h"
 
-#define COMMAND_TIME	"(T: epoch seconds or -N[smhd])"
+#define COMMAND_TIME	"(T: -N[smhd] ago, YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM] " \
+			    "or epoch seconds)"
 
 static const struct command command_table[] = {
 	{ .id = COMMAND_STATUS, .name = "status", .usage = "status",
@@ -53,7 +54,8 @@ static const struct command command_table[] = {
 	{ .id = COMMAND_AUDIT, .name = "audit",
 	  .usage = "audit [--ori ORI] [--mke MKE] [--decision D] [--since T] "
 	    "[--until T] [--limit N]",
-	  .help = "audit records, oldest first, 1000 at most " COMMAND_TIME },
+	  .help = "audit records: the newest N (1000), oldest of them first "
+	    COMMAND_TIME },
 	{ .id = COMMAND_QUARANTINE, .name = "quarantine",
 	  .usage = "quarantine [--since T] [--limit N]",
 	  .help = "stored entries found corrupt: when, where, why, what was "
@@ -65,6 +67,10 @@ static const struct command command_table[] = {
 	  .usage = "drain [GRACE_SECONDS]",
 	  .help = "refuse new messages, deliver what is queued, exit "
 	    "(default 30 s)", .mutates = 1 },
+	{ .id = COMMAND_PENDING, .name = "pending", .usage = "pending",
+	  .help = "what waits for an answer: multi-state queries (each "
+	    "member's state) and hit confirmations (when the next request "
+	    "is due)" },
 };
 
 #define COMMAND_N	(sizeof command_table / sizeof command_table[0])

@@ -29,10 +29,12 @@
 #include "audit.h"
 #include "command.h"
 #include "control.h"
+#include "hitconf.h"
 #include "jsonutil.h"
 #include "line.h"
 #include "log.h"
 #include "msgbuild.h"
+#include "msq.h"
 #include "server.h"
 #include "util.h"
 
@@ -1113,6 +1115,89 @@ control_quarantine(struct control_req *r)
 	return CONTROL_OK;
 }
 
+/* A member's state as nlctl shows it. */
+static const char *
+control_msq_st(int st)
+{
+	switch (st) {
+	case MSQ_PENDING:	return "waiting";
+	case MSQ_HIT:		return "hit";
+	case MSQ_NOREC:		return "not-on-file";
+	case MSQ_HELD:		return "held";
+	case MSQ_OUT:		return "removed";
+	case MSQ_LATE:		return "late";
+	case MSQ_CONT:		return "hit-continued";
+	default:		return "?";
+	}
+}
+
+static int
+control_yq_cb(const char *key, size_t klen, const void *val, size_t len,
+    void *arg)
+{
+	json_t			*list = arg, *o;
+	struct hitconf_rec	 rec;
+
+	if (hitconf_record_parse(key, klen, val, len, &rec) != 0)
+		return 0;
+	o = control_add(list, NULL, json_object());
+	jsonutil_set_str(o, "request", rec.reqid);
+	jsonutil_set_str(o, "ori", rec.ori);
+	jsonutil_set_str(o, "dest", rec.dest);
+	jsonutil_set_str(o, "ctl", rec.ctl);
+	jsonutil_set_str(o, "rty", rec.hit.rty);
+	jsonutil_set_int(o, "rno", rec.rno);
+	jsonutil_set_str(o, "sent_by", rec.by_switch ? "switch" : "requester");
+	control_set_time(o, "due", rec.due_us);
+	return 0;
+}
+
+/*
+ * pending: what waits for an answer, as the store says (the state
+ * records the switch keeps for it): multi-state queries with each
+ * member's state, hit confirmations with when the next step is due.
+ */
+static int
+control_pending(struct control_req *r)
+{
+	struct msq_table	*t = msq_table_new();
+	struct msq		*q;
+	json_t			*list, *o, *m;
+	int			 i;
+
+	list = control_add(r->doc, "multistate", json_array());
+	if (msq_table_load(t, server_queue(r->srv), NULL) != 0) {
+		msq_table_free(t);
+		control_error(r, "the store's multi-state queries are "
+		    "unreadable");
+		return CONTROL_EFAIL;
+	}
+	for (q = msq_table_first(t); q != NULL; q = q->next) {
+		o = control_add(list, NULL, json_object());
+		jsonutil_set_str(o, "query", q->idstr);
+		jsonutil_set_str(o, "mke", msg_key_name(q->key));
+		jsonutil_set_str(o, "ori", q->ori);
+		jsonutil_set_str(o, "ctl", q->ctl);
+		jsonutil_set_str(o, "to", q->to);
+		control_set_time(o, "received", q->created_us);
+		control_set_time(o, "summary_due", q->deadline_us);
+		jsonutil_set_str(o, "summary", q->done ? "sent" : "waiting");
+		m = control_add(o, "members", json_object());
+		for (i = 0; i < q->nmember; i++)
+			jsonutil_set_str(m, q->m[i].dest,
+			    control_msq_st(q->m[i].st));
+	}
+	msq_table_free(t);
+	list = control_add(r->doc, "confirmations", json_array());
+	if (queue_walk_state(server_queue(r->srv), HITCONF_STATE_PREFIX,
+	    control_yq_cb, list) != QUEUE_E_OK) {
+		control_error(r, "the store's hit confirmations are "
+		    "unreadable");
+		return CONTROL_EFAIL;
+	}
+	return CONTROL_OK;
+}
+
 static int
 control_reload(struct control_req *r)
 {
@@ -1174,6 +1259,7 @@ static const struct control_handler {
 	[COMMAND_QUARANTINE] =		{ control_quarantine, 0 },
 	[COMMAND_RELOAD] =		{ control_reload, 0 },
 	[COMMAND_DRAIN] =		{ control_drain, 0 },
+	[COMMAND_PENDING] =		{ control_pending, 0 },
 };
 
 /* An unknown command, or a known name with an unknown subcommand. */

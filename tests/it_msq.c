@@ -241,6 +241,7 @@ test_msq_restart(void)
 		{ "nvdmv", "NVOLN0000" }, { "azdmv", "AZOLN0000" },
 		{ "txdmv", "TXOLN0000" }, { "iddmv", "IDOLN0000" },
 	};
+	char			*out = NULL;
 	uint64_t		 tag;
 	size_t			 i;
 
@@ -258,6 +259,12 @@ test_msq_restart(void)
 
 	it_switch_stop(e, SIGKILL);
 	CU_ASSERT_EQUAL_FATAL(it_switch_start(e), 0);
+	/* What the operator sees waiting, read back from the store. */
+	CU_ASSERT_EQUAL(it_sh(e, "bin/nlctl --json pending", NULL, &out), 0);
+	CU_ASSERT(has(out, "\"ctl\":\"MSQ2\"") && has(out,
+	    "\"summary\":\"waiting\"") && has(out, "\"CA\":\"hit\"") &&
+	    has(out, "\"NV\":\"held\""));
+	free(out);
 	a = it_client_new(e, "waagy", WAIT);
 	CU_ASSERT_FATAL(a != NULL && a->up);
 	for (i = 0; i < sizeof late / sizeof late[0]; i++) {
