@@ -63,6 +63,7 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct server		*srv;
 	struct admin		*admin = NULL;
+	SSL_CTX			*ssl;
 	const char		*path = NULL, *schemadir;
 	char			*cause = NULL;
 	int			 ch, check = 0, fg = 0, verbose = 0, trace = 0;
@@ -101,6 +102,15 @@ main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
+	/* The certificate and key are loaded here too, with -n and before
+	 * daemon(): what does not load is told on stderr, file and line. */
+	if ((ssl = server_tls_ctx(cfg, &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		config_free(cfg);
+		return 1;
+	}
+	SSL_CTX_free(ssl);
 	if (check) {
 		fprintf(stderr, "%s: configuration OK (%d lines)\n", path,
 		    cfg->nline);
