@@ -77,7 +77,8 @@ static SSL_CTX *
 tls_ctx(const SSL_METHOD *method, const char *ca, const char *cert,
     const char *key, char **cause)
 {
-	SSL_CTX *ctx;
+	SSL_CTX		*ctx;
+	unsigned long	 e;
 
 	if ((ctx = SSL_CTX_new(method)) == NULL) {
 		*cause = xasprintf("SSL_CTX_new: %s", tls_error());
@@ -117,8 +118,15 @@ tls_ctx(const SSL_METHOD *method, const char *ca, const char *cert,
 	}
 	if (key != NULL &&
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		*cause = xasprintf("cannot load the private key %s: %s", key,
-		    tls_load_error());
+		e = ERR_peek_last_error();
+		if (cert != NULL && ERR_GET_LIB(e) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			*cause = xasprintf("the private key %s does not match "
+			    "the certificate %s", key, cert);
+		} else
+			*cause = xasprintf("cannot load the private key %s: %s",
+			    key, tls_load_error());
 		goto fail;
 	}
 	if (cert != NULL && key != NULL && SSL_CTX_check_private_key(ctx) != 1) {
