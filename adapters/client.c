@@ -385,6 +385,8 @@ client_tls_why(unsigned long e, SSL *ssl, char *why, size_t sz)
 		snprintf(why, sz, "%s (alert: %s)", client_alert_is_cert(alert) ?
 		    "certificate rejected by the switch" :
 		    "the switch ended the TLS handshake",
+		    alert == SSL_AD_CERTIFICATE_REQUIRED ?
+		    "certificate required" :	/* OpenSSL 3.0 says "unknown" */
 		    SSL_alert_desc_string_long(alert));
 		return;
 	}
