@@ -614,6 +614,22 @@ msgparse_unexpected_fix(struct msg_pctx *pc, xmlSchemaPtr schema, int probe)
 	pc->nunexp = 0;
 }
 
+/* Move *p to end, counting lines and columns (characters) on the way. */
+static void
+msg_advance(const char **p, const char *end, int *line, int *col)
+{
+	const char	*q;
+
+	for (q = *p; q < end; q++) {
+		if (*q == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)*q & 0xc0) != 0x80)
+			(*col)++;
+	}
+	*p = end;
+}
+
 /*
  * Columns of the diagnostics that have none: schema and rule errors,
  * libxml2 keeping only a node's line. That line is where the element's
@@ -626,8 +642,8 @@ msg_diag_columns(const char *buf, size_t len, struct msg_diags *ds)
 {
 	struct xscan		 sc;
 	struct xscan_tok	 t;
-	const char		*p = buf, *lstart = buf, *e, *local;
-	int			 line = 1, sline, scol, i, todo = 0;
+	const char		*p = buf, *local;
+	int			 line = 1, col = 1, sline, scol, i, todo = 0;
 	size_t			 n;
 
 	for (i = 0; i < ds->n; i++)
@@ -639,20 +655,11 @@ msg_diag_columns(const char *buf, size_t len, struct msg_diags *ds)
 	while (todo > 0 && xscan_next(&sc, &t) != XSCAN_EOF) {
 		if (t.kind != XSCAN_START && t.kind != XSCAN_EMPTY)
 			continue;
-		for (; p < t.p; p++)
-			if (*p == '\n') {
-				line++;
-				lstart = p + 1;
-			}
+		/* line and col follow p: every byte is looked at once. */
+		msg_advance(&p, t.p, &line, &col);
 		sline = line;
-		for (scol = 1, e = lstart; e < t.p; e++)
-			scol += ((unsigned char)*e & 0xc0) != 0x80;
-		for (e = t.p; e < t.p + t.len; e++)	/* where it ends */
-			if (*e == '\n') {
-				line++;
-				lstart = e + 1;
-			}
-		p = t.p + t.len;
+		scol = col;
+		msg_advance(&p, t.p + t.len, &line, &col);	/* its end */
 		for (i = 0; i < ds->n; i++) {
 			struct msg_diag *d = &ds->d[i];
 
@@ -660,7 +667,9 @@ msg_diag_columns(const char *buf, size_t len, struct msg_diags *ds)
 			    d->xpath[0] == '\0')
 				continue;
 			/* The xpath's last step: [prefix:]local[k]. */
-			local = strrchr(d->xpath, '/') + 1;
+			if ((local = strrchr(d->xpath, '/')) == NULL)
+				continue;
+			local++;
 			if (strchr(local, ':') != NULL)
 				local = strchr(local, ':') + 1;
 			n = strcspn(local, "[");
@@ -748,6 +757,7 @@ msgparse_schema_error_cb(void *arg, xmlErrorPtr e)
 	struct msg_pctx		*pc = arg;
 	struct msg_unexp	*u;
 	xmlNodePtr		 node;
+	int			 n0;
 
 	if (e == NULL || e->level < XML_ERR_ERROR)
 		return;
@@ -758,10 +768,12 @@ msgparse_schema_error_cb(void *arg, xmlErrorPtr e)
 		msg_flag(node);
 	if (msgparse_dob_words(pc, node, e->line))
 		return;
+	n0 = pc->diags->n;
 	msg_diag(pc, node, e->line, 0, msgparse_where(node), "%s",
 	    e->message != NULL ? e->message : "schema error");
+	/* Only a diagnostic recorded (not one beyond MSG_MAXDIAG). */
 	if (node != NULL && e->message != NULL && pc->nunexp < MSG_MAXDIAG &&
-	    pc->diags->n > 0 && strstr(e->message, MSG_UNEXP_TEXT) != NULL) {
+	    pc->diags->n > n0 && strstr(e->message, MSG_UNEXP_TEXT) != NULL) {
 		u = &pc->unexp[pc->nunexp++];
 		u->node = node;
 		u->diag = pc->diags->n - 1;

@@ -140,6 +140,32 @@ test_diag_messages(void)
 	}
 }
 
+/*
+ * A message on one line (no line breaks at all): every diagnostic on
+ * line 1, each at its own element's column.
+ */
+static void
+test_diag_one_line(void)
+{
+	struct msg_diags	 d;
+	struct msg		 m;
+	char			*xml, *p;
+	int			 want;
+
+	xml = xasprintf("%s      <n2:ShoeSize>1</n2:ShoeSize>\n      "
+	    TD_DOB "%s", TD_HEAD, TD_TAIL);
+	for (p = xml; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
+	want = (int)(strstr(xml, "<n2:ShoeSize") - xml) + 1;
+	CU_ASSERT_EQUAL(msgparse_message(td_schema, xml, strlen(xml), 0, 0,
+	    &m, &d), MSG_ER_FORMAT);
+	CU_ASSERT_EQUAL_FATAL(d.n >= 1, 1);
+	CU_ASSERT_EQUAL(d.d[0].line, 1);
+	CU_ASSERT_EQUAL(d.d[0].col, want);
+	free(xml);
+}
+
 /* MSGPARSE_RAW: libxml2's own message follows the words. */
 static void
 test_diag_raw(void)
@@ -297,6 +323,7 @@ test_diag_register(void)
 	if ((s = CU_add_suite("diag", td_init, td_clean)) == NULL)
 		return -1;
 	if (CU_ADD_TEST(s, test_diag_messages) == NULL ||
+	    CU_ADD_TEST(s, test_diag_one_line) == NULL ||
 	    CU_ADD_TEST(s, test_diag_raw) == NULL ||
 	    CU_ADD_TEST(s, test_diag_expected_names) == NULL ||
 	    CU_ADD_TEST(s, test_diag_words) == NULL ||
