@@ -461,8 +461,10 @@ client_close_why(struct client *c, struct bufferevent *bev, short what,
 		    c->port, err != 0 ? strerror(err) : "no connection");
 		return;
 	}
-	if (err != 0 && err != ECONNRESET && err != EPIPE &&
-	    !(what & BEV_EVENT_EOF))
+	/* errno as the event left it: one of a read or write that failed
+	 * for good, not of one that would have blocked. */
+	if (err != 0 && err != ECONNRESET && err != EPIPE && err != EAGAIN &&
+	    err != EWOULDBLOCK && err != EINTR && !(what & BEV_EVENT_EOF))
 		snprintf(why, sz, "connection to the switch failed: %s",
 		    strerror(err));
 	else if (c->state == CLIENT_ST_CONNECTING)
