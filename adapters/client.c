@@ -1,6 +1,8 @@
 /*
  * client - see client.h.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "client.h"
 #include "frame.h"
@@ -343,12 +348,138 @@ client_read_frames(struct client *c, struct bufferevent *bev)
 	}
 }
 
+/* 1 if a TLS alert the peer sent (alert code a) is about our certificate. */
+static int
+client_alert_is_cert(int a)
+{
+	switch (a) {
+	case SSL_AD_BAD_CERTIFICATE:
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL_AD_CERTIFICATE_REVOKED:
+	case SSL_AD_CERTIFICATE_EXPIRED:
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+	case SSL_AD_UNKNOWN_CA:
+	case SSL_AD_ACCESS_DENIED:
+	case SSL_AD_CERTIFICATE_REQUIRED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Why a TLS connection failed, in words, from the OpenSSL error e (not 0;
+ * ERR_LIB_SSL codes) and the connection's SSL.
+ */
+void
+client_tls_why(unsigned long e, SSL *ssl, char *why, size_t sz)
+{
+	const char	*r;
+	int		 reason = ERR_GET_REASON(e), alert;
+	long		 v;
+
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET) {
+		/* An alert the switch sent: OpenSSL's reason is the offset
+		 * plus the alert's code. */
+		alert = reason - SSL_AD_REASON_OFFSET;
+		snprintf(why, sz, "%s (alert: %s)", client_alert_is_cert(alert) ?
+		    "certificate rejected by the switch" :
+		    "the switch ended the TLS handshake",
+		    alert == SSL_AD_CERTIFICATE_REQUIRED ?
+		    "certificate required" :	/* OpenSSL 3.0 says "unknown" */
+		    SSL_alert_desc_string_long(alert));
+		return;
+	}
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		snprintf(why, sz, "the switch closed the connection");
+		return;
+	}
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+		v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+		snprintf(why, sz, "the switch's certificate is not trusted: %s",
+		    v != X509_V_OK ? X509_verify_cert_error_string(v) :
+		    "verification failed");
+		return;
+	}
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    (reason == SSL_R_WRONG_VERSION_NUMBER ||
+	    reason == SSL_R_PACKET_LENGTH_TOO_LONG))
+		snprintf(why, sz, "the peer does not speak TLS (%s)",
+		    ERR_reason_error_string(e) ? ERR_reason_error_string(e) :
+		    "bad record");
+	else if ((r = ERR_reason_error_string(e)) != NULL)
+		snprintf(why, sz, "TLS error: %s", r);
+	else {
+		snprintf(why, sz, "TLS error: ");
+		ERR_error_string_n(e, why + strlen(why), sz - strlen(why));
+	}
+}
+
+/* 1 if bev's socket is connected to a peer (getpeername works). */
+static int
+client_has_peer(struct bufferevent *bev)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	evutil_socket_t		 fd = bufferevent_getfd(bev);
+
+	return fd != -1 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
+}
+
+/*
+ * Why the connection ended, in words. bufferevent_openssl reports errors
+ * as a list of OpenSSL codes, with the SSL_get_error() value (5,
+ * SSL_ERROR_SYSCALL: the socket) among them: the real TLS error is the
+ * one that has a library; none means the socket or the switch ended it.
+ */
+static void
+client_close_why(struct client *c, struct bufferevent *bev, short what,
+    int err, char *why, size_t sz)
+{
+	unsigned long	 e, tls = 0;
+	int		 dns;
+
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (ERR_GET_LIB(e) != 0 && (tls == 0 ||
+		    ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET))
+			tls = e;
+	if (tls != 0) {
+		client_tls_why(tls, bufferevent_openssl_get_ssl(bev), why, sz);
+		return;
+	}
+	if ((dns = bufferevent_socket_get_dns_error(bev)) != 0) {
+		snprintf(why, sz, "cannot resolve %s: %s", c->host,
+		    evutil_gai_strerror(dns));
+		return;
+	}
+	/* A refused connect shows as an EOF during the handshake, errno
+	 * set: the socket never had a peer. */
+	if (c->state == CLIENT_ST_CONNECTING && !client_has_peer(bev)) {
+		snprintf(why, sz, "cannot connect to %s:%s: %s", c->host,
+		    c->port, err != 0 ? strerror(err) : "no connection");
+		return;
+	}
+	/* errno as the event left it: one of a read or write that failed
+	 * for good, not of one that would have blocked. */
+	if (err != 0 && err != ECONNRESET && err != EPIPE && err != EAGAIN &&
+	    err != EWOULDBLOCK && err != EINTR && !(what & BEV_EVENT_EOF))
+		snprintf(why, sz, "connection to the switch failed: %s",
+		    strerror(err));
+	else if (c->state == CLIENT_ST_CONNECTING)
+		snprintf(why, sz, "the switch closed the connection during "
+		    "the TLS handshake");
+	else
+		snprintf(why, sz, "the switch closed the connection");
+}
+
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct client	*c = arg;
-	unsigned long	 e;
-	char		 why[200];
+	char		 why[CLIENT_WHY_MAX];
+	int		 err = EVUTIL_SOCKET_ERROR();
 
 	if (what & BEV_EVENT_CONNECTED) {
 		c->state = CLIENT_ST_WAIT_HELLO;
@@ -364,15 +495,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 			if (c->bev != bev)
 				return;		/* torn down meanwhile */
 		}
-		e = bufferevent_get_openssl_error(bev);
-		if (e != 0) {
-			snprintf(why, sizeof why, "TLS: ");
-			ERR_error_string_n(e, why + 5, sizeof why - 5);
-		} else if (what & BEV_EVENT_EOF)
-			snprintf(why, sizeof why, "connection closed by switch");
-		else
-			snprintf(why, sizeof why, "connection error: %s",
-			    strerror(EVUTIL_SOCKET_ERROR()));
+		client_close_why(c, bev, what, err, why, sizeof why);
 		client_teardown(c, why);
 	}
 }

@@ -35,8 +35,11 @@ struct client_cb {
 	 * The connection is gone (or never came up); why is a short text.
 	 * When the switch sent ERROR before it closed, why is "switch
 	 * closed the connection: " and the ERROR's reason (e.g. "unknown
-	 * frame type 42"); a close without one reads otherwise (the TLS or
-	 * socket error, "connection closed by switch").
+	 * frame type 42"); a close without one says what happened in
+	 * words: "cannot connect to 127.0.0.1:PORT: Connection refused",
+	 * "the switch closed the connection", "certificate rejected by the
+	 * switch (alert: unknown CA)", "the switch's certificate is not
+	 * trusted: ..." (client_tls_why).
 	 */
 	void	(*closed)(struct client *, const char *why, void *arg);
 };
@@ -76,6 +79,16 @@ void		 client_dack(struct client *, uint64_t msgid, uint16_t copy);
 /** Bytes not yet written to the socket. */
 size_t		 client_outlen(const struct client *);
 
+/**
+ * Why a TLS connection to the switch failed, in words, from an OpenSSL
+ * error code (ERR_get_error) and the connection's SSL (may be NULL):
+ * "certificate rejected by the switch (alert: unknown CA)" for an alert
+ * about our certificate, "the switch ended the TLS handshake (alert: X)"
+ * for another, "the switch's certificate is not trusted: REASON",
+ * "the peer does not speak TLS (...)", else "TLS error: REASON".
+ */
+void		 client_tls_why(unsigned long e, SSL *ssl, char *why,
+		    size_t sz);
 /**
  * Read the first port of an nlswitchd port file, waiting up to wait_ms for
  * it to appear. @return 0 and port filled, -1.

@@ -1,13 +1,17 @@
 /*
  * config - load and check the nlswitchd configuration (see config.h).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -921,6 +925,7 @@ config_parse_element(struct config *cfg, xmlNodePtr n, const char *dir,
 		cfg->ca = config_prop_path(dir, n, "ca");
 		cfg->cert = config_prop_path(dir, n, "cert");
 		cfg->key = config_prop_path(dir, n, "key");
+		cfg->pki_lineno = (int)xmlGetLineNo(n);
 	} else if (config_is(n, "admin"))
 		return config_parse_admin(cfg, n, dir, errs);
 	else if (config_is(n, "limits"))
@@ -1041,6 +1046,38 @@ fail:
 	config_free(cfg);
 	free(dirbuf);
 	return -1;
+}
+
+int
+config_pki_check(const struct config *cfg, char **cause)
+{
+	static const char	*attr[] = { "ca", "cert", "key" };
+	const char		*path[] = { cfg->ca, cfg->cert, cfg->key };
+	struct stat		 st;
+	size_t			 i;
+	int			 fd;
+
+	for (i = 0; i < sizeof attr / sizeof attr[0]; i++) {
+		if (path[i] == NULL)
+			continue;
+		/* open(2), not access(2): the daemon reads it as who it is,
+		 * and a directory opens but is not a PEM file. */
+		if ((fd = open(path[i], O_RDONLY | O_CLOEXEC)) == -1) {
+			*cause = xasprintf("%s:%d: <pki %s>: cannot read %s: %s",
+			    cfg->path, cfg->pki_lineno, attr[i], path[i],
+			    strerror(errno));
+			return -1;
+		}
+		if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+			close(fd);
+			*cause = xasprintf("%s:%d: <pki %s>: cannot read %s: "
+			    "not a regular file", cfg->path, cfg->pki_lineno,
+			    attr[i], path[i]);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 char *

@@ -81,6 +81,7 @@ struct config {
 	char			*ca;
 	char			*cert;
 	char			*key;
+	int			 pki_lineno;	/* of <pki> in the file */
 	char			*control_socket;	/* nlctl's Unix socket */
 	char			*admin_address;		/* NULL: no admin HTTP */
 	char			 admin_port[8];
@@ -151,6 +152,14 @@ struct config {
  */
 int	 config_load(const char *path, const char *schemadir,
 	    struct config **cfgp, char **cause);
+/**
+ * Check that the files <pki> names (ca, cert, key) can be opened for
+ * reading and are regular files, before anything loads them.
+ * @return 0, or -1 with *cause (caller frees) naming the file, the
+ *	attribute and its line: "FILE:LINE: <pki cert>: cannot read PATH:
+ *	No such file or directory".
+ */
+int	 config_pki_check(const struct config *, char **cause);
 /**
  * The control socket the config file at path names, read without
  * checking the rest: <admin socket>, else <datadir>/control.sock, each

@@ -119,6 +119,11 @@ struct msg_span {
 	enum msg_spankind	 kind;
 };
 
+#define MSG_UNEXP_NAMES	256	/* "Expected is" names kept, prefixed */
+#define MSG_UNEXP_PROBES	4	/* unexpected elements probed per message */
+#define MSG_UNEXP_SIBLINGS	16	/* siblings at most, for a probe */
+#define MSG_UNEXP_PROBE_MAX	(64 * 1024)	/* larger messages: no probe */
+
 /* State of one parse; the libxml2 error handlers get it. */
 struct msg_pctx {
 	struct msg_diags	*diags;
@@ -137,6 +142,15 @@ struct msg_pctx {
 	const struct msg_span	*text;
 	int			 text_seen;	/* msgparse_check_text found it */
 	const struct msgparse_schema *schema;	/* its length facets */
+	/* Schema errors "This element is not expected": put in words once
+	 * validation is over (msgparse_unexpected_fix), when the tree can
+	 * be probed. expected: the names libxml2 listed, prefixed. */
+	struct msg_unexp {
+		xmlNodePtr	 node;
+		int		 diag;
+		char		 expected[MSG_UNEXP_NAMES];
+	}			 unexp[MSG_MAXDIAG];
+	int			 nunexp;
 };
 
 static void	msgparse_parser_error_cb(void *, xmlErrorPtr);
@@ -263,6 +277,412 @@ msg_is_body(xmlNodePtr n)
 }
 
 /*
+ * Schema errors in plain words.
+ *
+ * libxml2 says an element out of place as "Element '{uri}X': This element
+ * is not expected. Expected is ( {uri}Y )." (or "one of ( ... )"). The
+ * diagnostic says instead what to do, with the names as prefixed names:
+ * "nc:PersonSurName must come before nc:PersonGivenName". The order is
+ * found by trying the element elsewhere among its siblings in a copy of
+ * its parent (msg_probe), or from a name libxml2 expected that comes
+ * later in the document; else the sentence says where the element is
+ * not allowed and what is.
+ */
+#define MSG_UNEXP_TEXT	"This element is not expected."
+
+/* The usual prefix of a namespace URI, or NULL. */
+static const char *
+msg_ns_prefix(const char *uri, size_t len)
+{
+	static const struct {
+		const char	*uri;
+		const char	*prefix;
+	} t[] = {
+		{ MSG_NS_N2, "n2" }, { MSG_NS_NH2, "nh2" },
+		{ MSG_NS_N2C, "n2c" }, { MSG_NS_AA, "aa" },
+		{ MSG_NS_NC, "nc" }, { MSG_NS_J, "j" }, { MSG_NS_J40, "j" },
+		{ MSG_NS_PSP, "psp" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strlen(t[i].uri) == len && memcmp(t[i].uri, uri, len) == 0)
+			return t[i].prefix;
+	return NULL;
+}
+
+/* Append "{uri}local" (or "local") of p[0..n) as a prefixed name. */
+static void
+msg_names_add(char *out, size_t sz, const char *p, size_t n)
+{
+	const char	*close, *pfx = NULL;
+	size_t		 o = strlen(out);
+	int		 r;
+
+	if (n == 0 || *p == '#')	/* a wildcard (##other...) */
+		return;
+	if (*p == '{' && (close = memchr(p, '}', n)) != NULL) {
+		pfx = msg_ns_prefix(p + 1, (size_t)(close - p - 1));
+		n -= (size_t)(close + 1 - p);
+		p = close + 1;
+	}
+	r = snprintf(out + o, sz - o, "%s%s%s%.*s", o > 0 ? " " : "",
+	    pfx != NULL ? pfx : "", pfx != NULL ? ":" : "", (int)n, p);
+	if (r < 0 || (size_t)r >= sz - o)
+		out[o] = '\0';		/* a name cut short is no name */
+}
+
+void
+msgparse_expected_names(const char *msg, char *out, size_t sz)
+{
+	const char	*p, *end, *q;
+
+	if (sz == 0)
+		return;
+	out[0] = '\0';
+	if ((p = strstr(msg, "Expected is ")) == NULL ||
+	    (p = strchr(p, '(')) == NULL)
+		return;
+	if ((end = strchr(++p, ')')) == NULL)
+		end = p + strlen(p);
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == ','))
+			p++;
+		for (q = p; q < end && *q != ',' && *q != ' '; q++)
+			;
+		msg_names_add(out, sz, p, (size_t)(q - p));
+		p = q;
+	}
+}
+
+/* 1 if name (prefixed or not) is a word of the space-separated list. */
+static int
+msg_names_has(const char *list, const char *name, size_t n)
+{
+	const char	*p = list, *q;
+
+	while (list != NULL && *p != '\0') {
+		if ((q = strchr(p, ' ')) == NULL)
+			q = p + strlen(p);
+		if ((size_t)(q - p) == n && memcmp(p, name, n) == 0)
+			return 1;
+		p = *q == ' ' ? q + 1 : q;
+	}
+	return 0;
+}
+
+/* "A", "A or B", "A, B or C", "A, B, C or 2 more" of a name list. */
+static void
+msg_names_or(const char *list, char *out, size_t sz)
+{
+	const char	*p = list, *q;
+	size_t		 k = 0, total = 0, o;
+
+	for (q = list; *q != '\0'; q++)
+		total += *q == ' ';
+	total += *list != '\0';
+	out[0] = '\0';
+	while (*p != '\0' && k < 3) {
+		if ((q = strchr(p, ' ')) == NULL)
+			q = p + strlen(p);
+		o = strlen(out);
+		snprintf(out + o, sz - o, "%s%.*s", k == 0 ? "" :
+		    k + 1 == total ? " or " : ", ", (int)(q - p), p);
+		k++;
+		p = *q == ' ' ? q + 1 : q;
+	}
+	if (total > k) {
+		o = strlen(out);
+		snprintf(out + o, sz - o, " or %zu more", total - k);
+	}
+}
+
+int
+msgparse_unexpected_words(const char *name, const char *parent,
+    const char *prev, const char *later, const char *expected,
+    const char *before, char *out, size_t sz)
+{
+	const char	*p, *q;
+	char		 list[200];
+
+	if (before != NULL) {
+		snprintf(out, sz, "%s must come before %s", name, before);
+		return 0;
+	}
+	/* A name libxml2 wanted here that the sender wrote later. */
+	for (p = expected != NULL ? expected : ""; *p != '\0';
+	    p = *q == ' ' ? q + 1 : q) {
+		if ((q = strchr(p, ' ')) == NULL)
+			q = p + strlen(p);
+		if (msg_names_has(later, p, (size_t)(q - p))) {
+			snprintf(out, sz, "%.*s must come before %s",
+			    (int)(q - p), p, name);
+			return 0;
+		}
+	}
+	if (expected == NULL || *expected == '\0') {
+		if (prev != NULL)
+			snprintf(out, sz, "%s is not allowed in %s after %s",
+			    name, parent, prev);
+		else
+			snprintf(out, sz, "%s is not allowed in %s", name,
+			    parent);
+		return 0;
+	}
+	msg_names_or(expected, list, sizeof list);
+	if (prev != NULL)
+		snprintf(out, sz, "%s may not follow %s in %s; expected "
+		    "there: %s", name, prev, parent, list);
+	else
+		snprintf(out, sz, "%s may not come first in %s; expected "
+		    "there: %s", name, parent, list);
+	return 0;
+}
+
+/* An element's name as written ("nc:PersonName"). */
+static void
+msg_qname(xmlNodePtr n, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s%s%s", n->ns != NULL && n->ns->prefix != NULL ?
+	    (const char *)n->ns->prefix : "", n->ns != NULL &&
+	    n->ns->prefix != NULL ? ":" : "", (const char *)n->name);
+}
+
+static void
+msg_quiet_cb(void *arg, xmlErrorPtr e)
+{
+	(void)arg;
+	(void)e;
+}
+
+/* The element before n among its siblings, or NULL. */
+static xmlNodePtr
+msg_prev_element(xmlNodePtr n)
+{
+	for (n = n->prev; n != NULL && n->type != XML_ELEMENT_NODE;
+	    n = n->prev)
+		;
+	return n;
+}
+
+/* The element child number k (0-based) of n, or NULL. */
+static xmlNodePtr
+msg_nth_element(xmlNodePtr n, int k)
+{
+	for (n = xtree_first(n); n != NULL && k > 0; n = xtree_next(n))
+		k--;
+	return n;
+}
+
+/* What moving an unexpected element showed (msg_probe). */
+enum msg_probe_res {
+	MSG_PROBE_NONE = 0,	/* nothing made its parent valid */
+	MSG_PROBE_BEFORE,	/* it fits before sibling *at */
+	MSG_PROBE_AFTER,	/* it fits after sibling *at */
+	MSG_PROBE_REMOVE	/* its parent is valid without it */
+};
+
+/*
+ * Where node makes its parent valid: a copy of the parent with node
+ * moved to each other place among its siblings in turn, earlier ones
+ * first, then without node, is validated against the schema. The
+ * parent's other errors make every try fail: MSG_PROBE_NONE.
+ */
+static enum msg_probe_res
+msg_probe(xmlSchemaPtr schema, xmlNodePtr node, xmlNodePtr *at)
+{
+	xmlSchemaValidCtxtPtr	 v;
+	xmlDocPtr		 doc;
+	xmlNodePtr		 parent = node->parent, n, copy, moved, ref;
+	enum msg_probe_res	 res = MSG_PROBE_NONE;
+	int			 idx = -1, nel = 0, k;
+
+	if (parent == NULL || parent->type != XML_ELEMENT_NODE)
+		return MSG_PROBE_NONE;
+	for (n = xtree_first(parent); n != NULL; n = xtree_next(n)) {
+		if (n == node)
+			idx = nel;
+		nel++;
+	}
+	if (idx == -1 || nel > MSG_UNEXP_SIBLINGS)
+		return MSG_PROBE_NONE;
+	if ((v = xmlSchemaNewValidCtxt(schema)) == NULL)
+		return MSG_PROBE_NONE;
+	xmlSchemaSetValidStructuredErrors(v, msg_quiet_cb, NULL);
+	if ((doc = xmlNewDoc((const xmlChar *)"1.0")) == NULL) {
+		xmlSchemaFreeValidCtxt(v);
+		return MSG_PROBE_NONE;
+	}
+	/* k: the place among the other nel - 1 siblings (nel - 1: last),
+	 * then nel: left out. */
+	for (k = 0; k <= nel && res == MSG_PROBE_NONE; k++) {
+		if (k == idx)
+			continue;
+		/* The copy declares the namespaces it uses from above. */
+		if ((copy = xmlDocCopyNode(parent, doc, 1)) == NULL)
+			break;
+		xmlFreeNode(xmlDocSetRootElement(doc, copy));
+		if ((moved = msg_nth_element(copy, idx)) == NULL)
+			break;
+		xmlUnlinkNode(moved);
+		ref = k < nel - 1 ? msg_nth_element(copy, k) : NULL;
+		if (k == nel)
+			xmlFreeNode(moved);
+		else if ((ref != NULL ? xmlAddPrevSibling(ref, moved) :
+		    xmlAddChild(copy, moved)) == NULL) {
+			xmlFreeNode(moved);
+			break;
+		}
+		if (xmlSchemaValidateOneElement(v, copy) != 0)
+			continue;
+		if (k == nel)
+			res = MSG_PROBE_REMOVE;
+		else if (k < idx) {
+			res = MSG_PROBE_BEFORE;
+			*at = msg_nth_element(parent, k);
+		} else {
+			/* After the sibling now just before it. */
+			res = MSG_PROBE_AFTER;
+			*at = msg_nth_element(parent, k);
+		}
+	}
+	xmlFreeDoc(doc);
+	xmlSchemaFreeValidCtxt(v);
+	return res;
+}
+
+/*
+ * The unexpected-element diagnostics of this parse in words, the names
+ * of the element, its parent and siblings as the sender wrote them. With
+ * MSGPARSE_RAW, libxml2's message follows the sentence. probe 0: no
+ * copies of the tree (a large message; the first MSG_UNEXP_PROBES
+ * elements only in any case), the words come from the names alone.
+ */
+static void
+msgparse_unexpected_fix(struct msg_pctx *pc, xmlSchemaPtr schema, int probe)
+{
+	struct msg_unexp	*u;
+	struct msg_diag		*d;
+	enum msg_probe_res	 res;
+	xmlNodePtr		 n, at = NULL;
+	char			 name[128], parent[128], prev[128];
+	char			 later[MSG_UNEXP_NAMES], text[512], q[128];
+	size_t			 o;
+	int			 i;
+
+	for (i = 0; i < pc->nunexp; i++) {
+		u = &pc->unexp[i];
+		d = &pc->diags->d[u->diag];
+		msg_qname(u->node, name, sizeof name);
+		parent[0] = prev[0] = later[0] = '\0';
+		if (u->node->parent != NULL &&
+		    u->node->parent->type == XML_ELEMENT_NODE)
+			msg_qname(u->node->parent, parent, sizeof parent);
+		if ((n = msg_prev_element(u->node)) != NULL)
+			msg_qname(n, prev, sizeof prev);
+		for (n = xtree_next(u->node); n != NULL; n = xtree_next(n)) {
+			msg_qname(n, q, sizeof q);
+			o = strlen(later);
+			if (o + strlen(q) + 2 > sizeof later)
+				break;
+			snprintf(later + o, sizeof later - o, "%s%s",
+			    o > 0 ? " " : "", q);
+		}
+		res = probe && i < MSG_UNEXP_PROBES ?
+		    msg_probe(schema, u->node, &at) : MSG_PROBE_NONE;
+		if (res == MSG_PROBE_BEFORE || res == MSG_PROBE_AFTER)
+			msg_qname(at, q, sizeof q);
+		if (res == MSG_PROBE_AFTER)
+			snprintf(text, sizeof text, "%s must come before %s",
+			    q, name);
+		else if (res == MSG_PROBE_REMOVE)
+			msgparse_unexpected_words(name, parent[0] ? parent :
+			    "the document", NULL, NULL, NULL, NULL, text,
+			    sizeof text);
+		else
+			msgparse_unexpected_words(name, parent[0] ? parent :
+			    "the document", prev[0] ? prev : NULL, later,
+			    u->expected, res == MSG_PROBE_BEFORE ? q : NULL,
+			    text, sizeof text);
+		if (pc->flags & MSGPARSE_RAW) {
+			o = strlen(text);
+			snprintf(text + o, sizeof text - o, " [libxml2: %s]",
+			    d->text);
+		}
+		msg_cpy(d->text, sizeof d->text, text, strlen(text));
+	}
+	pc->nunexp = 0;
+}
+
+/* Move *p to end, counting lines and columns (characters) on the way. */
+static void
+msg_advance(const char **p, const char *end, int *line, int *col)
+{
+	const char	*q;
+
+	for (q = *p; q < end; q++) {
+		if (*q == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)*q & 0xc0) != 0x80)
+			(*col)++;
+	}
+	*p = end;
+}
+
+/*
+ * Columns of the diagnostics that have none: schema and rule errors,
+ * libxml2 keeping only a node's line. That line is where the element's
+ * start tag ends; its start tag is found there by name (the xpath's last
+ * step) with xscan, and the diagnostic gets the line and column of its
+ * '<'. Columns count characters, as libxml2's do. One pass over buf.
+ */
+static void
+msg_diag_columns(const char *buf, size_t len, struct msg_diags *ds)
+{
+	struct xscan		 sc;
+	struct xscan_tok	 t;
+	const char		*p = buf, *local;
+	int			 line = 1, col = 1, sline, scol, i, todo = 0;
+	size_t			 n;
+
+	for (i = 0; i < ds->n; i++)
+		todo += ds->d[i].col == 0 && ds->d[i].line > 0 &&
+		    ds->d[i].xpath[0] != '\0';
+	if (todo == 0)
+		return;
+	xscan_init(&sc, buf, len);
+	while (todo > 0 && xscan_next(&sc, &t) != XSCAN_EOF) {
+		if (t.kind != XSCAN_START && t.kind != XSCAN_EMPTY)
+			continue;
+		/* line and col follow p: every byte is looked at once. */
+		msg_advance(&p, t.p, &line, &col);
+		sline = line;
+		scol = col;
+		msg_advance(&p, t.p + t.len, &line, &col);	/* its end */
+		for (i = 0; i < ds->n; i++) {
+			struct msg_diag *d = &ds->d[i];
+
+			if (d->col != 0 || d->line != line ||
+			    d->xpath[0] == '\0')
+				continue;
+			/* The xpath's last step: [prefix:]local[k]. */
+			if ((local = strrchr(d->xpath, '/')) == NULL)
+				continue;
+			local++;
+			if (strchr(local, ':') != NULL)
+				local = strchr(local, ':') + 1;
+			n = strcspn(local, "[");
+			if (n != t.locallen || memcmp(local, t.local, n) != 0)
+				continue;
+			d->line = sline;
+			d->col = scol;
+			todo--;
+		}
+	}
+}
+
+/*
  * libxml2 error handlers. Warnings are ignored; errors become diags.
  */
 
@@ -334,8 +754,10 @@ msgparse_dob_words(struct msg_pctx *pc, xmlNodePtr node, int line)
 static void
 msgparse_schema_error_cb(void *arg, xmlErrorPtr e)
 {
-	struct msg_pctx	*pc = arg;
-	xmlNodePtr	 node;
+	struct msg_pctx		*pc = arg;
+	struct msg_unexp	*u;
+	xmlNodePtr		 node;
+	int			 n0;
 
 	if (e == NULL || e->level < XML_ERR_ERROR)
 		return;
@@ -346,8 +768,18 @@ msgparse_schema_error_cb(void *arg, xmlErrorPtr e)
 		msg_flag(node);
 	if (msgparse_dob_words(pc, node, e->line))
 		return;
+	n0 = pc->diags->n;
 	msg_diag(pc, node, e->line, 0, msgparse_where(node), "%s",
 	    e->message != NULL ? e->message : "schema error");
+	/* Only a diagnostic recorded (not one beyond MSG_MAXDIAG). */
+	if (node != NULL && e->message != NULL && pc->nunexp < MSG_MAXDIAG &&
+	    pc->diags->n > n0 && strstr(e->message, MSG_UNEXP_TEXT) != NULL) {
+		u = &pc->unexp[pc->nunexp++];
+		u->node = node;
+		u->diag = pc->diags->n - 1;
+		msgparse_expected_names(e->message, u->expected,
+		    sizeof u->expected);
+	}
 }
 
 /*
@@ -1881,6 +2313,7 @@ msg_parse_doc(struct msgparse_schema *s, struct msg_pctx *pc,
 		msg_diag(pc, root, 0, 0, MSG_ER_FORMAT,
 		    "schema validation failed (internal error)");
 	xmlSchemaSetValidStructuredErrors(vctxt, NULL, NULL);
+	msgparse_unexpected_fix(pc, s->schema, len <= MSG_UNEXP_PROBE_MAX);
 
 	msg_check(pc, root, m);
 	if (pc->diags->n == 0 && ((pc->text != NULL && !pc->text_seen) ||
@@ -1972,6 +2405,7 @@ msgparse_message(struct msgparse_schema *s, const char *buf, size_t len,
 out:
 	if (pc.diags->n == 0)
 		return pc.diags->dropped ? MSG_ER_FORMAT : 0;
+	msg_diag_columns(buf, len, pc.diags);
 	msg_diag_sort(pc.diags);
 	return pc.diags->d[0].code;
 }

@@ -55,6 +55,8 @@ size_t	 msgparse_text_max(const struct msgparse_schema *);
 #define MSGPARSE_WHOLE	0x01	/* give libxml2 the whole input: long
 				   comments, photo and MailMessageText
 				   texts included (tests compare) */
+#define MSGPARSE_RAW	0x02	/* after a schema error put in words,
+				   libxml2's own message in [brackets] */
 
 /**
  * Parse and validate one message.
@@ -75,6 +77,31 @@ size_t	 msgparse_text_max(const struct msgparse_schema *);
 int	 msgparse_message(struct msgparse_schema *, const char *buf,
 	    size_t len, size_t maxlen, int flags, struct msg *m,
 	    struct msg_diags *diags);
+
+/**
+ * The names in libxml2's "Expected is ( {uri}A, {uri}B )." of msg, each
+ * with the usual prefix of its namespace ("n2:A nc:B"; a name of another
+ * namespace without one, wildcards left out), space-separated into out.
+ * "" when msg has no such list.
+ */
+void	 msgparse_expected_names(const char *msg, char *out, size_t sz);
+/**
+ * An element libxml2 did not expect, in plain words, into out:
+ *   "B must come before NAME"	before is B (the element fits there), or
+ *				a name expected is among later;
+ *   "NAME may not follow PREV in PARENT; expected there: A, B or C"
+ *   "NAME may not come first in PARENT; expected there: A"
+ *   "NAME is not allowed in PARENT [after PREV]"	nothing expected.
+ * @param name, parent, prev the element, its parent, the element before
+ *	it (NULL: none), as written ("nc:PersonSurName").
+ * @param later the elements after it, space-separated ("" or NULL).
+ * @param expected msgparse_expected_names' list ("" or NULL: none).
+ * @param before the sibling the element fits before, or NULL.
+ * @return 0.
+ */
+int	 msgparse_unexpected_words(const char *name, const char *parent,
+	    const char *prev, const char *later, const char *expected,
+	    const char *before, char *out, size_t sz);
 
 /* 1 (default): scan comment and element texts with AVX2 where the CPU
  * has it; 0: one byte at a time (tests run both). */

@@ -79,6 +79,7 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct server		*srv;
 	struct admin		*admin = NULL;
+	SSL_CTX			*ssl;
 	static const struct option longopts[] = {
 		{ "help",	no_argument,	NULL, 'h' },
 		{ "version",	no_argument,	NULL, 'V' },
@@ -126,6 +127,15 @@ main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
+	/* The certificate and key are loaded here too, with -n and before
+	 * daemon(): what does not load is told on stderr, file and line. */
+	if ((ssl = server_tls_ctx(cfg, &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		config_free(cfg);
+		return 1;
+	}
+	SSL_CTX_free(ssl);
 	if (check) {
 		fprintf(stderr, "%s: configuration OK (%d lines)\n", path,
 		    cfg->nline);

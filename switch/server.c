@@ -505,6 +505,22 @@ server_listen(struct server *srv)
 	ubuf_free(&ports);
 }
 
+SSL_CTX *
+server_tls_ctx(const struct config *cfg, char **cause)
+{
+	SSL_CTX	*ctx;
+	char	*why = NULL;
+
+	if (config_pki_check(cfg, cause) == -1)
+		return NULL;
+	if ((ctx = tls_server_ctx(cfg->ca, cfg->cert, cfg->key, &why)) == NULL) {
+		*cause = xasprintf("%s:%d: <pki>: %s", cfg->path,
+		    cfg->pki_lineno, why);
+		free(why);
+	}
+	return ctx;
+}
+
 struct server *
 server_new(struct event_base *base, struct config *cfg)
 {
@@ -522,8 +538,7 @@ server_new(struct event_base *base, struct config *cfg)
 	metrics_hist_init(&srv->stats.ack_latency, metrics_seconds);
 	metrics_hist_init(&srv->stats.deliv.e2e_latency, metrics_seconds);
 
-	if ((srv->ssl = tls_server_ctx(cfg->ca, cfg->cert, cfg->key,
-	    &cause)) == NULL)
+	if ((srv->ssl = server_tls_ctx(cfg, &cause)) == NULL)
 		fatalx("server: %s", cause);
 	if ((srv->schema = msgparse_schema_load(cfg->schemadir, &cause)) == NULL)
 		fatalx("server: %s", cause);
@@ -3280,8 +3295,7 @@ server_reload_prepare(struct server *srv, struct server_reload *r,
 	}
 	if (config_load(ocfg->path, ocfg->schemadir, &r->cfg, cause) == -1)
 		goto fail;
-	if ((r->ssl = tls_server_ctx(r->cfg->ca, r->cfg->cert, r->cfg->key,
-	    cause)) == NULL)
+	if ((r->ssl = server_tls_ctx(r->cfg, cause)) == NULL)
 		goto fail;
 	if ((r->schema = msgparse_schema_load(r->cfg->schemadir,
 	    cause)) == NULL)

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #include "config.h"
 #include "msg.h"
 #include "metrics.h"
@@ -93,6 +95,15 @@ struct server_snapshot {
 	const struct server_stats *stats;	/* live; loop thread only */
 };
 
+/**
+ * The switch's TLS context for cfg: the <pki> files checked
+ * (config_pki_check), then loaded. nlswitchd builds one before it starts
+ * (and with -n) so that a certificate or key that does not load is told
+ * on its stderr, before it goes into the background.
+ * @return the context, or NULL with *cause (caller frees) as
+ *	"FILE:LINE: <pki cert>: cannot read PATH: reason".
+ */
+SSL_CTX		*server_tls_ctx(const struct config *, char **cause);
 /**
  * Start everything the config describes but the listeners: TLS, schema,
  * queue, lines (with every stored copy loaded). fatal() on failure: it

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "tls.h"
@@ -37,11 +39,46 @@ tls_error(void)
 	return buf;
 }
 
+/*
+ * Why loading a PEM file failed, in words: the system error of a file
+ * that cannot be read (OpenSSL 3 keeps errno as the reason of an
+ * ERR_LIB_SYS error), "no PEM data" for a file of something else,
+ * OpenSSL's own reason text otherwise. Drains the error queue.
+ */
+const char *
+tls_load_error(void)
+{
+	static char	 buf[256];
+	unsigned long	 e, sys = 0, first = 0;
+	const char	*r;
+
+	while ((e = ERR_get_error()) != 0) {
+		if (first == 0)
+			first = e;
+		if (ERR_GET_LIB(e) == ERR_LIB_SYS && sys == 0)
+			sys = e;
+	}
+	if (sys != 0 && ERR_GET_REASON(sys) != 0)
+		return strerror(ERR_GET_REASON(sys));
+	if (first == 0)
+		return "unknown TLS error";
+	if (ERR_GET_LIB(first) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(first) == PEM_R_NO_START_LINE)
+		return "no PEM data in the file";
+	if ((r = ERR_reason_error_string(first)) != NULL) {
+		snprintf(buf, sizeof buf, "%s", r);
+		return buf;
+	}
+	ERR_error_string_n(first, buf, sizeof buf);
+	return buf;
+}
+
 static SSL_CTX *
 tls_ctx(const SSL_METHOD *method, const char *ca, const char *cert,
     const char *key, char **cause)
 {
-	SSL_CTX *ctx;
+	SSL_CTX		*ctx;
+	unsigned long	 e;
 
 	if ((ctx = SSL_CTX_new(method)) == NULL) {
 		*cause = xasprintf("SSL_CTX_new: %s", tls_error());
@@ -69,22 +106,33 @@ tls_ctx(const SSL_METHOD *method, const char *ca, const char *cert,
 		goto fail;
 	}
 	if (ca != NULL && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		*cause = xasprintf("%s: cannot load CA: %s", ca, tls_error());
+		*cause = xasprintf("cannot load the CA certificates %s: %s",
+		    ca, tls_load_error());
 		goto fail;
 	}
 	if (cert != NULL &&
 	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		*cause = xasprintf("%s: cannot load certificate: %s", cert,
-		    tls_error());
+		*cause = xasprintf("cannot load the certificate %s: %s", cert,
+		    tls_load_error());
 		goto fail;
 	}
 	if (key != NULL &&
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		*cause = xasprintf("%s: cannot load key: %s", key, tls_error());
+		e = ERR_peek_last_error();
+		if (cert != NULL && ERR_GET_LIB(e) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			*cause = xasprintf("the private key %s does not match "
+			    "the certificate %s", key, cert);
+		} else
+			*cause = xasprintf("cannot load the private key %s: %s",
+			    key, tls_load_error());
 		goto fail;
 	}
 	if (cert != NULL && key != NULL && SSL_CTX_check_private_key(ctx) != 1) {
-		*cause = xasprintf("%s: key does not match %s", key, cert);
+		ERR_clear_error();
+		*cause = xasprintf("the private key %s does not match the "
+		    "certificate %s", key, cert);
 		goto fail;
 	}
 	return ctx;

@@ -32,6 +32,11 @@ SSL_CTX	*tls_client_ctx(const char *ca, const char *cert, const char *key,
 int	 tls_peer_cn(SSL *, char *buf, size_t sz);
 /** One line describing the last OpenSSL error (drains the queue). */
 const char *tls_error(void);
+/**
+ * Why loading a certificate or key file failed, in words ("No such file
+ * or directory", "no PEM data in the file"); drains the queue.
+ */
+const char *tls_load_error(void);
 
 struct bufferevent;
 /**

@@ -326,10 +326,17 @@ test_install(void)
 
 	/* The installed daemon checks the example with the installed
 	 * schemas: it says where they are, and a damaged config.xsd
-	 * there makes the check fail. */
+	 * there makes the check fail. The check loads <pki> too: the
+	 * example's /etc/nlswitch/pki becomes a test PKI of the run. */
+	rel = xasprintf("tools/nlpki '%1$s/pki' waagy >/dev/null && sed "
+	    "'s|/etc/nlswitch/pki|%1$s/pki|g' "
+	    "'%2$s/opt/nlsw/share/doc/nlswitch/nlswitch.xml.example' "
+	    "> '%1$s/example.xml'", run_dir, stage);
+	CU_ASSERT_EQUAL(cli_run(rel, NULL, NULL), 0);
+	free(rel);
 	cmd = xasprintf("env -u NLSWITCH_SCHEMADIR " CLI_TIMEOUT
-	    "'%1$s/opt/nlsw/sbin/nlswitchd' -n -f "
-	    "'%1$s/opt/nlsw/share/doc/nlswitch/nlswitch.xml.example'", stage);
+	    "'%s/opt/nlsw/sbin/nlswitchd' -n -f '%s/example.xml'", stage,
+	    run_dir);
 	rc = cli_run(cmd, &out, &err);
 	if (rc != 0)
 		fprintf(stderr, "\n  installed nlswitchd -n: %d\n%s", rc, err);
