@@ -38,6 +38,26 @@ metrics_hist_add(struct metrics_hist *h, double v)
 	h->sum += v;
 }
 
+double
+metrics_quantile(const double *bounds, const uint64_t *bucket,
+    uint64_t count, double q)
+{
+	double		rank = q * (double)count, lo = 0;
+	uint64_t	cum = 0;
+	int		i;
+
+	if (count == 0)
+		return -1;
+	for (i = 0; i < METRICS_NBUCKET; i++) {
+		if (bucket[i] > 0 && (double)(cum + bucket[i]) >= rank)
+			return lo + (bounds[i] - lo) *
+			    (rank - (double)cum) / (double)bucket[i];
+		cum += bucket[i];
+		lo = bounds[i];
+	}
+	return bounds[METRICS_NBUCKET - 1];
+}
+
 void
 metrics_hist_render(struct ubuf *b, const char *name, const char *labels,
     const struct metrics_hist *h)

@@ -29,6 +29,15 @@ void	 metrics_hist_add(struct metrics_hist *, double v);
  * Append a histogram in the Prometheus text format: name_bucket{le=...},
  * name_sum, name_count; labels ("" or `key="v"`) go into every sample.
  */
+/**
+ * The q-quantile (0 < q < 1) of count observations in non-cumulative
+ * buckets with these upper bounds (a histogram, or the difference of two
+ * of its states), interpolated linearly inside the bucket it falls in,
+ * as Prometheus' histogram_quantile does; the last bound when it falls
+ * above it. @return the value, or -1 when count is 0.
+ */
+double	 metrics_quantile(const double *bounds, const uint64_t *bucket,
+	    uint64_t count, double q);
 void	 metrics_hist_render(struct ubuf *, const char *name,
 	    const char *labels, const struct metrics_hist *);
 
