@@ -732,6 +732,26 @@ browser_dom(const char *path)
 	return dom;
 }
 
+/* A screenshot of the dashboard at path in tests/artifacts/file, for a
+ * person to look at (CI keeps the directory). @return 0 if written. */
+static int
+browser_shot(const char *path, const char *file)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof cmd, "mkdir -p tests/artifacts && rm -f "
+	    "tests/artifacts/%s && timeout 60 chromium --headless --no-sandbox "
+	    "--disable-gpu --disable-quic --no-first-run "
+	    "--disable-background-networking --disable-component-update "
+	    "--disable-sync --user-data-dir=%s/chrome "
+	    "--virtual-time-budget=4000 --window-size=1400,1000 "
+	    "--screenshot=tests/artifacts/%s 'http://127.0.0.1:%s%s' "
+	    ">/dev/null 2>&1", file, env->dir, file, env->admin_port, path);
+	it_sh(env, cmd, NULL, NULL);
+	snprintf(cmd, sizeof cmd, "tests/artifacts/%s", file);
+	return access(cmd, R_OK);
+}
+
 /* The value of attribute name (name="...") after p, before the next '>';
  * a new string, or NULL. */
 static char *
@@ -889,6 +909,8 @@ test_dashboard_history(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "class=\"grid\""));
 	json_decref(h);
 	free(dom);
+	CU_ASSERT_EQUAL(browser_shot("/?window=300", "dashboard-history.png"),
+	    0);
 }
 
 /* Wait (bounded) until the switch says line is not connected; 1 if so. */
@@ -1002,6 +1024,8 @@ test_dashboard_line(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "WA0340000"));	/* deliveries */
 	free(dom);
 	CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "DQ"), "held");
+	CU_ASSERT_EQUAL(browser_shot("/?window=300#line/CADMV",
+	    "dashboard-line.png"), 0);
 	CU_ASSERT_EQUAL(nlctl("release CADMV DQ", NULL, &out), 0);
 	free(out);
 }
