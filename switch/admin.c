@@ -463,25 +463,25 @@ admin_denials(struct server *srv)
 	return doc;
 }
 
-/* /api/throughput: per second, [time, received, acked, delivered]. */
+/*
+ * /api/throughput: per second, [time, received, acked, delivered], the
+ * 1-second points of the history (the last 5 minutes).
+ */
 static json_t *
 admin_throughput(struct server *srv)
 {
-	const struct metrics_ring	*r = &server_stats(srv)->ring;
+	const struct history		*h = server_history(srv);
+	const struct history_point	*p;
 	json_t				*doc = json_object();
 	json_t				*series = json_array();
 	int				 i;
 
 	jsonutil_set(doc, "series", series);
-	for (i = 1; i < r->n; i++) {
-		int cur = (r->head - r->n + i + METRICS_RING) % METRICS_RING;
-		int prev = (cur - 1 + METRICS_RING) % METRICS_RING;
-
+	for (i = 0; i < history_count(h, 1); i++) {
+		p = history_at(h, 1, i);
 		jsonutil_append(series, json_pack("[I,I,I,I]",
-		    (json_int_t)r->t[cur],
-		    (json_int_t)(r->v[cur][0] - r->v[prev][0]),
-		    (json_int_t)(r->v[cur][1] - r->v[prev][1]),
-		    (json_int_t)(r->v[cur][2] - r->v[prev][2])));
+		    (json_int_t)p->t, (json_int_t)p->received,
+		    (json_int_t)p->acked, (json_int_t)p->delivered));
 	}
 	return doc;
 }

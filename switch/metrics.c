@@ -83,16 +83,3 @@ metrics_hist_render(struct ubuf *b, const char *name, const char *labels,
 		    (unsigned long long)h->count);
 	}
 }
-
-void
-metrics_ring_push(struct metrics_ring *r, uint64_t t, uint64_t a, uint64_t b,
-    uint64_t c)
-{
-	r->t[r->head] = t;
-	r->v[r->head][0] = a;
-	r->v[r->head][1] = b;
-	r->v[r->head][2] = c;
-	r->head = (r->head + 1) % METRICS_RING;
-	if (r->n < METRICS_RING)
-		r->n++;
-}

@@ -3268,8 +3268,6 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 			config_free(srv->retired[i]);
 		srv->nretired = 0;
 	}
-	metrics_ring_push(&srv->stats.ring, now_us / 1000000,
-	    srv->stats.received, srv->stats.acked, srv->stats.deliv.delivered);
 	history_tick(srv->hist, now_us / 1000000, srv->stats.received,
 	    srv->stats.acked, srv->stats.deliv.delivered,
 	    &srv->stats.ack_latency);

@@ -63,7 +63,6 @@ struct server_stats {
 	struct metrics_hist commit_batch;
 	struct server_denial denials[SERVER_NDENIAL];	/* ring */
 	int		ndenial;		/* total ever, ring index = n % N */
-	struct metrics_ring ring;		/* per-second totals */
 };
 
 /*

@@ -820,6 +820,40 @@ chart_matches(const char *dom, const char *svg, const char *series,
 }
 
 /*
+ * /api/throughput's [t, received, acked, delivered] are the 1-second
+ * points of h (window 300): @return the points both have (-1 if one
+ * differs).
+ */
+static int
+throughput_matches(const json_t *h)
+{
+	json_t		*tp = api_json("/api/throughput"), *e;
+	const json_t	*ts = json_object_get(h, "t");
+	static const char *const key[] = { "received", "acked", "delivered" };
+	size_t		 i, j;
+	int		 k, n = 0;
+
+	json_array_foreach(json_object_get(tp, "series"), i, e) {
+		for (j = 0; j < json_array_size(ts); j++)
+			if (json_integer_value(json_array_get(ts, j)) ==
+			    json_integer_value(json_array_get(e, 0)))
+				break;
+		if (j == json_array_size(ts))
+			continue;
+		for (k = 0; k < 3; k++)
+			if (json_integer_value(json_array_get(e, k + 1)) !=
+			    json_integer_value(json_array_get(
+			    json_object_get(h, key[k]), j)))
+				n = -1;
+		if (n < 0)
+			break;
+		n++;
+	}
+	json_decref(tp);
+	return n;
+}
+
+/*
  * The history charts draw the API's points (GET /api/history): the
  * throughput, the queue depth of a destination and the ACK latency
  * quantiles, with time axes (HH:MM ticks) and gridlines.
@@ -858,6 +892,7 @@ test_dashboard_history(void)
 	    "CADMV")));
 	CU_ASSERT_EQUAL(strlen(json_string_value(json_object_get(h,
 	    "instance"))), 32);
+	CU_ASSERT(throughput_matches(h) > 0);
 	it_client_free(ca);
 	it_client_free(a);
 	json_decref(h);
