@@ -23,6 +23,7 @@
 #include "admin.h"
 #include "command.h"
 #include "control.h"
+#include "history.h"
 #include "jsonutil.h"
 #include "line.h"
 #include "log.h"
@@ -462,25 +463,173 @@ admin_denials(struct server *srv)
 	return doc;
 }
 
-/* /api/throughput: per second, [time, received, acked, delivered]. */
+/*
+ * /api/throughput: per second, [time, received, acked, delivered], the
+ * 1-second points of the history (the last 5 minutes).
+ */
 static json_t *
 admin_throughput(struct server *srv)
 {
-	const struct metrics_ring	*r = &server_stats(srv)->ring;
+	const struct history		*h = server_history(srv);
+	const struct history_point	*p;
 	json_t				*doc = json_object();
 	json_t				*series = json_array();
 	int				 i;
 
 	jsonutil_set(doc, "series", series);
-	for (i = 1; i < r->n; i++) {
-		int cur = (r->head - r->n + i + METRICS_RING) % METRICS_RING;
-		int prev = (cur - 1 + METRICS_RING) % METRICS_RING;
-
+	for (i = 0; i < history_count(h, 1); i++) {
+		p = history_at(h, 1, i);
 		jsonutil_append(series, json_pack("[I,I,I,I]",
-		    (json_int_t)r->t[cur],
-		    (json_int_t)(r->v[cur][0] - r->v[prev][0]),
-		    (json_int_t)(r->v[cur][1] - r->v[prev][1]),
-		    (json_int_t)(r->v[cur][2] - r->v[prev][2])));
+		    (json_int_t)p->t, (json_int_t)p->received,
+		    (json_int_t)p->acked, (json_int_t)p->delivered));
+	}
+	return doc;
+}
+
+/* The value of query parameter name, as an int within [lo, hi], or def. */
+static int
+admin_query_int(struct evhttp_request *req, const char *name, int def,
+    int lo, int hi)
+{
+	const char		*query = evhttp_uri_get_query(
+				    evhttp_request_get_evhttp_uri(req));
+	const char		*v;
+	struct evkeyvalq	 params;
+	long			 n = def;
+	char			*end;
+
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) == 0 &&
+	    (v = evhttp_find_header(&params, name)) != NULL) {
+		n = strtol(v, &end, 10);
+		if (end == v || *end != '\0')
+			n = def;
+	}
+	evhttp_clear_headers(&params);
+	return n < lo ? lo : n > hi ? hi : (int)n;
+}
+
+/* An ACK latency quantile in milliseconds, null without ACKs. */
+static json_t *
+admin_ms(double s)
+{
+	return s < 0 ? json_null() : jsonutil_real(s * 1000, 3);
+}
+
+/*
+ * /api/history?window=S: the last S seconds (at most an hour) from the
+ * history rings, one array per series, oldest first, parallel to "t"
+ * (docs/operations.md, "The dashboard").
+ */
+static json_t *
+admin_history(struct server *srv, int window)
+{
+	const struct history		*h = server_history(srv);
+	const struct history_point	*p;
+	json_t				*doc = json_object(), *a[7], *depth;
+	json_t				*d;
+	static const char *const	 name[7] = { "t", "received", "acked",
+					    "delivered", "acks", "ack_p50_ms",
+					    "ack_p99_ms" };
+	uint64_t			 now = util_now_us() / 1000000;
+	int				 step = history_step(window);
+	int				 n = history_count(h, step), first, i, j;
+	uint32_t			 v;
+
+	/* The points that end inside the window. */
+	for (first = 0; first < n && history_at(h, step, first)->t +
+	    (uint64_t)window <= now; first++)
+		;
+	jsonutil_set_str(doc, "instance", server_instance(srv));
+	jsonutil_set_int(doc, "now", (json_int_t)now);
+	jsonutil_set_int(doc, "window", window);
+	jsonutil_set_int(doc, "step", step);
+	for (j = 0; j < 7; j++)
+		jsonutil_set(doc, name[j], a[j] = json_array());
+	for (i = first; i < n; i++) {
+		p = history_at(h, step, i);
+		jsonutil_append(a[0], json_integer((json_int_t)p->t));
+		jsonutil_append(a[1], json_integer(p->received));
+		jsonutil_append(a[2], json_integer(p->acked));
+		jsonutil_append(a[3], json_integer(p->delivered));
+		jsonutil_append(a[4], json_integer(p->acks));
+		jsonutil_append(a[5], admin_ms(p->p50));
+		jsonutil_append(a[6], admin_ms(p->p99));
+	}
+	jsonutil_set(doc, "depth", depth = json_object());
+	for (j = 0; j < history_nline(h); j++) {
+		d = json_array();
+		for (i = first; i < n; i++) {
+			v = history_depth_at(h, step, j, i);
+			jsonutil_append(d, v == HISTORY_NODEPTH ? json_null() :
+			    json_integer(v));
+		}
+		jsonutil_set(depth, history_line(h, j), d);
+	}
+	jsonutil_set_int(doc, "lines_untracked", history_untracked(h));
+	return doc;
+}
+
+/*
+ * /api/line/CODE: one line as its page shows it: state, queue, service
+ * per key, its last deliveries and refusals (newest first); NULL if no
+ * line has that code.
+ */
+static json_t *
+admin_line(struct server *srv, const char *code)
+{
+	struct line			*l = server_line_by_code(srv, code);
+	const struct line_delivery	*dv;
+	const struct line_refusal	*rf;
+	struct line_info		 li;
+	json_t				*doc, *svc, *list, *o;
+	uint64_t			 now = util_now_us();
+	int				 i, k;
+
+	if (l == NULL)
+		return NULL;
+	line_info(l, &li);
+	doc = json_object();
+	jsonutil_set_str(doc, "line", li.cfg->code);
+	jsonutil_set_str(doc, "cn", li.cfg->cn);
+	jsonutil_set_str(doc, "member", li.cfg->member);
+	jsonutil_set(doc, "connected", json_boolean(li.connected));
+	jsonutil_set_str(doc, "peer", li.peer);
+	jsonutil_set_int(doc, "queued", (json_int_t)li.queued);
+	jsonutil_set_int(doc, "bytes", (json_int_t)li.bytes);
+	jsonutil_set(doc, "oldest_age_s", li.oldest_us && now > li.oldest_us ?
+	    jsonutil_real((double)(now - li.oldest_us) / 1e6, 3) :
+	    json_integer(0));
+	jsonutil_set_int(doc, "in_flight", li.in_flight);
+	jsonutil_set(doc, "service", svc = json_object());
+	for (k = 1; k < MSG_KEY_MAX; k++)
+		if (config_line_accepts(li.cfg, k) && k != MSG_KEY_SM &&
+		    k != MSG_KEY_ER)
+			jsonutil_set_str(svc, msg_key_name(k),
+			    line_svc_name(li.svc[k]));
+	jsonutil_set(doc, "deliveries", list = json_array());
+	for (i = 0; (dv = line_delivery_at(l, i)) != NULL; i++) {
+		jsonutil_append(list, o = json_object());
+		jsonutil_set_int(o, "t", (json_int_t)(dv->t_us / 1000));
+		jsonutil_set(o, "msgid", json_sprintf("%016llx",
+		    (unsigned long long)dv->msgid));
+		jsonutil_set_int(o, "copy", dv->copy);
+		jsonutil_set_str(o, "mke", dv->key > 0 && dv->key < MSG_KEY_MAX ?
+		    msg_key_name(dv->key) : "?");
+		jsonutil_set_str(o, "ori", dv->ori);
+		jsonutil_set_str(o, "dest", dv->dest);
+		jsonutil_set_int(o, "attempts", dv->attempts);
+		jsonutil_set(o, "latency_ms",
+		    jsonutil_real((double)dv->latency_us / 1000, 3));
+	}
+	jsonutil_set(doc, "refusals", list = json_array());
+	for (i = 0; (rf = line_refusal_at(l, i)) != NULL; i++) {
+		jsonutil_append(list, o = json_object());
+		jsonutil_set_int(o, "t", (json_int_t)(rf->t_us / 1000));
+		jsonutil_set_str(o, "ori", rf->ori);
+		jsonutil_set_str(o, "mke", rf->mke);
+		jsonutil_set_int(o, "code", rf->code);
+		jsonutil_set_str(o, "reason", rf->reason);
 	}
 	return doc;
 }
@@ -669,6 +818,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 				    evhttp_request_get_evhttp_uri(req));
 	const char		*token = server_config(srv)->admin_token;
 	struct ubuf		 b;
+	json_t			*doc;
 	int			 get, dash;
 
 	/* HEAD is GET without the body (libevent leaves it out). */
@@ -700,6 +850,16 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_send_json(req, 200, "OK", admin_denials(srv));
 	} else if (strcmp(path, "/api/throughput") == 0 && get) {
 		admin_send_json(req, 200, "OK", admin_throughput(srv));
+	} else if (strcmp(path, "/api/history") == 0 && get) {
+		admin_send_json(req, 200, "OK", admin_history(srv,
+		    admin_query_int(req, "window", HISTORY_WINDOW_MAX, 1,
+		    HISTORY_WINDOW_MAX)));
+	} else if (strncmp(path, "/api/line/", 10) == 0 && get) {
+		if ((doc = admin_line(srv, path + 10)) != NULL)
+			admin_send_json(req, 200, "OK", doc);
+		else
+			admin_send_json(req, 404, "Not Found",
+			    admin_api_error("no such line"));
 	} else if (strncmp(path, "/api/", 5) == 0) {
 		admin_api(srv, req, path + 5);
 	} else if (dash && get) {

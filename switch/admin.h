@@ -15,7 +15,11 @@
  *                        deadletters/requeue|purge, reload, drain); GET
  *                        gets 405; the body carries IDs
  *   GET  /api/denials, /api/throughput   recent refusals, per-second totals
- *   GET  /               the live dashboard
+ *   GET  /api/history?window=S   the last S s (up to an hour) of the
+ *                        charts' series (history.h)
+ *   GET  /api/line/CODE  a line's page: state, service, its recent
+ *                        deliveries and refusals
+ *   GET  /               the live dashboard (#line/CODE: a line's page)
  */
 #ifndef NLSWITCH_ADMIN_H
 #define NLSWITCH_ADMIN_H

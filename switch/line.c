@@ -54,6 +54,12 @@ struct line {
 	uint8_t			 svc[MSG_KEY_MAX];	/* enum config_svc */
 	struct counter		*in_seq;
 	struct counter		*out_seq;
+	/* The last deliveries and refusals, for the dashboard; n counts
+	 * every one ever, the ring index is n % LINE_NRECENT. */
+	struct line_delivery	 deliv[LINE_NRECENT];
+	uint64_t		 ndeliv;
+	struct line_refusal	 refused[LINE_NRECENT];
+	uint64_t		 nrefused;
 };
 
 struct line_body *
@@ -215,6 +221,10 @@ line_adopt(struct line *nl, struct line *ol)
 	ol->in_seq = ol->out_seq = NULL;
 	nl->sess = ol->sess;
 	ol->sess = NULL;
+	memcpy(nl->deliv, ol->deliv, sizeof nl->deliv);
+	nl->ndeliv = ol->ndeliv;
+	memcpy(nl->refused, ol->refused, sizeof nl->refused);
+	nl->nrefused = ol->nrefused;
 	if (nl->sess != NULL)
 		session_set_owner(nl->sess, nl);
 }
@@ -251,6 +261,47 @@ line_held(const struct line *l, struct line_held *h)
 	h->bytes = l->qbytes;
 	h->sent_msgs = l->sqmsgs;
 	h->sent_bytes = l->sqbytes;
+}
+
+void
+line_note_refusal(struct line *l, const struct line_refusal *r)
+{
+	l->refused[l->nrefused++ % LINE_NRECENT] = *r;
+}
+
+const struct line_delivery *
+line_delivery_at(const struct line *l, int i)
+{
+	if (i < 0 || i >= LINE_NRECENT || (uint64_t)i >= l->ndeliv)
+		return NULL;
+	return &l->deliv[(l->ndeliv - 1 - (uint64_t)i) % LINE_NRECENT];
+}
+
+const struct line_refusal *
+line_refusal_at(const struct line *l, int i)
+{
+	if (i < 0 || i >= LINE_NRECENT || (uint64_t)i >= l->nrefused)
+		return NULL;
+	return &l->refused[(l->nrefused - 1 - (uint64_t)i) % LINE_NRECENT];
+}
+
+/* Keep a delivery its endpoint acknowledged (now_us: the DACK). */
+static void
+line_note_delivery(struct line *l, const struct line_pend *p,
+    uint64_t now_us)
+{
+	struct line_delivery *d = &l->deliv[l->ndeliv++ % LINE_NRECENT];
+
+	memset(d, 0, sizeof *d);
+	d->t_us = now_us;
+	d->msgid = p->c.msgid;
+	d->copy = p->c.copy;
+	d->key = p->c.key;
+	d->attempts = p->attempts;
+	d->latency_us = now_us > p->c.enq_us ? now_us - p->c.enq_us : 0;
+	if (p->body != NULL)
+		util_strlcpy(d->ori, p->body->ori, sizeof d->ori);
+	util_strlcpy(d->dest, p->c.dest, sizeof d->dest);
 }
 
 uint64_t
@@ -691,6 +742,7 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 {
 	struct line_pend	*p;
 	struct queue_op		*op;
+	uint64_t		 now_us = util_now_us();
 
 	TAILQ_FOREACH(p, &l->inflight, entry)
 		if (p->c.msgid == msgid && p->c.copy == copy)
@@ -707,7 +759,8 @@ line_dack(struct line *l, uint64_t msgid, uint16_t copy)
 	if (p->c.key < MSG_KEY_MAX)
 		l->host->stats->delivered_key[p->c.key]++;
 	metrics_hist_add(&l->host->stats->e2e_latency,
-	    (double)(util_now_us() - p->c.enq_us) / 1e6);
+	    (double)(now_us - p->c.enq_us) / 1e6);
+	line_note_delivery(l, p, now_us);
 
 	op = xcalloc(1, sizeof *op);
 	op->type = QUEUE_OP_DELETE;

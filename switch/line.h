@@ -95,6 +95,30 @@ struct line_info {
 	uint8_t		 svc[MSG_KEY_MAX];	/* enum config_svc */
 };
 
+#define LINE_NRECENT	16	/* deliveries and refusals kept per line */
+#define LINE_REASON_LEN	512	/* a refusal's reason, in full */
+
+/* A delivery the line's endpoint acknowledged (its DACK). */
+struct line_delivery {
+	uint64_t	 t_us;			/* the DACK */
+	uint64_t	 msgid;
+	uint16_t	 copy;
+	uint8_t		 key;			/* enum msg_key */
+	uint32_t	 attempts;
+	uint64_t	 latency_us;		/* enqueued -> DACK */
+	char		 ori[MSG_ORI_LEN + 1];	/* sender's, "" unknown */
+	char		 dest[QUEUE_DEST_LEN + 1];
+};
+
+/* A message from the line that the switch refused with an ER. */
+struct line_refusal {
+	uint64_t	 t_us;
+	char		 ori[MSG_ORI_LEN + 1];
+	char		 mke[4];
+	int		 code;			/* ER number */
+	char		 reason[LINE_REASON_LEN];
+};
+
 /* What a line holds, for the quotas: copies for it, and copies anywhere
  * of messages it sent. */
 struct line_held {
@@ -122,6 +146,14 @@ struct session	*line_session(const struct line *);
 void		 line_info(const struct line *, struct line_info *);
 /** Its held counts (constant time). */
 void		 line_held(const struct line *, struct line_held *);
+/** Keep a refusal of one of the line's messages (the oldest goes). */
+void		 line_note_refusal(struct line *, const struct line_refusal *);
+/**
+ * The i-th most recent delivery / refusal kept (i = 0 the newest), or
+ * NULL past the last: LINE_NRECENT at most.
+ */
+const struct line_delivery *line_delivery_at(const struct line *, int i);
+const struct line_refusal *line_refusal_at(const struct line *, int i);
 /** The next number of the line's input (received) / output sequence. */
 uint64_t	 line_take_in_seq(struct line *);
 uint64_t	 line_take_out_seq(struct line *);

@@ -38,6 +38,26 @@ metrics_hist_add(struct metrics_hist *h, double v)
 	h->sum += v;
 }
 
+double
+metrics_quantile(const double *bounds, const uint64_t *bucket,
+    uint64_t count, double q)
+{
+	double		rank = q * (double)count, lo = 0;
+	uint64_t	cum = 0;
+	int		i;
+
+	if (count == 0)
+		return -1;
+	for (i = 0; i < METRICS_NBUCKET; i++) {
+		if (bucket[i] > 0 && (double)(cum + bucket[i]) >= rank)
+			return lo + (bounds[i] - lo) *
+			    (rank - (double)cum) / (double)bucket[i];
+		cum += bucket[i];
+		lo = bounds[i];
+	}
+	return bounds[METRICS_NBUCKET - 1];
+}
+
 void
 metrics_hist_render(struct ubuf *b, const char *name, const char *labels,
     const struct metrics_hist *h)
@@ -62,17 +82,4 @@ metrics_hist_render(struct ubuf *b, const char *name, const char *labels,
 		ubuf_printf(b, "%s_count %llu\n", name,
 		    (unsigned long long)h->count);
 	}
-}
-
-void
-metrics_ring_push(struct metrics_ring *r, uint64_t t, uint64_t a, uint64_t b,
-    uint64_t c)
-{
-	r->t[r->head] = t;
-	r->v[r->head][0] = a;
-	r->v[r->head][1] = b;
-	r->v[r->head][2] = c;
-	r->head = (r->head + 1) % METRICS_RING;
-	if (r->n < METRICS_RING)
-		r->n++;
 }

@@ -1,7 +1,8 @@
 /*
  * metrics - latency/size histograms with Prometheus-style cumulative
- * buckets, and a ring of per-second counts for the dashboard. Loop thread
- * only (the commit thread's figures are copied in by the caller).
+ * buckets, and quantiles from their buckets (the dashboard's history.c
+ * keeps the rings). Loop thread only (the commit thread's figures are
+ * copied in by the caller).
  */
 #ifndef NLSWITCH_METRICS_H
 #define NLSWITCH_METRICS_H
@@ -29,18 +30,16 @@ void	 metrics_hist_add(struct metrics_hist *, double v);
  * Append a histogram in the Prometheus text format: name_bucket{le=...},
  * name_sum, name_count; labels ("" or `key="v"`) go into every sample.
  */
+/**
+ * The q-quantile (0 < q < 1) of count observations in non-cumulative
+ * buckets with these upper bounds (a histogram, or the difference of two
+ * of its states), interpolated linearly inside the bucket it falls in,
+ * as Prometheus' histogram_quantile does; the last bound when it falls
+ * above it. @return the value, or -1 when count is 0.
+ */
+double	 metrics_quantile(const double *bounds, const uint64_t *bucket,
+	    uint64_t count, double q);
 void	 metrics_hist_render(struct ubuf *, const char *name,
 	    const char *labels, const struct metrics_hist *);
-
-#define METRICS_RING	300	/* seconds of history */
-
-struct metrics_ring {
-	uint64_t	t[METRICS_RING];	/* unix seconds */
-	uint64_t	v[METRICS_RING][3];	/* received, acked, delivered */
-	int		head;			/* next slot */
-	int		n;
-};
-void	 metrics_ring_push(struct metrics_ring *, uint64_t t, uint64_t a,
-	    uint64_t b, uint64_t c);
 
 #endif

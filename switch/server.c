@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "audit.h"
 #include "hitconf.h"
+#include "history.h"
 #include "oridir.h"
 #include "photo.h"
 #include "policy.h"
@@ -81,6 +83,8 @@ struct server {
 	char			 not_ready[512];	/* last reason logged */
 	char			*store_damage;	/* server_store_damage, or NULL */
 	char			*store_recovery;
+	struct history		*hist;		/* the dashboard's hour */
+	char			 instance[33];	/* server_instance */
 };
 
 static void	server_handshake_done_cb(uint64_t, int, SSL *, const char *,
@@ -345,6 +349,31 @@ server_line_at(struct server *srv, int i)
 	return srv->lines[i];
 }
 
+const struct history *
+server_history(const struct server *srv)
+{
+	return srv->hist;
+}
+
+const char *
+server_instance(const struct server *srv)
+{
+	return srv->instance;
+}
+
+/* 16 random bytes in hex; the kernel's pool (fatal at start-up only). */
+static void
+server_new_instance(struct server *srv)
+{
+	unsigned char	r[16];
+	size_t		i;
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+		fatal("server: getrandom");
+	for (i = 0; i < sizeof r; i++)
+		snprintf(srv->instance + 2 * i, 3, "%02x", r[i]);
+}
+
 static void
 server_count_dead_cb(const struct queue_copy *c, void *arg)
 {
@@ -534,6 +563,8 @@ server_new(struct event_base *base, struct config *cfg)
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->started_us = util_now_us();
+	srv->hist = history_new();
+	server_new_instance(srv);
 	session_host_init(&srv->shost, base, cfg, &server_session_cbs, srv);
 	metrics_hist_init(&srv->stats.ack_latency, metrics_seconds);
 	metrics_hist_init(&srv->stats.deliv.e2e_latency, metrics_seconds);
@@ -658,6 +689,7 @@ server_free(struct server *srv)
 	config_free(srv->cfg);
 	free(srv->store_damage);
 	free(srv->store_recovery);
+	history_free(srv->hist);
 	free(srv);
 }
 
@@ -715,6 +747,8 @@ server_count_nak(struct server *srv, struct session *s, const char *ori,
     int key, int code, const char *detail)
 {
 	struct server_denial	*d;
+	struct line_refusal	 r;
+	struct line		*l;
 
 	srv->stats.nacked++;
 	if (code > 0 && code < SERVER_NCODES)
@@ -728,6 +762,15 @@ server_count_nak(struct server *srv, struct session *s, const char *ori,
 	d->code = code;
 	snprintf(d->reason, sizeof d->reason, "%s%s%s", msg_er_reason(code),
 	    detail ? ": " : "", detail ? detail : "");
+	if ((l = server_line_by_code(srv, d->line)) != NULL) {
+		memset(&r, 0, sizeof r);
+		r.t_us = d->t_us;
+		util_strlcpy(r.ori, d->ori, sizeof r.ori);
+		util_strlcpy(r.mke, d->mke, sizeof r.mke);
+		r.code = code;
+		util_strlcpy(r.reason, d->reason, sizeof r.reason);
+		line_note_refusal(l, &r);
+	}
 }
 
 static void
@@ -3220,8 +3263,11 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < srv->cfg->nline; i++) {
 		struct line	*l = srv->lines[i];
 		struct line_info li;
+		struct line_held held;
 
 		line_tick(l, now, now_us);
+		line_held(l, &held);
+		history_depth(srv->hist, i, line_config(l)->code, held.msgs);
 		/* Draining waits for deliveries in flight and for what a
 		 * connected line can still take; the rest stays queued. */
 		if (srv->draining) {
@@ -3237,8 +3283,9 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 			config_free(srv->retired[i]);
 		srv->nretired = 0;
 	}
-	metrics_ring_push(&srv->stats.ring, now_us / 1000000,
-	    srv->stats.received, srv->stats.acked, srv->stats.deliv.delivered);
+	history_tick(srv->hist, now_us / 1000000, srv->stats.received,
+	    srv->stats.acked, srv->stats.deliv.delivered,
+	    &srv->stats.ack_latency);
 	if (srv->draining && ((busy == 0 && queue_pending(srv->q) == 0 &&
 	    parser_pending(srv->parser) == 0) ||
 	    now >= srv->drain_deadline_us)) {

@@ -22,6 +22,7 @@
 #include "line.h"
 
 struct event_base;
+struct history;
 struct server;
 
 /* ER numbers 1..(SERVER_NCODES - 1) are counted per number. */
@@ -34,7 +35,7 @@ struct server_denial {
 	char		ori[MSG_ORI_LEN + 1];
 	char		mke[4];
 	int		code;
-	char		reason[120];
+	char		reason[LINE_REASON_LEN];	/* in full */
 };
 
 struct server_stats {
@@ -64,7 +65,6 @@ struct server_stats {
 	struct metrics_hist commit_batch;
 	struct server_denial denials[SERVER_NDENIAL];	/* ring */
 	int		ndenial;		/* total ever, ring index = n % N */
-	struct metrics_ring ring;		/* per-second totals */
 };
 
 /*
@@ -157,6 +157,14 @@ void		 server_snapshot(struct server *, struct server_snapshot *);
 struct line	*server_line_by_code(struct server *, const char *code);
 /** The i-th line of the running config (0 <= i < nline). */
 struct line	*server_line_at(struct server *, int i);
+/** The last hour's figures (history.h), fed by the switch's tick. */
+const struct history *server_history(const struct server *);
+/**
+ * A random id of this run of the switch (32 hex digits): a new one at
+ * every start, never shown to another site (the admin API sends no CORS
+ * header), so the dashboard can trust a URL that names it.
+ */
+const char	*server_instance(const struct server *);
 /**
  * Swap in the ORI directory: the first time, the one config_load parsed
  * (cfg->directory); after that, the file the config names read anew (or

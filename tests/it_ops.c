@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <CUnit/Basic.h>
+#include <jansson.h>
 
 #include "client.h"
 #include "it_util.h"
@@ -686,6 +687,384 @@ test_dashboard_browser(void)
 	free(dom);
 }
 
+/* GET path as JSON (NULL unless 200 and JSON). */
+static json_t *
+api_json(const char *path)
+{
+	char	*body = NULL;
+	json_t	*doc = NULL;
+
+	if (it_http(env, "GET", path, NULL, &body) == 200)
+		doc = json_loads(body, 0, NULL);
+	free(body);
+	return doc;
+}
+
+/* The sum of the numbers of array key in doc (nulls count 0). */
+static double
+api_sum(const json_t *doc, const char *key)
+{
+	const json_t	*a = json_object_get(doc, key), *v;
+	size_t		 i;
+	double		 sum = 0;
+
+	json_array_foreach(a, i, v)
+		sum += json_number_value(v);
+	return sum;
+}
+
+/* The DOM headless Chromium makes of the dashboard at path (NULL: failed). */
+static char *
+browser_dom(const char *path)
+{
+	char	cmd[2048], *dom = NULL;
+
+	snprintf(cmd, sizeof cmd, "timeout 60 chromium --headless --no-sandbox "
+	    "--disable-gpu --disable-quic --no-first-run "
+	    "--disable-background-networking --disable-component-update "
+	    "--disable-sync --user-data-dir=%s/chrome "
+	    "--virtual-time-budget=4000 --dump-dom 'http://127.0.0.1:%s%s' "
+	    "2>/dev/null", env->dir, env->admin_port, path);
+	if (it_sh(env, cmd, NULL, &dom) != 0) {
+		free(dom);
+		return NULL;
+	}
+	return dom;
+}
+
+/* A screenshot of the dashboard at path in tests/artifacts/file, for a
+ * person to look at (CI keeps the directory). @return 0 if written. */
+static int
+browser_shot(const char *path, const char *file)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof cmd, "mkdir -p tests/artifacts && rm -f "
+	    "tests/artifacts/%s && timeout 60 chromium --headless --no-sandbox "
+	    "--disable-gpu --disable-quic --no-first-run "
+	    "--disable-background-networking --disable-component-update "
+	    "--disable-sync --user-data-dir=%s/chrome "
+	    "--virtual-time-budget=4000 --window-size=1400,1000 "
+	    "--screenshot=tests/artifacts/%s 'http://127.0.0.1:%s%s' "
+	    ">/dev/null 2>&1", file, env->dir, file, env->admin_port, path);
+	it_sh(env, cmd, NULL, NULL);
+	snprintf(cmd, sizeof cmd, "tests/artifacts/%s", file);
+	return access(cmd, R_OK);
+}
+
+/* The value of attribute name (name="...") after p, before the next '>';
+ * a new string, or NULL. */
+static char *
+dom_attr(const char *p, const char *name)
+{
+	const char	*end = strchr(p, '>'), *q;
+	char		 want[64];
+
+	snprintf(want, sizeof want, " %s=\"", name);
+	if ((q = strstr(p, want)) == NULL || (end != NULL && q > end))
+		return NULL;
+	q += strlen(want);
+	return xstrndup(q, strcspn(q, "\""));
+}
+
+/*
+ * Compare what the chart svg (id) drew for series with the API's array
+ * key of h (values divided by div): every point drawn whose time the API
+ * still has must have its value. @return the points matched (-1: a value
+ * differs or the series is not drawn); *nonzero counts those not 0.
+ */
+static int
+chart_matches(const char *dom, const char *svg, const char *series,
+    const json_t *h, const json_t *vals, double div, int *nonzero)
+{
+	const json_t	*ts = json_object_get(h, "t");
+	const char	*p;
+	char		 want[96], *t = NULL, *v = NULL, *tp, *vp, *end;
+	long long	 pt;
+	double		 pv, av;
+	size_t		 i;
+	int		 matched = 0;
+
+	*nonzero = 0;
+	snprintf(want, sizeof want, "id=\"%s\"", svg);
+	if ((p = strstr(dom, want)) == NULL)
+		return -1;
+	snprintf(want, sizeof want, "data-series=\"%s\"", series);
+	if ((p = strstr(p, want)) == NULL || (t = dom_attr(p, "data-t")) ==
+	    NULL || (v = dom_attr(p, "data-v")) == NULL) {
+		free(t);
+		return -1;
+	}
+	for (tp = t, vp = v; *tp != '\0'; tp = end) {
+		pt = strtoll(tp, &end, 10);
+		if (end == tp)
+			break;
+		pv = strtod(vp, &vp);
+		for (i = 0; i < json_array_size(ts); i++)
+			if (json_integer_value(json_array_get(ts, i)) == pt)
+				break;
+		if (i == json_array_size(ts))
+			continue;	/* gone from the API's window since */
+		av = json_number_value(json_array_get(vals, i)) / div;
+		if (json_is_null(json_array_get(vals, i)) ||
+		    pv < av - 1e-6 || pv > av + 1e-6) {
+			matched = -1;
+			break;
+		}
+		matched++;
+		*nonzero += pv != 0;
+	}
+	free(t);
+	free(v);
+	return matched;
+}
+
+/*
+ * /api/throughput's [t, received, acked, delivered] are the 1-second
+ * points of h (window 300): @return the points both have (-1 if one
+ * differs).
+ */
+static int
+throughput_matches(const json_t *h)
+{
+	json_t		*tp = api_json("/api/throughput"), *e;
+	const json_t	*ts = json_object_get(h, "t");
+	static const char *const key[] = { "received", "acked", "delivered" };
+	size_t		 i, j;
+	int		 k, n = 0;
+
+	json_array_foreach(json_object_get(tp, "series"), i, e) {
+		for (j = 0; j < json_array_size(ts); j++)
+			if (json_integer_value(json_array_get(ts, j)) ==
+			    json_integer_value(json_array_get(e, 0)))
+				break;
+		if (j == json_array_size(ts))
+			continue;
+		for (k = 0; k < 3; k++)
+			if (json_integer_value(json_array_get(e, k + 1)) !=
+			    json_integer_value(json_array_get(
+			    json_object_get(h, key[k]), j)))
+				n = -1;
+		if (n < 0)
+			break;
+		n++;
+	}
+	json_decref(tp);
+	return n;
+}
+
+/*
+ * The history charts draw the API's points (GET /api/history): the
+ * throughput, the queue depth of a destination and the ACK latency
+ * quantiles, with time axes (HH:MM ticks) and gridlines.
+ */
+static void
+test_dashboard_history(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	struct it_client	*ca = it_client_new(env, "cadmv", WAIT);
+	json_t			*h = NULL;
+	char			*dom, ctl[16];
+	const char		*p;
+	uint64_t		 tag;
+	int			 i, n, nz, ticks;
+
+	CU_ASSERT_FATAL(a && a->up && ca && ca->up);
+	for (i = 0; i < 5; i++) {
+		snprintf(ctl, sizeof ctl, "HIST%d", i);
+		tag = it_client_send(a, dq("CA", ctl));
+		CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 1);
+		CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", ctl, WAIT));
+	}
+	/* Until the last 5 minutes' points hold them (a tick a second). */
+	for (i = 0; i < WAIT / 200; i++) {
+		json_decref(h);
+		h = api_json("/api/history?window=300");
+		if (h != NULL && api_sum(h, "acked") >= 5 &&
+		    api_sum(h, "delivered") >= 5)
+			break;
+		it_pump(env, 200);
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(h, "step")), 1);
+	CU_ASSERT(api_sum(h, "acked") >= 5);
+	CU_ASSERT(json_is_array(json_object_get(json_object_get(h, "depth"),
+	    "CADMV")));
+	CU_ASSERT_EQUAL(strlen(json_string_value(json_object_get(h,
+	    "instance"))), 32);
+	CU_ASSERT(throughput_matches(h) > 0);
+	it_client_free(ca);
+	it_client_free(a);
+	json_decref(h);
+
+	if (it_sh(env, "command -v chromium", NULL, NULL) != 0) {
+		CU_FAIL("chromium is required for the dashboard test "
+		    "(tools/install-deps installs it)");
+		return;
+	}
+	dom = browser_dom("/?window=300");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-loaded=\"1\""));
+	/* Fetched after the page: the points the page drew are there. */
+	h = api_json("/api/history?window=300");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	n = chart_matches(dom, "chart-throughput", "acked", h,
+	    json_object_get(h, "acked"), 1, &nz);
+	CU_ASSERT(n > 0);
+	CU_ASSERT(nz > 0);		/* the messages above */
+	n = chart_matches(dom, "chart-throughput", "received", h,
+	    json_object_get(h, "received"), 1, &nz);
+	CU_ASSERT(n > 0 && nz > 0);
+	n = chart_matches(dom, "chart-throughput", "delivered", h,
+	    json_object_get(h, "delivered"), 1, &nz);
+	CU_ASSERT(n > 0 && nz > 0);
+	n = chart_matches(dom, "chart-depth", "CADMV", h, json_object_get(
+	    json_object_get(h, "depth"), "CADMV"), 1, &nz);
+	CU_ASSERT(n > 0);
+	n = chart_matches(dom, "chart-latency", "p99", h,
+	    json_object_get(h, "ack_p99_ms"), 1, &nz);
+	CU_ASSERT(n > 0 && nz > 0);
+	n = chart_matches(dom, "chart-latency", "p50", h,
+	    json_object_get(h, "ack_p50_ms"), 1, &nz);
+	CU_ASSERT(n > 0);
+	/* A time axis: a tick a minute over 5 minutes, HH:MM; gridlines. */
+	ticks = 0;
+	for (p = strstr(dom, "id=\"chart-throughput\""); p != NULL &&
+	    (p = strstr(p, "class=\"tick\"")) != NULL &&
+	    p < strstr(dom, "id=\"chart-depth\""); p++) {
+		const char *txt = strchr(p, '>') + 1;
+
+		CU_ASSERT(isdigit((unsigned char)txt[0]) &&
+		    isdigit((unsigned char)txt[1]) && txt[2] == ':' &&
+		    isdigit((unsigned char)txt[3]) &&
+		    isdigit((unsigned char)txt[4]) && txt[5] == '<');
+		ticks++;
+	}
+	CU_ASSERT(ticks >= 4 && ticks <= 6);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "class=\"grid\""));
+	json_decref(h);
+	free(dom);
+	CU_ASSERT_EQUAL(browser_shot("/?window=300", "dashboard-history.png"),
+	    0);
+}
+
+/* Wait (bounded) until the switch says line is not connected; 1 if so. */
+static int
+line_down(const char *line)
+{
+	json_t	*l;
+	char	 path[64];
+	int	 i, down = 0;
+
+	snprintf(path, sizeof path, "/api/line/%s", line);
+	for (i = 0; i < WAIT / 100 && !down; i++) {
+		if ((l = api_json(path)) != NULL)
+			down = json_is_false(json_object_get(l, "connected"));
+		json_decref(l);
+		if (!down)
+			it_pump(env, 100);
+	}
+	return down;
+}
+
+/*
+ * A line's page: its state, service per key, deliveries and refusals in
+ * full; its hold button holds the line (the same POST, with the same
+ * protection, as a click). The page clicks it itself when the URL names
+ * this switch's instance, and only then.
+ */
+static void
+test_dashboard_line(void)
+{
+	struct it_client	*a = it_client_new(env, "waagy", WAIT);
+	json_t			*h, *l, *d;
+	char			*dom, *out = NULL, url[256], want[1200];
+	const char		*inst, *reason;
+	uint64_t		 tag;
+
+	CU_ASSERT_FATAL(a && a->up);
+	tag = it_client_send(a, dq("ZZ", "LINEPG1"));	/* refused */
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, WAIT), 2);
+	it_client_free(a);
+	CU_ASSERT_EQUAL(nlctl("release CADMV DQ", NULL, &out), 0);
+	free(out);
+	CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "DQ"), "in");
+
+	/* The API: deliveries to CADMV (test_dashboard_history's), the
+	 * refusal of WAAGY's message in full; 404 for no line. */
+	l = api_json("/api/line/CADMV");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT(json_array_size(json_object_get(l, "deliveries")) > 0);
+	d = json_array_get(json_object_get(l, "deliveries"), 0);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(d, "ori")),
+	    "WA0340000");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+	    json_object_get(l, "service"), "DQ")), "in");
+	json_decref(l);
+	l = api_json("/api/line/WAAGY");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	d = json_array_get(json_object_get(l, "refusals"), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(d, "code")),
+	    MSG_ER_DEST);
+	reason = json_string_value(json_object_get(d, "reason"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
+	CU_ASSERT(strncmp(reason, msg_er_reason(MSG_ER_DEST),
+	    strlen(msg_er_reason(MSG_ER_DEST))) == 0);
+	CU_ASSERT_EQUAL(it_http(env, "GET", "/api/line/NOSUCH", NULL, &out),
+	    404);
+	free(out);
+
+	if (it_sh(env, "command -v chromium", NULL, NULL) != 0) {
+		CU_FAIL("chromium is required for the dashboard test "
+		    "(tools/install-deps installs it)");
+		json_decref(l);
+		return;
+	}
+	/* WAAGY's page: down (once the switch has seen the client go), the
+	 * refusal's reason whole, on hover too. */
+	CU_ASSERT_TRUE(line_down("WAAGY"));
+	dom = browser_dom("/#line/WAAGY");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-line-state=\"down\""));
+	snprintf(want, sizeof want, "title=\"%s\">%s</td>", reason, reason);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-act=\"hold\" "
+	    "data-line=\"WAAGY\""));
+	free(dom);
+	json_decref(l);
+
+	/* A URL naming another instance does nothing. */
+	dom = browser_dom("/?test=hold:CADMV:DQ:0123456789abcdef0123456789abcdef"
+	    "#line/CADMV");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-test=\"refused"));
+	CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "DQ"), "in");
+	free(dom);
+
+	h = api_json("/api/history?window=60");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	inst = json_string_value(json_object_get(h, "instance"));
+	snprintf(url, sizeof url, "/?test=hold:CADMV:DQ:%s#line/CADMV", inst);
+	json_decref(h);
+	CU_ASSERT_TRUE(line_down("CADMV"));
+	dom = browser_dom(url);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-line-state=\"down\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-test=\"hold CADMV DQ: 200\""));
+	/* Redrawn after the click: DQ held, its buttons still there. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-key=\"DQ\" "
+	    "data-svc=\"held\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "data-act=\"release\" "
+	    "data-line=\"CADMV\" data-key=\"DQ\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dom, "WA0340000"));	/* deliveries */
+	free(dom);
+	CU_ASSERT_STRING_EQUAL(svc_of("CADMV", "DQ"), "held");
+	CU_ASSERT_EQUAL(browser_shot("/?window=300#line/CADMV",
+	    "dashboard-line.png"), 0);
+	CU_ASSERT_EQUAL(nlctl("release CADMV DQ", NULL, &out), 0);
+	free(out);
+}
+
 /* s with the first from replaced by to (new string). */
 static char *
 replace(const char *s, const char *from, const char *to)
@@ -914,6 +1293,8 @@ main(void)
 	CU_ADD_TEST(s, test_admin_cross_origin);
 	CU_ADD_TEST(s, test_admin_token);
 	CU_ADD_TEST(s, test_dashboard_browser);
+	CU_ADD_TEST(s, test_dashboard_history);
+	CU_ADD_TEST(s, test_dashboard_line);
 	CU_ADD_TEST(s, test_reload);
 	CU_ADD_TEST(s, test_drain);
 	return it_run_suites();
