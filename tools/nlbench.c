@@ -1409,6 +1409,7 @@ bench_free(struct bench *b)
 	for (i = 0; i < b->nrx; i++) {
 		client_free(b->rx[i].c);
 		SSL_CTX_free(b->rx[i].ssl);
+		free(b->rx[i].msg);		/* -T: its DR */
 	}
 	free(b->tx);
 	free(b->rx);
