@@ -373,23 +373,6 @@ agency_req_new(struct agency *a, uint64_t tag, const char *data, size_t len)
 	}
 }
 
-/* The response key that answers an inquiry key. */
-static enum msg_key
-agency_answer_key(enum msg_key k)
-{
-	switch (k) {
-	case MSG_KEY_DQ:
-	case MSG_KEY_DQG:
-		return MSG_KEY_DR;
-	case MSG_KEY_KQ:
-		return MSG_KEY_KR;
-	case MSG_KEY_DNQ:
-		return MSG_KEY_DNR;
-	default:
-		return MSG_KEY_NONE;
-	}
-}
-
 /*
  * A response (key, control field, from ORI): settle the first request
  * with that control field and key that is due one from that place, or
@@ -412,7 +395,7 @@ agency_response(struct agency *a, enum msg_key key, const char *ctl,
 	    tag = agency_ctl_next(a, tag)) {
 		r = &a->req[tag];
 		if (r->state == AGENCY_REQ_NAKED || (key != MSG_KEY_ER &&
-		    agency_answer_key(r->key) != key))
+		    msg_key_answer(r->key) != key))
 			continue;
 		for (i = 0; i < r->ndest; i++)
 			if (!r->dest[i].done && (key == MSG_KEY_ER ||

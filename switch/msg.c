@@ -139,6 +139,22 @@ msg_key_is_query(enum msg_key key)
 }
 
 enum msg_key
+msg_key_answer(enum msg_key key)
+{
+	switch (key) {
+	case MSG_KEY_DQ:
+	case MSG_KEY_DQG:
+		return MSG_KEY_DR;
+	case MSG_KEY_KQ:
+		return MSG_KEY_KR;
+	case MSG_KEY_DNQ:
+		return MSG_KEY_DNR;
+	default:
+		return MSG_KEY_NONE;
+	}
+}
+
+enum msg_key
 msg_key_delivered(enum msg_key key)
 {
 	return key == MSG_KEY_DQG ? MSG_KEY_DQ : key;

@@ -276,6 +276,9 @@ const char	*msg_body_name(enum msg_body);
 int	 msg_key_is_response(enum msg_key);
 /** 1 for DQ, KQ, DNQ, DQG: queries answered by a state. */
 int	 msg_key_is_query(enum msg_key);
+/** The key that answers a query key (DQ and DQG -> DR, KQ -> KR, DNQ ->
+ * DNR); MSG_KEY_NONE for any other key. */
+enum msg_key	 msg_key_answer(enum msg_key);
 /**
  * The key a destination receives a message of this key as: DQ for a DQG
  * (Nlets changes the type; states never see a DQG), the key itself for

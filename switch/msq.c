@@ -47,23 +47,7 @@ msq_table_count(const struct msq_table *t)
 int
 msq_applies(const struct msg *m, int group)
 {
-	return group && msq_answer_key(m->key) != MSG_KEY_NONE;
-}
-
-enum msg_key
-msq_answer_key(int query_key)
-{
-	switch (query_key) {
-	case MSG_KEY_DQ:
-	case MSG_KEY_DQG:
-		return MSG_KEY_DR;
-	case MSG_KEY_KQ:
-		return MSG_KEY_KR;
-	case MSG_KEY_DNQ:
-		return MSG_KEY_DNR;
-	default:
-		return MSG_KEY_NONE;
-	}
+	return group && msg_key_answer(m->key) != MSG_KEY_NONE;
 }
 
 struct msq *
@@ -163,7 +147,7 @@ msq_match(struct msq_table *t, int rkey, const char *ori, const char *ctl,
 	int		 i;
 
 	for (q = t->head; q != NULL; q = q->next) {
-		if ((int)msq_answer_key(q->key) != rkey ||
+		if ((int)msg_key_answer(q->key) != rkey ||
 		    strcmp(q->ori, ori) != 0 || strcmp(q->ctl, ctl) != 0)
 			continue;
 		for (i = 0; i < q->nmember; i++)
@@ -323,7 +307,7 @@ msq_parse_head(uint64_t id, const char *v)
 	    &c, &d, &f, &done, ori, line, ctl, to) != 9)
 		return NULL;
 	if ((k = msg_key_lookup(key)) == MSG_KEY_NONE ||
-	    msq_answer_key(k) == MSG_KEY_NONE || strlen(ori) > MSG_ORI_LEN ||
+	    msg_key_answer(k) == MSG_KEY_NONE || strlen(ori) > MSG_ORI_LEN ||
 	    strlen(line) > QUEUE_LINE_LEN || strlen(ctl) > MSG_CTL_LEN)
 		return NULL;
 	{
@@ -516,7 +500,7 @@ msq_build(struct ubuf *b, const struct msq *q, int late,
 	struct ubuf	 sum;
 	const char	*dest = q->ori, *root;
 	size_t		 rlen, start = b->len;
-	enum msg_key	 rkey = msq_answer_key(q->key);
+	enum msg_key	 rkey = msg_key_answer(q->key);
 	int		 i;
 
 	msgbuild_begin(b, rkey, MSG_SWITCH_ORI, &dest, 1, q->ctl);

@@ -88,8 +88,6 @@ size_t			 msq_table_count(const struct msq_table *);
  * destination is NL or a region code)?
  */
 int		 msq_applies(const struct msg *m, int group);
-/** The key of an answer to a query key (DQ -> DR ...), MSG_KEY_NONE. */
-enum msg_key	 msq_answer_key(int query_key);
 
 /** A new query (not in a table); members are added with msq_member_add. */
 struct msq	*msq_new(uint64_t id, int key, const char *ori, const char *ctl,
@@ -191,7 +189,7 @@ void		 msq_summary(struct ubuf *, const struct msq *, int late,
 		    uint64_t now_us);
 
 /**
- * The merged answer to q: key msq_answer_key, from MSG_SWITCH_ORI to
+ * The merged answer to q: key msg_key_answer, from MSG_SWITCH_ORI to
  * the sender with its control field, n2:ResponseText the summary, then
  * one n2:StateResponse per answer in bodies (each a stored message's
  * XML: its n2:NLETS element is copied whole; an XML declaration,

@@ -1996,7 +1996,7 @@ server_msq_none(struct server *srv, struct server_inbound *in)
 	    MSQ_OUT));
 	audit_str(rec, "outcome", "no member in service");
 	srv->stats.msq_summaries++;
-	server_submit_notice(srv, in->from, msq_answer_key(in->mq->key), body,
+	server_submit_notice(srv, in->from, msg_key_answer(in->mq->key), body,
 	    len, in->ori, in->ctl, audit_end(rec), in);
 	msq_free(in->mq);
 	in->mq = NULL;
@@ -2246,7 +2246,7 @@ server_msq_merge(struct server *srv, struct msq *q, int late)
 	const char		**bodies;
 	size_t			*lens, len, so, he;
 	int			 i, n, photo = 0;
-	enum msg_key		 rkey = msq_answer_key(q->key);
+	enum msg_key		 rkey = msg_key_answer(q->key);
 
 	q->busy = 1;
 	mg->srv = srv;

@@ -91,9 +91,9 @@ test_msq_match(void)
 	CU_ASSERT_PTR_NULL(msq_match(t, MSG_KEY_DR, "WA0340000", "C1",
 	    "CADMV", &mi));
 	/* A DNQ's answer is a DNR, a DQG's a DR. */
-	CU_ASSERT_EQUAL(msq_answer_key(MSG_KEY_DNQ), MSG_KEY_DNR);
-	CU_ASSERT_EQUAL(msq_answer_key(MSG_KEY_DQG), MSG_KEY_DR);
-	CU_ASSERT_EQUAL(msq_answer_key(MSG_KEY_AM), MSG_KEY_NONE);
+	CU_ASSERT_EQUAL(msg_key_answer(MSG_KEY_DNQ), MSG_KEY_DNR);
+	CU_ASSERT_EQUAL(msg_key_answer(MSG_KEY_DQG), MSG_KEY_DR);
+	CU_ASSERT_EQUAL(msg_key_answer(MSG_KEY_AM), MSG_KEY_NONE);
 	msq_table_free(t);
 }
 
