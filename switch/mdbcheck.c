@@ -25,7 +25,6 @@
  * MDB_db. The free DB maps a txnid (MDB_INTEGERKEY) to an ID list: a
  * count, then that many page numbers.
  */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -90,8 +89,15 @@ struct mdbcheck_count {
 };
 
 struct mdbcheck {
-	const uint8_t		*m;		/* the file, mapped */
+	int			 fd;		/* the file, read with pread */
 	size_t			 len;
+	uint8_t			*meta;		/* pages 0 and 1 */
+	/* A page per level of the walk (0: an overflow page's first):
+	 * a parent page stays read while its children are. */
+	uint8_t			*lvl[2 * (MDBCHECK_MAXDEPTH + 1)];
+	int			 base;		/* slots of the tree walked */
+	uint8_t			*ov;		/* a free list's overflow run */
+	size_t			 ovcap;
 	size_t			 psize;
 	uint64_t		 last;		/* mm_last_pg */
 	uint8_t			*seen;		/* a bit per page */
@@ -102,6 +108,13 @@ struct mdbcheck {
 	int			 kind;		/* MDBCHECK_FREE, _MAIN, _NAMED */
 	const char *const	*names;		/* required named DBs */
 	uint64_t		 found;		/* bit i: names[i] found */
+	const char *const	*defer;		/* named DBs not walked */
+	const char *const	*lazy;		/* ... whose overflow is not read */
+	int			 lazy_ov;	/* the DB walked is lazy */
+	int			 edge;		/* last child of each branch only */
+	mdbcheck_each_cb	 each;		/* mdbcheck_each(): the records */
+	void			*each_arg;
+	int			 stopped;	/* each returned non-zero */
 };
 
 /* The keys a page may hold: [lo, hi), NULL for no bound. */
@@ -151,15 +164,42 @@ mdbcheck_db_dec(const uint8_t *p, struct mdbcheck_db *db)
 	db->root = util_get_ne64(p + 40);
 }
 
+/* Pages pgno .. pgno + n - 1 into buf. @return 0, -1 (why set). */
+static int
+mdbcheck_read(struct mdbcheck *ck, uint64_t pgno, uint64_t n, uint8_t *buf)
+{
+	size_t	 want = (size_t)n * ck->psize, done = 0;
+	off_t	 off = (off_t)(pgno * ck->psize);
+	ssize_t	 r;
+
+	if (pgno * ck->psize + want > ck->len)
+		return mdbcheck_bad(ck, "page %llu (%s db): past the end of "
+		    "the file (%zu bytes)", (unsigned long long)pgno, ck->db,
+		    ck->len);
+	while (done < want) {
+		r = pread(ck->fd, buf + done, want - done, off + (off_t)done);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return mdbcheck_bad(ck, "page %llu: read: %s",
+			    (unsigned long long)pgno, r == 0 ? "end of file" :
+			    strerror(errno));
+		done += (size_t)r;
+	}
+	return 0;
+}
+
 /*
  * Page pgno, reached from page from as what: within the file and the
- * snapshot, not a meta page, not reached before. @return it, NULL.
+ * snapshot, not a meta page, not reached before, read into the buffer
+ * of slot (a level of the walk; 0 for an overflow page). @return it,
+ * NULL.
  */
 static const uint8_t *
 mdbcheck_page(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
-    const char *what)
+    const char *what, int slot)
 {
-	const uint8_t *pg;
+	uint8_t *pg;
 
 	if (pgno < 2 || pgno > ck->last) {
 		mdbcheck_bad(ck, "page %llu (%s db, %s of page %llu): page "
@@ -176,7 +216,15 @@ mdbcheck_page(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
 		return NULL;
 	}
 	ck->seen[pgno / 8] |= (uint8_t)(1u << (pgno % 8));
-	pg = ck->m + pgno * ck->psize;
+	slot += ck->base;
+	if (ck->lvl[slot] == NULL && (ck->lvl[slot] = malloc(ck->psize)) ==
+	    NULL) {
+		mdbcheck_bad(ck, "out of memory");
+		return NULL;
+	}
+	pg = ck->lvl[slot];
+	if (mdbcheck_read(ck, pgno, 1, pg) == -1)
+		return NULL;
 	if (util_get_ne64(pg) != pgno) {
 		mdbcheck_bad(ck, "page %llu (%s db, %s of page %llu): its "
 		    "header says page %llu", (unsigned long long)pgno, ck->db,
@@ -209,33 +257,55 @@ mdbcheck_cmp(const struct mdbcheck *ck, const uint8_t *a, size_t alen,
 	return alen < blen ? -1 : alen > blen;
 }
 
+/*
+ * The pages of an overflow run of a lazy DB, not read: within the
+ * snapshot and not reached before, as many as LMDB gives the data.
+ * @return 0, -1.
+ */
+static int
+mdbcheck_overflow_unread(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
+    size_t dsize, struct mdbcheck_count *cnt)
+{
+	uint64_t	need, i;
+
+	need = (MDBCHECK_PAGEHDR - 1 + (uint64_t)dsize) / ck->psize + 1;
+	if (pgno < 2 || pgno > ck->last || need - 1 > ck->last - pgno)
+		return mdbcheck_bad(ck, "page %llu (%s db, overflow data of "
+		    "page %llu): %llu pages, outside 2..%llu",
+		    (unsigned long long)pgno, ck->db, (unsigned long long)from,
+		    (unsigned long long)need, (unsigned long long)ck->last);
+	for (i = 0; i < need; i++) {
+		if (ck->seen[(pgno + i) / 8] & (1u << ((pgno + i) % 8)))
+			return mdbcheck_bad(ck, "page %llu (%s db, overflow "
+			    "data of page %llu): page %llu reached twice",
+			    (unsigned long long)pgno, ck->db,
+			    (unsigned long long)from,
+			    (unsigned long long)(pgno + i));
+		ck->seen[(pgno + i) / 8] |= (uint8_t)(1u << ((pgno + i) % 8));
+	}
+	cnt->overflow += need;
+	return 0;
+}
+
 /* An overflow chain of data from leaf page from. @return it, NULL. */
 static const uint8_t *
 mdbcheck_overflow(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
     size_t dsize, struct mdbcheck_count *cnt)
 {
 	const uint8_t	*pg;
-	uint64_t	 n, need, i;
+	uint64_t	 n, i;
+	char		 why[200];
 
-	if ((pg = mdbcheck_page(ck, pgno, from, "overflow data")) == NULL)
+	if ((pg = mdbcheck_page(ck, pgno, from, "overflow data", 0)) == NULL)
 		return NULL;
-	if ((util_get_ne16(pg + 10) & (P_TYPE | ~P_KNOWN)) != P_OVERFLOW) {
+	if (mdbcheck_ovpage(pg, pgno, dsize, ck->psize, ck->last, why,
+	    sizeof why) != 0) {
 		mdbcheck_bad(ck, "page %llu (%s db, overflow data of page "
-		    "%llu): flags 0x%04x, not an overflow page",
-		    (unsigned long long)pgno, ck->db, (unsigned long long)from,
-		    util_get_ne16(pg + 10));
+		    "%llu): %s", (unsigned long long)pgno, ck->db,
+		    (unsigned long long)from, why);
 		return NULL;
 	}
 	n = util_get_ne32(pg + 12);
-	need = (MDBCHECK_PAGEHDR - 1 + (uint64_t)dsize) / ck->psize + 1;
-	if (n < need || n - 1 > ck->last - pgno) {
-		mdbcheck_bad(ck, "page %llu (%s db, overflow data of page "
-		    "%llu): mp_pages %llu, need %llu, last page %llu",
-		    (unsigned long long)pgno, ck->db, (unsigned long long)from,
-		    (unsigned long long)n, (unsigned long long)need,
-		    (unsigned long long)ck->last);
-		return NULL;
-	}
 	for (i = 1; i < n; i++) {
 		if (ck->seen[(pgno + i) / 8] & (1u << ((pgno + i) % 8))) {
 			mdbcheck_bad(ck, "page %llu (%s db): page %llu of its "
@@ -247,7 +317,62 @@ mdbcheck_overflow(struct mdbcheck *ck, uint64_t pgno, uint64_t from,
 		ck->seen[(pgno + i) / 8] |= (uint8_t)(1u << ((pgno + i) % 8));
 	}
 	cnt->overflow += n;
-	return pg + MDBCHECK_PAGEHDR;
+	/* Only a free list's data is read (a named DB's is its records';
+	 * the main DB holds none): the run, whole. */
+	if (ck->kind != MDBCHECK_FREE || n == 1)
+		return pg + MDBCHECK_PAGEHDR;
+	if (n * ck->psize > ck->ovcap) {
+		free(ck->ov);
+		ck->ovcap = (size_t)n * ck->psize;
+		if ((ck->ov = malloc(ck->ovcap)) == NULL) {
+			ck->ovcap = 0;
+			mdbcheck_bad(ck, "out of memory");
+			return NULL;
+		}
+	}
+	if (mdbcheck_read(ck, pgno, n, ck->ov) == -1)
+		return NULL;
+	return ck->ov + MDBCHECK_PAGEHDR;
+}
+
+int
+mdbcheck_ovpage(const uint8_t *pg, uint64_t pgno, size_t dsize, size_t psize,
+    uint64_t last, char *why, size_t sz)
+{
+	uint64_t	n, need;
+
+	if (util_get_ne64(pg) != pgno) {
+		snprintf(why, sz, "its header says page %llu",
+		    (unsigned long long)util_get_ne64(pg));
+		return 1;
+	}
+	if ((util_get_ne16(pg + 10) & (P_TYPE | ~P_KNOWN | P_DIRTY)) !=
+	    P_OVERFLOW) {
+		snprintf(why, sz, "flags 0x%04x, not an overflow page",
+		    util_get_ne16(pg + 10));
+		return 1;
+	}
+	n = util_get_ne32(pg + 12);
+	need = (MDBCHECK_PAGEHDR - 1 + (uint64_t)dsize) / psize + 1;
+	if (n < need || pgno > last || n - 1 > last - pgno) {
+		snprintf(why, sz, "mp_pages %llu, need %llu, last page %llu",
+		    (unsigned long long)n, (unsigned long long)need,
+		    (unsigned long long)last);
+		return 1;
+	}
+	return 0;
+}
+
+/* Is the named DB name[0 .. len) in list (NULL-terminated, or NULL)? */
+static int
+mdbcheck_listed(const char *const *list, const uint8_t *name, size_t len)
+{
+	size_t j;
+
+	for (j = 0; list != NULL && list[j] != NULL; j++)
+		if (strlen(list[j]) == len && memcmp(list[j], name, len) == 0)
+			return 1;
+	return 0;
 }
 
 /* A leaf node's data in the main or free DB. */
@@ -310,7 +435,16 @@ mdbcheck_leaf_data(struct mdbcheck *ck, uint64_t pgno, unsigned i,
 	memcpy(savedb, ck->db, sizeof savedb);
 	snprintf(ck->db, sizeof ck->db, "%s", name);
 	ck->kind = MDBCHECK_NAMED;
+	ck->lazy_ov = mdbcheck_listed(ck->lazy, nd + 8, ksize);
+	/* Deferred (mdbcheck_db walks it later): now only the pages from
+	 * its root to its last leaf, which appends read and write. */
+	ck->edge = mdbcheck_listed(ck->defer, nd + 8, ksize);
+	/* The main DB's pages stay read beneath: other buffers. */
+	ck->base = MDBCHECK_MAXDEPTH + 1;
 	rc = mdbcheck_tree(ck, &sub);
+	ck->base = 0;
+	ck->lazy_ov = 0;
+	ck->edge = 0;
 	ck->kind = savekind;
 	ck->cur = save;
 	memcpy(ck->db, savedb, sizeof ck->db);
@@ -473,7 +607,7 @@ mdbcheck_branch_children(struct mdbcheck *ck, const uint8_t *pg,
 	unsigned		 i;
 
 	cnt->branch++;
-	for (i = 0; i < n; i++) {
+	for (i = ck->edge ? n - 1 : 0; i < n; i++) {
 		nd = mdbcheck_node(pg, i);
 		child = util_get_ne16(nd) |
 		    (uint64_t)util_get_ne16(nd + 2) << 16 |
@@ -510,6 +644,24 @@ mdbcheck_leaf_nodes(struct mdbcheck *ck, const uint8_t *pg, uint64_t pgno,
 		ksize = util_get_ne16(nd + 6);
 		dsize = util_get_ne16(nd) | (size_t)util_get_ne16(nd + 2) << 16;
 		data = nd + MDBCHECK_NODEHDR + ksize;
+		if ((util_get_ne16(nd + 4) & F_BIGDATA) && ck->lazy_ov &&
+		    ck->kind == MDBCHECK_NAMED) {
+			/* Its data is the records', not the tree's. */
+			if (mdbcheck_overflow_unread(ck, util_get_ne64(data),
+			    pgno, dsize, cnt) == -1)
+				return -1;
+			data = NULL;
+		}
+		if (ck->each != NULL && ck->kind == MDBCHECK_NAMED) {
+			if (ck->each(nd + MDBCHECK_NODEHDR, ksize, data, dsize,
+			    ck->each_arg) != 0) {
+				ck->stopped = 1;
+				return -1;
+			}
+			continue;
+		}
+		if (data == NULL)
+			continue;
 		if ((util_get_ne16(nd + 4) & F_BIGDATA) && (data =
 		    mdbcheck_overflow(ck, util_get_ne64(data), pgno, dsize,
 		    cnt)) == NULL)
@@ -537,7 +689,7 @@ mdbcheck_walk(struct mdbcheck *ck, uint64_t pgno, uint64_t from, int level,
 	int		 branch = level < ck->cur->depth, rc = -1, nodes;
 
 	if ((pg = mdbcheck_page(ck, pgno, from, level == 1 ? "root" :
-	    "child")) == NULL)
+	    "child", level)) == NULL)
 		return -1;
 	if ((nodes = mdbcheck_page_header(ck, pg, pgno, level, branch,
 	    &upper)) == -1)
@@ -584,8 +736,13 @@ mdbcheck_tree(struct mdbcheck *ck, const struct mdbcheck_db *db)
 	if (mdbcheck_walk(ck, db->root, 0, 1, &unbounded, &cnt) == -1)
 		return -1;
 	ck->cur = db;
+	/* Unread, a run counts the pages its data needs: LMDB may have
+	 * kept a longer one for data rewritten shorter. */
+	if (ck->edge)
+		return 0;	/* a path, not the tree */
 	if (cnt.branch != db->branch || cnt.leaf != db->leaf ||
-	    cnt.overflow != db->overflow || cnt.entries != db->entries)
+	    (ck->lazy_ov ? cnt.overflow > db->overflow :
+	    cnt.overflow != db->overflow) || cnt.entries != db->entries)
 		return mdbcheck_bad(ck, "%s db (root page %llu): holds %llu "
 		    "branch, %llu leaf, %llu overflow pages and %llu entries; "
 		    "its record says %llu, %llu, %llu, %llu", ck->db,
@@ -605,7 +762,7 @@ mdbcheck_tree(struct mdbcheck *ck, const struct mdbcheck_db *db)
 static int
 mdbcheck_meta_ok(struct mdbcheck *ck, int i)
 {
-	const uint8_t *pg = ck->m + (size_t)i * ck->psize;
+	const uint8_t *pg = ck->meta + (size_t)i * ck->psize;
 
 	if (util_get_ne64(pg) != (uint64_t)i ||
 	    (util_get_ne16(pg + 10) & P_TYPE) != P_META ||
@@ -626,7 +783,7 @@ mdbcheck_meta_ok(struct mdbcheck *ck, int i)
 static int
 mdbcheck_snapshot(struct mdbcheck *ck, int i)
 {
-	const uint8_t		*meta = ck->m + (size_t)i * ck->psize;
+	const uint8_t		*meta = ck->meta + (size_t)i * ck->psize;
 	struct mdbcheck_db	 freedb, maindb;
 	size_t			 j;
 
@@ -667,53 +824,145 @@ mdbcheck_snapshot(struct mdbcheck *ck, int i)
 	return 0;
 }
 
-int
-mdbcheck_file(const char *path, const char *const *names, char *why,
-    size_t sz)
+/*
+ * Open path read-only: *fd, *len. @return 1 open; 0 no file or an
+ * empty one; -1 why says why. Pages are read with pread, not through a
+ * map: on a virtual machine a first touch of a mapped page costs ten
+ * times a pread of it here, and a check reads each page once.
+ */
+static int
+mdbcheck_open(const char *path, int *fd, size_t *len, char *why, size_t sz)
 {
-	struct mdbcheck	 ck;
 	struct stat	 st;
-	void		*m;
-	char		 prev[256];
-	uint64_t	 t0, t1;
-	uint32_t	 psize;
-	int		 fd, use, rc;
 
-	why[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(why, sz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1) {
+	if (fstat(*fd, &st) == -1) {
 		snprintf(why, sz, "%s: %s", path, strerror(errno));
-		close(fd);
+		close(*fd);
 		return -1;
 	}
 	if (st.st_size == 0) {
-		close(fd);
+		close(*fd);
 		return 0;
 	}
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED) {
-		snprintf(why, sz, "%s: mmap: %s", path, strerror(errno));
-		return -1;
-	}
+	*len = (size_t)st.st_size;
+	return 1;
+}
+
+/* What a check holds, freed. */
+static void
+mdbcheck_done(struct mdbcheck *ck)
+{
+	int i;
+
+	for (i = 0; i < 2 * (MDBCHECK_MAXDEPTH + 1); i++)
+		free(ck->lvl[i]);
+	free(ck->ov);
+	free(ck->meta);
+	free(ck->seen);
+	close(ck->fd);
+}
+
+int
+mdbcheck_file(const char *path, const char *const *names, char *why,
+    size_t sz)
+{
+	struct mdbcheck_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.names = names;
+	return mdbcheck_file_opts(path, &o, why, sz);
+}
+
+int
+mdbcheck_db(const char *path, const uint8_t *rec, size_t psize,
+    uint64_t last, const char *name, char *why, size_t sz)
+{
+	return mdbcheck_each(path, rec, psize, last, name, NULL, NULL, why,
+	    sz);
+}
+
+int
+mdbcheck_each(const char *path, const uint8_t *rec, size_t psize,
+    uint64_t last, const char *name, mdbcheck_each_cb cb, void *arg,
+    char *why, size_t sz)
+{
+	struct mdbcheck		 ck;
+	struct mdbcheck_db	 db;
+	size_t			 len = 0;
+	int			 rc, fd;
+
+	why[0] = '\0';
+	if ((rc = mdbcheck_open(path, &fd, &len, why, sz)) != 1)
+		return rc == 0 ? 0 : -1;
 	memset(&ck, 0, sizeof ck);
-	ck.m = m;
-	ck.len = (size_t)st.st_size;
+	ck.fd = fd;
+	ck.len = len;
 	ck.why = why;
 	ck.sz = sz;
-	ck.names = names;
+	ck.psize = psize;
+	ck.last = last;
+	ck.kind = MDBCHECK_NAMED;
+	ck.each = cb;
+	ck.each_arg = arg;
+	ck.lazy_ov = cb != NULL;
+	snprintf(ck.db, sizeof ck.db, "%s", name);
+	mdbcheck_db_dec(rec, &db);
+	rc = 1;
+	if (psize < 512 || last < 2 || last >= len / psize)
+		mdbcheck_bad(&ck, "%s db: page size %zu, last page %llu, the "
+		    "file has %zu bytes", name, psize,
+		    (unsigned long long)last, len);
+	else if ((ck.seen = calloc(1, last / 8 + 1)) == NULL)
+		mdbcheck_bad(&ck, "out of memory");
+	else if (db.flags & ~MDBCHECK_DBFLAGS || db.flags & MDBCHECK_DUPSORT)
+		mdbcheck_bad(&ck, "%s db: flags 0x%x", name, db.flags);
+	else {
+		ck.seen[0] = 0x03;	/* the meta pages */
+		rc = mdbcheck_tree(&ck, &db) == 0 || ck.stopped ? 0 : 1;
+	}
+	mdbcheck_done(&ck);
+	return rc;
+}
+
+int
+mdbcheck_file_opts(const char *path, const struct mdbcheck_opts *o,
+    char *why, size_t sz)
+{
+	struct mdbcheck	 ck;
+	size_t		 len = 0;
+	char		 prev[256];
+	uint8_t		 head[MDBCHECK_META_TXNID + 8];
+	uint64_t	 t0, t1;
+	uint32_t	 psize;
+	int		 use, rc, fd;
+
+	why[0] = '\0';
+	if ((rc = mdbcheck_open(path, &fd, &len, why, sz)) != 1)
+		return rc;
+	memset(&ck, 0, sizeof ck);
+	ck.fd = fd;
+	ck.len = len;
+	ck.why = why;
+	ck.sz = sz;
+	ck.names = o->names;
+	ck.defer = o->defer;
+	ck.lazy = o->lazy;
 	rc = 1;
 	if (ck.len < MDBCHECK_META_TXNID + 8) {
 		mdbcheck_bad(&ck, "meta page 0: the file has only %zu bytes",
 		    ck.len);
 		goto out;
 	}
-	psize = util_get_ne32(ck.m + MDBCHECK_META_DBS);
+	ck.psize = sizeof head;
+	if (mdbcheck_read(&ck, 0, 1, head) == -1)
+		goto out;
+	psize = util_get_ne32(head + MDBCHECK_META_DBS);
 	if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0 ||
 	    ck.len < 2 * (size_t)psize) {
 		mdbcheck_bad(&ck, "meta page 0: page size %u, file size %zu",
@@ -721,11 +970,17 @@ mdbcheck_file(const char *path, const char *const *names, char *why,
 		goto out;
 	}
 	ck.psize = psize;
+	if ((ck.meta = malloc(2 * (size_t)psize)) == NULL) {
+		mdbcheck_bad(&ck, "out of memory");
+		goto out;
+	}
+	if (mdbcheck_read(&ck, 0, 2, ck.meta) == -1)
+		goto out;
 	if (mdbcheck_meta_ok(&ck, 0) == -1 || mdbcheck_meta_ok(&ck, 1) == -1)
 		goto out;
 	/* LMDB uses the meta of the higher txnid, page 0 on a tie. */
-	t0 = util_get_ne64(ck.m + MDBCHECK_META_TXNID);
-	t1 = util_get_ne64(ck.m + psize + MDBCHECK_META_TXNID);
+	t0 = util_get_ne64(ck.meta + MDBCHECK_META_TXNID);
+	t1 = util_get_ne64(ck.meta + psize + MDBCHECK_META_TXNID);
 	use = t1 > t0 ? 1 : 0;
 	if (mdbcheck_snapshot(&ck, use) == 0) {
 		rc = 0;
@@ -743,7 +998,6 @@ mdbcheck_file(const char *path, const char *const *names, char *why,
 		snprintf(why, sz, "meta page %d (txn %llu): %s", use,
 		    (unsigned long long)(use ? t1 : t0), prev);
 out:
-	free(ck.seen);
-	munmap(m, (size_t)st.st_size);
+	mdbcheck_done(&ck);
 	return rc;
 }

@@ -126,9 +126,9 @@ struct queue_copy {
 	uint32_t	size;				/* body bytes */
 	uint8_t		flags;				/* QUEUE_COPY_* */
 	/* The line the message came from, for its sender's share of the
-	 * store: in memory only (not stored with the copy); set by the
-	 * PUT's submitter, filled from the message by load(); "" for the
-	 * switch's own notices and in the other walks. */
+	 * store: stored with the copy (the PUT takes its message's), read
+	 * back by load() without reading the message; "" for the switch's
+	 * own notices and in the other walks. */
 	char		from_line[QUEUE_LINE_LEN + 1];
 };
 

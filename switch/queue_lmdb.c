@@ -139,6 +139,9 @@
 /* Audit records pruned for size in one transaction, at most. */
 #define QUEUE_LMDB_TRIM_MAX	20000
 
+/* LMDB's page header: an overflow run's data starts after it. */
+#define QUEUE_LMDB_PAGEHDR	16
+
 /* Key sizes. */
 #define QUEUE_LMDB_MSGKEY	8
 #define QUEUE_LMDB_COPYKEY	(QUEUE_LINE_LEN + 1 + 8 + 2)
@@ -159,8 +162,14 @@
  * flags (QUEUE_COPY_*) took a byte that was always written zero, so the
  * records of older stores read as flags 0, their meaning then, and the
  * version stays 2. A switch older than the flags ignores them.
+ * Since 0.3.1 the record also carries the line its message came from, so
+ * that the start-up load reads copies only, never a message's pages:
+ *   ... 44 size  48 from_line[8]  56 CRC
+ * Records of the old length (52: CRC at 48) still read; their from_line
+ * is looked up in the message's header.
  */
-#define QUEUE_LMDB_COPYREC	52
+#define QUEUE_LMDB_COPYREC	60
+#define QUEUE_LMDB_COPYREC_OLD	52
 /* ref record: 0 version  1..3 zero  4 count  8 CRC */
 #define QUEUE_LMDB_REFREC	12
 /* meta record: 0 version  1..3 zero  4 value  12 CRC */
@@ -230,7 +239,11 @@ struct queue_lmdb {
 	pthread_mutex_t		 badlock;	/* bad */
 	struct queue_lmdb_bad	*bad;
 
-	pthread_mutex_t		 healthlock;	/* the four below */
+	pthread_mutex_t		 healthlock;	/* the four below, audit_ck */
+	pthread_cond_t		 audit_cv;	/* audit_ck left 0 */
+	int			 audit_ck;	/* 0 checking, 1 sound, -1 not */
+	pthread_t		 audit_thr;	/* the audit's check (open) */
+	int			 audit_thr_on;
 	int			 damage_rc;	/* first B-tree damage, sticky */
 	char			 damage[512];
 	uint64_t		 quar_count[QUEUE_DB_MAX];
@@ -261,6 +274,11 @@ struct queue_lmdb {
 
 static int	queue_lmdb_audit_put(struct queue_lmdb *, MDB_txn *,
 		    const char *);
+static void	*queue_lmdb_audit_check_cb(void *);
+static int	queue_lmdb_audit_wait(struct queue_lmdb *);
+static int	queue_lmdb_audit_sound(struct queue_lmdb *);
+static void	queue_lmdb_copy_from(struct queue_lmdb *, MDB_txn *,
+		    const MDB_val *, struct queue_copy *);
 static int	queue_lmdb_copy_put(struct queue_lmdb *, MDB_txn *, int,
 		    const struct queue_copy *, unsigned int);
 
@@ -389,6 +407,7 @@ queue_lmdb_copy_enc(uint8_t *v, const MDB_val *k, const struct queue_copy *c)
 	util_put_be64(v + 32, c->enq_us);
 	util_put_be32(v + 40, c->attempts);
 	util_put_be32(v + 44, c->size);
+	queue_lmdb_put_str(v + 48, c->from_line, QUEUE_LINE_LEN);
 	queue_lmdb_seal(k, v, QUEUE_LMDB_COPYREC);
 }
 
@@ -401,10 +420,13 @@ queue_lmdb_copy_dec(int db, const MDB_val *k, const MDB_val *v,
 	uint8_t		 kk[QUEUE_LMDB_COPYKEY];
 	size_t		 klen;
 
-	if (v->mv_size != QUEUE_LMDB_COPYREC ||
-	    queue_lmdb_check(k, v, QUEUE_LMDB_COPYREC) == -1)
+	if ((v->mv_size != QUEUE_LMDB_COPYREC &&
+	    v->mv_size != QUEUE_LMDB_COPYREC_OLD) ||
+	    queue_lmdb_check(k, v, QUEUE_LMDB_COPYREC_OLD) == -1)
 		return -1;
 	memset(c, 0, sizeof *c);
+	if (v->mv_size == QUEUE_LMDB_COPYREC)
+		queue_lmdb_get_str(c->from_line, p + 48, QUEUE_LINE_LEN);
 	c->prio = p[1];
 	c->key = p[2];
 	c->flags = p[3];
@@ -862,7 +884,8 @@ queue_lmdb_salvage(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k,
 	*sv = QUEUE_LMDB_SV_NONE;
 	*rekeyed = 0;
 	memset(c, 0, sizeof *c);
-	if (v->mv_size == QUEUE_LMDB_COPYREC &&
+	if ((v->mv_size == QUEUE_LMDB_COPYREC ||
+	    v->mv_size == QUEUE_LMDB_COPYREC_OLD) &&
 	    (p[0] == QUEUE_LMDB_VERSION || p[0] == QUEUE_LMDB_VERSION_CRC)) {
 		/* The key as the value's fields spell it, raw. */
 		memcpy(kb, p + 4, QUEUE_LINE_LEN);
@@ -906,6 +929,7 @@ queue_lmdb_salvage(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k,
 		*sv = QUEUE_LMDB_SV_DEAD;
 		return 0;
 	}
+	util_strlcpy(c->from_line, m.from_line, sizeof c->from_line);
 	if (!*rekeyed) {
 		c->key = m.key;
 		c->size = (uint32_t)blen;
@@ -1313,20 +1337,59 @@ queue_lmdb_ref_put(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid,
 }
 
 /*
- * Before a message carrying a photo is deleted, overwrite its stored
- * value with zeros where it lies. mdb_del only unlinks the value: its
- * pages go to LMDB's freelist with the image still in them, and stay in
- * data.mdb until reused. Without MDB_WRITEMAP the map is read-only, so
- * a page of the last committed snapshot (the usual case: the body was
- * written by an earlier txn) is overwritten through the environment's
- * file descriptor; the commit's fdatasync then makes the wipe durable
- * together with the delete. A page dirty in this txn is LMDB's private
- * copy and is wiped in memory. Crash between the wipe and the commit:
- * the message stays with a zeroed body, fails its CRC at the next read
- * and is quarantined; it had been delivered and acknowledged already.
+ * Before LMDB frees a message's overflow pages: the first page's header
+ * (mdbcheck_ovpage), which the start-up check leaves unread (it reads a
+ * page per queued message). LMDB frees mp_pages pages from it: a
+ * damaged header would put pages in use on the free list. v is the
+ * message's value: in an overflow run when it starts 16 bytes into a
+ * page of the map (data on a leaf page starts after its node, further
+ * in). @return 0 sound (or not in the map: written by this txn);
+ * MDB_CORRUPTED, the store marked damaged with what was found.
  */
 static int
-queue_lmdb_wipe(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k)
+queue_lmdb_ovcheck(struct queue_lmdb *ql, const MDB_val *k, const MDB_val *v)
+{
+	const uint8_t	*p = v->mv_data;
+	MDB_envinfo	 info;
+	uint64_t	 pgno;
+	char		 why[200], id[32], where[400];
+
+	if (ql->map == NULL || p < ql->map + QUEUE_LMDB_PAGEHDR ||
+	    p + v->mv_size > ql->map + ql->maplen ||
+	    (size_t)(p - ql->map) % ql->psize != QUEUE_LMDB_PAGEHDR)
+		return 0;
+	pgno = (uint64_t)(p - ql->map) / ql->psize;
+	if (mdb_env_info(ql->env, &info) != 0 ||
+	    mdbcheck_ovpage(p - QUEUE_LMDB_PAGEHDR, pgno, v->mv_size,
+	    ql->psize, (uint64_t)info.me_last_pgno, why, sizeof why) == 0)
+		return 0;
+	queue_msgid_fmt(id, sizeof id, k->mv_size == QUEUE_LMDB_MSGKEY ?
+	    util_get_be64(k->mv_data) : 0);
+	snprintf(where, sizeof where, "the structure check of data.mdb "
+	    "found page %llu (msg db, the body of message %s): %s",
+	    (unsigned long long)pgno, id, why);
+	log_errorx("queue: %s: damaged, message not deleted: %s", ql->path,
+	    where);
+	return queue_lmdb_damaged(ql, MDB_CORRUPTED, where);
+}
+
+/*
+ * Delete the message record k: its overflow header checked first, and a
+ * message carrying a photo overwritten with zeros where it lies.
+ * mdb_del only unlinks the value: its pages go to LMDB's freelist with
+ * the image still in them, and stay in data.mdb until reused. Without
+ * MDB_WRITEMAP the map is read-only, so a page of the last committed
+ * snapshot (the usual case: the body was written by an earlier txn) is
+ * overwritten through the environment's file descriptor; the commit's
+ * fdatasync then makes the wipe durable together with the delete. A page
+ * dirty in this txn is LMDB's private copy and is wiped in memory. Crash
+ * between the wipe and the commit: the message stays with a zeroed body,
+ * fails its CRC at the next read and is quarantined; it had been
+ * delivered and acknowledged already. @return 0 (also when it is gone),
+ * or LMDB's error.
+ */
+static int
+queue_lmdb_msg_del(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k)
 {
 	MDB_val		 v;
 	const uint8_t	*p;
@@ -1340,17 +1403,19 @@ queue_lmdb_wipe(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k)
 		return 0;
 	if (rc != 0)
 		return rc;
+	if ((rc = queue_lmdb_ovcheck(ql, k, &v)) != 0)
+		return rc;
 	p = v.mv_data;
 	if (v.mv_size < QUEUE_LMDB_MSGHDR || !(p[2] & QUEUE_MSG_PHOTO))
-		return 0;
+		goto del;
 	if (ql->map == NULL) {
 		log_warnx("queue: cannot wipe a photo message: map of %s/"
 		    "data.mdb not found", ql->path);
-		return 0;
+		goto del;
 	}
 	if (p < ql->map || p + v.mv_size > ql->map + ql->maplen) {
 		memset(v.mv_data, 0, v.mv_size);	/* dirty: in memory */
-		return 0;
+		goto del;
 	}
 	if ((rc = mdb_env_get_fd(ql->env, &fd)) != 0)
 		return rc;
@@ -1368,7 +1433,9 @@ queue_lmdb_wipe(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *k)
 			return EIO;
 		}
 	}
-	return 0;
+del:
+	rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_MSG], (MDB_val *)k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /*
@@ -1479,10 +1546,7 @@ queue_lmdb_unref(struct queue_lmdb *ql, MDB_txn *txn, uint64_t msgid)
 	rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_REF], &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	if ((rc = queue_lmdb_wipe(ql, txn, &k)) != 0)
-		return rc;
-	rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_MSG], &k, NULL);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return queue_lmdb_msg_del(ql, txn, &k);
 }
 
 static int
@@ -1573,6 +1637,7 @@ queue_lmdb_op_put(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op,
 	for (i = 0; i < op->ncopies; i++) {
 		c = op->copies[i];
 		c.msgid = m->msgid;
+		util_strlcpy(c.from_line, m->from_line, sizeof c.from_line);
 		if ((rc = queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_COPY, &c,
 		    0)) != 0)
 			return rc;
@@ -1639,6 +1704,7 @@ queue_lmdb_op_copy(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 		    &op->copies[0], 0);
 	}
 	c.attempts = op->copies[0].attempts;
+	queue_lmdb_copy_from(ql, txn, &v, &c);
 	if ((rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_COPY], &k, NULL)) != 0)
 		return rc;
 	return queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_DEAD, &c, 0);
@@ -1669,6 +1735,7 @@ queue_lmdb_op_dead(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
 	}
 	c.attempts = 0;
 	c.enq_us = util_now_us();
+	queue_lmdb_copy_from(ql, txn, &v, &c);
 	rc = queue_lmdb_copy_put(ql, txn, QUEUE_LMDB_COPY, &c, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		op->result = QUEUE_E_EXISTS;
@@ -1746,6 +1813,8 @@ queue_lmdb_audit_delete(struct queue_lmdb *ql, MDB_txn *parent,
 	int		 rc;
 
 	*deleted = 0;
+	if (!queue_lmdb_audit_sound(ql))
+		return 0;	/* its first pages are not checked yet */
 	if ((rc = mdb_txn_begin(ql->env, parent, 0, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_AUDIT], &cur)) != 0) {
@@ -2330,6 +2399,21 @@ queue_lmdb_from_line(struct queue_lmdb *ql, MDB_txn *txn,
 	util_strlcpy(c->from_line, from, sizeof c->from_line);
 }
 
+/*
+ * A copy decoded from v, a record of the old length, learns its sender
+ * line from its message (records written since carry it).
+ */
+static void
+queue_lmdb_copy_from(struct queue_lmdb *ql, MDB_txn *txn, const MDB_val *v,
+    struct queue_copy *c)
+{
+	uint64_t	last = 0;
+	char		from[QUEUE_LINE_LEN + 1];
+
+	if (v->mv_size == QUEUE_LMDB_COPYREC_OLD)
+		queue_lmdb_from_line(ql, txn, c, &last, from);
+}
+
 /* A read-only transaction and a cursor on db; 0, or LMDB's error with
  * nothing left open. */
 static int
@@ -2345,38 +2429,160 @@ queue_lmdb_read_cursor(struct queue_lmdb *ql, int db, MDB_txn **txnp,
 	return rc;
 }
 
-/* Walk the copy or dead db in key order with a read txn of its own. */
+/*
+ * Each record of db, in key order, as it is in txn's snapshot (before
+ * txn writes to db), read with mdbcheck_each(): pread, not LMDB's map.
+ * @return 0, cb's non-zero, or LMDB's error (MDB_CORRUPTED: the store
+ * marked damaged with what was found).
+ */
+struct queue_lmdb_each {
+	struct queue_lmdb	*ql;
+	MDB_txn			*txn;
+	int			 db;
+	int			(*cb)(const MDB_val *, const MDB_val *, void *);
+	void			*arg;
+	int			 rc;
+};
+
 static int
-queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
+queue_lmdb_each_cb(const uint8_t *k, size_t klen, const uint8_t *v,
+    size_t vlen, void *arg)
 {
+	struct queue_lmdb_each	*e = arg;
+	MDB_val			 kv, vv;
+
+	kv.mv_size = klen;
+	kv.mv_data = (void *)k;
+	vv.mv_size = vlen;
+	vv.mv_data = (void *)v;
+	/* In overflow pages (no record of ours is): LMDB's pointer. */
+	if (v == NULL && (e->rc = mdb_get(e->txn, e->ql->dbi[e->db], &kv,
+	    &vv)) != 0)
+		return 1;
+	return (e->rc = e->cb(&kv, &vv, e->arg));
+}
+
+static int
+queue_lmdb_each(struct queue_lmdb *ql, MDB_txn *txn, int db,
+    int (*cb)(const MDB_val *, const MDB_val *, void *), void *arg)
+{
+	struct queue_lmdb_each	 e;
+	MDB_envinfo		 info;
+	MDB_val			 k, v;
+	char			 file[PATH_MAX], why[380], where[440];
+	int			 rc;
+
+	k.mv_size = strlen(queue_lmdb_dbname[db]);
+	k.mv_data = (void *)queue_lmdb_dbname[db];
+	if ((rc = mdb_env_info(ql->env, &info)) != 0 ||
+	    (rc = mdb_get(txn, 1, &k, &v)) != 0)	/* 1: the main DB */
+		return rc;
+	if (v.mv_size != 48)
+		return MDB_INCOMPATIBLE;
+	memset(&e, 0, sizeof e);
+	e.ql = ql;
+	e.txn = txn;
+	e.db = db;
+	e.cb = cb;
+	e.arg = arg;
+	snprintf(file, sizeof file, "%s/data.mdb", ql->path);
+	rc = mdbcheck_each(file, v.mv_data, ql->psize,
+	    (uint64_t)info.me_last_pgno, queue_lmdb_dbname[db],
+	    queue_lmdb_each_cb, &e, why, sizeof why);
+	if (rc == -1) {
+		log_warnx("queue: read of %s: %s", queue_lmdb_dbname[db], why);
+		return EIO;
+	}
+	if (rc == 1) {
+		snprintf(where, sizeof where, "the structure check of "
+		    "data.mdb found %s", why);
+		log_errorx("queue: %s: damaged: %s", ql->path, where);
+		return queue_lmdb_damaged(ql, MDB_CORRUPTED, where);
+	}
+	return e.rc;
+}
+
+/* The load's walk of the copy db: each copy to cb, what can be rebuilt
+ * of a damaged one too. */
+struct queue_lmdb_load {
+	struct queue_lmdb	*ql;
+	MDB_txn			*txn;
+	queue_load_cb		 cb;
+	void			*arg;
+	uint64_t		 last;
+	char			 from[QUEUE_LINE_LEN + 1];
+};
+
+static int
+queue_lmdb_load_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct queue_lmdb_load	*ld = arg;
+	struct queue_copy	 c;
+	int			 rc, sv, rekeyed;
+
+	if (queue_lmdb_copy_dec(QUEUE_LMDB_COPY, k, v, &c) == -1) {
+		queue_lmdb_bad_add(ld->ql, QUEUE_LMDB_COPY, k);
+		/* Deliver what can be rebuilt; the quarantine writes the
+		 * same copy back (bad_flush). */
+		if ((rc = queue_lmdb_salvage(ld->ql, ld->txn, k, v, &c, &sv,
+		    &rekeyed)) != 0)
+			return rc;
+		if (sv != QUEUE_LMDB_SV_REBUILT)
+			return 0;
+	}
+	/* Older records lack it: from the message's header. */
+	if (v->mv_size == QUEUE_LMDB_COPYREC_OLD)
+		queue_lmdb_from_line(ld->ql, ld->txn, &c, &ld->last, ld->from);
+	ld->cb(&c, ld->arg);
+	return 0;
+}
+
+/* The copy db to cb, with a read txn of its own. */
+static int
+queue_lmdb_load_copies(struct queue_lmdb *ql, queue_load_cb cb, void *arg)
+{
+	struct queue_lmdb_load	 ld;
+	int			 rc;
+
+	memset(&ld, 0, sizeof ld);
+	ld.ql = ql;
+	ld.cb = cb;
+	ld.arg = arg;
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &ld.txn)) == 0) {
+		rc = queue_lmdb_each(ql, ld.txn, QUEUE_LMDB_COPY,
+		    queue_lmdb_load_cb, &ld);
+		mdb_txn_abort(ld.txn);
+	}
+	if (rc == 0)
+		return QUEUE_E_OK;
+	log_warnx("queue: load of copy: %s", mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "load of copy");
+	return QUEUE_E_IO;
+}
+
+/* Walk the dead db in key order with a read txn of its own. */
+static int
+queue_lmdb_walk_dead(void *arg, queue_load_cb cb, void *arg2)
+{
+	struct queue_lmdb	*ql = arg;
 	struct queue_copy	 c;
 	MDB_txn			*txn;
 	MDB_cursor		*cur = NULL;
 	MDB_val			 k, v;
-	uint64_t		 last = 0;
-	char			 from[QUEUE_LINE_LEN + 1] = "";
-	int			 rc, sv, rekeyed;
+	int			 rc;
 
 	if (ql->env == NULL)
 		return QUEUE_E_IO;
-	if ((rc = queue_lmdb_read_cursor(ql, db, &txn, &cur)) != 0)
+	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_DEAD, &txn,
+	    &cur)) != 0)
 		goto fail;
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-		if (queue_lmdb_copy_dec(db, &k, &v, &c) == -1) {
-			queue_lmdb_bad_add(ql, db, &k);
-			if (db != QUEUE_LMDB_COPY)
-				continue;
-			/* Deliver what can be rebuilt; the quarantine writes
-			 * the same copy back (bad_flush). */
-			if ((rc = queue_lmdb_salvage(ql, txn, &k, &v, &c, &sv,
-			    &rekeyed)) != 0)
-				break;
-			if (sv != QUEUE_LMDB_SV_REBUILT)
-				continue;
+		if (queue_lmdb_copy_dec(QUEUE_LMDB_DEAD, &k, &v, &c) == -1) {
+			queue_lmdb_bad_add(ql, QUEUE_LMDB_DEAD, &k);
+			continue;
 		}
-		if (db == QUEUE_LMDB_COPY)
-			queue_lmdb_from_line(ql, txn, &c, &last, from);
-		cb(&c, arg);
+		c.from_line[0] = '\0';
+		cb(&c, arg2);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
@@ -2384,10 +2590,8 @@ queue_lmdb_walk(struct queue_lmdb *ql, int db, queue_load_cb cb, void *arg)
 		goto fail;
 	return QUEUE_E_OK;
 fail:
-	log_warnx("queue: walk %s: %s", queue_lmdb_dbname[db],
-	    mdb_strerror(rc));
-	queue_lmdb_damaged(ql, rc, db == QUEUE_LMDB_COPY ? "load of copy" :
-	    "walk of dead");
+	log_warnx("queue: walk dead: %s", mdb_strerror(rc));
+	queue_lmdb_damaged(ql, rc, "walk of dead");
 	return QUEUE_E_IO;
 }
 
@@ -2395,7 +2599,10 @@ fail:
  * Read every page of every database once (cursor walks: branch and leaf
  * pages; bodies in overflow pages are checked by their checksums when
  * read), so that damage to the B-tree shows at start-up, not at the
- * first commit that needs the page. copy is walked by load() itself.
+ * first commit that needs the page. copy is walked by load() itself,
+ * ref by the count check, audit by its own check
+ * (queue_lmdb_audit_check_cb); msg's branch and leaf pages were read by
+ * the structure check (mdbcheck_file_opts) and are not again.
  */
 static int
 queue_lmdb_check_tree(struct queue_lmdb *ql)
@@ -2413,7 +2620,8 @@ queue_lmdb_check_tree(struct queue_lmdb *ql)
 	}
 	/* -2: LMDB's free DB (0), -1: its main DB (1), then ours. */
 	for (i = -2; i < QUEUE_LMDB_NDB; i++) {
-		if (i == QUEUE_LMDB_COPY)
+		if (i == QUEUE_LMDB_COPY || i == QUEUE_LMDB_AUDIT ||
+		    i == QUEUE_LMDB_MSG || i == QUEUE_LMDB_REF)
 			continue;
 		dbi = i < 0 ? (MDB_dbi)(i + 2) : ql->dbi[i];
 		snprintf(where, sizeof where, "check of %s", i == -2 ?
@@ -2445,31 +2653,38 @@ queue_lmdb_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Append the msgid of every key of db (copy or dead) to *ids. */
-static int
-queue_lmdb_ids(struct queue_lmdb *ql, MDB_txn *txn, int db, uint64_t **ids,
-    size_t *n, size_t *cap)
-{
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	size_t		 off = db == QUEUE_LMDB_COPY ? QUEUE_LINE_LEN + 1 : 0;
-	size_t		 klen = db == QUEUE_LMDB_COPY ? QUEUE_LMDB_COPYKEY :
-			    QUEUE_LMDB_DEADKEY;
-	int		 rc;
+/* The msgids of a walk of the copy or dead db. */
+struct queue_lmdb_ids {
+	uint64_t	*ids;
+	size_t		 n, cap;
+	size_t		 off, klen;	/* of the msgid in the key */
+};
 
-	if ((rc = mdb_cursor_open(txn, ql->dbi[db], &cur)) != 0)
-		return rc;
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-		if (k.mv_size != klen)
-			continue;
-		if (*n == *cap) {
-			*cap = *cap ? 2 * *cap : 1024;
-			*ids = xrealloc(*ids, *cap * sizeof **ids);
-		}
-		(*ids)[(*n)++] = util_get_be64((const uint8_t *)k.mv_data + off);
+static int
+queue_lmdb_ids_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct queue_lmdb_ids *x = arg;
+
+	(void)v;
+	if (k->mv_size != x->klen)
+		return 0;
+	if (x->n == x->cap) {
+		x->cap = x->cap ? 2 * x->cap : 1024;
+		x->ids = xrealloc(x->ids, x->cap * sizeof *x->ids);
 	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	x->ids[x->n++] = util_get_be64((const uint8_t *)k->mv_data + x->off);
+	return 0;
+}
+
+/* Append the msgid of every key of db (copy or dead) to x->ids. */
+static int
+queue_lmdb_ids(struct queue_lmdb *ql, MDB_txn *txn, int db,
+    struct queue_lmdb_ids *x)
+{
+	x->off = db == QUEUE_LMDB_COPY ? QUEUE_LINE_LEN + 1 : 0;
+	x->klen = db == QUEUE_LMDB_COPY ? QUEUE_LMDB_COPYKEY :
+	    QUEUE_LMDB_DEADKEY;
+	return queue_lmdb_each(ql, txn, db, queue_lmdb_ids_cb, x);
 }
 
 /* How many times msgid is in the sorted ids[0 .. n). */
@@ -2502,51 +2717,65 @@ queue_lmdb_ids_count(const uint64_t *ids, size_t n, uint64_t msgid)
  * that is damaged or counts too few (the body would go too early) is set
  * right the same way without a word to anyone.
  */
+/* The ref walk of the count check: the msgids whose ref is wrong. */
+struct queue_lmdb_refs {
+	const struct queue_lmdb_ids *found;
+	uint64_t	*fix;
+	size_t		 nfix, fcap;
+};
+
+static int
+queue_lmdb_refs_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct queue_lmdb_refs	*r = arg;
+	uint64_t		 msgid;
+	uint32_t		 count;
+
+	if (k->mv_size != QUEUE_LMDB_MSGKEY)
+		return 0;
+	msgid = util_get_be64(k->mv_data);
+	if (queue_lmdb_ref_dec(k, v, &count) == 0 && count ==
+	    queue_lmdb_ids_count(r->found->ids, r->found->n, msgid))
+		return 0;
+	if (r->nfix == r->fcap) {
+		r->fcap = r->fcap ? 2 * r->fcap : 64;
+		r->fix = xrealloc(r->fix, r->fcap * sizeof *r->fix);
+	}
+	r->fix[r->nfix++] = msgid;
+	return 0;
+}
+
 static int
 queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn)
 {
-	MDB_cursor	*cur = NULL;
-	MDB_val		 k, v;
-	uint64_t	*ids = NULL, *fix = NULL, msgid;
-	size_t		 n = 0, cap = 0, nfix = 0, fcap = 0, i;
-	uint32_t	 count, found;
-	uint8_t		 kb[QUEUE_LMDB_MSGKEY];
-	const char	*reason;
-	int		 rc;
+	struct queue_lmdb_ids	 x;
+	struct queue_lmdb_refs	 r;
+	MDB_val			 k, v;
+	uint32_t		 count, found;
+	uint8_t			 kb[QUEUE_LMDB_MSGKEY];
+	const char		*reason;
+	size_t			 i;
+	int			 rc;
 
-	if ((rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_COPY, &ids, &n,
-	    &cap)) != 0 ||
-	    (rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_DEAD, &ids, &n,
-	    &cap)) != 0)
+	memset(&x, 0, sizeof x);
+	memset(&r, 0, sizeof r);
+	/* Read before this txn writes: the snapshot it began on. */
+	if ((rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_COPY, &x)) != 0 ||
+	    (rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_DEAD, &x)) != 0)
 		goto out;
-	if (n > 1)
-		qsort(ids, n, sizeof *ids, queue_lmdb_cmp_u64);
-	if ((rc = mdb_cursor_open(txn, ql->dbi[QUEUE_LMDB_REF], &cur)) != 0)
+	if (x.n > 1)
+		qsort(x.ids, x.n, sizeof *x.ids, queue_lmdb_cmp_u64);
+	r.found = &x;
+	if ((rc = queue_lmdb_each(ql, txn, QUEUE_LMDB_REF, queue_lmdb_refs_cb,
+	    &r)) != 0)
 		goto out;
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-		if (k.mv_size != QUEUE_LMDB_MSGKEY)
-			continue;
-		msgid = util_get_be64(k.mv_data);
-		found = queue_lmdb_ids_count(ids, n, msgid);
-		if (queue_lmdb_ref_dec(&k, &v, &count) == 0 && count == found)
-			continue;
-		if (nfix == fcap) {
-			fcap = fcap ? 2 * fcap : 64;
-			fix = xrealloc(fix, fcap * sizeof *fix);
-		}
-		fix[nfix++] = msgid;
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		goto out;
-	rc = 0;
-	for (i = 0; i < nfix && rc == 0; i++) {
-		util_put_be64(kb, fix[i]);
+	for (i = 0; i < r.nfix && rc == 0; i++) {
+		util_put_be64(kb, r.fix[i]);
 		k.mv_size = sizeof kb;
 		k.mv_data = kb;
 		if ((rc = mdb_get(txn, ql->dbi[QUEUE_LMDB_REF], &k, &v)) != 0)
 			break;
-		found = queue_lmdb_ids_count(ids, n, fix[i]);
+		found = queue_lmdb_ids_count(x.ids, x.n, r.fix[i]);
 		if (queue_lmdb_ref_dec(&k, &v, &count) == -1)
 			reason = NULL;		/* queue_lmdb_why's */
 		else
@@ -2555,15 +2784,13 @@ queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn)
 		    &k, &v, reason, found > 0 ? "recounted" : "deleted")) != 0)
 			break;
 		if (found > 0)
-			rc = queue_lmdb_ref_put(ql, txn, fix[i], found);
-		else if ((rc = queue_lmdb_wipe(ql, txn, &k)) == 0 &&
-		    (rc = mdb_del(txn, ql->dbi[QUEUE_LMDB_MSG], &k, NULL)) ==
-		    MDB_NOTFOUND)
-			rc = 0;
+			rc = queue_lmdb_ref_put(ql, txn, r.fix[i], found);
+		else
+			rc = queue_lmdb_msg_del(ql, txn, &k);
 	}
 out:
-	free(ids);
-	free(fix);
+	free(x.ids);
+	free(r.fix);
 	return rc;
 }
 
@@ -2595,17 +2822,25 @@ static int
 queue_lmdb_load(void *arg, queue_load_cb cb, void *arg2)
 {
 	struct queue_lmdb	*ql = arg;
+	uint64_t		 t0, t1, t2;
 	int			 ret;
 
 	if (ql->env == NULL)	/* the file check found damage */
 		return QUEUE_E_IO;
-	ret = queue_lmdb_walk(ql, QUEUE_LMDB_COPY, cb, arg2);
+	t0 = util_mono_us();
+	ret = queue_lmdb_load_copies(ql, cb, arg2);
+	t1 = util_mono_us();
 	if (queue_lmdb_check_tree(ql) == -1)
 		ret = QUEUE_E_IO;
+	t2 = util_mono_us();
 	/* Start-up: quarantine now, nothing else waits for the writer. */
 	if (queue_lmdb_bad_commit(ql) == 0 && ret == QUEUE_E_OK &&
 	    queue_lmdb_refcheck_commit(ql) == -1)
 		ret = QUEUE_E_IO;
+	log_info("queue: loaded in %.0f ms (copies %.0f, tree walk %.0f, "
+	    "copy counts %.0f)", (double)(util_mono_us() - t0) / 1e3,
+	    (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3,
+	    (double)(util_mono_us() - t2) / 1e3);
 	return ret;
 }
 
@@ -2757,11 +2992,6 @@ queue_lmdb_assert_cb(MDB_env *env, const char *msg)
 	    "(docs/durability.md)", msg, path != NULL ? path : "?");
 }
 
-static int
-queue_lmdb_walk_dead(void *arg, queue_load_cb cb, void *arg2)
-{
-	return queue_lmdb_walk(arg, QUEUE_LMDB_DEAD, cb, arg2);
-}
 
 /*
  * Walk the audit records from from_us on (back: the records before it,
@@ -2779,7 +3009,7 @@ queue_lmdb_walk_audit_dir(struct queue_lmdb *ql, uint64_t from_us, int back,
 	uint8_t			 kb[QUEUE_LMDB_STAMPKEY];
 	int			 rc;
 
-	if (ql->env == NULL)
+	if (ql->env == NULL || !queue_lmdb_audit_wait(ql))
 		return QUEUE_E_IO;
 	if ((rc = queue_lmdb_read_cursor(ql, QUEUE_LMDB_AUDIT, &txn, &cur)) != 0)
 		goto fail;
@@ -2912,6 +3142,8 @@ queue_lmdb_close(void *arg)
 
 	if (ql == NULL)
 		return;
+	if (ql->audit_thr_on)
+		pthread_join(ql->audit_thr, NULL);
 	if (ql->env != NULL) {
 		queue_lmdb_bad_commit(ql);
 		if (ql->rtxn != NULL)
@@ -2923,8 +3155,98 @@ queue_lmdb_close(void *arg)
 	pthread_mutex_destroy(&ql->rlock);
 	pthread_mutex_destroy(&ql->badlock);
 	pthread_mutex_destroy(&ql->healthlock);
+	pthread_cond_destroy(&ql->audit_cv);
 	free(ql->path);
 	free(ql);
+}
+
+/*
+ * The audit trail's structure check, in a thread of its own from the
+ * open on: the start-up check walked only the pages an append reads
+ * (mdbcheck_opts.defer), so that start-up does not follow the trail's
+ * length. A read txn keeps the tree it checks from being reused. Until
+ * it is done, readers of the trail wait (queue_lmdb_audit_wait) and the
+ * trim deletes nothing; damage found marks the store damaged, as at
+ * start-up.
+ */
+static void *
+queue_lmdb_audit_check_cb(void *arg)
+{
+	struct queue_lmdb	*ql = arg;
+	MDB_txn			*txn = NULL;
+	MDB_envinfo		 info;
+	MDB_val			 k, v;
+	char			 file[PATH_MAX], why[380], where[440];
+	uint64_t		 t0 = util_mono_us();
+	int			 rc, ok = 1;
+
+	snprintf(file, sizeof file, "%s/data.mdb", ql->path);
+	k.mv_size = strlen(queue_lmdb_dbname[QUEUE_LMDB_AUDIT]);
+	k.mv_data = (void *)queue_lmdb_dbname[QUEUE_LMDB_AUDIT];
+	where[0] = '\0';
+	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_env_info(ql->env, &info)) != 0 ||
+	    (rc = mdb_get(txn, 1, &k, &v)) != 0) {	/* 1: the main DB */
+		log_warnx("queue: check of audit: %s", mdb_strerror(rc));
+		queue_lmdb_damaged(ql, rc, "check of audit");
+		ok = 0;
+	} else if (v.mv_size != 48) {
+		snprintf(where, sizeof where, "the main db's record of "
+		    "audit has %zu bytes", v.mv_size);
+		ok = 0;
+	} else if ((rc = mdbcheck_db(file, v.mv_data, ql->psize,
+	    (uint64_t)info.me_last_pgno, "audit", why, sizeof why)) == 1) {
+		snprintf(where, sizeof where, "the structure check of "
+		    "data.mdb found %s", why);
+		ok = 0;
+	} else if (rc == -1) {
+		log_warnx("queue: check of audit: %s", why);
+		ok = 0;
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (where[0] != '\0') {
+		log_errorx("queue: %s: damaged: %s", ql->path, where);
+		queue_lmdb_damaged(ql, MDB_CORRUPTED, where);
+	}
+	log_debug("queue: audit trail checked in %.0f ms: %s",
+	    (double)(util_mono_us() - t0) / 1e3, ok ? "sound" : "damaged");
+	pthread_mutex_lock(&ql->healthlock);
+	ql->audit_ck = ok ? 1 : -1;
+	pthread_cond_broadcast(&ql->audit_cv);
+	pthread_mutex_unlock(&ql->healthlock);
+	return NULL;
+}
+
+/* Wait for the audit's check (a read-only open has none). @return 1
+ * sound, 0 damaged. */
+static int
+queue_lmdb_audit_wait(struct queue_lmdb *ql)
+{
+	int ck;
+
+	if (!ql->audit_thr_on)
+		return 1;
+	pthread_mutex_lock(&ql->healthlock);
+	while (ql->audit_ck == 0)
+		pthread_cond_wait(&ql->audit_cv, &ql->healthlock);
+	ck = ql->audit_ck;
+	pthread_mutex_unlock(&ql->healthlock);
+	return ck == 1;
+}
+
+/* Has the audit's check passed (no wait)? */
+static int
+queue_lmdb_audit_sound(struct queue_lmdb *ql)
+{
+	int ck;
+
+	if (!ql->audit_thr_on)
+		return 1;
+	pthread_mutex_lock(&ql->healthlock);
+	ck = ql->audit_ck;
+	pthread_mutex_unlock(&ql->healthlock);
+	return ck == 1;
 }
 
 /*
@@ -2939,11 +3261,26 @@ queue_lmdb_file_check(struct queue_lmdb *ql, char **cause)
 	static const char *const need[] = {
 		"msg", "copy", "dead", "ref", "audit", "meta", NULL
 	};
+	/* What start-up reads follows the queue, not the audit trail nor
+	 * the bodies: the audit's tree is checked by a thread of its own
+	 * (queue_lmdb_audit_check_cb), a body's overflow header before
+	 * LMDB frees it (queue_lmdb_ovcheck). */
+	static const char *const defer[] = { "audit", NULL };
+	static const char *const lazy[] = { "msg", NULL };
+	struct mdbcheck_opts o;
 	char	 file[PATH_MAX], why[380];
+	uint64_t t0;
 	int	 rc;
 
 	snprintf(file, sizeof file, "%s/data.mdb", ql->path);
-	rc = mdbcheck_file(file, need, why, sizeof why);
+	memset(&o, 0, sizeof o);
+	o.names = need;
+	o.defer = defer;
+	o.lazy = lazy;
+	t0 = util_mono_us();
+	rc = mdbcheck_file_opts(file, &o, why, sizeof why);
+	log_debug("queue: structure check of data.mdb in %.0f ms",
+	    (double)(util_mono_us() - t0) / 1e3);
 	if (rc == -1) {
 		*cause = xasprintf("queue: %s", why);
 		return -1;
@@ -2983,6 +3320,7 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	pthread_mutex_init(&ql->rlock, NULL);
 	pthread_mutex_init(&ql->badlock, NULL);
 	pthread_mutex_init(&ql->healthlock, NULL);
+	pthread_cond_init(&ql->audit_cv, NULL);
 	ql->quar_dirty = 1;
 	ql->psize = (unsigned int)sysconf(_SC_PAGESIZE);
 
@@ -3057,6 +3395,11 @@ queue_lmdb_open(const char *path, size_t mapsize, char **cause)
 	if ((rc = mdb_env_get_fd(ql->env, &ql->fd)) != 0)
 		goto fail;
 	ql->falloc = 1;
+	what = "pthread_create";
+	if ((rc = pthread_create(&ql->audit_thr, NULL,
+	    queue_lmdb_audit_check_cb, ql)) != 0)
+		goto fail;
+	ql->audit_thr_on = 1;
 	return ql;
 
 fail:
@@ -3087,6 +3430,7 @@ queue_lmdb_open_rdonly(const char *path, char **cause)
 	pthread_mutex_init(&ql->rlock, NULL);
 	pthread_mutex_init(&ql->badlock, NULL);
 	pthread_mutex_init(&ql->healthlock, NULL);
+	pthread_cond_init(&ql->audit_cv, NULL);
 	ql->quar_dirty = 1;
 
 	what = "mdb_env_create";

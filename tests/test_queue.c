@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <lmdb.h>
+#include <xxhash.h>
 #include <zlib.h>
 
 #include "mdbcheck.h"
@@ -1769,7 +1770,7 @@ static const struct {
 	const char	*name;
 	const char	*why;		/* in what mdbcheck says */
 } tq_dmgs[] = {
-	{ TQ_DMG_LEAF_HEADER, "leaf mp_lower/mp_upper ^ 0x0f00", "mp_lower" },
+	{ TQ_DMG_LEAF_HEADER, "leaf mp_lower/mp_upper ^ 0x0f00", "mp_" },
 	{ TQ_DMG_LEAF_PTRS, "leaf mp_ptrs[1..3] ^ 0x55", "" },
 	{ TQ_DMG_META_ROOT, "main root -> copy root", "main db" },
 	{ TQ_DMG_BRANCH_CHILD, "branch child past the end", "outside" },
@@ -1886,6 +1887,142 @@ test_queue_mdbcheck(void)
 	free(orig);
 }
 
+/* The newest snapshot of data.mdb at tq_path, read into *lm. */
+static void
+tq_lm_read(struct tq_lm *lm, char *path, size_t pathsz)
+{
+	snprintf(path, pathsz, "%s/data.mdb", tq_path);
+	CU_ASSERT_FATAL((lm->m = (uint8_t *)util_read_file(path, &lm->len)) !=
+	    NULL);
+	lm->psize = (size_t)util_get_ne64(lm->m + 40) & 0xffffffff;
+	lm->meta = util_get_ne64(lm->m + lm->psize + 144) >
+	    util_get_ne64(lm->m + 144) ? lm->psize : 0;
+}
+
+/*
+ * LMDB: start-up does not read the bodies' overflow pages (it reads what
+ * the queue's index needs); a damaged first page of a body is found when
+ * the message is to be deleted, before LMDB frees its pages by that
+ * header: the delete fails QUEUE_E_DAMAGED and the store says which
+ * page, instead of LMDB putting pages in use on its free list.
+ */
+static void
+test_queue_lazy_overflow(void)
+{
+	static const char *const need[] = { "msg", "copy", "dead", "ref",
+	    "audit", "meta", NULL };
+	struct queue		*q;
+	struct queue_health	 h;
+	struct queue_msgrec	 m;
+	struct tq_run		 r;
+	struct tq_list		 l;
+	struct tq_lm		 lm;
+	struct ubuf		 body;
+	const char		*one[] = { "CADMV" };
+	char			 path[PATH_MAX + 16], why[400];
+	uint64_t		 root;
+	uint8_t			*pg, *nd;
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1, 9000, one, NULL, 1, &r)),
+	    QUEUE_E_OK);
+	queue_close(q);
+	tq_lm_read(&lm, path, sizeof path);
+	pg = tq_lm_page(&lm, tq_lm_leaf(&lm, "msg", &root));
+	nd = tq_lm_node(pg, 0);
+	CU_ASSERT_FATAL(util_get_ne16(nd + 4) & 0x01);	/* F_BIGDATA */
+	pg = tq_lm_page(&lm, util_get_ne64(nd + 8 + util_get_ne16(nd + 6)));
+	CU_ASSERT_FATAL(util_get_ne16(pg + 10) == 0x04);
+	util_put_ne16(pg + 12, 0);		/* mp_pages: 1 << 20 */
+	util_put_ne16(pg + 14, 0x10);
+	CU_ASSERT_FATAL(util_write_file(path, lm.m, lm.len) == 0);
+	free(lm.m);
+	/* The whole check finds it; the start-up's leaves it. */
+	CU_ASSERT_EQUAL(mdbcheck_file(path, need, why, sizeof why), 1);
+	CU_ASSERT(strstr(why, "mp_pages 1048576") != NULL);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 1);
+	ubuf_init(&body);
+	CU_ASSERT_EQUAL(queue_get(q, 1, &m, &body), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(body.len, 9000);
+	ubuf_free(&body);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0,
+	    0, &r)), QUEUE_E_DAMAGED);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 1);
+	CU_ASSERT(strstr(h.damage, "msg db, the body of message") != NULL);
+	CU_ASSERT(strstr(h.damage, "mp_pages 1048576") != NULL);
+	queue_close(q);
+	/* Nothing was freed by the damaged header: the copy is still
+	 * there, and LMDB's own tree is as it was. */
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 1);
+	queue_close(q);
+}
+
+/*
+ * LMDB: the audit trail's tree is checked by a thread of its own after
+ * the open (start-up walks only its last pages, where appends go): its
+ * readers wait for that check, and damage it finds (here on the first
+ * leaf, which no append reads) marks the store damaged as at start-up,
+ * while the queue itself loaded and appends to the trail go on.
+ */
+static void
+test_queue_audit_check(void)
+{
+	struct queue		*q;
+	struct queue_health	 h;
+	struct tq_op		*ops[400];
+	struct tq_run		 r;
+	struct tq_list		 l;
+	struct tq_audit		 a;
+	struct tq_lm		 lm;
+	const char		*one[] = { "CADMV" };
+	char			 path[PATH_MAX + 16], rec[300];
+	uint64_t		 root, leaf;
+	uint8_t			*pg;
+	int			 i;
+
+	memset(rec, 'a', sizeof rec - 1);
+	rec[sizeof rec - 1] = '\0';
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	for (i = 0; i < 400; i++) {
+		ops[i] = tq_put((uint64_t)i + 1, 100, one, NULL, 1, &r);
+		ops[i]->op.audit = rec;
+	}
+	tq_run(q, ops, 400, &r);
+	queue_close(q);
+
+	/* Sound: readers see the whole trail. */
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(a.n, 400);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 0);
+	queue_close(q);
+
+	tq_lm_read(&lm, path, sizeof path);
+	leaf = tq_lm_leaf(&lm, "audit", &root);
+	CU_ASSERT_FATAL(leaf != root);		/* a branch above */
+	pg = tq_lm_page(&lm, leaf);
+	pg[16 + 2] ^= 0x55;			/* a node offset */
+	CU_ASSERT_FATAL(util_write_file(path, lm.m, lm.len) == 0);
+	free(lm.m);
+
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 400);
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(queue_walk_audit(q, 0, tq_audit_cb, &a), QUEUE_E_IO);
+	CU_ASSERT_EQUAL(a.n, 0);
+	CU_ASSERT_EQUAL(queue_health(q, &h), 1);
+	CU_ASSERT(strstr(h.damage, "audit db") != NULL);
+	queue_close(q);
+}
+
 /* The raw copy record of (line, prio, msgid, copy), into v (52 bytes). */
 static int
 tq_copy_raw(const char *line, uint8_t prio, uint64_t msgid, uint16_t copy,
@@ -1914,9 +2051,9 @@ tq_copy_raw(const char *line, uint8_t prio, uint64_t msgid, uint16_t copy,
 
 /*
  * LMDB: the copy flags are byte 3 of the copy record, a byte every
- * record written before them has zero: an unflagged copy's record is
- * the old layout byte for byte (version 2, 52 bytes), so old stores read
- * as "no flags".
+ * record written before them has zero, so old stores read as "no
+ * flags"; the record carries its message's sender line at 48 (60 bytes
+ * since 0.3.1), which load() reports without reading the message.
  */
 static void
 test_queue_copy_flags_layout(void)
@@ -1933,11 +2070,12 @@ test_queue_copy_flags_layout(void)
 	t->copies[1].flags = QUEUE_COPY_NOIMQ;
 	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
 	queue_close(q);
-	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("CADMV", 1, 12, 0, v, sizeof v), 52);
+	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("CADMV", 1, 12, 0, v, sizeof v), 60);
 	CU_ASSERT_EQUAL(v[0], 2);
 	CU_ASSERT_EQUAL(v[3], 0);
 	CU_ASSERT_EQUAL(v[21], 0);
-	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("TXDMV", 1, 12, 1, v, sizeof v), 52);
+	CU_ASSERT(memcmp(v + 48, "WAAGENCY", 8) == 0);
+	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("TXDMV", 1, 12, 1, v, sizeof v), 60);
 	CU_ASSERT_EQUAL(v[0], 2);
 	CU_ASSERT_EQUAL(v[3], QUEUE_COPY_NOIMQ);
 	/* Reopened: what load() reports. */
@@ -1946,7 +2084,77 @@ test_queue_copy_flags_layout(void)
 	CU_ASSERT_EQUAL_FATAL(l.n, 2);
 	CU_ASSERT_EQUAL(l.c[0].flags, 0);
 	CU_ASSERT_EQUAL(l.c[1].flags, QUEUE_COPY_NOIMQ);
+	CU_ASSERT_STRING_EQUAL(l.c[0].from_line, "WAAGENCY");
+	CU_ASSERT_STRING_EQUAL(l.c[1].from_line, "WAAGENCY");
 	queue_close(q);
+}
+
+/* Cut the copy record of (line, 1, msgid, copy) back to the layout of
+ * stores before 0.3.1: 52 bytes, sealed at 48 (XXH3, as now). */
+static void
+tq_copy_to_old(const char *line, uint64_t msgid, uint16_t copy)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k, v;
+	uint8_t		 kb[19], rec[52];
+
+	memset(kb, 0, sizeof kb);
+	memcpy(kb, line, strlen(line));
+	kb[8] = 1;
+	util_put_be64(kb + 9, msgid);
+	util_put_be16(kb + 17, copy);
+	CU_ASSERT_FATAL(tq_lmdb_open(&env, &txn, "copy", &dbi) == 0);
+	k.mv_size = sizeof kb;
+	k.mv_data = kb;
+	CU_ASSERT_FATAL(mdb_get(txn, dbi, &k, &v) == 0);
+	CU_ASSERT_FATAL(v.mv_size == 60);
+	memcpy(rec, v.mv_data, 48);
+	util_put_be32(rec + 48, (uint32_t)XXH3_64bits_withSeed(rec, 48,
+	    XXH3_64bits(kb, sizeof kb)));
+	v.mv_size = sizeof rec;
+	v.mv_data = rec;
+	CU_ASSERT(mdb_put(txn, dbi, &k, &v, 0) == 0);
+	CU_ASSERT_FATAL(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+}
+
+/*
+ * LMDB: a copy record of the old length still loads, its sender line
+ * read from its message; dead-lettered and requeued, it is written
+ * whole again with the line.
+ */
+static void
+test_queue_copy_old_layout(void)
+{
+	struct queue	*q;
+	struct tq_op	*t;
+	struct tq_run	 r;
+	struct tq_list	 l;
+	const char	*lines[] = { "CADMV", "TXDMV" };
+	uint8_t		 v[64];
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	t = tq_put(12, 500, lines, NULL, 2, &r);
+	CU_ASSERT_EQUAL(tq_run1(q, t), QUEUE_E_OK);
+	queue_close(q);
+	tq_copy_to_old("CADMV", 12, 0);
+	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("CADMV", 1, 12, 0, v, sizeof v), 52);
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
+	CU_ASSERT_STRING_EQUAL(l.c[0].from_line, "WAAGENCY");
+	CU_ASSERT_STRING_EQUAL(l.c[1].from_line, "WAAGENCY");
+	/* Through the dead letters and back: the new length. */
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_EXPIRE, "CADMV", 1, 12, 0,
+	    0, &r)), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_REQUEUE, "", 0, 12, 0, 0,
+	    &r)), QUEUE_E_OK);
+	queue_close(q);
+	CU_ASSERT_EQUAL_FATAL(tq_copy_raw("CADMV", 1, 12, 0, v, sizeof v), 60);
+	CU_ASSERT(memcmp(v + 48, "WAAGENCY", 8) == 0);
 }
 
 /*
@@ -2511,6 +2719,9 @@ test_queue_register(void)
 	    CU_ADD_TEST(s, test_queue_mdbcheck) == NULL ||
 	    CU_ADD_TEST(s, test_queue_v1) == NULL ||
 	    CU_ADD_TEST(s, test_queue_copy_flags_layout) == NULL ||
+	    CU_ADD_TEST(s, test_queue_copy_old_layout) == NULL ||
+	    CU_ADD_TEST(s, test_queue_lazy_overflow) == NULL ||
+	    CU_ADD_TEST(s, test_queue_audit_check) == NULL ||
 	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL ||
 	    CU_ADD_TEST(s, test_queue_audit_budget) == NULL ||
 	    CU_ADD_TEST(s, test_queue_reserve) == NULL ||

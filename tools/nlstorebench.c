@@ -6,6 +6,7 @@
  *
  *   nlstorebench -d DIR [-b BYTES] [-w WINDOW] [-s SECONDS] [-W WARMUP_S]
  *                [-j JSON_OUT] [-q]
+ *   nlstorebench -d DIR -k COUNT [-l LINE] [-b BYTES] [-w WINDOW] [-q]
  *
  * A message is what the switch does for one single-hop message: a PUT
  * (the body of BYTES bytes, one queued copy, an "accepted" audit record
@@ -17,6 +18,11 @@
  * for SECONDS: messages per second (PUT + DELETE committed), commits per
  * second and ops per commit. make bench prints every workload as a
  * fraction of this figure (tools/bench).
+ *
+ * -k COUNT fills instead: COUNT messages PUT and left queued, their
+ * copies on LINE (default BRX1, make bench's first receiver), to measure
+ * what a deep queue costs (start-up, memory), in a map of 16 GB. It
+ * prints the time taken.
  *
  * DIR must not exist or be empty (a fresh store); it is left behind.
  * Exit: 0, 1 the store failed, 2 usage.
@@ -49,6 +55,8 @@ struct sb {
 	uint64_t		 next_id;
 	uint64_t		 t_start, t_measure, t_end;	/* mono us */
 	uint64_t		 done;		/* messages deleted, measured */
+	uint64_t		 keep;		/* -k: PUTs to leave queued */
+	const char		*line;		/* -l: their copies' line */
 	uint64_t		 commits0, ops0, commits1, ops1;
 	int			 measuring, ended;
 	int			 failed;
@@ -115,6 +123,13 @@ sb_put_done_cb(struct queue_op *op, void *arg)
 		sb_send(sb);
 		return;
 	}
+	if (sb->keep > 0) {		/* -k: it stays queued */
+		sb->done++;
+		sb->inflight--;
+		free(m);
+		sb_send(sb);
+		return;
+	}
 	/* Delivered: the copy goes, and the message with it. */
 	memset(&m->op, 0, sizeof m->op);
 	m->op.type = QUEUE_OP_DELETE;
@@ -135,7 +150,8 @@ sb_send(struct sb *sb)
 
 	if (sb->failed || now >= sb->t_end)
 		return;		/* sb_tick_cb ends the loop */
-	while (sb->inflight < sb->window) {
+	while (sb->inflight < sb->window &&
+	    (sb->keep == 0 || sb->next_id < sb->keep)) {
 		m = xcalloc(1, sizeof *m);
 		m->sb = sb;
 		m->op.type = QUEUE_OP_PUT;
@@ -146,7 +162,7 @@ sb_send(struct sb *sb)
 		util_strlcpy(m->op.msg.from_line, "BENCH1",
 		    sizeof m->op.msg.from_line);
 		util_strlcpy(m->op.msg.ori, "BN0000001", sizeof m->op.msg.ori);
-		util_strlcpy(m->copy.line, "BENCHRX", sizeof m->copy.line);
+		util_strlcpy(m->copy.line, sb->line, sizeof m->copy.line);
 		m->copy.prio = QUEUE_PRIO_NORMAL;
 		m->copy.msgid = m->op.msg.msgid;
 		util_strlcpy(m->copy.dest, "ZZ", sizeof m->copy.dest);
@@ -184,6 +200,11 @@ sb_tick_cb(evutil_socket_t fd, short what, void *arg)
 		queue_get_stats(sb->q, &st);
 		sb->commits0 = st.commits;
 		sb->ops0 = st.ops;
+	}
+	if (sb->keep > 0) {
+		if (sb->failed || (sb->done == sb->keep && sb->inflight == 0))
+			event_base_loopexit(sb->base, NULL);
+		return;
 	}
 	if (!sb->ended && now >= sb->t_end) {
 		sb->ended = 1;
@@ -227,12 +248,21 @@ main(int argc, char **argv)
 	memset(&sb, 0, sizeof sb);
 	sb.bytes = 2048;
 	sb.window = 256;
-	while ((c = getopt_long(argc, argv, "b:d:hj:pqs:Vw:W:", longopts,
+	sb.line = "BRX1";
+	while ((c = getopt_long(argc, argv, "b:d:hj:k:l:pqs:Vw:W:", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'b': sb.bytes = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'd': dir = optarg; break;
 		case 'j': json = optarg; break;
+		case 'k': sb.keep = strtoull(optarg, NULL, 10);
+			if (sb.keep == 0)
+				sb_usage(stderr, 2);
+			break;
+		case 'l': sb.line = optarg;
+			if (strlen(optarg) < 1 || strlen(optarg) > QUEUE_LINE_LEN)
+				sb_usage(stderr, 2);
+			break;
 		case 'p': sb.photo = 1; break;
 		case 'q': quiet = 1; break;
 		case 's': secs = atof(optarg); break;
@@ -252,7 +282,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "nlstorebench: libevent\n");
 		return 1;
 	}
-	if ((sb.q = queue_open(&queue_backend_lmdb, dir, (size_t)1 << 32,
+	/* A deep queue of 2 KB bodies takes a page each, plus the rest. */
+	if ((sb.q = queue_open(&queue_backend_lmdb, dir, sb.keep > 0 ?
+	    (size_t)1 << 34 : (size_t)1 << 32,
 	    sb.base, &cause)) == NULL) {
 		fprintf(stderr, "nlstorebench: %s: %s\n", dir, cause);
 		return 1;
@@ -264,6 +296,8 @@ main(int argc, char **argv)
 	sb.t_start = util_mono_us();
 	sb.t_measure = sb.t_start + (uint64_t)(warm * 1e6);
 	sb.t_end = sb.t_measure + (uint64_t)(secs * 1e6);
+	if (sb.keep > 0)
+		sb.t_end = UINT64_MAX;
 	tv.tv_sec = 0;
 	tv.tv_usec = 50000;
 	ev = event_new(sb.base, -1, EV_PERSIST, sb_tick_cb, &sb);
@@ -276,6 +310,13 @@ main(int argc, char **argv)
 	free(sb.body);
 	if (sb.failed)
 		return 1;
+	if (sb.keep > 0) {
+		if (!quiet)
+			printf("filled: %llu messages of %zu B queued on %s in "
+			    "%.1f s\n", (unsigned long long)sb.done, sb.bytes,
+			    sb.line, (double)(util_mono_us() - sb.t_start) / 1e6);
+		return 0;
+	}
 	el = secs;
 	rate = (double)sb.done / el;
 	if (!quiet)
