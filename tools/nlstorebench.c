@@ -17,7 +17,8 @@
  * batches them as it batches real traffic. Measured after the warm-up
  * for SECONDS: messages per second (PUT + DELETE committed), commits per
  * second and ops per commit. make bench prints every workload as a
- * fraction of this figure (tools/bench).
+ * fraction of this figure (tools/bench). Also the time from a PUT's
+ * submission to its commit (p50, p99): with -w 1, one durable commit.
  *
  * -k COUNT fills instead: COUNT messages PUT and left queued, their
  * copies on LINE (default BRX1, make bench's first receiver), to measure
@@ -56,6 +57,8 @@ struct sb {
 	uint64_t		 t_start, t_measure, t_end;	/* mono us */
 	uint64_t		 done;		/* messages deleted, measured */
 	uint64_t		 keep;		/* -k: PUTs to leave queued */
+	uint32_t		*lat;		/* PUT latencies (us), measured */
+	size_t			 nlat, latcap;
 	const char		*line;		/* -l: their copies' line */
 	uint64_t		 commits0, ops0, commits1, ops1;
 	int			 measuring, ended;
@@ -71,6 +74,7 @@ struct sb_msg {
 	struct sb		*sb;
 	struct queue_op		 op;
 	struct queue_copy	 copy;
+	uint64_t		 t_put;		/* mono us, submitted */
 };
 
 static void	sb_send(struct sb *);
@@ -122,6 +126,18 @@ sb_put_done_cb(struct queue_op *op, void *arg)
 		free(m);
 		sb_send(sb);
 		return;
+	}
+	{
+		uint64_t now = util_mono_us();
+
+		if (now >= sb->t_measure && now < sb->t_end) {
+			if (sb->nlat == sb->latcap) {
+				sb->latcap = sb->latcap ? 2 * sb->latcap : 4096;
+				sb->lat = xrealloc(sb->lat, sb->latcap *
+				    sizeof *sb->lat);
+			}
+			sb->lat[sb->nlat++] = (uint32_t)(now - m->t_put);
+		}
 	}
 	if (sb->keep > 0) {		/* -k: it stays queued */
 		sb->done++;
@@ -177,6 +193,7 @@ sb_send(struct sb *sb)
 		m->op.done = sb_put_done_cb;
 		m->op.arg = m;
 		sb->inflight++;
+		m->t_put = util_mono_us();
 		queue_submit(sb->q, &m->op);
 	}
 }
@@ -216,6 +233,14 @@ sb_tick_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(sb->base, NULL);
 }
 
+static int
+sb_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* An audit record of n bytes, shaped as one (JSON, one line). */
 static void
 sb_audit(char *buf, size_t n, const char *event)
@@ -237,6 +262,7 @@ main(int argc, char **argv)
 	const char		*dir = NULL, *json = NULL;
 	char			*cause = NULL;
 	double			 secs = 10, warm = 2, el, rate;
+	uint32_t		 p50, p99;
 	int			 c, quiet = 0;
 	FILE			*f;
 	static const struct option longopts[] = {
@@ -319,13 +345,20 @@ main(int argc, char **argv)
 	}
 	el = secs;
 	rate = (double)sb.done / el;
+	if (sb.nlat > 0)
+		qsort(sb.lat, sb.nlat, sizeof *sb.lat, sb_cmp_u32);
+	p50 = sb.nlat ? sb.lat[sb.nlat / 2] : 0;
+	p99 = sb.nlat ? sb.lat[sb.nlat * 99 / 100] : 0;
+	free(sb.lat);
 	if (!quiet)
 		printf("store ceiling: %.0f msg/s (PUT + DELETE, %zu B%s, "
-		    "window %d), %.0f commits/s, %.1f ops per commit\n", rate,
+		    "window %d), %.0f commits/s, %.1f ops per commit, PUT "
+		    "committed p50 %.2f / p99 %.2f ms\n", rate,
 		    sb.bytes, sb.photo ? ", photo flag" : "", sb.window,
 		    (double)(sb.commits1 - sb.commits0) / el,
 		    sb.commits1 > sb.commits0 ? (double)(sb.ops1 - sb.ops0) /
-		    (double)(sb.commits1 - sb.commits0) : 0);
+		    (double)(sb.commits1 - sb.commits0) : 0, p50 / 1e3,
+		    p99 / 1e3);
 	if (json != NULL) {
 		if ((f = fopen(json, "w")) == NULL) {
 			fprintf(stderr, "nlstorebench: %s: %s\n", json,
@@ -333,9 +366,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(f, "{\"bytes\":%zu,\"window\":%d,\"photo\":%d,"
-		    "\"msgs_per_s\":%.1f,\"commits_per_s\":%.1f}\n", sb.bytes,
+		    "\"msgs_per_s\":%.1f,\"commits_per_s\":%.1f,"
+		    "\"put_p50_us\":%u,\"put_p99_us\":%u}\n", sb.bytes,
 		    sb.window, sb.photo, rate,
-		    (double)(sb.commits1 - sb.commits0) / el);
+		    (double)(sb.commits1 - sb.commits0) / el, p50, p99);
 		fclose(f);
 	}
 	return 0;
