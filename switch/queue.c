@@ -59,6 +59,8 @@ struct queue {
 	pthread_cond_t			 cond;		/* pending or stopping */
 	struct queue_op			*pend;		/* submitted, not taken */
 	struct queue_op		       **pend_tail;
+	int				 pend_eager;	/* of them not DELETEs */
+	unsigned int			 lazy_us;	/* queue_set_lazy */
 	struct queue_op			*done;		/* applied, not completed */
 	struct queue_op		       **done_tail;
 	int				 stopping;
@@ -89,6 +91,7 @@ queue_open(const struct queue_backend *be, const char *path, size_t mapsize,
 	q->base = base;
 	q->pend_tail = &q->pend;
 	q->done_tail = &q->done;
+	q->lazy_us = QUEUE_LAZY_US;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
 
@@ -179,6 +182,7 @@ queue_open_rdonly(const struct queue_backend *be, const char *path,
 	q->be = be;
 	q->pend_tail = &q->pend;
 	q->done_tail = &q->done;
+	q->lazy_us = QUEUE_LAZY_US;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
 	q->stopping = 1;	/* a submit completes QUEUE_E_CLOSED at close */
@@ -212,6 +216,17 @@ queue_submit(struct queue *q, struct queue_op *op)
 	}
 	*q->pend_tail = op;
 	q->pend_tail = &op->next;
+	if (op->type != QUEUE_OP_DELETE)
+		q->pend_eager++;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void
+queue_set_lazy(struct queue *q, unsigned int us)
+{
+	pthread_mutex_lock(&q->lock);
+	q->lazy_us = us;
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 }
@@ -255,6 +270,31 @@ queue_timedwait(struct queue *q, int ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_cond_timedwait(&q->cond, &q->lock, &ts);
+}
+
+/*
+ * Commit thread, q->lock held: while only deliveries' DELETEs are
+ * pending, wait up to q->lazy_us from now for another op to join them
+ * (queue_set_lazy).
+ */
+static void
+queue_lazy_wait(struct queue *q)
+{
+	struct timespec	ts;
+	uint64_t	end;
+
+	if (q->lazy_us == 0 || q->pend_eager > 0 || q->stopping)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	end = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+	    (uint64_t)q->lazy_us * 1000u;
+	ts.tv_sec = (time_t)(end / 1000000000u);
+	ts.tv_nsec = (long)(end % 1000000000u);
+	while (q->pend_eager == 0 && !q->stopping && !q->conf_dirty &&
+	    q->lazy_us > 0)
+		if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
 }
 
 /* Commit thread, q->lock held: hand new budgets to the backend. */
@@ -412,6 +452,9 @@ queue_commit_main(void *arg)
 			continue;
 		if (q->pend == NULL)
 			break;		/* stopping, and everything committed */
+		queue_lazy_wait(q);
+		if (q->conf_dirty)
+			continue;
 
 		/* Detach the head of the pending list as the batch. */
 		for (n = 0, op = q->pend; op != NULL && n < QUEUE_BATCH_MAX;
@@ -424,6 +467,8 @@ queue_commit_main(void *arg)
 		for (i = 0; i < n; i++) {
 			ops[i] = q->pend;
 			q->pend = q->pend->next;
+			if (ops[i]->type != QUEUE_OP_DELETE)
+				q->pend_eager--;
 		}
 		if (q->pend == NULL)
 			q->pend_tail = &q->pend;

@@ -455,6 +455,17 @@ struct queue	*queue_open_rdonly(const struct queue_backend *,
  * them from its next batch. The strings are copied.
  */
 void		 queue_configure(struct queue *, const struct queue_conf *);
+/**
+ * How long a batch of deliveries' DELETEs alone waits for another op to
+ * share its commit (QUEUE_LAZY_US by default, 0: it commits at once).
+ * A DELETE's commit proves nothing to anyone (a copy whose delete a
+ * crash loses is delivered again, as ever), while every commit costs the
+ * disk its flushes: when a delivery's delete and the next message's PUT
+ * arrive together, as with one message in flight, they share one commit
+ * instead of the PUT waiting for the delete's. Loop thread, any time.
+ */
+#define QUEUE_LAZY_US	2000
+void		 queue_set_lazy(struct queue *, unsigned int us);
 /** Submit one op (loop thread). Its completion runs after its commit. */
 void		 queue_submit(struct queue *, struct queue_op *);
 /** Ops submitted and not yet completed. */

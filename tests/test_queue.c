@@ -1887,6 +1887,57 @@ test_queue_mdbcheck(void)
 	free(orig);
 }
 
+/*
+ * A delivery's DELETE waits (queue_set_lazy) for another op to share its
+ * commit: submitted with the next PUT, the two make one commit; alone,
+ * it still commits; a close does not wait for the time to run out.
+ */
+static void
+test_queue_lazy_delete(void)
+{
+	struct queue		*q;
+	struct queue_stats	 st0, st1;
+	struct tq_op		*ops[2];
+	struct tq_run		 r;
+	struct tq_list		 l;
+	const char		*one[] = { "CADMV" };
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1, 200, one, NULL, 1, &r)),
+	    QUEUE_E_OK);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(2, 200, one, NULL, 1, &r)),
+	    QUEUE_E_OK);
+	/* Long enough that only the PUT can end the wait. */
+	queue_set_lazy(q, 60 * 1000000u);
+	queue_get_stats(q, &st0);
+	ops[0] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0, 0, &r);
+	ops[1] = tq_put(3, 200, one, NULL, 1, &r);
+	tq_run(q, ops, 2, &r);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_OK);
+	CU_ASSERT_EQUAL(r.result[1], QUEUE_E_OK);
+	queue_get_stats(q, &st1);
+	CU_ASSERT_EQUAL(st1.commits - st0.commits, 1);
+	CU_ASSERT_EQUAL(st1.ops - st0.ops, 2);
+	/* Alone, it commits when the (short) wait is over. */
+	queue_set_lazy(q, 1000);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 2, 0,
+	    0, &r)), QUEUE_E_OK);
+	/* A close commits a waiting DELETE at once. */
+	queue_set_lazy(q, 60 * 1000000u);
+	ops[0] = tq_one(QUEUE_OP_DELETE, "CADMV", 1, 3, 0, 0, &r);
+	memset(&r, 0, sizeof r);
+	ops[0]->op.arg = &r;
+	queue_submit(q, &ops[0]->op);
+	queue_close(q);
+	CU_ASSERT_EQUAL(r.ndone, 1);
+	CU_ASSERT_EQUAL(r.result[0], QUEUE_E_OK);
+	tq_free(ops[0]);
+	CU_ASSERT_FATAL((q = tq_open(0, 1)) != NULL);
+	CU_ASSERT_EQUAL(tq_load(q, &l), QUEUE_E_OK);
+	CU_ASSERT_EQUAL(l.n, 0);
+	queue_close(q);
+}
+
 /* The newest snapshot of data.mdb at tq_path, read into *lm. */
 static void
 tq_lm_read(struct tq_lm *lm, char *path, size_t pathsz)
@@ -2722,6 +2773,7 @@ test_queue_register(void)
 	    CU_ADD_TEST(s, test_queue_copy_old_layout) == NULL ||
 	    CU_ADD_TEST(s, test_queue_lazy_overflow) == NULL ||
 	    CU_ADD_TEST(s, test_queue_audit_check) == NULL ||
+	    CU_ADD_TEST(s, test_queue_lazy_delete) == NULL ||
 	    CU_ADD_TEST(s, test_queue_wipe_rdonly) == NULL ||
 	    CU_ADD_TEST(s, test_queue_audit_budget) == NULL ||
 	    CU_ADD_TEST(s, test_queue_reserve) == NULL ||
