@@ -3,7 +3,9 @@
 #   make            build bin/nlswitchd, bin/nlagency, bin/nlstate, bin/nlbench
 #   make test       install missing deps, unit suites + integration tests
 #   make demo       install missing deps, run the scripted end-to-end scenario
-#   make bench      load generator against a real switch (figures, no asserts)
+#   make bench      load generator against a real switch (figures, no asserts,
+#                   plots with gnuplot, RabbitMQ side by side when
+#                   rabbitmq-server is installed: docs/performance.md)
 #   make check-asan the whole test suite under AddressSanitizer + UBSan
 #   make torture    the reliability suite (kill -9, full disk, corruption,
 #                   hostile input, power loss); not part of make test
@@ -42,6 +44,15 @@ LIBAD    = adapters/libadapters.a
 TOOLS    = $(patsubst tools/%.c,bin/%,$(wildcard tools/nl*.c))
 BINS     = bin/nlswitchd bin/nlagency bin/nlstate $(TOOLS)
 
+# bin/rmqbench, the RabbitMQ peer's load generator (tools/bench), only
+# where rabbitmq-c is installed (librabbitmq-dev: `make bench` installs
+# it): nothing else needs it, so make, make test and make demo build the
+# same without it.
+RMQ_LIBS := $(shell pkg-config --libs librabbitmq 2>/dev/null)
+ifneq ($(RMQ_LIBS),)
+BINS    += bin/rmqbench
+endif
+
 UNIT_SRCS = $(wildcard tests/test_*.c) tests/unit_main.c
 UNIT_OBJS = $(UNIT_SRCS:.c=.o)
 IT_SRCS   = $(filter-out tests/it_util.c,$(wildcard tests/it_*.c))
@@ -70,7 +81,7 @@ MAN1      = $(wildcard docs/man/*.1)
 MAN5      = $(wildcard docs/man/*.5)
 MAN8      = $(wildcard docs/man/*.8)
 
-.PHONY: all deps deps-test fuzz test check-unit check-it check-asan demo bench \
+.PHONY: all deps deps-test deps-bench fuzz test check-unit check-it check-asan demo bench \
 	torture clean pki print-version install uninstall check-man
 
 all: $(BINS) tests/unit_main $(IT_BINS)
@@ -83,6 +94,9 @@ print-version:
 
 deps-test:
 	@./tools/install-deps --test
+
+deps-bench:
+	@./tools/install-deps --bench
 
 # The Makefile too: VERSION (and every flag) is compiled in.
 %.o: %.c $(HDRS) Makefile
@@ -109,6 +123,12 @@ bin/%: adapters/%.o $(LIBAD) $(LIBSW)
 bin/%: tools/%.o $(LIBAD) $(LIBSW)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tools/rmqbench.o: CFLAGS += $(shell pkg-config --cflags librabbitmq 2>/dev/null)
+
+bin/rmqbench: tools/rmqbench.o $(LIBAD) $(LIBSW)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RMQ_LIBS)
 
 tests/unit_main: $(UNIT_OBJS) $(LIBAD) $(LIBSW)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
@@ -155,7 +175,9 @@ fuzz: deps
 	    tests/fuzz/run tests/fuzz/seeds fixtures/msg/valid \
 	    fixtures/msg/invalid fixtures/legacy/valid fixtures/legacy/invalid
 
-bench: deps
+# deps-bench: also gnuplot (the plots) and rabbitmq-c (bin/rmqbench),
+# each optional: bench goes on without what could not be installed.
+bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	./tools/bench
 

@@ -8,6 +8,7 @@
  *    unmatched, nothing is refused;
  *  - nlbench -f FILE: a message of one's own, its control field the
  *    sequence, delivered and matched;
+ *  - nlbench --series and --hist: the plot data of make bench's plots.
  *  - nlstorebench: the store's ceiling on a fresh directory.
  */
 #include <signal.h>
@@ -134,6 +135,56 @@ test_file(void)
 	free(j);
 }
 
+/*
+ * --series and --hist, the plot data of make bench: a line per 100 ms
+ * (from the warm-up on: 1.2 s is about 12) with messages acked, and the
+ * buckets of both histograms adding up to what was measured.
+ */
+static void
+test_plotdata(void)
+{
+	char		 args[1200], path[400], *j, *s, *h, *p, kind[8];
+	unsigned long	 v, c, nack = 0, ne2e = 0;
+	int		 lines = 0, acked = 0;
+	double		 t, a, d;
+
+	snprintf(args, sizeof args, "--series %s/b.series --hist %s/b.hist",
+	    env->dir, env->dir);
+	j = bench(args);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	snprintf(path, sizeof path, "%s/b.series", env->dir);
+	s = util_read_file(path, NULL);
+	snprintf(path, sizeof path, "%s/b.hist", env->dir);
+	h = util_read_file(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	for (p = s; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL) {
+		if (*p == '#')
+			continue;
+		if (sscanf(p, "%lf %lf %lf", &t, &a, &d) == 3) {
+			lines++;
+			acked += a > 0;
+		}
+	}
+	CU_ASSERT(lines >= 8 && lines <= 16);
+	CU_ASSERT(acked >= lines / 2);
+	for (p = h; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL) {
+		if (sscanf(p, "%7s %lu %lu", kind, &v, &c) != 3)
+			continue;
+		if (strcmp(kind, "ack") == 0)
+			nack += c;
+		else if (strcmp(kind, "e2e") == 0)
+			ne2e += c;
+	}
+	CU_ASSERT_EQUAL((double)nack, num(j, "acked"));
+	CU_ASSERT(ne2e > 0 && (double)ne2e <= num(j, "delivered"));
+	free(s);
+	free(h);
+	free(j);
+}
+
 static void
 test_storebench(void)
 {
@@ -159,6 +210,7 @@ main(void)
 	    (s = CU_add_suite("it_bench", suite_init, suite_clean)) == NULL ||
 	    CU_ADD_TEST(s, test_roundtrip) == NULL ||
 	    CU_ADD_TEST(s, test_file) == NULL ||
+	    CU_ADD_TEST(s, test_plotdata) == NULL ||
 	    CU_ADD_TEST(s, test_storebench) == NULL)
 		return 1;
 	return it_run_suites();

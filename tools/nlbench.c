@@ -4,7 +4,7 @@
  *   nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] [-r RECEIVERS]
  *           [-b BYTES] [-d SECONDS | -n MESSAGES] [-w WINDOW] [-W WARMUP_S]
  *           [-R RATE] [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q]
- *           [-T | -f FILE]
+ *           [-T | -f FILE] [--series FILE] [--hist FILE]
  *   nlbench -L [-c CONNS] [-r RECEIVERS]     config <line> elements
  *   nlbench -N [-c CONNS] [-r RECEIVERS]     certificate names for nlpki
  *   nlbench --help | --version
@@ -39,7 +39,14 @@
  * the interval and the longest ACK latency (tools/hsbench reads them).
  *
  * Latencies go into a log-linear histogram (64 sub-buckets per power of
- * two: +-0.8 %), so memory does not grow with the run.
+ * two: +-0.8 %), so memory does not grow with the run (benchstat.h, the
+ * same as bin/rmqbench's, the RabbitMQ peer's load generator).
+ *
+ * For tools/bench's plots: --series FILE writes the messages acked and
+ * delivered per second in every 100 ms from the start of the warm-up to
+ * the end of the measured window (time 0 = the measurement's start),
+ * --hist FILE the non-empty buckets of the ACK and e2e histograms of the
+ * measured window (benchstat_write_series, benchstat_write_hist).
  *
  * With -T (round trip) the job is the network's real one: each sender
  * sends DQs by license number with IMQ/Y and an allowed photo purpose to
@@ -65,20 +72,19 @@
  *
  * Exit: 0, 1 a connection failed or closed during the run, 2 usage.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "avatar.h"
+#include "benchstat.h"
 #include "client.h"
 #include "jsonutil.h"
 #include "msg.h"
@@ -95,12 +101,8 @@
 #define BENCH_CONNECT_S		15
 #define BENCH_DRAIN_S		30
 #define BENCH_SENDT_SLOTS	(1u << 20)	/* send times by sequence */
-
-/* Histogram: values below 128 exact, then 64 sub-buckets per octave. */
-#define BENCH_HIST_SUB		64
-#define BENCH_HIST_OCT		40
-#define BENCH_HIST_N		(2 * BENCH_HIST_SUB + \
-				 BENCH_HIST_OCT * BENCH_HIST_SUB)
+#define BENCH_OPT_SERIES	1000		/* --series FILE */
+#define BENCH_OPT_HIST		1001		/* --hist FILE */
 
 enum bench_phase {
 	BENCH_PH_CONNECT_RX = 0,
@@ -109,12 +111,6 @@ enum bench_phase {
 	BENCH_PH_MEASURE,
 	BENCH_PH_DRAIN,
 	BENCH_PH_DONE
-};
-
-struct bench_hist {
-	uint64_t	 n;
-	uint64_t	 max;
-	uint64_t	 b[BENCH_HIST_N];
 };
 
 struct bench_slot {
@@ -149,15 +145,6 @@ struct bench_conn {
 	uint64_t		 dlv;
 };
 
-struct bench_cpu {
-	uint64_t	 wall_us;
-	uint64_t	 self_us;	/* this process, user + sys */
-	uint64_t	 sw_us;		/* switch, all threads */
-	int		 sw_ntask;
-	int		 sw_pid[64];
-	uint64_t	 sw_task_us[64];
-};
-
 struct bench {
 	struct event_base	*base;
 	struct event		*ev_tick;
@@ -175,6 +162,8 @@ struct bench {
 	int			 swpid;
 	int			 quiet;
 	const char		*json;
+	const char		*series_path;	/* --series */
+	const char		*hist_path;	/* --hist */
 	const char		*portfile;	/* -P */
 	int			 print_lines;	/* -L */
 	int			 print_names;	/* -N */
@@ -196,8 +185,8 @@ struct bench {
 
 	uint64_t		 t_meas;
 	uint64_t		 t_end;
-	struct bench_cpu	 cpu0;
-	struct bench_cpu	 cpu1;
+	struct benchstat_cpu	 cpu0;
+	struct benchstat_cpu	 cpu1;
 
 	/* Measurement window. */
 	uint64_t		 m_acked;
@@ -205,8 +194,9 @@ struct bench {
 	uint64_t		 m_dlv;
 	uint64_t		 m_sm;
 	uint64_t		 m_unmatched;	/* DLV without a send time */
-	struct bench_hist	 h_ack;
-	struct bench_hist	 h_e2e;
+	struct benchstat_hist	 h_ack;
+	struct benchstat_hist	 h_e2e;
+	struct benchstat_series	 series;	/* from the start, --series */
 
 	/* Whole run. */
 	uint64_t		 acked;
@@ -249,12 +239,15 @@ usage(int status)
 	    "[-W WARMUP_S] [-R RATE]\n"
 	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] "
 	    "[-T | -f FILE]\n"
+	    "               [--series FILE] [--hist FILE]\n"
 	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n"
 	    "       nlbench --help | --version\n"
 	    "  -T       round trips: DQ with IMQ/Y -> receiver as a state -> DR "
 	    "with a photo\n"
 	    "  -f FILE  send FILE's message (its control field becomes the "
-	    "sequence)\n");
+	    "sequence)\n"
+	    "  --series FILE  acked/s and delivered/s per 100 ms, for a plot\n"
+	    "  --hist FILE    the ACK and e2e latency histograms' buckets\n");
 	exit(status);
 }
 
@@ -311,151 +304,6 @@ bench_print_names(int nconn, int nrx)
 		    member);
 		printf("%s\n", cn);
 	}
-}
-
-/*
- * Histogram.
- */
-
-static unsigned
-bench_hist_idx(uint64_t v)
-{
-	unsigned msb, shift;
-
-	if (v < 2 * BENCH_HIST_SUB)
-		return (unsigned)v;
-	msb = 63u - (unsigned)__builtin_clzll(v);	/* >= 7 */
-	shift = msb - 6;
-	if (msb - 7 >= BENCH_HIST_OCT)
-		return BENCH_HIST_N - 1;
-	return 2 * BENCH_HIST_SUB + (msb - 7) * BENCH_HIST_SUB +
-	    (unsigned)((v >> shift) & (BENCH_HIST_SUB - 1));
-}
-
-/* Middle of bucket i. */
-static uint64_t
-bench_hist_val(unsigned i)
-{
-	unsigned	oct, sub;
-	uint64_t	lo;
-
-	if (i < 2 * BENCH_HIST_SUB)
-		return i;
-	oct = (i - 2 * BENCH_HIST_SUB) / BENCH_HIST_SUB;
-	sub = (i - 2 * BENCH_HIST_SUB) % BENCH_HIST_SUB;
-	lo = (uint64_t)(BENCH_HIST_SUB + sub) << (oct + 1);
-	return lo + ((1ull << (oct + 1)) >> 1);
-}
-
-static void
-bench_hist_add(struct bench_hist *h, uint64_t v)
-{
-	h->b[bench_hist_idx(v)]++;
-	h->n++;
-	if (v > h->max)
-		h->max = v;
-}
-
-/* The q-quantile (0 < q <= 1) in us; 0 if empty. */
-static uint64_t
-bench_hist_q(const struct bench_hist *h, double q)
-{
-	uint64_t	 want, seen = 0, v;
-	unsigned	 i;
-
-	if (h->n == 0)
-		return 0;
-	want = (uint64_t)(q * (double)h->n + 0.5);
-	if (want < 1)
-		want = 1;
-	for (i = 0; i < BENCH_HIST_N; i++) {
-		seen += h->b[i];
-		if (seen >= want) {
-			v = bench_hist_val(i);
-			return v < h->max ? v : h->max;
-		}
-	}
-	return h->max;
-}
-
-/*
- * CPU accounting: this process by getrusage, the switch by /proc.
- */
-
-static uint64_t
-bench_proc_stat_us(const char *path)
-{
-	char			 buf[1024], *p;
-	unsigned long long	 ut = 0, st = 0;
-	FILE			*f;
-	size_t			 n;
-	long			 hz = sysconf(_SC_CLK_TCK);
-
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* Fields after "(comm)": state is field 3, utime 14, stime 15. */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
-	    "%llu", &ut, &st) != 2)
-		return 0;
-	if (hz <= 0)
-		hz = 100;
-	return (ut + st) * 1000000ull / (unsigned long long)hz;
-}
-
-static void
-bench_cpu_sample(struct bench *b, struct bench_cpu *c)
-{
-	struct rusage	 ru;
-	struct dirent	*de;
-	DIR		*d;
-	char		 path[64];
-
-	memset(c, 0, sizeof *c);
-	c->wall_us = util_mono_us();
-	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		c->self_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 +
-		    (uint64_t)ru.ru_utime.tv_usec +
-		    (uint64_t)ru.ru_stime.tv_sec * 1000000 +
-		    (uint64_t)ru.ru_stime.tv_usec;
-	if (b->swpid <= 0)
-		return;
-	snprintf(path, sizeof path, "/proc/%d/task", b->swpid);
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL && c->sw_ntask < 64) {
-		int tid = atoi(de->d_name);
-
-		if (tid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", b->swpid,
-		    tid);
-		c->sw_pid[c->sw_ntask] = tid;
-		c->sw_task_us[c->sw_ntask] = bench_proc_stat_us(path);
-		c->sw_us += c->sw_task_us[c->sw_ntask];
-		c->sw_ntask++;
-	}
-	closedir(d);
-}
-
-/* Busiest switch thread between two samples, in us of CPU. */
-static uint64_t
-bench_cpu_sw_max(const struct bench_cpu *a, const struct bench_cpu *z)
-{
-	uint64_t	 best = 0, d;
-	int		 i, j;
-
-	for (j = 0; j < z->sw_ntask; j++)
-		for (i = 0; i < a->sw_ntask; i++)
-			if (a->sw_pid[i] == z->sw_pid[j]) {
-				d = z->sw_task_us[j] - a->sw_task_us[i];
-				if (d > best)
-					best = d;
-			}
-	return best;
 }
 
 /*
@@ -775,7 +623,7 @@ bench_measure_begin(struct bench *b)
 	b->m_acked = b->m_naks = b->m_dlv = b->m_sm = b->m_unmatched = 0;
 	memset(&b->h_ack, 0, sizeof b->h_ack);
 	memset(&b->h_e2e, 0, sizeof b->h_e2e);
-	bench_cpu_sample(b, &b->cpu0);
+	benchstat_cpu_sample(b->swpid, &b->cpu0);
 	b->t_meas = b->cpu0.wall_us;
 	if (b->nmsg == 0)
 		bench_arm(b, b->duration);
@@ -784,7 +632,7 @@ bench_measure_begin(struct bench *b)
 static void
 bench_measure_end(struct bench *b)
 {
-	bench_cpu_sample(b, &b->cpu1);
+	benchstat_cpu_sample(b->swpid, &b->cpu1);
 	b->t_end = b->cpu1.wall_us;
 	b->phase = BENCH_PH_DRAIN;
 	b->deadline = b->t_end + BENCH_DRAIN_S * 1000000ull;
@@ -797,6 +645,7 @@ bench_start(struct bench *b)
 	struct timeval	 tv;
 	int		 i;
 
+	benchstat_series_init(&b->series, util_mono_us(), BENCHSTAT_STEP_US);
 	if (b->rate > 0) {
 		tv.tv_sec = 0;
 		tv.tv_usec = 1000;
@@ -935,6 +784,8 @@ bench_complete(struct bench_conn *t, uint64_t tag, int ok)
 		t->acked++;
 		b->acked++;
 		b->i_acked++;
+		if (b->series_path != NULL)
+			benchstat_series_add(&b->series, util_mono_us(), 1, 0);
 		if (s->key == tag && util_mono_us() - s->t > b->i_ackmax)
 			b->i_ackmax = util_mono_us() - s->t;
 	} else {
@@ -947,7 +798,7 @@ bench_complete(struct bench_conn *t, uint64_t tag, int ok)
 		else
 			b->m_naks++;
 		if (ok && s->key == tag)
-			bench_hist_add(&b->h_ack, util_mono_us() - s->t);
+			benchstat_hist_add(&b->h_ack, util_mono_us() - s->t);
 		if (b->nmsg > 0 && b->m_acked >= b->nmsg)
 			bench_measure_end(b);
 	}
@@ -1040,6 +891,8 @@ bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	t->dlv++;
 	b->dlv++;
 	b->i_dlv++;
+	if (b->series_path != NULL)
+		benchstat_series_add(&b->series, util_mono_us(), 0, 1);
 	if (b->phase != BENCH_PH_MEASURE)
 		return;
 	b->m_dlv++;
@@ -1066,7 +919,7 @@ bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 		b->m_unmatched++;
 		return;
 	}
-	bench_hist_add(&b->h_e2e, util_mono_us() - s->t);
+	benchstat_hist_add(&b->h_e2e, util_mono_us() - s->t);
 }
 
 static void
@@ -1120,17 +973,19 @@ bench_conn_init(struct bench *b, struct bench_conn *t, const char *name,
 	return 0;
 }
 
-/* {"p50","p99","p999","max"} of a latency histogram, in us. */
-static json_t *
-bench_json_lat(const struct bench_hist *h)
+/* --series and --hist: the plot data files (benchstat.h), if asked. */
+static void
+bench_plot_data(struct bench *b)
 {
-	json_t *o = json_object();
+	char	*cause = NULL;
 
-	jsonutil_set_int(o, "p50", (json_int_t)bench_hist_q(h, 0.50));
-	jsonutil_set_int(o, "p99", (json_int_t)bench_hist_q(h, 0.99));
-	jsonutil_set_int(o, "p999", (json_int_t)bench_hist_q(h, 0.999));
-	jsonutil_set_int(o, "max", (json_int_t)h->max);
-	return o;
+	if ((b->series_path != NULL && benchstat_write_series(b->series_path,
+	    &b->series, b->t_meas, b->t_end, &cause) == -1) ||
+	    (b->hist_path != NULL && benchstat_write_hist(b->hist_path,
+	    &b->h_ack, &b->h_e2e, &cause) == -1)) {
+		fprintf(stderr, "nlbench: %s\n", cause);
+		free(cause);
+	}
 }
 
 static void
@@ -1151,18 +1006,18 @@ bench_report(struct bench *b)
 	self = 100.0 * (double)(b->cpu1.self_us - b->cpu0.self_us) /
 	    (double)(b->t_end - b->t_meas);
 	if (b->swpid > 0) {
-		sw = 100.0 * (double)(b->cpu1.sw_us - b->cpu0.sw_us) /
+		sw = 100.0 * (double)(b->cpu1.other_us - b->cpu0.other_us) /
 		    (double)(b->t_end - b->t_meas);
-		swmax = 100.0 * (double)bench_cpu_sw_max(&b->cpu0, &b->cpu1) /
+		swmax = 100.0 * (double)benchstat_cpu_max_thread(&b->cpu0, &b->cpu1) /
 		    (double)(b->t_end - b->t_meas);
 		snprintf(swbuf, sizeof swbuf, " switch-cpu=%.0f%%(max-thread "
 		    "%.0f%%)", sw, swmax);
 	}
-	a50 = bench_hist_q(&b->h_ack, 0.50);
-	a99 = bench_hist_q(&b->h_ack, 0.99);
-	a999 = bench_hist_q(&b->h_ack, 0.999);
-	e50 = bench_hist_q(&b->h_e2e, 0.50);
-	e99 = bench_hist_q(&b->h_e2e, 0.99);
+	a50 = benchstat_hist_q(&b->h_ack, 0.50);
+	a99 = benchstat_hist_q(&b->h_ack, 0.99);
+	a999 = benchstat_hist_q(&b->h_ack, 0.999);
+	e50 = benchstat_hist_q(&b->h_e2e, 0.50);
+	e99 = benchstat_hist_q(&b->h_e2e, 0.99);
 
 	printf("nlbench: conns=%d rx=%d bytes=%zu window=%d time=%.2fs "
 	    "acked=%llu rate=%.0f/s (%.1f MB/s) naks=%llu dlv=%.0f/s "
@@ -1172,6 +1027,7 @@ bench_report(struct bench *b)
 	    (unsigned long long)b->m_acked, rate, mbs,
 	    (unsigned long long)b->m_naks, dlvrate, a50 / 1e3, a99 / 1e3,
 	    a999 / 1e3, e50 / 1e3, e99 / 1e3, self, swbuf);
+	bench_plot_data(b);
 	if (b->json == NULL)
 		return;
 	if (strcmp(b->json, "-") == 0)
@@ -1199,8 +1055,8 @@ bench_report(struct bench *b)
 	jsonutil_set_real(doc, "acked_per_s", rate, 1);
 	jsonutil_set_real(doc, "delivered_per_s", dlvrate, 1);
 	jsonutil_set_real(doc, "mb_per_s", mbs, 2);
-	jsonutil_set(doc, "ack_us", bench_json_lat(&b->h_ack));
-	jsonutil_set(doc, "e2e_us", bench_json_lat(&b->h_e2e));
+	jsonutil_set(doc, "ack_us", benchstat_hist_json(&b->h_ack));
+	jsonutil_set(doc, "e2e_us", benchstat_hist_json(&b->h_e2e));
 	jsonutil_set_real(doc, "cpu_pct", self, 1);
 	jsonutil_set_real(doc, "switch_cpu_pct", sw, 1);
 	jsonutil_set_real(doc, "switch_thread_max_pct", swmax, 1);
@@ -1301,6 +1157,12 @@ bench_option(struct bench *b, int ch, const char *arg)
 	case 'w':
 		b->window = (int)bench_count(arg, 1, 65536);
 		break;
+	case BENCH_OPT_SERIES:
+		b->series_path = arg;
+		break;
+	case BENCH_OPT_HIST:
+		b->hist_path = arg;
+		break;
 	case 'h':
 		usage(0);
 	case 'V':
@@ -1316,6 +1178,8 @@ bench_options(struct bench *b, int argc, char **argv)
 {
 	static const struct option bench_longopts[] = {
 		{ "help",	no_argument,	NULL, 'h' },
+		{ "series",	required_argument, NULL, BENCH_OPT_SERIES },
+		{ "hist",	required_argument, NULL, BENCH_OPT_HIST },
 		{ "version",	no_argument,	NULL, 'V' },
 		{ NULL,		0,		NULL, 0 }
 	};
@@ -1414,6 +1278,7 @@ bench_free(struct bench *b)
 	free(b->tx);
 	free(b->rx);
 	free(b->sendt);
+	benchstat_series_free(&b->series);
 	event_base_free(b->base);
 }
 
