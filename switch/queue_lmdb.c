@@ -92,6 +92,7 @@
  * QUEUE_E_FULL and the rest commit. As a last resort the batch is applied
  * without any PUT.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -2504,6 +2505,8 @@ queue_lmdb_each(struct queue_lmdb *ql, MDB_txn *txn, int db,
 
 /* The load's walk of the copy db: each copy to cb, what can be rebuilt
  * of a damaged one too. */
+struct queue_lmdb_ids;
+
 struct queue_lmdb_load {
 	struct queue_lmdb	*ql;
 	MDB_txn			*txn;
@@ -2511,7 +2514,10 @@ struct queue_lmdb_load {
 	void			*arg;
 	uint64_t		 last;
 	char			 from[QUEUE_LINE_LEN + 1];
+	struct queue_lmdb_ids	*ids;	/* the copies' msgids, for refcheck */
 };
+
+static int	queue_lmdb_ids_cb(const MDB_val *, const MDB_val *, void *);
 
 static int
 queue_lmdb_load_cb(const MDB_val *k, const MDB_val *v, void *arg)
@@ -2520,6 +2526,7 @@ queue_lmdb_load_cb(const MDB_val *k, const MDB_val *v, void *arg)
 	struct queue_copy	 c;
 	int			 rc, sv, rekeyed;
 
+	queue_lmdb_ids_cb(k, v, ld->ids);
 	if (queue_lmdb_copy_dec(QUEUE_LMDB_COPY, k, v, &c) == -1) {
 		queue_lmdb_bad_add(ld->ql, QUEUE_LMDB_COPY, k);
 		/* Deliver what can be rebuilt; the quarantine writes the
@@ -2537,9 +2544,11 @@ queue_lmdb_load_cb(const MDB_val *k, const MDB_val *v, void *arg)
 	return 0;
 }
 
-/* The copy db to cb, with a read txn of its own. */
+/* The copy db to cb, with a read txn of its own; the msgids of its keys
+ * into ids (queue_lmdb_ids_init'ed). */
 static int
-queue_lmdb_load_copies(struct queue_lmdb *ql, queue_load_cb cb, void *arg)
+queue_lmdb_load_copies(struct queue_lmdb *ql, queue_load_cb cb, void *arg,
+    struct queue_lmdb_ids *ids)
 {
 	struct queue_lmdb_load	 ld;
 	int			 rc;
@@ -2548,6 +2557,7 @@ queue_lmdb_load_copies(struct queue_lmdb *ql, queue_load_cb cb, void *arg)
 	ld.ql = ql;
 	ld.cb = cb;
 	ld.arg = arg;
+	ld.ids = ids;
 	if ((rc = mdb_txn_begin(ql->env, NULL, MDB_RDONLY, &ld.txn)) == 0) {
 		rc = queue_lmdb_each(ql, ld.txn, QUEUE_LMDB_COPY,
 		    queue_lmdb_load_cb, &ld);
@@ -2676,14 +2686,21 @@ queue_lmdb_ids_cb(const MDB_val *k, const MDB_val *v, void *arg)
 	return 0;
 }
 
+/* Where the msgid is in the keys of db (copy or dead). */
+static void
+queue_lmdb_ids_init(struct queue_lmdb_ids *x, int db)
+{
+	x->off = db == QUEUE_LMDB_COPY ? QUEUE_LINE_LEN + 1 : 0;
+	x->klen = db == QUEUE_LMDB_COPY ? QUEUE_LMDB_COPYKEY :
+	    QUEUE_LMDB_DEADKEY;
+}
+
 /* Append the msgid of every key of db (copy or dead) to x->ids. */
 static int
 queue_lmdb_ids(struct queue_lmdb *ql, MDB_txn *txn, int db,
     struct queue_lmdb_ids *x)
 {
-	x->off = db == QUEUE_LMDB_COPY ? QUEUE_LINE_LEN + 1 : 0;
-	x->klen = db == QUEUE_LMDB_COPY ? QUEUE_LMDB_COPYKEY :
-	    QUEUE_LMDB_DEADKEY;
+	queue_lmdb_ids_init(x, db);
 	return queue_lmdb_each(ql, txn, db, queue_lmdb_ids_cb, x);
 }
 
@@ -2746,7 +2763,8 @@ queue_lmdb_refs_cb(const MDB_val *k, const MDB_val *v, void *arg)
 }
 
 static int
-queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn)
+queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn,
+    struct queue_lmdb_ids *copies)
 {
 	struct queue_lmdb_ids	 x;
 	struct queue_lmdb_refs	 r;
@@ -2757,11 +2775,19 @@ queue_lmdb_refcheck(struct queue_lmdb *ql, MDB_txn *txn)
 	size_t			 i;
 	int			 rc;
 
-	memset(&x, 0, sizeof x);
 	memset(&r, 0, sizeof r);
-	/* Read before this txn writes: the snapshot it began on. */
-	if ((rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_COPY, &x)) != 0 ||
-	    (rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_DEAD, &x)) != 0)
+	/* Read before this txn writes: the snapshot it began on. The
+	 * load's walk of copy is that snapshot's when nothing was written
+	 * since (copies, else NULL). */
+	if (copies != NULL) {
+		x = *copies;
+		memset(copies, 0, sizeof *copies);
+	} else {
+		memset(&x, 0, sizeof x);
+		if ((rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_COPY, &x)) != 0)
+			goto out;
+	}
+	if ((rc = queue_lmdb_ids(ql, txn, QUEUE_LMDB_DEAD, &x)) != 0)
 		goto out;
 	if (x.n > 1)
 		qsort(x.ids, x.n, sizeof *x.ids, queue_lmdb_cmp_u64);
@@ -2796,7 +2822,8 @@ out:
 
 /* The ref check in a write txn of its own (start-up). */
 static int
-queue_lmdb_refcheck_commit(struct queue_lmdb *ql)
+queue_lmdb_refcheck_commit(struct queue_lmdb *ql,
+    struct queue_lmdb_ids *copies)
 {
 	MDB_txn	*txn;
 	int	 rc;
@@ -2804,7 +2831,7 @@ queue_lmdb_refcheck_commit(struct queue_lmdb *ql)
 	if ((rc = mdb_txn_begin(ql->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	ql->quar_in_txn = 0;
-	if ((rc = queue_lmdb_refcheck(ql, txn)) != 0) {
+	if ((rc = queue_lmdb_refcheck(ql, txn, copies)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -2822,21 +2849,30 @@ static int
 queue_lmdb_load(void *arg, queue_load_cb cb, void *arg2)
 {
 	struct queue_lmdb	*ql = arg;
+	struct queue_lmdb_ids	 ids;
 	uint64_t		 t0, t1, t2;
-	int			 ret;
+	int			 ret, clean;
 
 	if (ql->env == NULL)	/* the file check found damage */
 		return QUEUE_E_IO;
+	memset(&ids, 0, sizeof ids);
+	queue_lmdb_ids_init(&ids, QUEUE_LMDB_COPY);
 	t0 = util_mono_us();
-	ret = queue_lmdb_load_copies(ql, cb, arg2);
+	ret = queue_lmdb_load_copies(ql, cb, arg2, &ids);
 	t1 = util_mono_us();
 	if (queue_lmdb_check_tree(ql) == -1)
 		ret = QUEUE_E_IO;
 	t2 = util_mono_us();
+	/* Nothing to quarantine: no write before the count check, whose
+	 * snapshot is then the load's. */
+	pthread_mutex_lock(&ql->badlock);
+	clean = ql->bad == NULL;
+	pthread_mutex_unlock(&ql->badlock);
 	/* Start-up: quarantine now, nothing else waits for the writer. */
 	if (queue_lmdb_bad_commit(ql) == 0 && ret == QUEUE_E_OK &&
-	    queue_lmdb_refcheck_commit(ql) == -1)
+	    queue_lmdb_refcheck_commit(ql, clean ? &ids : NULL) == -1)
 		ret = QUEUE_E_IO;
+	free(ids.ids);
 	log_info("queue: loaded in %.0f ms (copies %.0f, tree walk %.0f, "
 	    "copy counts %.0f)", (double)(util_mono_us() - t0) / 1e3,
 	    (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3,
@@ -3180,6 +3216,10 @@ queue_lmdb_audit_check_cb(void *arg)
 	uint64_t		 t0 = util_mono_us();
 	int			 rc, ok = 1;
 
+	/* Background work: the load and the traffic go first. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) == -1)
+		log_debug("queue: audit check: setpriority: %s",
+		    strerror(errno));
 	snprintf(file, sizeof file, "%s/data.mdb", ql->path);
 	k.mv_size = strlen(queue_lmdb_dbname[QUEUE_LMDB_AUDIT]);
 	k.mv_data = (void *)queue_lmdb_dbname[QUEUE_LMDB_AUDIT];
