@@ -367,10 +367,25 @@ queue_done_add(struct queue *q, struct queue_op **ops, int n)
 static int
 queue_apply_batch(struct queue *q, struct queue_op **ops, int n, int *left)
 {
-	int	i, m, rc, err, tries = 0, nfail = 0;
+	int	i, m, k, rc, err, tries = 0, nfail = 0;
 
-	for (;;) {
-		rc = q->be->apply(q->bh, ops, n);
+	/* ops[0..k) are applied together; k shrinks while they do not fit. */
+	for (k = n;;) {
+		rc = q->be->apply(q->bh, ops, k);
+		if (rc == 0 && k < n) {
+			/* A part committed: complete it, go on with the rest. */
+			pthread_mutex_lock(&q->lock);
+			for (i = 0; i < k; i++)
+				if (ops[i]->result != QUEUE_E_OK)
+					nfail++;
+			queue_done_add(q, ops, k);
+			pthread_mutex_unlock(&q->lock);
+			event_active(q->ev_done, EV_READ, 0);
+			memmove(ops, ops + k, (size_t)(n - k) * sizeof *ops);
+			n -= k;
+			k = k < n ? k : n;
+			continue;
+		}
 		if (rc != QUEUE_APPLY_RETRY)
 			break;
 		pthread_mutex_lock(&q->lock);
@@ -394,6 +409,12 @@ queue_apply_batch(struct queue *q, struct queue_op **ops, int n, int *left)
 		if (n == 0) {
 			*left = 0;
 			return nfail;
+		}
+		/* Fewer at a time: each commit's new pages must fit. */
+		if (k > 1) {
+			k = k < n ? k : n;
+			k = k > 1 ? k / 2 : 1;
+			continue;
 		}
 		pthread_mutex_lock(&q->lock);
 		if (q->stopping && ++tries >= 5) {

@@ -2171,6 +2171,50 @@ queue_lmdb_is_nospace(struct queue_lmdb *ql, int rc)
 	    (uint64_t)sv.f_bavail * sv.f_frsize < QUEUE_LMDB_NOSPACE_EIO;
 }
 
+/*
+ * One small commit (the "space-turns" counter in the meta DB), after a
+ * batch that did not fit a full file system. LMDB never hands the next
+ * write txn the pages the last commit freed: they hold the snapshot it
+ * replaced, which a crash could still fall back to. When the last
+ * commit that went through freed most of the free pages (a batch of
+ * deliveries, a pruning of the audit trail), a delete that needs more
+ * new pages than the file system has left cannot commit, and neither
+ * can the one after it: the store stays stuck while it holds room. A
+ * commit that touches three or four pages moves the snapshot on; from
+ * the next txn on those pages are LMDB's to reuse. It may fail too (no
+ * room at all): then nothing changed, and the retry tries again.
+ */
+static void
+queue_lmdb_turn(struct queue_lmdb *ql)
+{
+	static const char	 key[] = "space-turns";
+	uint8_t			 vb[QUEUE_LMDB_METAREC];
+	uint64_t		 turns = 0;
+	MDB_txn			*txn;
+	MDB_val			 k, v;
+	int			 rc;
+
+	if (mdb_txn_begin(ql->env, NULL, 0, &txn) != 0)
+		return;
+	k.mv_size = sizeof key - 1;
+	k.mv_data = (void *)(uintptr_t)key;
+	if (mdb_get(txn, ql->dbi[QUEUE_LMDB_META], &k, &v) == 0)
+		(void)queue_lmdb_meta_dec(&k, &v, &turns);
+	memset(vb, 0, sizeof vb);
+	vb[0] = QUEUE_LMDB_VERSION;
+	util_put_be64(vb + 4, turns + 1);
+	queue_lmdb_seal(&k, vb, sizeof vb);
+	v.mv_size = sizeof vb;
+	v.mv_data = vb;
+	if ((rc = mdb_put(txn, ql->dbi[QUEUE_LMDB_META], &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	if ((rc = queue_lmdb_commit(ql, txn)) == 0)
+		log_info("queue: one small commit so that the pages the "
+		    "last one freed can be reused");
+}
+
 static int
 queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
 {
@@ -2209,6 +2253,7 @@ queue_lmdb_apply(void *arg, struct queue_op **ops, int n)
 				ops[i]->result = QUEUE_E_FULL;
 		log_warnx("queue: commit of %d ops failed: %s; retrying the "
 		    "deletes", n, mdb_strerror(rc));
+		queue_lmdb_turn(ql);
 		return QUEUE_APPLY_RETRY;
 	}
 	if (queue_lmdb_is_damage(rc)) {
