@@ -18,7 +18,7 @@
 # (tools/cli.sh) and `make -s print-version` prints it.
 VERSION  = 0.3.0
 
-PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson
+PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson yajl
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=

@@ -13,8 +13,8 @@
  *    "component":"server|line|queue|control","event":"..."
  * and the fields of its event follow in the order they were added
  * (docs/policy.md lists them). Records are compact JSON on one line,
- * written and read with jansson, so every value is escaped (and
- * unescaped) the same way. Field names are unique at the top level of
+ * written by yajl's streaming generator (strings checked for UTF-8,
+ * escaped as RFC 8259 asks) and read with jansson. Field names are unique at the top level of
  * a record, so a reader can pick one with audit_field().
  *
  * Writing one: audit_begin(), then audit_str() and friends, then

@@ -39,19 +39,13 @@ jsonutil_utf8_len(const unsigned char *p)
 	return n;
 }
 
-json_t *
-jsonutil_str(const char *s)
+char *
+jsonutil_utf8_clean(const char *s)
 {
 	const unsigned char	*p;
 	struct ubuf		 b;
-	json_t			*v;
 	size_t			 n;
 
-	if (s == NULL)
-		s = "";
-	if ((v = json_string(s)) != NULL)
-		return v;
-	/* Not UTF-8 (or out of memory, which the second try reports). */
 	ubuf_init(&b);
 	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
 		if ((n = jsonutil_utf8_len(p)) > 0)
@@ -62,8 +56,23 @@ jsonutil_str(const char *s)
 		}
 	}
 	ubuf_add(&b, "", 1);
-	v = json_string(b.data);
-	ubuf_free(&b);
+	return b.data;
+}
+
+json_t *
+jsonutil_str(const char *s)
+{
+	json_t	*v;
+	char	*clean;
+
+	if (s == NULL)
+		s = "";
+	if ((v = json_string(s)) != NULL)
+		return v;
+	/* Not UTF-8 (or out of memory, which the second try reports). */
+	clean = jsonutil_utf8_clean(s);
+	v = json_string(clean);
+	free(clean);
 	if (v == NULL)
 		fatalx("jsonutil: out of memory");
 	return v;

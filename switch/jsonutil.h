@@ -35,6 +35,15 @@
 json_t	*jsonutil_str(const char *s);
 
 /**
+ * s with every byte that does not start or continue a UTF-8 sequence
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF)
+ * replaced by U+FFFD: what jsonutil_str() does, for writers that are
+ * not jansson (audit.c's).
+ * @return a new C string (caller frees), never NULL.
+ */
+char	*jsonutil_utf8_clean(const char *s);
+
+/**
  * A JSON number of v rounded to decimals places (what "%.Nf" printed).
  * @return a new reference, never NULL; null for a NaN or an infinity
  *	(JSON has no such numbers).
