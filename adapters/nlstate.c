@@ -9,7 +9,7 @@
  * crash of either side loses nothing).
  *
  *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST]
- *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-q]
+ *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-D] [-q]
  *   nlstate -s STATE -L INDEX      print one synthetic record and exit
  *   nlstate --help | --version
  *
@@ -26,6 +26,12 @@
  * ACKed and every other answer sent is too, drop the connection without
  * DACKing the N-th answer's query, and reconnect a second later; the
  * switch redelivers that query, which is DACKed without a second answer).
+ *
+ * With -D every portrait a record can show (the pool's slots of a known
+ * sex and age, avatar_pool_slot) is drawn before the line connects, so no
+ * answer waits for a drawing: from the first DQ on, a DR with a photo
+ * costs the parse of the query and the build of the answer (and the
+ * record's few PRNG draws), never a JPEG encode.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -106,6 +112,7 @@ struct state {
 		size_t	 bytes;
 	}			 photos[AVATAR_POOL_SLOTS];
 	uint64_t		 drawn;
+	int			 predraw;	/* -D */
 };
 
 static void	state_answer_cb(evutil_socket_t, short, void *);
@@ -121,7 +128,7 @@ usage(int status)
 	fprintf(f, "usage: nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | "
 	    "-p PORT) [-H HOST]\n"
 	    "               [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] "
-	    "[-q]\n"
+	    "[-D] [-q]\n"
 	    "       nlstate -s STATE -L INDEX\n"
 	    "       nlstate --help | --version\n"
 	    "\n"
@@ -132,6 +139,8 @@ usage(int status)
 	    "  -n RECORDS   records on file (default 100000)\n"
 	    "  -d DELAY_MS  answer after this delay\n"
 	    "  -S SEED      seed of the fault injection's random draws\n"
+	    "  -D           draw every portrait before connecting (else each "
+	    "on first use)\n"
 	    "  -q           no line per message\n"
 	    "  -L INDEX     print synthetic record INDEX and exit\n"
 	    "  -f FAULTS    comma list:\n"
@@ -164,6 +173,51 @@ state_rand(struct state *st)
 	return (uint32_t)((st->rng * 2685821657736338717ULL) >> 32);
 }
 
+/*
+ * Draw the portrait of pool slot slot (who) and keep it as base64: done
+ * once per slot, on first use or, with -D, at start-up. 0, or -1 if it
+ * could not be drawn (the answer then goes without a photo).
+ */
+static int
+state_photo_draw(struct state *st, int slot, const struct avatar_person *who)
+{
+	struct state_photo	*ph = &st->photos[slot];
+	uint8_t			*jpg = NULL;
+	size_t			 jlen = 0;
+
+	if (avatar_person_jpeg(who, AVATAR_WIDTH, AVATAR_HEIGHT,
+	    AVATAR_QUALITY, &jpg, &jlen) == -1)
+		return -1;
+	ph->b64 = util_b64_encode(jpg, jlen, &ph->b64len);
+	ph->bytes = jlen;
+	st->drawn++;
+	free(jpg);
+	return 0;
+}
+
+/*
+ * -D: draw every portrait a record can show before connecting, so that
+ * no answer waits for a drawing (each costs milliseconds). Records have
+ * a sex (M or F) and an age, so the slots of an unknown sex or age are
+ * left out. 0, or -1 if one could not be drawn.
+ */
+static int
+state_pool_draw(struct state *st)
+{
+	struct avatar_person	 who;
+	int			 slot;
+
+	for (slot = 0; slot < AVATAR_POOL_SLOTS; slot++) {
+		if (avatar_pool_slot(slot, &who) == -1 ||
+		    who.sex == AVATAR_SEX_ANY || who.age == AVATAR_AGE_ANY ||
+		    st->photos[slot].b64 != NULL)
+			continue;
+		if (state_photo_draw(st, slot, &who) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
     int photo, int history)
@@ -173,8 +227,6 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	struct avatar_person	 who;
 	struct state_photo	*ph;
 	char			 dates[2][11];
-	uint8_t			*jpg = NULL;
-	size_t			 jlen = 0, blen = 0;
 	int			 i, slot;
 
 	memset(&d, 0, sizeof d);
@@ -197,13 +249,8 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	avatar_person_init(&who, r->photo_seed, r->sex, dmv_age(r->dob));
 	avatar_pool_person(&who, &who, &slot);
 	ph = &st->photos[slot];
-	if (photo && ph->b64 == NULL && avatar_person_jpeg(&who,
-	    AVATAR_WIDTH, AVATAR_HEIGHT, AVATAR_QUALITY, &jpg, &jlen) == 0) {
-		ph->b64 = util_b64_encode(jpg, jlen, &blen);
-		ph->b64len = blen;
-		ph->bytes = jlen;
-		st->drawn++;
-	}
+	if (photo && ph->b64 == NULL)
+		state_photo_draw(st, slot, &who);
 	if (photo && ph->b64 != NULL) {
 		d.photo_b64 = ph->b64;
 		d.photo_b64len = ph->b64len;
@@ -224,7 +271,6 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 		d.events = ev;
 	}
 	msgbuild_driver(b, &d);
-	free(jpg);
 }
 
 /*
@@ -701,12 +747,13 @@ main(int argc, char **argv)
 	memset(&st, 0, sizeof st);
 	st.nrecords = 100000;
 	st.rng = 0x9e3779b97f4a7c15ULL;
-	while ((ch = getopt_long(argc, argv, "d:f:H:hk:L:l:n:P:p:qS:s:",
+	while ((ch = getopt_long(argc, argv, "Dd:f:H:hk:L:l:n:P:p:qS:s:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h': usage(0);
 		case 'V': util_version_exit("nlstate");
 		case 'L': list = atol(optarg); break;
+		case 'D': st.predraw = 1; break;
 		case 'd': st.delay_ms = atoi(optarg); break;
 		case 'f': state_faults(&st, optarg); break;
 		case 'H': host = optarg; break;
@@ -750,6 +797,18 @@ main(int argc, char **argv)
 	if ((ctx = tls_client_ctx(ca, cert, key, &cause)) == NULL) {
 		fprintf(stderr, "nlstate: %s\n", cause);
 		return 2;
+	}
+	if (st.predraw) {
+		uint64_t t0 = util_mono_us();
+
+		if (state_pool_draw(&st) == -1) {
+			fprintf(stderr, "nlstate: a portrait could not be "
+			    "drawn\n");
+			return 2;
+		}
+		printf("nlstate %s: portraits drawn %llu in %.0f ms\n",
+		    st.code, (unsigned long long)st.drawn,
+		    (double)(util_mono_us() - t0) / 1e3);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	st.base = event_base_new();
