@@ -94,6 +94,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,6 +270,7 @@ static void	bench_phase_cb(evutil_socket_t, short, void *);
 static void	bench_pace_cb(evutil_socket_t, short, void *);
 static void	bench_ival_cb(evutil_socket_t, short, void *);
 static void	bench_state_read_cb(evutil_socket_t, short, void *);
+static void	bench_signal_cb(evutil_socket_t, short, void *);
 
 static const struct client_cb bench_cb = {
 	bench_hello_cb, bench_ack_cb, bench_nak_cb, bench_deliver_cb,
@@ -815,6 +817,11 @@ bench_state_start(struct bench *b, struct bench_state *s, int j)
 		return -1;
 	}
 	if (s->pid == 0) {
+		/* An nlbench that dies without stopping it (SIGKILL, a
+		 * crash) takes it along: no nlstate outlives its bench. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() == 1)
+			_exit(127);
 		/* dup2 clears close-on-exec on the copy. */
 		if (dup2(fds[1], STDOUT_FILENO) == -1)
 			_exit(127);
@@ -1032,6 +1039,19 @@ bench_done(struct bench *b)
 {
 	b->phase = BENCH_PH_DONE;
 	event_base_loopbreak(b->base);
+}
+
+/* SIGTERM, SIGINT: the run fails, and ends as any run does (-E: the
+ * nlstates are stopped). */
+static void
+bench_signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench *b = arg;
+
+	(void)what;
+	fprintf(stderr, "nlbench: signal %d: stopping\n", (int)fd);
+	b->failed = 1;
+	bench_done(b);
 }
 
 static void
@@ -1636,12 +1656,17 @@ static int
 bench_run(struct bench *b)
 {
 	struct timeval	 tick = { 0, 20000 };
+	struct event	*sigterm, *sigint;
 	int		 status = 0;
 
 	b->ev_tick = event_new(b->base, -1, EV_PERSIST, bench_tick_cb, b);
 	b->ev_phase = evtimer_new(b->base, bench_phase_cb, b);
 	b->ev_pace = event_new(b->base, -1, EV_PERSIST, bench_pace_cb, b);
 	b->ev_ival = event_new(b->base, -1, EV_PERSIST, bench_ival_cb, b);
+	sigterm = evsignal_new(b->base, SIGTERM, bench_signal_cb, b);
+	sigint = evsignal_new(b->base, SIGINT, bench_signal_cb, b);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
 	event_add(b->ev_tick, &tick);
 	b->deadline = util_mono_us() + BENCH_CONNECT_S * 1000000ull;
 	b->phase = BENCH_PH_CONNECT_RX;
@@ -1664,6 +1689,8 @@ bench_run(struct bench *b)
 	event_free(b->ev_phase);
 	event_free(b->ev_pace);
 	event_free(b->ev_ival);
+	event_free(sigterm);
+	event_free(sigint);
 	return status;
 }
 
