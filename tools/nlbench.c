@@ -798,6 +798,7 @@ bench_state_start(struct bench *b, struct bench_state *s, int j)
 {
 	char		 cn[24], code[24];
 	const char	*path = bench_state_path();
+	pid_t		 parent;
 	int		 fds[2];
 
 	s->b = b;
@@ -809,6 +810,7 @@ bench_state_start(struct bench *b, struct bench_state *s, int j)
 		return -1;
 	}
 	fflush(NULL);
+	parent = getpid();
 	if ((s->pid = fork()) == -1) {
 		fprintf(stderr, "nlbench: fork: %s\n", strerror(errno));
 		s->pid = 0;
@@ -820,7 +822,7 @@ bench_state_start(struct bench *b, struct bench_state *s, int j)
 		/* An nlbench that dies without stopping it (SIGKILL, a
 		 * crash) takes it along: no nlstate outlives its bench. */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
-		    getppid() == 1)
+		    getppid() != parent)
 			_exit(127);
 		/* dup2 clears close-on-exec on the copy. */
 		if (dup2(fds[1], STDOUT_FILENO) == -1)
