@@ -884,6 +884,22 @@ avatar_pool_person(const struct avatar_person *p, struct avatar_person *out,
 }
 
 int
+avatar_pool_slot(int slot, struct avatar_person *out)
+{
+	struct avatar_person p;
+
+	if (slot < 0 || slot >= AVATAR_POOL_SLOTS || out == NULL)
+		return -1;
+	/* Slot (s * 5 + a) * AVATAR_POOL + k: a person of that sex and age
+	 * whose seed picks k. */
+	p.sex = (enum avatar_sex)(slot / AVATAR_POOL / 5);
+	p.age = (enum avatar_age)(slot / AVATAR_POOL % 5);
+	p.seed = (uint32_t)(slot % AVATAR_POOL);
+	avatar_pool_person(&p, out, NULL);
+	return 0;
+}
+
+int
 avatar_look(const struct avatar_person *p, struct avatar_look *look)
 {
 	struct avatar_face f;

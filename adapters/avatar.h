@@ -117,6 +117,15 @@ void	avatar_pool_person(const struct avatar_person *p,
 	    struct avatar_person *out, int *slot);
 
 /**
+ * The portrait of pool slot slot: the out of avatar_pool_person for every
+ * person it puts in that slot. What a simulator draws to fill its cache
+ * before it answers anything.
+ * @param out receives the slot's sex, age and (pool) seed.
+ * @return 0, -1 if slot is not in [0, AVATAR_POOL_SLOTS) or out is NULL.
+ */
+int	avatar_pool_slot(int slot, struct avatar_person *out);
+
+/**
  * What avatar_person_jpeg() draws for p.
  * @return 0, -1 if p or look is NULL or p's sex or age is out of range.
  */

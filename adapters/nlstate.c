@@ -9,8 +9,10 @@
  * crash of either side loses nothing).
  *
  *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST]
- *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-q]
+ *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-D] [-q]
  *   nlstate -s STATE -L INDEX      print one synthetic record and exit
+ *   nlstate -s STATE -B COUNT [-D] [-n RECORDS]   answer COUNT DQs
+ *                                  in-process, print answers/s, exit
  *   nlstate --help | --version
  *
  * A delivery is answered once: the switch redelivers what was not
@@ -26,6 +28,12 @@
  * ACKed and every other answer sent is too, drop the connection without
  * DACKing the N-th answer's query, and reconnect a second later; the
  * switch redelivers that query, which is DACKed without a second answer).
+ *
+ * With -D every portrait a record can show (the pool's slots of a known
+ * sex and age, avatar_pool_slot) is drawn before the line connects, so no
+ * answer waits for a drawing: from the first DQ on, a DR with a photo
+ * costs the parse of the query and the build of the answer (and the
+ * record's few PRNG draws), never a JPEG encode.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -63,7 +72,7 @@ struct state_job {
 	char			*xml;	/* the answer, until it is sent */
 	size_t			 len;
 	char			 what[160];	/* "DQ from ORI ctl=C -> DR .." */
-	struct event		*ev;	/* the answer's delay */
+	struct event		*ev;	/* the answer's delay; NULL: none */
 };
 TAILQ_HEAD(state_jobs, state_job);
 
@@ -106,6 +115,7 @@ struct state {
 		size_t	 bytes;
 	}			 photos[AVATAR_POOL_SLOTS];
 	uint64_t		 drawn;
+	int			 predraw;	/* -D */
 };
 
 static void	state_answer_cb(evutil_socket_t, short, void *);
@@ -121,8 +131,9 @@ usage(int status)
 	fprintf(f, "usage: nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | "
 	    "-p PORT) [-H HOST]\n"
 	    "               [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] "
-	    "[-q]\n"
+	    "[-D] [-q]\n"
 	    "       nlstate -s STATE -L INDEX\n"
+	    "       nlstate -s STATE -B COUNT [-D] [-n RECORDS]\n"
 	    "       nlstate --help | --version\n"
 	    "\n"
 	    "  -s STATE     the member state served (two letters)\n"
@@ -132,8 +143,14 @@ usage(int status)
 	    "  -n RECORDS   records on file (default 100000)\n"
 	    "  -d DELAY_MS  answer after this delay\n"
 	    "  -S SEED      seed of the fault injection's random draws\n"
+	    "  -D           draw every portrait before connecting (else each "
+	    "on first use)\n"
 	    "  -q           no line per message\n"
 	    "  -L INDEX     print synthetic record INDEX and exit\n"
+	    "  -B COUNT     answer COUNT DQs (IMQ/Y) in-process, no switch, "
+	    "no TLS: print\n"
+	    "               answers/s and CPU per answer (parse + build), "
+	    "and exit\n"
 	    "  -f FAULTS    comma list:\n"
 	    "     drop=PCT      ignore that share of deliveries (no answer, no "
 	    "DACK)\n"
@@ -164,6 +181,51 @@ state_rand(struct state *st)
 	return (uint32_t)((st->rng * 2685821657736338717ULL) >> 32);
 }
 
+/*
+ * Draw the portrait of pool slot slot (who) and keep it as base64: done
+ * once per slot, on first use or, with -D, at start-up. 0, or -1 if it
+ * could not be drawn (the answer then goes without a photo).
+ */
+static int
+state_photo_draw(struct state *st, int slot, const struct avatar_person *who)
+{
+	struct state_photo	*ph = &st->photos[slot];
+	uint8_t			*jpg = NULL;
+	size_t			 jlen = 0;
+
+	if (avatar_person_jpeg(who, AVATAR_WIDTH, AVATAR_HEIGHT,
+	    AVATAR_QUALITY, &jpg, &jlen) == -1)
+		return -1;
+	ph->b64 = util_b64_encode(jpg, jlen, &ph->b64len);
+	ph->bytes = jlen;
+	st->drawn++;
+	free(jpg);
+	return 0;
+}
+
+/*
+ * -D: draw every portrait a record can show before connecting, so that
+ * no answer waits for a drawing (each costs milliseconds). Records have
+ * a sex (M or F) and an age, so the slots of an unknown sex or age are
+ * left out. 0, or -1 if one could not be drawn.
+ */
+static int
+state_pool_draw(struct state *st)
+{
+	struct avatar_person	 who;
+	int			 slot;
+
+	for (slot = 0; slot < AVATAR_POOL_SLOTS; slot++) {
+		if (avatar_pool_slot(slot, &who) == -1 ||
+		    who.sex == AVATAR_SEX_ANY || who.age == AVATAR_AGE_ANY ||
+		    st->photos[slot].b64 != NULL)
+			continue;
+		if (state_photo_draw(st, slot, &who) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
     int photo, int history)
@@ -173,8 +235,6 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	struct avatar_person	 who;
 	struct state_photo	*ph;
 	char			 dates[2][11];
-	uint8_t			*jpg = NULL;
-	size_t			 jlen = 0, blen = 0;
 	int			 i, slot;
 
 	memset(&d, 0, sizeof d);
@@ -197,13 +257,8 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 	avatar_person_init(&who, r->photo_seed, r->sex, dmv_age(r->dob));
 	avatar_pool_person(&who, &who, &slot);
 	ph = &st->photos[slot];
-	if (photo && ph->b64 == NULL && avatar_person_jpeg(&who,
-	    AVATAR_WIDTH, AVATAR_HEIGHT, AVATAR_QUALITY, &jpg, &jlen) == 0) {
-		ph->b64 = util_b64_encode(jpg, jlen, &blen);
-		ph->b64len = blen;
-		ph->bytes = jlen;
-		st->drawn++;
-	}
+	if (photo && ph->b64 == NULL)
+		state_photo_draw(st, slot, &who);
 	if (photo && ph->b64 != NULL) {
 		d.photo_b64 = ph->b64;
 		d.photo_b64len = ph->b64len;
@@ -224,7 +279,6 @@ state_add_record(struct state *st, struct ubuf *b, const struct dmv_record *r,
 		d.events = ev;
 	}
 	msgbuild_driver(b, &d);
-	free(jpg);
 }
 
 /*
@@ -363,7 +417,8 @@ static void
 state_job_free(struct state_job *j)
 {
 	TAILQ_REMOVE(&j->st->jobs, j, entry);
-	event_free(j->ev);
+	if (j->ev != NULL)		/* only an answer delayed has one */
+		event_free(j->ev);
 	free(j->xml);
 	free(j);
 }
@@ -526,16 +581,24 @@ state_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	j->copy = copy;
 	j->xml = out;
 	j->len = olen;
-	snprintf(j->what, sizeof j->what, "%s from %s ctl=%s -> %s %s "
-	    "delivery=%016llx.%u", msg_key_name(m.key), m.ori, m.ctl,
-	    msg_key_name(m.key == MSG_KEY_DQ ? MSG_KEY_DR :
-	    m.key == MSG_KEY_KQ ? MSG_KEY_KR : MSG_KEY_DNR), what,
-	    (unsigned long long)msgid, copy);
-	j->ev = evtimer_new(st->base, state_answer_cb, j);
+	/* The line printed per answer: not built at all with -q. */
+	if (!st->quiet)
+		snprintf(j->what, sizeof j->what, "%s from %s ctl=%s -> %s %s "
+		    "delivery=%016llx.%u", msg_key_name(m.key), m.ori, m.ctl,
+		    msg_key_name(m.key == MSG_KEY_DQ ? MSG_KEY_DR :
+		    m.key == MSG_KEY_KQ ? MSG_KEY_KR : MSG_KEY_DNR), what,
+		    (unsigned long long)msgid, copy);
 	TAILQ_INSERT_TAIL(&st->jobs, j, entry);
 	delay = st->delay_ms;
 	if (st->fault_delay > 0)
 		delay += (int)(state_rand(st) % (uint32_t)st->fault_delay);
+	if (delay == 0) {
+		/* No delay: answer now, not through a timer and another
+		 * pass of the loop (may free j). */
+		state_answer_cb(-1, 0, j);
+		return;
+	}
+	j->ev = evtimer_new(st->base, state_answer_cb, j);
 	tv.tv_sec = delay / 1000;
 	tv.tv_usec = (delay % 1000) * 1000;
 	evtimer_add(j->ev, &tv);
@@ -640,6 +703,100 @@ state_signal_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(st->base, NULL);
 }
 
+/*
+ * -B COUNT: answer COUNT DQs in this process, no switch and no TLS: the
+ * parse of each DQ (schema-validated, as a delivery) and the build of
+ * its DR with the photo, from records 0, 1, ... (mod the file). Prints
+ * answers per second and the CPU per answer. 0, or 1 if one failed.
+ */
+static int
+state_selfbench(struct state *st, long count)
+{
+	struct msg		 m;
+	struct msg_diags	 diags;
+	struct ubuf		 u;
+	struct rusage		 r0, r1;
+	const char		*dest = st->code;
+	char			 oln[DMV_OLN_LEN + 1], what[64], *dq, *dr;
+	size_t			 dqlen, drlen, bytes = 0;
+	uint64_t		 t0, t, cpu;
+	long			 i;
+
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = util_mono_us();
+	for (i = 0; i < count; i++) {
+		if (dmv_oln(st->code, (uint32_t)(i % st->nrecords), oln,
+		    sizeof oln) == -1)
+			return 1;
+		ubuf_init(&u);
+		msgbuild_begin(&u, MSG_KEY_DQ, "BN0000001", &dest, 1,
+		    "0000000001");
+		ubuf_adds(&u, "<n2:Person><j:PersonAugmentation>"
+		    "<nc:DriverLicense><nc:DriverLicenseIdentification>"
+		    "<nc:IdentificationID>");
+		ubuf_adds(&u, oln);
+		ubuf_adds(&u, "</nc:IdentificationID>"
+		    "</nc:DriverLicenseIdentification></nc:DriverLicense>"
+		    "</j:PersonAugmentation></n2:Person>\n"
+		    "<n2:ImageRequestIndicator>true</n2:ImageRequestIndicator>"
+		    "\n<psp:PhotoPurpose><psp:PurposeCategoryCode>"
+		    "IDENTIFICATION</psp:PurposeCategoryCode>"
+		    "<psp:PurposeUseCode>TRAFFIC-STOP</psp:PurposeUseCode>"
+		    "</psp:PhotoPurpose>\n");
+		msgbuild_end(&u, MSG_KEY_DQ);
+		dq = ubuf_take(&u, &dqlen);
+		memset(&m, 0, sizeof m);
+		if (msgparse_message(st->schema, dq, dqlen, 0, 0, &m,
+		    &diags) != 0 || (dr = state_build(st, &m, &drlen, what,
+		    sizeof what)) == NULL) {
+			fprintf(stderr, "nlstate: -B: DQ %ld not answered: "
+			    "%s\n", i, diags.n > 0 ? diags.d[0].text : what);
+			free(dq);
+			return 1;
+		}
+		bytes += drlen;
+		free(dq);
+		free(dr);
+	}
+	t = util_mono_us() - t0;
+	getrusage(RUSAGE_SELF, &r1);
+	cpu = (uint64_t)((r1.ru_utime.tv_sec - r0.ru_utime.tv_sec +
+	    r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000000L +
+	    r1.ru_utime.tv_usec - r0.ru_utime.tv_usec +
+	    r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
+	printf("nlstate %s: -B: %ld DQ -> DR with photo in %.3f s: %.0f/s, "
+	    "cpu %.1f us per answer, DR %zu bytes on average, portraits "
+	    "drawn %llu\n", st->code, count, (double)t / 1e6,
+	    t > 0 ? (double)count * 1e6 / (double)t : 0,
+	    count > 0 ? (double)cpu / (double)count : 0,
+	    count > 0 ? bytes / (size_t)count : 0,
+	    (unsigned long long)st->drawn);
+	return 0;
+}
+
+/* -B: the schema, the pool if -D, the answers; the exit status. */
+static int
+state_selfbench_main(struct state *st, long count)
+{
+	char	*cause = NULL;
+	int	 rc, i;
+
+	snprintf(st->ori, sizeof st->ori, "%sOLN0000", st->code);
+	if ((st->schema = msgparse_schema_load(util_schemadir(),
+	    &cause)) == NULL) {
+		fprintf(stderr, "nlstate: %s\n", cause);
+		free(cause);
+		return 2;
+	}
+	if (st->predraw && state_pool_draw(st) == -1)
+		return 2;
+	rc = state_selfbench(st, count);
+	msgparse_schema_free(st->schema);
+	for (i = 0; i < AVATAR_POOL_SLOTS; i++)
+		free(st->photos[i].b64);
+	return rc;
+}
+
 /* -L N: print record N of the state (for scripts and integrators). */
 static int
 state_list(const char *code, uint32_t index)
@@ -695,18 +852,22 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	long		 list = -1;
+	long		 list = -1, selfbench = 0;
 	int		 ch;
 
+	/* Answers of ~25 KB come and go: no trimming of the heap between. */
+	util_malloc_tune();
 	memset(&st, 0, sizeof st);
 	st.nrecords = 100000;
 	st.rng = 0x9e3779b97f4a7c15ULL;
-	while ((ch = getopt_long(argc, argv, "d:f:H:hk:L:l:n:P:p:qS:s:",
+	while ((ch = getopt_long(argc, argv, "B:Dd:f:H:hk:L:l:n:P:p:qS:s:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h': usage(0);
 		case 'V': util_version_exit("nlstate");
 		case 'L': list = atol(optarg); break;
+		case 'B': selfbench = atol(optarg); break;
+		case 'D': st.predraw = 1; break;
 		case 'd': st.delay_ms = atoi(optarg); break;
 		case 'f': state_faults(&st, optarg); break;
 		case 'H': host = optarg; break;
@@ -728,6 +889,8 @@ main(int argc, char **argv)
 	}
 	if (st.code[0] != '\0' && list >= 0)
 		return state_list(st.code, (uint32_t)list);
+	if (st.code[0] != '\0' && selfbench > 0)
+		return state_selfbench_main(&st, selfbench);
 	if (st.code[0] == '\0' || pki == NULL || name == NULL ||
 	    (portfile == NULL && port[0] == '\0') || optind != argc)
 		usage(2);
@@ -750,6 +913,18 @@ main(int argc, char **argv)
 	if ((ctx = tls_client_ctx(ca, cert, key, &cause)) == NULL) {
 		fprintf(stderr, "nlstate: %s\n", cause);
 		return 2;
+	}
+	if (st.predraw) {
+		uint64_t t0 = util_mono_us();
+
+		if (state_pool_draw(&st) == -1) {
+			fprintf(stderr, "nlstate: a portrait could not be "
+			    "drawn\n");
+			return 2;
+		}
+		printf("nlstate %s: portraits drawn %llu in %.0f ms\n",
+		    st.code, (unsigned long long)st.drawn,
+		    (double)(util_mono_us() - t0) / 1e3);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	st.base = event_base_new();

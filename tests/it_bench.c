@@ -6,6 +6,9 @@
  *  - nlbench -T: DQs with IMQ/Y answered by the receivers as states with
  *    DRs carrying a photo; every DR comes back to its sender, none is
  *    unmatched, nothing is refused;
+ *  - nlbench -T -E: the same with the states played by real nlstate
+ *    processes that nlbench starts: the DRs carry photos of records on
+ *    file, the nlstates answered them all and were stopped and reaped;
  *  - nlbench -f FILE: a message of one's own, its control field the
  *    sequence, delivered and matched;
  *  - nlbench --series and --hist: the plot data of make bench's plots.
@@ -100,6 +103,40 @@ test_roundtrip(void)
 	CU_ASSERT_EQUAL(num(j, "unmatched"), 0);
 	CU_ASSERT_EQUAL(num(j, "sm"), 0);
 	CU_ASSERT(num(j, "dr_bytes") > 10000);	/* the photo is in it */
+	free(j);
+}
+
+/*
+ * -E: every DR back is an nlstate's, with a photo (the DQs name records
+ * on file); the nlstates answered at least what came back, drew their
+ * pool (-D: 128 portraits each) and are gone when nlbench exits.
+ */
+static void
+test_roundtrip_nlstate(void)
+{
+	char	 cmd[800], *j = bench("-T -E -w 4"), *ps = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"states\":\"nlstate\""));
+	CU_ASSERT(num(j, "acked") > 0);
+	CU_ASSERT(num(j, "delivered") > 0);	/* pairs counted */
+	CU_ASSERT_EQUAL(num(j, "photos"), num(j, "delivered"));
+	CU_ASSERT_EQUAL(num(j, "naks"), 0);
+	CU_ASSERT_EQUAL(num(j, "unmatched"), 0);
+	CU_ASSERT_EQUAL(num(j, "sm"), 0);
+	CU_ASSERT_EQUAL(num(j, "state_procs"), 2);
+	CU_ASSERT_EQUAL(num(j, "state_stopped"), 2);
+	CU_ASSERT_EQUAL(num(j, "state_killed"), 0);
+	CU_ASSERT_EQUAL(num(j, "state_drawn"), 2 * 128);
+	CU_ASSERT(num(j, "state_answered") >= num(j, "delivered"));
+	CU_ASSERT(num(j, "state_cpu_pct") > 0);
+	/* No nlstate of this run is left: none has this run's PKI (the
+	 * bracket keeps the shell's own command line from matching). */
+	snprintf(cmd, sizeof cmd, "pgrep -a -f '[n]lstate -q -D .*-k %s ' "
+	    "|| true", env->pki);
+	CU_ASSERT_EQUAL(it_sh(env, cmd, NULL, &ps), 0);
+	CU_ASSERT(ps == NULL || ps[0] == '\0');
+	free(ps);
 	free(j);
 }
 
@@ -209,6 +246,7 @@ main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS ||
 	    (s = CU_add_suite("it_bench", suite_init, suite_clean)) == NULL ||
 	    CU_ADD_TEST(s, test_roundtrip) == NULL ||
+	    CU_ADD_TEST(s, test_roundtrip_nlstate) == NULL ||
 	    CU_ADD_TEST(s, test_file) == NULL ||
 	    CU_ADD_TEST(s, test_plotdata) == NULL ||
 	    CU_ADD_TEST(s, test_storebench) == NULL)

@@ -435,6 +435,37 @@ test_avatar_pool(void)
 	CU_ASSERT_EQUAL(n, AVATAR_POOL_SLOTS);
 }
 
+/*
+ * avatar_pool_slot gives the portrait of a slot: what avatar_pool_person
+ * gives every person of that slot (what nlstate -D draws is what the
+ * answers show).
+ */
+static void
+test_avatar_pool_slot(void)
+{
+	struct avatar_person	 p, who, q;
+	int			 slot, back;
+	uint32_t		 seed;
+
+	for (slot = 0; slot < AVATAR_POOL_SLOTS; slot++) {
+		CU_ASSERT_EQUAL_FATAL(avatar_pool_slot(slot, &p), 0);
+		who.sex = (enum avatar_sex)(slot / AVATAR_POOL / 5);
+		who.age = (enum avatar_age)(slot / AVATAR_POOL % 5);
+		for (seed = 7; seed < 7 + 2 * AVATAR_POOL; seed++) {
+			who.seed = seed;
+			avatar_pool_person(&who, &q, &back);
+			if (back != slot)
+				continue;
+			CU_ASSERT_EQUAL(q.seed, p.seed);
+			CU_ASSERT_EQUAL(q.sex, p.sex);
+			CU_ASSERT_EQUAL(q.age, p.age);
+		}
+	}
+	CU_ASSERT_EQUAL(avatar_pool_slot(-1, &p), -1);
+	CU_ASSERT_EQUAL(avatar_pool_slot(AVATAR_POOL_SLOTS, &p), -1);
+	CU_ASSERT_EQUAL(avatar_pool_slot(0, NULL), -1);
+}
+
 int
 test_avatar_register(void)
 {
@@ -453,7 +484,8 @@ test_avatar_register(void)
 	    CU_ADD_TEST(s, test_avatar_traits_change_face) == NULL ||
 	    CU_ADD_TEST(s, test_avatar_record_same_face) == NULL ||
 	    CU_ADD_TEST(s, test_avatar_person_bad) == NULL ||
-	    CU_ADD_TEST(s, test_avatar_pool) == NULL)
+	    CU_ADD_TEST(s, test_avatar_pool) == NULL ||
+	    CU_ADD_TEST(s, test_avatar_pool_slot) == NULL)
 		return -1;
 	return 0;
 }

@@ -4,7 +4,7 @@
  *   nlbench -k PKIDIR -P PORTFILE [-H HOST] [-c CONNS] [-r RECEIVERS]
  *           [-b BYTES] [-d SECONDS | -n MESSAGES] [-w WINDOW] [-W WARMUP_S]
  *           [-R RATE] [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q]
- *           [-T | -f FILE] [--series FILE] [--hist FILE]
+ *           [-T [-E] | -f FILE] [--series FILE] [--hist FILE]
  *   nlbench -L [-c CONNS] [-r RECEIVERS]     config <line> elements
  *   nlbench -N [-c CONNS] [-r RECEIVERS]     certificate names for nlpki
  *   nlbench --help | --version
@@ -59,6 +59,19 @@
  * is in, not at its ACK); -b is ignored (the DQ and the DR are what they
  * are).
  *
+ * With -E (--nlstate; implies -T) the states are real: nlbench starts one
+ * bin/nlstate -q -D process per receiver line (the nlstate next to this
+ * nlbench, or $NLBENCH_NLSTATE), on the line's certificate, member code
+ * and the ORI MEMBEROLN0000 that -L gives every receiver line, waits until
+ * each says it is connected (after drawing its portrait pool, -D), and
+ * does not connect its own receivers. Each sender's DQs name, in turn,
+ * BENCH_STATE_RECS records on file at its state (OLNs of rows
+ * (I - 1) * BENCH_STATE_RECS + k, see adapters/dmv.h), so the answers
+ * show many portraits of the pool. The report adds the DRs that carried
+ * a photo, what the nlstates answered (their exit line), their CPU in
+ * the measured window and per DR. At the end every nlstate is sent
+ * SIGTERM and reaped by its pid (SIGKILL after BENCH_STATE_STOP_S).
+ *
  * With -f FILE every sender sends that message (NIEM XML, as an endpoint
  * would write it) instead of the generated AM: its control field is
  * replaced by the 10-character sequence slot (the file must have an
@@ -73,11 +86,16 @@
  * Exit: 0, 1 a connection failed or closed during the run, 2 usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +104,7 @@
 #include "avatar.h"
 #include "benchstat.h"
 #include "client.h"
+#include "dmv.h"
 #include "jsonutil.h"
 #include "msg.h"
 #include "msgbuild.h"
@@ -103,6 +122,9 @@
 #define BENCH_SENDT_SLOTS	(1u << 20)	/* send times by sequence */
 #define BENCH_OPT_SERIES	1000		/* --series FILE */
 #define BENCH_OPT_HIST		1001		/* --hist FILE */
+#define BENCH_STATE_RECS	64	/* -E: records a sender's DQs name */
+#define BENCH_STATE_STOP_S	10	/* -E: an nlstate's exit, at most */
+#define BENCH_STATE_NREC	"100000"	/* -E: nlstate -n */
 
 enum bench_phase {
 	BENCH_PH_CONNECT_RX = 0,
@@ -120,6 +142,25 @@ struct bench_slot {
 
 struct bench;
 
+/* -E: one nlstate process playing one receiver line's state. */
+struct bench_state {
+	struct bench		*b;
+	char			 member[3];
+	pid_t			 pid;		/* 0 once reaped */
+	int			 fd;		/* its stdout, -1 at EOF */
+	struct event		*ev;
+	char			 buf[1024];	/* a line being read */
+	size_t			 len;
+	int			 up;		/* said "connected" */
+	int			 stopping;	/* SIGTERM sent */
+	int			 killed;	/* SIGKILL needed */
+	int			 status;	/* waitpid's */
+	uint64_t		 answered;	/* from its exit line */
+	uint64_t		 drawn;
+	struct benchstat_cpu	 cpu0;		/* measured window */
+	struct benchstat_cpu	 cpu1;
+};
+
 struct bench_conn {
 	struct bench		*b;
 	struct client		*c;
@@ -131,6 +172,9 @@ struct bench_conn {
 	char			*msg;		/* sender: template; -T
 						   receiver: its DR's */
 	size_t			 msglen;
+	char			*dqs[BENCH_STATE_RECS];	/* -E: the DQs,
+							   in turn */
+	int			 dq_next;
 	size_t			 ctl_off;
 	size_t			 dest_off;	/* -T receiver: the DR's
 						   destination ORI */
@@ -169,6 +213,8 @@ struct bench {
 	int			 print_names;	/* -N */
 	double			 rate;		/* -R, per sender; 0: window-bound */
 	int			 rt;		/* -T: DQ -> DR round trips */
+	int			 nlstate;	/* -E: states are nlstates */
+	struct bench_state	*states;	/* -E: one per receiver */
 	const char		*file;		/* -f: the message sent */
 	double			 interval;	/* -I seconds; 0: none */
 	struct event		*ev_pace;
@@ -194,6 +240,7 @@ struct bench {
 	uint64_t		 m_dlv;
 	uint64_t		 m_sm;
 	uint64_t		 m_unmatched;	/* DLV without a send time */
+	uint64_t		 m_photo;	/* -T: DRs with a photo */
 	struct benchstat_hist	 h_ack;
 	struct benchstat_hist	 h_e2e;
 	struct benchstat_series	 series;	/* from the start, --series */
@@ -222,6 +269,8 @@ static void	bench_tick_cb(evutil_socket_t, short, void *);
 static void	bench_phase_cb(evutil_socket_t, short, void *);
 static void	bench_pace_cb(evutil_socket_t, short, void *);
 static void	bench_ival_cb(evutil_socket_t, short, void *);
+static void	bench_state_read_cb(evutil_socket_t, short, void *);
+static void	bench_signal_cb(evutil_socket_t, short, void *);
 
 static const struct client_cb bench_cb = {
 	bench_hello_cb, bench_ack_cb, bench_nak_cb, bench_deliver_cb,
@@ -238,12 +287,16 @@ usage(int status)
 	    "               [-d SECONDS | -n MESSAGES] [-w WINDOW] "
 	    "[-W WARMUP_S] [-R RATE]\n"
 	    "               [-I SECONDS] [-p SWITCH_PID] [-j JSON_OUT] [-q] "
-	    "[-T | -f FILE]\n"
+	    "[-T [-E] | -f FILE]\n"
 	    "               [--series FILE] [--hist FILE]\n"
 	    "       nlbench -L | -N [-c CONNS] [-r RECEIVERS]\n"
 	    "       nlbench --help | --version\n"
 	    "  -T       round trips: DQ with IMQ/Y -> receiver as a state -> DR "
 	    "with a photo\n"
+	    "  -E, --nlstate  with -T: the states are bin/nlstate processes "
+	    "started here\n"
+	    "           (one per receiver line, nlstate -q -D), not this "
+	    "process's receivers\n"
 	    "  -f FILE  send FILE's message (its control field becomes the "
 	    "sequence)\n"
 	    "  --series FILE  acked/s and delivered/s per 100 ms, for a plot\n"
@@ -285,9 +338,10 @@ bench_print_lines(int nconn, int nrx)
 	for (i = 0; i < nrx; i++) {
 		bench_rx_names(nrx, i, cn, sizeof cn, code, sizeof code,
 		    member);
+		/* MEMBEROLN0000: the ORI nlstate answers from (-E). */
 		printf("  <line code=\"%s\" cn=\"%s\" member=\"%s\"><ori>%s0000000"
-		    "</ori><accept>AM DQ</accept></line>\n", code, cn, member,
-		    member);
+		    "</ori><ori>%sOLN0000</ori><accept>AM DQ</accept></line>\n",
+		    code, cn, member, member, member);
 	}
 }
 
@@ -311,11 +365,12 @@ bench_print_names(int nconn, int nrx)
  */
 
 /*
- * -T: the sender's DQ by license number with IMQ/Y and an allowed photo
- * purpose (docs/policy.md), to its receiver, with a CTL slot.
+ * -T: the sender's DQ by license number OLN with IMQ/Y and an allowed
+ * photo purpose (docs/policy.md), to its receiver, with a CTL slot.
  */
 static int
-bench_template_dq(struct bench *b, struct bench_conn *t, int i)
+bench_build_dq(struct bench *b, struct bench_conn *t, int i, const char *oln,
+    char **msgp)
 {
 	struct ubuf	 u;
 	char		 ori[16], member[3], cn[24], code[24];
@@ -328,8 +383,9 @@ bench_template_dq(struct bench *b, struct bench_conn *t, int i)
 	ubuf_init(&u);
 	msgbuild_begin(&u, MSG_KEY_DQ, ori, &dest, 1, "0000000000");
 	ubuf_adds(&u, "<n2:Person><j:PersonAugmentation><nc:DriverLicense>"
-	    "<nc:DriverLicenseIdentification><nc:IdentificationID>B1234567"
-	    "</nc:IdentificationID></nc:DriverLicenseIdentification>"
+	    "<nc:DriverLicenseIdentification><nc:IdentificationID>");
+	ubuf_adds(&u, oln);
+	ubuf_adds(&u, "</nc:IdentificationID></nc:DriverLicenseIdentification>"
 	    "</nc:DriverLicense></j:PersonAugmentation></n2:Person>\n"
 	    "<n2:ImageRequestIndicator>true</n2:ImageRequestIndicator>\n"
 	    "<psp:PhotoPurpose><psp:PurposeCategoryCode>IDENTIFICATION"
@@ -337,11 +393,42 @@ bench_template_dq(struct bench *b, struct bench_conn *t, int i)
 	    "</psp:PurposeUseCode><psp:CircumstanceText>NO PHOTO ID OFFERED"
 	    "</psp:CircumstanceText></psp:PhotoPurpose>\n");
 	msgbuild_end(&u, MSG_KEY_DQ);
-	t->msg = ubuf_take(&u, &t->msglen);
-	if ((p = strstr(t->msg, "0000000000<")) == NULL)
+	*msgp = ubuf_take(&u, &t->msglen);
+	if ((p = strstr(*msgp, "0000000000<")) == NULL)
 		return -1;
-	t->ctl_off = (size_t)(p - t->msg);
+	t->ctl_off = (size_t)(p - *msgp);
 	b->bytes = t->msglen;
+	return 0;
+}
+
+/* -T: the sender's DQ, for the receivers' one driver (B1234567). */
+static int
+bench_template_dq(struct bench *b, struct bench_conn *t, int i)
+{
+	return bench_build_dq(b, t, i, "B1234567", &t->msg);
+}
+
+/*
+ * -E: the sender's BENCH_STATE_RECS DQs, each naming a record on file at
+ * its state (rows (i - 1) * BENCH_STATE_RECS + k); sent in turn. Their
+ * OLNs have the same length, so their CTL slots are at the same offset.
+ */
+static int
+bench_template_dqs(struct bench *b, struct bench_conn *t, int i)
+{
+	char		 cn[24], code[24], member[3], oln[DMV_OLN_LEN + 1];
+	uint32_t	 row;
+	int		 k;
+
+	bench_rx_names(b->nrx, (i - 1) % b->nrx, cn, sizeof cn, code,
+	    sizeof code, member);
+	for (k = 0; k < BENCH_STATE_RECS; k++) {
+		row = (uint32_t)(i - 1) * BENCH_STATE_RECS + (uint32_t)k;
+		if (dmv_oln(member, row, oln, sizeof oln) == -1 ||
+		    bench_build_dq(b, t, i, oln, &t->dqs[k]) == -1)
+			return -1;
+	}
+	t->msg = t->dqs[0];
 	return 0;
 }
 
@@ -520,6 +607,12 @@ bench_send(struct bench_conn *t)
 	static const char	 hex[] = "0123456789abcdef";
 	int			 i;
 
+	/* -E: the next record's DQ (only its head, up to the CTL, is
+	 * written to; the tails sent by reference stay as they are). */
+	if (b->nlstate) {
+		t->msg = t->dqs[t->dq_next];
+		t->dq_next = (t->dq_next + 1) % BENCH_STATE_RECS;
+	}
 	for (i = 0; i < BENCH_CTL_LEN; i++)
 		t->msg[t->ctl_off + i] =
 		    hex[(seq >> (4 * (BENCH_CTL_LEN - 1 - i))) & 0xf];
@@ -603,6 +696,243 @@ bench_ival_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * -E: the states' processes.
+ */
+
+/* The nlstate to run: $NLBENCH_NLSTATE, else the one next to nlbench. */
+static const char *
+bench_state_path(void)
+{
+	static char	 path[PATH_MAX];
+	const char	*env = getenv("NLBENCH_NLSTATE");
+	char		*slash;
+	ssize_t		 n;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if ((n = readlink("/proc/self/exe", path, sizeof path - 16)) <= 0)
+		return "nlstate";
+	path[n] = '\0';
+	if ((slash = strrchr(path, '/')) == NULL)
+		return "nlstate";
+	strcpy(slash + 1, "nlstate");
+	return path;
+}
+
+/* One line nlstate printed: up, its exit counts, or something to show. */
+static void
+bench_state_line(struct bench_state *s, const char *line)
+{
+	const char		*p;
+	unsigned long long	 v;
+
+	if (strstr(line, ": connected ") != NULL)
+		s->up = 1;
+	else if ((p = strstr(line, "stopping, answered ")) != NULL) {
+		if (sscanf(p, "stopping, answered %llu", &v) == 1)
+			s->answered = v;
+		if ((p = strstr(line, "portraits-drawn ")) != NULL &&
+		    sscanf(p, "portraits-drawn %llu", &v) == 1)
+			s->drawn = v;
+	} else if (strstr(line, ": portraits drawn ") == NULL ||
+	    !s->b->quiet)
+		fprintf(stderr, "nlbench: %s\n", line);
+}
+
+/*
+ * Read what an nlstate printed (non-blocking), line by line. At EOF its
+ * stdout is closed: before nlbench stopped it, that is a failure.
+ */
+static void
+bench_state_read(struct bench_state *s)
+{
+	char	*nl;
+	ssize_t	 n;
+
+	while (s->fd != -1) {
+		n = read(s->fd, s->buf + s->len, sizeof s->buf - 1 - s->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (!s->stopping) {
+				fprintf(stderr, "nlbench: nlstate %s (pid %d) "
+				    "exited early\n", s->member, (int)s->pid);
+				s->b->failed = 1;
+			}
+			event_del(s->ev);
+			close(s->fd);
+			s->fd = -1;
+			return;
+		}
+		s->len += (size_t)n;
+		s->buf[s->len] = '\0';
+		while ((nl = strchr(s->buf, '\n')) != NULL) {
+			*nl = '\0';
+			bench_state_line(s, s->buf);
+			s->len -= (size_t)(nl + 1 - s->buf);
+			memmove(s->buf, nl + 1, s->len + 1);
+		}
+		if (s->len == sizeof s->buf - 1)	/* a line too long */
+			s->len = 0;
+	}
+}
+
+static void
+bench_state_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench_state *s = arg;
+
+	(void)fd;
+	(void)what;
+	bench_state_read(s);
+}
+
+/*
+ * Start receiver j's nlstate: its state, certificate and the switch's
+ * address, its stdout a pipe read in the loop. 0, or -1.
+ */
+static int
+bench_state_start(struct bench *b, struct bench_state *s, int j)
+{
+	char		 cn[24], code[24];
+	const char	*path = bench_state_path();
+	pid_t		 parent;
+	int		 fds[2];
+
+	s->b = b;
+	s->fd = -1;
+	bench_rx_names(b->nrx, j, cn, sizeof cn, code, sizeof code,
+	    s->member);
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		fprintf(stderr, "nlbench: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	parent = getpid();
+	if ((s->pid = fork()) == -1) {
+		fprintf(stderr, "nlbench: fork: %s\n", strerror(errno));
+		s->pid = 0;
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (s->pid == 0) {
+		/* An nlbench that dies without stopping it (SIGKILL, a
+		 * crash) takes it along: no nlstate outlives its bench. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != parent)
+			_exit(127);
+		/* dup2 clears close-on-exec on the copy. */
+		if (dup2(fds[1], STDOUT_FILENO) == -1)
+			_exit(127);
+		execl(path, "nlstate", "-q", "-D", "-s", s->member, "-k",
+		    b->pki, "-l", cn, "-H", b->host, "-p", b->port, "-n",
+		    BENCH_STATE_NREC, (char *)NULL);
+		fprintf(stderr, "nlbench: %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	s->fd = fds[0];
+	if (evutil_make_socket_nonblocking(s->fd) == -1 ||
+	    (s->ev = event_new(b->base, s->fd, EV_READ | EV_PERSIST,
+	    bench_state_read_cb, s)) == NULL || event_add(s->ev, NULL) == -1) {
+		fprintf(stderr, "nlbench: nlstate %s: cannot watch its "
+		    "output\n", s->member);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every receiver's nlstate started; -1 (and b->failed) if one was not. */
+static int
+bench_states_start(struct bench *b)
+{
+	int	 j;
+
+	for (j = 0; j < b->nrx; j++)
+		if (bench_state_start(b, &b->states[j], j) == -1) {
+			b->failed = 1;
+			return -1;
+		}
+	return 0;
+}
+
+static int
+bench_states_up(struct bench *b)
+{
+	int	 j;
+
+	for (j = 0; j < b->nrx; j++)
+		if (!b->states[j].up)
+			return 0;
+	return 1;
+}
+
+/* The nlstates' CPU now: their samples at one end of the window. */
+static void
+bench_states_sample(struct bench *b, int end)
+{
+	struct bench_state	*s;
+	int			 j;
+
+	for (j = 0; b->nlstate && j < b->nrx; j++) {
+		s = &b->states[j];
+		benchstat_cpu_sample(s->pid, end ? &s->cpu1 : &s->cpu0);
+	}
+}
+
+/*
+ * Stop every nlstate by its pid: SIGTERM, its output read to the end (its
+ * exit line has its counts), reaped; SIGKILL for one still there after
+ * BENCH_STATE_STOP_S.
+ */
+static void
+bench_states_stop(struct bench *b)
+{
+	struct bench_state	*s;
+	struct pollfd		 pfd;
+	uint64_t		 deadline;
+	pid_t			 r = -1;
+	int			 j;
+
+	for (j = 0; j < b->nrx; j++) {
+		s = &b->states[j];
+		s->stopping = 1;
+		if (s->pid > 0)
+			kill(s->pid, SIGTERM);
+	}
+	deadline = util_mono_us() + BENCH_STATE_STOP_S * 1000000ull;
+	for (j = 0; j < b->nrx; j++) {
+		s = &b->states[j];
+		while (s->fd != -1 && util_mono_us() < deadline) {
+			pfd.fd = s->fd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, 100) > 0)
+				bench_state_read(s);
+		}
+		while (s->pid > 0 && (r = waitpid(s->pid, &s->status,
+		    WNOHANG)) == 0 && util_mono_us() < deadline)
+			usleep(10000);
+		if (s->pid > 0 && r == 0) {
+			fprintf(stderr, "nlbench: nlstate %s (pid %d) still "
+			    "there after %d s: killed\n", s->member,
+			    (int)s->pid, BENCH_STATE_STOP_S);
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &s->status, 0);
+			s->killed = 1;
+		}
+		s->pid = 0;
+		if (s->fd != -1) {
+			event_del(s->ev);
+			close(s->fd);
+			s->fd = -1;
+		}
+	}
+}
+
+/*
  * Phases.
  */
 
@@ -621,8 +951,10 @@ bench_measure_begin(struct bench *b)
 {
 	b->phase = BENCH_PH_MEASURE;
 	b->m_acked = b->m_naks = b->m_dlv = b->m_sm = b->m_unmatched = 0;
+	b->m_photo = 0;
 	memset(&b->h_ack, 0, sizeof b->h_ack);
 	memset(&b->h_e2e, 0, sizeof b->h_e2e);
+	bench_states_sample(b, 0);
 	benchstat_cpu_sample(b->swpid, &b->cpu0);
 	b->t_meas = b->cpu0.wall_us;
 	if (b->nmsg == 0)
@@ -633,6 +965,7 @@ static void
 bench_measure_end(struct bench *b)
 {
 	benchstat_cpu_sample(b->swpid, &b->cpu1);
+	bench_states_sample(b, 1);
 	b->t_end = b->cpu1.wall_us;
 	b->phase = BENCH_PH_DRAIN;
 	b->deadline = b->t_end + BENCH_DRAIN_S * 1000000ull;
@@ -710,6 +1043,19 @@ bench_done(struct bench *b)
 	event_base_loopbreak(b->base);
 }
 
+/* SIGTERM, SIGINT: the run fails, and ends as any run does (-E: the
+ * nlstates are stopped). */
+static void
+bench_signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench *b = arg;
+
+	(void)what;
+	fprintf(stderr, "nlbench: signal %d: stopping\n", (int)fd);
+	b->failed = 1;
+	bench_done(b);
+}
+
 static void
 bench_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -723,7 +1069,8 @@ bench_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	switch (b->phase) {
 	case BENCH_PH_CONNECT_RX:
-		if (bench_all_up(b->rx, b->nrx)) {
+		if (b->nlstate ? bench_states_up(b) :
+		    bench_all_up(b->rx, b->nrx)) {
 			b->phase = BENCH_PH_CONNECT_TX;
 			bench_connect(b, b->tx, b->nconn);
 		}
@@ -896,6 +1243,10 @@ bench_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	if (b->phase != BENCH_PH_MEASURE)
 		return;
 	b->m_dlv++;
+	/* The photo comes first in the driver (msgbuild_driver): within
+	 * the peek. */
+	if (b->rt && memmem(xml, lim, "<nc:BinaryBase64Object>", 23) != NULL)
+		b->m_photo++;
 	if (strlen(xscan_text(xml, lim, "DocumentControlFieldText", p,
 	    sizeof p)) != BENCH_CTL_LEN) {
 		b->m_unmatched++;
@@ -988,6 +1339,44 @@ bench_plot_data(struct bench *b)
 	}
 }
 
+/* -E: what the nlstates did, all of them. */
+struct bench_states_total {
+	int		 stopped;	/* reaped (SIGTERM or SIGKILL) */
+	int		 killed;	/* SIGKILL needed */
+	uint64_t	 answered;	/* their exit lines' */
+	uint64_t	 drawn;
+	double		 cpu_pct;	/* measured window, all of them */
+	double		 max_pct;	/* the busiest one */
+	double		 us_per_dr;	/* their CPU per DR delivered */
+};
+
+static void
+bench_states_sum(struct bench *b, struct bench_states_total *st)
+{
+	struct bench_state	*s;
+	double			 win = (double)(b->t_end - b->t_meas), pct;
+	uint64_t		 us = 0;
+	int			 j;
+
+	memset(st, 0, sizeof *st);
+	for (j = 0; j < b->nrx; j++) {
+		s = &b->states[j];
+		/* Reaped: pid 0 and a status; killed ones count too. */
+		st->stopped += s->b != NULL && s->pid == 0 && s->fd == -1 &&
+		    (WIFEXITED(s->status) || WIFSIGNALED(s->status));
+		st->killed += s->killed;
+		st->answered += s->answered;
+		st->drawn += s->drawn;
+		us += s->cpu1.other_us - s->cpu0.other_us;
+		pct = win > 0 ? 100.0 * (double)(s->cpu1.other_us -
+		    s->cpu0.other_us) / win : 0;
+		if (pct > st->max_pct)
+			st->max_pct = pct;
+	}
+	st->cpu_pct = win > 0 ? 100.0 * (double)us / win : 0;
+	st->us_per_dr = b->m_dlv > 0 ? (double)us / (double)b->m_dlv : 0;
+}
+
 static void
 bench_report(struct bench *b)
 {
@@ -997,6 +1386,7 @@ bench_report(struct bench *b)
 	FILE		*f;
 	json_t		*doc;
 	char		 swbuf[64] = "";
+	struct bench_states_total st;
 
 	if (dt <= 0)
 		dt = 1e-6;
@@ -1019,6 +1409,8 @@ bench_report(struct bench *b)
 	e50 = benchstat_hist_q(&b->h_e2e, 0.50);
 	e99 = benchstat_hist_q(&b->h_e2e, 0.99);
 
+	if (b->nlstate)
+		bench_states_sum(b, &st);
 	printf("nlbench: conns=%d rx=%d bytes=%zu window=%d time=%.2fs "
 	    "acked=%llu rate=%.0f/s (%.1f MB/s) naks=%llu dlv=%.0f/s "
 	    "ack-lat p50=%.3fms p99=%.3fms p99.9=%.3fms "
@@ -1027,6 +1419,14 @@ bench_report(struct bench *b)
 	    (unsigned long long)b->m_acked, rate, mbs,
 	    (unsigned long long)b->m_naks, dlvrate, a50 / 1e3, a99 / 1e3,
 	    a999 / 1e3, e50 / 1e3, e99 / 1e3, self, swbuf);
+	if (b->nlstate)
+		printf("nlbench: states=nlstate procs=%d stopped=%d killed=%d "
+		    "answered=%llu photos=%llu/%llu state-cpu=%.0f%% "
+		    "(max-proc %.0f%%) state-us/DR=%.1f\n", b->nrx,
+		    st.stopped, st.killed, (unsigned long long)st.answered,
+		    (unsigned long long)b->m_photo,
+		    (unsigned long long)b->m_dlv, st.cpu_pct, st.max_pct,
+		    st.us_per_dr);
 	bench_plot_data(b);
 	if (b->json == NULL)
 		return;
@@ -1043,7 +1443,22 @@ bench_report(struct bench *b)
 	jsonutil_set_int(doc, "window", b->window);
 	if (b->rt) {
 		jsonutil_set_str(doc, "mode", "roundtrip");
+		jsonutil_set_str(doc, "states", b->nlstate ? "nlstate" :
+		    "nlbench");
+		jsonutil_set_int(doc, "photos", (json_int_t)b->m_photo);
+	}
+	if (b->rt && !b->nlstate)
 		jsonutil_set_int(doc, "dr_bytes", (json_int_t)b->rx[0].msglen);
+	if (b->nlstate) {
+		jsonutil_set_int(doc, "state_procs", b->nrx);
+		jsonutil_set_int(doc, "state_stopped", st.stopped);
+		jsonutil_set_int(doc, "state_killed", st.killed);
+		jsonutil_set_int(doc, "state_answered",
+		    (json_int_t)st.answered);
+		jsonutil_set_int(doc, "state_drawn", (json_int_t)st.drawn);
+		jsonutil_set_real(doc, "state_cpu_pct", st.cpu_pct, 1);
+		jsonutil_set_real(doc, "state_proc_max_pct", st.max_pct, 1);
+		jsonutil_set_real(doc, "state_us_per_dr", st.us_per_dr, 1);
 	}
 	jsonutil_set_real(doc, "warmup_s", b->warmup, 3);
 	jsonutil_set_real(doc, "duration_s", dt, 3);
@@ -1145,6 +1560,10 @@ bench_option(struct bench *b, int ch, const char *arg)
 	case 'T':
 		b->rt = 1;
 		break;
+	case 'E':
+		b->rt = 1;
+		b->nlstate = 1;
+		break;
 	case 'f':
 		b->file = arg;
 		break;
@@ -1180,6 +1599,7 @@ bench_options(struct bench *b, int argc, char **argv)
 		{ "help",	no_argument,	NULL, 'h' },
 		{ "series",	required_argument, NULL, BENCH_OPT_SERIES },
 		{ "hist",	required_argument, NULL, BENCH_OPT_HIST },
+		{ "nlstate",	no_argument,	NULL, 'E' },
 		{ "version",	no_argument,	NULL, 'V' },
 		{ NULL,		0,		NULL, 0 }
 	};
@@ -1192,7 +1612,7 @@ bench_options(struct bench *b, int argc, char **argv)
 	b->duration = 10;
 	b->window = 64;
 	b->warmup = 2;
-	while ((ch = getopt_long(argc, argv, "b:c:d:f:H:hI:j:k:LNn:P:p:qR:r:TW:w:",
+	while ((ch = getopt_long(argc, argv, "b:c:d:Ef:H:hI:j:k:LNn:P:p:qR:r:TW:w:",
 	    bench_longopts, NULL)) != -1)
 		bench_option(b, ch, optarg);
 	if (optind != argc || (b->rt && b->file != NULL))
@@ -1211,6 +1631,9 @@ bench_conns_init(struct bench *b)
 	for (i = 0; i < b->nrx; i++) {
 		bench_rx_names(b->nrx, i, cn, sizeof cn, code, sizeof code,
 		    member);
+		/* -E: the nlstates play the receivers' lines. */
+		if (b->nlstate)
+			continue;
 		if (bench_conn_init(b, &b->rx[i], cn, 1) == -1 ||
 		    (b->rt && bench_template_dr(&b->rx[i], member) == -1))
 			return -1;
@@ -1218,7 +1641,8 @@ bench_conns_init(struct bench *b)
 	for (i = 0; i < b->nconn; i++) {
 		snprintf(name, sizeof name, "bench%d", i + 1);
 		if (bench_conn_init(b, &b->tx[i], name, 0) == -1 ||
-		    (b->rt ? bench_template_dq(b, &b->tx[i], i + 1) :
+		    (b->nlstate ? bench_template_dqs(b, &b->tx[i], i + 1) :
+		    b->rt ? bench_template_dq(b, &b->tx[i], i + 1) :
 		    b->file != NULL ? bench_template_file(b, &b->tx[i]) :
 		    bench_template(b, &b->tx[i], i + 1)) == -1)
 			return -1;
@@ -1234,19 +1658,31 @@ static int
 bench_run(struct bench *b)
 {
 	struct timeval	 tick = { 0, 20000 };
+	struct event	*sigterm, *sigint;
 	int		 status = 0;
 
 	b->ev_tick = event_new(b->base, -1, EV_PERSIST, bench_tick_cb, b);
 	b->ev_phase = evtimer_new(b->base, bench_phase_cb, b);
 	b->ev_pace = event_new(b->base, -1, EV_PERSIST, bench_pace_cb, b);
 	b->ev_ival = event_new(b->base, -1, EV_PERSIST, bench_ival_cb, b);
+	sigterm = evsignal_new(b->base, SIGTERM, bench_signal_cb, b);
+	sigint = evsignal_new(b->base, SIGINT, bench_signal_cb, b);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
 	event_add(b->ev_tick, &tick);
 	b->deadline = util_mono_us() + BENCH_CONNECT_S * 1000000ull;
 	b->phase = BENCH_PH_CONNECT_RX;
 	/* Receivers first: a sender's AM to a line that is down would be
-	 * held (and answered with an SM). */
-	bench_connect(b, b->rx, b->nrx);
+	 * held (and answered with an SM). -E: the nlstates, which connect
+	 * once their portraits are drawn. */
+	if (b->nlstate)
+		bench_states_start(b);
+	else
+		bench_connect(b, b->rx, b->nrx);
 	event_base_dispatch(b->base);
+	/* The DQs are all answered (drained): the states can go. */
+	if (b->nlstate)
+		bench_states_stop(b);
 	if (b->failed)
 		status = 1;
 	if (b->t_end > b->t_meas)
@@ -1255,6 +1691,8 @@ bench_run(struct bench *b)
 	event_free(b->ev_phase);
 	event_free(b->ev_pace);
 	event_free(b->ev_ival);
+	event_free(sigterm);
+	event_free(sigint);
 	return status;
 }
 
@@ -1262,12 +1700,16 @@ bench_run(struct bench *b)
 static void
 bench_free(struct bench *b)
 {
-	int	 i;
+	int	 i, k;
 
 	for (i = 0; i < b->nconn; i++) {
 		client_free(b->tx[i].c);
 		SSL_CTX_free(b->tx[i].ssl);
-		free(b->tx[i].msg);
+		if (b->nlstate)
+			for (k = 0; k < BENCH_STATE_RECS; k++)
+				free(b->tx[i].dqs[k]);
+		else
+			free(b->tx[i].msg);
 		free(b->tx[i].ring);
 	}
 	for (i = 0; i < b->nrx; i++) {
@@ -1275,6 +1717,10 @@ bench_free(struct bench *b)
 		SSL_CTX_free(b->rx[i].ssl);
 		free(b->rx[i].msg);		/* -T: its DR */
 	}
+	for (i = 0; b->states != NULL && i < b->nrx; i++)
+		if (b->states[i].ev != NULL)
+			event_free(b->states[i].ev);
+	free(b->states);
 	free(b->tx);
 	free(b->rx);
 	free(b->sendt);
@@ -1286,7 +1732,7 @@ int
 main(int argc, char **argv)
 {
 	struct bench	 b;
-	int		 status = 1;
+	int		 status = 1, i;
 
 	util_malloc_tune();
 	bench_options(&b, argc, argv);
@@ -1315,6 +1761,11 @@ main(int argc, char **argv)
 	b.sendt = xcalloc(BENCH_SENDT_SLOTS, sizeof *b.sendt);
 	b.tx = xcalloc((size_t)b.nconn, sizeof *b.tx);
 	b.rx = xcalloc((size_t)b.nrx, sizeof *b.rx);
+	if (b.nlstate) {
+		b.states = xcalloc((size_t)b.nrx, sizeof *b.states);
+		for (i = 0; i < b.nrx; i++)
+			b.states[i].fd = -1;	/* none started yet */
+	}
 	if (bench_conns_init(&b) == -1)
 		goto out;
 	status = bench_run(&b);
