@@ -82,6 +82,7 @@ struct session_host {
 	void				*arg;
 	TAILQ_HEAD(, session)		 list;
 	int				 nactive;	/* ACTIVE sessions */
+	uint64_t			 nreleased;	/* idle buffer releases (tls_bev_release) */
 };
 
 void		 session_host_init(struct session_host *, struct event_base *,
