@@ -288,6 +288,7 @@ session_close(struct session *s, const char *why)
 		tls_bev_free(s->bev);
 		s->bev = NULL;
 	}
+	s->host->nclosed++;
 	TAILQ_REMOVE(&s->host->list, s, entry);
 	session_unref(s);
 }
@@ -635,6 +636,13 @@ session_tick(struct session *s, uint64_t now)
 		return;
 	}
 	session_idle(s, now);
+}
+
+int
+session_is_idle(const struct session *s)
+{
+	return s->state == SESSION_ST_ACTIVE &&
+	    s->released_us > s->last_rx_us && s->released_us > s->last_tx_us;
 }
 
 /* Idle since its last release (or ever): the buffers go back. */

@@ -444,22 +444,13 @@ tls_bev_outlen(struct bufferevent *bev)
 int
 tls_bev_release(struct bufferevent *bev)
 {
-	struct evbuffer	*in;
-	SSL		*ssl;
+	SSL	*ssl;
 
 	if (bev == NULL || (ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
 		return -1;
 	/* 0: read-ahead bytes or a record half written (the buffer stays). */
 	if (SSL_has_pending(ssl) || SSL_free_buffers(ssl) != 1)
 		return -1;
-	/*
-	 * A read that found nothing leaves the chain it reserved in the
-	 * input, empty, and evbuffer_drain() of an empty buffer does not
-	 * look at it; a buffer drained of all it holds frees every chain.
-	 */
-	in = bufferevent_get_input(bev);
-	if (evbuffer_get_length(in) == 0 && evbuffer_add(in, "", 1) == 0)
-		evbuffer_drain(in, 1);
 	return 0;
 }
 
