@@ -690,7 +690,12 @@ line_pump(struct line *l)
 	struct line_pend	*p;
 	uint64_t		 now;
 
-	if (l->sess == NULL || !session_is_active(l->sess))
+	/* Nothing pending: the session, its SSL object and its buffers
+	 * are not touched (each tick pumps every line: 10,000 idle ones
+	 * cost the loop 8 ms a second of cache misses through
+	 * session_outlen). */
+	if (l->npending == 0 || l->sess == NULL ||
+	    !session_is_active(l->sess))
 		return;
 	now = util_mono_us();
 	while (l->ninflight < l->host->cfg->window &&
