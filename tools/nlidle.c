@@ -476,8 +476,11 @@ idle_setup(struct idle *d)
 		free(cause);
 		return -1;
 	}
-	/* Thousands of idle lines here too: no buffers while idle. */
-	SSL_CTX_set_mode(d->ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* Thousands of idle lines here too: no buffers while idle. And
+	 * the certificate alone, as tls_client_ctx's endpoints send theirs
+	 * (the CA is the switch's already). */
+	SSL_CTX_set_mode(d->ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_NO_AUTO_CHAIN);
 	SSL_CTX_set_read_ahead(d->ctx, 0);
 	if ((d->base = event_base_new()) == NULL ||
 	    (d->ev_end = evtimer_new(d->base, idle_end_cb, d)) == NULL ||
