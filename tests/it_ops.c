@@ -1291,9 +1291,9 @@ test_drain(void)
 /* Bound on each wait for a state (a loaded machine, a sanitizer). */
 #define IDLE_WAIT		60000
 /* Per idle line: what the heap may hold (OpenSSL's SSL object, session,
- * peer certificate and cipher contexts, about 26 KB measured; with the
- * record buffers kept it was over 100 KB) and RssAnon (22 KB measured,
- * 39 KB before the buffers were given back). */
+ * peer certificate and cipher contexts, about 21 KB measured; with the
+ * record buffers kept it was over 100 KB) and RssAnon (20 KB measured,
+ * 35 to 39 KB before the buffers were given back). */
 #define IDLE_HEAP_PER_LINE	(40 * 1024)
 #define IDLE_RSS_PER_LINE	(36 * 1024)
 /* What may stay after they all left (measured: under 1 MB). */
