@@ -63,7 +63,7 @@ HDRS     = $(wildcard switch/*.h adapters/*.h tests/*.h)
 # make install / make uninstall, with the usual PREFIX and DESTDIR (a
 # staging root, for packages). The daemon and nlctl go to sbin (section 8
 # pages), the integrator's and QA's programs to bin (section 1); the test
-# tools (nlhsflood, nltorture) and the scripts stay in the tree. Nothing
+# tools (nlhsflood, nlidle, nltorture) and the scripts stay in the tree. Nothing
 # is rebuilt: an installed program finds PREFIX/share/nlswitch/schemas
 # beside itself (util_schemadir in switch/util.c).
 PREFIX  ?= /usr/local

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "oridir.h"
 #include "region.h"
+#include "strmap.h"
 #include "util.h"
 #include "xmlfile.h"
 
@@ -299,38 +300,48 @@ config_parse_line(struct config *cfg, struct config_line *l, xmlNodePtr n,
 	return 0;
 }
 
-/* Line l against an earlier line o: nothing of theirs may be shared. */
+/*
+ * Index line l (cn, code, member, ORIs) into the lookup tables, checking
+ * that no earlier line has any of them: one pass over the lines, O(1)
+ * each, where comparing every pair took seconds at 10,000 lines.
+ */
 static int
-config_check_pair(const struct config_line *l, const struct config_line *o,
+config_index_line(struct config *cfg, struct config_line *l,
     struct config_errs *errs)
 {
-	int	 a, b;
+	void				*prev;
+	const struct config_line	*o;
+	int				 a;
 
-	if (strcmp(l->code, o->code) == 0) {
+	if (strmap_add(cfg->by_code, l->code, l, &prev) == -1) {
+		o = prev;
 		errs->first = xasprintf("%s:%d: duplicate line code %s (first "
 		    "defined at line %d)", errs->path, l->lineno, l->code,
 		    o->lineno);
 		return -1;
 	}
-	if (strcmp(l->cn, o->cn) == 0) {
+	if (strmap_add(cfg->by_cn, l->cn, l, &prev) == -1) {
+		o = prev;
 		errs->first = xasprintf("%s:%d: certificate name \"%s\" "
 		    "already used by line %s", errs->path, l->lineno, l->cn,
 		    o->code);
 		return -1;
 	}
-	if (l->member[0] != '\0' && strcmp(l->member, o->member) == 0) {
+	if (l->member[0] != '\0' &&
+	    strmap_add(cfg->by_member, l->member, l, &prev) == -1) {
+		o = prev;
 		errs->first = xasprintf("%s:%d: member %s already served by "
 		    "line %s", errs->path, l->lineno, l->member, o->code);
 		return -1;
 	}
 	for (a = 0; a < l->nori; a++)
-		for (b = 0; b < o->nori; b++)
-			if (strcmp(l->ori[a], o->ori[b]) == 0) {
-				errs->first = xasprintf("%s:%d: ORI %s already "
-				    "belongs to line %s", errs->path,
-				    l->lineno, l->ori[a], o->code);
-				return -1;
-			}
+		if (strmap_add(cfg->by_ori, l->ori[a], l, &prev) == -1 &&
+		    (o = prev) != l) {	/* the same ORI twice in a line: once */
+			errs->first = xasprintf("%s:%d: ORI %s already "
+			    "belongs to line %s", errs->path, l->lineno,
+			    l->ori[a], o->code);
+			return -1;
+		}
 	return 0;
 }
 
@@ -389,14 +400,18 @@ config_check_regions(struct config *cfg, xmlNodePtr root,
 static int
 config_check(struct config *cfg, xmlNodePtr root, struct config_errs *errs)
 {
-	int	 i, j;
+	size_t	 nori = 0;
+	int	 i;
 
+	for (i = 0; i < cfg->nline; i++)
+		nori += (size_t)cfg->lines[i].nori;
+	cfg->by_cn = strmap_new((size_t)cfg->nline);
+	cfg->by_code = strmap_new((size_t)cfg->nline);
+	cfg->by_member = strmap_new(64);
+	cfg->by_ori = strmap_new(nori);
 	for (i = 0; i < cfg->nline; i++) {
-		for (j = 0; j < i; j++)
-			if (config_check_pair(&cfg->lines[i], &cfg->lines[j],
-			    errs) == -1)
-				return -1;
-		if (config_check_not_switch(&cfg->lines[i], errs) == -1)
+		if (config_index_line(cfg, &cfg->lines[i], errs) == -1 ||
+		    config_check_not_switch(&cfg->lines[i], errs) == -1)
 			return -1;
 	}
 	return config_check_regions(cfg, root, errs);
@@ -1126,6 +1141,10 @@ config_free(struct config *cfg)
 		free(cfg->regions[i].member);
 	for (i = 0; i < cfg->nbuiltin; i++)
 		free(cfg->builtin[i].member);
+	strmap_free(cfg->by_cn);
+	strmap_free(cfg->by_code);
+	strmap_free(cfg->by_ori);
+	strmap_free(cfg->by_member);
 	free(cfg->lines);
 	free(cfg->regions);
 	free(cfg->builtin);
@@ -1152,23 +1171,13 @@ config_free(struct config *cfg)
 const struct config_line *
 config_line_by_cn(const struct config *cfg, const char *cn)
 {
-	int i;
-
-	for (i = 0; i < cfg->nline; i++)
-		if (strcmp(cfg->lines[i].cn, cn) == 0)
-			return &cfg->lines[i];
-	return NULL;
+	return strmap_get(cfg->by_cn, cn);
 }
 
 const struct config_line *
 config_line_by_code(const struct config *cfg, const char *code)
 {
-	int i;
-
-	for (i = 0; i < cfg->nline; i++)
-		if (strcmp(cfg->lines[i].code, code) == 0)
-			return &cfg->lines[i];
-	return NULL;
+	return strmap_get(cfg->by_code, code);
 }
 
 int
@@ -1185,24 +1194,15 @@ config_line_has_ori(const struct config_line *l, const char *ori)
 const struct config_line *
 config_line_by_ori(const struct config *cfg, const char *ori)
 {
-	int i;
-
-	for (i = 0; i < cfg->nline; i++)
-		if (config_line_has_ori(&cfg->lines[i], ori))
-			return &cfg->lines[i];
-	return NULL;
+	return strmap_get(cfg->by_ori, ori);
 }
 
 const struct config_line *
 config_line_by_member(const struct config *cfg, const char *member)
 {
-	int i;
-
-	for (i = 0; i < cfg->nline; i++)
-		if (cfg->lines[i].member[0] != '\0' &&
-		    strcmp(cfg->lines[i].member, member) == 0)
-			return &cfg->lines[i];
-	return NULL;
+	if (member[0] == '\0')
+		return NULL;
+	return strmap_get(cfg->by_member, member);
 }
 
 const struct config_region *

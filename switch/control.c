@@ -285,6 +285,11 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	jsonutil_set_int(d, "connections", sn->connections);
 	jsonutil_set_int(d, "lines_up", sn->lines_up);
 	jsonutil_set_int(d, "lines_total", sn->lines_total);
+	jsonutil_set_int(d, "lines_idle", sn->lines_idle);
+	jsonutil_set_int(d, "tls_buffers_released", sn->tls_released);
+	jsonutil_set_int(d, "mem_trims", sn->mem_trims);
+	jsonutil_set_int(d, "heap_in_use_bytes", sn->heap_in_use);
+	jsonutil_set_int(d, "heap_free_bytes", sn->heap_free);
 	jsonutil_set_int(d, "queued", sn->queued);
 	jsonutil_set_int(d, "in_flight", sn->in_flight);
 	jsonutil_set_int(d, "dead_letters", sn->dead_letters);

@@ -33,6 +33,7 @@
 #include "msgparse.h"
 #include "msq.h"
 #include "line.h"
+#include "memtrim.h"
 #include "parser.h"
 #include "log.h"
 #include "audit.h"
@@ -62,6 +63,10 @@ struct server {
 	struct session_host	 shost;		/* the sessions */
 	struct handshake	*hs;		/* listeners + TLS handshakes */
 	struct event		*ev_tick;
+	/* Heap given back after bursts of frees (memtrim.h): sessions
+	 * closed and buffer releases, as counted at the last tick. */
+	struct memtrim		 trim;
+	uint64_t		 trim_seen;
 	struct event		*ev_sig[4];
 	struct config		*retired[8];	/* old configs, freed when idle */
 	int			 nretired;
@@ -385,6 +390,7 @@ void
 server_snapshot(struct server *srv, struct server_snapshot *sn)
 {
 	struct line_info	li;
+	struct session		*s;
 	int			i;
 
 	memset(sn, 0, sizeof *sn);
@@ -395,6 +401,11 @@ server_snapshot(struct server *srv, struct server_snapshot *sn)
 	    sn->warning, sizeof sn->warning);
 	sn->damage = server_store_damage(srv, &sn->recovery);
 	sn->connections = srv->shost.nactive;
+	for (s = session_first(&srv->shost); s != NULL; s = session_next(s))
+		sn->lines_idle += session_is_idle(s);
+	sn->tls_released = srv->shost.nreleased;
+	sn->mem_trims = srv->trim.ntrims;
+	memtrim_heap(&sn->heap_in_use, &sn->heap_free);
 	sn->lines_total = srv->cfg->nline;
 	sn->msq_open = msq_table_count(srv->msq);
 	for (i = 0; i < srv->cfg->nline; i++) {
@@ -3238,6 +3249,24 @@ server_watch_space(struct server *srv)
 	}
 }
 
+/*
+ * Once a tick, after the sessions': what they freed since the last tick
+ * (closes, buffer releases) goes to memtrim, which gives the heap's free
+ * pages back once the burst is over.
+ */
+static void
+server_trim(struct server *srv)
+{
+	uint64_t n = srv->shost.nclosed + srv->shost.nreleased;
+
+	memtrim_note(&srv->trim, n - srv->trim_seen);
+	srv->trim_seen = n;
+	if (memtrim_tick(&srv->trim))
+		log_debug("server: heap trimmed in %llu us (trim %llu)",
+		    (unsigned long long)srv->trim.last_us,
+		    (unsigned long long)srv->trim.ntrims);
+}
+
 static void
 server_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -3252,6 +3281,7 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		next = session_next(s);
 		session_tick(s, now);
 	}
+	server_trim(srv);
 	photo_table_expire(srv->photos, now_us);
 	hitconf_tick(srv->hitconf, srv->cfg, now_us);
 	resend_expire(srv->resend, now);

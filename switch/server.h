@@ -82,6 +82,14 @@ struct server_snapshot {
 	const char		*recovery;	/* its way out, or NULL */
 	int			 connections;	/* authenticated sessions */
 	int			 lines_up;
+	/* Memory (issue 14, item 5): lines up and idle with their buffers
+	 * given back (session_is_idle), buffer releases, heap trims
+	 * (memtrim.h), and the heap as malloc sees it. */
+	int			 lines_idle;
+	uint64_t		 tls_released;
+	uint64_t		 mem_trims;
+	uint64_t		 heap_in_use;	/* bytes allocated */
+	uint64_t		 heap_free;	/* bytes free, not given back */
 	int			 lines_total;
 	uint64_t		 queued;	/* copies pending + in flight */
 	uint64_t		 in_flight;

@@ -29,6 +29,15 @@
  * keep the connection.
  */
 #define SESSION_LINGER_US	(2 * 1000000)
+/*
+ * A session that has read and written nothing for this long gives back
+ * its buffers (tls_bev_release): an idle line costs its socket, its
+ * SSL object and its structs, not the 80 KB of record buffers a busy one
+ * uses. Checked once a second (session_tick), so a line that talks every
+ * second or more often keeps them, and one that goes quiet gives them
+ * back within two seconds.
+ */
+#define SESSION_IDLE_US		(1 * 1000000)
 #define SESSION_LINGER_POLL_US	10000
 
 enum session_state {
@@ -49,6 +58,7 @@ struct session {
 	char			 cn[65];
 	uint64_t		 last_rx_us;	/* monotonic */
 	uint64_t		 last_tx_us;
+	uint64_t		 released_us;	/* buffers last given back */
 	struct event		*ev_linger;	/* CLOSING: drain check */
 	uint64_t		 linger_end_us;	/* CLOSING: close by then */
 	char			 error[128];	/* CLOSING: the ERROR's text */
@@ -66,6 +76,7 @@ static void	session_linger_cb(evutil_socket_t, short, void *);
 static void	session_error(struct session *, const char *);
 static void	session_closing_check(struct session *);
 static void	session_identify(struct session *);
+static void	session_idle(struct session *, uint64_t);
 
 static const char *const session_state_names[] = {
 	"HANDSHAKE", "ACTIVE", "CLOSING", "CLOSED"
@@ -138,6 +149,12 @@ session_new(struct session_host *host, uint64_t id, int fd, SSL *ssl,
 		/* Frames that came with the handshake's last flight wait in
 		 * OpenSSL's read-ahead buffer. */
 		tls_bev_pending(s->bev);
+		/* Else the 64 KB read-ahead buffer the handshake filled goes
+		 * back now, for the next handshake of a burst to reuse (the
+		 * write buffer, busy with HELLO, goes at the first tick the
+		 * line is idle: session_idle). */
+		if (tls_bev_release(s->bev) == 0)
+			s->host->nreleased++;
 	}
 	session_unref(s);
 	return up ? s : NULL;
@@ -271,6 +288,7 @@ session_close(struct session *s, const char *why)
 		tls_bev_free(s->bev);
 		s->bev = NULL;
 	}
+	s->host->nclosed++;
 	TAILQ_REMOVE(&s->host->list, s, entry);
 	session_unref(s);
 }
@@ -613,6 +631,31 @@ session_tick(struct session *s, uint64_t now)
 		session_error(s, why);
 		return;
 	}
-	if (now - s->last_tx_us >= hb)
+	if (now - s->last_tx_us >= hb) {
 		session_send(s, FRAME_HB, 0, 0, NULL, 0);
+		return;
+	}
+	session_idle(s, now);
+}
+
+int
+session_is_idle(const struct session *s)
+{
+	return s->state == SESSION_ST_ACTIVE &&
+	    s->released_us > s->last_rx_us && s->released_us > s->last_tx_us;
+}
+
+/* Idle since its last release (or ever): the buffers go back. */
+static void
+session_idle(struct session *s, uint64_t now)
+{
+	uint64_t last = s->last_rx_us > s->last_tx_us ? s->last_rx_us :
+	    s->last_tx_us;
+
+	if (s->released_us > last || now - last < SESSION_IDLE_US)
+		return;
+	if (tls_bev_release(s->bev) == 0) {
+		s->released_us = now;
+		s->host->nreleased++;
+	}
 }

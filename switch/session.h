@@ -82,6 +82,8 @@ struct session_host {
 	void				*arg;
 	TAILQ_HEAD(, session)		 list;
 	int				 nactive;	/* ACTIVE sessions */
+	uint64_t			 nreleased;	/* buffer releases (tls_bev_release) */
+	uint64_t			 nclosed;	/* sessions closed */
 };
 
 void		 session_host_init(struct session_host *, struct event_base *,
@@ -89,6 +91,12 @@ void		 session_host_init(struct session_host *, struct event_base *,
 /** Close every session (switch stopping). */
 void		 session_host_close(struct session_host *, const char *why);
 /** Iterate the sessions (a closed one leaves the list). */
+/**
+ * 1 if the session is up and has been idle since it last gave its
+ * buffers back (a second without a frame in or out, then a tick): what
+ * it costs then is its socket, its SSL object and its structs.
+ */
+int		 session_is_idle(const struct session *);
 struct session	*session_first(struct session_host *);
 struct session	*session_next(struct session *);
 

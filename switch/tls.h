@@ -63,6 +63,16 @@ int	 tls_bev_combine(struct bufferevent *);
 /** Bytes not yet on the socket: the bufferevent's and the BIO's. */
 size_t	 tls_bev_outlen(struct bufferevent *);
 /**
+ * An idle connection gives back OpenSSL's record buffers (64 KB
+ * read-ahead, 16 KB write: SSL_free_buffers; OpenSSL allocates them
+ * again for the next record in or out). What waits in the bufferevent's
+ * output stays there (its write allocates the write buffer again); the
+ * bufferevent's evbuffers hold no memory when they are empty.
+ * @return 0 released, -1 bytes pending in OpenSSL (read-ahead bytes not
+ *	yet read, a record half written): nothing done, call again later.
+ */
+int	 tls_bev_release(struct bufferevent *);
+/**
  * Free the bufferevent (and close its socket), first writing what the
  * BIO keeps as far as the socket takes it without blocking.
  */

@@ -1274,6 +1274,174 @@ test_drain(void)
 	it_client_free(ca);
 }
 
+/*
+ * Idle lines in little memory (issue 14, item 5; docs/performance.md):
+ * IDLE_LINES lines (bin/nlidle: certificates idle1.. issued from the
+ * test CA) connect and sit idle until the switch says every one has
+ * given its TLS buffers back (lines_idle); then the heap the switch has
+ * in use per line (mallinfo2, through nlctl status) and its RssAnon per
+ * line are under generous bounds; the lines disconnect and, once the
+ * switch has trimmed its heap (mem_trims), what they took is back. The
+ * same is done twice and the second round is the one measured, from
+ * where the first left the switch (its arenas and tables made once).
+ * Every wait is for a state, bounded; nothing is timed. Under a
+ * sanitizer's allocator the figures mean nothing and are not checked.
+ */
+#define IDLE_LINES		300
+/* Bound on each wait for a state (a loaded machine, a sanitizer). */
+#define IDLE_WAIT		60000
+/* Per idle line: what the heap may hold (OpenSSL's SSL object, session,
+ * peer certificate and cipher contexts, about 21 KB measured; with the
+ * record buffers kept it was over 100 KB) and RssAnon (20 KB measured,
+ * 35 to 39 KB before the buffers were given back). */
+#define IDLE_HEAP_PER_LINE	(40 * 1024)
+#define IDLE_RSS_PER_LINE	(36 * 1024)
+/* What may stay after they all left (measured: under 1 MB). */
+#define IDLE_HEAP_LEFT		(1024 * 1024)
+#define IDLE_RSS_LEFT		(4 * 1024 * 1024)
+
+/* A figure of nlctl --json status on e (whatever its exit status: a
+ * switch with a warning still answers), -1 if it has none. */
+static long long
+idle_status(struct it_env *e, const char *key)
+{
+	char		*out = NULL, pat[64], *p;
+	long long	 v = -1;
+
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	if (it_sh(e, "bin/nlctl --json status", NULL, &out) != -1 &&
+	    out != NULL && (p = strstr(out, pat)) != NULL)
+		v = strtoll(p + strlen(pat), NULL, 10);
+	else
+		fprintf(stderr, "\n  nlctl status (%s): %.300s\n", key,
+		    out != NULL ? out : "(nothing)");
+	free(out);
+	return v;
+}
+
+/* Poll until status key of e is want (cmp 0) or at least want (cmp 1),
+ * for at most wait_ms. @return its last value. */
+static long long
+idle_status_wait(struct it_env *e, const char *key, long long want, int cmp,
+    int wait_ms)
+{
+	long long	 v = -1;
+	int		 waited;
+
+	for (waited = 0; waited <= wait_ms; waited += 100) {
+		v = idle_status(e, key);
+		if (cmp == 0 ? v == want : v >= want)
+			break;
+		it_pump(e, 100);
+	}
+	return v;
+}
+
+/* RssAnon of process pid, bytes (-1 unreadable). */
+static long long
+idle_rss(pid_t pid)
+{
+	char		 path[64], line[256];
+	long long	 kb = -1;
+	FILE		*f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "RssAnon: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+/* One round: IDLE_LINES up and idle, figures in *heap and *rss, then
+ * down and trimmed (what fails is asserted). */
+static void
+idle_round(struct it_env *e, int round, long long *heap, long long *rss)
+{
+	char		 log[32], want[64], n[16], path[600], *argv[10];
+	char		*text;
+	long long	 trims;
+	pid_t		 pid;
+
+	snprintf(log, sizeof log, "nlidle%d.log", round);
+	snprintf(n, sizeof n, "%d", IDLE_LINES);
+	argv[0] = "bin/nlidle";
+	argv[1] = "-k";
+	argv[2] = e->pki;
+	argv[3] = "-P";
+	argv[4] = e->portfile;
+	argv[5] = "-n";
+	argv[6] = n;
+	argv[7] = NULL;
+	pid = it_spawn(e, log, argv);
+	CU_ASSERT_FATAL(pid > 0);
+	snprintf(want, sizeof want, "up=%d failed=0", IDLE_LINES);
+	CU_ASSERT_EQUAL(it_log_wait(e, log, "nlidle: up", 60000), 0);
+	snprintf(path, sizeof path, "%s/%s", e->dir, log);
+	text = util_read_file(path, NULL);
+	CU_ASSERT(text != NULL && strstr(text, want) != NULL);
+	free(text);
+	CU_ASSERT_EQUAL(idle_status_wait(e, "lines_idle", IDLE_LINES, 0,
+	    IDLE_WAIT), IDLE_LINES);
+	*heap = idle_status(e, "heap_in_use_bytes");
+	*rss = idle_rss(e->switch_pid);
+	trims = idle_status(e, "mem_trims");
+	it_kill(e, pid, SIGTERM);	/* close_notify on every line */
+	CU_ASSERT_EQUAL(idle_status_wait(e, "connections", 0, 0, IDLE_WAIT),
+	    0);
+	CU_ASSERT(idle_status_wait(e, "mem_trims", trims + 1, 1, IDLE_WAIT) >
+	    trims);
+}
+
+static void
+test_idle_lines_memory(void)
+{
+	struct it_env	*e = it_env_new("lines", "heartbeat=\"600\"");
+	struct ubuf	 u;
+	long long	 heap0, rss0, heap1, rss1, heap2, rss2, h, r;
+	char		*conf, *p;
+	FILE		*f;
+	int		 i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	/* The idle lines go after the file's lines, before its regions. */
+	conf = util_read_file(e->conf, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p = strstr(conf, "  <region"));
+	ubuf_init(&u);
+	for (i = 1; i <= IDLE_LINES; i++)
+		ubuf_printf(&u, "  <line code=\"I%d\" cn=\"idle%d\"><ori>"
+		    "IL%07d</ori><accept>AM</accept></line>\n", i, i, i);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(e->conf, "w"));
+	fprintf(f, "%.*s%s%s", (int)(p - conf), conf, u.data, p);
+	fclose(f);
+	ubuf_free(&u);
+	free(conf);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(e), 0);
+
+	idle_round(e, 1, &h, &r);
+	heap0 = idle_status(e, "heap_in_use_bytes");
+	rss0 = idle_rss(e->switch_pid);
+	idle_round(e, 2, &heap1, &rss1);
+	heap2 = idle_status(e, "heap_in_use_bytes");
+	rss2 = idle_rss(e->switch_pid);
+	fprintf(stderr, "\n  idle lines: %d; heap per line %lld B, RssAnon "
+	    "per line %lld B; after they left: heap %+lld B, RssAnon %+lld B "
+	    "(first round: heap %lld, RssAnon %lld)\n", IDLE_LINES,
+	    (heap1 - heap0) / IDLE_LINES, (rss1 - rss0) / IDLE_LINES,
+	    heap2 - heap0, rss2 - rss0, h, r);
+#ifndef __SANITIZE_ADDRESS__
+	CU_ASSERT(heap0 > 0 && rss0 > 0);
+	CU_ASSERT(heap1 - heap0 <= (long long)IDLE_LINES * IDLE_HEAP_PER_LINE);
+	CU_ASSERT(rss1 - rss0 <= (long long)IDLE_LINES * IDLE_RSS_PER_LINE);
+	CU_ASSERT(heap2 - heap0 <= IDLE_HEAP_LEFT);
+	CU_ASSERT(rss2 - rss0 <= IDLE_RSS_LEFT);
+#endif
+	it_env_free(e);
+}
+
 int
 main(void)
 {
@@ -1297,5 +1465,6 @@ main(void)
 	CU_ADD_TEST(s, test_dashboard_line);
 	CU_ADD_TEST(s, test_reload);
 	CU_ADD_TEST(s, test_drain);
+	CU_ADD_TEST(s, test_idle_lines_memory);
 	return it_run_suites();
 }

@@ -938,6 +938,143 @@ test_config_space(void)
 	}
 }
 
+/*
+ * Many lines (strmap.h behind the lookups): 3,000 lines, two ORIs each,
+ * one in 120 a member line; each lookup, table-driven, finds its
+ * line or nothing. Then the same lines with one name shared: the load
+ * fails and says which, as it did when every pair was compared.
+ */
+#define TEST_CONFIG_MANY	3000
+
+/* The many-lines config, dup (if not NULL) added as its last line. */
+static char *
+test_config_many_text(const char *dup)
+{
+	struct ubuf	 u;
+	int		 i;
+
+	ubuf_init(&u);
+	ubuf_adds(&u, "<nlswitch>\n"
+	    "<listen address=\"127.0.0.1\" port=\"0\"/>\n"
+	    "<datadir>d</datadir>\n"
+	    "<pki ca=\"a\" cert=\"b\" key=\"c\"/>\n");
+	for (i = 0; i < TEST_CONFIG_MANY; i++) {
+		char member[24] = "";
+
+		if (i % 120 == 0)
+			snprintf(member, sizeof member, " member=\"Q%c\"",
+			    'A' + i / 120);
+		ubuf_printf(&u, "<line code=\"L%d\" cn=\"cn%d\"%s>"
+		    "<ori>XA%07d</ori><ori>XB%07d</ori>"
+		    "<accept>AM</accept></line>\n", i, i, member, i, i);
+	}
+	if (dup != NULL)
+		ubuf_adds(&u, dup);
+	ubuf_adds(&u, "</nlswitch>\n");
+	return u.data;
+}
+
+static void
+test_config_many_lines(void)
+{
+	static const struct {
+		char		 by;	/* c cn, l code, o ORI, m member */
+		const char	*key;
+		int		 line;	/* index in cfg->lines, -1: none */
+	} t[] = {
+		{ 'c', "cn0", 0 }, { 'c', "cn1", 1 }, { 'c', "cn2999", 2999 },
+		{ 'c', "cn1234", 1234 }, { 'c', "cn3000", -1 },
+		{ 'c', "CN1", -1 }, { 'c', "cn", -1 }, { 'c', "", -1 },
+		{ 'l', "L0", 0 }, { 'l', "L2999", 2999 }, { 'l', "L777", 777 },
+		{ 'l', "L3000", -1 }, { 'l', "l1", -1 }, { 'l', "cn1", -1 },
+		{ 'o', "XA0000000", 0 }, { 'o', "XB0000000", 0 },
+		{ 'o', "XA0002999", 2999 }, { 'o', "XB0001500", 1500 },
+		{ 'o', "XA0003000", -1 }, { 'o', "XC0000001", -1 },
+		{ 'o', "XA000000", -1 },
+		{ 'm', "QA", 0 }, { 'm', "QB", 120 }, { 'm', "QY", 2880 },
+		{ 'm', "QD", 360 }, { 'm', "QZ", -1 }, { 'm', "", -1 },
+		{ 'm', "NL", -1 },
+	};
+	static const struct {
+		const char	*line;
+		const char	*cause;
+	} dup[] = {
+		{ "<line code=\"L5\" cn=\"new\"><ori>XC0000001</ori>"
+		    "<accept>AM</accept></line>\n", "duplicate line code L5" },
+		{ "<line code=\"NEW\" cn=\"cn2999\"><ori>XC0000001</ori>"
+		    "<accept>AM</accept></line>\n", "certificate name \"cn2999\" "
+		    "already used by line L2999" },
+		{ "<line code=\"NEW\" cn=\"new\"><ori>XB0000042</ori>"
+		    "<accept>AM</accept></line>\n", "ORI XB0000042 already "
+		    "belongs to line L42" },
+		{ "<line code=\"NEW\" cn=\"new\" member=\"QC\"><ori>"
+		    "XC0000001</ori><accept>AM</accept></line>\n",
+		    "member QC already served by line L240" },
+		{ "<line code=\"NEW\" cn=\"new\"><ori>XC0000001</ori>"
+		    "<ori>XC0000001</ori><accept>AM</accept></line>\n", NULL },
+	};
+	const struct config_line *l = NULL;
+	struct config	*cfg;
+	char		*text, *cause = NULL;
+	size_t		 i;
+
+	text = test_config_many_text(NULL);
+	if (test_config_load_text(text, &cfg, &cause, NULL) != 0) {
+		fprintf(stderr, "\n%s\n", cause ? cause : "?");
+		free(cause);
+		free(text);
+		CU_FAIL_FATAL("the many-lines config does not load");
+	}
+	free(text);
+	CU_ASSERT_EQUAL(cfg->nline, TEST_CONFIG_MANY);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		switch (t[i].by) {
+		case 'c':
+			l = config_line_by_cn(cfg, t[i].key);
+			break;
+		case 'l':
+			l = config_line_by_code(cfg, t[i].key);
+			break;
+		case 'o':
+			l = config_line_by_ori(cfg, t[i].key);
+			break;
+		case 'm':
+			l = config_line_by_member(cfg, t[i].key);
+			break;
+		}
+		if (t[i].line == -1 ? l != NULL : l != &cfg->lines[t[i].line])
+			fprintf(stderr, "\nby %c %s: line %d, want %d\n",
+			    t[i].by, t[i].key, l ? l->index : -1, t[i].line);
+		if (t[i].line == -1) {
+			CU_ASSERT_PTR_NULL(l);
+		} else {
+			CU_ASSERT_PTR_EQUAL(l, &cfg->lines[t[i].line]);
+		}
+	}
+	config_free(cfg);
+
+	for (i = 0; i < sizeof dup / sizeof dup[0]; i++) {
+		text = test_config_many_text(dup[i].line);
+		if (test_config_load_text(text, &cfg, &cause, NULL) == 0) {
+			CU_ASSERT_PTR_NULL(dup[i].cause);	/* ORI twice */
+			CU_ASSERT_PTR_EQUAL(config_line_by_ori(cfg,
+			    "XC0000001"), config_line_by_code(cfg, "NEW"));
+			config_free(cfg);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL(dup[i].cause);
+			if (dup[i].cause != NULL && (cause == NULL ||
+			    strstr(cause, dup[i].cause) == NULL))
+				fprintf(stderr, "\ngot %s\nwant %s\n",
+				    cause ? cause : "?", dup[i].cause);
+			CU_ASSERT(dup[i].cause != NULL && cause != NULL &&
+			    strstr(cause, dup[i].cause) != NULL);
+		}
+		free(cause);
+		cause = NULL;
+		free(text);
+	}
+}
+
 int
 test_config_register(void)
 {
@@ -952,6 +1089,7 @@ test_config_register(void)
 	    CU_ADD_TEST(s, test_config_hit_times) == NULL ||
 	    CU_ADD_TEST(s, test_config_space) == NULL ||
 	    CU_ADD_TEST(s, test_config_lookups) == NULL ||
+	    CU_ADD_TEST(s, test_config_many_lines) == NULL ||
 	    CU_ADD_TEST(s, test_config_builtin_regions) == NULL ||
 	    CU_ADD_TEST(s, test_config_region_override) == NULL ||
 	    CU_ADD_TEST(s, test_config_accepts) == NULL ||

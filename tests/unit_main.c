@@ -17,7 +17,8 @@
 #define SUITES(X) \
 	X(util) X(xscan) X(frame) X(msg) X(config) X(router) X(queue) X(dmv) \
 	X(avatar) X(policy) X(oridir) X(legacy) X(parser) X(audit) X(resend) \
-	X(command) X(help) X(msq) X(hitconf) X(diag) X(history) X(line)
+	X(command) X(help) X(msq) X(hitconf) X(diag) X(history) X(line) \
+	X(strmap) X(memtrim)
 
 #define DECLARE(name) int test_##name##_register(void) __attribute__((weak));
 SUITES(DECLARE)
