@@ -61,21 +61,39 @@ audit_key_str(yajl_gen g, const char *key, const char *value)
 struct audit_rec *
 audit_begin(uint64_t t_us, const char *component, const char *event)
 {
+	/* The time to the second, per thread: most records of a busy
+	 * switch share their second with the one before. */
+	static __thread time_t	 last = (time_t)-1;
+	static __thread char	 secs[64];
 	struct audit_rec	*r = xmalloc(sizeof *r);
 	struct tm		 tm;
 	time_t			 t = (time_t)(t_us / 1000000);
 	char			 ts[80];
+	size_t			 n;
+	unsigned int		 us = (unsigned int)(t_us % 1000000), i;
 
 	if ((r->g = yajl_gen_alloc(NULL)) == NULL)
 		fatalx("audit: out of memory");
 	/* Compact, "/" as it is, strings checked for UTF-8. */
 	yajl_gen_config(r->g, yajl_gen_validate_utf8, 1);
 	audit_check(yajl_gen_map_open(r->g));
-	if (gmtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof tm);
-	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (unsigned int)(t_us % 1000000));
+	if (t != last) {
+		if (gmtime_r(&t, &tm) == NULL)
+			memset(&tm, 0, sizeof tm);
+		snprintf(secs, sizeof secs, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		last = t;
+	}
+	/* secs, then ".uuuuuuZ" */
+	n = strlen(secs);
+	memcpy(ts, secs, n);
+	ts[n++] = '.';
+	for (i = 6; i-- > 0; us /= 10)
+		ts[n + i] = (char)('0' + us % 10);
+	n += 6;
+	ts[n++] = 'Z';
+	ts[n] = '\0';
 	audit_num(r, "t", t_us);
 	audit_str(r, "time", ts);
 	audit_str(r, "component", component);

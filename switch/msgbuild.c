@@ -484,15 +484,25 @@ msgbuild_sm_more(struct ubuf *b, const char *ori, const char *ctl,
 void
 msgbuild_stamp_time(uint64_t us, char date[11], char hhmm[6])
 {
-	struct tm	 tm;
-	time_t		 t = (time_t)(us / 1000000);
+	/* The last second's text, per thread: every delivery stamps two
+	 * times, nearly always within the same second. */
+	static __thread time_t	 last = (time_t)-1;
+	static __thread char	 ldate[11], lhhmm[6];
+	struct tm		 tm;
+	time_t			 t = (time_t)(us / 1000000);
 
-	if (localtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof tm);
-	snprintf(date, 11, "%02u/%02u/%04u", (unsigned)(tm.tm_mon + 1) % 100,
-	    (unsigned)tm.tm_mday % 100, (unsigned)(tm.tm_year + 1900) % 10000);
-	snprintf(hhmm, 6, "%02u:%02u", (unsigned)tm.tm_hour % 100,
-	    (unsigned)tm.tm_min % 100);
+	if (t != last) {
+		if (localtime_r(&t, &tm) == NULL)
+			memset(&tm, 0, sizeof tm);
+		snprintf(ldate, sizeof ldate, "%02u/%02u/%04u",
+		    (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
+		    (unsigned)(tm.tm_year + 1900) % 10000);
+		snprintf(lhhmm, sizeof lhhmm, "%02u:%02u",
+		    (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100);
+		last = t;
+	}
+	memcpy(date, ldate, sizeof ldate);
+	memcpy(hhmm, lhhmm, sizeof lhhmm);
 }
 
 /*
@@ -518,10 +528,18 @@ static void
 msgbuild_hdr_el(struct ubuf *out, const char *pfx, int local,
     const char *name, const char *value)
 {
-	ubuf_printf(out, "<%s%s", pfx, name);
+	/* Every delivery writes eight: plain appends, not printf. */
+	ubuf_adds(out, "<");
+	ubuf_adds(out, pfx);
+	ubuf_adds(out, name);
 	if (local)
 		ubuf_adds(out, " xmlns:nh2=\"" MSG_NS_NH2 "\"");
-	ubuf_printf(out, ">%s</%s%s>", value, pfx, name);
+	ubuf_adds(out, ">");
+	ubuf_adds(out, value);
+	ubuf_adds(out, "</");
+	ubuf_adds(out, pfx);
+	ubuf_adds(out, name);
+	ubuf_adds(out, ">");
 }
 
 /*
