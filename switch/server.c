@@ -51,6 +51,12 @@
 #include "util.h"
 #include "xscan.h"
 
+/*
+ * The once-a-second tick runs in this many slices (server_tick_cb), so
+ * that no callback walks every session and line at once.
+ */
+#define SERVER_TICK_SLICES	10
+
 struct server {
 	struct event_base	*base;
 	struct config		*cfg;
@@ -62,7 +68,10 @@ struct server {
 	struct line_host	 lhost;		/* what the lines share */
 	struct session_host	 shost;		/* the sessions */
 	struct handshake	*hs;		/* listeners + TLS handshakes */
-	struct event		*ev_tick;
+	struct event		*ev_tick;	/* SERVER_TICK_SLICES a second */
+	int			 tick_slice;	/* the next slice, 0: a new round */
+	size_t			 tick_squota;	/* sessions per slice this round */
+	int			 tick_line;	/* next line of the round */
 	/* Heap given back after bursts of frees (memtrim.h): sessions
 	 * closed and buffer releases, as counted at the last tick. */
 	struct memtrim		 trim;
@@ -653,7 +662,7 @@ server_new(struct event_base *base, struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	srv->ev_tick = event_new(base, -1, EV_PERSIST, server_tick_cb, srv);
 	{
-		struct timeval tv = { 1, 0 };
+		struct timeval tv = { 0, 1000000 / SERVER_TICK_SLICES };
 		event_add(srv->ev_tick, &tv);
 	}
 	if (recorder_configure(base, cfg, &cause) == -1)
@@ -3267,19 +3276,88 @@ server_trim(struct server *srv)
 		    (unsigned long long)srv->trim.ntrims);
 }
 
+/*
+ * Tick lines [srv->tick_line, end) of the round: timeouts, expiry and
+ * pumping (line_tick), and each line's depth for the second's history
+ * point.
+ */
+static void
+server_tick_lines(struct server *srv, int end, uint64_t now, uint64_t now_us)
+{
+	struct line_held held;
+	struct line	*l;
+	int		 i;
+
+	if (end > srv->cfg->nline)
+		end = srv->cfg->nline;
+	for (i = srv->tick_line; i < end; i++) {
+		l = srv->lines[i];
+		line_tick(l, now, now_us);
+		line_held(l, &held);
+		history_depth(srv->hist, i, line_config(l)->code, held.msgs);
+	}
+	if (end > srv->tick_line)
+		srv->tick_line = end;
+}
+
+/*
+ * Draining waits for deliveries in flight and for what a connected line
+ * can still take; the rest stays queued.
+ */
+static int
+server_drain_busy(struct server *srv)
+{
+	struct line_info li;
+	int		 i, busy = 0;
+
+	for (i = 0; i < srv->cfg->nline; i++) {
+		line_info(srv->lines[i], &li);
+		busy += li.in_flight;
+		if (li.connected)
+			busy += line_has_deliverable(srv->lines[i]);
+	}
+	return busy;
+}
+
+/*
+ * The tick: every second each session gets session_tick and each line
+ * line_tick, plus the once-a-second work of the whole switch (expiry,
+ * pruning, memtrim, the history point, the drain check).
+ *
+ * Why in slices: walking 10,000 lines and their sessions in one callback
+ * costs milliseconds of cache misses, which every ACK queued behind it
+ * waits for (issue 14, item 5). So the timer fires SERVER_TICK_SLICES
+ * times a second and each firing walks about 1/SERVER_TICK_SLICES of the
+ * sessions and lines from where the previous one stopped; the last slice
+ * of a round finishes both walks (sessions opened during the round
+ * included) and then does the once-a-second work, in the order the
+ * single tick had: sessions, trim..space, lines, retired configs,
+ * history, drain. Each session and line is ticked once per round, never
+ * skipped, never twice; session_host_tick keeps its cursor valid across
+ * closes and server_reload finishes the round's lines before it swaps
+ * them.
+ */
 static void
 server_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*srv = arg;
-	struct session	*s, *next;
 	uint64_t	 now = util_mono_us(), now_us = util_now_us();
-	int		 i, busy = 0;
+	int		 i, last, busy = 0, per;
 
 	(void)fd;
 	(void)what;
-	for (s = session_first(&srv->shost); s != NULL; s = next) {
-		next = session_next(s);
-		session_tick(s, now);
+	if (srv->tick_slice == 0) {
+		srv->tick_squota = (session_host_tick_begin(&srv->shost) +
+		    SERVER_TICK_SLICES - 1) / SERVER_TICK_SLICES;
+		srv->tick_line = 0;
+	}
+	last = srv->tick_slice == SERVER_TICK_SLICES - 1;
+	srv->tick_slice = last ? 0 : srv->tick_slice + 1;
+	per = (srv->cfg->nline + SERVER_TICK_SLICES - 1) / SERVER_TICK_SLICES;
+	session_host_tick(&srv->shost, now, last ? SIZE_MAX : srv->tick_squota);
+	if (!last) {
+		server_tick_lines(srv, srv->tick_line + per, now, now_us);
+		return;
 	}
 	server_trim(srv);
 	photo_table_expire(srv->photos, now_us);
@@ -3290,23 +3368,9 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (now_us >= srv->audit_prune_us && !srv->draining)
 		server_audit_prune(srv, now_us);
 	server_watch_space(srv);
-	for (i = 0; i < srv->cfg->nline; i++) {
-		struct line	*l = srv->lines[i];
-		struct line_info li;
-		struct line_held held;
-
-		line_tick(l, now, now_us);
-		line_held(l, &held);
-		history_depth(srv->hist, i, line_config(l)->code, held.msgs);
-		/* Draining waits for deliveries in flight and for what a
-		 * connected line can still take; the rest stays queued. */
-		if (srv->draining) {
-			line_info(l, &li);
-			busy += li.in_flight;
-			if (li.connected)
-				busy += line_has_deliverable(l);
-		}
-	}
+	server_tick_lines(srv, srv->cfg->nline, now, now_us);
+	if (srv->draining)
+		busy = server_drain_busy(srv);
 	/* Retired configs may still be referenced by operations in flight. */
 	if (srv->nretired > 0 && queue_pending(srv->q) == 0) {
 		for (i = 0; i < srv->nretired; i++)
@@ -3464,7 +3528,12 @@ server_reload(struct server *srv, char **cause, char **notes)
 		return -1;
 	ncfg = r.cfg;
 	ubuf_init(&nb);
+	/* The tick round's line cursor indexes srv->lines: the round's
+	 * remaining lines get their tick now, and the new lines wait for
+	 * the next round (none skipped, none ticked twice). */
+	server_tick_lines(srv, srv->cfg->nline, util_mono_us(), util_now_us());
 	srv->lines = server_reload_lines(srv, ncfg, &nb);
+	srv->tick_line = ncfg->nline;
 	srv->retired[srv->nretired++] = ocfg;
 	srv->cfg = ncfg;
 	srv->lhost.cfg = srv->shost.cfg = ncfg;

@@ -137,6 +137,7 @@ session_new(struct session_host *host, uint64_t id, int fd, SSL *ssl,
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&host->list, s, entry);
+	host->nlist++;
 	log_debug("session: %llu: handshake done peer=%s",
 	    (unsigned long long)s->id, peer);
 	/* session_identify may close (and so free) the session. */
@@ -289,7 +290,11 @@ session_close(struct session *s, const char *why)
 		s->bev = NULL;
 	}
 	s->host->nclosed++;
+	/* The tick round's cursor moves past a session that leaves. */
+	if (s->host->tick_next == s)
+		s->host->tick_next = TAILQ_NEXT(s, entry);
 	TAILQ_REMOVE(&s->host->list, s, entry);
+	s->host->nlist--;
 	session_unref(s);
 }
 
@@ -636,6 +641,29 @@ session_tick(struct session *s, uint64_t now)
 		return;
 	}
 	session_idle(s, now);
+}
+
+size_t
+session_host_tick_begin(struct session_host *h)
+{
+	h->tick_next = TAILQ_FIRST(&h->list);
+	return h->nlist;
+}
+
+size_t
+session_host_tick(struct session_host *h, uint64_t now, size_t max)
+{
+	struct session	*s;
+	size_t		 n = 0;
+
+	while (n < max && (s = h->tick_next) != NULL) {
+		/* Moved on first: the tick may close s, or close others
+		 * (session_close keeps the cursor valid). */
+		h->tick_next = TAILQ_NEXT(s, entry);
+		session_tick(s, now);
+		n++;
+	}
+	return n;
 }
 
 int

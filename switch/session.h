@@ -84,6 +84,8 @@ struct session_host {
 	int				 nactive;	/* ACTIVE sessions */
 	uint64_t			 nreleased;	/* buffer releases (tls_bev_release) */
 	uint64_t			 nclosed;	/* sessions closed */
+	size_t				 nlist;		/* sessions in list */
+	struct session			*tick_next;	/* the round's cursor (NULL: done) */
 };
 
 void		 session_host_init(struct session_host *, struct event_base *,
@@ -141,6 +143,23 @@ void		 session_sent(struct session *);
 size_t		 session_outlen(const struct session *);
 /** Periodic check (1 s): heartbeats out, dead peers closed. */
 void		 session_tick(struct session *, uint64_t now_mono);
+/**
+ * Start a round of session_tick over every session, to be walked in
+ * slices by session_host_tick (the server spreads one round over a
+ * second so that no single callback walks every session).
+ * @return the number of sessions the round starts with.
+ */
+size_t		 session_host_tick_begin(struct session_host *);
+/**
+ * Tick up to max sessions from where the round's walk stopped. The
+ * cursor survives closes: a session closed during the round (by its tick
+ * or anything else) leaves the walk without disturbing it; a session
+ * opened during the round joins its end. So each session that stays in
+ * the list is ticked once per round, never twice.
+ * @return the number ticked; less than max once the round is done.
+ */
+size_t		 session_host_tick(struct session_host *, uint64_t now_mono,
+		    size_t max);
 /** A commit for one of this session's messages finished. */
 void		 session_committed(struct session *);
 

@@ -495,6 +495,79 @@ test_heartbeat_timeout(void)
 	event_base_free(quiet.base);
 }
 
+/* How many sessions the switch's log says it timed out. */
+static int
+hb_timeouts(struct it_env *e)
+{
+	char	 path[600], *data, *p;
+	int	 n = 0;
+
+	snprintf(path, sizeof path, "%s/nlswitchd.log", e->dir);
+	if ((data = util_read_file(path, NULL)) == NULL)
+		return 0;
+	for (p = data; (p = strstr(p, "reason=\"heartbeat timeout")) != NULL;
+	    p++)
+		n++;
+	free(data);
+	return n;
+}
+
+/*
+ * The once-a-second tick runs in slices (server_tick_cb), and sessions
+ * come and go between slices: every session is still ticked. Two silent
+ * endpoints are both timed out (the slices reach every session, each
+ * with the whole reason), one that answers gets the switch's heartbeats
+ * and stays up (its client gives up after three heartbeats without a
+ * frame), and the connections that open and close meanwhile (each
+ * between slices) neither break the walk nor get timed out.
+ */
+static void
+test_tick_slices(void)
+{
+	struct it_env		*e = it_env_new("slices", "heartbeat=\"1\"");
+	struct it_env		 quiet;
+	struct it_client	*q[2], *live, *churn;
+	int			 i, k;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL_FATAL(it_switch_start(e), 0);
+	quiet = *e;
+	quiet.base = event_base_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(quiet.base);
+	q[0] = it_client_new(&quiet, "waagy", WAIT);
+	q[1] = it_client_new(&quiet, "nvdmv", WAIT);
+	live = it_client_new(e, "cadmv", WAIT);
+	CU_ASSERT_FATAL(q[0] != NULL && q[0]->up && q[1] != NULL &&
+	    q[1]->up && live != NULL && live->up);
+	/* Sessions come and go while the silent ones wait for their end. */
+	for (k = 0; k < WAIT / 50 && hb_timeouts(e) < 2; k++) {
+		churn = it_client_new(e, "oragy", WAIT);
+		CU_ASSERT(churn != NULL && churn->up);
+		it_pump(e, 50);
+		it_client_free(churn);
+	}
+	CU_ASSERT_EQUAL(hb_timeouts(e), 2);
+	/* Three more heartbeats for the live one, churning still. */
+	for (k = 0; k < 30; k++) {
+		churn = it_client_new(e, "oragy", WAIT);
+		CU_ASSERT(churn != NULL && churn->up);
+		it_pump(e, 100);
+		it_client_free(churn);
+	}
+	CU_ASSERT_EQUAL(hb_timeouts(e), 2);
+	CU_ASSERT(live->up && !live->closed);
+	for (i = 0; i < 2; i++) {
+		for (k = 0; k < WAIT / 20 && !q[i]->closed; k++)
+			it_pump(&quiet, 20);
+		CU_ASSERT_STRING_EQUAL(q[i]->why, "switch closed the "
+		    "connection: heartbeat timeout: no frame read for 3 s");
+		it_client_free(q[i]);
+	}
+	it_client_free(live);
+	event_base_free(quiet.base);
+	it_env_free(e);
+}
+
 /* nlswitchd -n: the config check operators run before a start/reload. */
 static void
 test_config_check(void)
@@ -546,6 +619,7 @@ main(void)
 	CU_ADD_TEST(s, test_bad_input);
 	CU_ADD_TEST(s, test_protocol_errors);
 	CU_ADD_TEST(s, test_heartbeat_timeout);
+	CU_ADD_TEST(s, test_tick_slices);
 	CU_ADD_TEST(s, test_config_check);
 	return it_run_suites();
 }
