@@ -1950,21 +1950,29 @@ queue_lmdb_states_put(struct queue_lmdb *ql, MDB_txn *txn,
 	return 0;
 }
 
+/* The meta record key = value (a counter), sealed. */
 static int
-queue_lmdb_op_meta(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
+queue_lmdb_meta_put(struct queue_lmdb *ql, MDB_txn *txn, const char *key,
+    uint64_t value)
 {
 	uint8_t	vb[QUEUE_LMDB_METAREC];
 	MDB_val	k, v;
 
-	k.mv_size = strlen(op->meta_key);
-	k.mv_data = (void *)(uintptr_t)op->meta_key;
+	k.mv_size = strlen(key);
+	k.mv_data = (void *)(uintptr_t)key;
 	memset(vb, 0, sizeof vb);
 	vb[0] = QUEUE_LMDB_VERSION;
-	util_put_be64(vb + 4, op->meta_value);
+	util_put_be64(vb + 4, value);
 	queue_lmdb_seal(&k, vb, sizeof vb);
 	v.mv_size = sizeof vb;
 	v.mv_data = vb;
 	return mdb_put(txn, ql->dbi[QUEUE_LMDB_META], &k, &v, 0);
+}
+
+static int
+queue_lmdb_op_meta(struct queue_lmdb *ql, MDB_txn *txn, struct queue_op *op)
+{
+	return queue_lmdb_meta_put(ql, txn, op->meta_key, op->meta_value);
 }
 
 /*
@@ -2188,11 +2196,9 @@ static void
 queue_lmdb_turn(struct queue_lmdb *ql)
 {
 	static const char	 key[] = "space-turns";
-	uint8_t			 vb[QUEUE_LMDB_METAREC];
 	uint64_t		 turns = 0;
 	MDB_txn			*txn;
 	MDB_val			 k, v;
-	int			 rc;
 
 	if (mdb_txn_begin(ql->env, NULL, 0, &txn) != 0)
 		return;
@@ -2200,17 +2206,11 @@ queue_lmdb_turn(struct queue_lmdb *ql)
 	k.mv_data = (void *)(uintptr_t)key;
 	if (mdb_get(txn, ql->dbi[QUEUE_LMDB_META], &k, &v) == 0)
 		(void)queue_lmdb_meta_dec(&k, &v, &turns);
-	memset(vb, 0, sizeof vb);
-	vb[0] = QUEUE_LMDB_VERSION;
-	util_put_be64(vb + 4, turns + 1);
-	queue_lmdb_seal(&k, vb, sizeof vb);
-	v.mv_size = sizeof vb;
-	v.mv_data = vb;
-	if ((rc = mdb_put(txn, ql->dbi[QUEUE_LMDB_META], &k, &v, 0)) != 0) {
+	if (queue_lmdb_meta_put(ql, txn, key, turns + 1) != 0) {
 		mdb_txn_abort(txn);
 		return;
 	}
-	if ((rc = queue_lmdb_commit(ql, txn)) == 0)
+	if (queue_lmdb_commit(ql, txn) == 0)
 		log_info("queue: one small commit so that the pages the "
 		    "last one freed can be reused");
 }
