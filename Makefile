@@ -18,7 +18,7 @@
 # (tools/cli.sh) and `make -s print-version` prints it.
 VERSION  = 0.3.0
 
-PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson yajl
+PKGS     = libevent libevent_openssl libevent_pthreads openssl libxml-2.0 lmdb libjpeg zlib libxxhash jansson yajl librabbitmq
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=
@@ -44,14 +44,10 @@ LIBAD    = adapters/libadapters.a
 TOOLS    = $(patsubst tools/%.c,bin/%,$(wildcard tools/nl*.c))
 BINS     = bin/nlswitchd bin/nlagency bin/nlstate $(TOOLS)
 
-# bin/rmqbench, the RabbitMQ peer's load generator (tools/bench), only
-# where rabbitmq-c is installed (librabbitmq-dev: `make bench` installs
-# it): nothing else needs it, so make, make test and make demo build the
-# same without it.
-RMQ_LIBS := $(shell pkg-config --libs librabbitmq 2>/dev/null)
-ifneq ($(RMQ_LIBS),)
+# bin/rmqbench is the RabbitMQ peer's load generator (tools/bench); it and
+# the switch's cluster store (switch/broker.c) use rabbitmq-c
+# (librabbitmq-dev, in PKGS).
 BINS    += bin/rmqbench
-endif
 
 UNIT_SRCS = $(wildcard tests/test_*.c) tests/unit_main.c
 UNIT_OBJS = $(UNIT_SRCS:.c=.o)
@@ -124,12 +120,6 @@ bin/%: tools/%.o $(LIBAD) $(LIBSW)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tools/rmqbench.o: CFLAGS += $(shell pkg-config --cflags librabbitmq 2>/dev/null)
-
-bin/rmqbench: tools/rmqbench.o $(LIBAD) $(LIBSW)
-	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(RMQ_LIBS)
-
 tests/unit_main: $(UNIT_OBJS) $(LIBAD) $(LIBSW)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
@@ -175,8 +165,7 @@ fuzz: deps
 	    tests/fuzz/run tests/fuzz/seeds fixtures/msg/valid \
 	    fixtures/msg/invalid fixtures/legacy/valid fixtures/legacy/invalid
 
-# deps-bench: also gnuplot (the plots) and rabbitmq-c (bin/rmqbench),
-# each optional: bench goes on without what could not be installed.
+# deps-bench: also gnuplot (the plots), optional: bench goes on without.
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	./tools/bench

@@ -1,0 +1,510 @@
+/*
+ * it_cluster - the replicated store a clustered switch is built on
+ * (docs/cluster.md), proven against a real 3-node RabbitMQ cluster on
+ * 127.0.0.1 (tools/rabbitcluster starts it, and stops it by pid):
+ *   - a steady stream of persistent messages published with confirms to
+ *     a quorum queue replicated on the 3 nodes, while one node is killed
+ *     with SIGKILL and later the node the publisher is connected to: the
+ *     publisher fails over to the next address and publishes again what
+ *     was unconfirmed; afterwards every confirmed message is delivered
+ *     (lost = 0), duplicates are counted by message id, and the killed
+ *     nodes rejoin the cluster;
+ *   - what the switch relies on besides: a full queue refuses (nack)
+ *     rather than drops, a message for a queue that does not exist comes
+ *     back (never silently dropped), an expired message is dead-lettered
+ *     with its reason, one consumer at a time takes a line's queue and
+ *     the next one takes over the unacknowledged messages when it goes,
+ *     and a stream is read from its start by any number of readers.
+ */
+#include <sys/stat.h>
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "broker.h"
+#include "it_util.h"
+#include "util.h"
+
+#define NODES		3
+#define STREAM_MSGS	3000	/* messages of the failover stream */
+#define BATCH		50	/* publishes per settle */
+
+static char		 cl_dir[256];
+static char		 cl_root[256];
+static char		 cl_addr[NODES][32];
+static struct broker_conf cl_conf;
+static int		 cl_up;
+
+/* Run tools/rabbitcluster ARGS on the cluster; its exit status. */
+static int
+cl_tool(const char *args)
+{
+	char	cmd[1024];
+	int	rc;
+
+	snprintf(cmd, sizeof cmd, "%s/tools/rabbitcluster %s >>%s/tool.log "
+	    "2>&1", cl_root, args, cl_dir);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int
+cl_setup(void)
+{
+	const char	*root = getenv("NLSWITCH_ROOT");
+	char		 path[300], args[300];
+	FILE		*f;
+	int		 i, port;
+
+	util_strlcpy(cl_root, root != NULL ? root : ".", sizeof cl_root);
+	snprintf(cl_dir, sizeof cl_dir, "/tmp/nlswitch-it_cluster.XXXXXX");
+	if (mkdtemp(cl_dir) == NULL)
+		return -1;
+	snprintf(args, sizeof args, "start %s/rabbit %d", cl_dir, NODES);
+	if (cl_tool(args) != 0) {
+		fprintf(stderr, "it_cluster: the cluster did not start; see "
+		    "%s/tool.log\n", cl_dir);
+		return -1;
+	}
+	cl_up = 1;
+	snprintf(path, sizeof path, "%s/rabbit/ports", cl_dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	for (i = 0; i < NODES; i++) {
+		if (fscanf(f, "%d", &port) != 1) {
+			fclose(f);
+			return -1;
+		}
+		snprintf(cl_addr[i], sizeof cl_addr[i], "127.0.0.1:%d", port);
+		cl_conf.addrs[i] = cl_addr[i];
+	}
+	fclose(f);
+	cl_conf.naddrs = NODES;
+	cl_conf.timeout_ms = 10000;
+	return 0;
+}
+
+static int
+cl_teardown(void)
+{
+	char	args[300], cmd[600];
+
+	if (cl_up) {
+		snprintf(args, sizeof args, "stop %s/rabbit", cl_dir);
+		cl_tool(args);
+	}
+	if (getenv("NLSWITCH_KEEP") == NULL && cl_dir[0] != '\0') {
+		snprintf(cmd, sizeof cmd, "rm -rf %s", cl_dir);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* kill -9 node i (1-based) / start it again and wait until it rejoined. */
+static int
+cl_kill(int i)
+{
+	char args[300];
+
+	snprintf(args, sizeof args, "kill %s/rabbit %d", cl_dir, i);
+	return cl_tool(args);
+}
+
+static int
+cl_restart(int i)
+{
+	char args[300];
+
+	snprintf(args, sizeof args, "restart %s/rabbit %d", cl_dir, i);
+	return cl_tool(args);
+}
+
+/* A connection from address index first on, or NULL (reported). */
+static struct broker *
+cl_open(int first, int mode)
+{
+	char		 cause[BROKER_CAUSE_MAX];
+	struct broker	*b = broker_open(&cl_conf, first, mode, cause);
+
+	if (b == NULL)
+		fprintf(stderr, "it_cluster: %s\n", cause);
+	return b;
+}
+
+static const struct broker_qargs line_q = {
+	BROKER_Q_QUORUM, 1, "it.dead", 0, NODES
+};
+static const struct broker_qargs dead_q = {
+	BROKER_Q_QUORUM, 0, NULL, 0, NODES
+};
+
+/*
+ * The failover stream.
+ */
+
+struct cl_stream {
+	uint8_t		*confirmed;	/* per message number */
+	uint64_t	 seq_of[BATCH];	/* this batch's publish numbers */
+	int		 num_of[BATCH];
+	int		 n;
+	int		 refused;
+};
+
+static void
+cl_settled(void *arg, uint64_t seq, int err)
+{
+	struct cl_stream	*s = arg;
+	int			 i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->seq_of[i] == seq) {
+			if (err == BROKER_E_OK)
+				s->confirmed[s->num_of[i]] = 1;
+			else
+				s->refused++;
+		}
+}
+
+/* Publish messages [from, from + n) and settle them; 0 or -1 (the
+ * connection died: their fate is unknown). */
+static int
+cl_batch(struct broker *b, struct cl_stream *s, int from, int n)
+{
+	struct broker_msg	m;
+	char			id[32], body[2048], cause[BROKER_CAUSE_MAX];
+	int			i;
+
+	memset(body, 'x', sizeof body);
+	memset(&m, 0, sizeof m);
+	m.queue = "it.line";
+	m.body = body;
+	m.len = sizeof body;
+	m.id = id;
+	s->n = 0;
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "m%d", from + i);
+		snprintf(body, sizeof body, "message %d", from + i);
+		if (broker_publish(b, &m, &s->seq_of[i], cause) != 0)
+			return -1;
+		s->num_of[i] = from + i;
+		s->n++;
+	}
+	return broker_settle(b, cl_settled, s, cause) == BROKER_E_OK ? 0 : -1;
+}
+
+static void
+test_quorum_failover(void)
+{
+	struct cl_stream	 s;
+	struct broker		*pub, *adm, *con;
+	struct broker_delivery	 d;
+	uint8_t			*seen;
+	char			 cause[BROKER_CAUSE_MAX];
+	int			 from = 0, reconnects = 0, first = 0;
+	int			 killed2 = 0, killed1 = 0, rc, num;
+	int			 lost = 0, dups = 0, delivered = 0;
+	uint64_t		 end;
+
+	memset(&s, 0, sizeof s);
+	s.confirmed = xcalloc(STREAM_MSGS, 1);
+	seen = xcalloc(STREAM_MSGS, 1);
+	CU_ASSERT_FATAL((adm = cl_open(0, BROKER_PUBLISH)) != NULL);
+	broker_delete(adm, "it.line", cause);
+	broker_delete(adm, "it.dead", cause);
+	CU_ASSERT_FATAL(broker_declare(adm, "it.dead", &dead_q, cause) == 0);
+	CU_ASSERT_FATAL(broker_declare(adm, "it.line", &line_q, cause) == 0);
+	broker_close(adm);
+
+	/* Publish on node 1; kill -9 node 2 at a third of the stream,
+	 * node 1 (ours: we fail over) at two thirds. */
+	CU_ASSERT_FATAL((pub = cl_open(first, BROKER_PUBLISH)) != NULL);
+	end = util_mono_us() + 120 * 1000000ull;
+	while (from < STREAM_MSGS && util_mono_us() < end) {
+		int n = STREAM_MSGS - from < BATCH ? STREAM_MSGS - from : BATCH;
+
+		if (!killed2 && from >= STREAM_MSGS / 3) {
+			CU_ASSERT(cl_kill(2) == 0);
+			killed2 = 1;
+		}
+		if (!killed1 && from >= 2 * STREAM_MSGS / 3) {
+			CU_ASSERT(cl_kill(broker_addr(pub) + 1) == 0);
+			killed1 = broker_addr(pub) + 1;
+		}
+		if (cl_batch(pub, &s, from, n) == 0) {
+			from += n;
+			continue;
+		}
+		/* Unknown fate: publish the batch again elsewhere. */
+		first = broker_addr(pub) + 1;
+		broker_close(pub);
+		reconnects++;
+		while ((pub = cl_open(first, BROKER_PUBLISH)) == NULL &&
+		    util_mono_us() < end)
+			usleep(200000);
+		CU_ASSERT_FATAL(pub != NULL);
+	}
+	broker_close(pub);
+	CU_ASSERT_FATAL(from == STREAM_MSGS);
+	CU_ASSERT(s.refused == 0);
+	CU_ASSERT(reconnects >= 1);
+
+	/* Everything confirmed is there, read through the node that was
+	 * never killed. */
+	CU_ASSERT_FATAL((con = cl_open(killed1 == 3 ? 1 : 2,
+	    BROKER_CONSUME)) != NULL);
+	CU_ASSERT_FATAL(broker_consume(con, "it.line", 500, NULL,
+	    cause) == 0);
+	end = util_mono_us() + 60 * 1000000ull;
+	while (util_mono_us() < end) {
+		rc = broker_next(con, &d, 2000, cause);
+		CU_ASSERT_FATAL(rc >= 0);
+		if (rc == 0)
+			break;
+		if (sscanf(d.id, "m%d", &num) == 1 && num >= 0 &&
+		    num < STREAM_MSGS) {
+			if (seen[num]++)
+				dups++;
+			delivered++;
+		}
+		CU_ASSERT_FATAL(broker_ack(con, d.tag, cause) == 0);
+	}
+	broker_close(con);
+	for (num = 0; num < STREAM_MSGS; num++)
+		lost += s.confirmed[num] && !seen[num];
+	fprintf(stderr, "it_cluster: %d messages published, %d reconnects, "
+	    "%d delivered, lost %d, duplicates %d\n", STREAM_MSGS,
+	    reconnects, delivered, lost, dups);
+	CU_ASSERT(lost == 0);
+	CU_ASSERT(delivered >= STREAM_MSGS);
+
+	/* The killed nodes come back into the cluster. */
+	CU_ASSERT(cl_restart(2) == 0);
+	if (killed1 != 2)
+		CU_ASSERT(cl_restart(killed1) == 0);
+	free(s.confirmed);
+	free(seen);
+}
+
+/*
+ * What the switch relies on besides.
+ */
+
+struct cl_one {
+	int	err;
+	int	n;
+};
+
+static void
+cl_one_cb(void *arg, uint64_t seq, int err)
+{
+	struct cl_one *o = arg;
+
+	o->err = err;
+	o->n++;
+}
+
+/* Publish one message and settle it; its result. */
+static int
+cl_publish1(struct broker *b, const char *queue, const char *id,
+    uint64_t ttl_ms, size_t len)
+{
+	struct broker_msg	 m;
+	struct broker_hdr	 h[2] = { { "nl-line", "ITLINE", 0 },
+				    { "nl-msgid", NULL, 0x1234567890ull } };
+	struct cl_one		 o = { -1, 0 };
+	char			*body = xcalloc(1, len + 1);
+	char			 cause[BROKER_CAUSE_MAX];
+	int			 rc;
+
+	memset(&m, 0, sizeof m);
+	m.queue = queue;
+	m.body = body;
+	m.len = len;
+	m.id = id;
+	m.hdrs = h;
+	m.nhdrs = 2;
+	m.ttl_ms = ttl_ms;
+	rc = broker_publish(b, &m, NULL, cause);
+	if (rc == 0)
+		rc = broker_settle(b, cl_one_cb, &o, cause);
+	free(body);
+	if (rc != 0)
+		return rc;
+	return o.n == 1 ? o.err : -1;
+}
+
+static void
+test_refuse_return_expire(void)
+{
+	static const struct broker_qargs small = {
+		BROKER_Q_QUORUM, 1, NULL, 10000, NODES
+	};
+	struct broker		*b, *c;
+	struct broker_delivery	 d;
+	char			 cause[BROKER_CAUSE_MAX], buf[32];
+	int			 i, rc, refused = 0;
+
+	CU_ASSERT_FATAL((b = cl_open(0, BROKER_PUBLISH)) != NULL);
+	broker_delete(b, "it.small", cause);
+	broker_delete(b, "it.exp", cause);
+	broker_delete(b, "it.expdead", cause);
+	CU_ASSERT_FATAL(broker_declare(b, "it.small", &small, cause) == 0);
+	/* A full queue nacks; it never drops what it holds. */
+	for (i = 0; i < 10 && !refused; i++) {
+		rc = cl_publish1(b, "it.small", "s", 0, 4000);
+		CU_ASSERT(rc == BROKER_E_OK || rc == BROKER_E_REFUSED);
+		refused = rc == BROKER_E_REFUSED;
+	}
+	CU_ASSERT(refused);
+	CU_ASSERT(i >= 3);
+
+	/* No such queue: returned, not confirmed as stored. */
+	CU_ASSERT(cl_publish1(b, "it.nosuchqueue", "x", 0, 10) ==
+	    BROKER_E_NOROUTE);
+	/* The connection is still good afterwards. */
+	CU_ASSERT(cl_publish1(b, "it.small", "t", 0, 10) == BROKER_E_REFUSED);
+
+	/* A declaration with other arguments is refused, not changed. */
+	CU_ASSERT(broker_declare(b, "it.small", &line_q, cause) ==
+	    BROKER_E_CHANNEL);
+	CU_ASSERT(strstr(cause, "PRECONDITION_FAILED") != NULL);
+	CU_ASSERT(!broker_dead(b));
+
+	/* Expired: dead-lettered, with the reason and the headers. */
+	{
+		struct broker_qargs q = line_q;
+
+		q.dead_letter = "it.expdead";
+		CU_ASSERT_FATAL(broker_declare(b, "it.expdead", &dead_q,
+		    cause) == 0);
+		CU_ASSERT_FATAL(broker_declare(b, "it.exp", &q, cause) == 0);
+	}
+	CU_ASSERT(cl_publish1(b, "it.exp", "e1", 200, 100) == BROKER_E_OK);
+	CU_ASSERT_FATAL((c = cl_open(1, BROKER_CONSUME)) != NULL);
+	CU_ASSERT_FATAL(broker_consume(c, "it.expdead", 10, NULL, cause) == 0);
+	rc = broker_next(c, &d, 15000, cause);
+	CU_ASSERT_FATAL(rc == 1);
+	CU_ASSERT_STRING_EQUAL(d.id, "e1");
+	CU_ASSERT_STRING_EQUAL(d.queue, "it.expdead");
+	CU_ASSERT_STRING_EQUAL(d.death_reason, "expired");
+	CU_ASSERT_STRING_EQUAL(d.death_queue, "it.exp");
+	CU_ASSERT(d.deaths == 1);
+	CU_ASSERT_STRING_EQUAL(broker_hdr_str(&d, "nl-line", buf, sizeof buf),
+	    "ITLINE");
+	CU_ASSERT(broker_hdr_num(&d, "nl-msgid") == 0x1234567890ull);
+	CU_ASSERT(broker_ack(c, d.tag, cause) == 0);
+	broker_close(c);
+	broker_delete(b, "it.small", cause);
+	broker_delete(b, "it.exp", cause);
+	broker_delete(b, "it.expdead", cause);
+	broker_close(b);
+}
+
+/* One consumer at a time; the next takes over what the first held. */
+static void
+test_single_active_consumer(void)
+{
+	struct broker		*b, *c1, *c2;
+	struct broker_delivery	 d;
+	char			 cause[BROKER_CAUSE_MAX], id[16];
+	int			 i;
+
+	CU_ASSERT_FATAL((b = cl_open(0, BROKER_PUBLISH)) != NULL);
+	broker_delete(b, "it.sac", cause);
+	{
+		struct broker_qargs q = line_q;
+
+		q.dead_letter = NULL;
+		CU_ASSERT_FATAL(broker_declare(b, "it.sac", &q, cause) == 0);
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(id, sizeof id, "c%d", i);
+		CU_ASSERT(cl_publish1(b, "it.sac", id, 0, 64) == BROKER_E_OK);
+	}
+	CU_ASSERT_FATAL((c1 = cl_open(1, BROKER_CONSUME)) != NULL);
+	CU_ASSERT_FATAL((c2 = cl_open(2, BROKER_CONSUME)) != NULL);
+	CU_ASSERT_FATAL(broker_consume(c1, "it.sac", 2, NULL, cause) == 0);
+	CU_ASSERT_FATAL(broker_consume(c2, "it.sac", 2, NULL, cause) == 0);
+	/* c1 is the active one: it gets the first two (its prefetch), c2
+	 * nothing. c1 acks c0 only and goes away. */
+	CU_ASSERT_FATAL(broker_next(c1, &d, 10000, cause) == 1);
+	CU_ASSERT_STRING_EQUAL(d.id, "c0");
+	CU_ASSERT(broker_ack(c1, d.tag, cause) == 0);
+	CU_ASSERT_FATAL(broker_next(c1, &d, 10000, cause) == 1);
+	CU_ASSERT_STRING_EQUAL(d.id, "c1");
+	CU_ASSERT(broker_next(c2, &d, 1000, cause) == 0);
+	broker_close(c1);
+	/* c2 takes over: c1 again (redelivered, never acked), then c2. */
+	CU_ASSERT_FATAL(broker_next(c2, &d, 10000, cause) == 1);
+	CU_ASSERT_STRING_EQUAL(d.id, "c1");
+	CU_ASSERT(d.redelivered);
+	CU_ASSERT(broker_ack(c2, d.tag, cause) == 0);
+	CU_ASSERT_FATAL(broker_next(c2, &d, 10000, cause) == 1);
+	CU_ASSERT_STRING_EQUAL(d.id, "c2");
+	CU_ASSERT(broker_ack(c2, d.tag, cause) == 0);
+	broker_close(c2);
+	broker_delete(b, "it.sac", cause);
+	broker_close(b);
+}
+
+/* A stream: read from its start by two readers, in order, kept. */
+static void
+test_stream(void)
+{
+	static const struct broker_qargs sq = {
+		BROKER_Q_STREAM, 0, NULL, 0, NODES
+	};
+	struct broker		*b, *r;
+	struct broker_delivery	 d;
+	char			 cause[BROKER_CAUSE_MAX], id[16], want[16];
+	int			 i, k;
+	uint64_t		 last = 0;
+
+	CU_ASSERT_FATAL((b = cl_open(0, BROKER_PUBLISH)) != NULL);
+	broker_delete(b, "it.stream", cause);
+	CU_ASSERT_FATAL(broker_declare(b, "it.stream", &sq, cause) == 0);
+	for (i = 0; i < 10; i++) {
+		snprintf(id, sizeof id, "r%d", i);
+		CU_ASSERT(cl_publish1(b, "it.stream", id, 0, 32) ==
+		    BROKER_E_OK);
+	}
+	for (k = 0; k < 2; k++) {
+		CU_ASSERT_FATAL((r = cl_open(k + 1, BROKER_CONSUME)) != NULL);
+		CU_ASSERT_FATAL(broker_consume(r, "it.stream", 100, "first",
+		    cause) == 0);
+		for (i = 0; i < 10; i++) {
+			CU_ASSERT_FATAL(broker_next(r, &d, 10000, cause) == 1);
+			snprintf(want, sizeof want, "r%d", i);
+			CU_ASSERT_STRING_EQUAL(d.id, want);
+			CU_ASSERT(i == 0 || d.offset > last);
+			last = d.offset;
+			CU_ASSERT(broker_ack(r, d.tag, cause) == 0);
+		}
+		broker_close(r);
+	}
+	broker_delete(b, "it.stream", cause);
+	broker_close(b);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("it_cluster", cl_setup, cl_teardown);
+	CU_add_test(s, "refuse, return, expire", test_refuse_return_expire);
+	CU_add_test(s, "single active consumer", test_single_active_consumer);
+	CU_add_test(s, "stream", test_stream);
+	CU_add_test(s, "quorum queue failover", test_quorum_failover);
+	return it_run_suites();
+}
