@@ -460,6 +460,22 @@ broker_unsettled(const struct broker *b)
 	return n;
 }
 
+/* The broker closed the channel or the connection (frame f): the
+ * connection is dead, cause says who closed what and why. */
+static void
+broker_closed(struct broker *b, const amqp_frame_t *f, char *cause)
+{
+	/* channel.close and connection.close start alike: code, text. */
+	const amqp_channel_close_t *m = f->payload.method.decoded;
+
+	broker_cause(cause, "%s closed the %s: %d %.*s",
+	    b->conf->addrs[b->addr],
+	    f->payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ?
+	    "channel" : "connection", m->reply_code,
+	    (int)m->reply_text.len, (char *)m->reply_text.bytes);
+	b->dead = 1;
+}
+
 /* basic.ack/nack of tag (and, with multiple, every one before). */
 static void
 broker_confirmed(struct broker *b, uint64_t tag, int multiple, int ok,
@@ -566,18 +582,9 @@ broker_settle(struct broker *b, void (*cb)(void *, uint64_t, int), void *arg,
 				return BROKER_E_CONN;
 			break;
 		case AMQP_CHANNEL_CLOSE_METHOD:
-		case AMQP_CONNECTION_CLOSE_METHOD: {
-			amqp_channel_close_t *m = f.payload.method.decoded;
-
-			broker_cause(cause, "%s closed the %s while confirming:"
-			    " %d %.*s", b->conf->addrs[b->addr],
-			    f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ?
-			    "channel" : "connection", m->reply_code,
-			    (int)m->reply_text.len,
-			    (char *)m->reply_text.bytes);
-			b->dead = 1;
+		case AMQP_CONNECTION_CLOSE_METHOD:
+			broker_closed(b, &f, cause);
 			return BROKER_E_CONN;
-		}
 		default:
 			break;
 		}
@@ -781,16 +788,9 @@ broker_other_frame(struct broker *b, char *cause)
 		break;
 	}
 	case AMQP_CHANNEL_CLOSE_METHOD:
-	case AMQP_CONNECTION_CLOSE_METHOD: {
-		amqp_channel_close_t *m = f.payload.method.decoded;
-
-		broker_cause(cause, "%s closed the %s: %d %.*s",
-		    b->conf->addrs[b->addr],
-		    f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ?
-		    "channel" : "connection", m->reply_code,
-		    (int)m->reply_text.len, (char *)m->reply_text.bytes);
-		break;
-	}
+	case AMQP_CONNECTION_CLOSE_METHOD:
+		broker_closed(b, &f, cause);
+		return -1;
 	default:
 		return 0;
 	}
