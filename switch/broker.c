@@ -117,6 +117,18 @@ broker_reply(struct broker *b, amqp_rpc_reply_t x, const char *what,
 				if (amqp_get_rpc_reply(b->c).reply_type !=
 				    AMQP_RESPONSE_NORMAL)
 					break;
+				/*
+				 * A new channel numbers its confirms from 1.
+				 * Publishes still unsettled on the old one
+				 * have no outcome: treat the connection as
+				 * lost, so the caller publishes them again.
+				 */
+				if (broker_unsettled(b) > 0) {
+					b->dead = 1;
+					return BROKER_E_CONN;
+				}
+				b->next_seq = 1;
+				b->npend = b->first = 0;
 			}
 			b->prefetch = 0;
 			return BROKER_E_CHANNEL;
