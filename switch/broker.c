@@ -628,8 +628,10 @@ broker_consume(struct broker *b, const char *queue, unsigned prefetch,
 		return BROKER_E_INVAL;
 	}
 	if (b->prefetch == 0) {
-		amqp_basic_qos(b->c, BROKER_CH, 0, (uint16_t)(prefetch > 65535 ?
-		    65535 : prefetch ? prefetch : 1), 0);
+		/* AMQP's 0 is no limit; its limits are 16 bits. */
+		amqp_basic_qos(b->c, BROKER_CH, 0, (uint16_t)(prefetch ==
+		    BROKER_UNLIMITED ? 0 : prefetch > 65535 ? 65535 :
+		    prefetch ? prefetch : 1), 0);
 		if ((rc = broker_reply(b, amqp_get_rpc_reply(b->c), "qos",
 		    cause)) != BROKER_E_OK)
 			return rc;
@@ -708,7 +710,8 @@ broker_value_str(const amqp_field_value_t *v, char *buf, size_t sz)
 	    v->kind != AMQP_FIELD_KIND_BYTES) || sz == 0)
 		return;
 	len = v->value.bytes.len < sz - 1 ? v->value.bytes.len : sz - 1;
-	memcpy(buf, v->value.bytes.bytes, len);
+	if (len > 0)
+		memcpy(buf, v->value.bytes.bytes, len);
 	buf[len] = '\0';
 }
 

@@ -153,10 +153,11 @@ int		 broker_settle(struct broker *,
 
 /**
  * Start consuming queue (BROKER_CONSUME) with manual acks. prefetch
- * bounds the unacknowledged deliveries of the whole channel (the first
- * call sets it). offset: a stream's first record to read, "first",
+ * bounds the unacknowledged deliveries of each consumer of the channel
+ * (the first call sets it; at most 65535, or BROKER_UNLIMITED). offset: a stream's first record to read, "first",
  * "last", "next" or a number; NULL for a quorum queue.
  */
+#define BROKER_UNLIMITED	0xffffffffu
 int		 broker_consume(struct broker *, const char *queue,
 		    unsigned prefetch, const char *offset, char *cause);
 /** Stop consuming queue; its unacknowledged deliveries stay ours

@@ -923,6 +923,53 @@ config_add_line(struct config *cfg, xmlNodePtr n, struct config_errs *errs)
 	return config_parse_line(cfg, l, n, errs);
 }
 
+/*
+ * <store backend="lmdb|rabbitmq" prefix= replicas= credentials=> with one
+ * <node>HOST:PORT</node> per RabbitMQ node (docs/cluster.md). LMDB, the
+ * default, takes nothing more.
+ */
+static int
+config_parse_store(struct config *cfg, xmlNodePtr n, const char *dir,
+    struct config_errs *errs)
+{
+	struct ubuf	 spec;
+	xmlNodePtr	 c;
+	xmlChar		*a;
+	char		*t, *cred;
+	long long	 replicas = 3;
+	int		 nodes = 0;
+
+	if (config_prop_is(n, "backend", "rabbitmq") != 1)
+		return 0;
+	if (config_num(errs, n, "replicas", 1, 7, &replicas) == -1)
+		return -1;
+	ubuf_init(&spec);
+	ubuf_printf(&spec, "replicas=%lld", replicas);
+	if ((a = xmlGetProp(n, (const xmlChar *)"prefix")) != NULL) {
+		ubuf_printf(&spec, " prefix=%s", (const char *)a);
+		xmlFree(a);
+	}
+	if ((cred = config_prop_path(dir, n, "credentials")) != NULL) {
+		ubuf_printf(&spec, " credentials=%s", cred);
+		free(cred);
+	}
+	for (c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && config_is(c, "node")) {
+			t = config_text(c);
+			ubuf_printf(&spec, " amqp=%s", t);
+			free(t);
+			nodes++;
+		}
+	if (nodes == 0) {
+		ubuf_free(&spec);
+		return config_fail(errs, n, "a rabbitmq store needs its "
+		    "nodes: <node>HOST:PORT</node>");
+	}
+	ubuf_add(&spec, "", 1);
+	cfg->store_spec = ubuf_take(&spec, NULL);
+	return 0;
+}
+
 /* One element under <nlswitch>; paths are resolved against dir. */
 static int
 config_parse_element(struct config *cfg, xmlNodePtr n, const char *dir,
@@ -934,6 +981,8 @@ config_parse_element(struct config *cfg, xmlNodePtr n, const char *dir,
 		cfg->portfile = config_text_path(dir, n);
 	else if (config_is(n, "datadir"))
 		cfg->datadir = config_text_path(dir, n);
+	else if (config_is(n, "store"))
+		return config_parse_store(cfg, n, dir, errs);
 	else if (config_is(n, "schemas"))
 		cfg->schemadir = config_text_path(dir, n);
 	else if (config_is(n, "pki")) {
@@ -1155,6 +1204,7 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->portfile);
 	free(cfg->datadir);
+	free(cfg->store_spec);
 	free(cfg->schemadir);
 	free(cfg->ca);
 	free(cfg->cert);

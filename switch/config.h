@@ -78,6 +78,10 @@ struct config {
 	int			 nlisten;
 	char			*portfile;	/* NULL: none */
 	char			*datadir;
+	/* <store backend="rabbitmq">: the rabbitmq backend's spec
+	 * (queue_rmq.c: amqp=HOST:PORT ... prefix= replicas= credentials=);
+	 * NULL: LMDB in datadir, the default. */
+	char			*store_spec;
 	char			*schemadir;
 	char			*ca;
 	char			*cert;

@@ -69,9 +69,18 @@ struct queue {
 	int				 conf_dirty;
 
 	int				 inflight;	/* loop thread only */
+
+	/* Copies the backend delivers after load (queue_backend.attach). */
+	struct event			*ev_arrive;
+	struct queue_copy		*arrived;	/* under lock */
+	size_t				 narrived, arrivedcap;
+	queue_load_cb			 load_cb;	/* loop thread */
+	void				*load_arg;
 };
 
 static void	 queue_complete_cb(evutil_socket_t, short, void *);
+static void	 queue_arrive_cb(evutil_socket_t, short, void *);
+static void	 queue_arrive(void *, const struct queue_copy *);
 static void	*queue_commit_main(void *);
 static void	 queue_run_done(struct queue *);
 
@@ -102,10 +111,13 @@ queue_open(const struct queue_backend *be, const char *path, size_t mapsize,
 	}
 	/* Not EV_PERSIST: it is never added, only activated. */
 	q->ev_done = event_new(base, -1, 0, queue_complete_cb, q);
-	if (q->ev_done == NULL) {
+	q->ev_arrive = event_new(base, -1, 0, queue_arrive_cb, q);
+	if (q->ev_done == NULL || q->ev_arrive == NULL) {
 		*cause = xstrdup("queue: event_new failed");
 		goto fail;
 	}
+	if (be->attach != NULL)
+		be->attach(q->bh, queue_arrive, q);
 
 	/*
 	 * The commit thread takes no signals: libevent delivers them to the
@@ -126,6 +138,8 @@ queue_open(const struct queue_backend *be, const char *path, size_t mapsize,
 fail:
 	if (q->ev_done != NULL)
 		event_free(q->ev_done);
+	if (q->ev_arrive != NULL)
+		event_free(q->ev_arrive);
 	if (q->bh != NULL)
 		be->close(q->bh);
 	pthread_cond_destroy(&q->cond);
@@ -158,6 +172,9 @@ queue_close(struct queue *q)
 		queue_run_done(q);
 
 	q->be->close(q->bh);
+	if (q->ev_arrive != NULL)
+		event_free(q->ev_arrive);
+	free(q->arrived);
 	free((char *)q->conf.archive);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->lock);
@@ -303,9 +320,11 @@ queue_apply_conf(struct queue *q)
 {
 	struct queue_conf	conf;
 
-	if (!q->conf_dirty || q->be->configure == NULL)
+	if (!q->conf_dirty)
 		return;
 	q->conf_dirty = 0;
+	if (q->be->configure == NULL)
+		return;
 	conf = q->conf;
 	conf.archive = conf.archive != NULL ? xstrdup(conf.archive) : NULL;
 	pthread_mutex_unlock(&q->lock);
@@ -535,6 +554,44 @@ queue_complete_cb(evutil_socket_t fd, short events, void *arg)
 	queue_run_done(q);
 }
 
+/* Any thread: a copy the backend delivered; the loop takes it. */
+static void
+queue_arrive(void *arg, const struct queue_copy *c)
+{
+	struct queue *q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->narrived == q->arrivedcap) {
+		q->arrivedcap = q->arrivedcap ? q->arrivedcap * 2 : 64;
+		q->arrived = xrealloc(q->arrived, q->arrivedcap *
+		    sizeof *q->arrived);
+	}
+	q->arrived[q->narrived++] = *c;
+	pthread_mutex_unlock(&q->lock);
+	event_active(q->ev_arrive, EV_READ, 0);
+}
+
+/* Loop thread: hand the arrived copies to load's callback. */
+static void
+queue_arrive_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct queue		*q = arg;
+	struct queue_copy	*c;
+	size_t			 n, i;
+
+	(void)fd;
+	(void)events;
+	pthread_mutex_lock(&q->lock);
+	c = q->arrived;
+	n = q->narrived;
+	q->arrived = NULL;
+	q->narrived = q->arrivedcap = 0;
+	pthread_mutex_unlock(&q->lock);
+	for (i = 0; i < n && q->load_cb != NULL; i++)
+		q->load_cb(&c[i], q->load_arg);
+	free(c);
+}
+
 /* Run the completions of the done list, in submission order. */
 static void
 queue_run_done(struct queue *q)
@@ -674,8 +731,19 @@ queue_op_validate(const struct queue_op *op)
 }
 
 int
+queue_serve(struct queue *q, const char *const *lines, int n, char **cause)
+{
+	*cause = NULL;
+	if (q->be->serve == NULL)
+		return 0;
+	return q->be->serve(q->bh, lines, n, cause);
+}
+
+int
 queue_load(struct queue *q, queue_load_cb cb, void *arg)
 {
+	q->load_cb = cb;
+	q->load_arg = arg;
 	return q->be->load(q->bh, cb, arg);
 }
 

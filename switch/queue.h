@@ -393,6 +393,17 @@ struct queue_backend {
 	 * stops when cb != 0. NULL: there is no quarantine. */
 	int		 (*walk_quarantine)(void *, uint64_t since_us,
 			    queue_quar_cb, void *arg);
+	/* Loop thread, before load: the destination lines this node
+	 * delivers to. A store shared by several nodes (rabbitmq) loads
+	 * and consumes only their copies; NULL: every copy is this node's. */
+	int		 (*serve)(void *, const char *const *lines, int n,
+			    char **cause);
+	/* Right after open: how to report copies that arrive later, from
+	 * the store itself (any thread; the queue hands them to the loop
+	 * thread's load callback). NULL: copies only come from this
+	 * node's ops and load(). */
+	void		 (*attach)(void *, void (*arrive)(void *qarg,
+			    const struct queue_copy *), void *qarg);
 };
 
 #define QUEUE_APPLY_RETRY	1
@@ -402,6 +413,22 @@ int		 queue_is_growing(const struct queue_op *);
 
 extern const struct queue_backend queue_backend_lmdb;
 extern const struct queue_backend queue_backend_ram;
+extern const struct queue_backend queue_backend_rabbitmq;
+
+/**
+ * Append an audit record with its time (a queue_backend_ram handle): the
+ * rabbitmq backend's view takes a record's time from the replicated log.
+ */
+void		 queue_ram_audit_at(void *, uint64_t t_us, const char *text);
+/**
+ * Add a copy and, unless it is there, its message (a queue_backend_ram
+ * handle): the rabbitmq backend's view of a copy delivered from the
+ * store. dead: a dead-lettered copy.
+ * @return 0 added, 1 the copy (msgid, copy) is there already.
+ */
+int		 queue_ram_add_copy(void *, const struct queue_msgrec *,
+		    const void *body, size_t len, const struct queue_copy *,
+		    int dead);
 
 struct queue;
 
@@ -479,6 +506,19 @@ int		 queue_pending(struct queue *);
  * that walks the quarantine from just before the load on sees every
  * copy the load rebuilt or dead-lettered.
  */
+/**
+ * Name the destination lines this node delivers to, before queue_load
+ * (the backend's serve; a no-op for a store of this node alone).
+ * @return 0, or -1 with *cause set (caller frees).
+ *
+ * queue_load reports every copy stored now. With a shared store
+ * (rabbitmq) more copies arrive later - the part of a long line queue
+ * the store hands out as earlier copies are deleted - and load's
+ * callback is called again for each, in the loop thread, for as long
+ * as the queue is open.
+ */
+int		 queue_serve(struct queue *, const char *const *lines, int n,
+		    char **cause);
 int		 queue_load(struct queue *, queue_load_cb, void *arg);
 int		 queue_get(struct queue *, uint64_t msgid, struct queue_msgrec *,
 		    struct ubuf *body);

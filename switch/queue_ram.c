@@ -1,6 +1,7 @@
 /*
- * queue_ram - an in-memory queue backend (queue.h) for unit tests: the
- * same op semantics as queue_lmdb.c, no durability at all.
+ * queue_ram - an in-memory queue backend (queue.h) for unit tests, and
+ * the view the rabbitmq backend (queue_rmq.c) keeps of what it stored:
+ * the same op semantics as queue_lmdb.c, no durability at all.
  *
  * Sorted arrays under one mutex (apply runs in the commit thread, reads in
  * the loop thread); correctness over speed. The capacity (mapsize, 1 GiB
@@ -192,10 +193,9 @@ queue_ram_op_cost(const struct queue_op *op)
 }
 
 static void
-queue_ram_audit_put(struct queue_ram *qr, const char *text)
+queue_ram_audit_put(struct queue_ram *qr, const char *text, uint64_t now)
 {
 	struct queue_ram_audit	*a, *last;
-	uint64_t		 now = util_now_us();
 
 	qr->audit = queue_ram_hole(qr->audit, &qr->naudit, &qr->auditcap,
 	    sizeof *qr->audit, qr->naudit);
@@ -374,7 +374,7 @@ queue_ram_op(struct queue_ram *qr, struct queue_op *op)
 		break;
 	}
 	if (op->result == QUEUE_E_OK && op->audit != NULL)
-		queue_ram_audit_put(qr, op->audit);
+		queue_ram_audit_put(qr, op->audit, util_now_us());
 	if (op->result == QUEUE_E_OK)
 		queue_ram_states_put(qr, op);
 }
@@ -610,6 +610,61 @@ queue_ram_close(void *arg)
 	free(qr->meta);
 	pthread_mutex_destroy(&qr->lock);
 	free(qr);
+}
+
+int
+queue_ram_add_copy(void *arg, const struct queue_msgrec *rec,
+    const void *body, size_t len, const struct queue_copy *c, int dead)
+{
+	struct queue_ram	*qr = arg;
+	struct queue_ram_msg	*m;
+	size_t			 pos, i;
+	int			 ret = 0;
+
+	pthread_mutex_lock(&qr->lock);
+	if (queue_ram_find_msg(qr, rec->msgid, &pos)) {
+		for (i = 0; i < qr->ncopies && ret == 0; i++)
+			ret = qr->copies[i].msgid == c->msgid &&
+			    qr->copies[i].copy == c->copy;
+		if (ret == 0 && queue_ram_find_copy(qr->dead, qr->ndead, c,
+		    queue_ram_cmp_dead, &i))
+			ret = 1;
+		if (ret) {
+			pthread_mutex_unlock(&qr->lock);
+			return 1;
+		}
+		qr->msgs[pos].ref++;
+	} else {
+		qr->msgs = queue_ram_hole(qr->msgs, &qr->nmsgs, &qr->msgcap,
+		    sizeof *qr->msgs, pos);
+		m = &qr->msgs[pos];
+		m->rec = *rec;
+		m->bodylen = len;
+		m->body = xmalloc(len + 1);
+		if (len > 0)
+			memcpy(m->body, body, len);
+		m->ref = 1;
+		qr->used += QUEUE_RAM_MSGCOST + len;
+	}
+	if (dead)
+		queue_ram_copy_insert(&qr->dead, &qr->ndead, &qr->deadcap, c,
+		    queue_ram_cmp_dead);
+	else
+		queue_ram_copy_insert(&qr->copies, &qr->ncopies,
+		    &qr->copycap, c, queue_ram_cmp_copy);
+	qr->used += QUEUE_RAM_COPYCOST;
+	pthread_mutex_unlock(&qr->lock);
+	return 0;
+}
+
+void
+queue_ram_audit_at(void *arg, uint64_t t_us, const char *text)
+{
+	struct queue_ram *qr = arg;
+
+	pthread_mutex_lock(&qr->lock);
+	queue_ram_audit_put(qr, text, t_us);
+	pthread_mutex_unlock(&qr->lock);
 }
 
 const struct queue_backend queue_backend_ram = {

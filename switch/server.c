@@ -601,9 +601,15 @@ server_new(struct event_base *base, struct config *cfg)
 			fatalx("server: %s", cause);
 		srv->parser = parser_new(base, ps, server_parsed_cb, srv);
 	}
-	if ((srv->q = queue_open(&queue_backend_lmdb, cfg->datadir,
-	    cfg->map_size, base, &cause)) == NULL)
-		fatalx("server: queue %s: %s", cfg->datadir, cause);
+	if (cfg->store_spec != NULL)
+		srv->q = queue_open(&queue_backend_rabbitmq, cfg->store_spec,
+		    cfg->map_size, base, &cause);
+	else
+		srv->q = queue_open(&queue_backend_lmdb, cfg->datadir,
+		    cfg->map_size, base, &cause);
+	if (srv->q == NULL)
+		fatalx("server: queue %s: %s", cfg->store_spec != NULL ?
+		    "rabbitmq" : cfg->datadir, cause);
 	server_queue_configure(srv);
 	if (server_oridir_reload(srv, &cause) == -1)
 		fatalx("server: %s", cause);
@@ -639,6 +645,18 @@ server_new(struct event_base *base, struct config *cfg)
 	srv->lines = xcalloc((size_t)cfg->nline, sizeof *srv->lines);
 	for (i = 0; i < cfg->nline; i++)
 		srv->lines[i] = line_new(&srv->lhost, &cfg->lines[i]);
+	{
+		/* The lines, and the answers parked for merges. */
+		const char **codes = xcalloc((size_t)cfg->nline + 1,
+		    sizeof *codes);
+
+		for (i = 0; i < cfg->nline; i++)
+			codes[i] = cfg->lines[i].code;
+		codes[i] = MSQ_LINE;
+		if (queue_serve(srv->q, codes, cfg->nline + 1, &cause) == -1)
+			fatalx("server: queue: %s", cause);
+		free(codes);
+	}
 	load_us = util_now_us();
 	if (queue_load(srv->q, server_load_cb, srv) != QUEUE_E_OK)
 		log_warnx("server: queue load reported errors (see above)");

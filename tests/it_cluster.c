@@ -504,6 +504,139 @@ test_stream(void)
 	broker_close(b);
 }
 
+/*
+ * The switch on the cluster store (<store backend="rabbitmq">).
+ */
+
+#define SW_STREAM_MS	1500	/* stream this long before the kill */
+#define SW_INFLIGHT	64	/* unacked messages the agency keeps going */
+
+/* A test environment whose switch keeps its store in the cluster. */
+static struct it_env *
+cl_switch_env(void)
+{
+	struct it_env	*e = it_env_new("cluster", "heartbeat=\"2\"");
+	struct ubuf	 store;
+	char		*conf, *at;
+	size_t		 len;
+	int		 i;
+	FILE		*f;
+
+	if (e == NULL || (conf = util_read_file(e->conf, &len)) == NULL)
+		return NULL;
+	ubuf_init(&store);
+	ubuf_printf(&store, "  <store backend=\"rabbitmq\" prefix=\"it%d\">\n",
+	    (int)getpid() % 1000);
+	for (i = 0; i < NODES; i++)
+		ubuf_printf(&store, "    <node>%s</node>\n", cl_addr[i]);
+	ubuf_adds(&store, "  </store>\n");
+	at = strstr(conf, "</datadir>\n") + strlen("</datadir>\n");
+	if ((f = fopen(e->conf, "w")) != NULL) {
+		fwrite(conf, 1, (size_t)(at - conf), f);
+		fwrite(store.data, 1, store.len, f);
+		fputs(at, f);
+		fclose(f);
+	}
+	ubuf_free(&store);
+	free(conf);
+	return e;
+}
+
+static const char *
+cl_am(char *buf, size_t sz, unsigned n)
+{
+	char ctl[16], text[96];
+
+	snprintf(ctl, sizeof ctl, "K%u", n);
+	snprintf(text, sizeof text, "<n2:MailMessageText>cluster test "
+	    "message %u</n2:MailMessageText>", n);
+	util_strlcpy(buf, it_msg("AM", "WA0340000", "CA", ctl, text), sz);
+	return buf;
+}
+
+static int
+cl_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Acked means replicated: an agency streams at the switch; the switch
+ * and the RabbitMQ node it was connected to are killed with SIGKILL
+ * together; the switch restarts on the surviving nodes and delivers every
+ * message that was acknowledged (duplicates allowed, by message id).
+ */
+static void
+test_switch_kill9(void)
+{
+	struct it_env		*env;
+	struct it_client	*a, *ca;
+	uint64_t		*acked, *got, end, tag, next = 1, t0, restart_ms;
+	size_t			 nacked = 0, ngot = 0, i, j, lost = 0, dups = 0;
+	unsigned		 sent = 0;
+	char			 buf[1024];
+
+	CU_ASSERT_FATAL((env = cl_switch_env()) != NULL);
+	CU_ASSERT_FATAL(it_switch_start(env) == 0);
+	a = it_client_new(env, "waagy", 10000);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	end = util_mono_us() + SW_STREAM_MS * 1000ULL;
+	while (util_mono_us() < end && !a->closed) {
+		while (sent - (next - 1) < SW_INFLIGHT) {
+			it_client_send(a, cl_am(buf, sizeof buf, sent + 1));
+			sent++;
+		}
+		it_pump(env, 2);
+		while (next <= sent && next < a->ntags && a->state[next] != 0)
+			next++;
+	}
+	/* The switch connects to the first node first. */
+	it_switch_stop(env, SIGKILL);
+	CU_ASSERT_FATAL(cl_kill(1) == 0);
+	it_pump(env, 50);
+	acked = xcalloc(a->ntags + 1, sizeof *acked);
+	for (tag = 1; tag < a->ntags; tag++)
+		if (a->state[tag] == 1)
+			acked[nacked++] = strtoull(a->reply[tag], NULL, 16);
+	it_client_free(a);
+	CU_ASSERT_FATAL(nacked > 50);	/* the stream really ran */
+
+	t0 = util_mono_us();
+	CU_ASSERT_FATAL(it_switch_start_wait(env, 90000) == 0);
+	restart_ms = (util_mono_us() - t0) / 1000;
+	ca = it_client_new(env, "cadmv", 10000);
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	end = util_mono_us() + 60 * 1000000ULL;
+	while (ca->ndlv < nacked && util_mono_us() < end)
+		it_pump(env, 20);
+	it_pump(env, 300);
+	got = xcalloc(ca->ndlv + 1, sizeof *got);
+	for (i = 0; i < ca->ndlv; i++)
+		got[ngot++] = ca->dlv[i].msgid;
+	qsort(acked, nacked, sizeof *acked, cl_cmp_u64);
+	qsort(got, ngot, sizeof *got, cl_cmp_u64);
+	for (i = 1; i < ngot; i++)
+		dups += got[i] == got[i - 1];
+	for (i = 0, j = 0; i < nacked; i++) {
+		while (j < ngot && got[j] < acked[i])
+			j++;
+		lost += j == ngot || got[j] != acked[i];
+	}
+	fprintf(stderr, "\n  it_cluster: switch on rabbitmq: sent %u, acked "
+	    "%zu, killed the switch and RabbitMQ node 1; restarted in %" PRIu64
+	    " ms; delivered %zu, lost %zu, duplicates %zu\n", sent, nacked,
+	    restart_ms, ngot, lost, dups);
+	CU_ASSERT_EQUAL(lost, 0);
+	it_client_free(ca);
+	it_switch_stop(env, SIGTERM);
+	CU_ASSERT(cl_restart(1) == 0);
+	free(acked);
+	free(got);
+	it_env_free(env);
+}
+
 int
 main(void)
 {
@@ -517,5 +650,6 @@ main(void)
 	CU_add_test(s, "single active consumer", test_single_active_consumer);
 	CU_add_test(s, "stream", test_stream);
 	CU_add_test(s, "quorum queue failover", test_quorum_failover);
+	CU_add_test(s, "switch on rabbitmq: kill -9", test_switch_kill9);
 	return it_run_suites();
 }

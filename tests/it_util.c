@@ -174,6 +174,12 @@ it_kill(struct it_env *e, pid_t pid, int sig)
 int
 it_switch_start(struct it_env *e)
 {
+	return it_switch_start_wait(e, 15000);
+}
+
+int
+it_switch_start_wait(struct it_env *e, int wait_ms)
+{
 	char *argv[] = { "bin/nlswitchd", "-d", "-f", e->conf, NULL };
 	char path[400];
 
@@ -182,7 +188,7 @@ it_switch_start(struct it_env *e)
 	unlink(path);
 	if ((e->switch_pid = it_spawn(e, "nlswitchd.log", argv)) == -1)
 		return -1;
-	if (client_read_portfile(e->portfile, 15000, e->port,
+	if (client_read_portfile(e->portfile, wait_ms, e->port,
 	    sizeof e->port) == -1) {
 		fprintf(stderr, "it: switch did not start (see %s/nlswitchd.log)\n",
 		    e->dir);

@@ -51,6 +51,8 @@ struct it_env	*it_env_new_conf(const char *name, const char *limits,
 		    const char *ca_attrs, const char *tail);
 /** Start nlswitchd and wait for its port file. @return 0 or -1. */
 int		 it_switch_start(struct it_env *);
+/** The same, waiting up to wait_ms for it to listen (15 s above). */
+int		 it_switch_start_wait(struct it_env *, int wait_ms);
 /** Send sig to the switch and reap it (bounded wait). */
 void		 it_switch_stop(struct it_env *, int sig);
 /** Start a helper process (argv[0] relative to the repo root). */

@@ -2734,6 +2734,80 @@ test_queue_nospace_rounds(void)
 		fprintf(stderr, "\nkept %s\n", mnt);
 }
 
+/*
+ * Budgets set on a backend that takes none (ram, rabbitmq) are kept by
+ * the queue and change nothing: ops still commit (the commit thread used
+ * to spin on the unapplied budgets, holding the queue's lock).
+ */
+static void
+test_queue_configure(void)
+{
+	struct queue		*q;
+	struct queue_conf	 conf = { 4 << 20, 1 << 20, NULL };
+	struct tq_run		 r;
+	const char		*lines[] = { "CADMV" };
+
+	CU_ASSERT_FATAL((q = tq_open(0, 0)) != NULL);
+	queue_configure(q, &conf);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_put(1, 100, lines, NULL, 1, &r)),
+	    QUEUE_E_OK);
+	queue_configure(q, &conf);
+	CU_ASSERT_EQUAL(tq_run1(q, tq_one(QUEUE_OP_DELETE, "CADMV", 1, 1, 0,
+	    0, &r)), QUEUE_E_OK);
+	queue_close(q);
+}
+
+/* Table of queue_ram_add_copy: the rabbitmq backend's view of deliveries. */
+static void
+test_queue_ram_add_copy(void)
+{
+	static const struct {
+		uint64_t	msgid;
+		uint16_t	copy;
+		const char	*line;
+		int		dead;
+		int		want;		/* 0 added, 1 there already */
+		size_t		nmsgs_after;	/* queue_usage counts them */
+	} t[] = {
+		{ 7, 0, "CADMV", 0, 0, 1 },	/* new message */
+		{ 7, 1, "NVDMV", 0, 0, 1 },	/* its second copy */
+		{ 7, 0, "CADMV", 0, 1, 1 },	/* the same again */
+		{ 7, 2, "ORAGY", 1, 0, 1 },	/* a dead copy of it */
+		{ 7, 2, "ORAGY", 0, 1, 1 },	/* ... is not queued too */
+		{ 8, 0, "CADMV", 1, 0, 2 },	/* a message only dead */
+	};
+	void			*v;
+	char			*cause = NULL;
+	struct queue_msgrec	 rec, got;
+	struct queue_copy	 c;
+	struct tq_list		 l;
+	struct ubuf		 body;
+	size_t			 i;
+
+	CU_ASSERT_FATAL((v = queue_backend_ram.open(NULL, 0, &cause)) != NULL);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		memset(&rec, 0, sizeof rec);
+		rec.msgid = t[i].msgid;
+		util_strlcpy(rec.ctl, "C1", sizeof rec.ctl);
+		tq_copy(&c, t[i].line, 1, t[i].msgid, t[i].copy);
+		CU_ASSERT_EQUAL(queue_ram_add_copy(v, &rec, "body", 4, &c,
+		    t[i].dead), t[i].want);
+	}
+	memset(&l, 0, sizeof l);
+	queue_backend_ram.load(v, tq_list_cb, &l);
+	CU_ASSERT_EQUAL(l.n, 2);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "CADMV");
+	CU_ASSERT_STRING_EQUAL(l.c[1].line, "NVDMV");
+	memset(&l, 0, sizeof l);
+	queue_backend_ram.walk_dead(v, tq_list_cb, &l);
+	CU_ASSERT_EQUAL(l.n, 2);
+	ubuf_init(&body);
+	CU_ASSERT_EQUAL(queue_backend_ram.get(v, 8, &got, &body), QUEUE_E_OK);
+	CU_ASSERT(body.len == 4 && memcmp(body.data, "body", 4) == 0);
+	ubuf_free(&body);
+	queue_backend_ram.close(v);
+}
+
 #define TQ_COMMON(s) \
 	(CU_ADD_TEST(s, test_queue_put_load_order) == NULL || \
 	CU_ADD_TEST(s, test_queue_get_intact) == NULL || \
@@ -2748,6 +2822,7 @@ test_queue_nospace_rounds(void)
 	CU_ADD_TEST(s, test_queue_ids) == NULL || \
 	CU_ADD_TEST(s, test_queue_close_pending) == NULL || \
 	CU_ADD_TEST(s, test_queue_full) == NULL || \
+	CU_ADD_TEST(s, test_queue_configure) == NULL || \
 	CU_ADD_TEST(s, test_queue_state) == NULL)
 
 int
@@ -2756,7 +2831,8 @@ test_queue_register(void)
 	CU_pSuite s;
 
 	s = CU_add_suite("queue_ram", tq_suite_init_ram, tq_suite_cleanup);
-	if (s == NULL || TQ_COMMON(s))
+	if (s == NULL || TQ_COMMON(s) ||
+	    CU_ADD_TEST(s, test_queue_ram_add_copy) == NULL)
 		return -1;
 	s = CU_add_suite("queue_lmdb", tq_suite_init_lmdb, tq_suite_cleanup);
 	if (s == NULL || TQ_COMMON(s))

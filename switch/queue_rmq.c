@@ -1,0 +1,1178 @@
+/*
+ * queue_rmq - the rabbitmq queue backend (queue.h, docs/cluster.md): the
+ * store kept in a RabbitMQ cluster, replicated, so that no one machine
+ * holds the only copy of an acknowledged message.
+ *
+ * What goes where (PREFIX is the store's name, "nl" by default):
+ *   PREFIX.line.LINE.P  one durable quorum queue per destination line and
+ *                       priority (RabbitMQ 3.10's quorum queues have no
+ *                       priorities): a queued copy is one message there,
+ *                       carrying its copy record, its message record and
+ *                       the body; delivered, it is acked
+ *   PREFIX.dead         quorum queue of the dead-lettered copies, the same
+ *                       messages with their copy record updated
+ *   PREFIX.log          stream: the audit trail, state records and
+ *                       counters, in commit order
+ * Every publish is confirmed (quorum queue and stream: fsynced on a
+ * majority of their replicas) before the op completes: a message is
+ * acknowledged to its sender only then. Deletes are acks of deliveries,
+ * which RabbitMQ does not confirm: a delete that a crash loses means the
+ * copy is delivered again, as with LMDB's lazy deletes.
+ *
+ * The node keeps a view of the store in memory, a queue_backend_ram
+ * handle, which answers every read (get, walks, counters). It is built at
+ * start-up: open() replays the log stream, load() consumes the line
+ * queues (and the dead letters) of the lines this node serves, each up
+ * to a marker the node published into it first, so the end of what was
+ * stored is known without counting. The consumer then stays open in a
+ * thread of its own, which holds each delivery's tag until the copy's
+ * DELETE acks it.
+ *
+ * Connection loss: a batch whose publishes are not all confirmed is
+ * published again, whole, on a connection to the next node (so a copy or
+ * a record may be stored twice: at-least-once, and the view keeps one of
+ * each copy by its key); when no node takes it within the timeout, its
+ * ops fail with QUEUE_E_IO and the switch NAKs (the sender sends again).
+ */
+#include <pthread.h>
+#include <search.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+#define QUEUE_RMQ_PRIOS		3
+#define QUEUE_RMQ_MAGIC		0x4e4c5131u	/* "NLQ1" */
+#define QUEUE_RMQ_KEY_MAX	64
+#define QUEUE_RMQ_RETRY_MS	30000		/* a batch's reconnects */
+#define QUEUE_RMQ_LOAD_MS	60000		/* up to every marker */
+#define QUEUE_RMQ_POLL_MS	20		/* consumer: acks' latency */
+/* Copies of one queue the store hands out unacknowledged at a time (a
+ * quorum queue gives a consumer with no limit only 2000). */
+#define QUEUE_RMQ_PREFETCH	10000
+
+/* The record in front of the body of a copy's message. */
+struct queue_rmq_rec {
+	uint32_t		magic;
+	uint32_t		reclen;		/* sizeof this struct */
+	struct queue_msgrec	msg;
+	struct queue_copy	copy;
+};
+
+/* A delivery's tag by its copy key, held until the copy is deleted. */
+struct queue_rmq_tag {
+	char		key[QUEUE_RMQ_KEY_MAX];
+	uint64_t	tag;		/* 0: deleted before it arrived;
+					   QUEUE_RMQ_STALE: held on a
+					   connection that died (it comes
+					   again) */
+};
+#define QUEUE_RMQ_STALE		UINT64_MAX
+
+struct queue_rmq {
+	struct broker_conf	 conf;		/* consumers' */
+	struct broker_conf	 pubconf;	/* the same, no heartbeats */
+	char			*spec;		/* owns conf's strings */
+	char			 prefix[32];
+	int			 replicas;
+	uint64_t		 log_bytes;	/* stream retention */
+	void			*view;		/* queue_backend_ram */
+
+	struct broker		*pub;		/* commit thread */
+	int			 addr;		/* next address to try */
+	char			 nonce[40];
+
+	char			**lines;	/* served here */
+	int			 nlines;
+	char			**qnames;	/* consumed: dead, lines' */
+	int			 nq;
+
+	/* Consumer: the thread owns con and tags once it runs. */
+	struct broker		*con;
+	pthread_t		 thread;
+	int			 running;
+	pthread_mutex_t		 lock;		/* acks, stop, down */
+	char			(*acks)[QUEUE_RMQ_KEY_MAX];
+	size_t			 nacks, ackcap;
+	int			 stop;
+	void			*tags;		/* tsearch root */
+	void			*expect;	/* keys our ops publish, until
+						   the view has them (lock) */
+	void			(*arrive)(void *, const struct queue_copy *);
+	void			*arrive_arg;
+};
+
+static int
+queue_rmq_tag_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct queue_rmq_tag *)a)->key,
+	    ((const struct queue_rmq_tag *)b)->key);
+}
+
+/* A copy's key: its queue's place, its message and copy number. */
+static void
+queue_rmq_copy_key(char *buf, const struct queue_copy *c, int dead)
+{
+	if (dead)
+		snprintf(buf, QUEUE_RMQ_KEY_MAX, "dead.%016" PRIx64 ".%u",
+		    c->msgid, c->copy);
+	else
+		snprintf(buf, QUEUE_RMQ_KEY_MAX, "%s.%u.%016" PRIx64 ".%u",
+		    c->line, c->prio, c->msgid, c->copy);
+}
+
+static void
+queue_rmq_qname(const struct queue_rmq *r, char *buf, size_t sz,
+    const char *line, unsigned prio)
+{
+	if (line == NULL)
+		snprintf(buf, sz, "%s.dead", r->prefix);
+	else
+		snprintf(buf, sz, "%s.line.%s.%u", r->prefix, line, prio);
+}
+
+/* Commit thread: the view will have this copy (on) or has it (off). */
+static void
+queue_rmq_expect(struct queue_rmq *r, const char *key, int on)
+{
+	struct queue_rmq_tag	*t = xcalloc(1, sizeof *t), **found, *old;
+	int			 kept = 0;
+
+	util_strlcpy(t->key, key, sizeof t->key);
+	pthread_mutex_lock(&r->lock);
+	if (on)
+		kept = *(struct queue_rmq_tag **)tsearch(t, &r->expect,
+		    queue_rmq_tag_cmp) == t;
+	else if ((found = tfind(t, &r->expect, queue_rmq_tag_cmp)) != NULL) {
+		old = *found;
+		tdelete(old, &r->expect, queue_rmq_tag_cmp);
+		free(old);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!kept)
+		free(t);
+}
+
+/*
+ * The store's spec (what the switch's <store> says): words
+ * "amqp=HOST:PORT" (one per node), "prefix=NAME", "replicas=N",
+ * "log-bytes=N", "credentials=FILE" (one line "user:password").
+ */
+static int
+queue_rmq_parse(struct queue_rmq *r, const char *spec, char **cause)
+{
+	char	*p, *w, *v, *cred = NULL;
+	size_t	 len;
+
+	r->spec = xstrdup(spec);
+	util_strlcpy(r->prefix, "nl", sizeof r->prefix);
+	r->replicas = 3;
+	r->conf.timeout_ms = 10000;
+	r->conf.heartbeat_s = 10;
+	for (p = r->spec; (w = strsep(&p, " \t\n")) != NULL;) {
+		if (*w == '\0')
+			continue;
+		if ((v = strchr(w, '=')) == NULL)
+			goto bad;
+		*v++ = '\0';
+		if (strcmp(w, "amqp") == 0 &&
+		    r->conf.naddrs < BROKER_ADDRS_MAX)
+			r->conf.addrs[r->conf.naddrs++] = v;
+		else if (strcmp(w, "prefix") == 0 && *v != '\0' &&
+		    strlen(v) < sizeof r->prefix)
+			util_strlcpy(r->prefix, v, sizeof r->prefix);
+		else if (strcmp(w, "replicas") == 0)
+			r->replicas = atoi(v);
+		else if (strcmp(w, "log-bytes") == 0)
+			r->log_bytes = strtoull(v, NULL, 10);
+		else if (strcmp(w, "credentials") == 0)
+			cred = v;
+		else
+			goto bad;
+	}
+	if (r->conf.naddrs == 0) {
+		*cause = xstrdup("rabbitmq store: no node address (amqp=)");
+		return -1;
+	}
+	if (cred != NULL) {
+		char *text = util_read_file(cred, &len), *colon;
+
+		if (text == NULL || (colon = strchr(text, ':')) == NULL) {
+			*cause = xasprintf("rabbitmq store: credentials %s: "
+			    "cannot read one line user:password", cred);
+			free(text);
+			return -1;
+		}
+		*colon = '\0';
+		colon[strcspn(colon + 1, "\r\n") + 1] = '\0';
+		/* Kept for the store's life, freed with it. */
+		r->conf.user = text;
+		r->conf.pass = colon + 1;
+	}
+	r->pubconf = r->conf;
+	r->pubconf.heartbeat_s = 0;
+	return 0;
+bad:
+	*cause = xasprintf("rabbitmq store: bad word \"%s\" in the spec", w);
+	return -1;
+}
+
+/*
+ * A connection to the first node that takes one, from r->addr on. A
+ * publisher has no heartbeats: it is idle between commits, when nothing
+ * would answer them, and a dead node shows as confirms that do not come.
+ */
+static struct broker *
+queue_rmq_connect(struct queue_rmq *r, int mode, char *cause)
+{
+	struct broker *b;
+
+	if ((b = broker_open(mode == BROKER_PUBLISH ? &r->pubconf : &r->conf,
+	    r->addr, mode, cause)) != NULL)
+		r->addr = broker_addr(b);
+	return b;
+}
+
+static const struct broker_qargs *
+queue_rmq_qargs(const struct queue_rmq *r, int stream)
+{
+	static struct broker_qargs q[2];
+
+	q[0].type = BROKER_Q_QUORUM;
+	q[0].replicas = r->replicas;
+	q[1].type = BROKER_Q_STREAM;
+	q[1].replicas = r->replicas;
+	q[1].max_bytes = r->log_bytes;
+	return &q[stream ? 1 : 0];
+}
+
+/*
+ * Publishing.
+ */
+
+struct queue_rmq_out {
+	struct broker_msg	 m;
+	struct broker_hdr	 h[4];
+	char			 id[QUEUE_RMQ_KEY_MAX];
+	char			 q[BROKER_NAME_MAX + 1];
+	char			 line[QUEUE_LINE_LEN + 1];
+	char			*buf;		/* owned body */
+	int			 op;		/* index in the batch */
+	int			 err;		/* enum broker_err */
+	uint64_t		 seq;
+};
+
+struct queue_rmq_batch {
+	struct queue_rmq_out	*out;
+	size_t			 n, cap;
+};
+
+static struct queue_rmq_out *
+queue_rmq_out_new(struct queue_rmq_batch *bt, int op)
+{
+	struct queue_rmq_out *o;
+
+	if (bt->n == bt->cap) {
+		bt->cap = bt->cap ? bt->cap * 2 : 16;
+		bt->out = xrealloc(bt->out, bt->cap * sizeof *bt->out);
+	}
+	o = &bt->out[bt->n++];
+	memset(o, 0, sizeof *o);
+	o->op = op;
+	return o;
+}
+
+static void
+queue_rmq_batch_free(struct queue_rmq_batch *bt)
+{
+	size_t i;
+
+	for (i = 0; i < bt->n; i++)
+		free(bt->out[i].buf);
+	free(bt->out);
+}
+
+/* A copy's message, to its line's queue (dead: to the dead letters). */
+static void
+queue_rmq_out_copy(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
+    const struct queue_msgrec *msg, const struct queue_copy *c,
+    const char *body, size_t len, int dead)
+{
+	struct queue_rmq_out	*o = queue_rmq_out_new(bt, op);
+	struct queue_rmq_rec	 rec;
+
+	memset(&rec, 0, sizeof rec);
+	rec.magic = QUEUE_RMQ_MAGIC;
+	rec.reclen = sizeof rec;
+	rec.msg = *msg;
+	rec.copy = *c;
+	rec.copy.msgid = msg->msgid;
+	o->buf = xmalloc(sizeof rec + len);
+	memcpy(o->buf, &rec, sizeof rec);
+	if (len > 0)
+		memcpy(o->buf + sizeof rec, body, len);
+	o->m.body = o->buf;
+	o->m.len = sizeof rec + len;
+	queue_rmq_copy_key(o->id, &rec.copy, dead);
+	queue_rmq_expect(r, o->id, 1);
+	queue_rmq_qname(r, o->q, sizeof o->q, dead ? NULL : c->line, c->prio);
+	o->h[0].key = "nl-msgid";
+	o->h[0].num = msg->msgid;
+	util_strlcpy(o->line, c->line, sizeof o->line);
+	o->h[1].key = "nl-line";	/* str: o->line, when sent */
+	o->m.nhdrs = 2;
+}
+
+/* A record of the log stream: kind, key (or ""), number, text. */
+static void
+queue_rmq_out_log(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
+    const char *kind, const char *key, uint64_t num, const void *val,
+    size_t len)
+{
+	struct queue_rmq_out *o = queue_rmq_out_new(bt, op);
+
+	snprintf(o->q, sizeof o->q, "%s.log", r->prefix);
+	snprintf(o->id, sizeof o->id, "%s", kind);
+	o->buf = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(o->buf, val, len);
+	o->buf[len] = '\0';
+	o->m.body = o->buf;
+	o->m.len = len;
+	o->h[0].key = "nl-kind";
+	o->h[0].str = kind;
+	o->h[1].key = "nl-key";
+	o->h[1].str = key != NULL ? key : "";
+	o->h[2].key = "nl-num";
+	o->h[2].num = num;
+	o->h[3].key = "nl-del";
+	o->h[3].num = val == NULL;
+	o->m.nhdrs = 4;
+}
+
+static void
+queue_rmq_settled_cb(void *arg, uint64_t seq, int err)
+{
+	struct queue_rmq_batch	*bt = arg;
+	size_t			 i;
+
+	for (i = 0; i < bt->n; i++)
+		if (bt->out[i].seq == seq) {
+			bt->out[i].err = err;
+			return;
+		}
+}
+
+/*
+ * Publish the batch and wait for every confirm. What is not confirmed is
+ * published again until it is or the retry time is over: what a queue
+ * refused (it refuses while it elects a leader, the line queues having no
+ * length limit) on the same connection, what a lost connection left
+ * unsettled on a connection to the next node that takes one.
+ * @return 0 (each out's err set: OK, or NOROUTE), -1: not all of it
+ * was confirmed in time (the others' err says why: CONN, REFUSED).
+ */
+static int
+queue_rmq_send(struct queue_rmq *r, struct broker **pub,
+    struct queue_rmq_batch *bt)
+{
+	uint64_t		 deadline = util_mono_us() +
+				    (uint64_t)QUEUE_RMQ_RETRY_MS * 1000;
+	struct queue_rmq_out	*o;
+	char			 cause[BROKER_CAUSE_MAX];
+	size_t			 i, left;
+	int			 rc;
+
+	for (i = 0; i < bt->n; i++) {
+		/* The array is final now: point into it. */
+		o = &bt->out[i];
+		o->m.hdrs = o->h;
+		o->m.id = o->id;
+		o->m.queue = o->q;
+		if (o->line[0] != '\0')
+			o->h[1].str = o->line;
+		o->err = BROKER_E_CONN;
+	}
+	for (;;) {
+		if (*pub == NULL &&
+		    (*pub = queue_rmq_connect(r, BROKER_PUBLISH,
+		    cause)) == NULL)
+			goto retry;
+		rc = BROKER_E_OK;
+		for (i = 0; i < bt->n && rc == BROKER_E_OK; i++) {
+			o = &bt->out[i];
+			o->seq = 0;
+			if (o->err == BROKER_E_OK || o->err == BROKER_E_NOROUTE)
+				continue;
+			o->err = BROKER_E_CONN;
+			rc = broker_publish(*pub, &o->m, &o->seq, cause);
+		}
+		if (rc == BROKER_E_OK)
+			rc = broker_settle(*pub, queue_rmq_settled_cb, bt,
+			    cause);
+		if (rc == BROKER_E_OK) {
+			for (i = left = 0; i < bt->n; i++)
+				left += bt->out[i].err == BROKER_E_REFUSED;
+			if (left == 0)
+				return 0;
+			snprintf(cause, sizeof cause, "%zu publishes refused "
+			    "(a queue without a leader?)", left);
+		} else {
+			broker_close(*pub);
+			*pub = NULL;
+			r->addr++;
+		}
+retry:
+		if (util_mono_us() >= deadline) {
+			log_warnx("queue: rabbitmq: %s; giving up", cause);
+			return -1;
+		}
+		log_debug("queue: rabbitmq: %s; again", cause);
+		usleep(100000);
+	}
+}
+
+/*
+ * The consumer's side: deliveries' tags, acks.
+ */
+
+/* Consumer thread (or load, before it runs): a delivery of a copy. */
+static void
+queue_rmq_hold(struct queue_rmq *r, const char *key, uint64_t tag)
+{
+	struct queue_rmq_tag	*t = xcalloc(1, sizeof *t), **found;
+	char			 cause[BROKER_CAUSE_MAX];
+
+	util_strlcpy(t->key, key, sizeof t->key);
+	t->tag = tag;
+	found = tsearch(t, &r->tags, queue_rmq_tag_cmp);
+	if (*found == t)
+		return;
+	free(t);
+	t = *found;
+	if (t->tag == QUEUE_RMQ_STALE) {
+		/* Again, on the new connection. */
+		t->tag = tag;
+		return;
+	}
+	if (t->tag == 0) {
+		/* Deleted before it came. */
+		tdelete(t, &r->tags, queue_rmq_tag_cmp);
+		free(t);
+	}
+	/* (Or a second delivery of one copy, published twice.) */
+	if (r->con != NULL && broker_ack(r->con, tag, cause) != 0)
+		log_warnx("queue: rabbitmq: %s", cause);
+}
+
+/* Consumer thread: ack the copy of key, now or when it arrives. */
+static void
+queue_rmq_release(struct queue_rmq *r, const char *key)
+{
+	struct queue_rmq_tag	 k, **found, *t;
+	char			 cause[BROKER_CAUSE_MAX];
+
+	util_strlcpy(k.key, key, sizeof k.key);
+	if ((found = tfind(&k, &r->tags, queue_rmq_tag_cmp)) == NULL) {
+		t = xcalloc(1, sizeof *t);
+		util_strlcpy(t->key, key, sizeof t->key);
+		tsearch(t, &r->tags, queue_rmq_tag_cmp);
+		return;
+	}
+	t = *found;
+	if (t->tag == QUEUE_RMQ_STALE) {
+		t->tag = 0;	/* ack it when it comes again */
+		return;
+	}
+	if (t->tag != 0 && r->con != NULL &&
+	    broker_ack(r->con, t->tag, cause) != 0)
+		log_warnx("queue: rabbitmq: %s", cause);
+	tdelete(t, &r->tags, queue_rmq_tag_cmp);
+	free(t);
+}
+
+/* Commit thread: have the consumer ack this copy. */
+static void
+queue_rmq_ack(struct queue_rmq *r, const struct queue_copy *c, int dead)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->nacks == r->ackcap) {
+		r->ackcap = r->ackcap ? r->ackcap * 2 : 64;
+		r->acks = xrealloc(r->acks, r->ackcap * sizeof *r->acks);
+	}
+	queue_rmq_copy_key(r->acks[r->nacks++], c, dead);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * A delivery's copy record and the key it is held by.
+ * @return 0, or -1 when it is no copy (a marker, or not ours).
+ */
+static int
+queue_rmq_delivery(const struct queue_rmq *r, const struct broker_delivery *d,
+    struct queue_rmq_rec *rec, char *key)
+{
+	char dead[BROKER_NAME_MAX + 1];
+
+	key[0] = '\0';
+	if (d->len < sizeof *rec)
+		return -1;
+	memcpy(rec, d->body, sizeof *rec);
+	if (rec->magic != QUEUE_RMQ_MAGIC || rec->reclen != sizeof *rec)
+		return -1;
+	queue_rmq_qname(r, dead, sizeof dead, NULL, 0);
+	queue_rmq_copy_key(key, &rec->copy, strcmp(d->queue, dead) == 0);
+	return 0;
+}
+
+/*
+ * Load and consumer: a delivered copy into the view, unless the view has
+ * it or will have it (an op of ours published it: its PUT, EXPIRE or
+ * REQUEUE adds it when confirmed). Copies of lines that are new to the
+ * view are reported to the loop once it runs.
+ */
+static void
+queue_rmq_take(struct queue_rmq *r, const struct broker_delivery *d,
+    const struct queue_rmq_rec *rec, const char *key, int report)
+{
+	struct queue_rmq_tag	 k;
+	int			 dead = strncmp(key, "dead.", 5) == 0, ours;
+
+	util_strlcpy(k.key, key, sizeof k.key);
+	pthread_mutex_lock(&r->lock);
+	ours = tfind(&k, &r->expect, queue_rmq_tag_cmp) != NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (ours || queue_ram_add_copy(r->view, &rec->msg,
+	    (const char *)d->body + sizeof *rec, d->len - sizeof *rec,
+	    &rec->copy, dead) != 0)
+		return;
+	if (report && !dead && r->arrive != NULL)
+		r->arrive(r->arrive_arg, &rec->copy);
+}
+
+/* The index of queue name q among those consumed, or -1. */
+static int
+queue_rmq_qindex(const struct queue_rmq *r, const char *q)
+{
+	int i;
+
+	for (i = 0; i < r->nq; i++)
+		if (strcmp(r->qnames[i], q) == 0)
+			return i;
+	return -1;
+}
+
+static void
+queue_rmq_forget_cb(const void *node, VISIT v, int depth)
+{
+	struct queue_rmq_tag *t = *(struct queue_rmq_tag *const *)node;
+
+	(void)depth;
+	if ((v == postorder || v == leaf) && t->tag != 0)
+		t->tag = QUEUE_RMQ_STALE;
+}
+
+/*
+ * Consumer thread: the connection died. What it held went back to the
+ * queues and comes again on a new one: the tags held are forgotten (a
+ * copy deleted meanwhile is acked when it comes again), then the queues
+ * are consumed again from the next node that takes the connection.
+ */
+static void
+queue_rmq_reconsume(struct queue_rmq *r)
+{
+	char			 cause[BROKER_CAUSE_MAX];
+	int			 i, stop = 0;
+
+	twalk(r->tags, queue_rmq_forget_cb);
+	broker_close(r->con);
+	r->con = NULL;
+	r->addr++;
+	while (!stop) {
+		if ((r->con = queue_rmq_connect(r, BROKER_CONSUME,
+		    cause)) != NULL) {
+			for (i = 0; i < r->nq; i++)
+				if (broker_consume(r->con, r->qnames[i],
+				    BROKER_UNLIMITED, NULL, cause) != 0)
+					break;
+			if (i == r->nq) {
+				log_info("queue: rabbitmq consumer back on "
+				    "%s", r->conf.addrs[r->addr %
+				    r->conf.naddrs]);
+				return;
+			}
+			broker_close(r->con);
+			r->con = NULL;
+			r->addr++;
+		}
+		log_warnx("queue: rabbitmq consumer: %s", cause);
+		usleep(500000);
+		pthread_mutex_lock(&r->lock);
+		stop = r->stop;
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+static void *
+queue_rmq_consumer_main(void *arg)
+{
+	struct queue_rmq	*r = arg;
+	struct broker_delivery	 d;
+	struct queue_rmq_rec	 rec;
+	char			 cause[BROKER_CAUSE_MAX], key[QUEUE_RMQ_KEY_MAX];
+	char			(*acks)[QUEUE_RMQ_KEY_MAX] = NULL;
+	size_t			 n, i;
+	int			 rc, stop;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		stop = r->stop;
+		n = r->nacks;
+		if (n > 0) {
+			acks = xrealloc(acks, n * sizeof *acks);
+			memcpy(acks, r->acks, n * sizeof *acks);
+			r->nacks = 0;
+		}
+		pthread_mutex_unlock(&r->lock);
+		for (i = 0; i < n; i++)
+			queue_rmq_release(r, acks[i]);
+		if (stop)
+			break;
+		rc = broker_next(r->con, &d, QUEUE_RMQ_POLL_MS, cause);
+		if (rc == 1) {
+			if (queue_rmq_delivery(r, &d, &rec, key) == 0) {
+				queue_rmq_hold(r, key, d.tag);
+				queue_rmq_take(r, &d, &rec, key, 1);
+			} else if (broker_ack(r->con, d.tag, cause) != 0)
+				log_warnx("queue: rabbitmq: %s", cause);
+		} else if (rc == -1) {
+			log_warnx("queue: rabbitmq consumer: %s", cause);
+			queue_rmq_reconsume(r);
+		}
+	}
+	free(acks);
+	return NULL;
+}
+
+/*
+ * The backend.
+ */
+
+/* Replay the log stream into the view, up to the marker published now. */
+static int
+queue_rmq_replay(struct queue_rmq *r, char **cause)
+{
+	struct queue_rmq_batch	 bt = { 0 };
+	struct broker		*c;
+	struct broker_delivery	 d;
+	struct queue_op		 op, *opp = &op;
+	struct queue_state	 st;
+	char			 why[BROKER_CAUSE_MAX], log[BROKER_NAME_MAX + 1];
+	char			 kind[16], key[QUEUE_META_KEY_MAX + 1];
+	uint64_t		 deadline, n = 0;
+	int			 rc;
+
+	snprintf(log, sizeof log, "%s.log", r->prefix);
+	queue_rmq_out_log(r, &bt, 0, "sync", r->nonce, 0, "", 0);
+	rc = queue_rmq_send(r, &r->pub, &bt);
+	queue_rmq_batch_free(&bt);
+	if (rc == -1) {
+		*cause = xstrdup("rabbitmq store: no node confirmed the log's "
+		    "marker");
+		return -1;
+	}
+	if ((c = queue_rmq_connect(r, BROKER_CONSUME, why)) == NULL ||
+	    broker_consume(c, log, 1000, "first", why) != 0) {
+		*cause = xasprintf("rabbitmq store: %s", why);
+		broker_close(c);
+		return -1;
+	}
+	deadline = util_mono_us() + (uint64_t)QUEUE_RMQ_LOAD_MS * 1000;
+	for (;;) {
+		if (util_mono_us() > deadline ||
+		    (rc = broker_next(c, &d, 1000, why)) == -1) {
+			*cause = xasprintf("rabbitmq store: replaying %s: %s",
+			    log, rc == -1 ? why : "its marker never came");
+			broker_close(c);
+			return -1;
+		}
+		if (rc == 0)
+			continue;
+		broker_hdr_str(&d, "nl-kind", kind, sizeof kind);
+		broker_hdr_str(&d, "nl-key", key, sizeof key);
+		broker_ack(c, d.tag, why);
+		if (strcmp(kind, "sync") == 0) {
+			if (strcmp(key, r->nonce) == 0)
+				break;
+			continue;
+		}
+		memset(&op, 0, sizeof op);
+		n++;
+		if (strcmp(kind, "audit") == 0) {
+			char *text = xstrndup(d.body, d.len);
+
+			queue_ram_audit_at(r->view, broker_hdr_num(&d,
+			    "nl-num"), text);
+			free(text);
+			continue;
+		}
+		if (strcmp(kind, "meta") == 0) {
+			op.type = QUEUE_OP_META;
+			op.meta_key = key;
+			op.meta_value = broker_hdr_num(&d, "nl-num");
+		} else if (strcmp(kind, "state") == 0) {
+			op.type = QUEUE_OP_STATE;
+			st.key = key;
+			st.val = broker_hdr_num(&d, "nl-del") ? NULL : d.body;
+			st.len = d.len;
+			op.states = &st;
+			op.nstates = 1;
+		} else
+			continue;
+		queue_backend_ram.apply(r->view, &opp, 1);
+	}
+	broker_close(c);
+	log_info("queue: rabbitmq log %s replayed, records=%" PRIu64, log, n);
+	return 0;
+}
+
+static void *
+queue_rmq_open(const char *spec, size_t mapsize, char **cause)
+{
+	struct queue_rmq	*r = xcalloc(1, sizeof *r);
+	char			 why[BROKER_CAUSE_MAX], q[BROKER_NAME_MAX + 1];
+	uint64_t		 seed = util_now_us() ^ (uint64_t)getpid();
+
+	pthread_mutex_init(&r->lock, NULL);
+	r->view = queue_backend_ram.open(NULL, mapsize, cause);
+	if (queue_rmq_parse(r, spec, cause) == -1)
+		goto fail;
+	snprintf(r->nonce, sizeof r->nonce, "%016" PRIx64 "%08" PRIx32,
+	    util_now_us(), (uint32_t)util_rand_next(&seed));
+	if ((r->pub = queue_rmq_connect(r, BROKER_PUBLISH, why)) == NULL)
+		goto failwhy;
+	snprintf(q, sizeof q, "%s.log", r->prefix);
+	if (broker_declare(r->pub, q, queue_rmq_qargs(r, 1), why) != 0)
+		goto failwhy;
+	queue_rmq_qname(r, q, sizeof q, NULL, 0);
+	if (broker_declare(r->pub, q, queue_rmq_qargs(r, 0), why) != 0)
+		goto failwhy;
+	if (queue_rmq_replay(r, cause) == -1)
+		goto fail;
+	return r;
+failwhy:
+	*cause = xasprintf("rabbitmq store: %s", why);
+fail:
+	broker_close(r->pub);
+	queue_backend_ram.close(r->view);
+	free(r->spec);
+	free((char *)r->conf.user);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	return NULL;
+}
+
+static void
+queue_rmq_tag_free(void *p)
+{
+	free(p);
+}
+
+static void
+queue_rmq_close(void *arg)
+{
+	struct queue_rmq	*r = arg;
+	int			 i;
+
+	if (r == NULL)
+		return;
+	if (r->running) {
+		pthread_mutex_lock(&r->lock);
+		r->stop = 1;
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+	}
+	tdestroy(r->tags, queue_rmq_tag_free);
+	tdestroy(r->expect, queue_rmq_tag_free);
+	broker_close(r->con);
+	broker_close(r->pub);
+	queue_backend_ram.close(r->view);
+	for (i = 0; i < r->nlines; i++)
+		free(r->lines[i]);
+	free(r->lines);
+	for (i = 0; i < r->nq; i++)
+		free(r->qnames[i]);
+	free(r->qnames);
+	free(r->acks);
+	free(r->spec);
+	free((char *)r->conf.user);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Loop thread, before load: the lines whose queues this node consumes. */
+static int
+queue_rmq_serve(void *arg, const char *const *lines, int n, char **cause)
+{
+	struct queue_rmq	*r = arg;
+	int			 i;
+
+	r->lines = xcalloc((size_t)n, sizeof *r->lines);
+	for (i = 0; i < n; i++)
+		r->lines[i] = xstrdup(lines[i]);
+	r->nlines = n;
+	(void)cause;
+	return 0;
+}
+
+static int
+queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
+{
+	struct queue_rmq	*r = arg;
+	struct queue_rmq_batch	 bt = { 0 };
+	struct queue_rmq_rec	 rec;
+	struct broker		*mk;
+	struct broker_delivery	 d;
+	char			 why[BROKER_CAUSE_MAX], key[QUEUE_RMQ_KEY_MAX];
+	unsigned		*held = NULL;
+	uint64_t		 deadline, ncopies = 0;
+	size_t			 i;
+	int			 done = 0, l, p, qi, rc;
+	sigset_t		 all, old;
+
+	/* Every queue of ours, a marker at its end. */
+	if ((mk = queue_rmq_connect(r, BROKER_PUBLISH, why)) == NULL)
+		goto failwhy;
+	for (l = -1; l < r->nlines; l++)
+		for (p = 0; p < (l < 0 ? 1 : QUEUE_RMQ_PRIOS); p++) {
+			struct queue_rmq_out *o = queue_rmq_out_new(&bt, 0);
+
+			queue_rmq_qname(r, o->q, sizeof o->q,
+			    l < 0 ? NULL : r->lines[l], (unsigned)p);
+			if (broker_declare(mk, o->q, queue_rmq_qargs(r, 0),
+			    why) != 0)
+				goto failwhy;
+			snprintf(o->id, sizeof o->id, "sync.%s", r->nonce);
+			o->buf = xstrdup("");
+			o->m.body = o->buf;
+		}
+	if (queue_rmq_send(r, &mk, &bt) == -1) {
+		snprintf(why, sizeof why, "the queues' markers were not "
+		    "confirmed within %d ms", QUEUE_RMQ_RETRY_MS);
+		goto failwhy;
+	}
+	broker_close(mk);
+	mk = NULL;
+
+	/*
+	 * Consume them all. A queue is loaded when its marker came, or
+	 * when as many of its copies as the prefetch window lets the store
+	 * hand out are here; the rest come as those are deleted.
+	 */
+	if ((r->con = queue_rmq_connect(r, BROKER_CONSUME, why)) == NULL)
+		goto failwhy;
+	r->qnames = xcalloc(bt.n, sizeof *r->qnames);
+	held = xcalloc(bt.n, sizeof *held);
+	for (i = 0; i < bt.n; i++) {
+		r->qnames[r->nq++] = xstrdup(bt.out[i].q);
+		if (broker_consume(r->con, bt.out[i].q, QUEUE_RMQ_PREFETCH,
+		    NULL, why) != 0)
+			goto failwhy;
+	}
+	deadline = util_mono_us() + (uint64_t)QUEUE_RMQ_LOAD_MS * 1000;
+	while (done < r->nq) {
+		if (util_mono_us() > deadline) {
+			snprintf(why, sizeof why, "%d of %d queues loaded "
+			    "within %d ms", done, r->nq, QUEUE_RMQ_LOAD_MS);
+			goto failwhy;
+		}
+		if ((rc = broker_next(r->con, &d, 1000, why)) == -1)
+			goto failwhy;
+		if (rc == 0 || (qi = queue_rmq_qindex(r, d.queue)) == -1)
+			continue;
+		if (strncmp(d.id, "sync.", 5) == 0) {
+			broker_ack(r->con, d.tag, why);
+			if (strcmp(d.id + 5, r->nonce) == 0 &&
+			    held[qi] < QUEUE_RMQ_PREFETCH) {
+				held[qi] = QUEUE_RMQ_PREFETCH;
+				done++;
+			}
+			continue;
+		}
+		if (queue_rmq_delivery(r, &d, &rec, key) == -1) {
+			log_warnx("queue: rabbitmq: %s: a message that is no "
+			    "copy (%zu bytes), dropped", d.queue, d.len);
+			broker_ack(r->con, d.tag, why);
+			continue;
+		}
+		queue_rmq_hold(r, key, d.tag);
+		queue_rmq_take(r, &d, &rec, key, 0);
+		ncopies++;
+		if (held[qi] < QUEUE_RMQ_PREFETCH &&
+		    ++held[qi] == QUEUE_RMQ_PREFETCH)
+			done++;
+	}
+	free(held);
+	queue_rmq_batch_free(&bt);
+	log_info("queue: rabbitmq queues=%d copies held=%" PRIu64, r->nq,
+	    ncopies);
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&r->thread, NULL, queue_rmq_consumer_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		fatalx("queue: rabbitmq: pthread_create: %s", strerror(rc));
+	r->running = 1;
+	return queue_backend_ram.load(r->view, cb, cbarg);
+
+failwhy:
+	log_warnx("queue: rabbitmq load: %s", why);
+	broker_close(mk);
+	queue_rmq_batch_free(&bt);
+	free(held);
+	return QUEUE_E_IO;
+}
+
+/* The view's copy that an op names (REQUEUE, PURGE: a dead one). */
+struct queue_rmq_find {
+	const struct queue_copy	*want;
+	struct queue_copy	 found;
+	int			 ok;
+};
+
+static void
+queue_rmq_find_cb(const struct queue_copy *c, void *arg)
+{
+	struct queue_rmq_find *fd = arg;
+
+	if (c->msgid == fd->want->msgid && c->copy == fd->want->copy) {
+		fd->found = *c;
+		fd->ok = 1;
+	}
+}
+
+/*
+ * Commit thread. The durable part of each op is published (and
+ * confirmed) first; the view then applies the op as queue_ram does, and
+ * the deliveries it deletes are acked.
+ */
+static int
+queue_rmq_apply(void *arg, struct queue_op **ops, int n)
+{
+	struct queue_rmq	*r = arg;
+	struct queue_rmq_batch	 bt = { 0 };
+	struct queue_op		*op;
+	struct queue_rmq_find	 fd;
+	struct queue_msgrec	 rec;
+	struct ubuf		 body;
+	uint64_t		*audit_t = xcalloc((size_t)n, sizeof *audit_t);
+	const char		*audit;
+	uint64_t		 used, size;
+	size_t			 k;
+	int			 i, j, failed;
+
+	ubuf_init(&body);
+	for (i = 0; i < n; i++) {
+		op = ops[i];
+		if ((op->result = queue_op_validate(op)) != QUEUE_E_OK)
+			continue;
+		switch (op->type) {
+		case QUEUE_OP_PUT:
+			/* Refused here, not after its copies are stored. */
+			if (queue_backend_ram.get(r->view, op->msg.msgid,
+			    &rec, NULL) == QUEUE_E_OK) {
+				op->result = QUEUE_E_EXISTS;
+				break;
+			}
+			queue_backend_ram.usage(r->view, &used, &size);
+			if (used + op->bodylen + 1024 * (uint64_t)op->ncopies >
+			    size) {
+				op->result = QUEUE_E_FULL;
+				break;
+			}
+			for (j = 0; j < op->ncopies; j++)
+				queue_rmq_out_copy(r, &bt, i, &op->msg,
+				    &op->copies[j], op->body, op->bodylen, 0);
+			break;
+		case QUEUE_OP_EXPIRE:
+		case QUEUE_OP_REQUEUE:
+			/* The copy's message travels with it. */
+			if (queue_backend_ram.get(r->view, op->copies[0].msgid,
+			    &rec, &body) != QUEUE_E_OK) {
+				op->result = QUEUE_E_NOTFOUND;
+				break;
+			}
+			memset(&fd, 0, sizeof fd);
+			fd.want = &op->copies[0];
+			if (op->type == QUEUE_OP_EXPIRE)
+				queue_backend_ram.load(r->view,
+				    queue_rmq_find_cb, &fd);
+			else
+				queue_backend_ram.walk_dead(r->view,
+				    queue_rmq_find_cb, &fd);
+			if (!fd.ok) {
+				op->result = QUEUE_E_NOTFOUND;
+				break;
+			}
+			if (op->type == QUEUE_OP_EXPIRE)
+				fd.found.attempts = op->copies[0].attempts;
+			else {
+				fd.found.attempts = 0;
+				fd.found.enq_us = util_now_us();
+			}
+			queue_rmq_out_copy(r, &bt, i, &rec, &fd.found,
+			    body.data, body.len, op->type == QUEUE_OP_EXPIRE);
+			break;
+		case QUEUE_OP_META:
+			queue_rmq_out_log(r, &bt, i, "meta", op->meta_key,
+			    op->meta_value, "", 0);
+			break;
+		default:
+			break;
+		}
+		if (op->result != QUEUE_E_OK)
+			continue;
+		for (j = 0; j < op->nstates; j++)
+			queue_rmq_out_log(r, &bt, i, "state",
+			    op->states[j].key, 0, op->states[j].val,
+			    op->states[j].val != NULL ? op->states[j].len : 0);
+		if (op->audit != NULL) {
+			audit_t[i] = util_now_us();
+			queue_rmq_out_log(r, &bt, i, "audit", NULL, audit_t[i],
+			    op->audit, strlen(op->audit));
+		}
+	}
+	ubuf_free(&body);
+
+	failed = bt.n > 0 && queue_rmq_send(r, &r->pub, &bt) == -1;
+	for (k = 0; k < bt.n; k++) {
+		op = ops[bt.out[k].op];
+		if (op->result != QUEUE_E_OK)
+			continue;
+		if (failed || bt.out[k].err == BROKER_E_CONN ||
+		    bt.out[k].err == BROKER_E_NOROUTE)
+			op->result = QUEUE_E_IO;
+		else if (bt.out[k].err == BROKER_E_REFUSED)
+			op->result = QUEUE_E_FULL;
+	}
+
+	for (i = 0; i < n; i++) {
+		op = ops[i];
+		if (op->result != QUEUE_E_OK)
+			continue;
+		fd.want = &op->copies[0];
+		fd.ok = 0;
+		if (op->type == QUEUE_OP_PURGE || op->type == QUEUE_OP_REQUEUE)
+			queue_backend_ram.walk_dead(r->view, queue_rmq_find_cb,
+			    &fd);
+		/* The view writes the audit with the log's time. */
+		audit = op->audit;
+		if (op->type != QUEUE_OP_AUDIT) {
+			op->audit = NULL;
+			queue_backend_ram.apply(r->view, &op, 1);
+			op->audit = audit;
+		}
+		if (op->result != QUEUE_E_OK)
+			continue;
+		if (audit != NULL)
+			queue_ram_audit_at(r->view, audit_t[i], audit);
+		if (op->type == QUEUE_OP_DELETE || op->type == QUEUE_OP_EXPIRE)
+			queue_rmq_ack(r, &op->copies[0], 0);
+		else if (fd.ok)
+			queue_rmq_ack(r, &fd.found, 1);
+	}
+	for (k = 0; k < bt.n; k++)
+		if (bt.out[k].line[0] != '\0')
+			queue_rmq_expect(r, bt.out[k].id, 0);
+	queue_rmq_batch_free(&bt);
+	free(audit_t);
+	return 0;
+}
+
+static int
+queue_rmq_get(void *arg, uint64_t msgid, struct queue_msgrec *m,
+    struct ubuf *body)
+{
+	return queue_backend_ram.get(((struct queue_rmq *)arg)->view, msgid, m,
+	    body);
+}
+
+static int
+queue_rmq_walk_dead(void *arg, queue_load_cb cb, void *cbarg)
+{
+	return queue_backend_ram.walk_dead(((struct queue_rmq *)arg)->view, cb,
+	    cbarg);
+}
+
+static uint64_t
+queue_rmq_meta_get(void *arg, const char *key)
+{
+	return queue_backend_ram.meta_get(((struct queue_rmq *)arg)->view, key);
+}
+
+static int
+queue_rmq_walk_audit(void *arg, uint64_t since_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *cbarg)
+{
+	return queue_backend_ram.walk_audit(((struct queue_rmq *)arg)->view,
+	    since_us, cb, cbarg);
+}
+
+static int
+queue_rmq_walk_audit_back(void *arg, uint64_t until_us,
+    int (*cb)(uint64_t, const char *, size_t, void *), void *cbarg)
+{
+	return queue_backend_ram.walk_audit_back(
+	    ((struct queue_rmq *)arg)->view, until_us, cb, cbarg);
+}
+
+static int
+queue_rmq_usage(void *arg, uint64_t *used, uint64_t *size)
+{
+	return queue_backend_ram.usage(((struct queue_rmq *)arg)->view, used,
+	    size);
+}
+
+static int
+queue_rmq_walk_state(void *arg, const char *prefix,
+    int (*cb)(const char *, size_t, const void *, size_t, void *),
+    void *cbarg)
+{
+	return queue_backend_ram.walk_state(((struct queue_rmq *)arg)->view,
+	    prefix, cb, cbarg);
+}
+
+static void
+queue_rmq_attach(void *arg, void (*arrive)(void *, const struct queue_copy *),
+    void *qarg)
+{
+	struct queue_rmq *r = arg;
+
+	r->arrive = arrive;
+	r->arrive_arg = qarg;
+}
+
+const struct queue_backend queue_backend_rabbitmq = {
+	.name = "rabbitmq",
+	.open = queue_rmq_open,
+	.close = queue_rmq_close,
+	.apply = queue_rmq_apply,
+	.load = queue_rmq_load,
+	.get = queue_rmq_get,
+	.walk_dead = queue_rmq_walk_dead,
+	.meta_get = queue_rmq_meta_get,
+	.walk_audit = queue_rmq_walk_audit,
+	.walk_audit_back = queue_rmq_walk_audit_back,
+	.usage = queue_rmq_usage,
+	.walk_state = queue_rmq_walk_state,
+	.serve = queue_rmq_serve,
+	.attach = queue_rmq_attach
+};
