@@ -936,15 +936,16 @@ config_parse_store(struct config *cfg, xmlNodePtr n, const char *dir,
 	xmlNodePtr	 c;
 	xmlChar		*a;
 	char		*t, *cred;
-	long long	 replicas = 3;
+	long long	 replicas = 3, node = 1;
 	int		 nodes = 0;
 
 	if (config_prop_is(n, "backend", "rabbitmq") != 1)
 		return 0;
-	if (config_num(errs, n, "replicas", 1, 7, &replicas) == -1)
+	if (config_num(errs, n, "replicas", 1, 7, &replicas) == -1 ||
+	    config_num(errs, n, "node-id", 1, 255, &node) == -1)
 		return -1;
 	ubuf_init(&spec);
-	ubuf_printf(&spec, "replicas=%lld", replicas);
+	ubuf_printf(&spec, "replicas=%lld node=%lld", replicas, node);
 	if ((a = xmlGetProp(n, (const xmlChar *)"prefix")) != NULL) {
 		ubuf_printf(&spec, " prefix=%s", (const char *)a);
 		xmlFree(a);

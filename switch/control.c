@@ -824,7 +824,8 @@ control_requeue_done_cb(struct queue_op *op, void *arg)
 	struct server	*srv = arg;
 	struct line	*l;
 
-	if (op->result == QUEUE_E_OK &&
+	/* A shared store hands the copy to where its line is up. */
+	if (op->result == QUEUE_E_OK && !queue_is_shared(server_queue(srv)) &&
 	    (l = server_line_by_code(srv, op->copies[0].line)) != NULL) {
 		op->copies[0].enq_us = util_now_us();
 		op->copies[0].attempts = 0;

@@ -463,6 +463,29 @@ line_detach(struct line *l, struct session *s)
 		}
 }
 
+uint64_t
+line_forget(struct line *l)
+{
+	struct line_pend	*p;
+	uint64_t		 n = 0;
+	int			 k;
+
+	for (k = 0; k < MSG_KEY_MAX; k++)
+		while ((p = TAILQ_FIRST(&l->pending[k])) != NULL) {
+			TAILQ_REMOVE(&l->pending[k], p, entry);
+			line_pend_drop(l, p);
+			n++;
+		}
+	while ((p = TAILQ_FIRST(&l->inflight)) != NULL) {
+		TAILQ_REMOVE(&l->inflight, p, entry);
+		line_pend_drop(l, p);
+		n++;
+	}
+	l->npending = 0;
+	l->ninflight = 0;
+	return n;
+}
+
 /* Next deliverable copy: SM/ER first, then among the keys that are in
  * service the oldest message of the highest priority (a DQG's copies
  * wait while any other traffic is ready). */

@@ -175,6 +175,13 @@ void		 line_add_body(struct line *, const struct queue_copy *,
 void		 line_attach(struct line *, struct session *);
 /** The line's session went away: in-flight copies go back to pending. */
 void		 line_detach(struct line *, struct session *);
+/**
+ * Forget every copy the line holds, without a store op: a store shared
+ * by several nodes (queue_is_shared) took them back when the line went
+ * down here, and delivers them where it comes up next.
+ * @return the copies forgotten.
+ */
+uint64_t	 line_forget(struct line *);
 /** Deliver as much as the window allows. */
 void		 line_pump(struct line *);
 /** The endpoint acknowledged a delivery. */

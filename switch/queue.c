@@ -740,6 +740,19 @@ queue_serve(struct queue *q, const char *const *lines, int n, char **cause)
 }
 
 int
+queue_is_shared(const struct queue *q)
+{
+	return q->be->subscribe != NULL;
+}
+
+void
+queue_subscribe(struct queue *q, const char *line, int on)
+{
+	if (q->be->subscribe != NULL)
+		q->be->subscribe(q->bh, line, on);
+}
+
+int
 queue_load(struct queue *q, queue_load_cb cb, void *arg)
 {
 	q->load_cb = cb;

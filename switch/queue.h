@@ -404,6 +404,11 @@ struct queue_backend {
 	 * node's ops and load(). */
 	void		 (*attach)(void *, void (*arrive)(void *qarg,
 			    const struct queue_copy *), void *qarg);
+	/* Loop thread: a line came up here (on) or went down (off). A
+	 * shared store hands a line's copies to the node that holds its
+	 * connection, and takes them back when it goes. NULL: the store
+	 * is this node's alone, every copy is loaded. */
+	void		 (*subscribe)(void *, const char *line, int on);
 };
 
 #define QUEUE_APPLY_RETRY	1
@@ -429,6 +434,9 @@ void		 queue_ram_audit_at(void *, uint64_t t_us, const char *text);
 int		 queue_ram_add_copy(void *, const struct queue_msgrec *,
 		    const void *body, size_t len, const struct queue_copy *,
 		    int dead);
+/** Forget a line's queued copies (and messages left without one).
+ * @return the copies forgotten. */
+size_t		 queue_ram_drop_line(void *, const char *line);
 
 struct queue;
 
@@ -520,6 +528,15 @@ int		 queue_pending(struct queue *);
 int		 queue_serve(struct queue *, const char *const *lines, int n,
 		    char **cause);
 int		 queue_load(struct queue *, queue_load_cb, void *arg);
+/**
+ * Is the store shared by several nodes? Then a line's copies come from
+ * the store (load's callback) only while the line is up here
+ * (queue_subscribe), and a copy an op stores is not this node's to
+ * deliver unless the store hands it back.
+ */
+int		 queue_is_shared(const struct queue *);
+/** A line came up here (on = 1) or went down (0); see above. */
+void		 queue_subscribe(struct queue *, const char *line, int on);
 int		 queue_get(struct queue *, uint64_t msgid, struct queue_msgrec *,
 		    struct ubuf *body);
 int		 queue_walk_dead(struct queue *, queue_load_cb, void *arg);

@@ -657,6 +657,28 @@ queue_ram_add_copy(void *arg, const struct queue_msgrec *rec,
 	return 0;
 }
 
+size_t
+queue_ram_drop_line(void *arg, const char *line)
+{
+	struct queue_ram	*qr = arg;
+	size_t			 i = 0, n = 0;
+
+	pthread_mutex_lock(&qr->lock);
+	while (i < qr->ncopies)
+		if (strncmp(qr->copies[i].line, line, QUEUE_LINE_LEN) == 0) {
+			uint64_t msgid = qr->copies[i].msgid;
+
+			queue_ram_remove(qr->copies, &qr->ncopies,
+			    sizeof *qr->copies, i);
+			qr->used -= QUEUE_RAM_COPYCOST;
+			queue_ram_unref(qr, msgid);
+			n++;
+		} else
+			i++;
+	pthread_mutex_unlock(&qr->lock);
+	return n;
+}
+
 void
 queue_ram_audit_at(void *arg, uint64_t t_us, const char *text)
 {

@@ -9,8 +9,8 @@
  *                       priorities): a queued copy is one message there,
  *                       carrying its copy record, its message record and
  *                       the body; delivered, it is acked
- *   PREFIX.dead         quorum queue of the dead-lettered copies, the same
- *                       messages with their copy record updated
+ *   PREFIX.dead.nN      quorum queue of the copies node N dead-lettered,
+ *                       the same messages with their copy record updated
  *   PREFIX.log          stream: the audit trail, state records and
  *                       counters, in commit order
  * Every publish is confirmed (quorum queue and stream: fsynced on a
@@ -76,11 +76,23 @@ struct queue_rmq_tag {
 };
 #define QUEUE_RMQ_STALE		UINT64_MAX
 
+/* What the loop and the commit thread ask of the consumer thread. */
+enum queue_rmq_reqtype {
+	QUEUE_RMQ_ACK,		/* a copy is deleted: ack its delivery */
+	QUEUE_RMQ_SUB,		/* a line came up here: consume its queues */
+	QUEUE_RMQ_UNSUB		/* it went down: give its copies back */
+};
+struct queue_rmq_req {
+	int		type;
+	char		key[QUEUE_RMQ_KEY_MAX];	/* copy key, or line */
+};
+
 struct queue_rmq {
 	struct broker_conf	 conf;		/* consumers' */
 	struct broker_conf	 pubconf;	/* the same, no heartbeats */
 	char			*spec;		/* owns conf's strings */
 	char			 prefix[32];
+	int			 node;		/* 1..255, msgid's high byte */
 	int			 replicas;
 	uint64_t		 log_bytes;	/* stream retention */
 	void			*view;		/* queue_backend_ram */
@@ -98,9 +110,9 @@ struct queue_rmq {
 	struct broker		*con;
 	pthread_t		 thread;
 	int			 running;
-	pthread_mutex_t		 lock;		/* acks, stop, down */
-	char			(*acks)[QUEUE_RMQ_KEY_MAX];
-	size_t			 nacks, ackcap;
+	pthread_mutex_t		 lock;		/* reqs, stop, expect */
+	struct queue_rmq_req	*reqs;		/* for the consumer thread */
+	size_t			 nreqs, reqcap;
 	int			 stop;
 	void			*tags;		/* tsearch root */
 	void			*expect;	/* keys our ops publish, until
@@ -132,8 +144,11 @@ static void
 queue_rmq_qname(const struct queue_rmq *r, char *buf, size_t sz,
     const char *line, unsigned prio)
 {
-	if (line == NULL)
-		snprintf(buf, sz, "%s.dead", r->prefix);
+	if (line == NULL)	/* a node's dead letters are its own */
+		snprintf(buf, sz, "%s.dead.n%d", r->prefix, r->node);
+	else if (line[0] == '=')	/* a node's own (MSQ_LINE) */
+		snprintf(buf, sz, "%s.line.%s.n%d.%u", r->prefix, line,
+		    r->node, prio);
 	else
 		snprintf(buf, sz, "%s.line.%s.%u", r->prefix, line, prio);
 }
@@ -161,6 +176,21 @@ queue_rmq_expect(struct queue_rmq *r, const char *key, int on)
 }
 
 /*
+ * A counter's key in the log: the nodes' counters (message ids, line
+ * sequence numbers) are each node's own, "nN/KEY"; the operator's
+ * service states ("svc.") are the cluster's.
+ */
+static void
+queue_rmq_meta_key(const struct queue_rmq *r, const char *key, char *buf,
+    size_t sz)
+{
+	if (strncmp(key, "svc.", 4) == 0)
+		snprintf(buf, sz, "%s", key);
+	else
+		snprintf(buf, sz, "n%d/%s", r->node, key);
+}
+
+/*
  * The store's spec (what the switch's <store> says): words
  * "amqp=HOST:PORT" (one per node), "prefix=NAME", "replicas=N",
  * "log-bytes=N", "credentials=FILE" (one line "user:password").
@@ -173,6 +203,7 @@ queue_rmq_parse(struct queue_rmq *r, const char *spec, char **cause)
 
 	r->spec = xstrdup(spec);
 	util_strlcpy(r->prefix, "nl", sizeof r->prefix);
+	r->node = 1;
 	r->replicas = 3;
 	r->conf.timeout_ms = 10000;
 	r->conf.heartbeat_s = 10;
@@ -190,6 +221,9 @@ queue_rmq_parse(struct queue_rmq *r, const char *spec, char **cause)
 			util_strlcpy(r->prefix, v, sizeof r->prefix);
 		else if (strcmp(w, "replicas") == 0)
 			r->replicas = atoi(v);
+		else if (strcmp(w, "node") == 0 && atoi(v) >= 1 &&
+		    atoi(v) <= 255)
+			r->node = atoi(v);
 		else if (strcmp(w, "log-bytes") == 0)
 			r->log_bytes = strtoull(v, NULL, 10);
 		else if (strcmp(w, "credentials") == 0)
@@ -240,17 +274,22 @@ queue_rmq_connect(struct queue_rmq *r, int mode, char *cause)
 	return b;
 }
 
+/*
+ * The arguments of a queue: kind QUEUE_RMQ_Q_* below. One consumer at a
+ * time takes a line's queue, cluster-wide.
+ */
+#define QUEUE_RMQ_Q_LINE	0
+#define QUEUE_RMQ_Q_DEAD	1
+#define QUEUE_RMQ_Q_LOG		2
 static const struct broker_qargs *
-queue_rmq_qargs(const struct queue_rmq *r, int stream)
+queue_rmq_qargs(const struct queue_rmq *r, int kind, struct broker_qargs *q)
 {
-	static struct broker_qargs q[2];
-
-	q[0].type = BROKER_Q_QUORUM;
-	q[0].replicas = r->replicas;
-	q[1].type = BROKER_Q_STREAM;
-	q[1].replicas = r->replicas;
-	q[1].max_bytes = r->log_bytes;
-	return &q[stream ? 1 : 0];
+	memset(q, 0, sizeof *q);
+	q->type = kind == QUEUE_RMQ_Q_LOG ? BROKER_Q_STREAM : BROKER_Q_QUORUM;
+	q->replicas = r->replicas;
+	q->single_active = kind == QUEUE_RMQ_Q_LINE;
+	q->max_bytes = kind == QUEUE_RMQ_Q_LOG ? r->log_bytes : 0;
+	return q;
 }
 
 /*
@@ -321,7 +360,8 @@ queue_rmq_out_copy(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
 	o->m.body = o->buf;
 	o->m.len = sizeof rec + len;
 	queue_rmq_copy_key(o->id, &rec.copy, dead);
-	queue_rmq_expect(r, o->id, 1);
+	if (dead)	/* the EXPIRE moves it in the view */
+		queue_rmq_expect(r, o->id, 1);
 	queue_rmq_qname(r, o->q, sizeof o->q, dead ? NULL : c->line, c->prio);
 	o->h[0].key = "nl-msgid";
 	o->h[0].num = msg->msgid;
@@ -443,8 +483,13 @@ retry:
  * The consumer's side: deliveries' tags, acks.
  */
 
-/* Consumer thread (or load, before it runs): a delivery of a copy. */
-static void
+/*
+ * Consumer thread (or load, before it runs): a delivery of a copy, held
+ * by its key until the copy is deleted.
+ * @return 1: the view is to take it (it may be new to it); 0: acked at
+ * once (deleted before it came, or a second delivery of one copy).
+ */
+static int
 queue_rmq_hold(struct queue_rmq *r, const char *key, uint64_t tag)
 {
 	struct queue_rmq_tag	*t = xcalloc(1, sizeof *t), **found;
@@ -454,22 +499,22 @@ queue_rmq_hold(struct queue_rmq *r, const char *key, uint64_t tag)
 	t->tag = tag;
 	found = tsearch(t, &r->tags, queue_rmq_tag_cmp);
 	if (*found == t)
-		return;
+		return 1;
 	free(t);
 	t = *found;
 	if (t->tag == QUEUE_RMQ_STALE) {
 		/* Again, on the new connection. */
 		t->tag = tag;
-		return;
+		return 1;
 	}
 	if (t->tag == 0) {
 		/* Deleted before it came. */
 		tdelete(t, &r->tags, queue_rmq_tag_cmp);
 		free(t);
 	}
-	/* (Or a second delivery of one copy, published twice.) */
 	if (r->con != NULL && broker_ack(r->con, tag, cause) != 0)
 		log_warnx("queue: rabbitmq: %s", cause);
+	return 0;
 }
 
 /* Consumer thread: ack the copy of key, now or when it arrives. */
@@ -498,17 +543,29 @@ queue_rmq_release(struct queue_rmq *r, const char *key)
 	free(t);
 }
 
+/* Any thread: ask the consumer thread for something. */
+static void
+queue_rmq_request(struct queue_rmq *r, int type, const char *key)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->nreqs == r->reqcap) {
+		r->reqcap = r->reqcap ? r->reqcap * 2 : 64;
+		r->reqs = xrealloc(r->reqs, r->reqcap * sizeof *r->reqs);
+	}
+	r->reqs[r->nreqs].type = type;
+	util_strlcpy(r->reqs[r->nreqs].key, key, sizeof r->reqs->key);
+	r->nreqs++;
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* Commit thread: have the consumer ack this copy. */
 static void
 queue_rmq_ack(struct queue_rmq *r, const struct queue_copy *c, int dead)
 {
-	pthread_mutex_lock(&r->lock);
-	if (r->nacks == r->ackcap) {
-		r->ackcap = r->ackcap ? r->ackcap * 2 : 64;
-		r->acks = xrealloc(r->acks, r->ackcap * sizeof *r->acks);
-	}
-	queue_rmq_copy_key(r->acks[r->nacks++], c, dead);
-	pthread_mutex_unlock(&r->lock);
+	char key[QUEUE_RMQ_KEY_MAX];
+
+	queue_rmq_copy_key(key, c, dead);
+	queue_rmq_request(r, QUEUE_RMQ_ACK, key);
 }
 
 /*
@@ -534,9 +591,9 @@ queue_rmq_delivery(const struct queue_rmq *r, const struct broker_delivery *d,
 
 /*
  * Load and consumer: a delivered copy into the view, unless the view has
- * it or will have it (an op of ours published it: its PUT, EXPIRE or
- * REQUEUE adds it when confirmed). Copies of lines that are new to the
- * view are reported to the loop once it runs.
+ * it or will have it (a dead copy an EXPIRE of ours published: the
+ * EXPIRE moves it when confirmed). A line's copy new to the view is
+ * reported to the loop (report: once load is over).
  */
 static void
 queue_rmq_take(struct queue_rmq *r, const struct broker_delivery *d,
@@ -569,6 +626,130 @@ queue_rmq_qindex(const struct queue_rmq *r, const char *q)
 	return -1;
 }
 
+/* Consumer thread (or load): consume queue q from now on. */
+static int
+queue_rmq_consume(struct queue_rmq *r, const char *q, int kind, char *cause)
+{
+	struct broker_qargs qa;
+
+	if (queue_rmq_qindex(r, q) != -1)
+		return 0;
+	if (broker_declare(r->con, q, queue_rmq_qargs(r, kind, &qa),
+	    cause) != 0 || broker_consume(r->con, q, QUEUE_RMQ_PREFETCH, NULL,
+	    cause) != 0)
+		return -1;
+	r->qnames = xrealloc(r->qnames, (size_t)(r->nq + 1) *
+	    sizeof *r->qnames);
+	r->qnames[r->nq++] = xstrdup(q);
+	return 0;
+}
+
+/* Collect the held deliveries of one line (twalk has no argument). */
+static __thread struct {
+	const char		 *prefix;
+	size_t			  len;
+	struct queue_rmq_tag	**t;
+	size_t			  n, cap;
+} queue_rmq_coll;
+
+static void
+queue_rmq_collect_cb(const void *node, VISIT v, int depth)
+{
+	struct queue_rmq_tag *t = *(struct queue_rmq_tag *const *)node;
+
+	(void)depth;
+	if ((v != postorder && v != leaf) ||
+	    strncmp(t->key, queue_rmq_coll.prefix, queue_rmq_coll.len) != 0)
+		return;
+	if (queue_rmq_coll.n == queue_rmq_coll.cap) {
+		queue_rmq_coll.cap = queue_rmq_coll.cap ?
+		    queue_rmq_coll.cap * 2 : 64;
+		queue_rmq_coll.t = xrealloc(queue_rmq_coll.t,
+		    queue_rmq_coll.cap * sizeof *queue_rmq_coll.t);
+	}
+	queue_rmq_coll.t[queue_rmq_coll.n++] = t;
+}
+
+/*
+ * Consumer thread: the line went down here. Stop consuming its queues,
+ * give back what was held (RabbitMQ hands it to the next consumer, where
+ * the line comes up), and forget its copies.
+ */
+static void
+queue_rmq_unsub(struct queue_rmq *r, const char *line)
+{
+	char		 q[BROKER_NAME_MAX + 1], cause[BROKER_CAUSE_MAX];
+	char		 prefix[QUEUE_RMQ_KEY_MAX];
+	size_t		 i;
+	int		 p, qi;
+
+	for (p = 0; p < QUEUE_RMQ_PRIOS; p++) {
+		queue_rmq_qname(r, q, sizeof q, line, (unsigned)p);
+		if ((qi = queue_rmq_qindex(r, q)) == -1)
+			continue;
+		if (r->con != NULL && broker_cancel(r->con, q, cause) != 0)
+			log_warnx("queue: rabbitmq: %s", cause);
+		free(r->qnames[qi]);
+		r->qnames[qi] = r->qnames[--r->nq];
+	}
+	snprintf(prefix, sizeof prefix, "%s.", line);
+	queue_rmq_coll.prefix = prefix;
+	queue_rmq_coll.len = strlen(prefix);
+	queue_rmq_coll.n = 0;
+	twalk(r->tags, queue_rmq_collect_cb);
+	for (i = 0; i < queue_rmq_coll.n; i++) {
+		struct queue_rmq_tag *t = queue_rmq_coll.t[i];
+
+		if (t->tag != 0 && t->tag != QUEUE_RMQ_STALE &&
+		    r->con != NULL && broker_reject(r->con, t->tag, 1,
+		    cause) != 0)
+			log_warnx("queue: rabbitmq: %s", cause);
+		tdelete(t, &r->tags, queue_rmq_tag_cmp);
+		free(t);
+	}
+	free(queue_rmq_coll.t);
+	memset(&queue_rmq_coll, 0, sizeof queue_rmq_coll);
+	queue_ram_drop_line(r->view, line);
+}
+
+/* Consumer thread: what was asked of it. */
+static void
+queue_rmq_requests(struct queue_rmq *r)
+{
+	struct queue_rmq_req	*reqs;
+	char			 q[BROKER_NAME_MAX + 1];
+	char			 cause[BROKER_CAUSE_MAX];
+	size_t			 n, i;
+	int			 p;
+
+	pthread_mutex_lock(&r->lock);
+	reqs = r->reqs;
+	n = r->nreqs;
+	r->reqs = NULL;
+	r->nreqs = r->reqcap = 0;
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++)
+		switch (reqs[i].type) {
+		case QUEUE_RMQ_ACK:
+			queue_rmq_release(r, reqs[i].key);
+			break;
+		case QUEUE_RMQ_SUB:
+			for (p = 0; p < QUEUE_RMQ_PRIOS && r->con != NULL;
+			    p++) {
+				queue_rmq_qname(r, q, sizeof q, reqs[i].key,
+				    (unsigned)p);
+				if (queue_rmq_consume(r, q, QUEUE_RMQ_Q_LINE,
+				    cause) != 0)
+					log_warnx("queue: rabbitmq: %s", cause);
+			}
+			break;
+		case QUEUE_RMQ_UNSUB:
+			queue_rmq_unsub(r, reqs[i].key);
+			break;
+		}
+	free(reqs);
+}
+
 static void
 queue_rmq_forget_cb(const void *node, VISIT v, int depth)
 {
@@ -589,25 +770,33 @@ static void
 queue_rmq_reconsume(struct queue_rmq *r)
 {
 	char			 cause[BROKER_CAUSE_MAX];
-	int			 i, stop = 0;
+	char			**names = r->qnames;
+	int			 i, n = r->nq, stop = 0;
 
 	twalk(r->tags, queue_rmq_forget_cb);
 	broker_close(r->con);
 	r->con = NULL;
 	r->addr++;
 	while (!stop) {
+		r->qnames = NULL;
+		r->nq = 0;
 		if ((r->con = queue_rmq_connect(r, BROKER_CONSUME,
 		    cause)) != NULL) {
-			for (i = 0; i < r->nq; i++)
-				if (broker_consume(r->con, r->qnames[i],
-				    BROKER_UNLIMITED, NULL, cause) != 0)
+			for (i = 0; i < n; i++)
+				if (queue_rmq_consume(r, names[i],
+				    strstr(names[i], ".line.") != NULL ?
+				    QUEUE_RMQ_Q_LINE : QUEUE_RMQ_Q_DEAD,
+				    cause) != 0)
 					break;
-			if (i == r->nq) {
+			if (i == n) {
 				log_info("queue: rabbitmq consumer back on "
 				    "%s", r->conf.addrs[r->addr %
 				    r->conf.naddrs]);
-				return;
+				break;
 			}
+			for (i = 0; i < r->nq; i++)
+				free(r->qnames[i]);
+			free(r->qnames);
 			broker_close(r->con);
 			r->con = NULL;
 			r->addr++;
@@ -618,6 +807,9 @@ queue_rmq_reconsume(struct queue_rmq *r)
 		stop = r->stop;
 		pthread_mutex_unlock(&r->lock);
 	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 static void *
@@ -627,37 +819,31 @@ queue_rmq_consumer_main(void *arg)
 	struct broker_delivery	 d;
 	struct queue_rmq_rec	 rec;
 	char			 cause[BROKER_CAUSE_MAX], key[QUEUE_RMQ_KEY_MAX];
-	char			(*acks)[QUEUE_RMQ_KEY_MAX] = NULL;
-	size_t			 n, i;
 	int			 rc, stop;
 
 	for (;;) {
+		queue_rmq_requests(r);
 		pthread_mutex_lock(&r->lock);
 		stop = r->stop;
-		n = r->nacks;
-		if (n > 0) {
-			acks = xrealloc(acks, n * sizeof *acks);
-			memcpy(acks, r->acks, n * sizeof *acks);
-			r->nacks = 0;
-		}
 		pthread_mutex_unlock(&r->lock);
-		for (i = 0; i < n; i++)
-			queue_rmq_release(r, acks[i]);
-		if (stop)
+		if (stop || r->con == NULL)
 			break;
 		rc = broker_next(r->con, &d, QUEUE_RMQ_POLL_MS, cause);
 		if (rc == 1) {
-			if (queue_rmq_delivery(r, &d, &rec, key) == 0) {
-				queue_rmq_hold(r, key, d.tag);
+			if (queue_rmq_qindex(r, d.queue) == -1) {
+				/* Of a line that went down here. */
+				if (broker_reject(r->con, d.tag, 1, cause) != 0)
+					log_warnx("queue: rabbitmq: %s", cause);
+			} else if (queue_rmq_delivery(r, &d, &rec, key) == -1) {
+				if (broker_ack(r->con, d.tag, cause) != 0)
+					log_warnx("queue: rabbitmq: %s", cause);
+			} else if (queue_rmq_hold(r, key, d.tag))
 				queue_rmq_take(r, &d, &rec, key, 1);
-			} else if (broker_ack(r->con, d.tag, cause) != 0)
-				log_warnx("queue: rabbitmq: %s", cause);
 		} else if (rc == -1) {
 			log_warnx("queue: rabbitmq consumer: %s", cause);
 			queue_rmq_reconsume(r);
 		}
 	}
-	free(acks);
 	return NULL;
 }
 
@@ -675,11 +861,13 @@ queue_rmq_replay(struct queue_rmq *r, char **cause)
 	struct queue_op		 op, *opp = &op;
 	struct queue_state	 st;
 	char			 why[BROKER_CAUSE_MAX], log[BROKER_NAME_MAX + 1];
-	char			 kind[16], key[QUEUE_META_KEY_MAX + 1];
+	char			 kind[16], key[QUEUE_META_KEY_MAX + 16];
+	char			 npfx[8];
 	uint64_t		 deadline, n = 0;
 	int			 rc;
 
 	snprintf(log, sizeof log, "%s.log", r->prefix);
+	snprintf(npfx, sizeof npfx, "n%d/", r->node);
 	queue_rmq_out_log(r, &bt, 0, "sync", r->nonce, 0, "", 0);
 	rc = queue_rmq_send(r, &r->pub, &bt);
 	queue_rmq_batch_free(&bt);
@@ -724,8 +912,14 @@ queue_rmq_replay(struct queue_rmq *r, char **cause)
 			continue;
 		}
 		if (strcmp(kind, "meta") == 0) {
+			/* This node's counters, and the cluster's. */
+			if (strncmp(key, npfx, strlen(npfx)) == 0)
+				op.meta_key = key + strlen(npfx);
+			else if (strchr(key, '/') == NULL)
+				op.meta_key = key;
+			else
+				continue;
 			op.type = QUEUE_OP_META;
-			op.meta_key = key;
 			op.meta_value = broker_hdr_num(&d, "nl-num");
 		} else if (strcmp(kind, "state") == 0) {
 			op.type = QUEUE_OP_STATE;
@@ -748,6 +942,7 @@ queue_rmq_open(const char *spec, size_t mapsize, char **cause)
 {
 	struct queue_rmq	*r = xcalloc(1, sizeof *r);
 	char			 why[BROKER_CAUSE_MAX], q[BROKER_NAME_MAX + 1];
+	struct broker_qargs	 qa;
 	uint64_t		 seed = util_now_us() ^ (uint64_t)getpid();
 
 	pthread_mutex_init(&r->lock, NULL);
@@ -759,10 +954,12 @@ queue_rmq_open(const char *spec, size_t mapsize, char **cause)
 	if ((r->pub = queue_rmq_connect(r, BROKER_PUBLISH, why)) == NULL)
 		goto failwhy;
 	snprintf(q, sizeof q, "%s.log", r->prefix);
-	if (broker_declare(r->pub, q, queue_rmq_qargs(r, 1), why) != 0)
+	if (broker_declare(r->pub, q, queue_rmq_qargs(r, QUEUE_RMQ_Q_LOG,
+	    &qa), why) != 0)
 		goto failwhy;
 	queue_rmq_qname(r, q, sizeof q, NULL, 0);
-	if (broker_declare(r->pub, q, queue_rmq_qargs(r, 0), why) != 0)
+	if (broker_declare(r->pub, q, queue_rmq_qargs(r, QUEUE_RMQ_Q_DEAD,
+	    &qa), why) != 0)
 		goto failwhy;
 	if (queue_rmq_replay(r, cause) == -1)
 		goto fail;
@@ -810,7 +1007,7 @@ queue_rmq_close(void *arg)
 	for (i = 0; i < r->nq; i++)
 		free(r->qnames[i]);
 	free(r->qnames);
-	free(r->acks);
+	free(r->reqs);
 	free(r->spec);
 	free((char *)r->conf.user);
 	pthread_mutex_destroy(&r->lock);
@@ -832,37 +1029,57 @@ queue_rmq_serve(void *arg, const char *const *lines, int n, char **cause)
 	return 0;
 }
 
+/*
+ * Start-up: the dead letters and the node's own pseudo-lines (MSQ_LINE)
+ * are loaded, each up to a marker published into it first (or as much
+ * of it as the prefetch window lets the store hand out: the rest comes
+ * as those are deleted). A line's copies come when it is up here.
+ */
 static int
 queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 {
 	struct queue_rmq	*r = arg;
 	struct queue_rmq_batch	 bt = { 0 };
 	struct queue_rmq_rec	 rec;
+	struct queue_rmq_out	*o;
+	struct broker_qargs	 qa;
 	struct broker		*mk;
 	struct broker_delivery	 d;
 	char			 why[BROKER_CAUSE_MAX], key[QUEUE_RMQ_KEY_MAX];
+	char			 qn[BROKER_NAME_MAX + 1];
 	unsigned		*held = NULL;
 	uint64_t		 deadline, ncopies = 0;
 	size_t			 i;
 	int			 done = 0, l, p, qi, rc;
 	sigset_t		 all, old;
 
-	/* Every queue of ours, a marker at its end. */
 	if ((mk = queue_rmq_connect(r, BROKER_PUBLISH, why)) == NULL)
 		goto failwhy;
-	for (l = -1; l < r->nlines; l++)
+	for (l = -1; l < r->nlines; l++) {
+		if (l >= 0 && r->lines[l][0] != '=') {
+			/* There for the copies any node stores. */
+			for (p = 0; p < QUEUE_RMQ_PRIOS; p++) {
+				queue_rmq_qname(r, qn, sizeof qn,
+				    r->lines[l], (unsigned)p);
+				if (broker_declare(mk, qn, queue_rmq_qargs(r,
+				    QUEUE_RMQ_Q_LINE, &qa), why) != 0)
+					goto failwhy;
+			}
+			continue;
+		}
 		for (p = 0; p < (l < 0 ? 1 : QUEUE_RMQ_PRIOS); p++) {
-			struct queue_rmq_out *o = queue_rmq_out_new(&bt, 0);
-
+			o = queue_rmq_out_new(&bt, 0);
 			queue_rmq_qname(r, o->q, sizeof o->q,
 			    l < 0 ? NULL : r->lines[l], (unsigned)p);
-			if (broker_declare(mk, o->q, queue_rmq_qargs(r, 0),
+			if (broker_declare(mk, o->q, queue_rmq_qargs(r, l < 0 ?
+			    QUEUE_RMQ_Q_DEAD : QUEUE_RMQ_Q_LINE, &qa),
 			    why) != 0)
 				goto failwhy;
 			snprintf(o->id, sizeof o->id, "sync.%s", r->nonce);
 			o->buf = xstrdup("");
 			o->m.body = o->buf;
 		}
+	}
 	if (queue_rmq_send(r, &mk, &bt) == -1) {
 		snprintf(why, sizeof why, "the queues' markers were not "
 		    "confirmed within %d ms", QUEUE_RMQ_RETRY_MS);
@@ -871,21 +1088,13 @@ queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 	broker_close(mk);
 	mk = NULL;
 
-	/*
-	 * Consume them all. A queue is loaded when its marker came, or
-	 * when as many of its copies as the prefetch window lets the store
-	 * hand out are here; the rest come as those are deleted.
-	 */
 	if ((r->con = queue_rmq_connect(r, BROKER_CONSUME, why)) == NULL)
 		goto failwhy;
-	r->qnames = xcalloc(bt.n, sizeof *r->qnames);
 	held = xcalloc(bt.n, sizeof *held);
-	for (i = 0; i < bt.n; i++) {
-		r->qnames[r->nq++] = xstrdup(bt.out[i].q);
-		if (broker_consume(r->con, bt.out[i].q, QUEUE_RMQ_PREFETCH,
-		    NULL, why) != 0)
+	for (i = 0; i < bt.n; i++)
+		if (queue_rmq_consume(r, bt.out[i].q, i == 0 ?
+		    QUEUE_RMQ_Q_DEAD : QUEUE_RMQ_Q_LINE, why) != 0)
 			goto failwhy;
-	}
 	deadline = util_mono_us() + (uint64_t)QUEUE_RMQ_LOAD_MS * 1000;
 	while (done < r->nq) {
 		if (util_mono_us() > deadline) {
@@ -912,8 +1121,8 @@ queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 			broker_ack(r->con, d.tag, why);
 			continue;
 		}
-		queue_rmq_hold(r, key, d.tag);
-		queue_rmq_take(r, &d, &rec, key, 0);
+		if (queue_rmq_hold(r, key, d.tag))
+			queue_rmq_take(r, &d, &rec, key, 0);
 		ncopies++;
 		if (held[qi] < QUEUE_RMQ_PREFETCH &&
 		    ++held[qi] == QUEUE_RMQ_PREFETCH)
@@ -921,8 +1130,8 @@ queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 	}
 	free(held);
 	queue_rmq_batch_free(&bt);
-	log_info("queue: rabbitmq queues=%d copies held=%" PRIu64, r->nq,
-	    ncopies);
+	log_info("queue: rabbitmq node=%d queues=%d copies held=%" PRIu64,
+	    r->node, r->nq, ncopies);
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -939,6 +1148,13 @@ failwhy:
 	queue_rmq_batch_free(&bt);
 	free(held);
 	return QUEUE_E_IO;
+}
+
+/* Loop thread: a line came up here, or went down. */
+static void
+queue_rmq_subscribe(void *arg, const char *line, int on)
+{
+	queue_rmq_request(arg, on ? QUEUE_RMQ_SUB : QUEUE_RMQ_UNSUB, line);
 }
 
 /* The view's copy that an op names (REQUEUE, PURGE: a dead one). */
@@ -976,6 +1192,7 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 	uint64_t		*audit_t = xcalloc((size_t)n, sizeof *audit_t);
 	const char		*audit;
 	uint64_t		 used, size;
+	char			 mkey[QUEUE_META_KEY_MAX + 16];
 	size_t			 k;
 	int			 i, j, failed;
 
@@ -1032,7 +1249,8 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 			    body.data, body.len, op->type == QUEUE_OP_EXPIRE);
 			break;
 		case QUEUE_OP_META:
-			queue_rmq_out_log(r, &bt, i, "meta", op->meta_key,
+			queue_rmq_meta_key(r, op->meta_key, mkey, sizeof mkey);
+			queue_rmq_out_log(r, &bt, i, "meta", mkey,
 			    op->meta_value, "", 0);
 			break;
 		default:
@@ -1064,33 +1282,49 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 			op->result = QUEUE_E_FULL;
 	}
 
+	/*
+	 * The view. A PUT's copies are not this node's until the store
+	 * hands them over (their line up here): only its state records and
+	 * audit go in. A REQUEUE's copy, the same: the dead one goes.
+	 */
 	for (i = 0; i < n; i++) {
+		enum queue_op_type type;
+
 		op = ops[i];
 		if (op->result != QUEUE_E_OK)
 			continue;
+		type = op->type;
 		fd.want = &op->copies[0];
 		fd.ok = 0;
-		if (op->type == QUEUE_OP_PURGE || op->type == QUEUE_OP_REQUEUE)
+		if (type == QUEUE_OP_PURGE || type == QUEUE_OP_REQUEUE)
 			queue_backend_ram.walk_dead(r->view, queue_rmq_find_cb,
 			    &fd);
+		if (type == QUEUE_OP_PUT)
+			op->type = QUEUE_OP_STATE;
+		else if (type == QUEUE_OP_REQUEUE)
+			op->type = QUEUE_OP_PURGE;
 		/* The view writes the audit with the log's time. */
 		audit = op->audit;
-		if (op->type != QUEUE_OP_AUDIT) {
+		if (type != QUEUE_OP_AUDIT) {
 			op->audit = NULL;
 			queue_backend_ram.apply(r->view, &op, 1);
 			op->audit = audit;
 		}
+		op->type = type;
+		/* Deleted, but gone from the view: its line went down. */
+		if (type == QUEUE_OP_DELETE && op->result == QUEUE_E_NOTFOUND)
+			op->result = QUEUE_E_OK;
 		if (op->result != QUEUE_E_OK)
 			continue;
 		if (audit != NULL)
 			queue_ram_audit_at(r->view, audit_t[i], audit);
-		if (op->type == QUEUE_OP_DELETE || op->type == QUEUE_OP_EXPIRE)
+		if (type == QUEUE_OP_DELETE || type == QUEUE_OP_EXPIRE)
 			queue_rmq_ack(r, &op->copies[0], 0);
 		else if (fd.ok)
 			queue_rmq_ack(r, &fd.found, 1);
 	}
 	for (k = 0; k < bt.n; k++)
-		if (bt.out[k].line[0] != '\0')
+		if (strncmp(bt.out[k].id, "dead.", 5) == 0)
 			queue_rmq_expect(r, bt.out[k].id, 0);
 	queue_rmq_batch_free(&bt);
 	free(audit_t);
@@ -1112,10 +1346,16 @@ queue_rmq_walk_dead(void *arg, queue_load_cb cb, void *cbarg)
 	    cbarg);
 }
 
+/* Message ids carry the node in their high byte: unique cluster-wide. */
 static uint64_t
 queue_rmq_meta_get(void *arg, const char *key)
 {
-	return queue_backend_ram.meta_get(((struct queue_rmq *)arg)->view, key);
+	struct queue_rmq	*r = arg;
+	uint64_t		 v = queue_backend_ram.meta_get(r->view, key);
+
+	if (strcmp(key, "msgid") == 0 && v < ((uint64_t)r->node << 56))
+		v = (uint64_t)r->node << 56;
+	return v;
 }
 
 static int
@@ -1174,5 +1414,6 @@ const struct queue_backend queue_backend_rabbitmq = {
 	.usage = queue_rmq_usage,
 	.walk_state = queue_rmq_walk_state,
 	.serve = queue_rmq_serve,
-	.attach = queue_rmq_attach
+	.attach = queue_rmq_attach,
+	.subscribe = queue_rmq_subscribe
 };

@@ -270,18 +270,34 @@ server_bind_cb(void *arg, struct session *s, const char *cn, char *code,
 	return server_line(srv, cl);
 }
 
+/*
+ * With a shared store (docs/cluster.md) a line's copies are this node's
+ * while the line is connected here: the store hands them over when it
+ * comes up and takes them back when it goes.
+ */
 static void
 server_attach_cb(void *arg, struct session *s, void *owner)
 {
-	(void)arg;
+	struct server *srv = arg;
+
 	line_attach(owner, s);
+	queue_subscribe(srv->q, line_config(owner)->code, 1);
 }
 
 static void
 server_detach_cb(void *arg, struct session *s, void *owner)
 {
-	(void)arg;
+	struct server	*srv = arg;
+	uint64_t	 n;
+
 	line_detach(owner, s);
+	if (!queue_is_shared(srv->q) || line_session(owner) != NULL)
+		return;
+	queue_subscribe(srv->q, line_config(owner)->code, 0);
+	if ((n = line_forget(owner)) > 0)
+		log_info("server: line=%s down: %llu copies back to the "
+		    "shared store", line_config(owner)->code,
+		    (unsigned long long)n);
 }
 
 static void
@@ -488,6 +504,10 @@ server_load_cb(const struct queue_copy *c, void *arg)
 		util_strlcpy(rc.dest, server_line_dest(cl), sizeof rc.dest);
 		c = &rc;
 	}
+	/* A shared store's copy handed over before the line went down. */
+	if (queue_is_shared(srv->q) && line_session(server_line(srv, cl)) ==
+	    NULL)
+		return;
 	line_add(server_line(srv, cl), c);
 }
 
@@ -1436,7 +1456,8 @@ server_sm_done_cb(struct queue_op *op, void *arg)
 	const struct config_line	*cl;
 
 	if (op->result == QUEUE_E_OK) {
-		if ((cl = config_line_by_code(sm->srv->cfg, sm->copy.line)) != NULL)
+		if (!queue_is_shared(sm->srv->q) && (cl = config_line_by_code(
+		    sm->srv->cfg, sm->copy.line)) != NULL)
 			line_add(server_line(sm->srv, cl), &sm->copy);
 	} else
 		log_warnx("server: SM for %s not stored: %s", sm->copy.dest,
@@ -1476,7 +1497,7 @@ server_put_done_cb(struct queue_op *op, void *arg)
 		util_strlcpy(body->ctl, op->msg.ctl, sizeof body->ctl);
 		body->flags = op->msg.flags;
 		op->body = NULL;
-		for (i = 0; i < op->ncopies; i++)
+		for (i = 0; i < op->ncopies && !queue_is_shared(srv->q); i++)
 			if ((cl = config_line_by_code(srv->cfg,
 			    op->copies[i].line)) != NULL)
 				line_add_body(server_line(srv, cl),
@@ -2147,8 +2168,9 @@ server_merge_done_cb(struct queue_op *op, void *arg)
 	int				 i, ok = op->result == QUEUE_E_OK;
 
 	if (ok) {
-		if (op->type == QUEUE_OP_PUT && (cl = config_line_by_code(
-		    srv->cfg, mg->copy.line)) != NULL)
+		if (op->type == QUEUE_OP_PUT && !queue_is_shared(srv->q) &&
+		    (cl = config_line_by_code(srv->cfg, mg->copy.line)) !=
+		    NULL)
 			line_add(server_line(srv, cl), &mg->copy);
 		for (i = 0; i < mg->nparked; i++)
 			server_unpark(srv, &mg->parked[i]);
@@ -2600,11 +2622,11 @@ server_hitconf_committed_cb(void *arg, const struct queue_copy *c)
 	struct server			*srv = arg;
 	const struct config_line	*cl;
 
-	if ((cl = config_line_by_code(srv->cfg, c->line)) != NULL)
-		line_add(server_line(srv, cl), c);
-	else
+	if ((cl = config_line_by_code(srv->cfg, c->line)) == NULL)
 		log_warnx("server: line %s is gone; message %016llx stays "
 		    "stored", c->line, (unsigned long long)c->msgid);
+	else if (!queue_is_shared(srv->q))
+		line_add(server_line(srv, cl), c);
 }
 
 /*

@@ -40,6 +40,7 @@ static char		 cl_root[256];
 static char		 cl_addr[NODES][32];
 static struct broker_conf cl_conf;
 static int		 cl_up;
+static int		 cl_run;	/* switch tests so far: store prefix */
 
 /* Run tools/rabbitcluster ARGS on the cluster; its exit status. */
 static int
@@ -511,9 +512,13 @@ test_stream(void)
 #define SW_STREAM_MS	1500	/* stream this long before the kill */
 #define SW_INFLIGHT	64	/* unacked messages the agency keeps going */
 
-/* A test environment whose switch keeps its store in the cluster. */
+/*
+ * A test environment whose switch keeps its store in the cluster, as
+ * node node; with pki, the PKI of another environment (the switches of
+ * one cluster share their CA and certificates).
+ */
 static struct it_env *
-cl_switch_env(void)
+cl_switch_env(int node, const struct it_env *pki)
 {
 	struct it_env	*e = it_env_new("cluster", "heartbeat=\"2\"");
 	struct ubuf	 store;
@@ -525,8 +530,8 @@ cl_switch_env(void)
 	if (e == NULL || (conf = util_read_file(e->conf, &len)) == NULL)
 		return NULL;
 	ubuf_init(&store);
-	ubuf_printf(&store, "  <store backend=\"rabbitmq\" prefix=\"it%d\">\n",
-	    (int)getpid() % 1000);
+	ubuf_printf(&store, "  <store backend=\"rabbitmq\" prefix=\"it%d\" "
+	    "node-id=\"%d\">\n", (int)getpid() % 1000 + 1000 * cl_run, node);
 	for (i = 0; i < NODES; i++)
 		ubuf_printf(&store, "    <node>%s</node>\n", cl_addr[i]);
 	ubuf_adds(&store, "  </store>\n");
@@ -539,6 +544,14 @@ cl_switch_env(void)
 	}
 	ubuf_free(&store);
 	free(conf);
+	if (pki != NULL) {
+		char cmd[1024];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'",
+		    e->pki, pki->pki, e->pki);
+		if (system(cmd) != 0)
+			return NULL;
+	}
 	return e;
 }
 
@@ -578,7 +591,8 @@ test_switch_kill9(void)
 	unsigned		 sent = 0;
 	char			 buf[1024];
 
-	CU_ASSERT_FATAL((env = cl_switch_env()) != NULL);
+	cl_run++;
+	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL)) != NULL);
 	CU_ASSERT_FATAL(it_switch_start(env) == 0);
 	a = it_client_new(env, "waagy", 10000);
 	CU_ASSERT_FATAL(a != NULL && a->up);
@@ -637,6 +651,162 @@ test_switch_kill9(void)
 	it_env_free(env);
 }
 
+/* Pump both switches' clients a little. */
+static void
+cl_pump2(struct it_env *a, struct it_env *b, int ms)
+{
+	uint64_t end = util_mono_us() + (uint64_t)ms * 1000;
+
+	do {
+		it_pump(a, 1);
+		it_pump(b, 1);
+	} while (util_mono_us() < end);
+}
+
+/*
+ * Stream AMs numbered from *next through ag for ms, SW_INFLIGHT unacked
+ * at most, pumping both environments; stops early when ag closes.
+ */
+static void
+cl_stream(struct it_client *ag, struct it_env *other, unsigned *next, int ms)
+{
+	uint64_t	 end = util_mono_us() + (uint64_t)ms * 1000, tag;
+	unsigned	 sent = 0, done;
+	char		 buf[1024];
+
+	while (util_mono_us() < end && !ag->closed) {
+		for (done = 0, tag = 1; tag < ag->ntags; tag++)
+			done += ag->state[tag] != 0;
+		while (sent - done < SW_INFLIGHT) {
+			it_client_send(ag, cl_am(buf, sizeof buf, (*next)++));
+			sent++;
+		}
+		cl_pump2(ag->env, other, 2);
+	}
+}
+
+/* The message ids client c got ACKs for, appended to *ids. */
+static void
+cl_acked(const struct it_client *c, uint64_t **ids, size_t *n)
+{
+	size_t tag;
+
+	for (tag = 1; tag < c->ntags; tag++)
+		if (c->state[tag] == 1) {
+			*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+			(*ids)[(*n)++] = strtoull(c->reply[tag], NULL, 16);
+		}
+}
+
+static void
+cl_delivered(const struct it_client *c, uint64_t **ids, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndlv; i++) {
+		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = c->dlv[i].msgid;
+	}
+}
+
+/* lost: acked but never delivered; dups: delivered more than once. */
+static void
+cl_count(uint64_t *acked, size_t nacked, uint64_t *got, size_t ngot,
+    size_t *lost, size_t *dups)
+{
+	size_t i, j;
+
+	qsort(acked, nacked, sizeof *acked, cl_cmp_u64);
+	qsort(got, ngot, sizeof *got, cl_cmp_u64);
+	*lost = *dups = 0;
+	for (i = 1; i < ngot; i++)
+		*dups += got[i] == got[i - 1];
+	for (i = 0, j = 0; i < nacked; i++) {
+		while (j < ngot && got[j] < acked[i])
+			j++;
+		*lost += j == ngot || got[j] != acked[i];
+	}
+}
+
+/*
+ * Two switch nodes on one store. The agency sends to node A, the state
+ * takes its deliveries at node B (every copy crosses nodes through the
+ * store); under that stream:
+ *   - node A is killed with SIGKILL: the agency reconnects to B and goes
+ *     on;
+ *   - the RabbitMQ node both switches use first is killed: the stream
+ *     goes on through the others;
+ *   - node B is killed too, both are restarted, and the state connects
+ *     to A this time (its line moves): it gets every message either node
+ *     acknowledged (duplicates allowed, by message id).
+ */
+static void
+test_two_switches(void)
+{
+	struct it_env		*a, *b;
+	struct it_client	*ag, *ca;
+	uint64_t		*acked = NULL, *got = NULL, end;
+	size_t			 nacked = 0, ngot = 0, lost, dups;
+	unsigned		 next = 1;
+
+	cl_run++;
+	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL)) != NULL);
+	CU_ASSERT_FATAL((b = cl_switch_env(2, a)) != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	ca = it_client_new(b, "cadmv", 10000);
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	ag = it_client_new(a, "waagy", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up);
+
+	/* Across the nodes, then node A dies. */
+	cl_stream(ag, b, &next, SW_STREAM_MS);
+	it_switch_stop(a, SIGKILL);
+	cl_pump2(a, b, 50);
+	cl_acked(ag, &acked, &nacked);
+	CU_ASSERT(nacked > 50);
+	CU_ASSERT(ca->ndlv > 0);	/* delivered across nodes */
+	fprintf(stderr, "\n  it_cluster: two switches: %zu acked by node A "
+	    "before its kill -9, %zu delivered by node B so far\n", nacked,
+	    ca->ndlv);
+	it_client_free(ag);
+
+	/* The agency on node B; a RabbitMQ node dies mid-stream. */
+	ag = it_client_new(b, "waagy", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up);
+	cl_stream(ag, a, &next, SW_STREAM_MS / 2);
+	CU_ASSERT_FATAL(cl_kill(1) == 0);
+	cl_stream(ag, a, &next, SW_STREAM_MS);
+	it_switch_stop(b, SIGKILL);
+	cl_pump2(a, b, 50);
+	cl_acked(ag, &acked, &nacked);
+	cl_delivered(ca, &got, &ngot);
+	it_client_free(ag);
+	it_client_free(ca);
+
+	/* Both restart; the state's line moves to node A. */
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 90000) == 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(b, 90000) == 0);
+	ca = it_client_new(a, "cadmv", 10000);
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	end = util_mono_us() + 60 * 1000000ULL;
+	while (ngot + ca->ndlv < nacked && util_mono_us() < end)
+		cl_pump2(a, b, 20);
+	cl_pump2(a, b, 300);
+	cl_delivered(ca, &got, &ngot);
+	cl_count(acked, nacked, got, ngot, &lost, &dups);
+	fprintf(stderr, "  it_cluster: two switches: acked %zu (nodes A and "
+	    "B, a RabbitMQ node and both switches killed), delivered %zu, "
+	    "lost %zu, duplicates %zu\n", nacked, ngot, lost, dups);
+	CU_ASSERT_EQUAL(lost, 0);
+	it_client_free(ca);
+	CU_ASSERT(cl_restart(1) == 0);
+	free(acked);
+	free(got);
+	it_env_free(a);
+	it_env_free(b);
+}
+
 int
 main(void)
 {
@@ -651,5 +821,6 @@ main(void)
 	CU_add_test(s, "stream", test_stream);
 	CU_add_test(s, "quorum queue failover", test_quorum_failover);
 	CU_add_test(s, "switch on rabbitmq: kill -9", test_switch_kill9);
+	CU_add_test(s, "two switch nodes: failover", test_two_switches);
 	return it_run_suites();
 }
