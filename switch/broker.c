@@ -294,6 +294,13 @@ broker_addr(const struct broker *b)
 	return b->addr;
 }
 
+void
+broker_set_timeout(struct broker *b, int ms)
+{
+	b->timeout_ms = ms > 0 ? ms : b->conf->timeout_ms > 0 ?
+	    b->conf->timeout_ms : 5000;
+}
+
 int
 broker_dead(const struct broker *b)
 {

@@ -80,6 +80,8 @@ struct broker	*broker_open(const struct broker_conf *, int first, int mode,
 void		 broker_close(struct broker *);
 /** The index in conf.addrs of the address connected to. */
 int		 broker_addr(const struct broker *);
+/** How long broker_settle waits from now on (0: conf.timeout_ms). */
+void		 broker_set_timeout(struct broker *, int ms);
 /** Is the connection dead (a call failed with BROKER_E_CONN)? */
 int		 broker_dead(const struct broker *);
 

@@ -874,6 +874,8 @@ queue_strerror(int e)
 		return "audit trail cannot be written";
 	case QUEUE_E_DAMAGED:
 		return "store damaged";
+	case QUEUE_E_UNAVAILABLE:
+		return "store unavailable";
 	}
 	return "unknown queue error";
 }
@@ -888,6 +890,8 @@ queue_space_name(int h)
 		return "no-space";
 	case QUEUE_SPACE_AUDIT:
 		return "audit-full";
+	case QUEUE_SPACE_UNAVAILABLE:
+		return "unavailable";
 	}
 	return "unknown";
 }

@@ -66,8 +66,10 @@ enum queue_err {
 	QUEUE_E_INVAL,		/* malformed op (see queue_op_validate) */
 	QUEUE_E_EXISTS,		/* PUT of a msgid that is already stored */
 	QUEUE_E_AUDIT,		/* the audit record cannot be written */
-	QUEUE_E_DAMAGED		/* the store's structure is damaged (see
+	QUEUE_E_DAMAGED,	/* the store's structure is damaged (see
 				   queue_health): nothing of the op stored */
+	QUEUE_E_UNAVAILABLE	/* a shared store cannot be reached (or
+				   refuses): nothing of the op stored */
 };
 const char	*queue_strerror(int);
 
@@ -219,7 +221,8 @@ struct queue_conf {
 enum queue_space {
 	QUEUE_SPACE_OK = 0,
 	QUEUE_SPACE_NOSPACE,	/* file system full: PUTs refused */
-	QUEUE_SPACE_AUDIT	/* audit over budget, cannot be pruned */
+	QUEUE_SPACE_AUDIT,	/* audit over budget, cannot be pruned */
+	QUEUE_SPACE_UNAVAILABLE	/* a shared store cannot be reached */
 };
 const char	*queue_space_name(int);
 

@@ -51,7 +51,8 @@
 #define QUEUE_RMQ_PRIOS		3
 #define QUEUE_RMQ_MAGIC		0x4e4c5131u	/* "NLQ1" */
 #define QUEUE_RMQ_KEY_MAX	64
-#define QUEUE_RMQ_RETRY_MS	30000		/* a batch's reconnects */
+#define QUEUE_RMQ_RETRY_MS	10000		/* a batch's reconnects */
+#define QUEUE_RMQ_DOWN_MS	1000		/* the same, once it is down */
 #define QUEUE_RMQ_LOAD_MS	60000		/* up to every marker */
 #define QUEUE_RMQ_POLL_MS	20		/* consumer: acks' latency */
 /* Copies of one queue the store hands out unacknowledged at a time (a
@@ -99,6 +100,8 @@ struct queue_rmq {
 
 	struct broker		*pub;		/* commit thread */
 	int			 addr;		/* next address to try */
+	int			 down;		/* commit thread: unreachable */
+	char			 down_cause[BROKER_CAUSE_MAX];
 	char			 nonce[40];
 
 	char			**lines;	/* served here */
@@ -303,7 +306,7 @@ struct queue_rmq_out {
 	char			 q[BROKER_NAME_MAX + 1];
 	char			 line[QUEUE_LINE_LEN + 1];
 	char			*buf;		/* owned body */
-	int			 op;		/* index in the batch */
+	int			 op;		/* index in the batch, -1: none */
 	int			 err;		/* enum broker_err */
 	uint64_t		 seq;
 };
@@ -421,12 +424,11 @@ queue_rmq_settled_cb(void *arg, uint64_t seq, int err)
  */
 static int
 queue_rmq_send(struct queue_rmq *r, struct broker **pub,
-    struct queue_rmq_batch *bt)
+    struct queue_rmq_batch *bt, int retry_ms, char *cause)
 {
 	uint64_t		 deadline = util_mono_us() +
-				    (uint64_t)QUEUE_RMQ_RETRY_MS * 1000;
+				    (uint64_t)retry_ms * 1000;
 	struct queue_rmq_out	*o;
-	char			 cause[BROKER_CAUSE_MAX];
 	size_t			 i, left;
 	int			 rc;
 
@@ -445,6 +447,9 @@ queue_rmq_send(struct queue_rmq *r, struct broker **pub,
 		    (*pub = queue_rmq_connect(r, BROKER_PUBLISH,
 		    cause)) == NULL)
 			goto retry;
+		/* A store that is down answers quickly, or is still down. */
+		broker_set_timeout(*pub, retry_ms < QUEUE_RMQ_RETRY_MS ?
+		    retry_ms : 0);
 		rc = BROKER_E_OK;
 		for (i = 0; i < bt->n && rc == BROKER_E_OK; i++) {
 			o = &bt->out[i];
@@ -462,18 +467,16 @@ queue_rmq_send(struct queue_rmq *r, struct broker **pub,
 				left += bt->out[i].err == BROKER_E_REFUSED;
 			if (left == 0)
 				return 0;
-			snprintf(cause, sizeof cause, "%zu publishes refused "
-			    "(a queue without a leader?)", left);
+			snprintf(cause, BROKER_CAUSE_MAX, "%zu publishes "
+			    "refused (a queue without a leader?)", left);
 		} else {
 			broker_close(*pub);
 			*pub = NULL;
 			r->addr++;
 		}
 retry:
-		if (util_mono_us() >= deadline) {
-			log_warnx("queue: rabbitmq: %s; giving up", cause);
+		if (util_mono_us() >= deadline)
 			return -1;
-		}
 		log_debug("queue: rabbitmq: %s; again", cause);
 		usleep(100000);
 	}
@@ -869,7 +872,7 @@ queue_rmq_replay(struct queue_rmq *r, char **cause)
 	snprintf(log, sizeof log, "%s.log", r->prefix);
 	snprintf(npfx, sizeof npfx, "n%d/", r->node);
 	queue_rmq_out_log(r, &bt, 0, "sync", r->nonce, 0, "", 0);
-	rc = queue_rmq_send(r, &r->pub, &bt);
+	rc = queue_rmq_send(r, &r->pub, &bt, QUEUE_RMQ_RETRY_MS, why);
 	queue_rmq_batch_free(&bt);
 	if (rc == -1) {
 		*cause = xstrdup("rabbitmq store: no node confirmed the log's "
@@ -1080,11 +1083,8 @@ queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 			o->m.body = o->buf;
 		}
 	}
-	if (queue_rmq_send(r, &mk, &bt) == -1) {
-		snprintf(why, sizeof why, "the queues' markers were not "
-		    "confirmed within %d ms", QUEUE_RMQ_RETRY_MS);
+	if (queue_rmq_send(r, &mk, &bt, QUEUE_RMQ_RETRY_MS, why) == -1)
 		goto failwhy;
-	}
 	broker_close(mk);
 	mk = NULL;
 
@@ -1173,6 +1173,47 @@ queue_rmq_find_cb(const struct queue_copy *c, void *arg)
 		fd->found = *c;
 		fd->ok = 1;
 	}
+}
+
+/*
+ * Commit thread: publish a batch (with nothing in it: a probe of the
+ * log), and keep the store's state: once it could not be reached, it is
+ * down (the queue reports it, the switch refuses messages) until a
+ * publish is confirmed again.
+ * @return 1 if the batch was not confirmed.
+ */
+static int
+queue_rmq_sent(struct queue_rmq *r, struct queue_rmq_batch *bt)
+{
+	char	cause[BROKER_CAUSE_MAX];
+	int	failed;
+
+	if (bt->n == 0)
+		queue_rmq_out_log(r, bt, -1, "sync", r->nonce, 0, "", 0);
+	failed = queue_rmq_send(r, &r->pub, bt, r->down ? QUEUE_RMQ_DOWN_MS :
+	    QUEUE_RMQ_RETRY_MS, cause) == -1;
+	if (failed && !r->down) {
+		util_strlcpy(r->down_cause, cause, sizeof r->down_cause);
+		log_warnx("queue: rabbitmq store unavailable: %s", cause);
+	} else if (!failed && r->down)
+		log_info("queue: rabbitmq store available again on %s",
+		    r->conf.addrs[r->addr % r->conf.naddrs]);
+	r->down = failed;
+	return failed;
+}
+
+/* Commit thread, after a batch: the store's state, for /readyz. */
+static void
+queue_rmq_space(void *arg, struct queue_stats *st)
+{
+	struct queue_rmq *r = arg;
+
+	st->space = r->down ? QUEUE_SPACE_UNAVAILABLE : QUEUE_SPACE_OK;
+	if (r->down)
+		snprintf(st->space_cause, sizeof st->space_cause, "rabbitmq: "
+		    "%s", r->down_cause);
+	else
+		st->space_cause[0] = '\0';
 }
 
 /*
@@ -1270,16 +1311,18 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 	}
 	ubuf_free(&body);
 
-	failed = bt.n > 0 && queue_rmq_send(r, &r->pub, &bt) == -1;
+	/* Nothing to publish: only a store that is down is probed. */
+	failed = bt.n > 0 || r->down ? queue_rmq_sent(r, &bt) : 0;
 	for (k = 0; k < bt.n; k++) {
+		if (bt.out[k].op < 0)
+			continue;	/* the probe */
 		op = ops[bt.out[k].op];
 		if (op->result != QUEUE_E_OK)
 			continue;
-		if (failed || bt.out[k].err == BROKER_E_CONN ||
-		    bt.out[k].err == BROKER_E_NOROUTE)
-			op->result = QUEUE_E_IO;
-		else if (bt.out[k].err == BROKER_E_REFUSED)
-			op->result = QUEUE_E_FULL;
+		if (bt.out[k].err == BROKER_E_NOROUTE)
+			op->result = QUEUE_E_IO;	/* no such queue */
+		else if (failed)
+			op->result = QUEUE_E_UNAVAILABLE;
 	}
 
 	/*
@@ -1415,5 +1458,6 @@ const struct queue_backend queue_backend_rabbitmq = {
 	.walk_state = queue_rmq_walk_state,
 	.serve = queue_rmq_serve,
 	.attach = queue_rmq_attach,
-	.subscribe = queue_rmq_subscribe
+	.subscribe = queue_rmq_subscribe,
+	.space = queue_rmq_space
 };

@@ -807,6 +807,71 @@ test_two_switches(void)
 	it_env_free(b);
 }
 
+/* GET /readyz: its status. */
+static int
+cl_readyz(struct it_env *e)
+{
+	char	*resp = NULL;
+	int	 st = it_http(e, "GET", "/readyz", NULL, &resp);
+
+	free(resp);
+	return st;
+}
+
+/*
+ * A switch whose store loses its majority (two RabbitMQ nodes of three
+ * killed) stops accepting: a message gets ER 93 naming the store, and
+ * /readyz answers 503; when the nodes are back it accepts again by
+ * itself.
+ */
+static void
+test_store_unavailable(void)
+{
+	struct it_env		*env;
+	struct it_client	*a;
+	uint64_t		 tag, end;
+	char			 buf[1024];
+	int			 st;
+
+	cl_run++;
+	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL)) != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(env, 60000) == 0);
+	a = it_client_new(env, "waagy", 10000);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, cl_am(buf, sizeof buf, 1));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, 10000), 1);
+	CU_ASSERT_EQUAL(cl_readyz(env), 200);
+
+	CU_ASSERT_FATAL(cl_kill(2) == 0);
+	CU_ASSERT_FATAL(cl_kill(3) == 0);
+	tag = it_client_send(a, cl_am(buf, sizeof buf, 2));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, 60000), 2);
+	if (tag < a->ntags && a->reply[tag] != NULL) {
+		CU_ASSERT_EQUAL(it_er(a->reply[tag]), 93);
+		CU_ASSERT(strstr(it_er_text(a->reply[tag]),
+		    "store unavailable") != NULL);
+	}
+	CU_ASSERT_EQUAL(cl_readyz(env), 503);
+
+	CU_ASSERT(cl_restart(2) == 0);
+	CU_ASSERT(cl_restart(3) == 0);
+	end = util_mono_us() + 60 * 1000000ULL;
+	while ((st = cl_readyz(env)) != 200 && util_mono_us() < end)
+		it_pump(env, 500);
+	CU_ASSERT_EQUAL(st, 200);
+	/* Its heartbeats went unanswered while the nodes restarted. */
+	it_client_free(a);
+	a = it_client_new(env, "waagy", 10000);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, cl_am(buf, sizeof buf, 3));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, 30000), 1);
+	fprintf(stderr, "\n  it_cluster: store unavailable: refused with ER "
+	    "93 while 2 of 3 RabbitMQ nodes were down, /readyz 503, accepting "
+	    "again after they came back\n");
+	it_client_free(a);
+	it_env_free(env);
+}
+
 int
 main(void)
 {
@@ -822,5 +887,6 @@ main(void)
 	CU_add_test(s, "quorum queue failover", test_quorum_failover);
 	CU_add_test(s, "switch on rabbitmq: kill -9", test_switch_kill9);
 	CU_add_test(s, "two switch nodes: failover", test_two_switches);
+	CU_add_test(s, "store unavailable", test_store_unavailable);
 	return it_run_suites();
 }
