@@ -101,6 +101,8 @@ struct queue_rmq {
 	struct broker		*pub;		/* commit thread */
 	int			 addr;		/* next address to try */
 	int			 down;		/* commit thread: unreachable */
+	uint64_t		 log_next;	/* the log's offset after replay */
+	char			 logname[BROKER_NAME_MAX + 1];
 	char			 down_cause[BROKER_CAUSE_MAX];
 	char			 nonce[40];
 
@@ -301,7 +303,7 @@ queue_rmq_qargs(const struct queue_rmq *r, int kind, struct broker_qargs *q)
 
 struct queue_rmq_out {
 	struct broker_msg	 m;
-	struct broker_hdr	 h[4];
+	struct broker_hdr	 h[5];
 	char			 id[QUEUE_RMQ_KEY_MAX];
 	char			 q[BROKER_NAME_MAX + 1];
 	char			 line[QUEUE_LINE_LEN + 1];
@@ -397,7 +399,9 @@ queue_rmq_out_log(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
 	o->h[2].num = num;
 	o->h[3].key = "nl-del";
 	o->h[3].num = val == NULL;
-	o->m.nhdrs = 4;
+	o->h[4].key = "nl-node";
+	o->h[4].num = (uint64_t)r->node;
+	o->m.nhdrs = 5;
 }
 
 static void
@@ -485,6 +489,68 @@ retry:
 /*
  * The consumer's side: deliveries' tags, acks.
  */
+
+/*
+ * A record of the log into the view: at start-up (replay) every record
+ * of the cluster, this node's counters and the cluster's; afterwards
+ * (follow) the records the other nodes write: their state records
+ * (photo requests, merges ...), audit records and service states.
+ * @return 1 if applied.
+ */
+static int
+queue_rmq_log_apply(struct queue_rmq *r, const struct broker_delivery *d,
+    int follow)
+{
+	struct queue_op		 op, *opp = &op;
+	struct queue_state	 st;
+	char			 kind[16], key[QUEUE_META_KEY_MAX + 16], npfx[8];
+
+	broker_hdr_str(d, "nl-kind", kind, sizeof kind);
+	broker_hdr_str(d, "nl-key", key, sizeof key);
+	if (follow && broker_hdr_num(d, "nl-node") == (uint64_t)r->node)
+		return 0;	/* applied when it was written */
+	snprintf(npfx, sizeof npfx, "n%d/", r->node);
+	memset(&op, 0, sizeof op);
+	if (strcmp(kind, "audit") == 0) {
+		char *text = xstrndup(d->body, d->len);
+
+		queue_ram_audit_at(r->view, broker_hdr_num(d, "nl-num"), text);
+		free(text);
+		return 1;
+	}
+	if (strcmp(kind, "meta") == 0) {
+		/* This node's counters, and the cluster's. */
+		if (!follow && strncmp(key, npfx, strlen(npfx)) == 0)
+			op.meta_key = key + strlen(npfx);
+		else if (strchr(key, '/') == NULL)
+			op.meta_key = key;
+		else
+			return 0;
+		op.type = QUEUE_OP_META;
+		op.meta_value = broker_hdr_num(d, "nl-num");
+	} else if (strcmp(kind, "state") == 0) {
+		op.type = QUEUE_OP_STATE;
+		st.key = key;
+		st.val = broker_hdr_num(d, "nl-del") ? NULL : d->body;
+		st.len = d->len;
+		op.states = &st;
+		op.nstates = 1;
+	} else
+		return 0;
+	queue_backend_ram.apply(r->view, &opp, 1);
+	return 1;
+}
+
+/* Consumer thread (or load): follow the log from where it was left. */
+static int
+queue_rmq_follow(struct queue_rmq *r, char *cause)
+{
+	char off[24];
+
+	snprintf(off, sizeof off, "%" PRIu64, r->log_next);
+	return broker_consume(r->con, r->logname, QUEUE_RMQ_PREFETCH, off,
+	    cause);
+}
 
 /*
  * Consumer thread (or load, before it runs): a delivery of a copy, held
@@ -791,7 +857,7 @@ queue_rmq_reconsume(struct queue_rmq *r)
 				    QUEUE_RMQ_Q_LINE : QUEUE_RMQ_Q_DEAD,
 				    cause) != 0)
 					break;
-			if (i == n) {
+			if (i == n && queue_rmq_follow(r, cause) == 0) {
 				log_info("queue: rabbitmq consumer back on "
 				    "%s", r->conf.addrs[r->addr %
 				    r->conf.naddrs]);
@@ -832,7 +898,12 @@ queue_rmq_consumer_main(void *arg)
 		if (stop || r->con == NULL)
 			break;
 		rc = broker_next(r->con, &d, QUEUE_RMQ_POLL_MS, cause);
-		if (rc == 1) {
+		if (rc == 1 && strcmp(d.queue, r->logname) == 0) {
+			queue_rmq_log_apply(r, &d, 1);
+			r->log_next = d.offset + 1;
+			if (broker_ack(r->con, d.tag, cause) != 0)
+				log_warnx("queue: rabbitmq: %s", cause);
+		} else if (rc == 1) {
 			if (queue_rmq_qindex(r, d.queue) == -1) {
 				/* Of a line that went down here. */
 				if (broker_reject(r->con, d.tag, 1, cause) != 0)
@@ -861,18 +932,14 @@ queue_rmq_replay(struct queue_rmq *r, char **cause)
 	struct queue_rmq_batch	 bt = { 0 };
 	struct broker		*c;
 	struct broker_delivery	 d;
-	struct queue_op		 op, *opp = &op;
-	struct queue_state	 st;
 	char			 why[BROKER_CAUSE_MAX], log[BROKER_NAME_MAX + 1];
 	char			 kind[16], key[QUEUE_META_KEY_MAX + 16];
-	char			 npfx[8];
 	uint64_t		 deadline, n = 0;
 	int			 rc;
 
 	snprintf(log, sizeof log, "%s.log", r->prefix);
-	snprintf(npfx, sizeof npfx, "n%d/", r->node);
 	queue_rmq_out_log(r, &bt, 0, "sync", r->nonce, 0, "", 0);
-	rc = queue_rmq_send(r, &r->pub, &bt, QUEUE_RMQ_RETRY_MS, why);
+	rc = queue_rmq_send(r, &r->pub, &bt, QUEUE_RMQ_LOAD_MS, why);
 	queue_rmq_batch_free(&bt);
 	if (rc == -1) {
 		*cause = xstrdup("rabbitmq store: no node confirmed the log's "
@@ -900,40 +967,13 @@ queue_rmq_replay(struct queue_rmq *r, char **cause)
 		broker_hdr_str(&d, "nl-key", key, sizeof key);
 		broker_ack(c, d.tag, why);
 		if (strcmp(kind, "sync") == 0) {
-			if (strcmp(key, r->nonce) == 0)
+			if (strcmp(key, r->nonce) == 0) {
+				r->log_next = d.offset + 1;
 				break;
+			}
 			continue;
 		}
-		memset(&op, 0, sizeof op);
-		n++;
-		if (strcmp(kind, "audit") == 0) {
-			char *text = xstrndup(d.body, d.len);
-
-			queue_ram_audit_at(r->view, broker_hdr_num(&d,
-			    "nl-num"), text);
-			free(text);
-			continue;
-		}
-		if (strcmp(kind, "meta") == 0) {
-			/* This node's counters, and the cluster's. */
-			if (strncmp(key, npfx, strlen(npfx)) == 0)
-				op.meta_key = key + strlen(npfx);
-			else if (strchr(key, '/') == NULL)
-				op.meta_key = key;
-			else
-				continue;
-			op.type = QUEUE_OP_META;
-			op.meta_value = broker_hdr_num(&d, "nl-num");
-		} else if (strcmp(kind, "state") == 0) {
-			op.type = QUEUE_OP_STATE;
-			st.key = key;
-			st.val = broker_hdr_num(&d, "nl-del") ? NULL : d.body;
-			st.len = d.len;
-			op.states = &st;
-			op.nstates = 1;
-		} else
-			continue;
-		queue_backend_ram.apply(r->view, &opp, 1);
+		n += queue_rmq_log_apply(r, &d, 0);
 	}
 	broker_close(c);
 	log_info("queue: rabbitmq log %s replayed, records=%" PRIu64, log, n);
@@ -957,6 +997,7 @@ queue_rmq_open(const char *spec, size_t mapsize, char **cause)
 	if ((r->pub = queue_rmq_connect(r, BROKER_PUBLISH, why)) == NULL)
 		goto failwhy;
 	snprintf(q, sizeof q, "%s.log", r->prefix);
+	util_strlcpy(r->logname, q, sizeof r->logname);
 	if (broker_declare(r->pub, q, queue_rmq_qargs(r, QUEUE_RMQ_Q_LOG,
 	    &qa), why) != 0)
 		goto failwhy;
@@ -1083,7 +1124,8 @@ queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 			o->m.body = o->buf;
 		}
 	}
-	if (queue_rmq_send(r, &mk, &bt, QUEUE_RMQ_RETRY_MS, why) == -1)
+	/* Right after a RabbitMQ node died, its queues elect leaders. */
+	if (queue_rmq_send(r, &mk, &bt, QUEUE_RMQ_LOAD_MS, why) == -1)
 		goto failwhy;
 	broker_close(mk);
 	mk = NULL;
@@ -1128,6 +1170,8 @@ queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 		    ++held[qi] == QUEUE_RMQ_PREFETCH)
 			done++;
 	}
+	if (queue_rmq_follow(r, why) != 0)
+		goto failwhy;
 	free(held);
 	queue_rmq_batch_free(&bt);
 	log_info("queue: rabbitmq node=%d queues=%d copies held=%" PRIu64,

@@ -678,8 +678,13 @@ server_new(struct event_base *base, struct config *cfg)
 		free(codes);
 	}
 	load_us = util_now_us();
-	if (queue_load(srv->q, server_load_cb, srv) != QUEUE_E_OK)
+	if (queue_load(srv->q, server_load_cb, srv) != QUEUE_E_OK) {
+		/* A shared store that cannot be loaded cannot be served. */
+		if (queue_is_shared(srv->q))
+			fatalx("server: the shared store could not be loaded "
+			    "(see above)");
 		log_warnx("server: queue load reported errors (see above)");
+	}
 	server_load_quarantined(srv, load_us);
 	server_msq_load(srv);
 	server_store_damage(srv, NULL);		/* logged before "started" */
@@ -1750,6 +1755,16 @@ server_accept_photo(struct server *srv, struct session *s,
 
 	photo_response(srv->photos, &a->m, session_code(s),
 	    server_sess_cfg(s)->photo_noretain, a->now, &a->ph);
+	if (a->ph.action == PHOTO_STRIP && strcmp(a->ph.code, "P201") == 0 &&
+	    queue_is_shared(srv->q)) {
+		/* The request may have come in through another switch node:
+		 * its record is in the shared store (docs/cluster.md). */
+		photo_table_free(srv->photos);
+		srv->photos = photo_table_new();
+		server_photo_load(srv, srv->photos);
+		photo_response(srv->photos, &a->m, session_code(s),
+		    server_sess_cfg(s)->photo_noretain, a->now, &a->ph);
+	}
 	if (a->ph.action != PHOTO_STRIP && a->ph.action != PHOTO_NORETAIN)
 		return SERVER_PASS;
 	strip = a->ph.action == PHOTO_STRIP;

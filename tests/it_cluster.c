@@ -28,6 +28,7 @@
 #include <CUnit/Basic.h>
 
 #include "broker.h"
+#include "dmv.h"
 #include "it_util.h"
 #include "util.h"
 
@@ -872,6 +873,50 @@ test_store_unavailable(void)
 	it_env_free(env);
 }
 
+/*
+ * The photo policy across nodes: an agency on node A asks CA for a
+ * photo (DQ, IMQ/Y); CA's state (bin/nlstate) is connected to node B,
+ * which gets the DR with the photo. B lets the photo through because the
+ * request's record, written by A, reached it through the shared store;
+ * a DR with a photo nobody asked for is still stripped.
+ */
+static void
+test_photo_across_nodes(void)
+{
+	struct it_env		*a, *b;
+	struct it_client	*ag;
+	struct it_dlv		*d;
+	char			 oln[32];
+	uint64_t		 tag;
+
+	cl_run++;
+	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL)) != NULL);
+	CU_ASSERT_FATAL((b = cl_switch_env(2, a)) != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	{
+		char *argv[] = { "bin/nlstate", "-s", "CA", "-k", b->pki, "-l",
+		    "cadmv", "-P", b->portfile, "-n", "1000", NULL };
+
+		CU_ASSERT_FATAL(it_spawn(b, "nlstate-ca.log", argv) > 0);
+	}
+	ag = it_client_new(a, "waagy", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up);
+	dmv_oln("CA", 7, oln, sizeof oln);
+	tag = it_client_send(ag, it_dq("WA0340000", "CA", "XPHOTO1", oln, 1));
+	CU_ASSERT_EQUAL(it_client_wait(ag, tag, 10000), 1);
+	d = it_find(ag, "DR", "XPHOTO1", 30000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "IdentificationID"), oln);
+	CU_ASSERT(strlen(it_field(d->xml, "BinaryBase64Object")) > 1000);
+	fprintf(stderr, "\n  it_cluster: DQ with IMQ/Y through node A, DR from "
+	    "node B: photo delivered (%zu base64 bytes)\n",
+	    strlen(it_field(d->xml, "BinaryBase64Object")));
+	it_client_free(ag);
+	it_env_free(b);
+	it_env_free(a);
+}
+
 int
 main(void)
 {
@@ -887,6 +932,7 @@ main(void)
 	CU_add_test(s, "quorum queue failover", test_quorum_failover);
 	CU_add_test(s, "switch on rabbitmq: kill -9", test_switch_kill9);
 	CU_add_test(s, "two switch nodes: failover", test_two_switches);
+	CU_add_test(s, "photo policy across nodes", test_photo_across_nodes);
 	CU_add_test(s, "store unavailable", test_store_unavailable);
 	return it_run_suites();
 }
