@@ -153,6 +153,17 @@ broker_reply(struct broker *b, amqp_rpc_reply_t x, const char *what,
 	return BROKER_E_CONN;
 }
 
+/* The reply to an RPC about a queue ("declare", "consume" ...). */
+static int
+broker_queue_reply(struct broker *b, const char *verb, const char *queue,
+    char *cause)
+{
+	char what[BROKER_NAME_MAX + 32];
+
+	snprintf(what, sizeof what, "%s %s", verb, queue);
+	return broker_reply(b, amqp_get_rpc_reply(b->c), what, cause);
+}
+
 /* Split "host:port"; 0 or -1. */
 static int
 broker_hostport(const char *addr, char *host, size_t sz, int *port)
@@ -340,7 +351,6 @@ broker_declare(struct broker *b, const char *queue,
 {
 	amqp_table_entry_t	 e[8];
 	amqp_table_t		 args;
-	char			 what[BROKER_NAME_MAX + 32];
 	int			 n = 0;
 
 	if (broker_check(b, cause) == -1)
@@ -379,20 +389,16 @@ broker_declare(struct broker *b, const char *queue,
 	args.entries = e;
 	amqp_queue_declare(b->c, BROKER_CH, amqp_cstring_bytes(queue), 0, 1,
 	    0, 0, args);
-	snprintf(what, sizeof what, "declare %s", queue);
-	return broker_reply(b, amqp_get_rpc_reply(b->c), what, cause);
+	return broker_queue_reply(b, "declare", queue, cause);
 }
 
 int
 broker_delete(struct broker *b, const char *queue, char *cause)
 {
-	char what[BROKER_NAME_MAX + 32];
-
 	if (broker_check(b, cause) == -1)
 		return BROKER_E_CONN;
 	amqp_queue_delete(b->c, BROKER_CH, amqp_cstring_bytes(queue), 0, 0);
-	snprintf(what, sizeof what, "delete %s", queue);
-	return broker_reply(b, amqp_get_rpc_reply(b->c), what, cause);
+	return broker_queue_reply(b, "delete", queue, cause);
 }
 
 /*
@@ -623,7 +629,6 @@ broker_consume(struct broker *b, const char *queue, unsigned prefetch,
 	amqp_table_entry_t	 e;
 	amqp_table_t		 args = { 0, NULL };
 	char			*end;
-	char			 what[BROKER_NAME_MAX + 32];
 	unsigned long long	 n;
 	int			 rc;
 
@@ -660,20 +665,16 @@ broker_consume(struct broker *b, const char *queue, unsigned prefetch,
 	/* The consumer tag is the queue's name: deliveries say whose. */
 	amqp_basic_consume(b->c, BROKER_CH, amqp_cstring_bytes(queue),
 	    amqp_cstring_bytes(queue), 0, 0, 0, args);
-	snprintf(what, sizeof what, "consume %s", queue);
-	return broker_reply(b, amqp_get_rpc_reply(b->c), what, cause);
+	return broker_queue_reply(b, "consume", queue, cause);
 }
 
 int
 broker_cancel(struct broker *b, const char *queue, char *cause)
 {
-	char what[BROKER_NAME_MAX + 32];
-
 	if (broker_check(b, cause) == -1)
 		return BROKER_E_CONN;
 	amqp_basic_cancel(b->c, BROKER_CH, amqp_cstring_bytes(queue));
-	snprintf(what, sizeof what, "cancel %s", queue);
-	return broker_reply(b, amqp_get_rpc_reply(b->c), what, cause);
+	return broker_queue_reply(b, "cancel", queue, cause);
 }
 
 static const amqp_field_value_t *

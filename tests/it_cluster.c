@@ -576,82 +576,6 @@ cl_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * Acked means replicated: an agency streams at the switch; the switch
- * and the RabbitMQ node it was connected to are killed with SIGKILL
- * together; the switch restarts on the surviving nodes and delivers every
- * message that was acknowledged (duplicates allowed, by message id).
- */
-static void
-test_switch_kill9(void)
-{
-	struct it_env		*env;
-	struct it_client	*a, *ca;
-	uint64_t		*acked, *got, end, tag, next = 1, t0, restart_ms;
-	size_t			 nacked = 0, ngot = 0, i, j, lost = 0, dups = 0;
-	unsigned		 sent = 0;
-	char			 buf[1024];
-
-	cl_run++;
-	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL)) != NULL);
-	CU_ASSERT_FATAL(it_switch_start(env) == 0);
-	a = it_client_new(env, "waagy", 10000);
-	CU_ASSERT_FATAL(a != NULL && a->up);
-	end = util_mono_us() + SW_STREAM_MS * 1000ULL;
-	while (util_mono_us() < end && !a->closed) {
-		while (sent - (next - 1) < SW_INFLIGHT) {
-			it_client_send(a, cl_am(buf, sizeof buf, sent + 1));
-			sent++;
-		}
-		it_pump(env, 2);
-		while (next <= sent && next < a->ntags && a->state[next] != 0)
-			next++;
-	}
-	/* The switch connects to the first node first. */
-	it_switch_stop(env, SIGKILL);
-	CU_ASSERT_FATAL(cl_kill(1) == 0);
-	it_pump(env, 50);
-	acked = xcalloc(a->ntags + 1, sizeof *acked);
-	for (tag = 1; tag < a->ntags; tag++)
-		if (a->state[tag] == 1)
-			acked[nacked++] = strtoull(a->reply[tag], NULL, 16);
-	it_client_free(a);
-	CU_ASSERT_FATAL(nacked > 50);	/* the stream really ran */
-
-	t0 = util_mono_us();
-	CU_ASSERT_FATAL(it_switch_start_wait(env, 90000) == 0);
-	restart_ms = (util_mono_us() - t0) / 1000;
-	ca = it_client_new(env, "cadmv", 10000);
-	CU_ASSERT_FATAL(ca != NULL && ca->up);
-	end = util_mono_us() + 60 * 1000000ULL;
-	while (ca->ndlv < nacked && util_mono_us() < end)
-		it_pump(env, 20);
-	it_pump(env, 300);
-	got = xcalloc(ca->ndlv + 1, sizeof *got);
-	for (i = 0; i < ca->ndlv; i++)
-		got[ngot++] = ca->dlv[i].msgid;
-	qsort(acked, nacked, sizeof *acked, cl_cmp_u64);
-	qsort(got, ngot, sizeof *got, cl_cmp_u64);
-	for (i = 1; i < ngot; i++)
-		dups += got[i] == got[i - 1];
-	for (i = 0, j = 0; i < nacked; i++) {
-		while (j < ngot && got[j] < acked[i])
-			j++;
-		lost += j == ngot || got[j] != acked[i];
-	}
-	fprintf(stderr, "\n  it_cluster: switch on rabbitmq: sent %u, acked "
-	    "%zu, killed the switch and RabbitMQ node 1; restarted in %" PRIu64
-	    " ms; delivered %zu, lost %zu, duplicates %zu\n", sent, nacked,
-	    restart_ms, ngot, lost, dups);
-	CU_ASSERT_EQUAL(lost, 0);
-	it_client_free(ca);
-	it_switch_stop(env, SIGTERM);
-	CU_ASSERT(cl_restart(1) == 0);
-	free(acked);
-	free(got);
-	it_env_free(env);
-}
-
 /* Pump both switches' clients a little. */
 static void
 cl_pump2(struct it_env *a, struct it_env *b, int ms)
@@ -727,6 +651,59 @@ cl_count(uint64_t *acked, size_t nacked, uint64_t *got, size_t ngot,
 			j++;
 		*lost += j == ngot || got[j] != acked[i];
 	}
+}
+
+/*
+ * Acked means replicated: an agency streams at the switch; the switch
+ * and the RabbitMQ node it was connected to are killed with SIGKILL
+ * together; the switch restarts on the surviving nodes and delivers every
+ * message that was acknowledged (duplicates allowed, by message id).
+ */
+static void
+test_switch_kill9(void)
+{
+	struct it_env		*env;
+	struct it_client	*a, *ca;
+	uint64_t		*acked = NULL, *got = NULL, end, t0, restart_ms;
+	size_t			 nacked = 0, ngot = 0, lost, dups;
+	unsigned		 next = 1;
+
+	cl_run++;
+	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL)) != NULL);
+	CU_ASSERT_FATAL(it_switch_start(env) == 0);
+	a = it_client_new(env, "waagy", 10000);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	cl_stream(a, env, &next, SW_STREAM_MS);
+	/* The switch connects to the first node first. */
+	it_switch_stop(env, SIGKILL);
+	CU_ASSERT_FATAL(cl_kill(1) == 0);
+	it_pump(env, 50);
+	cl_acked(a, &acked, &nacked);
+	it_client_free(a);
+	CU_ASSERT_FATAL(nacked > 50);	/* the stream really ran */
+
+	t0 = util_mono_us();
+	CU_ASSERT_FATAL(it_switch_start_wait(env, 90000) == 0);
+	restart_ms = (util_mono_us() - t0) / 1000;
+	ca = it_client_new(env, "cadmv", 10000);
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	end = util_mono_us() + 60 * 1000000ULL;
+	while (ca->ndlv < nacked && util_mono_us() < end)
+		it_pump(env, 20);
+	it_pump(env, 300);
+	cl_delivered(ca, &got, &ngot);
+	cl_count(acked, nacked, got, ngot, &lost, &dups);
+	fprintf(stderr, "\n  it_cluster: switch on rabbitmq: sent %u, acked "
+	    "%zu, killed the switch and RabbitMQ node 1; restarted in %" PRIu64
+	    " ms; delivered %zu, lost %zu, duplicates %zu\n", next - 1,
+	    nacked, restart_ms, ngot, lost, dups);
+	CU_ASSERT_EQUAL(lost, 0);
+	it_client_free(ca);
+	it_switch_stop(env, SIGTERM);
+	CU_ASSERT(cl_restart(1) == 0);
+	free(acked);
+	free(got);
+	it_env_free(env);
 }
 
 /*
