@@ -393,6 +393,23 @@ broker_declare(struct broker *b, const char *queue,
 }
 
 int
+broker_depth(struct broker *b, const char *queue, uint64_t *ready,
+    uint64_t *consumers, char *cause)
+{
+	amqp_queue_declare_ok_t *ok;
+
+	if (broker_check(b, cause) == -1)
+		return BROKER_E_CONN;
+	ok = amqp_queue_declare(b->c, BROKER_CH, amqp_cstring_bytes(queue), 1,
+	    0, 0, 0, amqp_empty_table);
+	if (ok != NULL) {
+		*ready = ok->message_count;
+		*consumers = ok->consumer_count;
+	}
+	return broker_queue_reply(b, "depth of", queue, cause);
+}
+
+int
 broker_delete(struct broker *b, const char *queue, char *cause)
 {
 	if (broker_check(b, cause) == -1)

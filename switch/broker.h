@@ -111,6 +111,12 @@ struct broker_qargs {
  */
 int		 broker_declare(struct broker *, const char *queue,
 		    const struct broker_qargs *, char *cause);
+/**
+ * The messages of queue waiting for a consumer (not those delivered and
+ * unacknowledged), and its consumers (passive declare; either mode).
+ */
+int		 broker_depth(struct broker *, const char *queue,
+		    uint64_t *ready, uint64_t *consumers, char *cause);
 /** Delete a queue and what it holds (tests, tools). */
 int		 broker_delete(struct broker *, const char *queue,
 		    char *cause);

@@ -968,6 +968,7 @@ config_parse_store(struct config *cfg, xmlNodePtr n, const char *dir,
 	}
 	ubuf_add(&spec, "", 1);
 	cfg->store_spec = ubuf_take(&spec, NULL);
+	cfg->store_node = (int)node;
 	return 0;
 }
 

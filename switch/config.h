@@ -82,6 +82,7 @@ struct config {
 	 * (queue_rmq.c: amqp=HOST:PORT ... prefix= replicas= credentials=);
 	 * NULL: LMDB in datadir, the default. */
 	char			*store_spec;
+	int			 store_node;	/* its node-id (0: LMDB) */
 	char			*schemadir;
 	char			*ca;
 	char			*cert;

@@ -335,6 +335,46 @@ control_status(struct control_req *r)
 	return CONTROL_OK;
 }
 
+/* A line's record of where it is connected: {"node": N, "peer": ...}. */
+static int
+control_where_cb(const char *key, size_t klen, const void *val, size_t len,
+    void *arg)
+{
+	const char	*slash = memrchr(key, '/', klen);
+	json_t		*o;
+	char		*peer;
+
+	if (slash == NULL)
+		return 0;
+	o = control_add(arg, NULL, json_object());
+	jsonutil_set_int(o, "node", strtoull(slash + 1, NULL, 10));
+	peer = xstrndup(val, len);
+	jsonutil_set_str(o, "peer", peer);
+	free(peer);
+	return 0;
+}
+
+/*
+ * A shared store (docs/cluster.md): which switch nodes the line is
+ * connected to, and the copies the store holds for it that no node has
+ * taken yet.
+ */
+static void
+control_line_cluster(struct control_req *r, json_t *o, const char *code)
+{
+	struct queue	*q = server_queue(r->srv);
+	uint64_t	 waiting;
+	char		 prefix[64];
+
+	if (!queue_is_shared(q))
+		return;
+	snprintf(prefix, sizeof prefix, "cluster/line/%s/", code);
+	queue_walk_state(q, prefix, control_where_cb,
+	    control_add(o, "connected_at", json_array()));
+	if (queue_depth(q, code, &waiting) == QUEUE_E_OK)
+		jsonutil_set_int(o, "waiting_in_store", waiting);
+}
+
 static int
 control_lines(struct control_req *r)
 {
@@ -354,6 +394,7 @@ control_lines(struct control_req *r)
 		jsonutil_set_str(o, "peer", li.peer);
 		jsonutil_set_int(o, "queued", li.queued);
 		jsonutil_set_int(o, "in_flight", li.in_flight);
+		control_line_cluster(r, o, li.cfg->code);
 		svc = control_add(o, "service", json_object());
 		for (k = 1; k < MSG_KEY_MAX; k++)
 			if (config_line_accepts(li.cfg, k) && k != MSG_KEY_SM &&
@@ -383,6 +424,7 @@ control_queues(struct control_req *r)
 		control_set_dbl(o, "oldest_age_s", li.oldest_us ?
 		    (double)(now - li.oldest_us) / 1e6 : 0);
 		jsonutil_set_int(o, "in_flight", li.in_flight);
+		control_line_cluster(r, o, li.cfg->code);
 	}
 	return CONTROL_OK;
 }

@@ -753,6 +753,15 @@ queue_subscribe(struct queue *q, const char *line, int on)
 }
 
 int
+queue_depth(struct queue *q, const char *line, uint64_t *waiting)
+{
+	*waiting = 0;
+	if (q->be->depth == NULL)
+		return QUEUE_E_INVAL;
+	return q->be->depth(q->bh, line, waiting);
+}
+
+int
 queue_load(struct queue *q, queue_load_cb cb, void *arg)
 {
 	q->load_cb = cb;

@@ -412,6 +412,9 @@ struct queue_backend {
 	 * connection, and takes them back when it goes. NULL: the store
 	 * is this node's alone, every copy is loaded. */
 	void		 (*subscribe)(void *, const char *line, int on);
+	/* Loop thread: copies of line the store holds for no node yet
+	 * (a shared store's own count; NULL: none apart from the loop's). */
+	int		 (*depth)(void *, const char *line, uint64_t *waiting);
 };
 
 #define QUEUE_APPLY_RETRY	1
@@ -540,6 +543,13 @@ int		 queue_load(struct queue *, queue_load_cb, void *arg);
 int		 queue_is_shared(const struct queue *);
 /** A line came up here (on = 1) or went down (0); see above. */
 void		 queue_subscribe(struct queue *, const char *line, int on);
+/**
+ * A shared store's copies for line that wait for the node it comes up
+ * on (counted by the store itself; a line up here holds the rest).
+ * @return QUEUE_E_OK, QUEUE_E_UNAVAILABLE, or QUEUE_E_INVAL when the
+ * store is not shared.
+ */
+int		 queue_depth(struct queue *, const char *line, uint64_t *waiting);
 int		 queue_get(struct queue *, uint64_t msgid, struct queue_msgrec *,
 		    struct ubuf *body);
 int		 queue_walk_dead(struct queue *, queue_load_cb, void *arg);

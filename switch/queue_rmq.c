@@ -98,6 +98,7 @@ struct queue_rmq {
 	uint64_t		 log_bytes;	/* stream retention */
 	void			*view;		/* queue_backend_ram */
 
+	struct broker		*adm;		/* loop thread: depths */
 	struct broker		*pub;		/* commit thread */
 	int			 addr;		/* next address to try */
 	int			 down;		/* commit thread: unreachable */
@@ -1044,6 +1045,7 @@ queue_rmq_close(void *arg)
 	tdestroy(r->expect, queue_rmq_tag_free);
 	broker_close(r->con);
 	broker_close(r->pub);
+	broker_close(r->adm);
 	queue_backend_ram.close(r->view);
 	for (i = 0; i < r->nlines; i++)
 		free(r->lines[i]);
@@ -1192,6 +1194,33 @@ failwhy:
 	queue_rmq_batch_free(&bt);
 	free(held);
 	return QUEUE_E_IO;
+}
+
+/* Loop thread: what RabbitMQ holds of a line for no consumer yet. */
+static int
+queue_rmq_depth(void *arg, const char *line, uint64_t *waiting)
+{
+	struct queue_rmq	*r = arg;
+	char			 q[BROKER_NAME_MAX + 1], why[BROKER_CAUSE_MAX];
+	uint64_t		 ready, consumers;
+	int			 p;
+
+	*waiting = 0;
+	if (r->adm != NULL && broker_dead(r->adm)) {
+		broker_close(r->adm);
+		r->adm = NULL;
+	}
+	if (r->adm == NULL &&
+	    (r->adm = broker_open(&r->pubconf, r->addr, BROKER_PUBLISH,
+	    why)) == NULL)
+		return QUEUE_E_UNAVAILABLE;
+	for (p = 0; p < QUEUE_RMQ_PRIOS; p++) {
+		queue_rmq_qname(r, q, sizeof q, line, (unsigned)p);
+		if (broker_depth(r->adm, q, &ready, &consumers, why) != 0)
+			return QUEUE_E_UNAVAILABLE;
+		*waiting += ready;
+	}
+	return QUEUE_E_OK;
 }
 
 /* Loop thread: a line came up here, or went down. */
@@ -1503,5 +1532,6 @@ const struct queue_backend queue_backend_rabbitmq = {
 	.serve = queue_rmq_serve,
 	.attach = queue_rmq_attach,
 	.subscribe = queue_rmq_subscribe,
-	.space = queue_rmq_space
+	.space = queue_rmq_space,
+	.depth = queue_rmq_depth
 };

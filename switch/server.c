@@ -270,6 +270,78 @@ server_bind_cb(void *arg, struct session *s, const char *cn, char *code,
 	return server_line(srv, cl);
 }
 
+static void
+server_where_done_cb(struct queue_op *op, void *arg)
+{
+	if (op->result != QUEUE_E_OK)
+		log_warnx("server: where the lines are not stored: %s",
+		    queue_strerror(op->result));
+	queue_states_free(arg);
+	free(arg);
+	free(op);
+}
+
+/*
+ * Where a line is connected, for every node's nlctl: the state record
+ * SERVER_WHERE/CODE/NODE, set when it comes up here (to its peer's
+ * address), deleted when it goes; with code NULL, delete every record
+ * of this node (start-up: those of a node that died are stale).
+ */
+#define SERVER_WHERE	"cluster/line/"
+struct server_where_walk {
+	struct queue_states	*qs;
+	const char		*suffix;	/* "/NODE" */
+};
+
+static int
+server_where_stale_cb(const char *key, size_t klen, const void *val,
+    size_t len, void *arg)
+{
+	struct server_where_walk	*w = arg;
+	size_t				 sl = strlen(w->suffix);
+
+	(void)val;
+	(void)len;
+	if (klen > sl && memcmp(key + klen - sl, w->suffix, sl) == 0)
+		queue_states_push(w->qs, xstrndup(key, klen), NULL);
+	return 0;
+}
+
+static void
+server_where(struct server *srv, const char *code, const char *peer)
+{
+	struct queue_states	*qs;
+	struct queue_op		*op;
+
+	if (!queue_is_shared(srv->q))
+		return;
+	qs = xcalloc(1, sizeof *qs);
+	if (code != NULL)
+		queue_states_push(qs, xasprintf(SERVER_WHERE "%s/%d", code,
+		    srv->cfg->store_node), peer != NULL ? xstrdup(peer) : NULL);
+	else {
+		struct server_where_walk	w;
+		char				suffix[16];
+
+		snprintf(suffix, sizeof suffix, "/%d", srv->cfg->store_node);
+		w.qs = qs;
+		w.suffix = suffix;
+		queue_walk_state(srv->q, SERVER_WHERE, server_where_stale_cb,
+		    &w);
+		if (qs->n == 0) {
+			free(qs);
+			return;
+		}
+	}
+	op = xcalloc(1, sizeof *op);
+	op->type = QUEUE_OP_STATE;
+	op->states = qs->st;
+	op->nstates = qs->n;
+	op->done = server_where_done_cb;
+	op->arg = qs;
+	queue_submit(srv->q, op);
+}
+
 /*
  * With a shared store (docs/cluster.md) a line's copies are this node's
  * while the line is connected here: the store hands them over when it
@@ -282,6 +354,7 @@ server_attach_cb(void *arg, struct session *s, void *owner)
 
 	line_attach(owner, s);
 	queue_subscribe(srv->q, line_config(owner)->code, 1);
+	server_where(srv, line_config(owner)->code, session_peer(s));
 }
 
 static void
@@ -294,6 +367,7 @@ server_detach_cb(void *arg, struct session *s, void *owner)
 	if (!queue_is_shared(srv->q) || line_session(owner) != NULL)
 		return;
 	queue_subscribe(srv->q, line_config(owner)->code, 0);
+	server_where(srv, line_config(owner)->code, NULL);
 	if ((n = line_forget(owner)) > 0)
 		log_info("server: line=%s down: %llu copies back to the "
 		    "shared store", line_config(owner)->code,
@@ -686,6 +760,7 @@ server_new(struct event_base *base, struct config *cfg)
 		log_warnx("server: queue load reported errors (see above)");
 	}
 	server_load_quarantined(srv, load_us);
+	server_where(srv, NULL, NULL);		/* what a crash left behind */
 	server_msq_load(srv);
 	server_store_damage(srv, NULL);		/* logged before "started" */
 	for (i = 0; i < cfg->nline; i++) {

@@ -889,6 +889,22 @@ test_photo_across_nodes(void)
 	fprintf(stderr, "\n  it_cluster: DQ with IMQ/Y through node A, DR from "
 	    "node B: photo delivered (%zu base64 bytes)\n",
 	    strlen(it_field(d->xml, "BinaryBase64Object")));
+	/* Node A's API says where CADMV is: at node 2 (B). */
+	{
+		char	*body = NULL, *at;
+
+		CU_ASSERT_EQUAL(it_http(a, "GET", "/api/lines", NULL, &body),
+		    200);
+		at = body != NULL ? strstr(body, "\"CADMV\"") : NULL;
+		CU_ASSERT_PTR_NOT_NULL(at);
+		if (at != NULL) {
+			CU_ASSERT(strstr(at, "\"connected_at\"") != NULL);
+			CU_ASSERT(strstr(at, "\"node\": 2") != NULL ||
+			    strstr(at, "\"node\":2") != NULL);
+			CU_ASSERT(strstr(at, "\"waiting_in_store\"") != NULL);
+		}
+		free(body);
+	}
 	it_client_free(ag);
 	it_env_free(b);
 	it_env_free(a);
