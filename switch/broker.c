@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include <amqp.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
 #include "broker.h"
@@ -199,8 +200,21 @@ broker_try(struct broker *b, const char *addr, char *cause)
 		return BROKER_E_INVAL;
 	}
 	if ((b->c = amqp_new_connection()) == NULL ||
-	    (s = amqp_tcp_socket_new(b->c)) == NULL)
+	    (s = cf->tls_ca != NULL ? amqp_ssl_socket_new(b->c) :
+	    amqp_tcp_socket_new(b->c)) == NULL)
 		fatal("broker: out of memory");
+	if (cf->tls_ca != NULL) {
+		amqp_ssl_socket_set_verify_peer(s, 1);
+		amqp_ssl_socket_set_verify_hostname(s, 1);
+		if ((rc = amqp_ssl_socket_set_cacert(s, cf->tls_ca)) != 0 ||
+		    (cf->tls_cert != NULL && (rc = amqp_ssl_socket_set_key(s,
+		    cf->tls_cert, cf->tls_key)) != 0)) {
+			broker_cause(cause, "TLS to %s: CA %s, certificate %s: "
+			    "%s", addr, cf->tls_ca, cf->tls_cert ? cf->tls_cert :
+			    "(none)", amqp_error_string2(rc));
+			return BROKER_E_INVAL;
+		}
+	}
 	tv.tv_sec = b->timeout_ms / 1000;
 	tv.tv_usec = (b->timeout_ms % 1000) * 1000;
 	amqp_set_handshake_timeout(b->c, &tv);

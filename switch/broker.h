@@ -61,6 +61,12 @@ struct broker_conf {
 	int		 timeout_ms;	/* connect, login, each RPC, and how
 					   long broker_settle waits; 0: 5000 */
 	int		 heartbeat_s;	/* 0: none */
+	/* TLS (AMQPS): the CA that issued the nodes' certificates, and
+	 * this client's certificate and key; tls_ca NULL: plain AMQP. The
+	 * node's certificate must name the address's host. */
+	const char	*tls_ca;
+	const char	*tls_cert;
+	const char	*tls_key;
 };
 
 #define BROKER_PUBLISH	1

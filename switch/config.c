@@ -954,6 +954,18 @@ config_parse_store(struct config *cfg, xmlNodePtr n, const char *dir,
 		ubuf_printf(&spec, " credentials=%s", cred);
 		free(cred);
 	}
+	if ((cred = config_prop_path(dir, n, "tls-ca")) != NULL) {
+		ubuf_printf(&spec, " tls-ca=%s", cred);
+		free(cred);
+	}
+	if ((cred = config_prop_path(dir, n, "tls-cert")) != NULL) {
+		ubuf_printf(&spec, " tls-cert=%s", cred);
+		free(cred);
+	}
+	if ((cred = config_prop_path(dir, n, "tls-key")) != NULL) {
+		ubuf_printf(&spec, " tls-key=%s", cred);
+		free(cred);
+	}
 	for (c = n->children; c != NULL; c = c->next)
 		if (c->type == XML_ELEMENT_NODE && config_is(c, "node")) {
 			t = config_text(c);

@@ -199,7 +199,8 @@ queue_rmq_meta_key(const struct queue_rmq *r, const char *key, char *buf,
 /*
  * The store's spec (what the switch's <store> says): words
  * "amqp=HOST:PORT" (one per node), "prefix=NAME", "replicas=N",
- * "log-bytes=N", "credentials=FILE" (one line "user:password").
+ * "log-bytes=N", "credentials=FILE" (one line "user:password"),
+ * "tls-ca=FILE" (AMQP over TLS), "tls-cert=FILE", "tls-key=FILE".
  */
 static int
 queue_rmq_parse(struct queue_rmq *r, const char *spec, char **cause)
@@ -234,6 +235,12 @@ queue_rmq_parse(struct queue_rmq *r, const char *spec, char **cause)
 			r->log_bytes = strtoull(v, NULL, 10);
 		else if (strcmp(w, "credentials") == 0)
 			cred = v;
+		else if (strcmp(w, "tls-ca") == 0)
+			r->conf.tls_ca = v;
+		else if (strcmp(w, "tls-cert") == 0)
+			r->conf.tls_cert = v;
+		else if (strcmp(w, "tls-key") == 0)
+			r->conf.tls_key = v;
 		else
 			goto bad;
 	}

@@ -91,6 +91,7 @@ struct server {
 	struct msq_table	*msq;		/* multi-state queries (msq.h) */
 	struct queue_copy	*parked;	/* parked answers found at load */
 	int			 nparked;
+	int			 loaded;	/* the start-up load is over */
 	struct hitconf		*hitconf;	/* YQs awaiting their YR */
 	uint64_t		 audit_prune_us;	/* next audit pruning */
 	int			 audit_alarm;	/* over the alarm level */
@@ -560,6 +561,10 @@ server_load_cb(const struct queue_copy *c, void *arg)
 	struct queue_copy		 rc;
 
 	if (strcmp(c->line, MSQ_LINE) == 0) {
+		/* A shared store hands back what this node parked since:
+		 * the merge holds it already. */
+		if (srv->loaded)
+			return;
 		/* An answer parked for a merge (server_msq_load). */
 		srv->parked = xrealloc(srv->parked, (size_t)(srv->nparked +
 		    1) * sizeof *srv->parked);
@@ -762,6 +767,7 @@ server_new(struct event_base *base, struct config *cfg)
 	server_load_quarantined(srv, load_us);
 	server_where(srv, NULL, NULL);		/* what a crash left behind */
 	server_msq_load(srv);
+	srv->loaded = 1;
 	server_store_damage(srv, NULL);		/* logged before "started" */
 	for (i = 0; i < cfg->nline; i++) {
 		uint64_t n, bytes, oldest;

@@ -39,6 +39,8 @@
 static char		 cl_dir[256];
 static char		 cl_root[256];
 static char		 cl_addr[NODES][32];
+static char		 cl_tls_addr[NODES][32];	/* AMQPS */
+static char		 cl_pki[300];	/* the nodes' CA, certificate, key */
 static struct broker_conf cl_conf;
 static int		 cl_up;
 static int		 cl_run;	/* switch tests so far: store prefix */
@@ -60,7 +62,7 @@ static int
 cl_setup(void)
 {
 	const char	*root = getenv("NLSWITCH_ROOT");
-	char		 path[300], args[300];
+	char		 path[300], args[300], cmd[1024];
 	FILE		*f;
 	int		 i, port;
 
@@ -68,6 +70,13 @@ cl_setup(void)
 	snprintf(cl_dir, sizeof cl_dir, "/tmp/nlswitch-it_cluster.XXXXXX");
 	if (mkdtemp(cl_dir) == NULL)
 		return -1;
+	/* The nodes also speak TLS, with a throw-away PKI. */
+	snprintf(cl_pki, sizeof cl_pki, "%s/pki", cl_dir);
+	snprintf(cmd, sizeof cmd, "%s/tools/nlpki %s rabbitc >/dev/null",
+	    cl_root, cl_pki);
+	if (system(cmd) != 0)
+		return -1;
+	setenv("RABBITCLUSTER_TLS", cl_pki, 1);
 	snprintf(args, sizeof args, "start %s/rabbit %d", cl_dir, NODES);
 	if (cl_tool(args) != 0) {
 		fprintf(stderr, "it_cluster: the cluster did not start; see "
@@ -85,6 +94,20 @@ cl_setup(void)
 		}
 		snprintf(cl_addr[i], sizeof cl_addr[i], "127.0.0.1:%d", port);
 		cl_conf.addrs[i] = cl_addr[i];
+	}
+	fclose(f);
+	snprintf(path, sizeof path, "%s/rabbit/tlsports", cl_dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	for (i = 0; i < NODES; i++) {
+		if (fscanf(f, "%d", &port) != 1) {
+			fclose(f);
+			return -1;
+		}
+		/* The name the nodes' certificate has (rabbitmq-c checks a
+		 * DNS name, not an IP address). */
+		snprintf(cl_tls_addr[i], sizeof cl_tls_addr[i],
+		    "localhost:%d", port);
 	}
 	fclose(f);
 	cl_conf.naddrs = NODES;
@@ -519,7 +542,7 @@ test_stream(void)
  * one cluster share their CA and certificates).
  */
 static struct it_env *
-cl_switch_env(int node, const struct it_env *pki)
+cl_switch_env(int node, const struct it_env *pki, int tls)
 {
 	struct it_env	*e = it_env_new("cluster", "heartbeat=\"2\"");
 	struct ubuf	 store;
@@ -532,9 +555,15 @@ cl_switch_env(int node, const struct it_env *pki)
 		return NULL;
 	ubuf_init(&store);
 	ubuf_printf(&store, "  <store backend=\"rabbitmq\" prefix=\"it%d\" "
-	    "node-id=\"%d\">\n", (int)getpid() % 1000 + 1000 * cl_run, node);
+	    "node-id=\"%d\"", (int)getpid() % 1000 + 1000 * cl_run, node);
+	if (tls)
+		ubuf_printf(&store, " tls-ca=\"%s/ca.pem\" tls-cert=\"%s/"
+		    "rabbitc.pem\" tls-key=\"%s/rabbitc.key\"", cl_pki, cl_pki,
+		    cl_pki);
+	ubuf_adds(&store, ">\n");
 	for (i = 0; i < NODES; i++)
-		ubuf_printf(&store, "    <node>%s</node>\n", cl_addr[i]);
+		ubuf_printf(&store, "    <node>%s</node>\n", tls ?
+		    cl_tls_addr[i] : cl_addr[i]);
 	ubuf_adds(&store, "  </store>\n");
 	at = strstr(conf, "</datadir>\n") + strlen("</datadir>\n");
 	if ((f = fopen(e->conf, "w")) != NULL) {
@@ -669,7 +698,7 @@ test_switch_kill9(void)
 	unsigned		 next = 1;
 
 	cl_run++;
-	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL)) != NULL);
+	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL, 0)) != NULL);
 	CU_ASSERT_FATAL(it_switch_start(env) == 0);
 	a = it_client_new(env, "waagy", 10000);
 	CU_ASSERT_FATAL(a != NULL && a->up);
@@ -728,8 +757,8 @@ test_two_switches(void)
 	unsigned		 next = 1;
 
 	cl_run++;
-	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL)) != NULL);
-	CU_ASSERT_FATAL((b = cl_switch_env(2, a)) != NULL);
+	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
+	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 0)) != NULL);
 	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
 	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
 	ca = it_client_new(b, "cadmv", 10000);
@@ -812,7 +841,7 @@ test_store_unavailable(void)
 	int			 st;
 
 	cl_run++;
-	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL)) != NULL);
+	CU_ASSERT_FATAL((env = cl_switch_env(1, NULL, 0)) != NULL);
 	CU_ASSERT_FATAL(it_switch_start_wait(env, 60000) == 0);
 	a = it_client_new(env, "waagy", 10000);
 	CU_ASSERT_FATAL(a != NULL && a->up);
@@ -852,7 +881,8 @@ test_store_unavailable(void)
 
 /*
  * The photo policy across nodes: an agency on node A asks CA for a
- * photo (DQ, IMQ/Y); CA's state (bin/nlstate) is connected to node B,
+ * photo (DQ, IMQ/Y); CA's state (bin/nlstate) is connected to node B
+ * (which reaches RabbitMQ over TLS),
  * which gets the DR with the photo. B lets the photo through because the
  * request's record, written by A, reached it through the shared store;
  * a DR with a photo nobody asked for is still stripped.
@@ -867,8 +897,9 @@ test_photo_across_nodes(void)
 	uint64_t		 tag;
 
 	cl_run++;
-	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL)) != NULL);
-	CU_ASSERT_FATAL((b = cl_switch_env(2, a)) != NULL);
+	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
+	/* Node B reaches RabbitMQ over TLS. */
+	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 1)) != NULL);
 	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
 	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
 	{
@@ -910,6 +941,57 @@ test_photo_across_nodes(void)
 	it_env_free(a);
 }
 
+/*
+ * AMQP over TLS: a client whose certificate the nodes' CA issued
+ * publishes and consumes; one without a certificate is refused.
+ */
+static void
+test_tls(void)
+{
+	struct broker_conf	 tc = cl_conf;
+	struct broker		*b, *c;
+	struct broker_delivery	 d;
+	struct cl_one		 o = { -1, 0 };
+	struct broker_msg	 m;
+	char			 cause[BROKER_CAUSE_MAX], ca[400], crt[400];
+	char			 key[400];
+	int			 i;
+
+	snprintf(ca, sizeof ca, "%s/ca.pem", cl_pki);
+	snprintf(crt, sizeof crt, "%s/rabbitc.pem", cl_pki);
+	snprintf(key, sizeof key, "%s/rabbitc.key", cl_pki);
+	for (i = 0; i < NODES; i++)
+		tc.addrs[i] = cl_tls_addr[i];
+	tc.tls_ca = ca;
+
+	/* No client certificate: the node will not have it. */
+	CU_ASSERT(broker_open(&tc, 0, BROKER_PUBLISH, cause) == NULL);
+
+	tc.tls_cert = crt;
+	tc.tls_key = key;
+	CU_ASSERT_FATAL((b = broker_open(&tc, 0, BROKER_PUBLISH, cause)) !=
+	    NULL);
+	CU_ASSERT_FATAL(broker_declare(b, "it.tls", &dead_q, cause) == 0);
+	memset(&m, 0, sizeof m);
+	m.queue = "it.tls";
+	m.body = "over tls";
+	m.len = 8;
+	m.id = "t1";
+	CU_ASSERT(broker_publish(b, &m, NULL, cause) == 0);
+	CU_ASSERT(broker_settle(b, cl_one_cb, &o, cause) == 0);
+	CU_ASSERT(o.n == 1 && o.err == BROKER_E_OK);
+	CU_ASSERT_FATAL((c = broker_open(&tc, 1, BROKER_CONSUME, cause)) !=
+	    NULL);
+	CU_ASSERT(broker_consume(c, "it.tls", 10, NULL, cause) == 0);
+	CU_ASSERT_EQUAL_FATAL(broker_next(c, &d, 10000, cause), 1);
+	CU_ASSERT_STRING_EQUAL(d.id, "t1");
+	CU_ASSERT(d.len == 8 && memcmp(d.body, "over tls", 8) == 0);
+	CU_ASSERT(broker_ack(c, d.tag, cause) == 0);
+	broker_close(c);
+	broker_delete(b, "it.tls", cause);
+	broker_close(b);
+}
+
 int
 main(void)
 {
@@ -922,6 +1004,7 @@ main(void)
 	CU_add_test(s, "refuse, return, expire", test_refuse_return_expire);
 	CU_add_test(s, "single active consumer", test_single_active_consumer);
 	CU_add_test(s, "stream", test_stream);
+	CU_add_test(s, "TLS", test_tls);
 	CU_add_test(s, "quorum queue failover", test_quorum_failover);
 	CU_add_test(s, "switch on rabbitmq: kill -9", test_switch_kill9);
 	CU_add_test(s, "two switch nodes: failover", test_two_switches);
