@@ -854,6 +854,81 @@ test_config_missing(void)
  * <audit budget retention archive>): sizes in bytes, K/M/G or percent of
  * map-size, durations in s/m/h/d, and the errors that name what to fix.
  */
+/* Table of <store>: LMDB by default, the rabbitmq backend's spec. */
+static void
+test_config_store(void)
+{
+	static const struct {
+		const char	*store;		/* the element, or "" */
+		const char	*spec;		/* words in store_spec; NULL:
+						   none (LMDB) */
+		int		 node;
+		const char	*error;		/* substring, or NULL: loads */
+	} t[] = {
+		{ "", NULL, 0, NULL },
+		{ "<store backend=\"lmdb\"/>", NULL, 0, NULL },
+		{ "<store backend=\"rabbitmq\" node-id=\"7\"><node>r1:5672"
+		  "</node><node>r2:5673</node></store>",
+		  "replicas=3 node=7 amqp=r1:5672 amqp=r2:5673", 7, NULL },
+		{ "<store backend=\"rabbitmq\" prefix=\"east\" replicas=\"5\""
+		  " credentials=\"amqp.cred\" tls-ca=\"/p/ca.pem\"><node>"
+		  "r1:5671</node></store>",
+		  "credentials", 1, NULL },	/* checked word by word */
+		{ "<store backend=\"rabbitmq\"/>", NULL, 0,
+		  "a rabbitmq store needs its nodes" },
+		{ "<store backend=\"rabbitmq\" node-id=\"0\"><node>r:1</node>"
+		  "</store>", NULL, 0, "node-id" },
+		{ "<store backend=\"kafka\"/>", NULL, 0, "backend" },
+		{ "<store backend=\"rabbitmq\" prefix=\"Bad Name\"><node>r:1"
+		  "</node></store>", NULL, 0, "prefix" },
+	};
+	struct config	*cfg;
+	char		*text, *cause;
+	size_t		 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		text = xasprintf("<?xml version=\"1.0\"?>\n<nlswitch>\n"
+		    "  <listen address=\"127.0.0.1\" port=\"7000\"/>\n"
+		    "  <datadir>/var/lib/nlswitch</datadir>\n  %s\n"
+		    "  <pki ca=\"ca.pem\" cert=\"c.pem\" key=\"k.key\"/>\n"
+		    "  <line code=\"TX01\" cn=\"tx\" member=\"TX\">\n"
+		    "    <ori>TXOLN0000</ori><accept>DQ</accept>\n"
+		    "  </line>\n</nlswitch>\n", t[i].store);
+		if (test_config_load_text(text, &cfg, &cause, NULL) != 0) {
+			CU_ASSERT_PTR_NOT_NULL(t[i].error);
+			CU_ASSERT(cause != NULL && t[i].error != NULL &&
+			    strstr(cause, t[i].error) != NULL);
+			if (t[i].error == NULL || cause == NULL ||
+			    strstr(cause, t[i].error) == NULL)
+				fprintf(stderr, "\nrow %zu: %s\n", i,
+				    cause ? cause : "?");
+			free(cause);
+			free(text);
+			continue;
+		}
+		CU_ASSERT_PTR_NULL(t[i].error);
+		if (t[i].spec == NULL) {
+			CU_ASSERT_PTR_NULL(cfg->store_spec);
+		} else if (strstr(t[i].spec, "credentials") != NULL) {
+			/* The credentials file is resolved against the
+			 * config's directory. */
+			CU_ASSERT_PTR_NOT_NULL(cfg->store_spec);
+			CU_ASSERT(cfg->store_spec != NULL &&
+			    strstr(cfg->store_spec, "/amqp.cred") != NULL &&
+			    strstr(cfg->store_spec, "prefix=east") != NULL &&
+			    strstr(cfg->store_spec, "amqp=r1:5671") != NULL &&
+			    strstr(cfg->store_spec, "tls-ca=/p/ca.pem") !=
+			    NULL);
+		} else {
+			CU_ASSERT(cfg->store_spec != NULL &&
+			    strcmp(cfg->store_spec, t[i].spec) == 0);
+		}
+		CU_ASSERT_EQUAL(cfg->store_node, t[i].node);
+		config_free(cfg);
+		free(text);
+	}
+}
+
 static void
 test_config_space(void)
 {
@@ -1088,6 +1163,7 @@ test_config_register(void)
 	    CU_ADD_TEST(s, test_config_limit_bounds) == NULL ||
 	    CU_ADD_TEST(s, test_config_hit_times) == NULL ||
 	    CU_ADD_TEST(s, test_config_space) == NULL ||
+	    CU_ADD_TEST(s, test_config_store) == NULL ||
 	    CU_ADD_TEST(s, test_config_lookups) == NULL ||
 	    CU_ADD_TEST(s, test_config_many_lines) == NULL ||
 	    CU_ADD_TEST(s, test_config_builtin_regions) == NULL ||
