@@ -395,6 +395,9 @@ broker_declare(struct broker *b, const char *queue,
 	}
 	if (qa->max_bytes > 0)
 		broker_entry_num(&e[n++], "x-max-length-bytes", qa->max_bytes);
+	if (qa->segment_bytes > 0 && qa->type == BROKER_Q_STREAM)
+		broker_entry_num(&e[n++], "x-stream-max-segment-size-bytes",
+		    qa->segment_bytes);
 	if (qa->replicas > 0)
 		broker_entry_num(&e[n++], qa->type == BROKER_Q_STREAM ?
 		    "x-initial-cluster-size" : "x-quorum-initial-group-size",

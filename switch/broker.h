@@ -108,6 +108,9 @@ struct broker_qargs {
 					   over it are nacked; stream: the
 					   oldest segments are removed */
 	int		 replicas;	/* initial group size, 0: every node */
+	uint64_t	 segment_bytes;	/* stream: segment files' size (what
+					   max_bytes removes at a time); 0:
+					   RabbitMQ's (500 MB) */
 };
 
 /**

@@ -937,7 +937,8 @@ config_parse_store(struct config *cfg, xmlNodePtr n, const char *dir,
 	xmlChar		*a;
 	char		*t, *cred;
 	long long	 replicas = 3, node = 1;
-	int		 nodes = 0;
+	uint64_t	 log_bytes = 0;
+	int		 nodes = 0, pm = 0;
 
 	if (config_prop_is(n, "backend", "rabbitmq") != 1)
 		return 0;
@@ -954,6 +955,18 @@ config_parse_store(struct config *cfg, xmlNodePtr n, const char *dir,
 		ubuf_printf(&spec, " credentials=%s", cred);
 		free(cred);
 	}
+	if (config_size(errs, n, "log-bytes", &log_bytes, &pm) == -1) {
+		ubuf_free(&spec);
+		return -1;
+	}
+	if (pm > 0) {
+		ubuf_free(&spec);
+		return config_fail(errs, n, "log-bytes is bytes (K, M or G), "
+		    "not a share of map-size");
+	}
+	if (log_bytes > 0)
+		ubuf_printf(&spec, " log-bytes=%llu",
+		    (unsigned long long)log_bytes);
 	if ((cred = config_prop_path(dir, n, "tls-ca")) != NULL) {
 		ubuf_printf(&spec, " tls-ca=%s", cred);
 		free(cred);

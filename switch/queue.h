@@ -440,6 +440,12 @@ void		 queue_ram_audit_at(void *, uint64_t t_us, const char *text);
 int		 queue_ram_add_copy(void *, const struct queue_msgrec *,
 		    const void *body, size_t len, const struct queue_copy *,
 		    int dead);
+/** Keep at most about bytes of audit text, the oldest dropped first
+ * (a queue_backend_ram handle; 0: no limit, the default). */
+void		 queue_ram_audit_cap(void *, uint64_t bytes);
+/** Every counter, key and value (a queue_backend_ram handle). */
+void		 queue_ram_walk_meta(void *, void (*cb)(const char *key,
+		    uint64_t value, void *arg), void *arg);
 /** Forget a line's queued copies (and messages left without one).
  * @return the copies forgotten. */
 size_t		 queue_ram_drop_line(void *, const char *line);

@@ -60,6 +60,8 @@ struct queue_ram {
 	size_t			 ndead, deadcap;
 	struct queue_ram_audit	*audit;		/* by t_us, seq (appended) */
 	size_t			 naudit, auditcap;
+	uint64_t		 audit_bytes;	/* their text */
+	uint64_t		 audit_cap;	/* queue_ram_audit_cap; 0: none */
 	struct queue_ram_meta	*meta;		/* unsorted */
 	size_t			 nmeta, metacap;
 	struct queue_ram_state	*state;		/* unsorted */
@@ -213,6 +215,25 @@ queue_ram_audit_put(struct queue_ram *qr, const char *text, uint64_t now)
 		}
 	}
 	qr->used += a->len + QUEUE_RAM_AUDITCOST;
+	qr->audit_bytes += a->len;
+}
+
+/* Drop the oldest n audit records. */
+static void
+queue_ram_audit_drop(struct queue_ram *qr, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		qr->used -= qr->audit[i].len + QUEUE_RAM_AUDITCOST;
+		qr->audit_bytes -= qr->audit[i].len;
+		free(qr->audit[i].text);
+	}
+	if (n > 0) {
+		memmove(qr->audit, qr->audit + n, (qr->naudit - n) *
+		    sizeof *qr->audit);
+		qr->naudit -= n;
+	}
 }
 
 static void
@@ -347,17 +368,9 @@ queue_ram_op(struct queue_ram *qr, struct queue_op *op)
 		op->pruned = 0;
 		while (op->pruned < QUEUE_PRUNE_MAX &&
 		    op->pruned < qr->naudit &&
-		    qr->audit[op->pruned].t_us < op->prune_before_us) {
-			qr->used -= qr->audit[op->pruned].len +
-			    QUEUE_RAM_AUDITCOST;
-			free(qr->audit[op->pruned].text);
+		    qr->audit[op->pruned].t_us < op->prune_before_us)
 			op->pruned++;
-		}
-		if (op->pruned > 0) {
-			memmove(qr->audit, qr->audit + op->pruned,
-			    (qr->naudit - op->pruned) * sizeof *qr->audit);
-			qr->naudit -= op->pruned;
-		}
+		queue_ram_audit_drop(qr, op->pruned);
 		break;
 	case QUEUE_OP_STATE:
 		break;
@@ -682,11 +695,53 @@ queue_ram_drop_line(void *arg, const char *line)
 void
 queue_ram_audit_at(void *arg, uint64_t t_us, const char *text)
 {
-	struct queue_ram *qr = arg;
+	struct queue_ram	*qr = arg;
+	size_t			 n = 0;
+	uint64_t		 b = 0;
 
 	pthread_mutex_lock(&qr->lock);
 	queue_ram_audit_put(qr, text, t_us);
+	if (qr->audit_cap > 0 && qr->audit_bytes > qr->audit_cap) {
+		/* An eighth at a time: the move is paid rarely. */
+		while (n < qr->naudit && qr->audit_bytes - b >
+		    qr->audit_cap / 8 * 7)
+			b += qr->audit[n++].len;
+		queue_ram_audit_drop(qr, n);
+	}
 	pthread_mutex_unlock(&qr->lock);
+}
+
+void
+queue_ram_audit_cap(void *arg, uint64_t bytes)
+{
+	struct queue_ram *qr = arg;
+
+	pthread_mutex_lock(&qr->lock);
+	qr->audit_cap = bytes;
+	pthread_mutex_unlock(&qr->lock);
+}
+
+void
+queue_ram_walk_meta(void *arg, void (*cb)(const char *, uint64_t, void *),
+    void *cbarg)
+{
+	struct queue_ram	*qr = arg;
+	struct queue_ram_meta	*snap;
+	size_t			 i, n;
+
+	pthread_mutex_lock(&qr->lock);
+	n = qr->nmeta;
+	snap = xcalloc(n + 1, sizeof *snap);
+	for (i = 0; i < n; i++) {
+		snap[i].key = xstrdup(qr->meta[i].key);
+		snap[i].value = qr->meta[i].value;
+	}
+	pthread_mutex_unlock(&qr->lock);
+	for (i = 0; i < n; i++) {
+		cb(snap[i].key, snap[i].value, cbarg);
+		free(snap[i].key);
+	}
+	free(snap);
 }
 
 const struct queue_backend queue_backend_ram = {

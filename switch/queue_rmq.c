@@ -58,6 +58,11 @@
 /* Copies of one queue the store hands out unacknowledged at a time (a
  * quorum queue gives a consumer with no limit only 2000). */
 #define QUEUE_RMQ_PREFETCH	10000
+/* The log stream keeps this much by default (<store log-bytes>); the
+ * view keeps at most this much of the audit trail in memory. */
+#define QUEUE_RMQ_LOG_BYTES	((uint64_t)1 << 30)
+#define QUEUE_RMQ_SEGMENT_MIN	((uint64_t)256 << 10)
+#define QUEUE_RMQ_VIEW_AUDIT	((uint64_t)64 << 20)
 
 /* The record in front of the body of a copy's message. */
 struct queue_rmq_rec {
@@ -103,6 +108,7 @@ struct queue_rmq {
 	int			 addr;		/* next address to try */
 	int			 down;		/* commit thread: unreachable */
 	uint64_t		 log_next;	/* the log's offset after replay */
+	uint64_t		 log_written;	/* bytes since the last snapshot */
 	char			 logname[BROKER_NAME_MAX + 1];
 	char			 down_cause[BROKER_CAUSE_MAX];
 	char			 nonce[40];
@@ -212,6 +218,7 @@ queue_rmq_parse(struct queue_rmq *r, const char *spec, char **cause)
 	util_strlcpy(r->prefix, "nl", sizeof r->prefix);
 	r->node = 1;
 	r->replicas = 3;
+	r->log_bytes = QUEUE_RMQ_LOG_BYTES;
 	r->conf.timeout_ms = 10000;
 	r->conf.heartbeat_s = 10;
 	for (p = r->spec; (w = strsep(&p, " \t\n")) != NULL;) {
@@ -302,6 +309,9 @@ queue_rmq_qargs(const struct queue_rmq *r, int kind, struct broker_qargs *q)
 	q->replicas = r->replicas;
 	q->single_active = kind == QUEUE_RMQ_Q_LINE;
 	q->max_bytes = kind == QUEUE_RMQ_Q_LOG ? r->log_bytes : 0;
+	if (kind == QUEUE_RMQ_Q_LOG)
+		q->segment_bytes = r->log_bytes / 8 > QUEUE_RMQ_SEGMENT_MIN ?
+		    r->log_bytes / 8 : QUEUE_RMQ_SEGMENT_MIN;
 	return q;
 }
 
@@ -316,6 +326,7 @@ struct queue_rmq_out {
 	char			 q[BROKER_NAME_MAX + 1];
 	char			 line[QUEUE_LINE_LEN + 1];
 	char			*buf;		/* owned body */
+	char			*keep;		/* owned string a header names */
 	int			 op;		/* index in the batch, -1: none */
 	int			 err;		/* enum broker_err */
 	uint64_t		 seq;
@@ -346,8 +357,10 @@ queue_rmq_batch_free(struct queue_rmq_batch *bt)
 {
 	size_t i;
 
-	for (i = 0; i < bt->n; i++)
+	for (i = 0; i < bt->n; i++) {
 		free(bt->out[i].buf);
+		free(bt->out[i].keep);
+	}
 	free(bt->out);
 }
 
@@ -393,6 +406,7 @@ queue_rmq_out_log(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
 
 	snprintf(o->q, sizeof o->q, "%s.log", r->prefix);
 	snprintf(o->id, sizeof o->id, "%s", kind);
+	r->log_written += len + 128;	/* with its headers, about */
 	o->buf = xmalloc(len + 1);
 	if (len > 0)
 		memcpy(o->buf, val, len);
@@ -401,8 +415,9 @@ queue_rmq_out_log(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
 	o->m.len = len;
 	o->h[0].key = "nl-kind";
 	o->h[0].str = kind;
+	o->keep = xstrdup(key != NULL ? key : "");
 	o->h[1].key = "nl-key";
-	o->h[1].str = key != NULL ? key : "";
+	o->h[1].str = o->keep;
 	o->h[2].key = "nl-num";
 	o->h[2].num = num;
 	o->h[3].key = "nl-del";
@@ -530,10 +545,8 @@ queue_rmq_log_apply(struct queue_rmq *r, const struct broker_delivery *d,
 		/* This node's counters, and the cluster's. */
 		if (!follow && strncmp(key, npfx, strlen(npfx)) == 0)
 			op.meta_key = key + strlen(npfx);
-		else if (strchr(key, '/') == NULL)
+		else	/* svc., or another node's: kept for snapshots */
 			op.meta_key = key;
-		else
-			return 0;
 		op.type = QUEUE_OP_META;
 		op.meta_value = broker_hdr_num(d, "nl-num");
 	} else if (strcmp(kind, "state") == 0) {
@@ -998,6 +1011,7 @@ queue_rmq_open(const char *spec, size_t mapsize, char **cause)
 
 	pthread_mutex_init(&r->lock, NULL);
 	r->view = queue_backend_ram.open(NULL, mapsize, cause);
+	queue_ram_audit_cap(r->view, QUEUE_RMQ_VIEW_AUDIT);
 	if (queue_rmq_parse(r, spec, cause) == -1)
 		goto fail;
 	snprintf(r->nonce, sizeof r->nonce, "%016" PRIx64 "%08" PRIx32,
@@ -1015,6 +1029,7 @@ queue_rmq_open(const char *spec, size_t mapsize, char **cause)
 		goto failwhy;
 	if (queue_rmq_replay(r, cause) == -1)
 		goto fail;
+	r->log_written = r->log_bytes;	/* a snapshot with the first batch */
 	return r;
 failwhy:
 	*cause = xasprintf("rabbitmq store: %s", why);
@@ -1256,6 +1271,59 @@ queue_rmq_find_cb(const struct queue_copy *c, void *arg)
 }
 
 /*
+ * The log keeps log-bytes, its oldest segments removed first: what is
+ * still true must stay in it. Every so often (a quarter of log-bytes
+ * written, and first after start-up) a node writes again every state
+ * record and counter its view has - its own counters and, as it saw
+ * them, the other nodes' and the cluster's - so that a replay finds
+ * them whatever was removed before. Writing them twice is harmless.
+ */
+struct queue_rmq_snap {
+	struct queue_rmq	*r;
+	struct queue_rmq_batch	*bt;
+	size_t			 n;
+};
+
+static int
+queue_rmq_snap_state_cb(const char *key, size_t klen, const void *val,
+    size_t len, void *arg)
+{
+	struct queue_rmq_snap	*sn = arg;
+	char			*k = xstrndup(key, klen);
+
+	queue_rmq_out_log(sn->r, sn->bt, -1, "state", k, 0, val, len);
+	free(k);
+	sn->n++;
+	return 0;
+}
+
+static void
+queue_rmq_snap_meta_cb(const char *key, uint64_t v, void *arg)
+{
+	struct queue_rmq_snap	*sn = arg;
+	char			 k[QUEUE_META_KEY_MAX + 16];
+
+	if (strchr(key, '/') != NULL)		/* another node's */
+		snprintf(k, sizeof k, "%s", key);
+	else
+		queue_rmq_meta_key(sn->r, key, k, sizeof k);
+	queue_rmq_out_log(sn->r, sn->bt, -1, "meta", k, v, "", 0);
+	sn->n++;
+}
+
+static void
+queue_rmq_snapshot(struct queue_rmq *r, struct queue_rmq_batch *bt)
+{
+	struct queue_rmq_snap sn = { r, bt, 0 };
+
+	queue_backend_ram.walk_state(r->view, "", queue_rmq_snap_state_cb,
+	    &sn);
+	queue_ram_walk_meta(r->view, queue_rmq_snap_meta_cb, &sn);
+	r->log_written = 0;
+	log_debug("queue: rabbitmq log snapshot records=%zu", sn.n);
+}
+
+/*
  * Commit thread: publish a batch (with nothing in it: a probe of the
  * log), and keep the store's state: once it could not be reached, it is
  * down (the queue reports it, the switch refuses messages) until a
@@ -1391,6 +1459,8 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 	}
 	ubuf_free(&body);
 
+	if (r->log_written >= r->log_bytes / 4)
+		queue_rmq_snapshot(r, &bt);
 	/* Nothing to publish: only a store that is down is probed. */
 	failed = bt.n > 0 || r->down ? queue_rmq_sent(r, &bt) : 0;
 	for (k = 0; k < bt.n; k++) {

@@ -44,6 +44,8 @@ static char		 cl_pki[300];	/* the nodes' CA, certificate, key */
 static struct broker_conf cl_conf;
 static int		 cl_up;
 static int		 cl_run;	/* switch tests so far: store prefix */
+static char		 cl_prefix[32];	/* the last switch env's */
+static const char	*cl_store_extra = "";	/* more <store> attributes */
 
 /* Run tools/rabbitcluster ARGS on the cluster; its exit status. */
 static int
@@ -164,10 +166,10 @@ cl_open(int first, int mode)
 }
 
 static const struct broker_qargs line_q = {
-	BROKER_Q_QUORUM, 1, "it.dead", 0, NODES
+	BROKER_Q_QUORUM, 1, "it.dead", 0, NODES, 0
 };
 static const struct broker_qargs dead_q = {
-	BROKER_Q_QUORUM, 0, NULL, 0, NODES
+	BROKER_Q_QUORUM, 0, NULL, 0, NODES, 0
 };
 
 /*
@@ -380,7 +382,7 @@ static void
 test_refuse_return_expire(void)
 {
 	static const struct broker_qargs small = {
-		BROKER_Q_QUORUM, 1, NULL, 10000, NODES
+		BROKER_Q_QUORUM, 1, NULL, 10000, NODES, 0
 	};
 	struct broker		*b, *c;
 	struct broker_delivery	 d;
@@ -495,7 +497,7 @@ static void
 test_stream(void)
 {
 	static const struct broker_qargs sq = {
-		BROKER_Q_STREAM, 0, NULL, 0, NODES
+		BROKER_Q_STREAM, 0, NULL, 0, NODES, 0
 	};
 	struct broker		*b, *r;
 	struct broker_delivery	 d;
@@ -554,8 +556,10 @@ cl_switch_env(int node, const struct it_env *pki, int tls)
 	if (e == NULL || (conf = util_read_file(e->conf, &len)) == NULL)
 		return NULL;
 	ubuf_init(&store);
-	ubuf_printf(&store, "  <store backend=\"rabbitmq\" prefix=\"it%d\" "
-	    "node-id=\"%d\"", (int)getpid() % 1000 + 1000 * cl_run, node);
+	snprintf(cl_prefix, sizeof cl_prefix, "it%d", (int)getpid() % 1000 +
+	    1000 * cl_run);
+	ubuf_printf(&store, "  <store backend=\"rabbitmq\" prefix=\"%s\" "
+	    "node-id=\"%d\"%s", cl_prefix, node, cl_store_extra);
 	if (tls)
 		ubuf_printf(&store, " tls-ca=\"%s/ca.pem\" tls-cert=\"%s/"
 		    "rabbitc.pem\" tls-key=\"%s/rabbitc.key\"", cl_pki, cl_pki,
@@ -992,6 +996,90 @@ test_tls(void)
 	broker_close(b);
 }
 
+/*
+ * The log stream keeps log-bytes (1 MB here, 256 KB segments): after a
+ * stream of messages its first records are gone, yet a restarted switch
+ * finds its counters (message ids go on growing) because it wrote them
+ * again, and every acknowledged message is delivered.
+ */
+static void
+test_log_retention(void)
+{
+	struct it_env		*env;
+	struct it_client	*a, *ca;
+	struct broker		*r;
+	struct broker_delivery	 d;
+	uint64_t		*acked = NULL, *got = NULL, max = 0, tag, end;
+	size_t			 nacked = 0, ngot = 0, lost, dups, i;
+	unsigned		 next = 1;
+	char			 cause[BROKER_CAUSE_MAX], log[64], buf[1024];
+
+	cl_run++;
+	cl_store_extra = " log-bytes=\"1M\"";
+	env = cl_switch_env(1, NULL, 0);
+	cl_store_extra = "";
+	CU_ASSERT_FATAL(env != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(env, 60000) == 0);
+	/* Written once, before the stream: a service state. */
+	snprintf(buf, sizeof buf, "bin/nlctl -s %s hold NVDMV DQ", env->sock);
+	CU_ASSERT_EQUAL(it_sh(env, buf, NULL, NULL), 0);
+	a = it_client_new(env, "waagy", 10000);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	cl_stream(a, env, &next, 2 * SW_STREAM_MS);
+	it_pump(env, 300);
+	cl_acked(a, &acked, &nacked);
+	for (i = 0; i < nacked; i++)
+		max = acked[i] > max ? acked[i] : max;
+	it_client_free(a);
+	CU_ASSERT_FATAL(nacked > 1000);
+	it_switch_stop(env, SIGTERM);
+
+	/* The log lost its first records. */
+	snprintf(log, sizeof log, "%s.log", cl_prefix);
+	CU_ASSERT_FATAL((r = cl_open(1, BROKER_CONSUME)) != NULL);
+	CU_ASSERT(broker_consume(r, log, 10, "first", cause) == 0);
+	CU_ASSERT_EQUAL_FATAL(broker_next(r, &d, 10000, cause), 1);
+	CU_ASSERT(d.offset > 0);
+	fprintf(stderr, "\n  it_cluster: log retention: %zu acked, the log "
+	    "starts at offset %" PRIu64 " now\n", nacked, d.offset);
+	broker_close(r);
+
+	CU_ASSERT_FATAL(it_switch_start_wait(env, 60000) == 0);
+	/* Its record was removed with the first segments, and written
+	 * again since. */
+	{
+		char *body = NULL, *at;
+
+		CU_ASSERT_EQUAL(it_http(env, "GET", "/api/lines", NULL, &body),
+		    200);
+		at = body != NULL ? strstr(body, "\"NVDMV\"") : NULL;
+		CU_ASSERT(at != NULL && (strstr(at, "\"DQ\": \"held\"") !=
+		    NULL || strstr(at, "\"DQ\":\"held\"") != NULL));
+		free(body);
+	}
+	a = it_client_new(env, "waagy", 10000);
+	CU_ASSERT_FATAL(a != NULL && a->up);
+	tag = it_client_send(a, cl_am(buf, sizeof buf, next++));
+	CU_ASSERT_EQUAL(it_client_wait(a, tag, 10000), 1);
+	if (tag < a->ntags && a->state[tag] == 1)
+		CU_ASSERT(strtoull(a->reply[tag], NULL, 16) > max);
+	cl_acked(a, &acked, &nacked);
+	it_client_free(a);
+	ca = it_client_new(env, "cadmv", 10000);
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	end = util_mono_us() + 60 * 1000000ULL;
+	while (ca->ndlv < nacked && util_mono_us() < end)
+		it_pump(env, 20);
+	it_pump(env, 300);
+	cl_delivered(ca, &got, &ngot);
+	cl_count(acked, nacked, got, ngot, &lost, &dups);
+	CU_ASSERT_EQUAL(lost, 0);
+	it_client_free(ca);
+	free(acked);
+	free(got);
+	it_env_free(env);
+}
+
 int
 main(void)
 {
@@ -1009,6 +1097,7 @@ main(void)
 	CU_add_test(s, "switch on rabbitmq: kill -9", test_switch_kill9);
 	CU_add_test(s, "two switch nodes: failover", test_two_switches);
 	CU_add_test(s, "photo policy across nodes", test_photo_across_nodes);
+	CU_add_test(s, "log retention", test_log_retention);
 	CU_add_test(s, "store unavailable", test_store_unavailable);
 	return it_run_suites();
 }
