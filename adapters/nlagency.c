@@ -38,8 +38,11 @@
  * robin (250 ms later, 1 s after a whole round failed; at most
  * AGENCY_ROUNDS rounds without a HELLO), and sends again, byte for byte,
  * every message that has no ACK or NAK yet (the switch takes a resend it
- * stored as such, docs/protocol.md). With one address a lost connection
- * ends the run, as it always did.
+ * stored as such, docs/protocol.md); a NAK with ER .93. (the switch not
+ * accepting messages: its store unavailable, say a RabbitMQ node lost,
+ * "RESEND LATER") is not final then: the message is sent again a second
+ * later. With one address a lost connection ends the run and an ER .93.
+ * is a NAK like any other, as it always was.
  *
  * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
  * was NAKed (its ER printed); 3 replies missing at the timeout; 2 usage or
@@ -97,6 +100,7 @@ struct agency_req {
 	int			 ndest;
 	struct agency_dest	*dest;
 	int			 next_ctl;	/* tag of the next in its bucket */
+	int			 retry;		/* NAK 93: to send again */
 };
 
 struct agency {
@@ -143,6 +147,7 @@ struct agency {
 	int			*tagreq;	/* client tag -> request */
 	size_t			 ntagreq;
 	struct event		*ev_reconnect;
+	struct event		*ev_retry;	/* NAK 93: send again */
 };
 
 static void	agency_send_cb(evutil_socket_t, short, void *);
@@ -531,6 +536,7 @@ agency_resend(struct agency *a)
 	for (i = 1; i <= a->sent; i++) {
 		if (a->req[i].state != AGENCY_REQ_SENT)
 			continue;
+		a->req[i].retry = 0;
 		ubuf_init(&b);
 		if (agency_next_msg(a, i - 1, &b, name, sizeof name) == 0 &&
 		    (tag = client_send(a->client, b.data, b.len)) != 0) {
@@ -545,6 +551,39 @@ agency_resend(struct agency *a)
 		}
 		ubuf_free(&b);
 	}
+}
+
+/* ER .93. a second ago: send those messages again (one at a time). */
+static void
+agency_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agency	*a = arg;
+	struct ubuf	 b;
+	char		 name[512];
+	uint64_t	 tag;
+	int		 i;
+
+	(void)fd;
+	(void)what;
+	if (!client_is_up(a->client))
+		return;		/* the next HELLO sends them */
+	for (i = 1; i <= a->sent; i++) {
+		if (!a->req[i].retry || a->req[i].state != AGENCY_REQ_SENT)
+			continue;
+		ubuf_init(&b);
+		if (agency_next_msg(a, i - 1, &b, name, sizeof name) == 0 &&
+		    (tag = client_send(a->client, b.data, b.len)) != 0) {
+			agency_tag_set(a, tag, i);
+			a->req[i].retry = 0;
+			a->resent++;
+			if (!a->quiet)
+				printf("RESENT tag=%llu file=%s ctl=%s (ER .93. "
+				    "a second ago)\n", (unsigned long long)tag,
+				    name, a->req[i].ctl);
+		}
+		ubuf_free(&b);
+	}
+	fflush(stdout);
 }
 
 static void
@@ -751,15 +790,28 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
 	const char	*er = agency_as_xml(a, er0, &len, &conv);
 	char		*text = agency_field(er, len, "ResponseText");
 	struct ubuf	 line;
-	int		 idx = agency_tag_req(a, tag);
+	struct msg_er_parts p;
+	struct timeval	 one = { 1, 0 };
+	int		 idx = agency_tag_req(a, tag), again;
 
 	(void)c;
-	a->nacked++;
-	if (idx != 0)
-		a->req[idx].state = AGENCY_REQ_NAKED;
+	/* With a list, ER .93. is "resend later": not final. */
+	again = a->addrs.n > 1 && idx != 0 && text != NULL &&
+	    msg_er_split(text, strlen(text), &p) == 0 &&
+	    p.code == MSG_ER_UNAVAILABLE;
+	if (again) {
+		a->req[idx].retry = 1;
+		evtimer_add(a->ev_retry, &one);
+	} else {
+		a->nacked++;
+		if (idx != 0)
+			a->req[idx].state = AGENCY_REQ_NAKED;
+	}
 	ubuf_init(&line);
 	ubuf_printf(&line, "NAK tag=%llu ER", (unsigned long long)tag);
 	agency_er_line(&line, text);
+	if (again)
+		ubuf_adds(&line, " (sending it again in 1 s)");
 	printf("%s\n", line.data);
 	if (a->verbose)
 		printf("%.*s\n", (int)len, er);
@@ -1176,6 +1228,7 @@ main(int argc, char **argv)
 	tv.tv_usec = 0;
 	evtimer_add(a.ev_timeout, &tv);
 	a.ev_reconnect = evtimer_new(a.base, agency_reconnect_cb, &a);
+	a.ev_retry = evtimer_new(a.base, agency_retry_cb, &a);
 	a.client = client_new(a.base, ctx, host, client_addrs_port(&a.addrs),
 	    &cb, &a);
 	a.tries = 1;
@@ -1209,6 +1262,7 @@ main(int argc, char **argv)
 	event_free(a.ev_send);
 	event_free(a.ev_timeout);
 	event_free(a.ev_reconnect);
+	event_free(a.ev_retry);
 	free(a.tagreq);
 	event_base_free(a.base);
 	SSL_CTX_free(ctx);
