@@ -41,7 +41,9 @@
  * stored as such, docs/protocol.md); a NAK with ER .93. (the switch not
  * accepting messages: its store unavailable, say a RabbitMQ node lost,
  * "RESEND LATER") is not final then: the message is sent again a second
- * later. With one address a lost connection ends the run and an ER .93.
+ * later, the delay doubling up to 8 s while ER .93. keeps coming and new
+ * messages held back meanwhile (no storm on a switch whose store is
+ * down). With one address a lost connection ends the run and an ER .93.
  * is a NAK like any other, as it always was.
  *
  * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
@@ -148,6 +150,9 @@ struct agency {
 	size_t			 ntagreq;
 	struct event		*ev_reconnect;
 	struct event		*ev_retry;	/* NAK 93: send again */
+	int			 retrying;	/* messages waiting for it */
+	int			 retry_s;	/* its delay: 1 s, doubled up
+						   to 8 s while ER .93. comes */
 };
 
 static void	agency_send_cb(evutil_socket_t, short, void *);
@@ -536,6 +541,8 @@ agency_resend(struct agency *a)
 	for (i = 1; i <= a->sent; i++) {
 		if (a->req[i].state != AGENCY_REQ_SENT)
 			continue;
+		if (a->req[i].retry)
+			a->retrying--;
 		a->req[i].retry = 0;
 		ubuf_init(&b);
 		if (agency_next_msg(a, i - 1, &b, name, sizeof name) == 0 &&
@@ -553,12 +560,16 @@ agency_resend(struct agency *a)
 	}
 }
 
-/* ER .93. a second ago: send those messages again (one at a time). */
+/*
+ * ER .93. came: send those messages again, retry_s after (new messages
+ * wait until they are out).
+ */
 static void
 agency_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agency	*a = arg;
 	struct ubuf	 b;
+	struct timeval	 now = { 0, 0 };
 	char		 name[512];
 	uint64_t	 tag;
 	int		 i;
@@ -575,15 +586,21 @@ agency_retry_cb(evutil_socket_t fd, short what, void *arg)
 		    (tag = client_send(a->client, b.data, b.len)) != 0) {
 			agency_tag_set(a, tag, i);
 			a->req[i].retry = 0;
+			a->retrying--;
 			a->resent++;
 			if (!a->quiet)
 				printf("RESENT tag=%llu file=%s ctl=%s (ER .93. "
-				    "a second ago)\n", (unsigned long long)tag,
-				    name, a->req[i].ctl);
+				    "%d s ago)\n", (unsigned long long)tag,
+				    name, a->req[i].ctl, a->retry_s);
 		}
 		ubuf_free(&b);
 	}
 	fflush(stdout);
+	/* ER .93. again before an ACK: wait longer next time. */
+	if (a->retry_s < 8)
+		a->retry_s *= 2;
+	if (a->retrying == 0 && a->sent < a->total)
+		event_add(a->ev_send, &now);
 }
 
 static void
@@ -651,6 +668,8 @@ agency_send_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!client_is_up(a->client) || a->sent >= a->total)
 		return;
+	if (a->retrying > 0)
+		return;		/* agency_retry_cb goes on */
 	ubuf_init(&b);
 	idx = a->sent + 1;
 	if (agency_next_msg(a, a->sent, &b, name, sizeof name) == -1) {
@@ -690,6 +709,7 @@ agency_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 
 	(void)c;
 	a->acked++;
+	a->retry_s = 1;
 	if (idx != 0) {
 		r = &a->req[idx];
 		r->state = AGENCY_REQ_ACKED;
@@ -791,7 +811,7 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
 	char		*text = agency_field(er, len, "ResponseText");
 	struct ubuf	 line;
 	struct msg_er_parts p;
-	struct timeval	 one = { 1, 0 };
+	struct timeval	 tv = { 0, 0 };
 	int		 idx = agency_tag_req(a, tag), again;
 
 	(void)c;
@@ -800,8 +820,14 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
 	    msg_er_split(text, strlen(text), &p) == 0 &&
 	    p.code == MSG_ER_UNAVAILABLE;
 	if (again) {
+		if (!a->req[idx].retry)
+			a->retrying++;
 		a->req[idx].retry = 1;
-		evtimer_add(a->ev_retry, &one);
+		if (a->retry_s == 0)
+			a->retry_s = 1;
+		tv.tv_sec = a->retry_s;
+		if (!evtimer_pending(a->ev_retry, NULL))
+			evtimer_add(a->ev_retry, &tv);
 	} else {
 		a->nacked++;
 		if (idx != 0)
@@ -811,7 +837,7 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
 	ubuf_printf(&line, "NAK tag=%llu ER", (unsigned long long)tag);
 	agency_er_line(&line, text);
 	if (again)
-		ubuf_adds(&line, " (sending it again in 1 s)");
+		ubuf_printf(&line, " (sending it again in %d s)", a->retry_s);
 	printf("%s\n", line.data);
 	if (a->verbose)
 		printf("%.*s\n", (int)len, er);
