@@ -3,6 +3,8 @@
 #   make            build bin/nlswitchd, bin/nlagency, bin/nlstate, bin/nlbench
 #   make test       install missing deps, unit suites + integration tests
 #   make demo       install missing deps, run the scripted end-to-end scenario
+#   make cluster-demo  two switch nodes on a 3-node RabbitMQ cluster: a switch
+#                   node and a RabbitMQ node killed mid-stream, counts printed
 #   make bench      load generator against a real switch (figures, no asserts,
 #                   plots with gnuplot, RabbitMQ side by side when
 #                   rabbitmq-server is installed: docs/performance.md)
@@ -77,7 +79,7 @@ MAN1      = $(wildcard docs/man/*.1)
 MAN5      = $(wildcard docs/man/*.5)
 MAN8      = $(wildcard docs/man/*.8)
 
-.PHONY: all deps deps-test deps-bench fuzz test check-unit check-it check-asan demo bench \
+.PHONY: all deps deps-test deps-bench fuzz test check-unit check-it check-asan demo cluster-demo bench \
 	torture clean pki print-version install uninstall check-man
 
 all: $(BINS) tests/unit_main $(IT_BINS)
@@ -145,6 +147,13 @@ check-asan: deps-test
 demo: deps
 	@$(MAKE) --no-print-directory all
 	./tools/demo
+
+# Two switch nodes sharing a store in a private 3-node RabbitMQ cluster,
+# a switch node and a RabbitMQ node killed mid-stream (tools/cluster-demo).
+cluster-demo: deps
+	@./tools/install-deps --cluster
+	@$(MAKE) --no-print-directory all
+	./tools/cluster-demo
 
 # Coverage-guided fuzzing of the input parsers (libFuzzer, clang), seeded
 # with the fixtures and tests/fuzz/seeds; FUZZ_SECONDS bounds the run.

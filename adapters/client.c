@@ -78,6 +78,13 @@ client_new(struct event_base *base, SSL_CTX *ssl, const char *host,
 	return c;
 }
 
+void
+client_set_addr(struct client *c, const char *host, const char *port)
+{
+	util_strlcpy(c->host, host, sizeof c->host);
+	util_strlcpy(c->port, port, sizeof c->port);
+}
+
 static void
 client_teardown(struct client *c, const char *why)
 {
@@ -547,4 +554,50 @@ client_read_portfile(const char *path, int wait_ms, char *port, size_t sz)
 		usleep(20000);
 		waited += 20;
 	}
+}
+
+int
+client_addrs_add(struct client_addrs *as, const char *file, const char *port)
+{
+	if (as->n >= CLIENT_ADDRS_MAX)
+		return -1;
+	as->file[as->n] = file;
+	util_strlcpy(as->port[as->n], port != NULL ? port : "",
+	    sizeof as->port[as->n]);
+	as->n++;
+	return 0;
+}
+
+int
+client_addrs_read(struct client_addrs *as, int wait_ms, char **cause)
+{
+	int i;
+
+	for (i = 0; i < as->n; i++)
+		if (as->file[i] != NULL && client_read_portfile(as->file[i],
+		    wait_ms, as->port[i], sizeof as->port[i]) == -1) {
+			*cause = xasprintf("%s: no port", as->file[i]);
+			return -1;
+		}
+	return 0;
+}
+
+const char *
+client_addrs_port(const struct client_addrs *as)
+{
+	return as->port[as->cur];
+}
+
+const char *
+client_addrs_next(struct client_addrs *as)
+{
+	char port[16];
+
+	if (as->n == 0)
+		return "";
+	as->cur = (as->cur + 1) % as->n;
+	if (as->file[as->cur] != NULL && client_read_portfile(
+	    as->file[as->cur], 0, port, sizeof port) == 0)
+		util_strlcpy(as->port[as->cur], port, sizeof as->port[as->cur]);
+	return as->port[as->cur];
 }

@@ -50,6 +50,12 @@ struct client_cb {
  */
 struct client	*client_new(struct event_base *, SSL_CTX *ssl, const char *host,
 		    const char *port, const struct client_cb *, void *arg);
+/**
+ * Connect to host:port from the next client_connect() on (a simulator
+ * moving to another switch node of its list).
+ */
+void		 client_set_addr(struct client *, const char *host,
+		    const char *port);
 /** Start connecting (TLS handshake included). @return 0, -1 at once. */
 int		 client_connect(struct client *);
 /** Close the connection (no reconnect); callbacks stop. */
@@ -95,5 +101,37 @@ void		 client_tls_why(unsigned long e, SSL *ssl, char *why,
  */
 int		 client_read_portfile(const char *path, int wait_ms, char *port,
 		    size_t sz);
+
+
+#define CLIENT_ADDRS_MAX	16
+
+/*
+ * The switch addresses a simulator may use, in the order given (-P
+ * PORTFILE and -p PORT, repeatable): it connects to the first and, when
+ * the connection is lost or cannot be made, to the next, round robin.
+ */
+struct client_addrs {
+	int		 n;
+	int		 cur;
+	const char	*file[CLIENT_ADDRS_MAX];	/* port file, or NULL */
+	char		 port[CLIENT_ADDRS_MAX][16];
+};
+
+/** Add a port file (file) or a port. @return 0, -1 when the list is full. */
+int		 client_addrs_add(struct client_addrs *, const char *file,
+		    const char *port);
+/**
+ * Read every port file (each waited for up to wait_ms). @return 0, -1
+ * and *cause ("PORTFILE: no port") when one has none.
+ */
+int		 client_addrs_read(struct client_addrs *, int wait_ms,
+		    char **cause);
+/** The current address's port. */
+const char	*client_addrs_port(const struct client_addrs *);
+/**
+ * Move to the next address (its port file read again, at once: a switch
+ * restarted meanwhile may listen on another port). @return its port.
+ */
+const char	*client_addrs_next(struct client_addrs *);
 
 #endif

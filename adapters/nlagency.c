@@ -5,7 +5,7 @@
  * acknowledges deliveries, saves received photos, and waits for the
  * replies it expects.
  *
- *   nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST] [-o DIR]
+ *   nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT)... [-H HOST] [-o DIR]
  *            [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] [-q] [-v] FILE...
  *   nlagency --help | --version
  *
@@ -31,6 +31,20 @@
  * bytes each run: run again within the switch's resend-window they are
  * resends (ACKed with the first ids, not delivered): change the
  * template's control field between runs.
+ *
+ * Several switch addresses (-P and -p repeated, in the order given: the
+ * nodes of a switch cluster sharing one store): when the connection is
+ * lost or cannot be made, nlagency connects to the next address, round
+ * robin (250 ms later, 1 s after a whole round failed; at most
+ * AGENCY_ROUNDS rounds without a HELLO), and sends again, byte for byte,
+ * every message that has no ACK or NAK yet (the switch takes a resend it
+ * stored as such, docs/protocol.md); a NAK with ER .93. (the switch not
+ * accepting messages: its store unavailable, say a RabbitMQ node lost,
+ * "RESEND LATER") is not final then: the message is sent again a second
+ * later, the delay doubling up to 8 s while ER .93. keeps coming and new
+ * messages held back meanwhile (no storm on a switch whose store is
+ * down). With one address a lost connection ends the run and an ER .93.
+ * is a NAK like any other, as it always was.
  *
  * Exit: 0 all messages ACKed and every expected reply came in; 1 a message
  * was NAKed (its ER printed); 3 replies missing at the timeout; 2 usage or
@@ -63,6 +77,7 @@
 
 
 #define AGENCY_PLACE_LEN	(CONFIG_LINE_LEN + 1)
+#define AGENCY_ROUNDS		3	/* of the address list, without HELLO */
 
 /* A place a request went to: a state, or with -f a line. */
 struct agency_dest {
@@ -87,6 +102,7 @@ struct agency_req {
 	int			 ndest;
 	struct agency_dest	*dest;
 	int			 next_ctl;	/* tag of the next in its bucket */
+	int			 retry;		/* NAK 93: to send again */
 };
 
 struct agency {
@@ -123,12 +139,28 @@ struct agency {
 	unsigned		 ctl_mask;
 	struct event		*ev_send;
 	struct event		*ev_timeout;
+	/* The switch addresses; with more than one, a lost connection
+	 * moves to the next. */
+	struct client_addrs	 addrs;
+	const char		*host;
+	int			 tries;		/* connects since a HELLO */
+	int			 reconnects;
+	int			 resent;	/* messages sent again */
+	int			*tagreq;	/* client tag -> request */
+	size_t			 ntagreq;
+	struct event		*ev_reconnect;
+	struct event		*ev_retry;	/* NAK 93: send again */
+	int			 retrying;	/* messages waiting for it */
+	int			 retry_s;	/* its delay: 1 s, doubled up
+						   to 8 s while ER .93. comes */
 };
 
 static void	agency_send_cb(evutil_socket_t, short, void *);
 static const char *agency_as_xml(struct agency *, const char *, size_t *,
 		    struct ubuf *);
 static void	agency_timeout_cb(evutil_socket_t, short, void *);
+static int	agency_next_msg(struct agency *, int, struct ubuf *, char *,
+		    size_t);
 
 /* The help text; exit status 0 when asked for (-h), 2 after a misuse. */
 static void __attribute__((noreturn))
@@ -136,7 +168,7 @@ usage(int status)
 {
 	FILE *f = status == 0 ? stdout : stderr;
 
-	fprintf(f, "usage: nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT) "
+	fprintf(f, "usage: nlagency -k PKIDIR -l NAME (-P PORTFILE | -p PORT)... "
 	    "[-H HOST] [-o PHOTODIR]\n"
 	    "                [-f CONF] [-n N] [-r N] [-t SECONDS] [-i MS] "
 	    "[-qv] FILE...\n"
@@ -144,7 +176,12 @@ usage(int status)
 	    "\n"
 	    "  -k PKIDIR    ca.pem, NAME.pem and NAME.key\n"
 	    "  -l NAME      the line's certificate name\n"
-	    "  -P PORTFILE  the switch's port file (or -p PORT, -H HOST)\n"
+	    "  -P PORTFILE  the switch's port file (or -p PORT, -H HOST); "
+	    "repeat -P/-p\n"
+	    "               for the nodes of a cluster: a lost connection "
+	    "moves to the\n"
+	    "               next, round robin, and what has no ACK is sent "
+	    "again\n"
 	    "  -o PHOTODIR  save the photos of responses there (CTL.jpg)\n"
 	    "  -f CONF      the switch's configuration: expect a response from "
 	    "every line\n"
@@ -465,6 +502,107 @@ agency_sm(struct agency *a, const char *ctl, const char *text,
 	}
 }
 
+/* Note that the client's tag carries request idx (1 .. total). */
+static void
+agency_tag_set(struct agency *a, uint64_t tag, int idx)
+{
+	size_t n = a->ntagreq;
+
+	if (tag >= n) {
+		while (n <= tag)
+			n = n < 16 ? 16 : 2 * n;
+		a->tagreq = xrealloc(a->tagreq, n * sizeof *a->tagreq);
+		memset(a->tagreq + a->ntagreq, 0,
+		    (n - a->ntagreq) * sizeof *a->tagreq);
+		a->ntagreq = n;
+	}
+	a->tagreq[tag] = idx;
+}
+
+/* The request a client tag carries, 0 if none. */
+static int
+agency_tag_req(const struct agency *a, uint64_t tag)
+{
+	return tag < a->ntagreq ? a->tagreq[tag] : 0;
+}
+
+/*
+ * A new connection (after a lost one): send again, byte for byte, every
+ * message sent that has no ACK or NAK yet.
+ */
+static void
+agency_resend(struct agency *a)
+{
+	struct ubuf	 b;
+	char		 name[512];
+	uint64_t	 tag;
+	int		 i;
+
+	for (i = 1; i <= a->sent; i++) {
+		if (a->req[i].state != AGENCY_REQ_SENT)
+			continue;
+		if (a->req[i].retry)
+			a->retrying--;
+		a->req[i].retry = 0;
+		ubuf_init(&b);
+		if (agency_next_msg(a, i - 1, &b, name, sizeof name) == 0 &&
+		    (tag = client_send(a->client, b.data, b.len)) != 0) {
+			agency_tag_set(a, tag, i);
+			a->resent++;
+			if (!a->quiet)
+				printf("RESENT tag=%llu file=%s ctl=%s (no ACK "
+				    "on the lost connection)\n",
+				    (unsigned long long)tag, name,
+				    a->req[i].ctl);
+			fflush(stdout);
+		}
+		ubuf_free(&b);
+	}
+}
+
+/*
+ * ER .93. came: send those messages again, retry_s after (new messages
+ * wait until they are out).
+ */
+static void
+agency_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agency	*a = arg;
+	struct ubuf	 b;
+	struct timeval	 now = { 0, 0 };
+	char		 name[512];
+	uint64_t	 tag;
+	int		 i;
+
+	(void)fd;
+	(void)what;
+	if (!client_is_up(a->client))
+		return;		/* the next HELLO sends them */
+	for (i = 1; i <= a->sent; i++) {
+		if (!a->req[i].retry || a->req[i].state != AGENCY_REQ_SENT)
+			continue;
+		ubuf_init(&b);
+		if (agency_next_msg(a, i - 1, &b, name, sizeof name) == 0 &&
+		    (tag = client_send(a->client, b.data, b.len)) != 0) {
+			agency_tag_set(a, tag, i);
+			a->req[i].retry = 0;
+			a->retrying--;
+			a->resent++;
+			if (!a->quiet)
+				printf("RESENT tag=%llu file=%s ctl=%s (ER .93. "
+				    "%d s ago)\n", (unsigned long long)tag,
+				    name, a->req[i].ctl, a->retry_s);
+		}
+		ubuf_free(&b);
+	}
+	fflush(stdout);
+	/* ER .93. again before an ACK: wait longer next time. */
+	if (a->retry_s < 8)
+		a->retry_s *= 2;
+	if (a->retrying == 0 && a->sent < a->total)
+		event_add(a->ev_send, &now);
+}
+
 static void
 agency_hello_cb(struct client *c, const char *text, void *arg)
 {
@@ -475,6 +613,8 @@ agency_hello_cb(struct client *c, const char *text, void *arg)
 	if (!a->quiet)
 		printf("CONNECTED %s\n", text);
 	fflush(stdout);
+	a->tries = 0;
+	agency_resend(a);
 	if (a->sent < a->total)
 		event_add(a->ev_send, &tv);
 	else
@@ -482,15 +622,16 @@ agency_hello_cb(struct client *c, const char *text, void *arg)
 }
 
 /*
- * The next message to send, into b: file sent / copies, or its copy
- * sent % copies with -n. Its name (for the SENT line) into name.
+ * Message i (0 .. total - 1) into b: file i / copies, or its copy
+ * i % copies with -n. Its name (for the SENT line) into name.
  * @return 0, -1 after printing why (the run ends).
  */
 static int
-agency_next_msg(struct agency *a, struct ubuf *b, char *name, size_t sz)
+agency_next_msg(struct agency *a, int i, struct ubuf *b, char *name,
+    size_t sz)
 {
-	int		 f = a->sent / (int)a->copies;
-	unsigned	 k = (unsigned)a->sent % a->copies;
+	int		 f = i / (int)a->copies;
+	unsigned	 k = (unsigned)i % a->copies;
 	char		*data, *cause = NULL;
 	size_t		 len;
 
@@ -521,29 +662,33 @@ agency_send_cb(evutil_socket_t fd, short what, void *arg)
 	char		 name[512];
 	uint64_t	 tag;
 	struct timeval	 tv;
+	int		 idx;
 
 	(void)fd;
 	(void)what;
 	if (!client_is_up(a->client) || a->sent >= a->total)
 		return;
+	if (a->retrying > 0)
+		return;		/* agency_retry_cb goes on */
 	ubuf_init(&b);
-	if (agency_next_msg(a, &b, name, sizeof name) == -1) {
+	idx = a->sent + 1;
+	if (agency_next_msg(a, a->sent, &b, name, sizeof name) == -1) {
 		ubuf_free(&b);
 		a->failed = 1;
 		event_base_loopexit(a->base, NULL);
 		return;
 	}
-	if ((tag = client_send(a->client, b.data, b.len)) == 0 ||
-	    tag > (uint64_t)a->total) {
+	if ((tag = client_send(a->client, b.data, b.len)) == 0) {
 		ubuf_free(&b);
 		return;		/* not connected: the close ends the run */
 	}
+	agency_tag_set(a, tag, idx);
 	/* What it is decides which replies are due (if it parses). */
-	agency_req_new(a, tag, b.data, b.len);
+	agency_req_new(a, (uint64_t)idx, b.data, b.len);
 	if (!a->quiet)
 		printf("SENT tag=%llu file=%s mke=%s ctl=%s bytes=%zu\n",
-		    (unsigned long long)tag, name, a->req[tag].key ?
-		    msg_key_name(a->req[tag].key) : "?", a->req[tag].ctl,
+		    (unsigned long long)tag, name, a->req[idx].key ?
+		    msg_key_name(a->req[idx].key) : "?", a->req[idx].ctl,
 		    b.len);
 	fflush(stdout);
 	ubuf_free(&b);
@@ -560,11 +705,13 @@ agency_ack_cb(struct client *c, uint64_t tag, const char *msgid, void *arg)
 {
 	struct agency		*a = arg;
 	struct agency_req	*r;
+	int			 idx = agency_tag_req(a, tag);
 
 	(void)c;
 	a->acked++;
-	if (tag >= 1 && tag <= (uint64_t)a->total) {
-		r = &a->req[tag];
+	a->retry_s = 1;
+	if (idx != 0) {
+		r = &a->req[idx];
 		r->state = AGENCY_REQ_ACKED;
 		util_strlcpy(r->msgid, msgid, sizeof r->msgid);
 		if (!a->fixed_expect)
@@ -663,14 +810,34 @@ agency_nak_cb(struct client *c, uint64_t tag, const char *er0, size_t len,
 	const char	*er = agency_as_xml(a, er0, &len, &conv);
 	char		*text = agency_field(er, len, "ResponseText");
 	struct ubuf	 line;
+	struct msg_er_parts p;
+	struct timeval	 tv = { 0, 0 };
+	int		 idx = agency_tag_req(a, tag), again;
 
 	(void)c;
-	a->nacked++;
-	if (tag >= 1 && tag <= (uint64_t)a->total)
-		a->req[tag].state = AGENCY_REQ_NAKED;
+	/* With a list, ER .93. is "resend later": not final. */
+	again = a->addrs.n > 1 && idx != 0 && text != NULL &&
+	    msg_er_split(text, strlen(text), &p) == 0 &&
+	    p.code == MSG_ER_UNAVAILABLE;
+	if (again) {
+		if (!a->req[idx].retry)
+			a->retrying++;
+		a->req[idx].retry = 1;
+		if (a->retry_s == 0)
+			a->retry_s = 1;
+		tv.tv_sec = a->retry_s;
+		if (!evtimer_pending(a->ev_retry, NULL))
+			evtimer_add(a->ev_retry, &tv);
+	} else {
+		a->nacked++;
+		if (idx != 0)
+			a->req[idx].state = AGENCY_REQ_NAKED;
+	}
 	ubuf_init(&line);
 	ubuf_printf(&line, "NAK tag=%llu ER", (unsigned long long)tag);
 	agency_er_line(&line, text);
+	if (again)
+		ubuf_printf(&line, " (sending it again in %d s)", a->retry_s);
 	printf("%s\n", line.data);
 	if (a->verbose)
 		printf("%.*s\n", (int)len, er);
@@ -860,13 +1027,45 @@ agency_deliver_cb(struct client *c, uint64_t msgid, uint16_t copy,
 	agency_check_done(a);
 }
 
+/* Connect to the next address of the list; a failure closes at once. */
+static void
+agency_reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agency	*a = arg;
+	const char	*port = client_addrs_next(&a->addrs);
+
+	(void)fd;
+	(void)what;
+	a->tries++;
+	a->reconnects++;
+	printf("RECONNECT %s:%s (address %d of %d)\n", a->host, port,
+	    a->addrs.cur + 1, a->addrs.n);
+	fflush(stdout);
+	client_set_addr(a->client, a->host, port);
+	if (client_connect(a->client) == -1) {
+		struct timeval one = { 1, 0 };
+
+		evtimer_add(a->ev_reconnect, &one);
+	}
+}
+
 static void
 agency_closed_cb(struct client *c, const char *why, void *arg)
 {
-	struct agency *a = arg;
+	struct agency	*a = arg;
+	struct timeval	 tv = { 0, 250000 };
 
 	(void)c;
 	fprintf(stderr, "nlagency: %s\n", why);
+	/* With a list: the next address, unless every one failed
+	 * AGENCY_ROUNDS times over without a HELLO. */
+	if (a->addrs.n > 1 && !a->finishing &&
+	    a->tries < AGENCY_ROUNDS * a->addrs.n) {
+		if (a->tries > 0 && a->tries % a->addrs.n == 0)
+			tv.tv_sec = 1, tv.tv_usec = 0;
+		evtimer_add(a->ev_reconnect, &tv);
+		return;
+	}
 	a->failed = 1;
 	event_base_loopexit(a->base, NULL);
 }
@@ -969,9 +1168,9 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*pki = NULL, *name = NULL, *portfile = NULL, *host = "127.0.0.1";
+	const char	*pki = NULL, *name = NULL, *host = "127.0.0.1";
 	const char	*sdir, *conf = NULL;
-	char		 port[16] = "", *ca, *cert, *key, *cause = NULL, *end;
+	char		*ca, *cert, *key, *cause = NULL, *end;
 	SSL_CTX		*ctx;
 	struct timeval	 tv;
 	unsigned long	 n;
@@ -996,8 +1195,15 @@ main(int argc, char **argv)
 			a.vary = 1;
 			break;
 		case 'o': a.photodir = optarg; break;
-		case 'P': portfile = optarg; break;
-		case 'p': util_strlcpy(port, optarg, sizeof port); break;
+		case 'P':
+		case 'p':
+			if (client_addrs_add(&a.addrs, ch == 'P' ? optarg :
+			    NULL, ch == 'p' ? optarg : NULL) == -1) {
+				fprintf(stderr, "nlagency: more than %d "
+				    "addresses\n", CLIENT_ADDRS_MAX);
+				return 2;
+			}
+			break;
 		case 'q': a.quiet = 1; break;
 		case 'r': a.expect = atoi(optarg); a.fixed_expect = 1; break;
 		case 't': timeout = atoi(optarg); break;
@@ -1008,7 +1214,7 @@ main(int argc, char **argv)
 	}
 	a.files = argv + optind;
 	a.nfiles = argc - optind;
-	if (pki == NULL || name == NULL || (portfile == NULL && port[0] == '\0'))
+	if (pki == NULL || name == NULL || a.addrs.n == 0)
 		usage(2);
 	if ((unsigned long)a.nfiles * a.copies > TMPL_MAX_COPIES) {
 		fprintf(stderr, "nlagency: more than %u messages\n",
@@ -1016,11 +1222,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	a.total = a.nfiles * (int)a.copies;
-	if (portfile != NULL && client_read_portfile(portfile, 10000, port,
-	    sizeof port) == -1) {
-		fprintf(stderr, "nlagency: %s: no port\n", portfile);
+	if (client_addrs_read(&a.addrs, 10000, &cause) == -1) {
+		fprintf(stderr, "nlagency: %s\n", cause);
 		return 2;
 	}
+	a.host = host;
 	log_init(1, 0, "nlagency");
 	signal(SIGPIPE, SIG_IGN);
 	sdir = util_schemadir();
@@ -1047,11 +1253,20 @@ main(int argc, char **argv)
 	tv.tv_sec = timeout;
 	tv.tv_usec = 0;
 	evtimer_add(a.ev_timeout, &tv);
-	a.client = client_new(a.base, ctx, host, port, &cb, &a);
+	a.ev_reconnect = evtimer_new(a.base, agency_reconnect_cb, &a);
+	a.ev_retry = evtimer_new(a.base, agency_retry_cb, &a);
+	a.client = client_new(a.base, ctx, host, client_addrs_port(&a.addrs),
+	    &cb, &a);
+	a.tries = 1;
 	if (client_connect(a.client) == -1) {
-		fprintf(stderr, "nlagency: cannot connect to %s port %s\n", host,
-		    port);
-		return 2;
+		if (a.addrs.n == 1) {
+			fprintf(stderr, "nlagency: cannot connect to %s port "
+			    "%s\n", host, client_addrs_port(&a.addrs));
+			return 2;
+		}
+		tv.tv_sec = 0;
+		tv.tv_usec = 250000;
+		evtimer_add(a.ev_reconnect, &tv);
 	}
 	event_base_dispatch(a.base);
 
@@ -1064,11 +1279,17 @@ main(int argc, char **argv)
 	else
 		rc = 0;
 	printf("DONE sent=%d acked=%d nacked=%d replies=%d/%d late=%d sms=%d "
-	    "unexpected=%d photos=%d exit=%d\n", a.sent, a.acked, a.nacked,
-	    a.replies, a.expect, a.late, a.sms, a.unexpected, a.photos, rc);
+	    "unexpected=%d photos=%d ", a.sent, a.acked, a.nacked,
+	    a.replies, a.expect, a.late, a.sms, a.unexpected, a.photos);
+	if (a.addrs.n > 1)
+		printf("resent=%d reconnects=%d ", a.resent, a.reconnects);
+	printf("exit=%d\n", rc);
 	client_free(a.client);
 	event_free(a.ev_send);
 	event_free(a.ev_timeout);
+	event_free(a.ev_reconnect);
+	event_free(a.ev_retry);
+	free(a.tagreq);
 	event_base_free(a.base);
 	SSL_CTX_free(ctx);
 	msgparse_schema_free(a.schema);

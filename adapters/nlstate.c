@@ -8,7 +8,7 @@
  * each delivery once its answer is acknowledged by the switch (so a
  * crash of either side loses nothing).
  *
- *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT) [-H HOST]
+ *   nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | -p PORT)... [-H HOST]
  *           [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] [-D] [-q]
  *   nlstate -s STATE -L INDEX      print one synthetic record and exit
  *   nlstate -s STATE -B COUNT [-D] [-n RECORDS]   answer COUNT DQs
@@ -21,6 +21,15 @@
  * answered, by (message ID, copy), and DACKs a redelivery of one without
  * a second answer; a redelivery of a query whose answer is still on its
  * way is left to that answer's DACK.
+ *
+ * Several switch addresses (-P and -p repeated, in the order given: the
+ * nodes of a switch cluster sharing one store): when the connection is
+ * lost or cannot be made, nlstate connects to the next address, round
+ * robin (250 ms later, 1 s after a whole round failed, for as long as it
+ * runs), and sends again, byte for byte, every answer that has no ACK
+ * yet (kept until its ACK; the query's redelivery waits for it). With
+ * one address it reconnects to it every second and forgets the answers
+ * without an ACK (the switch redelivers their queries), as it always did.
  *
  * FAULTS is a comma list: drop=PCT (ignore that share of deliveries: no
  * answer, no ack, so the switch redelivers), delay=MS (extra random delay
@@ -69,7 +78,9 @@ struct state_job {
 	uint64_t		 msgid;
 	uint16_t		 copy;
 	uint64_t		 tag;	/* the answer's MSG tag; 0 until sent */
-	char			*xml;	/* the answer, until it is sent */
+	char			*xml;	/* the answer, until it is sent (with
+					   a list of addresses: ACKed) */
+	int			 resend; /* sent on a lost connection */
 	size_t			 len;
 	char			 what[160];	/* "DQ from ORI ctl=C -> DR .." */
 	struct event		*ev;	/* the answer's delay; NULL: none */
@@ -103,6 +114,11 @@ struct state {
 	uint64_t		 fault_closes;
 	struct event		*ev_reconnect;
 	struct event		*ev_fault;
+	struct client_addrs	 addrs;		/* -P/-p, in order */
+	const char		*host;
+	int			 tries;		/* connects since a HELLO */
+	uint64_t		 reconnects;	/* to another address */
+	uint64_t		 resent;	/* answers sent again */
 	struct state_jobs	 jobs;
 	struct state_seen	*seen;		/* ring of STATE_SEEN_MAX */
 	size_t			 nseen;
@@ -129,7 +145,7 @@ usage(int status)
 	FILE *f = status == 0 ? stdout : stderr;
 
 	fprintf(f, "usage: nlstate -s STATE -k PKIDIR -l NAME (-P PORTFILE | "
-	    "-p PORT) [-H HOST]\n"
+	    "-p PORT)... [-H HOST]\n"
 	    "               [-n RECORDS] [-d DELAY_MS] [-f FAULTS] [-S SEED] "
 	    "[-D] [-q]\n"
 	    "       nlstate -s STATE -L INDEX\n"
@@ -139,7 +155,12 @@ usage(int status)
 	    "  -s STATE     the member state served (two letters)\n"
 	    "  -k PKIDIR    ca.pem, NAME.pem and NAME.key\n"
 	    "  -l NAME      the line's certificate name\n"
-	    "  -P PORTFILE  the switch's port file (or -p PORT, -H HOST)\n"
+	    "  -P PORTFILE  the switch's port file (or -p PORT, -H HOST); "
+	    "repeat -P/-p\n"
+	    "               for the nodes of a cluster: a lost connection "
+	    "moves to the\n"
+	    "               next, round robin, and answers without an ACK "
+	    "are sent again\n"
 	    "  -n RECORDS   records on file (default 100000)\n"
 	    "  -d DELAY_MS  answer after this delay\n"
 	    "  -S SEED      seed of the fault injection's random draws\n"
@@ -435,8 +456,32 @@ state_jobs_lost(struct state *st)
 
 	for (j = TAILQ_FIRST(&st->jobs); j != NULL; j = next) {
 		next = TAILQ_NEXT(j, entry);
-		if (j->tag != 0)
+		if (j->tag == 0)
+			continue;
+		/* With a list: kept, sent again on the next connection. */
+		if (st->addrs.n > 1 && j->xml != NULL) {
+			j->tag = 0;
+			j->resend = 1;
+		} else
 			state_job_free(j);
+	}
+}
+
+/* A new connection: every answer sent on a lost one, sent again. */
+static void
+state_jobs_resend(struct state *st)
+{
+	struct state_job *j;
+
+	TAILQ_FOREACH(j, &st->jobs, entry) {
+		if (!j->resend ||
+		    (j->tag = client_send(st->client, j->xml, j->len)) == 0)
+			continue;
+		j->resend = 0;
+		st->resent++;
+		printf("nlstate %s: %016llx.%u: answer sent again (no ACK on "
+		    "the lost connection)\n", st->code,
+		    (unsigned long long)j->msgid, j->copy);
 	}
 }
 
@@ -473,8 +518,10 @@ state_answer_cb(evutil_socket_t fd, short what, void *arg)
 		state_job_free(j);
 		return;
 	}
-	free(j->xml);
-	j->xml = NULL;
+	if (st->addrs.n <= 1) {
+		free(j->xml);
+		j->xml = NULL;
+	}
 	if (!st->quiet)
 		printf("nlstate %s: %s\n", st->code, j->what);
 }
@@ -637,6 +684,8 @@ state_hello_cb(struct client *c, const char *text, void *arg)
 
 	(void)c;
 	printf("nlstate %s: connected %s\n", st->code, text);
+	st->tries = 0;
+	state_jobs_resend(st);
 }
 
 /*
@@ -647,12 +696,18 @@ state_hello_cb(struct client *c, const char *text, void *arg)
 static void
 state_connection_lost(struct state *st)
 {
-	struct timeval one = { 1, 0 };
+	struct timeval tv = { 1, 0 };
 
 	st->closing = 0;
 	evtimer_del(st->ev_fault);
 	state_jobs_lost(st);
-	evtimer_add(st->ev_reconnect, &one);
+	/* With a list: the next address soon, 1 s after a whole round. */
+	if (st->addrs.n > 1 && (st->tries == 0 || st->tries % st->addrs.n !=
+	    0)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = 250000;
+	}
+	evtimer_add(st->ev_reconnect, &tv);
 }
 
 static void
@@ -689,6 +744,15 @@ state_reconnect_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (st->addrs.n > 1) {
+		const char *port = client_addrs_next(&st->addrs);
+
+		st->tries++;
+		st->reconnects++;
+		printf("nlstate %s: reconnecting to %s:%s (address %d of %d)\n",
+		    st->code, st->host, port, st->addrs.cur + 1, st->addrs.n);
+		client_set_addr(st->client, st->host, port);
+	}
 	if (client_connect(st->client) == -1)
 		evtimer_add(st->ev_reconnect, &one);
 }
@@ -840,9 +904,9 @@ main(int argc, char **argv)
 	struct state	 st;
 	struct client_cb cb = { state_hello_cb, state_ack_cb, state_nak_cb,
 	    state_deliver_cb, state_closed_cb };
-	const char	*pki = NULL, *name = NULL, *portfile = NULL;
+	const char	*pki = NULL, *name = NULL;
 	const char	*host = "127.0.0.1", *sdir;
-	char		 port[16] = "", *ca, *cert, *key, *cause = NULL;
+	char		*ca, *cert, *key, *cause = NULL;
 	SSL_CTX		*ctx;
 	struct event	*sig1, *sig2;
 	struct state_job *j;
@@ -874,8 +938,15 @@ main(int argc, char **argv)
 		case 'k': pki = optarg; break;
 		case 'l': name = optarg; break;
 		case 'n': st.nrecords = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'P': portfile = optarg; break;
-		case 'p': util_strlcpy(port, optarg, sizeof port); break;
+		case 'P':
+		case 'p':
+			if (client_addrs_add(&st.addrs, ch == 'P' ? optarg :
+			    NULL, ch == 'p' ? optarg : NULL) == -1) {
+				fprintf(stderr, "nlstate: more than %d "
+				    "addresses\n", CLIENT_ADDRS_MAX);
+				return 2;
+			}
+			break;
 		case 'q': st.quiet = 1; break;
 		case 'S': st.rng = strtoull(optarg, NULL, 10) | 1; break;
 		case 's':
@@ -892,16 +963,16 @@ main(int argc, char **argv)
 	if (st.code[0] != '\0' && selfbench > 0)
 		return state_selfbench_main(&st, selfbench);
 	if (st.code[0] == '\0' || pki == NULL || name == NULL ||
-	    (portfile == NULL && port[0] == '\0') || optind != argc)
+	    st.addrs.n == 0 || optind != argc)
 		usage(2);
 	snprintf(st.ori, sizeof st.ori, "%sOLN0000", st.code);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_init(1, 0, "nlstate");
-	if (portfile != NULL && client_read_portfile(portfile, 10000, port,
-	    sizeof port) == -1) {
-		fprintf(stderr, "nlstate: %s: no port\n", portfile);
+	if (client_addrs_read(&st.addrs, 10000, &cause) == -1) {
+		fprintf(stderr, "nlstate: %s\n", cause);
 		return 2;
 	}
+	st.host = host;
 	sdir = util_schemadir();
 	if ((st.schema = msgparse_schema_load(sdir, &cause)) == NULL) {
 		fprintf(stderr, "nlstate: %s\n", cause);
@@ -936,7 +1007,9 @@ main(int argc, char **argv)
 	sig2 = evsignal_new(st.base, SIGINT, state_signal_cb, &st);
 	evsignal_add(sig1, NULL);
 	evsignal_add(sig2, NULL);
-	st.client = client_new(st.base, ctx, host, port, &cb, &st);
+	st.client = client_new(st.base, ctx, host, client_addrs_port(&st.addrs),
+	    &cb, &st);
+	st.tries = 1;
 	if (client_connect(st.client) == -1) {
 		struct timeval one = { 1, 0 };
 		evtimer_add(st.ev_reconnect, &one);
@@ -950,6 +1023,10 @@ main(int argc, char **argv)
 	    (unsigned long long)st.deliveries,
 	    (unsigned long long)st.fault_closes,
 	    (unsigned long long)st.drawn);
+	if (st.addrs.n > 1)
+		printf("nlstate %s: reconnects %llu answers-resent %llu\n",
+		    st.code, (unsigned long long)st.reconnects,
+		    (unsigned long long)st.resent);
 	while ((j = TAILQ_FIRST(&st.jobs)) != NULL)
 		state_job_free(j);
 	client_free(st.client);

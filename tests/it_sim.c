@@ -11,7 +11,12 @@
  *    waits for one reply per state of a DQ to several states, a region or
  *    NL (SMs settling the states that will not answer);
  *  - nlagency -n N sends N valid copies with distinct control fields and
- *    the fields of synthetic record k, and every copy is answered.
+ *    the fields of synthetic record k, and every copy is answered;
+ *  - given two switches' addresses, nlagency and nlstate move to the
+ *    second when the first is killed, and the DQ sent to the first
+ *    without an ACK is sent again and answered (test_failover), and so
+ *    is a state's answer sent to the first without an ACK
+ *    (test_failover_answer).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -593,6 +598,180 @@ test_copies(void)
 	free(log);
 }
 
+/*
+ * Failover: switches A (the suite's) and B (a second run directory with
+ * A's PKI, its own LMDB store). CA runs with -P A -P B, nlagency with
+ * -P A -P B -i 1500 and three DQs to CA. Once the first DQ is answered A
+ * is stopped (SIGSTOP), so the second DQ reaches A's socket and gets no
+ * ACK, then killed (SIGKILL): both simulators move to B, nlagency sends
+ * the second DQ again, and every DQ is ACKed and answered once.
+ */
+static void
+test_failover(void)
+{
+	struct it_env		*b;
+	struct sim_state	 ca;
+	char			*argv[24], *cmd, *out, *path, *log;
+	const char		*f[3];
+	pid_t			 pid;
+	int			 n = 0, i;
+
+	b = it_env_new("sim-b", "heartbeat=\"2\" ack-timeout=\"5\" "
+	    "retry-min=\"1\" retry-max=\"2\"");
+	CU_ASSERT_FATAL(b != NULL);
+	cmd = xasprintf("rm -rf '%s' && cp -r '%s' '%s'", b->pki, env->pki,
+	    b->pki);
+	i = system(cmd);
+	free(cmd);
+	CU_ASSERT_FATAL(i == 0 && it_switch_start(b) == 0);
+	path = xasprintf("-P %s", b->portfile);
+	i = state_start(&ca, "CA", "cadmv", path);
+	free(path);
+	if (i == -1) {
+		CU_FAIL("nlstate with two addresses did not connect");
+		it_env_free(b);
+		return;
+	}
+	f[0] = xstrdup(put("fo1.xml", it_dq("WA0340000", "CA", "FO1",
+	    oln("CA", 31), 0)));
+	f[1] = xstrdup(put("fo2.xml", it_dq("WA0340000", "CA", "FO2",
+	    oln("CA", 32), 0)));
+	f[2] = xstrdup(put("fo3.xml", it_dq("WA0340000", "CA", "FO3",
+	    oln("CA", 33), 0)));
+	argv[n++] = "bin/nlagency";
+	argv[n++] = "-k";
+	argv[n++] = env->pki;
+	argv[n++] = "-l";
+	argv[n++] = "waagy";
+	argv[n++] = "-P";
+	argv[n++] = env->portfile;
+	argv[n++] = "-P";
+	argv[n++] = b->portfile;
+	argv[n++] = "-i";
+	argv[n++] = "1500";
+	argv[n++] = "-t";
+	argv[n++] = "40";
+	for (i = 0; i < 3; i++)
+		argv[n++] = (char *)f[i];
+	argv[n] = NULL;
+	pid = it_spawn(env, "agency-failover.log", argv);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(it_log_wait(env, "agency-failover.log", " reply=1/1",
+	    WAIT) == 0);
+	kill(env->switch_pid, SIGSTOP);
+	CU_ASSERT(it_log_wait(env, "agency-failover.log", "SENT tag=2 ",
+	    WAIT) == 0);
+	it_switch_stop(env, SIGKILL);
+	CU_ASSERT(it_log_wait(env, "agency-failover.log", "DONE ", 40000) ==
+	    0);
+	path = xasprintf("%s/agency-failover.log", env->dir);
+	out = util_read_file(path, NULL);
+	free(path);
+	if (out == NULL)
+		out = xstrdup("");
+	CU_ASSERT(strstr(out, "RECONNECT ") != NULL);
+	CU_ASSERT(strstr(out, "RESENT ") != NULL && strstr(out,
+	    "ctl=FO2 (no ACK") != NULL);
+	CU_ASSERT(done_says(out, " sent=3 acked=3 nacked=0 replies=3/3 "));
+	CU_ASSERT(done_says(out, " exit=0"));
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=FO1 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=FO2 "), 1);
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=FO3 "), 1);
+	if (!done_says(out, " exit=0"))
+		fprintf(stderr, "\n%s\n", out);
+	free(out);
+	it_kill(env, pid, SIGTERM);
+	log = state_stop(&ca);
+	CU_ASSERT(strstr(log, "reconnecting to ") != NULL);
+	CU_ASSERT(strstr(log, "reconnects ") != NULL);
+	free(log);
+	for (i = 0; i < 3; i++)
+		free((char *)f[i]);
+	it_env_free(b);
+	CU_ASSERT(it_switch_start(env) == 0);	/* for the next test */
+}
+
+/*
+ * A state's answer without an ACK: CA (-P A -P B, answers 1.5 s after a
+ * delivery) gets a DQ through A; A is stopped before the answer goes, so
+ * the answer reaches A's socket and gets no ACK, then killed: CA moves
+ * to B and sends the answer again, B takes it, and nlagency (-P A -P B)
+ * gets it there.
+ */
+static void
+test_failover_answer(void)
+{
+	struct it_env		*b;
+	struct sim_state	 ca;
+	char			*argv[24], *cmd, *out, *path, *log, *msg;
+	pid_t			 pid;
+	int			 n = 0, i;
+
+	b = it_env_new("sim-b", "heartbeat=\"2\"");
+	CU_ASSERT_FATAL(b != NULL);
+	cmd = xasprintf("rm -rf '%s' && cp -r '%s' '%s'", b->pki, env->pki,
+	    b->pki);
+	i = system(cmd);
+	free(cmd);
+	CU_ASSERT_FATAL(i == 0 && it_switch_start(b) == 0);
+	path = xasprintf("-P %s -d 1500", b->portfile);
+	i = state_start(&ca, "CA", "cadmv", path);
+	free(path);
+	if (i == -1) {
+		CU_FAIL("nlstate with two addresses did not connect");
+		it_env_free(b);
+		return;
+	}
+	msg = xstrdup(put("fa1.xml", it_dq("WA0340000", "CA", "FA1",
+	    oln("CA", 41), 0)));
+	argv[n++] = "bin/nlagency";
+	argv[n++] = "-k";
+	argv[n++] = env->pki;
+	argv[n++] = "-l";
+	argv[n++] = "waagy";
+	argv[n++] = "-P";
+	argv[n++] = env->portfile;
+	argv[n++] = "-P";
+	argv[n++] = b->portfile;
+	argv[n++] = "-t";
+	argv[n++] = "30";
+	argv[n++] = msg;
+	argv[n] = NULL;
+	pid = it_spawn(env, "agency-failover2.log", argv);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(it_log_wait(env, "agency-failover2.log", "ACK tag=1 ",
+	    WAIT) == 0);
+	usleep(300000);		/* the DQ reaches CA; its answer waits */
+	kill(env->switch_pid, SIGSTOP);
+	CU_ASSERT(it_log_wait(env, ca.log, "ctl=FA1 -> DR", WAIT) == 0);
+	it_switch_stop(env, SIGKILL);
+	CU_ASSERT(it_log_wait(env, "agency-failover2.log", "DONE ", 30000) ==
+	    0);
+	path = xasprintf("%s/agency-failover2.log", env->dir);
+	out = util_read_file(path, NULL);
+	free(path);
+	if (out == NULL)
+		out = xstrdup("");
+	CU_ASSERT(done_says(out, " sent=1 acked=1 nacked=0 replies=1/1 "));
+	CU_ASSERT(done_says(out, " exit=0"));
+	CU_ASSERT_EQUAL(occurs(out, "DR from=CAOLN0000 ctl=FA1 "), 1);
+	it_kill(env, pid, SIGTERM);
+	log = state_stop(&ca);
+	/* FA1's answer; A may also have redelivered test_failover's FO1,
+	 * whose DACK the stopped A never read: its answer is resent too. */
+	CU_ASSERT(occurs(log, "answer sent again (no ACK on the lost "
+	    "connection)") >= 1);
+	CU_ASSERT(state_counter(log, "answers-resent ") >= 1);
+	if (!done_says(out, " exit=0") ||
+	    state_counter(log, "answers-resent ") < 1)
+		fprintf(stderr, "\n%s\n%s\n", out, log);
+	free(out);
+	free(log);
+	free(msg);
+	it_env_free(b);
+	CU_ASSERT(it_switch_start(env) == 0);
+}
+
 int
 main(void)
 {
@@ -606,5 +785,7 @@ main(void)
 	CU_ADD_TEST(s, test_replies_counted);
 	CU_ADD_TEST(s, test_multi_state_held);
 	CU_ADD_TEST(s, test_copies);
+	CU_ADD_TEST(s, test_failover);
+	CU_ADD_TEST(s, test_failover_answer);
 	return it_run_suites();
 }
