@@ -578,14 +578,8 @@ cl_switch_env(int node, const struct it_env *pki, int tls)
 	}
 	ubuf_free(&store);
 	free(conf);
-	if (pki != NULL) {
-		char cmd[1024];
-
-		snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'",
-		    e->pki, pki->pki, e->pki);
-		if (system(cmd) != 0)
-			return NULL;
-	}
+	if (pki != NULL && it_env_share_pki(e, pki) == -1)
+		return NULL;
 	return e;
 }
 
@@ -687,6 +681,27 @@ cl_count(uint64_t *acked, size_t nacked, uint64_t *got, size_t ngot,
 }
 
 /*
+ * The state connects to env (other: the other switch, pumped too; may be
+ * env) and takes deliveries until every acked message came (60 s at
+ * most), adding them to *got; then lost and duplicates over all of them.
+ */
+static void
+cl_take_all(struct it_env *env, struct it_env *other, uint64_t *acked,
+    size_t nacked, uint64_t **got, size_t *ngot, size_t *lost, size_t *dups)
+{
+	struct it_client	*ca = it_client_new(env, "cadmv", 10000);
+	uint64_t		 end = util_mono_us() + 60 * 1000000ULL;
+
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	while (*ngot + ca->ndlv < nacked && util_mono_us() < end)
+		cl_pump2(env, other, 20);
+	cl_pump2(env, other, 300);
+	cl_delivered(ca, got, ngot);
+	cl_count(acked, nacked, *got, *ngot, lost, dups);
+	it_client_free(ca);
+}
+
+/*
  * Acked means replicated: an agency streams at the switch; the switch
  * and the RabbitMQ node it was connected to are killed with SIGKILL
  * together; the switch restarts on the surviving nodes and delivers every
@@ -696,8 +711,8 @@ static void
 test_switch_kill9(void)
 {
 	struct it_env		*env;
-	struct it_client	*a, *ca;
-	uint64_t		*acked = NULL, *got = NULL, end, t0, restart_ms;
+	struct it_client	*a;
+	uint64_t		*acked = NULL, *got = NULL, t0, restart_ms;
 	size_t			 nacked = 0, ngot = 0, lost, dups;
 	unsigned		 next = 1;
 
@@ -718,20 +733,12 @@ test_switch_kill9(void)
 	t0 = util_mono_us();
 	CU_ASSERT_FATAL(it_switch_start_wait(env, 90000) == 0);
 	restart_ms = (util_mono_us() - t0) / 1000;
-	ca = it_client_new(env, "cadmv", 10000);
-	CU_ASSERT_FATAL(ca != NULL && ca->up);
-	end = util_mono_us() + 60 * 1000000ULL;
-	while (ca->ndlv < nacked && util_mono_us() < end)
-		it_pump(env, 20);
-	it_pump(env, 300);
-	cl_delivered(ca, &got, &ngot);
-	cl_count(acked, nacked, got, ngot, &lost, &dups);
+	cl_take_all(env, env, acked, nacked, &got, &ngot, &lost, &dups);
 	fprintf(stderr, "\n  it_cluster: switch on rabbitmq: sent %u, acked "
 	    "%zu, killed the switch and RabbitMQ node 1; restarted in %" PRIu64
 	    " ms; delivered %zu, lost %zu, duplicates %zu\n", next - 1,
 	    nacked, restart_ms, ngot, lost, dups);
 	CU_ASSERT_EQUAL(lost, 0);
-	it_client_free(ca);
 	it_switch_stop(env, SIGTERM);
 	CU_ASSERT(cl_restart(1) == 0);
 	free(acked);
@@ -756,7 +763,7 @@ test_two_switches(void)
 {
 	struct it_env		*a, *b;
 	struct it_client	*ag, *ca;
-	uint64_t		*acked = NULL, *got = NULL, end;
+	uint64_t		*acked = NULL, *got = NULL;
 	size_t			 nacked = 0, ngot = 0, lost, dups;
 	unsigned		 next = 1;
 
@@ -798,19 +805,11 @@ test_two_switches(void)
 	/* Both restart; the state's line moves to node A. */
 	CU_ASSERT_FATAL(it_switch_start_wait(a, 90000) == 0);
 	CU_ASSERT_FATAL(it_switch_start_wait(b, 90000) == 0);
-	ca = it_client_new(a, "cadmv", 10000);
-	CU_ASSERT_FATAL(ca != NULL && ca->up);
-	end = util_mono_us() + 60 * 1000000ULL;
-	while (ngot + ca->ndlv < nacked && util_mono_us() < end)
-		cl_pump2(a, b, 20);
-	cl_pump2(a, b, 300);
-	cl_delivered(ca, &got, &ngot);
-	cl_count(acked, nacked, got, ngot, &lost, &dups);
+	cl_take_all(a, b, acked, nacked, &got, &ngot, &lost, &dups);
 	fprintf(stderr, "  it_cluster: two switches: acked %zu (nodes A and "
 	    "B, a RabbitMQ node and both switches killed), delivered %zu, "
 	    "lost %zu, duplicates %zu\n", nacked, ngot, lost, dups);
 	CU_ASSERT_EQUAL(lost, 0);
-	it_client_free(ca);
 	CU_ASSERT(cl_restart(1) == 0);
 	free(acked);
 	free(got);
@@ -1006,10 +1005,10 @@ static void
 test_log_retention(void)
 {
 	struct it_env		*env;
-	struct it_client	*a, *ca;
+	struct it_client	*a;
 	struct broker		*r;
 	struct broker_delivery	 d;
-	uint64_t		*acked = NULL, *got = NULL, max = 0, tag, end;
+	uint64_t		*acked = NULL, *got = NULL, max = 0, tag;
 	size_t			 nacked = 0, ngot = 0, lost, dups, i;
 	unsigned		 next = 1;
 	char			 cause[BROKER_CAUSE_MAX], log[64], buf[1024];
@@ -1065,16 +1064,8 @@ test_log_retention(void)
 		CU_ASSERT(strtoull(a->reply[tag], NULL, 16) > max);
 	cl_acked(a, &acked, &nacked);
 	it_client_free(a);
-	ca = it_client_new(env, "cadmv", 10000);
-	CU_ASSERT_FATAL(ca != NULL && ca->up);
-	end = util_mono_us() + 60 * 1000000ULL;
-	while (ca->ndlv < nacked && util_mono_us() < end)
-		it_pump(env, 20);
-	it_pump(env, 300);
-	cl_delivered(ca, &got, &ngot);
-	cl_count(acked, nacked, got, ngot, &lost, &dups);
+	cl_take_all(env, env, acked, nacked, &got, &ngot, &lost, &dups);
 	CU_ASSERT_EQUAL(lost, 0);
-	it_client_free(ca);
 	free(acked);
 	free(got);
 	it_env_free(env);

@@ -611,7 +611,7 @@ test_failover(void)
 {
 	struct it_env		*b;
 	struct sim_state	 ca;
-	char			*argv[24], *cmd, *out, *path, *log;
+	char			*argv[24], *out, *path, *log;
 	const char		*f[3];
 	pid_t			 pid;
 	int			 n = 0, i;
@@ -619,11 +619,8 @@ test_failover(void)
 	b = it_env_new("sim-b", "heartbeat=\"2\" ack-timeout=\"5\" "
 	    "retry-min=\"1\" retry-max=\"2\"");
 	CU_ASSERT_FATAL(b != NULL);
-	cmd = xasprintf("rm -rf '%s' && cp -r '%s' '%s'", b->pki, env->pki,
-	    b->pki);
-	i = system(cmd);
-	free(cmd);
-	CU_ASSERT_FATAL(i == 0 && it_switch_start(b) == 0);
+	CU_ASSERT_FATAL(it_env_share_pki(b, env) == 0 &&
+	    it_switch_start(b) == 0);
 	path = xasprintf("-P %s", b->portfile);
 	i = state_start(&ca, "CA", "cadmv", path);
 	free(path);
@@ -703,17 +700,14 @@ test_failover_answer(void)
 {
 	struct it_env		*b;
 	struct sim_state	 ca;
-	char			*argv[24], *cmd, *out, *path, *log, *msg;
+	char			*argv[24], *out, *path, *log, *msg;
 	pid_t			 pid;
 	int			 n = 0, i;
 
 	b = it_env_new("sim-b", "heartbeat=\"2\"");
 	CU_ASSERT_FATAL(b != NULL);
-	cmd = xasprintf("rm -rf '%s' && cp -r '%s' '%s'", b->pki, env->pki,
-	    b->pki);
-	i = system(cmd);
-	free(cmd);
-	CU_ASSERT_FATAL(i == 0 && it_switch_start(b) == 0);
+	CU_ASSERT_FATAL(it_env_share_pki(b, env) == 0 &&
+	    it_switch_start(b) == 0);
 	path = xasprintf("-P %s -d 1500", b->portfile);
 	i = state_start(&ca, "CA", "cadmv", path);
 	free(path);

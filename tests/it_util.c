@@ -172,6 +172,16 @@ it_kill(struct it_env *e, pid_t pid, int sig)
 }
 
 int
+it_env_share_pki(struct it_env *e, const struct it_env *from)
+{
+	char	cmd[1024];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", e->pki,
+	    from->pki, e->pki);
+	return it_system(cmd) == 0 ? 0 : -1;
+}
+
+int
 it_switch_start(struct it_env *e)
 {
 	return it_switch_start_wait(e, 15000);

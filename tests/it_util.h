@@ -49,6 +49,11 @@ struct it_env	*it_env_new(const char *name, const char *limits);
  * elements after the regions ("<audit .../>"); both may be "". */
 struct it_env	*it_env_new_conf(const char *name, const char *limits,
 		    const char *ca_attrs, const char *tail);
+/**
+ * Give e the PKI of from (a second switch of one network, or of one
+ * cluster: the same CA and certificates). @return 0 or -1.
+ */
+int		 it_env_share_pki(struct it_env *e, const struct it_env *from);
 /** Start nlswitchd and wait for its port file. @return 0 or -1. */
 int		 it_switch_start(struct it_env *);
 /** The same, waiting up to wait_ms for it to listen (15 s above). */
