@@ -636,12 +636,10 @@ queue_ram_add_copy(void *arg, const struct queue_msgrec *rec,
 
 	pthread_mutex_lock(&qr->lock);
 	if (queue_ram_find_msg(qr, rec->msgid, &pos)) {
-		for (i = 0; i < qr->ncopies && ret == 0; i++)
-			ret = qr->copies[i].msgid == c->msgid &&
-			    qr->copies[i].copy == c->copy;
-		if (ret == 0 && queue_ram_find_copy(qr->dead, qr->ndead, c,
-		    queue_ram_cmp_dead, &i))
-			ret = 1;
+		/* A copy's line and priority are its own: its key. */
+		ret = queue_ram_find_copy(qr->copies, qr->ncopies, c,
+		    queue_ram_cmp_copy, &i) || queue_ram_find_copy(qr->dead,
+		    qr->ndead, c, queue_ram_cmp_dead, &i);
 		if (ret) {
 			pthread_mutex_unlock(&qr->lock);
 			return 1;
