@@ -202,12 +202,16 @@ it_switch_start_wait(struct it_env *e, int wait_ms)
 	    sizeof e->port) == -1) {
 		fprintf(stderr, "it: switch did not start (see %s/nlswitchd.log)\n",
 		    e->dir);
+		/* Stopped by its pid, whatever the test does next. */
+		it_switch_stop(e, SIGKILL);
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/admin.port", e->dir);
 	if (client_read_portfile(path, 5000, e->admin_port,
-	    sizeof e->admin_port) == -1)
+	    sizeof e->admin_port) == -1) {
+		it_switch_stop(e, SIGKILL);
 		return -1;
+	}
 	return 0;
 }
 
