@@ -53,6 +53,7 @@
 #define QUEUE_RMQ_KEY_MAX	64
 #define QUEUE_RMQ_RETRY_MS	10000		/* a batch's reconnects */
 #define QUEUE_RMQ_DOWN_MS	1000		/* the same, once it is down */
+#define QUEUE_RMQ_REFUSED_US	2000000		/* refused on one connection */
 #define QUEUE_RMQ_LOAD_MS	60000		/* up to every marker */
 #define QUEUE_RMQ_POLL_MS	20		/* consumer: acks' latency */
 /* Copies of one queue the store hands out unacknowledged at a time (a
@@ -456,6 +457,7 @@ queue_rmq_send(struct queue_rmq *r, struct broker **pub,
 	uint64_t		 deadline = util_mono_us() +
 				    (uint64_t)retry_ms * 1000;
 	struct queue_rmq_out	*o;
+	uint64_t		 refused_since = 0;
 	size_t			 i, left;
 	int			 rc;
 
@@ -496,6 +498,20 @@ queue_rmq_send(struct queue_rmq *r, struct broker **pub,
 				return 0;
 			snprintf(cause, BROKER_CAUSE_MAX, "%zu publishes "
 			    "refused (a queue without a leader?)", left);
+			/*
+			 * A queue elects a leader in seconds. A channel that
+			 * goes on being refused longer may hold on to the
+			 * old one: publish again on a new connection.
+			 */
+			if (refused_since == 0)
+				refused_since = util_mono_us();
+			else if (util_mono_us() - refused_since >
+			    QUEUE_RMQ_REFUSED_US) {
+				broker_close(*pub);
+				*pub = NULL;
+				r->addr++;
+				refused_since = 0;
+			}
 		} else {
 			broker_close(*pub);
 			*pub = NULL;
