@@ -1214,7 +1214,7 @@ control_pending(struct control_req *r)
 	int			 i;
 
 	list = control_add(r->doc, "multistate", json_array());
-	if (msq_table_load(t, server_queue(r->srv), NULL) != 0) {
+	if (msq_table_load(t, server_queue(r->srv), NULL, NULL, NULL) != 0) {
 		msq_table_free(t);
 		control_error(r, "the store's multi-state queries are "
 		    "unreadable");

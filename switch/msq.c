@@ -44,6 +44,21 @@ msq_table_count(const struct msq_table *t)
 	return t->n;
 }
 
+void
+msq_line(char *buf, size_t sz, int node)
+{
+	if (node == 0)
+		util_strlcpy(buf, MSQ_LINE, sz);
+	else
+		snprintf(buf, sz, MSQ_LINE "%d", node);
+}
+
+int
+msq_is_line(const char *line)
+{
+	return strncmp(line, MSQ_LINE, strlen(MSQ_LINE)) == 0;
+}
+
 int
 msq_applies(const struct msg *m, int group)
 {
@@ -291,6 +306,8 @@ msq_states_del(struct queue_states *qs, const struct msq *q)
 
 struct msq_load {
 	struct msq_table	*t;
+	int			(*keep)(uint64_t, void *);
+	void			*keeparg;
 	struct queue_states	*bad;
 	struct msq		*cur;	/* the query of the records read last */
 };
@@ -367,6 +384,8 @@ msq_load_cb(const char *key, size_t klen, const void *val, size_t len,
 	id = strtoull(idp, &end, 16);
 	if (*end != '\0' || end == idp)
 		goto bad;
+	if (ml->keep != NULL && !ml->keep(id, ml->keeparg))
+		return 0;
 	if (line == NULL) {
 		if ((ml->cur = msq_parse_head(id, v)) == NULL)
 			goto bad;
@@ -387,9 +406,10 @@ bad:
 }
 
 int
-msq_table_load(struct msq_table *t, struct queue *q, struct queue_states *bad)
+msq_table_load(struct msq_table *t, struct queue *q,
+    int (*keep)(uint64_t, void *), void *keeparg, struct queue_states *bad)
 {
-	struct msq_load	 ml = { t, bad, NULL };
+	struct msq_load	 ml = { t, keep, keeparg, bad, NULL };
 	struct msq	*e;
 
 	if (queue_walk_state(q, MSQ_STATE_PREFIX, msq_load_cb, &ml) !=

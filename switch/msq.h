@@ -32,8 +32,21 @@
 #include "queue.h"
 #include "util.h"
 
-/* The pseudo line of parked answers (no configured line can be named so). */
+/*
+ * The pseudo line of parked answers (no configured line can be named so):
+ * MSQ_LINE on a switch of its own; in a cluster (docs/cluster.md) each
+ * switch node parks the answers to its own queries on "=MSQ<node-id>",
+ * and a node that takes an answer to another node's query parks it on
+ * that node's (msq_line).
+ */
 #define MSQ_LINE	"=MSQ"
+/* The switch node that took a query: its message id's high byte. */
+#define MSQ_NODE(id)	((int)((uint64_t)(id) >> 56))
+
+/** The pseudo line of node node's parked answers (0: MSQ_LINE). */
+void		 msq_line(char *buf, size_t sz, int node);
+/** Is line a pseudo line of parked answers (any node's)? */
+int		 msq_is_line(const char *line);
 
 /* A member's state (the letter is what its state record stores). */
 enum msq_st {
@@ -155,12 +168,14 @@ void		 msq_states_answer(struct queue_states *, const struct msq *,
 /** Deletions of every record of q. */
 void		 msq_states_del(struct queue_states *, const struct msq *);
 /**
- * Read the stored records into t (start-up). Records that do not make a
- * query (a member without its header, unreadable values) are added to
- * *bad as deletions.
+ * Read the stored records into t (start-up). With keep, only the queries
+ * whose id it keeps (returns 1 for) are read: in a cluster, a node's own
+ * queries, or the others'. Records that do not make a query (a member
+ * without its header, unreadable values) are added to *bad as deletions.
  * @return 0, or -1 if the store could not be read.
  */
 int		 msq_table_load(struct msq_table *, struct queue *,
+		    int (*keep)(uint64_t id, void *), void *keeparg,
 		    struct queue_states *bad);
 
 /**

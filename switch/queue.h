@@ -98,6 +98,9 @@ struct queue_msgrec {
 #define QUEUE_MSG_PHOTO		0x02	/* body carries a photo */
 #define QUEUE_MSG_MAILPIC	0x04	/* a mail (AM AML AA) whose picture
 					   the photo policy decided on */
+#define QUEUE_MSG_NOREC		0x08	/* an answer that found no record,
+					   parked for a multi-state merge
+					   (msq.h): counted, not merged */
 
 /*
  * What a copy gets of its message, stored with the copy (a copy of a

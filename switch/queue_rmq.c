@@ -159,10 +159,7 @@ queue_rmq_qname(const struct queue_rmq *r, char *buf, size_t sz,
 {
 	if (line == NULL)	/* a node's dead letters are its own */
 		snprintf(buf, sz, "%s.dead.n%d", r->prefix, r->node);
-	else if (line[0] == '=')	/* a node's own (MSQ_LINE) */
-		snprintf(buf, sz, "%s.line.%s.n%d.%u", r->prefix, line,
-		    r->node, prio);
-	else
+	else	/* a pseudo line names its node: "=MSQ3" (msq.h) */
 		snprintf(buf, sz, "%s.line.%s.%u", r->prefix, line, prio);
 }
 
@@ -1114,8 +1111,8 @@ queue_rmq_serve(void *arg, const char *const *lines, int n, char **cause)
 }
 
 /*
- * Start-up: the dead letters and the node's own pseudo-lines (MSQ_LINE)
- * are loaded, each up to a marker published into it first (or as much
+ * Start-up: the dead letters and the node's own pseudo-lines ("=MSQn",
+ * msq.h) are loaded, each up to a marker published into it first (or as much
  * of it as the prefetch window lets the store hand out: the rest comes
  * as those are deleted). A line's copies come when it is up here.
  */

@@ -89,6 +89,10 @@ struct server {
 	struct photo_table	*photos;	/* allowed photo requests in flight */
 	struct resend		*resend;	/* messages acknowledged lately */
 	struct msq_table	*msq;		/* multi-state queries (msq.h) */
+	char			 msq_line[QUEUE_LINE_LEN + 1];	/* answers
+						   parked for this node's */
+	struct queue_copy	*msq_retry;	/* to record again (shared) */
+	size_t			 nmsq_retry;
 	struct queue_copy	*parked;	/* parked answers found at load */
 	int			 nparked;
 	int			 loaded;	/* the start-up load is over */
@@ -131,6 +135,9 @@ struct server_inbound;
 static void	server_msq_answered(struct server *, struct server_inbound *,
 		    int);
 static void	server_msq_run(struct server *);
+static void	server_unpark(struct server *, const struct queue_copy *);
+static void	server_msq_arrive(struct server *, const struct queue_copy *,
+		    int);
 static void	server_msq_load(struct server *);
 
 /* A message between its arrival and its commit. */
@@ -165,6 +172,8 @@ struct server_inbound {
 	uint64_t		 mqid;
 	int			 mqmember;
 	int			 mqst;		/* enum msq_st */
+	int			 mqpark;	/* parked for the query's node
+						   to record (shared store) */
 	struct hitconf_req	*hc;		/* its hit confirmation change */
 };
 
@@ -560,11 +569,13 @@ server_load_cb(const struct queue_copy *c, void *arg)
 	const struct config_line	*cl;
 	struct queue_copy		 rc;
 
-	if (strcmp(c->line, MSQ_LINE) == 0) {
-		/* A shared store hands back what this node parked since:
-		 * the merge holds it already. */
-		if (srv->loaded)
+	if (msq_is_line(c->line)) {
+		/* A shared store hands over an answer parked for this
+		 * node's query since: recorded now. */
+		if (srv->loaded) {
+			server_msq_arrive(srv, c, 0);
 			return;
+		}
 		/* An answer parked for a merge (server_msq_load). */
 		srv->parked = xrealloc(srv->parked, (size_t)(srv->nparked +
 		    1) * sizeof *srv->parked);
@@ -734,6 +745,7 @@ server_new(struct event_base *base, struct config *cfg)
 	srv->resend = resend_new(cfg->resend_window * 1000000,
 	    (size_t)cfg->resend_max);
 	srv->msq = msq_table_new();
+	msq_line(srv->msq_line, sizeof srv->msq_line, cfg->store_node);
 	srv->lhost.cfg = cfg;
 	srv->lhost.schema = srv->schema;
 	srv->lhost.q = srv->q;
@@ -751,7 +763,7 @@ server_new(struct event_base *base, struct config *cfg)
 
 		for (i = 0; i < cfg->nline; i++)
 			codes[i] = cfg->lines[i].code;
-		codes[i] = MSQ_LINE;
+		codes[i] = srv->msq_line;
 		if (queue_serve(srv->q, codes, cfg->nline + 1, &cause) == -1)
 			fatalx("server: queue: %s", cause);
 		free(codes);
@@ -827,6 +839,7 @@ server_free(struct server *srv)
 	oridir_free(srv->oridir);
 	photo_table_free(srv->photos);
 	msq_table_free(srv->msq);
+	free(srv->msq_retry);
 	SSL_CTX_free(srv->ssl);
 	for (i = 0; i < srv->nretired; i++)
 		config_free(srv->retired[i]);
@@ -1567,7 +1580,7 @@ server_put_done_cb(struct queue_op *op, void *arg)
 	const struct config_line *cl;
 	int			 i;
 
-	if (in->mqid != 0)
+	if (in->mqid != 0 && !in->mqpark)
 		server_msq_answered(srv, in, op->result);
 	if (op->result != QUEUE_E_OK) {
 		in->failed = op->result;
@@ -2064,6 +2077,238 @@ server_msq_new(struct server *srv, const struct server_inbound *in,
 	    1000000, a->now + server_photo_ttl(srv));
 }
 
+/* The one copy of an answer parked on pseudo line line. */
+static void
+server_msq_copy(struct server_inbound *in, const struct server_msgin *a,
+    const char *line)
+{
+	struct queue_copy *qc;
+
+	in->op.copies = xcalloc(1, sizeof *in->op.copies);
+	qc = &in->op.copies[0];
+	util_strlcpy(qc->line, line, sizeof qc->line);
+	qc->prio = QUEUE_PRIO_NORMAL;
+	qc->msgid = in->op.msg.msgid;
+	util_strlcpy(qc->dest, a->m.dest[0], sizeof qc->dest);
+	qc->key = (uint8_t)a->m.key;
+	qc->enq_us = a->now;
+	qc->size = (uint32_t)a->len;
+	util_strlcpy(qc->from_line, in->from->code, sizeof qc->from_line);
+	in->op.ncopies = in->stored = 1;
+}
+
+/* Load filter: another switch node's query (shared store). */
+static int
+server_msq_theirs(uint64_t id, void *arg)
+{
+	return MSQ_NODE(id) != ((struct server *)arg)->cfg->store_node;
+}
+
+/*
+ * A shared store (docs/cluster.md): an answer to a query that awaits it,
+ * this node's or another's (the others' queries are read from the view,
+ * which follows their records), is parked on the pseudo line of the node
+ * that took the query, hit or NOT ON FILE alike (flagged). That node
+ * records it when the store hands it over (server_msq_arrive): each node
+ * alone writes its queries' records, and merges only answers its view
+ * holds. @return 0, or -1 if a answers no query.
+ */
+static int
+server_msq_park(struct server *srv, struct server_inbound *in,
+    const struct server_msgin *a)
+{
+	struct msq_table	*t = NULL;
+	struct msq		*q;
+	char			 line[QUEUE_LINE_LEN + 1];
+	int			 mi;
+
+	if ((q = msq_match(srv->msq, a->m.key, a->m.dest[0], a->m.ctl,
+	    in->from->code, &mi)) == NULL) {
+		t = msq_table_new();
+		if (msq_table_load(t, srv->q, server_msq_theirs, srv,
+		    NULL) == 0)
+			q = msq_match(t, a->m.key, a->m.dest[0], a->m.ctl,
+			    in->from->code, &mi);
+	}
+	if (q != NULL) {
+		in->mqid = q->id;
+		in->mqpark = 1;
+		msq_line(line, sizeof line, MSQ_NODE(q->id));
+		server_msq_copy(in, a, line);
+		if (a->m.not_on_file && a->m.nrecords == 0)
+			in->op.msg.flags |= QUEUE_MSG_NOREC;
+		log_info("server: %s: answer from line=%s to multi-state "
+		    "query %s parked for node %d", in->msgid, in->from->code,
+		    q->idstr, MSQ_NODE(q->id));
+	}
+	msq_table_free(t);
+	return q != NULL ? 0 : -1;
+}
+
+/* An answer parked for one of this node's queries, being recorded. */
+struct server_msqrec {
+	struct server		*srv;
+	struct queue_op		 op;
+	struct queue_copy	 copy;
+	struct queue_states	 states;
+	uint64_t		 qid;
+	int			 member;
+	int			 st;		/* enum msq_st */
+	char			*body;		/* delivered alone: owned */
+};
+
+static void
+server_msqrec_free(struct server_msqrec *r)
+{
+	queue_states_free(&r->states);
+	free(r->body);
+	free(r);
+}
+
+static void
+server_msq_recorded_cb(struct queue_op *op, void *arg)
+{
+	struct server_msqrec	*r = arg;
+	struct server		*srv = r->srv;
+	struct msq		*q = msq_table_find(srv->msq, r->qid);
+	int			 ok = op->result == QUEUE_E_OK;
+
+	if (q != NULL) {
+		q->m[r->member].inflight = 0;
+		if (ok) {
+			q->m[r->member].st = r->st;
+			q->m[r->member].answer = r->st == MSQ_HIT ?
+			    r->copy.msgid : 0;
+		}
+	}
+	if (!ok) {
+		/* Recorded again at the next tick (server_msq_run). */
+		log_warnx("server: answer %llx to multi-state query %s not "
+		    "recorded: %s (tried again)",
+		    (unsigned long long)r->copy.msgid,
+		    server_msq_idstr(r->qid), queue_strerror(op->result));
+		srv->msq_retry = xrealloc(srv->msq_retry,
+		    (srv->nmsq_retry + 1) * sizeof *srv->msq_retry);
+		srv->msq_retry[srv->nmsq_retry++] = r->copy;
+	}
+	server_msqrec_free(r);
+	if (ok)
+		server_msq_run(srv);
+}
+
+/* The answer no query awaits any more, delivered alone, then unparked. */
+static void
+server_msq_alone_cb(struct queue_op *op, void *arg)
+{
+	struct server_msqrec	*r = arg;
+
+	if (op->result == QUEUE_E_OK)
+		server_unpark(r->srv, &r->copy);
+	else
+		log_warnx("server: parked answer %llx not delivered: %s "
+		    "(it stays parked)", (unsigned long long)r->copy.msgid,
+		    queue_strerror(op->result));
+	free(r->op.copies);
+	server_msqrec_free(r);
+}
+
+/*
+ * A shared store: the answer c, parked for one of this node's queries by
+ * whichever node took it (server_msq_park), recorded as its member's
+ * state in the query's records: a hit stays parked for the merge; NOT ON
+ * FILE before the summary is deleted in the same op. An answer no query
+ * awaits (the member answered twice, or the query is forgotten) goes to
+ * its ORI on its own, as on a switch of its own; at start-up (load) it
+ * is what a crash between a merge and the deletion of its answers left,
+ * and is deleted.
+ */
+static void
+server_msq_arrive(struct server *srv, const struct queue_copy *c, int load)
+{
+	struct server_msqrec		*r;
+	const struct config_line	*cl;
+	struct queue_msgrec		 rec;
+	struct ubuf			 body;
+	struct queue_copy		*oc;
+	struct msq			*q;
+	size_t				 len;
+	int				 mi;
+
+	ubuf_init(&body);
+	if (queue_get(srv->q, c->msgid, &rec, &body) != QUEUE_E_OK) {
+		log_warnx("server: parked answer %llx has no message in the "
+		    "store: deleted", (unsigned long long)c->msgid);
+		ubuf_free(&body);
+		server_unpark(srv, c);
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->srv = srv;
+	r->copy = *c;
+	q = msq_match(srv->msq, c->key, c->dest, rec.ctl, c->from_line, &mi);
+	if (q == NULL && load) {
+		ubuf_free(&body);
+		server_msqrec_free(r);
+		server_unpark(srv, c);
+		return;
+	}
+	if (q == NULL) {
+		if ((cl = config_line_by_ori(srv->cfg, c->dest)) == NULL) {
+			log_warnx("server: parked answer %llx: no line serves "
+			    "ORI %s (it stays parked)",
+			    (unsigned long long)c->msgid, c->dest);
+			ubuf_free(&body);
+			server_msqrec_free(r);
+			return;
+		}
+		r->body = ubuf_take(&body, &len);
+		r->op.type = QUEUE_OP_PUT;
+		r->op.msg = rec;
+		r->op.msg.msgid = counter_take(srv->msgid);
+		r->op.msg.flags &= (uint8_t)~QUEUE_MSG_NOREC;
+		r->op.body = r->body;
+		r->op.bodylen = len;
+		oc = r->op.copies = xcalloc(1, sizeof *oc);
+		*oc = *c;
+		util_strlcpy(oc->line, cl->code, sizeof oc->line);
+		oc->msgid = r->op.msg.msgid;
+		oc->enq_us = util_now_us();
+		r->op.ncopies = 1;
+		r->op.done = server_msq_alone_cb;
+		r->op.arg = r;
+		log_info("server: parked answer %016llx from line=%s awaited by "
+		    "no query: delivered alone as %016llx",
+		    (unsigned long long)c->msgid, c->from_line,
+		    (unsigned long long)r->op.msg.msgid);
+		queue_submit(srv->q, &r->op);
+		return;
+	}
+	ubuf_free(&body);
+	r->qid = q->id;
+	r->member = mi;
+	q->m[mi].inflight = 1;
+	if (!q->done && (rec.flags & QUEUE_MSG_NOREC)) {
+		r->st = MSQ_NOREC;
+		r->op.type = QUEUE_OP_DELETE;
+		r->op.copies = &r->copy;
+		r->op.ncopies = 1;
+		msq_states_answer(&r->states, q, mi, MSQ_NOREC, 0);
+	} else {
+		r->st = MSQ_HIT;
+		r->op.type = QUEUE_OP_STATE;
+		msq_states_answer(&r->states, q, mi, MSQ_HIT, c->msgid);
+	}
+	r->op.states = r->states.st;
+	r->op.nstates = r->states.n;
+	r->op.done = server_msq_recorded_cb;
+	r->op.arg = r;
+	log_info("server: answer %016llx from line=%s to multi-state query %s "
+	    "recorded (%s)", (unsigned long long)c->msgid, c->from_line,
+	    q->idstr, r->st == MSQ_NOREC ? "not on file" : q->done ? "late" :
+	    "parked");
+	queue_submit(srv->q, &r->op);
+}
+
 /*
  * An answer to a multi-state query that awaits it: parked for the
  * merge (or, after the summary, for its late delivery), or, NOT ON
@@ -2074,12 +2319,14 @@ static int
 server_msq_answer(struct server *srv, struct server_inbound *in,
     const struct server_msgin *a)
 {
-	struct queue_copy	*qc;
 	struct msq		*q;
 	int			 mi;
 
-	if (!msg_key_is_response(a->m.key) || a->m.ndest != 1 ||
-	    (q = msq_match(srv->msq, a->m.key, a->m.dest[0], a->m.ctl,
+	if (!msg_key_is_response(a->m.key) || a->m.ndest != 1)
+		return -1;
+	if (queue_is_shared(srv->q))
+		return server_msq_park(srv, in, a);
+	if ((q = msq_match(srv->msq, a->m.key, a->m.dest[0], a->m.ctl,
 	    in->from->code, &mi)) == NULL)
 		return -1;
 	in->mqid = q->id;
@@ -2091,17 +2338,7 @@ server_msq_answer(struct server *srv, struct server_inbound *in,
 		return 0;
 	}
 	in->mqst = MSQ_HIT;
-	in->op.copies = xcalloc(1, sizeof *in->op.copies);
-	qc = &in->op.copies[0];
-	util_strlcpy(qc->line, MSQ_LINE, sizeof qc->line);
-	qc->prio = QUEUE_PRIO_NORMAL;
-	qc->msgid = in->op.msg.msgid;
-	util_strlcpy(qc->dest, a->m.dest[0], sizeof qc->dest);
-	qc->key = (uint8_t)a->m.key;
-	qc->enq_us = a->now;
-	qc->size = (uint32_t)a->len;
-	util_strlcpy(qc->from_line, in->from->code, sizeof qc->from_line);
-	in->op.ncopies = in->stored = 1;
+	server_msq_copy(in, a, srv->msq_line);
 	msq_states_answer(&in->states, q, mi, MSQ_HIT, in->op.msg.msgid);
 	log_info("server: %s: answer from line=%s to multi-state query %s "
 	    "(%s)", in->msgid, in->from->code, q->idstr, q->done ? "late" :
@@ -2381,7 +2618,7 @@ server_merge_bodies(struct server *srv, struct server_merge *mg,
 		}
 		mg->incl[mg->nincl++] = i;
 		pc = &mg->parked[mg->nparked++];
-		util_strlcpy(pc->line, MSQ_LINE, sizeof pc->line);
+		util_strlcpy(pc->line, srv->msq_line, sizeof pc->line);
 		pc->prio = QUEUE_PRIO_NORMAL;
 		pc->msgid = mb->answer;
 		util_strlcpy(pc->dest, q->ori, sizeof pc->dest);
@@ -2507,6 +2744,16 @@ server_msq_run(struct server *srv)
 	uint64_t		 now = util_now_us();
 	int			 mi;
 
+	if (srv->nmsq_retry > 0) {
+		struct queue_copy	*rc = srv->msq_retry;
+		size_t			 i, n = srv->nmsq_retry;
+
+		srv->msq_retry = NULL;
+		srv->nmsq_retry = 0;
+		for (i = 0; i < n; i++)
+			server_msq_arrive(srv, &rc[i], 0);
+		free(rc);
+	}
 	while ((q = msq_due(srv->msq, now)) != NULL)
 		server_msq_merge(srv, q, -1);
 	while ((q = msq_late(srv->msq, &mi)) != NULL)
@@ -2517,6 +2764,13 @@ server_msq_run(struct server *srv)
 		server_msq_sweep(srv, qs);
 		msq_table_del(srv->msq, q);
 	}
+}
+
+/* Load filter: this switch node's query (shared store). */
+static int
+server_msq_mine(uint64_t id, void *arg)
+{
+	return !server_msq_theirs(id, arg);
 }
 
 /*
@@ -2532,7 +2786,8 @@ server_msq_load(struct server *srv)
 	struct msq		*q;
 	int			 i, j, orphans = 0;
 
-	if (msq_table_load(srv->msq, srv->q, bad) != 0)
+	if (msq_table_load(srv->msq, srv->q, queue_is_shared(srv->q) ?
+	    server_msq_mine : NULL, srv, bad) != 0)
 		log_warnx("server: the store's multi-state queries are "
 		    "unreadable; those in flight before the restart are "
 		    "answered by each state alone");
@@ -2546,7 +2801,11 @@ server_msq_load(struct server *srv)
 			for (j = 0; j < q->nmember; j++)
 				if (q->m[j].answer == c->msgid)
 					used = 1;
-		if (!used) {
+		if (used)
+			continue;
+		if (queue_is_shared(srv->q))	/* may be new to the query */
+			server_msq_arrive(srv, c, 1);
+		else {
 			server_unpark(srv, c);
 			orphans++;
 		}

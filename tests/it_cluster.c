@@ -944,6 +944,97 @@ test_photo_across_nodes(void)
 	it_env_free(a);
 }
 
+/* Does the DR with ctl the agency got hold s? */
+static int
+cl_dr_has(struct it_dlv *d, const char *s)
+{
+	return d != NULL && strstr(d->xml, s) != NULL;
+}
+
+/*
+ * A multi-state query across nodes (docs/cluster.md, "Multi-state
+ * queries"): the agency asks NL through node A, CA answers through node
+ * B and NV through A; A merges both. Then the merge's state outlives its
+ * node: A takes a second query and is killed; the agency and both states
+ * answer through B, which parks the answers for A in the store; A comes
+ * back, records them and merges, and the agency gets the merged answer
+ * at B.
+ */
+static void
+test_msq_across_nodes(void)
+{
+	struct it_env		*a, *b;
+	struct it_client	*ag, *ca, *nv;
+	struct it_dlv		*d;
+	uint64_t		 tag;
+
+	cl_run++;
+	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
+	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 0)) != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	ag = it_client_new(a, "waagy", 10000);
+	ca = it_client_new(b, "cadmv", 10000);
+	nv = it_client_new(a, "nvdmv", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up && ca != NULL && ca->up &&
+	    nv != NULL && nv->up);
+
+	tag = it_client_send(ag, it_dq("WA0340000", "NL", "XMSQ1", "D1111111",
+	    0));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ag, tag, 10000), 1);
+	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", "XMSQ1", 15000));
+	CU_ASSERT_PTR_NOT_NULL(it_find(nv, "DQ", "XMSQ1", 15000));
+	CU_ASSERT_EQUAL(it_answer(ca, "CAOLN0000", "XMSQ1",
+	    "CA RECORD THROUGH NODE B", 10000), 1);
+	CU_ASSERT_EQUAL(it_answer(nv, "NVOLN0000", "XMSQ1", NULL, 10000), 1);
+	d = it_find(ag, "DR", "XMSQ1", 15000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "OriginatingORIID"),
+	    "NL0000000");
+	CU_ASSERT(cl_dr_has(d, "QUERIED 2: CA NV"));
+	CU_ASSERT(cl_dr_has(d, "HIT 1: CA"));
+	CU_ASSERT(cl_dr_has(d, "NOT ON FILE 1: NV"));
+	CU_ASSERT(cl_dr_has(d, "CA RECORD THROUGH NODE B"));
+	it_pump(a, 300);
+	CU_ASSERT_EQUAL(it_count(ag, "DR", "XMSQ1"), 1);
+
+	/* The query's node dies; its merge waits in the store. */
+	tag = it_client_send(ag, it_dq("WA0340000", "NL", "XMSQ2", "D2222222",
+	    0));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ag, tag, 10000), 1);
+	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "DQ", "XMSQ2", 15000));
+	CU_ASSERT_PTR_NOT_NULL(it_find(nv, "DQ", "XMSQ2", 15000));
+	it_client_free(nv);
+	it_client_free(ag);
+	it_switch_stop(a, SIGKILL);
+	ag = it_client_new(b, "waagy", 10000);
+	nv = it_client_new(b, "nvdmv", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up && nv != NULL && nv->up);
+	CU_ASSERT_EQUAL(it_answer(ca, "CAOLN0000", "XMSQ2",
+	    "CA RECORD WHILE A WAS DOWN", 10000), 1);
+	CU_ASSERT_EQUAL(it_answer(nv, "NVOLN0000", "XMSQ2",
+	    "NV RECORD WHILE A WAS DOWN", 10000), 1);
+	it_pump(b, 500);
+	CU_ASSERT_EQUAL(it_count(ag, "DR", "XMSQ2"), 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
+	d = it_find(ag, "DR", "XMSQ2", 20000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT(cl_dr_has(d, "HIT 2: CA NV"));
+	CU_ASSERT(cl_dr_has(d, "CA RECORD WHILE A WAS DOWN"));
+	CU_ASSERT(cl_dr_has(d, "NV RECORD WHILE A WAS DOWN"));
+	it_pump(b, 300);
+	CU_ASSERT_EQUAL(it_count(ag, "DR", "XMSQ2"), 1);
+	fprintf(stderr, "\n  it_cluster: multi-state DQ through node A, "
+	    "answers through B: merged at A; with A killed, answers parked "
+	    "for it in the store, merged after its restart: %zu DR\n",
+	    it_count(ag, "DR", "XMSQ2"));
+	it_client_free(nv);
+	it_client_free(ca);
+	it_client_free(ag);
+	it_env_free(b);
+	it_env_free(a);
+}
+
 /*
  * AMQP over TLS: a client whose certificate the nodes' CA issued
  * publishes and consumes; one without a certificate is refused.
@@ -1088,6 +1179,8 @@ main(void)
 	CU_add_test(s, "switch on rabbitmq: kill -9", test_switch_kill9);
 	CU_add_test(s, "two switch nodes: failover", test_two_switches);
 	CU_add_test(s, "photo policy across nodes", test_photo_across_nodes);
+	CU_add_test(s, "multi-state query across nodes",
+	    test_msq_across_nodes);
 	CU_add_test(s, "log retention", test_log_retention);
 	CU_add_test(s, "store unavailable", test_store_unavailable);
 	return it_run_suites();

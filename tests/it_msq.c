@@ -93,13 +93,7 @@ static void
 answer(struct it_client *st, const char *ori, const char *ctl,
     const char *hit)
 {
-	char		 body[1024];
-	uint64_t	 tag;
-
-	snprintf(body, sizeof body, "<n2:ResponseText>%s</n2:ResponseText>",
-	    hit != NULL ? hit : "NOT ON FILE");
-	tag = it_client_send(st, it_msg("DR", ori, "WA0340000", ctl, body));
-	CU_ASSERT_EQUAL(it_client_wait(st, tag, WAIT), 1);
+	CU_ASSERT_EQUAL(it_answer(st, ori, ctl, hit, WAIT), 1);
 }
 
 /* The n-th DR (0-based) with ctl the agency received; NULL after WAIT. */

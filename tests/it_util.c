@@ -592,6 +592,19 @@ it_oln(const char *oln)
 	return buf;
 }
 
+int
+it_answer(struct it_client *st, const char *ori, const char *ctl,
+    const char *hit, int wait_ms)
+{
+	char		 body[1024];
+	uint64_t	 tag;
+
+	snprintf(body, sizeof body, "<n2:ResponseText>%s</n2:ResponseText>",
+	    hit != NULL ? hit : "NOT ON FILE");
+	tag = it_client_send(st, it_msg("DR", ori, "WA0340000", ctl, body));
+	return it_client_wait(st, tag, wait_ms);
+}
+
 const char *
 it_dq(const char *ori, const char *dest, const char *ctl, const char *oln,
     int imq)
@@ -884,8 +897,18 @@ it_wait_metric(struct it_env *e, const char *name, long long want,
 int
 it_run_suites(void)
 {
-	unsigned int nfail;
+	unsigned int	 nfail;
 
+	CU_pSuite	 su;
+	CU_pTest	 t;
+	const char	*only = getenv("IT_ONLY");
+
+	/* IT_ONLY="words": only the tests whose name holds them. */
+	for (su = CU_get_registry()->pSuite; only != NULL && su != NULL;
+	    su = su->pNext)
+		for (t = su->pTest; t != NULL; t = t->pNext)
+			CU_set_test_active(t, strstr(t->pName, only) != NULL ?
+			    CU_TRUE : CU_FALSE);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	nfail = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +

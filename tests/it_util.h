@@ -203,6 +203,13 @@ const char	*it_oln(const char *oln);
  * also states an allowed photo purpose (identification, traffic stop). */
 const char	*it_dq(const char *ori, const char *dest, const char *ctl,
 		    const char *oln, int imq);
+/**
+ * A state's answer to WA0340000's query ctl, sent by st and waited for
+ * (wait_ms): a hit (the text of its n2:ResponseText) or, with hit NULL,
+ * NOT ON FILE. @return it_client_wait's result (1: ACKed).
+ */
+int		 it_answer(struct it_client *st, const char *ori,
+		    const char *ctl, const char *hit, int wait_ms);
 /** Text of the first element with local name name, or "" (static
  * buffer; a NULL xml has none). */
 const char	*it_field(const char *xml, const char *name);

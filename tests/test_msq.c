@@ -274,6 +274,13 @@ run_until_idle(struct event_base *base, struct queue *q)
 }
 
 /* The state records of a query and of an answer, read back. */
+/* Load filter: queries of node (intptr_t)arg only. */
+static int
+keep_node(uint64_t id, void *arg)
+{
+	return MSQ_NODE(id) == (int)(intptr_t)arg;
+}
+
 static void
 test_msq_states(void)
 {
@@ -301,7 +308,7 @@ test_msq_states(void)
 	CU_ASSERT_EQUAL(op.result, QUEUE_E_OK);
 
 	memset(&bad, 0, sizeof bad);
-	CU_ASSERT_EQUAL(msq_table_load(t, qu, &bad), 0);
+	CU_ASSERT_EQUAL(msq_table_load(t, qu, NULL, NULL, &bad), 0);
 	CU_ASSERT_EQUAL(msq_table_count(t), 1);
 	CU_ASSERT_EQUAL(bad.n, 1);
 	r = msq_table_find(t, 0x2a);
@@ -323,6 +330,15 @@ test_msq_states(void)
 		CU_ASSERT_STRING_EQUAL(r->m[4].dest, "ID");
 		CU_ASSERT_EQUAL(r->m[4].st, MSQ_OUT);
 	}
+	/* A node's own queries, or the others': by the id's high byte. */
+	msq_table_free(t);
+	t = msq_table_new();
+	CU_ASSERT_EQUAL(msq_table_load(t, qu, keep_node, (void *)1, NULL), 0);
+	CU_ASSERT_EQUAL(msq_table_count(t), 0);
+	msq_table_free(t);
+	t = msq_table_new();
+	CU_ASSERT_EQUAL(msq_table_load(t, qu, keep_node, (void *)0, NULL), 0);
+	CU_ASSERT_EQUAL(msq_table_count(t), 1);
 	/* Deleted, nothing is read back. */
 	queue_states_free(&qs);
 	msq_states_del(&qs, q);
@@ -334,7 +350,7 @@ test_msq_states(void)
 	run_until_idle(base, qu);
 	msq_table_free(t);
 	t = msq_table_new();
-	CU_ASSERT_EQUAL(msq_table_load(t, qu, NULL), 0);
+	CU_ASSERT_EQUAL(msq_table_load(t, qu, NULL, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(msq_table_count(t), 0);
 	queue_states_free(&qs);
 	queue_states_free(&bad);
@@ -343,6 +359,29 @@ test_msq_states(void)
 	queue_close(qu);
 	event_base_free(base);
 	free(cause);
+}
+
+/* Each switch node parks on a pseudo line of its own. */
+static void
+test_msq_lines(void)
+{
+	static const struct { int node; const char *line; } t[] = {
+		{ 0, "=MSQ" }, { 1, "=MSQ1" }, { 42, "=MSQ42" },
+		{ 255, "=MSQ255" },
+	};
+	char	buf[QUEUE_LINE_LEN + 1];
+	size_t	i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		msq_line(buf, sizeof buf, t[i].node);
+		CU_ASSERT_STRING_EQUAL(buf, t[i].line);
+		CU_ASSERT(msq_is_line(buf));
+	}
+	CU_ASSERT_FALSE(msq_is_line("CADMV"));
+	CU_ASSERT_FALSE(msq_is_line("=MS"));
+	CU_ASSERT_EQUAL(MSQ_NODE(0x2a), 0);
+	CU_ASSERT_EQUAL(MSQ_NODE(0xff0000000000002aULL), 255);
+	CU_ASSERT_EQUAL(MSQ_NODE(0x0300000000000001ULL), 3);
 }
 
 int
@@ -355,7 +394,8 @@ test_msq_register(void)
 	    CU_add_test(s, "timer", test_msq_timer) == NULL ||
 	    CU_add_test(s, "summary", test_msq_summary) == NULL ||
 	    CU_add_test(s, "build", test_msq_build) == NULL ||
-	    CU_add_test(s, "states", test_msq_states) == NULL)
+	    CU_add_test(s, "states", test_msq_states) == NULL ||
+	    CU_add_test(s, "lines", test_msq_lines) == NULL)
 		return -1;
 	return 0;
 }
