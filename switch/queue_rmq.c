@@ -56,6 +56,7 @@
 #define QUEUE_RMQ_REFUSED_US	2000000		/* refused on one connection */
 #define QUEUE_RMQ_LOAD_MS	60000		/* up to every marker */
 #define QUEUE_RMQ_POLL_MS	20		/* consumer: acks' latency */
+#define QUEUE_RMQ_GATE_US	2000000		/* a copy waits for its records */
 /* Copies of one queue the store hands out unacknowledged at a time (a
  * quorum queue gives a consumer with no limit only 2000). */
 #define QUEUE_RMQ_PREFETCH	10000
@@ -82,6 +83,22 @@ struct queue_rmq_tag {
 					   again) */
 };
 #define QUEUE_RMQ_STALE		UINT64_MAX
+
+/*
+ * A copy another node stored, delivered before the view has its batch's
+ * log records (the line queues and the log reach this node on separate
+ * consumers): it waits, in delivery order, until the view has them, or
+ * QUEUE_RMQ_GATE_US at most (a batch whose records failed).
+ */
+struct queue_rmq_wait {
+	struct queue_rmq_rec	 rec;
+	char			 key[QUEUE_RMQ_KEY_MAX];
+	char			*body;
+	size_t			 len;
+	int			 node;
+	uint64_t		 lseq;
+	uint64_t		 until_us;	/* util_mono_us */
+};
 
 /* What the loop and the commit thread ask of the consumer thread. */
 enum queue_rmq_reqtype {
@@ -132,6 +149,21 @@ struct queue_rmq {
 						   the view has them (lock) */
 	void			(*arrive)(void *, const struct queue_copy *);
 	void			*arrive_arg;
+
+	/*
+	 * Log order. Every record and copy a batch publishes carries the
+	 * batch's number (nl-lseq: per node, growing across restarts: the
+	 * larger of the last plus one and the time in us); its last record
+	 * says so (nl-last). seen[N]: node N's batches the view has whole
+	 * (replay, then the consumer thread); this node's, those its
+	 * commit thread is done with (a copy can come back from the store
+	 * before its batch is confirmed: it waits for its op's end).
+	 * Atomic: two threads.
+	 */
+	uint64_t		 lseq;		/* commit thread: the batch's */
+	uint64_t		 seen[256];
+	struct queue_rmq_wait	*waits;		/* consumer: FIFO */
+	size_t			 wait0, nwaits, waitcap;
 };
 
 static int
@@ -319,7 +351,7 @@ queue_rmq_qargs(const struct queue_rmq *r, int kind, struct broker_qargs *q)
 
 struct queue_rmq_out {
 	struct broker_msg	 m;
-	struct broker_hdr	 h[5];
+	struct broker_hdr	 h[7];
 	char			 id[QUEUE_RMQ_KEY_MAX];
 	char			 q[BROKER_NAME_MAX + 1];
 	char			 line[QUEUE_LINE_LEN + 1];
@@ -391,7 +423,11 @@ queue_rmq_out_copy(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
 	o->h[0].num = msg->msgid;
 	util_strlcpy(o->line, c->line, sizeof o->line);
 	o->h[1].key = "nl-line";	/* str: o->line, when sent */
-	o->m.nhdrs = 2;
+	o->h[2].key = "nl-node";
+	o->h[2].num = (uint64_t)r->node;
+	o->h[3].key = "nl-lseq";
+	o->h[3].num = r->lseq;
+	o->m.nhdrs = 4;
 }
 
 /* A record of the log stream: kind, key (or ""), number, text. */
@@ -422,7 +458,10 @@ queue_rmq_out_log(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
 	o->h[3].num = val == NULL;
 	o->h[4].key = "nl-node";
 	o->h[4].num = (uint64_t)r->node;
-	o->m.nhdrs = 5;
+	o->h[5].key = "nl-lseq";
+	o->h[5].num = r->lseq;
+	o->h[6].key = "nl-last";	/* set on the batch's last, when sent */
+	o->m.nhdrs = 7;
 }
 
 static void
@@ -468,6 +507,11 @@ queue_rmq_send(struct queue_rmq *r, struct broker **pub,
 			o->h[1].str = o->line;
 		o->err = BROKER_E_CONN;
 	}
+	for (i = bt->n; i > 0; i--)
+		if (strcmp(bt->out[i - 1].q, r->logname) == 0) {
+			bt->out[i - 1].h[6].num = 1;	/* nl-last */
+			break;
+		}
 	for (;;) {
 		if (*pub == NULL &&
 		    (*pub = queue_rmq_connect(r, BROKER_PUBLISH,
@@ -540,10 +584,22 @@ queue_rmq_log_apply(struct queue_rmq *r, const struct broker_delivery *d,
 	struct queue_op		 op, *opp = &op;
 	struct queue_state	 st;
 	char			 kind[16], key[QUEUE_META_KEY_MAX + 16], npfx[8];
+	uint64_t		 node = broker_hdr_num(d, "nl-node");
+	uint64_t		 lseq = broker_hdr_num(d, "nl-lseq");
 
+	/* Written whole up to the batch before this one's, or this one's
+	 * with its last record. This node's own: when they were written
+	 * (queue_rmq_apply), not when they come back. */
+	if (node < 256 && lseq > 0 && !(follow && node == (uint64_t)r->node)) {
+		if (!broker_hdr_num(d, "nl-last"))
+			lseq--;
+		if (lseq > r->seen[node])
+			__atomic_store_n(&r->seen[node], lseq,
+			    __ATOMIC_RELEASE);
+	}
 	broker_hdr_str(d, "nl-kind", kind, sizeof kind);
 	broker_hdr_str(d, "nl-key", key, sizeof key);
-	if (follow && broker_hdr_num(d, "nl-node") == (uint64_t)r->node)
+	if (follow && node == (uint64_t)r->node)
 		return 0;	/* applied when it was written */
 	snprintf(npfx, sizeof npfx, "n%d/", r->node);
 	memset(&op, 0, sizeof op);
@@ -699,8 +755,8 @@ queue_rmq_delivery(const struct queue_rmq *r, const struct broker_delivery *d,
  * reported to the loop (report: once load is over).
  */
 static void
-queue_rmq_take(struct queue_rmq *r, const struct broker_delivery *d,
-    const struct queue_rmq_rec *rec, const char *key, int report)
+queue_rmq_take(struct queue_rmq *r, const struct queue_rmq_rec *rec,
+    const void *body, size_t len, const char *key, int report)
 {
 	struct queue_rmq_tag	 k;
 	int			 dead = strncmp(key, "dead.", 5) == 0, ours;
@@ -709,12 +765,91 @@ queue_rmq_take(struct queue_rmq *r, const struct broker_delivery *d,
 	pthread_mutex_lock(&r->lock);
 	ours = tfind(&k, &r->expect, queue_rmq_tag_cmp) != NULL;
 	pthread_mutex_unlock(&r->lock);
-	if (ours || queue_ram_add_copy(r->view, &rec->msg,
-	    (const char *)d->body + sizeof *rec, d->len - sizeof *rec,
+	if (ours || queue_ram_add_copy(r->view, &rec->msg, body, len,
 	    &rec->copy, dead) != 0)
 		return;
 	if (report && !dead && r->arrive != NULL)
 		r->arrive(r->arrive_arg, &rec->copy);
+}
+
+/*
+ * Consumer thread: a line's copy, to the view once the view has its
+ * batch's records (struct queue_rmq_wait), so that a state never gets a
+ * query before this node knows what the query's node wrote with it (the
+ * photo it may answer with, the merge its answer goes to).
+ */
+static void
+queue_rmq_gate(struct queue_rmq *r, const struct broker_delivery *d,
+    const struct queue_rmq_rec *rec, const char *key)
+{
+	const void		*body = (const char *)d->body + sizeof *rec;
+	size_t			 len = d->len - sizeof *rec;
+	uint64_t		 node = broker_hdr_num(d, "nl-node");
+	uint64_t		 lseq = broker_hdr_num(d, "nl-lseq");
+	struct queue_rmq_wait	*w;
+
+	if (r->nwaits == r->wait0 && (node == 0 || node >= 256 ||
+	    lseq <= __atomic_load_n(&r->seen[node], __ATOMIC_ACQUIRE))) {
+		queue_rmq_take(r, rec, body, len, key, 1);
+		return;
+	}
+	if (r->nwaits == r->waitcap) {
+		r->waitcap = r->waitcap ? r->waitcap * 2 : 64;
+		r->waits = xrealloc(r->waits, r->waitcap * sizeof *r->waits);
+	}
+	w = &r->waits[r->nwaits++];
+	w->rec = *rec;
+	util_strlcpy(w->key, key, sizeof w->key);
+	w->body = xmalloc(len + 1);
+	memcpy(w->body, body, len);
+	w->len = len;
+	w->node = node < 256 ? (int)node : 0;
+	w->lseq = lseq;
+	w->until_us = util_mono_us() + QUEUE_RMQ_GATE_US;
+}
+
+/* Consumer thread: the waiting copies whose records came, in order. */
+static void
+queue_rmq_ungate(struct queue_rmq *r)
+{
+	struct queue_rmq_wait	*w;
+	uint64_t		 now = util_mono_us();
+
+	while (r->wait0 < r->nwaits) {
+		w = &r->waits[r->wait0];
+		if (w->node != 0 && w->lseq > __atomic_load_n(&r->seen[w->node],
+		    __ATOMIC_ACQUIRE)) {
+			if (now < w->until_us)
+				break;
+			log_warnx("queue: rabbitmq: copy %s: node %d's "
+			    "records of its batch did not come in %d ms: "
+			    "delivered without them", w->key, w->node,
+			    QUEUE_RMQ_GATE_US / 1000);
+		}
+		queue_rmq_take(r, &w->rec, w->body, w->len, w->key, 1);
+		free(w->body);
+		r->wait0++;
+	}
+	if (r->wait0 == r->nwaits)
+		r->wait0 = r->nwaits = 0;
+}
+
+/* Consumer thread: forget the waiting copies of line (NULL: all). */
+static void
+queue_rmq_ungate_drop(struct queue_rmq *r, const char *line)
+{
+	size_t i, n = r->wait0;
+
+	for (i = r->wait0; i < r->nwaits; i++) {
+		if (line == NULL || strcmp(r->waits[i].rec.copy.line,
+		    line) == 0)
+			free(r->waits[i].body);
+		else
+			r->waits[n++] = r->waits[i];
+	}
+	r->nwaits = n;
+	if (r->wait0 == r->nwaits)
+		r->wait0 = r->nwaits = 0;
 }
 
 /* The index of queue name q among those consumed, or -1. */
@@ -812,6 +947,7 @@ queue_rmq_unsub(struct queue_rmq *r, const char *line)
 	}
 	free(queue_rmq_coll.t);
 	memset(&queue_rmq_coll, 0, sizeof queue_rmq_coll);
+	queue_rmq_ungate_drop(r, line);
 	queue_ram_drop_line(r->view, line);
 }
 
@@ -877,6 +1013,7 @@ queue_rmq_reconsume(struct queue_rmq *r)
 	int			 i, n = r->nq, stop = 0;
 
 	twalk(r->tags, queue_rmq_forget_cb);
+	queue_rmq_ungate_drop(r, NULL);		/* they come again */
 	broker_close(r->con);
 	r->con = NULL;
 	r->addr++;
@@ -946,11 +1083,12 @@ queue_rmq_consumer_main(void *arg)
 				if (broker_ack(r->con, d.tag, cause) != 0)
 					log_warnx("queue: rabbitmq: %s", cause);
 			} else if (queue_rmq_hold(r, key, d.tag))
-				queue_rmq_take(r, &d, &rec, key, 1);
+				queue_rmq_gate(r, &d, &rec, key);
 		} else if (rc == -1) {
 			log_warnx("queue: rabbitmq consumer: %s", cause);
 			queue_rmq_reconsume(r);
 		}
+		queue_rmq_ungate(r);
 	}
 	return NULL;
 }
@@ -1027,6 +1165,8 @@ queue_rmq_open(const char *spec, size_t mapsize, char **cause)
 	queue_ram_audit_cap(r->view, QUEUE_RMQ_VIEW_AUDIT);
 	if (queue_rmq_parse(r, spec, cause) == -1)
 		goto fail;
+	/* This node's batches before this process: all done. */
+	r->seen[r->node] = util_now_us();
 	snprintf(r->nonce, sizeof r->nonce, "%016" PRIx64 "%08" PRIx32,
 	    util_now_us(), (uint32_t)util_rand_next(&seed));
 	if ((r->pub = queue_rmq_connect(r, BROKER_PUBLISH, why)) == NULL)
@@ -1078,6 +1218,8 @@ queue_rmq_close(void *arg)
 	}
 	tdestroy(r->tags, queue_rmq_tag_free);
 	tdestroy(r->expect, queue_rmq_tag_free);
+	queue_rmq_ungate_drop(r, NULL);
+	free(r->waits);
 	broker_close(r->con);
 	broker_close(r->pub);
 	broker_close(r->adm);
@@ -1201,7 +1343,8 @@ queue_rmq_load(void *arg, queue_load_cb cb, void *cbarg)
 			continue;
 		}
 		if (queue_rmq_hold(r, key, d.tag))
-			queue_rmq_take(r, &d, &rec, key, 0);
+			queue_rmq_take(r, &rec, (const char *)d.body +
+			    sizeof rec, d.len - sizeof rec, key, 0);
 		ncopies++;
 		if (held[qi] < QUEUE_RMQ_PREFETCH &&
 		    ++held[qi] == QUEUE_RMQ_PREFETCH)
@@ -1399,6 +1542,12 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 	int			 i, j, failed;
 
 	ubuf_init(&body);
+	r->lseq = r->lseq + 1 > util_now_us() ? r->lseq + 1 : util_now_us();
+	/* The view before this batch: first, so that a replay ends with
+	 * what the batch changes (after it, a counter the batch raises or
+	 * a record it deletes came back old). */
+	if (r->log_written >= r->log_bytes / 4)
+		queue_rmq_snapshot(r, &bt);
 	for (i = 0; i < n; i++) {
 		op = ops[i];
 		if ((op->result = queue_op_validate(op)) != QUEUE_E_OK)
@@ -1472,8 +1621,6 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 	}
 	ubuf_free(&body);
 
-	if (r->log_written >= r->log_bytes / 4)
-		queue_rmq_snapshot(r, &bt);
 	/* Nothing to publish: only a store that is down is probed. */
 	failed = bt.n > 0 || r->down ? queue_rmq_sent(r, &bt) : 0;
 	for (k = 0; k < bt.n; k++) {
@@ -1532,6 +1679,7 @@ queue_rmq_apply(void *arg, struct queue_op **ops, int n)
 	for (k = 0; k < bt.n; k++)
 		if (strncmp(bt.out[k].id, "dead.", 5) == 0)
 			queue_rmq_expect(r, bt.out[k].id, 0);
+	__atomic_store_n(&r->seen[r->node], r->lseq, __ATOMIC_RELEASE);
 	queue_rmq_batch_free(&bt);
 	free(audit_t);
 	return 0;

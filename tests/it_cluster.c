@@ -1035,6 +1035,112 @@ test_msq_across_nodes(void)
 	it_env_free(a);
 }
 
+/* Publish one message with headers to queue q and settle it: 0 or -1. */
+static int
+cl_publish_hdrs(const char *q, const void *body, size_t len,
+    const struct broker_hdr *h, int nh)
+{
+	struct broker		*pub = cl_open(0, BROKER_PUBLISH);
+	struct broker_msg	 m;
+	struct cl_one		 o = { -1, 0 };
+	char			 cause[BROKER_CAUSE_MAX];
+	int			 rc = -1;
+
+	memset(&m, 0, sizeof m);
+	m.queue = q;
+	m.body = body;
+	m.len = len;
+	m.hdrs = h;
+	m.nhdrs = nh;
+	if (pub != NULL && broker_publish(pub, &m, NULL, cause) == 0 &&
+	    broker_settle(pub, cl_one_cb, &o, cause) == 0 && o.n == 1 &&
+	    o.err == BROKER_E_OK)
+		rc = 0;
+	broker_close(pub);
+	return rc;
+}
+
+/*
+ * Log order: a copy another node stored reaches a line only once the
+ * node's view has that node's records of the same batch (the photo
+ * request, the merge it belongs to), which come through the log stream
+ * on another consumer. The test stores an AM for CA through the switch,
+ * takes the copy out of its queue and puts it back as node 7's, of a
+ * batch whose records have not come: CA, connected, does not get it;
+ * once node 7's record of that batch is in the log, CA gets it.
+ */
+static void
+test_log_order(void)
+{
+	struct it_env		*a;
+	struct it_client	*ag, *ca;
+	struct broker		*con;
+	struct broker_delivery	 d;
+	char			 q[128], logq[128], am[4096], cause[BROKER_CAUSE_MAX];
+	char			*body = NULL;
+	uint64_t		 tag, msgid = 0, lseq = util_now_us() * 2;
+	size_t			 len = 0;
+	int			 got = 0;
+
+	cl_run++;
+	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
+	ag = it_client_new(a, "waagy", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up);
+	tag = it_client_send(ag, cl_am(am, sizeof am, 7001));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ag, tag, 10000), 1);
+
+	/* The copy, out of CADMV's queue (no node holds CADMV yet). */
+	snprintf(q, sizeof q, "%s.line.CADMV.1", cl_prefix);
+	snprintf(logq, sizeof logq, "%s.log", cl_prefix);
+	con = cl_open(0, BROKER_CONSUME);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(con);
+	CU_ASSERT_EQUAL_FATAL(broker_consume(con, q, 10, NULL, cause), 0);
+	if (broker_next(con, &d, 10000, cause) == 1) {
+		body = xmalloc(d.len);
+		memcpy(body, d.body, d.len);
+		len = d.len;
+		msgid = broker_hdr_num(&d, "nl-msgid");
+		got = 1;
+	}
+	CU_ASSERT_FATAL(got);
+	{
+		/* Back, as node 7's, of a batch whose records are not out. */
+		struct broker_hdr h[] = {
+			{ "nl-msgid", NULL, msgid }, { "nl-line", "CADMV", 0 },
+			{ "nl-node", NULL, 7 }, { "nl-lseq", NULL, lseq },
+		};
+
+		CU_ASSERT_EQUAL_FATAL(cl_publish_hdrs(q, body, len, h, 4), 0);
+	}
+	CU_ASSERT_EQUAL(broker_ack(con, d.tag, cause), 0);
+	broker_close(con);
+
+	ca = it_client_new(a, "cadmv", 10000);
+	CU_ASSERT_FATAL(ca != NULL && ca->up);
+	it_pump(a, 1000);
+	CU_ASSERT_EQUAL(it_count(ca, "AM", "K7001"), 0);
+	{
+		/* Node 7's last record of that batch. */
+		struct broker_hdr h[] = {
+			{ "nl-kind", "mark", 0 }, { "nl-key", "", 0 },
+			{ "nl-num", NULL, 0 }, { "nl-del", NULL, 0 },
+			{ "nl-node", NULL, 7 }, { "nl-lseq", NULL, lseq },
+			{ "nl-last", NULL, 1 },
+		};
+
+		CU_ASSERT_EQUAL(cl_publish_hdrs(logq, "", 0, h, 7), 0);
+	}
+	CU_ASSERT_PTR_NOT_NULL(it_find(ca, "AM", "K7001", 10000));
+	fprintf(stderr, "\n  it_cluster: a copy of node 7's batch waited "
+	    "for node 7's record: %zu delivered after it\n",
+	    it_count(ca, "AM", "K7001"));
+	free(body);
+	it_client_free(ca);
+	it_client_free(ag);
+	it_env_free(a);
+}
+
 /*
  * AMQP over TLS: a client whose certificate the nodes' CA issued
  * publishes and consumes; one without a certificate is refused.
@@ -1181,6 +1287,7 @@ main(void)
 	CU_add_test(s, "photo policy across nodes", test_photo_across_nodes);
 	CU_add_test(s, "multi-state query across nodes",
 	    test_msq_across_nodes);
+	CU_add_test(s, "log order", test_log_order);
 	CU_add_test(s, "log retention", test_log_retention);
 	CU_add_test(s, "store unavailable", test_store_unavailable);
 	return it_run_suites();
