@@ -25,6 +25,8 @@ struct hitconf_entry {
 	struct hitconf_rec	 r;
 	int			 closing;	/* a YR's PUT is in flight */
 	int			 busy;		/* an op of ours is in flight */
+	int			 gone;		/* another node's YR deleted its
+						   record (shared store) */
 };
 
 struct hitconf {
@@ -347,8 +349,39 @@ hitconf_accept_yq(const struct config *cfg, const struct msg *m,
 	return req;
 }
 
+/* Is the request reqid (a message ID's text) this node's? */
+static int
+hitconf_mine(const struct hitconf *h, const char *reqid)
+{
+	return (int)(strtoull(reqid, NULL, 16) >> 56) == h->host.node;
+}
+
+/* The other nodes' open requests a YR answers (shared store). */
+struct hitconf_theirs {
+	const struct hitconf	*h;
+	const struct msg	*m;
+	struct queue_state	**st;
+	int			*nst;
+};
+
+static int
+hitconf_theirs_cb(const char *key, size_t klen, const void *val, size_t len,
+    void *arg)
+{
+	struct hitconf_theirs	*t = arg;
+	struct hitconf_rec	 r;
+
+	if (hitconf_record_parse(key, klen, val, len, &r) != 0 ||
+	    hitconf_mine(t->h, r.reqid) || strcmp(r.ori, t->m->dest[0]) != 0 ||
+	    strcmp(r.dest, t->m->ori) != 0 || strcmp(r.ctl, t->m->ctl) != 0)
+		return 0;
+	hitconf_state_push(t->st, t->nst, xstrndup(key, klen), NULL);
+	return 0;
+}
+
 /* A YR: the open requests of its pair (from its ORI to its addressee,
- * with its control field) close with its PUT. */
+ * with its control field) close with its PUT; in a shared store, the
+ * other nodes' too (their records only: their timers see it). */
 static struct hitconf_req *
 hitconf_accept_yr(struct hitconf *h, const struct msg *m,
     struct queue_state **st, int *nst)
@@ -374,6 +407,12 @@ hitconf_accept_yr(struct hitconf *h, const struct msg *m,
 		 * way (hitconf_done undoes this if its PUT fails). */
 		e->closing = 1;
 		hitconf_state_push(st, nst, xstrdup(e->key), NULL);
+	}
+	if (queue_is_shared(h->host.q)) {
+		struct hitconf_theirs t = { h, m, st, nst };
+
+		(void)queue_walk_state(h->host.q, HITCONF_STATE_PREFIX,
+		    hitconf_theirs_cb, &t);
 	}
 	return req;
 }
@@ -573,6 +612,31 @@ hitconf_fire_final(struct hitconf *h, struct hitconf_entry *e,
 	queue_submit(h->host.q, &sm->op);
 }
 
+/* Does the view still hold the record key? */
+static int
+hitconf_stored_cb(const char *key, size_t klen, const void *val, size_t len,
+    void *arg)
+{
+	const char **want = arg;
+
+	(void)val;
+	(void)len;
+	if (klen == strlen(*want) && memcmp(key, *want, klen) == 0)
+		*want = NULL;
+	return 0;
+}
+
+static int
+hitconf_stored(struct hitconf *h, const char *key)
+{
+	const char *want = key;
+
+	if (queue_walk_state(h->host.q, key, hitconf_stored_cb, &want) !=
+	    QUEUE_E_OK)
+		return 1;	/* unreadable: the timer stands */
+	return want == NULL;
+}
+
 void
 hitconf_tick(struct hitconf *h, const struct config *cfg, uint64_t now_us)
 {
@@ -585,11 +649,21 @@ hitconf_tick(struct hitconf *h, const struct config *cfg, uint64_t now_us)
 		e = h->e[i];
 		if (e->closing || e->busy || e->r.due_us > now_us)
 			continue;
+		if (queue_is_shared(h->host.q) && !hitconf_stored(h, e->key)) {
+			/* Another node's YR answered it: forgotten below. */
+			e->gone = 1;
+			log_info("hitconf: %s answered through another switch "
+			    "node", e->key);
+			continue;
+		}
 		if (e->r.rno == 1)
 			hitconf_fire_second(h, cfg, e, now_us);
 		else
 			hitconf_fire_final(h, e, now_us);
 	}
+	for (i = h->n; i > 0; i--)
+		if (h->e[i - 1]->gone)
+			hitconf_remove(h, h->e[i - 1]->key);
 }
 
 static void
@@ -639,7 +713,8 @@ hitconf_load_cb(const char *key, size_t klen, const void *val, size_t len,
 	struct hitconf_rec	 r;
 
 	if (hitconf_record_parse(key, klen, val, len, &r) == 0) {
-		hitconf_put(hl->h, &r);
+		if (hitconf_mine(hl->h, r.reqid))	/* else another node's */
+			hitconf_put(hl->h, &r);
 		return 0;
 	}
 	log_warnx("hitconf: unreadable state record %.*s, dropped",

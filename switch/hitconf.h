@@ -58,6 +58,15 @@ struct hitconf_host {
 	uint64_t	(*take_msgid)(void *arg);
 	/** A copy of a message the switch made committed: deliver it. */
 	void		(*committed)(void *arg, const struct queue_copy *c);
+	/**
+	 * The switch node whose requests this table holds (docs/cluster.md):
+	 * those whose YQ's message ID has it as its high byte; 0 on a switch
+	 * of its own. In a shared store, the other nodes' records are read
+	 * from the view: a YR taken here deletes the records it answers
+	 * whatever node took the YQ, and a timer whose record another
+	 * node's YR deleted is dropped when it runs out.
+	 */
+	int		  node;
 };
 
 /** A table bound to host (copied). Never fails (fatal on OOM). */

@@ -735,7 +735,8 @@ server_new(struct event_base *base, struct config *cfg)
 		/* Hit confirmations in flight: their timers are state
 		 * records (hitconf.h), rearmed here. */
 		struct hitconf_host hh = { srv->q, srv,
-		    server_hitconf_msgid_cb, server_hitconf_committed_cb };
+		    server_hitconf_msgid_cb, server_hitconf_committed_cb,
+		    cfg->store_node };
 
 		srv->hitconf = hitconf_new(&hh);
 		if (hitconf_load(srv->hitconf) > 0)

@@ -30,6 +30,7 @@
 #include "broker.h"
 #include "dmv.h"
 #include "it_util.h"
+#include "msg.h"
 #include "util.h"
 
 #define NODES		3
@@ -46,6 +47,7 @@ static int		 cl_up;
 static int		 cl_run;	/* switch tests so far: store prefix */
 static char		 cl_prefix[32];	/* the last switch env's */
 static const char	*cl_store_extra = "";	/* more <store> attributes */
+static const char	*cl_limits = "heartbeat=\"2\"";	/* <limits> */
 
 /* Run tools/rabbitcluster ARGS on the cluster; its exit status. */
 static int
@@ -546,7 +548,7 @@ test_stream(void)
 static struct it_env *
 cl_switch_env(int node, const struct it_env *pki, int tls)
 {
-	struct it_env	*e = it_env_new("cluster", "heartbeat=\"2\"");
+	struct it_env	*e = it_env_new("cluster", cl_limits);
 	struct ubuf	 store;
 	char		*conf, *at;
 	size_t		 len;
@@ -1035,6 +1037,59 @@ test_msq_across_nodes(void)
 	it_env_free(a);
 }
 
+/*
+ * A hit confirmation across nodes: the agency's YQ goes through node A,
+ * CA's YR through node B. B deletes A's record of the request in the
+ * YR's commit; when A's timer runs out, A finds the record gone and sends
+ * no second request (and no SM .11.).
+ */
+static void
+test_hitconf_across_nodes(void)
+{
+	struct it_env		*a, *b;
+	struct it_client	*wa, *ca;
+	size_t			 i, second = 0, sm11 = 0;
+	uint64_t		 tag;
+
+	cl_run++;
+	cl_limits = "heartbeat=\"2\" hit-urgent=\"3s\"";
+	a = cl_switch_env(1, NULL, 0);
+	b = a != NULL ? cl_switch_env(2, a, 0) : NULL;
+	cl_limits = "heartbeat=\"2\"";
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	wa = it_client_new(a, "waagy", 10000);
+	ca = it_client_new(b, "cadmv", 10000);
+	CU_ASSERT_FATAL(wa != NULL && wa->up && ca != NULL && ca->up);
+	tag = it_client_send(wa, it_msg("YQ", "WA0340000", "CAOLN0000",
+	    "XHC1", it_yq_body("U", 1)));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(wa, tag, 10000), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(it_find(ca, "YQ", "XHC1", 15000));
+	tag = it_client_send(ca, it_msg("YR", "CAOLN0000", "WA0340000",
+	    "XHC1", it_yr_body("Y")));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ca, tag, 10000), 1);
+	CU_ASSERT_PTR_NOT_NULL(it_find(wa, "YR", "XHC1", 15000));
+	/* A's timer ran out and found the request answered. */
+	CU_ASSERT_EQUAL(it_log_wait(a, "nlswitchd.log", "answered through "
+	    "another switch node", 30000), 0);
+	it_pump(a, 300);
+	it_pump(b, 300);
+	for (i = 0; i < ca->ndlv; i++)
+		second += strcmp(it_field(ca->dlv[i].xml,
+		    "QueryRequestSequenceNumber"), "2") == 0;
+	for (i = 0; i < wa->ndlv; i++)
+		sm11 += it_sm(wa->dlv[i].xml) == MSG_SM_HIT_SECOND;
+	CU_ASSERT_EQUAL(second, 0);
+	CU_ASSERT_EQUAL(sm11, 0);
+	fprintf(stderr, "\n  it_cluster: YQ through node A, YR through B: "
+	    "second requests %zu, SM .11. %zu\n", second, sm11);
+	it_client_free(ca);
+	it_client_free(wa);
+	it_env_free(b);
+	it_env_free(a);
+}
+
 /* Publish one message with headers to queue q and settle it: 0 or -1. */
 static int
 cl_publish_hdrs(const char *q, const void *body, size_t len,
@@ -1288,6 +1343,8 @@ main(void)
 	CU_add_test(s, "multi-state query across nodes",
 	    test_msq_across_nodes);
 	CU_add_test(s, "log order", test_log_order);
+	CU_add_test(s, "hit confirmation across nodes",
+	    test_hitconf_across_nodes);
 	CU_add_test(s, "log retention", test_log_retention);
 	CU_add_test(s, "store unavailable", test_store_unavailable);
 	return it_run_suites();

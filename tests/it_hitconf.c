@@ -32,47 +32,6 @@
 #define WAIT	10000
 #define LONG	30000
 
-/* A wanted-person YQ (pri U or R, request number rno) body. */
-static const char *
-yq_body(const char *pri, int rno)
-{
-	static char b[1024];
-
-	snprintf(b, sizeof b,
-	    "<n2:QueryRequestActivity>"
-	    "<n2:QueryRequestSequenceNumber>%d</n2:QueryRequestSequenceNumber>"
-	    "%s%s%s"
-	    "<n2:QueryRequestTypeCode>WP</n2:QueryRequestTypeCode>"
-	    "<n2:CaseNumberText>2026-000123</n2:CaseNumberText>"
-	    "<n2:NCICNumberText>W123456789</n2:NCICNumberText>"
-	    "</n2:QueryRequestActivity>"
-	    "<n2:Person><nc:PersonBirthDate><nc:Date>1975-12-31</nc:Date>"
-	    "</nc:PersonBirthDate><nc:PersonName>"
-	    "<nc:PersonGivenName>JORDAN</nc:PersonGivenName>"
-	    "<nc:PersonSurName>EXAMPLE</nc:PersonSurName></nc:PersonName>"
-	    "</n2:Person>", rno, *pri ? "<n2:QueryRequestPriorityCode>" : "",
-	    pri, *pri ? "</n2:QueryRequestPriorityCode>" : "");
-	return b;
-}
-
-static const char *
-yr_body(const char *con)
-{
-	static char b[512];
-
-	snprintf(b, sizeof b,
-	    "<n2:QueryRequestActivity>"
-	    "<n2:QueryRequestSequenceNumber>1</n2:QueryRequestSequenceNumber>"
-	    "<n2:QueryRequestTypeCode>WP</n2:QueryRequestTypeCode>"
-	    "<n2:CaseNumberText>2026-000123</n2:CaseNumberText>"
-	    "<n2:NCICNumberText>W123456789</n2:NCICNumberText>"
-	    "</n2:QueryRequestActivity>"
-	    "<n2:HitConfirmationStatusCode>%s</n2:HitConfirmationStatusCode>"
-	    "<n2:ResponseText>CONFIRMED BY DISPATCHER SAMPLE</n2:ResponseText>",
-	    con);
-	return b;
-}
-
 /* Send and wait for the ACK. @return 1 acked, 2 nacked, 0 neither. */
 static int
 send_wait(struct it_client *c, const char *msg)
@@ -220,7 +179,7 @@ test_second_request_restart(void)
 
 	t0 = util_mono_us();
 	CU_ASSERT_EQUAL_FATAL(send_wait(wa, it_msg("YQ", "WA0340000",
-	    "CAOLN0000", "HC1", yq_body("U", 1))), 1);
+	    "CAOLN0000", "HC1", it_yq_body("U", 1))), 1);
 	CU_ASSERT_PTR_NOT_NULL(wait_rno(e, ca, "YQ", "HC1", 1, WAIT));
 	/* Acknowledged: its timer is in the store. */
 	CU_ASSERT_EQUAL(stored_records(e), 1);
@@ -281,7 +240,7 @@ test_answered_in_time(void)
 
 	/* XML: YQ, then its YR. */
 	CU_ASSERT_EQUAL_FATAL(send_wait(wa, it_msg("YQ", "WA0340000",
-	    "CAOLN0000", "HC2", yq_body("R", 1))), 1);
+	    "CAOLN0000", "HC2", it_yq_body("R", 1))), 1);
 	CU_ASSERT_PTR_NOT_NULL(wait_rno(e, ca, "YQ", "HC2", 1, WAIT));
 	/* Legacy text: a vehicle YQ. */
 	CU_ASSERT_EQUAL_FATAL(send_wait(wa, "YQ.WA0340000.CAOLN0000.*HC3.TXT\n"
@@ -295,7 +254,7 @@ test_answered_in_time(void)
 
 	/* The answers: one in XML, one in legacy text. */
 	CU_ASSERT_EQUAL(send_wait(ca, it_msg("YR", "CAOLN0000", "WA0340000",
-	    "HC2", yr_body("Y"))), 1);
+	    "HC2", it_yr_body("Y"))), 1);
 	CU_ASSERT_EQUAL(send_wait(ca, "YR.CAOLN0000.WA0340000.*HC3.TXT\n"
 	    "RTY/SV.RNO/1.OCA/2026-000124.NIC/V000012345.CON/P.\n"
 	    "MIS/CONFIRMATION BY 1430"), 1);
@@ -320,7 +279,7 @@ test_answered_in_time(void)
 
 	/* Not a YQ without its priority: ER .14. */
 	i = (int)it_client_send(wa, it_msg("YQ", "WA0340000", "CAOLN0000",
-	    "HC4", yq_body("", 1)));
+	    "HC4", it_yq_body("", 1)));
 	CU_ASSERT_EQUAL_FATAL(it_client_wait(wa, (uint64_t)i, WAIT), 2);
 	CU_ASSERT(wa->reply[i] != NULL && it_er(wa->reply[i]) ==
 	    MSG_ER_REQUIRED);
@@ -359,7 +318,7 @@ test_nlstate_confirms(void)
 	wa = it_client_new(e, "waagy", WAIT);
 	CU_ASSERT_FATAL(wa && wa->up);
 	CU_ASSERT_EQUAL_FATAL(send_wait(wa, it_msg("YQ", "WA0340000",
-	    "CAOLN0000", "HC9", yq_body("U", 1))), 1);
+	    "CAOLN0000", "HC9", it_yq_body("U", 1))), 1);
 	d = it_find(wa, "YR", "HC9", LONG);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_STRING_EQUAL(it_field(d->xml, "OriginatingORIID"),

@@ -592,6 +592,47 @@ it_oln(const char *oln)
 	return buf;
 }
 
+/* A wanted-person YQ (pri U or R, request number rno) body. */
+const char *
+it_yq_body(const char *pri, int rno)
+{
+	static char b[1024];
+
+	snprintf(b, sizeof b,
+	    "<n2:QueryRequestActivity>"
+	    "<n2:QueryRequestSequenceNumber>%d</n2:QueryRequestSequenceNumber>"
+	    "%s%s%s"
+	    "<n2:QueryRequestTypeCode>WP</n2:QueryRequestTypeCode>"
+	    "<n2:CaseNumberText>2026-000123</n2:CaseNumberText>"
+	    "<n2:NCICNumberText>W123456789</n2:NCICNumberText>"
+	    "</n2:QueryRequestActivity>"
+	    "<n2:Person><nc:PersonBirthDate><nc:Date>1975-12-31</nc:Date>"
+	    "</nc:PersonBirthDate><nc:PersonName>"
+	    "<nc:PersonGivenName>JORDAN</nc:PersonGivenName>"
+	    "<nc:PersonSurName>EXAMPLE</nc:PersonSurName></nc:PersonName>"
+	    "</n2:Person>", rno, *pri ? "<n2:QueryRequestPriorityCode>" : "",
+	    pri, *pri ? "</n2:QueryRequestPriorityCode>" : "");
+	return b;
+}
+
+const char *
+it_yr_body(const char *con)
+{
+	static char b[512];
+
+	snprintf(b, sizeof b,
+	    "<n2:QueryRequestActivity>"
+	    "<n2:QueryRequestSequenceNumber>1</n2:QueryRequestSequenceNumber>"
+	    "<n2:QueryRequestTypeCode>WP</n2:QueryRequestTypeCode>"
+	    "<n2:CaseNumberText>2026-000123</n2:CaseNumberText>"
+	    "<n2:NCICNumberText>W123456789</n2:NCICNumberText>"
+	    "</n2:QueryRequestActivity>"
+	    "<n2:HitConfirmationStatusCode>%s</n2:HitConfirmationStatusCode>"
+	    "<n2:ResponseText>CONFIRMED BY DISPATCHER SAMPLE</n2:ResponseText>",
+	    con);
+	return b;
+}
+
 int
 it_answer(struct it_client *st, const char *ori, const char *ctl,
     const char *hit, int wait_ms)

@@ -203,6 +203,11 @@ const char	*it_oln(const char *oln);
  * also states an allowed photo purpose (identification, traffic stop). */
 const char	*it_dq(const char *ori, const char *dest, const char *ctl,
 		    const char *oln, int imq);
+/** The body of a wanted-person YQ: priority pri ("U", "R" or "" for
+ * none), request number rno (static buffer). */
+const char	*it_yq_body(const char *pri, int rno);
+/** The body of its YR, confirmation con ("Y", "N", "P") (static). */
+const char	*it_yr_body(const char *con);
 /**
  * A state's answer to WA0340000's query ctl, sent by st and waited for
  * (wait_ms): a hit (the text of its n2:ResponseText) or, with hit NULL,

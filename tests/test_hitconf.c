@@ -136,12 +136,20 @@ th_wait(void)
 	CU_ASSERT_EQUAL(queue_pending(th_q), 0);
 }
 
+/* The table of switch node node (0: a switch of its own). */
+static struct hitconf *
+th_new_node(int node)
+{
+	struct hitconf_host h = { th_q, NULL, th_msgid_cb, th_committed_cb,
+	    node };
+
+	return hitconf_new(&h);
+}
+
 static struct hitconf *
 th_new(void)
 {
-	struct hitconf_host h = { th_q, NULL, th_msgid_cb, th_committed_cb };
-
-	return hitconf_new(&h);
+	return th_new_node(0);
 }
 
 /* Commit state records as a PUT would carry them; free them. */
@@ -538,6 +546,53 @@ test_unreadable(void)
 	hitconf_free(h);
 }
 
+/*
+ * Cluster nodes share one store: each node's table takes back only the
+ * requests whose YQ it took (the message ID's high byte), so that one
+ * timer runs per request, on its node.
+ */
+static void
+test_nodes(void)
+{
+	static const struct { int node; size_t n; } t[] = {
+		{ 1, 1 }, { 2, 2 }, { 3, 0 }, { 0, 0 },
+	};
+	struct hitconf	*h;
+	struct msg	 m;
+	size_t		 i;
+
+	h = th_new_node(1);
+	th_yq(&m, "HIT5", 1);
+	th_accept(h, &m, "01000000000000e1", "WAAGY", &th_ca, TH_T0, 1);
+	hitconf_free(h);
+	h = th_new_node(2);
+	th_yq(&m, "HIT6", 1);
+	th_accept(h, &m, "02000000000000e2", "WAAGY", &th_ca, TH_T0, 1);
+	th_yq(&m, "HIT7", 1);
+	th_accept(h, &m, "02000000000000e3", "WAAGY", &th_ca, TH_T0, 1);
+	hitconf_free(h);
+	CU_ASSERT_EQUAL(th_stored().n, 3);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		h = th_new_node(t[i].node);
+		CU_ASSERT_EQUAL(hitconf_load(h), t[i].n);
+		hitconf_free(h);
+	}
+	/* Clean up through the YRs, each by its node. */
+	h = th_new_node(1);
+	hitconf_load(h);
+	th_yr(&m, "CAOLN0000", "WA0340000", "HIT5");
+	th_accept(h, &m, "01000000000000f1", "CADMV", &th_wa, TH_T0, 1);
+	hitconf_free(h);
+	h = th_new_node(2);
+	hitconf_load(h);
+	th_yr(&m, "CAOLN0000", "WA0340000", "HIT6");
+	th_accept(h, &m, "02000000000000f2", "CADMV", &th_wa, TH_T0, 1);
+	th_yr(&m, "CAOLN0000", "WA0340000", "HIT7");
+	th_accept(h, &m, "02000000000000f3", "CADMV", &th_wa, TH_T0, 1);
+	hitconf_free(h);
+	CU_ASSERT_EQUAL(th_stored().n, 0);
+}
+
 int
 test_hitconf_register(void)
 {
@@ -550,7 +605,8 @@ test_hitconf_register(void)
 	    CU_ADD_TEST(s, test_timers) == NULL ||
 	    CU_ADD_TEST(s, test_overdue) == NULL ||
 	    CU_ADD_TEST(s, test_pairing) == NULL ||
-	    CU_ADD_TEST(s, test_unreadable) == NULL)
+	    CU_ADD_TEST(s, test_unreadable) == NULL ||
+	    CU_ADD_TEST(s, test_nodes) == NULL)
 		return -1;
 	return 0;
 }
