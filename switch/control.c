@@ -324,6 +324,87 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	    st->notices_expired[MSG_KEY_SM] + st->notices_expired[MSG_KEY_ER]);
 }
 
+/* The counters a node's cluster record holds, summed in the totals. */
+static const char *const control_node_counts[] = {
+	"received", "acked", "nacked", "delivered", "expired", "connections",
+	"lines_up"
+};
+
+struct control_nodes {
+	json_t		*list;
+	json_t		*totals;
+	uint64_t	 now_us;
+};
+
+/* One node's cluster record (SERVER_NODE_PREFIX "N": "k=v ..."). */
+static int
+control_node_cb(const char *key, size_t klen, const void *val, size_t len,
+    void *arg)
+{
+	struct control_nodes	*cn = arg;
+	json_t			*o = control_add(cn->list, NULL, json_object());
+	char			*v = xstrndup(val, len), *w, *eq, *save = NULL;
+	char			 state[32] = "unknown";
+	uint64_t		 t = 0, n, age;
+	json_t			*tot;
+	size_t			 i;
+
+	jsonutil_set_int(o, "node", strtoull(key + strlen(SERVER_NODE_PREFIX),
+	    NULL, 10));
+	for (w = strtok_r(v, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save)) {
+		if ((eq = strchr(w, '=')) == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(w, "state") == 0)
+			util_strlcpy(state, eq, sizeof state);
+		else if (strcmp(w, "t") == 0)
+			t = strtoull(eq, NULL, 10);
+		else if (strcmp(w, "started") == 0)
+			control_set_time(o, "started", strtoull(eq, NULL, 10));
+		else if (strcmp(w, "pid") == 0)
+			jsonutil_set_int(o, "pid", strtoull(eq, NULL, 10));
+		for (i = 0; i < sizeof control_node_counts /
+		    sizeof control_node_counts[0]; i++) {
+			if (strcmp(w, control_node_counts[i]) != 0)
+				continue;
+			n = strtoull(eq, NULL, 10);
+			jsonutil_set_int(o, w, n);
+			tot = json_object_get(cn->totals, w);
+			jsonutil_set_int(cn->totals, w, n + (tot != NULL ?
+			    (uint64_t)json_integer_value(tot) : 0));
+		}
+	}
+	/* A node that stopped writing it (killed, or its machine gone). */
+	age = cn->now_us > t ? (cn->now_us - t) / 1000000 : 0;
+	if (age > 3 * SERVER_NODE_S)
+		snprintf(state, sizeof state, "gone");
+	jsonutil_set_str(o, "state", state);
+	control_set_time(o, "updated", t);
+	jsonutil_set_int(o, "updated_s_ago", age);
+	free(v);
+	return 0;
+}
+
+/*
+ * A shared store: every switch node's state and counters, from the
+ * records each writes every SERVER_NODE_S (docs/cluster.md), and their
+ * sums over the nodes' current processes.
+ */
+static void
+control_status_cluster(struct control_req *r, uint64_t now_us)
+{
+	struct control_nodes cn;
+
+	if (!queue_is_shared(server_queue(r->srv)))
+		return;
+	cn.list = control_add(r->doc, "cluster_nodes", json_array());
+	cn.totals = control_add(r->doc, "cluster_totals", json_object());
+	cn.now_us = now_us;
+	queue_walk_state(server_queue(r->srv), SERVER_NODE_PREFIX,
+	    control_node_cb, &cn);
+}
+
 static int
 control_status(struct control_req *r)
 {
@@ -332,6 +413,7 @@ control_status(struct control_req *r)
 	server_snapshot(r->srv, &sn);
 	control_status_state(r->doc, &sn);
 	control_status_counts(r->doc, &sn);
+	control_status_cluster(r, sn.now_us);
 	return CONTROL_OK;
 }
 
@@ -368,7 +450,7 @@ control_line_cluster(struct control_req *r, json_t *o, const char *code)
 
 	if (!queue_is_shared(q))
 		return;
-	snprintf(prefix, sizeof prefix, "cluster/line/%s/", code);
+	snprintf(prefix, sizeof prefix, SERVER_WHERE_PREFIX "%s/", code);
 	queue_walk_state(q, prefix, control_where_cb,
 	    control_add(o, "connected_at", json_array()));
 	if (queue_depth(q, code, &waiting) == QUEUE_E_OK)

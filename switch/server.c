@@ -96,6 +96,7 @@ struct server {
 	struct queue_copy	*parked;	/* parked answers found at load */
 	int			 nparked;
 	int			 loaded;	/* the start-up load is over */
+	uint64_t		 node_rec_us;	/* its cluster record, last */
 	struct hitconf		*hitconf;	/* YQs awaiting their YR */
 	uint64_t		 audit_prune_us;	/* next audit pruning */
 	int			 audit_alarm;	/* over the alarm level */
@@ -280,15 +281,46 @@ server_bind_cb(void *arg, struct session *s, const char *cn, char *code,
 	return server_line(srv, cl);
 }
 
+/* A batch of state records on its own (what: for the log). */
+struct server_states {
+	struct queue_op		 op;
+	struct queue_states	*qs;
+	const char		*what;
+};
+
 static void
-server_where_done_cb(struct queue_op *op, void *arg)
+server_states_done_cb(struct queue_op *op, void *arg)
 {
+	struct server_states *ss = arg;
+
 	if (op->result != QUEUE_E_OK)
-		log_warnx("server: where the lines are not stored: %s",
+		log_warnx("server: %s not stored: %s", ss->what,
 		    queue_strerror(op->result));
-	queue_states_free(arg);
-	free(arg);
-	free(op);
+	queue_states_free(ss->qs);
+	free(ss->qs);
+	free(ss);
+}
+
+/* Commit the state records qs (taken; nothing when empty). */
+static void
+server_submit_states(struct server *srv, struct queue_states *qs,
+    const char *what)
+{
+	struct server_states *ss;
+
+	if (qs->n == 0) {
+		free(qs);
+		return;
+	}
+	ss = xcalloc(1, sizeof *ss);
+	ss->qs = qs;
+	ss->what = what;
+	ss->op.type = QUEUE_OP_STATE;
+	ss->op.states = qs->st;
+	ss->op.nstates = qs->n;
+	ss->op.done = server_states_done_cb;
+	ss->op.arg = ss;
+	queue_submit(srv->q, &ss->op);
 }
 
 /*
@@ -297,7 +329,7 @@ server_where_done_cb(struct queue_op *op, void *arg)
  * address), deleted when it goes; with code NULL, delete every record
  * of this node (start-up: those of a node that died are stale).
  */
-#define SERVER_WHERE	"cluster/line/"
+#define SERVER_WHERE	SERVER_WHERE_PREFIX
 struct server_where_walk {
 	struct queue_states	*qs;
 	const char		*suffix;	/* "/NODE" */
@@ -321,7 +353,6 @@ static void
 server_where(struct server *srv, const char *code, const char *peer)
 {
 	struct queue_states	*qs;
-	struct queue_op		*op;
 
 	if (!queue_is_shared(srv->q))
 		return;
@@ -338,18 +369,39 @@ server_where(struct server *srv, const char *code, const char *peer)
 		w.suffix = suffix;
 		queue_walk_state(srv->q, SERVER_WHERE, server_where_stale_cb,
 		    &w);
-		if (qs->n == 0) {
-			free(qs);
-			return;
-		}
 	}
-	op = xcalloc(1, sizeof *op);
-	op->type = QUEUE_OP_STATE;
-	op->states = qs->st;
-	op->nstates = qs->n;
-	op->done = server_where_done_cb;
-	op->arg = qs;
-	queue_submit(srv->q, op);
+	server_submit_states(srv, qs, "where the lines are");
+}
+
+/*
+ * This node's cluster record (SERVER_NODE_PREFIX, server.h): its state
+ * and counters, for every node's nlctl status; rewritten every
+ * SERVER_NODE_S, and when it starts to drain.
+ */
+static void
+server_node_record(struct server *srv)
+{
+	struct server_snapshot	 sn;
+	struct queue_states	*qs;
+
+	if (!queue_is_shared(srv->q))
+		return;
+	server_snapshot(srv, &sn);
+	srv->node_rec_us = sn.now_us;
+	qs = xcalloc(1, sizeof *qs);
+	queue_states_push(qs, xasprintf(SERVER_NODE_PREFIX "%d",
+	    srv->cfg->store_node), xasprintf("t=%llu started=%llu pid=%d "
+	    "state=%s received=%llu acked=%llu nacked=%llu delivered=%llu "
+	    "expired=%llu connections=%d lines_up=%d",
+	    (unsigned long long)sn.now_us, (unsigned long long)sn.started_us,
+	    (int)getpid(), sn.draining ? "draining" : sn.ready ? "running" :
+	    "not-ready", (unsigned long long)srv->stats.received,
+	    (unsigned long long)srv->stats.acked,
+	    (unsigned long long)srv->stats.nacked,
+	    (unsigned long long)srv->stats.deliv.delivered,
+	    (unsigned long long)srv->stats.expired, sn.connections,
+	    sn.lines_up));
+	server_submit_states(srv, qs, "this node's cluster record");
 }
 
 /*
@@ -1014,18 +1066,6 @@ server_queue_configure(struct server *srv)
 	queue_configure(srv->q, &qc);
 }
 
-static void
-server_photo_sweep_done_cb(struct queue_op *op, void *arg)
-{
-	struct queue_states	*ps = arg;
-
-	if (op->result != QUEUE_E_OK)
-		log_warnx("server: expired photo requests not deleted: %s",
-		    queue_strerror(op->result));
-	queue_states_free(ps);
-	free(ps);
-	free(op);
-}
 
 /*
  * Read the photo requests in flight into t (NULL: only sweep) and delete
@@ -1035,21 +1075,10 @@ static size_t
 server_photo_load(struct server *srv, struct photo_table *t)
 {
 	struct queue_states	*ps = xcalloc(1, sizeof *ps);
-	struct queue_op		*op;
 	size_t			 n;
 
 	n = photo_table_load(t, srv->q, util_now_us(), ps);
-	if (ps->n == 0) {
-		free(ps);
-		return n;
-	}
-	op = xcalloc(1, sizeof *op);
-	op->type = QUEUE_OP_STATE;
-	op->states = ps->st;
-	op->nstates = ps->n;
-	op->done = server_photo_sweep_done_cb;
-	op->arg = ps;
-	queue_submit(srv->q, op);
+	server_submit_states(srv, ps, "deletions of expired photo requests");
 	return n;
 }
 
@@ -2704,36 +2733,13 @@ server_msq_merge(struct server *srv, struct msq *q, int late)
 	queue_submit(srv->q, &mg->op);
 }
 
-static void
-server_msq_forget_done_cb(struct queue_op *op, void *arg)
-{
-	struct queue_states *qs = arg;
-
-	if (op->result != QUEUE_E_OK)
-		log_warnx("server: records of a multi-state query not "
-		    "deleted: %s", queue_strerror(op->result));
-	queue_states_free(qs);
-	free(qs);
-	free(op);
-}
 
 /* Delete state records (forgotten queries, unreadable records). */
 static void
 server_msq_sweep(struct server *srv, struct queue_states *qs)
 {
-	struct queue_op *op;
-
-	if (qs->n == 0) {
-		free(qs);
-		return;
-	}
-	op = xcalloc(1, sizeof *op);
-	op->type = QUEUE_OP_STATE;
-	op->states = qs->st;
-	op->nstates = qs->n;
-	op->done = server_msq_forget_done_cb;
-	op->arg = qs;
-	queue_submit(srv->q, op);
+	server_submit_states(srv, qs, "deletions of multi-state query "
+	    "records");
 }
 
 /* Summaries due, late answers parked, queries to forget. */
@@ -3524,6 +3530,7 @@ server_drain(struct server *srv, int grace)
 	srv->draining = 1;
 	srv->drain_deadline_us = util_mono_us() + (uint64_t)grace * 1000000;
 	handshake_pause(srv->hs);
+	server_node_record(srv);
 }
 
 static void
@@ -3760,6 +3767,8 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	hitconf_tick(srv->hitconf, srv->cfg, now_us);
 	resend_expire(srv->resend, now);
 	server_msq_run(srv);
+	if (now_us - srv->node_rec_us >= SERVER_NODE_S * 1000000ULL)
+		server_node_record(srv);
 	server_store_damage(srv, NULL);		/* logs it when it appears */
 	if (now_us >= srv->audit_prune_us && !srv->draining)
 		server_audit_prune(srv, now_us);

@@ -29,6 +29,19 @@ struct server;
 #define SERVER_NCODES	MSG_ER_CODES
 #define SERVER_NDENIAL	32	/* recent refusals kept for the dashboard */
 
+/*
+ * A shared store's cluster records (docs/cluster.md), read by every
+ * node's nlctl and API:
+ *   SERVER_WHERE_PREFIX "LINE/NODE"  where a line is connected (its
+ *                                    peer's address)
+ *   SERVER_NODE_PREFIX "NODE"        a switch node's state and counters,
+ *                                    "t=US state=... received=N ...",
+ *                                    rewritten every SERVER_NODE_S
+ */
+#define SERVER_WHERE_PREFIX	"cluster/line/"
+#define SERVER_NODE_PREFIX	"cluster/node/"
+#define SERVER_NODE_S		5
+
 struct server_denial {
 	uint64_t	t_us;
 	char		line[CONFIG_LINE_LEN + 1];

@@ -1084,6 +1084,25 @@ test_hitconf_across_nodes(void)
 	CU_ASSERT_EQUAL(sm11, 0);
 	fprintf(stderr, "\n  it_cluster: YQ through node A, YR through B: "
 	    "second requests %zu, SM .11. %zu\n", second, sm11);
+	/* Every node's status shows both nodes, by their pids. */
+	{
+		char	cmd[600], want[64], *out = NULL;
+
+		snprintf(cmd, sizeof cmd, "bin/nlctl -j -s %s status",
+		    b->sock);
+		CU_ASSERT_EQUAL(it_sh(b, cmd, NULL, &out), 0);
+		CU_ASSERT(out != NULL && strstr(out, "\"cluster_nodes\"") !=
+		    NULL && strstr(out, "\"cluster_totals\"") != NULL);
+		snprintf(want, sizeof want, "\"pid\":%d", (int)a->switch_pid);
+		CU_ASSERT(out != NULL && strstr(out, want) != NULL);
+		snprintf(want, sizeof want, "\"pid\":%d", (int)b->switch_pid);
+		CU_ASSERT(out != NULL && strstr(out, want) != NULL);
+		CU_ASSERT(out != NULL && strstr(out, "\"gone\"") == NULL);
+		if (out != NULL && strstr(out, "\"cluster_nodes\"") != NULL)
+			fprintf(stderr, "  it_cluster: nlctl status at node B: "
+			    "%.300s\n", strstr(out, "\"cluster_nodes\""));
+		free(out);
+	}
 	it_client_free(ca);
 	it_client_free(wa);
 	it_env_free(b);
