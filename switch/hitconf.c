@@ -353,7 +353,7 @@ hitconf_accept_yq(const struct config *cfg, const struct msg *m,
 static int
 hitconf_mine(const struct hitconf *h, const char *reqid)
 {
-	return (int)(strtoull(reqid, NULL, 16) >> 56) == h->host.node;
+	return QUEUE_MSGID_NODE(strtoull(reqid, NULL, 16)) == h->host.node;
 }
 
 /* The other nodes' open requests a YR answers (shared store). */

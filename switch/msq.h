@@ -41,7 +41,7 @@
  */
 #define MSQ_LINE	"=MSQ"
 /* The switch node that took a query: its message id's high byte. */
-#define MSQ_NODE(id)	((int)((uint64_t)(id) >> 56))
+#define MSQ_NODE(id)	QUEUE_MSGID_NODE(id)
 
 /** The pseudo line of node node's parked answers (0: MSQ_LINE). */
 void		 msq_line(char *buf, size_t sz, int node);

@@ -94,6 +94,9 @@ struct queue_msgrec {
 	char		ori[QUEUE_ORI_LEN + 1];	/* originating ORI */
 	char		ctl[QUEUE_CTL_LEN + 1];
 };
+/* The switch node a message ID was given by (docs/cluster.md): its high
+ * byte, a rabbitmq store's node-id; 0 on a switch of its own. */
+#define QUEUE_MSGID_NODE(id)	((int)((uint64_t)(id) >> 56))
 #define QUEUE_MSG_IMQ		0x01	/* request asked for a photo */
 #define QUEUE_MSG_PHOTO		0x02	/* body carries a photo */
 #define QUEUE_MSG_MAILPIC	0x04	/* a mail (AM AML AA) whose picture

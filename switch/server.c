@@ -405,6 +405,68 @@ server_node_record(struct server *srv)
 }
 
 /*
+ * Resends across nodes (docs/cluster.md): a line that comes up here may
+ * have moved from another node, and send again what that node
+ * acknowledged without the ACK reaching it. Its "accepted" audit records
+ * of the resend window carry each message's resend key: this node's
+ * table learns them from its view of the log.
+ */
+struct server_learn {
+	struct server	*srv;
+	char		 line[48];	/* "\"line\":\"CODE\"" */
+	uint64_t	 wall_us, mono_us;
+	size_t		 n;
+};
+
+static int
+server_learn_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
+{
+	static const char	 kk[] = "\"resend_key\":\"", km[] = "\"msgid\":\"";
+	struct server_learn	*l = arg;
+	const char		*k, *m;
+	unsigned long long	 hash, msgid;
+	size_t			 rlen;
+	uint64_t		 age;
+
+	if (memmem(rec, len, l->line, strlen(l->line)) == NULL ||
+	    (k = memmem(rec, len, kk, sizeof kk - 1)) == NULL ||
+	    (m = memmem(rec, len, km, sizeof km - 1)) == NULL ||
+	    sscanf(k + sizeof kk - 1, "%16llx/%zu", &hash, &rlen) != 2 ||
+	    sscanf(m + sizeof km - 1, "%16llx", &msgid) != 1)
+		return 0;
+	/* This node's own are in its table already. */
+	if (QUEUE_MSGID_NODE(msgid) == l->srv->cfg->store_node ||
+	    t_us > l->wall_us)
+		return 0;
+	age = l->wall_us - t_us;
+	if (age >= l->srv->cfg->resend_window * 1000000ULL ||
+	    age >= l->mono_us)
+		return 0;
+	resend_add(l->srv->resend, hash, rlen, msgid, l->mono_us - age);
+	l->n++;
+	return 0;
+}
+
+static void
+server_resend_learn(struct server *srv, const char *code)
+{
+	struct server_learn l;
+
+	if (!queue_is_shared(srv->q) || srv->cfg->resend_window == 0)
+		return;
+	memset(&l, 0, sizeof l);
+	l.srv = srv;
+	snprintf(l.line, sizeof l.line, "\"line\":\"%s\"", code);
+	l.wall_us = util_now_us();
+	l.mono_us = util_mono_us();
+	queue_walk_audit(srv->q, l.wall_us - srv->cfg->resend_window *
+	    1000000ULL, server_learn_cb, &l);
+	if (l.n > 0)
+		log_info("server: line=%s: %zu messages other nodes acknowledged "
+		    "lately known as resends", code, l.n);
+}
+
+/*
  * With a shared store (docs/cluster.md) a line's copies are this node's
  * while the line is connected here: the store hands them over when it
  * comes up and takes them back when it goes.
@@ -417,6 +479,7 @@ server_attach_cb(void *arg, struct session *s, void *owner)
 	line_attach(owner, s);
 	queue_subscribe(srv->q, line_config(owner)->code, 1);
 	server_where(srv, line_config(owner)->code, session_peer(s));
+	server_resend_learn(srv, line_config(owner)->code);
 }
 
 static void
@@ -3067,6 +3130,14 @@ server_inbound_submit(struct server *srv, struct server_inbound *in,
 	}
 	if (in->mq != NULL)
 		audit_str(rec, "msq", "multi-state query");
+	if (in->rhash != 0 && queue_is_shared(srv->q)) {
+		/* For the other nodes' resend tables (server_resend_learn). */
+		char key[48];
+
+		snprintf(key, sizeof key, "%016llx/%zu",
+		    (unsigned long long)in->rhash, in->rlen);
+		audit_str(rec, "resend_key", key);
+	}
 	in->op.audit = audit_end(rec);
 	in->op.body = a->payload;
 	in->op.bodylen = a->len;

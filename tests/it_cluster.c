@@ -1109,6 +1109,61 @@ test_hitconf_across_nodes(void)
 	it_env_free(a);
 }
 
+/*
+ * Resends across nodes: the agency's AM is acknowledged by node A; the
+ * agency moves to node B and sends the same bytes again (as one does
+ * whose ACK was lost with its node). B acknowledges it with A's message
+ * id and stores nothing; a new message gets an id of B's.
+ */
+static void
+test_resend_across_nodes(void)
+{
+	struct it_env		*a, *b;
+	struct it_client	*ag;
+	char			 am[4096], id[32], cmd[600], *out = NULL;
+	uint64_t		 tag, end;
+	int			 seen = 0;
+
+	cl_run++;
+	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
+	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 0)) != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	ag = it_client_new(a, "waagy", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up);
+	tag = it_client_send(ag, cl_am(am, sizeof am, 8001));
+	CU_ASSERT_EQUAL_FATAL(it_client_wait(ag, tag, 10000), 1);
+	util_strlcpy(id, ag->reply[tag], sizeof id);
+	it_client_free(ag);
+	/* Node B's view has A's record of it (the log, followed). */
+	snprintf(cmd, sizeof cmd, "bin/nlctl -j -s %s audit", b->sock);
+	for (end = util_mono_us() + 10000000; !seen && util_mono_us() < end;) {
+		free(out);
+		out = NULL;
+		if (it_sh(b, cmd, NULL, &out) == 0 && out != NULL &&
+		    strstr(out, id) != NULL)
+			seen = 1;
+		else
+			usleep(200000);
+	}
+	free(out);
+	CU_ASSERT_FATAL(seen);
+
+	ag = it_client_new(b, "waagy", 10000);
+	CU_ASSERT_FATAL(ag != NULL && ag->up);
+	tag = it_client_send(ag, cl_am(am, sizeof am, 8001));
+	CU_ASSERT_EQUAL(it_client_wait(ag, tag, 10000), 1);
+	CU_ASSERT_STRING_EQUAL(ag->reply[tag], id);
+	fprintf(stderr, "\n  it_cluster: acked %s by node A; sent again to "
+	    "node B: acked %s\n", id, ag->reply[tag]);
+	tag = it_client_send(ag, cl_am(am, sizeof am, 8002));
+	CU_ASSERT_EQUAL(it_client_wait(ag, tag, 10000), 1);
+	CU_ASSERT_EQUAL(strtoull(ag->reply[tag], NULL, 16) >> 56, 2);
+	it_client_free(ag);
+	it_env_free(b);
+	it_env_free(a);
+}
+
 /* Publish one message with headers to queue q and settle it: 0 or -1. */
 static int
 cl_publish_hdrs(const char *q, const void *body, size_t len,
@@ -1362,6 +1417,7 @@ main(void)
 	CU_add_test(s, "multi-state query across nodes",
 	    test_msq_across_nodes);
 	CU_add_test(s, "log order", test_log_order);
+	CU_add_test(s, "resend across nodes", test_resend_across_nodes);
 	CU_add_test(s, "hit confirmation across nodes",
 	    test_hitconf_across_nodes);
 	CU_add_test(s, "log retention", test_log_retention);
