@@ -585,6 +585,27 @@ cl_switch_env(int node, const struct it_env *pki, int tls)
 	return e;
 }
 
+/*
+ * Two switch nodes of one store, started: A (node 1) and B (node 2,
+ * sharing A's PKI; over TLS to RabbitMQ with b_tls), with limits (NULL:
+ * the usual ones). A new store prefix (cl_run).
+ */
+static void
+cl_two(struct it_env **a, struct it_env **b, int b_tls, const char *limits)
+{
+	const char *saved = cl_limits;
+
+	cl_run++;
+	if (limits != NULL)
+		cl_limits = limits;
+	*a = cl_switch_env(1, NULL, 0);
+	*b = *a != NULL ? cl_switch_env(2, *a, b_tls) : NULL;
+	cl_limits = saved;
+	CU_ASSERT_FATAL(*a != NULL && *b != NULL);
+	CU_ASSERT_FATAL(it_switch_start_wait(*a, 60000) == 0);
+	CU_ASSERT_FATAL(it_switch_start_wait(*b, 60000) == 0);
+}
+
 static const char *
 cl_am(char *buf, size_t sz, unsigned n)
 {
@@ -769,11 +790,7 @@ test_two_switches(void)
 	size_t			 nacked = 0, ngot = 0, lost, dups;
 	unsigned		 next = 1;
 
-	cl_run++;
-	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
-	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 0)) != NULL);
-	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
-	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	cl_two(&a, &b, 0, NULL);
 	ca = it_client_new(b, "cadmv", 10000);
 	CU_ASSERT_FATAL(ca != NULL && ca->up);
 	ag = it_client_new(a, "waagy", 10000);
@@ -901,12 +918,8 @@ test_photo_across_nodes(void)
 	char			 oln[32];
 	uint64_t		 tag;
 
-	cl_run++;
-	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
 	/* Node B reaches RabbitMQ over TLS. */
-	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 1)) != NULL);
-	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
-	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	cl_two(&a, &b, 1, NULL);
 	{
 		char *argv[] = { "bin/nlstate", "-s", "CA", "-k", b->pki, "-l",
 		    "cadmv", "-P", b->portfile, "-n", "1000", NULL };
@@ -970,11 +983,7 @@ test_msq_across_nodes(void)
 	struct it_dlv		*d;
 	uint64_t		 tag;
 
-	cl_run++;
-	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
-	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 0)) != NULL);
-	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
-	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	cl_two(&a, &b, 0, NULL);
 	ag = it_client_new(a, "waagy", 10000);
 	ca = it_client_new(b, "cadmv", 10000);
 	nv = it_client_new(a, "nvdmv", 10000);
@@ -1051,14 +1060,7 @@ test_hitconf_across_nodes(void)
 	size_t			 i, second = 0, sm11 = 0;
 	uint64_t		 tag;
 
-	cl_run++;
-	cl_limits = "heartbeat=\"2\" hit-urgent=\"3s\"";
-	a = cl_switch_env(1, NULL, 0);
-	b = a != NULL ? cl_switch_env(2, a, 0) : NULL;
-	cl_limits = "heartbeat=\"2\"";
-	CU_ASSERT_FATAL(a != NULL && b != NULL);
-	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
-	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	cl_two(&a, &b, 0, "heartbeat=\"2\" hit-urgent=\"3s\"");
 	wa = it_client_new(a, "waagy", 10000);
 	ca = it_client_new(b, "cadmv", 10000);
 	CU_ASSERT_FATAL(wa != NULL && wa->up && ca != NULL && ca->up);
@@ -1124,11 +1126,7 @@ test_resend_across_nodes(void)
 	uint64_t		 tag, end;
 	int			 seen = 0;
 
-	cl_run++;
-	CU_ASSERT_FATAL((a = cl_switch_env(1, NULL, 0)) != NULL);
-	CU_ASSERT_FATAL((b = cl_switch_env(2, a, 0)) != NULL);
-	CU_ASSERT_FATAL(it_switch_start_wait(a, 60000) == 0);
-	CU_ASSERT_FATAL(it_switch_start_wait(b, 60000) == 0);
+	cl_two(&a, &b, 0, NULL);
 	ag = it_client_new(a, "waagy", 10000);
 	CU_ASSERT_FATAL(ag != NULL && ag->up);
 	tag = it_client_send(ag, cl_am(am, sizeof am, 8001));
