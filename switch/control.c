@@ -327,7 +327,7 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 /* The counters a node's cluster record holds, summed in the totals. */
 static const char *const control_node_counts[] = {
 	"received", "acked", "nacked", "delivered", "expired", "connections",
-	"lines_up"
+	"lines_up", "dead_letters"
 };
 
 struct control_nodes {

@@ -392,7 +392,7 @@ server_node_record(struct server *srv)
 	queue_states_push(qs, xasprintf(SERVER_NODE_PREFIX "%d",
 	    srv->cfg->store_node), xasprintf("t=%llu started=%llu pid=%d "
 	    "state=%s received=%llu acked=%llu nacked=%llu delivered=%llu "
-	    "expired=%llu connections=%d lines_up=%d",
+	    "expired=%llu connections=%d lines_up=%d dead_letters=%llu",
 	    (unsigned long long)sn.now_us, (unsigned long long)sn.started_us,
 	    (int)getpid(), sn.draining ? "draining" : sn.ready ? "running" :
 	    "not-ready", (unsigned long long)srv->stats.received,
@@ -400,7 +400,7 @@ server_node_record(struct server *srv)
 	    (unsigned long long)srv->stats.nacked,
 	    (unsigned long long)srv->stats.deliv.delivered,
 	    (unsigned long long)srv->stats.expired, sn.connections,
-	    sn.lines_up));
+	    sn.lines_up, (unsigned long long)sn.dead_letters));
 	server_submit_states(srv, qs, "this node's cluster record");
 }
 
