@@ -672,20 +672,19 @@ size_t
 queue_ram_drop_line(void *arg, const char *line)
 {
 	struct queue_ram	*qr = arg;
-	size_t			 i = 0, n = 0;
+	size_t			 i, kept = 0, n = 0;
 
+	/* One pass that keeps the others in their order (a removal at a
+	 * time moved the array's tail once per copy). */
 	pthread_mutex_lock(&qr->lock);
-	while (i < qr->ncopies)
+	for (i = 0; i < qr->ncopies; i++)
 		if (strncmp(qr->copies[i].line, line, QUEUE_LINE_LEN) == 0) {
-			uint64_t msgid = qr->copies[i].msgid;
-
-			queue_ram_remove(qr->copies, &qr->ncopies,
-			    sizeof *qr->copies, i);
 			qr->used -= QUEUE_RAM_COPYCOST;
-			queue_ram_unref(qr, msgid);
+			queue_ram_unref(qr, qr->copies[i].msgid);
 			n++;
 		} else
-			i++;
+			qr->copies[kept++] = qr->copies[i];
+	qr->ncopies = kept;
 	pthread_mutex_unlock(&qr->lock);
 	return n;
 }

@@ -135,6 +135,9 @@ struct queue_rmq {
 	int			 nlines;
 	char			**qnames;	/* consumed: dead, lines' */
 	int			 nq;
+	void			*qset;		/* the same names, tsearch'd:
+						   a delivery's queue is
+						   looked up, not walked to */
 
 	/* Consumer: the thread owns con and tags once it runs. */
 	struct broker		*con;
@@ -852,16 +855,54 @@ queue_rmq_ungate_drop(struct queue_rmq *r, const char *line)
 		r->wait0 = r->nwaits = 0;
 }
 
+static int
+queue_rmq_strcmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void
+queue_rmq_nofree(void *p)
+{
+	(void)p;
+}
+
+/* Is queue name q among those consumed? */
+static int
+queue_rmq_consumed(const struct queue_rmq *r, const char *q)
+{
+	return tfind(q, &r->qset, queue_rmq_strcmp) != NULL;
+}
+
 /* The index of queue name q among those consumed, or -1. */
 static int
 queue_rmq_qindex(const struct queue_rmq *r, const char *q)
 {
 	int i;
 
+	if (!queue_rmq_consumed(r, q))
+		return -1;
 	for (i = 0; i < r->nq; i++)
 		if (strcmp(r->qnames[i], q) == 0)
 			return i;
 	return -1;
+}
+
+/* Forget the names consumed (with free_names, free them too). */
+static void
+queue_rmq_qclear(struct queue_rmq *r, int free_names)
+{
+	int i;
+
+	tdestroy(r->qset, queue_rmq_nofree);
+	r->qset = NULL;
+	if (free_names) {
+		for (i = 0; i < r->nq; i++)
+			free(r->qnames[i]);
+		free(r->qnames);
+	}
+	r->qnames = NULL;
+	r->nq = 0;
 }
 
 /* Consumer thread (or load): consume queue q from now on. */
@@ -870,7 +911,7 @@ queue_rmq_consume(struct queue_rmq *r, const char *q, int kind, char *cause)
 {
 	struct broker_qargs qa;
 
-	if (queue_rmq_qindex(r, q) != -1)
+	if (queue_rmq_consumed(r, q))
 		return 0;
 	if (broker_declare(r->con, q, queue_rmq_qargs(r, kind, &qa),
 	    cause) != 0 || broker_consume(r->con, q, QUEUE_RMQ_PREFETCH, NULL,
@@ -878,7 +919,8 @@ queue_rmq_consume(struct queue_rmq *r, const char *q, int kind, char *cause)
 		return -1;
 	r->qnames = xrealloc(r->qnames, (size_t)(r->nq + 1) *
 	    sizeof *r->qnames);
-	r->qnames[r->nq++] = xstrdup(q);
+	r->qnames[r->nq] = xstrdup(q);
+	(void)tsearch(r->qnames[r->nq++], &r->qset, queue_rmq_strcmp);
 	return 0;
 }
 
@@ -927,6 +969,7 @@ queue_rmq_unsub(struct queue_rmq *r, const char *line)
 			continue;
 		if (r->con != NULL && broker_cancel(r->con, q, cause) != 0)
 			log_warnx("queue: rabbitmq: %s", cause);
+		(void)tdelete(r->qnames[qi], &r->qset, queue_rmq_strcmp);
 		free(r->qnames[qi]);
 		r->qnames[qi] = r->qnames[--r->nq];
 	}
@@ -1017,9 +1060,8 @@ queue_rmq_reconsume(struct queue_rmq *r)
 	broker_close(r->con);
 	r->con = NULL;
 	r->addr++;
+	queue_rmq_qclear(r, 0);		/* names: what to consume again */
 	while (!stop) {
-		r->qnames = NULL;
-		r->nq = 0;
 		if ((r->con = queue_rmq_connect(r, BROKER_CONSUME,
 		    cause)) != NULL) {
 			for (i = 0; i < n; i++)
@@ -1034,9 +1076,7 @@ queue_rmq_reconsume(struct queue_rmq *r)
 				    r->conf.naddrs]);
 				break;
 			}
-			for (i = 0; i < r->nq; i++)
-				free(r->qnames[i]);
-			free(r->qnames);
+			queue_rmq_qclear(r, 1);
 			broker_close(r->con);
 			r->con = NULL;
 			r->addr++;
@@ -1075,7 +1115,7 @@ queue_rmq_consumer_main(void *arg)
 			if (broker_ack(r->con, d.tag, cause) != 0)
 				log_warnx("queue: rabbitmq: %s", cause);
 		} else if (rc == 1) {
-			if (queue_rmq_qindex(r, d.queue) == -1) {
+			if (!queue_rmq_consumed(r, d.queue)) {
 				/* Of a line that went down here. */
 				if (broker_reject(r->con, d.tag, 1, cause) != 0)
 					log_warnx("queue: rabbitmq: %s", cause);
@@ -1227,9 +1267,7 @@ queue_rmq_close(void *arg)
 	for (i = 0; i < r->nlines; i++)
 		free(r->lines[i]);
 	free(r->lines);
-	for (i = 0; i < r->nq; i++)
-		free(r->qnames[i]);
-	free(r->qnames);
+	queue_rmq_qclear(r, 1);
 	free(r->reqs);
 	free(r->spec);
 	free((char *)r->conf.user);

@@ -2808,6 +2808,55 @@ test_queue_ram_add_copy(void)
 	queue_backend_ram.close(v);
 }
 
+/*
+ * A line that goes down at a cluster node leaves its view: every copy of
+ * that line goes, the others stay in their order, and a message goes
+ * with its last copy.
+ */
+static void
+test_queue_ram_drop_line(void)
+{
+	static const struct {
+		uint64_t	msgid;
+		uint16_t	copy;
+		const char	*line;
+	} t[] = {
+		{ 1, 0, "CADMV" }, { 2, 0, "NVDMV" }, { 3, 0, "CADMV" },
+		{ 3, 1, "ORAGY" }, { 4, 0, "CADMV" }, { 5, 0, "WAAGY" },
+	};
+	static const uint64_t kept[] = { 2, 3, 5 }, gone[] = { 1, 4 };
+	void			*v;
+	char			*cause = NULL;
+	struct queue_msgrec	 rec;
+	struct queue_copy	 c;
+	struct tq_list		 l;
+	size_t			 i;
+
+	CU_ASSERT_FATAL((v = queue_backend_ram.open(NULL, 0, &cause)) != NULL);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		memset(&rec, 0, sizeof rec);
+		rec.msgid = t[i].msgid;
+		tq_copy(&c, t[i].line, 1, t[i].msgid, t[i].copy);
+		CU_ASSERT_EQUAL(queue_ram_add_copy(v, &rec, "body", 4, &c, 0),
+		    0);
+	}
+	CU_ASSERT_EQUAL(queue_ram_drop_line(v, "CADMV"), 3);
+	CU_ASSERT_EQUAL(queue_ram_drop_line(v, "CADMV"), 0);
+	memset(&l, 0, sizeof l);
+	queue_backend_ram.load(v, tq_list_cb, &l);
+	CU_ASSERT_EQUAL_FATAL(l.n, 3);
+	CU_ASSERT_STRING_EQUAL(l.c[0].line, "NVDMV");
+	CU_ASSERT_STRING_EQUAL(l.c[1].line, "ORAGY");
+	CU_ASSERT_STRING_EQUAL(l.c[2].line, "WAAGY");
+	for (i = 0; i < sizeof kept / sizeof kept[0]; i++)
+		CU_ASSERT_EQUAL(queue_backend_ram.get(v, kept[i], &rec, NULL),
+		    QUEUE_E_OK);
+	for (i = 0; i < sizeof gone / sizeof gone[0]; i++)
+		CU_ASSERT_EQUAL(queue_backend_ram.get(v, gone[i], &rec, NULL),
+		    QUEUE_E_NOTFOUND);
+	queue_backend_ram.close(v);
+}
+
 #define TQ_COMMON(s) \
 	(CU_ADD_TEST(s, test_queue_put_load_order) == NULL || \
 	CU_ADD_TEST(s, test_queue_get_intact) == NULL || \
@@ -2832,7 +2881,8 @@ test_queue_register(void)
 
 	s = CU_add_suite("queue_ram", tq_suite_init_ram, tq_suite_cleanup);
 	if (s == NULL || TQ_COMMON(s) ||
-	    CU_ADD_TEST(s, test_queue_ram_add_copy) == NULL)
+	    CU_ADD_TEST(s, test_queue_ram_add_copy) == NULL ||
+	    CU_ADD_TEST(s, test_queue_ram_drop_line) == NULL)
 		return -1;
 	s = CU_add_suite("queue_lmdb", tq_suite_init_lmdb, tq_suite_cleanup);
 	if (s == NULL || TQ_COMMON(s))
