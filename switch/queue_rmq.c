@@ -463,8 +463,9 @@ queue_rmq_out_log(struct queue_rmq *r, struct queue_rmq_batch *bt, int op,
 	o->h[4].num = (uint64_t)r->node;
 	o->h[5].key = "nl-lseq";
 	o->h[5].num = r->lseq;
-	o->h[6].key = "nl-last";	/* set on the batch's last, when sent */
-	o->m.nhdrs = 7;
+	o->h[6].key = "nl-last";	/* on the batch's last only, when sent */
+	o->h[6].num = 1;
+	o->m.nhdrs = 6;
 }
 
 static void
@@ -512,7 +513,7 @@ queue_rmq_send(struct queue_rmq *r, struct broker **pub,
 	}
 	for (i = bt->n; i > 0; i--)
 		if (strcmp(bt->out[i - 1].q, r->logname) == 0) {
-			bt->out[i - 1].h[6].num = 1;	/* nl-last */
+			bt->out[i - 1].m.nhdrs = 7;	/* nl-last */
 			break;
 		}
 	for (;;) {
