@@ -606,24 +606,11 @@ cl_two(struct it_env **a, struct it_env **b, int b_tls, const char *limits)
 	CU_ASSERT_FATAL(it_switch_start_wait(*b, 60000) == 0);
 }
 
+/* The cluster tests' AM number n (it_am_numbered). */
 static const char *
 cl_am(char *buf, size_t sz, unsigned n)
 {
-	char ctl[16], text[96];
-
-	snprintf(ctl, sizeof ctl, "K%u", n);
-	snprintf(text, sizeof text, "<n2:MailMessageText>cluster test "
-	    "message %u</n2:MailMessageText>", n);
-	util_strlcpy(buf, it_msg("AM", "WA0340000", "CA", ctl, text), sz);
-	return buf;
-}
-
-static int
-cl_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	return it_am_numbered(buf, sz, "cluster test", n);
 }
 
 /* Pump both switches' clients a little. */
@@ -684,25 +671,6 @@ cl_delivered(const struct it_client *c, uint64_t **ids, size_t *n)
 	}
 }
 
-/* lost: acked but never delivered; dups: delivered more than once. */
-static void
-cl_count(uint64_t *acked, size_t nacked, uint64_t *got, size_t ngot,
-    size_t *lost, size_t *dups)
-{
-	size_t i, j;
-
-	qsort(acked, nacked, sizeof *acked, cl_cmp_u64);
-	qsort(got, ngot, sizeof *got, cl_cmp_u64);
-	*lost = *dups = 0;
-	for (i = 1; i < ngot; i++)
-		*dups += got[i] == got[i - 1];
-	for (i = 0, j = 0; i < nacked; i++) {
-		while (j < ngot && got[j] < acked[i])
-			j++;
-		*lost += j == ngot || got[j] != acked[i];
-	}
-}
-
 /*
  * The state connects to env (other: the other switch, pumped too; may be
  * env) and takes deliveries until every acked message came (60 s at
@@ -720,7 +688,7 @@ cl_take_all(struct it_env *env, struct it_env *other, uint64_t *acked,
 		cl_pump2(env, other, 20);
 	cl_pump2(env, other, 300);
 	cl_delivered(ca, got, ngot);
-	cl_count(acked, nacked, *got, *ngot, lost, dups);
+	it_count_lost(acked, nacked, *got, *ngot, lost, dups);
 	it_client_free(ca);
 }
 

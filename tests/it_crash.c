@@ -20,33 +20,13 @@
 #define STREAM_MS	1500	/* stream this long before the kill */
 #define INFLIGHT	256	/* unacked messages the agency keeps going */
 
-static const char *
-am(char *buf, size_t sz, unsigned n)
-{
-	char	 ctl[16], text[96];
-
-	snprintf(ctl, sizeof ctl, "K%u", n);
-	snprintf(text, sizeof text, "<n2:MailMessageText>crash test message %u"
-	    "</n2:MailMessageText>", n);
-	util_strlcpy(buf, it_msg("AM", "WA0340000", "CA", ctl, text), sz);
-	return buf;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void
 test_kill9(void)
 {
 	struct it_env		*env;
 	struct it_client	*a, *ca;
 	uint64_t		*acked, *got, end;
-	size_t			 nacked = 0, ngot = 0, i, j, missing = 0, dups = 0;
+	size_t			 nacked = 0, ngot = 0, i, missing = 0, dups = 0;
 	unsigned		 sent = 0;
 	uint64_t		 tag, next_check = 1;
 	char			 buf[1024];
@@ -62,7 +42,8 @@ test_kill9(void)
 	end = util_mono_us() + STREAM_MS * 1000ULL;
 	while (util_mono_us() < end && sent < STREAM_MAX && !a->closed) {
 		while (sent - (next_check - 1) < INFLIGHT && sent < STREAM_MAX) {
-			it_client_send(a, am(buf, sizeof buf, sent + 1));
+			it_client_send(a, it_am_numbered(buf, sizeof buf, "crash test",
+			    sent + 1));
 			sent++;
 		}
 		it_pump(env, 2);
@@ -95,17 +76,7 @@ test_kill9(void)
 	got = xcalloc(ca->ndlv + 1, sizeof *got);
 	for (i = 0; i < ca->ndlv; i++)
 		got[ngot++] = ca->dlv[i].msgid;
-	qsort(acked, nacked, sizeof *acked, cmp_u64);
-	qsort(got, ngot, sizeof *got, cmp_u64);
-	for (i = 1; i < ngot; i++)
-		if (got[i] == got[i - 1])
-			dups++;
-	for (i = 0, j = 0; i < nacked; i++) {
-		while (j < ngot && got[j] < acked[i])
-			j++;
-		if (j == ngot || got[j] != acked[i])
-			missing++;
-	}
+	it_count_lost(acked, nacked, got, ngot, &missing, &dups);
 	fprintf(stderr, "  it_crash: delivered=%zu (duplicates %zu) "
 	    "acked-but-missing=%zu\n", ngot, dups, missing);
 	CU_ASSERT_EQUAL(missing, 0);

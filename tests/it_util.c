@@ -594,6 +594,44 @@ it_oln(const char *oln)
 
 /* A wanted-person YQ (pri U or R, request number rno) body. */
 const char *
+it_am_numbered(char *buf, size_t sz, const char *what, unsigned n)
+{
+	char ctl[16], text[128];
+
+	snprintf(ctl, sizeof ctl, "K%u", n);
+	snprintf(text, sizeof text, "<n2:MailMessageText>%s message %u"
+	    "</n2:MailMessageText>", what, n);
+	util_strlcpy(buf, it_msg("AM", "WA0340000", "CA", ctl, text), sz);
+	return buf;
+}
+
+static int
+it_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+it_count_lost(uint64_t *acked, size_t nacked, uint64_t *got, size_t ngot,
+    size_t *lost, size_t *dups)
+{
+	size_t i, j;
+
+	qsort(acked, nacked, sizeof *acked, it_cmp_u64);
+	qsort(got, ngot, sizeof *got, it_cmp_u64);
+	*lost = *dups = 0;
+	for (i = 1; i < ngot; i++)
+		*dups += got[i] == got[i - 1];
+	for (i = 0, j = 0; i < nacked; i++) {
+		while (j < ngot && got[j] < acked[i])
+			j++;
+		*lost += j == ngot || got[j] != acked[i];
+	}
+}
+
+const char *
 it_yq_body(const char *pri, int rno)
 {
 	static char b[1024];

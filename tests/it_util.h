@@ -203,6 +203,17 @@ const char	*it_oln(const char *oln);
  * also states an allowed photo purpose (identification, traffic stop). */
 const char	*it_dq(const char *ori, const char *dest, const char *ctl,
 		    const char *oln, int imq);
+/** An AM from WA0340000 to CA numbered n: control field "K<n>", text
+ * "<what> message <n>" (in buf, returned). */
+const char	*it_am_numbered(char *buf, size_t sz, const char *what,
+		    unsigned n);
+/**
+ * Acknowledged against delivered message ids (both sorted here): *lost
+ * the acknowledged never delivered, *dups the deliveries of an id after
+ * its first.
+ */
+void		 it_count_lost(uint64_t *acked, size_t nacked, uint64_t *got,
+		    size_t ngot, size_t *lost, size_t *dups);
 /** The body of a wanted-person YQ: priority pri ("U", "R" or "" for
  * none), request number rno (static buffer). */
 const char	*it_yq_body(const char *pri, int rno);
