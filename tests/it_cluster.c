@@ -59,7 +59,17 @@ cl_tool(const char *args)
 	snprintf(cmd, sizeof cmd, "%s/tools/rabbitcluster %s >>%s/tool.log "
 	    "2>&1", cl_root, args, cl_dir);
 	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	if (rc != 0) {
+		/* Why, in the test's output (the directory goes with it). */
+		fprintf(stderr, "it_cluster: rabbitcluster %s: exit %d; its "
+		    "log ends:\n", args, rc);
+		snprintf(cmd, sizeof cmd, "tail -n 25 %s/tool.log >&2",
+		    cl_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "it_cluster: (no log)\n");
+	}
+	return rc;
 }
 
 static int
@@ -146,12 +156,20 @@ cl_kill(int i)
 	return cl_tool(args);
 }
 
+/*
+ * The test harness's restart of a RabbitMQ node failed once in CI (its
+ * log was not kept); it is tried a second time, after its log is shown.
+ */
 static int
 cl_restart(int i)
 {
 	char args[300];
 
 	snprintf(args, sizeof args, "restart %s/rabbit %d", cl_dir, i);
+	if (cl_tool(args) == 0)
+		return 0;
+	fprintf(stderr, "it_cluster: RabbitMQ node %d: restart again\n", i);
+	sleep(2);
 	return cl_tool(args);
 }
 
