@@ -306,8 +306,10 @@ msq_states_del(struct queue_states *qs, const struct msq *q)
 
 struct msq_load {
 	struct msq_table	*t;
-	int			(*keep)(uint64_t, void *);
+	int			(*keep)(uint64_t, const struct msq *, void *);
 	void			*keeparg;
+	uint64_t		 skip;		/* a query left out: its members */
+	int			 skipping;
 	struct queue_states	*bad;
 	struct msq		*cur;	/* the query of the records read last */
 };
@@ -384,11 +386,21 @@ msq_load_cb(const char *key, size_t klen, const void *val, size_t len,
 	id = strtoull(idp, &end, 16);
 	if (*end != '\0' || end == idp)
 		goto bad;
-	if (ml->keep != NULL && !ml->keep(id, ml->keeparg))
+	if ((ml->keep != NULL && !ml->keep(id, NULL, ml->keeparg)) ||
+	    (line != NULL && ml->skipping && ml->skip == id))
 		return 0;
 	if (line == NULL) {
 		if ((ml->cur = msq_parse_head(id, v)) == NULL)
 			goto bad;
+		ml->skipping = 0;
+		if (ml->keep != NULL && !ml->keep(id, ml->cur, ml->keeparg)) {
+			/* Left out by its header: its members go unread. */
+			msq_free(ml->cur);
+			ml->cur = NULL;
+			ml->skip = id;
+			ml->skipping = 1;
+			return 0;
+		}
 		msq_table_add(ml->t, ml->cur);
 		return 0;
 	}
@@ -407,9 +419,10 @@ bad:
 
 int
 msq_table_load(struct msq_table *t, struct queue *q,
-    int (*keep)(uint64_t, void *), void *keeparg, struct queue_states *bad)
+    int (*keep)(uint64_t, const struct msq *, void *), void *keeparg,
+    struct queue_states *bad)
 {
-	struct msq_load	 ml = { t, keep, keeparg, bad, NULL };
+	struct msq_load	 ml = { t, keep, keeparg, 0, 0, bad, NULL };
 	struct msq	*e;
 
 	if (queue_walk_state(q, MSQ_STATE_PREFIX, msq_load_cb, &ml) !=

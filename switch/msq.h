@@ -169,14 +169,17 @@ void		 msq_states_answer(struct queue_states *, const struct msq *,
 void		 msq_states_del(struct queue_states *, const struct msq *);
 /**
  * Read the stored records into t (start-up). With keep, only the queries
- * whose id it keeps (returns 1 for) are read: in a cluster, a node's own
- * queries, or the others'. Records that do not make a query (a member
- * without its header, unreadable values) are added to *bad as deletions.
+ * it keeps (returns 1 for) are read: asked first by id alone (head NULL:
+ * in a cluster, a node's own queries, or the others'), then with the
+ * query's header read (head: its key, ORI, control field), before any
+ * of its members is. Records that do not make a query (a member without
+ * its header, unreadable values) of an id kept are added to *bad as
+ * deletions.
  * @return 0, or -1 if the store could not be read.
  */
 int		 msq_table_load(struct msq_table *, struct queue *,
-		    int (*keep)(uint64_t id, void *), void *keeparg,
-		    struct queue_states *bad);
+		    int (*keep)(uint64_t id, const struct msq *head, void *),
+		    void *keeparg, struct queue_states *bad);
 
 /**
  * The summary, the same in XML and legacy text:

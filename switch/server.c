@@ -2192,9 +2192,29 @@ server_msq_copy(struct server_inbound *in, const struct server_msgin *a,
 
 /* Load filter: another switch node's query (shared store). */
 static int
-server_msq_theirs(uint64_t id, void *arg)
+server_msq_theirs(uint64_t id, const struct msq *head, void *arg)
 {
+	(void)head;
 	return MSQ_NODE(id) != ((struct server *)arg)->cfg->store_node;
+}
+
+/* What an answer can belong to: another node's query of its pair. */
+struct server_msq_want {
+	struct server		*srv;
+	const struct msg	*m;
+};
+
+/* Load filter: only the queries an answer could match are read whole
+ * (the others' headers are read, their members not). */
+static int
+server_msq_pair(uint64_t id, const struct msq *head, void *arg)
+{
+	const struct server_msq_want *w = arg;
+
+	return server_msq_theirs(id, NULL, w->srv) && (head == NULL ||
+	    ((int)msg_key_answer(head->key) == (int)w->m->key &&
+	    strcmp(head->ori, w->m->dest[0]) == 0 &&
+	    strcmp(head->ctl, w->m->ctl) == 0));
 }
 
 /*
@@ -2210,6 +2230,7 @@ static int
 server_msq_park(struct server *srv, struct server_inbound *in,
     const struct server_msgin *a)
 {
+	struct server_msq_want	 want = { srv, &a->m };
 	struct msq_table	*t = NULL;
 	struct msq		*q;
 	char			 line[QUEUE_LINE_LEN + 1];
@@ -2218,7 +2239,7 @@ server_msq_park(struct server *srv, struct server_inbound *in,
 	if ((q = msq_match(srv->msq, a->m.key, a->m.dest[0], a->m.ctl,
 	    in->from->code, &mi)) == NULL) {
 		t = msq_table_new();
-		if (msq_table_load(t, srv->q, server_msq_theirs, srv,
+		if (msq_table_load(t, srv->q, server_msq_pair, &want,
 		    NULL) == 0)
 			q = msq_match(t, a->m.key, a->m.dest[0], a->m.ctl,
 			    in->from->code, &mi);
@@ -2838,9 +2859,9 @@ server_msq_run(struct server *srv)
 
 /* Load filter: this switch node's query (shared store). */
 static int
-server_msq_mine(uint64_t id, void *arg)
+server_msq_mine(uint64_t id, const struct msq *head, void *arg)
 {
-	return !server_msq_theirs(id, arg);
+	return !server_msq_theirs(id, head, arg);
 }
 
 /*

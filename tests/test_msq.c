@@ -274,10 +274,19 @@ run_until_idle(struct event_base *base, struct queue *q)
 }
 
 /* The state records of a query and of an answer, read back. */
+/* Load filter: queries from the ORI arg only (by their header). */
+static int
+keep_ori(uint64_t id, const struct msq *head, void *arg)
+{
+	(void)id;
+	return head == NULL || strcmp(head->ori, arg) == 0;
+}
+
 /* Load filter: queries of node (intptr_t)arg only. */
 static int
-keep_node(uint64_t id, void *arg)
+keep_node(uint64_t id, const struct msq *head, void *arg)
 {
+	(void)head;
 	return MSQ_NODE(id) == (int)(intptr_t)arg;
 }
 
@@ -339,6 +348,21 @@ test_msq_states(void)
 	t = msq_table_new();
 	CU_ASSERT_EQUAL(msq_table_load(t, qu, keep_node, (void *)0, NULL), 0);
 	CU_ASSERT_EQUAL(msq_table_count(t), 1);
+	/* By the header: another ORI's query is left out, members and all,
+	 * and none of its records counts as unreadable. */
+	msq_table_free(t);
+	t = msq_table_new();
+	queue_states_free(&bad);
+	memset(&bad, 0, sizeof bad);
+	CU_ASSERT_EQUAL(msq_table_load(t, qu, keep_ori, "OR0260000", &bad), 0);
+	CU_ASSERT_EQUAL(msq_table_count(t), 0);
+	CU_ASSERT_EQUAL(bad.n, 1);	/* the member without a header only */
+	msq_table_free(t);
+	t = msq_table_new();
+	CU_ASSERT_EQUAL(msq_table_load(t, qu, keep_ori, "WA0340000", NULL), 0);
+	CU_ASSERT_EQUAL(msq_table_count(t), 1);
+	r = msq_table_find(t, 0x2a);
+	CU_ASSERT(r != NULL && r->nmember == 5);
 	/* Deleted, nothing is read back. */
 	queue_states_free(&qs);
 	msq_states_del(&qs, q);
