@@ -97,6 +97,8 @@ struct server {
 	int			 nparked;
 	int			 loaded;	/* the start-up load is over */
 	uint64_t		 node_rec_us;	/* its cluster record, last */
+	uint64_t		 learnt_wall_us;	/* server_resend_learn, */
+	uint64_t		 learnt_mono_us;	/* last */
 	struct hitconf		*hitconf;	/* YQs awaiting their YR */
 	uint64_t		 audit_prune_us;	/* next audit pruning */
 	int			 audit_alarm;	/* over the alarm level */
@@ -407,13 +409,18 @@ server_node_record(struct server *srv)
 /*
  * Resends across nodes (docs/cluster.md): a line that comes up here may
  * have moved from another node, and send again what that node
- * acknowledged without the ACK reaching it. Its "accepted" audit records
- * of the resend window carry each message's resend key: this node's
- * table learns them from its view of the log.
+ * acknowledged without the ACK reaching it. The "accepted" audit records
+ * carry each message's resend key: when a line comes up, this node's
+ * table learns the other nodes' keys, every line's, from its view of the
+ * log. Once a second at most, and from where the last time left off
+ * (less SERVER_LEARN_LAG_US, for records the log brings late): a node
+ * that takes over thousands of lines reads the audit once, not once a
+ * line.
  */
+#define SERVER_LEARN_GAP_US	1000000
+#define SERVER_LEARN_LAG_US	10000000
 struct server_learn {
 	struct server	*srv;
-	char		 line[48];	/* "\"line\":\"CODE\"" */
 	uint64_t	 wall_us, mono_us;
 	size_t		 n;
 };
@@ -428,8 +435,7 @@ server_learn_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
 	size_t			 rlen;
 	uint64_t		 age;
 
-	if (memmem(rec, len, l->line, strlen(l->line)) == NULL ||
-	    (k = memmem(rec, len, kk, sizeof kk - 1)) == NULL ||
+	if ((k = memmem(rec, len, kk, sizeof kk - 1)) == NULL ||
 	    (m = memmem(rec, len, km, sizeof km - 1)) == NULL ||
 	    sscanf(k + sizeof kk - 1, "%16llx/%zu", &hash, &rlen) != 2 ||
 	    sscanf(m + sizeof km - 1, "%16llx", &msgid) != 1)
@@ -448,22 +454,30 @@ server_learn_cb(uint64_t t_us, const char *rec, size_t len, void *arg)
 }
 
 static void
-server_resend_learn(struct server *srv, const char *code)
+server_resend_learn(struct server *srv)
 {
-	struct server_learn l;
+	struct server_learn	l;
+	uint64_t		since;
 
 	if (!queue_is_shared(srv->q) || srv->cfg->resend_window == 0)
 		return;
 	memset(&l, 0, sizeof l);
 	l.srv = srv;
-	snprintf(l.line, sizeof l.line, "\"line\":\"%s\"", code);
 	l.wall_us = util_now_us();
 	l.mono_us = util_mono_us();
-	queue_walk_audit(srv->q, l.wall_us - srv->cfg->resend_window *
-	    1000000ULL, server_learn_cb, &l);
+	if (srv->learnt_mono_us != 0 &&
+	    l.mono_us - srv->learnt_mono_us < SERVER_LEARN_GAP_US)
+		return;
+	since = l.wall_us - srv->cfg->resend_window * 1000000ULL;
+	if (srv->learnt_wall_us > SERVER_LEARN_LAG_US &&
+	    srv->learnt_wall_us - SERVER_LEARN_LAG_US > since)
+		since = srv->learnt_wall_us - SERVER_LEARN_LAG_US;
+	queue_walk_audit(srv->q, since, server_learn_cb, &l);
+	srv->learnt_wall_us = l.wall_us;
+	srv->learnt_mono_us = l.mono_us;
 	if (l.n > 0)
-		log_info("server: line=%s: %zu messages other nodes acknowledged "
-		    "lately known as resends", code, l.n);
+		log_info("server: %zu messages other nodes acknowledged lately "
+		    "known as resends", l.n);
 }
 
 /*
@@ -479,7 +493,7 @@ server_attach_cb(void *arg, struct session *s, void *owner)
 	line_attach(owner, s);
 	queue_subscribe(srv->q, line_config(owner)->code, 1);
 	server_where(srv, line_config(owner)->code, session_peer(s));
-	server_resend_learn(srv, line_config(owner)->code);
+	server_resend_learn(srv);
 }
 
 static void
