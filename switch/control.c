@@ -288,6 +288,8 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	jsonutil_set_int(d, "lines_idle", sn->lines_idle);
 	jsonutil_set_int(d, "tls_buffers_released", sn->tls_released);
 	jsonutil_set_int(d, "mem_trims", sn->mem_trims);
+	jsonutil_set_int(d, "parsed_inline", sn->parsed_inline);
+	jsonutil_set_int(d, "parsed_threaded", sn->parsed_threaded);
 	jsonutil_set_int(d, "heap_in_use_bytes", sn->heap_in_use);
 	jsonutil_set_int(d, "heap_free_bytes", sn->heap_free);
 	jsonutil_set_int(d, "queued", sn->queued);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -25,7 +26,11 @@ struct parser {
 	struct event		*ev_done;
 	parser_done_cb		 cb;
 	void			*arg;
+	/* Parsing in the loop thread (loop thread only). */
+	struct parser_load	 load;
+	uint64_t		 n_inline, n_thread;
 };
+
 
 static void	parser_done_cb_ev(evutil_socket_t, short, void *);
 
@@ -117,11 +122,68 @@ parser_enqueue(struct parser *p, struct parser_job *j)
 	pthread_mutex_unlock(&p->mtx);
 }
 
+static uint64_t
+parser_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int
+parser_load_admit(struct parser_load *l, uint64_t now_ns)
+{
+	if (now_ns - l->win_start >= PARSER_WINDOW_NS) {
+		/* A window with no job at all between counts as quiet. */
+		l->prev_jobs = now_ns - l->win_start < 2 * PARSER_WINDOW_NS ?
+		    l->win_jobs : 0;
+		l->win_start = now_ns;
+		l->win_used = 0;
+		l->win_jobs = 0;
+	}
+	l->win_jobs++;
+	return l->win_used < PARSER_INLINE_NS &&
+	    l->win_jobs <= PARSER_INLINE_JOBS &&
+	    l->prev_jobs <= PARSER_INLINE_JOBS;
+}
+
 void
 parser_submit(struct parser *p, struct parser_job *j)
 {
+	uint64_t t0;
+
 	p->pending++;
-	parser_enqueue(p, j);
+	t0 = parser_clock_ns();
+	/* Jobs ahead of it, or a busy spell: in order, through the thread. */
+	if (!parser_load_admit(&p->load, t0) || p->pending > 1) {
+		p->n_thread++;
+		parser_enqueue(p, j);
+		return;
+	}
+	/*
+	 * Nothing submitted is still out, so the thread is waiting and will
+	 * not touch its schema until the next job reaches it through the
+	 * mutex; the last completion, taken under that mutex, made its
+	 * schema visible here. The completion still runs from the loop's
+	 * event, as a thread-parsed job's does: never inside the caller.
+	 */
+	parser_run_job(p->schema, j);
+	p->load.win_used += parser_clock_ns() - t0;
+	p->n_inline++;
+	j->next = NULL;
+	pthread_mutex_lock(&p->mtx);
+	*p->done_tail = j;
+	p->done_tail = &j->next;
+	pthread_mutex_unlock(&p->mtx);
+	event_active(p->ev_done, EV_READ, 0);
+}
+
+void
+parser_counts(struct parser *p, uint64_t *inl, uint64_t *thr)
+{
+	*inl = p->n_inline;
+	*thr = p->n_thread;
 }
 
 void

@@ -101,6 +101,8 @@ struct server_snapshot {
 	int			 lines_idle;
 	uint64_t		 tls_released;
 	uint64_t		 mem_trims;
+	uint64_t		 parsed_inline;	/* parser.h: in the loop */
+	uint64_t		 parsed_threaded;
 	uint64_t		 heap_in_use;	/* bytes allocated */
 	uint64_t		 heap_free;	/* bytes free, not given back */
 	int			 lines_total;

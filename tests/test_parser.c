@@ -1,8 +1,12 @@
 /*
  * test_parser - the parser thread: jobs come back in submission order with
  * the parser's answer, a schema swap applies to the jobs submitted after
- * it, and parser_free completes what is still queued.
+ * it, and parser_free completes what is still queued; a job submitted
+ * with nothing else out is parsed in the loop thread, its completion
+ * still from the loop's event; the load rule that sends jobs to the
+ * thread, table-driven.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +88,21 @@ pump(struct event_base *base, struct seen *s, int want)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 }
 
+/* A parser on a new base, its completions counted in s. */
+static struct parser *
+start(struct event_base **base, struct seen *s)
+{
+	struct msgparse_schema	*schema;
+	char			*cause = NULL;
+
+	memset(s, 0, sizeof *s);
+	if (evthread_use_pthreads() != 0 || (*base = event_base_new()) == NULL)
+		return NULL;
+	if ((schema = msgparse_schema_load(schema_dir(), &cause)) == NULL)
+		return NULL;
+	return parser_new(*base, schema, done_cb, s);
+}
+
 static void
 test_parser_order_and_codes(void)
 {
@@ -94,12 +113,8 @@ test_parser_order_and_codes(void)
 	char			*cause = NULL;
 	uint64_t		 t;
 
-	memset(&s, 0, sizeof s);
-	CU_ASSERT_EQUAL_FATAL(evthread_use_pthreads(), 0);
-	base = event_base_new();
-	schema = msgparse_schema_load(schema_dir(), &cause);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
-	p = parser_new(base, schema, done_cb, &s);
+	p = start(&base, &s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	for (t = 1; t <= 100; t++)
 		parser_submit(p, job(t, t % 3 == 0 ? "<NLETS" : valid_dq));
 	CU_ASSERT_EQUAL(parser_pending(p), 100);
@@ -131,12 +146,113 @@ test_parser_order_and_codes(void)
 	event_base_free(base);
 }
 
+/* Parsed in the caller's thread when nothing is out, completed from the
+ * loop; a job submitted behind it goes to the thread; the order holds. */
+static void
+test_parser_inline(void)
+{
+	struct event_base	*base;
+	struct parser		*p;
+	struct msgparse_schema	*schema;
+	struct seen		 s;
+	char			*cause = NULL;
+	uint64_t		 inl, thr;
+
+	p = start(&base, &s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+
+	parser_submit(p, job(1, valid_dq));
+	parser_counts(p, &inl, &thr);
+	CU_ASSERT_EQUAL(inl, 1);
+	CU_ASSERT_EQUAL(thr, 0);
+	CU_ASSERT_EQUAL(s.n, 0);		/* not completed inside submit */
+	CU_ASSERT_EQUAL(parser_pending(p), 1);
+	parser_submit(p, job(2, "<NLETS"));	/* behind job 1: the thread */
+	parser_counts(p, &inl, &thr);
+	CU_ASSERT_EQUAL(inl, 1);
+	CU_ASSERT_EQUAL(thr, 1);
+	pump(base, &s, 2);
+	CU_ASSERT_EQUAL_FATAL(s.n, 2);
+	CU_ASSERT_EQUAL(s.tags[0], 1);
+	CU_ASSERT_EQUAL(s.codes[0], 0);
+	CU_ASSERT_EQUAL(s.tags[1], 2);
+	CU_ASSERT_EQUAL(s.codes[1], MSG_ER_MALFORMED);
+	CU_ASSERT_EQUAL(parser_pending(p), 0);
+
+	/* Nothing out again: in the loop, with the parser's answer. */
+	parser_submit(p, job(3, "<NLETS"));
+	parser_counts(p, &inl, &thr);
+	CU_ASSERT_EQUAL(inl, 2);
+	pump(base, &s, 3);
+	CU_ASSERT_EQUAL_FATAL(s.n, 3);
+	CU_ASSERT_EQUAL(s.codes[2], MSG_ER_MALFORMED);
+
+	/* A schema swap is out: the next job waits behind it. */
+	schema = msgparse_schema_load(schema_dir(), &cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+	parser_set_schema(p, schema);
+	parser_submit(p, job(4, valid_dq));
+	parser_counts(p, &inl, &thr);
+	CU_ASSERT_EQUAL(inl, 2);
+	CU_ASSERT_EQUAL(thr, 2);
+	pump(base, &s, 4);
+	CU_ASSERT_EQUAL(s.n, 4);
+	CU_ASSERT_EQUAL(s.codes[3], 0);
+	parser_free(p);
+	event_base_free(base);
+}
+
+/* The load rule: each row submits a job at t ms that took cost us to
+ * parse if it was admitted, and says whether it was. */
+static void
+test_parser_load_rule(void)
+{
+	static const struct {
+		const char	*what;
+		uint64_t	 t_ms;		/* submitted at */
+		unsigned	 burst;		/* that many jobs at once, first */
+		uint64_t	 cost_us;	/* each admitted one's parse */
+		int		 admit;		/* the last one's answer */
+	} rows[] = {
+		{ "the first job", 1000, 0, 50, 1 },
+		{ "a quiet window", 1010, 0, 50, 1 },
+		{ "300 jobs in the window", 1020, 297, 1, 1 },
+		{ "the 301st", 1030, 0, 1, 0 },
+		{ "next window, the last was busy", 1101, 0, 1, 0 },
+		{ "the one after, quiet before", 1201, 0, 1, 1 },
+		{ "10 ms parsed in a window", 1202, 0, 10000, 1 },
+		{ "past the time share", 1203, 0, 1, 0 },
+		{ "a new window", 1302, 0, 1, 1 },
+		{ "busy again", 1303, 300, 1, 0 },
+		{ "a silent window between", 1600, 0, 1, 1 },
+	};
+	struct parser_load	l;
+	size_t			i;
+	unsigned		k;
+	int			ok = 0;
+
+	memset(&l, 0, sizeof l);
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		for (k = 0; k <= rows[i].burst; k++) {
+			ok = parser_load_admit(&l, rows[i].t_ms * 1000000ULL);
+			if (ok)
+				l.win_used += rows[i].cost_us * 1000ULL;
+		}
+		if (ok != rows[i].admit)
+			fprintf(stderr, "\nload rule: %s: %d, want %d\n",
+			    rows[i].what, ok, rows[i].admit);
+		CU_ASSERT_EQUAL(ok, rows[i].admit);
+	}
+}
+
 int
 test_parser_register(void)
 {
 	CU_pSuite s = CU_add_suite("parser", NULL, NULL);
 
-	if (s == NULL || CU_ADD_TEST(s, test_parser_order_and_codes) == NULL)
+	if (s == NULL || CU_ADD_TEST(s, test_parser_order_and_codes) == NULL ||
+	    CU_ADD_TEST(s, test_parser_inline) == NULL ||
+	    CU_ADD_TEST(s, test_parser_load_rule) == NULL)
 		return -1;
 	return 0;
 }
