@@ -23,6 +23,7 @@ struct parser {
 	struct msgparse_schema	*schema;		/* the thread's own */
 	int			 stopping;
 	int			 pending;		/* loop thread only */
+	int			 in_thread;		/* of them, sent there */
 	struct event		*ev_done;
 	parser_done_cb		 cb;
 	void			*arg;
@@ -131,21 +132,40 @@ parser_clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int
-parser_load_admit(struct parser_load *l, uint64_t now_ns)
+static uint64_t
+parser_thread_cpu_ns(void)
 {
-	if (now_ns - l->win_start >= PARSER_WINDOW_NS) {
-		/* A window with no job at all between counts as quiet. */
-		l->prev_jobs = now_ns - l->win_start < 2 * PARSER_WINDOW_NS ?
-		    l->win_jobs : 0;
-		l->win_start = now_ns;
-		l->win_used = 0;
-		l->win_jobs = 0;
-	}
-	l->win_jobs++;
-	return l->win_used < PARSER_INLINE_NS &&
-	    l->win_jobs <= PARSER_INLINE_JOBS &&
-	    l->prev_jobs <= PARSER_INLINE_JOBS;
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int
+parser_load_due(const struct parser_load *l, uint64_t now_ns)
+{
+	return now_ns - l->win_start >= PARSER_WINDOW_NS;
+}
+
+void
+parser_load_roll(struct parser_load *l, uint64_t now_ns, uint64_t cpu_ns)
+{
+	uint64_t wall = now_ns - l->win_start;
+
+	/* A window with no job at all between: the loop was not busy
+	 * parsing (its CPU then is not this rule's business). */
+	l->busy = wall < 2 * PARSER_WINDOW_NS && cpu_ns > l->win_cpu &&
+	    (cpu_ns - l->win_cpu) * 100 > wall * PARSER_LOOP_BUSY_PCT;
+	l->win_start = now_ns;
+	l->win_cpu = cpu_ns;
+	l->win_used = 0;
+}
+
+int
+parser_load_admit(const struct parser_load *l)
+{
+	return !l->busy && l->win_used < PARSER_INLINE_NS;
 }
 
 void
@@ -154,20 +174,28 @@ parser_submit(struct parser *p, struct parser_job *j)
 	uint64_t t0;
 
 	p->pending++;
+	j->inl = 0;
 	t0 = parser_clock_ns();
-	/* Jobs ahead of it, or a busy spell: in order, through the thread. */
-	if (!parser_load_admit(&p->load, t0) || p->pending > 1) {
+	if (parser_load_due(&p->load, t0))
+		parser_load_roll(&p->load, t0, parser_thread_cpu_ns());
+	/* Jobs ahead of it in the thread, or a busy loop: in order, through
+	 * the thread. */
+	if (p->in_thread > 0 || !parser_load_admit(&p->load)) {
 		p->n_thread++;
+		p->in_thread++;
 		parser_enqueue(p, j);
 		return;
 	}
 	/*
-	 * Nothing submitted is still out, so the thread is waiting and will
-	 * not touch its schema until the next job reaches it through the
-	 * mutex; the last completion, taken under that mutex, made its
-	 * schema visible here. The completion still runs from the loop's
-	 * event, as a thread-parsed job's does: never inside the caller.
+	 * Nothing sent to the thread is still out, so the thread is waiting
+	 * and will not touch its schema until the next job reaches it
+	 * through the mutex; the last completion, taken under that mutex,
+	 * made its schema visible here. Jobs parsed here before it wait in
+	 * the done list, in order. The completion still runs from the
+	 * loop's event, as a thread-parsed job's does: never inside the
+	 * caller.
 	 */
+	j->inl = 1;
 	parser_run_job(p->schema, j);
 	p->load.win_used += parser_clock_ns() - t0;
 	p->n_inline++;
@@ -195,6 +223,7 @@ parser_set_schema(struct parser *p, struct msgparse_schema *schema)
 	 * are parsed with the old schema and later ones with the new. */
 	marker->swap = schema;
 	p->pending++;
+	p->in_thread++;
 	parser_enqueue(p, marker);
 }
 
@@ -218,6 +247,8 @@ parser_complete(struct parser *p)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		p->pending--;
+		if (!j->inl)
+			p->in_thread--;
 		if (j->sess == NULL) {
 			free(j);	/* a schema swap marker, done */
 			continue;

@@ -46,36 +46,41 @@ struct parser_job {
 	struct ubuf	 xml;
 
 	struct msgparse_schema *swap;	/* internal: a schema swap marker */
+	int		 inl;		/* internal: parsed in the loop */
 	struct parser_job *next;	/* internal */
 };
 
 /*
  * When the loop parses itself. A job submitted while the parser has
- * nothing in hand is parsed at once in the loop thread: with one message
- * in flight the two hand-offs to the parser thread and back (a wake-up
- * each) are a good part of its ACK's latency. Under load the parser
- * thread is what keeps parsing off the loop (and parses in batches, one
- * wake-up for many), so the loop parses only while at most
- * PARSER_INLINE_JOBS jobs came in this PARSER_WINDOW_NS and in the one
- * before, and for at most PARSER_INLINE_NS of each window.
+ * nothing in hand is parsed at once in the loop thread: a hand-off to the
+ * parser thread and back costs two wake-ups, and on a virtual machine a
+ * sleeping thread takes a quarter of a millisecond to wake, 25 times what
+ * parsing a 2 KB message takes. The parser thread is there for a loop
+ * that is busy: the loop parses only while its own CPU time over the last
+ * PARSER_WINDOW_NS was under PARSER_LOOP_BUSY_PCT of it, and for at most
+ * PARSER_INLINE_NS of each window (a run of large messages).
  */
 #define PARSER_WINDOW_NS	100000000ULL	/* 100 ms */
-#define PARSER_INLINE_NS	10000000ULL	/* 10 % of it */
-#define PARSER_INLINE_JOBS	300		/* 3,000 a second */
+#define PARSER_INLINE_NS	25000000ULL	/* a quarter of it */
+#define PARSER_LOOP_BUSY_PCT	50
 
 struct parser_load {
 	uint64_t	win_start;	/* ns, monotonic */
+	uint64_t	win_cpu;	/* the loop thread's CPU ns then */
 	uint64_t	win_used;	/* ns parsed in the loop in this window */
-	unsigned	win_jobs;	/* jobs submitted in this window */
-	unsigned	prev_jobs;	/* and in the one before (0: idle) */
+	int		busy;		/* the last window's loop was busy */
 };
 
 /**
- * Count one job submitted at now_ns. @return 1 if the loop may parse it
- * (when nothing else is out), 0 if it goes to the thread. The caller adds
- * the time it spent parsing to win_used.
+ * A job comes at now_ns; cpu_ns is the loop thread's CPU time, read only
+ * when parser_load_due() says a window is over. @return 1 if the loop may
+ * parse it (when nothing else is out), 0 if it goes to the thread. The
+ * caller adds the time it spent parsing to win_used.
  */
-int		 parser_load_admit(struct parser_load *, uint64_t now_ns);
+int		 parser_load_due(const struct parser_load *, uint64_t now_ns);
+void		 parser_load_roll(struct parser_load *, uint64_t now_ns,
+		    uint64_t cpu_ns);
+int		 parser_load_admit(const struct parser_load *);
 
 /** Called in the loop thread for each parsed job, in submission order. */
 typedef void (*parser_done_cb)(struct parser_job *, void *arg);

@@ -146,8 +146,10 @@ test_parser_order_and_codes(void)
 	event_base_free(base);
 }
 
-/* Parsed in the caller's thread when nothing is out, completed from the
- * loop; a job submitted behind it goes to the thread; the order holds. */
+/* Parsed in the caller's thread while nothing is out in the parser
+ * thread, completed from the loop, never inside submit; behind a job out
+ * in the thread (here a schema swap) jobs go there too; the order holds
+ * across both. */
 static void
 test_parser_inline(void)
 {
@@ -167,10 +169,10 @@ test_parser_inline(void)
 	CU_ASSERT_EQUAL(thr, 0);
 	CU_ASSERT_EQUAL(s.n, 0);		/* not completed inside submit */
 	CU_ASSERT_EQUAL(parser_pending(p), 1);
-	parser_submit(p, job(2, "<NLETS"));	/* behind job 1: the thread */
+	parser_submit(p, job(2, "<NLETS"));	/* behind it, in the loop too */
 	parser_counts(p, &inl, &thr);
-	CU_ASSERT_EQUAL(inl, 1);
-	CU_ASSERT_EQUAL(thr, 1);
+	CU_ASSERT_EQUAL(inl, 2);
+	CU_ASSERT_EQUAL(thr, 0);
 	pump(base, &s, 2);
 	CU_ASSERT_EQUAL_FATAL(s.n, 2);
 	CU_ASSERT_EQUAL(s.tags[0], 1);
@@ -179,65 +181,72 @@ test_parser_inline(void)
 	CU_ASSERT_EQUAL(s.codes[1], MSG_ER_MALFORMED);
 	CU_ASSERT_EQUAL(parser_pending(p), 0);
 
-	/* Nothing out again: in the loop, with the parser's answer. */
-	parser_submit(p, job(3, "<NLETS"));
-	parser_counts(p, &inl, &thr);
-	CU_ASSERT_EQUAL(inl, 2);
-	pump(base, &s, 3);
-	CU_ASSERT_EQUAL_FATAL(s.n, 3);
-	CU_ASSERT_EQUAL(s.codes[2], MSG_ER_MALFORMED);
-
-	/* A schema swap is out: the next job waits behind it. */
+	/* A schema swap is out in the thread: the jobs after it wait
+	 * behind it there, and come back after it, in order. */
 	schema = msgparse_schema_load(schema_dir(), &cause);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+	parser_submit(p, job(3, valid_dq));	/* in the loop */
 	parser_set_schema(p, schema);
 	parser_submit(p, job(4, valid_dq));
+	parser_submit(p, job(5, "<NLETS"));
 	parser_counts(p, &inl, &thr);
-	CU_ASSERT_EQUAL(inl, 2);
+	CU_ASSERT_EQUAL(inl, 3);
 	CU_ASSERT_EQUAL(thr, 2);
-	pump(base, &s, 4);
-	CU_ASSERT_EQUAL(s.n, 4);
+	pump(base, &s, 5);
+	CU_ASSERT_EQUAL_FATAL(s.n, 5);
+	CU_ASSERT_EQUAL(s.tags[2], 3);
+	CU_ASSERT_EQUAL(s.tags[3], 4);
 	CU_ASSERT_EQUAL(s.codes[3], 0);
+	CU_ASSERT_EQUAL(s.tags[4], 5);
+	CU_ASSERT_EQUAL(s.codes[4], MSG_ER_MALFORMED);
+
+	/* Nothing in the thread again: in the loop. */
+	parser_submit(p, job(6, "<NLETS"));
+	parser_counts(p, &inl, &thr);
+	CU_ASSERT_EQUAL(inl, 4);
+	pump(base, &s, 6);
+	CU_ASSERT_EQUAL_FATAL(s.n, 6);
+	CU_ASSERT_EQUAL(s.codes[5], MSG_ER_MALFORMED);
 	parser_free(p);
 	event_base_free(base);
 }
 
-/* The load rule: each row submits a job at t ms that took cost us to
- * parse if it was admitted, and says whether it was. */
+/* The load rule: each row submits a job at t ms, the loop thread having
+ * used cpu ms of CPU by then (read only when a window is over), that took
+ * cost us to parse if it was admitted, and says whether it was. */
 static void
 test_parser_load_rule(void)
 {
 	static const struct {
 		const char	*what;
-		uint64_t	 t_ms;		/* submitted at */
-		unsigned	 burst;		/* that many jobs at once, first */
-		uint64_t	 cost_us;	/* each admitted one's parse */
-		int		 admit;		/* the last one's answer */
+		uint64_t	 t_ms, cpu_ms, cost_us;
+		int		 admit;
 	} rows[] = {
-		{ "the first job", 1000, 0, 50, 1 },
-		{ "a quiet window", 1010, 0, 50, 1 },
-		{ "300 jobs in the window", 1020, 297, 1, 1 },
-		{ "the 301st", 1030, 0, 1, 0 },
-		{ "next window, the last was busy", 1101, 0, 1, 0 },
-		{ "the one after, quiet before", 1201, 0, 1, 1 },
-		{ "10 ms parsed in a window", 1202, 0, 10000, 1 },
-		{ "past the time share", 1203, 0, 1, 0 },
-		{ "a new window", 1302, 0, 1, 1 },
-		{ "busy again", 1303, 300, 1, 0 },
-		{ "a silent window between", 1600, 0, 1, 1 },
+		{ "the first job", 1000, 500, 50, 1 },
+		{ "in the same window", 1050, 0, 50, 1 },
+		{ "a window 10 % busy", 1100, 510, 50, 1 },
+		{ "a window 60 % busy", 1200, 570, 50, 0 },
+		{ "still busy in the window", 1250, 0, 50, 0 },
+		{ "a quiet window after", 1300, 580, 50, 1 },
+		{ "25 ms parsed in the loop", 1310, 0, 25000, 1 },
+		{ "25 ms: past the share", 1320, 0, 50, 0 },
+		{ "a new window, 40 % busy", 1400, 620, 50, 1 },
+		{ "exactly half busy is not busy", 1500, 670, 50, 1 },
+		{ "busy again", 1600, 730, 50, 0 },
+		{ "a silent window between", 1900, 790, 50, 1 },
 	};
 	struct parser_load	l;
 	size_t			i;
-	unsigned		k;
-	int			ok = 0;
+	int			ok;
 
 	memset(&l, 0, sizeof l);
 	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		for (k = 0; k <= rows[i].burst; k++) {
-			ok = parser_load_admit(&l, rows[i].t_ms * 1000000ULL);
-			if (ok)
-				l.win_used += rows[i].cost_us * 1000ULL;
-		}
+		if (parser_load_due(&l, rows[i].t_ms * 1000000ULL))
+			parser_load_roll(&l, rows[i].t_ms * 1000000ULL,
+			    rows[i].cpu_ms * 1000000ULL);
+		ok = parser_load_admit(&l);
+		if (ok)
+			l.win_used += rows[i].cost_us * 1000ULL;
 		if (ok != rows[i].admit)
 			fprintf(stderr, "\nload rule: %s: %d, want %d\n",
 			    rows[i].what, ok, rows[i].admit);
