@@ -32,7 +32,6 @@ struct parser {
 	uint64_t		 n_inline, n_thread;
 };
 
-
 static void	parser_done_cb_ev(evutil_socket_t, short, void *);
 
 static void

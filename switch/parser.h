@@ -9,8 +9,8 @@
  * the durable PUT). The thread owns its compiled schema; a reload hands
  * it a new one with parser_set_schema().
  *
- * A job submitted while nothing else is out and the loop is not busy is
- * parsed at once in the loop thread (see parser_load_admit); its
+ * A job submitted while nothing is out in the thread and the loop is not
+ * busy is parsed at once in the loop thread (see struct parser_load); its
  * completion still comes from the loop's event, never inside
  * parser_submit.
  */
@@ -51,8 +51,8 @@ struct parser_job {
 };
 
 /*
- * When the loop parses itself. A job submitted while the parser has
- * nothing in hand is parsed at once in the loop thread: a hand-off to the
+ * When the loop parses itself. A job submitted while nothing is out in the
+ * parser thread is parsed at once in the loop thread: a hand-off to the
  * parser thread and back costs two wake-ups, and on a virtual machine a
  * sleeping thread takes a quarter of a millisecond to wake, 25 times what
  * parsing a 2 KB message takes. The parser thread is there for a loop
@@ -72,10 +72,12 @@ struct parser_load {
 };
 
 /**
- * A job comes at now_ns; cpu_ns is the loop thread's CPU time, read only
- * when parser_load_due() says a window is over. @return 1 if the loop may
- * parse it (when nothing else is out), 0 if it goes to the thread. The
- * caller adds the time it spent parsing to win_used.
+ * The rule, apart from the clocks (so that it can be tested): a job comes
+ * at now_ns; when parser_load_due() says a window is over,
+ * parser_load_roll() starts the next with cpu_ns, the loop thread's CPU
+ * time then. parser_load_admit() is 1 if the loop may parse the job (when
+ * nothing is out in the thread), 0 if it goes to the thread; the caller
+ * adds the time it spent parsing to win_used.
  */
 int		 parser_load_due(const struct parser_load *, uint64_t now_ns);
 void		 parser_load_roll(struct parser_load *, uint64_t now_ns,
