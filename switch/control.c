@@ -288,6 +288,7 @@ control_status_counts(json_t *d, const struct server_snapshot *sn)
 	jsonutil_set_int(d, "lines_idle", sn->lines_idle);
 	jsonutil_set_int(d, "tls_buffers_released", sn->tls_released);
 	jsonutil_set_int(d, "mem_trims", sn->mem_trims);
+	jsonutil_set_int(d, "mem_trim_last_us", sn->mem_trim_last_us);
 	jsonutil_set_int(d, "parsed_inline", sn->parsed_inline);
 	jsonutil_set_int(d, "parsed_threaded", sn->parsed_threaded);
 	jsonutil_set_int(d, "heap_in_use_bytes", sn->heap_in_use);

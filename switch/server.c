@@ -643,6 +643,7 @@ server_snapshot(struct server *srv, struct server_snapshot *sn)
 		sn->lines_idle += session_is_idle(s);
 	sn->tls_released = srv->shost.nreleased;
 	sn->mem_trims = srv->trim.ntrims;
+	sn->mem_trim_last_us = srv->trim.last_us;
 	parser_counts(srv->parser, &sn->parsed_inline, &sn->parsed_threaded);
 	memtrim_heap(&sn->heap_in_use, &sn->heap_free);
 	sn->lines_total = srv->cfg->nline;

@@ -101,6 +101,7 @@ struct server_snapshot {
 	int			 lines_idle;
 	uint64_t		 tls_released;
 	uint64_t		 mem_trims;
+	uint64_t		 mem_trim_last_us;	/* the last one's time */
 	uint64_t		 parsed_inline;	/* parser.h: in the loop */
 	uint64_t		 parsed_threaded;
 	uint64_t		 heap_in_use;	/* bytes allocated */

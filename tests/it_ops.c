@@ -1393,6 +1393,8 @@ idle_round(struct it_env *e, int round, long long *heap, long long *rss)
 	    0);
 	CU_ASSERT(idle_status_wait(e, "mem_trims", trims + 1, 1, IDLE_WAIT) >
 	    trims);
+	/* How long the last trim held the loop: told, for an operator. */
+	CU_ASSERT(idle_status(e, "mem_trim_last_us") >= 0);
 }
 
 static void
