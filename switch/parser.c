@@ -122,49 +122,41 @@ parser_enqueue(struct parser *p, struct parser_job *j)
 	pthread_mutex_unlock(&p->mtx);
 }
 
+/* The calling thread's CPU time, in microseconds. */
 static uint64_t
-parser_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-parser_thread_cpu_ns(void)
+parser_thread_cpu_us(void)
 {
 	struct timespec ts;
 
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
 		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 int
-parser_load_due(const struct parser_load *l, uint64_t now_ns)
+parser_load_due(const struct parser_load *l, uint64_t now_us)
 {
-	return now_ns - l->win_start >= PARSER_WINDOW_NS;
+	return now_us - l->win_start >= PARSER_WINDOW_US;
 }
 
 void
-parser_load_roll(struct parser_load *l, uint64_t now_ns, uint64_t cpu_ns)
+parser_load_roll(struct parser_load *l, uint64_t now_us, uint64_t cpu_us)
 {
-	uint64_t wall = now_ns - l->win_start;
+	uint64_t wall = now_us - l->win_start;
 
 	/* A window with no job at all between: the loop was not busy
 	 * parsing (its CPU then is not this rule's business). */
-	l->busy = wall < 2 * PARSER_WINDOW_NS && cpu_ns > l->win_cpu &&
-	    (cpu_ns - l->win_cpu) * 100 > wall * PARSER_LOOP_BUSY_PCT;
-	l->win_start = now_ns;
-	l->win_cpu = cpu_ns;
+	l->busy = wall < 2 * PARSER_WINDOW_US && cpu_us > l->win_cpu &&
+	    (cpu_us - l->win_cpu) * 100 > wall * PARSER_LOOP_BUSY_PCT;
+	l->win_start = now_us;
+	l->win_cpu = cpu_us;
 	l->win_used = 0;
 }
 
 int
 parser_load_admit(const struct parser_load *l)
 {
-	return !l->busy && l->win_used < PARSER_INLINE_NS;
+	return !l->busy && l->win_used < PARSER_INLINE_US;
 }
 
 void
@@ -174,9 +166,9 @@ parser_submit(struct parser *p, struct parser_job *j)
 
 	p->pending++;
 	j->inl = 0;
-	t0 = parser_clock_ns();
+	t0 = util_mono_us();
 	if (parser_load_due(&p->load, t0))
-		parser_load_roll(&p->load, t0, parser_thread_cpu_ns());
+		parser_load_roll(&p->load, t0, parser_thread_cpu_us());
 	/* Jobs ahead of it in the thread, or a busy loop: in order, through
 	 * the thread. */
 	if (p->in_thread > 0 || !parser_load_admit(&p->load)) {
@@ -196,7 +188,7 @@ parser_submit(struct parser *p, struct parser_job *j)
 	 */
 	j->inl = 1;
 	parser_run_job(p->schema, j);
-	p->load.win_used += parser_clock_ns() - t0;
+	p->load.win_used += util_mono_us() - t0;
 	p->n_inline++;
 	j->next = NULL;
 	pthread_mutex_lock(&p->mtx);

@@ -57,31 +57,31 @@ struct parser_job {
  * sleeping thread takes a quarter of a millisecond to wake, 25 times what
  * parsing a 2 KB message takes. The parser thread is there for a loop
  * that is busy: the loop parses only while its own CPU time over the last
- * PARSER_WINDOW_NS was under PARSER_LOOP_BUSY_PCT of it, and for at most
- * PARSER_INLINE_NS of each window (a run of large messages).
+ * PARSER_WINDOW_US was under PARSER_LOOP_BUSY_PCT of it, and for at most
+ * PARSER_INLINE_US of each window (a run of large messages).
  */
-#define PARSER_WINDOW_NS	100000000ULL	/* 100 ms */
-#define PARSER_INLINE_NS	25000000ULL	/* a quarter of it */
+#define PARSER_WINDOW_US	100000ULL	/* 100 ms */
+#define PARSER_INLINE_US	25000ULL	/* a quarter of it */
 #define PARSER_LOOP_BUSY_PCT	50
 
 struct parser_load {
-	uint64_t	win_start;	/* ns, monotonic */
-	uint64_t	win_cpu;	/* the loop thread's CPU ns then */
-	uint64_t	win_used;	/* ns parsed in the loop in this window */
+	uint64_t	win_start;	/* us, monotonic (util_mono_us) */
+	uint64_t	win_cpu;	/* the loop thread's CPU us then */
+	uint64_t	win_used;	/* us parsed in the loop in this window */
 	int		busy;		/* the last window's loop was busy */
 };
 
 /**
  * The rule, apart from the clocks (so that it can be tested): a job comes
- * at now_ns; when parser_load_due() says a window is over,
- * parser_load_roll() starts the next with cpu_ns, the loop thread's CPU
+ * at now_us; when parser_load_due() says a window is over,
+ * parser_load_roll() starts the next with cpu_us, the loop thread's CPU
  * time then. parser_load_admit() is 1 if the loop may parse the job (when
  * nothing is out in the thread), 0 if it goes to the thread; the caller
  * adds the time it spent parsing to win_used.
  */
-int		 parser_load_due(const struct parser_load *, uint64_t now_ns);
-void		 parser_load_roll(struct parser_load *, uint64_t now_ns,
-		    uint64_t cpu_ns);
+int		 parser_load_due(const struct parser_load *, uint64_t now_us);
+void		 parser_load_roll(struct parser_load *, uint64_t now_us,
+		    uint64_t cpu_us);
 int		 parser_load_admit(const struct parser_load *);
 
 /** Called in the loop thread for each parsed job, in submission order. */

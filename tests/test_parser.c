@@ -241,12 +241,12 @@ test_parser_load_rule(void)
 
 	memset(&l, 0, sizeof l);
 	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		if (parser_load_due(&l, rows[i].t_ms * 1000000ULL))
-			parser_load_roll(&l, rows[i].t_ms * 1000000ULL,
-			    rows[i].cpu_ms * 1000000ULL);
+		if (parser_load_due(&l, rows[i].t_ms * 1000ULL))
+			parser_load_roll(&l, rows[i].t_ms * 1000ULL,
+			    rows[i].cpu_ms * 1000ULL);
 		ok = parser_load_admit(&l);
 		if (ok)
-			l.win_used += rows[i].cost_us * 1000ULL;
+			l.win_used += rows[i].cost_us;
 		if (ok != rows[i].admit)
 			fprintf(stderr, "\nload rule: %s: %d, want %d\n",
 			    rows[i].what, ok, rows[i].admit);

@@ -1,5 +1,6 @@
 /*
- * test_util - base64 (table-driven, both the fast and the slow path),
+ * test_util - base64 (table-driven, both the fast and the slow path, and
+ * every byte at every place of a run against a byte-at-a-time oracle),
  * the growable buffer and its XML/JSON escaping, big-endian helpers.
  */
 #include <stdlib.h>
@@ -42,6 +43,81 @@ test_b64_table(void)
 			CU_FAIL(cases[i].in);
 		CU_ASSERT_EQUAL(got, cases[i].want);
 	}
+}
+
+/*
+ * The rule, one byte at a time, as the tests' oracle: letters of the
+ * alphabet count, blanks (space, tab, CR, LF) are skipped, at most two
+ * '=' end the text, nothing but blanks after them, and a whole number of
+ * 4-letter groups. The decoded length, or -1.
+ */
+static long
+b64_oracle(const unsigned char *p, size_t len)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t	chars = 0, pad = 0, i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+		    p[i] == '\n')
+			continue;
+		if (p[i] == '=')
+			pad++;
+		else if (p[i] != '\0' && strchr(alpha, p[i]) != NULL) {
+			if (pad > 0)
+				return -1;
+		} else
+			return -1;
+		chars++;
+	}
+	if (pad > 2 || chars == 0 || chars % 4 != 0)
+		return -1;
+	return (long)(chars / 4 * 3 - pad);
+}
+
+/*
+ * The fast path tests 32 bytes at once: each of the 256 byte values at
+ * each place of texts that span three such runs and a tail, ending
+ * with no padding, one '=' and two, must be judged as the oracle does.
+ */
+static void
+test_b64_every_byte(void)
+{
+	static const char *ends[] = { "TWFu", "TWE=", "TQ==" };
+	unsigned char	 buf[112];
+	size_t		 len, pos, e;
+	unsigned	 b;
+	long		 got, want;
+	int		 bad = 0;
+
+	for (e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+		for (len = 0; len + 4 < sizeof buf; len++)
+			buf[len] = (unsigned char)"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789+/"[
+			    (len * 7) % 64];
+		memcpy(buf + len, ends[e], 4);
+		len += 4;
+		CU_ASSERT_EQUAL(util_b64_check((char *)buf, len),
+		    b64_oracle(buf, len));
+		for (pos = 0; pos < len; pos++) {
+			unsigned char keep = buf[pos];
+
+			for (b = 0; b < 256; b++) {
+				buf[pos] = (unsigned char)b;
+				got = util_b64_check((char *)buf, len);
+				want = b64_oracle(buf, len);
+				if (got != want && bad++ < 5)
+					fprintf(stderr, "\nb64: byte 0x%02x at "
+					    "%zu of %zu (end %s): %ld, want "
+					    "%ld\n", b, pos, len, ends[e], got,
+					    want);
+				CU_ASSERT_EQUAL(got, want);
+			}
+			buf[pos] = keep;
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
 }
 
 static void
@@ -160,6 +236,7 @@ test_util_register(void)
 	if (s == NULL)
 		return -1;
 	if (CU_ADD_TEST(s, test_b64_table) == NULL ||
+	    CU_ADD_TEST(s, test_b64_every_byte) == NULL ||
 	    CU_ADD_TEST(s, test_b64_roundtrip) == NULL ||
 	    CU_ADD_TEST(s, test_ubuf) == NULL ||
 	    CU_ADD_TEST(s, test_be) == NULL ||
