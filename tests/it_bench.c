@@ -12,6 +12,8 @@
  *  - nlbench -f FILE: a message of one's own, its control field the
  *    sequence, delivered and matched;
  *  - nlbench --series and --hist: the plot data of make bench's plots.
+ *  - nlbench -R: at most the rate asked, and the pacing passes' intervals
+ *    reported (pace_us), only when paced;
  *  - nlstorebench: the store's ceiling on a fresh directory.
  */
 #include <signal.h>
@@ -26,17 +28,26 @@
 
 static struct it_env	*env;
 
-/* A number of a one-line JSON document ("acked"), -1 if absent. */
-static double
-num(const char *json, const char *key)
+/* What follows a key of a one-line JSON document, NULL if absent; the
+ * number it is ("acked"), -1 if absent. */
+static const char *
+field(const char *json, const char *key)
 {
 	char		 k[64];
 	const char	*p;
 
 	snprintf(k, sizeof k, "\"%s\":", key);
 	if (json == NULL || (p = strstr(json, k)) == NULL)
-		return -1;
-	return atof(p + strlen(k));
+		return NULL;
+	return p + strlen(k);
+}
+
+static double
+num(const char *json, const char *key)
+{
+	const char *p = field(json, key);
+
+	return p != NULL ? atof(p) : -1;
 }
 
 /* A switch with nlbench's lines (2 senders, 2 receivers). */
@@ -222,6 +233,40 @@ test_plotdata(void)
 	free(j);
 }
 
+/* The p50 of one of the JSON's histograms ("pace_us"), -1 if absent. */
+static double
+hist_p50(const char *json, const char *key)
+{
+	const char *p = field(json, key);
+
+	return p != NULL && *p == '{' ? num(p, "p50") : -1;
+}
+
+/*
+ * -R 200 per sender: no more acked in the measured second than the rate
+ * allows (plus the 20 ms of credit and a window in flight at each end),
+ * and the passes that paced them told; an unpaced run tells none.
+ */
+static void
+test_paced(void)
+{
+	char	*j = bench("-R 200 -w 16");
+	double	 most;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT(num(j, "acked") > 0);
+	CU_ASSERT_EQUAL(num(j, "naks"), 0);
+	most = 2 * 200 * num(j, "duration_s") + 2 * (200 * 0.02 + 1) + 2 * 16;
+	CU_ASSERT(num(j, "acked") <= most);
+	CU_ASSERT(hist_p50(j, "pace_us") > 0);
+	free(j);
+	j = bench("-w 4");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT(num(j, "acked") > 0);
+	CU_ASSERT_EQUAL(hist_p50(j, "pace_us"), -1);
+	free(j);
+}
+
 static void
 test_storebench(void)
 {
@@ -249,6 +294,7 @@ main(void)
 	    CU_ADD_TEST(s, test_roundtrip_nlstate) == NULL ||
 	    CU_ADD_TEST(s, test_file) == NULL ||
 	    CU_ADD_TEST(s, test_plotdata) == NULL ||
+	    CU_ADD_TEST(s, test_paced) == NULL ||
 	    CU_ADD_TEST(s, test_storebench) == NULL)
 		return 1;
 	return it_run_suites();
