@@ -19,7 +19,8 @@ memtrim_due(struct memtrim *m)
 	int quiet = m->noted == m->noted_at_tick;
 
 	m->noted_at_tick = m->noted;
-	if (m->pending == 0 || (!quiet && m->pending < MEMTRIM_BURST_MAX))
+	if (m->pending < MEMTRIM_MIN ||
+	    (!quiet && m->pending < MEMTRIM_BURST_MAX))
 		return 0;
 	m->pending = 0;
 	m->ntrims++;

@@ -7,9 +7,13 @@
  * (and never from the handshake thread's arena, whose top is rarely
  * free): after 10,000 lines disconnect the switch would keep their 400 MB
  * for good. malloc_trim(0) hands back every free page of every arena. It
- * walks the heap, so it runs at most once a tick, only after frees, and
- * only once a burst is over (a tick without new frees) or has grown past
- * MEMTRIM_BURST_MAX: a switch whose lines stay up never trims.
+ * walks the whole heap (1 to 3 ms of the loop with 10,000 lines up), so
+ * it runs at most once a tick, only after MEMTRIM_MIN frees at least
+ * (what fewer free, a few megabytes, malloc hands to the next lines),
+ * and only once a burst is over (a tick without new frees) or has grown
+ * past MEMTRIM_BURST_MAX: a switch whose lines stay up never trims, and
+ * neither does one whose few busy lines give their buffers back between
+ * bursts of traffic.
  */
 #ifndef NLSWITCH_MEMTRIM_H
 #define NLSWITCH_MEMTRIM_H
@@ -18,6 +22,8 @@
 
 /* Frees counted before a trim runs in the middle of a burst. */
 #define MEMTRIM_BURST_MAX	4096
+/* Frees counted (since the last trim) before one is worth a trim. */
+#define MEMTRIM_MIN		64
 
 struct memtrim {
 	uint64_t	 pending;	/* frees since the last trim */

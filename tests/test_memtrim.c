@@ -1,7 +1,8 @@
 /*
  * test_memtrim - when the heap is trimmed (memtrim.h): not without
- * frees, not while a burst goes on, once it is over, and in the middle
- * of one that passes MEMTRIM_BURST_MAX.
+ * frees, not for fewer than MEMTRIM_MIN of them, not while a burst goes
+ * on, once it is over, and in the middle of one that passes
+ * MEMTRIM_BURST_MAX.
  */
 #include <stdint.h>
 
@@ -24,7 +25,11 @@ test_memtrim_due(void)
 		{ 0, 1 },			/* ... is over: trim */
 		{ 0, 0 },			/* once */
 		{ 1, 0 },
-		{ 0, 1 },			/* one close, then quiet */
+		{ 0, 0 },			/* one close: not worth it */
+		{ MEMTRIM_MIN - 2, 0 },		/* one short of the minimum */
+		{ 0, 0 },
+		{ 1, 0 },			/* the minimum, in a tick... */
+		{ 0, 1 },			/* ... then quiet: trim */
 		{ MEMTRIM_BURST_MAX, 1 },	/* a long burst: at the max */
 		{ 10, 0 },
 		{ MEMTRIM_BURST_MAX - 11, 0 },
@@ -52,7 +57,7 @@ test_memtrim_tick(void)
 	uint64_t	 in_use = 0, free_bytes = 0;
 
 	CU_ASSERT_EQUAL(memtrim_tick(&m), 0);
-	memtrim_note(&m, 1);
+	memtrim_note(&m, MEMTRIM_MIN);
 	CU_ASSERT_EQUAL(memtrim_tick(&m), 0);	/* noted this tick */
 	CU_ASSERT_EQUAL(memtrim_tick(&m), 1);
 	CU_ASSERT_EQUAL(m.ntrims, 1);
